@@ -1,0 +1,468 @@
+/**
+ * The page-table backend contract (version 1).
+ *
+ * A backend is a readonly {@link ArchDescription} (mostly data), a
+ * {@link DescriptorCodec} (raw descriptor ⇄ {@link NeutralEntry}), a
+ * {@link SyndromeCodec} (raw fault syndrome ⇄ neutral fault), and a factory for
+ * an {@link Mmu} (the walker plus the translation registers of one CPU).
+ * Anything derivable from the description (masks, sizes, indices) is derived
+ * once by {@link deriveGeometry}.
+ *
+ * Levels: internally 1 = the leaf table, N = the root (Asterinas numbering).
+ * Human-facing text uses the architecture's names ({@link LevelDescription.name}).
+ *
+ * Hot-path conventions: a virtual address is a page number `vpn` (≤ 52 bits,
+ * exact in a double) plus an offset; a physical address is a number; a 64-bit
+ * descriptor is two 32-bit halves `lo`/`hi`. No BigInt on those paths.
+ */
+import type { Range } from './address.js';
+import type { PhysicalMemory } from './physical-memory.js';
+
+/** Contract version implemented by backends written against this file. */
+export const CONTRACT_VERSION = 1 as const;
+
+// ---------------------------------------------------------------------------
+// Access kinds, privileges, permission masks (numbers for hot paths)
+
+/** Access kinds as numbers: read 0, write 1, fetch 2. */
+export const Access = { Read: 0, Write: 1, Fetch: 2 } as const;
+/** An access kind: 0 read, 1 write, 2 instruction fetch. */
+export type AccessKind = 0 | 1 | 2;
+/** Names of access kinds, indexed by {@link AccessKind}. */
+export const ACCESS_NAMES = ['read', 'write', 'fetch'] as const;
+/** Privilege as numbers: user (EL0, CPL3) 0, kernel (EL1, CPL0) 1. */
+export const Privilege = { User: 0, Kernel: 1 } as const;
+/** A privilege level: 0 user, 1 kernel. */
+export type PrivilegeLevel = 0 | 1;
+/** Names of privileges, indexed by {@link PrivilegeLevel}. */
+export const PRIVILEGE_NAMES = ['user', 'kernel'] as const;
+
+/**
+ * Effective-permission bit mask. Bit `access + 3 * privilege`:
+ * UR 1, UW 2, UX 4, KR 8, KW 16, KX 32.
+ */
+export const Perm = { UR: 1, UW: 2, UX: 4, KR: 8, KW: 16, KX: 32 } as const;
+
+/** The permission bit an access needs. */
+export function permBit(access: AccessKind, privilege: PrivilegeLevel): number {
+  return 1 << (access + 3 * privilege);
+}
+
+/** Read/write/execute permissions of one privilege level. */
+export interface Permissions {
+  readonly read: boolean;
+  readonly write: boolean;
+  readonly execute: boolean;
+}
+
+/** Packs user and kernel permissions into a {@link Perm} mask. */
+export function permMask(user: Permissions, kernel: Permissions): number {
+  return (
+    (user.read ? Perm.UR : 0) |
+    (user.write ? Perm.UW : 0) |
+    (user.execute ? Perm.UX : 0) |
+    (kernel.read ? Perm.KR : 0) |
+    (kernel.write ? Perm.KW : 0) |
+    (kernel.execute ? Perm.KX : 0)
+  );
+}
+
+/** Unpacks a {@link Perm} mask. */
+export function permsOf(mask: number): { user: Permissions; kernel: Permissions } {
+  return {
+    user: { read: !!(mask & Perm.UR), write: !!(mask & Perm.UW), execute: !!(mask & Perm.UX) },
+    kernel: { read: !!(mask & Perm.KR), write: !!(mask & Perm.KW), execute: !!(mask & Perm.KX) },
+  };
+}
+
+/** Formats a mask as `user r-x kernel rw-`. */
+export function formatPerms(mask: number): string {
+  const f = (r: number, w: number, x: number) =>
+    `${mask & r ? 'r' : '-'}${mask & w ? 'w' : '-'}${mask & x ? 'x' : '-'}`;
+  return `user ${f(Perm.UR, Perm.UW, Perm.UX)} kernel ${f(Perm.KR, Perm.KW, Perm.KX)}`;
+}
+
+// ---------------------------------------------------------------------------
+// Neutral attributes and entries
+
+/** Neutral memory types. */
+export type MemoryType = 'normal-wb' | 'normal-nc' | 'normal-wt' | 'device';
+/** Memory types in numeric order (index = hot-path code). */
+export const MEMORY_TYPES: readonly MemoryType[] = ['normal-wb', 'normal-nc', 'normal-wt', 'device'];
+
+/** Attributes of a leaf (page or block) in neutral form. */
+export interface LeafAttributes {
+  /** Effective permissions for user (EL0 / CPL3) accesses, as the hardware computes them from this entry alone. */
+  readonly user: Permissions;
+  /** Effective permissions for kernel (EL1 / CPL0) accesses, from this entry alone. */
+  readonly kernel: Permissions;
+  /** Global: the TLB entry matches every ASID/PCID (AArch64 nG = 0, x86 G = 1). */
+  readonly global: boolean;
+  readonly memoryType: MemoryType;
+  /** Accessed (AArch64 AF, x86 A). */
+  readonly accessed: boolean;
+  /** Dirty (AArch64 DBM with AP[2] = 0, x86 D). Only meaningful for writable leaves. */
+  readonly dirty: boolean;
+  /** Value of the bits the architecture leaves to software, packed (0 … 2^softwareBits - 1). */
+  readonly software: number;
+  /** AArch64 Contiguous hint; backends without it refuse `true`. */
+  readonly contiguous?: boolean;
+}
+
+/**
+ * Hierarchical restrictions a table (non-leaf) entry applies to everything
+ * below it: AArch64 APTable/UXNTable/PXNTable, x86 R/W, U/S, XD on upper levels.
+ */
+export interface TableAttributes {
+  readonly noUser: boolean;
+  readonly readOnly: boolean;
+  readonly noExecuteUser: boolean;
+  readonly noExecuteKernel: boolean;
+  /** x86 A bit on a non-leaf entry (AArch64 has none without FEAT_HAFT: always false). */
+  readonly accessed?: boolean;
+}
+
+/** Table attributes that restrict nothing. */
+export const OPEN_TABLE: TableAttributes = Object.freeze({
+  noUser: false,
+  readOnly: false,
+  noExecuteUser: false,
+  noExecuteKernel: false,
+});
+
+/** A decoded descriptor. `pa` is the output (leaf) or next-table (table) physical address. */
+export type NeutralEntry =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'table'; readonly pa: number; readonly attrs: TableAttributes }
+  | { readonly kind: 'leaf'; readonly pa: number; readonly attrs: LeafAttributes }
+  /** Non-present entry carrying a software payload (swap slot, demand marker), 1 … 2^softwarePayloadBits - 1. */
+  | { readonly kind: 'software'; readonly payload: number }
+  /** Present-looking but architecturally invalid at this level (e.g. an AArch64 block at L3); walks fault on it. */
+  | { readonly kind: 'invalid'; readonly reason: string };
+
+/** A raw descriptor as two 32-bit halves (`hi` is 0 for 4-byte formats). */
+export interface RawDescriptor {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** One field of a raw value, for field-by-field explanations. */
+export interface Field {
+  /** Manual name, e.g. `AP[2:1]`, `UXN`, `DFSC`, `U/S`. */
+  readonly name: string;
+  /** Bit range as `[hi:lo]` or `[n]`. */
+  readonly bits: string;
+  readonly value: bigint;
+  /** What this value means here. */
+  readonly meaning: string;
+}
+
+/** Descriptor ⇄ neutral entry. `level` is the internal level (1 = leaf table). */
+export interface DescriptorCodec {
+  /** Decodes a raw descriptor found at `level`. Never throws for any 64-bit value. */
+  decode(lo: number, hi: number, level: number): NeutralEntry;
+  /**
+   * Encodes a neutral entry for `level`.
+   * @throws UnrepresentableError if the entry cannot be expressed (e.g. a leaf at a level without leaves,
+   *   user-writable without user-readable, a misaligned output address).
+   */
+  encode(entry: NeutralEntry, level: number): RawDescriptor;
+  /** Explains a raw descriptor at `level` field by field. */
+  describe(value: bigint, level: number): readonly Field[];
+  /**
+   * Fast path for editors: the next-table address if the descriptor at `level` is a table
+   * descriptor, -1 if it is all zeros (absent), -2 for anything else (leaf, software, invalid).
+   */
+  nextTable(lo: number, hi: number, level: number): number;
+}
+
+// ---------------------------------------------------------------------------
+// Faults
+
+/** Neutral fault kinds. */
+export type FaultKind =
+  | 'translation'
+  | 'access-flag'
+  | 'permission'
+  | 'address-size'
+  | 'alignment'
+  | 'reserved-bit'
+  | 'non-canonical';
+/** Fault kinds in numeric order (index = hot-path code, see {@link WalkResult.faultKind}). */
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'translation',
+  'access-flag',
+  'permission',
+  'address-size',
+  'alignment',
+  'reserved-bit',
+  'non-canonical',
+];
+/** Numeric fault-kind codes. */
+export const Fault = {
+  Translation: 0,
+  AccessFlag: 1,
+  Permission: 2,
+  AddressSize: 3,
+  Alignment: 4,
+  ReservedBit: 5,
+  NonCanonical: 6,
+} as const;
+
+/** A syndrome decoded into neutral terms. */
+export interface DecodedSyndrome {
+  /** The architecture's exception name: `Data Abort`, `Instruction Abort`, `#PF`, `#GP`. */
+  readonly exception: string;
+  readonly kind: FaultKind | 'other';
+  /** Internal level (1 = leaf table) where the fault was found, or 0 if the syndrome has none. */
+  readonly level: number;
+  readonly access: AccessKind;
+  readonly privilege: PrivilegeLevel;
+}
+
+/** Raw fault syndrome ⇄ neutral meaning. */
+export interface SyndromeCodec {
+  /** Register holding the syndrome (`ESR_EL1`, `#PF error code`). */
+  readonly syndromeRegister: string;
+  /** Register holding the faulting address (`FAR_EL1`, `CR2`). */
+  readonly addressRegister: string;
+  /** Decodes a raw syndrome. @throws DescriptorError if it is not a memory-fault syndrome. */
+  decode(syndrome: bigint): DecodedSyndrome;
+  /** Explains a raw syndrome field by field. */
+  describe(syndrome: bigint): readonly Field[];
+  /** Builds the syndrome the hardware would report for a neutral fault. */
+  encode(fault: { kind: FaultKind; level: number; access: AccessKind; privilege: PrivilegeLevel }): bigint;
+}
+
+// ---------------------------------------------------------------------------
+// Description and geometry
+
+/** One translation level. */
+export interface LevelDescription {
+  /** Internal level: 1 = leaf table, N = root. */
+  readonly level: number;
+  /** The architecture's name: `L3`, `L0`, `PT`, `PML4`. */
+  readonly name: string;
+  /** VA bit where this level's index starts (12 for the leaf table with 4 KiB pages). */
+  readonly shift: number;
+  /** Index bits at this level (9 for 4 KiB / 8-byte tables; 10 on 32-bit x86; 2 for the PAE PDPT). */
+  readonly indexBits: number;
+  /** A leaf (page or block) may be mapped at this level. */
+  readonly leafAllowed: boolean;
+}
+
+/** What a backend can express and what its hardware does by itself. */
+export interface ArchCapabilities {
+  /** Any no-execute control. */
+  readonly noExecute: boolean;
+  /** Separate execute-never for user and kernel (AArch64 UXN/PXN). */
+  readonly separateExecuteNever: boolean;
+  /** Hardware sets the accessed flag (no access-flag faults). */
+  readonly hardwareAccessFlag: boolean;
+  /** Hardware records dirtiness on the first write. */
+  readonly hardwareDirty: boolean;
+  /** ASID/PCID width in bits (0 = none). */
+  readonly asidBits: number;
+  readonly globalPages: boolean;
+  /** Count of leaf bits reserved for software. */
+  readonly softwareBits: number;
+  /** Width of the payload a non-present software entry can carry. */
+  readonly softwarePayloadBits: number;
+  /** Entries per contiguous-hint group at the leaf table (0 = no hint). */
+  readonly contiguousEntries: number;
+}
+
+/** Readonly description of a paging format. */
+export interface ArchDescription {
+  /** Stable id: `aarch64`, `x86_64`, `x86_64-la57`, `x86-pae`, `x86-32`. */
+  readonly id: string;
+  /** Human name: `AArch64 VMSAv8-64 4K granule, 48-bit VA`. */
+  readonly name: string;
+  readonly pageShift: number;
+  readonly descriptorBytes: 4 | 8;
+  /** Levels, index 0 = level 1 (leaf table) … last = root. */
+  readonly levels: readonly LevelDescription[];
+  /** Virtual-address bits per half (48 for AArch64 T0SZ = 16, 47 for x86-64 4-level user half). */
+  readonly vaBits: number;
+  readonly paBits: number;
+  /** True if user and kernel halves have separate roots (TTBR0/TTBR1); false if one root (CR3) covers both. */
+  readonly splitRoots: boolean;
+  /** The user half of the address space. */
+  readonly userRange: Range;
+  /** The kernel half of the address space. */
+  readonly kernelRange: Range;
+  readonly capabilities: ArchCapabilities;
+  /** Bytes of the root table (may be smaller than a page, e.g. the PAE PDPT). */
+  readonly rootTableBytes: number;
+  /** Name of the syndrome register and the address register, e.g. `ESR_EL1` / `FAR_EL1`. */
+  readonly faultRegisters: readonly [syndrome: string, address: string];
+}
+
+/** Values derived once from a description. */
+export interface ArchGeometry {
+  readonly rootLevel: number;
+  /** Per internal level (index = level): bytes mapped by one entry. Index 0 unused. */
+  readonly entrySizeBytes: readonly number[];
+  /** Per level: pages (4 KiB) mapped by one entry. */
+  readonly entryPages: readonly number[];
+  /** Per level: entries in a table. */
+  readonly entries: readonly number[];
+  /** Levels where leaves are allowed, ascending. */
+  readonly leafLevels: readonly number[];
+  /** Index of `vpn` at `level`. */
+  indexOf(vpn: number, level: number): number;
+}
+
+/** Derives the geometry of a description. */
+export function deriveGeometry(d: ArchDescription): ArchGeometry {
+  const entrySizeBytes: number[] = [0];
+  const entryPages: number[] = [0];
+  const entries: number[] = [0];
+  const divisors: number[] = [0];
+  for (const l of d.levels) {
+    entrySizeBytes[l.level] = 2 ** l.shift;
+    entryPages[l.level] = 2 ** (l.shift - d.pageShift);
+    entries[l.level] = 2 ** l.indexBits;
+    divisors[l.level] = 2 ** (l.shift - d.pageShift);
+  }
+  const leafLevels = d.levels.filter((l) => l.leafAllowed).map((l) => l.level);
+  return {
+    rootLevel: d.levels.length,
+    entrySizeBytes,
+    entryPages,
+    entries,
+    leafLevels,
+    indexOf(vpn: number, level: number): number {
+      return Math.floor(vpn / divisors[level]!) % entries[level]!;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Walks
+
+/** One step of a walk, recorded only when a trace array is passed. */
+export interface WalkStep {
+  readonly level: number;
+  readonly levelName: string;
+  readonly tablePa: number;
+  readonly index: number;
+  readonly descriptorPa: number;
+  readonly raw: bigint;
+  readonly entry: NeutralEntry;
+}
+
+/**
+ * Reusable, mutable result of a walk (no allocation per walk). On success
+ * `ok` is true and the translation fields are set; on a fault `ok` is false
+ * and the fault fields are set.
+ */
+export class WalkResult {
+  ok = false;
+  /** Frame of the 4 KiB page that `vpn` maps to (inside a block: block base + page offset). */
+  pfn = 0;
+  /** Internal level of the leaf. */
+  leafLevel = 0;
+  /** Effective permissions ({@link Perm} mask), all levels folded in and the regime's controls applied. */
+  perms = 0;
+  /** Index into {@link MEMORY_TYPES}. */
+  memoryType = 0;
+  global = false;
+  /** The leaf is dirty (writes may be cached without another walk). */
+  dirty = false;
+  /** Fault kind code ({@link Fault}), valid when `ok` is false. */
+  faultKind = 0;
+  /** Internal level of the fault (0 when not applicable, e.g. non-canonical). */
+  faultLevel = 0;
+  /** Low 32 bits of the raw syndrome (ESR_EL1, #PF error code). */
+  syndrome = 0;
+  /** High 32 bits of the raw syndrome (0 unless the architecture uses them). */
+  syndromeHi = 0;
+  /** Number of descriptors read. */
+  reads = 0;
+}
+
+/** Register values that select translation, for export to emulators and debuggers. */
+export type RegisterSet = Readonly<Record<string, bigint>>;
+
+/**
+ * The MMU of one CPU: its translation registers and the table walker.
+ * It reads and updates (accessed/dirty) descriptors in {@link PhysicalMemory};
+ * it never allocates frames.
+ */
+export interface Mmu {
+  readonly arch: ArchDescription;
+  readonly memory: PhysicalMemory;
+  /** Current ASID/PCID. */
+  readonly asid: number;
+  /** Root table of the user half. */
+  readonly userRoot: number;
+  /** Root table of the kernel half (equal to `userRoot` for single-root formats). */
+  readonly kernelRoot: number;
+  /** Loads the user root and ASID (AArch64: TTBR0_EL1; x86: CR3 with PCID). */
+  setUserRoot(rootPa: number, asid: number): void;
+  /** Loads the kernel root (AArch64: TTBR1_EL1; single-root formats: the root used when no user root is loaded). */
+  setKernelRoot(rootPa: number): void;
+  /**
+   * Walks the tables for `vpn`, applying accessed/dirty updates exactly when the hardware would.
+   * Returns `out.ok`. Never throws for a fault; throws BusError if a table lies outside RAM.
+   */
+  walk(vpn: number, access: AccessKind, privilege: PrivilegeLevel, out: WalkResult, trace?: WalkStep[]): boolean;
+  /** Like {@link walk} but without side effects (no accessed/dirty update). */
+  probe(vpn: number, access: AccessKind, privilege: PrivilegeLevel, out: WalkResult, trace?: WalkStep[]): boolean;
+  /** Current register values (AArch64: TTBR0_EL1, TTBR1_EL1, TCR_EL1, MAIR_EL1, SCTLR_EL1). */
+  registers(): RegisterSet;
+}
+
+/** Neutral TLB maintenance need, produced by map/unmap/protect. */
+export interface TlbInvalidation {
+  /** `page`: the listed pages; `asid`: every non-global entry of `asid`; `all`: everything. */
+  readonly scope: 'page' | 'asid' | 'all';
+  readonly asid: number;
+  /** Pages (vpns) for scope `page`. */
+  readonly vpns: readonly number[];
+  /** The pages were global (kernel) mappings: invalidate for every ASID. */
+  readonly global: boolean;
+  /** Only leaf entries changed (AArch64 may use the last-level form). */
+  readonly leafOnly: boolean;
+}
+
+/** One architectural TLB maintenance instruction, as a person reads it. */
+export interface TlbOperation {
+  /** e.g. `TLBI VALE1IS`, `INVLPG`, `INVPCID type 1`. */
+  readonly name: string;
+  /** The operand register value, if any (e.g. TLBI Xt = ASID<<48 | VA[55:12]). */
+  readonly operand?: bigint;
+  /** Applies the operation to a TLB. */
+  apply(tlb: import('./tlb.js').Tlb): void;
+}
+
+/** Options common to every backend's MMU. */
+export interface MmuOptions {
+  /** Override hardware accessed-flag management (default: the backend's capability). */
+  readonly hardwareAccessFlag?: boolean;
+  /** Override hardware dirty management. */
+  readonly hardwareDirty?: boolean;
+}
+
+/** A page-table backend. */
+export interface ArchBackend {
+  readonly contractVersion: typeof CONTRACT_VERSION;
+  readonly description: ArchDescription;
+  readonly geometry: ArchGeometry;
+  readonly codec: DescriptorCodec;
+  readonly syndromes: SyndromeCodec;
+  /** Creates the MMU of one CPU over `memory`. */
+  createMmu(memory: PhysicalMemory, options?: MmuOptions): Mmu;
+  /** The architecture's own TLB maintenance sequence for a neutral need. */
+  tlbOperations(need: TlbInvalidation): readonly TlbOperation[];
+  /**
+   * The attributes a kernel should use for a kind of mapping, in neutral form
+   * (so the kernel never hard-codes arch choices), e.g. the table attributes of
+   * user tables.
+   */
+  readonly defaults: {
+    readonly userTable: TableAttributes;
+    readonly kernelTable: TableAttributes;
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The event stream: what the kernel and the MMU did, for the CLI's event log
+ * and the playground. Emitting is free when nobody listens (`active` is false),
+ * so hot paths check `active` before building an event.
+ */
+
+/** What a frame was allocated for. */
+export type FramePurpose = 'page-table' | 'user' | 'kernel';
+
+/** Every event mmkit emits. Addresses are bigints (VAs) or numbers (PAs). */
+export type MmEvent =
+  | { readonly type: 'frame-alloc'; readonly pa: number; readonly purpose: FramePurpose }
+  | { readonly type: 'frame-free'; readonly pa: number; readonly purpose: FramePurpose }
+  | {
+      readonly type: 'map';
+      readonly space: string;
+      readonly va: bigint;
+      readonly pa: number;
+      readonly sizeBytes: number;
+      readonly perms: string;
+    }
+  | { readonly type: 'unmap'; readonly space: string; readonly va: bigint; readonly pa: number; readonly sizeBytes: number }
+  | { readonly type: 'protect'; readonly space: string; readonly va: bigint; readonly perms: string }
+  | {
+      readonly type: 'fault';
+      readonly pid: number;
+      readonly va: bigint;
+      readonly access: 'read' | 'write' | 'fetch';
+      readonly privilege: 'user' | 'kernel';
+      readonly kind: string;
+      readonly level: string;
+      /** Raw syndrome (ESR_EL1, #PF error code). */
+      readonly syndrome: bigint;
+      /** Plain-words explanation, e.g. `ESR_EL1 0x92000007 (Data Abort from EL0, translation fault L3, read)`. */
+      readonly detail: string;
+      /** What the kernel did: `demand-zero`, `killed: stack overflow`, `EFAULT`… */
+      readonly resolution: string;
+    }
+  | { readonly type: 'tlb'; readonly cpu: number; readonly op: string; readonly operand?: bigint }
+  | {
+      readonly type: 'process';
+      readonly action: 'create' | 'fork' | 'exit' | 'kill' | 'brk';
+      readonly pid: number;
+      readonly detail: string;
+    };
+
+/** Listener of {@link EventStream}. */
+export type MmEventListener = (event: MmEvent) => void;
+
+/** A synchronous event stream. */
+export class EventStream {
+  private readonly listeners = new Set<MmEventListener>();
+  /** True when at least one listener is subscribed. */
+  active = false;
+
+  /** Subscribes; returns the unsubscribe function. */
+  on(listener: MmEventListener): () => void {
+    this.listeners.add(listener);
+    this.active = true;
+    return () => {
+      this.listeners.delete(listener);
+      this.active = this.listeners.size > 0;
+    };
+  }
+
+  /** Delivers an event to every listener. */
+  emit(event: MmEvent): void {
+    if (!this.active) return;
+    for (const l of this.listeners) l(event);
+  }
+}

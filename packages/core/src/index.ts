@@ -1,0 +1,13 @@
+/**
+ * @mmkit/core — the architecture-neutral core of mmkit: exact addresses,
+ * simulated physical memory, the page-table backend contract, the TLB model,
+ * the page-table editor, errors and events. No runtime dependencies.
+ */
+export * from './address.js';
+export * from './arch.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './flush.js';
+export * from './page-table.js';
+export * from './physical-memory.js';
+export * from './tlb.js';
