@@ -73,18 +73,35 @@ export class PhysicalMemory {
     if (ram.length === 0) throw new InvalidArgumentError('ram', '[]', 'at least one RAM region');
     let prevEnd = -1;
     for (const r of ram) {
-      if (!Number.isSafeInteger(r.start) || !Number.isSafeInteger(r.end) || r.start % PAGE_SIZE || r.end % PAGE_SIZE) {
-        throw new InvalidArgumentError(`RAM region ${r.name}`, `${r.start}..${r.end}`, 'page-aligned safe integers');
+      if (
+        !Number.isSafeInteger(r.start) ||
+        !Number.isSafeInteger(r.end) ||
+        r.start % PAGE_SIZE ||
+        r.end % PAGE_SIZE
+      ) {
+        throw new InvalidArgumentError(
+          `RAM region ${r.name}`,
+          `${r.start}..${r.end}`,
+          'page-aligned safe integers',
+        );
       }
       if (r.end <= r.start || r.start < prevEnd) {
-        throw new InvalidArgumentError(`RAM region ${r.name}`, `${r.start}..${r.end}`, 'a non-empty range not overlapping another');
+        throw new InvalidArgumentError(
+          `RAM region ${r.name}`,
+          `${r.start}..${r.end}`,
+          'a non-empty range not overlapping another',
+        );
       }
       prevEnd = r.end;
     }
     const mmio = [...(options.mmio ?? [])].sort((a, b) => a.start - b.start);
     for (const w of mmio) {
       if (ram.some((r) => w.start < r.end && r.start < w.end)) {
-        throw new InvalidArgumentError(`MMIO window ${w.name}`, `${w.start}..${w.end}`, 'a window that does not overlap RAM');
+        throw new InvalidArgumentError(
+          `MMIO window ${w.name}`,
+          `${w.start}..${w.end}`,
+          'a window that does not overlap RAM',
+        );
       }
     }
     this.ram = ram;
@@ -160,14 +177,19 @@ export class PhysicalMemory {
    */
   discardFrame(pfn: number): void {
     const rel = pfn - this.basePfn;
-    if (!this.isRamFrame(pfn)) throw new BusError(pfn * PAGE_SIZE, PAGE_SIZE, 'discard of a frame that is not RAM');
+    if (!this.isRamFrame(pfn))
+      throw new BusError(pfn * PAGE_SIZE, PAGE_SIZE, 'discard of a frame that is not RAM');
     const chunk = this.chunks[rel >>> CHUNK_SHIFT];
     if (chunk === undefined) return;
     const i = rel & (CHUNK_FRAMES - 1);
     const slot = chunk[i]!;
     if (slot < 0) return;
     chunk[i] = UNTOUCHED;
-    this.slabBytes[slot >>> SLAB_SHIFT]!.fill(0, (slot & (SLAB_FRAMES - 1)) * PAGE_SIZE, ((slot & (SLAB_FRAMES - 1)) + 1) * PAGE_SIZE);
+    this.slabBytes[slot >>> SLAB_SHIFT]!.fill(
+      0,
+      (slot & (SLAB_FRAMES - 1)) * PAGE_SIZE,
+      ((slot & (SLAB_FRAMES - 1)) + 1) * PAGE_SIZE,
+    );
     this.freeSlots.push(slot);
     this.touched--;
   }
@@ -209,7 +231,11 @@ export class PhysicalMemory {
 
   private busError(pa: number, size: number): never {
     const w = this.mmioAt(pa);
-    throw new BusError(pa, size, w ? `MMIO window ${w.name} has no device attached` : 'no RAM or device at this address');
+    throw new BusError(
+      pa,
+      size,
+      w ? `MMIO window ${w.name} has no device attached` : 'no RAM or device at this address',
+    );
   }
 
   private device(pa: number, size: number): { dev: MmioDevice; off: number } | undefined {
@@ -219,7 +245,8 @@ export class PhysicalMemory {
   }
 
   /**
-   * Reads an aligned 32-bit little-endian word. This is the walker's hot path.
+   * Reads a 32-bit little-endian word. Aligned reads are the walker's hot path; an unaligned read
+   * inside one frame works too (through {@link readN}).
    * @throws BusError outside RAM (unless a device answers).
    */
   read32(pa: number): number {
@@ -230,26 +257,31 @@ export class PhysicalMemory {
       return this.slabWords[slot >>> SLAB_SHIFT]![(((slot & (SLAB_FRAMES - 1)) << 12) | off) >>> 2]!;
     }
     if (slot === UNTOUCHED && off <= PAGE_SIZE - 4) return 0;
-    return this.slowRead(pa, 4) as number;
+    // Unaligned inside a frame, crossing a frame, MMIO or nothing: the general path decides.
+    return this.readN(pa, 4) as number;
   }
 
   /**
-   * Writes an aligned 32-bit little-endian word.
+   * Writes a 32-bit little-endian word (aligned: fast path; unaligned inside one frame: {@link writeN}).
+   * Writing 0 to an untouched frame keeps it untouched.
    * @throws BusError outside RAM (unless a device answers).
    */
   write32(pa: number, value: number): void {
-    const pfn = Math.floor(pa / PAGE_SIZE);
     const off = pa & 0xfff;
-    let slot = this.slotOf(pfn);
-    if (slot === UNTOUCHED) {
-      if (value === 0 && (off & 3) === 0) return; // stays zero, no backing needed
-      slot = this.materialize(pfn);
+    if ((off & 3) === 0) {
+      const pfn = Math.floor(pa / PAGE_SIZE);
+      let slot = this.slotOf(pfn);
+      if (slot === UNTOUCHED) {
+        if (value >>> 0 === 0) return; // stays zero, no backing needed
+        slot = this.materialize(pfn);
+      }
+      if (slot >= 0) {
+        this.slabWords[slot >>> SLAB_SHIFT]![(((slot & (SLAB_FRAMES - 1)) << 12) | off) >>> 2] = value >>> 0;
+        return;
+      }
     }
-    if (slot >= 0 && (off & 3) === 0) {
-      this.slabWords[slot >>> SLAB_SHIFT]![(((slot & (SLAB_FRAMES - 1)) << 12) | off) >>> 2] = value >>> 0;
-      return;
-    }
-    this.slowWrite(pa, 4, value >>> 0);
+    // Unaligned inside a frame, crossing a frame (nothing is materialized then), MMIO or nothing.
+    this.writeN(pa, 4, value >>> 0);
   }
 
   /** Reads one byte. @throws BusError */
@@ -300,13 +332,19 @@ export class PhysicalMemory {
     return this.slowRead(pa, sizeBytes);
   }
 
-  /** Writes an unsigned little-endian value of 1–8 bytes (see {@link readN}). */
+  /**
+   * Writes an unsigned little-endian value of 1–8 bytes (see {@link readN}). Writing 0 to an
+   * untouched frame keeps it untouched (it already reads as zero).
+   */
   writeN(pa: number, sizeBytes: 1 | 2 | 4 | 8, value: number | bigint): void {
     const off = pa & 0xfff;
     const pfn = Math.floor(pa / PAGE_SIZE);
     let slot = this.slotOf(pfn);
     if (slot >= -1 && off + sizeBytes <= PAGE_SIZE) {
-      if (slot === UNTOUCHED) slot = this.materialize(pfn);
+      if (slot === UNTOUCHED) {
+        if (value === 0 || value === 0n) return; // stays zero, no backing needed
+        slot = this.materialize(pfn);
+      }
       const bytes = this.slabBytes[slot >>> SLAB_SHIFT]!;
       const base = ((slot & (SLAB_FRAMES - 1)) << 12) | off;
       let v = typeof value === 'bigint' ? value : BigInt(Math.trunc(value));
@@ -328,7 +366,10 @@ export class PhysicalMemory {
 
   private slowWrite(pa: number, size: 1 | 2 | 4 | 8, value: number | bigint): void {
     const d = this.device(pa, size);
-    if (d) return d.dev.write(d.off, size, value);
+    if (d) {
+      d.dev.write(d.off, size, value);
+      return;
+    }
     if (this.isRam(pa)) throw new BusError(pa, size, 'access crosses a frame boundary');
     this.busError(pa, size);
   }

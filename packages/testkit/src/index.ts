@@ -1,1 +1,57 @@
-export {};
+/**
+ * @mmkit/testkit (private) — the conformance suite every mmkit page-table
+ * backend runs, its individual checks (each returns the problems it found),
+ * and shared fixtures (simulated RAM, a bump frame source, a walk harness).
+ */
+export {
+  checkDescribe,
+  checkDescription,
+  checkLeafAddresses,
+  checkLeafRoundTrip,
+  checkNextTable,
+  checkRefusals,
+  checkSoftwarePayloads,
+  checkTableRoundTrip,
+  checkZeroAbsent,
+  findLeafAttributes,
+  levelLabel,
+  samplePhysicalAddresses,
+  tableLevels,
+} from './codec-checks.js';
+export {
+  leafAttributeCombinations,
+  PERMISSION_SETS,
+  permissionCount,
+  permissionPairs,
+  softwareValues,
+  tableAttributeCombinations,
+} from './combinations.js';
+export {
+  type Attempt,
+  attempt,
+  capProblems,
+  formatRaw,
+  normalizeEntry,
+  sameEntry,
+  stableStringify,
+} from './compare.js';
+export { type ConformanceOptions, describeConformance } from './conformance.js';
+export {
+  BumpFrameSource,
+  createTestMemory,
+  createWalkHarness,
+  DEFAULT_TEST_RAM,
+  type WalkHarness,
+} from './fixtures.js';
+export { checkTlbOperations } from './tlb-checks.js';
+export {
+  checkAccessedFlag,
+  checkDirtyState,
+  checkFaultSyndrome,
+  checkNonCanonical,
+  checkRegisters,
+  checkUnmapped,
+  checkWalkerLeafLevel,
+  sampleSlots,
+  type WalkerCheckOptions,
+} from './walker-checks.js';

@@ -1,0 +1,84 @@
+/**
+ * What a board description is: data (RAM ranges, MMIO windows, where the boot
+ * loader puts the kernel image, which frames the page allocator manages) plus
+ * two small functions (`createMemory`, `describe`).
+ *
+ * All addresses are physical, as numbers (every board here fits in 2^53), and
+ * every range is half-open `[start, end)`.
+ */
+import type { MmioDevice, MmioWindow, PhysicalMemory, PhysicalRegion } from '@mmkit/core';
+
+/** Identifier of a board mmkit describes. */
+export type BoardId = 'virt' | 'rpi4b';
+
+/**
+ * How the page allocator's pool is chosen:
+ * - `seed`: the pool of the kernel mmkit was created from (seed 001), the fixed window
+ *   `[0x4000_0000, 0xFC00_0000)` with that kernel's boot reservations. Reproduces its behaviour,
+ *   including the RAM it leaves unused (listed in {@link AllocatorPoolPlan.notes}).
+ * - `all-ram`: every RAM range of the board, minus what the boot path must keep.
+ */
+export type PoolMode = 'seed' | 'all-ram';
+
+/** A range of frames that the kernel must reserve at boot, with the reason (shown in audits and `describe`). */
+export interface PoolReservation {
+  /** First byte (page aligned). */
+  readonly start: number;
+  /** End, exclusive (page aligned: partial frames are rounded outwards). */
+  readonly end: number;
+  readonly reason: string;
+}
+
+/**
+ * What the page allocator should manage on this board, and what it must reserve
+ * before the first allocation. Feed it to the allocator as
+ * `new PageAllocator(memory, plan.ranges)` followed by
+ * `reserveRange(r.start, r.end, r.reason)` for each reservation.
+ *
+ * Frames of `ranges` that are not RAM are reserved by the allocator itself
+ * (the seed pool is larger than the RAM of small boards); reservations are
+ * clipped to `ranges` and never overlap each other.
+ */
+export interface AllocatorPoolPlan {
+  readonly mode: PoolMode;
+  /** Page-aligned, sorted, non-overlapping ranges the allocator's frame table covers. */
+  readonly ranges: readonly PhysicalRegion[];
+  /** Boot-time reservations inside `ranges`, sorted by start. */
+  readonly reservations: readonly PoolReservation[];
+  /** Human notes: where this pool differs from the board's RAM, and why. */
+  readonly notes: readonly string[];
+}
+
+/** Where the boot loader puts the kernel image: `[start, end)`. */
+export interface KernelImage {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** MMIO devices to attach by window name, for {@link Board.createMemory}. */
+export type BoardDevices = Readonly<Record<string, MmioDevice>>;
+
+/** A board: its memory map and how mmkit's kernel uses it. Immutable. */
+export interface Board {
+  readonly id: BoardId;
+  /** Human name, e.g. `QEMU virt (aarch64), 1 GiB RAM`. */
+  readonly name: string;
+  /** RAM ranges, sorted, page aligned. */
+  readonly ram: readonly PhysicalRegion[];
+  /** MMIO windows without devices, sorted, non-overlapping, none overlapping RAM. */
+  readonly mmio: readonly MmioWindow[];
+  /** Name of the MMIO window of the console UART (a PL011 on both boards). */
+  readonly consoleWindow: string;
+  readonly kernelImage: KernelImage;
+  readonly defaultArch: 'aarch64';
+  readonly pool: AllocatorPoolPlan;
+  /**
+   * A fresh, empty {@link PhysicalMemory} with this board's RAM and MMIO windows.
+   * `devices` attaches a device to windows by name; windows without a device
+   * make every access a BusError naming the window.
+   * @throws InvalidArgumentError for a device name that is not a window of this board.
+   */
+  createMemory(devices?: BoardDevices): PhysicalMemory;
+  /** The memory map and pool plan as text (one line per region). */
+  describe(): string;
+}

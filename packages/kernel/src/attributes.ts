@@ -1,0 +1,87 @@
+/**
+ * Choosing neutral leaf attributes the backend can express, without knowing
+ * the architecture: the kernel states what it needs (user permissions, memory
+ * type, global) and tries candidate kernel-side permissions from the most to
+ * the least restrictive until the codec accepts one. Results are cached.
+ * E.g. user text r-x: AArch64 accepts kernel r-- (PXN set); x86 has one NX bit
+ * for both, so kernel r-x is what it can express.
+ */
+import {
+  type ArchBackend,
+  isMmError,
+  type LeafAttributes,
+  type MemoryType,
+  type Permissions,
+  UnrepresentableError,
+} from '@mmkit/core';
+
+/** What a mapping needs. */
+export interface MappingRequest {
+  readonly user: Permissions;
+  /** Kernel permissions wanted when user permissions are none (kernel mappings). */
+  readonly kernel?: Permissions;
+  readonly memoryType: MemoryType;
+  readonly global: boolean;
+}
+
+const NONE: Permissions = { read: false, write: false, execute: false };
+
+/** See the module documentation. */
+export class AttributeChooser {
+  private readonly cache = new Map<string, LeafAttributes>();
+
+  constructor(private readonly backend: ArchBackend) {}
+
+  /**
+   * Leaf attributes for a mapping, as mapped fresh by a fault (accessed; dirty
+   * only where the hardware cannot track dirtiness).
+   * @throws UnrepresentableError if no candidate can be expressed at `level`.
+   */
+  leaf(req: MappingRequest, level = 1): LeafAttributes {
+    const key = `${+req.user.read}${+req.user.write}${+req.user.execute}${req.kernel ? `${+req.kernel.read}${+req.kernel.write}${+req.kernel.execute}` : '-'}${req.memoryType}${+req.global}@${level}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const u = req.user;
+    const userAny = u.read || u.write || u.execute;
+    const kernelCandidates: Permissions[] = req.kernel
+      ? [req.kernel]
+      : userAny
+        ? [
+            { read: true, write: u.write, execute: false },
+            { read: true, write: u.write, execute: u.execute },
+            { read: true, write: true, execute: false },
+            { read: true, write: true, execute: u.execute },
+          ]
+        : [NONE];
+    const hwDirty = this.backend.description.capabilities.hardwareDirty;
+    for (const kernel of kernelCandidates) {
+      const writable = u.write || kernel.write;
+      const attrs: LeafAttributes = {
+        user: { ...u },
+        kernel: { ...kernel },
+        global: req.global,
+        memoryType: req.memoryType,
+        accessed: true,
+        dirty: writable && (!hwDirty || req.global),
+        software: 0,
+      };
+      try {
+        // Canonical form: exactly what the tables will decode to (e.g. contiguous: false).
+        const raw = this.backend.codec.encode({ kind: 'leaf', pa: 0, attrs }, level);
+        const decoded = this.backend.codec.decode(raw.lo, raw.hi, level);
+        const canonical = decoded.kind === 'leaf' ? decoded.attrs : attrs;
+        this.cache.set(key, canonical);
+        return canonical;
+      } catch (e) {
+        if (!isMmError(e) || e.code !== 'E_UNREPRESENTABLE') throw e;
+      }
+    }
+    throw new UnrepresentableError(this.backend.description.id, level, `no encoding for mapping ${key}`);
+  }
+}
+
+/** Permissions helper: `perms('rw-')`. */
+export function perms(spec: string): Permissions {
+  if (!/^[r-][w-][x-]$/.test(spec)) throw new TypeError(`permission spec must look like "rw-", got ${spec}`);
+  return { read: spec[0] === 'r', write: spec[1] === 'w', execute: spec[2] === 'x' };
+}

@@ -1,0 +1,152 @@
+/**
+ * The auditor: proves the kernel's invariants from the page tables and the
+ * frame table alone (DESIGN "Kernel invariants"):
+ *
+ * 1. every frame is in exactly one state; each user frame's refcount equals the
+ *    number of leaves mapping it; each page-table frame is reachable exactly once
+ *    from its owner's root (or the kernel's); nothing allocated is unreachable;
+ *    no free frame is mapped; the free count matches the frame table;
+ * 3. no user leaf lies outside the user half or grants more than its region
+ *    of the simple layout allows (heap/stack/data: no execute; text: no write);
+ * and the per-process counters match the tables.
+ */
+import { AuditError, hex, Perm, PAGE_SIZE, permMask, vaOf } from '@mmkit/core';
+import type { Kernel } from './kernel.js';
+import { FrameState } from './page-allocator.js';
+
+/** Result of {@link audit}. */
+export interface AuditReport {
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+  readonly freeFrames: number;
+  readonly totalFrames: number;
+  readonly tableFrames: number;
+  readonly userFrames: number;
+  readonly kernelFrames: number;
+}
+
+/** Audits a kernel; see the module documentation. Never throws for a finding (see {@link assertAudit}). */
+export function audit(kernel: Kernel): AuditReport {
+  const problems: string[] = [];
+  const { allocator: alloc, editor } = kernel;
+  const tableOwner = new Map<number, number>(); // pa -> owner pid (-1 kernel)
+  const userRefs = new Map<number, number>(); // pa -> mappings
+
+  const claimTable = (pa: number, owner: number, where: string) => {
+    const prev = tableOwner.get(pa);
+    if (prev !== undefined) problems.push(`table frame ${hex(pa)} reachable twice (${where}, already owned by ${prev})`);
+    tableOwner.set(pa, owner);
+    const state = alloc.stateOf(pa);
+    if (state !== FrameState.PAGE_TABLE) problems.push(`table frame ${hex(pa)} (${where}) is in state ${stateName(state)}, expected page-table`);
+    else if (alloc.ownerOf(pa) !== owner) problems.push(`table frame ${hex(pa)} (${where}) has owner ${alloc.ownerOf(pa)}, expected ${owner}`);
+  };
+
+  // Kernel tables: the whole kernel root (single-root formats: the kernel half only).
+  const d = kernel.arch.description;
+  const kStart = d.splitRoots ? 0 : Number(d.kernelRange.start >> 12n);
+  for (const t of editor.tableFrames(kernel.kernelRoot, kStart, Infinity, kernel.kernelRootBaseVpn)) {
+    claimTable(t.pa, -1, `kernel ${editor.levelName(t.level)}`);
+  }
+  if (kernel.emptyUserRoot !== kernel.kernelRoot) claimTable(kernel.emptyUserRoot, -1, 'empty user root');
+  editor.forEachLeaf(
+    kernel.kernelRoot,
+    (leaf) => {
+      if (leaf.attrs.user.read || leaf.attrs.user.write || leaf.attrs.user.execute) {
+        problems.push(`kernel leaf at ${hex(vaOf(leaf.vpn), 16)} is user-accessible`);
+      }
+    },
+    kStart,
+    Infinity,
+    kernel.kernelRootBaseVpn,
+  );
+
+  const { start: uStart, end: uEnd } = kernel.userVpnRange;
+  const layoutVpn = (a: bigint) => Number(a >> 12n);
+  for (const proc of kernel.allProcesses) {
+    if (!proc.alive) {
+      if (proc.root !== 0 || proc.residentPages !== 0 || proc.tablePages !== 0) {
+        problems.push(`ended process ${proc.pid} still holds root ${hex(proc.root)}, ${proc.residentPages} pages, ${proc.tablePages} tables`);
+      }
+      continue;
+    }
+    if (proc.root === 0) {
+      if (proc.residentPages !== 0 || proc.tablePages !== 0) problems.push(`process ${proc.pid} has no root but counts pages`);
+      continue;
+    }
+    const tables = editor.tableFrames(proc.root, uStart, uEnd);
+    for (const t of tables) claimTable(t.pa, proc.pid, `pid ${proc.pid} ${editor.levelName(t.level)}`);
+    if (tables.length !== proc.tablePages) problems.push(`process ${proc.pid} counts ${proc.tablePages} table pages, tables have ${tables.length}`);
+    let leaves = 0;
+    const L = proc.layout;
+    editor.forEachLeaf(
+      proc.root,
+      (leaf) => {
+        leaves++;
+        const va = vaOf(leaf.vpn);
+        const pages = kernel.arch.geometry.entryPages[leaf.level]!;
+        if (leaf.vpn < uStart || leaf.vpn + pages > uEnd) problems.push(`pid ${proc.pid}: leaf ${hex(va, 16)} outside the user half`);
+        for (let i = 0; i < pages; i++) {
+          const pa = leaf.pa + i * PAGE_SIZE;
+          if (alloc.stateOf(pa) !== undefined) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
+        }
+        const mask = permMask(leaf.attrs.user, leaf.attrs.kernel);
+        const inText = leaf.vpn >= layoutVpn(L.textBase) && leaf.vpn < layoutVpn(L.dataBase);
+        if (inText && mask & Perm.UW) problems.push(`pid ${proc.pid}: text page ${hex(va, 16)} is user-writable`);
+        if (!inText && mask & Perm.UX) problems.push(`pid ${proc.pid}: page ${hex(va, 16)} outside text is user-executable`);
+      },
+      uStart,
+      uEnd,
+    );
+    if (leaves !== proc.residentPages) problems.push(`process ${proc.pid} counts ${proc.residentPages} resident pages, tables map ${leaves}`);
+  }
+
+  let free = 0;
+  let tablesN = 0;
+  let userN = 0;
+  let kernelN = 0;
+  alloc.forEachFrame((pa, state, refcount) => {
+    const refs = userRefs.get(pa) ?? 0;
+    switch (state) {
+      case FrameState.FREE:
+        free++;
+        if (refs > 0) problems.push(`free frame ${hex(pa)} is mapped ${refs} time(s)`);
+        if (tableOwner.has(pa)) problems.push(`free frame ${hex(pa)} is used as a page table`);
+        break;
+      case FrameState.PAGE_TABLE:
+        tablesN++;
+        if (!tableOwner.has(pa)) problems.push(`page-table frame ${hex(pa)} (owner ${alloc.ownerOf(pa)}) is unreachable: leaked`);
+        if (refs > 0) problems.push(`page-table frame ${hex(pa)} is also mapped as user data`);
+        break;
+      case FrameState.USER:
+        userN++;
+        if (refs !== refcount) problems.push(`user frame ${hex(pa)} has refcount ${refcount} but ${refs} mapping(s)${refs === 0 ? ': leaked' : ''}`);
+        break;
+      case FrameState.KERNEL:
+        kernelN++;
+        break;
+      default:
+        if (refs > 0) problems.push(`reserved frame ${hex(pa)} is mapped into user space`);
+    }
+  });
+  if (free !== alloc.freeCount) problems.push(`allocator says ${alloc.freeCount} free frames, frame table has ${free}`);
+  return {
+    ok: problems.length === 0,
+    problems,
+    freeFrames: free,
+    totalFrames: alloc.totalCount,
+    tableFrames: tablesN,
+    userFrames: userN,
+    kernelFrames: kernelN,
+  };
+}
+
+/** Audits and throws an {@link AuditError} listing every problem if any invariant is broken. */
+export function assertAudit(kernel: Kernel): AuditReport {
+  const r = audit(kernel);
+  if (!r.ok) throw new AuditError(r.problems);
+  return r;
+}
+
+function stateName(s: number | undefined): string {
+  return s === undefined ? 'unmanaged' : (['free', 'reserved', 'page-table', 'user', 'kernel'][s] ?? `state ${s}`);
+}

@@ -1,0 +1,410 @@
+/**
+ * Conformance checks of a backend's MMU walker on hand-built tables: every leaf
+ * level, every representable permission set, both halves of the address space,
+ * unmapped and non-canonical addresses, hardware accessed/dirty updates, and the
+ * agreement between walk faults and the syndrome codec.
+ */
+import {
+  ACCESS_NAMES,
+  type AccessKind,
+  type ArchBackend,
+  FAULT_KINDS,
+  Fault,
+  formatPerms,
+  join64,
+  type LeafAttributes,
+  MEMORY_TYPES,
+  type MmuOptions,
+  PRIVILEGE_NAMES,
+  type PrivilegeLevel,
+  permBit,
+  permMask,
+  split64,
+  WalkResult,
+  type WalkStep,
+} from '@mmkit/core';
+import { findLeafAttributes, levelLabel } from './codec-checks.js';
+import { permissionPairs } from './combinations.js';
+import { attempt, capProblems, sameEntry, stableStringify } from './compare.js';
+import { createWalkHarness, type WalkHarness } from './fixtures.js';
+
+/** Options of the walker checks. */
+export interface WalkerCheckOptions {
+  /** RAM for the tables (default: 16 MiB at 0x4000_0000). */
+  readonly ram?: { readonly start: number; readonly end: number };
+  /** Options passed to createMmu. The checks assume they add no regime restriction (no PAN/SMAP/WXN …). */
+  readonly mmuOptions?: MmuOptions;
+}
+
+const ACCESSES: readonly AccessKind[] = [0, 1, 2];
+const PRIVILEGES: readonly PrivilegeLevel[] = [0, 1];
+
+function describeResult(out: WalkResult): string {
+  if (out.ok) return `ok pfn ${out.pfn} level ${out.leafLevel} perms ${formatPerms(out.perms)}`;
+  return `${FAULT_KINDS[out.faultKind] ?? out.faultKind} fault at level ${out.faultLevel}, syndrome 0x${join64(out.syndrome, out.syndromeHi).toString(16)}`;
+}
+
+/** The syndrome of a faulted walk decodes to the walk's kind/level/access/privilege and re-encodes to itself. */
+export function checkFaultSyndrome(
+  backend: ArchBackend,
+  out: WalkResult,
+  access: AccessKind,
+  privilege: PrivilegeLevel,
+  label: string,
+): string[] {
+  const p: string[] = [];
+  const raw = join64(out.syndrome, out.syndromeHi);
+  const kind = FAULT_KINDS[out.faultKind];
+  const decoded = attempt(() => backend.syndromes.decode(raw));
+  if (!decoded.ok) return [`${label}: syndrome 0x${raw.toString(16)} does not decode: ${decoded.message}`];
+  const d = decoded.value;
+  if (d.kind !== kind) p.push(`${label}: syndrome decodes to kind ${d.kind}, walk says ${kind}`);
+  if (d.level !== 0 && d.level !== out.faultLevel)
+    p.push(`${label}: syndrome level ${d.level}, walk level ${out.faultLevel}`);
+  if (d.access !== access)
+    p.push(`${label}: syndrome access ${ACCESS_NAMES[d.access]}, expected ${ACCESS_NAMES[access]}`);
+  if (d.privilege !== privilege) {
+    p.push(
+      `${label}: syndrome privilege ${PRIVILEGE_NAMES[d.privilege]}, expected ${PRIVILEGE_NAMES[privilege]}`,
+    );
+  }
+  if (kind) {
+    const enc = attempt(() => backend.syndromes.encode({ kind, level: out.faultLevel, access, privilege }));
+    if (!enc.ok) p.push(`${label}: syndromes.encode refused the walk's fault: ${enc.message}`);
+    else if (enc.value !== raw)
+      p.push(`${label}: syndromes.encode gives 0x${enc.value.toString(16)}, the walk 0x${raw.toString(16)}`);
+  }
+  return p;
+}
+
+/** A trace has one step per descriptor read, from the root down, each decoded as the codec decodes it. */
+function checkTrace(
+  backend: ArchBackend,
+  trace: readonly WalkStep[],
+  out: WalkResult,
+  lastLevel: number,
+  label: string,
+): string[] {
+  const p: string[] = [];
+  if (trace.length !== out.reads) p.push(`${label}: trace has ${trace.length} steps, reads = ${out.reads}`);
+  if (trace[0]?.level !== backend.geometry.rootLevel)
+    p.push(`${label}: trace does not start at the root level`);
+  if (trace.at(-1)?.level !== lastLevel)
+    p.push(`${label}: trace ends at level ${trace.at(-1)?.level}, expected ${lastLevel}`);
+  for (const s of trace) {
+    const [lo, hi] = split64(s.raw);
+    if (!sameEntry(s.entry, backend.codec.decode(lo, hi, s.level)))
+      p.push(`${label}: trace step at level ${s.level} mis-decoded`);
+  }
+  return p;
+}
+
+/** Page-number bases of an aligned slot of `sizeBytes` in the user half and in the kernel half (if it fits). */
+export function sampleSlots(
+  backend: ArchBackend,
+  sizeBytes: number,
+): { half: 'user' | 'kernel'; vpn: number }[] {
+  const d = backend.description;
+  const s = BigInt(sizeBytes);
+  const out: { half: 'user' | 'kernel'; vpn: number }[] = [];
+  if (3n * s <= d.userRange.end) out.push({ half: 'user', vpn: Number((2n * s) >> 12n) });
+  const kStart = ((d.kernelRange.start + s - 1n) / s) * s;
+  if (kStart + 3n * s <= d.kernelRange.end)
+    out.push({ half: 'kernel', vpn: Number((kStart + 2n * s) >> 12n) });
+  return out;
+}
+
+function leafEntry(h: WalkHarness, vpn: number, level: number): LeafAttributes | undefined {
+  const ref = h.editor.lookup(h.rootFor(vpn), vpn);
+  return ref.level === level && ref.entry.kind === 'leaf' ? ref.entry.attrs : undefined;
+}
+
+/**
+ * For one leaf level: every representable user × kernel permission set is mapped (user half
+ * non-global, kernel half global) and walked at the first and last page for read/write/fetch ×
+ * user/kernel; results (ok, pfn, level, perms, memory type, global, trace) must agree with the
+ * attributes, and permission faults with the syndrome codec. After unmapping, the same page
+ * takes a translation fault at that level.
+ */
+export function checkWalkerLeafLevel(
+  backend: ArchBackend,
+  level: number,
+  options: WalkerCheckOptions = {},
+): string[] {
+  const p: string[] = [];
+  const h = createWalkHarness(backend, options);
+  const size = backend.geometry.entrySizeBytes[level]!;
+  const pages = backend.geometry.entryPages[level]!;
+  const pa = size * 4 <= 2 ** backend.description.paBits ? size * 3 : 0;
+  const label0 = levelLabel(backend, level);
+  const out = new WalkResult();
+  let mapped = 0;
+  for (const slot of sampleSlots(backend, size)) {
+    const root = h.rootFor(slot.vpn);
+    const tableAttrs = slot.half === 'user' ? backend.defaults.userTable : backend.defaults.kernelTable;
+    for (const { user, kernel } of permissionPairs()) {
+      const global = slot.half === 'kernel';
+      const attrs = findLeafAttributes(
+        backend,
+        level,
+        { global },
+        (a) => a.user === user && a.kernel === kernel,
+      );
+      if (!attrs) continue;
+      const mask = permMask(attrs.user, attrs.kernel);
+      const label = `${label0} ${slot.half} half, ${formatPerms(mask)}`;
+      const map = attempt(() => h.editor.map(root, slot.vpn, pa, level, attrs, tableAttrs, h.frames, h.asid));
+      if (!map.ok || !map.value.ok) {
+        p.push(`${label}: map failed: ${map.ok ? stableStringify(map.value) : map.message}`);
+        continue;
+      }
+      mapped++;
+      for (const vpn of new Set([slot.vpn, slot.vpn + pages - 1])) {
+        for (const access of ACCESSES) {
+          for (const privilege of PRIVILEGES) {
+            const what = `${label}, ${ACCESS_NAMES[access]} by ${PRIVILEGE_NAMES[privilege]} at vpn ${vpn}`;
+            const trace: WalkStep[] = [];
+            const ok = h.mmu.walk(vpn, access, privilege, out, trace);
+            const allowed = (mask & permBit(access, privilege)) !== 0;
+            if (ok !== out.ok) p.push(`${what}: walk returned ${ok} but out.ok = ${out.ok}`);
+            if (ok !== allowed) {
+              p.push(
+                `${what}: expected ${allowed ? 'success' : 'a permission fault'}, got ${describeResult(out)}`,
+              );
+              continue;
+            }
+            p.push(...checkTrace(backend, trace, out, level, what));
+            if (ok) {
+              const pfn = pa / 4096 + (vpn - slot.vpn);
+              if (out.pfn !== pfn) p.push(`${what}: pfn ${out.pfn}, expected ${pfn}`);
+              if (out.leafLevel !== level) p.push(`${what}: leafLevel ${out.leafLevel}`);
+              if (out.perms !== mask)
+                p.push(`${what}: perms ${formatPerms(out.perms)}, expected ${formatPerms(mask)}`);
+              const type = MEMORY_TYPES.indexOf(attrs.memoryType);
+              if (out.memoryType !== type) p.push(`${what}: memoryType ${out.memoryType}, expected ${type}`);
+              if (out.global !== attrs.global) p.push(`${what}: global ${out.global}`);
+            } else {
+              if (out.faultKind !== Fault.Permission)
+                p.push(`${what}: fault kind ${FAULT_KINDS[out.faultKind]}, expected permission`);
+              if (out.faultLevel !== level)
+                p.push(`${what}: fault level ${out.faultLevel}, expected ${level}`);
+              p.push(...checkFaultSyndrome(backend, out, access, privilege, what));
+            }
+          }
+        }
+      }
+      const removed = h.editor.unmap(root, slot.vpn, h.asid);
+      if (!removed) p.push(`${label}: unmap found no leaf`);
+      for (const access of ACCESSES) {
+        for (const privilege of PRIVILEGES) {
+          const what = `${label0} ${slot.half} half after unmap, ${ACCESS_NAMES[access]} by ${PRIVILEGE_NAMES[privilege]}`;
+          if (h.mmu.walk(slot.vpn, access, privilege, out)) {
+            p.push(`${what}: still translates`);
+            continue;
+          }
+          if (out.faultKind !== Fault.Translation)
+            p.push(`${what}: fault kind ${FAULT_KINDS[out.faultKind]}`);
+          if (out.faultLevel !== level) p.push(`${what}: fault level ${out.faultLevel}, expected ${level}`);
+          p.push(...checkFaultSyndrome(backend, out, access, privilege, what));
+        }
+      }
+    }
+  }
+  if (mapped === 0) p.push(`${label0}: no permission set could be mapped`);
+  return capProblems(p);
+}
+
+/**
+ * With empty roots every address of both halves takes a translation fault at the root level,
+ * with a consistent syndrome.
+ */
+export function checkUnmapped(backend: ArchBackend, options: WalkerCheckOptions = {}): string[] {
+  const p: string[] = [];
+  const h = createWalkHarness(backend, options);
+  const out = new WalkResult();
+  const root = backend.geometry.rootLevel;
+  for (const slot of sampleSlots(backend, 4096)) {
+    for (const access of ACCESSES) {
+      for (const privilege of PRIVILEGES) {
+        const what = `unmapped ${slot.half}-half vpn ${slot.vpn}, ${ACCESS_NAMES[access]} by ${PRIVILEGE_NAMES[privilege]}`;
+        if (h.mmu.walk(slot.vpn, access, privilege, out)) {
+          p.push(`${what}: translates`);
+          continue;
+        }
+        if (out.faultKind !== Fault.Translation)
+          p.push(`${what}: fault kind ${FAULT_KINDS[out.faultKind]}, expected translation`);
+        if (out.faultLevel !== root)
+          p.push(`${what}: fault level ${out.faultLevel}, expected the root level ${root}`);
+        p.push(...checkFaultSyndrome(backend, out, access, privilege, what));
+      }
+    }
+  }
+  return p;
+}
+
+/** Addresses outside both halves (in the 64-bit space) never translate, whatever is mapped. */
+export function checkNonCanonical(backend: ArchBackend, options: WalkerCheckOptions = {}): string[] {
+  const p: string[] = [];
+  const d = backend.description;
+  const h = createWalkHarness(backend, options);
+  const out = new WalkResult();
+  // Map the first page of each half so that a walker ignoring the top bits would translate.
+  const attrs = findLeafAttributes(backend, 1);
+  if (attrs) {
+    for (const [start, tables] of [
+      [d.userRange.start, backend.defaults.userTable],
+      [d.kernelRange.start, backend.defaults.kernelTable],
+    ] as const) {
+      const vpn = Number(start >> 12n);
+      h.editor.map(h.rootFor(vpn), vpn, 0x1000, 1, attrs, tables, h.frames, h.asid);
+    }
+  }
+  const inside = (va: bigint) =>
+    (va >= d.userRange.start && va < d.userRange.end) ||
+    (va >= d.kernelRange.start && va < d.kernelRange.end);
+  const candidates = [
+    d.userRange.end,
+    d.userRange.end + 0x1000n,
+    d.kernelRange.start - 0x1000n,
+    d.kernelRange.end,
+    1n << 63n,
+    (1n << 63n) + 0x1000n,
+    0x5555_5555_5555_5000n,
+  ].filter((va) => va >= 0n && va < 1n << 64n && !inside(va));
+  for (const va of new Set(candidates)) {
+    const vpn = Number(va >> 12n);
+    for (const access of ACCESSES) {
+      for (const privilege of PRIVILEGES) {
+        if (h.mmu.walk(vpn, access, privilege, out)) {
+          p.push(
+            `address 0x${va.toString(16)} outside both halves translates (${ACCESS_NAMES[access]} by ${PRIVILEGE_NAMES[privilege]})`,
+          );
+        }
+      }
+    }
+  }
+  return p;
+}
+
+/**
+ * A leaf mapped with `accessed = false`: with hardware accessed-flag management a walk succeeds
+ * and sets it (a probe does not); without, the walk takes an access-flag fault at the leaf level.
+ */
+export function checkAccessedFlag(backend: ArchBackend, options: WalkerCheckOptions = {}): string[] {
+  const p: string[] = [];
+  for (const level of backend.geometry.leafLevels) {
+    const label = `${levelLabel(backend, level)} accessed flag`;
+    const attrs = findLeafAttributes(
+      backend,
+      level,
+      { accessed: false },
+      (a) => !a.user.write && !a.kernel.write && (a.user.read || a.kernel.read),
+    );
+    if (!attrs) continue;
+    const h = createWalkHarness(backend, options);
+    const slot = sampleSlots(backend, backend.geometry.entrySizeBytes[level]!)[0];
+    if (!slot) continue;
+    const privilege: PrivilegeLevel = attrs.kernel.read ? 1 : 0;
+    h.editor.map(
+      h.rootFor(slot.vpn),
+      slot.vpn,
+      0,
+      level,
+      attrs,
+      backend.defaults.userTable,
+      h.frames,
+      h.asid,
+    );
+    const out = new WalkResult();
+    const hw = options.mmuOptions?.hardwareAccessFlag ?? backend.description.capabilities.hardwareAccessFlag;
+    if (hw) {
+      if (!h.mmu.probe(slot.vpn, 0, privilege, out)) p.push(`${label}: probe faults: ${describeResult(out)}`);
+      if (leafEntry(h, slot.vpn, level)?.accessed !== false) p.push(`${label}: probe changed the leaf`);
+      if (!h.mmu.walk(slot.vpn, 0, privilege, out)) p.push(`${label}: walk faults: ${describeResult(out)}`);
+      if (leafEntry(h, slot.vpn, level)?.accessed !== true)
+        p.push(`${label}: walk did not set the accessed flag`);
+    } else {
+      if (h.mmu.walk(slot.vpn, 0, privilege, out))
+        p.push(`${label}: walk succeeded without hardware accessed-flag management`);
+      else {
+        if (out.faultKind !== Fault.AccessFlag)
+          p.push(`${label}: fault kind ${FAULT_KINDS[out.faultKind]}, expected access-flag`);
+        if (out.faultLevel !== level) p.push(`${label}: fault level ${out.faultLevel}, expected ${level}`);
+        p.push(...checkFaultSyndrome(backend, out, 0, privilege, label));
+      }
+      if (leafEntry(h, slot.vpn, level)?.accessed !== false)
+        p.push(`${label}: a faulting walk changed the leaf`);
+    }
+  }
+  return p;
+}
+
+/**
+ * With hardware dirty management, a writable clean leaf: a read walk succeeds without write
+ * permission in `perms` and leaves it clean; a write probe leaves it clean; a write walk
+ * succeeds, reports write permission and makes the leaf dirty.
+ */
+export function checkDirtyState(backend: ArchBackend, options: WalkerCheckOptions = {}): string[] {
+  const p: string[] = [];
+  const caps = backend.description.capabilities;
+  const hwAccessed = options.mmuOptions?.hardwareAccessFlag ?? caps.hardwareAccessFlag;
+  const hwDirty = options.mmuOptions?.hardwareDirty ?? caps.hardwareDirty;
+  // The codec encodes clean writable leaves for the backend's own setting; skip when the MMU differs.
+  if (!caps.hardwareDirty || !hwDirty || !hwAccessed) return p;
+  for (const level of backend.geometry.leafLevels) {
+    const label = `${levelLabel(backend, level)} dirty state`;
+    const attrs = findLeafAttributes(backend, level, { dirty: false }, (a) => a.user.write || a.kernel.write);
+    if (!attrs) continue;
+    const h = createWalkHarness(backend, options);
+    const slot = sampleSlots(backend, backend.geometry.entrySizeBytes[level]!)[0];
+    if (!slot) continue;
+    const privilege: PrivilegeLevel = attrs.kernel.write ? 1 : 0;
+    const canRead = privilege === 1 ? attrs.kernel.read : attrs.user.read;
+    const writeBit = permBit(1, privilege);
+    h.editor.map(
+      h.rootFor(slot.vpn),
+      slot.vpn,
+      0,
+      level,
+      attrs,
+      backend.defaults.userTable,
+      h.frames,
+      h.asid,
+    );
+    const out = new WalkResult();
+    if (canRead) {
+      if (!h.mmu.walk(slot.vpn, 0, privilege, out))
+        p.push(`${label}: read walk faults: ${describeResult(out)}`);
+      else {
+        if (out.perms & writeBit)
+          p.push(`${label}: a clean leaf reports write permission (${formatPerms(out.perms)})`);
+        if (out.dirty) p.push(`${label}: a read walk reports the leaf dirty`);
+      }
+      if (leafEntry(h, slot.vpn, level)?.dirty !== false) p.push(`${label}: a read walk made the leaf dirty`);
+    }
+    if (!h.mmu.probe(slot.vpn, 1, privilege, out))
+      p.push(`${label}: write probe faults: ${describeResult(out)}`);
+    if (leafEntry(h, slot.vpn, level)?.dirty !== false) p.push(`${label}: a probe made the leaf dirty`);
+    if (!h.mmu.walk(slot.vpn, 1, privilege, out))
+      p.push(`${label}: write walk faults: ${describeResult(out)}`);
+    else {
+      if (!(out.perms & writeBit))
+        p.push(`${label}: after the write, perms lack write (${formatPerms(out.perms)})`);
+      if (!out.dirty) p.push(`${label}: after the write, out.dirty is false`);
+    }
+    if (leafEntry(h, slot.vpn, level)?.dirty !== true)
+      p.push(`${label}: the write walk did not make the leaf dirty`);
+  }
+  return p;
+}
+
+/** registers() returns at least one register, every value a bigint. */
+export function checkRegisters(backend: ArchBackend, options: WalkerCheckOptions = {}): string[] {
+  const h = createWalkHarness(backend, options);
+  const regs = h.mmu.registers();
+  const names = Object.keys(regs);
+  const p: string[] = [];
+  if (names.length === 0) p.push('registers() is empty');
+  for (const n of names) if (typeof regs[n] !== 'bigint') p.push(`register ${n} is not a bigint`);
+  return p;
+}
