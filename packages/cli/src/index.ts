@@ -3,5 +3,6 @@
  * runs the same command in-process (for tests and embedding).
  */
 export type { CliIo, CliStream } from './io.js';
+export { type DemoReport, type DemoStep, runDemo } from './commands/demo-workload.js';
 export { runCli } from './run-cli.js';
 export { ExitCode, UsageError } from './usage-error.js';

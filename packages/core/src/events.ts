@@ -63,9 +63,39 @@ export class EventStream {
     };
   }
 
-  /** Delivers an event to every listener. */
+  private held: MmEvent[] | undefined;
+
+  /** Delivers an event to every listener (or holds it, inside {@link hold}). */
   emit(event: MmEvent): void {
     if (!this.active) return;
+    if (this.held) {
+      this.held.push(event);
+      return;
+    }
     for (const l of this.listeners) l(event);
+  }
+
+  /**
+   * Runs `fn` holding back the events it emits, then calls `before(result)` (which may emit
+   * events of its own, delivered first) and delivers the held events after them. Lets a fault
+   * be reported before the allocations and mappings its handler made.
+   */
+  hold<T>(fn: () => T, before: (result: T) => void): T {
+    if (!this.active || this.held) {
+      const r = fn();
+      before(r);
+      return r;
+    }
+    const held: MmEvent[] = [];
+    this.held = held;
+    let r: T;
+    try {
+      r = fn();
+    } finally {
+      this.held = undefined;
+    }
+    before(r);
+    for (const e of held) for (const l of this.listeners) l(e);
+    return r;
   }
 }

@@ -457,11 +457,13 @@ export class Kernel implements FaultHandler {
     return this.unmapVpns(proc, Math.max(sv, this.userStartVpn), Math.min(ev, this.userEndVpn));
   }
 
-  private unmapVpns(proc: Process, startVpn: number, endVpn: number): number {
+  private unmapVpns(proc: Process, startVpn: number, endVpn: number, wholeSpace = false): number {
     if (proc.root === 0 || endVpn <= startVpn) return 0;
     const leaves: number[] = [];
     this.editor.forEachLeaf(proc.root, (leaf) => leaves.push(leaf.vpn), startVpn, endVpn);
-    const flush = new FlushObligation(proc.asid, false, this.flushThreshold);
+    // Tearing down a whole address space: one ASID-wide invalidation instead of one per page.
+    const flush = new FlushObligation(proc.asid, false, wholeSpace ? 0 : this.flushThreshold);
+    if (wholeSpace) flush.addTableChange();
     for (const vpn of leaves) {
       const res = this.editor.unmap(proc.root, vpn, proc.asid);
       if (!res) continue;
@@ -597,18 +599,16 @@ export class Kernel implements FaultHandler {
 
   private teardown(proc: Process, state: 'exited' | 'killed'): void {
     if (proc.root !== 0) {
-      this.unmapVpns(proc, this.userStartVpn, this.userEndVpn);
+      // Unmapping the whole user half ends with one ASID-wide invalidation (TLBI ASIDE1IS on
+      // AArch64), which also makes the ASID safe to reuse.
+      this.unmapVpns(proc, this.userStartVpn, this.userEndVpn, true);
       const src = this.userSource(proc);
       this.editor.freeSubtables(proc.root, src, this.userStartVpn, this.userEndVpn);
       this.releaseRoot(proc);
     }
     proc.state = state;
     for (const cpu of this.cpus) if (cpu.current === proc) cpu.switchTo(undefined);
-    if (this.maxAsid > 0) {
-      // The ASID may be reused: no entry tagged with it may survive (TLBI ASIDE1IS).
-      this.invalidate({ scope: 'asid', asid: proc.asid, vpns: [], global: false, leafOnly: false }, 0);
-      this.freeAsids.push(proc.asid);
-    }
+    if (this.maxAsid > 0) this.freeAsids.push(proc.asid);
   }
 
   // -------------------------------------------------------------------------
@@ -628,8 +628,21 @@ export class Kernel implements FaultHandler {
     r: WalkResult,
     soft: boolean,
   ): FaultOutcomeCode {
-    let outcome: FaultOutcomeCode;
-    let resolution: string;
+    if (!this.events.active) return this.resolveFault(proc, vpn, access, r, soft).outcome;
+    // Report the fault before what its handler did (allocations, mappings, a kill).
+    return this.events.hold(
+      () => this.resolveFault(proc, vpn, access, r, soft),
+      (res) => this.emitFault(cpu, proc, vpn, offset, access, privilege, r, res.resolution),
+    ).outcome;
+  }
+
+  private resolveFault(
+    proc: Process,
+    vpn: number,
+    access: AccessKind,
+    r: WalkResult,
+    soft: boolean,
+  ): { outcome: FaultOutcomeCode; resolution: string } {
     const kind = r.faultKind;
     if (kind === Fault.AccessFlag) {
       // Software access-flag management: set AF and retry (no TLBI needed: AF=0 is never cached).
@@ -637,32 +650,31 @@ export class Kernel implements FaultHandler {
       if (ref.entry.kind === 'leaf') {
         this.editor.writeEntry(ref.descriptorPa, { ...ref.entry, attrs: { ...ref.entry.attrs, accessed: true } }, ref.level);
       }
-      outcome = FaultOutcome.Retry;
-      resolution = 'access flag set';
-    } else if (kind === Fault.Translation && access !== 2) {
+      return { outcome: FaultOutcome.Retry, resolution: 'access flag set' };
+    }
+    let reason: KillReason;
+    if (kind === Fault.Translation && access !== 2) {
       const region = this.regionOfVpn(proc, vpn);
       if (region === 'heap' || region === 'stack') {
         if (this.allocUserVpn(proc, vpn, this.anonAttrs) !== 0) {
-          outcome = FaultOutcome.Retry;
-          resolution = `demand-zero ${region} page`;
-        } else {
-          outcome = soft ? FaultOutcome.Refused : this.killed(proc, 'out of memory');
-          resolution = soft ? 'EFAULT (out of memory)' : 'killed: out of memory';
+          return { outcome: FaultOutcome.Retry, resolution: `demand-zero ${region} page` };
         }
+        reason = 'out of memory';
       } else {
-        const reason: KillReason =
-          region === 'stack-guard' ? 'stack overflow' : region === 'text' ? 'text fault' : 'invalid address';
-        outcome = soft ? FaultOutcome.Refused : this.killed(proc, reason);
-        resolution = soft ? 'EFAULT' : `killed: ${reason}`;
+        reason = region === 'stack-guard' ? 'stack overflow' : region === 'text' ? 'text fault' : 'invalid address';
       }
     } else {
-      const reason: KillReason =
-        access === 2 ? 'exec fault' : kind === Fault.Permission ? 'permission fault' : kind === Fault.Alignment ? 'alignment fault' : 'invalid address';
-      outcome = soft ? FaultOutcome.Refused : this.killed(proc, reason);
-      resolution = soft ? 'EFAULT' : `killed: ${reason}`;
+      reason =
+        access === 2
+          ? 'exec fault'
+          : kind === Fault.Permission
+            ? 'permission fault'
+            : kind === Fault.Alignment
+              ? 'alignment fault'
+              : 'invalid address';
     }
-    if (this.events.active) this.emitFault(cpu, proc, vpn, offset, access, privilege, r, resolution);
-    return outcome;
+    if (soft) return { outcome: FaultOutcome.Refused, resolution: `EFAULT (${reason})` };
+    return { outcome: this.killed(proc, reason), resolution: `killed: ${reason}` };
   }
 
   private killed(proc: Process, reason: KillReason): FaultOutcomeCode {

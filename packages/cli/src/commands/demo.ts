@@ -5,7 +5,10 @@
 import type { Board, BoardId, BoardOptions } from '@mmkit/boards';
 import { BOARD_IDS, createBoard, RPI4B_RAM_GIB, VIRT_MAX_RAM_BYTES } from '@mmkit/boards';
 import { isMmError } from '@mmkit/core';
+import type { MmEvent } from '@mmkit/core';
 import type { Command } from 'commander';
+import { formatBytes, groupedHex } from '../format.js';
+import { runDemo } from './demo-workload.js';
 import type { Output } from '../io.js';
 import { parseSize } from '../parse.js';
 import { invalidValue } from '../usage-error.js';
@@ -64,17 +67,67 @@ export function parseDemoOptions(opts: DemoCliOptions): DemoOptions {
   return { boardId, ramBytes, board, json: opts.json === true };
 }
 
+/** One event as a log line. */
+export function formatEvent(e: MmEvent, style: Output['style']): string {
+  const pa = (v: number) => groupedHex(v, 8);
+  const va = (v: bigint) => groupedHex(v, 12);
+  switch (e.type) {
+    case 'frame-alloc':
+      return `${style.green('alloc  ')} frame ${pa(e.pa)} for ${e.purpose}`;
+    case 'frame-free':
+      return `${style.green('free   ')} frame ${pa(e.pa)} (${e.purpose})`;
+    case 'map':
+      return `${style.blue('map    ')} ${e.space} ${va(e.va)} → ${pa(e.pa)} ${e.perms}`;
+    case 'unmap':
+      return `${style.blue('unmap  ')} ${e.space} ${va(e.va)} (was ${pa(e.pa)})`;
+    case 'protect':
+      return `${style.blue('protect')} ${e.space} ${va(e.va)} ${e.perms}`;
+    case 'fault':
+      return `${style.yellow('fault  ')} pid ${e.pid} ${e.detail} → ${e.resolution.startsWith('killed') ? style.red(e.resolution) : e.resolution}`;
+    case 'tlb':
+      return `${style.magenta('tlb    ')} ${e.op}${e.operand !== undefined ? ` ${groupedHex(e.operand, 16)}` : ''} (broadcast from cpu ${e.cpu})`;
+    case 'process':
+      return `${style.cyan('process')} pid ${e.pid} ${e.action}: ${e.detail}`;
+  }
+}
+
 /**
- * The body of `mmkit demo`.
- *
- * TODO(lead): call `runDemo` from @mmkit/kernel here (it does not exist yet) with
- * `opts.board` (already validated, RAM size applied) and render its result:
- * text through `out.line`/`out.style`, or one document through `out.json` when `opts.json`.
- * Until then the command reports that the demo is not available and exits 1.
+ * The body of `mmkit demo`: runs the workload ({@link runDemo}) and prints the
+ * event log step by step, the page-table dump with effective permissions, the
+ * registers, and the free-frame count against its baseline. Exit code 0 when the
+ * audit is clean and every frame came back, 1 otherwise.
  */
 export async function demoCommand(opts: DemoOptions, out: Output): Promise<number> {
-  out.io.stderr.write(`mmkit: error: the demo is not available yet (board ${opts.board.name} is ready)\n`);
-  return 1;
+  const report = runDemo(opts.board);
+  const healthy = report.audit.ok && report.frames.final === report.frames.baseline;
+  if (opts.json) {
+    out.json(report);
+    return healthy ? 0 : 1;
+  }
+  const s = out.style;
+  out.line(s.bold(`mmkit demo — ${report.board.name}, ${report.arch.name}, ${report.cpus} CPUs`));
+  out.line(
+    `RAM ${formatBytes(report.board.ramBytes)}; allocator manages ${report.frames.total} frames, ${report.frames.baseline} free after boot; kernel tables: ${report.frames.kernelTables} frames`,
+  );
+  report.steps.forEach((st, i) => {
+    out.line();
+    out.line(s.bold(`${i + 1}. ${st.title}`));
+    for (const e of st.events) out.line(`   ${formatEvent(e, s)}`);
+    out.line(`   ${s.bold('⇒')} ${st.outcome}`);
+  });
+  out.line();
+  out.line(s.bold(`Page tables of pid ${report.dump.pid} (user half; effective permissions from real walks)`));
+  for (const l of report.dump.lines) out.line(`   ${l}`);
+  out.line();
+  out.line(s.bold('Registers selecting them'));
+  for (const [name, value] of Object.entries(report.registers)) out.line(`   ${name.padEnd(10)} ${value}`);
+  out.line();
+  const verdict = healthy ? s.green('OK') : s.red('PROBLEM');
+  out.line(
+    s.bold(`Free frames: ${report.frames.final} at the end, baseline ${report.frames.baseline} — audit ${report.audit.ok ? 'clean' : 'FAILED'} ${verdict}`),
+  );
+  for (const p of report.audit.problems) out.line(`   ${s.red(p)}`);
+  return healthy ? 0 : 1;
 }
 
 /** Registers `demo` on `program`; the exit code of the body goes to `setExitCode`. */
