@@ -10,7 +10,6 @@ import { type Aarch64Options, createAarch64Arch } from './backend.js';
 import type { Aarch64Mmu } from './mmu.js';
 
 // Descriptor bits (arch-facts A5), Linux names where Linux has one.
-const VALID = 1n;
 const PAGE = 3n; // 0b11 at L3
 const BLOCK = 1n; // 0b01 at L1/L2
 const TABLE = 3n;

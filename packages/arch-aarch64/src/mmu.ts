@@ -28,7 +28,6 @@
  * per walk except the WalkStep objects pushed into a trace array when one is passed.
  */
 import {
-  Access,
   type AccessKind,
   type ArchDescription,
   Fault,
@@ -44,24 +43,44 @@ import {
 } from '@mmkit/core';
 import { AARCH64_LEVEL_NAMES } from './constants.js';
 import {
-  HI_DBM,
-  HI_LEAF_OA_HIGH,
-  HI_PXN,
-  HI_TABLE_ATTRS_SHIFT,
-  HI_TABLE_OA_HIGH,
-  HI_UXN,
-  LEAF_LO_MASK,
-  LO_ADDR_4K,
-  LO_AF,
-  LO_AP1,
-  LO_AP2,
-  LO_NG,
-  TA_AP0,
-  TA_AP1,
-  TA_PXN,
-  TA_UXN,
-  TWO_32,
+  HI_DBM as HI_DBM_,
+  HI_LEAF_OA_HIGH as HI_LEAF_OA_HIGH_,
+  HI_PXN as HI_PXN_,
+  HI_TABLE_ATTRS_SHIFT as HI_TABLE_ATTRS_SHIFT_,
+  HI_TABLE_OA_HIGH as HI_TABLE_OA_HIGH_,
+  HI_UXN as HI_UXN_,
+  LEAF_LO_MASK as LEAF_LO_MASK_,
+  LO_ADDR_4K as LO_ADDR_4K_,
+  LO_AF as LO_AF_,
+  LO_AP1 as LO_AP1_,
+  LO_AP2 as LO_AP2_,
+  LO_NG as LO_NG_,
+  TA_AP0 as TA_AP0_,
+  TA_AP1 as TA_AP1_,
+  TA_PXN as TA_PXN_,
+  TA_UXN as TA_UXN_,
+  TWO_32 as TWO_32_,
 } from './descriptor-bits.js';
+
+// Module-local copies: V8 folds module-local consts but loads imported bindings from a cell on every use.
+const HI_DBM = HI_DBM_;
+const HI_LEAF_OA_HIGH = HI_LEAF_OA_HIGH_;
+const HI_PXN = HI_PXN_;
+const HI_TABLE_ATTRS_SHIFT = HI_TABLE_ATTRS_SHIFT_;
+const HI_TABLE_OA_HIGH = HI_TABLE_OA_HIGH_;
+const HI_UXN = HI_UXN_;
+const LEAF_LO_MASK = LEAF_LO_MASK_;
+const LO_ADDR_4K = LO_ADDR_4K_;
+const LO_AF = LO_AF_;
+const LO_AP1 = LO_AP1_;
+const LO_AP2 = LO_AP2_;
+const LO_NG = LO_NG_;
+const TA_AP0 = TA_AP0_;
+const TA_AP1 = TA_AP1_;
+const TA_PXN = TA_PXN_;
+const TA_UXN = TA_UXN_;
+const TWO_32 = TWO_32_;
+
 import type { Aarch64DescriptorCodec } from './descriptor-codec.js';
 import { abortSyndrome } from './esr.js';
 import type { MairMap } from './mair.js';
@@ -86,6 +105,18 @@ export interface Aarch64MmuContext {
   readonly wxn: boolean;
 }
 
+// Local copies of Fault / Perm codes: plain constants the JIT can fold (module object properties are loads).
+const FAULT_TRANSLATION = Fault.Translation;
+const FAULT_ACCESS_FLAG = Fault.AccessFlag;
+const FAULT_PERMISSION = Fault.Permission;
+const FAULT_ADDRESS_SIZE = Fault.AddressSize;
+const P_UR = Perm.UR;
+const P_UW = Perm.UW;
+const P_UX = Perm.UX;
+const P_KR = Perm.KR;
+const P_KW = Perm.KW;
+const P_KX = Perm.KX;
+
 /** Pages per leaf minus one, by internal level (mask of the vpn bits inside a block). */
 const IN_LEAF_MASK = [0, 0, 511, 0x3_ffff] as const;
 
@@ -109,6 +140,9 @@ export class Aarch64Mmu implements Mmu {
   private ttbr0 = 0;
   private ttbr0Asid = 0;
   private ttbr1 = 0;
+  /** Frame numbers of the two roots (the walker works in frames: no division per level). */
+  private ttbr0Pfn = 0;
+  private ttbr1Pfn = 0;
 
   constructor(
     readonly memory: PhysicalMemory,
@@ -147,6 +181,7 @@ export class Aarch64Mmu implements Mmu {
     checkRoot(rootPa);
     checkAsid(asid);
     this.ttbr0 = rootPa;
+    this.ttbr0Pfn = rootPa / 4096;
     this.ttbr0Asid = asid;
   }
 
@@ -157,6 +192,7 @@ export class Aarch64Mmu implements Mmu {
   setKernelRoot(rootPa: number): void {
     checkRoot(rootPa);
     this.ttbr1 = rootPa;
+    this.ttbr1Pfn = rootPa / 4096;
   }
 
   /**
@@ -198,18 +234,22 @@ export class Aarch64Mmu implements Mmu {
     update: boolean,
   ): boolean {
     out.reads = 0;
+    out.descriptorPa = 0;
     const vHi = Math.floor(vpn / TWO_32); // VA[63:44]
     const vLo = vpn >>> 0; // VA[43:12]
-    const top = vHi >>> 4; // VA[63:48]
     // 1. VA bit 55 (vpn bit 43) selects the TTBR; VA[63:48] must all equal it (arch-facts A3).
     const select = (vHi >>> 11) & 1;
-    if (vHi < 0 || vHi >= 0x10_0000 || top !== (select ? 0xffff : 0)) {
-      return this.fault(out, Fault.Translation, 4, access, privilege);
+    if (vHi < 0 || vHi >= 0x10_0000 || vHi >>> 4 !== (select === 1 ? 0xffff : 0)) {
+      return this.fault(out, FAULT_TRANSLATION, 4, access, privilege);
     }
-    let table = select ? this.ttbr1 : this.ttbr0;
-    let tableAttrs = 0;
     const memory = this.memory;
-    for (let level = 4; level >= 1; level--) {
+    let tablePfn = select === 1 ? this.ttbr1Pfn : this.ttbr0Pfn;
+    let tableAttrs = 0;
+    let level = 4;
+    let dpa = 0;
+    let lo = 0;
+    let hi = 0;
+    for (;;) {
       const index =
         level === 4
           ? ((vLo >>> 27) | (vHi << 5)) & 511
@@ -218,78 +258,51 @@ export class Aarch64Mmu implements Mmu {
             : level === 2
               ? (vLo >>> 9) & 511
               : vLo & 511;
-      const dpa = table + index * 8;
-      const lo = memory.read32(dpa);
-      const hi = memory.read32(dpa + 4);
+      lo = memory.readPairInFrame(tablePfn, index * 8);
+      hi = memory.pairHi;
+      dpa = tablePfn * 4096 + index * 8;
       out.reads++;
-      if (trace) {
-        trace.push({
-          level,
-          levelName: AARCH64_LEVEL_NAMES[level]!,
-          tablePa: table,
-          index,
-          descriptorPa: dpa,
-          raw: join64(lo, hi),
-          entry: this.codec.decode(lo, hi, level),
-        });
-      }
+      out.descriptorPa = dpa;
+      if (trace !== undefined) this.record(trace, level, tablePfn * 4096, index, dpa, lo, hi);
       // 2. Invalid, or the block encoding where no block is allowed (L0 without DS, L3).
-      if ((lo & 1) === 0) return this.fault(out, Fault.Translation, level, access, privilege);
-      const tableOrPage = (lo & 2) !== 0;
-      if (!tableOrPage && (level === 1 || level === 4))
-        return this.fault(out, Fault.Translation, level, access, privilege);
-      if (tableOrPage && level > 1) {
-        if ((hi & HI_TABLE_OA_HIGH) !== 0)
-          return this.fault(out, Fault.AddressSize, level, access, privilege);
-        tableAttrs |= hi >>> HI_TABLE_ATTRS_SHIFT;
-        table = (hi & 0xffff) * TWO_32 + ((lo & LO_ADDR_4K) >>> 0);
-        continue;
+      if ((lo & 1) === 0) return this.fault(out, FAULT_TRANSLATION, level, access, privilege);
+      if ((lo & 2) === 0) {
+        if (level === 1 || level === 4) return this.fault(out, FAULT_TRANSLATION, level, access, privilege);
+        break; // block
       }
-      if ((hi & HI_LEAF_OA_HIGH) !== 0) return this.fault(out, Fault.AddressSize, level, access, privilege);
-      return this.leaf(vLo, level, dpa, lo, hi, tableAttrs, access, privilege, out, update);
+      if (level === 1) break; // page
+      if ((hi & HI_TABLE_OA_HIGH) !== 0) return this.fault(out, FAULT_ADDRESS_SIZE, level, access, privilege);
+      tableAttrs |= hi >>> HI_TABLE_ATTRS_SHIFT;
+      tablePfn = (hi & 0xffff) * 0x10_0000 + ((lo & LO_ADDR_4K) >>> 12);
+      level--;
     }
-    return this.fault(out, Fault.Translation, 1, access, privilege);
-  }
-
-  private leaf(
-    vLo: number,
-    level: number,
-    dpa: number,
-    lo: number,
-    hi: number,
-    tableAttrs: number,
-    access: AccessKind,
-    privilege: PrivilegeLevel,
-    out: WalkResult,
-    update: boolean,
-  ): boolean {
+    if ((hi & HI_LEAF_OA_HIGH) !== 0) return this.fault(out, FAULT_ADDRESS_SIZE, level, access, privilege);
     // 3. Access flag and dirty state (arch-facts A7 step 4, A10).
     let next = lo;
     if ((lo & LO_AF) === 0) {
-      if (!this.hardwareAccessFlag) return this.fault(out, Fault.AccessFlag, level, access, privilege);
+      if (!this.hardwareAccessFlag) return this.fault(out, FAULT_ACCESS_FLAG, level, access, privilege);
       next |= LO_AF;
     }
-    if (this.hardwareDirty && access === Access.Write && (hi & HI_DBM) !== 0) next &= ~LO_AP2;
+    if (access === 1 && (hi & HI_DBM) !== 0 && this.hardwareDirty) next &= ~LO_AP2;
     // 4. Permissions (arch-facts A6): fold the table attributes into AP[2:1], UXN, PXN.
-    let el0 = (next & LO_AP1) !== 0;
-    let readOnly = (next & LO_AP2) !== 0;
-    if ((tableAttrs & TA_AP0) !== 0) el0 = false;
-    if ((tableAttrs & TA_AP1) !== 0) readOnly = true;
+    const el0 = (next & LO_AP1) !== 0 && (tableAttrs & TA_AP0) === 0;
+    const readOnly = (next & LO_AP2) !== 0 || (tableAttrs & TA_AP1) !== 0;
     const uxn = (hi & HI_UXN) !== 0 || (tableAttrs & TA_UXN) !== 0;
     const pxn = (hi & HI_PXN) !== 0 || (tableAttrs & TA_PXN) !== 0;
     const userWrite = el0 && !readOnly;
+    const wxn = this.wxn;
     let perms = 0;
-    if (el0) perms |= userWrite ? Perm.UR | Perm.UW : Perm.UR;
-    if (!uxn && !(this.wxn && userWrite)) perms |= Perm.UX;
+    if (el0) perms = userWrite ? P_UR | P_UW : P_UR;
+    if (!uxn && !(wxn && userWrite)) perms |= P_UX;
     // PAN: EL1 data accesses to EL0-accessible memory fail; instruction fetches are unaffected.
-    if (!(this.pan && el0)) perms |= readOnly ? Perm.KR : Perm.KR | Perm.KW;
+    if (!(el0 && this.pan)) perms |= readOnly ? P_KR : P_KR | P_KW;
     // EL1 never executes EL0-writable memory; WXN makes EL1-writable memory execute-never.
-    if (!pxn && !userWrite && !(this.wxn && !readOnly)) perms |= Perm.KX;
+    if (!pxn && !userWrite && !(wxn && !readOnly)) perms |= P_KX;
     if ((perms & (1 << (access + 3 * privilege))) === 0) {
-      return this.fault(out, Fault.Permission, level, access, privilege);
+      return this.fault(out, FAULT_PERMISSION, level, access, privilege);
     }
     // 5. Write back the hardware updates (only for a successful access, only in walk()).
-    if (update && next !== lo) this.memory.write32(dpa, next >>> 0);
+    if (update && next !== lo) memory.write32(dpa, next >>> 0);
     out.ok = true;
     out.pfn = (hi & 0xffff) * 0x10_0000 + ((lo & LEAF_LO_MASK[level]!) >>> 12) + (vLo & IN_LEAF_MASK[level]!);
     out.leafLevel = level;
@@ -302,6 +315,26 @@ export class Aarch64Mmu implements Mmu {
     out.syndrome = 0;
     out.syndromeHi = 0;
     return true;
+  }
+
+  private record(
+    trace: WalkStep[],
+    level: number,
+    table: number,
+    index: number,
+    dpa: number,
+    lo: number,
+    hi: number,
+  ): void {
+    trace.push({
+      level,
+      levelName: AARCH64_LEVEL_NAMES[level]!,
+      tablePa: table,
+      index,
+      descriptorPa: dpa,
+      raw: join64(lo, hi),
+      entry: this.codec.decode(lo, hi, level),
+    });
   }
 
   private fault(

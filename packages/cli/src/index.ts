@@ -2,7 +2,8 @@
  * @mmkit/cli — the `mmkit` command. The binary is `dist/bin.js`; `runCli`
  * runs the same command in-process (for tests and embedding).
  */
-export type { CliIo, CliStream } from './io.js';
+
 export { type DemoReport, type DemoStep, runDemo } from './commands/demo-workload.js';
+export type { CliIo, CliStream } from './io.js';
 export { runCli } from './run-cli.js';
 export { ExitCode, UsageError } from './usage-error.js';

@@ -153,7 +153,9 @@ export function rangesOverlap(a: Range, b: Range): boolean {
 }
 /** Intersection of two ranges, or undefined if empty. */
 export function rangeIntersect(a: Range, b: Range): Range | undefined {
+  // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max does not take them)
   const start = a.start > b.start ? a.start : b.start;
+  // biome-ignore lint/complexity/useMathMinMax: bigints
   const end = a.end < b.end ? a.end : b.end;
   return start < end ? { start, end } : undefined;
 }

@@ -380,6 +380,12 @@ export class WalkResult {
   syndromeHi = 0;
   /** Number of descriptors read. */
   reads = 0;
+  /**
+   * Physical address of the last descriptor the walk read: the leaf on success, the entry that
+   * faulted otherwise (0 if none was read, e.g. a non-canonical address). A kernel may install a
+   * translation there directly after a translation fault at level 1.
+   */
+  descriptorPa = 0;
 }
 
 /** Register values that select translation, for export to emulators and debuggers. */
@@ -407,9 +413,21 @@ export interface Mmu {
    * Walks the tables for `vpn`, applying accessed/dirty updates exactly when the hardware would.
    * Returns `out.ok`. Never throws for a fault; throws BusError if a table lies outside RAM.
    */
-  walk(vpn: number, access: AccessKind, privilege: PrivilegeLevel, out: WalkResult, trace?: WalkStep[]): boolean;
+  walk(
+    vpn: number,
+    access: AccessKind,
+    privilege: PrivilegeLevel,
+    out: WalkResult,
+    trace?: WalkStep[],
+  ): boolean;
   /** Like {@link walk} but without side effects (no accessed/dirty update). */
-  probe(vpn: number, access: AccessKind, privilege: PrivilegeLevel, out: WalkResult, trace?: WalkStep[]): boolean;
+  probe(
+    vpn: number,
+    access: AccessKind,
+    privilege: PrivilegeLevel,
+    out: WalkResult,
+    trace?: WalkStep[],
+  ): boolean;
   /** Current register values (AArch64: TTBR0_EL1, TTBR1_EL1, TCR_EL1, MAIR_EL1, SCTLR_EL1). */
   registers(): RegisterSet;
 }

@@ -99,7 +99,10 @@ export class NonCanonicalError extends MmError {
     readonly va: bigint,
     readonly vaBits: number,
   ) {
-    super('E_NON_CANONICAL', `virtual address ${hex(va, 16)} is not canonical for a ${vaBits}-bit address space`);
+    super(
+      'E_NON_CANONICAL',
+      `virtual address ${hex(va, 16)} is not canonical for a ${vaBits}-bit address space`,
+    );
   }
 }
 

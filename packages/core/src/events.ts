@@ -19,7 +19,13 @@ export type MmEvent =
       readonly sizeBytes: number;
       readonly perms: string;
     }
-  | { readonly type: 'unmap'; readonly space: string; readonly va: bigint; readonly pa: number; readonly sizeBytes: number }
+  | {
+      readonly type: 'unmap';
+      readonly space: string;
+      readonly va: bigint;
+      readonly pa: number;
+      readonly sizeBytes: number;
+    }
   | { readonly type: 'protect'; readonly space: string; readonly va: bigint; readonly perms: string }
   | {
       readonly type: 'fault';

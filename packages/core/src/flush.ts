@@ -63,9 +63,21 @@ export class FlushObligation {
   need(): TlbInvalidation | undefined {
     if (this.empty) return undefined;
     if (this.wide) {
-      return { scope: this.global ? 'all' : 'asid', asid: this.asid, vpns: [], global: this.global, leafOnly: this.leaf };
+      return {
+        scope: this.global ? 'all' : 'asid',
+        asid: this.asid,
+        vpns: [],
+        global: this.global,
+        leafOnly: this.leaf,
+      };
     }
-    return { scope: 'page', asid: this.asid, vpns: [...this.pages], global: this.global, leafOnly: this.leaf };
+    return {
+      scope: 'page',
+      asid: this.asid,
+      vpns: [...this.pages],
+      global: this.global,
+      leafOnly: this.leaf,
+    };
   }
 
   /** Marks the obligation as met by the caller. */

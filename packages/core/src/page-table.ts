@@ -129,12 +129,13 @@ export class PageTableEditor {
     if (pa % size !== 0) throw new InvalidArgumentError('physical address', pa, `alignment to ${size} bytes`);
     // Encode first: an unrepresentable request must fail before anything is written.
     const leafRaw = this.backend.codec.encode({ kind: 'leaf', pa, attrs }, level);
-    const created: { pa: number; level: number; parentDpa: number }[] = [];
+    let created: { pa: number; level: number; parentDpa: number }[] | undefined;
+    const mem = this.memory;
+    const wide = this.bytes === 8;
     let table = root;
     for (let l = g.rootLevel; l > level; l--) {
       const dpa = this.entryPa(table, g.indexOf(vpn, l));
-      const [lo, hi] = this.readRaw(dpa);
-      const next = this.backend.codec.nextTable(lo, hi, l);
+      const next = this.backend.codec.nextTable(mem.read32(dpa), wide ? mem.read32(dpa + 4) : 0, l);
       if (next >= 0) {
         table = next;
         continue;
@@ -148,21 +149,25 @@ export class PageTableEditor {
         this.rollback(created, source);
         return { ok: false, reason: 'no-memory' };
       }
+      if (created === undefined) created = [];
       created.push({ pa: fresh, level: l - 1, parentDpa: dpa });
       this.writeEntry(dpa, { kind: 'table', pa: fresh, attrs: tableAttrs }, l);
       table = fresh;
     }
     const dpa = this.entryPa(table, g.indexOf(vpn, level));
-    const [lo, hi] = this.readRaw(dpa);
-    if (lo !== 0 || hi !== 0) {
+    if (mem.read32(dpa) !== 0 || (wide && mem.read32(dpa + 4) !== 0)) {
       this.rollback(created, source);
       return { ok: false, reason: 'already-mapped' };
     }
     this.writeRaw(dpa, leafRaw.lo, leafRaw.hi);
-    return { ok: true, flush: new FlushObligation(asid, attrs.global), tablesCreated: created.length };
+    return { ok: true, flush: new FlushObligation(asid, attrs.global), tablesCreated: created?.length ?? 0 };
   }
 
-  private rollback(created: { pa: number; level: number; parentDpa: number }[], source: FrameSource): void {
+  private rollback(
+    created: { pa: number; level: number; parentDpa: number }[] | undefined,
+    source: FrameSource,
+  ): void {
+    if (!created) return;
     for (let i = created.length - 1; i >= 0; i--) {
       const c = created[i]!;
       this.writeRaw(c.parentDpa, 0, 0);
@@ -183,7 +188,13 @@ export class PageTableEditor {
     const first = vpn - (vpn % pages);
     flush.addPage(first);
     return {
-      leaf: { vpn: first, level: ref.level, descriptorPa: ref.descriptorPa, pa: ref.entry.pa, attrs: ref.entry.attrs },
+      leaf: {
+        vpn: first,
+        level: ref.level,
+        descriptorPa: ref.descriptorPa,
+        pa: ref.entry.pa,
+        attrs: ref.entry.attrs,
+      },
       flush,
     };
   }
@@ -218,7 +229,13 @@ export class PageTableEditor {
    * (the page number that index 0 of the root maps; for an AArch64 TTBR1 table pass the
    * first page of the kernel half).
    */
-  forEachLeaf(root: number, visit: (leaf: LeafRef) => void, startVpn = 0, endVpn = Infinity, baseVpn = 0): void {
+  forEachLeaf(
+    root: number,
+    visit: (leaf: LeafRef) => void,
+    startVpn = 0,
+    endVpn = Infinity,
+    baseVpn = 0,
+  ): void {
     const g = this.backend.geometry;
     const walk = (table: number, level: number, tableVpn: number, tableBytes: number) => {
       const per = g.entryPages[level]!;
@@ -284,7 +301,12 @@ export class PageTableEditor {
         if (lo === 0 && hi === 0) continue;
         const next = level > 1 ? this.backend.codec.nextTable(lo, hi, level) : -1;
         if (next >= 0) check(next, level - 1, tableVpn + i * per);
-        else throw new InvalidArgumentError('table teardown', `vpn ${tableVpn + i * per}`, 'no leaf left in the range');
+        else
+          throw new InvalidArgumentError(
+            'table teardown',
+            `vpn ${tableVpn + i * per}`,
+            'no leaf left in the range',
+          );
       }
     };
     const release = (table: number, level: number): void => {

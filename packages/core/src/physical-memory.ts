@@ -284,6 +284,54 @@ export class PhysicalMemory {
     this.writeN(pa, 4, value >>> 0);
   }
 
+  /** High 32 bits of the value read by the last {@link readPair}. */
+  pairHi = 0;
+
+  /**
+   * Like {@link readPair} for the 8-byte-aligned `byteOffset` inside frame `pfn`: no address
+   * division on the walker's dependency chain. Returns the low word; the high word is in {@link pairHi}.
+   * @throws BusError outside RAM (unless a device answers).
+   */
+  readPairInFrame(pfn: number, byteOffset: number): number {
+    const rel = pfn - this.basePfn;
+    if (rel >= 0 && rel < this.spanFrames) {
+      const chunk = this.chunks[rel >>> CHUNK_SHIFT];
+      if (chunk !== undefined) {
+        const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
+        if (slot >= 0) {
+          const words = this.slabWords[slot >>> SLAB_SHIFT]!;
+          const i = ((slot & (SLAB_FRAMES - 1)) << 10) | (byteOffset >>> 2);
+          this.pairHi = words[i + 1]!;
+          return words[i]!;
+        }
+      }
+    }
+    return this.readPair(pfn * PAGE_SIZE + byteOffset);
+  }
+
+  /**
+   * Reads the 64-bit little-endian value at `pa` with one frame lookup (the walker's hot path):
+   * returns the low 32 bits and leaves the high 32 bits in {@link pairHi}. No allocation.
+   * @throws BusError outside RAM (unless a device answers).
+   */
+  readPair(pa: number): number {
+    const slot = this.slotOf(Math.floor(pa / PAGE_SIZE));
+    const off = pa & 0xfff;
+    if (slot >= 0 && (off & 7) === 0) {
+      const words = this.slabWords[slot >>> SLAB_SHIFT]!;
+      const i = (((slot & (SLAB_FRAMES - 1)) << 12) | off) >>> 2;
+      this.pairHi = words[i + 1]!;
+      return words[i]!;
+    }
+    if (slot === UNTOUCHED && (off & 7) === 0) {
+      this.pairHi = 0;
+      return 0;
+    }
+    const lo = this.read32(pa);
+    this.pairHi = this.read32(pa + 4);
+    return lo;
+  }
+
   /** Reads one byte. @throws BusError */
   read8(pa: number): number {
     return this.readN(pa, 1) as number;
@@ -347,11 +395,20 @@ export class PhysicalMemory {
       }
       const bytes = this.slabBytes[slot >>> SLAB_SHIFT]!;
       const base = ((slot & (SLAB_FRAMES - 1)) << 12) | off;
-      let v = typeof value === 'bigint' ? value : BigInt(Math.trunc(value));
-      for (let i = 0; i < sizeBytes; i++) {
-        bytes[base + i] = Number(v & 0xffn);
-        v >>= 8n;
+      // Split into 32-bit halves without BigInt when the value is a number.
+      let lo: number;
+      let hi: number;
+      if (typeof value === 'number') {
+        const t = Math.trunc(value);
+        lo = t >>> 0;
+        hi = sizeBytes === 8 ? Math.floor(t / TWO_32) >>> 0 : 0;
+      } else {
+        lo = Number(value & 0xffff_ffffn);
+        hi = Number((value >> 32n) & 0xffff_ffffn);
       }
+      const n = sizeBytes > 4 ? 4 : sizeBytes;
+      for (let i = 0; i < n; i++, lo >>>= 8) bytes[base + i] = lo & 0xff;
+      for (let i = 4; i < sizeBytes; i++, hi >>>= 8) bytes[base + i] = hi & 0xff;
       return;
     }
     this.slowWrite(pa, sizeBytes, value);

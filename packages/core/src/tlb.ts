@@ -43,8 +43,17 @@ export class Tlb {
   readonly blockVpn: Float64Array;
   /** Pages in that block. */
   readonly blockPages: Float64Array;
-  readonly stats: TlbStats = { hits: 0, misses: 0, fills: 0, invalidations: 0 };
+  /** Lookups that hit (a counter the CPU's inlined lookup also bumps). */
+  hits = 0;
+  misses = 0;
+  fills = 0;
+  invalidations = 0;
   private largeEntries = 0;
+
+  /** A snapshot of the counters. */
+  get stats(): TlbStats {
+    return { hits: this.hits, misses: this.misses, fills: this.fills, invalidations: this.invalidations };
+  }
 
   constructor(size = 4096) {
     if (!Number.isInteger(size) || size < 1 || (size & (size - 1)) !== 0 || size > 1 << 20) {
@@ -67,10 +76,10 @@ export class Tlb {
   lookup(vpn: number, asid: number): number {
     const i = (vpn >>> 0) & this.mask;
     if (this.vpn[i] === vpn && (this.asid[i] === asid || this.global[i] === 1)) {
-      this.stats.hits++;
+      this.hits++;
       return i;
     }
-    this.stats.misses++;
+    this.misses++;
     return -1;
   }
 
@@ -107,7 +116,7 @@ export class Tlb {
     this.blockVpn[i] = blockVpn;
     this.blockPages[i] = blockPages;
     if (blockPages > 1) this.largeEntries++;
-    this.stats.fills++;
+    this.fills++;
     return i;
   }
 
@@ -115,7 +124,7 @@ export class Tlb {
     if (this.vpn[i] === -1) return;
     if (this.blockPages[i]! > 1) this.largeEntries--;
     this.vpn[i] = -1;
-    this.stats.invalidations++;
+    this.invalidations++;
   }
 
   private matches(i: number, asid: number, allAsids: boolean, includeGlobal: boolean): boolean {

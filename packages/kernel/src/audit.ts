@@ -10,7 +10,7 @@
  *    of the simple layout allows (heap/stack/data: no execute; text: no write);
  * and the per-process counters match the tables.
  */
-import { AuditError, hex, Perm, PAGE_SIZE, permMask, vaOf } from '@mmkit/core';
+import { AuditError, hex, PAGE_SIZE, Perm, permMask, vaOf } from '@mmkit/core';
 import type { Kernel } from './kernel.js';
 import { FrameState } from './page-allocator.js';
 
@@ -34,11 +34,14 @@ export function audit(kernel: Kernel): AuditReport {
 
   const claimTable = (pa: number, owner: number, where: string) => {
     const prev = tableOwner.get(pa);
-    if (prev !== undefined) problems.push(`table frame ${hex(pa)} reachable twice (${where}, already owned by ${prev})`);
+    if (prev !== undefined)
+      problems.push(`table frame ${hex(pa)} reachable twice (${where}, already owned by ${prev})`);
     tableOwner.set(pa, owner);
     const state = alloc.stateOf(pa);
-    if (state !== FrameState.PAGE_TABLE) problems.push(`table frame ${hex(pa)} (${where}) is in state ${stateName(state)}, expected page-table`);
-    else if (alloc.ownerOf(pa) !== owner) problems.push(`table frame ${hex(pa)} (${where}) has owner ${alloc.ownerOf(pa)}, expected ${owner}`);
+    if (state !== FrameState.PAGE_TABLE)
+      problems.push(`table frame ${hex(pa)} (${where}) is in state ${stateName(state)}, expected page-table`);
+    else if (alloc.ownerOf(pa) !== owner)
+      problems.push(`table frame ${hex(pa)} (${where}) has owner ${alloc.ownerOf(pa)}, expected ${owner}`);
   };
 
   // Kernel tables: the whole kernel root (single-root formats: the kernel half only).
@@ -65,17 +68,23 @@ export function audit(kernel: Kernel): AuditReport {
   for (const proc of kernel.allProcesses) {
     if (!proc.alive) {
       if (proc.root !== 0 || proc.residentPages !== 0 || proc.tablePages !== 0) {
-        problems.push(`ended process ${proc.pid} still holds root ${hex(proc.root)}, ${proc.residentPages} pages, ${proc.tablePages} tables`);
+        problems.push(
+          `ended process ${proc.pid} still holds root ${hex(proc.root)}, ${proc.residentPages} pages, ${proc.tablePages} tables`,
+        );
       }
       continue;
     }
     if (proc.root === 0) {
-      if (proc.residentPages !== 0 || proc.tablePages !== 0) problems.push(`process ${proc.pid} has no root but counts pages`);
+      if (proc.residentPages !== 0 || proc.tablePages !== 0)
+        problems.push(`process ${proc.pid} has no root but counts pages`);
       continue;
     }
     const tables = editor.tableFrames(proc.root, uStart, uEnd);
     for (const t of tables) claimTable(t.pa, proc.pid, `pid ${proc.pid} ${editor.levelName(t.level)}`);
-    if (tables.length !== proc.tablePages) problems.push(`process ${proc.pid} counts ${proc.tablePages} table pages, tables have ${tables.length}`);
+    if (tables.length !== proc.tablePages)
+      problems.push(
+        `process ${proc.pid} counts ${proc.tablePages} table pages, tables have ${tables.length}`,
+      );
     let leaves = 0;
     const L = proc.layout;
     editor.forEachLeaf(
@@ -84,20 +93,24 @@ export function audit(kernel: Kernel): AuditReport {
         leaves++;
         const va = vaOf(leaf.vpn);
         const pages = kernel.arch.geometry.entryPages[leaf.level]!;
-        if (leaf.vpn < uStart || leaf.vpn + pages > uEnd) problems.push(`pid ${proc.pid}: leaf ${hex(va, 16)} outside the user half`);
+        if (leaf.vpn < uStart || leaf.vpn + pages > uEnd)
+          problems.push(`pid ${proc.pid}: leaf ${hex(va, 16)} outside the user half`);
         for (let i = 0; i < pages; i++) {
           const pa = leaf.pa + i * PAGE_SIZE;
           if (alloc.stateOf(pa) !== undefined) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
         }
         const mask = permMask(leaf.attrs.user, leaf.attrs.kernel);
         const inText = leaf.vpn >= layoutVpn(L.textBase) && leaf.vpn < layoutVpn(L.dataBase);
-        if (inText && mask & Perm.UW) problems.push(`pid ${proc.pid}: text page ${hex(va, 16)} is user-writable`);
-        if (!inText && mask & Perm.UX) problems.push(`pid ${proc.pid}: page ${hex(va, 16)} outside text is user-executable`);
+        if (inText && mask & Perm.UW)
+          problems.push(`pid ${proc.pid}: text page ${hex(va, 16)} is user-writable`);
+        if (!inText && mask & Perm.UX)
+          problems.push(`pid ${proc.pid}: page ${hex(va, 16)} outside text is user-executable`);
       },
       uStart,
       uEnd,
     );
-    if (leaves !== proc.residentPages) problems.push(`process ${proc.pid} counts ${proc.residentPages} resident pages, tables map ${leaves}`);
+    if (leaves !== proc.residentPages)
+      problems.push(`process ${proc.pid} counts ${proc.residentPages} resident pages, tables map ${leaves}`);
   }
 
   let free = 0;
@@ -114,12 +127,16 @@ export function audit(kernel: Kernel): AuditReport {
         break;
       case FrameState.PAGE_TABLE:
         tablesN++;
-        if (!tableOwner.has(pa)) problems.push(`page-table frame ${hex(pa)} (owner ${alloc.ownerOf(pa)}) is unreachable: leaked`);
+        if (!tableOwner.has(pa))
+          problems.push(`page-table frame ${hex(pa)} (owner ${alloc.ownerOf(pa)}) is unreachable: leaked`);
         if (refs > 0) problems.push(`page-table frame ${hex(pa)} is also mapped as user data`);
         break;
       case FrameState.USER:
         userN++;
-        if (refs !== refcount) problems.push(`user frame ${hex(pa)} has refcount ${refcount} but ${refs} mapping(s)${refs === 0 ? ': leaked' : ''}`);
+        if (refs !== refcount)
+          problems.push(
+            `user frame ${hex(pa)} has refcount ${refcount} but ${refs} mapping(s)${refs === 0 ? ': leaked' : ''}`,
+          );
         break;
       case FrameState.KERNEL:
         kernelN++;
@@ -128,7 +145,8 @@ export function audit(kernel: Kernel): AuditReport {
         if (refs > 0) problems.push(`reserved frame ${hex(pa)} is mapped into user space`);
     }
   });
-  if (free !== alloc.freeCount) problems.push(`allocator says ${alloc.freeCount} free frames, frame table has ${free}`);
+  if (free !== alloc.freeCount)
+    problems.push(`allocator says ${alloc.freeCount} free frames, frame table has ${free}`);
   return {
     ok: problems.length === 0,
     problems,
@@ -148,5 +166,7 @@ export function assertAudit(kernel: Kernel): AuditReport {
 }
 
 function stateName(s: number | undefined): string {
-  return s === undefined ? 'unmanaged' : (['free', 'reserved', 'page-table', 'user', 'kernel'][s] ?? `state ${s}`);
+  return s === undefined
+    ? 'unmanaged'
+    : (['free', 'reserved', 'page-table', 'user', 'kernel'][s] ?? `state ${s}`);
 }

@@ -72,7 +72,8 @@ export class Cpu {
    * Without ASIDs the TLB's non-global entries are flushed, as a CR3 load does.
    */
   switchTo(proc: Process | undefined): void {
-    if (this.current === proc && proc !== undefined && this.mmu.userRoot === (proc.root || this.emptyRoot)) return;
+    if (this.current === proc && proc !== undefined && this.mmu.userRoot === (proc.root || this.emptyRoot))
+      return;
     this.current = proc;
     this.mmu.setUserRoot(proc && proc.root !== 0 ? proc.root : this.emptyRoot, proc ? proc.asid : 0);
     if (this.flushOnSwitch) this.tlb.invalidateNonGlobal();
@@ -88,8 +89,36 @@ export class Cpu {
   /**
    * Translates page `vpn` for an access of `sizeBytes` at `offset`, handling faults.
    * Returns the physical frame number, or -1 if the access failed (`lastOutcome` says how).
+   *
+   * This is the TLB-hit path, kept tiny so it inlines into callers; everything else
+   * (misses, walks, faults, misaligned accesses, strict checks) is {@link translateSlow}.
    */
   translate(
+    proc: Process,
+    vpn: number,
+    offset: number,
+    sizeBytes: number,
+    access: AccessKind,
+    privilege: PrivilegeLevel,
+    soft: boolean,
+  ): number {
+    const tlb = this.tlb;
+    const i = (vpn >>> 0) & tlb.mask;
+    if (
+      tlb.vpn[i] === vpn &&
+      (tlb.asid[i] === proc.asid || tlb.global[i] === 1) &&
+      (tlb.perms[i]! & (1 << (access + 3 * privilege))) !== 0 &&
+      (offset & (sizeBytes - 1)) === 0 &&
+      !this.strict
+    ) {
+      tlb.hits++;
+      return tlb.pfn[i]!;
+    }
+    return this.translateSlow(proc, vpn, offset, sizeBytes, access, privilege, soft);
+  }
+
+  /** The full path: TLB (with strict checks), walk, fault handler, retry. */
+  translateSlow(
     proc: Process,
     vpn: number,
     offset: number,
@@ -103,7 +132,8 @@ export class Cpu {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const i = tlb.lookup(vpn, proc.asid);
       if (i >= 0 && (tlb.perms[i]! & bit) !== 0) {
-        if (tlb.memoryType[i] === DEVICE && offset % sizeBytes !== 0) {
+        // Device memory faults on a misaligned access (sizes are powers of two).
+        if ((offset & (sizeBytes - 1)) !== 0 && tlb.memoryType[i] === DEVICE) {
           return this.alignment(proc, vpn, offset, access, privilege, soft);
         }
         if (this.strict) this.verify(proc, vpn, i, access, privilege);
@@ -115,7 +145,7 @@ export class Cpu {
         const pages = 2 ** (g.shift - 12);
         const blockVpn = vpn - (vpn % pages);
         tlb.fill(vpn, proc.asid, r.global, r.pfn, r.perms, r.memoryType, r.leafLevel, blockVpn, pages);
-        if (r.memoryType === DEVICE && offset % sizeBytes !== 0) {
+        if (r.memoryType === DEVICE && (offset & (sizeBytes - 1)) !== 0) {
           return this.alignment(proc, vpn, offset, access, privilege, soft);
         }
         return r.pfn;
@@ -146,11 +176,17 @@ export class Cpu {
   private verify(proc: Process, vpn: number, i: number, access: AccessKind, privilege: PrivilegeLevel): void {
     const c = this.check;
     const ok = this.mmu.probe(vpn, access, privilege, c);
-    if (!ok || c.pfn !== this.tlb.pfn[i] || (this.tlb.perms[i]! & ~c.perms & permBit(access, privilege)) !== 0) {
+    if (
+      !ok ||
+      c.pfn !== this.tlb.pfn[i] ||
+      (this.tlb.perms[i]! & ~c.perms & permBit(access, privilege)) !== 0
+    ) {
       throw new StaleTlbError(
         vaOf(vpn),
         proc.asid,
-        ok ? `TLB maps frame ${this.tlb.pfn[i]} but the tables map frame ${c.pfn}` : 'the tables no longer map it',
+        ok
+          ? `TLB maps frame ${this.tlb.pfn[i]} but the tables map frame ${c.pfn}`
+          : 'the tables no longer map it',
       );
     }
   }

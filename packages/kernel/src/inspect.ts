@@ -68,7 +68,12 @@ export function exportTranslationState(kernel: Kernel, proc?: Process): Translat
     if (seen.has(pa)) return;
     seen.add(pa);
     const size = level === arch.geometry.rootLevel ? d.rootTableBytes : PAGE_SIZE;
-    tables.push({ pa: hex(pa), level: editor.levelName(level), owner, bytes: toHex(kernel.memory.readBytes(pa, size)) });
+    tables.push({
+      pa: hex(pa),
+      level: editor.levelName(level),
+      owner,
+      bytes: toHex(kernel.memory.readBytes(pa, size)),
+    });
   };
   if (proc && proc.root !== 0) {
     const { start, end } = kernel.userVpnRange;
@@ -77,7 +82,8 @@ export function exportTranslationState(kernel: Kernel, proc?: Process): Translat
     add(kernel.emptyUserRoot, arch.geometry.rootLevel, 'kernel');
   }
   const kStart = d.splitRoots ? 0 : Number(d.kernelRange.start >> 12n);
-  for (const t of editor.tableFrames(kernel.kernelRoot, kStart, Infinity, kernel.kernelRootBaseVpn)) add(t.pa, t.level, 'kernel');
+  for (const t of editor.tableFrames(kernel.kernelRoot, kStart, Infinity, kernel.kernelRootBaseVpn))
+    add(t.pa, t.level, 'kernel');
   const regs: Record<string, string> = {};
   for (const [k, v] of Object.entries(mmuFor(kernel, proc).registers())) regs[k] = hex(v, 16);
   return {
@@ -161,7 +167,8 @@ export function formatDump(lines: readonly DumpLine[]): string[] {
     const head = `${pad}${l.level}[${l.index}] va ${hex(l.va, 12)} ${hex(l.raw, 16)}`;
     const e = l.entry;
     if (e.kind === 'table') return `${head} → table at ${hex(e.pa)}`;
-    if (e.kind === 'leaf') return `${head} → ${hex(e.pa)} ${l.effective ?? ''}${e.attrs.accessed ? ' AF' : ''}${e.attrs.dirty ? ' dirty' : ''}${e.attrs.global ? ' global' : ' nG'}`;
+    if (e.kind === 'leaf')
+      return `${head} → ${hex(e.pa)} ${l.effective ?? ''}${e.attrs.accessed ? ' AF' : ''}${e.attrs.dirty ? ' dirty' : ''}${e.attrs.global ? ' global' : ' nG'}`;
     if (e.kind === 'software') return `${head} software payload ${e.payload}`;
     return `${head} ${e.kind}`;
   });

@@ -40,7 +40,12 @@ describe('kernel property: observable memory matches a reference model, audit cl
   it('holds for random operation sequences with memory exhaustion injected', () => {
     fc.assert(
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) => {
-        const k = bootKernel({ arch: createAarch64Arch(), machine: createVirtBoard({ ramBytes: 32 * 2 ** 20, pool: 'all-ram' }), cpus: 2, strictTlb: true });
+        const k = bootKernel({
+          arch: createAarch64Arch(),
+          machine: createVirtBoard({ ramBytes: 32 * 2 ** 20, pool: 'all-ram' }),
+          cpus: 2,
+          strictTlb: true,
+        });
         const base = k.layout.heapBase;
         type Model = { proc: Process; brkPages: number; words: Map<number, number> };
         const procs: Model[] = [{ proc: k.createProcess(), brkPages: 0, words: new Map() }];
@@ -58,7 +63,8 @@ describe('kernel property: observable memory matches a reference model, audit cl
           switch (o.op) {
             case 'brk': {
               k.brk(m.proc, base + BigInt(o.pages) * 4096n);
-              if (o.pages < m.brkPages) for (const p of [...m.words.keys()]) if (p >= o.pages) m.words.delete(p);
+              if (o.pages < m.brkPages)
+                for (const p of [...m.words.keys()]) if (p >= o.pages) m.words.delete(p);
               m.brkPages = o.pages;
               break;
             }

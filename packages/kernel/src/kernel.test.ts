@@ -17,7 +17,8 @@ function virt(opts: { cpus?: number; strictTlb?: boolean } = {}): { k: Kernel; e
   return { k, events };
 }
 
-const faults = (events: MmEvent[]) => events.filter((e): e is Extract<MmEvent, { type: 'fault' }> => e.type === 'fault');
+const faults = (events: MmEvent[]) =>
+  events.filter((e): e is Extract<MmEvent, { type: 'fault' }> => e.type === 'fault');
 
 describe('boot and the kernel address space', () => {
   it('maps all RAM at LINEAR_MAP_BASE (0xFFFF_0000_0000_0000) as kernel-only Normal memory', () => {
@@ -191,7 +192,10 @@ describe('copy_from_user / copy_to_user (soft path)', () => {
     const { k } = virt();
     const s = k.spawn({ text: new Uint8Array(4096) });
     if (!s.ok) throw new Error('spawn');
-    expect(k.copyToUser(s.process, k.layout.textBase, new Uint8Array([1]))).toEqual({ ok: false, errno: 'EFAULT' });
+    expect(k.copyToUser(s.process, k.layout.textBase, new Uint8Array([1]))).toEqual({
+      ok: false,
+      errno: 'EFAULT',
+    });
     expect(s.process.alive).toBe(true);
   });
 });
@@ -227,7 +231,9 @@ describe('fork, brk, exit', () => {
     const free = k.allocator.freeCount;
     expect(k.brk(p, k.layout.heapBase + 0x1000n)).toBe(k.layout.heapBase + 0x1000n);
     expect(k.allocator.freeCount).toBe(free + 3);
-    expect(events.filter((e) => e.type === 'tlb').map((e) => (e as { op: string }).op)).toContain('TLBI VALE1IS');
+    expect(events.filter((e) => e.type === 'tlb').map((e) => (e as { op: string }).op)).toContain(
+      'TLBI VALE1IS',
+    );
     k.brk(p, k.layout.heapBase + 0x4000n);
     expect(k.load(p, k.layout.heapBase + 0x2000n, 8)).toEqual({ ok: true, value: 0n });
     expect(k.load(p, k.layout.heapBase, 8)).toEqual({ ok: true, value: 0x55n });
@@ -317,7 +323,12 @@ describe('nothing is lost: out of memory at every allocation point', () => {
       const target = k.allocator.alloc('user', p.pid);
       const release = leaveFree(k, keep);
       const before = k.allocator.freeCount;
-      const r = k.mapPage(p, 0x40_0000, target, k.userAttributes({ read: true, write: false, execute: true }));
+      const r = k.mapPage(
+        p,
+        0x40_0000,
+        target,
+        k.userAttributes({ read: true, write: false, execute: true }),
+      );
       if (keep < 4) {
         expect(r).toEqual({ ok: false, reason: 'no-memory' });
         expect(k.allocator.freeCount).toBe(before);

@@ -44,13 +44,14 @@ import {
   PRIVILEGE_NAMES,
   Privilege,
   type PrivilegeLevel,
-  type TlbInvalidation,
   Tlb,
+  type TlbInvalidation,
+  TWO_32,
   toAddress,
   vaOf,
   type WalkResult,
 } from '@mmkit/core';
-import { AttributeChooser, type MappingRequest } from './attributes.js';
+import { AttributeChooser, type LeafTemplate, leafTemplate, type MappingRequest } from './attributes.js';
 import { Cpu, type FaultHandler, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import { type SimpleLayout, simpleLayoutFor } from './layout.js';
 import type { MachineDescription } from './machine.js';
@@ -88,7 +89,9 @@ export type AccessResult<T> =
   | { readonly ok: false; readonly killed: KillReason };
 
 /** Result of a soft (copy to/from user) access. */
-export type CopyResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errno: Errno };
+export type CopyResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly errno: Errno };
 
 /** Thrown when an operation names a process that does not exist or has ended. */
 export class NoProcessError extends MmError {
@@ -107,7 +110,9 @@ export interface ProgramImage {
 }
 
 /** Result of mapping operations that can run out of memory. */
-export type MapOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: 'no-memory' | 'already-mapped' };
+export type MapOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'no-memory' | 'already-mapped' };
 
 /**
  * Boots a kernel on a machine: builds the page allocator over the machine's
@@ -150,6 +155,8 @@ export class Kernel implements FaultHandler {
   private readonly maxAsid: number;
   /** Leaf attributes of demand-zero heap/stack pages (user rw-, no execute). */
   private readonly anonAttrs: LeafAttributes;
+  /** Their descriptor without the output address, when the encoding allows (fast demand faults). */
+  private readonly anonTemplate: LeafTemplate | undefined;
 
   constructor(options: KernelOptions) {
     const { arch, machine } = options;
@@ -183,7 +190,11 @@ export class Kernel implements FaultHandler {
     this.kernelRoot = root;
     this.linearMapBase = toAddress(options.linearMapBase ?? d.kernelRange.start, 'linearMapBase');
     if (this.linearMapBase < d.kernelRange.start) {
-      throw new InvalidArgumentError('linearMapBase', this.linearMapBase, `an address in the kernel half (≥ ${hex(d.kernelRange.start)})`);
+      throw new InvalidArgumentError(
+        'linearMapBase',
+        this.linearMapBase,
+        `an address in the kernel half (≥ ${hex(d.kernelRange.start)})`,
+      );
     }
     this.buildKernelSpace();
     if (d.splitRoots) {
@@ -199,14 +210,23 @@ export class Kernel implements FaultHandler {
       memoryType: 'normal-wb',
       global: false,
     });
+    this.anonTemplate = leafTemplate(arch, this.anonAttrs);
 
     const n = options.cpus ?? 1;
-    if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('cpus', n, 'an integer from 1 to 64');
+    if (!Number.isInteger(n) || n < 1 || n > 64)
+      throw new InvalidArgumentError('cpus', n, 'an integer from 1 to 64');
     const cpus: Cpu[] = [];
     for (let i = 0; i < n; i++) {
       const mmu = arch.createMmu(this.memory);
       mmu.setKernelRoot(this.kernelRoot);
-      const cpu = new Cpu(i, mmu, new Tlb(options.tlbEntries ?? 4096), this, this.emptyUserRoot, asidBits === 0);
+      const cpu = new Cpu(
+        i,
+        mmu,
+        new Tlb(options.tlbEntries ?? 4096),
+        this,
+        this.emptyUserRoot,
+        asidBits === 0,
+      );
       cpu.strict = options.strictTlb ?? false;
       cpu.switchTo(undefined);
       cpus.push(cpu);
@@ -251,7 +271,15 @@ export class Kernel implements FaultHandler {
         const size = g.entrySizeBytes[level]!;
         if (pa % size !== 0 || pa + size > endPa) continue;
         const vpn = baseVpn + pa / PAGE_SIZE;
-        const res = this.editor.map(this.kernelRoot, vpn, pa, level, this.attrs.leaf(this.requestOf(attrs), level), this.arch.defaults.kernelTable, this.kernelSource);
+        const res = this.editor.map(
+          this.kernelRoot,
+          vpn,
+          pa,
+          level,
+          this.attrs.leaf(this.requestOf(attrs), level),
+          this.arch.defaults.kernelTable,
+          this.kernelSource,
+        );
         if (!res.ok && res.reason === 'no-memory') throw new NoMemoryError(`kernel tables (${what})`);
         if (res.ok) res.flush.ignore(); // no CPU runs yet: nothing cached
         pa += size;
@@ -274,7 +302,8 @@ export class Kernel implements FaultHandler {
   /** Physical address of a linear-map kernel virtual address. @throws InvalidArgumentError outside the linear map. */
   kvaToPa(kva: AddressInput): number {
     const v = toAddress(kva, 'kernel virtual address');
-    if (v < this.linearMapBase) throw new InvalidArgumentError('kernel virtual address', hex(v), 'an address in the linear map');
+    if (v < this.linearMapBase)
+      throw new InvalidArgumentError('kernel virtual address', hex(v), 'an address in the linear map');
     return Number(v - this.linearMapBase);
   }
 
@@ -323,7 +352,8 @@ export class Kernel implements FaultHandler {
   }
 
   private userSource(proc: Process): FrameSource {
-    return {
+    if (proc.tableSource) return proc.tableSource;
+    proc.tableSource = {
       allocTable: () => {
         const pa = this.allocator.alloc('page-table', proc.pid);
         if (pa === 0) return -1;
@@ -335,6 +365,7 @@ export class Kernel implements FaultHandler {
         proc.tablePages--;
       },
     };
+    return proc.tableSource;
   }
 
   /** Ensures the process has a root table; false when out of memory. */
@@ -374,7 +405,11 @@ export class Kernel implements FaultHandler {
     const v = toAddress(va, what);
     const d = this.arch.description;
     if (v < d.userRange.start || v >= d.userRange.end) {
-      throw new InvalidArgumentError(what, hex(v), `an address in the user half ${hex(d.userRange.start)}..${hex(d.userRange.end)}`);
+      throw new InvalidArgumentError(
+        what,
+        hex(v),
+        `an address in the user half ${hex(d.userRange.start)}..${hex(d.userRange.end)}`,
+      );
     }
     if (v & 0xfffn) throw new InvalidArgumentError(what, hex(v), 'a page-aligned address');
     return Number(v >> 12n);
@@ -392,7 +427,16 @@ export class Kernel implements FaultHandler {
   private mapVpn(proc: Process, vpn: number, pa: number, attrs: LeafAttributes): MapOutcome {
     const fresh = proc.root === 0;
     if (!this.ensureRoot(proc)) return { ok: false, reason: 'no-memory' };
-    const res = this.editor.map(proc.root, vpn, pa, 1, attrs, this.arch.defaults.userTable, this.userSource(proc), proc.asid);
+    const res = this.editor.map(
+      proc.root,
+      vpn,
+      pa,
+      1,
+      attrs,
+      this.arch.defaults.userTable,
+      this.userSource(proc),
+      proc.asid,
+    );
     if (!res.ok) {
       if (fresh) this.releaseRoot(proc);
       return { ok: false, reason: res.reason === 'no-memory' ? 'no-memory' : 'already-mapped' };
@@ -400,7 +444,14 @@ export class Kernel implements FaultHandler {
     res.flush.ignore(); // a new translation replaces an absent one: nothing to invalidate
     proc.residentPages++;
     if (this.events.active) {
-      this.events.emit({ type: 'map', space: `pid ${proc.pid}`, va: vaOf(vpn), pa, sizeBytes: PAGE_SIZE, perms: describeAttrs(attrs) });
+      this.events.emit({
+        type: 'map',
+        space: `pid ${proc.pid}`,
+        va: vaOf(vpn),
+        pa,
+        sizeBytes: PAGE_SIZE,
+        perms: describeAttrs(attrs),
+      });
     }
     return { ok: true };
   }
@@ -471,7 +522,13 @@ export class Kernel implements FaultHandler {
       proc.residentPages--;
       this.dropFrame(res.leaf.pa);
       if (this.events.active) {
-        this.events.emit({ type: 'unmap', space: `pid ${proc.pid}`, va: vaOf(vpn), pa: res.leaf.pa, sizeBytes: PAGE_SIZE });
+        this.events.emit({
+          type: 'unmap',
+          space: `pid ${proc.pid}`,
+          va: vaOf(vpn),
+          pa: res.leaf.pa,
+          sizeBytes: PAGE_SIZE,
+        });
       }
     }
     this.discharge(flush);
@@ -498,7 +555,12 @@ export class Kernel implements FaultHandler {
     for (const op of ops) {
       for (const cpu of this.cpus) op.apply(cpu.tlb);
       if (this.events.active) {
-        this.events.emit({ type: 'tlb', cpu: initiator, op: op.name, ...(op.operand !== undefined ? { operand: op.operand } : {}) });
+        this.events.emit({
+          type: 'tlb',
+          cpu: initiator,
+          op: op.name,
+          ...(op.operand !== undefined ? { operand: op.operand } : {}),
+        });
       }
     }
   }
@@ -547,7 +609,12 @@ export class Kernel implements FaultHandler {
     let ok = true;
     if (parent.root !== 0) {
       const leaves: { vpn: number; pa: number; attrs: LeafAttributes }[] = [];
-      this.editor.forEachLeaf(parent.root, (l) => leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs }), this.userStartVpn, this.userEndVpn);
+      this.editor.forEachLeaf(
+        parent.root,
+        (l) => leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs }),
+        this.userStartVpn,
+        this.userEndVpn,
+      );
       for (const l of leaves) {
         const pa = this.allocUserVpn(child, l.vpn, l.attrs);
         if (pa === 0) {
@@ -562,7 +629,12 @@ export class Kernel implements FaultHandler {
       this.processes.delete(child.pid);
       return { ok: false, errno: 'ENOMEM' };
     }
-    this.events.emit({ type: 'process', action: 'fork', pid: child.pid, detail: `from pid ${parent.pid}, ${child.residentPages} pages copied` });
+    this.events.emit({
+      type: 'process',
+      action: 'fork',
+      pid: child.pid,
+      detail: `from pid ${parent.pid}, ${child.residentPages} pages copied`,
+    });
     return { ok: true, process: child };
   }
 
@@ -648,7 +720,11 @@ export class Kernel implements FaultHandler {
       // Software access-flag management: set AF and retry (no TLBI needed: AF=0 is never cached).
       const ref = this.editor.lookup(proc.root, vpn);
       if (ref.entry.kind === 'leaf') {
-        this.editor.writeEntry(ref.descriptorPa, { ...ref.entry, attrs: { ...ref.entry.attrs, accessed: true } }, ref.level);
+        this.editor.writeEntry(
+          ref.descriptorPa,
+          { ...ref.entry, attrs: { ...ref.entry.attrs, accessed: true } },
+          ref.level,
+        );
       }
       return { outcome: FaultOutcome.Retry, resolution: 'access flag set' };
     }
@@ -656,12 +732,13 @@ export class Kernel implements FaultHandler {
     if (kind === Fault.Translation && access !== 2) {
       const region = this.regionOfVpn(proc, vpn);
       if (region === 'heap' || region === 'stack') {
-        if (this.allocUserVpn(proc, vpn, this.anonAttrs) !== 0) {
+        if (this.demandZero(proc, vpn, r)) {
           return { outcome: FaultOutcome.Retry, resolution: `demand-zero ${region} page` };
         }
         reason = 'out of memory';
       } else {
-        reason = region === 'stack-guard' ? 'stack overflow' : region === 'text' ? 'text fault' : 'invalid address';
+        reason =
+          region === 'stack-guard' ? 'stack overflow' : region === 'text' ? 'text fault' : 'invalid address';
       }
     } else {
       reason =
@@ -677,13 +754,50 @@ export class Kernel implements FaultHandler {
     return { outcome: this.killed(proc, reason), resolution: `killed: ${reason}` };
   }
 
+  /**
+   * Maps a fresh zero page for a demand fault. When the walk stopped at an empty slot of an
+   * existing leaf table, the PTE is written straight into that slot (the walk already found it);
+   * otherwise the general path builds the missing tables. False when out of memory (nothing changed).
+   */
+  private demandZero(proc: Process, vpn: number, r: WalkResult): boolean {
+    const t = this.anonTemplate;
+    const dpa = r.descriptorPa;
+    if (t === undefined || r.faultLevel !== 1 || dpa === 0 || proc.root === 0) {
+      return this.allocUserVpn(proc, vpn, this.anonAttrs) !== 0;
+    }
+    const mem = this.memory;
+    const wide = this.arch.description.descriptorBytes === 8;
+    if (mem.read32(dpa) !== 0 || (wide && mem.read32(dpa + 4) !== 0)) {
+      return this.allocUserVpn(proc, vpn, this.anonAttrs) !== 0; // not an absent entry
+    }
+    const pa = this.allocator.alloc('user', proc.pid);
+    if (pa === 0) return false;
+    mem.write32(dpa, (t.lo | (pa >>> 0)) >>> 0);
+    if (wide) mem.write32(dpa + 4, (t.hi | Math.floor(pa / TWO_32)) >>> 0);
+    proc.residentPages++;
+    if (this.events.active) {
+      this.events.emit({
+        type: 'map',
+        space: `pid ${proc.pid}`,
+        va: vaOf(vpn),
+        pa,
+        sizeBytes: PAGE_SIZE,
+        perms: describeAttrs(this.anonAttrs),
+      });
+    }
+    return true;
+  }
+
   private killed(proc: Process, reason: KillReason): FaultOutcomeCode {
     // Record the reason first: the teardown below emits the kill event.
     this.kill(proc, reason);
     return FaultOutcome.Killed;
   }
 
-  private regionOfVpn(proc: Process, vpn: number): 'heap' | 'stack' | 'stack-guard' | 'text' | 'data' | 'none' {
+  private regionOfVpn(
+    proc: Process,
+    vpn: number,
+  ): 'heap' | 'stack' | 'stack-guard' | 'text' | 'data' | 'none' {
     const v = proc.vpn;
     if (vpn >= v.heap && vpn < proc.brkVpn) return 'heap';
     if (vpn >= v.stackLow && vpn < v.stackTop) return 'stack';
@@ -703,11 +817,13 @@ export class Kernel implements FaultHandler {
     r: WalkResult,
     resolution: string,
   ): void {
-    const level = r.faultLevel > 0 ? (this.arch.description.levels[r.faultLevel - 1]?.name ?? `${r.faultLevel}`) : '-';
+    const level =
+      r.faultLevel > 0 ? (this.arch.description.levels[r.faultLevel - 1]?.name ?? `${r.faultLevel}`) : '-';
     const kind = FAULT_KINDS[r.faultKind] ?? 'unknown';
-    const syndrome = r.faultKind === Fault.Alignment
-      ? this.arch.syndromes.encode({ kind: 'alignment', level: 0, access, privilege })
-      : (BigInt(r.syndromeHi) << 32n) | BigInt(r.syndrome >>> 0);
+    const syndrome =
+      r.faultKind === Fault.Alignment
+        ? this.arch.syndromes.encode({ kind: 'alignment', level: 0, access, privilege })
+        : (BigInt(r.syndromeHi) << 32n) | BigInt(r.syndrome >>> 0);
     const [synReg, addrReg] = this.arch.description.faultRegisters;
     const va = vaOf(vpn, offset);
     this.events.emit({
@@ -735,7 +851,16 @@ export class Kernel implements FaultHandler {
     r.faultLevel = dec.level;
     r.syndrome = Number(syndrome & 0xffff_ffffn);
     r.syndromeHi = Number((syndrome >> 32n) & 0xffff_ffffn);
-    const out = this.onFault(this.cpus[cpu]!, proc, Number(v >> 12n), Number(v & 0xfffn), dec.access, dec.privilege, r, false);
+    const out = this.onFault(
+      this.cpus[cpu]!,
+      proc,
+      Number(v >> 12n),
+      Number(v & 0xfffn),
+      dec.access,
+      dec.privilege,
+      r,
+      false,
+    );
     return out === FaultOutcome.Retry ? 'resolved' : 'killed';
   }
 
@@ -758,12 +883,23 @@ export class Kernel implements FaultHandler {
    * A user load of 1, 2, 4 or 8 bytes (little-endian; 8-byte values are bigints). Faults are
    * handled as the hardware and kernel would; a killing fault returns the kill reason.
    */
-  load(proc: Process, va: AddressInput, sizeBytes: 1 | 2 | 4 | 8 = 8, cpuIndex = 0): AccessResult<number | bigint> {
+  load(
+    proc: Process,
+    va: AddressInput,
+    sizeBytes: 1 | 2 | 4 | 8 = 8,
+    cpuIndex = 0,
+  ): AccessResult<number | bigint> {
     return this.accessValue(proc, va, sizeBytes, 0, 0, cpuIndex);
   }
 
   /** A user store of 1, 2, 4 or 8 bytes. */
-  store(proc: Process, va: AddressInput, sizeBytes: 1 | 2 | 4 | 8, value: number | bigint, cpuIndex = 0): AccessResult<void> {
+  store(
+    proc: Process,
+    va: AddressInput,
+    sizeBytes: 1 | 2 | 4 | 8,
+    value: number | bigint,
+    cpuIndex = 0,
+  ): AccessResult<void> {
     return this.accessValue(proc, va, sizeBytes, 1, value, cpuIndex) as AccessResult<void>;
   }
 
@@ -780,12 +916,21 @@ export class Kernel implements FaultHandler {
     value: number | bigint,
     cpuIndex: number,
   ): AccessResult<number | bigint> {
-    if (size !== 1 && size !== 2 && size !== 4 && size !== 8) throw new InvalidArgumentError('access size', size, '1, 2, 4 or 8');
-    const v = toAddress(va, 'user address');
+    if (size !== 1 && size !== 2 && size !== 4 && size !== 8)
+      throw new InvalidArgumentError('access size', size, '1, 2, 4 or 8');
     const cpu = this.cpuFor(proc, cpuIndex);
-    const vpn = Number(v >> 12n);
-    const off = Number(v & 0xfffn);
+    let vpn: number;
+    let off: number;
+    if (typeof va === 'number' && Number.isSafeInteger(va) && va >= 0) {
+      off = va % PAGE_SIZE; // number fast path: no BigInt per access
+      vpn = (va - off) / PAGE_SIZE;
+    } else {
+      const v = toAddress(va, 'user address');
+      vpn = Number(v >> 12n);
+      off = Number(v & 0xfffn);
+    }
     if (off + size > PAGE_SIZE) {
+      const v = vaOf(vpn, off);
       // Crosses a page: byte by byte, each translated (both pages must be accessible).
       const bytes = new Uint8Array(size);
       if (access === 1) {
@@ -859,9 +1004,16 @@ export class Kernel implements FaultHandler {
    * heap and stack pages are demand-allocated; anything else, an overflow, a range past the
    * stack top, or out of memory is EFAULT — never a kill (seed `check_and_prefault_user_range`).
    */
-  prefaultUserRange(proc: Process, va: AddressInput, length: number, write = false, cpuIndex = 0): CopyResult<void> {
+  prefaultUserRange(
+    proc: Process,
+    va: AddressInput,
+    length: number,
+    write = false,
+    cpuIndex = 0,
+  ): CopyResult<void> {
     this.live(proc);
-    if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError('length', length, 'a non-negative safe integer');
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new InvalidArgumentError('length', length, 'a non-negative safe integer');
     const v = toAddress(va, 'user address');
     const end = v + BigInt(length);
     if (end >= 1n << 64n || end > this.layout.stackTop) return { ok: false, errno: 'EFAULT' };
@@ -869,7 +1021,8 @@ export class Kernel implements FaultHandler {
     const cpu = this.cpuFor(proc, cpuIndex);
     const last = Number((end - 1n) >> 12n);
     for (let vpn = Number(v >> 12n); vpn <= last; vpn++) {
-      if (cpu.translate(proc, vpn, 0, 1, write ? 1 : 0, Privilege.User, true) < 0) return { ok: false, errno: 'EFAULT' };
+      if (cpu.translate(proc, vpn, 0, 1, write ? 1 : 0, Privilege.User, true) < 0)
+        return { ok: false, errno: 'EFAULT' };
     }
     return { ok: true, value: undefined };
   }

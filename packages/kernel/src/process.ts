@@ -41,6 +41,8 @@ export class Process {
   };
   /** First page number past the heap (ceil(brk / 4 KiB)). */
   brkVpn: number;
+  /** @internal The kernel's frame source for this process's tables (made once). */
+  tableSource: import('@mmkit/core').FrameSource | undefined;
 
   constructor(
     readonly pid: number,

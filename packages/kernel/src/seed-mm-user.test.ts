@@ -88,7 +88,10 @@ describe('seed 000 (mm_user) host tests', () => {
     const k = boot();
     const t = k.createProcess();
     k.brk(t, k.layout.heapBase + 0x3000n);
-    expect(k.prefaultUserRange(t, k.layout.heapBase + 0x500n, 0x2000)).toEqual({ ok: true, value: undefined });
+    expect(k.prefaultUserRange(t, k.layout.heapBase + 0x500n, 0x2000)).toEqual({
+      ok: true,
+      value: undefined,
+    });
     expect(t.residentPages).toBe(3);
   });
 

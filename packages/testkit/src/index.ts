@@ -44,6 +44,7 @@ export {
   type WalkHarness,
 } from './fixtures.js';
 export { checkTlbOperations } from './tlb-checks.js';
+export { createToyArch, type ToyBug } from './toy-arch.js';
 export {
   checkAccessedFlag,
   checkDirtyState,
@@ -53,5 +54,6 @@ export {
   checkUnmapped,
   checkWalkerLeafLevel,
   sampleSlots,
+  tableRestriction,
   type WalkerCheckOptions,
 } from './walker-checks.js';

@@ -18,8 +18,8 @@ import {
   type ArchBackend,
   type ArchDescription,
   CONTRACT_VERSION,
-  DescriptorError,
   type DescriptorCodec,
+  DescriptorError,
   deriveGeometry,
   FAULT_KINDS,
   Fault,
@@ -142,8 +142,10 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
     encode(entry: NeutralEntry, level: number): RawDescriptor {
       if (level !== 1 && level !== 2) return refuse(level, 'no such level');
       const checkPa = (pa: number, align: number) => {
-        if (!Number.isSafeInteger(pa) || pa < 0 || pa >= 2 ** 32) refuse(level, `address ${pa} outside 32 bits`);
-        if (pa % align !== 0 && bug !== 'accepts-misaligned') refuse(level, `address ${pa} not aligned to ${align}`);
+        if (!Number.isSafeInteger(pa) || pa < 0 || pa >= 2 ** 32)
+          refuse(level, `address ${pa} outside 32 bits`);
+        if (pa % align !== 0 && bug !== 'accepts-misaligned')
+          refuse(level, `address ${pa} not aligned to ${align}`);
       };
       switch (entry.kind) {
         case 'absent':
@@ -160,7 +162,13 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
           checkPa(entry.pa, 4096);
           const t = entry.attrs;
           if (t.noExecuteUser !== t.noExecuteKernel) return refuse(level, 'one X bit for both privileges');
-          const lo = entry.pa | P | (t.readOnly ? 0 : W) | (t.noUser ? 0 : U) | (t.noExecuteUser ? 0 : X) | (t.accessed ? A : 0);
+          const lo =
+            entry.pa |
+            P |
+            (t.readOnly ? 0 : W) |
+            (t.noUser ? 0 : U) |
+            (t.noExecuteUser ? 0 : X) |
+            (t.accessed ? A : 0);
           return { lo: lo >>> 0, hi: 0 };
         }
         case 'leaf': {
@@ -174,7 +182,8 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
           }
           if (a.dirty && !kernel.write) refuse(level, 'dirty read-only');
           if (a.contiguous) refuse(level, 'no contiguous hint');
-          if (!Number.isInteger(a.software) || a.software < 0 || a.software > 3) refuse(level, `software ${a.software}`);
+          if (!Number.isInteger(a.software) || a.software < 0 || a.software > 3)
+            refuse(level, `software ${a.software}`);
           const lo =
             entry.pa |
             P |
@@ -194,8 +203,18 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
     describe(value: bigint, level: number): readonly Field[] {
       const bit = (n: number) => (value >> BigInt(n)) & 1n;
       const names = ['P', 'W', 'U', 'X', 'A', 'D', 'G', 'PS'];
-      const fields: Field[] = names.map((name, i) => ({ name, bits: `[${i}]`, value: bit(i), meaning: `${name} flag` }));
-      fields.push({ name: 'address', bits: '[31:12]', value: value & 0xffff_f000n, meaning: `level ${level}` });
+      const fields: Field[] = names.map((name, i) => ({
+        name,
+        bits: `[${i}]`,
+        value: bit(i),
+        meaning: `${name} flag`,
+      }));
+      fields.push({
+        name: 'address',
+        bits: '[31:12]',
+        value: value & 0xffff_f000n,
+        meaning: `level ${level}`,
+      });
       return fields;
     },
     nextTable(lo: number, _hi: number, level: number): number {
@@ -209,7 +228,8 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
     syndromeRegister: 'TOYFSR',
     addressRegister: 'TOYFAR',
     decode(syndrome: bigint) {
-      if (syndrome < 0n || syndrome > 0xffffn) throw new DescriptorError('toy32', syndrome, 'not a fault syndrome');
+      if (syndrome < 0n || syndrome > 0xffffn)
+        throw new DescriptorError('toy32', syndrome, 'not a fault syndrome');
       const s = Number(syndrome);
       const kind: FaultKind = s & 0x8000 ? 'non-canonical' : s & 1 ? 'permission' : 'translation';
       const access: AccessKind = s & 16 ? 2 : s & 2 ? 1 : 0;
@@ -220,15 +240,38 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
       return [{ name: 'FSR', bits: '[15:0]', value: syndrome & 0xffffn, meaning: 'toy fault status' }];
     },
     encode(fault): bigint {
-      const base = fault.kind === 'translation' ? 0 : fault.kind === 'permission' ? 1 : fault.kind === 'non-canonical' ? 0x8000 : -1;
-      if (base < 0) throw new InvalidArgumentError('toy fault kind', fault.kind, 'translation, permission or non-canonical');
-      return BigInt(base | (fault.access === 1 ? 2 : 0) | (fault.privilege === 0 && bug !== 'syndrome-drops-user' ? 4 : 0) | (fault.access === 2 ? 16 : 0));
+      const base =
+        fault.kind === 'translation'
+          ? 0
+          : fault.kind === 'permission'
+            ? 1
+            : fault.kind === 'non-canonical'
+              ? 0x8000
+              : -1;
+      if (base < 0)
+        throw new InvalidArgumentError(
+          'toy fault kind',
+          fault.kind,
+          'translation, permission or non-canonical',
+        );
+      return BigInt(
+        base |
+          (fault.access === 1 ? 2 : 0) |
+          (fault.privilege === 0 && bug !== 'syndrome-drops-user' ? 4 : 0) |
+          (fault.access === 2 ? 16 : 0),
+      );
     },
   };
 
   const createMmu = (memory: PhysicalMemory): Mmu => {
     let root = 0;
-    const fault = (out: WalkResult, kind: number, level: number, access: AccessKind, privilege: PrivilegeLevel) => {
+    const fault = (
+      out: WalkResult,
+      kind: number,
+      level: number,
+      access: AccessKind,
+      privilege: PrivilegeLevel,
+    ) => {
       out.ok = false;
       out.faultKind = kind;
       out.faultLevel = level;
@@ -252,7 +295,8 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
     ): boolean => {
       out.reads = 0;
       if (bug === 'ignores-high-va-bits') vpn %= 2 ** 20;
-      if (!Number.isInteger(vpn) || vpn < 0 || vpn >= 2 ** 20) return fault(out, Fault.NonCanonical, 0, access, privilege);
+      if (!Number.isInteger(vpn) || vpn < 0 || vpn >= 2 ** 20)
+        return fault(out, Fault.NonCanonical, 0, access, privilege);
       let acc = W | U | X;
       let table = root;
       for (let level = 2; level >= 1; level--) {
@@ -279,7 +323,8 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
         let perms = Perm.KR | (acc & W ? Perm.KW : 0) | (acc & X ? Perm.KX : 0);
         if (user) perms |= Perm.UR | (acc & W ? Perm.UW : 0) | (acc & X ? Perm.UX : 0);
         if (bug === 'user-gets-kernel-perms') perms |= (perms & (Perm.KR | Perm.KW | Perm.KX)) >>> 3;
-        if (!(perms & (1 << (access + 3 * privilege)))) return fault(out, Fault.Permission, level, access, privilege);
+        if (!(perms & (1 << (access + 3 * privilege))))
+          return fault(out, Fault.Permission, level, access, privilege);
         const next = e | A | (access === 1 ? D : 0);
         if ((update || bug === 'probe-sets-accessed') && next !== e) memory.write32(dpa, next >>> 0);
         if (!(next & D) && bug !== 'clean-page-writable') perms &= ~(Perm.UW | Perm.KW);
@@ -332,7 +377,9 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
       }));
     }
     if (need.scope === 'asid' && !need.global) {
-      return [{ name: 'RELOAD ROOT', apply: (tlb: Tlb) => (nothing ? undefined : tlb.invalidateNonGlobal()) }];
+      return [
+        { name: 'RELOAD ROOT', apply: (tlb: Tlb) => (nothing ? undefined : tlb.invalidateNonGlobal()) },
+      ];
     }
     return [{ name: 'FLUSH ALL', apply: (tlb: Tlb) => (nothing ? undefined : tlb.invalidateAll()) }];
   };

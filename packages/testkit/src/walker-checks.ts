@@ -15,11 +15,13 @@ import {
   type LeafAttributes,
   MEMORY_TYPES,
   type MmuOptions,
+  Perm,
   PRIVILEGE_NAMES,
   type PrivilegeLevel,
   permBit,
   permMask,
   split64,
+  type TableAttributes,
   WalkResult,
   type WalkStep,
 } from '@mmkit/core';
@@ -99,6 +101,21 @@ function checkTrace(
   return p;
 }
 
+/**
+ * The permission bits a table entry with `t` leaves to the leaves below it (a {@link Perm} mask):
+ * noUser removes every user right, readOnly every write, noExecuteUser / noExecuteKernel the
+ * execute rights. Backends whose leaves set every execute-never bit they do not grant (as the
+ * mmkit codecs do) combine table and leaf rights this way.
+ */
+export function tableRestriction(t: TableAttributes): number {
+  let mask = Perm.UR | Perm.UW | Perm.UX | Perm.KR | Perm.KW | Perm.KX;
+  if (t.noUser) mask &= ~(Perm.UR | Perm.UW | Perm.UX);
+  if (t.readOnly) mask &= ~(Perm.UW | Perm.KW);
+  if (t.noExecuteUser) mask &= ~Perm.UX;
+  if (t.noExecuteKernel) mask &= ~Perm.KX;
+  return mask;
+}
+
 /** Page-number bases of an aligned slot of `sizeBytes` in the user half and in the kernel half (if it fits). */
 export function sampleSlots(
   backend: ArchBackend,
@@ -151,7 +168,7 @@ export function checkWalkerLeafLevel(
         (a) => a.user === user && a.kernel === kernel,
       );
       if (!attrs) continue;
-      const mask = permMask(attrs.user, attrs.kernel);
+      const mask = permMask(attrs.user, attrs.kernel) & tableRestriction(tableAttrs);
       const label = `${label0} ${slot.half} half, ${formatPerms(mask)}`;
       const map = attempt(() => h.editor.map(root, slot.vpn, pa, level, attrs, tableAttrs, h.frames, h.asid));
       if (!map.ok || !map.value.ok) {
@@ -304,7 +321,9 @@ export function checkAccessedFlag(backend: ArchBackend, options: WalkerCheckOpti
     const h = createWalkHarness(backend, options);
     const slot = sampleSlots(backend, backend.geometry.entrySizeBytes[level]!)[0];
     if (!slot) continue;
-    const privilege: PrivilegeLevel = attrs.kernel.read ? 1 : 0;
+    const allowed = permMask(attrs.user, attrs.kernel) & tableRestriction(backend.defaults.userTable);
+    if (!(allowed & (Perm.UR | Perm.KR))) continue;
+    const privilege: PrivilegeLevel = allowed & Perm.KR ? 1 : 0;
     h.editor.map(
       h.rootFor(slot.vpn),
       slot.vpn,
@@ -358,8 +377,10 @@ export function checkDirtyState(backend: ArchBackend, options: WalkerCheckOption
     const h = createWalkHarness(backend, options);
     const slot = sampleSlots(backend, backend.geometry.entrySizeBytes[level]!)[0];
     if (!slot) continue;
-    const privilege: PrivilegeLevel = attrs.kernel.write ? 1 : 0;
-    const canRead = privilege === 1 ? attrs.kernel.read : attrs.user.read;
+    const allowed = permMask(attrs.user, attrs.kernel) & tableRestriction(backend.defaults.userTable);
+    if (!(allowed & (Perm.UW | Perm.KW))) continue;
+    const privilege: PrivilegeLevel = allowed & Perm.KW ? 1 : 0;
+    const canRead = (allowed & permBit(0, privilege)) !== 0;
     const writeBit = permBit(1, privilege);
     h.editor.map(
       h.rootFor(slot.vpn),

@@ -45,7 +45,11 @@ export interface DemoReport {
   };
   readonly steps: readonly DemoStep[];
   /** Page-table dump of the first process just before it exits. */
-  readonly dump: { readonly pid: number; readonly lines: readonly string[]; readonly entries: readonly DumpLine[] };
+  readonly dump: {
+    readonly pid: number;
+    readonly lines: readonly string[];
+    readonly entries: readonly DumpLine[];
+  };
   /** Registers that select that process's tables (TTBR0_EL1 with ASID, TTBR1_EL1, TCR_EL1 …). */
   readonly registers: Readonly<Record<string, string>>;
   readonly audit: { readonly ok: boolean; readonly problems: readonly string[] };

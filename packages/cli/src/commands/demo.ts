@@ -4,14 +4,14 @@
  */
 import type { Board, BoardId, BoardOptions } from '@mmkit/boards';
 import { BOARD_IDS, createBoard, RPI4B_RAM_GIB, VIRT_MAX_RAM_BYTES } from '@mmkit/boards';
-import { isMmError } from '@mmkit/core';
 import type { MmEvent } from '@mmkit/core';
+import { isMmError } from '@mmkit/core';
 import type { Command } from 'commander';
 import { formatBytes, groupedHex } from '../format.js';
-import { runDemo } from './demo-workload.js';
 import type { Output } from '../io.js';
 import { parseSize } from '../parse.js';
 import { invalidValue } from '../usage-error.js';
+import { runDemo } from './demo-workload.js';
 
 /** Raw options of `demo` as commander parsed them. */
 export interface DemoCliOptions {
@@ -116,7 +116,9 @@ export async function demoCommand(opts: DemoOptions, out: Output): Promise<numbe
     out.line(`   ${s.bold('⇒')} ${st.outcome}`);
   });
   out.line();
-  out.line(s.bold(`Page tables of pid ${report.dump.pid} (user half; effective permissions from real walks)`));
+  out.line(
+    s.bold(`Page tables of pid ${report.dump.pid} (user half; effective permissions from real walks)`),
+  );
   for (const l of report.dump.lines) out.line(`   ${l}`);
   out.line();
   out.line(s.bold('Registers selecting them'));
@@ -124,7 +126,9 @@ export async function demoCommand(opts: DemoOptions, out: Output): Promise<numbe
   out.line();
   const verdict = healthy ? s.green('OK') : s.red('PROBLEM');
   out.line(
-    s.bold(`Free frames: ${report.frames.final} at the end, baseline ${report.frames.baseline} — audit ${report.audit.ok ? 'clean' : 'FAILED'} ${verdict}`),
+    s.bold(
+      `Free frames: ${report.frames.final} at the end, baseline ${report.frames.baseline} — audit ${report.audit.ok ? 'clean' : 'FAILED'} ${verdict}`,
+    ),
   );
   for (const p of report.audit.problems) out.line(`   ${s.red(p)}`);
   return healthy ? 0 : 1;

@@ -1,0 +1,130 @@
+/**
+ * Kernel hot paths: page allocation, draining a large pool, demand-zero faults,
+ * TLB-hit translation through a simulated CPU, and the host memory of a booted
+ * 8 GiB Raspberry Pi 4B. Run with `pnpm bench` (see scripts/bench.ts).
+ */
+import { createAarch64Arch } from '@mmkit/arch-aarch64';
+import { createRpi4bBoard, createVirtBoard } from '@mmkit/boards';
+import type { BenchContext } from '../../../scripts/bench-api.js';
+import { bootKernel } from '../src/kernel.js';
+import { PageAllocator } from '../src/page-allocator.js';
+
+const MiB = 2 ** 20;
+
+export default async function kernelBench(bench: BenchContext): Promise<void> {
+  const arch = createAarch64Arch();
+
+  // --- alloc + free pairs on the virt seed pool (1 GiB of RAM in a 3 GiB pool).
+  {
+    const board = createVirtBoard();
+    const alloc = new PageAllocator(board.createMemory(), board.pool.ranges);
+    for (const r of board.pool.reservations) alloc.reserveRange(r.start, r.end, r.reason);
+    const pairs = 100_000;
+    await bench.throughput({
+      name: 'PageAllocator alloc+free pair',
+      inputSize: `virt 1 GiB, ${alloc.totalCount} frames`,
+      opsPerCall: pairs,
+      fn: () => {
+        let sum = 0;
+        for (let i = 0; i < pairs; i++) {
+          const pa = alloc.alloc('user');
+          sum += pa;
+          alloc.free(pa);
+        }
+        return sum;
+      },
+      target: { min: 20e6 },
+    });
+  }
+
+  // --- drain every frame of an 8 GiB rpi4b (all RAM managed).
+  {
+    const board = createRpi4bBoard({ ramGiB: 8, pool: 'all-ram' });
+    let frames = 0;
+    await bench.measure({
+      name: 'drain an 8 GiB pool (alloc until empty)',
+      inputSize: 'rpi4b 8 GiB all-ram, ≈2.06 M frames',
+      unit: 'ms',
+      better: 'lower',
+      target: { max: 200 },
+      run: () => {
+        const alloc = new PageAllocator(board.createMemory(), board.pool.ranges);
+        for (const r of board.pool.reservations) alloc.reserveRange(r.start, r.end, r.reason);
+        const t0 = performance.now();
+        let n = 0;
+        while (alloc.alloc('user') !== 0) n++;
+        const ms = performance.now() - t0;
+        frames = n;
+        return ms;
+      },
+    });
+    if (frames < 2_000_000) throw new Error(`drained only ${frames} frames`);
+  }
+
+  // --- demand-zero faults: one store per fresh heap page (fault → allocate → map → retry).
+  {
+    const k = bootKernel({ arch, machine: createVirtBoard({ ramBytes: 1024 * MiB, pool: 'all-ram' }) });
+    const pages = 32_768; // 128 MiB of heap per run
+    await bench.measure({
+      name: 'demand-zero faults',
+      inputSize: `${pages} pages (128 MiB heap) per run`,
+      unit: 'faults/s',
+      better: 'higher',
+      target: { min: 1e6 },
+      repeat: bench.quick ? 1 : 5,
+      run: () => {
+        const p = k.createProcess();
+        k.brk(p, k.layout.heapBase + BigInt(pages) * 4096n);
+        const base = Number(k.layout.heapBase);
+        const t0 = performance.now();
+        for (let i = 0; i < pages; i++) k.store(p, base + i * 4096, 1, 1);
+        const s = (performance.now() - t0) / 1000;
+        if (p.residentPages !== pages)
+          throw new Error(`expected ${pages} resident pages, got ${p.residentPages}`);
+        k.exit(p);
+        return pages / s;
+      },
+    });
+  }
+
+  // --- TLB-hit translation through a CPU (the access path of every user load/store).
+  {
+    const k = bootKernel({ arch, machine: createVirtBoard() });
+    const p = k.createProcess();
+    const pages = 2048;
+    k.brk(p, k.layout.heapBase + BigInt(pages) * 4096n);
+    for (let i = 0; i < pages; i++) k.store(p, Number(k.layout.heapBase) + i * 4096, 1, 1);
+    const cpu = k.cpus[0]!;
+    const base = Number(k.layout.heapBase / 4096n);
+    const n = 1_000_000;
+    await bench.throughput({
+      name: 'Cpu.translate (TLB hit)',
+      inputSize: `${pages}-page working set, 4096-entry TLB`,
+      opsPerCall: n,
+      fn: () => {
+        let sum = 0;
+        for (let i = 0; i < n; i++) sum += cpu.translate(p, base + (i & (pages - 1)), 0, 8, 0, 0, false);
+        return sum;
+      },
+      target: { min: 100e6 },
+    });
+  }
+  await bench.measure({
+    name: 'host memory of a booted 8 GiB rpi4b',
+    inputSize: 'rpi4b 8 GiB all-ram, 2 CPUs',
+    unit: 'MiB',
+    better: 'lower',
+    report: 'median',
+    target: { max: 64 },
+    run: () => {
+      bench.gc();
+      const m0 = process.memoryUsage();
+      const k = bootKernel({ arch, machine: createRpi4bBoard({ ramGiB: 8, pool: 'all-ram' }), cpus: 2 });
+      bench.gc();
+      const m1 = process.memoryUsage();
+      const bytes = m1.heapUsed - m0.heapUsed + (m1.arrayBuffers - m0.arrayBuffers);
+      if (k.allocator.freeCount < 2_000_000) throw new Error('boot did not manage all RAM');
+      return bytes / MiB;
+    },
+  });
+}
