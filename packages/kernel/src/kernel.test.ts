@@ -141,6 +141,15 @@ describe('user accesses, demand paging and the seed region dispatch', () => {
     expect(k.fetch(s.process, k.layout.textBase)).toEqual({ ok: true, value: 0xd65f03c0 });
   });
 
+  it('fetches of 1, 2 and 8 bytes read the text little-endian', () => {
+    const { k } = virt();
+    const s = k.spawn({ text: new Uint8Array([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08]) });
+    if (!s.ok) throw new Error('spawn');
+    expect(k.fetch(s.process, k.layout.textBase, 1)).toEqual({ ok: true, value: 0x01 });
+    expect(k.fetch(s.process, k.layout.textBase + 2n, 2)).toEqual({ ok: true, value: 0x0403 });
+    expect(k.fetch(s.process, k.layout.textBase, 8)).toEqual({ ok: true, value: 0x0807060504030201n });
+  });
+
   it('an access that crosses a page boundary translates both pages', () => {
     const { k } = virt();
     const p = k.createProcess();

@@ -903,9 +903,9 @@ export class Kernel implements FaultHandler {
     return this.accessValue(proc, va, sizeBytes, 1, value, cpuIndex) as AccessResult<void>;
   }
 
-  /** A user instruction fetch (4 bytes). */
-  fetch(proc: Process, va: AddressInput, cpuIndex = 0): AccessResult<number> {
-    return this.accessValue(proc, va, 4, 2, 0, cpuIndex) as AccessResult<number>;
+  /** A user instruction fetch of 1, 2, 4 (default; an A64 instruction) or 8 bytes. */
+  fetch(proc: Process, va: AddressInput, sizeBytes: 1 | 2 | 4 | 8 = 4, cpuIndex = 0): AccessResult<number | bigint> {
+    return this.accessValue(proc, va, sizeBytes, 2, 0, cpuIndex);
   }
 
   private accessValue(
