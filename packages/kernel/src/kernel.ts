@@ -904,7 +904,12 @@ export class Kernel implements FaultHandler {
   }
 
   /** A user instruction fetch of 1, 2, 4 (default; an A64 instruction) or 8 bytes. */
-  fetch(proc: Process, va: AddressInput, sizeBytes: 1 | 2 | 4 | 8 = 4, cpuIndex = 0): AccessResult<number | bigint> {
+  fetch(
+    proc: Process,
+    va: AddressInput,
+    sizeBytes: 1 | 2 | 4 | 8 = 4,
+    cpuIndex = 0,
+  ): AccessResult<number | bigint> {
     return this.accessValue(proc, va, sizeBytes, 2, 0, cpuIndex);
   }
 
