@@ -1,35 +1,11 @@
 /**
  * Text formatting for the CLI: grouped hex, byte sizes, aligned tables.
  */
+import { formatSize, groupedHex } from '@mmkit/core';
 import type { Styles } from './io.js';
 
-/**
- * Formats a value as hex with `_` every four digits, padded to `digits`
- * hex digits: `0x0040_0000_4000_0705`.
- */
-export function groupedHex(value: bigint | number, digits = 1): string {
-  const s = BigInt(value).toString(16).toUpperCase().padStart(digits, '0');
-  const groups: string[] = [];
-  for (let end = s.length; end > 0; end -= 4) groups.unshift(s.slice(Math.max(0, end - 4), end));
-  return `0x${groups.join('_')}`;
-}
-
-/** Formats a byte count in binary units: `4 KiB`, `2 MiB`, `1 GiB`, `24 B`. */
-export function formatBytes(bytes: number): string {
-  const units: readonly [number, string][] = [
-    [2 ** 40, 'TiB'],
-    [2 ** 30, 'GiB'],
-    [2 ** 20, 'MiB'],
-    [2 ** 10, 'KiB'],
-  ];
-  for (const [unit, name] of units) {
-    if (bytes >= unit) {
-      const v = bytes / unit;
-      return Number.isInteger(v) ? `${v} ${name}` : `${Number(v.toFixed(2))} ${name}`;
-    }
-  }
-  return `${bytes} B`;
-}
+/** Byte sizes and grouped hex come from `@mmkit/core` (shared with the boards' memory maps). */
+export { formatSize as formatBytes, groupedHex };
 
 /** A table column: header, and an optional style applied after padding. */
 export interface Column {

@@ -8,6 +8,7 @@ export * from './arch.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './flush.js';
+export * from './format.js';
 export * from './page-table.js';
 export * from './physical-memory.js';
 export * from './tlb.js';

@@ -442,17 +442,7 @@ export class Kernel implements FaultHandler {
       return { ok: false, reason: res.reason === 'no-memory' ? 'no-memory' : 'already-mapped' };
     }
     res.flush.ignore(); // a new translation replaces an absent one: nothing to invalidate
-    proc.residentPages++;
-    if (this.events.active) {
-      this.events.emit({
-        type: 'map',
-        space: `pid ${proc.pid}`,
-        va: vaOf(vpn),
-        pa,
-        sizeBytes: PAGE_SIZE,
-        perms: describeAttrs(attrs),
-      });
-    }
+    this.mapped(proc, vpn, pa, attrs);
     return { ok: true };
   }
 
@@ -774,6 +764,12 @@ export class Kernel implements FaultHandler {
     if (pa === 0) return false;
     mem.write32(dpa, (t.lo | (pa >>> 0)) >>> 0);
     if (wide) mem.write32(dpa + 4, (t.hi | Math.floor(pa / TWO_32)) >>> 0);
+    this.mapped(proc, vpn, pa, this.anonAttrs);
+    return true;
+  }
+
+  /** Bookkeeping after a user page was mapped: the resident count and the `map` event. */
+  private mapped(proc: Process, vpn: number, pa: number, attrs: LeafAttributes): void {
     proc.residentPages++;
     if (this.events.active) {
       this.events.emit({
@@ -782,10 +778,9 @@ export class Kernel implements FaultHandler {
         va: vaOf(vpn),
         pa,
         sizeBytes: PAGE_SIZE,
-        perms: describeAttrs(this.anonAttrs),
+        perms: describeAttrs(attrs),
       });
     }
-    return true;
   }
 
   private killed(proc: Process, reason: KillReason): FaultOutcomeCode {
