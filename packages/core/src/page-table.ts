@@ -237,13 +237,17 @@ export class PageTableEditor {
     baseVpn = 0,
   ): void {
     const g = this.backend.geometry;
+    const rootLevel = g.rootLevel;
     const walk = (table: number, level: number, tableVpn: number, tableBytes: number) => {
       const per = g.entryPages[level]!;
       const n = Math.min(g.entries[level]!, tableBytes / this.bytes);
       for (let i = 0; i < n; i++) {
-        const vpn = tableVpn + i * per;
+        const vpn = level === rootLevel ? this.rootEntryVpn(i, tableVpn) : tableVpn + i * per;
         if (vpn + per <= startVpn) continue;
-        if (vpn >= endVpn) return;
+        if (vpn >= endVpn) {
+          if (level === rootLevel) continue; // sign-extended roots are not monotonic
+          return;
+        }
         const dpa = this.entryPa(table, i);
         const [lo, hi] = this.readRaw(dpa);
         if (lo === 0 && hi === 0) continue;
@@ -266,13 +270,17 @@ export class PageTableEditor {
   tableFrames(root: number, startVpn = 0, endVpn = Infinity, baseVpn = 0): { pa: number; level: number }[] {
     const g = this.backend.geometry;
     const out: { pa: number; level: number }[] = [{ pa: root, level: g.rootLevel }];
+    const rootLevel = g.rootLevel;
     const walk = (table: number, level: number, tableVpn: number, tableBytes: number) => {
       const per = g.entryPages[level]!;
       const n = Math.min(g.entries[level]!, tableBytes / this.bytes);
       for (let i = 0; i < n; i++) {
-        const vpn = tableVpn + i * per;
+        const vpn = level === rootLevel ? this.rootEntryVpn(i, tableVpn) : tableVpn + i * per;
         if (vpn + per <= startVpn) continue;
-        if (vpn >= endVpn) return;
+        if (vpn >= endVpn) {
+          if (level === rootLevel) continue;
+          return;
+        }
         const [lo, hi] = this.readRaw(this.entryPa(table, i));
         const next = level > 1 ? this.backend.codec.nextTable(lo, hi, level) : -1;
         if (next >= 0) {
@@ -323,7 +331,7 @@ export class PageTableEditor {
     const n = this.backend.description.rootTableBytes / this.bytes;
     const victims: number[] = [];
     for (let i = 0; i < n; i++) {
-      const vpn = baseVpn + i * per;
+      const vpn = this.rootEntryVpn(i, baseVpn);
       if (vpn < startVpn || vpn + per > endVpn) continue;
       const dpa = this.entryPa(root, i);
       const [lo, hi] = this.readRaw(dpa);
@@ -340,6 +348,21 @@ export class PageTableEditor {
       this.writeRaw(dpa, 0, 0);
     }
     return freed;
+  }
+
+  /**
+   * Page number of the first page covered by root entry `i` of a root whose index 0 maps
+   * `baseVpn`. On single-root formats with a sign-extended upper half (x86-64: bit 47 or 56),
+   * entries in the upper half of the root cover canonical high addresses.
+   */
+  rootEntryVpn(i: number, baseVpn: number): number {
+    const d = this.backend.description;
+    const g = this.backend.geometry;
+    const vpn = baseVpn + i * g.entryPages[g.rootLevel]!;
+    if (baseVpn !== 0 || d.splitRoots || d.kernelRange.end !== 1n << 64n) return vpn;
+    const root = d.levels[d.levels.length - 1]!;
+    const coverPages = 2 ** (root.shift + root.indexBits - d.pageShift);
+    return vpn >= coverPages / 2 ? vpn + 2 ** (64 - d.pageShift) - coverPages : vpn;
   }
 
   /** The architecture's name of an internal level. */
