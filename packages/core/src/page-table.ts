@@ -227,7 +227,8 @@ export class PageTableEditor {
    * Visits every leaf under `root` whose first page lies in `[startVpn, endVpn)`, in address order.
    * `vpn` values of the kernel half are the full 52-bit page numbers when `baseVpn` is given
    * (the page number that index 0 of the root maps; for an AArch64 TTBR1 table pass the
-   * first page of the kernel half).
+   * first page of the kernel half). `skipRootIndex` leaves one root entry out (a recursive slot,
+   * which would otherwise be visited as a table of the level below).
    */
   forEachLeaf(
     root: number,
@@ -235,6 +236,7 @@ export class PageTableEditor {
     startVpn = 0,
     endVpn = Infinity,
     baseVpn = 0,
+    skipRootIndex = -1,
   ): void {
     const g = this.backend.geometry;
     const rootLevel = g.rootLevel;
@@ -242,6 +244,7 @@ export class PageTableEditor {
       const per = g.entryPages[level]!;
       const n = Math.min(g.entries[level]!, tableBytes / this.bytes);
       for (let i = 0; i < n; i++) {
+        if (level === rootLevel && i === skipRootIndex) continue; // e.g. a recursive slot
         const vpn = level === rootLevel ? this.rootEntryVpn(i, tableVpn) : tableVpn + i * per;
         if (vpn + per <= startVpn) continue;
         if (vpn >= endVpn) {
@@ -267,7 +270,13 @@ export class PageTableEditor {
    * Lists the table frames under `root` (root included) with their levels, visiting only the
    * subtrees that cover `[startVpn, endVpn)`; used for export, audit and teardown.
    */
-  tableFrames(root: number, startVpn = 0, endVpn = Infinity, baseVpn = 0): { pa: number; level: number }[] {
+  tableFrames(
+    root: number,
+    startVpn = 0,
+    endVpn = Infinity,
+    baseVpn = 0,
+    skipRootIndex = -1,
+  ): { pa: number; level: number }[] {
     const g = this.backend.geometry;
     const out: { pa: number; level: number }[] = [{ pa: root, level: g.rootLevel }];
     const rootLevel = g.rootLevel;
@@ -275,6 +284,7 @@ export class PageTableEditor {
       const per = g.entryPages[level]!;
       const n = Math.min(g.entries[level]!, tableBytes / this.bytes);
       for (let i = 0; i < n; i++) {
+        if (level === rootLevel && i === skipRootIndex) continue; // e.g. a recursive slot
         const vpn = level === rootLevel ? this.rootEntryVpn(i, tableVpn) : tableVpn + i * per;
         if (vpn + per <= startVpn) continue;
         if (vpn >= endVpn) {

@@ -25,10 +25,16 @@ export interface MappingRequest {
 }
 
 const NONE: Permissions = { read: false, write: false, execute: false };
+const fmt = (p: Permissions) => `${p.read ? 'r' : '-'}${p.write ? 'w' : '-'}${p.execute ? 'x' : '-'}`;
 
 /** See the module documentation. */
 export class AttributeChooser {
   private readonly cache = new Map<string, LeafAttributes>();
+  /**
+   * Requests that could only be met by granting more than asked, one line each (e.g. execute
+   * on a backend without execute-never). Empty when every mapping is exact.
+   */
+  readonly widened: string[] = [];
 
   constructor(private readonly backend: ArchBackend) {}
 
@@ -53,11 +59,17 @@ export class AttributeChooser {
             { read: true, write: true, execute: u.execute },
           ]
         : [NONE];
+    // Without any execute-never control, readable memory is executable: widen, and say so.
+    const noNx = !this.backend.description.capabilities.noExecute;
+    const widen = (p: Permissions): Permissions => (noNx && p.read ? { ...p, execute: true } : p);
+    const exact = kernelCandidates.map((k) => ({ user: u, kernel: k }));
+    const widened = noNx ? kernelCandidates.map((k) => ({ user: widen(u), kernel: widen(k) })) : [];
     const hwDirty = this.backend.description.capabilities.hardwareDirty;
-    for (const kernel of kernelCandidates) {
+    for (const cand of [...exact, ...widened]) {
+      const { kernel } = cand;
       const writable = u.write || kernel.write;
       const attrs: LeafAttributes = {
-        user: { ...u },
+        user: { ...cand.user },
         kernel: { ...kernel },
         global: req.global,
         memoryType: req.memoryType,
@@ -71,6 +83,11 @@ export class AttributeChooser {
         const decoded = this.backend.codec.decode(raw.lo, raw.hi, level);
         const canonical = decoded.kind === 'leaf' ? decoded.attrs : attrs;
         this.cache.set(key, canonical);
+        if (cand.user !== u || !exact.includes(cand)) {
+          this.widened.push(
+            `${key}: ${this.backend.description.id} has no execute-never, so readable memory is executable (user ${fmt(canonical.user)}, kernel ${fmt(canonical.kernel)})`,
+          );
+        }
         return canonical;
       } catch (e) {
         if (!isMmError(e) || e.code !== 'E_UNREPRESENTABLE') throw e;

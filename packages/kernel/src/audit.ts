@@ -44,24 +44,30 @@ export function audit(kernel: Kernel): AuditReport {
       problems.push(`table frame ${hex(pa)} (${where}) has owner ${alloc.ownerOf(pa)}, expected ${owner}`);
   };
 
-  // Kernel tables: the whole kernel root (single-root formats: the kernel half only).
+  // Kernel tables: the whole kernel root (on single-root formats also the identity map in its user
+  // half), minus the recursive slot; on split-root formats also the root used while no process runs.
   const d = kernel.arch.description;
-  const kStart = d.splitRoots ? 0 : Number(d.kernelRange.start >> 12n);
-  for (const t of editor.tableFrames(kernel.kernelRoot, kStart, Infinity, kernel.kernelRootBaseVpn)) {
+  const slot = kernel.recursiveSlot;
+  for (const t of editor.tableFrames(kernel.kernelRoot, 0, Infinity, kernel.kernelRootBaseVpn, slot)) {
     claimTable(t.pa, -1, `kernel ${editor.levelName(t.level)}`);
   }
-  if (kernel.emptyUserRoot !== kernel.kernelRoot) claimTable(kernel.emptyUserRoot, -1, 'empty user root');
+  if (kernel.emptyUserRoot !== kernel.kernelRoot) {
+    for (const t of editor.tableFrames(kernel.emptyUserRoot))
+      claimTable(t.pa, -1, `empty user root ${editor.levelName(t.level)}`);
+  }
+  const userAccessible = (leaf: { attrs: { user: { read: boolean; write: boolean; execute: boolean } } }) =>
+    leaf.attrs.user.read || leaf.attrs.user.write || leaf.attrs.user.execute;
   editor.forEachLeaf(
     kernel.kernelRoot,
     (leaf) => {
-      if (leaf.attrs.user.read || leaf.attrs.user.write || leaf.attrs.user.execute) {
-        problems.push(`kernel leaf at ${hex(vaOf(leaf.vpn), 16)} is user-accessible`);
-      }
+      if (userAccessible(leaf)) problems.push(`kernel leaf at ${hex(vaOf(leaf.vpn), 16)} is user-accessible`);
     },
-    kStart,
+    0,
     Infinity,
     kernel.kernelRootBaseVpn,
+    slot,
   );
+  const noExecute = d.capabilities.noExecute;
 
   const { start: uStart, end: uEnd } = kernel.userVpnRange;
   const layoutVpn = (a: bigint) => Number(a >> 12n);

@@ -82,8 +82,10 @@ export function exportTranslationState(kernel: Kernel, proc?: Process): Translat
     add(kernel.emptyUserRoot, arch.geometry.rootLevel, 'kernel');
   }
   const kStart = d.splitRoots ? 0 : Number(d.kernelRange.start >> 12n);
-  for (const t of editor.tableFrames(kernel.kernelRoot, kStart, Infinity, kernel.kernelRootBaseVpn))
+  const slot = kernel.recursiveSlot;
+  for (const t of editor.tableFrames(kernel.kernelRoot, kStart, Infinity, kernel.kernelRootBaseVpn, slot)) {
     add(t.pa, t.level, 'kernel');
+  }
   const regs: Record<string, string> = {};
   for (const [k, v] of Object.entries(mmuFor(kernel, proc).registers())) regs[k] = hex(v, 16);
   return {

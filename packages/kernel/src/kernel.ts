@@ -78,6 +78,18 @@ export interface KernelOptions {
   readonly flushThreshold?: number;
   /** Event stream to emit on (default: a new one, see {@link Kernel.events}). */
   readonly events?: EventStream;
+  /**
+   * Identity-map the first `identityMapBytes` of physical memory (VA = PA, kernel RW) in the root
+   * used while no process runs, leaving the null page unmapped (seed `003_…`'s low identity map).
+   * Processes' roots do not get it. Default 0 (none).
+   */
+  readonly identityMapBytes?: number;
+  /**
+   * Root-table index of a recursive entry (the root maps itself there, seed `003_…`'s PD index
+   * 1023): every root gets it, pointing to itself. Must lie in the kernel half of a single-root
+   * format whose root entries have the format of the level below (not the PAE PDPT).
+   */
+  readonly recursiveSlot?: number;
 }
 
 /** A user-visible failure of a syscall-style operation. */
@@ -142,6 +154,19 @@ export class Kernel implements FaultHandler {
   readonly linearMapBase: bigint;
   /** Free frames right after boot (the baseline every exit returns to). */
   readonly baselineFree: number;
+  /** Root index of the recursive entry, or -1. */
+  readonly recursiveSlot: number;
+  /** Physical ranges the kernel half is too small to map in the linear map (e.g. IOAPIC on 32-bit x86). */
+  readonly unmappedPhysical: readonly {
+    readonly start: number;
+    readonly end: number;
+    readonly what: string;
+  }[];
+  /**
+   * Mappings whose permissions the backend cannot express exactly and that were widened (e.g. no
+   * execute-never on 32-bit x86 without PAE: data pages are executable). A documented difference.
+   */
+  readonly widenedPermissions: readonly string[];
   private readonly processes = new Map<number, Process>();
   private readonly attrs: AttributeChooser;
   private readonly flushThreshold: number;
@@ -177,6 +202,11 @@ export class Kernel implements FaultHandler {
 
     this.allocator = new PageAllocator(this.memory, machine.pool.ranges, { events: this.events });
     for (const r of machine.pool.reservations) this.allocator.reserveRange(r.start, r.end, r.reason);
+    // Frames the paging format cannot address (above 2^paBits) are never handed out.
+    this.allocator.reserveAbove(2 ** d.paBits, `above the ${d.paBits}-bit physical address space of ${d.id}`);
+    this.recursiveSlot = this.checkRecursiveSlot(options.recursiveSlot);
+    this.unmappedPhysical = [];
+    this.widenedPermissions = this.attrs.widened;
 
     this.kernelSource = {
       allocTable: () => {
@@ -196,6 +226,7 @@ export class Kernel implements FaultHandler {
         `an address in the kernel half (≥ ${hex(d.kernelRange.start)})`,
       );
     }
+    if (this.recursiveSlot >= 0) this.installRecursive(this.kernelRoot);
     this.buildKernelSpace();
     if (d.splitRoots) {
       const empty = this.kernelSource.allocTable(d.levels.length);
@@ -204,6 +235,7 @@ export class Kernel implements FaultHandler {
     } else {
       this.emptyUserRoot = this.kernelRoot;
     }
+    if (options.identityMapBytes) this.buildIdentityMap(options.identityMapBytes);
 
     this.anonAttrs = this.attrs.leaf({
       user: { read: true, write: true, execute: false },
@@ -251,11 +283,95 @@ export class Kernel implements FaultHandler {
       memoryType: 'device',
       global: true,
     });
-    for (const r of this.machine.ram) this.mapKernelRange(r.start, r.end, kernelRw, 'linear map');
+    // The linear map ends where the kernel half ends (or at the recursive slot): on 32-bit x86
+    // that is 1 GiB - 4 MiB of RAM, the rest is reachable only through other mappings (highmem).
+    const d = this.arch.description;
+    let vaEnd = d.kernelRange.end;
+    if (this.recursiveSlot >= 0) {
+      vaEnd = vaOf(this.editor.rootEntryVpn(this.recursiveSlot, this.kernelBaseVpn));
+    }
+    const limit = vaEnd - this.linearMapBase;
+    const unmapped = this.unmappedPhysical as { start: number; end: number; what: string }[];
+    const mapCapped = (start: number, end: number, attrs: LeafAttributes, what: string) => {
+      const cap = limit < BigInt(end) ? Number(limit > 0n ? limit : 0n) : end;
+      if (cap < end) unmapped.push({ start: Math.max(start, cap), end, what });
+      if (start < cap) this.mapKernelRange(start, cap, attrs, what);
+    };
+    for (const r of this.machine.ram) mapCapped(r.start, r.end, kernelRw, 'linear map');
     for (const w of this.machine.mmio) {
       const start = Math.floor(w.start / PAGE_SIZE) * PAGE_SIZE;
       const end = Math.ceil(w.end / PAGE_SIZE) * PAGE_SIZE;
-      this.mapKernelRange(start, end, deviceRw, `device ${w.name}`);
+      mapCapped(start, end, deviceRw, `device ${w.name}`);
+    }
+  }
+
+  private checkRecursiveSlot(slot: number | undefined): number {
+    if (slot === undefined) return -1;
+    const d = this.arch.description;
+    const g = this.arch.geometry;
+    const n = d.rootTableBytes / d.descriptorBytes;
+    const root = d.levels[d.levels.length - 1]!;
+    const below = d.levels[d.levels.length - 2]!;
+    const sameFormat =
+      root.indexBits === below.indexBits && d.rootTableBytes === 2 ** below.indexBits * d.descriptorBytes;
+    if (!Number.isInteger(slot) || slot < 0 || slot >= n) {
+      throw new InvalidArgumentError('recursiveSlot', slot, `a root index 0..${n - 1}`);
+    }
+    if (d.splitRoots || !sameFormat) {
+      throw new InvalidArgumentError(
+        'recursiveSlot',
+        slot,
+        `a single-root format whose root has the format of ${below.name} (${d.id} has not)`,
+      );
+    }
+    const vpn = this.editor.rootEntryVpn(slot, 0);
+    if (vaOf(vpn) < d.kernelRange.start) {
+      throw new InvalidArgumentError(
+        'recursiveSlot',
+        slot,
+        `an index in the kernel half (≥ ${hex(d.kernelRange.start)})`,
+      );
+    }
+    void g;
+    return slot;
+  }
+
+  /** Points root entry `recursiveSlot` of `root` at `root` itself (kernel-only, no execute where expressible). */
+  private installRecursive(root: number): void {
+    const attrs = this.arch.defaults.kernelTable;
+    this.editor.writeEntry(
+      this.editor.entryPa(root, this.recursiveSlot),
+      { kind: 'table', pa: root, attrs },
+      this.arch.geometry.rootLevel,
+    );
+  }
+
+  /** The low identity map (VA = PA) in the root used while no process runs; the null page stays unmapped. */
+  private buildIdentityMap(bytes: number): void {
+    const d = this.arch.description;
+    const end = Math.min(bytes, Number(d.userRange.end));
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes % PAGE_SIZE !== 0) {
+      throw new InvalidArgumentError('identityMapBytes', bytes, 'a non-negative multiple of 4096');
+    }
+    const attrs = this.attrs.leaf({
+      user: { read: false, write: false, execute: false },
+      kernel: { read: true, write: true, execute: true },
+      memoryType: 'normal-wb',
+      global: false,
+    });
+    for (let pa = PAGE_SIZE; pa < end; pa += PAGE_SIZE) {
+      if (!this.memory.isRam(pa)) continue;
+      const res = this.editor.map(
+        this.emptyUserRoot,
+        pa / PAGE_SIZE,
+        pa,
+        1,
+        attrs,
+        this.arch.defaults.kernelTable,
+        this.kernelSource,
+      );
+      if (!res.ok && res.reason === 'no-memory') throw new NoMemoryError('the identity map');
+      if (res.ok) res.flush.ignore();
     }
   }
 
@@ -387,9 +503,11 @@ export class Kernel implements FaultHandler {
     const n = d.rootTableBytes / d.descriptorBytes;
     const first = Math.floor(Number(d.kernelRange.start >> 12n) / per) % n;
     for (let i = first; i < n; i++) {
+      if (i === this.recursiveSlot) continue;
       const [lo, hi] = this.editor.readRaw(this.editor.entryPa(this.kernelRoot, i));
       this.editor.writeRaw(this.editor.entryPa(rootPa, i), lo, hi);
     }
+    if (this.recursiveSlot >= 0) this.installRecursive(rootPa);
   }
 
   private releaseRoot(proc: Process): void {
