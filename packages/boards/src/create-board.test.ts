@@ -6,13 +6,15 @@ import { carveRegion } from './mmio-layout.js';
 import { clipReservations } from './pool-plan.js';
 
 describe('createBoard', () => {
-  it('knows virt and rpi4b', () => {
-    expect(BOARD_IDS).toEqual(['virt', 'rpi4b']);
+  it('knows virt, rpi4b and pc', () => {
+    expect(BOARD_IDS).toEqual(['virt', 'rpi4b', 'pc']);
     expect(createBoard('virt').id).toBe('virt');
     expect(createBoard('rpi4b', { ramGiB: 8 }).ram).toHaveLength(3);
     expect(createBoard('virt', { ramBytes: 2 ** 31 }).ram[0]!.end).toBe(0xc000_0000);
     expect(isBoardId('rpi4b')).toBe(true);
-    expect(isBoardId('pc')).toBe(false);
+    expect(isBoardId('pc')).toBe(true);
+    expect(isBoardId('raspi3b')).toBe(false);
+    expect(createBoard('pc', { flavour: '32' }).defaultArch).toBe('x86-32');
   });
 
   it('throws an InvalidArgumentError naming an unknown id and the valid ones', () => {
@@ -24,7 +26,9 @@ describe('createBoard', () => {
     }
     expect(caught).toBeInstanceOf(InvalidArgumentError);
     expect(isMmError(caught) && caught.code).toBe('E_INVALID_ARGUMENT');
-    expect((caught as Error).message).toBe('board id: "raspi3b" is invalid; expected one of "virt", "rpi4b"');
+    expect((caught as Error).message).toBe(
+      'board id: "raspi3b" is invalid; expected one of "virt", "rpi4b", "pc"',
+    );
   });
 
   it('passes option errors through from the factory', () => {

@@ -4,9 +4,9 @@
  * other) and adds `createMemory` and `describe`.
  */
 import type { MmioWindow, PhysicalRegion } from '@mmkit/core';
-import { InvalidArgumentError, PAGE_SIZE, PhysicalMemory } from '@mmkit/core';
+import { groupedHex, InvalidArgumentError, PAGE_SIZE, PhysicalMemory } from '@mmkit/core';
 import { formatPa, formatRange, formatSize } from './format.js';
-import type { AllocatorPoolPlan, Board, BoardDevices, BoardId, KernelImage } from './types.js';
+import type { AllocatorPoolPlan, Board, BoardArch, BoardDevices, BoardId, KernelImage } from './types.js';
 
 /** The data a board factory provides. */
 export interface BoardSpec {
@@ -17,6 +17,10 @@ export interface BoardSpec {
   readonly consoleWindow: string;
   readonly kernelImage: KernelImage;
   readonly pool: AllocatorPoolPlan;
+  /** Paging formats the board runs, the default first. Default `['aarch64']`. */
+  readonly archs?: readonly [BoardArch, ...BoardArch[]];
+  /** Extra lines `describe()` prints after the pool plan (e.g. the pc's e820 map). */
+  readonly describeExtra?: readonly string[];
 }
 
 /**
@@ -43,7 +47,17 @@ export function defineBoard(spec: BoardSpec): Board {
     );
   }
   const windowNames = new Set(mmio.map((w) => w.name));
-  const kernelImage = Object.freeze({ start: spec.kernelImage.start, end: spec.kernelImage.end });
+  const kernelImage: KernelImage = Object.freeze(
+    spec.kernelImage.virtualBase === undefined
+      ? { start: spec.kernelImage.start, end: spec.kernelImage.end }
+      : {
+          start: spec.kernelImage.start,
+          end: spec.kernelImage.end,
+          virtualBase: spec.kernelImage.virtualBase,
+        },
+  );
+  const archs = Object.freeze([...(spec.archs ?? (['aarch64'] as const))]);
+  const describeExtra = Object.freeze([...(spec.describeExtra ?? [])]);
 
   const board: Board = {
     id: spec.id,
@@ -52,7 +66,8 @@ export function defineBoard(spec: BoardSpec): Board {
     mmio,
     consoleWindow: spec.consoleWindow,
     kernelImage,
-    defaultArch: 'aarch64',
+    defaultArch: archs[0]!,
+    archs,
     pool: spec.pool,
     createMemory(devices?: BoardDevices): PhysicalMemory {
       const attach = devices ?? {};
@@ -72,7 +87,7 @@ export function defineBoard(spec: BoardSpec): Board {
       return new PhysicalMemory({ ram, mmio: windows });
     },
     describe(): string {
-      return describeBoard(spec.name, ram, mmio, kernelImage, spec.pool);
+      return [describeBoard(spec.name, ram, mmio, kernelImage, spec.pool), ...describeExtra].join('\n');
     },
   };
   return Object.freeze(board);
@@ -151,7 +166,10 @@ function describeBoard(
   const out = [
     `${name}`,
     `RAM ${formatSize(ramBytes)} in ${ram.length} range(s); kernel image ${formatRange(kernelImage.start, kernelImage.end)} ` +
-      `(${formatSize(kernelImage.end - kernelImage.start)}), loaded at ${formatPa(kernelImage.start)}`,
+      `(${formatSize(kernelImage.end - kernelImage.start)}), loaded at ${formatPa(kernelImage.start)}` +
+      (kernelImage.virtualBase === undefined
+        ? ''
+        : `, linked at virtual ${groupedHex(kernelImage.virtualBase, 8)}`),
     'Physical memory map:',
     ...describeLines(ram, mmio),
     `Page allocator pool (${pool.mode}): ${pool.ranges.map((r) => formatRange(r.start, r.end)).join(', ')} = ${poolFrames} frames`,

@@ -9,7 +9,13 @@
 import type { MmioDevice, MmioWindow, PhysicalMemory, PhysicalRegion } from '@mmkit/core';
 
 /** Identifier of a board mmkit describes. */
-export type BoardId = 'virt' | 'rpi4b';
+export type BoardId = 'virt' | 'rpi4b' | 'pc';
+
+/**
+ * A paging format a board can run, by backend id: `aarch64` (`@mmkit/arch-aarch64`) or one of the
+ * x86 modes of `@mmkit/arch-x86` (`x86_64` 4-level, `x86_64-la57` 5-level, `x86-pae`, `x86-32`).
+ */
+export type BoardArch = 'aarch64' | 'x86_64' | 'x86_64-la57' | 'x86-pae' | 'x86-32';
 
 /**
  * How the page allocator's pool is chosen:
@@ -49,10 +55,16 @@ export interface AllocatorPoolPlan {
   readonly notes: readonly string[];
 }
 
-/** Where the boot loader puts the kernel image: `[start, end)`. */
+/** Where the boot loader puts the kernel image: physical `[start, end)`. */
 export interface KernelImage {
   readonly start: number;
   readonly end: number;
+  /**
+   * Virtual address the image is linked at, when the board's kernel layout fixes one (the 32-bit
+   * PC: `0xC010_0000`, a higher-half kernel loaded at physical 1 MiB). Undefined when the kernel
+   * chooses (AArch64 boards, the 64-bit PC).
+   */
+  readonly virtualBase?: bigint;
 }
 
 /** MMIO devices to attach by window name, for {@link Board.createMemory}. */
@@ -67,10 +79,13 @@ export interface Board {
   readonly ram: readonly PhysicalRegion[];
   /** MMIO windows without devices, sorted, non-overlapping, none overlapping RAM. */
   readonly mmio: readonly MmioWindow[];
-  /** Name of the MMIO window of the console UART (a PL011 on both boards). */
+  /** Name of the MMIO window of the console: the PL011 UART0 on virt and rpi4b, VGA colour text on the pc. */
   readonly consoleWindow: string;
   readonly kernelImage: KernelImage;
-  readonly defaultArch: 'aarch64';
+  /** The paging format this board runs by default: `aarch64` (virt, rpi4b), `x86_64` (pc), `x86-32` (pc, 32-bit flavour). */
+  readonly defaultArch: BoardArch;
+  /** Every paging format this board (in this configuration) can run, `defaultArch` first. */
+  readonly archs: readonly BoardArch[];
   readonly pool: AllocatorPoolPlan;
   /**
    * A fresh, empty {@link PhysicalMemory} with this board's RAM and MMIO windows.

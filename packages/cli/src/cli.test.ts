@@ -270,18 +270,54 @@ describe('--json', () => {
     const r = await mmkit(['boards', '--json']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(doc.boards.map((b: { id: string }) => b.id)).toEqual(['virt', 'rpi4b']);
+    expect(doc.boards.map((b: { id: string }) => b.id)).toEqual(['virt', 'rpi4b', 'pc']);
     const virt = doc.boards[0];
     expect(virt.ram).toEqual([{ name: 'ram', start: '0x40000000', end: '0x80000000' }]);
     expect(virt.mmio).toContainEqual({ name: 'uart0', start: '0x9000000', end: '0x9001000' });
     expect(virt.kernelImage.start).toBe('0x40080000');
     const rpi = doc.boards[1];
     expect(rpi.mmio).toContainEqual({ name: 'uart0', start: '0xFE201000', end: '0xFE201200' });
+    expect(virt).toMatchObject({ defaultArch: 'aarch64', archs: ['aarch64'] });
+    expect(virt.e820).toBeUndefined();
+  });
+
+  it('boards: the pc with its flavour, paging modes and e820 map (arch-facts C3)', async () => {
+    const doc = JSON.parse((await mmkit(['boards', '--json'])).stdout);
+    const pc = doc.boards[2];
+    expect(pc).toMatchObject({
+      id: 'pc',
+      name: 'QEMU q35 PC (x86_64), 1 GiB RAM',
+      defaultArch: 'x86_64',
+      archs: ['x86_64', 'x86_64-la57'],
+      flavour: '64',
+      consoleWindow: 'vga-text',
+      kernelImage: { start: '0x100000', end: '0x300000' },
+    });
+    expect(pc.e820).toHaveLength(8);
+    expect(pc.e820[0]).toEqual({
+      start: '0x0',
+      end: '0x9FC00',
+      type: 1,
+      typeName: 'usable',
+      name: 'ram-conventional',
+    });
+    expect(pc.e820[4]).toEqual({
+      start: '0x3FFD8000',
+      end: '0x40000000',
+      type: 2,
+      typeName: 'reserved',
+      name: 'firmware-tables',
+    });
+    expect(pc.ram).toEqual([
+      { name: 'ram-conventional', start: '0x0', end: '0x9F000' },
+      { name: 'ram-extended', start: '0x100000', end: '0x3FFD8000' },
+    ]);
+    expect(pc.mmio).toContainEqual({ name: 'lapic', start: '0xFEE00000', end: '0xFEE01000' });
   });
 });
 
 describe('boards', () => {
-  it('prints each board memory map (arch-facts C1, C2)', async () => {
+  it('prints each board memory map (arch-facts C1, C2, C3), the pc with its e820 map', async () => {
     const r = await mmkit(['boards']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
@@ -289,6 +325,13 @@ describe('boards', () => {
     expect(r.stdout).toContain('\nrpi4b: Raspberry Pi 4 Model B');
     expect(r.stdout).toMatch(/\[0x4000_0000, 0x8000_0000\)\s+1 GiB\s+RAM\s+ram\n/);
     expect(r.stdout).toMatch(/\[0xFE20_1000, 0xFE20_1200\)\s+512 B\s+MMIO\s+uart0\n/);
+    expect(r.stdout).toContain('\npc: QEMU q35 PC (x86_64), 1 GiB RAM\n');
+    expect(r.stdout).toMatch(/\[0xFEC0_0000, 0xFEC0_1000\)\s+4 KiB\s+MMIO\s+ioapic\n/);
+    expect(r.stdout).toContain('\ne820 map (as SeaBIOS reports it, in the Linux boot-log format):\n');
+    expect(r.stdout).toContain('\n  BIOS-e820: [mem 0x0000000000100000-0x000000003ffd7fff] usable\n');
+    expect(r.stdout.endsWith('  BIOS-e820: [mem 0x00000000fffc0000-0x00000000ffffffff] reserved\n')).toBe(
+      true,
+    );
   });
 });
 
@@ -312,7 +355,7 @@ describe('usage errors: exit 2 and exactly one line on stderr', () => {
     [
       'unknown option',
       ['decode', 'aarch64', '0x1', '--levle', 'L2'],
-      "mmkit: error: unknown option '--levle' for 'mmkit decode' (did you mean --level?); expected one of: --level <level>, --esr <value>, --mair <value>, --json, -h/--help",
+      "mmkit: error: unknown option '--levle' for 'mmkit decode' (did you mean --level?); expected one of: --level <level>, --esr <value>, --pf-error <code>, --mair <value>, --json, -h/--help",
     ],
     [
       'malformed number',
@@ -337,7 +380,7 @@ describe('usage errors: exit 2 and exactly one line on stderr', () => {
     [
       'unknown architecture',
       ['decode', 'sparc', '0x1'],
-      'mmkit: error: architecture "sparc" is not supported by decode; expected one of: aarch64',
+      'mmkit: error: architecture "sparc" is not supported by decode; expected one of: aarch64, x86_64, x86_64-la57, x86-pae, x86-32, x86',
     ],
     [
       'both descriptor and --esr',
@@ -357,22 +400,22 @@ describe('usage errors: exit 2 and exactly one line on stderr', () => {
     [
       'missing arch',
       ['decode'],
-      "mmkit: error: missing required argument 'arch' for 'mmkit decode'; usage: mmkit decode [options] <arch> [descriptor]",
+      "mmkit: error: missing required argument 'arch' for 'mmkit decode'; usage: mmkit decode [options] <arch> [entry]",
     ],
     [
       'excess arguments',
       ['decode', 'aarch64', '0x1', '0x2'],
-      "mmkit: error: too many arguments for 'mmkit decode': got 3, expected at most 2; usage: mmkit decode [options] <arch> [descriptor]",
+      "mmkit: error: too many arguments for 'mmkit decode': got 3, expected at most 2; usage: mmkit decode [options] <arch> [entry]",
     ],
     [
       'option without its value',
       ['decode', 'aarch64', '0x1', '--level'],
-      "mmkit: error: option '--level <level>' for 'mmkit decode' needs a value; usage: mmkit decode [options] <arch> [descriptor]",
+      "mmkit: error: option '--level <level>' for 'mmkit decode' needs a value; usage: mmkit decode [options] <arch> [entry]",
     ],
     [
       'unknown board',
-      ['demo', '--board', 'pc'],
-      'mmkit: error: --board "pc" is not a known board; expected one of: virt, rpi4b',
+      ['demo', '--board', 'raspi3b'],
+      'mmkit: error: --board "raspi3b" is not a known board; expected one of: virt, rpi4b, pc',
     ],
     [
       'malformed size',
@@ -412,9 +455,10 @@ describe('help, version, colour', () => {
   it('decode --help lists its options', async () => {
     const r = await mmkit(['decode', '--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: mmkit decode \[options\] <arch> \[descriptor\]/);
+    expect(r.stdout).toMatch(/^Usage: mmkit decode \[options\] <arch> \[entry\]/);
     expect(r.stdout).toContain('--level <level>');
     expect(r.stdout).toContain('--esr <value>');
+    expect(r.stdout).toContain('--pf-error <code>');
   });
 
   it('--version prints the package version', async () => {

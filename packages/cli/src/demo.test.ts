@@ -1,4 +1,6 @@
+import { isPcBoard } from '@mmkit/boards';
 import { describe, expect, it } from 'vitest';
+import { boardArchs, parseDemoOptions } from './commands/demo.js';
 import type { CliIo } from './io.js';
 import { runCli } from './run-cli.js';
 
@@ -53,5 +55,115 @@ describe('mmkit demo', () => {
     expect(faults.length).toBeGreaterThan(5);
     expect(typeof faults[0].syndrome).toBe('string'); // bigints as hex strings
     expect(j.registers.TCR_EL1).toBe('0x00000195B5103510');
+  });
+});
+
+describe('demo --arch (option parsing)', () => {
+  it('defaults to the board default: aarch64 on virt and rpi4b, x86_64 on pc', () => {
+    expect(parseDemoOptions({}).arch).toBe('aarch64');
+    expect(parseDemoOptions({ board: 'rpi4b' }).arch).toBe('aarch64');
+    const pc = parseDemoOptions({ board: 'pc' });
+    expect(pc.arch).toBe('x86_64');
+    expect(pc.board.defaultArch).toBe('x86_64');
+  });
+
+  it.each([
+    ['x86_64', '64'],
+    ['x86_64-la57', '64'],
+    ['x86-pae', '32'],
+    ['x86-32', '32'],
+  ])('pc --arch %s builds the %s-bit flavour of the board', (arch, flavour) => {
+    const o = parseDemoOptions({ board: 'pc', arch, ram: '512M' });
+    expect(o.arch).toBe(arch);
+    expect(isPcBoard(o.board) && o.board.flavour).toBe(flavour);
+    expect(o.board.archs).toContain(arch);
+    expect(o.ramBytes).toBe(512 * 2 ** 20);
+  });
+
+  it('the pc accepts every x86 mode and nothing else', () => {
+    expect(boardArchs('pc')).toEqual(['x86_64', 'x86_64-la57', 'x86-32', 'x86-pae']);
+    expect(boardArchs('virt')).toEqual(['aarch64']);
+  });
+
+  it.each([
+    [
+      'an x86 mode on virt',
+      ['demo', '--arch', 'x86_64'],
+      'mmkit: error: --arch "x86_64" does not run on board virt; expected aarch64',
+    ],
+    [
+      'aarch64 on the pc',
+      ['demo', '--board', 'pc', '--arch', 'aarch64'],
+      'mmkit: error: --arch "aarch64" does not run on board pc; expected one of: x86_64, x86_64-la57, x86-32, x86-pae',
+    ],
+    [
+      'an x86 mode on rpi4b',
+      ['demo', '--board', 'rpi4b', '--arch', 'x86-32'],
+      'mmkit: error: --arch "x86-32" does not run on board rpi4b; expected aarch64',
+    ],
+    [
+      'an unknown paging format',
+      ['demo', '--board', 'pc', '--arch', 'x86'],
+      'mmkit: error: --arch "x86" is not a paging format; expected one of: aarch64, x86_64, x86_64-la57, x86-pae, x86-32',
+    ],
+    [
+      'a RAM size the pc rejects',
+      ['demo', '--board', 'pc', '--ram', '2M'],
+      'mmkit: error: --ram "2M" is not a RAM size of board pc; expected a multiple of 2 MiB from 4M to 1022G (QEMU q35 -m)',
+    ],
+    [
+      '--arch without a value',
+      ['demo', '--arch'],
+      "mmkit: error: option '--arch <mode>' for 'mmkit demo' needs a value; usage: mmkit demo [options]",
+    ],
+  ])('%s is a usage error', async (_name, argv, message) => {
+    const r = await mmkit(argv);
+    expect(r).toEqual({ code: 2, stdout: '', stderr: `${message}\n` });
+  });
+});
+
+describe('mmkit demo on the pc', () => {
+  it('runs on pc/x86_64: #PF error codes with CR2, INVPCID flushes, CR3 with the PCID, frames back at the baseline', async () => {
+    const r = await mmkit(['demo', '--board', 'pc', '--arch', 'x86_64', '--ram', '256M', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.board).toEqual({
+      id: 'pc',
+      name: 'QEMU q35 PC (x86_64), 256 MiB RAM',
+      ramBytes: 0x0ffd_8000 - 0x10_0000 + 0x9_f000,
+    });
+    expect(j.arch.id).toBe('x86_64');
+    expect(j.frames.final).toBe(j.frames.baseline);
+    expect(j.audit).toEqual({ ok: true, problems: [] });
+    const events = j.steps.flatMap((s: { events: { type: string }[] }) => s.events);
+    const faults = events.filter((e: { type: string }) => e.type === 'fault');
+    // arch-facts B6: the first heap touch is a user write to a not-present page (0x6); writing the
+    // text of a fork is a user write protection fault (0x7).
+    expect(faults[0]).toMatchObject({
+      kind: 'translation',
+      syndrome: '0x6',
+      access: 'write',
+      privilege: 'user',
+    });
+    expect(faults.some((f: { syndrome: string }) => f.syndrome === '0x7')).toBe(true);
+    const ops = new Set(
+      events.filter((e: { type: string }) => e.type === 'tlb').map((e: { op: string }) => e.op),
+    );
+    expect(ops.has('INVPCID type 0')).toBe(true);
+    const text = JSON.stringify(j.steps);
+    expect(text).toContain('killed: stack overflow');
+    expect(text).toContain('killed: permission fault');
+    expect(Object.keys(j.registers)).toEqual(['CR0', 'CR3', 'CR4', 'EFER', 'IA32_PAT']);
+  });
+
+  it.each(['x86_64-la57', 'x86-pae', 'x86-32'])('runs on pc/%s with a clean audit', async (arch) => {
+    const r = await mmkit(['demo', '--board', 'pc', '--arch', arch, '--ram', '64M', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.arch.id).toBe(arch);
+    expect(j.frames.final).toBe(j.frames.baseline);
+    expect(j.audit.ok).toBe(true);
   });
 });

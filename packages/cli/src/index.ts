@@ -3,6 +3,7 @@
  * runs the same command in-process (for tests and embedding).
  */
 
+export { ARCH_IDS, type ArchId, type BackendOptions, createBackend, isArchId } from './arch-registry.js';
 export { type DemoReport, type DemoStep, runDemo } from './commands/demo-workload.js';
 export type { CliIo, CliStream } from './io.js';
 export { runCli } from './run-cli.js';

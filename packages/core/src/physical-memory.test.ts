@@ -306,3 +306,30 @@ describe('PhysicalMemory MMIO', () => {
     expect(() => m.readBytes(0x4010_0000, 1)).toThrow(/1-byte access at physical 0x40100000/);
   });
 });
+
+describe('partly-RAM chunks (regression: holes between RAM ranges inside one 4 MiB chunk)', () => {
+  it('a device window in a hole keeps answering after RAM next to it was written', async () => {
+    const { PhysicalMemory } = await import('./physical-memory.js');
+    const seen: number[] = [];
+    const mem = new PhysicalMemory({
+      ram: [
+        { name: 'low', start: 0, end: 0x9_f000 },
+        { name: 'high', start: 0x10_0000, end: 0x80_0000 },
+      ],
+      mmio: [
+        {
+          name: 'vga',
+          start: 0xb_8000,
+          end: 0xc_0000,
+          device: { read: () => 0x41, write: (_o, _s, v) => void seen.push(Number(v)) },
+        },
+      ],
+    });
+    mem.write32(0x10_0000, 1); // materialises the chunk holding the hole
+    mem.write8(0xb_8000, 0x48);
+    expect(seen).toEqual([0x48]);
+    expect(mem.read8(0xb_8002)).toBe(0x41);
+    expect(() => mem.read32(0xa_0000)).toThrow(/no RAM or device/);
+    expect(mem.isTouched(0xb_8000 / 4096)).toBe(false);
+  });
+});

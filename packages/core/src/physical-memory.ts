@@ -47,6 +47,7 @@ const CHUNK_FRAMES = 1 << CHUNK_SHIFT;
 const SLAB_SHIFT = 8; // 256 frames = 1 MiB per slab
 const SLAB_FRAMES = 1 << SLAB_SHIFT;
 const UNTOUCHED = -1;
+const NOT_RAM = -2;
 
 /** Simulated physical memory of a board. See the module doc for the cost model. */
 export class PhysicalMemory {
@@ -208,6 +209,12 @@ export class PhysicalMemory {
     let chunk = this.chunks[rel >>> CHUNK_SHIFT];
     if (chunk === undefined) {
       chunk = new Int32Array(CHUNK_FRAMES).fill(UNTOUCHED);
+      if (this.chunkRam[rel >>> CHUNK_SHIFT] === 2) {
+        // A chunk that is only partly RAM: its holes stay "not RAM" (-2), so device windows and
+        // bus errors in them keep working after a neighbouring RAM frame was written.
+        const first = this.basePfn + (rel & ~(CHUNK_FRAMES - 1));
+        for (let i = 0; i < CHUNK_FRAMES; i++) if (!this.isRamFrame(first + i)) chunk[i] = NOT_RAM;
+      }
       this.chunks[rel >>> CHUNK_SHIFT] = chunk;
     }
     const i = rel & (CHUNK_FRAMES - 1);

@@ -84,8 +84,9 @@ export class AttributeChooser {
         const canonical = decoded.kind === 'leaf' ? decoded.attrs : attrs;
         this.cache.set(key, canonical);
         if (cand.user !== u || !exact.includes(cand)) {
+          const asked = `user ${fmt(u)}${req.kernel ? ` kernel ${fmt(req.kernel)}` : ''} ${req.memoryType}${req.global ? ' global' : ''}`;
           this.widened.push(
-            `${key}: ${this.backend.description.id} has no execute-never, so readable memory is executable (user ${fmt(canonical.user)}, kernel ${fmt(canonical.kernel)})`,
+            `${asked} at level ${level}: ${this.backend.description.id} has no execute-never, so readable memory is executable (mapped user ${fmt(canonical.user)}, kernel ${fmt(canonical.kernel)})`,
           );
         }
         return canonical;

@@ -109,7 +109,8 @@ export function audit(kernel: Kernel): AuditReport {
         const inText = leaf.vpn >= layoutVpn(L.textBase) && leaf.vpn < layoutVpn(L.dataBase);
         if (inText && mask & Perm.UW)
           problems.push(`pid ${proc.pid}: text page ${hex(va, 16)} is user-writable`);
-        if (!inText && mask & Perm.UX)
+        // Without execute-never (32-bit x86) readable pages are executable: a documented difference.
+        if (noExecute && !inText && mask & Perm.UX)
           problems.push(`pid ${proc.pid}: page ${hex(va, 16)} outside text is user-executable`);
       },
       uStart,

@@ -1,66 +1,113 @@
 /**
- * `mmkit decode <arch> <descriptor> [--level L] [--json]` and
- * `mmkit decode <arch> --esr <value> [--json]`: a descriptor or a fault
- * syndrome explained field by field, plus mmkit's neutral decoding.
+ * `mmkit decode <arch> <entry> [--level L] [--json]`, `mmkit decode aarch64 --esr <value>` and
+ * `mmkit decode x86 --pf-error <code>`: a page-table entry or a fault syndrome explained field by
+ * field, plus mmkit's neutral decoding.
  */
 import type { Field } from '@mmkit/core';
 import type { Command } from 'commander';
-import { archDecoder } from '../decoders/arch-decoders.js';
+import { ARCH_DECODERS, type ArchDecoder, archDecoder } from '../decoders/arch-decoders.js';
 import type { DescriptorReport, SyndromeReport } from '../decoders/report.js';
 import { reportDescriptor, reportSyndrome } from '../decoders/report.js';
 import { formatBytes, formatPairs, formatTable, groupedHex } from '../format.js';
 import type { Output, Styles } from '../io.js';
 import { parseU64 } from '../parse.js';
-import { UsageError } from '../usage-error.js';
+import { invalidValue, UsageError } from '../usage-error.js';
 
 /** Parsed options of `decode`. */
 export interface DecodeOptions {
   readonly level?: string;
   readonly esr?: string;
+  readonly pfError?: string;
   readonly mair?: string;
   readonly json?: boolean;
+}
+
+const X86_MODES_TEXT = 'x86_64, x86_64-la57, x86-pae or x86-32';
+
+/** `a descriptor`, `an entry`. */
+const withArticle = (word: string) => `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
+
+/** Rejects options that belong to another architecture. */
+function checkArchOptions(d: ArchDecoder, opts: DecodeOptions): void {
+  if (d.syndromeOption !== '--esr' && opts.esr !== undefined) {
+    throw new UsageError(
+      `--esr ${JSON.stringify(opts.esr)} is AArch64's ESR_EL1 and does not apply to ${d.id}; expected --pf-error <code> for an x86 #PF error code`,
+      opts.esr,
+    );
+  }
+  if (d.syndromeOption !== '--pf-error' && opts.pfError !== undefined) {
+    throw new UsageError(
+      `--pf-error ${JSON.stringify(opts.pfError)} is the x86 #PF error code and does not apply to ${d.id}; expected --esr <value> for an ESR_EL1 syndrome`,
+      opts.pfError,
+    );
+  }
+  if (opts.mair !== undefined && !d.extraOptions.includes('--mair')) {
+    throw new UsageError(
+      `--mair ${JSON.stringify(opts.mair)} does not apply to ${d.id} (x86 memory types come from PWT, PCD and PAT); expected --mair only with aarch64`,
+      opts.mair,
+    );
+  }
+}
+
+/** Parses a value that must fit in `bits` bits (64 is already checked by parseU64). */
+function parseBits(text: string, what: string, bits: 32 | 64, expected: string): bigint {
+  const value = parseU64(text, what);
+  if (bits === 32 && value >= 1n << 32n) {
+    throw invalidValue(what, text, 'does not fit in 32 bits', `${expected} at most 0xFFFF_FFFF`);
+  }
+  return value;
 }
 
 /**
  * Runs `decode` for already-split arguments.
  * @throws UsageError for an unknown architecture or level, a malformed or too large
- *   number, or anything but exactly one of `descriptor` and `--esr`.
+ *   number, an option of another architecture, or anything but exactly one of `entry` and the
+ *   architecture's syndrome option (`--esr`, `--pf-error`).
  */
-export function runDecode(
-  arch: string,
-  descriptor: string | undefined,
-  opts: DecodeOptions,
-  out: Output,
-): void {
+export function runDecode(arch: string, entry: string | undefined, opts: DecodeOptions, out: Output): void {
   const decoder = archDecoder(arch);
-  if ((descriptor === undefined) === (opts.esr === undefined)) {
+  checkArchOptions(decoder, opts);
+  const synOpt = decoder.syndromeOption;
+  const synArg = synOpt === '--esr' ? '<value>' : '<code>';
+  const anEntry = withArticle(decoder.entryWord);
+  const syndrome = synOpt === '--esr' ? opts.esr : opts.pfError;
+  if (!decoder.decodesEntries && entry !== undefined) {
     throw new UsageError(
-      descriptor === undefined
-        ? `decode ${arch} needs something to decode; expected a descriptor argument or --esr <value>`
-        : `decode ${arch} got both a descriptor (${JSON.stringify(descriptor)}) and --esr (${JSON.stringify(opts.esr)}); expected exactly one of them`,
+      `decode ${decoder.id} names no paging mode, so it cannot decode the entry ${JSON.stringify(entry)}; ` +
+        `expected --pf-error <code>, or an entry with a mode: ${X86_MODES_TEXT}`,
+      entry,
     );
   }
-  if (opts.esr !== undefined && opts.level !== undefined) {
+  if ((entry === undefined) === (syndrome === undefined)) {
     throw new UsageError(
-      `--level ${JSON.stringify(opts.level)} does not apply to --esr (the syndrome names its own level); expected --level only with a descriptor`,
+      entry === undefined
+        ? decoder.decodesEntries
+          ? `decode ${arch} needs something to decode; expected ${anEntry} argument or ${synOpt} ${synArg}`
+          : `decode ${arch} needs something to decode; expected --pf-error <code>`
+        : `decode ${arch} got both ${anEntry} (${JSON.stringify(entry)}) and ${synOpt} (${JSON.stringify(syndrome)}); expected exactly one of them`,
+    );
+  }
+  if (syndrome !== undefined && opts.level !== undefined) {
+    throw new UsageError(
+      `--level ${JSON.stringify(opts.level)} does not apply to ${synOpt} (${decoder.syndromeLevelNote}); expected --level only with ${anEntry}`,
       opts.level,
     );
   }
   const mair = opts.mair === undefined ? undefined : parseU64(opts.mair, '--mair');
   const backend = decoder.createBackend(mair === undefined ? {} : { mair });
 
-  if (opts.esr !== undefined) {
-    const esr = parseU64(opts.esr, '--esr');
-    const report = reportSyndrome(backend, esr);
+  if (syndrome !== undefined) {
+    const value = parseBits(syndrome, synOpt, decoder.syndromeBits, 'an error code');
+    const report = reportSyndrome(backend, value);
     if (opts.json) out.json(report);
-    else renderSyndrome(report, out);
+    else renderSyndrome(report, decoder, out);
     return;
   }
-  const value = parseU64(descriptor!, 'descriptor');
+  const value = parseBits(entry!, decoder.entryWord, decoder.entryBits, `a 4-byte ${decoder.id} entry`);
   const level = decoder.parseLevel(opts.level ?? decoder.defaultLevel, backend);
   const report = reportDescriptor(backend, value, level);
   if (opts.json) out.json(report);
-  else renderDescriptor(report, out);
+  else renderDescriptor(report, decoder, backend.description.descriptorBytes, out);
 }
 
 /** Shows a field value: one bit as 0/1, 2–4 bits in binary, wider fields in hex. */
@@ -87,11 +134,15 @@ function fieldTable(fields: readonly Field[], style: Styles): string[] {
 
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 
-function renderDescriptor(r: DescriptorReport, out: Output): void {
+function renderDescriptor(r: DescriptorReport, d: ArchDecoder, bytes: number, out: Output): void {
   const { style } = out;
   const size = r.kind === 'page' || r.kind === 'block' ? ` (${formatBytes(r.entrySizeBytes)})` : '';
+  // x86 calls a leaf above the PT a (large) page; AArch64 calls it a block.
+  const kind = r.kind === 'block' && d.entryWord === 'entry' ? 'page' : r.kind;
   out.line(
-    style.bold(`${r.arch} descriptor ${groupedHex(r.descriptor, 16)} at ${r.level.name}: ${r.kind}${size}`),
+    style.bold(
+      `${r.arch} ${d.entryWord} ${groupedHex(r.descriptor, bytes * 2)} at ${r.level.name}: ${kind}${size}`,
+    ),
   );
   out.line();
   for (const l of fieldTable(r.fields, style)) out.line(l);
@@ -142,10 +193,10 @@ function renderDescriptor(r: DescriptorReport, out: Output): void {
   for (const l of formatPairs(pairs, style)) out.line(l);
 }
 
-function renderSyndrome(r: SyndromeReport, out: Output): void {
+function renderSyndrome(r: SyndromeReport, d: ArchDecoder, out: Output): void {
   const { style } = out;
   const digits = r.syndrome >> 32n === 0n ? 8 : 16;
-  out.line(style.bold(`${r.arch} ${r.register} ${groupedHex(r.syndrome, digits)}`));
+  out.line(style.bold(`${d.id} ${r.register} ${groupedHex(r.syndrome, digits)}`));
   out.line();
   for (const l of fieldTable(r.fields, style)) out.line(l);
   out.line();
@@ -169,22 +220,26 @@ function renderSyndrome(r: SyndromeReport, out: Output): void {
 export function registerDecode(program: Command, out: () => Output): Command {
   return program
     .command('decode')
-    .summary('explain a page-table descriptor or a fault syndrome field by field')
+    .summary('explain a page-table entry or a fault syndrome field by field')
     .description(
-      'Explain a page-table descriptor (at a translation level) or a fault syndrome (--esr) field by field, ' +
-        'followed by the architecture-neutral decoding mmkit uses. Numbers are hex (0x…, underscores allowed), ' +
-        'binary (0b…) or decimal.',
+      'Explain a page-table entry (a descriptor, at a translation level) or a fault syndrome (--esr on AArch64, ' +
+        '--pf-error on x86) field by field, followed by the architecture-neutral decoding mmkit uses. Numbers are ' +
+        'hex (0x…, underscores allowed), binary (0b…) or decimal.',
     )
-    .argument('<arch>', 'architecture: aarch64')
-    .argument('[descriptor]', '64-bit descriptor value, e.g. 0x0040_0000_4000_0705')
-    .option('--level <level>', 'translation level of the descriptor: L0, L1, L2, L3 or 0..3 (default L3)')
-    .option('--esr <value>', 'decode this ESR_EL1 syndrome instead of a descriptor')
+    .argument('<arch>', `architecture or x86 paging mode: ${Object.keys(ARCH_DECODERS).join(', ')}`)
+    .argument('[entry]', 'entry value, e.g. 0x0040_0000_4000_0705 (64-bit; 32-bit for x86-32)')
+    .option(
+      '--level <level>',
+      'level of the entry: aarch64 L0..L3 or 0..3 (default L3); x86 PML5, PML4, PDPT, PD, PT as the mode has them (default PT)',
+    )
+    .option('--esr <value>', 'aarch64: decode this ESR_EL1 syndrome instead of an entry')
+    .option('--pf-error <code>', 'x86 (any mode, or x86): decode this #PF error code instead of an entry')
     .option(
       '--mair <value>',
-      'MAIR_EL1 used to name memory types (default: Linux MAIR_EL1_SET 0x4_0044_FFFF)',
+      'aarch64: MAIR_EL1 used to name memory types (default: Linux MAIR_EL1_SET 0x4_0044_FFFF)',
     )
     .option('--json', 'print one JSON document (numbers that are addresses or raw values as "0x…" strings)')
-    .action((arch: string, descriptor: string | undefined, opts: DecodeOptions) => {
-      runDecode(arch, descriptor, opts, out());
+    .action((arch: string, entry: string | undefined, opts: DecodeOptions) => {
+      runDecode(arch, entry, opts, out());
     });
 }

@@ -6,7 +6,6 @@
  * invalidation, a stack overflow into the guard page, a wild pointer, exit —
  * and collects what happened as data (rendered by `demo.ts`).
  */
-import { createAarch64Arch } from '@mmkit/arch-aarch64';
 import type { Board } from '@mmkit/boards';
 import type { ArchBackend, MmEvent } from '@mmkit/core';
 import {
@@ -55,22 +54,16 @@ export interface DemoReport {
   readonly audit: { readonly ok: boolean; readonly problems: readonly string[] };
 }
 
-/** The backend for a board's default architecture. */
-function backendFor(board: Board): ArchBackend {
-  switch (board.defaultArch) {
-    case 'aarch64':
-      return createAarch64Arch();
-  }
-}
-
 // A tiny AArch64 program: mov x0, #42; ret (its bytes are only ever fetched, never run).
 const INIT_TEXT = new Uint8Array([0x40, 0x05, 0x80, 0xd2, 0xc0, 0x03, 0x5f, 0xd6]);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Runs the workload on `board` and returns the report. Never throws for workload outcomes. */
-export function runDemo(board: Board): DemoReport {
-  const arch = backendFor(board);
+/**
+ * Runs the workload on `board` with the paging backend `arch` (the CLI picks it with
+ * `createBackend`, see `arch-registry.ts`) and returns the report. Never throws for workload outcomes.
+ */
+export function runDemo(board: Board, arch: ArchBackend): DemoReport {
   const k: Kernel = bootKernel({ arch, machine: board, cpus: 2, strictTlb: true });
   const steps: DemoStep[] = [];
   let events: MmEvent[] = [];
@@ -81,6 +74,10 @@ export function runDemo(board: Board): DemoReport {
     steps.push({ title, outcome, events });
   };
   const L = k.layout;
+  // The classic wild pointer, or on a 32-bit address space one in the middle of the heap–stack gap.
+  const WILD =
+    0xdead_beef_000n < L.stackGuardLow ? 0xdead_beef_000n : ((L.heapBase + L.stackGuardLow) / 2n) & ~0xfffn;
+  const wildHex = `0x${WILD.toString(16).toUpperCase()}`;
   const hx = (v: bigint) => `0x${v.toString(16).toUpperCase()}`;
   const must = <T>(r: { ok: true; process: T } | { ok: false }): T => {
     if (!r.ok) throw new Error('the demo board ran out of memory');
@@ -108,8 +105,8 @@ export function runDemo(board: Board): DemoReport {
 
   step('copy_to_user: a good pointer, then a wild one (EFAULT, not a kill)', () => {
     const good = k.copyToUser(init, L.heapBase + 0x1000n, enc.encode('syscall result'));
-    const bad = k.copyToUser(init, 0xdead_beef_000n, enc.encode('x'));
-    return `good pointer: ${good.ok ? 'copied' : good.errno}; wild pointer 0xDEADBEEF000: ${bad.ok ? 'copied?!' : bad.errno}; pid ${init.pid} is ${init.state}`;
+    const bad = k.copyToUser(init, WILD, enc.encode('x'));
+    return `good pointer: ${good.ok ? 'copied' : good.errno}; wild pointer ${wildHex}: ${bad.ok ? 'copied?!' : bad.errno}; pid ${init.pid} is ${init.state}`;
   });
 
   let child!: Process;
@@ -146,7 +143,7 @@ export function runDemo(board: Board): DemoReport {
 
   step('a new process follows a wild pointer', () => {
     const wild = must(k.spawn({ text: INIT_TEXT }));
-    const r = k.load(wild, 0xdead_beef_000n, 8);
+    const r = k.load(wild, WILD, 8);
     return r.ok ? 'load succeeded?!' : `pid ${wild.pid} killed: ${r.killed}`;
   });
 

@@ -1,0 +1,646 @@
+/**
+ * The initial process stack: argc, argv, envp and the auxiliary vector laid
+ * out as the System V ABI (x86-64 psABI §3.4.1 "Initial Stack and Register
+ * State"; the AArch64 ELF ABI defers to the same Linux convention) and in the
+ * exact order Linux builds them (`fs/exec.c` copies the strings,
+ * `fs/binfmt_elf.c` `create_elf_tables` writes the tables). Pure data: the
+ * result is the byte image of `[sp, stackTop)` that the kernel copies into the
+ * new stack, plus the addresses it needs.
+ *
+ * ```
+ *  stackTop ──►  ┌────────────────────────────────────┐  high addresses
+ *                │ one zero word (end marker)         │  bprm->p = vm_end - sizeof(void *)
+ *                │ execfn "\0"           ◄ AT_EXECFN  │  copied first (copy_string_kernel)
+ *                │ envp[envc-1] … envp[0] strings     │  copied last-to-first (copy_strings)
+ *                │ argv[argc-1] … argv[0] strings     │  ◄ arg_start = argv[0]
+ *                │ 0–15 bytes (p &= ~15)              │  arch_align_stack, no randomization
+ *                │ platform "\0"         ◄ AT_PLATFORM│  if a platform string is given
+ *                │ 16 random bytes       ◄ AT_RANDOM  │
+ *                │ 0–15 bytes of zero padding         │  STACK_ROUND
+ *                │ auxv: (type, value) … (AT_NULL, 0) │
+ *                │ 0                                  │
+ *                │ envp[0] … envp[envc-1] pointers    │
+ *                │ 0                                  │
+ *                │ argv[0] … argv[argc-1] pointers    │
+ *  sp ─────────► │ argc                               │  16-byte aligned
+ *                └────────────────────────────────────┘  low addresses
+ * ```
+ * Every slot is one word (`wordBytes`: 8 for ELF64; 4 for a 32-bit process).
+ * In memory the strings read in ascending order: argv[0], argv[1], …, envp[0],
+ * …, execfn. Cross-checked byte for byte against the stack Linux 6.18 built
+ * for `fixtures/elf/stackdump-x86_64` (see `initial-stack.test.ts`).
+ *
+ * Choices, written down: Linux randomizes the alignment step
+ * (`arch_align_stack` subtracts a random amount below a page when ASLR is on);
+ * mmkit does what Linux does without randomization (`setarch -R`). The 16
+ * AT_RANDOM bytes come from the caller or from a seeded, non-cryptographic
+ * generator, so runs are reproducible. An empty argv becomes `[""]`, as in
+ * Linux since 5.18.
+ */
+import { AlignmentError, hex, InvalidArgumentError, MmError } from '@mmkit/core';
+
+// ---------------------------------------------------------------------------
+// Auxiliary vector types (include/uapi/linux/auxvec.h, arch/*/include/uapi/asm/auxvec.h)
+
+/** End of the vector. */
+export const AT_NULL = 0;
+/** Entry to ignore. */
+export const AT_IGNORE = 1;
+/** File descriptor of the program. */
+export const AT_EXECFD = 2;
+/** Address of the program headers in memory. */
+export const AT_PHDR = 3;
+/** Size of one program header. */
+export const AT_PHENT = 4;
+/** Number of program headers. */
+export const AT_PHNUM = 5;
+/** Page size. */
+export const AT_PAGESZ = 6;
+/** Base address of the interpreter (0 for a static executable). */
+export const AT_BASE = 7;
+/** Flags (AT_FLAGS_PRESERVE_ARGV0). */
+export const AT_FLAGS = 8;
+/** Entry point of the program. */
+export const AT_ENTRY = 9;
+/** The program is not ELF. */
+export const AT_NOTELF = 10;
+/** Real user id. */
+export const AT_UID = 11;
+/** Effective user id. */
+export const AT_EUID = 12;
+/** Real group id. */
+export const AT_GID = 13;
+/** Effective group id. */
+export const AT_EGID = 14;
+/** Address of the platform string (`x86_64`, `aarch64`). */
+export const AT_PLATFORM = 15;
+/** Machine-dependent capability bits. */
+export const AT_HWCAP = 16;
+/** Frequency of times() ticks. */
+export const AT_CLKTCK = 17;
+/** Secure mode (setuid and the like). */
+export const AT_SECURE = 23;
+/** Address of the "real" platform string. */
+export const AT_BASE_PLATFORM = 24;
+/** Address of 16 random bytes. */
+export const AT_RANDOM = 25;
+/** More capability bits. */
+export const AT_HWCAP2 = 26;
+/** rseq supported feature size. */
+export const AT_RSEQ_FEATURE_SIZE = 27;
+/** rseq allocation alignment. */
+export const AT_RSEQ_ALIGN = 28;
+/** Address of the file name of the program. */
+export const AT_EXECFN = 31;
+/** Address of the vDSO ELF header. */
+export const AT_SYSINFO_EHDR = 33;
+/** Minimal signal stack size the kernel needs (x86, AArch64). */
+export const AT_MINSIGSTKSZ = 51;
+
+/** Names of the auxiliary vector types above, for dumps. */
+export const AUXV_NAMES: Readonly<Record<number, string>> = {
+  [AT_NULL]: 'AT_NULL',
+  [AT_IGNORE]: 'AT_IGNORE',
+  [AT_EXECFD]: 'AT_EXECFD',
+  [AT_PHDR]: 'AT_PHDR',
+  [AT_PHENT]: 'AT_PHENT',
+  [AT_PHNUM]: 'AT_PHNUM',
+  [AT_PAGESZ]: 'AT_PAGESZ',
+  [AT_BASE]: 'AT_BASE',
+  [AT_FLAGS]: 'AT_FLAGS',
+  [AT_ENTRY]: 'AT_ENTRY',
+  [AT_NOTELF]: 'AT_NOTELF',
+  [AT_UID]: 'AT_UID',
+  [AT_EUID]: 'AT_EUID',
+  [AT_GID]: 'AT_GID',
+  [AT_EGID]: 'AT_EGID',
+  [AT_PLATFORM]: 'AT_PLATFORM',
+  [AT_HWCAP]: 'AT_HWCAP',
+  [AT_CLKTCK]: 'AT_CLKTCK',
+  [AT_SECURE]: 'AT_SECURE',
+  [AT_BASE_PLATFORM]: 'AT_BASE_PLATFORM',
+  [AT_RANDOM]: 'AT_RANDOM',
+  [AT_HWCAP2]: 'AT_HWCAP2',
+  [AT_RSEQ_FEATURE_SIZE]: 'AT_RSEQ_FEATURE_SIZE',
+  [AT_RSEQ_ALIGN]: 'AT_RSEQ_ALIGN',
+  [AT_EXECFN]: 'AT_EXECFN',
+  [AT_SYSINFO_EHDR]: 'AT_SYSINFO_EHDR',
+  [AT_MINSIGSTKSZ]: 'AT_MINSIGSTKSZ',
+};
+
+/** One auxiliary vector entry. */
+export interface AuxvEntry {
+  readonly type: number;
+  readonly value: bigint;
+}
+
+// ---------------------------------------------------------------------------
+// Limits (Linux fs/exec.c, include/uapi/linux/binfmts.h, include/linux/resource.h)
+
+/** Longest single argument or environment string, NUL included (Linux MAX_ARG_STRLEN = 32 pages). */
+export const MAX_ARG_STRLEN = 131072;
+/** Minimum room for strings whatever the stack limit (Linux ARG_MAX = 32 pages). */
+export const ARG_MAX = 131072;
+/** Default stack size limit (Linux _STK_LIM, the default RLIMIT_STACK). */
+export const DEFAULT_STACK_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The arguments and environment do not fit: a string longer than {@link MAX_ARG_STRLEN},
+ * strings larger than the room Linux allows (a quarter of the stack limit, at most 6 MiB,
+ * at least {@link ARG_MAX}), or a stack image larger than the stack limit. `errno` is `E2BIG`.
+ */
+export class ArgumentListTooLongError extends MmError {
+  /** The POSIX error number name the exec facade reports. */
+  readonly errno = 'E2BIG';
+  constructor(
+    readonly what: string,
+    readonly sizeBytes: number,
+    readonly limitBytes: number,
+  ) {
+    super('E_RANGE', `E2BIG: ${what} needs ${sizeBytes} bytes; the limit is ${limitBytes} bytes`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Building
+
+/** Options of {@link buildInitialStack}. */
+export interface InitialStackOptions {
+  /** Arguments; an empty list becomes `[""]` (Linux ≥ 5.18). Strings are UTF-8 encoded and must not contain NUL. */
+  readonly argv: readonly string[];
+  /** Environment strings (`NAME=value`). */
+  readonly envp: readonly string[];
+  /**
+   * Auxiliary vector entries from the caller, in order (AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ,
+   * AT_ENTRY, AT_BASE, …; {@link linuxAuxv} builds Linux's list). AT_RANDOM, AT_EXECFN and
+   * AT_PLATFORM (if `platform` is set) are filled in by this function: an entry of one of those
+   * types in the list is a placeholder whose value is replaced in place; missing ones are
+   * appended in Linux's order (AT_RANDOM, AT_EXECFN, AT_PLATFORM). AT_NULL is always added
+   * and must not be in the list.
+   */
+  readonly auxv: readonly AuxvEntry[];
+  /** Exclusive end of the stack (`vm_end`), 16-byte aligned (Linux uses a page-aligned STACK_TOP). */
+  readonly stackTop: bigint;
+  /** Word size: 8 (ELF64, default) or 4 (a 32-bit process). */
+  readonly wordBytes?: 4 | 8;
+  /** Platform string for AT_PLATFORM (`x86_64`, `aarch64`); none if undefined. */
+  readonly platform?: string;
+  /** File name for AT_EXECFN (the path given to execve); default argv[0]. */
+  readonly execfn?: string;
+  /** The 16 AT_RANDOM bytes; if undefined they are derived from `randomSeed`. */
+  readonly random?: Uint8Array;
+  /** Seed of the deterministic generator used when `random` is undefined (default 0). */
+  readonly randomSeed?: number;
+  /** RLIMIT_STACK in bytes (default 8 MiB); bounds the strings and the whole image. */
+  readonly stackLimitBytes?: number;
+}
+
+/** The built stack: the image of `[sp, stackTop)` and the addresses inside it. */
+export interface InitialStack {
+  /** Initial stack pointer (16-byte aligned), pointing at argc. */
+  readonly sp: bigint;
+  readonly stackTop: bigint;
+  /** Contents of `[sp, stackTop)`, little-endian. */
+  readonly bytes: Uint8Array;
+  readonly wordBytes: 4 | 8;
+  readonly argc: number;
+  /** Address of argv[0]'s pointer (`sp + word`). */
+  readonly argvAddress: bigint;
+  /** Address of envp[0]'s pointer. */
+  readonly envpAddress: bigint;
+  /** Address of the first auxv pair. */
+  readonly auxvAddress: bigint;
+  /** Address of each argv string. */
+  readonly argvPointers: readonly bigint[];
+  /** Address of each envp string. */
+  readonly envpPointers: readonly bigint[];
+  /** The auxiliary vector as written, ending with AT_NULL. */
+  readonly auxv: readonly AuxvEntry[];
+  /** Address of the 16 AT_RANDOM bytes. */
+  readonly randomAddress: bigint;
+  /** The 16 AT_RANDOM bytes. */
+  readonly random: Uint8Array;
+  /** Address of the AT_EXECFN string. */
+  readonly execfnAddress: bigint;
+  /** Address of the AT_PLATFORM string, if any. */
+  readonly platformAddress: bigint | undefined;
+  /** Linux mm->arg_start / arg_end / env_start / env_end (for /proc/PID/cmdline and environ). */
+  readonly argStart: bigint;
+  readonly argEnd: bigint;
+  readonly envStart: bigint;
+  readonly envEnd: bigint;
+}
+
+const PLACEHOLDERS = [AT_RANDOM, AT_EXECFN, AT_PLATFORM] as const;
+const encoder = new TextEncoder();
+
+function encodeString(what: string, s: unknown): Uint8Array {
+  if (typeof s !== 'string') throw new InvalidArgumentError(what, s, 'a string');
+  if (s.includes('\0')) throw new InvalidArgumentError(what, s, 'a string without NUL characters');
+  const utf8 = encoder.encode(s);
+  const out = new Uint8Array(utf8.length + 1);
+  out.set(utf8);
+  if (out.length > MAX_ARG_STRLEN) throw new ArgumentListTooLongError(what, out.length, MAX_ARG_STRLEN);
+  return out;
+}
+
+/** 16 deterministic bytes from a seed (a splitmix-style mixer; not cryptographic). */
+function seededRandom(seed: number): Uint8Array {
+  const out = new Uint8Array(16);
+  let s = seed >>> 0;
+  for (let i = 0; i < 16; i += 4) {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    z = (z ^ (z >>> 16)) >>> 0;
+    out[i] = z & 0xff;
+    out[i + 1] = (z >>> 8) & 0xff;
+    out[i + 2] = (z >>> 16) & 0xff;
+    out[i + 3] = z >>> 24;
+  }
+  return out;
+}
+
+/**
+ * Builds the initial stack of a new process as Linux's `create_elf_tables` does (see the module
+ * diagram): strings at the top (argv, envp, execfn, then platform and the 16 AT_RANDOM bytes below
+ * them), then — from `sp` up — argc, the argv pointers and NULL, the envp pointers and NULL, the
+ * auxiliary vector ending with AT_NULL; `sp` is 16-byte aligned.
+ * @throws ArgumentListTooLongError (E2BIG) for strings or an image that exceed Linux's limits;
+ *   AlignmentError for a `stackTop` that is not 16-byte aligned; InvalidArgumentError for a bad
+ *   word size, string, auxv entry, random block or a stack top too low for the image.
+ */
+export function buildInitialStack(options: InitialStackOptions): InitialStack {
+  const w = options.wordBytes ?? 8;
+  if (w !== 8 && w !== 4) throw new InvalidArgumentError('word size', w, '4 or 8 bytes');
+  const W = BigInt(w);
+  const wordLimit = 1n << (8n * W);
+  const stackTop = options.stackTop;
+  if (typeof stackTop !== 'bigint' || stackTop <= 0n || stackTop > wordLimit) {
+    throw new InvalidArgumentError('stack top', stackTop, `a bigint in (0, 2^${8 * w}]`);
+  }
+  if (stackTop % 16n !== 0n) throw new AlignmentError('stack top', stackTop, 16n);
+  const limit = options.stackLimitBytes ?? DEFAULT_STACK_LIMIT_BYTES;
+  if (!Number.isSafeInteger(limit) || limit <= 0) {
+    throw new InvalidArgumentError('stack limit', limit, 'a positive safe integer (bytes)');
+  }
+
+  if (!Array.isArray(options.argv))
+    throw new InvalidArgumentError('argv', options.argv, 'an array of strings');
+  if (!Array.isArray(options.envp))
+    throw new InvalidArgumentError('envp', options.envp, 'an array of strings');
+  const argvIn = options.argv.length === 0 ? [''] : options.argv;
+  const argv = argvIn.map((s, i) => encodeString(`argv[${i}]`, s));
+  const envp = options.envp.map((s, i) => encodeString(`envp[${i}]`, s));
+  const execfn = encodeString('execfn', options.execfn ?? argvIn[0]);
+  const platform = options.platform === undefined ? undefined : encodeString('platform', options.platform);
+
+  // Linux bprm_stack_limits: room for the strings, after reserving the pointers.
+  let room = Math.max(Math.min((DEFAULT_STACK_LIMIT_BYTES / 4) * 3, Math.floor(limit / 4)), ARG_MAX);
+  const pointerBytes = (argv.length + envp.length) * w;
+  if (room <= pointerBytes) throw new ArgumentListTooLongError('argv and envp pointers', pointerBytes, room);
+  room -= pointerBytes;
+  let stringBytes = execfn.length;
+  for (const s of argv) stringBytes += s.length;
+  for (const s of envp) stringBytes += s.length;
+  if (stringBytes > room)
+    throw new ArgumentListTooLongError('argument and environment strings', stringBytes, room);
+
+  let random: Uint8Array;
+  if (options.random !== undefined) {
+    if (!(options.random instanceof Uint8Array) || options.random.length !== 16) {
+      throw new InvalidArgumentError('random', options.random, 'a Uint8Array of exactly 16 bytes');
+    }
+    random = options.random.slice();
+  } else {
+    const seed = options.randomSeed ?? 0;
+    if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError('random seed', seed, 'a safe integer');
+    random = seededRandom(seed);
+  }
+
+  // Strings, from the top down (fs/exec.c): end marker, execfn, envp last-to-first, argv last-to-first.
+  let p = stackTop - W;
+  const execfnAddress = p - BigInt(execfn.length);
+  p = execfnAddress;
+  const envpPointers: bigint[] = new Array(envp.length);
+  for (let i = envp.length - 1; i >= 0; i--) {
+    p -= BigInt(envp[i]!.length);
+    envpPointers[i] = p;
+  }
+  const argvPointers: bigint[] = new Array(argv.length);
+  for (let i = argv.length - 1; i >= 0; i--) {
+    p -= BigInt(argv[i]!.length);
+    argvPointers[i] = p;
+  }
+  const argStart = p;
+  const argEnd = envp.length > 0 ? envpPointers[0]! : execfnAddress;
+  const envStart = argEnd;
+  const envEnd = execfnAddress;
+
+  // create_elf_tables: align, platform, random bytes.
+  p &= ~15n;
+  let platformAddress: bigint | undefined;
+  if (platform) {
+    p -= BigInt(platform.length);
+    platformAddress = p;
+  }
+  p -= 16n;
+  const randomAddress = p;
+
+  const auxv = completeAuxv(options.auxv, randomAddress, execfnAddress, platformAddress, wordLimit);
+  const items = argv.length + 1 + (envp.length + 1) + 1;
+  const tableBytes = BigInt((auxv.length * 2 + items) * w);
+  if (p < tableBytes) {
+    throw new InvalidArgumentError(
+      'stack top',
+      stackTop,
+      `an address above the ${stackTop - p + tableBytes}-byte stack image`,
+    );
+  }
+  const sp = (p - tableBytes) & ~15n;
+  const total = stackTop - sp;
+  if (total > BigInt(limit)) throw new ArgumentListTooLongError('the initial stack', Number(total), limit);
+
+  const bytes = new Uint8Array(Number(total));
+  const view = new DataView(bytes.buffer);
+  const at = (addr: bigint) => Number(addr - sp);
+  const put = (addr: bigint, value: bigint) => {
+    if (w === 8) view.setBigUint64(at(addr), value, true);
+    else view.setUint32(at(addr), Number(value), true);
+  };
+  let slot = sp;
+  put(slot, BigInt(argv.length));
+  slot += W;
+  const argvAddress = slot;
+  for (const a of argvPointers) {
+    put(slot, a);
+    slot += W;
+  }
+  slot += W; // NULL
+  const envpAddress = slot;
+  for (const e of envpPointers) {
+    put(slot, e);
+    slot += W;
+  }
+  slot += W; // NULL
+  const auxvAddress = slot;
+  for (const e of auxv) {
+    put(slot, BigInt(e.type));
+    put(slot + W, e.value);
+    slot += 2n * W;
+  }
+  for (let i = 0; i < argv.length; i++) bytes.set(argv[i]!, at(argvPointers[i]!));
+  for (let i = 0; i < envp.length; i++) bytes.set(envp[i]!, at(envpPointers[i]!));
+  bytes.set(execfn, at(execfnAddress));
+  if (platform && platformAddress !== undefined) bytes.set(platform, at(platformAddress));
+  bytes.set(random, at(randomAddress));
+
+  return {
+    sp,
+    stackTop,
+    bytes,
+    wordBytes: w,
+    argc: argv.length,
+    argvAddress,
+    envpAddress,
+    auxvAddress,
+    argvPointers,
+    envpPointers,
+    auxv,
+    randomAddress,
+    random,
+    execfnAddress,
+    platformAddress,
+    argStart,
+    argEnd,
+    envStart,
+    envEnd,
+  };
+}
+
+function completeAuxv(
+  given: readonly AuxvEntry[],
+  randomAddress: bigint,
+  execfnAddress: bigint,
+  platformAddress: bigint | undefined,
+  wordLimit: bigint,
+): AuxvEntry[] {
+  if (!Array.isArray(given))
+    throw new InvalidArgumentError('auxv', given, 'an array of { type, value } entries');
+  const filled: Record<number, bigint | undefined> = {
+    [AT_RANDOM]: randomAddress,
+    [AT_EXECFN]: execfnAddress,
+    [AT_PLATFORM]: platformAddress,
+  };
+  const seen = new Set<number>();
+  const out: AuxvEntry[] = [];
+  given.forEach((e, i) => {
+    const what = `auxv[${i}]`;
+    if (typeof e !== 'object' || e === null)
+      throw new InvalidArgumentError(what, e, 'a { type, value } entry');
+    const { type, value } = e;
+    if (!Number.isSafeInteger(type) || type < 0 || BigInt(type) >= wordLimit) {
+      throw new InvalidArgumentError(`${what}.type`, type, 'a non-negative integer that fits a word');
+    }
+    if (type === AT_NULL)
+      throw new InvalidArgumentError(`${what}.type`, type, 'not AT_NULL (it is added at the end)');
+    if ((PLACEHOLDERS as readonly number[]).includes(type)) {
+      if (seen.has(type))
+        throw new InvalidArgumentError(`${what}.type`, type, `one ${AUXV_NAMES[type]} entry`);
+      seen.add(type);
+      const v = filled[type];
+      if (v === undefined) {
+        throw new InvalidArgumentError(
+          `${what}.type`,
+          type,
+          'AT_PLATFORM only together with a platform string',
+        );
+      }
+      out.push({ type, value: v });
+      return;
+    }
+    if (typeof value !== 'bigint' || value < 0n || value >= wordLimit) {
+      throw new InvalidArgumentError(`${what}.value`, value, `a bigint in [0, ${hex(wordLimit)})`);
+    }
+    out.push({ type, value });
+  });
+  for (const type of PLACEHOLDERS) {
+    const v = filled[type];
+    if (!seen.has(type) && v !== undefined) out.push({ type, value: v });
+  }
+  out.push({ type: AT_NULL, value: 0n });
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Linux's auxiliary vector
+
+/** Inputs of {@link linuxAuxv}: what Linux's create_elf_tables puts in the vector. */
+export interface LinuxAuxvOptions {
+  /** AT_PHDR: where the program headers are mapped (ElfLoadPlan.phdrAddress). */
+  readonly phdr: bigint;
+  /** AT_PHNUM. */
+  readonly phnum: number;
+  /** AT_ENTRY: the program's entry point (with load bias). */
+  readonly entry: bigint;
+  /** AT_PHENT (default 56, sizeof(Elf64_Phdr)). */
+  readonly phent?: number;
+  /** AT_PAGESZ (default 4096). */
+  readonly pageSize?: number;
+  /** AT_BASE: interpreter base (default 0: static executable). */
+  readonly base?: bigint;
+  /** AT_FLAGS (default 0). */
+  readonly flags?: bigint;
+  /** AT_UID, AT_EUID, AT_GID, AT_EGID (default 0). */
+  readonly uid?: number;
+  readonly euid?: number;
+  readonly gid?: number;
+  readonly egid?: number;
+  /** AT_SECURE (default false). */
+  readonly secure?: boolean;
+  /** AT_HWCAP (default 0). */
+  readonly hwcap?: bigint;
+  /** AT_HWCAP2; omitted if undefined. */
+  readonly hwcap2?: bigint;
+  /** AT_CLKTCK (default 100, Linux USER_HZ). */
+  readonly clktck?: number;
+  /** AT_SYSINFO_EHDR (vDSO); omitted if undefined. */
+  readonly sysinfoEhdr?: bigint;
+  /** AT_MINSIGSTKSZ; omitted if undefined. */
+  readonly minSigStackSize?: bigint;
+  /** Include the AT_PLATFORM placeholder (pass `platform` to buildInitialStack too). */
+  readonly platform?: boolean;
+  /** AT_RSEQ_FEATURE_SIZE and AT_RSEQ_ALIGN; omitted if undefined. */
+  readonly rseq?: { readonly featureSize: bigint; readonly align: bigint };
+}
+
+/**
+ * The auxiliary vector Linux 6.x builds for a static executable, in its order: ARCH_DLINFO
+ * (AT_SYSINFO_EHDR, AT_MINSIGSTKSZ on x86-64 and AArch64), AT_HWCAP, AT_PAGESZ, AT_CLKTCK, AT_PHDR,
+ * AT_PHENT, AT_PHNUM, AT_BASE, AT_FLAGS, AT_ENTRY, AT_UID, AT_EUID, AT_GID, AT_EGID, AT_SECURE,
+ * AT_RANDOM, AT_HWCAP2, AT_EXECFN, AT_PLATFORM, AT_RSEQ_FEATURE_SIZE, AT_RSEQ_ALIGN. AT_RANDOM,
+ * AT_EXECFN and AT_PLATFORM are placeholders (value 0) that {@link buildInitialStack} fills in.
+ * AT_NULL is not included.
+ */
+export function linuxAuxv(o: LinuxAuxvOptions): AuxvEntry[] {
+  const out: AuxvEntry[] = [];
+  const add = (type: number, value: bigint | number) => out.push({ type, value: BigInt(value) });
+  if (o.sysinfoEhdr !== undefined) add(AT_SYSINFO_EHDR, o.sysinfoEhdr);
+  if (o.minSigStackSize !== undefined) add(AT_MINSIGSTKSZ, o.minSigStackSize);
+  add(AT_HWCAP, o.hwcap ?? 0n);
+  add(AT_PAGESZ, o.pageSize ?? 4096);
+  add(AT_CLKTCK, o.clktck ?? 100);
+  add(AT_PHDR, o.phdr);
+  add(AT_PHENT, o.phent ?? 56);
+  add(AT_PHNUM, o.phnum);
+  add(AT_BASE, o.base ?? 0n);
+  add(AT_FLAGS, o.flags ?? 0n);
+  add(AT_ENTRY, o.entry);
+  add(AT_UID, o.uid ?? 0);
+  add(AT_EUID, o.euid ?? 0);
+  add(AT_GID, o.gid ?? 0);
+  add(AT_EGID, o.egid ?? 0);
+  add(AT_SECURE, o.secure ? 1 : 0);
+  add(AT_RANDOM, 0);
+  if (o.hwcap2 !== undefined) add(AT_HWCAP2, o.hwcap2);
+  add(AT_EXECFN, 0);
+  if (o.platform) add(AT_PLATFORM, 0);
+  if (o.rseq !== undefined) {
+    add(AT_RSEQ_FEATURE_SIZE, o.rseq.featureSize);
+    add(AT_RSEQ_ALIGN, o.rseq.align);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Reading a stack image back
+
+/** What {@link readInitialStack} decodes. */
+export interface DecodedInitialStack {
+  readonly argc: number;
+  readonly argv: readonly string[];
+  readonly envp: readonly string[];
+  /** The auxiliary vector, AT_NULL included. */
+  readonly auxv: readonly AuxvEntry[];
+  /** The AT_EXECFN string, if the vector has one pointing into the image. */
+  readonly execfn: string | undefined;
+  /** The AT_PLATFORM string, if present. */
+  readonly platform: string | undefined;
+  /** The 16 AT_RANDOM bytes, if present. */
+  readonly random: Uint8Array | undefined;
+}
+
+/**
+ * Decodes a stack image `bytes` = `[sp, sp + bytes.length)` as a program sees it at entry:
+ * argc, argv, envp, auxv and the strings they point to. Used to check images built by
+ * {@link buildInitialStack} and images dumped from a real kernel.
+ * @throws InvalidArgumentError if a table or string lies outside the image or is unterminated.
+ */
+export function readInitialStack(bytes: Uint8Array, sp: bigint, wordBytes: 4 | 8 = 8): DecodedInitialStack {
+  const w = wordBytes;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const word = (off: number): bigint => {
+    if (off < 0 || off + w > bytes.length) {
+      throw new InvalidArgumentError(
+        'stack image',
+        `offset ${off}`,
+        `a word inside the ${bytes.length}-byte image`,
+      );
+    }
+    return w === 8 ? view.getBigUint64(off, true) : BigInt(view.getUint32(off, true));
+  };
+  const decoder = new TextDecoder();
+  const str = (addr: bigint, what: string): string => {
+    const start = addr - sp;
+    if (start < 0n || start >= BigInt(bytes.length)) {
+      throw new InvalidArgumentError(what, addr, 'a pointer into the stack image');
+    }
+    const s = Number(start);
+    const end = bytes.indexOf(0, s);
+    if (end < 0) throw new InvalidArgumentError(what, addr, 'a NUL-terminated string inside the image');
+    return decoder.decode(bytes.subarray(s, end));
+  };
+  let off = 0;
+  const argcWord = word(off);
+  if (argcWord > BigInt(bytes.length))
+    throw new InvalidArgumentError('argc', argcWord, 'a count that fits the image');
+  const argc = Number(argcWord);
+  off += w;
+  const argv: string[] = [];
+  for (let i = 0; i < argc; i++, off += w) argv.push(str(word(off), `argv[${i}]`));
+  if (word(off) !== 0n) throw new InvalidArgumentError('argv terminator', word(off), '0 (NULL)');
+  off += w;
+  const envp: string[] = [];
+  for (let p = word(off); p !== 0n; off += w, p = word(off)) envp.push(str(p, `envp[${envp.length}]`));
+  off += w;
+  const auxv: AuxvEntry[] = [];
+  for (;;) {
+    const type = word(off);
+    const value = word(off + w);
+    off += 2 * w;
+    auxv.push({ type: Number(type), value });
+    if (type === 0n) break;
+  }
+  const find = (t: number) => auxv.find((e) => e.type === t)?.value;
+  const execfnAt = find(AT_EXECFN);
+  const platformAt = find(AT_PLATFORM);
+  const randomAt = find(AT_RANDOM);
+  let random: Uint8Array | undefined;
+  if (randomAt !== undefined) {
+    const s = randomAt - sp;
+    if (s < 0n || s + 16n > BigInt(bytes.length)) {
+      throw new InvalidArgumentError('AT_RANDOM', randomAt, 'a pointer to 16 bytes inside the image');
+    }
+    random = bytes.slice(Number(s), Number(s) + 16);
+  }
+  return {
+    argc,
+    argv,
+    envp,
+    auxv,
+    execfn: execfnAt === undefined ? undefined : str(execfnAt, 'AT_EXECFN'),
+    platform: platformAt === undefined ? undefined : str(platformAt, 'AT_PLATFORM'),
+    random,
+  };
+}
