@@ -489,10 +489,12 @@ export class PageTableEditor {
    * nothing a translation or a payload needs is ever lost; clear software entries first (e.g.
    * {@link clearSoftware}) if their tables should go.
    *
-   * This is Linux `free_pgtables`: after munmap, pass the unmapped range, or the wider range
-   * between the neighbouring VMAs (the previous VMA's end to the next one's start, Linux's
-   * floor/ceiling) so that tables straddling the unmapped range's edges are looked at too. Only
-   * the tables that cover part of the range are visited: O(visited tables × entries per table).
+   * This is Linux `free_pgtables`, with an emptiness check instead of Linux's precondition: after
+   * munmap, pass the unmapped range (tables straddling its edges are visited too, and kept while a
+   * neighbour still maps something in them), or the wider range between the neighbouring VMAs
+   * (Linux's floor/ceiling: the previous VMA's end to the next one's start), which also reclaims
+   * tables that earlier unmaps left empty inside the gap. Only the tables that cover part of the
+   * range are visited: O(visited tables × entries per table).
    * Never pass a range that covers tables shared with other roots (the kernel half on a
    * single-root format): an empty shared table would be freed under the other roots.
    * `baseVpn` and `skipRootIndex` are as for {@link forEachLeaf}; `asid`/`global` go into the flush.
