@@ -319,6 +319,56 @@ export class PageTableEditor {
     };
   }
 
+  /**
+   * Removes every leaf whose pages lie inside [startVpn, endVpn) in one pass over the tables (no
+   * per-page lookups), reporting each removed leaf to `visit` and recording it in `flush`. Leaves
+   * straddling an end are left alone (split them first). Tables are kept. Returns the count removed.
+   */
+  clearLeaves(
+    root: number,
+    startVpn: number,
+    endVpn: number,
+    flush: FlushObligation,
+    visit: (leaf: LeafRef) => void,
+    baseVpn = 0,
+  ): number {
+    const g = this.backend.geometry;
+    const codec = this.backend.codec;
+    const rootLevel = g.rootLevel;
+    let removed = 0;
+    const walk = (table: number, level: number, tableVpn: number, tableBytes: number): void => {
+      const per = g.entryPages[level]!;
+      const n = Math.min(g.entries[level]!, tableBytes / this.bytes);
+      const first = level === rootLevel ? 0 : Math.max(0, Math.floor((startVpn - tableVpn) / per));
+      for (let i = first; i < n; i++) {
+        const vpn = level === rootLevel ? this.rootEntryVpn(i, tableVpn) : tableVpn + i * per;
+        if (vpn + per <= startVpn) continue;
+        if (vpn >= endVpn) {
+          if (level === rootLevel) continue;
+          return;
+        }
+        const dpa = this.entryPa(table, i);
+        const lo = this.memory.read32(dpa);
+        const hi = this.bytes === 8 ? this.memory.read32(dpa + 4) : 0;
+        if (lo === 0 && hi === 0) continue;
+        const next = level > 1 ? codec.nextTable(lo, hi, level) : -1;
+        if (next >= 0) {
+          walk(next, level - 1, vpn, PAGE_SIZE);
+          continue;
+        }
+        if (vpn < startVpn || vpn + per > endVpn) continue; // straddles an end
+        const e = codec.decode(lo, hi, level);
+        if (e.kind !== 'leaf') continue;
+        this.writeRaw(dpa, 0, 0);
+        flush.addPage(vpn);
+        removed++;
+        visit({ vpn, level, descriptorPa: dpa, pa: e.pa, attrs: e.attrs });
+      }
+    };
+    walk(root, rootLevel, baseVpn, this.backend.description.rootTableBytes);
+    return removed;
+  }
+
   /** Clears a non-present software entry for `vpn`; returns its payload or undefined. */
   clearSoftware(root: number, vpn: number): number | undefined {
     const ref = this.lookup(root, vpn);

@@ -58,12 +58,19 @@ export class AttributeChooser {
             { read: true, write: true, execute: false },
             { read: true, write: true, execute: u.execute },
           ]
-        : [NONE];
+        : // No user access at all (PROT_NONE): a kernel-only leaf keeps the frame mapped (AArch64
+          // always grants EL1 read; x86 U/S=0), so mprotect back to rw- finds the data again.
+          [NONE, { read: true, write: false, execute: false }, { read: true, write: true, execute: false }];
     // Without any execute-never control, readable memory is executable: widen, and say so.
     const noNx = !this.backend.description.capabilities.noExecute;
     const widen = (p: Permissions): Permissions => (noNx && p.read ? { ...p, execute: true } : p);
     const exact = kernelCandidates.map((k) => ({ user: u, kernel: k }));
-    const widened = noNx ? kernelCandidates.map((k) => ({ user: widen(u), kernel: widen(k) })) : [];
+    // Where user write or execute cannot exist without user read (x86: U/S=1 always grants read).
+    const readable = { ...u, read: u.read || u.write || u.execute };
+    const widened = [
+      ...(readable.read !== u.read ? kernelCandidates.map((k) => ({ user: readable, kernel: k })) : []),
+      ...(noNx ? kernelCandidates.map((k) => ({ user: widen(readable), kernel: widen(k) })) : []),
+    ];
     const hwDirty = this.backend.description.capabilities.hardwareDirty;
     for (const cand of [...exact, ...widened]) {
       const { kernel } = cand;
@@ -86,7 +93,7 @@ export class AttributeChooser {
         if (cand.user !== u || !exact.includes(cand)) {
           const asked = `user ${fmt(u)}${req.kernel ? ` kernel ${fmt(req.kernel)}` : ''} ${req.memoryType}${req.global ? ' global' : ''}`;
           this.widened.push(
-            `${asked} at level ${level}: ${this.backend.description.id} has no execute-never, so readable memory is executable (mapped user ${fmt(canonical.user)}, kernel ${fmt(canonical.kernel)})`,
+            `${asked} at level ${level}: ${this.backend.description.id} cannot express it exactly${noNx ? ' (no execute-never: readable memory is executable)' : ' (user access implies read)'}; mapped user ${fmt(canonical.user)}, kernel ${fmt(canonical.kernel)}`,
           );
         }
         return canonical;

@@ -10,7 +10,7 @@
  *    of the simple layout allows (heap/stack/data: no execute; text: no write);
  * and the per-process counters match the tables.
  */
-import { AuditError, hex, PAGE_SIZE, Perm, permMask, vaOf } from '@mmkit/core';
+import { AuditError, hex, PAGE_SIZE, vaOf } from '@mmkit/core';
 import type { Kernel } from './kernel.js';
 import { FrameState } from './page-allocator.js';
 
@@ -46,7 +46,7 @@ export function audit(kernel: Kernel): AuditReport {
 
   // Kernel tables: the whole kernel root (on single-root formats also the identity map in its user
   // half), minus the recursive slot; on split-root formats also the root used while no process runs.
-  const d = kernel.arch.description;
+  const _d = kernel.arch.description;
   const slot = kernel.recursiveSlot;
   for (const t of editor.tableFrames(kernel.kernelRoot, 0, Infinity, kernel.kernelRootBaseVpn, slot)) {
     claimTable(t.pa, -1, `kernel ${editor.levelName(t.level)}`);
@@ -67,10 +67,8 @@ export function audit(kernel: Kernel): AuditReport {
     kernel.kernelRootBaseVpn,
     slot,
   );
-  const noExecute = d.capabilities.noExecute;
 
   const { start: uStart, end: uEnd } = kernel.userVpnRange;
-  const layoutVpn = (a: bigint) => Number(a >> 12n);
   for (const proc of kernel.allProcesses) {
     if (!proc.alive) {
       if (proc.root !== 0 || proc.residentPages !== 0 || proc.tablePages !== 0) {
@@ -92,26 +90,36 @@ export function audit(kernel: Kernel): AuditReport {
         `process ${proc.pid} counts ${proc.tablePages} table pages, tables have ${tables.length}`,
       );
     let leaves = 0;
-    const L = proc.layout;
     editor.forEachLeaf(
       proc.root,
       (leaf) => {
-        leaves++;
         const va = vaOf(leaf.vpn);
         const pages = kernel.arch.geometry.entryPages[leaf.level]!;
+        leaves += pages;
         if (leaf.vpn < uStart || leaf.vpn + pages > uEnd)
           problems.push(`pid ${proc.pid}: leaf ${hex(va, 16)} outside the user half`);
         for (let i = 0; i < pages; i++) {
           const pa = leaf.pa + i * PAGE_SIZE;
           if (alloc.stateOf(pa) !== undefined) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
         }
-        const mask = permMask(leaf.attrs.user, leaf.attrs.kernel);
-        const inText = leaf.vpn >= layoutVpn(L.textBase) && leaf.vpn < layoutVpn(L.dataBase);
-        if (inText && mask & Perm.UW)
-          problems.push(`pid ${proc.pid}: text page ${hex(va, 16)} is user-writable`);
-        // Without execute-never (32-bit x86) readable pages are executable: a documented difference.
-        if (noExecute && !inText && mask & Perm.UX)
-          problems.push(`pid ${proc.pid}: page ${hex(va, 16)} outside text is user-executable`);
+        // Invariant 3: every present user PTE lies inside one VMA and grants no more than it allows.
+        const vma = proc.vmas.find(leaf.vpn);
+        if (!vma || vma.endVpn < leaf.vpn + pages) {
+          problems.push(`pid ${proc.pid}: ${hex(va, 16)} (${pages} pages) is mapped outside any VMA`);
+          return;
+        }
+        const allowed = kernel.attrsFor(vma.value, leaf.level).user;
+        const u = leaf.attrs.user;
+        if ((u.read && !allowed.read) || (u.write && !allowed.write) || (u.execute && !allowed.execute)) {
+          problems.push(
+            `pid ${proc.pid}: ${hex(va, 16)} grants user ${perm(u)} but its VMA ${vma.value.name || '(anon)'} allows ${perm(allowed)}`,
+          );
+        }
+        if (vma.value.kind === 'device' && leaf.pa !== vma.value.pa + (leaf.vpn - vma.startVpn) * PAGE_SIZE) {
+          problems.push(
+            `pid ${proc.pid}: device page ${hex(va, 16)} maps ${hex(leaf.pa)}, not the VMA's physical range`,
+          );
+        }
       },
       uStart,
       uEnd,
@@ -119,6 +127,10 @@ export function audit(kernel: Kernel): AuditReport {
     if (leaves !== proc.residentPages)
       problems.push(`process ${proc.pid} counts ${proc.residentPages} resident pages, tables map ${leaves}`);
   }
+
+  // Each page of a shared object holds one reference of its own (see SharedObject).
+  for (const o of kernel.sharedObjects())
+    for (const pa of o.pages.values()) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
 
   let free = 0;
   let tablesN = 0;
@@ -170,6 +182,10 @@ export function assertAudit(kernel: Kernel): AuditReport {
   const r = audit(kernel);
   if (!r.ok) throw new AuditError(r.problems);
   return r;
+}
+
+function perm(p: { read: boolean; write: boolean; execute: boolean }): string {
+  return `${p.read ? 'r' : '-'}${p.write ? 'w' : '-'}${p.execute ? 'x' : '-'}`;
 }
 
 function stateName(s: number | undefined): string {

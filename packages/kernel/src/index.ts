@@ -2,9 +2,24 @@
  * @mmkit/kernel — the architecture-neutral kernel memory manager. It is handed
  * a backend (`ArchBackend`) and a machine; it imports no architecture package.
  */
-export { AttributeChooser, type MappingRequest, perms } from './attributes.js';
+export {
+  anonVma,
+  mapsPerms,
+  type ProcessVma,
+  SharedObject,
+  type VmaValue,
+} from './address-space.js';
+export {
+  AttributeChooser,
+  type LeafTemplate,
+  leafTemplate,
+  type MappingRequest,
+  perms,
+} from './attributes.js';
 export { type AuditReport, assertAudit, audit } from './audit.js';
 export { Cpu, type FaultHandler, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
+export * from './elf.js';
+export * from './initial-stack.js';
 export {
   type DumpLine,
   dumpPageTable,
@@ -18,7 +33,6 @@ export {
   bootKernel,
   type CopyResult,
   describeAttrs,
-  type Errno,
   Kernel,
   type KernelOptions,
   type MapOutcome,
@@ -35,6 +49,7 @@ export {
 } from './layout.js';
 export type { MachineDescription, PoolPlan, Reservation } from './machine.js';
 export {
+  BLOCK_FRAMES,
   FRAME_STATE_NAMES,
   type FrameReservation,
   FrameState,
@@ -44,4 +59,14 @@ export {
   type PageAllocatorOptions,
   type PoolRange,
 } from './page-allocator.js';
-export { type KillReason, Process, type ProcessState } from './process.js';
+export { procMaps, procSmaps } from './proc-maps.js';
+export { type KillReason, type KillSignal, Process, type ProcessState } from './process.js';
+export { type Errno, fail, MAP, MREMAP, ok, PROT, protString, type SysResult } from './syscalls.js';
+export {
+  type FindGapOptions,
+  type Vma,
+  type VmaGap,
+  VmaOverlapError,
+  VmaTree,
+  type VmaTreeOptions,
+} from './vma-tree.js';

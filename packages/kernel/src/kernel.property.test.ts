@@ -73,7 +73,7 @@ describe('kernel property: observable memory matches a reference model, audit cl
               const va = base + BigInt(o.page) * 4096n;
               if (o.op === 'store') {
                 const r = k.store(m.proc, va, 4, o.value, cpu);
-                if (o.page >= m.brkPages) expect(r).toEqual({ ok: false, killed: 'invalid address' });
+                if (o.page >= m.brkPages) expect(r).toMatchObject({ ok: false, killed: 'invalid address' });
                 else if (r.ok) m.words.set(o.page, o.value);
                 else expect(r.killed).toBe('out of memory');
               } else {
@@ -88,7 +88,7 @@ describe('kernel property: observable memory matches a reference model, audit cl
             }
             case 'load': {
               const r = k.load(m.proc, base + BigInt(o.page) * 4096n, 4, cpu);
-              if (o.page >= m.brkPages) expect(r).toEqual({ ok: false, killed: 'invalid address' });
+              if (o.page >= m.brkPages) expect(r).toMatchObject({ ok: false, killed: 'invalid address' });
               else if (r.ok) expect(r.value).toBe(m.words.get(o.page) ?? 0);
               else expect(r.killed).toBe('out of memory');
               break;

@@ -108,7 +108,12 @@ describe('user accesses, demand paging and the seed region dispatch', () => {
     const { k } = virt();
     const s = k.spawn({ text: new Uint8Array(4096), data: new Uint8Array(100) });
     if (!s.ok) throw new Error('spawn');
-    expect(k.store(s.process, addr(k), 8, 1n)).toEqual({ ok: false, killed: reason });
+    expect(k.store(s.process, addr(k), 8, 1n)).toEqual({
+      ok: false,
+      killed: reason,
+      signal: 'SIGSEGV',
+      code: 'SEGV_MAPERR',
+    });
     expect(s.process.state).toBe('killed');
     expect(k.allocator.freeCount).toBe(k.baselineFree);
     assertAudit(k);
@@ -118,7 +123,12 @@ describe('user accesses, demand paging and the seed region dispatch', () => {
     const { k, events } = virt();
     const s = k.spawn({ text: new Uint8Array(4096) });
     if (!s.ok) throw new Error('spawn');
-    expect(k.store(s.process, k.layout.textBase, 4, 0)).toEqual({ ok: false, killed: 'permission fault' });
+    expect(k.store(s.process, k.layout.textBase, 4, 0)).toEqual({
+      ok: false,
+      killed: 'permission fault',
+      signal: 'SIGSEGV',
+      code: 'SEGV_ACCERR', // a VMA exists (text, r-x) but does not allow writes
+    });
     expect(faults(events).at(-1)!.syndrome).toBe(0x9200004fn);
   });
 
@@ -129,7 +139,7 @@ describe('user accesses, demand paging and the seed region dispatch', () => {
     const p = s.process;
     k.brk(p, k.layout.heapBase + 0x1000n);
     k.store(p, k.layout.heapBase, 4, 0xd65f03c0);
-    expect(k.fetch(p, k.layout.heapBase)).toEqual({ ok: false, killed: 'exec fault' });
+    expect(k.fetch(p, k.layout.heapBase)).toMatchObject({ ok: false, killed: 'exec fault' });
     expect(faults(events).at(-1)!.syndrome).toBe(0x8200000fn);
     expect(k.allocator.freeCount).toBe(k.baselineFree);
   });

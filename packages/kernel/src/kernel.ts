@@ -26,7 +26,6 @@ import {
   type AccessKind,
   type AddressInput,
   type ArchBackend,
-  alignUp,
   EventStream,
   FAULT_KINDS,
   Fault,
@@ -35,6 +34,7 @@ import {
   type FrameSource,
   hex,
   InvalidArgumentError,
+  isMmError,
   type LeafAttributes,
   MmError,
   NoMemoryError,
@@ -51,12 +51,22 @@ import {
   vaOf,
   type WalkResult,
 } from '@mmkit/core';
+import { anonVma, type ProcessVma, SharedObject, type VmaValue } from './address-space.js';
 import { AttributeChooser, type LeafTemplate, leafTemplate, type MappingRequest } from './attributes.js';
 import { Cpu, type FaultHandler, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
+import { elfPageBytes, parseElf64, planElfLoad } from './elf.js';
+import { buildInitialStack, linuxAuxv } from './initial-stack.js';
 import { type SimpleLayout, simpleLayoutFor } from './layout.js';
 import type { MachineDescription } from './machine.js';
 import { FrameState, PageAllocator } from './page-allocator.js';
-import { type KillReason, Process } from './process.js';
+import { procMaps, procSmaps } from './proc-maps.js';
+import { type KillReason, type KillSignal, Process } from './process.js';
+import { type Errno, fail, MAP, MREMAP, ok, PROT, protString, type SysResult } from './syscalls.js';
+
+const SEGV_MAPERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_MAPERR' };
+const SEGV_ACCERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_ACCERR' };
+const SEGV_OOM: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_OOM' };
+const BUS_ADRALN: KillSignal = { signal: 'SIGBUS', code: 'BUS_ADRALN' };
 
 /** Options of {@link bootKernel}. */
 export interface KernelOptions {
@@ -92,13 +102,15 @@ export interface KernelOptions {
   readonly recursiveSlot?: number;
 }
 
-/** A user-visible failure of a syscall-style operation. */
-export type Errno = 'EFAULT' | 'ENOMEM' | 'EINVAL';
-
 /** Result of a user access. */
 export type AccessResult<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly killed: KillReason };
+  | {
+      readonly ok: false;
+      readonly killed: KillReason;
+      readonly signal?: KillSignal['signal'];
+      readonly code?: KillSignal['code'];
+    };
 
 /** Result of a soft (copy to/from user) access. */
 export type CopyResult<T> =
@@ -462,6 +474,12 @@ export class Kernel implements FaultHandler {
    */
   createProcess(parentPid = 0): Process {
     const proc = new Process(this.nextPid++, this.allocAsid(), this.layout, parentPid);
+    // The stack: one page below STACK_TOP, growing down on faults to STACK_LOW.
+    proc.vmas.insert(
+      proc.vpn.stackTop - 1,
+      proc.vpn.stackTop,
+      anonVma(PROT.READ | PROT.WRITE, '[stack]', { growsDown: true }),
+    );
     this.processes.set(proc.pid, proc);
     this.events.emit({ type: 'process', action: 'create', pid: proc.pid, detail: `ASID ${proc.asid}` });
     return proc;
@@ -543,6 +561,22 @@ export class Kernel implements FaultHandler {
   }
 
   private mapVpn(proc: Process, vpn: number, pa: number, attrs: LeafAttributes): MapOutcome {
+    // Raw mappings (the seed's map_page) get a VMA of their own if no VMA covers the page, so
+    // invariant 3 (no PTE outside a VMA) holds for them too.
+    const covering = proc.vmas.find(vpn);
+    if (!covering) {
+      const prot =
+        (attrs.user.read ? PROT.READ : 0) |
+        (attrs.user.write ? PROT.WRITE : 0) |
+        (attrs.user.execute ? PROT.EXEC : 0);
+      proc.vmas.insert(vpn, vpn + 1, anonVma(prot, 'mapped'));
+    }
+    const res = this.mapVpnRaw(proc, vpn, pa, attrs);
+    if (!res.ok && !covering) proc.vmas.removeRange(vpn, vpn + 1);
+    return res;
+  }
+
+  private mapVpnRaw(proc: Process, vpn: number, pa: number, attrs: LeafAttributes): MapOutcome {
     const fresh = proc.root === 0;
     if (!this.ensureRoot(proc)) return { ok: false, reason: 'no-memory' };
     const res = this.editor.map(
@@ -611,36 +645,43 @@ export class Kernel implements FaultHandler {
     const s = toAddress(start, 'start');
     const e = toAddress(end, 'end');
     if (e <= s || proc.root === 0) return 0;
-    const sv = Number((s + 0xfffn) >> 12n);
-    const ev = Number((e + 0xfffn) >> 12n);
-    return this.unmapVpns(proc, Math.max(sv, this.userStartVpn), Math.min(ev, this.userEndVpn));
+    const sv = Math.max(Number((s + 0xfffn) >> 12n), this.userStartVpn);
+    const ev = Math.min(Number((e + 0xfffn) >> 12n), this.userEndVpn);
+    if (ev <= sv) return 0;
+    const before = proc.residentPages;
+    this.unmapRange(proc, sv, ev);
+    return before - proc.residentPages;
   }
 
-  private unmapVpns(proc: Process, startVpn: number, endVpn: number, wholeSpace = false): number {
+  private unmapVpns(
+    proc: Process,
+    startVpn: number,
+    endVpn: number,
+    wholeSpace = false,
+    into?: FlushObligation,
+  ): number {
     if (proc.root === 0 || endVpn <= startVpn) return 0;
-    const leaves: number[] = [];
-    this.editor.forEachLeaf(proc.root, (leaf) => leaves.push(leaf.vpn), startVpn, endVpn);
     // Tearing down a whole address space: one ASID-wide invalidation instead of one per page.
-    const flush = new FlushObligation(proc.asid, false, wholeSpace ? 0 : this.flushThreshold);
+    const flush = into ?? new FlushObligation(proc.asid, false, wholeSpace ? 0 : this.flushThreshold);
     if (wholeSpace) flush.addTableChange();
-    for (const vpn of leaves) {
-      const res = this.editor.unmap(proc.root, vpn, proc.asid);
-      if (!res) continue;
-      flush.merge(res.flush);
-      proc.residentPages--;
-      this.dropFrame(res.leaf.pa);
-      if (this.events.active) {
+    const g = this.arch.geometry;
+    const emit = this.events.active;
+    const removed = this.editor.clearLeaves(proc.root, startVpn, endVpn, flush, (leaf) => {
+      const pages = g.entryPages[leaf.level]!;
+      proc.residentPages -= pages;
+      for (let i = 0; i < pages; i++) this.dropFrame(leaf.pa + i * PAGE_SIZE);
+      if (emit) {
         this.events.emit({
           type: 'unmap',
           space: `pid ${proc.pid}`,
-          va: vaOf(vpn),
-          pa: res.leaf.pa,
-          sizeBytes: PAGE_SIZE,
+          va: vaOf(leaf.vpn),
+          pa: leaf.pa,
+          sizeBytes: pages * PAGE_SIZE,
         });
       }
-    }
-    this.discharge(flush);
-    return leaves.length;
+    });
+    if (!into) this.discharge(flush);
+    return removed;
   }
 
   /** Drops one reference to a mapped frame (frames outside the pool, e.g. devices, are not counted). */
@@ -682,6 +723,12 @@ export class Kernel implements FaultHandler {
     const proc = this.createProcess();
     const text = this.userAttributes({ read: true, write: false, execute: true });
     const rw = this.anonAttrs;
+    const textPages = Math.ceil(image.text.length / PAGE_SIZE);
+    const dataPages = Math.ceil((image.data?.length ?? 0) / PAGE_SIZE);
+    if (textPages > 0)
+      proc.vmas.insert(proc.vpn.text, proc.vpn.text + textPages, anonVma(PROT.READ | PROT.EXEC, 'text'));
+    if (dataPages > 0)
+      proc.vmas.insert(proc.vpn.data, proc.vpn.data + dataPages, anonVma(PROT.READ | PROT.WRITE, 'data'));
     const ok =
       this.loadSegment(proc, this.layout.textBase, image.text, text) &&
       this.loadSegment(proc, this.layout.dataBase, image.data ?? new Uint8Array(0), rw) &&
@@ -714,22 +761,36 @@ export class Kernel implements FaultHandler {
     this.live(parent);
     const child = this.createProcess(parent.pid);
     child.setBrk(parent.brk);
+    child.vmas.clear();
+    parent.vmas.forEach((v) => {
+      child.vmas.insert(v.startVpn, v.endVpn, v.value);
+    });
     let ok = true;
     if (parent.root !== 0) {
-      const leaves: { vpn: number; pa: number; attrs: LeafAttributes }[] = [];
+      const leaves: { vpn: number; pa: number; level: number; attrs: LeafAttributes }[] = [];
       this.editor.forEachLeaf(
         parent.root,
-        (l) => leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs }),
+        (l) => leaves.push({ vpn: l.vpn, pa: l.pa, level: l.level, attrs: l.attrs }),
         this.userStartVpn,
         this.userEndVpn,
       );
+      const g = this.arch.geometry;
       for (const l of leaves) {
-        const pa = this.allocUserVpn(child, l.vpn, l.attrs);
-        if (pa === 0) {
+        const vma = parent.vmas.find(l.vpn);
+        if (vma && (vma.value.shm || vma.value.kind === 'device')) {
+          // MAP_SHARED and device pages are shared with the child, not copied.
+          if (!this.mapVpnRaw(child, l.vpn, l.pa, l.attrs).ok) {
+            ok = false;
+            break;
+          }
+          if (vma.value.shm) this.allocator.ref(l.pa);
+          continue;
+        }
+        const pages = g.entryPages[l.level]!;
+        if (!this.copyLeaf(child, l.vpn, l.pa, l.level, pages, l.attrs)) {
           ok = false;
           break;
         }
-        this.memory.copyFrame(pa / PAGE_SIZE, l.pa / PAGE_SIZE);
       }
     }
     if (!ok) {
@@ -746,6 +807,59 @@ export class Kernel implements FaultHandler {
     return { ok: true, process: child };
   }
 
+  /** Copies one private leaf into `child` (a huge leaf stays huge when a contiguous run is free). */
+  private copyLeaf(
+    child: Process,
+    vpn: number,
+    srcPa: number,
+    level: number,
+    pages: number,
+    attrs: LeafAttributes,
+  ): boolean {
+    if (pages > 1) {
+      const pa = this.allocator.allocContiguous(pages, pages, 'user', child.pid);
+      if (pa !== 0 && this.ensureRoot(child)) {
+        const res = this.editor.map(
+          child.root,
+          vpn,
+          pa,
+          level,
+          attrs,
+          this.arch.defaults.userTable,
+          this.userSource(child),
+          child.asid,
+        );
+        if (res.ok) {
+          res.flush.ignore();
+          for (let i = 0; i < pages; i++) this.memory.copyFrame(pa / PAGE_SIZE + i, srcPa / PAGE_SIZE + i);
+          child.residentPages += pages;
+          return true;
+        }
+      }
+      if (pa !== 0) this.allocator.freeContiguous(pa, pages);
+      // Fall back to 4 KiB copies.
+      const small = this.attrs.leaf({ user: attrs.user, memoryType: attrs.memoryType, global: false });
+      for (let i = 0; i < pages; i++)
+        if (!this.copyLeaf(child, vpn + i, srcPa + i * PAGE_SIZE, 1, 1, small)) return false;
+      return true;
+    }
+    const pa = this.allocUserVpnRaw(child, vpn, attrs);
+    if (pa === 0) return false;
+    this.memory.copyFrame(pa / PAGE_SIZE, srcPa / PAGE_SIZE);
+    return true;
+  }
+
+  /** Allocate + map one page without creating a VMA (the caller's VMAs cover it). */
+  private allocUserVpnRaw(proc: Process, vpn: number, attrs: LeafAttributes): number {
+    const pa = this.allocator.alloc('user', proc.pid);
+    if (pa === 0) return 0;
+    if (!this.mapVpnRaw(proc, vpn, pa, attrs).ok) {
+      this.allocator.free(pa);
+      return 0;
+    }
+    return pa;
+  }
+
   /**
    * Sets the break (brk(2)). Growing only moves the break (pages are demand-faulted);
    * shrinking unmaps and frees the pages above the new break and invalidates the TLBs, so a
@@ -755,9 +869,18 @@ export class Kernel implements FaultHandler {
   brk(proc: Process, newBrk: AddressInput): bigint {
     this.live(proc);
     const b = toAddress(newBrk, 'break');
-    if (b < this.layout.heapBase || b > this.layout.stackGuardLow) return proc.brk;
+    if (b < proc.layout.heapBase || b > proc.layout.stackGuardLow) return proc.brk;
     const old = proc.brk;
-    if (b < old) this.unmapUserRange(proc, alignUp(b, 4096n), alignUp(old, 4096n));
+    const oldEnd = proc.brkVpn;
+    const newEnd = Number((b + 0xfffn) >> 12n);
+    if (newEnd > oldEnd) {
+      // Growing: the heap VMA [heapBase, brk) must not run into another mapping (Linux refuses).
+      // Linux keeps one free page between the break and the next mapping (find_vma_intersection(…, newbrk + PAGE_SIZE)).
+      if (proc.vmas.findIntersection(oldEnd, newEnd + 1)) return proc.brk;
+      proc.vmas.insert(oldEnd, newEnd, anonVma(PROT.READ | PROT.WRITE, '[heap]'));
+    } else if (newEnd < oldEnd) {
+      this.unmapRange(proc, newEnd, oldEnd);
+    }
     proc.setBrk(b);
     this.events.emit({ type: 'process', action: 'brk', pid: proc.pid, detail: `${hex(old)} → ${hex(b)}` });
     return b;
@@ -770,14 +893,23 @@ export class Kernel implements FaultHandler {
     this.events.emit({ type: 'process', action: 'exit', pid: proc.pid, detail: 'exited' });
   }
 
-  private kill(proc: Process, reason: KillReason): void {
+  private kill(proc: Process, reason: KillReason, signal?: KillSignal): void {
     if (!proc.alive) return;
     proc.killReason = reason;
+    proc.killSignal = signal;
     this.teardown(proc, 'killed');
     this.events.emit({ type: 'process', action: 'kill', pid: proc.pid, detail: reason });
   }
 
   private teardown(proc: Process, state: 'exited' | 'killed'): void {
+    this.clearUserSpace(proc);
+    proc.state = state;
+    for (const cpu of this.cpus) if (cpu.current === proc) cpu.switchTo(undefined);
+    if (this.maxAsid > 0) this.freeAsids.push(proc.asid);
+  }
+
+  /** Frees every user page, table and VMA of a process, keeping the kernel half (exec's clear_user_space). */
+  private clearUserSpace(proc: Process): void {
     if (proc.root !== 0) {
       // Unmapping the whole user half ends with one ASID-wide invalidation (TLBI ASIDE1IS on
       // AArch64), which also makes the ASID safe to reuse.
@@ -786,9 +918,785 @@ export class Kernel implements FaultHandler {
       this.editor.freeSubtables(proc.root, src, this.userStartVpn, this.userEndVpn);
       this.releaseRoot(proc);
     }
-    proc.state = state;
-    for (const cpu of this.cpus) if (cpu.current === proc) cpu.switchTo(undefined);
-    if (this.maxAsid > 0) this.freeAsids.push(proc.asid);
+    const objects = this.sharedObjectsOf(proc);
+    proc.vmas.clear();
+    this.releaseUnusedObjects(objects);
+  }
+
+  /** Bookkeeping after a user page was mapped: the resident count and the `map` event. */
+  private mapped(proc: Process, vpn: number, pa: number, attrs: LeafAttributes): void {
+    proc.residentPages++;
+    if (this.events.active) {
+      this.events.emit({
+        type: 'map',
+        space: `pid ${proc.pid}`,
+        va: vaOf(vpn),
+        pa,
+        sizeBytes: PAGE_SIZE,
+        perms: describeAttrs(attrs),
+      });
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Address-space operations (the syscall-style facade: mmap, munmap, mprotect, mremap)
+
+  /**
+   * Unmaps the pages [startVpn, endVpn) of a process: huge leaves straddling an end are split
+   * first (so exactly the pages inside go), the VMAs are trimmed, split or removed, every leaf
+   * inside is cleared and its frames released, page-table pages left empty between the
+   * neighbouring VMAs are freed, and the TLBs are invalidated once (per page up to the flush
+   * threshold, then ASID-wide). Returns false, with nothing changed, when a split runs out of memory.
+   */
+  private unmapRange(proc: Process, startVpn: number, endVpn: number): boolean {
+    if (endVpn <= startVpn) return true;
+    if (!this.splitAt(proc, startVpn) || !this.splitAt(proc, endVpn)) return false;
+    this.clearContiguous(proc, startVpn, endVpn); // before any entry of a hinted group changes
+    const removed = proc.vmas.removeRange(startVpn, endVpn);
+    if (proc.root !== 0) {
+      const flush = new FlushObligation(proc.asid, false, this.flushThreshold);
+      this.unmapVpns(proc, startVpn, endVpn, false, flush);
+      // Page-table pages that no longer cover any VMA (Linux free_pgtables).
+      const lo = proc.vmas.findLastBefore(startVpn)?.endVpn ?? this.userStartVpn;
+      const hi = proc.vmas.findFirstAtOrAfter(endVpn)?.startVpn ?? this.userEndVpn;
+      const pruned = this.editor.pruneEmptyTables(proc.root, lo, hi, this.userSource(proc), 0, -1, proc.asid);
+      flush.merge(pruned.flush);
+      this.discharge(flush);
+    }
+    const objects = new Set<SharedObject>();
+    for (const v of removed) if (v.value.shm) objects.add(v.value.shm);
+    this.releaseUnusedObjects(objects);
+    return true;
+  }
+
+  /** Splits huge leaves until none straddles page `vpn`. False when out of memory. */
+  private splitAt(proc: Process, vpn: number): boolean {
+    if (proc.root === 0) return true;
+    for (;;) {
+      const ref = this.editor.lookup(proc.root, vpn);
+      if (ref.entry.kind !== 'leaf' || ref.level === 1) return true;
+      const pages = this.arch.geometry.entryPages[ref.level]!;
+      if (vpn % pages === 0) return true;
+      const res = this.editor.splitLeaf(
+        proc.root,
+        vpn,
+        this.userSource(proc),
+        (f) => this.discharge(f),
+        proc.asid,
+        this.arch.defaults.userTable,
+      );
+      if (!res.ok) return false;
+    }
+  }
+
+  /** Clears the Contiguous hint of every group that has a page in [startVpn, endVpn) (before any of them changes). */
+  private clearContiguous(proc: Process, startVpn: number, endVpn: number): void {
+    const n = this.arch.description.capabilities.contiguousEntries;
+    if (n === 0 || proc.root === 0) return;
+    // Only device mappings ever carry the hint (see setContiguousRuns).
+    let device = false;
+    proc.vmas.forEach(
+      (v) => {
+        if (v.value.kind === 'device') device = true;
+      },
+      Math.max(0, startVpn - n),
+      endVpn + n,
+    );
+    if (!device) return;
+    const groups = new Set<number>();
+    this.editor.forEachLeaf(
+      proc.root,
+      (leaf) => {
+        if (leaf.attrs.contiguous && leaf.level === 1) groups.add(leaf.vpn - (leaf.vpn % n));
+      },
+      startVpn,
+      endVpn,
+    );
+    for (const g of groups)
+      this.editor.setContiguousRun(proc.root, g, n, false, (f) => this.discharge(f), proc.asid);
+  }
+
+  /** The shared objects a process's VMAs refer to. */
+  private sharedObjectsOf(proc: Process): Set<SharedObject> {
+    const out = new Set<SharedObject>();
+    proc.vmas.forEach((v) => {
+      if (v.value.shm) out.add(v.value.shm);
+    });
+    return out;
+  }
+
+  /** Every shared object some live process still maps (for the auditor). */
+  sharedObjects(): Set<SharedObject> {
+    const out = new Set<SharedObject>();
+    for (const p of this.processes.values()) if (p.alive) for (const o of this.sharedObjectsOf(p)) out.add(o);
+    return out;
+  }
+
+  /** Frees the pages of shared objects that no VMA of any process refers to any more. */
+  private releaseUnusedObjects(objects: Set<SharedObject>): void {
+    if (objects.size === 0) return;
+    const used = this.sharedObjects();
+    for (const o of objects) {
+      if (used.has(o)) continue;
+      for (const pa of o.pages.values()) this.allocator.unref(pa);
+      o.pages.clear();
+    }
+  }
+
+  /** Lowest address mmap places mappings at (Linux's default mmap_min_addr, 64 KiB). */
+  private static readonly MMAP_MIN_VPN = 16;
+
+  /** Top of the mmap area: 128 MiB below the stack guard (Linux leaves a gap below the stack). */
+  private mmapTopVpn(proc: Process): number {
+    return Math.max(Kernel.MMAP_MIN_VPN, proc.vpn.guard - 32_768);
+  }
+
+  /**
+   * mmap(2) for anonymous memory (private or shared) and, with `opts.physical`, physical/device
+   * ranges (a framebuffer, an MMIO window). POSIX/Linux semantics: exactly one of MAP_SHARED and
+   * MAP_PRIVATE; length rounded up to pages; MAP_FIXED replaces what was there; MAP_FIXED_NOREPLACE
+   * fails with EEXIST over a mapping; otherwise `addr` is a hint and placement is top-down below
+   * the stack gap; MAP_POPULATE faults everything in; MAP_HUGETLB uses huge leaves where whole
+   * aligned ones fit. Lazy demand-zero by default. On failure nothing changed.
+   */
+  mmap(
+    proc: Process,
+    addr: AddressInput,
+    length: AddressInput,
+    prot: number,
+    flags: number,
+    opts: {
+      readonly name?: string;
+      readonly physical?: number;
+      readonly memoryType?: VmaValue['memoryType'];
+    } = {},
+  ): SysResult<bigint> {
+    this.live(proc);
+    if (!Number.isInteger(prot) || prot < 0 || prot & ~7)
+      return fail('EINVAL', `prot ${prot}: only PROT_READ|PROT_WRITE|PROT_EXEC bits`);
+    const known =
+      MAP.SHARED |
+      MAP.PRIVATE |
+      MAP.FIXED |
+      MAP.ANONYMOUS |
+      MAP.GROWSDOWN |
+      MAP.POPULATE |
+      MAP.HUGETLB |
+      MAP.FIXED_NOREPLACE;
+    if (!Number.isInteger(flags) || flags < 0 || flags & ~known)
+      return fail('EINVAL', `flags ${hex(flags)}: unknown bits`);
+    const shared = (flags & MAP.SHARED) !== 0;
+    if (shared === ((flags & MAP.PRIVATE) !== 0))
+      return fail('EINVAL', 'flags: exactly one of MAP_SHARED and MAP_PRIVATE');
+    const physical = opts.physical;
+    if (physical === undefined && !(flags & MAP.ANONYMOUS))
+      return fail('EINVAL', 'flags: only MAP_ANONYMOUS or physical mappings are supported');
+    // Page numbers without BigInt when both arguments are safe numbers (the common case).
+    let aVpn: number;
+    let aOff: number;
+    let pages: number;
+    if (
+      typeof addr === 'number' &&
+      typeof length === 'number' &&
+      Number.isSafeInteger(addr) &&
+      addr >= 0 &&
+      Number.isSafeInteger(length) &&
+      length >= 0
+    ) {
+      if (length === 0) return fail('EINVAL', 'length 0');
+      aOff = addr % PAGE_SIZE;
+      aVpn = (addr - aOff) / PAGE_SIZE;
+      pages = Math.ceil(length / PAGE_SIZE);
+      if (pages > this.userEndVpn)
+        return fail('ENOMEM', `length ${hex(length)} is larger than the user address space`);
+    } else {
+      const a = toAddress(addr, 'addr');
+      const len = toAddress(length, 'length');
+      if (len === 0n) return fail('EINVAL', 'length 0');
+      const pagesBig = (len + 0xfffn) >> 12n;
+      if (pagesBig > BigInt(this.userEndVpn))
+        return fail('ENOMEM', `length ${hex(len)} is larger than the user address space`);
+      pages = Number(pagesBig);
+      aOff = Number(a & 0xfffn);
+      aVpn = Number(a >> 12n);
+    }
+    const fixed = (flags & (MAP.FIXED | MAP.FIXED_NOREPLACE)) !== 0;
+    if (fixed && aOff !== 0)
+      return fail('EINVAL', `addr ${hex(vaOf(aVpn, aOff))} is not page aligned (MAP_FIXED)`);
+    const huge = (flags & MAP.HUGETLB) !== 0;
+    let start: number;
+    if (fixed) {
+      start = aVpn;
+      if (start + pages > this.userEndVpn)
+        return fail('ENOMEM', `[${hex(vaOf(aVpn))}, +${pages} pages) is outside the user address space`);
+      if (flags & MAP.FIXED_NOREPLACE && proc.vmas.findIntersection(start, start + pages)) {
+        return fail(
+          'EEXIST',
+          `[${hex(vaOf(aVpn))}, +${pages} pages) overlaps an existing mapping (MAP_FIXED_NOREPLACE)`,
+        );
+      }
+    } else {
+      const hint = aVpn;
+      const top = this.mmapTopVpn(proc);
+      if (
+        (aVpn !== 0 || aOff !== 0) &&
+        aOff === 0 &&
+        hint >= Kernel.MMAP_MIN_VPN &&
+        hint + pages <= this.userEndVpn &&
+        !proc.vmas.findIntersection(hint, hint + pages)
+      ) {
+        start = hint;
+      } else {
+        // Huge mappings align to the huge page; physical ones to the Contiguous-hint group (AArch64:
+        // 16 pages) when the physical address allows it, so whole groups can carry the hint.
+        const n = this.arch.description.capabilities.contiguousEntries;
+        const align = huge
+          ? (this.arch.geometry.entryPages[2] ?? 1)
+          : physical !== undefined && n > 0 && physical % (n * PAGE_SIZE) === 0
+            ? n
+            : 1;
+        start = proc.vmas.findGap(pages, Kernel.MMAP_MIN_VPN, top, {
+          topDown: true,
+          alignPages: pages >= align ? align : 1,
+        });
+        if (start < 0) return fail('ENOMEM', `no free range of ${pages} pages below ${hex(vaOf(top))}`);
+      }
+    }
+    const end = start + pages;
+    if (physical !== undefined) {
+      if (!Number.isSafeInteger(physical) || physical < 0 || physical % PAGE_SIZE)
+        return fail('EINVAL', `physical ${physical}: a page-aligned physical address`);
+      if (physical + pages * PAGE_SIZE > 2 ** this.arch.description.paBits)
+        return fail('EINVAL', `physical range beyond ${this.arch.description.paBits}-bit PAs`);
+      for (let i = 0; i < pages; i++) {
+        const st = this.allocator.stateOf(physical + i * PAGE_SIZE);
+        if (st !== undefined && st !== FrameState.RESERVED)
+          return fail('EACCES', `physical ${hex(physical + i * PAGE_SIZE)} is RAM the kernel manages`);
+      }
+    }
+    const populate = (flags & MAP.POPULATE) !== 0;
+    if (populate && physical === undefined) {
+      // Atomicity: a populate that could run out of memory is refused before anything changes.
+      const levels = this.arch.geometry.rootLevel;
+      const need = pages + (Math.ceil(pages / 512) + 2) * levels;
+      if (this.allocator.freeCount < need)
+        return fail(
+          'ENOMEM',
+          `MAP_POPULATE needs up to ${need} free frames, ${this.allocator.freeCount} are free`,
+        );
+    }
+    if (flags & MAP.FIXED && !this.unmapRange(proc, start, end))
+      return fail('ENOMEM', 'out of memory splitting a huge page at the range ends');
+    const value: VmaValue = {
+      ...anonVma(prot, opts.name ?? ''),
+      // Named anonymous memory shows as [anon:name] in /proc/PID/maps (Linux PR_SET_VMA_ANON_NAME).
+      anonName: opts.name !== undefined && physical === undefined,
+      shared,
+      kind: physical === undefined ? 'anon' : 'device',
+      growsDown: (flags & MAP.GROWSDOWN) !== 0,
+      huge,
+      pa: physical ?? 0,
+      memoryType: opts.memoryType ?? (physical === undefined ? 'normal-wb' : 'device'),
+      shm: shared && physical === undefined ? new SharedObject(this.nextObjectId++, pages) : undefined,
+    };
+    proc.vmas.insert(start, end, value);
+    if (populate || physical !== undefined) {
+      if (!this.populate(proc, start, end)) {
+        this.unmapRange(proc, start, end);
+        return fail('ENOMEM', 'out of memory while populating');
+      }
+      if (physical !== undefined) this.setContiguousRuns(proc, start, end);
+    }
+    if (this.events.active)
+      this.events.emit({
+        type: 'process',
+        action: 'brk',
+        pid: proc.pid,
+        detail: `mmap ${hex(vaOf(start))}+${hex(pages * PAGE_SIZE)} ${protString(prot)}${shared ? ' shared' : ''}${physical !== undefined ? ` → PA ${hex(physical)}` : ''}`,
+      });
+    return ok(vaOf(start));
+  }
+
+  private nextObjectId = 1;
+
+  /** Faults in every page of [startVpn, endVpn) that is not present. False when out of memory. */
+  private populate(proc: Process, startVpn: number, endVpn: number): boolean {
+    const r = this.cpus[0]!.result;
+    for (let vpn = startVpn; vpn < endVpn; vpn++) {
+      if (proc.root !== 0) {
+        const ref = this.editor.lookup(proc.root, vpn);
+        if (ref.entry.kind === 'leaf') {
+          vpn +=
+            this.arch.geometry.entryPages[ref.level]! - 1 - (vpn % this.arch.geometry.entryPages[ref.level]!);
+          continue;
+        }
+      }
+      const vma = proc.vmas.find(vpn);
+      if (!vma) continue;
+      r.faultLevel = 0;
+      r.descriptorPa = 0;
+      if (this.faultIn(proc, vpn, vma, r) === undefined) return false;
+    }
+    return true;
+  }
+
+  /** AArch64 Contiguous hint on every aligned group of physically contiguous leaves with equal attributes. */
+  private setContiguousRuns(proc: Process, startVpn: number, endVpn: number): void {
+    const n = this.arch.description.capabilities.contiguousEntries;
+    if (n === 0 || proc.root === 0) return;
+    const vma = proc.vmas.find(startVpn);
+    for (let g = startVpn + ((n - (startVpn % n)) % n); g + n <= endVpn; g += n) {
+      if (vma?.value.kind !== 'device') return;
+      const pa = vma.value.pa + (g - vma.startVpn) * PAGE_SIZE;
+      if (pa % (n * PAGE_SIZE) !== 0) continue;
+      try {
+        this.editor.setContiguousRun(proc.root, g, n, true, (f) => this.discharge(f), proc.asid);
+      } catch (e) {
+        if (!isMmError(e)) throw e; // a group that does not qualify keeps its plain entries
+      }
+    }
+  }
+
+  /** Validates an (addr, length) pair of munmap/mprotect: page-aligned addr, non-zero length, inside the user half. */
+  private pageRange(
+    addr: AddressInput,
+    length: AddressInput,
+    what: string,
+    outside: 'EINVAL' | 'ENOMEM' = 'EINVAL',
+  ): SysResult<[number, number]> {
+    if (
+      typeof addr === 'number' &&
+      typeof length === 'number' &&
+      Number.isSafeInteger(addr) &&
+      addr >= 0 &&
+      Number.isSafeInteger(length) &&
+      length > 0
+    ) {
+      // Number fast path (no BigInt on the common case).
+      if (addr % PAGE_SIZE !== 0) return fail('EINVAL', `${what}: addr ${hex(addr)} is not page aligned`);
+      const s = addr / PAGE_SIZE;
+      const e = s + Math.ceil(length / PAGE_SIZE);
+      if (e > this.userEndVpn) return fail(outside, `${what}: the range leaves the user address space`);
+      return ok([s, e]);
+    }
+    const a = toAddress(addr, 'addr');
+    const len = toAddress(length, 'length');
+    if (a & 0xfffn) return fail('EINVAL', `${what}: addr ${hex(a)} is not page aligned`);
+    if (len === 0n) return fail('EINVAL', `${what}: length 0`);
+    const end = a + ((len + 0xfffn) & ~0xfffn);
+    if (end > this.arch.description.userRange.end)
+      return fail(outside, `${what}: [${hex(a)}, ${hex(end)}) leaves the user address space`);
+    return ok([Number(a >> 12n), Number(end >> 12n)]);
+  }
+
+  /** munmap(2): any range; unmapping nothing is success. */
+  munmap(proc: Process, addr: AddressInput, length: AddressInput): SysResult<0> {
+    this.live(proc);
+    const r = this.pageRange(addr, length, 'munmap');
+    if (!r.ok) return r;
+    const [s, e] = r.value;
+    if (!this.unmapRange(proc, s, e))
+      return fail('ENOMEM', 'out of memory splitting a huge page at the range ends');
+    return ok(0);
+  }
+
+  /**
+   * mprotect(2): the range must be fully mapped (else ENOMEM, nothing changed); VMAs are split and
+   * merged, present PTEs take the new permissions, and the TLBs are invalidated once.
+   */
+  mprotect(proc: Process, addr: AddressInput, length: AddressInput, prot: number): SysResult<0> {
+    this.live(proc);
+    if (!Number.isInteger(prot) || prot < 0 || prot & ~7)
+      return fail('EINVAL', `prot ${prot}: only PROT_READ|PROT_WRITE|PROT_EXEC bits`);
+    const r = this.pageRange(addr, length, 'mprotect', 'ENOMEM'); // Linux: ENOMEM outside the user range
+    if (!r.ok) return r;
+    const [s, e] = r.value;
+    let mapped = 0;
+    proc.vmas.forEach(
+      (v) => {
+        mapped += Math.min(v.endVpn, e) - Math.max(v.startVpn, s);
+      },
+      s,
+      e,
+    );
+    if (mapped !== e - s)
+      return fail('ENOMEM', `mprotect: [${hex(vaOf(s))}, ${hex(vaOf(e))}) is not fully mapped`);
+    if (!this.splitAt(proc, s) || !this.splitAt(proc, e))
+      return fail('ENOMEM', 'out of memory splitting a huge page');
+    proc.vmas.update(s, e, (v) => (v.prot === prot ? v : { ...v, prot }));
+    if (proc.root !== 0) {
+      this.clearContiguous(proc, s, e);
+      const leaves: { vpn: number; level: number }[] = [];
+      this.editor.forEachLeaf(proc.root, (l) => leaves.push({ vpn: l.vpn, level: l.level }), s, e);
+      const flush = new FlushObligation(proc.asid, false, this.flushThreshold);
+      for (const l of leaves) {
+        const vma = proc.vmas.find(l.vpn)!;
+        const f = this.editor.protect(proc.root, l.vpn, this.attrsFor(vma.value, l.level), proc.asid);
+        if (f) flush.merge(f);
+      }
+      this.discharge(flush);
+    }
+    return ok(0);
+  }
+
+  /**
+   * mremap(2): shrink in place, grow in place when the pages after the mapping are free, or with
+   * MREMAP_MAYMOVE move the mapping (the frames move with it; no copy). The old range must lie in
+   * one VMA (else EFAULT). On failure nothing changed.
+   */
+  mremap(
+    proc: Process,
+    oldAddr: AddressInput,
+    oldLength: AddressInput,
+    newLength: AddressInput,
+    flags = 0,
+  ): SysResult<bigint> {
+    this.live(proc);
+    if (flags & ~MREMAP.MAYMOVE) return fail('EINVAL', `flags ${flags}: only MREMAP_MAYMOVE is supported`);
+    const r = this.pageRange(oldAddr, oldLength, 'mremap');
+    if (!r.ok) return r;
+    const [s, e] = r.value;
+    const nl = toAddress(newLength, 'new_length');
+    if (nl === 0n) return fail('EINVAL', 'mremap: new length 0');
+    const newPages = Number((nl + 0xfffn) >> 12n);
+    const vma = proc.vmas.find(s);
+    if (!vma || vma.endVpn < e)
+      return fail('EFAULT', `mremap: [${hex(vaOf(s))}, ${hex(vaOf(e))}) is not inside one mapping`);
+    const oldPages = e - s;
+    if (newPages <= oldPages) {
+      if (!this.unmapRange(proc, s + newPages, e))
+        return fail('ENOMEM', 'out of memory splitting a huge page');
+      return ok(vaOf(s));
+    }
+    const grownEnd = s + newPages;
+    // In place only when the range ends where its VMA ends and the pages after it are free
+    // (Linux vma_expandable); otherwise the mapping must move.
+    if (e === vma.endVpn && grownEnd <= this.userEndVpn && !proc.vmas.findIntersection(e, grownEnd)) {
+      if (vma.endVpn < grownEnd) {
+        const d = vma.endVpn - vma.startVpn;
+        const v = vma.value;
+        proc.vmas.insert(vma.endVpn, grownEnd, {
+          ...v,
+          pa: v.kind === 'device' ? v.pa + d * PAGE_SIZE : 0,
+          offsetPages: v.offsetPages + d,
+        });
+      }
+      return ok(vaOf(s));
+    }
+    if (!(flags & MREMAP.MAYMOVE))
+      return fail('ENOMEM', 'mremap: cannot grow in place and MREMAP_MAYMOVE is not set');
+    const dest = proc.vmas.findGap(newPages, Kernel.MMAP_MIN_VPN, this.mmapTopVpn(proc), { topDown: true });
+    if (dest < 0) return fail('ENOMEM', `mremap: no free range of ${newPages} pages`);
+    // Atomicity: moving needs at most a few table frames per 512 pages; refuse before changing anything.
+    const levels = this.arch.geometry.rootLevel;
+    if (this.allocator.freeCount < (Math.ceil(oldPages / 512) + 2) * levels + 1)
+      return fail('ENOMEM', 'mremap: out of memory for page tables');
+    if (!this.splitAt(proc, s) || !this.splitAt(proc, e))
+      return fail('ENOMEM', 'out of memory splitting a huge page');
+    // Split huge leaves inside (moves go page by page).
+    if (proc.root !== 0) {
+      for (let vpn = s; vpn < e; vpn++) {
+        const ref = this.editor.lookup(proc.root, vpn);
+        if (ref.entry.kind === 'leaf' && ref.level > 1 && !this.splitAt(proc, vpn + 1))
+          return fail('ENOMEM', 'out of memory splitting a huge page');
+      }
+    }
+    const pieceOffset = s - vma.startVpn;
+    const v = vma.value;
+    const moved: VmaValue = {
+      ...v,
+      pa: v.kind === 'device' ? v.pa + pieceOffset * PAGE_SIZE : 0,
+      offsetPages: v.offsetPages + pieceOffset,
+    };
+    proc.vmas.removeRange(s, e);
+    proc.vmas.insert(dest, dest + newPages, moved);
+    if (proc.root !== 0) {
+      const leaves: { vpn: number; pa: number; attrs: LeafAttributes }[] = [];
+      this.editor.forEachLeaf(proc.root, (l) => leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs }), s, e);
+      const flush = new FlushObligation(proc.asid, false, this.flushThreshold);
+      for (const l of leaves) {
+        const u = this.editor.unmap(proc.root, l.vpn, proc.asid);
+        if (u) flush.merge(u.flush);
+        const m = this.editor.map(
+          proc.root,
+          dest + (l.vpn - s),
+          l.pa,
+          1,
+          l.attrs,
+          this.arch.defaults.userTable,
+          this.userSource(proc),
+          proc.asid,
+        );
+        if (!m.ok)
+          throw new Error(`kernel bug: mremap move ran out of memory after the pre-check (${m.reason})`);
+        m.flush.ignore();
+      }
+      const lo = proc.vmas.findLastBefore(s)?.endVpn ?? this.userStartVpn;
+      const hi = proc.vmas.findFirstAtOrAfter(e)?.startVpn ?? this.userEndVpn;
+      if (hi > lo)
+        flush.merge(
+          this.editor.pruneEmptyTables(proc.root, lo, hi, this.userSource(proc), 0, -1, proc.asid).flush,
+        );
+      this.discharge(flush);
+    }
+    return ok(vaOf(dest));
+  }
+
+  /**
+   * Spawns a process from a static ELF64 executable (AArch64 or x86-64, matching the backend):
+   * each PT_LOAD is mapped with its own permissions (file bytes copied, the tail of the last file
+   * page and the bss zeroed), the heap starts at the page-aligned end of the image, and the stack
+   * holds argc, argv, envp and the auxiliary vector as the ABI and Linux lay them out.
+   * ENOEXEC for a file the backend cannot run, E2BIG for arguments that do not fit, ENOMEM when
+   * out of memory — nothing is left behind on failure.
+   */
+  spawnElf(
+    elf: Uint8Array,
+    args: { argv?: readonly string[]; envp?: readonly string[]; execfn?: string } = {},
+  ): SysResult<Process> {
+    const proc = this.createProcess();
+    const r = this.exec(proc, { elf, ...args });
+    if (!r.ok) {
+      this.teardown(proc, 'exited');
+      this.processes.delete(proc.pid);
+      return r;
+    }
+    return ok(proc);
+  }
+
+  /**
+   * exec: replaces the user address space of `proc` with a program (a simple image or an ELF
+   * file), keeping its pid, ASID and the kernel half. The new space is built first; only when that
+   * succeeded is the old one freed (no frame or page-table page leaks), so a failed exec leaves the
+   * process exactly as it was.
+   */
+  exec(
+    proc: Process,
+    program:
+      | ProgramImage
+      | {
+          readonly elf: Uint8Array;
+          readonly argv?: readonly string[];
+          readonly envp?: readonly string[];
+          readonly execfn?: string;
+        },
+  ): SysResult<0> {
+    this.live(proc);
+    const staging = new Process(proc.pid, proc.asid, this.layout, proc.parentPid);
+    const built = 'elf' in program ? this.loadElf(staging, program) : this.loadImage(staging, program);
+    if (!built.ok) {
+      this.clearUserSpace(staging);
+      return built;
+    }
+    this.clearUserSpace(proc);
+    // The old translations of this ASID are gone from every TLB (clearUserSpace flushed them).
+    proc.root = staging.root;
+    proc.tablePages = staging.tablePages;
+    proc.residentPages = staging.residentPages;
+    proc.vmas = staging.vmas;
+    proc.setLayout(staging.layout);
+    proc.setBrk(staging.brk);
+    proc.entry = staging.entry;
+    proc.initialSp = staging.initialSp;
+    for (const cpu of this.cpus) cpu.refreshRoot(proc);
+    this.events.emit({
+      type: 'process',
+      action: 'create',
+      pid: proc.pid,
+      detail: `exec: ${proc.residentPages} pages, entry ${hex(proc.entry)}`,
+    });
+    return ok(0);
+  }
+
+  /** A simple program image into a (staging) process. */
+  private loadImage(proc: Process, image: ProgramImage): SysResult<0> {
+    proc.vmas.insert(
+      proc.vpn.stackTop - 1,
+      proc.vpn.stackTop,
+      anonVma(PROT.READ | PROT.WRITE, '[stack]', { growsDown: true }),
+    );
+    const textPages = Math.ceil(image.text.length / PAGE_SIZE);
+    const dataPages = Math.ceil((image.data?.length ?? 0) / PAGE_SIZE);
+    if (textPages > 0)
+      proc.vmas.insert(proc.vpn.text, proc.vpn.text + textPages, anonVma(PROT.READ | PROT.EXEC, 'text'));
+    if (dataPages > 0)
+      proc.vmas.insert(proc.vpn.data, proc.vpn.data + dataPages, anonVma(PROT.READ | PROT.WRITE, 'data'));
+    const ok0 =
+      this.loadSegment(
+        proc,
+        proc.layout.textBase,
+        image.text,
+        this.userAttributes({ read: true, write: false, execute: true }),
+      ) &&
+      this.loadSegment(proc, proc.layout.dataBase, image.data ?? new Uint8Array(0), this.anonAttrs) &&
+      this.allocUserVpn(proc, proc.vpn.stackTop - 1, this.anonAttrs) !== 0;
+    proc.entry = proc.layout.textBase;
+    proc.initialSp = proc.layout.stackTop;
+    return ok0 ? ok(0) : fail('ENOMEM', 'out of memory loading the program');
+  }
+
+  /** An ELF64 executable into a (staging) process. */
+  private loadElf(
+    proc: Process,
+    p: { elf: Uint8Array; argv?: readonly string[]; envp?: readonly string[]; execfn?: string },
+  ): SysResult<0> {
+    let image: ReturnType<typeof parseElf64>;
+    let plan: ReturnType<typeof planElfLoad>;
+    try {
+      image = parseElf64(p.elf);
+      plan = planElfLoad(image, p.elf, PAGE_SIZE, { userEnd: this.arch.description.userRange.end });
+    } catch (e) {
+      if (isMmError(e)) return fail('ENOEXEC', e.message);
+      throw e;
+    }
+    const id = this.arch.description.id;
+    const runs = image.machine === 'aarch64' ? id === 'aarch64' : id === 'x86_64' || id === 'x86_64-la57';
+    if (!runs) return fail('ENOEXEC', `a ${image.machine} executable cannot run on ${id}`);
+    const d = this.layout;
+    const firstWritable = plan.segments.find((sg) => sg.permissions.write);
+    proc.setLayout({
+      textBase: plan.imageStart,
+      dataBase: firstWritable ? firstWritable.start : plan.imageEnd,
+      heapBase: plan.brk,
+      stackGuardLow: d.stackGuardLow,
+      stackLow: d.stackLow,
+      stackTop: d.stackTop,
+    });
+    if (plan.imageEnd > d.stackGuardLow)
+      return fail('ENOEXEC', `the image ends at ${hex(plan.imageEnd)}, inside the stack area`);
+    const name = p.execfn ?? p.argv?.[0] ?? 'a.out';
+    const protOf = (q: { read: boolean; write: boolean; execute: boolean }) =>
+      (q.read ? PROT.READ : 0) | (q.write ? PROT.WRITE : 0) | (q.execute ? PROT.EXEC : 0);
+    for (const sg of plan.segments) {
+      const startVpn = Number(sg.start >> 12n);
+      const fileEndVpn = startVpn + sg.filePages.length;
+      if (fileEndVpn > startVpn) {
+        // The file offset of the first page, shown in /proc/PID/maps as Linux shows it.
+        const offsetPages = Math.floor((sg.filePages[0]?.fileOffset ?? 0) / PAGE_SIZE);
+        proc.vmas.insert(startVpn, fileEndVpn, anonVma(protOf(sg.permissions), name, { offsetPages }));
+      }
+      const attrs = this.attrsFor(anonVma(protOf(sg.permissions), name));
+      for (const page of sg.filePages) {
+        const pa = this.allocUserVpnRaw(proc, Number(page.va >> 12n), attrs);
+        if (pa === 0) return fail('ENOMEM', 'out of memory loading the program');
+        this.memory.writeBytes(pa, elfPageBytes(p.elf, page, PAGE_SIZE));
+      }
+      if (sg.bss) {
+        proc.vmas.insert(
+          Number(sg.bss.start >> 12n),
+          Number(sg.bss.end >> 12n),
+          anonVma(protOf(sg.bss.permissions), ''),
+        );
+      }
+    }
+    proc.entry = plan.entry;
+    // The initial stack: argc, argv, envp, auxv (Linux create_elf_tables), at most a few pages.
+    let stack: ReturnType<typeof buildInitialStack>;
+    try {
+      stack = buildInitialStack({
+        argv: p.argv ?? [name],
+        envp: p.envp ?? [],
+        auxv: linuxAuxv({
+          phdr: plan.phdrAddress ?? 0n,
+          phnum: plan.phnum,
+          phent: plan.phent,
+          entry: plan.entry,
+        }),
+        stackTop: d.stackTop,
+        wordBytes: 8,
+        execfn: name,
+        platform: image.machine === 'aarch64' ? 'aarch64' : 'x86_64',
+        randomSeed: proc.pid,
+      });
+    } catch (e) {
+      if (isMmError(e)) return fail('E2BIG', e.message);
+      throw e;
+    }
+    const spVpn = Number(stack.sp >> 12n);
+    const topVpn = proc.vpn.stackTop;
+    proc.vmas.insert(spVpn, topVpn, anonVma(PROT.READ | PROT.WRITE, '[stack]', { growsDown: true }));
+    for (let vpn = spVpn; vpn < topVpn; vpn++) {
+      if (this.allocUserVpnRaw(proc, vpn, this.anonAttrs) === 0)
+        return fail('ENOMEM', 'out of memory building the stack');
+    }
+    const bytes = stack.bytes;
+    const base = stack.sp;
+    for (let off = 0; off < bytes.length; ) {
+      const va = base + BigInt(off);
+      const ref = this.editor.lookup(proc.root, Number(va >> 12n));
+      if (ref.entry.kind !== 'leaf') throw new Error('kernel bug: stack page not mapped');
+      const inPage = Number(va & 0xfffn);
+      const n = Math.min(bytes.length - off, PAGE_SIZE - inPage);
+      this.memory.writeBytes(ref.entry.pa + inPage, bytes.subarray(off, off + n));
+      off += n;
+    }
+    proc.initialSp = stack.sp;
+    return ok(0);
+  }
+
+  /** `/proc/PID/maps` of a process (Linux format, see proc-maps.ts). */
+  procMaps(proc: Process): string {
+    return procMaps(this, proc);
+  }
+
+  /** `/proc/PID/smaps` of a process. */
+  procSmaps(proc: Process): string {
+    return procSmaps(this, proc);
+  }
+
+  /** The process's VMAs in address order, with their resident pages. */
+  vmas(proc: Process): {
+    start: bigint;
+    end: bigint;
+    prot: number;
+    shared: boolean;
+    name: string;
+    kind: 'anon' | 'device';
+    residentPages: number;
+  }[] {
+    const out: {
+      start: bigint;
+      end: bigint;
+      prot: number;
+      shared: boolean;
+      name: string;
+      kind: 'anon' | 'device';
+      residentPages: number;
+    }[] = [];
+    const g = this.arch.geometry;
+    proc.vmas.forEach((v) => {
+      let resident = 0;
+      if (proc.root !== 0) {
+        this.editor.forEachLeaf(
+          proc.root,
+          (l) => {
+            const p = g.entryPages[l.level]!;
+            resident += Math.min(l.vpn + p, v.endVpn) - Math.max(l.vpn, v.startVpn);
+          },
+          v.startVpn,
+          v.endVpn,
+        );
+      }
+      out.push({
+        start: vaOf(v.startVpn),
+        end: vaOf(v.endVpn),
+        prot: v.value.prot,
+        shared: v.value.shared,
+        name: v.value.name,
+        kind: v.value.kind,
+        residentPages: resident,
+      });
+    });
+    return out;
+  }
+
+  /** RSS (pages), VSZ (bytes of all VMAs) and page-table pages of a process. */
+  memoryStats(proc: Process): { rssPages: number; vszBytes: bigint; pageTablePages: number } {
+    return {
+      rssPages: proc.residentPages,
+      vszBytes: BigInt(proc.vmas.mappedPages) * 4096n,
+      pageTablePages: proc.tablePages,
+    };
   }
 
   // -------------------------------------------------------------------------
@@ -836,30 +1744,165 @@ export class Kernel implements FaultHandler {
       }
       return { outcome: FaultOutcome.Retry, resolution: 'access flag set' };
     }
-    let reason: KillReason;
-    if (kind === Fault.Translation && access !== 2) {
+    if (kind === Fault.Alignment) return this.deny(proc, soft, 'alignment fault', BUS_ADRALN);
+    if (kind !== Fault.Translation && kind !== Fault.Permission) {
+      // Address size, reserved bit, non-canonical (#GP): nothing a VMA can fix.
+      return this.deny(proc, soft, access === 2 ? 'exec fault' : 'invalid address', SEGV_MAPERR);
+    }
+    const vma = proc.vmas.find(vpn) ?? this.growStack(proc, vpn);
+    if (vma === undefined) {
+      // SEGV_MAPERR, named as the seed names it by the simple layout's regions.
       const region = this.regionOfVpn(proc, vpn);
-      if (region === 'heap' || region === 'stack') {
-        if (this.demandZero(proc, vpn, r)) {
-          return { outcome: FaultOutcome.Retry, resolution: `demand-zero ${region} page` };
-        }
-        reason = 'out of memory';
-      } else {
-        reason =
-          region === 'stack-guard' ? 'stack overflow' : region === 'text' ? 'text fault' : 'invalid address';
-      }
-    } else {
-      reason =
+      const reason: KillReason =
         access === 2
           ? 'exec fault'
-          : kind === Fault.Permission
-            ? 'permission fault'
-            : kind === Fault.Alignment
-              ? 'alignment fault'
+          : region === 'stack-guard'
+            ? 'stack overflow'
+            : region === 'text'
+              ? 'text fault'
               : 'invalid address';
+      return this.deny(proc, soft, reason, SEGV_MAPERR);
     }
+    // What the VMA allows is what its encodable leaf grants the user (PROT_WRITE implies read, and
+    // on x86 PROT_EXEC implies read too), so the check and the page tables can never disagree.
+    const allowed = this.attrsFor(vma.value).user;
+    if (!(access === 0 ? allowed.read : access === 1 ? allowed.write : allowed.execute)) {
+      return this.deny(proc, soft, access === 2 ? 'exec fault' : 'permission fault', SEGV_ACCERR);
+    }
+    if (kind === Fault.Permission) {
+      // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.
+      const ref = this.editor.lookup(proc.root, vpn);
+      if (ref.entry.kind === 'leaf') {
+        const flush = this.editor.protect(proc.root, vpn, this.attrsFor(vma.value, ref.level), proc.asid);
+        if (flush) this.discharge(flush);
+      }
+      return { outcome: FaultOutcome.Retry, resolution: 'PTE upgraded to the VMA permissions' };
+    }
+    const how = this.faultIn(proc, vpn, vma, r);
+    if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
+    return this.deny(proc, soft, 'out of memory', SEGV_OOM);
+  }
+
+  private deny(
+    proc: Process,
+    soft: boolean,
+    reason: KillReason,
+    signal: KillSignal,
+  ): { outcome: FaultOutcomeCode; resolution: string } {
     if (soft) return { outcome: FaultOutcome.Refused, resolution: `EFAULT (${reason})` };
-    return { outcome: this.killed(proc, reason), resolution: `killed: ${reason}` };
+    this.kill(proc, reason, signal);
+    return {
+      outcome: FaultOutcome.Killed,
+      resolution: `killed: ${reason} (${signal.signal} ${signal.code})`,
+    };
+  }
+
+  /**
+   * Stack growth: a fault below a grows-down VMA, not below the process's stack limit (STACK_LOW)
+   * and not within the guard gap above the previous mapping, extends the stack to that page.
+   */
+  private growStack(proc: Process, vpn: number): ProcessVma | undefined {
+    const above = proc.vmas.findFirstAtOrAfter(vpn);
+    if (!above?.value.growsDown || vpn < proc.vpn.stackLow) return undefined;
+    const below = proc.vmas.findLastBefore(vpn);
+    const gap = proc.vpn.stackLow - proc.vpn.guard;
+    if (below && below.endVpn + gap > vpn) return undefined;
+    return proc.vmas.insert(vpn, above.startVpn, above.value);
+  }
+
+  /** Leaf attributes for pages of a VMA at `level` (the most the page tables may grant; used by audit()). */
+  attrsFor(v: VmaValue, level = 1): LeafAttributes {
+    return this.attrs.leaf(this.requestForProt(v.prot, v.memoryType), level);
+  }
+
+  private requestForProt(prot: number, memoryType: VmaValue['memoryType']): MappingRequest {
+    const w = (prot & PROT.WRITE) !== 0;
+    const x = (prot & PROT.EXEC) !== 0;
+    // PROT_WRITE implies read on every architecture mmkit models (as in Linux).
+    return { user: { read: (prot & PROT.READ) !== 0 || w, write: w, execute: x }, memoryType, global: false };
+  }
+
+  /** Maps the page (or huge page) for a not-present fault inside `vma`. Returns how, or undefined when out of memory. */
+  private faultIn(proc: Process, vpn: number, vma: ProcessVma, r: WalkResult): string | undefined {
+    const v = vma.value;
+    const index = vpn - vma.startVpn;
+    if (v.kind === 'device') {
+      const ok = this.mapVpnRaw(proc, vpn, v.pa + index * PAGE_SIZE, this.attrsFor(v)).ok;
+      return ok ? 'device page mapped' : undefined;
+    }
+    if (v.shm) {
+      const obj = v.shm;
+      const idx = v.offsetPages + index;
+      let pa = obj.pages.get(idx);
+      const fresh = pa === undefined;
+      if (pa === undefined) {
+        pa = this.allocator.alloc('user', -1);
+        if (pa === 0) return undefined;
+      } else this.allocator.ref(pa);
+      if (!this.mapVpnRaw(proc, vpn, pa, this.attrsFor(v)).ok) {
+        this.allocator.unref(pa);
+        return undefined;
+      }
+      if (fresh)
+        obj.pages.set(idx, pa); // the object's own reference is the allocation's
+      else return 'shared page mapped';
+      this.allocator.ref(pa); // …and the PTE holds one more
+      return 'demand-zero shared page';
+    }
+    if (v.huge) {
+      const how = this.faultInHuge(proc, vpn, vma);
+      if (how) return how;
+    }
+    if (v.prot === (PROT.READ | PROT.WRITE) && !v.huge) {
+      return this.demandZero(proc, vpn, r)
+        ? `demand-zero ${v.name === '[stack]' ? 'stack' : v.name === '[heap]' ? 'heap' : 'anonymous'} page`
+        : undefined;
+    }
+    return this.allocUserVpn(proc, vpn, this.attrsFor(v)) !== 0 ? 'demand-zero page' : undefined;
+  }
+
+  /** A huge leaf (2 MiB / 4 MiB / 1 GiB) for a fault in a MAP_HUGETLB VMA, when a whole aligned one fits and is free. */
+  private faultInHuge(proc: Process, vpn: number, vma: ProcessVma): string | undefined {
+    const g = this.arch.geometry;
+    if (!this.ensureRoot(proc)) return undefined;
+    for (const level of [...g.leafLevels].sort((a, b) => b - a)) {
+      if (level === 1) break;
+      const pages = g.entryPages[level]!;
+      const base = vpn - (vpn % pages);
+      if (base < vma.startVpn || base + pages > vma.endVpn) continue;
+      const ref = this.editor.lookup(proc.root, vpn);
+      if (ref.entry.kind !== 'absent' || ref.level < level) continue; // a smaller table already exists
+      const pa = this.allocator.allocContiguous(pages, pages, 'user', proc.pid);
+      if (pa === 0) continue;
+      const res = this.editor.map(
+        proc.root,
+        base,
+        pa,
+        level,
+        this.attrsFor(vma.value, level),
+        this.arch.defaults.userTable,
+        this.userSource(proc),
+        proc.asid,
+      );
+      if (!res.ok) {
+        this.allocator.freeContiguous(pa, pages);
+        continue;
+      }
+      res.flush.ignore();
+      proc.residentPages += pages;
+      if (this.events.active) {
+        this.events.emit({
+          type: 'map',
+          space: `pid ${proc.pid}`,
+          va: vaOf(base),
+          pa,
+          sizeBytes: pages * PAGE_SIZE,
+          perms: describeAttrs(this.attrsFor(vma.value, level)),
+        });
+      }
+      return `huge page (${this.editor.levelName(level)} leaf, ${pages * 4} KiB)`;
+    }
+    return undefined;
   }
 
   /**
@@ -884,27 +1927,6 @@ export class Kernel implements FaultHandler {
     if (wide) mem.write32(dpa + 4, (t.hi | Math.floor(pa / TWO_32)) >>> 0);
     this.mapped(proc, vpn, pa, this.anonAttrs);
     return true;
-  }
-
-  /** Bookkeeping after a user page was mapped: the resident count and the `map` event. */
-  private mapped(proc: Process, vpn: number, pa: number, attrs: LeafAttributes): void {
-    proc.residentPages++;
-    if (this.events.active) {
-      this.events.emit({
-        type: 'map',
-        space: `pid ${proc.pid}`,
-        va: vaOf(vpn),
-        pa,
-        sizeBytes: PAGE_SIZE,
-        perms: describeAttrs(attrs),
-      });
-    }
-  }
-
-  private killed(proc: Process, reason: KillReason): FaultOutcomeCode {
-    // Record the reason first: the teardown below emits the kill event.
-    this.kill(proc, reason);
-    return FaultOutcome.Killed;
   }
 
   private regionOfVpn(
@@ -989,7 +2011,12 @@ export class Kernel implements FaultHandler {
 
   /** The failed-access result after a killing fault. */
   private outcomeOf(proc: Process): AccessResult<never> {
-    return { ok: false, killed: proc.killReason ?? 'invalid address' };
+    const sig = proc.killSignal;
+    return {
+      ok: false,
+      killed: proc.killReason ?? 'invalid address',
+      ...(sig ? { signal: sig.signal, code: sig.code } : {}),
+    };
   }
 
   /**

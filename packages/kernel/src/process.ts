@@ -3,7 +3,9 @@
  * The page tables themselves are the record of what is mapped: there are no
  * page-slot arrays, so a process may map as much as memory allows.
  */
+import { createVmaTree, type VmaValue } from './address-space.js';
 import type { SimpleLayout } from './layout.js';
+import type { VmaTree } from './vma-tree.js';
 
 /** Why the kernel killed a process (the seed's kill reasons, plus a few). */
 export type KillReason =
@@ -14,6 +16,12 @@ export type KillReason =
   | 'exec fault'
   | 'out of memory'
   | 'alignment fault';
+
+/** Signal and si_code of a kill, as Linux would deliver them. */
+export interface KillSignal {
+  readonly signal: 'SIGSEGV' | 'SIGBUS';
+  readonly code: 'SEGV_MAPERR' | 'SEGV_ACCERR' | 'BUS_ADRALN' | 'SEGV_OOM';
+}
 
 /** Lifecycle state. */
 export type ProcessState = 'running' | 'exited' | 'killed';
@@ -26,12 +34,16 @@ export class Process {
   brk: bigint;
   state: ProcessState = 'running';
   killReason: KillReason | undefined;
+  /** The signal that killed the process (with `killReason`). */
+  killSignal: KillSignal | undefined;
+  /** The process's VMAs. */
+  vmas: VmaTree<VmaValue> = createVmaTree();
   /** User pages currently mapped. */
   residentPages = 0;
   /** Page-table frames owned (root included). */
   tablePages = 0;
   /** Layout boundaries as page numbers (hot-path copies of `layout`). */
-  readonly vpn: {
+  vpn!: {
     text: number;
     data: number;
     heap: number;
@@ -40,17 +52,27 @@ export class Process {
     stackTop: number;
   };
   /** First page number past the heap (ceil(brk / 4 KiB)). */
-  brkVpn: number;
+  brkVpn = 0;
   /** @internal The kernel's frame source for this process's tables (made once). */
   tableSource: import('@mmkit/core').FrameSource | undefined;
+  /** Entry point and initial stack pointer of the program loaded by spawnElf/exec (0 otherwise). */
+  entry = 0n;
+  initialSp = 0n;
 
   constructor(
     readonly pid: number,
     readonly asid: number,
-    readonly layout: SimpleLayout,
+    /** Region boundaries used to name faults (seed 000) and to place the heap and stack. */
+    public layout: SimpleLayout,
     readonly parentPid: number,
   ) {
     this.brk = layout.heapBase;
+    this.setLayout(layout);
+  }
+
+  /** Changes the layout (exec of an ELF file) and its page-number copies. */
+  setLayout(layout: SimpleLayout): void {
+    this.layout = layout;
     const v = (a: bigint) => Number(a >> 12n);
     this.vpn = {
       text: v(layout.textBase),
@@ -60,6 +82,7 @@ export class Process {
       stackLow: v(layout.stackLow),
       stackTop: v(layout.stackTop),
     };
+    this.brk = layout.heapBase;
     this.brkVpn = this.vpn.heap;
   }
 

@@ -1,0 +1,571 @@
+/**
+ * A reference model of one process's user address space, for tests only (not exported from
+ * `index.ts`). It answers "what could a program observe?" for the syscall facade of issue 4
+ * (`mmap`, `munmap`, `mprotect`, `brk`, `mremap`, loads, stores, fetches, `fork`) and is kept
+ * deliberately naive so that it is obviously right: a `Map` from page number to what lives
+ * there, no trees, no page tables, no frames, no huge pages, no TLB.
+ *
+ * ```
+ *   page number ──▶ ModelPage { prot, name, huge, backing }
+ *                                           │
+ *                  ┌────────────────────────┴───────────────────────┐
+ *        private: { data: Uint8Array(4096) | undefined }   shared: { object, index }
+ *        (undefined = never written = zeros; copied by fork)  (object.pages: index → bytes; fork shares it)
+ * ```
+ *
+ * Semantics (Linux's, as the facade documents them in `syscalls.ts` and issue 4; every rule is
+ * one `if` below, in the order the kernel checks them):
+ * - mmap: exactly one of MAP_SHARED / MAP_PRIVATE, MAP_ANONYMOUS, prot ⊆ rwx, non-zero length
+ *   (EINVAL); length rounded up to pages; a length larger than the user half, or a fixed range
+ *   leaving it, is ENOMEM; MAP_FIXED / MAP_FIXED_NOREPLACE need a page-aligned addr (EINVAL);
+ *   MAP_FIXED replaces, MAP_FIXED_NOREPLACE over any mapped page is EEXIST; otherwise a
+ *   page-aligned, free hint at or above `mmapMinVpn` is used as is, and anything else is placed
+ *   top-down: the highest free range ending at or below `mmapTopVpn` (Linux
+ *   `unmapped_area_topdown`), aligned to a huge page for MAP_HUGETLB requests of at least one.
+ * - munmap: page-aligned addr, non-zero length, range inside the user half (EINVAL, Linux's
+ *   `len > TASK_SIZE - start` check); any range; unmapping nothing succeeds.
+ * - mprotect: prot ⊆ rwx, page-aligned addr, non-zero length (EINVAL; Linux returns 0 for a
+ *   zero length, issue 4 says EINVAL); a range leaving the user half or containing an unmapped
+ *   page is ENOMEM with nothing changed (Linux changes the VMAs before the hole; issue 4 forbids
+ *   partial results).
+ * - brk: below the heap base or above the stack guard → refused (the old break is returned);
+ *   growing needs [old end, new end + `brkGapPages`) free (Linux: `newbrk + PAGE_SIZE` must not
+ *   reach the next VMA); shrinking unmaps [new end, old end) whatever is mapped there; pages
+ *   keep their contents while they stay mapped (the break may move inside one page).
+ * - mremap: flags ⊆ MREMAP_MAYMOVE, page-aligned old address, non-zero lengths (EINVAL); the old
+ *   range must lie inside one VMA (EFAULT); shrinking unmaps the tail; growing extends in place
+ *   only when the old range ends at its VMA's end and the pages after it are free (Linux
+ *   `vma_expandable`), else with MREMAP_MAYMOVE moves the pages (contents preserved) to a
+ *   top-down range, else ENOMEM. Growing a shared mapping is not modelled (Linux gives SIGBUS
+ *   beyond the shmem object's size): the model throws.
+ * - Accesses: no page → SIGSEGV/SEGV_MAPERR; a page whose effective permissions (see
+ *   {@link effectiveProt}) lack the access → SIGSEGV/SEGV_ACCERR; otherwise loads and fetches
+ *   return the little-endian value last stored (0 if never written), stores update it.
+ *   Kill reasons use the kernel's names: a fetch is an `exec fault`, a data access to no
+ *   mapping an `invalid address`, a data access without permission a `permission fault`.
+ * - VMAs are not stored: {@link AddressSpaceModel.vmaList} derives them as maximal runs of
+ *   consecutive pages that Linux would merge (same prot, name, MAP_HUGETLB-ness and
+ *   private/shared; shared pages only with the same object at consecutive indices).
+ *
+ * Placement: with `mmapTopVpn` given the model predicts every top-down address exactly; without
+ * it (or for a single call, with `placeAt`) it adopts the kernel's address after checking that
+ * the range is page-aligned, inside [mmapMinVpn, mmapTopVpn or the user end) and entirely free.
+ * Tests learn `mmapTopVpn` from the kernel's first top-down mapping in an empty process.
+ *
+ * Misuse (a cross-page access, growing a shared mapping, an invalid adopted address) throws
+ * {@link InvalidArgumentError}.
+ */
+import { InvalidArgumentError } from '@mmkit/core';
+import type { KillReason } from './process.js';
+import { type Errno, fail, MAP, MREMAP, ok, PROT, type SysResult } from './syscalls.js';
+
+/** Bytes per page. */
+export const MODEL_PAGE_SIZE = 4096;
+
+/** What the hardware can express, as far as user permissions go. */
+export interface AccessTraits {
+  /**
+   * EL0 execute-only pages exist (AArch64: AP[2:1] = 00 with UXN = 0, arch-facts A6). On x86 a
+   * present user page is always readable (arch-facts B5).
+   */
+  readonly execOnly: boolean;
+  /** Execute-never exists (false on 32-bit x86 without PAE: readable pages are executable, B3). */
+  readonly noExecute: boolean;
+}
+
+/**
+ * The accesses a page with `prot` allows a program, as PROT bits: what was asked for, widened only
+ * where the hardware cannot say less (as Linux does): write implies read everywhere (no EL0
+ * write-only encoding, arch-facts A6; x86 present ⇒ readable, B5), exec implies read where there
+ * is no execute-only encoding (x86, B5), and read implies exec without execute-never (x86-32, B3).
+ */
+export function effectiveProt(prot: number, traits: AccessTraits): number {
+  let p = prot & 7;
+  if (p & PROT.WRITE) p |= PROT.READ;
+  if (p & PROT.EXEC && !traits.execOnly) p |= PROT.READ;
+  if (!traits.noExecute && p & PROT.READ) p |= PROT.EXEC;
+  return p;
+}
+
+/** The pages behind one MAP_SHARED | MAP_ANONYMOUS mapping (shared by fork). */
+export class SharedObjectModel {
+  private static nextId = 1;
+  /** For messages only. */
+  readonly id = SharedObjectModel.nextId++;
+  /** Page index → contents (absent: never written, zeros). */
+  readonly pages = new Map<number, Uint8Array>();
+}
+
+/** A private page: its own bytes (undefined until written: zeros). */
+export interface PrivateBacking {
+  readonly kind: 'private';
+  data: Uint8Array | undefined;
+}
+
+/** A page of a shared object. */
+export interface SharedBacking {
+  readonly kind: 'shared';
+  readonly object: SharedObjectModel;
+  readonly index: number;
+}
+
+/** One mapped page of the model. */
+export interface ModelPage {
+  /** PROT bits as requested (what /proc/PID/maps shows). */
+  readonly prot: number;
+  /** VMA name (`[heap]`, `[stack]`, an mmap `name`, or ''). */
+  readonly name: string;
+  /** Mapped with MAP_HUGETLB (such VMAs never merge with others). */
+  readonly huge: boolean;
+  readonly backing: PrivateBacking | SharedBacking;
+}
+
+/** A VMA as the model derives it (addresses are bigints, half-open). */
+export interface ModelVma {
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly prot: number;
+  readonly shared: boolean;
+  readonly name: string;
+}
+
+/** What a user access does. */
+export type ModelAccess =
+  | { readonly ok: true; readonly value: number | bigint }
+  | {
+      readonly ok: false;
+      readonly killed: KillReason;
+      readonly signal: 'SIGSEGV';
+      readonly code: 'SEGV_MAPERR' | 'SEGV_ACCERR';
+    };
+
+/** Fixed facts of the modelled address space. */
+export interface ModelOptions {
+  /** One past the last user page. */
+  readonly userEndVpn: number;
+  /** Start of the heap (the initial break). */
+  readonly heapBase: bigint;
+  /** Highest break brk accepts (the stack guard of the simple layout). */
+  readonly brkLimit: bigint;
+  /** Lowest page mmap places at or accepts a hint at (Linux mmap_min_addr = 64 KiB: 16). */
+  readonly mmapMinVpn: number;
+  /** Top of the top-down mmap area (exclusive page number); undefined: adopt the kernel's addresses. */
+  readonly mmapTopVpn: number | undefined;
+  /** Pages of the smallest huge leaf (MAP_HUGETLB placement alignment). */
+  readonly hugePages: number;
+  /** Free pages brk needs above the new break (Linux: 1). */
+  readonly brkGapPages: number;
+  readonly traits: AccessTraits;
+}
+
+const KNOWN_MAP =
+  MAP.SHARED |
+  MAP.PRIVATE |
+  MAP.FIXED |
+  MAP.ANONYMOUS |
+  MAP.GROWSDOWN |
+  MAP.POPULATE |
+  MAP.HUGETLB |
+  MAP.FIXED_NOREPLACE;
+
+const PAGE = BigInt(MODEL_PAGE_SIZE);
+const pageUp = (n: bigint) => (n + PAGE - 1n) / PAGE;
+
+function mergeable(a: ModelPage, b: ModelPage): boolean {
+  if (a.prot !== b.prot || a.name !== b.name || a.huge !== b.huge || a.backing.kind !== b.backing.kind)
+    return false;
+  if (a.backing.kind === 'shared' && b.backing.kind === 'shared')
+    return a.backing.object === b.backing.object && b.backing.index === a.backing.index + 1;
+  return true;
+}
+
+/** See the module documentation. */
+export class AddressSpaceModel {
+  /** Page number → page. */
+  readonly pages = new Map<number, ModelPage>();
+  /** The program break. */
+  brk: bigint;
+
+  constructor(readonly options: ModelOptions) {
+    this.brk = options.heapBase;
+  }
+
+  /**
+   * A model holding the kernel's initial VMAs of a new process (private, never written), so
+   * that both start equal. `vmas` is what `Kernel.vmas()` returns.
+   */
+  static adopt(
+    vmas: readonly { start: bigint; end: bigint; prot: number; shared: boolean; name: string }[],
+    options: ModelOptions,
+  ): AddressSpaceModel {
+    const m = new AddressSpaceModel(options);
+    for (const v of vmas) {
+      const object = v.shared ? new SharedObjectModel() : undefined;
+      const first = Number(v.start / PAGE);
+      for (let vpn = first; vpn < Number(v.end / PAGE); vpn++) {
+        m.pages.set(vpn, {
+          prot: v.prot,
+          name: v.name,
+          huge: false,
+          backing: object
+            ? { kind: 'shared', object, index: vpn - first }
+            : { kind: 'private', data: undefined },
+        });
+      }
+    }
+    return m;
+  }
+
+  /** A copy as fork makes it: private pages copied, shared pages still shared. */
+  fork(): AddressSpaceModel {
+    const m = new AddressSpaceModel(this.options);
+    m.brk = this.brk;
+    for (const [vpn, p] of this.pages) {
+      const b = p.backing;
+      m.pages.set(vpn, {
+        ...p,
+        backing: b.kind === 'private' ? { kind: 'private', data: b.data?.slice() } : b,
+      });
+    }
+    return m;
+  }
+
+  /** Mapped page numbers in ascending order. */
+  mappedVpns(): number[] {
+    return [...this.pages.keys()].sort((a, b) => a - b);
+  }
+
+  /** True if no page of [startVpn, endVpn) is mapped. */
+  isFree(startVpn: number, endVpn: number): boolean {
+    if (endVpn - startVpn > this.pages.size) {
+      for (const vpn of this.pages.keys()) if (vpn >= startVpn && vpn < endVpn) return false;
+      return true;
+    }
+    for (let v = startVpn; v < endVpn; v++) if (this.pages.has(v)) return false;
+    return true;
+  }
+
+  /** The bytes a page holds (undefined: all zero), or undefined for an unmapped page. */
+  contents(vpn: number): Uint8Array | undefined {
+    const p = this.pages.get(vpn);
+    if (!p) return undefined;
+    return p.backing.kind === 'private' ? p.backing.data : p.backing.object.pages.get(p.backing.index);
+  }
+
+  /** The VMAs a kernel with Linux's merge rules reports (see the module documentation). */
+  vmaList(): ModelVma[] {
+    const out: ModelVma[] = [];
+    let runStart = -1;
+    let prevVpn = -2;
+    let prev: ModelPage | undefined;
+    const close = () => {
+      if (prev && runStart >= 0) {
+        out.push({
+          start: BigInt(runStart) * PAGE,
+          end: BigInt(prevVpn + 1) * PAGE,
+          prot: prev.prot,
+          shared: prev.backing.kind === 'shared',
+          name: prev.name,
+        });
+      }
+    };
+    for (const vpn of this.mappedVpns()) {
+      const p = this.pages.get(vpn)!;
+      if (!(prev && vpn === prevVpn + 1 && mergeable(prev, p))) {
+        close();
+        runStart = vpn;
+      }
+      prev = p;
+      prevVpn = vpn;
+    }
+    close();
+    return out;
+  }
+
+  /** The VMA (as {@link vmaList} derives it) containing `vpn`, as page numbers. */
+  vmaAt(vpn: number): { startVpn: number; endVpn: number } | undefined {
+    const p = this.pages.get(vpn);
+    if (!p) return undefined;
+    let s = vpn;
+    for (let q = this.pages.get(s - 1); q && mergeable(q, this.pages.get(s)!); q = this.pages.get(s - 1)) s--;
+    let e = vpn + 1;
+    for (let q = this.pages.get(e); q && mergeable(this.pages.get(e - 1)!, q); q = this.pages.get(e)) e++;
+    return { startVpn: s, endVpn: e };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Syscalls
+
+  /**
+   * mmap. `placeAt` adopts the kernel's address for a top-down placement (checked, see the
+   * module documentation); it is ignored when the hint or MAP_FIXED decides the address.
+   * @throws InvalidArgumentError if `placeAt` is not a valid placement.
+   */
+  mmap(
+    addr: bigint,
+    length: bigint,
+    prot: number,
+    flags: number,
+    opts: { readonly name?: string; readonly placeAt?: bigint } = {},
+  ): SysResult<bigint> {
+    const o = this.options;
+    if (prot & ~7) return fail('EINVAL', 'prot');
+    if (flags & ~KNOWN_MAP) return fail('EINVAL', 'unknown flags');
+    if (!(flags & MAP.SHARED) === !(flags & MAP.PRIVATE)) return fail('EINVAL', 'shared/private');
+    if (!(flags & MAP.ANONYMOUS)) return fail('EINVAL', 'not anonymous');
+    if (length === 0n) return fail('EINVAL', 'length 0');
+    const pagesBig = pageUp(length);
+    if (pagesBig > BigInt(o.userEndVpn)) return fail('ENOMEM', 'length');
+    const pages = Number(pagesBig);
+    const fixed = (flags & (MAP.FIXED | MAP.FIXED_NOREPLACE)) !== 0;
+    if (fixed && addr % PAGE !== 0n) return fail('EINVAL', 'unaligned fixed addr');
+    const huge = (flags & MAP.HUGETLB) !== 0;
+    let start: number;
+    if (fixed) {
+      if (addr / PAGE + pagesBig > BigInt(o.userEndVpn)) return fail('ENOMEM', 'outside the user half');
+      start = Number(addr / PAGE);
+      if (flags & MAP.FIXED_NOREPLACE && !this.isFree(start, start + pages))
+        return fail('EEXIST', 'noreplace');
+    } else {
+      const hint = addr / PAGE;
+      if (
+        addr !== 0n &&
+        addr % PAGE === 0n &&
+        hint >= BigInt(o.mmapMinVpn) &&
+        hint + pagesBig <= BigInt(o.userEndVpn) &&
+        this.isFree(Number(hint), Number(hint) + pages)
+      ) {
+        start = Number(hint);
+      } else {
+        const align = huge && pages >= o.hugePages ? o.hugePages : 1;
+        const placed = this.place(pages, align, opts.placeAt);
+        if (placed < 0) return fail('ENOMEM', 'no room');
+        start = placed;
+      }
+    }
+    for (let i = 0; i < pages; i++) this.pages.delete(start + i);
+    const object = flags & MAP.SHARED ? new SharedObjectModel() : undefined;
+    const name = opts.name ?? '';
+    for (let i = 0; i < pages; i++) {
+      this.pages.set(start + i, {
+        prot,
+        name,
+        huge,
+        backing: object ? { kind: 'shared', object, index: i } : { kind: 'private', data: undefined },
+      });
+    }
+    return ok(BigInt(start) * PAGE);
+  }
+
+  /** The highest free, `align`-aligned range of `pages` below the mmap top (or the adopted one); -1 if none. */
+  private place(pages: number, align: number, placeAt: bigint | undefined): number {
+    const o = this.options;
+    const top = o.mmapTopVpn;
+    if (top === undefined || placeAt !== undefined) {
+      if (placeAt === undefined)
+        throw new InvalidArgumentError(
+          'placeAt',
+          placeAt,
+          'an address to adopt (the model has no mmapTopVpn)',
+        );
+      const s = placeAt / PAGE;
+      const limit = BigInt(top ?? o.userEndVpn);
+      if (
+        placeAt % PAGE !== 0n ||
+        s < BigInt(o.mmapMinVpn) ||
+        s + BigInt(pages) > limit ||
+        Number(s) % align !== 0 ||
+        !this.isFree(Number(s), Number(s) + pages)
+      ) {
+        throw new InvalidArgumentError(
+          'placeAt',
+          placeAt,
+          `a free, ${align}-page-aligned range of ${pages} pages inside [${o.mmapMinVpn}, ${limit}) pages`,
+        );
+      }
+      return Number(s);
+    }
+    // Highest fit: walk the mapped pages below the top downwards, trying the gap above each.
+    const below = this.mappedVpns().filter((v) => v < top);
+    let gapEnd = top;
+    for (let i = below.length; i >= 0; i--) {
+      const gapStart = i > 0 ? below[i - 1]! + 1 : o.mmapMinVpn;
+      const s0 = gapEnd - pages;
+      const s = s0 - (((s0 % align) + align) % align);
+      if (s >= Math.max(gapStart, o.mmapMinVpn)) return s;
+      if (i > 0) gapEnd = below[i - 1]!;
+      if (gapEnd <= o.mmapMinVpn) break;
+    }
+    return -1;
+  }
+
+  /** munmap. */
+  munmap(addr: bigint, length: bigint): SysResult<0> {
+    const r = this.range(addr, length, 'EINVAL');
+    if (!r.ok) return r;
+    const [s, e] = r.value;
+    for (let v = s; v < e; v++) this.pages.delete(v);
+    return ok(0);
+  }
+
+  /** mprotect. */
+  mprotect(addr: bigint, length: bigint, prot: number): SysResult<0> {
+    if (prot & ~7) return fail('EINVAL', 'prot');
+    const r = this.range(addr, length, 'ENOMEM');
+    if (!r.ok) return r;
+    const [s, e] = r.value;
+    if (!this.isFull(s, e)) return fail('ENOMEM', 'unmapped page in range');
+    for (let v = s; v < e; v++) this.pages.set(v, { ...this.pages.get(v)!, prot });
+    return ok(0);
+  }
+
+  /** brk: returns the new break, or the old one when refused. */
+  brkTo(newBrk: bigint): bigint {
+    const o = this.options;
+    if (newBrk < o.heapBase || newBrk > o.brkLimit) return this.brk;
+    const oldEnd = Number(pageUp(this.brk));
+    const newEnd = Number(pageUp(newBrk));
+    if (newEnd > oldEnd) {
+      if (!this.isFree(oldEnd, newEnd + o.brkGapPages)) return this.brk;
+      for (let v = oldEnd; v < newEnd; v++)
+        this.pages.set(v, {
+          prot: PROT.READ | PROT.WRITE,
+          name: '[heap]',
+          huge: false,
+          backing: { kind: 'private', data: undefined },
+        });
+    } else {
+      for (let v = newEnd; v < oldEnd; v++) this.pages.delete(v);
+    }
+    this.brk = newBrk;
+    return newBrk;
+  }
+
+  /**
+   * mremap. `placeAt` adopts the kernel's address for a move.
+   * @throws InvalidArgumentError when asked to grow a shared mapping (not modelled).
+   */
+  mremap(
+    oldAddr: bigint,
+    oldLength: bigint,
+    newLength: bigint,
+    flags: number,
+    opts: { readonly placeAt?: bigint } = {},
+  ): SysResult<bigint> {
+    if (flags & ~MREMAP.MAYMOVE) return fail('EINVAL', 'flags');
+    const r = this.range(oldAddr, oldLength, 'EINVAL');
+    if (!r.ok) return r;
+    const [s, e] = r.value;
+    if (newLength === 0n) return fail('EINVAL', 'new length 0');
+    const newPages = Number(pageUp(newLength));
+    const vma = this.vmaAt(s);
+    if (!vma || vma.endVpn < e) return fail('EFAULT', 'old range not inside one mapping');
+    const oldPages = e - s;
+    if (newPages <= oldPages) {
+      for (let v = s + newPages; v < e; v++) this.pages.delete(v);
+      return ok(BigInt(s) * PAGE);
+    }
+    const last = this.pages.get(e - 1)!;
+    if (last.backing.kind === 'shared')
+      throw new InvalidArgumentError(
+        'mremap',
+        oldAddr,
+        'a private mapping (growing a shared one is not modelled)',
+      );
+    const extra = (): ModelPage => ({ ...last, backing: { kind: 'private', data: undefined } });
+    if (e === vma.endVpn && s + newPages <= this.options.userEndVpn && this.isFree(e, s + newPages)) {
+      for (let v = e; v < s + newPages; v++) this.pages.set(v, extra());
+      return ok(BigInt(s) * PAGE);
+    }
+    if (!(flags & MREMAP.MAYMOVE)) return fail('ENOMEM', 'cannot grow in place');
+    const dest = this.place(newPages, 1, opts.placeAt);
+    if (dest < 0) return fail('ENOMEM', 'no room to move');
+    const moved: ModelPage[] = [];
+    for (let v = s; v < e; v++) moved.push(this.pages.get(v)!);
+    for (let v = s; v < e; v++) this.pages.delete(v);
+    for (let i = 0; i < newPages; i++) this.pages.set(dest + i, moved[i] ?? extra());
+    return ok(BigInt(dest) * PAGE);
+  }
+
+  /** Validates (addr, length) of munmap/mprotect/mremap: [startVpn, endVpn) or an errno. */
+  private range(addr: bigint, length: bigint, outside: Errno): SysResult<[number, number]> {
+    if (addr % PAGE !== 0n) return fail('EINVAL', 'unaligned addr');
+    if (length === 0n) return fail('EINVAL', 'length 0');
+    const end = addr / PAGE + pageUp(length);
+    if (end > BigInt(this.options.userEndVpn)) return fail(outside, 'outside the user half');
+    return ok([Number(addr / PAGE), Number(end)]);
+  }
+
+  private isFull(s: number, e: number): boolean {
+    for (let v = s; v < e; v++) if (!this.pages.has(v)) return false;
+    return true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Accesses
+
+  /**
+   * The fault a user access would take (see {@link access}), or undefined when it is allowed.
+   * Changes nothing.
+   * @throws InvalidArgumentError for an access that crosses a page.
+   */
+  fault(kind: 0 | 1 | 2, va: bigint, size: 1 | 2 | 4 | 8): Extract<ModelAccess, { ok: false }> | undefined {
+    const off = Number(va % PAGE);
+    if (off + size > MODEL_PAGE_SIZE) throw new InvalidArgumentError('va', va, 'an access inside one page');
+    const p = this.pages.get(Number(va / PAGE));
+    if (!p) {
+      return {
+        ok: false,
+        killed: kind === 2 ? 'exec fault' : 'invalid address',
+        signal: 'SIGSEGV',
+        code: 'SEGV_MAPERR',
+      };
+    }
+    const need = kind === 0 ? PROT.READ : kind === 1 ? PROT.WRITE : PROT.EXEC;
+    if (!(effectiveProt(p.prot, this.options.traits) & need)) {
+      return {
+        ok: false,
+        killed: kind === 2 ? 'exec fault' : 'permission fault',
+        signal: 'SIGSEGV',
+        code: 'SEGV_ACCERR',
+      };
+    }
+    return undefined;
+  }
+
+  /**
+   * A user access of `size` bytes at `va` (0 load, 1 store, 2 fetch), applied to the model.
+   * Values are little-endian; 8-byte values are bigints, smaller ones numbers.
+   * @throws InvalidArgumentError for an access that crosses a page.
+   */
+  access(kind: 0 | 1 | 2, va: bigint, size: 1 | 2 | 4 | 8, value: number | bigint = 0): ModelAccess {
+    const denied = this.fault(kind, va, size);
+    if (denied) return denied;
+    const off = Number(va % PAGE);
+    const p = this.pages.get(Number(va / PAGE))!;
+    if (kind === 1) {
+      const bytes = this.writable(p);
+      let x = BigInt(value);
+      for (let i = 0; i < size; i++, x >>= 8n) bytes[off + i] = Number(x & 0xffn);
+      return { ok: true, value: 0 };
+    }
+    const bytes = p.backing.kind === 'private' ? p.backing.data : p.backing.object.pages.get(p.backing.index);
+    let x = 0n;
+    for (let i = size - 1; i >= 0; i--) x = (x << 8n) | BigInt(bytes?.[off + i] ?? 0);
+    return { ok: true, value: size === 8 ? x : Number(x) };
+  }
+
+  private writable(p: ModelPage): Uint8Array {
+    const b = p.backing;
+    if (b.kind === 'private') {
+      b.data ??= new Uint8Array(MODEL_PAGE_SIZE);
+      return b.data;
+    }
+    let d = b.object.pages.get(b.index);
+    if (!d) {
+      d = new Uint8Array(MODEL_PAGE_SIZE);
+      b.object.pages.set(b.index, d);
+    }
+    return d;
+  }
+}
