@@ -98,12 +98,15 @@ export function audit(kernel: Kernel): AuditReport {
         leaves += pages;
         if (leaf.vpn < uStart || leaf.vpn + pages > uEnd)
           problems.push(`pid ${proc.pid}: leaf ${hex(va, 16)} outside the user half`);
-        for (let i = 0; i < pages; i++) {
-          const pa = leaf.pa + i * PAGE_SIZE;
-          if (alloc.stateOf(pa) !== undefined) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
-        }
         // Invariant 3: every present user PTE lies inside one VMA and grants no more than it allows.
         const vma = proc.vmas.find(leaf.vpn);
+        // Device/physical mappings do not own their frames (no refcount); everything else does.
+        if (vma?.value.kind !== 'device') {
+          for (let i = 0; i < pages; i++) {
+            const pa = leaf.pa + i * PAGE_SIZE;
+            if (alloc.stateOf(pa) !== undefined) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
+          }
+        }
         if (!vma || vma.endVpn < leaf.vpn + pages) {
           problems.push(`pid ${proc.pid}: ${hex(va, 16)} (${pages} pages) is mapped outside any VMA`);
           return;

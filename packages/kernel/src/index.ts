@@ -64,6 +64,7 @@ export { type KillReason, type KillSignal, Process, type ProcessState } from './
 export { type Errno, fail, MAP, MREMAP, ok, PROT, protString, type SysResult } from './syscalls.js';
 export {
   type FindGapOptions,
+  VMA_VPN_LIMIT,
   type Vma,
   type VmaGap,
   VmaOverlapError,

@@ -35,27 +35,27 @@ const CONFIGS: readonly Config[] = [
   {
     name: 'aarch64 on virt',
     arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: 64 * MiB, pool: 'all-ram' }),
+    machine: () => createVirtBoard({ ramBytes: 32 * MiB, pool: 'all-ram' }),
   },
   {
     name: 'x86_64 on pc',
     arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: 64 * MiB }),
+    machine: () => createPcBoard({ ramBytes: 32 * MiB }),
   },
   {
     name: 'x86_64-la57 on pc',
     arch: () => createX86Arch({ mode: 'x86_64-la57' }),
-    machine: () => createPcBoard({ ramBytes: 64 * MiB }),
+    machine: () => createPcBoard({ ramBytes: 32 * MiB }),
   },
   {
     name: 'x86-pae on pc',
     arch: () => createX86Arch({ mode: 'x86-pae' }),
-    machine: () => createPcBoard({ ramBytes: 64 * MiB, flavour: '32' }),
+    machine: () => createPcBoard({ ramBytes: 32 * MiB, flavour: '32' }),
   },
   {
     name: 'x86-32 on pc',
     arch: () => createX86Arch({ mode: 'x86-32' }),
-    machine: () => createPcBoard({ ramBytes: 64 * MiB, flavour: '32' }),
+    machine: () => createPcBoard({ ramBytes: 32 * MiB, flavour: '32' }),
   },
 ];
 
