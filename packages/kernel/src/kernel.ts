@@ -51,7 +51,7 @@ import {
   vaOf,
   type WalkResult,
 } from '@mmkit/core';
-import { anonVma, type ProcessVma, SharedObject, type VmaValue } from './address-space.js';
+import { anonVma, type ProcessVma, SharedObject, type VmaValue, vmaWith } from './address-space.js';
 import { AttributeChooser, type LeafTemplate, leafTemplate, type MappingRequest } from './attributes.js';
 import { Cpu, type FaultHandler, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import { elfPageBytes, parseElf64, planElfLoad } from './elf.js';
@@ -1187,10 +1187,7 @@ export class Kernel implements FaultHandler {
     }
     if (flags & MAP.FIXED && !this.unmapRange(proc, start, end))
       return fail('ENOMEM', 'out of memory splitting a huge page at the range ends');
-    const value: VmaValue = {
-      ...anonVma(prot, opts.name ?? ''),
-      // Named anonymous memory shows as [anon:name] in /proc/PID/maps (Linux PR_SET_VMA_ANON_NAME).
-      anonName: opts.name !== undefined && physical === undefined,
+    const value: VmaValue = anonVma(prot, opts.name ?? '', {
       shared,
       kind: physical === undefined ? 'anon' : 'device',
       growsDown: (flags & MAP.GROWSDOWN) !== 0,
@@ -1198,7 +1195,9 @@ export class Kernel implements FaultHandler {
       pa: physical ?? 0,
       memoryType: opts.memoryType ?? (physical === undefined ? 'normal-wb' : 'device'),
       shm: shared && physical === undefined ? new SharedObject(this.nextObjectId++, pages) : undefined,
-    };
+      // Named anonymous memory shows as [anon:name] in /proc/PID/maps (Linux PR_SET_VMA_ANON_NAME).
+      anonName: opts.name !== undefined && physical === undefined,
+    });
     proc.vmas.insert(start, end, value);
     if (populate || physical !== undefined) {
       if (!this.populate(proc, start, end)) {
@@ -1323,7 +1322,7 @@ export class Kernel implements FaultHandler {
       return fail('ENOMEM', `mprotect: [${hex(vaOf(s))}, ${hex(vaOf(e))}) is not fully mapped`);
     if (!this.splitAt(proc, s) || !this.splitAt(proc, e))
       return fail('ENOMEM', 'out of memory splitting a huge page');
-    proc.vmas.update(s, e, (v) => (v.prot === prot ? v : { ...v, prot }));
+    proc.vmas.update(s, e, (v) => (v.prot === prot ? v : vmaWith(v, { prot })));
     if (proc.root !== 0) {
       this.clearContiguous(proc, s, e);
       const leaves: { vpn: number; level: number }[] = [];
@@ -1375,11 +1374,11 @@ export class Kernel implements FaultHandler {
       if (vma.endVpn < grownEnd) {
         const d = vma.endVpn - vma.startVpn;
         const v = vma.value;
-        proc.vmas.insert(vma.endVpn, grownEnd, {
-          ...v,
-          pa: v.kind === 'device' ? v.pa + d * PAGE_SIZE : 0,
-          offsetPages: v.offsetPages + d,
-        });
+        proc.vmas.insert(
+          vma.endVpn,
+          grownEnd,
+          vmaWith(v, { pa: v.kind === 'device' ? v.pa + d * PAGE_SIZE : 0, offsetPages: v.offsetPages + d }),
+        );
       }
       return ok(vaOf(s));
     }
@@ -1403,11 +1402,10 @@ export class Kernel implements FaultHandler {
     }
     const pieceOffset = s - vma.startVpn;
     const v = vma.value;
-    const moved: VmaValue = {
-      ...v,
+    const moved: VmaValue = vmaWith(v, {
       pa: v.kind === 'device' ? v.pa + pieceOffset * PAGE_SIZE : 0,
       offsetPages: v.offsetPages + pieceOffset,
-    };
+    });
     proc.vmas.removeRange(s, e);
     proc.vmas.insert(dest, dest + newPages, moved);
     if (proc.root !== 0) {

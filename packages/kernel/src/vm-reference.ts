@@ -1,7 +1,8 @@
 /**
  * A reference model of one process's user address space, for tests only (not exported from
  * `index.ts`). It answers "what could a program observe?" for the syscall facade of issue 4
- * (`mmap`, `munmap`, `mprotect`, `brk`, `mremap`, loads, stores, fetches, `fork`) and is kept
+ * (`mmap`, `munmap`, `mprotect`, `brk`, `mremap`, loads, stores, fetches, copy to/from user,
+ * `fork`) and is kept
  * deliberately naive so that it is obviously right: a `Map` from page number to what lives
  * there, no trees, no page tables, no frames, no huge pages, no TLB.
  *
@@ -19,7 +20,8 @@
  *   (EINVAL); length rounded up to pages; a length larger than the user half, or a fixed range
  *   leaving it, is ENOMEM; MAP_FIXED / MAP_FIXED_NOREPLACE need a page-aligned addr (EINVAL);
  *   MAP_FIXED replaces, MAP_FIXED_NOREPLACE over any mapped page is EEXIST; otherwise a
- *   page-aligned, free hint at or above `mmapMinVpn` is used as is, and anything else is placed
+ *   page-aligned, free hint at or above `mmapMinVpn` is used as is (an unaligned hint is ignored:
+ *   the facade's rule; Linux rounds it up), and anything else is placed
  *   top-down: the highest free range ending at or below `mmapTopVpn` (Linux
  *   `unmapped_area_topdown`), aligned to a huge page for MAP_HUGETLB requests of at least one.
  * - munmap: page-aligned addr, non-zero length, range inside the user half (EINVAL, Linux's
@@ -553,6 +555,37 @@ export class AddressSpaceModel {
     let x = 0n;
     for (let i = size - 1; i >= 0; i--) x = (x << 8n) | BigInt(bytes?.[off + i] ?? 0);
     return { ok: true, value: size === 8 ? x : Number(x) };
+  }
+
+  /**
+   * copy_from_user (`data` undefined: read `length` bytes) or copy_to_user (write `data`) for the
+   * kernel on behalf of the process: all or nothing — EFAULT, with nothing written, when a page of
+   * the range is unmapped or its effective permissions lack the access; never a kill.
+   */
+  copy(
+    va: bigint,
+    length: number,
+    data?: Uint8Array,
+  ): { ok: true; value: Uint8Array | undefined } | { ok: false; errno: 'EFAULT' } {
+    const need = data ? PROT.WRITE : PROT.READ;
+    if (length > 0) {
+      for (let vpn = Number(va / PAGE); vpn <= Number((va + BigInt(length) - 1n) / PAGE); vpn++) {
+        const p = this.pages.get(vpn);
+        if (!p || !(effectiveProt(p.prot, this.options.traits) & need)) return { ok: false, errno: 'EFAULT' };
+      }
+    }
+    const out = data ? undefined : new Uint8Array(length);
+    for (let i = 0; i < length; i++) {
+      const a = va + BigInt(i);
+      const p = this.pages.get(Number(a / PAGE))!;
+      const off = Number(a % PAGE);
+      if (data) this.writable(p)[off] = data[i]!;
+      else {
+        const b = p.backing.kind === 'private' ? p.backing.data : p.backing.object.pages.get(p.backing.index);
+        out![i] = b?.[off] ?? 0;
+      }
+    }
+    return { ok: true, value: out };
   }
 
   private writable(p: ModelPage): Uint8Array {

@@ -720,6 +720,43 @@ describe.each(CONFIGS)('$name', (c) => {
       e.k.exit(ch);
     });
 
+    it('a shared mapping moved by mremap stays shared with the other process', () => {
+      const e = setup(c);
+      mapFixed(e, 0, 2, RW, SHARED);
+      mapFixed(e, 2, 1, R);
+      expect(e.k.store(e.p, pg(e, 1), 8, 5n).ok).toBe(true);
+      const f = e.k.fork(e.p);
+      if (!f.ok) throw new Error('fork');
+      const r = e.k.mremap(e.p, pg(e, 0), bytes(2), bytes(3), MREMAP.MAYMOVE);
+      if (!r.ok) throw new Error(r.detail);
+      expect(r.value).not.toBe(pg(e, 0));
+      expect(e.k.load(e.p, r.value + PAGE, 8)).toEqual({ ok: true, value: 5n });
+      expect(e.k.store(f.process, pg(e, 0), 8, 6n).ok).toBe(true);
+      expect(e.k.load(e.p, r.value, 8)).toEqual({ ok: true, value: 6n });
+      expect(e.k.store(e.p, r.value + PAGE, 8, 7n).ok).toBe(true);
+      expect(e.k.load(f.process, pg(e, 1), 8)).toEqual({ ok: true, value: 7n });
+      e.k.exit(f.process);
+      expect(audit(e.k).problems).toEqual([]);
+    });
+
+    it('huge pages are copied for the child; later stores are not seen across', () => {
+      const e = setup(c);
+      const n = e.hugePages;
+      mapFixed(e, 0, n, RW, PRIV | MAP.POPULATE | MAP.HUGETLB);
+      fill(e, 0, 4);
+      fill(e, n - 2, n);
+      const f = e.k.fork(e.p);
+      if (!f.ok) throw new Error('fork');
+      expectFilled(e, 0, 4, 1, f.process);
+      expectFilled(e, n - 2, n, 1, f.process);
+      fill(e, 0, 2, 2, f.process);
+      expectFilled(e, 0, 2, 1);
+      expectFilled(e, 0, 2, 2, f.process);
+      expect(win(e, f.process)).toEqual([`[0, ${n}) rw-p resident ${n}`]);
+      e.k.exit(f.process);
+      expect(audit(e.k).problems).toEqual([]);
+    });
+
     it('the frames of a shared mapping are freed when its last mapping goes', () => {
       const e = setup(c);
       const free0 = e.k.allocator.freeCount;
