@@ -160,6 +160,24 @@ describe('huge pages', () => {
     assertAudit(k);
   });
 
+  it('a 1 GiB-aligned MAP_HUGETLB range gets a 1 GiB block (AArch64 L1) when a 1 GiB run of frames is free', () => {
+    const k = virt(2048 * MiB);
+    const p = k.createProcess();
+    const at = 0x40_0000_0000n; // 1 GiB aligned
+    expect(must(k.mmap(p, at, 1024 * MiB, RW, MAP.PRIVATE | MAP.ANONYMOUS | MAP.HUGETLB | MAP.FIXED))).toBe(
+      at,
+    );
+    k.store(p, at + 0x1234_5678n, 4, 9);
+    expect(k.lookup(p, at)!.level).toBe(3); // an L1 block
+    expect(p.residentPages).toBe(262_144);
+    expect(k.load(p, at + 0x1234_5678n, 4)).toEqual({ ok: true, value: 9 });
+    must(k.munmap(p, at + 0x2000_0000n, 4096)); // splits 1 GiB → 2 MiB blocks → pages, exactly
+    expect(p.residentPages).toBe(262_143);
+    assertAudit(k);
+    k.exit(p);
+    expect(k.allocator.freeCount).toBe(k.baselineFree);
+  });
+
   it('x86-32 uses 4 MiB leaves', () => {
     const k = bootKernel({
       arch: createX86Arch({ mode: 'x86-32' }),

@@ -36,6 +36,7 @@ import {
   InvalidArgumentError,
   isMmError,
   type LeafAttributes,
+  MEMORY_TYPES,
   MmError,
   NoMemoryError,
   PAGE_SIZE,
@@ -1810,8 +1811,17 @@ export class Kernel implements FaultHandler {
 
   /** Leaf attributes for pages of a VMA at `level` (the most the page tables may grant; used by audit()). */
   attrsFor(v: VmaValue, level = 1): LeafAttributes {
-    return this.attrs.leaf(this.requestForProt(v.prot, v.memoryType), level);
+    // A numeric cache in front of the chooser (which keys by string): this runs on every fault.
+    const key = v.prot | (MEMORY_TYPES.indexOf(v.memoryType) << 3) | (level << 5);
+    let a = this.vmaAttrs[key];
+    if (a === undefined) {
+      a = this.attrs.leaf(this.requestForProt(v.prot, v.memoryType), level);
+      this.vmaAttrs[key] = a;
+    }
+    return a;
   }
+
+  private readonly vmaAttrs: (LeafAttributes | undefined)[] = [];
 
   private requestForProt(prot: number, memoryType: VmaValue['memoryType']): MappingRequest {
     const w = (prot & PROT.WRITE) !== 0;
