@@ -344,18 +344,7 @@ export class Aarch64Mmu implements Mmu {
     access: AccessKind,
     privilege: PrivilegeLevel,
   ): false {
-    out.ok = false;
-    out.pfn = 0;
-    out.leafLevel = 0;
-    out.perms = 0;
-    out.memoryType = 0;
-    out.global = false;
-    out.dirty = false;
-    out.faultKind = kind;
-    out.faultLevel = level;
-    out.syndrome = abortSyndrome(kind, level, access, privilege);
-    out.syndromeHi = 0;
-    return false;
+    return out.fail(kind, level, abortSyndrome(kind, level, access, privilege));
   }
 
   /**

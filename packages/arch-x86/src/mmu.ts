@@ -605,25 +605,11 @@ export class X86Mmu implements Mmu {
     privilege: PrivilegeLevel,
     extra: number,
   ): false {
-    out.ok = false;
-    out.pfn = 0;
-    out.leafLevel = 0;
-    out.perms = 0;
-    out.memoryType = 0;
-    out.global = false;
-    out.dirty = false;
-    out.faultKind = kind;
-    out.faultLevel = level;
-    out.syndrome = pageFaultErrorCode(
+    return out.fail(
       kind,
-      access,
-      privilege,
-      this.smep || this.nxe,
-      this.rsvdSetsP,
-      extra === PF_PK,
+      level,
+      pageFaultErrorCode(kind, access, privilege, this.smep || this.nxe, this.rsvdSetsP, extra === PF_PK),
     );
-    out.syndromeHi = 0;
-    return false;
   }
 
   /**

@@ -386,6 +386,25 @@ export class WalkResult {
    * translation there directly after a translation fault at level 1.
    */
   descriptorPa = 0;
+
+  /**
+   * Records a fault: clears the translation fields and sets the fault fields. Returns false so a
+   * walker can `return out.fail(…)`.
+   */
+  fail(kind: number, level: number, syndrome: number, syndromeHi = 0): false {
+    this.ok = false;
+    this.pfn = 0;
+    this.leafLevel = 0;
+    this.perms = 0;
+    this.memoryType = 0;
+    this.global = false;
+    this.dirty = false;
+    this.faultKind = kind;
+    this.faultLevel = level;
+    this.syndrome = syndrome;
+    this.syndromeHi = syndromeHi;
+    return false;
+  }
 }
 
 /** Register values that select translation, for export to emulators and debuggers. */

@@ -1,57 +1,13 @@
-/**
- * Cross-architecture differential test: one scripted workload on all five configurations
- * (AArch64 on virt; x86-64 4-level, x86-64 LA57, PAE and 32-bit x86 on pc) must give identical
- * observable results — data read back, faults taken with their neutral kinds, kill reasons,
- * resident pages, and the free count back at its baseline after every process ended.
- *
- * One difference is documented and tested instead of hidden: 32-bit x86 without PAE has no
- * execute-never, so a fetch from the heap succeeds there (the kernel records the widening).
- */
-import { createAarch64Arch } from '@mmkit/arch-aarch64';
-import { createX86Arch } from '@mmkit/arch-x86';
-import { createPcBoard, createVirtBoard } from '@mmkit/boards';
-import type { ArchBackend, MmEvent } from '@mmkit/core';
+import type { MmEvent } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { assertAudit } from './audit.js';
 import { bootKernel, type Kernel } from './kernel.js';
-import type { MachineDescription } from './machine.js';
 import type { Process } from './process.js';
+import { fiveConfigs } from './test-fixtures.js';
 
 const MiB = 2 ** 20;
 
-interface Config {
-  readonly name: string;
-  readonly arch: () => ArchBackend;
-  readonly machine: () => MachineDescription;
-}
-
-const CONFIGS: readonly Config[] = [
-  {
-    name: 'aarch64 on virt',
-    arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: 256 * MiB, pool: 'all-ram' }),
-  },
-  {
-    name: 'x86_64 on pc',
-    arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: 256 * MiB }),
-  },
-  {
-    name: 'x86_64-la57 on pc',
-    arch: () => createX86Arch({ mode: 'x86_64-la57' }),
-    machine: () => createPcBoard({ ramBytes: 256 * MiB }),
-  },
-  {
-    name: 'x86-pae on pc',
-    arch: () => createX86Arch({ mode: 'x86-pae' }),
-    machine: () => createPcBoard({ ramBytes: 256 * MiB, flavour: '32' }),
-  },
-  {
-    name: 'x86-32 on pc',
-    arch: () => createX86Arch({ mode: 'x86-32' }),
-    machine: () => createPcBoard({ ramBytes: 256 * MiB, flavour: '32' }),
-  },
-];
+const CONFIGS = fiveConfigs(256 * MiB);
 
 /** What a program (and an observer of the kernel's public counters) can see. */
 type Observation = readonly [step: string, result: unknown];

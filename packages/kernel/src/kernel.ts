@@ -610,11 +610,14 @@ export class Kernel implements FaultHandler {
     return pa === 0 ? 0n : this.paToKva(pa);
   }
 
-  /** Allocate + map one page; returns the PA or 0 (nothing changed) on failure. */
-  private allocUserVpn(proc: Process, vpn: number, attrs: LeafAttributes): number {
+  /**
+   * Allocate + map one page; returns the PA or 0 (nothing changed) on failure. `raw` maps without
+   * creating a VMA (the caller's VMAs cover the page).
+   */
+  private allocUserVpn(proc: Process, vpn: number, attrs: LeafAttributes, raw = false): number {
     const pa = this.allocator.alloc('user', proc.pid);
     if (pa === 0) return 0;
-    if (!this.mapVpn(proc, vpn, pa, attrs).ok) {
+    if (!(raw ? this.mapVpnRaw(proc, vpn, pa, attrs) : this.mapVpn(proc, vpn, pa, attrs)).ok) {
       this.allocator.free(pa);
       return 0;
     }
@@ -722,19 +725,7 @@ export class Kernel implements FaultHandler {
    */
   spawn(image: ProgramImage): { ok: true; process: Process } | { ok: false; errno: 'ENOMEM' } {
     const proc = this.createProcess();
-    const text = this.userAttributes({ read: true, write: false, execute: true });
-    const rw = this.anonAttrs;
-    const textPages = Math.ceil(image.text.length / PAGE_SIZE);
-    const dataPages = Math.ceil((image.data?.length ?? 0) / PAGE_SIZE);
-    if (textPages > 0)
-      proc.vmas.insert(proc.vpn.text, proc.vpn.text + textPages, anonVma(PROT.READ | PROT.EXEC, 'text'));
-    if (dataPages > 0)
-      proc.vmas.insert(proc.vpn.data, proc.vpn.data + dataPages, anonVma(PROT.READ | PROT.WRITE, 'data'));
-    const ok =
-      this.loadSegment(proc, this.layout.textBase, image.text, text) &&
-      this.loadSegment(proc, this.layout.dataBase, image.data ?? new Uint8Array(0), rw) &&
-      this.allocUserVpn(proc, proc.vpn.stackTop - 1, rw) !== 0;
-    if (!ok) {
+    if (!this.exec(proc, image).ok) {
       this.teardown(proc, 'exited');
       this.processes.delete(proc.pid);
       return { ok: false, errno: 'ENOMEM' };
@@ -844,21 +835,10 @@ export class Kernel implements FaultHandler {
         if (!this.copyLeaf(child, vpn + i, srcPa + i * PAGE_SIZE, 1, 1, small)) return false;
       return true;
     }
-    const pa = this.allocUserVpnRaw(child, vpn, attrs);
+    const pa = this.allocUserVpn(child, vpn, attrs, true);
     if (pa === 0) return false;
     this.memory.copyFrame(pa / PAGE_SIZE, srcPa / PAGE_SIZE);
     return true;
-  }
-
-  /** Allocate + map one page without creating a VMA (the caller's VMAs cover it). */
-  private allocUserVpnRaw(proc: Process, vpn: number, attrs: LeafAttributes): number {
-    const pa = this.allocator.alloc('user', proc.pid);
-    if (pa === 0) return 0;
-    if (!this.mapVpnRaw(proc, vpn, pa, attrs).ok) {
-      this.allocator.free(pa);
-      return 0;
-    }
-    return pa;
   }
 
   /**
@@ -1576,7 +1556,7 @@ export class Kernel implements FaultHandler {
       }
       const attrs = this.attrsFor(anonVma(protOf(sg.permissions), name));
       for (const page of sg.filePages) {
-        const pa = this.allocUserVpnRaw(proc, Number(page.va >> 12n), attrs);
+        const pa = this.allocUserVpn(proc, Number(page.va >> 12n), attrs, true);
         if (pa === 0) return fail('ENOMEM', 'out of memory loading the program');
         this.memory.writeBytes(pa, elfPageBytes(p.elf, page, PAGE_SIZE));
       }
@@ -1615,7 +1595,7 @@ export class Kernel implements FaultHandler {
     const topVpn = proc.vpn.stackTop;
     proc.vmas.insert(spVpn, topVpn, anonVma(PROT.READ | PROT.WRITE, '[stack]', { growsDown: true }));
     for (let vpn = spVpn; vpn < topVpn; vpn++) {
-      if (this.allocUserVpnRaw(proc, vpn, this.anonAttrs) === 0)
+      if (this.allocUserVpn(proc, vpn, this.anonAttrs, true) === 0)
         return fail('ENOMEM', 'out of memory building the stack');
     }
     const bytes = stack.bytes;

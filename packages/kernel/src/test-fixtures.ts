@@ -2,6 +2,9 @@
  * Test fixtures (not exported from the package): small machines and helpers
  * to exhaust memory precisely.
  */
+import { createAarch64Arch } from '@mmkit/arch-aarch64';
+import { createX86Arch } from '@mmkit/arch-x86';
+import { createPcBoard, createVirtBoard } from '@mmkit/boards';
 import { type MmioWindow, PAGE_SIZE, PhysicalMemory, type PhysicalRegion } from '@mmkit/core';
 import type { Kernel } from './kernel.js';
 import type { MachineDescription } from './machine.js';
@@ -35,4 +38,45 @@ export function leaveFree(kernel: Kernel, keep: number): () => void {
   return () => {
     for (const pa of taken) kernel.allocator.free(pa);
   };
+}
+
+/** One of the five configurations every cross-architecture test runs on. */
+export interface TestConfig {
+  readonly name: string;
+  readonly arch: () => import('@mmkit/core').ArchBackend;
+  readonly machine: () => MachineDescription;
+}
+
+/**
+ * AArch64 on QEMU virt, and x86-64 4-level, x86-64 LA57, PAE and 32-bit x86 on the pc (the 32-bit
+ * modes on its 32-bit flavour), each board with `ramBytes` of RAM, all of it managed.
+ */
+export function fiveConfigs(ramBytes: number): readonly TestConfig[] {
+  return [
+    {
+      name: 'aarch64 on virt',
+      arch: () => createAarch64Arch(),
+      machine: () => createVirtBoard({ ramBytes, pool: 'all-ram' }),
+    },
+    {
+      name: 'x86_64 on pc',
+      arch: () => createX86Arch({ mode: 'x86_64' }),
+      machine: () => createPcBoard({ ramBytes }),
+    },
+    {
+      name: 'x86_64-la57 on pc',
+      arch: () => createX86Arch({ mode: 'x86_64-la57' }),
+      machine: () => createPcBoard({ ramBytes }),
+    },
+    {
+      name: 'x86-pae on pc',
+      arch: () => createX86Arch({ mode: 'x86-pae' }),
+      machine: () => createPcBoard({ ramBytes, flavour: '32' }),
+    },
+    {
+      name: 'x86-32 on pc',
+      arch: () => createX86Arch({ mode: 'x86-32' }),
+      machine: () => createPcBoard({ ramBytes, flavour: '32' }),
+    },
+  ];
 }

@@ -1,63 +1,17 @@
-/**
- * Scenario tests of the address-space facade (issue 4) on all five configurations: every munmap
- * and mprotect split case, merges, brk, mremap, placement, sharing across fork, huge-leaf splits,
- * and every errno the facade documents — each failing call asserted to leave everything as it
- * was (vmas(), memoryStats(), procMaps(), the allocator's free count, audit()).
- *
- * Addresses are relative to a window W = heap base + 256 MiB (0x1_1000_0000 on 48-bit layouts,
- * 0x3000_0000 on 32-bit ones), far from the heap, the stack and the top-down mmap area, and
- * aligned to 4 MiB so huge leaves fit. Accesses expected to kill run in a throwaway fork.
- */
-import { createAarch64Arch } from '@mmkit/arch-aarch64';
-import { createX86Arch } from '@mmkit/arch-x86';
-import { createPcBoard, createVirtBoard } from '@mmkit/boards';
 import { type ArchBackend, type MmEvent, Privilege, WalkResult } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { AttributeChooser } from './attributes.js';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel } from './kernel.js';
-import type { MachineDescription } from './machine.js';
 import type { Process } from './process.js';
 import { MAP, MREMAP, PROT, protString, type SysResult } from './syscalls.js';
-import { leaveFree } from './test-fixtures.js';
+import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
 import { type AccessTraits, AddressSpaceModel, effectiveProt, type ModelOptions } from './vm-reference.js';
 
 const MiB = 2 ** 20;
 const PAGE = 4096n;
 
-interface Config {
-  readonly name: string;
-  readonly arch: () => ArchBackend;
-  readonly machine: () => MachineDescription;
-}
-
-const CONFIGS: readonly Config[] = [
-  {
-    name: 'aarch64 on virt',
-    arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: 32 * MiB, pool: 'all-ram' }),
-  },
-  {
-    name: 'x86_64 on pc',
-    arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: 32 * MiB }),
-  },
-  {
-    name: 'x86_64-la57 on pc',
-    arch: () => createX86Arch({ mode: 'x86_64-la57' }),
-    machine: () => createPcBoard({ ramBytes: 32 * MiB }),
-  },
-  {
-    name: 'x86-pae on pc',
-    arch: () => createX86Arch({ mode: 'x86-pae' }),
-    machine: () => createPcBoard({ ramBytes: 32 * MiB, flavour: '32' }),
-  },
-  {
-    name: 'x86-32 on pc',
-    arch: () => createX86Arch({ mode: 'x86-32' }),
-    machine: () => createPcBoard({ ramBytes: 32 * MiB, flavour: '32' }),
-  },
-];
+const CONFIGS = fiveConfigs(32 * MiB);
 
 const PRIV = MAP.PRIVATE | MAP.ANONYMOUS;
 const SHARED = MAP.SHARED | MAP.ANONYMOUS;
@@ -91,7 +45,7 @@ interface Env {
   readonly traits: AccessTraits;
 }
 
-function setup(c: Config): Env {
+function setup(c: TestConfig): Env {
   const arch = c.arch();
   const k = bootKernel({ arch, machine: c.machine(), cpus: 2, strictTlb: true });
   const p = k.createProcess();

@@ -1,57 +1,12 @@
-/**
- * Property test of the address-space layer (issue 4): random sequences of mmap (FIXED,
- * FIXED_NOREPLACE, hints, top-down, POPULATE, SHARED, HUGETLB, names), munmap and mprotect of
- * ranges straddling VMAs and gaps, brk, mremap, 1/2/4/8-byte loads, stores and fetches, fork and
- * exit, with memory exhaustion injected (`leaveFree`), on all five configurations. After every
- * step: `audit()` is clean and what each process could observe equals the reference model
- * (`vm-reference.ts`).
- *
- * How the observation is made without changing what is observed:
- * - Layout and permissions as the kernel states them: `vmas()` must equal the model's VMAs
- *   exactly (start, end, prot, shared, name — so merging is checked too); `memoryStats()` and
- *   `procMaps()` must agree with `vmas()`.
- * - What the hardware would do right now: for every page the model maps, a side-effect-free MMU
- *   probe (`Mmu.probe`: no accessed/dirty update, no TLB fill) for read, write and fetch at user
- *   privilege; a permitted access must be permitted by the model (a present PTE never grants more
- *   than the VMA, through the real walker). A refused access may still be fine (demand paging,
- *   lazy upgrades), so the other direction is checked by real accesses (next point).
- * - Contents: every present page (found by `PageTableEditor.lookup`, no side effects) must hold
- *   exactly the model's bytes, all 4096 of them (so a demand-zero page that is not zero, or a
- *   write that went to the wrong frame, is caught); a private page with data must be present (no
- *   swap in this issue); a page of a shared object must be the same frame in every process.
- *   No window page outside the model has a PTE.
- * - Real accesses are steps of the sequence: loads, stores and fetches on either of two
- *   simulated CPUs (strict TLB: a stale translation after munmap/mprotect throws), and
- *   copy_to_user / copy_from_user, whose outcome must equal the model's: the value, or the kill
- *   with its signal and code, or EFAULT. An access the model says kills runs in a throwaway fork
- *   (7 times in 8) or in the process itself (it is then gone, as a real killed process; the run
- *   continues with the others or a fresh process). Residency (which pages have a frame) is not
- *   something the model predicts; RSS is only checked to be consistent with vmas().
- *
- * Placement: the model predicts top-down addresses exactly (PREDICT_PLACEMENT); it learns the
- * top of the mmap area from the kernel's first top-down mapping in an empty process.
- *
- * Out of memory: a step may fail with ENOMEM (or kill with "out of memory") only while memory is
- * squeezed below a generous bound for what it could need; it must then leave everything as it
- * was (the model is not updated and the next observation compares against it).
- *
- * Deterministic: fixed seed and run count (override with VM_PROPERTY_SEED, VM_PROPERTY_RUNS for a
- * deeper search; 250 runs × 3 seeds pass); fast-check prints the seed, the path and the shrunk
- * counterexample on failure. VM_PROPERTY_BRK_GAP=0 drops Linux's one-page brk gap rule.
- */
-import { createAarch64Arch } from '@mmkit/arch-aarch64';
-import { createX86Arch } from '@mmkit/arch-x86';
-import { createPcBoard, createVirtBoard } from '@mmkit/boards';
 import { type ArchBackend, type Mmu, Privilege, WalkResult } from '@mmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AttributeChooser } from './attributes.js';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel } from './kernel.js';
-import type { MachineDescription } from './machine.js';
 import type { Process } from './process.js';
 import { MAP, MREMAP, PROT, type SysResult } from './syscalls.js';
-import { leaveFree } from './test-fixtures.js';
+import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
 import { type AccessTraits, AddressSpaceModel, effectiveProt, type ModelOptions } from './vm-reference.js';
 
 const MiB = 2 ** 20;
@@ -67,39 +22,7 @@ const BRK_GAP_PAGES = Number(process.env.VM_PROPERTY_BRK_GAP ?? 1);
 const WINDOW_PAGES = 40;
 const HEAP_MAX_PAGES = 12;
 
-interface Config {
-  readonly name: string;
-  readonly arch: () => ArchBackend;
-  readonly machine: () => MachineDescription;
-}
-
-const CONFIGS: readonly Config[] = [
-  {
-    name: 'aarch64 on virt',
-    arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: 16 * MiB, pool: 'all-ram' }),
-  },
-  {
-    name: 'x86_64 on pc',
-    arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: 16 * MiB }),
-  },
-  {
-    name: 'x86_64-la57 on pc',
-    arch: () => createX86Arch({ mode: 'x86_64-la57' }),
-    machine: () => createPcBoard({ ramBytes: 16 * MiB }),
-  },
-  {
-    name: 'x86-pae on pc',
-    arch: () => createX86Arch({ mode: 'x86-pae' }),
-    machine: () => createPcBoard({ ramBytes: 16 * MiB, flavour: '32' }),
-  },
-  {
-    name: 'x86-32 on pc',
-    arch: () => createX86Arch({ mode: 'x86-32' }),
-    machine: () => createPcBoard({ ramBytes: 16 * MiB, flavour: '32' }),
-  },
-];
+const CONFIGS = fiveConfigs(16 * MiB);
 
 // -------------------------------------------------------------------------------------------------
 // Commands
@@ -323,7 +246,7 @@ function traitsOf(arch: ArchBackend): AccessTraits {
 }
 
 /** The top of the kernel's mmap area: one past its first top-down page in an empty process. */
-function calibrateTop(c: Config): number {
+function calibrateTop(c: TestConfig): number {
   const k = bootKernel({ arch: c.arch(), machine: c.machine() });
   const p = k.createProcess();
   const r = k.mmap(p, 0, 4096, PROT.READ, MAP.PRIVATE | MAP.ANONYMOUS);
@@ -331,7 +254,7 @@ function calibrateTop(c: Config): number {
   return Number(r.value / 4096n) + 1;
 }
 
-function newWorld(c: Config, mmapTopVpn: number): World {
+function newWorld(c: TestConfig, mmapTopVpn: number): World {
   const arch = c.arch();
   const k = bootKernel({ arch, machine: c.machine(), cpus: 2, strictTlb: true });
   const g = arch.geometry;
