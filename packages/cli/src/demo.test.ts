@@ -48,7 +48,8 @@ describe('mmkit demo', () => {
     expect(j.arch.id).toBe('aarch64');
     expect(j.frames.final).toBe(j.frames.baseline);
     expect(j.audit).toEqual({ ok: true, problems: [] });
-    expect(j.steps.length).toBe(11);
+    expect(j.steps.length).toBe(12);
+    expect(j.maps.some((l: string) => l.endsWith('[anon:buf]') && / r--p /.test(l))).toBe(true);
     const faults = j.steps
       .flatMap((s: { events: { type: string }[] }) => s.events)
       .filter((e: { type: string }) => e.type === 'fault');

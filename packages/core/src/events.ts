@@ -45,7 +45,17 @@ export type MmEvent =
   | { readonly type: 'tlb'; readonly cpu: number; readonly op: string; readonly operand?: bigint }
   | {
       readonly type: 'process';
-      readonly action: 'create' | 'fork' | 'exit' | 'kill' | 'brk';
+      readonly action:
+        | 'create'
+        | 'fork'
+        | 'exit'
+        | 'kill'
+        | 'brk'
+        | 'mmap'
+        | 'munmap'
+        | 'mprotect'
+        | 'mremap'
+        | 'exec';
       readonly pid: number;
       readonly detail: string;
     };

@@ -245,6 +245,17 @@ describe('page tables, shared memory, devices, introspection', () => {
     assertAudit(k);
   });
 
+  it('/proc/PID/maps offsets: 0 for anonymous memory (even split), the file offset for ELF segments', () => {
+    const k = pc64();
+    const p = must(k.spawnElf(fixture('data-bss-x86_64')));
+    const a = must(k.mmap(p, 0, 3 * 4096, RW, MAP.PRIVATE | MAP.ANONYMOUS, { name: 'buf' }));
+    must(k.mprotect(p, a + 4096n, 4096, PROT.READ));
+    const lines = k.procMaps(p).trimEnd().split('\n');
+    expect(lines.filter((l) => l.endsWith('[anon:buf]')).map((l) => l.split(' ')[2])).toEqual(['00000000', '00000000', '00000000']);
+    // The text segment of this fixture starts at file offset 0x1000 (readelf -lW).
+    expect(lines.find((l) => l.startsWith('00401000-'))).toMatch(/^00401000-00402000 r-xp 00001000 00:00 0 +a\.out$/);
+  });
+
   it('smaps reports sizes, RSS, PSS of shared pages, dirty state and VmFlags', () => {
     const k = virt();
     const p = k.createProcess();

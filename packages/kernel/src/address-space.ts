@@ -46,6 +46,8 @@ export interface VmaValue {
   readonly offsetPages: number;
   /** `name` was given to mmap for anonymous memory: /proc/PID/maps shows `[anon:name]`. */
   readonly anonName: boolean;
+  /** Loaded from a file (an ELF segment): /proc/PID/maps shows `offsetPages` as the file offset. */
+  readonly file: boolean;
 }
 
 /** A VMA of a process. */
@@ -61,7 +63,8 @@ function sameKind(a: VmaValue, b: VmaValue): boolean {
     a.huge === b.huge &&
     a.memoryType === b.memoryType &&
     a.shm === b.shm &&
-    !!a.anonName === !!b.anonName
+    a.anonName === b.anonName &&
+    a.file === b.file
   );
 }
 
@@ -100,6 +103,7 @@ export function vmaWith(base: VmaValue, patch: Partial<VmaValue>): VmaValue {
     shm: 'shm' in patch ? patch.shm : base.shm,
     offsetPages: patch.offsetPages ?? base.offsetPages,
     anonName: patch.anonName ?? base.anonName,
+    file: patch.file ?? base.file,
   };
 }
 
@@ -115,6 +119,7 @@ const ANON: VmaValue = {
   shm: undefined,
   offsetPages: 0,
   anonName: false,
+  file: false,
 };
 
 /**
@@ -134,6 +139,7 @@ export function anonVma(prot: number, name: string, opts: Partial<VmaValue> = {}
     shm: opts.shm,
     offsetPages: opts.offsetPages ?? ANON.offsetPages,
     anonName: opts.anonName ?? ANON.anonName,
+    file: opts.file ?? ANON.file,
   };
 }
 

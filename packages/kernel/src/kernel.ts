@@ -1190,9 +1190,9 @@ export class Kernel implements FaultHandler {
     if (this.events.active)
       this.events.emit({
         type: 'process',
-        action: 'brk',
+        action: 'mmap',
         pid: proc.pid,
-        detail: `mmap ${hex(vaOf(start))}+${hex(pages * PAGE_SIZE)} ${protString(prot)}${shared ? ' shared' : ''}${physical !== undefined ? ` → PA ${hex(physical)}` : ''}`,
+        detail: `${hex(vaOf(start))}+${hex(pages * PAGE_SIZE)} ${protString(prot)}${shared ? ' shared' : ''}${physical !== undefined ? ` → PA ${hex(physical)}` : ''}`,
       });
     return ok(vaOf(start));
   }
@@ -1277,6 +1277,10 @@ export class Kernel implements FaultHandler {
     const [s, e] = r.value;
     if (!this.unmapRange(proc, s, e))
       return fail('ENOMEM', 'out of memory splitting a huge page at the range ends');
+    if (this.events.active) {
+      const detail = `${hex(vaOf(s))}+${hex((e - s) * PAGE_SIZE)}`;
+      this.events.emit({ type: 'process', action: 'munmap', pid: proc.pid, detail });
+    }
     return ok(0);
   }
 
@@ -1315,6 +1319,10 @@ export class Kernel implements FaultHandler {
         if (f) flush.merge(f);
       }
       this.discharge(flush);
+    }
+    if (this.events.active) {
+      const detail = `${hex(vaOf(s))}+${hex((e - s) * PAGE_SIZE)} ${protString(prot)}`;
+      this.events.emit({ type: 'process', action: 'mprotect', pid: proc.pid, detail });
     }
     return ok(0);
   }
@@ -1480,7 +1488,7 @@ export class Kernel implements FaultHandler {
     for (const cpu of this.cpus) cpu.refreshRoot(proc);
     this.events.emit({
       type: 'process',
-      action: 'create',
+      action: 'exec',
       pid: proc.pid,
       detail: `exec: ${proc.residentPages} pages, entry ${hex(proc.entry)}`,
     });
@@ -1552,7 +1560,11 @@ export class Kernel implements FaultHandler {
       if (fileEndVpn > startVpn) {
         // The file offset of the first page, shown in /proc/PID/maps as Linux shows it.
         const offsetPages = Math.floor((sg.filePages[0]?.fileOffset ?? 0) / PAGE_SIZE);
-        proc.vmas.insert(startVpn, fileEndVpn, anonVma(protOf(sg.permissions), name, { offsetPages }));
+        proc.vmas.insert(
+          startVpn,
+          fileEndVpn,
+          anonVma(protOf(sg.permissions), name, { offsetPages, file: true }),
+        );
       }
       const attrs = this.attrsFor(anonVma(protOf(sg.permissions), name));
       for (const page of sg.filePages) {

@@ -9,7 +9,7 @@
  * mapping), device `00:00`, inode (the shared object's id, else 0), then the name from
  * column 73 (checked against a real /proc/self/maps recorded in fixtures/elf).
  */
-import { mapsPerms } from './address-space.js';
+import { mapsPerms, type VmaValue } from './address-space.js';
 import type { Kernel } from './kernel.js';
 import type { Process } from './process.js';
 
@@ -35,10 +35,19 @@ export function procMaps(kernel: Kernel, proc: Process): string {
   const out: string[] = [];
   proc.vmas.forEach((v) => {
     const val = v.value;
-    const offset = val.kind === 'device' ? BigInt(val.pa) : BigInt(val.offsetPages) * 4096n;
+    const offset = mapsOffset(val);
     out.push(line(v.startVpn, v.endVpn, mapsPerms(val), offset, val.shm?.id ?? 0, shownName(val)));
   });
   return out.length ? `${out.join('\n')}\n` : '';
+}
+
+/**
+ * The offset column: Linux prints the file offset for file, shmem and device mappings and 0 for
+ * anonymous memory (whatever the VMA's internal page offset).
+ */
+function mapsOffset(v: VmaValue): bigint {
+  if (v.kind === 'device') return BigInt(v.pa);
+  return v.file || v.shm ? BigInt(v.offsetPages) * 4096n : 0n;
 }
 
 /** The name column: `[anon:name]` for named anonymous memory, as Linux shows it. */
@@ -84,7 +93,7 @@ export function procSmaps(kernel: Kernel, proc: Process): string {
         v.endVpn,
       );
     }
-    const offset = val.kind === 'device' ? BigInt(val.pa) : BigInt(val.offsetPages) * 4096n;
+    const offset = mapsOffset(val);
     out.push(line(v.startVpn, v.endVpn, mapsPerms(val), offset, val.shm?.id ?? 0, shownName(val)));
     const flags = [
       val.prot & 1 ? 'rd' : '',

@@ -16,6 +16,8 @@ import {
   exportTranslationState,
   formatDump,
   type Kernel,
+  MAP,
+  PROT,
   type Process,
 } from '@mmkit/kernel';
 
@@ -49,6 +51,8 @@ export interface DemoReport {
     readonly lines: readonly string[];
     readonly entries: readonly DumpLine[];
   };
+  /** /proc/PID/maps of the first process just before it exits. */
+  readonly maps: readonly string[];
   /** Registers that select that process's tables (TTBR0_EL1 with ASID, TTBR1_EL1, TCR_EL1 …). */
   readonly registers: Readonly<Record<string, string>>;
   readonly audit: { readonly ok: boolean; readonly problems: readonly string[] };
@@ -127,6 +131,17 @@ export function runDemo(board: Board, arch: ArchBackend): DemoReport {
     return `${freed} frames freed; after growing again the page reads ${again.ok ? hx(BigInt(again.value)) : '?'} (a fresh zero page, no stale PTE)`;
   });
 
+  let maps: string[] = [];
+  step('mmap three pages, then mprotect the middle one read-only: the VMA splits in three', () => {
+    const a = k.mmap(init, 0, 3 * 4096, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS, { name: 'buf' });
+    if (!a.ok) return `mmap failed: ${a.errno} (${a.detail})`;
+    k.store(init, a.value + 4096n, 8, 1n);
+    k.mprotect(init, a.value + 4096n, 4096, PROT.READ);
+    maps = k.procMaps(init).trimEnd().split('\n');
+    const pieces = k.vmas(init).filter((v) => v.name === 'buf').length;
+    return `mapped at ${hx(a.value)} (top-down below the stack gap); ${pieces} VMAs named buf after mprotect`;
+  });
+
   let dump: DemoReport['dump'] = { pid: 0, lines: [], entries: [] };
   let registers: Record<string, string> = {};
   step('page-table dump of init, and the registers that select it', () => {
@@ -171,6 +186,7 @@ export function runDemo(board: Board, arch: ArchBackend): DemoReport {
     },
     steps,
     dump,
+    maps,
     registers,
     audit: { ok: report.ok, problems: report.problems },
   };

@@ -179,6 +179,9 @@ export async function demoCommand(opts: DemoOptions, out: Output): Promise<numbe
   );
   for (const l of report.dump.lines) out.line(`   ${l}`);
   out.line();
+  out.line(s.bold(`/proc/${report.dump.pid}/maps`));
+  for (const l of report.maps) out.line(`   ${l}`);
+  out.line();
   out.line(s.bold('Registers selecting them'));
   for (const [name, value] of Object.entries(report.registers)) out.line(`   ${name.padEnd(10)} ${value}`);
   out.line();
