@@ -46,7 +46,6 @@ export function audit(kernel: Kernel): AuditReport {
 
   // Kernel tables: the whole kernel root (on single-root formats also the identity map in its user
   // half), minus the recursive slot; on split-root formats also the root used while no process runs.
-  const _d = kernel.arch.description;
   const slot = kernel.recursiveSlot;
   for (const t of editor.tableFrames(kernel.kernelRoot, 0, Infinity, kernel.kernelRootBaseVpn, slot)) {
     claimTable(t.pa, -1, `kernel ${editor.levelName(t.level)}`);
