@@ -251,9 +251,15 @@ describe('page tables, shared memory, devices, introspection', () => {
     const a = must(k.mmap(p, 0, 3 * 4096, RW, MAP.PRIVATE | MAP.ANONYMOUS, { name: 'buf' }));
     must(k.mprotect(p, a + 4096n, 4096, PROT.READ));
     const lines = k.procMaps(p).trimEnd().split('\n');
-    expect(lines.filter((l) => l.endsWith('[anon:buf]')).map((l) => l.split(' ')[2])).toEqual(['00000000', '00000000', '00000000']);
+    expect(lines.filter((l) => l.endsWith('[anon:buf]')).map((l) => l.split(' ')[2])).toEqual([
+      '00000000',
+      '00000000',
+      '00000000',
+    ]);
     // The text segment of this fixture starts at file offset 0x1000 (readelf -lW).
-    expect(lines.find((l) => l.startsWith('00401000-'))).toMatch(/^00401000-00402000 r-xp 00001000 00:00 0 +a\.out$/);
+    expect(lines.find((l) => l.startsWith('00401000-'))).toMatch(
+      /^00401000-00402000 r-xp 00001000 00:00 0 +a\.out$/,
+    );
   });
 
   it('smaps reports sizes, RSS, PSS of shared pages, dirty state and VmFlags', () => {
