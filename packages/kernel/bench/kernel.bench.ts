@@ -6,8 +6,8 @@
 import { createAarch64Arch } from '@mmkit/arch-aarch64';
 import { createRpi4bBoard, createVirtBoard } from '@mmkit/boards';
 import type { BenchContext } from '../../../scripts/bench-api.js';
-import { bootKernel } from '../src/kernel.js';
 import { PageAllocator } from '../src/page-allocator.js';
+import { archKernelRows } from './arch-kernel-rows.js';
 
 const MiB = 2 ** 20;
 
@@ -97,70 +97,12 @@ export default async function kernelBench(bench: BenchContext): Promise<void> {
     });
   }
 
-  // --- demand-zero faults: one store per fresh heap page (fault → allocate → map → retry).
-  {
-    const k = bootKernel({ arch, machine: createVirtBoard({ ramBytes: 1024 * MiB, pool: 'all-ram' }) });
-    const pages = 32_768; // 128 MiB of heap per run
-    await bench.measure({
-      name: 'demand-zero faults',
-      inputSize: `${pages} pages (128 MiB heap) per run`,
-      unit: 'faults/s',
-      better: 'higher',
-      target: { min: 1e6 },
-      repeat: bench.quick ? 1 : 5,
-      run: () => {
-        const p = k.createProcess();
-        k.brk(p, k.layout.heapBase + BigInt(pages) * 4096n);
-        const base = Number(k.layout.heapBase);
-        const t0 = performance.now();
-        for (let i = 0; i < pages; i++) k.store(p, base + i * 4096, 1, 1);
-        const s = (performance.now() - t0) / 1000;
-        if (p.residentPages !== pages)
-          throw new Error(`expected ${pages} resident pages, got ${p.residentPages}`);
-        k.exit(p);
-        return pages / s;
-      },
-    });
-  }
-
-  // --- TLB-hit translation through a CPU (the access path of every user load/store).
-  {
-    const k = bootKernel({ arch, machine: createVirtBoard() });
-    const p = k.createProcess();
-    const pages = 2048;
-    k.brk(p, k.layout.heapBase + BigInt(pages) * 4096n);
-    for (let i = 0; i < pages; i++) k.store(p, Number(k.layout.heapBase) + i * 4096, 1, 1);
-    const cpu = k.cpus[0]!;
-    const base = Number(k.layout.heapBase / 4096n);
-    const n = 1_000_000;
-    await bench.throughput({
-      name: 'Cpu.translate (TLB hit)',
-      inputSize: `${pages}-page working set, 4096-entry TLB`,
-      opsPerCall: n,
-      fn: () => {
-        let sum = 0;
-        for (let i = 0; i < n; i++) sum += cpu.translate(p, base + (i & (pages - 1)), 0, 8, 0, 0, false);
-        return sum;
-      },
-      target: { min: 100e6 },
-    });
-  }
-  await bench.measure({
-    name: 'host memory of a booted 8 GiB rpi4b',
-    inputSize: 'rpi4b 8 GiB all-ram, 2 CPUs',
-    unit: 'MiB',
-    better: 'lower',
-    report: 'median',
-    target: { max: 64 },
-    run: () => {
-      bench.gc();
-      const m0 = process.memoryUsage();
-      const k = bootKernel({ arch, machine: createRpi4bBoard({ ramGiB: 8, pool: 'all-ram' }), cpus: 2 });
-      bench.gc();
-      const m1 = process.memoryUsage();
-      const bytes = m1.heapUsed - m0.heapUsed + (m1.arrayBuffers - m0.arrayBuffers);
-      if (k.allocator.freeCount < 2_000_000) throw new Error('boot did not manage all RAM');
-      return bytes / MiB;
-    },
+  // --- demand-zero faults, TLB-hit translation through a CPU, host memory of a booted 8 GiB
+  // rpi4b: the same rows every architecture reports (arch-kernel-rows.ts).
+  await archKernelRows(bench, {
+    name: 'aarch64',
+    arch: () => arch,
+    machine: (ramBytes) => createVirtBoard({ ramBytes, pool: 'all-ram' }),
+    bigBoard: ['rpi4b 8 GiB, all RAM managed', () => createRpi4bBoard({ ramGiB: 8, pool: 'all-ram' })],
   });
 }
