@@ -303,18 +303,14 @@ export class Aarch64Mmu implements Mmu {
     }
     // 5. Write back the hardware updates (only for a successful access, only in walk()).
     if (update && next !== lo) memory.write32(dpa, next >>> 0);
-    out.ok = true;
-    out.pfn = (hi & 0xffff) * 0x10_0000 + ((lo & LEAF_LO_MASK[level]!) >>> 12) + (vLo & IN_LEAF_MASK[level]!);
-    out.leafLevel = level;
-    out.perms = perms;
-    out.memoryType = this.typeOfIndex[(lo >>> 2) & 7]!;
-    out.global = (lo & LO_NG) === 0;
-    out.dirty = (next & LO_AP2) === 0;
-    out.faultKind = 0;
-    out.faultLevel = 0;
-    out.syndrome = 0;
-    out.syndromeHi = 0;
-    return true;
+    return out.succeed(
+      (hi & 0xffff) * 0x10_0000 + ((lo & LEAF_LO_MASK[level]!) >>> 12) + (vLo & IN_LEAF_MASK[level]!),
+      level,
+      perms,
+      this.typeOfIndex[(lo >>> 2) & 7]!,
+      (lo & LO_NG) === 0,
+      (next & LO_AP2) === 0,
+    );
   }
 
   private record(

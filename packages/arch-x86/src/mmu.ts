@@ -398,18 +398,14 @@ export class X86Mmu implements Mmu {
     const next = (access === 1 ? lo | LO_A | LO_D : lo | LO_A) >>> 0;
     if (update && next !== lo) memory.write32(dpa, next);
     if ((next & LO_D) === 0) perms &= ~(P_UW | P_KW);
-    out.ok = true;
-    out.pfn = pfn;
-    out.leafLevel = level;
-    out.perms = perms;
-    out.memoryType = this.typeOfIndex[((lo >>> 3) & 3) | (((level === 1 ? lo >>> 7 : lo >>> 12) & 1) << 2)]!;
-    out.global = (lo & LO_G) !== 0 && this.pge;
-    out.dirty = (next & LO_D) !== 0;
-    out.faultKind = 0;
-    out.faultLevel = 0;
-    out.syndrome = 0;
-    out.syndromeHi = 0;
-    return true;
+    return out.succeed(
+      pfn,
+      level,
+      perms,
+      this.typeOfIndex[((lo >>> 3) & 3) | (((level === 1 ? lo >>> 7 : lo >>> 12) & 1) << 2)]!,
+      (lo & LO_G) !== 0 && this.pge,
+      (next & LO_D) !== 0,
+    );
   }
 
   private walkPae(
@@ -563,18 +559,14 @@ export class X86Mmu implements Mmu {
     const next = (access === 1 ? lo | LO_A | LO_D : lo | LO_A) >>> 0;
     if (update && next !== lo) this.memory.write32(dpa, next);
     if ((next & LO_D) === 0) perms &= ~(P_UW | P_KW);
-    out.ok = true;
-    out.pfn = pfn;
-    out.leafLevel = level;
-    out.perms = perms;
-    out.memoryType = this.typeOfIndex[((lo >>> 3) & 3) | (((level === 1 ? lo >>> 7 : lo >>> 12) & 1) << 2)]!;
-    out.global = (lo & LO_G) !== 0 && this.pge;
-    out.dirty = (next & LO_D) !== 0;
-    out.faultKind = 0;
-    out.faultLevel = 0;
-    out.syndrome = 0;
-    out.syndromeHi = 0;
-    return true;
+    return out.succeed(
+      pfn,
+      level,
+      perms,
+      this.typeOfIndex[((lo >>> 3) & 3) | (((level === 1 ? lo >>> 7 : lo >>> 12) & 1) << 2)]!,
+      (lo & LO_G) !== 0 && this.pge,
+      (next & LO_D) !== 0,
+    );
   }
 
   private record(

@@ -388,6 +388,32 @@ export class WalkResult {
   descriptorPa = 0;
 
   /**
+   * Records a translation (and clears the fault fields). Returns true so a walker can
+   * `return out.succeed(…)`.
+   */
+  succeed(
+    pfn: number,
+    leafLevel: number,
+    perms: number,
+    memoryType: number,
+    global: boolean,
+    dirty: boolean,
+  ): true {
+    this.ok = true;
+    this.pfn = pfn;
+    this.leafLevel = leafLevel;
+    this.perms = perms;
+    this.memoryType = memoryType;
+    this.global = global;
+    this.dirty = dirty;
+    this.faultKind = 0;
+    this.faultLevel = 0;
+    this.syndrome = 0;
+    this.syndromeHi = 0;
+    return true;
+  }
+
+  /**
    * Records a fault: clears the translation fields and sets the fault fields. Returns false so a
    * walker can `return out.fail(…)`.
    */
