@@ -130,9 +130,8 @@ describe('PhysicalMemory little-endian accesses', () => {
     expect(m.read64(0x4000_0000)).toBe(0x0102_0304_0506_0708n);
     m.write64(0x4000_0030, 0x001f_ffff_ffff_fff0n);
     expect(m.read64Number(0x4000_0030)).toBe(2 ** 53 - 16);
-    const pair = new Uint32Array(2);
-    m.read64Pair(0x4000_0000, pair);
-    expect([...pair]).toEqual([0x0506_0708, 0x0102_0304]);
+    expect([m.readPair(0x4000_0000), m.pairHi]).toEqual([0x0506_0708, 0x0102_0304]);
+    expect([m.readPairInFrame(0x4000_0000 / 4096, 0), m.pairHi]).toEqual([0x0506_0708, 0x0102_0304]);
     m.write32(0x4000_0010, 0xffff_ffff);
     expect(m.read32(0x4000_0010)).toBe(0xffff_ffff);
     m.write32(0x4000_0014, -1);

@@ -523,12 +523,6 @@ export class PhysicalMemory {
     );
   }
 
-  /** Reads the 64-bit descriptor at `pa` as two 32-bit halves into `out[0]` (low) and `out[1]` (high). */
-  read64Pair(pa: number, out: Uint32Array | number[]): void {
-    out[0] = this.read32(pa);
-    out[1] = this.read32(pa + 4);
-  }
-
   /** Reads the 64-bit value at `pa` as a number if it is below 2^53, for tooling. */
   read64Number(pa: number): number {
     return this.read32(pa + 4) * TWO_32 + this.read32(pa);

@@ -284,18 +284,10 @@ export class Kernel implements FaultHandler {
   // Kernel address space
 
   private buildKernelSpace(): void {
-    const kernelRw = this.attrs.leaf({
-      user: { read: false, write: false, execute: false },
-      kernel: { read: true, write: true, execute: false },
-      memoryType: 'normal-wb',
-      global: true,
-    });
-    const deviceRw = this.attrs.leaf({
-      user: { read: false, write: false, execute: false },
-      kernel: { read: true, write: true, execute: false },
-      memoryType: 'device',
-      global: true,
-    });
+    const none = { read: false, write: false, execute: false };
+    const rw = { read: true, write: true, execute: false };
+    const kernelRw: MappingRequest = { user: none, kernel: rw, memoryType: 'normal-wb', global: true };
+    const deviceRw: MappingRequest = { user: none, kernel: rw, memoryType: 'device', global: true };
     // The linear map ends where the kernel half ends (or at the recursive slot): on 32-bit x86
     // that is 1 GiB - 4 MiB of RAM, the rest is reachable only through other mappings (highmem).
     const d = this.arch.description;
@@ -305,10 +297,10 @@ export class Kernel implements FaultHandler {
     }
     const limit = vaEnd - this.linearMapBase;
     const unmapped = this.unmappedPhysical as { start: number; end: number; what: string }[];
-    const mapCapped = (start: number, end: number, attrs: LeafAttributes, what: string) => {
+    const mapCapped = (start: number, end: number, req: MappingRequest, what: string) => {
       const cap = limit < BigInt(end) ? Number(limit > 0n ? limit : 0n) : end;
       if (cap < end) unmapped.push({ start: Math.max(start, cap), end, what });
-      if (start < cap) this.mapKernelRange(start, cap, attrs, what);
+      if (start < cap) this.mapKernelRange(start, cap, req, what);
     };
     for (const r of this.machine.ram) mapCapped(r.start, r.end, kernelRw, 'linear map');
     for (const w of this.machine.mmio) {
@@ -321,7 +313,6 @@ export class Kernel implements FaultHandler {
   private checkRecursiveSlot(slot: number | undefined): number {
     if (slot === undefined) return -1;
     const d = this.arch.description;
-    const g = this.arch.geometry;
     const n = d.rootTableBytes / d.descriptorBytes;
     const root = d.levels[d.levels.length - 1]!;
     const below = d.levels[d.levels.length - 2]!;
@@ -345,7 +336,6 @@ export class Kernel implements FaultHandler {
         `an index in the kernel half (≥ ${hex(d.kernelRange.start)})`,
       );
     }
-    void g;
     return slot;
   }
 
@@ -389,7 +379,7 @@ export class Kernel implements FaultHandler {
   }
 
   /** Maps [startPa, endPa) at linearMapBase + pa with the largest leaves that fit. */
-  private mapKernelRange(startPa: number, endPa: number, attrs: LeafAttributes, what: string): void {
+  private mapKernelRange(startPa: number, endPa: number, req: MappingRequest, what: string): void {
     const g = this.arch.geometry;
     const leafLevels = [...g.leafLevels].sort((a, b) => b - a);
     const baseVpn = Number(this.linearMapBase >> 12n);
@@ -405,7 +395,7 @@ export class Kernel implements FaultHandler {
           vpn,
           pa,
           level,
-          this.attrs.leaf(this.requestOf(attrs), level),
+          this.attrs.leaf(req, level),
           this.arch.defaults.kernelTable,
           this.kernelSource,
         );
@@ -417,10 +407,6 @@ export class Kernel implements FaultHandler {
       }
       if (!mapped) throw new InvalidArgumentError(what, hex(pa), 'a page-aligned range');
     }
-  }
-
-  private requestOf(a: LeafAttributes): MappingRequest {
-    return { user: a.user, kernel: a.kernel, memoryType: a.memoryType, global: a.global };
   }
 
   /** Kernel virtual address of a physical address in the linear map. */
