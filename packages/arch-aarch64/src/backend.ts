@@ -123,6 +123,8 @@ export function createAarch64Arch(options: Aarch64Options = {}): Aarch64Backend 
     }),
     rootTableBytes: 4096,
     faultRegisters: Object.freeze(['ESR_EL1', 'FAR_EL1'] as const),
+    // e_machine EM_AARCH64 183 (include/uapi/linux/elf-em.h); AT_PLATFORM "aarch64".
+    elf: Object.freeze({ machine: 183, class: 64 as const, platform: 'aarch64' }),
   });
   const geometry: ArchGeometry = deriveGeometry(description);
   const codec = new Aarch64DescriptorCodec({ hardwareDirty: resolved.hardwareDirty, mair });

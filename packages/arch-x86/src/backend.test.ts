@@ -146,13 +146,15 @@ describe('the four descriptions (arch-facts B1)', () => {
     );
   });
 
-  it('defaults: open user tables; kernel tables without U/S in IA-32e (Linux _KERNPG_TABLE), open in 32-bit modes', () => {
+  it('defaults: open user tables; kernel tables without U/S in IA-32e (Linux _KERNPG_TABLE), open in 32-bit modes; user space ends at TASK_SIZE_MAX = 2^47 (2^56) − 4096 in IA-32e', () => {
     const kernel = { noUser: true, readOnly: false, noExecuteUser: false, noExecuteKernel: false };
     expect(createX86Arch({ mode: 'x86_64' }).defaults).toEqual({
       userTable: OPEN_TABLE,
       kernelTable: kernel,
+      userSpaceEnd: 0x7fff_ffff_f000n,
     });
     expect(createX86Arch({ mode: 'x86_64-la57' }).defaults.kernelTable).toEqual(kernel);
+    expect(createX86Arch({ mode: 'x86_64-la57' }).defaults.userSpaceEnd).toBe((1n << 56n) - 4096n);
     expect(createX86Arch({ mode: 'x86-pae' }).defaults).toEqual({
       userTable: OPEN_TABLE,
       kernelTable: OPEN_TABLE,

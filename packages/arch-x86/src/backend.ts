@@ -146,6 +146,10 @@ export function createX86Arch(options: X86Options): X86Backend {
     }),
     rootTableBytes: mode === 'x86-pae' ? 32 : 4096,
     faultRegisters: Object.freeze(['#PF error code', 'CR2'] as const),
+    // e_machine: EM_X86_64 62, EM_386 3 (include/uapi/linux/elf-em.h); AT_PLATFORM as Linux sets it.
+    elf: format.ia32e
+      ? Object.freeze({ machine: 62, class: 64 as const, platform: 'x86_64' })
+      : Object.freeze({ machine: 3, class: 32 as const, platform: 'i686' }),
   });
   const geometry: ArchGeometry = deriveGeometry(description);
   const codec = new X86DescriptorCodec(format);
@@ -157,6 +161,8 @@ export function createX86Arch(options: X86Options): X86Backend {
   const defaults = Object.freeze({
     userTable: OPEN_TABLE,
     kernelTable: format.ia32e ? KERNEL_TABLE : OPEN_TABLE,
+    // Linux TASK_SIZE_MAX = (1 << 47 or 56) − PAGE_SIZE: the last canonical user page is never mapped.
+    ...(format.ia32e ? { userSpaceEnd: description.userRange.end - 4096n } : {}),
   });
   const tlbConfig = Object.freeze({ pcid: resolved.pcid, pge: resolved.pge });
   return Object.freeze({

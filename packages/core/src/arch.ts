@@ -296,6 +296,8 @@ export interface ArchDescription {
   readonly rootTableBytes: number;
   /** Name of the syndrome register and the address register, e.g. `ESR_EL1` / `FAR_EL1`. */
   readonly faultRegisters: readonly [syndrome: string, address: string];
+  /** The ELF executables this format runs: e_machine, class, AT_PLATFORM (undefined: none). */
+  readonly elf?: { readonly machine: number; readonly class: 32 | 64; readonly platform: string };
 }
 
 /** Values derived once from a description. */
@@ -527,5 +529,11 @@ export interface ArchBackend {
   readonly defaults: {
     readonly userTable: TableAttributes;
     readonly kernelTable: TableAttributes;
+    /**
+     * Where user mappings end when that is below `userRange.end` (Linux's TASK_SIZE): x86-64
+     * never maps the last user page (TASK_SIZE_MAX = 2^47 − 4096, arch/x86/include/asm/page_64_types.h,
+     * so no instruction can run into the non-canonical hole). Default `userRange.end`.
+     */
+    readonly userSpaceEnd?: bigint;
   };
 }

@@ -1,154 +1,678 @@
 /**
- * What a process's address space is made of: VMAs (half-open page ranges with permissions,
- * flags and a name, in an O(log n) {@link VmaTree}) and the objects behind shared mappings.
- * The page tables are derived from the VMAs: a present user PTE always lies inside a VMA and
- * never grants the user more than the VMA's `prot` (audit() proves it).
+ * One user address space: its VMAs, root table and ASID binding, break and layout, counters, and
+ * every change to its page tables.
+ *
+ * Ownership: an `AddressSpace` owns its VMA tree, its root table and every table below it in the
+ * user half, and one reference on every user frame its leaves map (device frames are not
+ * counted). Nothing else writes its tables: the syscall facade, the fault handler, fork and exec
+ * all go through these methods. A {@link Process} holds one; fork is {@link clone}, exec builds a
+ * new one and swaps it in.
+ *
+ * Invariants (proved by `audit()`): `residentPages` is the number of pages its leaves map;
+ * `tablePages` the number of its table frames (root included); every present leaf lies inside
+ * one VMA and grants no more than the VMA allows; a failed operation changes nothing.
+ *
+ * ```
+ *  layout.textBase … dataBase … heapBase ──[heap]──▶ brk        (grows up with brk())
+ *                                      …  mmap area (top-down below the stack gap)  …
+ *  stackGuardLow ── stackLow ──[stack]── stackTop                (grows down on faults)
+ * ```
  */
-import type { MemoryType } from '@mmkit/core';
-import { PROT, protString } from './syscalls.js';
-import { type Vma, VmaTree } from './vma-tree.js';
+import {
+  FlushObligation,
+  type FrameSource,
+  hex,
+  isMmError,
+  type LeafAttributes,
+  type NeutralEntry,
+  vaOf,
+} from '@mmkit/core';
+import type { KernelContext } from './context.js';
+import type { SimpleLayout } from './layout.js';
+import { FrameState } from './page-allocator.js';
+import { PROT } from './syscalls.js';
+import { anonVma, createVmaTree, type SharedObject, type VmaValue, vmaWith } from './vma.js';
+import type { VmaTree } from './vma-tree.js';
 
-/**
- * The pages behind a shared anonymous mapping (MAP_SHARED | MAP_ANONYMOUS): one frame per page
- * index, created on first touch and kept until no VMA of any process refers to the object. The
- * object holds one reference on each of its frames; every PTE mapping a frame holds another.
- */
-export class SharedObject {
-  /** Page index → physical address. */
-  readonly pages = new Map<number, number>();
+/** Result of mapping operations that can run out of memory. */
+export type MapOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'no-memory' | 'already-mapped' };
+
+/** Layout boundaries as page numbers (hot-path copies of the layout). */
+export interface LayoutVpns {
+  readonly text: number;
+  readonly data: number;
+  readonly heap: number;
+  readonly guard: number;
+  readonly stackLow: number;
+  readonly stackTop: number;
+}
+
+function layoutVpns(layout: SimpleLayout, pageShift: bigint): LayoutVpns {
+  const v = (a: bigint) => Number(a >> pageShift);
+  return {
+    text: v(layout.textBase),
+    data: v(layout.dataBase),
+    heap: v(layout.heapBase),
+    guard: v(layout.stackGuardLow),
+    stackLow: v(layout.stackLow),
+    stackTop: v(layout.stackTop),
+  };
+}
+
+/** Short permission string of leaf attributes: `user rw- kernel rw- normal-wb`. */
+export function describeAttrs(a: LeafAttributes): string {
+  const f = (p: { read: boolean; write: boolean; execute: boolean }) =>
+    `${p.read ? 'r' : '-'}${p.write ? 'w' : '-'}${p.execute ? 'x' : '-'}`;
+  return `user ${f(a.user)} kernel ${f(a.kernel)} ${a.memoryType}${a.global ? ' global' : ''}`;
+}
+
+/** See the module documentation. Fields are maintained by the space itself; read them only. */
+export class AddressSpace {
+  /** Physical address of the root table, 0 until the first mapping (allocated lazily). */
+  root = 0;
+  /** The VMAs. */
+  readonly vmas: VmaTree<VmaValue> = createVmaTree();
+  /** User pages currently mapped (huge leaves count each page). */
+  residentPages = 0;
+  /** Page-table frames owned (root included). */
+  tablePages = 0;
+  /** Region boundaries used to name faults (seed 000) and to place the heap and stack. */
+  layout: SimpleLayout;
+  /** {@link layout} as page numbers. */
+  vpn: LayoutVpns;
+  /** Program break. */
+  brk: bigint;
+  /** First page number past the heap (ceil(brk / page)). */
+  brkVpn: number;
+  /** Entry point and initial stack pointer of the loaded program (0 for none). */
+  entry = 0n;
+  initialSp = 0n;
+  private readonly source: FrameSource;
+  private readonly shift: bigint;
+
   constructor(
-    /** Identifier shown in /proc/PID/maps (as the inode). */
-    readonly id: number,
-    /** Size in pages. */
-    readonly sizePages: number,
-  ) {}
-}
+    private readonly k: KernelContext,
+    /** Owner recorded in the frame table for this space's frames. */
+    readonly pid: number,
+    /** ASID/PCID its translations are tagged with (0 without ASIDs). */
+    readonly asid: number,
+    layout: SimpleLayout,
+  ) {
+    this.shift = BigInt(k.arch.description.pageShift);
+    this.layout = layout;
+    this.vpn = layoutVpns(layout, this.shift);
+    this.brk = layout.heapBase;
+    this.brkVpn = this.vpn.heap;
+    this.source = {
+      allocTable: () => {
+        const pa = k.allocator.alloc('page-table', pid);
+        if (pa === 0) return -1;
+        this.tablePages++;
+        return pa;
+      },
+      freeTable: (pa) => {
+        k.allocator.free(pa);
+        this.tablePages--;
+      },
+    };
+  }
 
-/** What a VMA is. Immutable: operations replace payloads. */
-export interface VmaValue {
-  /** PROT_* bits. */
-  readonly prot: number;
-  /** MAP_SHARED (true) or MAP_PRIVATE. */
-  readonly shared: boolean;
-  /** Anonymous memory, or a physical/device range. */
-  readonly kind: 'anon' | 'device';
-  /** Name shown in /proc/PID/maps: `[heap]`, `[stack]`, `text`, … or ''. */
-  readonly name: string;
-  /** The stack: grows down on faults below it, down to the process's stack limit. */
-  readonly growsDown: boolean;
-  /** Demand faults may install huge leaves (MAP_HUGETLB) where a whole aligned huge page fits. */
-  readonly huge: boolean;
-  /** Device mappings: physical address of the VMA's first page. */
-  readonly pa: number;
-  readonly memoryType: MemoryType;
-  /** Shared anonymous mappings: the backing object, and the VMA's first page index in it. */
-  readonly shm: SharedObject | undefined;
-  readonly offsetPages: number;
-  /** `name` was given to mmap for anonymous memory: /proc/PID/maps shows `[anon:name]`. */
-  readonly anonName: boolean;
-  /** Loaded from a file (an ELF segment): /proc/PID/maps shows `offsetPages` as the file offset. */
-  readonly file: boolean;
-}
+  /** The frame source for this space's tables. */
+  get tableSource(): FrameSource {
+    return this.source;
+  }
 
-/** A VMA of a process. */
-export type ProcessVma = Vma<VmaValue>;
+  /** Sets the layout (exec of an ELF file) and resets the break to its heap base. */
+  setLayout(layout: SimpleLayout): void {
+    this.layout = layout;
+    this.vpn = layoutVpns(layout, this.shift);
+    this.brk = layout.heapBase;
+    this.brkVpn = this.vpn.heap;
+  }
 
-function sameKind(a: VmaValue, b: VmaValue): boolean {
-  return (
-    a.prot === b.prot &&
-    a.shared === b.shared &&
-    a.kind === b.kind &&
-    a.name === b.name &&
-    a.growsDown === b.growsDown &&
-    a.huge === b.huge &&
-    a.memoryType === b.memoryType &&
-    a.shm === b.shm &&
-    a.anonName === b.anonName &&
-    a.file === b.file
-  );
-}
+  /** Sets the break and its page-number copy. */
+  setBrk(brk: bigint): void {
+    const page = BigInt(this.k.bounds.pageBytes) - 1n;
+    this.brk = brk;
+    this.brkVpn = Number((brk + page) >> this.shift);
+  }
 
-/** A VMA tree whose splits keep device addresses and object offsets right and whose merges follow Linux's rules. */
-export function createVmaTree(): VmaTree<VmaValue> {
-  return new VmaTree<VmaValue>({
-    split: (v, atVpn, startVpn) => {
-      const d = atVpn - startVpn;
-      return vmaWith(v, { pa: v.kind === 'device' ? v.pa + d * 4096 : 0, offsetPages: v.offsetPages + d });
-    },
-    canMerge: (l, r) => {
-      if (!sameKind(l.value, r.value)) return false;
-      const pages = l.endVpn - l.startVpn;
-      if (l.value.kind === 'device' && r.value.pa !== l.value.pa + pages * 4096) return false;
-      if (l.value.shm && r.value.offsetPages !== l.value.offsetPages + pages) return false;
+  // -------------------------------------------------------------------------
+  // Root table
+
+  /** Ensures the space has a root table; false when out of memory (nothing changed). */
+  ensureRoot(): boolean {
+    if (this.root !== 0) return true;
+    const pa = this.source.allocTable(this.k.arch.geometry.rootLevel);
+    if (pa < 0) return false;
+    if (!this.k.arch.description.splitRoots) this.copyKernelHalf(pa);
+    this.root = pa;
+    for (const cpu of this.k.cpus) cpu.refreshRoot(this);
+    return true;
+  }
+
+  /** Single-root formats: share the kernel half's root entries with a new user root. */
+  private copyKernelHalf(rootPa: number): void {
+    const { arch, editor, kernelRoot, recursiveSlot } = this.k;
+    const d = arch.description;
+    const g = arch.geometry;
+    const per = g.entryPages[g.rootLevel]!;
+    const n = d.rootTableBytes / d.descriptorBytes;
+    const first = Math.floor(Number(d.kernelRange.start >> this.shift) / per) % n;
+    for (let i = first; i < n; i++) {
+      if (i === recursiveSlot) continue;
+      const [lo, hi] = editor.readRaw(editor.entryPa(kernelRoot, i));
+      editor.writeRaw(editor.entryPa(rootPa, i), lo, hi);
+    }
+    if (recursiveSlot >= 0) this.k.installRecursive(rootPa);
+  }
+
+  private releaseRoot(): void {
+    if (this.root === 0) return;
+    const root = this.root;
+    this.root = 0;
+    for (const cpu of this.k.cpus) cpu.refreshRoot(this);
+    this.k.memory.fill(root, this.k.bounds.pageBytes, 0);
+    this.source.freeTable(root, this.k.arch.geometry.rootLevel);
+  }
+
+  // -------------------------------------------------------------------------
+  // Mapping pages
+
+  /** The entry where `vpn`'s walk stops, or undefined when there is no root yet. */
+  lookup(vpn: number): { level: number; descriptorPa: number; entry: NeutralEntry } | undefined {
+    return this.root === 0 ? undefined : this.k.editor.lookup(this.root, vpn);
+  }
+
+  /**
+   * Maps page `vpn` to frame `pa` (a VMA must cover it), building missing tables and the root.
+   * The frame's reference is the caller's. On failure nothing changes.
+   */
+  mapPage(vpn: number, pa: number, attrs: LeafAttributes): MapOutcome {
+    const fresh = this.root === 0;
+    if (!this.ensureRoot()) return { ok: false, reason: 'no-memory' };
+    const res = this.k.editor.map(
+      this.root,
+      vpn,
+      pa,
+      1,
+      attrs,
+      this.k.arch.defaults.userTable,
+      this.source,
+      this.asid,
+    );
+    if (!res.ok) {
+      if (fresh) this.releaseRoot();
+      return { ok: false, reason: res.reason === 'no-memory' ? 'no-memory' : 'already-mapped' };
+    }
+    res.flush.ignore(); // a new translation replaces an absent one: nothing to invalidate
+    this.mapped(vpn, pa, 1, attrs);
+    return { ok: true };
+  }
+
+  /**
+   * Like {@link mapPage}, but a page no VMA covers gets a one-page VMA of its own (the seed's
+   * `map_page`), so invariant 3 holds for raw mappings too.
+   */
+  mapPageCovered(vpn: number, pa: number, attrs: LeafAttributes): MapOutcome {
+    const covering = this.vmas.find(vpn);
+    if (!covering) {
+      const prot =
+        (attrs.user.read ? PROT.READ : 0) |
+        (attrs.user.write ? PROT.WRITE : 0) |
+        (attrs.user.execute ? PROT.EXEC : 0);
+      this.vmas.insert(vpn, vpn + 1, anonVma(prot, 'mapped'));
+    }
+    const res = this.mapPage(vpn, pa, attrs);
+    if (!res.ok && !covering) this.vmas.removeRange(vpn, vpn + 1);
+    return res;
+  }
+
+  /**
+   * Allocates a zeroed frame and maps it at `vpn`; returns its PA, or 0 (nothing changed) when
+   * out of memory. `cover` gives an uncovered page a VMA of its own ({@link mapPageCovered}).
+   */
+  allocPage(vpn: number, attrs: LeafAttributes, cover = false): number {
+    const pa = this.k.allocator.alloc('user', this.pid);
+    if (pa === 0) return 0;
+    if (!(cover ? this.mapPageCovered(vpn, pa, attrs) : this.mapPage(vpn, pa, attrs)).ok) {
+      this.k.allocator.free(pa);
+      return 0;
+    }
+    return pa;
+  }
+
+  /**
+   * Maps a leaf of `level` (a huge page when > 1) at `vpn` to `pa`. False when out of memory or
+   * the slot is taken (nothing changed); the frames' references are the caller's.
+   */
+  mapLeaf(vpn: number, pa: number, level: number, attrs: LeafAttributes): boolean {
+    if (level === 1) return this.mapPage(vpn, pa, attrs).ok;
+    const fresh = this.root === 0;
+    if (!this.ensureRoot()) return false;
+    const res = this.k.editor.map(
+      this.root,
+      vpn,
+      pa,
+      level,
+      attrs,
+      this.k.arch.defaults.userTable,
+      this.source,
+      this.asid,
+    );
+    if (!res.ok) {
+      if (fresh) this.releaseRoot();
+      return false;
+    }
+    res.flush.ignore(); // new translation: nothing cached
+    this.mapped(vpn, pa, this.k.arch.geometry.entryPages[level]!, attrs);
+    return true;
+  }
+
+  /**
+   * Installs a demand-zero page for a fault whose walk stopped at the absent level-1 slot
+   * `descriptorPa` (no table walk again). False when the slot is not absent or out of memory.
+   */
+  fillAbsentSlot(vpn: number, descriptorPa: number, template: { lo: number; hi: number }): boolean {
+    const { memory, allocator } = this.k;
+    const wide = this.k.arch.description.descriptorBytes === 8;
+    if (memory.read32(descriptorPa) !== 0 || (wide && memory.read32(descriptorPa + 4) !== 0)) return false;
+    const pa = allocator.alloc('user', this.pid);
+    if (pa === 0) return false;
+    memory.write32(descriptorPa, (template.lo | (pa >>> 0)) >>> 0);
+    if (wide) memory.write32(descriptorPa + 4, (template.hi | Math.floor(pa / 0x1_0000_0000)) >>> 0);
+    this.mapped(vpn, pa, 1, this.k.anonAttrs);
+    return true;
+  }
+
+  /** Bookkeeping after pages were mapped: the resident count and the `map` event. */
+  private mapped(vpn: number, pa: number, pages: number, attrs: LeafAttributes): void {
+    this.residentPages += pages;
+    const ev = this.k.events;
+    if (ev.active) {
+      ev.emit({
+        type: 'map',
+        space: `pid ${this.pid}`,
+        va: vaOf(vpn),
+        pa,
+        sizeBytes: pages * this.k.bounds.pageBytes,
+        perms: describeAttrs(attrs),
+      });
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Unmapping
+
+  /**
+   * Removes every leaf inside [startVpn, endVpn) in one pass, dropping the frames' references,
+   * and records the pages in `flush` (the caller discharges it). Tables are kept. Returns the
+   * number of leaves removed.
+   */
+  clearLeaves(startVpn: number, endVpn: number, flush: FlushObligation): number {
+    if (this.root === 0 || endVpn <= startVpn) return 0;
+    const { arch, allocator, events, bounds } = this.k;
+    const g = arch.geometry;
+    const pageBytes = bounds.pageBytes;
+    const emit = events.active;
+    return this.k.editor.clearLeaves(this.root, startVpn, endVpn, flush, (leaf) => {
+      const pages = g.entryPages[leaf.level]!;
+      this.residentPages -= pages;
+      for (let i = 0; i < pages; i++) {
+        const pa = leaf.pa + i * pageBytes;
+        // Frames outside the pool (devices) carry no reference.
+        if (allocator.stateOf(pa) === FrameState.USER) allocator.unref(pa);
+      }
+      if (emit) {
+        events.emit({
+          type: 'unmap',
+          space: `pid ${this.pid}`,
+          va: vaOf(leaf.vpn),
+          pa: leaf.pa,
+          sizeBytes: pages * pageBytes,
+        });
+      }
+    });
+  }
+
+  /**
+   * Unmaps the pages [startVpn, endVpn): huge leaves straddling an end are split first, the VMAs
+   * are trimmed, split or removed, every leaf inside is cleared and its frames released, table
+   * pages left empty between the neighbouring VMAs are freed, and the TLBs are invalidated once
+   * (per page up to the flush threshold, then ASID-wide). Shared objects no VMA refers to any
+   * more are released. False, with nothing changed, when a split runs out of memory.
+   */
+  unmapRange(startVpn: number, endVpn: number): boolean {
+    if (endVpn <= startVpn) return true;
+    if (!this.splitAt(startVpn) || !this.splitAt(endVpn)) return false;
+    this.clearContiguous(startVpn, endVpn); // before any entry of a hinted group changes
+    const removed = this.vmas.removeRange(startVpn, endVpn);
+    if (this.root !== 0) {
+      const flush = new FlushObligation(this.asid, false, this.k.flushThreshold);
+      this.clearLeaves(startVpn, endVpn, flush);
+      flush.merge(this.pruneTablesAround(startVpn, endVpn));
+      this.k.discharge(flush);
+    }
+    const objects = new Set<SharedObject>();
+    for (const v of removed) if (v.value.shm) objects.add(v.value.shm);
+    this.releaseUnusedObjects(objects);
+    return true;
+  }
+
+  /** Frees table pages that no longer cover any VMA around [startVpn, endVpn) (Linux free_pgtables). */
+  private pruneTablesAround(startVpn: number, endVpn: number): FlushObligation {
+    const { userStartVpn, userEndVpn } = this.k.bounds;
+    const lo = this.vmas.findLastBefore(startVpn)?.endVpn ?? userStartVpn;
+    const hi = this.vmas.findFirstAtOrAfter(endVpn)?.startVpn ?? userEndVpn;
+    if (hi <= lo) return new FlushObligation(this.asid, false);
+    return this.k.editor.pruneEmptyTables(this.root, lo, hi, this.source, 0, -1, this.asid).flush;
+  }
+
+  /** Splits huge leaves until none straddles page `vpn`. False when out of memory. */
+  splitAt(vpn: number): boolean {
+    if (this.root === 0) return true;
+    for (;;) {
+      const ref = this.k.editor.lookup(this.root, vpn);
+      if (ref.entry.kind !== 'leaf' || ref.level === 1) return true;
+      const pages = this.k.arch.geometry.entryPages[ref.level]!;
+      if (vpn % pages === 0) return true;
+      const res = this.k.editor.splitLeaf(
+        this.root,
+        vpn,
+        this.source,
+        (f) => this.k.discharge(f),
+        this.asid,
+        this.k.arch.defaults.userTable,
+      );
+      if (!res.ok) return false;
+    }
+  }
+
+  /** Splits every huge leaf inside [startVpn, endVpn) into smallest pages. False when out of memory. */
+  splitAll(startVpn: number, endVpn: number): boolean {
+    if (!this.splitAt(startVpn) || !this.splitAt(endVpn)) return false;
+    if (this.root === 0) return true;
+    for (let vpn = startVpn; vpn < endVpn; vpn++) {
+      const ref = this.k.editor.lookup(this.root, vpn);
+      if (ref.entry.kind === 'leaf' && ref.level > 1 && !this.splitAt(vpn + 1)) return false;
+    }
+    return true;
+  }
+
+  /** Clears the Contiguous hint of every group that has a page in [startVpn, endVpn) (before any of them changes). */
+  clearContiguous(startVpn: number, endVpn: number): void {
+    const n = this.k.arch.description.capabilities.contiguousEntries;
+    if (n === 0 || this.root === 0) return;
+    // Only device mappings ever carry the hint (see setContiguousRuns).
+    let device = false;
+    this.vmas.forEach(
+      (v) => {
+        if (v.value.kind === 'device') device = true;
+      },
+      Math.max(0, startVpn - n),
+      endVpn + n,
+    );
+    if (!device) return;
+    const groups = new Set<number>();
+    this.k.editor.forEachLeaf(
+      this.root,
+      (leaf) => {
+        if (leaf.attrs.contiguous && leaf.level === 1) groups.add(leaf.vpn - (leaf.vpn % n));
+      },
+      startVpn,
+      endVpn,
+    );
+    for (const g of groups)
+      this.k.editor.setContiguousRun(this.root, g, n, false, (f) => this.k.discharge(f), this.asid);
+  }
+
+  /** AArch64 Contiguous hint on every aligned group of physically contiguous device leaves in [startVpn, endVpn). */
+  setContiguousRuns(startVpn: number, endVpn: number): void {
+    const n = this.k.arch.description.capabilities.contiguousEntries;
+    if (n === 0 || this.root === 0) return;
+    const vma = this.vmas.find(startVpn);
+    if (vma?.value.kind !== 'device') return;
+    const pageBytes = this.k.bounds.pageBytes;
+    for (let g = startVpn + ((n - (startVpn % n)) % n); g + n <= endVpn; g += n) {
+      const pa = vma.value.pa + (g - vma.startVpn) * pageBytes;
+      if (pa % (n * pageBytes) !== 0) continue;
+      try {
+        this.k.editor.setContiguousRun(this.root, g, n, true, (f) => this.k.discharge(f), this.asid);
+      } catch (e) {
+        if (!isMmError(e)) throw e; // a group that does not qualify keeps its plain entries
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Changing permissions and moving
+
+  /**
+   * Gives [startVpn, endVpn) (fully covered by VMAs) protection `prot`: huge leaves at the ends
+   * are split, VMAs split and merged, present leaves rewritten to what the VMA allows, and the
+   * TLBs invalidated once. False, with nothing changed, when a split runs out of memory.
+   */
+  protectRange(startVpn: number, endVpn: number, prot: number): boolean {
+    if (!this.splitAt(startVpn) || !this.splitAt(endVpn)) return false;
+    this.vmas.update(startVpn, endVpn, (v) => (v.prot === prot ? v : vmaWith(v, { prot })));
+    if (this.root === 0) return true;
+    this.clearContiguous(startVpn, endVpn);
+    const leaves: { vpn: number; level: number }[] = [];
+    this.k.editor.forEachLeaf(
+      this.root,
+      (l) => leaves.push({ vpn: l.vpn, level: l.level }),
+      startVpn,
+      endVpn,
+    );
+    const flush = new FlushObligation(this.asid, false, this.k.flushThreshold);
+    for (const l of leaves) {
+      const vma = this.vmas.find(l.vpn)!;
+      const f = this.k.editor.protect(this.root, l.vpn, this.k.attrsFor(vma.value, l.level), this.asid);
+      if (f) flush.merge(f);
+    }
+    this.k.discharge(flush);
+    return true;
+  }
+
+  /** Rewrites the leaf mapping `vpn` to what its VMA allows (a lazily upgraded PTE). */
+  upgradeLeaf(vpn: number, vma: VmaValue): void {
+    const ref = this.lookup(vpn);
+    if (ref?.entry.kind !== 'leaf') return;
+    const flush = this.k.editor.protect(this.root, vpn, this.k.attrsFor(vma, ref.level), this.asid);
+    if (flush) this.k.discharge(flush);
+  }
+
+  /** Sets the accessed flag of the leaf mapping `vpn` (software access-flag management). */
+  setAccessed(vpn: number): void {
+    const ref = this.lookup(vpn);
+    if (ref?.entry.kind !== 'leaf') return;
+    this.k.editor.writeEntry(
+      ref.descriptorPa,
+      { ...ref.entry, attrs: { ...ref.entry.attrs, accessed: true } },
+      ref.level,
+    );
+  }
+
+  /**
+   * Moves the mapping [startVpn, endVpn) (inside one VMA whose value is `moved` after the move)
+   * to [destVpn, destVpn + newPages): the VMA moves, every present page moves with its frame (no
+   * copy), emptied tables are freed and the TLBs invalidated once. The caller has checked that
+   * enough frames are free for the new tables and split huge leaves; a failure here is a bug.
+   */
+  moveRange(startVpn: number, endVpn: number, destVpn: number, newPages: number, moved: VmaValue): void {
+    this.vmas.removeRange(startVpn, endVpn);
+    this.vmas.insert(destVpn, destVpn + newPages, moved);
+    if (this.root === 0) return;
+    const { editor, arch } = this.k;
+    const leaves: { vpn: number; pa: number; attrs: LeafAttributes }[] = [];
+    editor.forEachLeaf(
+      this.root,
+      (l) => leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs }),
+      startVpn,
+      endVpn,
+    );
+    const flush = new FlushObligation(this.asid, false, this.k.flushThreshold);
+    for (const l of leaves) {
+      const u = editor.unmap(this.root, l.vpn, this.asid);
+      if (u) flush.merge(u.flush);
+      const m = editor.map(
+        this.root,
+        destVpn + (l.vpn - startVpn),
+        l.pa,
+        1,
+        l.attrs,
+        arch.defaults.userTable,
+        this.source,
+        this.asid,
+      );
+      if (!m.ok) throw new Error(`kernel bug: mremap move failed after the pre-check (${m.reason})`);
+      m.flush.ignore();
+    }
+    flush.merge(this.pruneTablesAround(startVpn, endVpn));
+    this.k.discharge(flush);
+  }
+
+  // -------------------------------------------------------------------------
+  // Whole-space operations
+
+  /**
+   * Frees every user page, table and VMA, keeping the kernel half (exec's clear_user_space, and
+   * exit). Ends with one ASID-wide invalidation (TLBI ASIDE1IS on AArch64), which also makes the
+   * ASID safe to reuse.
+   */
+  clear(): void {
+    if (this.root !== 0) {
+      const { userStartVpn, userEndVpn } = this.k.bounds;
+      const flush = new FlushObligation(this.asid, false, 0);
+      flush.addTableChange();
+      this.clearLeaves(userStartVpn, userEndVpn, flush);
+      this.k.discharge(flush);
+      this.k.editor.freeSubtables(this.root, this.source, userStartVpn, userEndVpn);
+      this.releaseRoot();
+    }
+    const objects = this.sharedObjectsInUse();
+    this.vmas.clear();
+    this.releaseUnusedObjects(objects);
+  }
+
+  /**
+   * fork: a new space for `pid`/`asid` with the same layout, break, entry point and VMAs. Shared
+   * and device pages are shared; private pages are copied eagerly (a huge leaf stays huge when a
+   * contiguous run is free). Returns undefined when out of memory — the half-built clone is
+   * cleared first, so nothing is left behind.
+   */
+  clone(pid: number, asid: number): AddressSpace | undefined {
+    const child = new AddressSpace(this.k, pid, asid, this.layout);
+    child.setBrk(this.brk);
+    child.entry = this.entry;
+    child.initialSp = this.initialSp;
+    this.vmas.forEach((v) => {
+      child.vmas.insert(v.startVpn, v.endVpn, v.value);
+    });
+    if (this.root === 0) return child;
+    let ok = true;
+    const editor = this.k.editor;
+    this.vmas.forEach((vma) => {
+      if (!ok) return;
+      const leaves: { vpn: number; pa: number; level: number; attrs: LeafAttributes }[] = [];
+      editor.forEachLeaf(
+        this.root,
+        (l) => leaves.push({ vpn: l.vpn, pa: l.pa, level: l.level, attrs: l.attrs }),
+        vma.startVpn,
+        vma.endVpn,
+      );
+      const share = vma.value.shm !== undefined || vma.value.kind === 'device';
+      for (const l of leaves) {
+        if (share) {
+          // MAP_SHARED and device pages are shared with the child, not copied.
+          if (!child.mapLeaf(l.vpn, l.pa, l.level, l.attrs)) {
+            ok = false;
+            return;
+          }
+          if (vma.value.shm) this.k.allocator.ref(l.pa);
+        } else if (!child.copyLeaf(l.vpn, l.pa, l.level, l.attrs)) {
+          ok = false;
+          return;
+        }
+      }
+    });
+    if (!ok) {
+      child.clear();
+      return undefined;
+    }
+    return child;
+  }
+
+  /** Copies one private leaf of a parent into this space (a huge leaf stays huge when a contiguous run is free). */
+  private copyLeaf(vpn: number, srcPa: number, level: number, attrs: LeafAttributes): boolean {
+    const { allocator, memory, arch, bounds } = this.k;
+    const pages = arch.geometry.entryPages[level]!;
+    const pageBytes = bounds.pageBytes;
+    if (pages > 1) {
+      const pa = allocator.allocContiguous(pages, pages, 'user', this.pid);
+      if (pa !== 0) {
+        if (this.mapLeaf(vpn, pa, level, attrs)) {
+          for (let i = 0; i < pages; i++) memory.copyFrame(pa / pageBytes + i, srcPa / pageBytes + i);
+          return true;
+        }
+        allocator.freeContiguous(pa, pages);
+      }
+      // Fall back to single-page copies.
+      const small = this.k.leafAttributes({ user: attrs.user, memoryType: attrs.memoryType, global: false });
+      for (let i = 0; i < pages; i++)
+        if (!this.copyLeaf(vpn + i, srcPa + i * pageBytes, 1, small)) return false;
       return true;
-    },
-  });
-}
+    }
+    const pa = this.allocPage(vpn, attrs);
+    if (pa === 0) return false;
+    memory.copyFrame(pa / pageBytes, srcPa / pageBytes);
+    return true;
+  }
 
-/**
- * A VMA payload with every field, always in the same order: payloads are created on every
- * mmap/split, and one object shape keeps the tree's callbacks and the fault path monomorphic
- * (see {@link anonVma} for why not object spread).
- */
-export function vmaWith(base: VmaValue, patch: Partial<VmaValue>): VmaValue {
-  return {
-    prot: patch.prot ?? base.prot,
-    shared: patch.shared ?? base.shared,
-    kind: patch.kind ?? base.kind,
-    name: patch.name ?? base.name,
-    growsDown: patch.growsDown ?? base.growsDown,
-    huge: patch.huge ?? base.huge,
-    pa: patch.pa ?? base.pa,
-    memoryType: patch.memoryType ?? base.memoryType,
-    shm: 'shm' in patch ? patch.shm : base.shm,
-    offsetPages: patch.offsetPages ?? base.offsetPages,
-    anonName: patch.anonName ?? base.anonName,
-    file: patch.file ?? base.file,
-  };
-}
+  // -------------------------------------------------------------------------
+  // Shared objects and statistics
 
-const ANON: VmaValue = {
-  prot: 0,
-  shared: false,
-  kind: 'anon',
-  name: '',
-  growsDown: false,
-  huge: false,
-  pa: 0,
-  memoryType: 'normal-wb',
-  shm: undefined,
-  offsetPages: 0,
-  anonName: false,
-  file: false,
-};
+  /** The shared objects this space's VMAs refer to. */
+  sharedObjectsInUse(): Set<SharedObject> {
+    const out = new Set<SharedObject>();
+    this.vmas.forEach((v) => {
+      if (v.value.shm) out.add(v.value.shm);
+    });
+    return out;
+  }
 
-/**
- * An anonymous VMA payload. Built field by field: `{ ...opts, prot, name }` costs ~4 µs per call
- * on Node 20 (spread followed by extra keys leaves V8's fast path), which made mmap 3× slower.
- */
-export function anonVma(prot: number, name: string, opts: Partial<VmaValue> = {}): VmaValue {
-  return {
-    prot,
-    shared: opts.shared ?? ANON.shared,
-    kind: opts.kind ?? ANON.kind,
-    name,
-    growsDown: opts.growsDown ?? ANON.growsDown,
-    huge: opts.huge ?? ANON.huge,
-    pa: opts.pa ?? ANON.pa,
-    memoryType: opts.memoryType ?? ANON.memoryType,
-    shm: opts.shm,
-    offsetPages: opts.offsetPages ?? ANON.offsetPages,
-    anonName: opts.anonName ?? ANON.anonName,
-    file: opts.file ?? ANON.file,
-  };
-}
+  /** Frees the pages of shared objects that no VMA of any process refers to any more. */
+  private releaseUnusedObjects(objects: Set<SharedObject>): void {
+    if (objects.size === 0) return;
+    const used = this.k.sharedObjects();
+    for (const o of objects) {
+      if (used.has(o)) continue;
+      for (const pa of o.pages.values()) this.k.allocator.unref(pa);
+      o.pages.clear();
+    }
+  }
 
-/** The PROT bit an access needs (read 0, write 1, fetch 2). */
-export function protFor(access: number): number {
-  return access === 0 ? PROT.READ : access === 1 ? PROT.WRITE : PROT.EXEC;
-}
+  /** Pages of [startVpn, endVpn) that leaves map. */
+  residentIn(startVpn: number, endVpn: number): number {
+    if (this.root === 0) return 0;
+    const g = this.k.arch.geometry;
+    let resident = 0;
+    this.k.editor.forEachLeaf(
+      this.root,
+      (l) => {
+        const p = g.entryPages[l.level]!;
+        resident += Math.min(l.vpn + p, endVpn) - Math.max(l.vpn, startVpn);
+      },
+      startVpn,
+      endVpn,
+    );
+    return resident;
+  }
 
-/** Linux /proc/PID/maps permission column: `r-xp`, `rw-s`. */
-export function mapsPerms(v: VmaValue): string {
-  return `${protString(v.prot)}${v.shared ? 's' : 'p'}`;
+  /** A human-readable range for messages. */
+  describeRange(startVpn: number, endVpn: number): string {
+    return `[${hex(vaOf(startVpn))}, ${hex(vaOf(endVpn))})`;
+  }
 }

@@ -5,6 +5,7 @@
  */
 import {
   type AccessKind,
+  deriveGeometry,
   Fault,
   MEMORY_TYPES,
   type Mmu,
@@ -15,6 +16,7 @@ import {
   vaOf,
   WalkResult,
 } from '@mmkit/core';
+import type { AddressSpace } from './address-space.js';
 import type { Process } from './process.js';
 
 /** What the kernel's fault handler decided. */
@@ -65,7 +67,12 @@ export class Cpu {
     private readonly handler: FaultHandler,
     private readonly emptyRoot: number,
     private readonly flushOnSwitch: boolean,
-  ) {}
+  ) {
+    this.entryPages = deriveGeometry(mmu.arch).entryPages;
+  }
+
+  /** Pages mapped by one entry per level (from the backend's geometry). */
+  private readonly entryPages: readonly number[];
 
   /**
    * Loads a process's user tables (AArch64: TTBR0_EL1 with its ASID; x86: CR3).
@@ -79,10 +86,10 @@ export class Cpu {
     if (this.flushOnSwitch) this.tlb.invalidateNonGlobal();
   }
 
-  /** Reloads the user root after the kernel created it lazily. */
-  refreshRoot(proc: Process): void {
-    if (this.current === proc) {
-      this.mmu.setUserRoot(proc.root !== 0 ? proc.root : this.emptyRoot, proc.asid);
+  /** Reloads the user root after `space` created or released its root (if this CPU runs it). */
+  refreshRoot(space: AddressSpace): void {
+    if (this.current?.space === space) {
+      this.mmu.setUserRoot(space.root !== 0 ? space.root : this.emptyRoot, space.asid);
     }
   }
 
@@ -141,8 +148,7 @@ export class Cpu {
       }
       const r = this.result;
       if (this.mmu.walk(vpn, access, privilege, r)) {
-        const g = this.mmu.arch.levels[r.leafLevel - 1]!;
-        const pages = 2 ** (g.shift - 12);
+        const pages = this.entryPages[r.leafLevel]!;
         const blockVpn = vpn - (vpn % pages);
         tlb.fill(vpn, proc.asid, r.global, r.pfn, r.perms, r.memoryType, r.leafLevel, blockVpn, pages);
         if (r.memoryType === DEVICE && (offset & (sizeBytes - 1)) !== 0) {

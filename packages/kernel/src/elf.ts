@@ -132,11 +132,36 @@ export class ElfFormatError extends MmError {
   }
 }
 
-/** `e_machine` is neither EM_X86_64 (62) nor EM_AARCH64 (183). */
+/** `e_machine` is not one the caller accepts (default: EM_X86_64 (62) or EM_AARCH64 (183)). */
 export class ElfUnsupportedMachineError extends ElfFormatError {
-  constructor(readonly machine: number) {
-    super('e_machine', machine, 'unsupported machine; expected EM_X86_64 (62) or EM_AARCH64 (183)');
+  constructor(
+    readonly machine: number,
+    readonly accepted: readonly number[] = DEFAULT_ELF_MACHINES,
+  ) {
+    super(
+      'e_machine',
+      machine,
+      `unsupported machine; expected ${accepted.map((m) => `${ELF_MACHINE_NAMES[m] ?? 'EM'} (${m})`).join(' or ')}`,
+    );
   }
+}
+
+/** Names of the `e_machine` values mmkit knows (Linux include/uapi/linux/elf-em.h). */
+export const ELF_MACHINE_NAMES: Readonly<Record<number, string>> = Object.freeze({
+  3: 'EM_386',
+  40: 'EM_ARM',
+  62: 'EM_X86_64',
+  183: 'EM_AARCH64',
+  243: 'EM_RISCV',
+});
+
+/** The machines {@link parseElf64} accepts unless told otherwise. */
+export const DEFAULT_ELF_MACHINES: readonly number[] = Object.freeze([62, 183]);
+
+/** Options of {@link parseElf64}. */
+export interface ParseElfOptions {
+  /** `e_machine` values to accept (a kernel passes its backend's `description.elf.machine`). */
+  readonly machines?: readonly number[];
 }
 
 /** The file has a PT_INTERP header: it needs a dynamic linker, which mmkit does not load. */
@@ -152,8 +177,11 @@ export class ElfDynamicExecutableError extends ElfFormatError {
 // ---------------------------------------------------------------------------
 // Parsed image
 
-/** Machines mmkit loads. */
-export type ElfMachine = 'aarch64' | 'x86_64';
+/**
+ * The machine of an image: `aarch64`, `x86_64`, or for other `e_machine` values the lower-case
+ * name without `EM_` (`riscv`, `386`) or `em<number>`. Open, so a new backend needs no change here.
+ */
+export type ElfMachine = string;
 
 /** One program header, every field as in the file (addresses and sizes as bigints). */
 export interface ElfProgramHeader {
@@ -266,7 +294,7 @@ function readCString(bytes: Uint8Array, offset: bigint, length: bigint): string 
  * @throws ElfFormatError naming the field and value (subclasses {@link ElfUnsupportedMachineError},
  *   {@link ElfDynamicExecutableError}); InvalidArgumentError if `bytes` is not a Uint8Array.
  */
-export function parseElf64(bytes: Uint8Array): ElfImage {
+export function parseElf64(bytes: Uint8Array, options: ParseElfOptions = {}): ElfImage {
   if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('ELF bytes', bytes, 'a Uint8Array');
   const size = bytes.length;
   if (size < 4 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
@@ -299,10 +327,14 @@ export function parseElf64(bytes: Uint8Array): ElfImage {
     throw new ElfFormatError('e_type', eType, `${name} is not loadable; expected ET_EXEC (2) or ET_DYN (3)`);
   }
   const machineCode = view.getUint16(18, true);
-  let machine: ElfMachine;
-  if (machineCode === EM_X86_64) machine = 'x86_64';
-  else if (machineCode === EM_AARCH64) machine = 'aarch64';
-  else throw new ElfUnsupportedMachineError(machineCode);
+  const accepted = options.machines ?? DEFAULT_ELF_MACHINES;
+  if (!accepted.includes(machineCode)) throw new ElfUnsupportedMachineError(machineCode, accepted);
+  const machine: ElfMachine =
+    machineCode === EM_X86_64
+      ? 'x86_64'
+      : machineCode === EM_AARCH64
+        ? 'aarch64'
+        : (ELF_MACHINE_NAMES[machineCode]?.slice(3).toLowerCase() ?? `em${machineCode}`);
   const entry = view.getBigUint64(24, true);
   const phoff = view.getBigUint64(32, true);
   const flags = view.getUint32(48, true);

@@ -2,13 +2,7 @@
  * @mmkit/kernel — the architecture-neutral kernel memory manager. It is handed
  * a backend (`ArchBackend`) and a machine; it imports no architecture package.
  */
-export {
-  anonVma,
-  mapsPerms,
-  type ProcessVma,
-  SharedObject,
-  type VmaValue,
-} from './address-space.js';
+export { AddressSpace, describeAttrs, type LayoutVpns, type MapOutcome } from './address-space.js';
 export {
   AttributeChooser,
   type LeafTemplate,
@@ -17,8 +11,10 @@ export {
   perms,
 } from './attributes.js';
 export { type AuditReport, assertAudit, audit } from './audit.js';
+export type { KernelContext, SpaceBounds } from './context.js';
 export { Cpu, type FaultHandler, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 export * from './elf.js';
+export type { ExecProgram, ProgramImage, SpawnArgs } from './fork-exec.js';
 export * from './initial-stack.js';
 export {
   type DumpLine,
@@ -28,17 +24,8 @@ export {
   formatDump,
   type TranslationState,
 } from './inspect.js';
-export {
-  type AccessResult,
-  bootKernel,
-  type CopyResult,
-  describeAttrs,
-  Kernel,
-  type KernelOptions,
-  type MapOutcome,
-  NoProcessError,
-  type ProgramImage,
-} from './kernel.js';
+export { bootKernel, Kernel, type KernelOptions, NoProcessError } from './kernel.js';
+export { deviceMemoryType, type UnmappedRange } from './kernel-space.js';
 export {
   regionOf,
   SIMPLE_LAYOUT_32,
@@ -48,6 +35,7 @@ export {
   simpleLayoutFor,
 } from './layout.js';
 export type { MachineDescription, PoolPlan, Reservation } from './machine.js';
+export type { MmapOptions } from './mm-syscalls.js';
 export {
   BLOCK_FRAMES,
   FRAME_STATE_NAMES,
@@ -59,9 +47,28 @@ export {
   type PageAllocatorOptions,
   type PoolRange,
 } from './page-allocator.js';
-export { procMaps, procSmaps } from './proc-maps.js';
+export { procMaps, procSmaps, type VmaSummary } from './proc-maps.js';
 export { type KillReason, type KillSignal, Process, type ProcessState } from './process.js';
-export { type Errno, fail, MAP, MREMAP, ok, PROT, protString, type SysResult } from './syscalls.js';
+export {
+  type Errno,
+  fail,
+  MAP,
+  MREMAP,
+  ok,
+  PROT,
+  protString,
+  type SysResult,
+  showValue,
+} from './syscalls.js';
+export type { AccessResult, CopyResult } from './user-access.js';
+export {
+  anonVma,
+  mapsPerms,
+  type ProcessVma,
+  SharedObject,
+  stackVma,
+  type VmaValue,
+} from './vma.js';
 export {
   type FindGapOptions,
   VMA_VPN_LIMIT,

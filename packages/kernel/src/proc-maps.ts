@@ -9,9 +9,10 @@
  * mapping), device `00:00`, inode (the shared object's id, else 0), then the name from
  * column 73 (checked against a real /proc/self/maps recorded in fixtures/elf).
  */
-import { mapsPerms, type VmaValue } from './address-space.js';
-import type { Kernel } from './kernel.js';
+import { vaOf } from '@mmkit/core';
+import type { KernelContext } from './context.js';
 import type { Process } from './process.js';
+import { mapsPerms, type VmaValue } from './vma.js';
 
 const hex8 = (v: bigint | number) => BigInt(v).toString(16).padStart(8, '0');
 
@@ -30,12 +31,11 @@ function line(
 }
 
 /** `/proc/PID/maps` of a process. */
-export function procMaps(kernel: Kernel, proc: Process): string {
-  void kernel;
+export function procMaps(kernel: KernelContext, proc: Process): string {
   const out: string[] = [];
   proc.vmas.forEach((v) => {
     const val = v.value;
-    const offset = mapsOffset(val);
+    const offset = mapsOffset(val, kernel.bounds.pageBytes);
     out.push(line(v.startVpn, v.endVpn, mapsPerms(val), offset, val.shm?.id ?? 0, shownName(val)));
   });
   return out.length ? `${out.join('\n')}\n` : '';
@@ -45,9 +45,9 @@ export function procMaps(kernel: Kernel, proc: Process): string {
  * The offset column: Linux prints the file offset for file, shmem and device mappings and 0 for
  * anonymous memory (whatever the VMA's internal page offset).
  */
-function mapsOffset(v: VmaValue): bigint {
+function mapsOffset(v: VmaValue, pageBytes: number): bigint {
   if (v.kind === 'device') return BigInt(v.pa);
-  return v.file || v.shm ? BigInt(v.offsetPages) * 4096n : 0n;
+  return v.file || v.shm ? BigInt(v.offsetPages) * BigInt(pageBytes) : 0n;
 }
 
 /** The name column: `[anon:name]` for named anonymous memory, as Linux shows it. */
@@ -56,10 +56,11 @@ function shownName(v: { name: string; anonName?: boolean }): string {
 }
 
 /** `/proc/PID/smaps` of a process: per VMA its sizes (kB), residency, dirtiness and VmFlags. */
-export function procSmaps(kernel: Kernel, proc: Process): string {
+export function procSmaps(kernel: KernelContext, proc: Process): string {
   const out: string[] = [];
   const g = kernel.arch.geometry;
-  const kb = (pages: number) => `${pages * 4} kB`;
+  const pageKb = kernel.bounds.pageBytes / 1024;
+  const kb = (pages: number) => `${pages * pageKb} kB`;
   const field = (name: string, value: string) => `${`${name}:`.padEnd(16)}${value.padStart(12)}`;
   proc.vmas.forEach((v) => {
     const val = v.value;
@@ -93,7 +94,7 @@ export function procSmaps(kernel: Kernel, proc: Process): string {
         v.endVpn,
       );
     }
-    const offset = mapsOffset(val);
+    const offset = mapsOffset(val, kernel.bounds.pageBytes);
     out.push(line(v.startVpn, v.endVpn, mapsPerms(val), offset, val.shm?.id ?? 0, shownName(val)));
     const flags = [
       val.prot & 1 ? 'rd' : '',
@@ -111,10 +112,10 @@ export function procSmaps(kernel: Kernel, proc: Process): string {
     ].filter(Boolean);
     out.push(
       field('Size', kb(v.endVpn - v.startVpn)),
-      field('KernelPageSize', '4 kB'),
-      field('MMUPageSize', '4 kB'),
+      field('KernelPageSize', `${pageKb} kB`),
+      field('MMUPageSize', `${pageKb} kB`),
       field('Rss', kb(rss)),
-      field('Pss', `${Math.round(pss * 4)} kB`),
+      field('Pss', `${Math.round(pss * pageKb)} kB`),
       field('Shared_Clean', kb(sharedClean)),
       field('Shared_Dirty', kb(sharedDirty)),
       field('Private_Clean', kb(privateClean)),
@@ -126,4 +127,32 @@ export function procSmaps(kernel: Kernel, proc: Process): string {
     );
   });
   return out.length ? `${out.join('\n')}\n` : '';
+}
+
+/** One VMA as {@link Kernel.vmas} reports it. */
+export interface VmaSummary {
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly prot: number;
+  readonly shared: boolean;
+  readonly name: string;
+  readonly kind: 'anon' | 'device';
+  readonly residentPages: number;
+}
+
+/** The VMAs of a process in address order, with their resident pages. */
+export function vmaSummaries(proc: Process): VmaSummary[] {
+  const out: VmaSummary[] = [];
+  proc.vmas.forEach((v) => {
+    out.push({
+      start: vaOf(v.startVpn),
+      end: vaOf(v.endVpn),
+      prot: v.value.prot,
+      shared: v.value.shared,
+      name: v.value.name,
+      kind: v.value.kind,
+      residentPages: proc.space.residentIn(v.startVpn, v.endVpn),
+    });
+  });
+  return out;
 }

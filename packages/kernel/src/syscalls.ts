@@ -44,3 +44,20 @@ export function ok<T>(value: T): SysResult<T> {
 export function protString(prot: number): string {
   return `${prot & PROT.READ ? 'r' : '-'}${prot & PROT.WRITE ? 'w' : '-'}${prot & PROT.EXEC ? 'x' : '-'}`;
 }
+
+/**
+ * Renders any JavaScript value for an error message without throwing (symbols, bigints, objects
+ * with a throwing `toString`).
+ */
+export function showValue(v: unknown): string {
+  try {
+    if (typeof v === 'bigint') return `${v}n`;
+    if (typeof v === 'string') return JSON.stringify(v);
+    if (typeof v === 'symbol') return v.toString();
+    if (typeof v === 'function') return 'a function';
+    if (v !== null && typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
+    return String(v);
+  } catch {
+    return 'an unprintable value';
+  }
+}

@@ -567,18 +567,20 @@ describe.each(CONFIGS)('$name', (c) => {
       expect(e.k.mmap(e.p, pg(e, 8), bytes(2), RW, PRIV)).toEqual({ ok: true, value: pg(e, 8) });
       // Occupied hint (overlapping the mapping just made): top-down, right below `a`.
       expect(e.k.mmap(e.p, pg(e, 9), bytes(2), RW, PRIV)).toEqual({ ok: true, value: a.value - bytes(2) });
-      // A hint below mmap_min_addr (64 KiB) is not used.
-      expect(e.k.mmap(e.p, 0x1000, bytes(1), RW, PRIV)).toEqual({ ok: true, value: a.value - bytes(3) });
+      // A non-null hint below mmap_min_addr (64 KiB) is raised to it (Linux round_hint_to_min).
+      expect(e.k.mmap(e.p, 0x1000, bytes(1), RW, PRIV)).toEqual({ ok: true, value: 0x1_0000n });
       // A hint whose range would leave the user half is not used.
       const top = e.k.arch.description.userRange.end;
-      expect(e.k.mmap(e.p, top - PAGE, bytes(2), RW, PRIV)).toEqual({ ok: true, value: a.value - bytes(5) });
+      expect(e.k.mmap(e.p, top - PAGE, bytes(2), RW, PRIV)).toEqual({ ok: true, value: a.value - bytes(4) });
       expect(win(e)).toEqual(['[8, 10) rw-p resident 0']);
     });
 
-    it('facade: an unaligned hint is not used (placement is top-down; Linux would round it up)', () => {
+    it('an unaligned hint is rounded down to its page (Linux round_hint_to_min: hint &= PAGE_MASK)', () => {
       const e = setup(c);
       const a = e.k.mmap(e.p, 0, bytes(1), R, PRIV);
       if (!a.ok) throw new Error('mmap');
+      expect(e.k.mmap(e.p, pg(e, 8) + 12n, bytes(1), RW, PRIV)).toEqual({ ok: true, value: pg(e, 8) });
+      // Occupied there: top-down, right below `a`.
       expect(e.k.mmap(e.p, pg(e, 8) + 12n, bytes(1), RW, PRIV)).toEqual({ ok: true, value: a.value - PAGE });
     });
 

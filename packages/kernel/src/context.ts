@@ -1,0 +1,102 @@
+/**
+ * What the kernel's modules share: the services of one booted kernel, as an interface.
+ *
+ * The {@link Kernel} class implements it; every module (kernel space, address spaces, the
+ * syscall facade, faults, fork/exec, user access, TLB shootdown, the seed-compatible API) takes
+ * a `KernelContext` instead of importing the class, so no module imports `kernel.ts` and there
+ * are no import cycles. Members are `@internal`: they are the kernel's own plumbing, not API.
+ */
+import type {
+  ArchBackend,
+  EventStream,
+  FlushObligation,
+  LeafAttributes,
+  MemoryType,
+  PageTableEditor,
+  PhysicalMemory,
+} from '@mmkit/core';
+import type { AddressSpace } from './address-space.js';
+import type { MappingRequest } from './attributes.js';
+import type { Cpu } from './cpu.js';
+import type { SimpleLayout } from './layout.js';
+import type { PageAllocator } from './page-allocator.js';
+import type { KillReason, KillSignal, Process } from './process.js';
+import type { SharedObject, VmaValue } from './vma.js';
+
+/**
+ * Page-number bounds and sizes derived once from the backend's description (no 4 KiB or
+ * 512-entry constants in kernel code).
+ */
+export interface SpaceBounds {
+  /** First page number of the user half. */
+  readonly userStartVpn: number;
+  /** Page number just past the highest user page a mapping may use. */
+  readonly userEndVpn: number;
+  /** Page number that index 0 of the kernel root maps (0 on single-root formats). */
+  readonly kernelBaseVpn: number;
+  /** Bytes per page. */
+  readonly pageBytes: number;
+  /** Entries in a leaf table (a page table's worth of pages). */
+  readonly leafTableEntries: number;
+  /** Pages of the smallest block leaf above level 1 (2 MiB / 4 MiB), or 0 if there is none. */
+  readonly hugePages: number;
+  /** Lowest page mmap places mappings at (Linux's `mmap_min_addr`). */
+  readonly mmapMinVpn: number;
+}
+
+/** @internal The services every kernel module uses. */
+export interface KernelContext {
+  readonly arch: ArchBackend;
+  readonly memory: PhysicalMemory;
+  readonly allocator: PageAllocator;
+  readonly editor: PageTableEditor;
+  readonly events: EventStream;
+  readonly cpus: readonly Cpu[];
+  /** Layout of simple processes. */
+  readonly layout: SimpleLayout;
+  readonly kernelRoot: number;
+  readonly emptyUserRoot: number;
+  readonly recursiveSlot: number;
+  readonly linearMapBase: bigint;
+  readonly bounds: SpaceBounds;
+  /** Pages above which one ASID-wide invalidation replaces per-page ones. */
+  readonly flushThreshold: number;
+  /** The memory type MMIO is mapped with (`device`, or the backend's closest fallback). */
+  readonly deviceMemoryType: MemoryType;
+  /** Leaf attributes of demand-zero anonymous pages (user rw-, no execute). */
+  readonly anonAttrs: LeafAttributes;
+  /** Their descriptor without the output address, when the encoding allows (fast demand faults). */
+  readonly anonTemplate: { readonly lo: number; readonly hi: number } | undefined;
+  /** Leaf attributes for a VMA's pages at `level` (what the page tables may grant). */
+  attrsFor(v: VmaValue, level?: number): LeafAttributes;
+  /** Leaf attributes the backend can express for a request. */
+  leafAttributes(req: MappingRequest, level?: number): LeafAttributes;
+  /** Runs the TLB maintenance of an obligation on every CPU and settles it. */
+  discharge(flush: FlushObligation, initiator?: number): void;
+  /** Points root entry `recursiveSlot` of `root` at `root` itself. */
+  installRecursive(root: number): void;
+  /** Every shared object some live process still maps. */
+  sharedObjects(): Set<SharedObject>;
+  /** A fresh shared-object id. */
+  nextObjectId(): number;
+  /** Ends a process for a fatal fault (no-op if it already ended). */
+  kill(proc: Process, reason: KillReason, signal?: KillSignal): void;
+  /** @throws NoProcessError if `proc` has ended. */
+  live(proc: Process): Process;
+  /**
+   * Creates and registers a process. Without `build` it gets an empty address space with a stack
+   * VMA; with `build` its space is what `build(pid, asid)` returns, and when that is undefined
+   * (out of memory) no process is created and the pid and ASID are released.
+   */
+  createProcess(parentPid?: number): Process;
+  createProcess(
+    parentPid: number,
+    build: (pid: number, asid: number) => AddressSpace | undefined,
+  ): Process | undefined;
+  /** A new empty address space for `proc` (exec builds the new program there). */
+  newSpaceFor(proc: Process): AddressSpace;
+  /** Ends a process and releases everything it holds. */
+  teardown(proc: Process, state: 'exited' | 'killed'): void;
+  /** Forgets a process that never ran (a failed spawn or fork). */
+  forget(proc: Process): void;
+}

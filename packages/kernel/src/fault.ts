@@ -1,0 +1,334 @@
+/**
+ * The fault handler. A CPU calls it with the walk that faulted (the walker's classification is
+ * exact: it read the PTE). The seed-style entry point {@link handleSyndrome} is handed only a raw
+ * syndrome, whose precision depends on the architecture (x86 #PF names no level; without NX it
+ * cannot tell a fetch from a read); it therefore classifies the fault from the page tables, as
+ * Linux's handle_mm_fault does, by re-walking the address without side effects.
+ *
+ * What each fault becomes:
+ * - access flag (software-managed AF): set it, retry;
+ * - alignment: SIGBUS BUS_ADRALN; address size, reserved bit, non-canonical: SIGSEGV SEGV_MAPERR;
+ * - no VMA (after trying stack growth): SIGSEGV SEGV_MAPERR, named by the seed's regions;
+ * - a VMA that does not allow the access: SIGSEGV SEGV_ACCERR;
+ * - a present PTE below what its VMA allows: upgrade it, retry;
+ * - not present: demand paging (zero page, shared-object page, device page, huge page), retry;
+ *   out of memory: SIGSEGV (`SEGV_OOM`, mmkit's name for the OOM kill).
+ * On the soft path (copy to/from user) every refusal is EFAULT instead of a kill.
+ */
+import {
+  ACCESS_NAMES,
+  type AccessKind,
+  type AddressInput,
+  FAULT_KINDS,
+  Fault,
+  hex,
+  InvalidArgumentError,
+  PRIVILEGE_NAMES,
+  type PrivilegeLevel,
+  toAddress,
+  vaOf,
+  WalkResult,
+} from '@mmkit/core';
+import type { AddressSpace } from './address-space.js';
+import type { KernelContext } from './context.js';
+import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
+import type { KillReason, KillSignal, Process } from './process.js';
+import { PROT } from './syscalls.js';
+import type { ProcessVma } from './vma.js';
+
+const SEGV_MAPERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_MAPERR' };
+const SEGV_ACCERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_ACCERR' };
+const SEGV_OOM: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_OOM' };
+const BUS_ADRALN: KillSignal = { signal: 'SIGBUS', code: 'BUS_ADRALN' };
+
+interface Resolution {
+  readonly outcome: FaultOutcomeCode;
+  readonly resolution: string;
+}
+
+/** Handles a fault the CPU raised for `vpn`; emits the fault event before the handler's own events. */
+export function handleFault(
+  k: KernelContext,
+  cpu: Cpu,
+  proc: Process,
+  vpn: number,
+  offset: number,
+  access: AccessKind,
+  privilege: PrivilegeLevel,
+  r: WalkResult,
+  soft: boolean,
+): FaultOutcomeCode {
+  if (!k.events.active) return resolveFault(k, proc, vpn, access, r, soft).outcome;
+  // Report the fault before what its handler did (allocations, mappings, a kill).
+  return k.events.hold(
+    () => resolveFault(k, proc, vpn, access, r, soft),
+    (res) => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, res.resolution),
+  ).outcome;
+}
+
+function resolveFault(
+  k: KernelContext,
+  proc: Process,
+  vpn: number,
+  access: AccessKind,
+  r: WalkResult,
+  soft: boolean,
+): Resolution {
+  const space = proc.space;
+  const kind = r.faultKind;
+  if (kind === Fault.AccessFlag) {
+    // Software access-flag management: set AF and retry (no TLBI needed: AF=0 is never cached).
+    space.setAccessed(vpn);
+    return { outcome: FaultOutcome.Retry, resolution: 'access flag set' };
+  }
+  if (kind === Fault.Alignment) return deny(k, proc, soft, 'alignment fault', BUS_ADRALN);
+  if (kind !== Fault.Translation && kind !== Fault.Permission) {
+    // Address size, reserved bit, non-canonical (#GP): nothing a VMA can fix.
+    return deny(k, proc, soft, access === 2 ? 'exec fault' : 'invalid address', SEGV_MAPERR);
+  }
+  const vma = space.vmas.find(vpn) ?? growStack(space, vpn);
+  if (vma === undefined) {
+    // SEGV_MAPERR, named as the seed names it by the simple layout's regions.
+    const region = regionOfVpn(space, vpn);
+    const reason: KillReason =
+      access === 2
+        ? 'exec fault'
+        : region === 'stack-guard'
+          ? 'stack overflow'
+          : region === 'text'
+            ? 'text fault'
+            : 'invalid address';
+    return deny(k, proc, soft, reason, SEGV_MAPERR);
+  }
+  // What the VMA allows is what its encodable leaf grants the user (PROT_WRITE implies read, and
+  // on x86 PROT_EXEC implies read too), so the check and the page tables can never disagree.
+  const allowed = k.attrsFor(vma.value).user;
+  if (!(access === 0 ? allowed.read : access === 1 ? allowed.write : allowed.execute)) {
+    return deny(k, proc, soft, access === 2 ? 'exec fault' : 'permission fault', SEGV_ACCERR);
+  }
+  if (kind === Fault.Permission) {
+    // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.
+    space.upgradeLeaf(vpn, vma.value);
+    return { outcome: FaultOutcome.Retry, resolution: 'PTE upgraded to the VMA permissions' };
+  }
+  const how = faultIn(k, space, vpn, vma, r);
+  if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
+  return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+}
+
+function deny(
+  k: KernelContext,
+  proc: Process,
+  soft: boolean,
+  reason: KillReason,
+  signal: KillSignal,
+): Resolution {
+  if (soft) return { outcome: FaultOutcome.Refused, resolution: `EFAULT (${reason})` };
+  k.kill(proc, reason, signal);
+  return { outcome: FaultOutcome.Killed, resolution: `killed: ${reason} (${signal.signal} ${signal.code})` };
+}
+
+/**
+ * Stack growth: a fault below a grows-down VMA, not below the process's stack limit (STACK_LOW)
+ * and not within the guard gap above the previous mapping, extends the stack to that page.
+ */
+function growStack(space: AddressSpace, vpn: number): ProcessVma | undefined {
+  const above = space.vmas.findFirstAtOrAfter(vpn);
+  if (!above?.value.growsDown || vpn < space.vpn.stackLow) return undefined;
+  const below = space.vmas.findLastBefore(vpn);
+  const gap = space.vpn.stackLow - space.vpn.guard;
+  if (below && below.endVpn + gap > vpn) return undefined;
+  return space.vmas.insert(vpn, above.startVpn, above.value);
+}
+
+/** Maps the page (or huge page) for a not-present fault inside `vma`. Returns how, or undefined when out of memory. */
+function faultIn(
+  k: KernelContext,
+  space: AddressSpace,
+  vpn: number,
+  vma: ProcessVma,
+  r: WalkResult,
+): string | undefined {
+  const v = vma.value;
+  const index = vpn - vma.startVpn;
+  if (v.kind === 'device') {
+    const ok = space.mapPage(vpn, v.pa + index * k.bounds.pageBytes, k.attrsFor(v)).ok;
+    return ok ? 'device page mapped' : undefined;
+  }
+  if (v.shm) {
+    const obj = v.shm;
+    const idx = v.offsetPages + index;
+    let pa = obj.pages.get(idx);
+    const fresh = pa === undefined;
+    if (pa === undefined) {
+      pa = k.allocator.alloc('user', -1);
+      if (pa === 0) return undefined;
+    } else k.allocator.ref(pa);
+    if (!space.mapPage(vpn, pa, k.attrsFor(v)).ok) {
+      k.allocator.unref(pa);
+      return undefined;
+    }
+    if (!fresh) return 'shared page mapped';
+    obj.pages.set(idx, pa); // the object's own reference is the allocation's…
+    k.allocator.ref(pa); // …and the PTE holds one more
+    return 'demand-zero shared page';
+  }
+  if (v.huge) {
+    const how = faultInHuge(k, space, vpn, vma);
+    if (how) return how;
+  }
+  if (v.prot === (PROT.READ | PROT.WRITE) && !v.huge) {
+    return demandZero(k, space, vpn, r)
+      ? `demand-zero ${v.name === '[stack]' ? 'stack' : v.name === '[heap]' ? 'heap' : 'anonymous'} page`
+      : undefined;
+  }
+  return space.allocPage(vpn, k.attrsFor(v)) !== 0 ? 'demand-zero page' : undefined;
+}
+
+/** A huge leaf (2 MiB / 4 MiB / 1 GiB) for a fault in a MAP_HUGETLB VMA, when a whole aligned one fits and is free. */
+function faultInHuge(
+  k: KernelContext,
+  space: AddressSpace,
+  vpn: number,
+  vma: ProcessVma,
+): string | undefined {
+  const g = k.arch.geometry;
+  if (!space.ensureRoot()) return undefined;
+  for (const level of [...g.leafLevels].sort((a, b) => b - a)) {
+    if (level === 1) break;
+    const pages = g.entryPages[level]!;
+    const base = vpn - (vpn % pages);
+    if (base < vma.startVpn || base + pages > vma.endVpn) continue;
+    const ref = k.editor.lookup(space.root, vpn);
+    if (ref.entry.kind !== 'absent' || ref.level < level) continue; // a smaller table already exists
+    const pa = k.allocator.allocContiguous(pages, pages, 'user', space.pid);
+    if (pa === 0) continue;
+    if (!space.mapLeaf(base, pa, level, k.attrsFor(vma.value, level))) {
+      k.allocator.freeContiguous(pa, pages);
+      continue;
+    }
+    return `huge page (${k.editor.levelName(level)} leaf, ${(pages * k.bounds.pageBytes) / 1024} KiB)`;
+  }
+  return undefined;
+}
+
+/**
+ * Maps a fresh zero page for a demand fault. When the walk stopped at an empty slot of an existing
+ * leaf table, the leaf is installed straight into that slot (the walk already found it);
+ * otherwise the general path builds the missing tables. False when out of memory (nothing changed).
+ */
+function demandZero(k: KernelContext, space: AddressSpace, vpn: number, r: WalkResult): boolean {
+  const t = k.anonTemplate;
+  if (t !== undefined && r.faultLevel === 1 && r.descriptorPa !== 0 && space.root !== 0) {
+    if (space.fillAbsentSlot(vpn, r.descriptorPa, t)) return true;
+  }
+  return space.allocPage(vpn, k.anonAttrs) !== 0;
+}
+
+function regionOfVpn(
+  space: AddressSpace,
+  vpn: number,
+): 'heap' | 'stack' | 'stack-guard' | 'text' | 'data' | 'none' {
+  const v = space.vpn;
+  if (vpn >= v.heap && vpn < space.brkVpn) return 'heap';
+  if (vpn >= v.stackLow && vpn < v.stackTop) return 'stack';
+  if (vpn >= v.guard && vpn < v.stackLow) return 'stack-guard';
+  if (vpn >= v.text && vpn < v.data) return 'text';
+  if (vpn >= v.data && vpn < v.heap) return 'data';
+  return 'none';
+}
+
+function emitFault(
+  k: KernelContext,
+  cpu: Cpu,
+  proc: Process,
+  vpn: number,
+  offset: number,
+  access: AccessKind,
+  privilege: PrivilegeLevel,
+  r: WalkResult,
+  resolution: string,
+): void {
+  const d = k.arch.description;
+  const level = r.faultLevel > 0 ? (d.levels[r.faultLevel - 1]?.name ?? `${r.faultLevel}`) : '-';
+  const kind = FAULT_KINDS[r.faultKind] ?? 'unknown';
+  const syndrome =
+    r.faultKind === Fault.Alignment
+      ? k.arch.syndromes.encode({ kind: 'alignment', level: 0, access, privilege })
+      : (BigInt(r.syndromeHi >>> 0) << 32n) | BigInt(r.syndrome >>> 0);
+  const [synReg, addrReg] = d.faultRegisters;
+  const va = vaOf(vpn, offset);
+  k.events.emit({
+    type: 'fault',
+    pid: proc.pid,
+    va,
+    access: ACCESS_NAMES[access],
+    privilege: PRIVILEGE_NAMES[privilege],
+    kind,
+    level,
+    syndrome,
+    detail: `${synReg}=${hex(syndrome)} ${addrReg}=${hex(va, 16)} (${kind} fault at ${level}, ${PRIVILEGE_NAMES[privilege]} ${ACCESS_NAMES[access]}) on cpu ${cpu.id}`,
+    resolution,
+  });
+}
+
+/**
+ * Seed-style entry point: a raw syndrome and fault address. The syndrome gives the access and
+ * privilege (as precisely as the architecture reports them); the fault itself is classified from
+ * the page tables by a side-effect-free walk, never trusted from the syndrome (a syndrome may not
+ * name the kind or level, and an unknown kind must never turn a permission fault into a demand
+ * fault). A walk that no longer faults (fixed meanwhile) is a spurious fault: resolved.
+ * @throws DescriptorError if the syndrome is not a memory fault; InvalidArgumentError for a bad CPU.
+ */
+export function handleSyndrome(
+  k: KernelContext,
+  proc: Process,
+  va: AddressInput,
+  syndrome: bigint,
+  cpuIndex = 0,
+): 'resolved' | 'killed' {
+  k.live(proc);
+  const v = toAddress(va, 'fault address');
+  if (typeof syndrome !== 'bigint' || syndrome < 0n || syndrome >= 1n << 64n)
+    throw new InvalidArgumentError('syndrome', syndrome, 'a 64-bit syndrome as a bigint');
+  const cpu = k.cpus[cpuIndex];
+  if (cpu === undefined) throw new InvalidArgumentError('cpu', cpuIndex, `0..${k.cpus.length - 1}`);
+  const dec = k.arch.syndromes.decode(syndrome);
+  cpu.switchTo(proc);
+  const shift = BigInt(k.arch.description.pageShift);
+  const vpn = Number(v >> shift);
+  const offset = Number(v & ((1n << shift) - 1n));
+  const r = cpu.result;
+  if (cpu.mmu.probe(vpn, dec.access, dec.privilege, r)) return 'resolved';
+  // Report the syndrome that was delivered; the kind and level are the tables'.
+  r.syndrome = Number(syndrome & 0xffff_ffffn);
+  r.syndromeHi = Number((syndrome >> 32n) & 0xffff_ffffn);
+  const out = handleFault(k, cpu, proc, vpn, offset, dec.access, dec.privilege, r, false);
+  return out === FaultOutcome.Retry ? 'resolved' : 'killed';
+}
+
+const scratch = new WalkResult();
+
+/** Faults in every page of [startVpn, endVpn) that is not present (MAP_POPULATE). False when out of memory. */
+export function populateRange(
+  k: KernelContext,
+  space: AddressSpace,
+  startVpn: number,
+  endVpn: number,
+): boolean {
+  const g = k.arch.geometry;
+  for (let vpn = startVpn; vpn < endVpn; vpn++) {
+    const ref = space.lookup(vpn);
+    if (ref?.entry.kind === 'leaf') {
+      const pages = g.entryPages[ref.level]!;
+      vpn += pages - 1 - (vpn % pages);
+      continue;
+    }
+    const vma = space.vmas.find(vpn);
+    if (!vma) continue;
+    scratch.faultLevel = 0;
+    scratch.descriptorPa = 0;
+    if (faultIn(k, space, vpn, vma, scratch) === undefined) return false;
+  }
+  return true;
+}

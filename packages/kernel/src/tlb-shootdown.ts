@@ -1,0 +1,30 @@
+/**
+ * TLB shootdown: turns a flush obligation into the architecture's own maintenance operations
+ * (TLBI …IS, INVLPG, INVPCID, a CR3 load) and applies them to every simulated CPU's TLB — the
+ * broadcast forms, so one call stands for the initiator's instruction plus the IPIs of a kernel
+ * without broadcast TLB maintenance. Each operation is an event.
+ */
+import type { FlushObligation } from '@mmkit/core';
+import type { KernelContext } from './context.js';
+
+/** Runs the TLB maintenance `flush` needs on every CPU and marks it discharged. */
+export function discharge(
+  k: Pick<KernelContext, 'arch' | 'cpus' | 'events'>,
+  flush: FlushObligation,
+  initiator = 0,
+): void {
+  const need = flush.need();
+  flush.markDischarged();
+  if (!need) return;
+  for (const op of k.arch.tlbOperations(need)) {
+    for (const cpu of k.cpus) op.apply(cpu.tlb);
+    if (k.events.active) {
+      k.events.emit({
+        type: 'tlb',
+        cpu: initiator,
+        op: op.name,
+        ...(op.operand !== undefined ? { operand: op.operand } : {}),
+      });
+    }
+  }
+}
