@@ -329,12 +329,7 @@ export function parseElf64(bytes: Uint8Array, options: ParseElfOptions = {}): El
   const machineCode = view.getUint16(18, true);
   const accepted = options.machines ?? DEFAULT_ELF_MACHINES;
   if (!accepted.includes(machineCode)) throw new ElfUnsupportedMachineError(machineCode, accepted);
-  const machine: ElfMachine =
-    machineCode === EM_X86_64
-      ? 'x86_64'
-      : machineCode === EM_AARCH64
-        ? 'aarch64'
-        : (ELF_MACHINE_NAMES[machineCode]?.slice(3).toLowerCase() ?? `em${machineCode}`);
+  const machine: ElfMachine = ELF_MACHINE_NAMES[machineCode]?.slice(3).toLowerCase() ?? `em${machineCode}`;
   const entry = view.getBigUint64(24, true);
   const phoff = view.getBigUint64(32, true);
   const flags = view.getUint32(48, true);

@@ -41,7 +41,13 @@ export interface TranslationState {
   readonly asid: number;
   /** Register values that select these tables (e.g. TTBR0_EL1 with the ASID, TTBR1_EL1, TCR_EL1, MAIR_EL1, SCTLR_EL1). */
   readonly registers: Readonly<Record<string, string>>;
+  /** Every table reachable from the loaded roots, each once (user tables first, then the kernel's). */
   readonly tables: readonly ExportedTable[];
+  /**
+   * Table descriptors whose next-table address is not RAM (a corrupted or foreign table): what a
+   * walk through them would read is not there. The export keeps everything else.
+   */
+  readonly unreadable: readonly { readonly pa: string; readonly level: string; readonly from: string }[];
 }
 
 function toHex(bytes: Uint8Array): string {
@@ -58,34 +64,72 @@ function mmuFor(kernel: Kernel, proc: Process | undefined) {
   return mmu;
 }
 
-/** Exports the translation state of `proc` (its tables plus the kernel's), or of the kernel alone. */
+/**
+ * Exports the translation state of `proc` (its tables plus the kernel's), or of the kernel alone
+ * (the root loaded while no process runs — with the identity map below it, if any — and the
+ * kernel tables): every table reachable from the roots the registers select, so the export loaded
+ * alone into an emulator translates exactly as the kernel does. Tables are read tolerantly: a
+ * descriptor pointing outside RAM is listed in `unreadable`, never a thrown BusError, and a table
+ * reachable twice (or through a loop) is exported once.
+ */
 export function exportTranslationState(kernel: Kernel, proc?: Process): TranslationState {
-  const { editor, arch } = kernel;
+  const { editor, arch, memory } = kernel;
   const d = arch.description;
+  const g = arch.geometry;
   const tables: ExportedTable[] = [];
+  const unreadable: { pa: string; level: string; from: string }[] = [];
   const seen = new Set<number>();
-  const add = (pa: number, level: number, owner: string) => {
+  const slot = kernel.recursiveSlot;
+  const visit = (pa: number, level: number, owner: string, skipUserHalf: boolean) => {
     if (seen.has(pa)) return;
     seen.add(pa);
-    const size = level === arch.geometry.rootLevel ? d.rootTableBytes : PAGE_SIZE;
+    const isRoot = level === g.rootLevel;
+    const size = isRoot ? d.rootTableBytes : PAGE_SIZE;
     tables.push({
       pa: hex(pa),
       level: editor.levelName(level),
       owner,
-      bytes: toHex(kernel.memory.readBytes(pa, size)),
+      bytes: toHex(memory.readBytes(pa, size)),
     });
+    if (level === 1) return;
+    const n = size / d.descriptorBytes;
+    // Single-root formats: start at the kernel half of the root when asked to.
+    const first = isRoot && skipUserHalf ? kernelFirst : 0;
+    for (let i = first; i < n; i++) {
+      if (isRoot && i === slot) continue;
+      const [lo, hi] = editor.readRaw(editor.entryPa(pa, i));
+      const next = arch.codec.nextTable(lo, hi, level);
+      if (next < 0) continue;
+      if (!memory.isRam(next) || !memory.isRam(next + PAGE_SIZE - 1)) {
+        unreadable.push({
+          pa: hex(next),
+          level: editor.levelName(level - 1),
+          from: `${editor.levelName(level)}[${i}] of ${hex(pa)}`,
+        });
+        continue;
+      }
+      visit(next, level - 1, owner, false);
+    }
   };
-  if (proc && proc.root !== 0) {
-    const { start, end } = kernel.userVpnRange;
-    for (const t of editor.tableFrames(proc.root, start, end)) add(t.pa, t.level, `pid ${proc.pid}`);
-  } else if (d.splitRoots) {
-    add(kernel.emptyUserRoot, arch.geometry.rootLevel, 'kernel');
+  const rootEntries = d.rootTableBytes / d.descriptorBytes;
+  const kernelFirst =
+    Math.floor(Number(d.kernelRange.start >> BigInt(d.pageShift)) / g.entryPages[g.rootLevel]!) % rootEntries;
+  const running = proc !== undefined && proc.root !== 0;
+  // Kernel tables first (so tables shared with a process root are labelled as the kernel's),
+  // then the process's; the result lists the process's tables first.
+  if (d.splitRoots) {
+    visit(kernel.kernelRoot, g.rootLevel, 'kernel', false);
+    // While no process runs, TTBR0 holds the empty user root (and the identity map below it).
+    if (!running) visit(kernel.emptyUserRoot, g.rootLevel, 'kernel', false);
+  } else {
+    // One root covers both halves; while no process runs its user half holds the identity map.
+    visit(kernel.kernelRoot, g.rootLevel, 'kernel', running);
   }
-  const kStart = d.splitRoots ? 0 : Number(d.kernelRange.start >> 12n);
-  const slot = kernel.recursiveSlot;
-  for (const t of editor.tableFrames(kernel.kernelRoot, kStart, Infinity, kernel.kernelRootBaseVpn, slot)) {
-    add(t.pa, t.level, 'kernel');
-  }
+  const kernelCount = tables.length;
+  if (running) visit(proc.root, g.rootLevel, `pid ${proc.pid}`, false);
+  const ordered = [...tables.slice(kernelCount), ...tables.slice(0, kernelCount)];
+  tables.length = 0;
+  tables.push(...ordered);
   const regs: Record<string, string> = {};
   for (const [k, v] of Object.entries(mmuFor(kernel, proc).registers())) regs[k] = hex(v, 16);
   return {
@@ -96,6 +140,7 @@ export function exportTranslationState(kernel: Kernel, proc?: Process): Translat
     asid: proc?.asid ?? 0,
     registers: regs,
     tables,
+    unreadable,
   };
 }
 

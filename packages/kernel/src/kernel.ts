@@ -212,7 +212,7 @@ export class Kernel implements FaultHandler, KernelContext {
     if (machine === null || typeof machine !== 'object' || typeof machine.createMemory !== 'function')
       throw new InvalidArgumentError('machine', machine, 'a machine description (a board)');
     const d = arch.description;
-    const archs = (machine as { archs?: readonly string[] }).archs;
+    const archs = machine.archs;
     if (archs !== undefined && !archs.includes(d.id))
       throw new InvalidArgumentError(
         'arch',

@@ -26,6 +26,11 @@ export interface MachineDescription {
   readonly mmio: readonly MmioWindow[];
   readonly kernelImage: { readonly start: number; readonly end: number };
   readonly pool: PoolPlan;
+  /**
+   * Ids of the architectures (backend `description.id`) this machine can run; `bootKernel`
+   * refuses any other. Undefined: no restriction (a custom test machine).
+   */
+  readonly archs?: readonly string[];
   /** Creates the machine's physical memory (RAM plus MMIO windows). */
   createMemory(): PhysicalMemory;
 }
