@@ -12,6 +12,7 @@ import { AddressSpace } from './address-space.js';
 import { assertAudit } from './audit.js';
 import { exportTranslationState } from './inspect.js';
 import { bootKernel, type Kernel } from './kernel.js';
+import type { MachineDescription } from './machine.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs } from './test-fixtures.js';
 
@@ -20,7 +21,10 @@ const fixture = (name: string) =>
   new Uint8Array(readFileSync(new URL(`../fixtures/elf/${name}`, import.meta.url)));
 const PRIV = MAP.PRIVATE | MAP.ANONYMOUS;
 
-function boot(arch: ArchBackend, machine = createPcBoard({ ramBytes: 64 * MiB })): Kernel {
+function boot(
+  arch: ArchBackend,
+  machine: MachineDescription = createPcBoard({ ramBytes: 64 * MiB }),
+): Kernel {
   return bootKernel({ arch, machine });
 }
 
