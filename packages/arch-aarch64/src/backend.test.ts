@@ -1,4 +1,11 @@
-import { CONTRACT_VERSION, OPEN_TABLE, PhysicalMemory } from '@mmkit/core';
+import {
+  CONTRACT_VERSION,
+  isCanonicalVa,
+  memoryTypeFallback,
+  OPEN_TABLE,
+  PhysicalMemory,
+  vaSignBit,
+} from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { createAarch64Arch } from './backend.js';
 import { AARCH64_LINUX_MAIR } from './constants.js';
@@ -112,5 +119,63 @@ describe('translation registers (arch-facts A4, A6)', () => {
   it('A3: TTBR = ASID << 48 | BADDR', () => {
     expect(computeTtbr(0x4008_2000, 0x42)).toBe(0x0042_0000_4008_2000n);
     expect(() => computeTtbr(0x4008_2001, 0)).toThrow(/translation table base/);
+  });
+});
+
+describe('contract v2 fields of the AArch64 backend', () => {
+  const b = createAarch64Arch();
+
+  it('implements contract version 2', () => {
+    expect(b.contractVersion).toBe(2);
+  });
+
+  it('A3: vaBits 48 per TTBR, sign-extended with split roots (bits 63:48 equal, half selected by bit 48)', () => {
+    expect([b.description.vaBits, b.description.signExtended, b.description.splitRoots]).toEqual([
+      48,
+      true,
+      true,
+    ]);
+    expect(vaSignBit(b.description)).toBe(48);
+    expect(isCanonicalVa(b.description, 0x0000_8000_0000_0000n)).toBe(true);
+    expect(isCanonicalVa(b.description, 0x0001_0000_0000_0000n)).toBe(false);
+  });
+
+  it('A9: ESR_EL1 names kind, level and access (EC + WnR): full precision', () => {
+    expect(b.syndromes.precision).toEqual({ kind: true, level: true, access: 'exact' });
+    // EL0 write translation fault at L2 → 0x9200_0046 (arch-facts A9): level 2 = internal 2.
+    expect(b.syndromes.decode(0x9200_0046n)).toMatchObject({
+      kind: 'translation',
+      level: 2,
+      access: 1,
+      privilege: 0,
+    });
+  });
+
+  it('ELF: EM_AARCH64 = 183 (linux include/uapi/linux/elf-em.h), ELFCLASS64, AT_PLATFORM aarch64', () => {
+    expect(b.description.elf).toEqual({ machine: 183, class: 64, platform: 'aarch64' });
+  });
+
+  it('A8: memoryTypes follow MAIR_EL1 (Linux MAIR_EL1_SET has no write-through attribute)', () => {
+    expect(b.description.memoryTypes).toEqual(['normal-wb', 'normal-nc', 'device']);
+    expect(memoryTypeFallback(b.description, 'device')).toBe('device');
+    expect(memoryTypeFallback(b.description, 'normal-wt')).toBe('normal-wb');
+    // Old Linux / U-Boot MAIR 0x0000_BBFF_440C_0400: every neutral type.
+    expect(createAarch64Arch({ mair: 0x0000_bbff_440c_0400n }).description.memoryTypes).toEqual([
+      'normal-wb',
+      'normal-nc',
+      'normal-wt',
+      'device',
+    ]);
+  });
+
+  it('A8: a MAIR without a Device attribute declares no device type, and MMIO falls back to Normal-NC', () => {
+    const noDevice = createAarch64Arch({ mair: 0xffff_ffff_ffff_ff44n });
+    expect(noDevice.description.memoryTypes).toEqual(['normal-wb', 'normal-nc']);
+    expect(memoryTypeFallback(noDevice.description, 'device')).toBe('normal-nc');
+  });
+
+  it('geometry: 4 KiB pages, huge leaves at L2 and L1', () => {
+    expect([b.geometry.pageShift, b.geometry.pageBytes]).toEqual([12, 4096]);
+    expect(b.geometry.hugeLeafLevels).toEqual([2, 3]);
   });
 });

@@ -21,13 +21,14 @@ import {
   CONTRACT_VERSION,
   deriveGeometry,
   InvalidArgumentError,
+  MEMORY_TYPES,
   OPEN_TABLE,
   type PhysicalMemory,
   type TableAttributes,
   type TlbInvalidation,
   type TlbOperation,
 } from '@mmkit/core';
-import { AARCH64_LINUX_MAIR, AARCH64_PA_BITS, AARCH64_VA_BITS } from './constants.js';
+import { AARCH64_ELF, AARCH64_LINUX_MAIR, AARCH64_PA_BITS, AARCH64_VA_BITS } from './constants.js';
 import { Aarch64DescriptorCodec } from './descriptor-codec.js';
 import { MairMap } from './mair.js';
 import { Aarch64Mmu, type Aarch64MmuOptions } from './mmu.js';
@@ -106,6 +107,8 @@ export function createAarch64Arch(options: Aarch64Options = {}): Aarch64Backend 
       Object.freeze({ level: 4, name: 'L0', shift: 39, indexBits: 9, leafAllowed: false }),
     ]),
     vaBits: AARCH64_VA_BITS,
+    // TTBR0 covers [0, 2^48), TTBR1 [2^64 - 2^48, 2^64); bits 63:48 must all be equal (arch-facts A3).
+    signExtended: true,
     paBits: AARCH64_PA_BITS,
     splitRoots: true,
     userRange: Object.freeze({ start: 0n, end: 1n << 48n }),
@@ -123,8 +126,8 @@ export function createAarch64Arch(options: Aarch64Options = {}): Aarch64Backend 
     }),
     rootTableBytes: 4096,
     faultRegisters: Object.freeze(['ESR_EL1', 'FAR_EL1'] as const),
-    // e_machine EM_AARCH64 183 (include/uapi/linux/elf-em.h); AT_PLATFORM "aarch64".
-    elf: Object.freeze({ machine: 183, class: 64 as const, platform: 'aarch64' }),
+    memoryTypes: Object.freeze(MEMORY_TYPES.filter((t) => mair.indexFor(t) >= 0)),
+    elf: AARCH64_ELF,
   });
   const geometry: ArchGeometry = deriveGeometry(description);
   const codec = new Aarch64DescriptorCodec({ hardwareDirty: resolved.hardwareDirty, mair });

@@ -186,7 +186,16 @@ export const AARCH64_LINUX_MAIR = 0x0000_0004_0044_ffffn;
 /** The AArch64 level names, indexed by internal level (1 = L3 … 4 = L0). */
 export const AARCH64_LEVEL_NAMES = ['', 'L3', 'L2', 'L1', 'L0'] as const;
 
-/** Virtual and physical address width of this configuration (T0SZ = T1SZ = 16, IPS = 48 bits). */
+/**
+ * VA bits each root translates (T0SZ = T1SZ = 16: TTBR0 covers [0, 2^48), TTBR1
+ * [2^64 − 2^48, 2^64); `ArchDescription.vaBits` in contract v2).
+ */
 export const AARCH64_VA_BITS = 48;
 /** Output-address width (TCR_EL1.IPS = 0b101). */
 export const AARCH64_PA_BITS = 48;
+
+/** e_machine EM_AARCH64 (Linux `include/uapi/linux/elf-em.h`: `#define EM_AARCH64 183`). */
+export const EM_AARCH64 = 183;
+
+/** ELF identification of AArch64 programs: EM_AARCH64, ELFCLASS64, AT_PLATFORM `aarch64`. */
+export const AARCH64_ELF = Object.freeze({ machine: EM_AARCH64, class: 64 as const, platform: 'aarch64' });

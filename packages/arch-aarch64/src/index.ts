@@ -10,11 +10,13 @@ export {
   type ResolvedAarch64Options,
 } from './backend.js';
 export {
+  AARCH64_ELF,
   AARCH64_LEVEL_NAMES,
   AARCH64_LINUX_MAIR,
   AARCH64_PA_BITS,
   AARCH64_VA_BITS,
   DESCRIPTOR_BITS,
+  EM_AARCH64,
   ESR_EL1_BITS,
   EXCEPTION_CLASS,
   FAULT_STATUS,

@@ -13,6 +13,7 @@ import {
   InvalidArgumentError,
   type PrivilegeLevel,
   type SyndromeCodec,
+  type SyndromePrecision,
 } from '@mmkit/core';
 import { EXCEPTION_CLASS } from './constants.js';
 import { abortSyndrome, exceptionClassName, faultStatusName, isAbortClass } from './esr.js';
@@ -51,6 +52,11 @@ const SAS_NAMES = ['byte', 'halfword', 'word', 'doubleword'] as const;
 export class Aarch64SyndromeCodec implements SyndromeCodec {
   readonly syndromeRegister = 'ESR_EL1';
   readonly addressRegister = 'FAR_EL1';
+  /**
+   * ESR_EL1 names everything (arch-facts A9): the kind and level in DFSC/IFSC, the access in EC
+   * (instruction vs data abort) and WnR, the privilege in EC (lower vs same EL).
+   */
+  readonly precision: SyndromePrecision = Object.freeze({ kind: true, level: true, access: 'exact' });
 
   /**
    * Decodes an abort syndrome. `level` is internal (4 = L0 … 1 = L3, 5 = L-1), 0 when the

@@ -1,7 +1,15 @@
-import { CONTRACT_VERSION, isMmError, OPEN_TABLE, PhysicalMemory } from '@mmkit/core';
+import {
+  CONTRACT_VERSION,
+  isCanonicalVa,
+  isMmError,
+  memoryTypeFallback,
+  OPEN_TABLE,
+  PhysicalMemory,
+  vaSignBit,
+} from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { createX86Arch } from './backend.js';
-import { X86_LINUX_PAT } from './constants.js';
+import { X86_LINUX_PAT, X86_PAT_RESET } from './constants.js';
 import { isX86Mode, parseX86Level, X86_MODES, x86LevelName } from './modes.js';
 import { computeCr0, computeCr3, computeCr4, computeEfer } from './registers.js';
 
@@ -293,5 +301,77 @@ describe('control registers (arch-facts B2)', () => {
         pke: false,
       }),
     ).toBe(0x10_0090n);
+  });
+});
+
+describe('contract v2 fields of the x86 backends', () => {
+  const all = () => X86_MODES.map((mode) => createX86Arch({ mode }));
+
+  it('implement contract version 2', () => {
+    for (const b of all()) expect(b.contractVersion).toBe(2);
+  });
+
+  it('B1: vaBits 32/32/48/57; IA-32e sign-extended from bit 47/56, the 32-bit modes plain 32-bit VAs', () => {
+    expect(all().map((b) => [b.description.id, b.description.vaBits, b.description.signExtended])).toEqual([
+      ['x86-32', 32, false],
+      ['x86-pae', 32, false],
+      ['x86_64', 48, true],
+      ['x86_64-la57', 57, true],
+    ]);
+    expect(all().map((b) => vaSignBit(b.description))).toEqual([-1, -1, 47, 56]);
+    const d64 = createX86Arch({ mode: 'x86_64' }).description;
+    expect(isCanonicalVa(d64, 0x0000_7fff_ffff_f000n)).toBe(true);
+    expect(isCanonicalVa(d64, 0x0000_8000_0000_0000n)).toBe(false);
+    expect(isCanonicalVa(createX86Arch({ mode: 'x86-32' }).description, 0x1_0000_0000n)).toBe(false);
+  });
+
+  it('B6: kind from P/RSVD, never a level; access exact with I/D (SMEP, or NXE in PAE/IA-32e), else no-fetch', () => {
+    const precision = (o: Parameters<typeof createX86Arch>[0]) => createX86Arch(o).syndromes.precision;
+    expect(precision({ mode: 'x86_64' })).toEqual({ kind: true, level: false, access: 'exact' });
+    expect(precision({ mode: 'x86_64-la57' })).toEqual({ kind: true, level: false, access: 'exact' });
+    expect(precision({ mode: 'x86-pae' })).toEqual({ kind: true, level: false, access: 'exact' });
+    expect(precision({ mode: 'x86-pae', nxe: false })).toEqual({
+      kind: true,
+      level: false,
+      access: 'no-fetch',
+    });
+    expect(precision({ mode: 'x86-pae', nxe: false, smep: true }).access).toBe('exact');
+    expect(precision({ mode: 'x86_64', nxe: false })).toEqual({
+      kind: true,
+      level: false,
+      access: 'no-fetch',
+    });
+    expect(precision({ mode: 'x86-32' })).toEqual({ kind: true, level: false, access: 'no-fetch' });
+    expect(precision({ mode: 'x86-32', smep: true }).access).toBe('exact');
+  });
+
+  it('ELF (linux include/uapi/linux/elf-em.h): EM_X86_64 = 62 ELFCLASS64 x86_64; EM_386 = 3 ELFCLASS32 i686', () => {
+    expect(all().map((b) => b.description.elf)).toEqual([
+      { machine: 3, class: 32, platform: 'i686' },
+      { machine: 3, class: 32, platform: 'i686' },
+      { machine: 62, class: 64, platform: 'x86_64' },
+      { machine: 62, class: 64, platform: 'x86_64' },
+    ]);
+  });
+
+  it('B9: memoryTypes follow IA32_PAT (Linux PAT: all four; reset PAT: no WC; all-WB: MMIO falls back to WB)', () => {
+    for (const b of all())
+      expect(b.description.memoryTypes).toEqual(['normal-wb', 'normal-nc', 'normal-wt', 'device']);
+    const reset = createX86Arch({ mode: 'x86_64', pat: X86_PAT_RESET }).description;
+    expect(reset.memoryTypes).toEqual(['normal-wb', 'normal-wt', 'device']);
+    expect(memoryTypeFallback(reset, 'normal-nc')).toBe('normal-wt');
+    const wbOnly = createX86Arch({ mode: 'x86_64', pat: 0x0606_0606_0606_0606n }).description;
+    expect(wbOnly.memoryTypes).toEqual(['normal-wb']);
+    expect(memoryTypeFallback(wbOnly, 'device')).toBe('normal-wb');
+  });
+
+  it('geometry: 4 KiB pages; huge leaves per mode (4 MiB PD with PSE, 2 MiB PD, 1 GiB PDPT)', () => {
+    expect(all().map((b) => [b.geometry.pageBytes, b.geometry.hugeLeafLevels])).toEqual([
+      [4096, [2]],
+      [4096, [2]],
+      [4096, [2, 3]],
+      [4096, [2, 3]],
+    ]);
+    expect(createX86Arch({ mode: 'x86-32', pse: false }).geometry.hugeLeafLevels).toEqual([]);
   });
 });

@@ -21,12 +21,14 @@ import {
   CONTRACT_VERSION,
   deriveGeometry,
   type LevelDescription,
+  MEMORY_TYPES,
   OPEN_TABLE,
   type PhysicalMemory,
   type TableAttributes,
   type TlbInvalidation,
   type TlbOperation,
 } from '@mmkit/core';
+import { X86_ELF } from './constants.js';
 import { X86DescriptorCodec } from './descriptor-codec.js';
 import { X86Mmu, type X86MmuOptions } from './mmu.js';
 import { deriveFormat, type ResolvedX86Options, resolveX86Options, type X86Options } from './options.js';
@@ -129,6 +131,8 @@ export function createX86Arch(options: X86Options): X86Backend {
     descriptorBytes: format.wide ? 8 : 4,
     levels: Object.freeze(levels),
     vaBits,
+    // IA-32e: canonical = bits 63:47 (63:56 with LA57) equal (arch-facts B1); 32-bit modes: plain 32-bit VAs.
+    signExtended: format.ia32e,
     paBits: format.paBits,
     splitRoots: false,
     userRange: Object.freeze({ start: 0n, end: userEnd }),
@@ -146,10 +150,8 @@ export function createX86Arch(options: X86Options): X86Backend {
     }),
     rootTableBytes: mode === 'x86-pae' ? 32 : 4096,
     faultRegisters: Object.freeze(['#PF error code', 'CR2'] as const),
-    // e_machine: EM_X86_64 62, EM_386 3 (include/uapi/linux/elf-em.h); AT_PLATFORM as Linux sets it.
-    elf: format.ia32e
-      ? Object.freeze({ machine: 62, class: 64 as const, platform: 'x86_64' })
-      : Object.freeze({ machine: 3, class: 32 as const, platform: 'i686' }),
+    memoryTypes: Object.freeze(MEMORY_TYPES.filter((t) => format.pat.indexFor(t) >= 0)),
+    elf: format.ia32e ? X86_ELF['64'] : X86_ELF['32'],
   });
   const geometry: ArchGeometry = deriveGeometry(description);
   const codec = new X86DescriptorCodec(format);

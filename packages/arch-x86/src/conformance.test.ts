@@ -8,102 +8,27 @@
  *
  * Configurations without an I/D bit in the #PF error code (`x86-32`, PAE with
  * NXE = 0, no SMEP; arch-facts B6) report an instruction fetch exactly as a
- * read, so no decoder can name the access, while the suite checks that
- * `syndromes.decode(walk syndrome).access` is the walk's access. Those run
- * through {@link fetchTagged}, which leaves the hardware error code in the low
- * 32 bits untouched and only tags fetch faults in `syndromeHi` bit 31 (an x86
- * error code has bits 63:32 clear, so the tag can never be confused with a real
- * bit). Every other comparison of the suite runs unchanged, and the untagged
- * codes are golden-tested in mmu.test.ts and below.
+ * read. They declare it (`syndromes.precision.access` = `no-fetch`, contract
+ * v2) and the suite compares decoded syndromes through the declared
+ * precision, so every configuration runs the suite unmodified.
  */
+import type { ArchBackend, SyndromePrecision } from '@mmkit/core';
 import {
-  type ArchBackend,
-  type DecodedSyndrome,
-  Fault,
-  type Mmu,
-  type PhysicalMemory,
-  type SyndromeCodec,
-  type WalkResult,
-} from '@mmkit/core';
-import { checkUnmapped, checkWalkerLeafLevel, describeConformance } from '@mmkit/testkit';
+  checkSyndromePrecision,
+  checkUnmapped,
+  checkWalkerLeafLevel,
+  describeConformance,
+} from '@mmkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { createX86Arch } from './backend.js';
-
-const TAG = 0x8000_0000;
-const TAG64 = 1n << 63n;
-
-function tagFetch(out: WalkResult, access: number): void {
-  if (!out.ok && access === 2 && out.faultKind !== Fault.NonCanonical) out.syndromeHi = TAG;
-}
-
-/** See the module documentation. */
-function fetchTagged(backend: ArchBackend): ArchBackend {
-  const inner = backend.syndromes;
-  const syndromes: SyndromeCodec = {
-    syndromeRegister: inner.syndromeRegister,
-    addressRegister: inner.addressRegister,
-    decode(s: bigint): DecodedSyndrome {
-      const d = inner.decode(s & 0xffff_ffffn);
-      return (s & TAG64) !== 0n ? { ...d, access: 2 } : d;
-    },
-    describe: (s: bigint) => inner.describe(s & 0xffff_ffffn),
-    encode(fault) {
-      const code = inner.encode(fault);
-      return fault.access === 2 && fault.kind !== 'non-canonical' ? code | TAG64 : code;
-    },
-  };
-  return {
-    ...backend,
-    syndromes,
-    createMmu(memory: PhysicalMemory, options): Mmu {
-      const mmu = backend.createMmu(memory, options);
-      return {
-        get arch() {
-          return mmu.arch;
-        },
-        get memory() {
-          return mmu.memory;
-        },
-        get asid() {
-          return mmu.asid;
-        },
-        get userRoot() {
-          return mmu.userRoot;
-        },
-        get kernelRoot() {
-          return mmu.kernelRoot;
-        },
-        setUserRoot: (root, asid) => mmu.setUserRoot(root, asid),
-        setKernelRoot: (root) => mmu.setKernelRoot(root),
-        walk(vpn, access, privilege, out, trace) {
-          const ok = mmu.walk(vpn, access, privilege, out, trace);
-          tagFetch(out, access);
-          return ok;
-        },
-        probe(vpn, access, privilege, out, trace) {
-          const ok = mmu.probe(vpn, access, privilege, out, trace);
-          tagFetch(out, access);
-          return ok;
-        },
-        registers: () => mmu.registers(),
-      };
-    },
-  };
-}
 
 describeConformance('x86_64', () => createX86Arch({ mode: 'x86_64' }));
 describeConformance('x86_64-la57', () => createX86Arch({ mode: 'x86_64-la57' }));
 describeConformance('x86-pae', () => createX86Arch({ mode: 'x86-pae' }));
-describeConformance('x86-32 (fetch-tagged)', () => fetchTagged(createX86Arch({ mode: 'x86-32' })));
-describeConformance('x86-32 without PSE (fetch-tagged)', () =>
-  fetchTagged(createX86Arch({ mode: 'x86-32', pse: false })),
-);
-describeConformance('x86-32 without PSE-36 (fetch-tagged)', () =>
-  fetchTagged(createX86Arch({ mode: 'x86-32', pse36: false })),
-);
-describeConformance('x86-pae without NXE (fetch-tagged)', () =>
-  fetchTagged(createX86Arch({ mode: 'x86-pae', nxe: false })),
-);
+describeConformance('x86-32', () => createX86Arch({ mode: 'x86-32' }));
+describeConformance('x86-32 without PSE', () => createX86Arch({ mode: 'x86-32', pse: false }));
+describeConformance('x86-32 without PSE-36', () => createX86Arch({ mode: 'x86-32', pse36: false }));
+describeConformance('x86-pae without NXE', () => createX86Arch({ mode: 'x86-pae', nxe: false }));
 describeConformance('x86_64 without PCID, MAXPHYADDR 52, RSVD without P', () =>
   createX86Arch({ mode: 'x86_64', pcid: false, maxPhysAddr: 52, rsvdSetsP: false }),
 );
@@ -111,21 +36,104 @@ describeConformance('x86_64-la57 with MAXPHYADDR 36', () =>
   createX86Arch({ mode: 'x86_64-la57', maxPhysAddr: 36 }),
 );
 
-describe('why the fetch tag is needed (arch-facts B6)', () => {
-  it('B6: without I/D (x86-32, PAE NXE = 0, no SMEP) every remaining problem is a fetch decoded as a read', () => {
-    for (const backend of [
-      createX86Arch({ mode: 'x86-32' }),
-      createX86Arch({ mode: 'x86-pae', nxe: false }),
-    ]) {
-      const problems = [...checkUnmapped(backend), ...checkWalkerLeafLevel(backend, 1)];
-      expect(problems.length).toBeGreaterThan(0);
-      for (const p of problems)
-        expect(p).toMatch(/fetch.*syndrome access read, expected fetch|… and \d+ more/);
+/** The backend with another declared precision (everything else unchanged). */
+function declaring(backend: ArchBackend, precision: SyndromePrecision): ArchBackend {
+  const inner = backend.syndromes;
+  return {
+    ...backend,
+    syndromes: {
+      syndromeRegister: inner.syndromeRegister,
+      addressRegister: inner.addressRegister,
+      precision,
+      decode: (s) => inner.decode(s),
+      describe: (s) => inner.describe(s),
+      encode: (f) => inner.encode(f),
+    },
+  };
+}
+
+describe('syndrome precision of the #PF error code (arch-facts B6)', () => {
+  const noId = () => [createX86Arch({ mode: 'x86-32' }), createX86Arch({ mode: 'x86-pae', nxe: false })];
+  const withId = () => [
+    createX86Arch({ mode: 'x86_64' }),
+    createX86Arch({ mode: 'x86-pae' }),
+    createX86Arch({ mode: 'x86-32', smep: true }),
+    createX86Arch({ mode: 'x86_64', nxe: false, smep: true }),
+  ];
+
+  it('B6: x86-32 and PAE without NXE (no SMEP) declare no-fetch; with NXE or SMEP exact; never a level', () => {
+    for (const b of noId())
+      expect(b.syndromes.precision).toEqual({ kind: true, level: false, access: 'no-fetch' });
+    for (const b of withId())
+      expect(b.syndromes.precision).toEqual({ kind: true, level: false, access: 'exact' });
+  });
+
+  it('B6: without I/D a user fetch of an unmapped page reports 0x4, the code of a user read', () => {
+    for (const b of noId()) {
+      expect(b.syndromes.encode({ kind: 'translation', level: 1, access: 2, privilege: 0 })).toBe(0x4n);
+      expect(b.syndromes.decode(0x4n)).toMatchObject({
+        kind: 'translation',
+        level: 0,
+        access: 0,
+        privilege: 0,
+      });
+    }
+    // With I/D: 0x14 (user fetch, not present).
+    expect(
+      createX86Arch({ mode: 'x86-pae' }).syndromes.encode({
+        kind: 'translation',
+        level: 1,
+        access: 2,
+        privilege: 0,
+      }),
+    ).toBe(0x14n);
+  });
+
+  it('B6: the walker really reports a fetch as a read without I/D (the suite proves no-fetch true)', () => {
+    for (const b of noId()) {
+      expect(checkSyndromePrecision(b)).toEqual([]);
+      expect(checkUnmapped(b)).toEqual([]);
+      expect(checkWalkerLeafLevel(b, 1)).toEqual([]);
     }
   });
 
-  it('B6: with EFER.NXE or CR4.SMEP the untagged suite has no such problem', () => {
-    expect(checkUnmapped(createX86Arch({ mode: 'x86-pae' }))).toEqual([]);
-    expect(checkUnmapped(createX86Arch({ mode: 'x86-32', smep: true }))).toEqual([]);
+  it('B6: declaring exact access without I/D is caught: fetch faults decode as reads', () => {
+    for (const b of noId()) {
+      const problems = checkSyndromePrecision(declaring(b, { kind: true, level: false, access: 'exact' }));
+      expect(problems.length).toBeGreaterThan(0);
+      for (const p of problems)
+        expect(p).toMatch(/fetch by .*decodes to access read, expected fetch|… and \d+ more/);
+      // The walker checks compare through the declared precision too.
+      expect(checkUnmapped(declaring(b, { kind: true, level: false, access: 'exact' })).join('\n')).toMatch(
+        /syndrome access read, expected fetch/,
+      );
+    }
+  });
+
+  it('B6: declaring no-fetch with I/D (or a level) is caught', () => {
+    for (const b of withId()) {
+      expect(
+        checkSyndromePrecision(declaring(b, { kind: true, level: false, access: 'no-fetch' })).join('\n'),
+      ).toMatch(/decodes to access fetch, expected read \(precision.access is no-fetch\)/);
+      expect(
+        checkSyndromePrecision(declaring(b, { kind: true, level: true, access: 'exact' })).join('\n'),
+      ).toMatch(/decodes to level 0, expected \d/);
+    }
+  });
+
+  it('decodes level 0 whatever the fault (the error code has no level)', () => {
+    const b = createX86Arch({ mode: 'x86_64' });
+    expect(b.syndromes.decode(0x15n)).toMatchObject({
+      kind: 'permission',
+      level: 0,
+      access: 2,
+      privilege: 0,
+    });
+    expect(b.syndromes.decode(0x9n)).toMatchObject({
+      kind: 'reserved-bit',
+      level: 0,
+      access: 0,
+      privilege: 1,
+    });
   });
 });

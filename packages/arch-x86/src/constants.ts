@@ -106,3 +106,19 @@ export const X86_PAT_RESET = 0x0007_0406_0007_0406n;
 
 /** MSR numbers of IA32_PAT and IA32_EFER. */
 export const X86_MSR = Object.freeze({ IA32_PAT: 0x277, IA32_EFER: 0xc000_0080 });
+
+/**
+ * e_machine values (Linux `include/uapi/linux/elf-em.h`: `#define EM_386 3`,
+ * `#define EM_X86_64 62`).
+ */
+export const X86_ELF_MACHINE = Object.freeze({ EM_386: 3, EM_X86_64: 62 });
+
+/**
+ * ELF identification per paging mode: 64-bit programs (EM_X86_64, ELFCLASS64, AT_PLATFORM
+ * `x86_64`) for the IA-32e modes, 32-bit programs (EM_386, ELFCLASS32, AT_PLATFORM `i686`, what
+ * Linux reports on a 686-class CPU) for 32-bit paging and PAE.
+ */
+export const X86_ELF = Object.freeze({
+  '64': Object.freeze({ machine: X86_ELF_MACHINE.EM_X86_64, class: 64 as const, platform: 'x86_64' }),
+  '32': Object.freeze({ machine: X86_ELF_MACHINE.EM_386, class: 32 as const, platform: 'i686' }),
+});

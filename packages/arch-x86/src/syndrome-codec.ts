@@ -5,7 +5,9 @@
  * The error code carries no level (decode reports level 0) and says "fetch"
  * only when the I/D bit is defined: with CR4.SMEP, or EFER.NXE in PAE / IA-32e
  * paging. Elsewhere (`x86-32`, PAE without NXE) an instruction fetch reports
- * exactly what a read reports, and decode can only say `read`.
+ * exactly what a read reports, and decode can only say `read`. The codec
+ * declares this as its {@link X86SyndromeCodec.precision} (contract v2):
+ * kind yes (P, RSVD), level no, access `exact` with I/D, else `no-fetch`.
  *
  * A non-canonical address raises #GP(0), not #PF: encode gives 0 for it (the
  * #GP error code), and decode must not be asked to explain a #GP (0 decodes as
@@ -21,6 +23,7 @@ import {
   InvalidArgumentError,
   type PrivilegeLevel,
   type SyndromeCodec,
+  type SyndromePrecision,
 } from '@mmkit/core';
 import { PF_ID, PF_P, PF_RSVD, PF_U, PF_W, pageFaultErrorCode } from './error-code.js';
 import type { X86Mode } from './modes.js';
@@ -43,8 +46,22 @@ function f(name: string, code: bigint, hi: number, lo: number, meaning: string):
 export class X86SyndromeCodec implements SyndromeCodec {
   readonly syndromeRegister = '#PF error code';
   readonly addressRegister = 'CR2';
+  /**
+   * What an error code tells (arch-facts B6): the kind (P = 0 translation, RSVD reserved-bit,
+   * else permission), never the level, and the access exactly when the I/D bit is reported
+   * (`fetchFlag`: CR4.SMEP, or EFER.NXE in PAE / IA-32e), else `no-fetch` (a fetch looks like a
+   * read). Describes MMUs created with the backend's own SMEP setting: an MMU whose `smep`
+   * option differs reports I/D accordingly.
+   */
+  readonly precision: SyndromePrecision;
 
-  constructor(readonly config: X86SyndromeConfig) {}
+  constructor(readonly config: X86SyndromeConfig) {
+    this.precision = Object.freeze({
+      kind: true,
+      level: false,
+      access: config.fetchFlag ? 'exact' : 'no-fetch',
+    });
+  }
 
   private check(code: bigint): number {
     if (typeof code !== 'bigint' || code < 0n || code >= 1n << 64n) {

@@ -6,16 +6,19 @@
  * All addresses are physical, as numbers (every board here fits in 2^53), and
  * every range is half-open `[start, end)`.
  */
-import type { MmioDevice, MmioWindow, PhysicalMemory, PhysicalRegion } from '@mmkit/core';
+import type { ArchId, MmioDevice, MmioWindow, PhysicalMemory, PhysicalRegion } from '@mmkit/core';
 
 /** Identifier of a board mmkit describes. */
 export type BoardId = 'virt' | 'rpi4b' | 'pc';
 
 /**
- * A paging format a board can run, by backend id: `aarch64` (`@mmkit/arch-aarch64`) or one of the
- * x86 modes of `@mmkit/arch-x86` (`x86_64` 4-level, `x86_64-la57` 5-level, `x86-pae`, `x86-32`).
+ * A paging format a board can run, by backend id (`ArchDescription.id`). Open (any string), so a
+ * new backend needs no change here; the ids of the backends mmkit ships are `KNOWN_ARCH_IDS` of
+ * `@mmkit/core`: `aarch64` (`@mmkit/arch-aarch64`) and the x86 modes of `@mmkit/arch-x86`
+ * (`x86_64` 4-level, `x86_64-la57` 5-level, `x86-pae`, `x86-32`). A kernel refuses to boot a
+ * backend whose id is not in the board's {@link Board.archs}.
  */
-export type BoardArch = 'aarch64' | 'x86_64' | 'x86_64-la57' | 'x86-pae' | 'x86-32';
+export type BoardArch = ArchId;
 
 /**
  * How the page allocator's pool is chosen:
@@ -84,7 +87,10 @@ export interface Board {
   readonly kernelImage: KernelImage;
   /** The paging format this board runs by default: `aarch64` (virt, rpi4b), `x86_64` (pc), `x86-32` (pc, 32-bit flavour). */
   readonly defaultArch: BoardArch;
-  /** Every paging format this board (in this configuration) can run, `defaultArch` first. */
+  /**
+   * Every paging format this board (in this configuration) can run, by backend id, `defaultArch`
+   * first. The kernel checks a backend's `description.id` against it before booting.
+   */
   readonly archs: readonly BoardArch[];
   readonly pool: AllocatorPoolPlan;
   /**

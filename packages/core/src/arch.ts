@@ -1,5 +1,5 @@
 /**
- * The page-table backend contract (version 1).
+ * The page-table backend contract (version 2).
  *
  * A backend is a readonly {@link ArchDescription} (mostly data), a
  * {@link DescriptorCodec} (raw descriptor ⇄ {@link NeutralEntry}), a
@@ -11,6 +11,14 @@
  * Levels: internally 1 = the leaf table, N = the root (Asterinas numbering).
  * Human-facing text uses the architecture's names ({@link LevelDescription.name}).
  *
+ * Version 2 adds what a kernel needs so that adding an architecture changes no kernel
+ * code: how precise the fault syndrome is ({@link SyndromePrecision}), the VA width and
+ * sign extension declared ({@link ArchDescription.vaBits}, {@link ArchDescription.signExtended}),
+ * the memory types the codec can express ({@link ArchDescription.memoryTypes}), the ELF
+ * machine ({@link ArchDescription.elf}), and page geometry in {@link ArchGeometry}
+ * (`pageShift`, `pageBytes`, `hugeLeafLevels`). `contractVersion` is a plain number
+ * so a kernel can refuse a backend written for another version at run time.
+ *
  * Hot-path conventions: a virtual address is a page number `vpn` (≤ 52 bits,
  * exact in a double) plus an offset; a physical address is a number; a 64-bit
  * descriptor is two 32-bit halves `lo`/`hi`. No BigInt on those paths.
@@ -18,8 +26,32 @@
 import type { Range } from './address.js';
 import type { PhysicalMemory } from './physical-memory.js';
 
-/** Contract version implemented by backends written against this file. */
-export const CONTRACT_VERSION = 1 as const;
+/**
+ * Contract version implemented by backends written against this file. A consumer (the kernel)
+ * compares {@link ArchBackend.contractVersion} with it and refuses a backend of another version.
+ */
+export const CONTRACT_VERSION: number = 2;
+
+/**
+ * A backend id ({@link ArchDescription.id}). Open: a new backend brings its own id and no union
+ * anywhere has to change. The ids of the backends mmkit ships are {@link KNOWN_ARCH_IDS}.
+ */
+export type ArchId = string;
+
+/**
+ * The ids of the backends mmkit ships, for documentation and for tests (not a closed list:
+ * {@link ArchId} is any string):
+ * `aarch64` (`@mmkit/arch-aarch64`: VMSAv8-64, 4 KiB granule, 48-bit VA per TTBR);
+ * `x86_64`, `x86_64-la57`, `x86-pae`, `x86-32` (`@mmkit/arch-x86`: 4-level, 5-level, PAE and
+ * 32-bit paging).
+ */
+export const KNOWN_ARCH_IDS: readonly ArchId[] = Object.freeze([
+  'aarch64',
+  'x86_64',
+  'x86_64-la57',
+  'x86-pae',
+  'x86-32',
+]);
 
 // ---------------------------------------------------------------------------
 // Access kinds, privileges, permission masks (numbers for hot paths)
@@ -85,7 +117,11 @@ export function formatPerms(mask: number): string {
 // ---------------------------------------------------------------------------
 // Neutral attributes and entries
 
-/** Neutral memory types. */
+/**
+ * Neutral memory types. A backend lists the ones its codec can express in
+ * {@link ArchDescription.memoryTypes}; {@link memoryTypeFallback} picks the substitute for one it
+ * cannot express.
+ */
 export type MemoryType = 'normal-wb' | 'normal-nc' | 'normal-wt' | 'device';
 /** Memory types in numeric order (index = hot-path code). */
 export const MEMORY_TYPES: readonly MemoryType[] = ['normal-wb', 'normal-nc', 'normal-wt', 'device'];
@@ -209,12 +245,62 @@ export const Fault = {
   NonCanonical: 6,
 } as const;
 
-/** A syndrome decoded into neutral terms. */
+/**
+ * A syndrome decoded into neutral terms. Only what {@link SyndromeCodec.precision} declares is
+ * meaningful: a kernel must classify a fault from the PTE it finds (as Linux's
+ * `handle_mm_fault` does) when `precision.kind` is false or `kind` is `'other'`, and must not
+ * use `level` when `precision.level` is false, nor tell a fetch from a read when
+ * `precision.access` is not `'exact'`.
+ */
 export interface DecodedSyndrome {
   /** The architecture's exception name: `Data Abort`, `Instruction Abort`, `#PF`, `#GP`. */
   readonly exception: string;
+  /**
+   * The fault kind the syndrome names, or `'other'` for a fault outside the neutral kinds
+   * (external abort, parity error …) or a syndrome that names no kind. Meaningless when
+   * `precision.kind` is false.
+   */
   readonly kind: FaultKind | 'other';
-  /** Internal level (1 = leaf table) where the fault was found, or 0 if the syndrome has none. */
+  /**
+   * Internal level (1 = leaf table) where the fault was found, or 0 if the syndrome has none
+   * (always 0 when `precision.level` is false).
+   */
+  readonly level: number;
+  /**
+   * The access that faulted. With `precision.access` `'no-fetch'` a fetch decodes as a read
+   * (0); with `'none'` every access decodes as a read (0).
+   */
+  readonly access: AccessKind;
+  readonly privilege: PrivilegeLevel;
+}
+
+/**
+ * How much a backend's fault syndrome says (contract v2). A kernel trusts only what is declared
+ * and classifies the rest from the PTE it finds; the conformance suite checks that the
+ * declaration is true (`checkSyndromePrecision`).
+ *
+ * | backend                                   | kind | level | access     |
+ * |-------------------------------------------|------|-------|------------|
+ * | AArch64 ESR_EL1 (DFSC/IFSC, EC, WnR)      | yes  | yes   | `exact`    |
+ * | x86 #PF with I/D (SMEP, or NXE in PAE/64) | yes  | no    | `exact`    |
+ * | x86 #PF without I/D (x86-32, PAE w/o NXE) | yes  | no    | `no-fetch` |
+ */
+export interface SyndromePrecision {
+  /** The syndrome names the fault kind (translation, permission, access-flag, reserved-bit …). */
+  readonly kind: boolean;
+  /** The syndrome names the level of the fault (AArch64 xFSC yes; an x86 #PF error code no: level 0). */
+  readonly level: boolean;
+  /**
+   * `exact`: read, write and fetch are distinguished. `no-fetch`: read and write are, but a fetch
+   * is reported as a read (x86 without an I/D bit, arch-facts B6). `none`: the access is not
+   * reported (decodes as a read).
+   */
+  readonly access: 'exact' | 'no-fetch' | 'none';
+}
+
+/** A neutral fault as a walk reports it, for {@link syndromeMatches}. */
+export interface ExpectedFault {
+  readonly kind: FaultKind;
   readonly level: number;
   readonly access: AccessKind;
   readonly privilege: PrivilegeLevel;
@@ -224,6 +310,8 @@ export interface DecodedSyndrome {
 export interface SyndromeCodec {
   /** Register holding the syndrome (`ESR_EL1`, `#PF error code`). */
   readonly syndromeRegister: string;
+  /** What {@link decode} can tell (contract v2); everything else must come from the PTE. */
+  readonly precision: SyndromePrecision;
   /** Register holding the faulting address (`FAR_EL1`, `CR2`). */
   readonly addressRegister: string;
   /** Decodes a raw syndrome. @throws DescriptorError if it is not a memory-fault syndrome. */
@@ -282,8 +370,28 @@ export interface ArchDescription {
   readonly descriptorBytes: 4 | 8;
   /** Levels, index 0 = level 1 (leaf table) … last = root. */
   readonly levels: readonly LevelDescription[];
-  /** Virtual-address bits per half (48 for AArch64 T0SZ = 16, 47 for x86-64 4-level user half). */
+  /**
+   * The number of VA bits one root table translates: a root covers exactly 2^vaBits bytes of
+   * VA (its entries × the entry size at the root level). AArch64 48 (T0SZ = T1SZ = 16: each of
+   * TTBR0/TTBR1 translates 48 bits), x86_64 48, x86_64-la57 57, x86-pae 32, x86-32 32.
+   * (Contract v1 described it as "bits per half", 47 for x86-64; the value was always 48.)
+   */
   readonly vaBits: number;
+  /**
+   * How a 64-bit VA outside the translated bits is treated:
+   *
+   * - `true`: the address space is a lower half starting at 0 and an upper half ending at 2^64;
+   *   a VA is canonical when every bit above the half-selecting bit {@link vaSignBit} equals it
+   *   (the upper half is the sign extension of that bit), and a non-canonical VA faults without
+   *   a walk (x86 #GP, AArch64 Translation fault L0). With one root (x86-64) the root covers both
+   *   halves and the selecting bit is vaBits − 1 (47, or 56 with LA57): each half is
+   *   2^(vaBits−1). With split roots (AArch64 TTBR0/TTBR1) each half has a root of its own
+   *   covering 2^vaBits and the selecting bit is vaBits (bits 63:48 all equal; QEMU compares
+   *   them with bit 55).
+   * - `false`: VAs are plain vaBits-bit numbers `[0, 2^vaBits)` (the 32-bit x86 modes); both
+   *   userRange and kernelRange lie in it.
+   */
+  readonly signExtended: boolean;
   readonly paBits: number;
   /** True if user and kernel halves have separate roots (TTBR0/TTBR1); false if one root (CR3) covers both. */
   readonly splitRoots: boolean;
@@ -296,21 +404,58 @@ export interface ArchDescription {
   readonly rootTableBytes: number;
   /** Name of the syndrome register and the address register, e.g. `ESR_EL1` / `FAR_EL1`. */
   readonly faultRegisters: readonly [syndrome: string, address: string];
-  /** The ELF executables this format runs: e_machine, class, AT_PLATFORM (undefined: none). */
-  readonly elf?: { readonly machine: number; readonly class: 32 | 64; readonly platform: string };
+  /**
+   * The neutral memory types the descriptor codec can express with this configuration (AArch64:
+   * those MAIR_EL1 has an attribute for; x86: those IA32_PAT has an entry for), in
+   * {@link MEMORY_TYPES} order. Encoding a leaf with another type throws E_UNREPRESENTABLE; ask
+   * {@link memoryTypeFallback} for the substitute (a kernel maps MMIO with
+   * `memoryTypeFallback(d, 'device')`).
+   */
+  readonly memoryTypes: readonly MemoryType[];
+  /**
+   * The ELF identification of programs for this format, or undefined when there is none (a
+   * fictional format): `machine` = e_machine (Linux `include/uapi/linux/elf-em.h`: EM_386 = 3,
+   * EM_X86_64 = 62, EM_AARCH64 = 183), `class` = EI_CLASS as 32 or 64 (ELFCLASS32/ELFCLASS64),
+   * `platform` = the AT_PLATFORM string Linux puts in the auxiliary vector (`aarch64`,
+   * `x86_64`, `i686`). A kernel refuses an executable whose machine or class differ.
+   */
+  readonly elf: ArchElf | undefined;
 }
 
-/** Values derived once from a description. */
+/** ELF identification of a paging format's programs ({@link ArchDescription.elf}). */
+export interface ArchElf {
+  /** e_machine: EM_386 3, EM_X86_64 62, EM_AARCH64 183 (Linux `include/uapi/linux/elf-em.h`). */
+  readonly machine: number;
+  /** EI_CLASS: 32 (ELFCLASS32) or 64 (ELFCLASS64). */
+  readonly class: 32 | 64;
+  /** AT_PLATFORM as Linux reports it: `aarch64`, `x86_64`, `i686`. */
+  readonly platform: string;
+}
+
+/**
+ * Values derived once from a description: the source of truth for page and table geometry. A
+ * kernel takes every size from here and never hard-codes 4 KiB pages, 512-entry tables or "the
+ * huge page is level 2".
+ */
 export interface ArchGeometry {
   readonly rootLevel: number;
+  /** log2 of the base page size (the description's `pageShift`; 12 for 4 KiB). */
+  readonly pageShift: number;
+  /** Bytes of a base page: 2^pageShift. */
+  readonly pageBytes: number;
   /** Per internal level (index = level): bytes mapped by one entry. Index 0 unused. */
   readonly entrySizeBytes: readonly number[];
-  /** Per level: pages (4 KiB) mapped by one entry. */
+  /**
+   * Per level: base pages (2^pageShift bytes each) mapped by one entry, 2^(shift − pageShift).
+   * `entryPages[1]` is 1. Index 0 unused.
+   */
   readonly entryPages: readonly number[];
-  /** Per level: entries in a table. */
+  /** Per level: entries in a table (2^indexBits; the root may have fewer than a full page holds). */
   readonly entries: readonly number[];
-  /** Levels where leaves are allowed, ascending. */
+  /** Levels where leaves are allowed, ascending (level 1 first). */
   readonly leafLevels: readonly number[];
+  /** Levels above 1 where leaves are allowed (huge pages / blocks), ascending; may be empty. */
+  readonly hugeLeafLevels: readonly number[];
   /** Index of `vpn` at `level`. */
   indexOf(vpn: number, level: number): number;
 }
@@ -330,10 +475,13 @@ export function deriveGeometry(d: ArchDescription): ArchGeometry {
   const leafLevels = d.levels.filter((l) => l.leafAllowed).map((l) => l.level);
   return {
     rootLevel: d.levels.length,
+    pageShift: d.pageShift,
+    pageBytes: 2 ** d.pageShift,
     entrySizeBytes,
     entryPages,
     entries,
     leafLevels,
+    hugeLeafLevels: leafLevels.filter((l) => l > 1),
     indexOf(vpn: number, level: number): number {
       return Math.floor(vpn / divisors[level]!) % entries[level]!;
     },
@@ -512,7 +660,11 @@ export interface MmuOptions {
 
 /** A page-table backend. */
 export interface ArchBackend {
-  readonly contractVersion: typeof CONTRACT_VERSION;
+  /**
+   * The contract version the backend implements ({@link CONTRACT_VERSION} for backends built
+   * against this file). A plain number so a consumer can check it at run time.
+   */
+  readonly contractVersion: number;
   readonly description: ArchDescription;
   readonly geometry: ArchGeometry;
   readonly codec: DescriptorCodec;

@@ -5,6 +5,7 @@
  */
 export * from './address.js';
 export * from './arch.js';
+export * from './arch-helpers.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './flush.js';

@@ -19,6 +19,7 @@ import {
   hex,
   InvalidArgumentError,
   type MemoryType,
+  memoryTypeFallback,
   NoMemoryError,
   type PageTableEditor,
   type PhysicalMemory,
@@ -51,20 +52,12 @@ export interface UnmappedRange {
 }
 
 /**
- * The memory type MMIO is mapped with: `device` when the backend can express it, else the closest
- * it can (uncached normal memory, then write-through, then write-back), as Linux's ioremap falls
- * back on hardware without device types.
+ * The memory type MMIO is mapped with: `device` when the backend declares it, else the closest it
+ * declares (uncached normal memory, then write-through, then write-back: core's
+ * `memoryTypeFallback`), as Linux's ioremap falls back on hardware without device types.
  */
-export function deviceMemoryType(arch: ArchBackend, attrs: AttributeChooser): MemoryType {
-  for (const t of ['device', 'normal-nc', 'normal-wt', 'normal-wb'] as const) {
-    try {
-      attrs.leaf({ user: NONE, kernel: RW, memoryType: t, global: true });
-      return t;
-    } catch {
-      // not expressible: try the next one
-    }
-  }
-  throw new InvalidArgumentError('arch', arch.description.id, 'a backend that can map memory at all');
+export function deviceMemoryType(arch: ArchBackend): MemoryType {
+  return memoryTypeFallback(arch.description, 'device');
 }
 
 const NONE = { read: false, write: false, execute: false };
@@ -142,7 +135,7 @@ export function buildLinearMap(b: KernelSpaceBuild): UnmappedRange[] {
   const deviceRw: MappingRequest = {
     user: NONE,
     kernel: RW,
-    memoryType: deviceMemoryType(b.arch, b.attrs),
+    memoryType: deviceMemoryType(b.arch),
     global: true,
   };
   let vaEnd = d.kernelRange.end;

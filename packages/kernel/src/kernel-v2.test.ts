@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createAarch64Arch } from '@mmkit/arch-aarch64';
 import { createX86Arch } from '@mmkit/arch-x86';
 import { createPcBoard, createRpi4bBoard, createVirtBoard } from '@mmkit/boards';
-import { type ArchBackend, isMmError, WalkResult } from '@mmkit/core';
+import { type ArchBackend, isMmError, MEMORY_TYPES, WalkResult } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { AddressSpace } from './address-space.js';
 import { assertAudit } from './audit.js';
@@ -352,6 +352,22 @@ describe('boot refuses what it cannot run, with typed errors', () => {
     const e = thrown(() => bootKernel({ arch, machine: createVirtBoard({ ramBytes: 32 * MiB }) }));
     expect(isMmError(e)).toBe(true);
     expect((e as Error).message).toContain('contract');
+  });
+
+  it('MMIO falls back to the closest declared memory type when the backend has no device memory (Linux ioremap: uncached)', () => {
+    const base = createAarch64Arch();
+    const d = base.description;
+    const arch = { ...base, description: { ...d, memoryTypes: ['normal-wb', 'normal-nc'] } } as ArchBackend;
+    const machine = createVirtBoard({ ramBytes: 32 * MiB });
+    const k = bootKernel({ arch, machine });
+    expect(k.deviceMemoryType).toBe('normal-nc');
+    const uart = machine.mmio.find((w) => w.name.includes('uart'))!;
+    const mmu = k.arch.createMmu(k.memory);
+    mmu.setKernelRoot(k.kernelRoot);
+    const r = new WalkResult();
+    expect(mmu.probe(Number(k.paToKva(uart.start) >> 12n), 0, 1, r)).toBe(true);
+    expect(MEMORY_TYPES[r.memoryType]).toBe('normal-nc');
+    expect(bootKernel({ arch: base, machine }).deviceMemoryType).toBe('device');
   });
 
   it('plain-JS garbage as options, arch or machine is a typed error', () => {

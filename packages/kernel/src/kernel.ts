@@ -228,9 +228,9 @@ export class Kernel implements FaultHandler, KernelContext {
     this.layout = options.layout ?? simpleLayoutFor(d);
     this.flushThreshold = options.flushThreshold ?? 32;
     const g = arch.geometry;
-    const pageBytes = 2 ** d.pageShift;
-    const shift = BigInt(d.pageShift);
-    const hugeLevel = g.leafLevels.find((l) => l > 1);
+    const pageBytes = g.pageBytes;
+    const shift = BigInt(g.pageShift);
+    const hugeLevel = g.hugeLeafLevels[0];
     this.bounds = {
       userStartVpn: Number(d.userRange.start >> shift),
       userEndVpn: Number((arch.defaults.userSpaceEnd ?? d.userRange.end) >> shift),
@@ -290,7 +290,7 @@ export class Kernel implements FaultHandler, KernelContext {
       global: false,
     });
     this.anonTemplate = leafTemplate(arch, this.anonAttrs);
-    this.deviceMemoryType = deviceMemoryType(arch, this.attrs);
+    this.deviceMemoryType = deviceMemoryType(arch);
 
     const n = options.cpus ?? 1;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64)

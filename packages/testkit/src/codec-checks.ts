@@ -11,6 +11,7 @@ import {
   MEMORY_TYPES,
   type NeutralEntry,
   OPEN_TABLE,
+  type SyndromePrecision,
   split64,
   type TableAttributes,
 } from '@mmkit/core';
@@ -70,18 +71,28 @@ export function findLeafAttributes(
   return undefined;
 }
 
-/** Description and geometry are consistent (levels chain, sizes, ranges vs vaBits, contract version). */
+/** The backend implements the current contract: `contractVersion` equals {@link CONTRACT_VERSION}. */
+export function checkContractVersion(backend: ArchBackend): string[] {
+  if (backend.contractVersion === CONTRACT_VERSION) return [];
+  return [`contractVersion ${String(backend.contractVersion)} is not CONTRACT_VERSION ${CONTRACT_VERSION}`];
+}
+
+/**
+ * Description and geometry are consistent: levels chain, sizes, geometry (incl. pageShift,
+ * pageBytes, hugeLeafLevels), root table size, ranges vs vaBits / signExtended / splitRoots,
+ * capabilities in range, fault registers, syndrome precision, memory types and ELF identity
+ * well formed.
+ */
 export function checkDescription(backend: ArchBackend): string[] {
   const p: string[] = [];
   const d = backend.description;
   const g = backend.geometry;
-  if (backend.contractVersion !== CONTRACT_VERSION) {
-    p.push(`contractVersion ${backend.contractVersion} is not CONTRACT_VERSION ${CONTRACT_VERSION}`);
-  }
   if (d.pageShift !== 12) p.push(`pageShift ${d.pageShift} is not 12 (mmkit uses a 4 KiB base granule)`);
   if (d.descriptorBytes !== 4 && d.descriptorBytes !== 8)
     p.push(`descriptorBytes ${d.descriptorBytes} is not 4 or 8`);
   if (d.levels.length === 0) return [...p, 'no levels'];
+  if (g.pageShift !== d.pageShift) p.push(`geometry.pageShift ${g.pageShift} ≠ pageShift ${d.pageShift}`);
+  if (g.pageBytes !== 2 ** d.pageShift) p.push(`geometry.pageBytes ${g.pageBytes} ≠ 2^pageShift`);
   if (g.rootLevel !== d.levels.length)
     p.push(`geometry.rootLevel ${g.rootLevel} ≠ number of levels ${d.levels.length}`);
   const names = new Set<string>();
@@ -94,8 +105,8 @@ export function checkDescription(backend: ArchBackend): string[] {
       p.push(`level ${l.level} indexBits ${l.indexBits}`);
     if (g.entries[l.level] !== 2 ** l.indexBits) p.push(`geometry.entries[${l.level}] ≠ 2^indexBits`);
     if (g.entrySizeBytes[l.level] !== 2 ** l.shift) p.push(`geometry.entrySizeBytes[${l.level}] ≠ 2^shift`);
-    if (g.entryPages[l.level] !== 2 ** (l.shift - 12))
-      p.push(`geometry.entryPages[${l.level}] ≠ 2^(shift - 12)`);
+    if (g.entryPages[l.level] !== 2 ** (l.shift - d.pageShift))
+      p.push(`geometry.entryPages[${l.level}] ≠ 2^(shift - pageShift)`);
     const above = d.levels[i + 1];
     if (above) {
       if (above.shift !== l.shift + l.indexBits) {
@@ -113,6 +124,8 @@ export function checkDescription(backend: ArchBackend): string[] {
   const leafLevels = d.levels.filter((l) => l.leafAllowed).map((l) => l.level);
   if (stableStringify(leafLevels) !== stableStringify(g.leafLevels))
     p.push('geometry.leafLevels disagrees with the levels');
+  if (stableStringify(leafLevels.filter((l) => l > 1)) !== stableStringify(g.hugeLeafLevels))
+    p.push('geometry.hugeLeafLevels disagrees with the levels');
   if (!leafLevels.includes(1)) p.push('level 1 does not allow leaves');
   const root = g.rootLevel;
   const rootEntries = g.entries[root]!;
@@ -120,30 +133,30 @@ export function checkDescription(backend: ArchBackend): string[] {
     p.push(`rootTableBytes ${d.rootTableBytes} ≠ ${rootEntries} root entries × ${d.descriptorBytes} bytes`);
   }
   if (d.rootTableBytes > 4096) p.push(`rootTableBytes ${d.rootTableBytes} exceeds a page`);
-  // Address ranges.
+  // Address ranges (contract v2: a root translates exactly vaBits bits; see ArchDescription.signExtended).
   const two64 = 1n << 64n;
-  const half = 1n << BigInt(d.vaBits);
-  const coverage = BigInt(g.entrySizeBytes[root]!) * BigInt(rootEntries);
   const u = d.userRange;
   const k = d.kernelRange;
+  if (!(Number.isInteger(d.vaBits) && d.vaBits >= 12 && d.vaBits <= 64)) p.push(`vaBits ${d.vaBits}`);
+  if (typeof d.signExtended !== 'boolean') p.push(`signExtended ${String(d.signExtended)} is not a boolean`);
+  const span = 1n << BigInt(d.vaBits);
+  const coverage = BigInt(g.entrySizeBytes[root]!) * BigInt(rootEntries);
+  if (coverage !== span) p.push(`the root covers ${coverage} bytes, expected 2^vaBits = ${span}`);
   if (u.start !== 0n) p.push(`userRange starts at ${u.start}, expected 0`);
   if (!(u.start < u.end && k.start < k.end && k.end <= two64))
     p.push('userRange / kernelRange are empty or exceed 2^64');
   if (u.start < k.end && k.start < u.end) p.push('userRange and kernelRange overlap');
-  if (d.splitRoots) {
-    if (coverage !== half)
-      p.push(`a root covers ${coverage} bytes, expected 2^vaBits = ${half} (split roots)`);
-    if (u.end !== half) p.push(`userRange end ${u.end} ≠ 2^vaBits`);
-    if (k.start !== two64 - half || k.end !== two64) p.push('kernelRange ≠ [2^64 - 2^vaBits, 2^64)');
+  if (d.signExtended) {
+    // Each half: 2^vaBits with split roots (one root per half), 2^(vaBits-1) with one root.
+    const half = d.splitRoots ? span : span / 2n;
+    const what = d.splitRoots ? '2^vaBits (split roots)' : '2^(vaBits-1) (one root)';
+    if (u.end > half) p.push(`userRange end ${u.end} exceeds the lower half ${what}`);
+    if (k.start < two64 - half) p.push(`kernelRange starts below the upper half 2^64 - ${what}`);
+    if (d.splitRoots && (u.end !== half || k.start !== two64 - half || k.end !== two64))
+      p.push('split roots: userRange ≠ [0, 2^vaBits) or kernelRange ≠ [2^64 - 2^vaBits, 2^64)');
   } else {
-    if (coverage !== half && coverage !== 2n * half)
-      p.push(`the root covers ${coverage} bytes, expected 2^vaBits or 2^(vaBits+1)`);
-    if (u.end > half) p.push(`userRange end ${u.end} exceeds 2^vaBits`);
-    if (k.end - k.start > half) p.push('kernelRange is larger than 2^vaBits');
-    const inLow = k.end <= coverage;
-    const inHigh = k.start >= two64 - half;
-    if (!inLow && !inHigh)
-      p.push('kernelRange lies neither in the low root coverage nor in the sign-extended top half');
+    if (u.end > span) p.push(`userRange end ${u.end} exceeds 2^vaBits (not sign-extended)`);
+    if (k.end > span) p.push(`kernelRange end ${k.end} exceeds 2^vaBits (not sign-extended)`);
   }
   if (!(d.paBits >= 32 && d.paBits <= 52)) p.push(`paBits ${d.paBits} outside 32 … 52`);
   const c = d.capabilities;
@@ -168,6 +181,30 @@ export function checkDescription(backend: ArchBackend): string[] {
     d.faultRegisters[1] !== backend.syndromes.addressRegister
   ) {
     p.push(`faultRegisters ${d.faultRegisters.join('/')} disagree with the syndrome codec`);
+  }
+  const precision = backend.syndromes.precision as Partial<SyndromePrecision> | undefined;
+  if (
+    !precision ||
+    typeof precision.kind !== 'boolean' ||
+    typeof precision.level !== 'boolean' ||
+    !['exact', 'no-fetch', 'none'].includes(precision.access as string)
+  ) {
+    p.push(`syndromes.precision ${stableStringify(precision)} is not { kind, level: boolean, access }`);
+  }
+  const types = d.memoryTypes as readonly unknown[] | undefined;
+  if (!Array.isArray(types) || types.length === 0) p.push('memoryTypes is empty');
+  else {
+    const known = MEMORY_TYPES.filter((t) => types.includes(t));
+    if (known.length !== types.length || stableStringify(known) !== stableStringify(types))
+      p.push(`memoryTypes ${stableStringify(types)} are not distinct neutral types in MEMORY_TYPES order`);
+  }
+  if (d.elf !== undefined) {
+    const { machine, class: elfClass, platform } = d.elf;
+    if (!(Number.isInteger(machine) && machine > 0 && machine <= 0xffff))
+      p.push(`elf.machine ${machine} is not a 16-bit e_machine`);
+    if (elfClass !== 32 && elfClass !== 64) p.push(`elf.class ${String(elfClass)} is not 32 or 64`);
+    if (typeof platform !== 'string' || platform === '') p.push('elf.platform is empty');
+    if (elfClass === 32 && d.vaBits > 32) p.push(`elf.class 32 with vaBits ${d.vaBits}`);
   }
   for (const vpn of [0, 1, 0x1234_5678, 2 ** 36 + 77]) {
     for (const l of d.levels) {
@@ -475,6 +512,47 @@ export function checkDescribe(backend: ArchBackend): string[] {
           p.push(`${label}: malformed field ${stableStringify(f)}`);
         }
       }
+    }
+  }
+  return p;
+}
+
+/**
+ * `memoryTypes` is true: at every leaf level each declared type encodes (with some permission
+ * set) and decodes back to itself, and each other neutral type is refused with
+ * E_UNREPRESENTABLE.
+ */
+export function checkMemoryTypes(backend: ArchBackend): string[] {
+  const p: string[] = [];
+  const declared = backend.description.memoryTypes;
+  for (const level of backend.geometry.leafLevels) {
+    const label = levelLabel(backend, level);
+    const pa = backend.geometry.entrySizeBytes[level]!;
+    const base = findLeafAttributes(backend, level);
+    if (!base) {
+      p.push(`${label}: no leaf attributes encode`);
+      continue;
+    }
+    for (const memoryType of MEMORY_TYPES) {
+      if (declared.includes(memoryType)) {
+        const attrs = findLeafAttributes(backend, level, {}, (a) => a.memoryType === memoryType);
+        if (!attrs) {
+          p.push(`${label}: declared memory type ${memoryType} does not encode with any permissions`);
+          continue;
+        }
+        const raw = backend.codec.encode({ kind: 'leaf', pa, attrs }, level);
+        const back = attempt(() => backend.codec.decode(raw.lo, raw.hi, level));
+        if (!back.ok || back.value.kind !== 'leaf' || back.value.attrs.memoryType !== memoryType)
+          p.push(`${label}: memory type ${memoryType} does not decode back`);
+        continue;
+      }
+      if (findLeafAttributes(backend, level, {}, (a) => a.memoryType === memoryType))
+        p.push(`${label}: memory type ${memoryType} encodes but is not in memoryTypes`);
+      const raw = attempt(() =>
+        backend.codec.encode({ kind: 'leaf', pa, attrs: { ...base, memoryType } }, level),
+      );
+      if (!raw.ok && (!raw.typed || raw.code !== 'E_UNREPRESENTABLE'))
+        p.push(`${label}: memory type ${memoryType} refused with ${raw.code || 'an untyped error'}`);
     }
   }
   return p;

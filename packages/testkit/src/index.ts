@@ -4,10 +4,12 @@
  * and shared fixtures (simulated RAM, a bump frame source, a walk harness).
  */
 export {
+  checkContractVersion,
   checkDescribe,
   checkDescription,
   checkLeafAddresses,
   checkLeafRoundTrip,
+  checkMemoryTypes,
   checkNextTable,
   checkRefusals,
   checkSoftwarePayloads,
@@ -44,13 +46,14 @@ export {
   type WalkHarness,
 } from './fixtures.js';
 export { checkTlbOperations } from './tlb-checks.js';
-export { createToyArch, type ToyBug } from './toy-arch.js';
+export { createToyArch, TOY_DEFECT_FOR_CHECK, type ToyBug } from './toy-arch.js';
 export {
   checkAccessedFlag,
   checkDirtyState,
   checkFaultSyndrome,
   checkNonCanonical,
   checkRegisters,
+  checkSyndromePrecision,
   checkUnmapped,
   checkWalkerLeafLevel,
   sampleSlots,

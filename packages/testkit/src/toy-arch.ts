@@ -12,6 +12,8 @@
  * Permissions AND across levels (W, U, X); the kernel can always read.
  *
  * `bug` switches on one deliberate defect, so tests can show that each check fails.
+ * Every check of the suite has one defect that it, and no other check, reports
+ * (see {@link TOY_DEFECT_FOR_CHECK} and the suite's self-test).
  */
 import {
   type AccessKind,
@@ -44,19 +46,84 @@ import {
   type WalkStep,
 } from '@mmkit/core';
 
-/** Deliberate defects of {@link createToyArch}, one per check of the suite. */
+/**
+ * Deliberate defects of {@link createToyArch}. Each entry of {@link TOY_DEFECT_FOR_CHECK} is
+ * caught by exactly its check; the others are caught by the check named in their comment (and
+ * possibly by others too).
+ */
 export type ToyBug =
-  | 'decode-drops-global'
-  | 'untyped-refusal'
-  | 'user-gets-kernel-perms'
-  | 'next-table-for-leaves'
-  | 'ignores-high-va-bits'
-  | 'tlb-ops-do-nothing'
+  /** `contractVersion` is 1 (checkContractVersion). */
+  | 'old-contract-version'
+  /** `rootTableBytes` is 2048 for a 1024-entry root of 4-byte descriptors (checkDescription). */
   | 'wrong-root-table-bytes'
+  /** A zero PT entry decodes as software payload 0, nextTable -2 (consistently) (checkZeroAbsent). */
+  | 'zero-is-software'
+  /** Leaf decode keeps only software bit 10 of the two software bits (checkLeafRoundTrip). */
+  | 'decode-drops-software-bit'
+  /** Leaf decode reports every leaf global (checkLeafRoundTrip, checkLeafAddresses). */
+  | 'decode-drops-global'
+  /** Refusals throw a plain Error (checkLeafRoundTrip, checkRefusals). */
+  | 'untyped-refusal'
+  /** Table decode drops the A bit (checkTableRoundTrip). */
+  | 'table-drops-accessed'
+  /** Software payload 2^31 is accepted (and encodes as 0 = absent) (checkSoftwarePayloads). */
+  | 'accepts-wide-payload'
+  /** A misaligned output address is accepted (checkRefusals). */
+  | 'accepts-misaligned'
+  /** nextTable gives an address for some non-present (software) PD entries (checkNextTable). */
+  | 'next-table-for-software'
+  /** nextTable gives an address for 4 MiB leaves (checkNextTable, checkLeafRoundTrip). */
+  | 'next-table-for-leaves'
+  /** Leaf encode loses PA bit 20 when bit 21 is clear (checkLeafAddresses). */
+  | 'drops-address-bit'
+  /** describe() gives field values as numbers, not bigints (checkDescribe). */
+  | 'describe-number-values'
+  /** User accesses get the kernel's permissions (checkWalkerLeafLevel). */
+  | 'user-gets-kernel-perms'
+  /** A fault does not record the descriptor it read (`descriptorPa` stays 0) (checkUnmapped). */
+  | 'fault-without-descriptor-pa'
+  /** The walker ignores VA bits above 31 (checkNonCanonical). */
+  | 'ignores-high-va-bits'
+  /** probe() of a read sets the accessed flag (checkAccessedFlag). */
   | 'probe-sets-accessed'
+  /** A clean leaf reports write permission (checkDirtyState). */
   | 'clean-page-writable'
+  /** registers() gives numbers, not bigints (checkRegisters). */
+  | 'registers-not-bigints'
+  /** TLB operations drop nothing (checkTlbOperations). */
+  | 'tlb-ops-do-nothing'
+  /** The walker reports user faults as kernel faults in the syndrome (checkFaultSyndrome, and the walker checks using it). */
   | 'syndrome-drops-user'
-  | 'accepts-misaligned';
+  /** The syndrome codec claims to report the level but decodes every level as 0 (checkSyndromePrecision). */
+  | 'precision-claims-level'
+  /** `memoryTypes` omits `device`, which the codec encodes (checkMemoryTypes). */
+  | 'declares-no-device';
+
+/**
+ * For each check of the suite, the defect of the toy backend that this check, and no other,
+ * reports. The self-test (`conformance.test.ts`) runs every check on every one of them.
+ */
+export const TOY_DEFECT_FOR_CHECK = Object.freeze({
+  checkContractVersion: 'old-contract-version',
+  checkDescription: 'wrong-root-table-bytes',
+  checkZeroAbsent: 'zero-is-software',
+  checkLeafRoundTrip: 'decode-drops-software-bit',
+  checkTableRoundTrip: 'table-drops-accessed',
+  checkSoftwarePayloads: 'accepts-wide-payload',
+  checkRefusals: 'accepts-misaligned',
+  checkNextTable: 'next-table-for-software',
+  checkLeafAddresses: 'drops-address-bit',
+  checkDescribe: 'describe-number-values',
+  checkMemoryTypes: 'declares-no-device',
+  checkWalkerLeafLevel: 'user-gets-kernel-perms',
+  checkUnmapped: 'fault-without-descriptor-pa',
+  checkNonCanonical: 'ignores-high-va-bits',
+  checkAccessedFlag: 'probe-sets-accessed',
+  checkDirtyState: 'clean-page-writable',
+  checkRegisters: 'registers-not-bigints',
+  checkSyndromePrecision: 'precision-claims-level',
+  checkTlbOperations: 'tlb-ops-do-nothing',
+} as const satisfies Record<string, ToyBug>);
 
 const P = 1;
 const W = 2;
@@ -82,6 +149,7 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
       { level: 2, name: 'PD', shift: 22, indexBits: 10, leafAllowed: true },
     ],
     vaBits: 32,
+    signExtended: false,
     paBits: 32,
     splitRoots: false,
     userRange: { start: 0n, end: 0xc000_0000n },
@@ -99,6 +167,8 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
     },
     rootTableBytes: bug === 'wrong-root-table-bytes' ? 2048 : 4096,
     faultRegisters: ['TOYFSR', 'TOYFAR'],
+    memoryTypes: bug === 'declares-no-device' ? MEMORY_TYPES.filter((t) => t !== 'device') : MEMORY_TYPES,
+    elf: undefined,
   };
 
   const refuse = (level: number, reason: string): never => {
@@ -109,7 +179,10 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
   const codec: DescriptorCodec = {
     decode(lo: number, _hi: number, level: number): NeutralEntry {
       lo >>>= 0;
-      if (lo === 0) return { kind: 'absent' };
+      if (lo === 0)
+        return bug === 'zero-is-software' && level === 1
+          ? { kind: 'software', payload: 0 }
+          : { kind: 'absent' };
       if (level !== 1 && level !== 2) return { kind: 'invalid', reason: `no level ${level}` };
       if (!(lo & P)) return { kind: 'software', payload: lo >>> 1 };
       if (level === 2 && !(lo & PS)) {
@@ -121,7 +194,7 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
             readOnly: !(lo & W),
             noExecuteUser: !(lo & X),
             noExecuteKernel: !(lo & X),
-            accessed: (lo & A) !== 0,
+            accessed: bug === 'table-drops-accessed' ? false : (lo & A) !== 0,
           },
         };
       }
@@ -135,7 +208,7 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
         memoryType: MEMORY_TYPES[(lo >>> 8) & 3]!,
         accessed: (lo & A) !== 0,
         dirty: (lo & D) !== 0,
-        software: (lo >>> 10) & 3,
+        software: (lo >>> 10) & (bug === 'decode-drops-software-bit' ? 1 : 3),
       };
       return { kind: 'leaf', pa: (lo & (level === 2 ? ADDR_4M : ADDR)) >>> 0, attrs };
     },
@@ -151,7 +224,11 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
         case 'absent':
           return { lo: 0, hi: 0 };
         case 'software':
-          if (!Number.isInteger(entry.payload) || entry.payload < 1 || entry.payload >= 2 ** 31) {
+          if (
+            !Number.isInteger(entry.payload) ||
+            entry.payload < 1 ||
+            entry.payload >= 2 ** (bug === 'accepts-wide-payload' ? 32 : 31)
+          ) {
             return refuse(level, `payload ${entry.payload}`);
           }
           return { lo: (entry.payload * 2) >>> 0, hi: 0 };
@@ -184,8 +261,12 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
           if (a.contiguous) refuse(level, 'no contiguous hint');
           if (!Number.isInteger(a.software) || a.software < 0 || a.software > 3)
             refuse(level, `software ${a.software}`);
+          const pa =
+            bug === 'drops-address-bit' && entry.pa & 0x10_0000 && !(entry.pa & 0x20_0000)
+              ? entry.pa - 0x10_0000
+              : entry.pa;
           const lo =
-            entry.pa |
+            pa |
             P |
             (kernel.write ? W : 0) |
             (user.read ? U : 0) |
@@ -206,7 +287,7 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
       const fields: Field[] = names.map((name, i) => ({
         name,
         bits: `[${i}]`,
-        value: bit(i),
+        value: bug === 'describe-number-values' ? (Number(bit(i)) as unknown as bigint) : bit(i),
         meaning: `${name} flag`,
       }));
       fields.push({
@@ -218,7 +299,9 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
       return fields;
     },
     nextTable(lo: number, _hi: number, level: number): number {
-      if (lo === 0) return -1;
+      if (lo === 0) return bug === 'zero-is-software' && level === 1 ? -2 : -1;
+      if (bug === 'next-table-for-software' && level === 2 && !(lo & P) && (lo & 0xf00) === 0x500)
+        return (lo & ADDR) >>> 0;
       if (level === 2 && lo & P && (bug === 'next-table-for-leaves' || !(lo & PS))) return (lo & ADDR) >>> 0;
       return -2;
     },
@@ -227,6 +310,8 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
   const syndromes: SyndromeCodec = {
     syndromeRegister: 'TOYFSR',
     addressRegister: 'TOYFAR',
+    // The toy syndrome has kind, access (fetch bit 4) and privilege but no level.
+    precision: { kind: true, level: bug === 'precision-claims-level', access: 'exact' },
     decode(syndrome: bigint) {
       if (syndrome < 0n || syndrome > 0xffffn)
         throw new DescriptorError('toy32', syndrome, 'not a fault syndrome');
@@ -272,6 +357,7 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
       access: AccessKind,
       privilege: PrivilegeLevel,
     ) => {
+      if (bug === 'fault-without-descriptor-pa') out.descriptorPa = 0;
       out.ok = false;
       out.faultKind = kind;
       out.faultLevel = level;
@@ -294,6 +380,7 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
       update: boolean,
     ): boolean => {
       out.reads = 0;
+      out.descriptorPa = 0;
       if (bug === 'ignores-high-va-bits') vpn %= 2 ** 20;
       if (!Number.isInteger(vpn) || vpn < 0 || vpn >= 2 ** 20)
         return fault(out, Fault.NonCanonical, 0, access, privilege);
@@ -304,6 +391,7 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
         const dpa = table + index * 4;
         const e = memory.read32(dpa);
         out.reads++;
+        out.descriptorPa = dpa;
         trace?.push({
           level,
           levelName: level === 2 ? 'PD' : 'PT',
@@ -326,7 +414,9 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
         if (!(perms & (1 << (access + 3 * privilege))))
           return fault(out, Fault.Permission, level, access, privilege);
         const next = e | A | (access === 1 ? D : 0);
-        if ((update || bug === 'probe-sets-accessed') && next !== e) memory.write32(dpa, next >>> 0);
+        if (update && next !== e) memory.write32(dpa, next >>> 0);
+        else if (!update && bug === 'probe-sets-accessed' && access === 0 && !(e & A))
+          memory.write32(dpa, (e | A) >>> 0);
         if (!(next & D) && bug !== 'clean-page-writable') perms &= ~(Perm.UW | Perm.KW);
         out.ok = true;
         out.pfn = level === 2 ? ((e & ADDR_4M) >>> 12) + (vpn & 1023) : (e & ADDR) >>> 12;
@@ -361,7 +451,10 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
       },
       walk: (vpn, access, privilege, out, trace) => translate(vpn, access, privilege, out, trace, true),
       probe: (vpn, access, privilege, out, trace) => translate(vpn, access, privilege, out, trace, false),
-      registers: () => ({ TOYROOT: BigInt(root) }),
+      registers: () =>
+        bug === 'registers-not-bigints'
+          ? ({ TOYROOT: root } as unknown as Record<string, bigint>)
+          : { TOYROOT: BigInt(root) },
     };
   };
 
@@ -385,7 +478,7 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
   };
 
   return {
-    contractVersion: CONTRACT_VERSION,
+    contractVersion: bug === 'old-contract-version' ? 1 : CONTRACT_VERSION,
     description,
     geometry: deriveGeometry(description),
     codec,
