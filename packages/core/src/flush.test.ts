@@ -95,7 +95,7 @@ describe('FlushObligation', () => {
     a.markDischarged();
     expect(a.settledState).toBe(true);
     const b = new FlushObligation(1, false);
-    b.ignore();
+    b.ignore('nothing cached');
     expect(b.settledState).toBe(true);
   });
 });

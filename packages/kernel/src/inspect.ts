@@ -77,13 +77,20 @@ export function exportTranslationState(kernel: Kernel, proc?: Process): Translat
   };
   if (proc && proc.root !== 0) {
     const { start, end } = kernel.userVpnRange;
-    for (const t of editor.tableFrames(proc.root, start, end)) add(t.pa, t.level, `pid ${proc.pid}`);
+    for (const t of editor.tableFrames({ root: proc.root, startVpn: start, endVpn: end }))
+      add(t.pa, t.level, `pid ${proc.pid}`);
   } else if (d.splitRoots) {
     add(kernel.emptyUserRoot, arch.geometry.rootLevel, 'kernel');
   }
   const kStart = d.splitRoots ? 0 : Number(d.kernelRange.start >> 12n);
   const slot = kernel.recursiveSlot;
-  for (const t of editor.tableFrames(kernel.kernelRoot, kStart, Infinity, kernel.kernelRootBaseVpn, slot)) {
+  for (const t of editor.tableFrames({
+    root: kernel.kernelRoot,
+    // On split-root formats the kernel root's own space starts at its baseVpn.
+    startVpn: d.splitRoots ? undefined : kStart,
+    baseVpn: kernel.kernelRootBaseVpn,
+    skipRootIndex: slot,
+  })) {
     add(t.pa, t.level, 'kernel');
   }
   const regs: Record<string, string> = {};

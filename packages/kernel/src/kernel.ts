@@ -29,12 +29,14 @@ import {
   EventStream,
   FAULT_KINDS,
   Fault,
-  FlushObligation,
+  type FlushObligation,
   type FramePurpose,
   type FrameSource,
   hex,
   InvalidArgumentError,
   isMmError,
+  type LeafTemplate,
+  leafTemplate,
   type LeafAttributes,
   MEMORY_TYPES,
   MmError,
@@ -47,13 +49,12 @@ import {
   type PrivilegeLevel,
   Tlb,
   type TlbInvalidation,
-  TWO_32,
   toAddress,
   vaOf,
   type WalkResult,
 } from '@mmkit/core';
 import { anonVma, type ProcessVma, SharedObject, type VmaValue, vmaWith } from './address-space.js';
-import { AttributeChooser, type LeafTemplate, leafTemplate, type MappingRequest } from './attributes.js';
+import { AttributeChooser, type MappingRequest } from './attributes.js';
 import { Cpu, type FaultHandler, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import { elfPageBytes, parseElf64, planElfLoad } from './elf.js';
 import { buildInitialStack, linuxAuxv } from './initial-stack.js';
@@ -364,17 +365,16 @@ export class Kernel implements FaultHandler {
     });
     for (let pa = PAGE_SIZE; pa < end; pa += PAGE_SIZE) {
       if (!this.memory.isRam(pa)) continue;
-      const res = this.editor.map(
-        this.emptyUserRoot,
-        pa / PAGE_SIZE,
+      const res = this.editor.map({
+        root: this.emptyUserRoot,
+        vpn: pa / PAGE_SIZE,
         pa,
-        1,
+        level: 1,
         attrs,
-        this.arch.defaults.kernelTable,
-        this.kernelSource,
-      );
+        tableAttrs: this.arch.defaults.kernelTable,
+        source: this.kernelSource,
+      });
       if (!res.ok && res.reason === 'no-memory') throw new NoMemoryError('the identity map');
-      if (res.ok) res.flush.ignore();
     }
   }
 
@@ -390,17 +390,16 @@ export class Kernel implements FaultHandler {
         const size = g.entrySizeBytes[level]!;
         if (pa % size !== 0 || pa + size > endPa) continue;
         const vpn = baseVpn + pa / PAGE_SIZE;
-        const res = this.editor.map(
-          this.kernelRoot,
+        const res = this.editor.map({
+          root: this.kernelRoot,
           vpn,
           pa,
           level,
-          this.attrs.leaf(req, level),
-          this.arch.defaults.kernelTable,
-          this.kernelSource,
-        );
+          attrs: this.attrs.leaf(req, level),
+          tableAttrs: this.arch.defaults.kernelTable,
+          source: this.kernelSource,
+        });
         if (!res.ok && res.reason === 'no-memory') throw new NoMemoryError(`kernel tables (${what})`);
-        if (res.ok) res.flush.ignore(); // no CPU runs yet: nothing cached
         pa += size;
         mapped = true;
         break;
@@ -566,21 +565,19 @@ export class Kernel implements FaultHandler {
   private mapVpnRaw(proc: Process, vpn: number, pa: number, attrs: LeafAttributes): MapOutcome {
     const fresh = proc.root === 0;
     if (!this.ensureRoot(proc)) return { ok: false, reason: 'no-memory' };
-    const res = this.editor.map(
-      proc.root,
+    const res = this.editor.map({
+      root: proc.root,
       vpn,
       pa,
-      1,
+      level: 1,
       attrs,
-      this.arch.defaults.userTable,
-      this.userSource(proc),
-      proc.asid,
-    );
+      tableAttrs: this.arch.defaults.userTable,
+      source: this.userSource(proc),
+    });
     if (!res.ok) {
       if (fresh) this.releaseRoot(proc);
       return { ok: false, reason: res.reason === 'no-memory' ? 'no-memory' : 'already-mapped' };
     }
-    res.flush.ignore(); // a new translation replaces an absent one: nothing to invalidate
     this.mapped(proc, vpn, pa, attrs);
     return { ok: true };
   }
@@ -652,11 +649,12 @@ export class Kernel implements FaultHandler {
   ): number {
     if (proc.root === 0 || endVpn <= startVpn) return 0;
     // Tearing down a whole address space: one ASID-wide invalidation instead of one per page.
-    const flush = into ?? new FlushObligation(proc.asid, false, wholeSpace ? 0 : this.flushThreshold);
+    const flush =
+      into ?? this.editor.newFlush({ asid: proc.asid, threshold: wholeSpace ? 0 : this.flushThreshold });
     if (wholeSpace) flush.addTableChange();
     const g = this.arch.geometry;
     const emit = this.events.active;
-    const removed = this.editor.clearLeaves(proc.root, startVpn, endVpn, flush, (leaf) => {
+    const removed = this.editor.clearLeaves({ root: proc.root, startVpn, endVpn, flush }, (leaf) => {
       const pages = g.entryPages[leaf.level]!;
       proc.residentPages -= pages;
       for (let i = 0; i < pages; i++) this.dropFrame(leaf.pa + i * PAGE_SIZE);
@@ -747,10 +745,8 @@ export class Kernel implements FaultHandler {
     if (parent.root !== 0) {
       const leaves: { vpn: number; pa: number; level: number; attrs: LeafAttributes }[] = [];
       this.editor.forEachLeaf(
-        parent.root,
+        { root: parent.root, startVpn: this.userStartVpn, endVpn: this.userEndVpn },
         (l) => leaves.push({ vpn: l.vpn, pa: l.pa, level: l.level, attrs: l.attrs }),
-        this.userStartVpn,
-        this.userEndVpn,
       );
       const g = this.arch.geometry;
       for (const l of leaves) {
@@ -797,18 +793,16 @@ export class Kernel implements FaultHandler {
     if (pages > 1) {
       const pa = this.allocator.allocContiguous(pages, pages, 'user', child.pid);
       if (pa !== 0 && this.ensureRoot(child)) {
-        const res = this.editor.map(
-          child.root,
+        const res = this.editor.map({
+          root: child.root,
           vpn,
           pa,
           level,
           attrs,
-          this.arch.defaults.userTable,
-          this.userSource(child),
-          child.asid,
-        );
+          tableAttrs: this.arch.defaults.userTable,
+          source: this.userSource(child),
+        });
         if (res.ok) {
-          res.flush.ignore();
           for (let i = 0; i < pages; i++) this.memory.copyFrame(pa / PAGE_SIZE + i, srcPa / PAGE_SIZE + i);
           child.residentPages += pages;
           return true;
@@ -882,7 +876,12 @@ export class Kernel implements FaultHandler {
       // AArch64), which also makes the ASID safe to reuse.
       this.unmapVpns(proc, this.userStartVpn, this.userEndVpn, true);
       const src = this.userSource(proc);
-      this.editor.freeSubtables(proc.root, src, this.userStartVpn, this.userEndVpn);
+      this.editor.freeSubtables({
+        root: proc.root,
+        source: src,
+        startVpn: this.userStartVpn,
+        endVpn: this.userEndVpn,
+      });
       this.releaseRoot(proc);
     }
     const objects = this.sharedObjectsOf(proc);
@@ -921,12 +920,18 @@ export class Kernel implements FaultHandler {
     this.clearContiguous(proc, startVpn, endVpn); // before any entry of a hinted group changes
     const removed = proc.vmas.removeRange(startVpn, endVpn);
     if (proc.root !== 0) {
-      const flush = new FlushObligation(proc.asid, false, this.flushThreshold);
+      const flush = this.editor.newFlush({ asid: proc.asid, threshold: this.flushThreshold });
       this.unmapVpns(proc, startVpn, endVpn, false, flush);
       // Page-table pages that no longer cover any VMA (Linux free_pgtables).
       const lo = proc.vmas.findLastBefore(startVpn)?.endVpn ?? this.userStartVpn;
       const hi = proc.vmas.findFirstAtOrAfter(endVpn)?.startVpn ?? this.userEndVpn;
-      const pruned = this.editor.pruneEmptyTables(proc.root, lo, hi, this.userSource(proc), 0, -1, proc.asid);
+      const pruned = this.editor.pruneEmptyTables({
+        root: proc.root,
+        startVpn: lo,
+        endVpn: hi,
+        source: this.userSource(proc),
+        asid: proc.asid,
+      });
       flush.merge(pruned.flush);
       this.discharge(flush);
     }
@@ -944,15 +949,16 @@ export class Kernel implements FaultHandler {
       if (ref.entry.kind !== 'leaf' || ref.level === 1) return true;
       const pages = this.arch.geometry.entryPages[ref.level]!;
       if (vpn % pages === 0) return true;
-      const res = this.editor.splitLeaf(
-        proc.root,
+      const res = this.editor.prepareSplit({
+        root: proc.root,
         vpn,
-        this.userSource(proc),
-        (f) => this.discharge(f),
-        proc.asid,
-        this.arch.defaults.userTable,
-      );
+        source: this.userSource(proc),
+        tableAttrs: this.arch.defaults.userTable,
+        asid: proc.asid,
+      });
       if (!res.ok) return false;
+      this.discharge(res.plan.break());
+      res.plan.make();
     }
   }
 
@@ -971,16 +977,22 @@ export class Kernel implements FaultHandler {
     );
     if (!device) return;
     const groups = new Set<number>();
-    this.editor.forEachLeaf(
-      proc.root,
-      (leaf) => {
-        if (leaf.attrs.contiguous && leaf.level === 1) groups.add(leaf.vpn - (leaf.vpn % n));
-      },
-      startVpn,
-      endVpn,
-    );
-    for (const g of groups)
-      this.editor.setContiguousRun(proc.root, g, n, false, (f) => this.discharge(f), proc.asid);
+    this.editor.forEachLeaf({ root: proc.root, startVpn, endVpn }, (leaf) => {
+      if (leaf.attrs.contiguous && leaf.level === 1) groups.add(leaf.vpn - (leaf.vpn % n));
+    });
+    for (const g of groups) {
+      const plan = this.editor.prepareContiguousRun({
+        root: proc.root,
+        vpn: g,
+        count: n,
+        on: false,
+        asid: proc.asid,
+      });
+      if (plan) {
+        this.discharge(plan.break());
+        plan.make();
+      }
+    }
   }
 
   /** The shared objects a process's VMAs refer to. */
@@ -1215,10 +1227,22 @@ export class Kernel implements FaultHandler {
       if (vma?.value.kind !== 'device') return;
       const pa = vma.value.pa + (g - vma.startVpn) * PAGE_SIZE;
       if (pa % (n * PAGE_SIZE) !== 0) continue;
+      let plan: ReturnType<PageTableEditor['prepareContiguousRun']>;
       try {
-        this.editor.setContiguousRun(proc.root, g, n, true, (f) => this.discharge(f), proc.asid);
+        plan = this.editor.prepareContiguousRun({
+          root: proc.root,
+          vpn: g,
+          count: n,
+          on: true,
+          asid: proc.asid,
+        });
       } catch (e) {
         if (!isMmError(e)) throw e; // a group that does not qualify keeps its plain entries
+        continue;
+      }
+      if (plan) {
+        this.discharge(plan.break());
+        plan.make();
       }
     }
   }
@@ -1297,11 +1321,18 @@ export class Kernel implements FaultHandler {
     if (proc.root !== 0) {
       this.clearContiguous(proc, s, e);
       const leaves: { vpn: number; level: number }[] = [];
-      this.editor.forEachLeaf(proc.root, (l) => leaves.push({ vpn: l.vpn, level: l.level }), s, e);
-      const flush = new FlushObligation(proc.asid, false, this.flushThreshold);
+      this.editor.forEachLeaf({ root: proc.root, startVpn: s, endVpn: e }, (l) =>
+        leaves.push({ vpn: l.vpn, level: l.level }),
+      );
+      const flush = this.editor.newFlush({ asid: proc.asid, threshold: this.flushThreshold });
       for (const l of leaves) {
         const vma = proc.vmas.find(l.vpn)!;
-        const f = this.editor.protect(proc.root, l.vpn, this.attrsFor(vma.value, l.level), proc.asid);
+        const f = this.editor.protect({
+          root: proc.root,
+          vpn: l.vpn,
+          attrs: this.attrsFor(vma.value, l.level),
+          asid: proc.asid,
+        });
         if (f) flush.merge(f);
       }
       this.discharge(flush);
@@ -1385,30 +1416,36 @@ export class Kernel implements FaultHandler {
     proc.vmas.insert(dest, dest + newPages, moved);
     if (proc.root !== 0) {
       const leaves: { vpn: number; pa: number; attrs: LeafAttributes }[] = [];
-      this.editor.forEachLeaf(proc.root, (l) => leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs }), s, e);
-      const flush = new FlushObligation(proc.asid, false, this.flushThreshold);
+      this.editor.forEachLeaf({ root: proc.root, startVpn: s, endVpn: e }, (l) =>
+        leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs }),
+      );
+      const flush = this.editor.newFlush({ asid: proc.asid, threshold: this.flushThreshold });
       for (const l of leaves) {
         const u = this.editor.unmap(proc.root, l.vpn, proc.asid);
         if (u) flush.merge(u.flush);
-        const m = this.editor.map(
-          proc.root,
-          dest + (l.vpn - s),
-          l.pa,
-          1,
-          l.attrs,
-          this.arch.defaults.userTable,
-          this.userSource(proc),
-          proc.asid,
-        );
+        const m = this.editor.map({
+          root: proc.root,
+          vpn: dest + (l.vpn - s),
+          pa: l.pa,
+          level: 1,
+          attrs: l.attrs,
+          tableAttrs: this.arch.defaults.userTable,
+          source: this.userSource(proc),
+        });
         if (!m.ok)
           throw new Error(`kernel bug: mremap move ran out of memory after the pre-check (${m.reason})`);
-        m.flush.ignore();
       }
       const lo = proc.vmas.findLastBefore(s)?.endVpn ?? this.userStartVpn;
       const hi = proc.vmas.findFirstAtOrAfter(e)?.startVpn ?? this.userEndVpn;
       if (hi > lo)
         flush.merge(
-          this.editor.pruneEmptyTables(proc.root, lo, hi, this.userSource(proc), 0, -1, proc.asid).flush,
+          this.editor.pruneEmptyTables({
+            root: proc.root,
+            startVpn: lo,
+            endVpn: hi,
+            source: this.userSource(proc),
+            asid: proc.asid,
+          }).flush,
         );
       this.discharge(flush);
     }
@@ -1644,15 +1681,10 @@ export class Kernel implements FaultHandler {
     proc.vmas.forEach((v) => {
       let resident = 0;
       if (proc.root !== 0) {
-        this.editor.forEachLeaf(
-          proc.root,
-          (l) => {
-            const p = g.entryPages[l.level]!;
-            resident += Math.min(l.vpn + p, v.endVpn) - Math.max(l.vpn, v.startVpn);
-          },
-          v.startVpn,
-          v.endVpn,
-        );
+        this.editor.forEachLeaf({ root: proc.root, startVpn: v.startVpn, endVpn: v.endVpn }, (l) => {
+          const p = g.entryPages[l.level]!;
+          resident += Math.min(l.vpn + p, v.endVpn) - Math.max(l.vpn, v.startVpn);
+        });
       }
       out.push({
         start: vaOf(v.startVpn),
@@ -1750,7 +1782,12 @@ export class Kernel implements FaultHandler {
       // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.
       const ref = this.editor.lookup(proc.root, vpn);
       if (ref.entry.kind === 'leaf') {
-        const flush = this.editor.protect(proc.root, vpn, this.attrsFor(vma.value, ref.level), proc.asid);
+        const flush = this.editor.protect({
+          root: proc.root,
+          vpn,
+          attrs: this.attrsFor(vma.value, ref.level),
+          asid: proc.asid,
+        });
         if (flush) this.discharge(flush);
       }
       return { outcome: FaultOutcome.Retry, resolution: 'PTE upgraded to the VMA permissions' };
@@ -1860,21 +1897,19 @@ export class Kernel implements FaultHandler {
       if (ref.entry.kind !== 'absent' || ref.level < level) continue; // a smaller table already exists
       const pa = this.allocator.allocContiguous(pages, pages, 'user', proc.pid);
       if (pa === 0) continue;
-      const res = this.editor.map(
-        proc.root,
-        base,
+      const res = this.editor.map({
+        root: proc.root,
+        vpn: base,
         pa,
         level,
-        this.attrsFor(vma.value, level),
-        this.arch.defaults.userTable,
-        this.userSource(proc),
-        proc.asid,
-      );
+        attrs: this.attrsFor(vma.value, level),
+        tableAttrs: this.arch.defaults.userTable,
+        source: this.userSource(proc),
+      });
       if (!res.ok) {
         this.allocator.freeContiguous(pa, pages);
         continue;
       }
-      res.flush.ignore();
       proc.residentPages += pages;
       if (this.events.active) {
         this.events.emit({
@@ -1902,15 +1937,12 @@ export class Kernel implements FaultHandler {
     if (t === undefined || r.faultLevel !== 1 || dpa === 0 || proc.root === 0) {
       return this.allocUserVpn(proc, vpn, this.anonAttrs) !== 0;
     }
-    const mem = this.memory;
-    const wide = this.arch.description.descriptorBytes === 8;
-    if (mem.read32(dpa) !== 0 || (wide && mem.read32(dpa + 4) !== 0)) {
+    if (!this.editor.isAbsent(dpa)) {
       return this.allocUserVpn(proc, vpn, this.anonAttrs) !== 0; // not an absent entry
     }
     const pa = this.allocator.alloc('user', proc.pid);
     if (pa === 0) return false;
-    mem.write32(dpa, (t.lo | (pa >>> 0)) >>> 0);
-    if (wide) mem.write32(dpa + 4, (t.hi | Math.floor(pa / TWO_32)) >>> 0);
+    this.editor.fillAbsent(dpa, pa, t); // true: the slot was checked absent just above
     this.mapped(proc, vpn, pa, this.anonAttrs);
     return true;
   }
