@@ -25,7 +25,12 @@ import {
   type SyndromeCodec,
   type WalkResult,
 } from '@mmkit/core';
-import { checkUnmapped, checkWalkerLeafLevel, describeConformance } from '@mmkit/testkit';
+import {
+  checkUnmapped,
+  checkWalkerLeafLevel,
+  describeConformance,
+  describeEditorConformance,
+} from '@mmkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { createX86Arch } from './backend.js';
 
@@ -110,6 +115,9 @@ describeConformance('x86_64 without PCID, MAXPHYADDR 52, RSVD without P', () =>
 describeConformance('x86_64-la57 with MAXPHYADDR 36', () =>
   createX86Arch({ mode: 'x86_64-la57', maxPhysAddr: 36 }),
 );
+
+for (const mode of ['x86_64', 'x86_64-la57', 'x86-pae', 'x86-32'] as const)
+  describeEditorConformance(mode, () => createX86Arch({ mode }));
 
 describe('why the fetch tag is needed (arch-facts B6)', () => {
   it('B6: without I/D (x86-32, PAE NXE = 0, no SMEP) every remaining problem is a fetch decoded as a read', () => {
