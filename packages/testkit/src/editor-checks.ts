@@ -21,7 +21,6 @@ import {
   isMmError,
   type LeafAttributes,
   leafTemplate,
-  OPEN_TABLE,
   PageTableEditor,
   Privilege,
   UndischargedFlushError,
