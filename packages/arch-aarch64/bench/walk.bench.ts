@@ -32,15 +32,15 @@ export default async function walkBench(bench: BenchContext): Promise<void> {
   };
   const editor = new PageTableEditor(arch, memory);
   for (let i = 0; i < pages; i++) {
-    const r = editor.map(
+    const r = editor.map({
       root,
-      baseVpn + i,
-      0x4000_0000 + i * PAGE_SIZE,
-      1,
+      vpn: baseVpn + i,
+      pa: 0x4000_0000 + i * PAGE_SIZE,
+      level: 1,
       attrs,
-      arch.defaults.userTable,
+      tableAttrs: arch.defaults.userTable,
       source,
-    );
+    });
     if (!r.ok) throw new Error(`map failed: ${r.reason}`);
   }
   const mmu = arch.createMmu(memory);

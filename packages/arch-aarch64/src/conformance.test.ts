@@ -3,7 +3,7 @@
  * hardware dirty management on (Linux DBM scheme) and off (writable = dirty),
  * and with software Access-flag management (TCR_EL1.HA = 0).
  */
-import { describeConformance } from '@mmkit/testkit';
+import { describeConformance, describeEditorConformance } from '@mmkit/testkit';
 import { createAarch64Arch } from './backend.js';
 
 describeConformance('aarch64 (HA, HD)', () => createAarch64Arch());
@@ -11,3 +11,4 @@ describeConformance('aarch64 (HA, no HD)', () => createAarch64Arch({ hardwareDir
 describeConformance('aarch64 (no HA, no HD)', () =>
   createAarch64Arch({ hardwareAccessFlag: false, hardwareDirty: false }),
 );
+describeEditorConformance('aarch64', () => createAarch64Arch());

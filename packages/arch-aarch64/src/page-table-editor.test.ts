@@ -8,6 +8,8 @@
  */
 import {
   Access,
+  BreakBeforeMakeError,
+  type BreakBeforeMakePlan,
   type FlushObligation,
   InvalidArgumentError,
   type LeafAttributes,
@@ -61,7 +63,10 @@ function harness(): WalkHarness {
 
 /** Every table frame under both roots with its bytes, and the frame source's live count. */
 function snapshot(h: WalkHarness) {
-  const frames = [...h.editor.tableFrames(h.userRoot), ...h.editor.tableFrames(h.kernelRoot)];
+  const frames = [
+    ...h.editor.tableFrames({ root: h.userRoot }),
+    ...h.editor.tableFrames({ root: h.kernelRoot }),
+  ];
   return {
     live: h.frames.liveFrames,
     tables: frames.map((f) => [f.pa, f.level, Buffer.from(h.memory.readBytes(f.pa, P)).toString('hex')]),
@@ -102,12 +107,63 @@ function recorder(tlb?: Tlb, during?: () => void) {
   return { needs, ops, discharge };
 }
 
-const ignore = (f: FlushObligation) => f.ignore();
+const NO_TLB = 'no TLB in this test';
+const ignore = (f: FlushObligation) => f.ignore(NO_TLB);
 
 function mapOk(h: WalkHarness, root: number, vpn: number, pa: number, level: number, attrs: LeafAttributes) {
-  const r = h.editor.map(root, vpn, pa, level, attrs, OPEN_TABLE, h.frames, h.asid);
+  const r = h.editor.map({ root, vpn, pa, level, attrs, tableAttrs: OPEN_TABLE, source: h.frames });
   if (!r.ok) throw new Error(`map of vpn ${vpn} failed: ${r.reason}`);
-  r.flush.ignore();
+}
+
+/** Runs the phases of a plan: break, `discharge`, make; aborts (and rethrows) if either throws. */
+function bbm<R>(plan: BreakBeforeMakePlan<R>, discharge: (f: FlushObligation) => void): R {
+  const flush = plan.break();
+  try {
+    discharge(flush);
+    return plan.make();
+  } catch (e) {
+    plan.abort();
+    throw e;
+  }
+}
+
+/** The old one-call split, as phases. */
+function splitLeaf(
+  h: WalkHarness,
+  root: number,
+  vpn: number,
+  discharge: (f: FlushObligation) => void,
+  asid = 0,
+) {
+  const r = h.editor.prepareSplit({ root, vpn, source: h.frames, asid });
+  return r.ok ? { ok: true as const, ...bbm(r.plan, discharge) } : r;
+}
+
+/** The old one-call collapse, as phases. */
+function collapseTable(
+  h: WalkHarness,
+  root: number,
+  vpn: number,
+  level: number,
+  discharge: (f: FlushObligation) => void,
+  asid = 0,
+) {
+  const r = h.editor.prepareCollapse({ root, vpn, level, source: h.frames, asid });
+  return r.ok ? { ok: true as const, ...bbm(r.plan, discharge) } : r;
+}
+
+/** The old one-call Contiguous run, as phases (0 when nothing changes). */
+function setContiguousRun(
+  h: WalkHarness,
+  root: number,
+  vpn: number,
+  count: number,
+  on: boolean,
+  discharge: (f: FlushObligation) => void,
+  asid = 0,
+): number {
+  const plan = h.editor.prepareContiguousRun({ root, vpn, count, on, asid });
+  return plan ? bbm(plan, discharge) : 0;
 }
 
 function raw(h: WalkHarness, dpa: number): bigint {
@@ -119,12 +175,20 @@ describe('pruneEmptyTables (Linux free_pgtables)', () => {
     const h = harness();
     const vpn = V2M + 5;
     mapOk(h, h.userRoot, vpn, 0x8000_0000, 1, DATA);
-    expect(h.editor.tableFrames(h.userRoot)).toHaveLength(4);
+    expect(h.editor.tableFrames({ root: h.userRoot })).toHaveLength(4);
     expect(h.frames.liveFrames).toBe(2 + 3); // two roots, L1 + L2 + L3
-    h.editor.unmap(h.userRoot, vpn, h.asid)!.flush.ignore();
-    const r = h.editor.pruneEmptyTables(h.userRoot, vpn, vpn + 1, h.frames, 0, -1, h.asid);
+    h.editor.unmap(h.userRoot, vpn, h.asid)!.flush.ignore(NO_TLB);
+    const r = h.editor.pruneEmptyTables({
+      root: h.userRoot,
+      startVpn: vpn,
+      endVpn: vpn + 1,
+      source: h.frames,
+      baseVpn: 0,
+      skipRootIndex: -1,
+      asid: h.asid,
+    });
     expect(r.freed).toBe(3);
-    expect(h.editor.tableFrames(h.userRoot)).toEqual([{ pa: h.userRoot, level: 4 }]);
+    expect(h.editor.tableFrames({ root: h.userRoot })).toEqual([{ pa: h.userRoot, level: 4 }]);
     expect(h.frames.liveFrames).toBe(2);
     // One page per freed table (its first page), as a table change: TLBI VAE1IS, not VALE1IS.
     expect(r.flush.need()).toEqual({
@@ -147,12 +211,19 @@ describe('pruneEmptyTables (Linux free_pgtables)', () => {
     mapOk(h, h.userRoot, V2M, 0x8000_0000, 1, DATA); // L3 table A
     mapOk(h, h.userRoot, V2M + 1, 0x8000_1000, 1, DATA); // same table A
     mapOk(h, h.userRoot, V2M + 512, 0x8020_0000, 1, DATA); // L3 table B, same L2
-    h.editor.unmap(h.userRoot, V2M, h.asid)!.flush.ignore();
-    expect(h.editor.pruneEmptyTables(h.userRoot, V2M, V2M + 1, h.frames).freed).toBe(0);
-    h.editor.unmap(h.userRoot, V2M + 512, h.asid)!.flush.ignore();
-    const r = h.editor.pruneEmptyTables(h.userRoot, V2M, V2M + 1024, h.frames);
+    h.editor.unmap(h.userRoot, V2M, h.asid)!.flush.ignore(NO_TLB);
+    expect(
+      h.editor.pruneEmptyTables({ root: h.userRoot, startVpn: V2M, endVpn: V2M + 1, source: h.frames }).freed,
+    ).toBe(0);
+    h.editor.unmap(h.userRoot, V2M + 512, h.asid)!.flush.ignore(NO_TLB);
+    const r = h.editor.pruneEmptyTables({
+      root: h.userRoot,
+      startVpn: V2M,
+      endVpn: V2M + 1024,
+      source: h.frames,
+    });
     expect(r.freed).toBe(1); // table B; table A still maps V2M + 1, so L2 and L1 stay
-    expect(h.editor.tableFrames(h.userRoot)).toHaveLength(4);
+    expect(h.editor.tableFrames({ root: h.userRoot })).toHaveLength(4);
     expect(observe(h, [V2M + 1])[0]![0]).toBe(1);
   });
 
@@ -160,13 +231,22 @@ describe('pruneEmptyTables (Linux free_pgtables)', () => {
     const h = harness();
     mapOk(h, h.userRoot, V2M, 0x8000_0000, 1, DATA);
     mapOk(h, h.userRoot, V1G, 0x8000_1000, 1, DATA);
-    h.editor.unmap(h.userRoot, V2M, h.asid)!.flush.ignore();
-    h.editor.unmap(h.userRoot, V1G, h.asid)!.flush.ignore();
-    expect(h.editor.pruneEmptyTables(h.userRoot, V1G, V1G + 1, h.frames).freed).toBe(3);
-    expect(h.editor.tableFrames(h.userRoot)).toHaveLength(4); // the V2M subtree is untouched
+    h.editor.unmap(h.userRoot, V2M, h.asid)!.flush.ignore(NO_TLB);
+    h.editor.unmap(h.userRoot, V1G, h.asid)!.flush.ignore(NO_TLB);
+    expect(
+      h.editor.pruneEmptyTables({ root: h.userRoot, startVpn: V1G, endVpn: V1G + 1, source: h.frames }).freed,
+    ).toBe(3);
+    expect(h.editor.tableFrames({ root: h.userRoot })).toHaveLength(4); // the V2M subtree is untouched
     // The range between neighbouring VMAs: everything below 512 GiB.
-    expect(h.editor.pruneEmptyTables(h.userRoot, 0, V1G, h.frames).freed).toBe(3);
-    const none = h.editor.pruneEmptyTables(h.userRoot, 0, 2 ** 36, h.frames);
+    expect(
+      h.editor.pruneEmptyTables({ root: h.userRoot, startVpn: 0, endVpn: V1G, source: h.frames }).freed,
+    ).toBe(3);
+    const none = h.editor.pruneEmptyTables({
+      root: h.userRoot,
+      startVpn: 0,
+      endVpn: 2 ** 36,
+      source: h.frames,
+    });
     expect(none.freed).toBe(0);
     expect(none.flush.empty).toBe(true);
   });
@@ -175,23 +255,45 @@ describe('pruneEmptyTables (Linux free_pgtables)', () => {
     const h = harness();
     mapOk(h, h.userRoot, V2M, 0x8000_0000, 1, DATA);
     const ref = h.editor.unmap(h.userRoot, V2M, h.asid)!;
-    ref.flush.ignore();
+    ref.flush.ignore(NO_TLB);
     h.editor.writeEntry(ref.leaf.descriptorPa, { kind: 'software', payload: 77 }, 1);
     const before = snapshot(h);
-    expect(h.editor.pruneEmptyTables(h.userRoot, V2M, V2M + 1, h.frames).freed).toBe(0);
+    expect(
+      h.editor.pruneEmptyTables({ root: h.userRoot, startVpn: V2M, endVpn: V2M + 1, source: h.frames }).freed,
+    ).toBe(0);
     expect(snapshot(h)).toEqual(before);
     expect(h.editor.clearSoftware(h.userRoot, V2M)).toBe(77);
-    expect(h.editor.pruneEmptyTables(h.userRoot, V2M, V2M + 1, h.frames).freed).toBe(3);
+    expect(
+      h.editor.pruneEmptyTables({ root: h.userRoot, startVpn: V2M, endVpn: V2M + 1, source: h.frames }).freed,
+    ).toBe(3);
   });
 
   it('kernel half (TTBR1, baseVpn) and skipRootIndex', () => {
     const h = harness();
     const k = KBASE + 3 * 512;
     mapOk(h, h.kernelRoot, k, 0x4080_0000, 1, KDATA);
-    h.editor.unmap(h.kernelRoot, k, 0)!.flush.ignore();
+    h.editor.unmap(h.kernelRoot, k, 0)!.flush.ignore(NO_TLB);
     // Skipping root entry 0 (where k lives) frees nothing there.
-    expect(h.editor.pruneEmptyTables(h.kernelRoot, KBASE, KBASE + 2 ** 36, h.frames, KBASE, 0).freed).toBe(0);
-    const r = h.editor.pruneEmptyTables(h.kernelRoot, k, k + 1, h.frames, KBASE, -1, 0, true);
+    expect(
+      h.editor.pruneEmptyTables({
+        root: h.kernelRoot,
+        startVpn: KBASE,
+        endVpn: KBASE + 2 ** 36,
+        source: h.frames,
+        baseVpn: KBASE,
+        skipRootIndex: 0,
+      }).freed,
+    ).toBe(0);
+    const r = h.editor.pruneEmptyTables({
+      root: h.kernelRoot,
+      startVpn: k,
+      endVpn: k + 1,
+      source: h.frames,
+      baseVpn: KBASE,
+      skipRootIndex: -1,
+      asid: 0,
+      global: true,
+    });
     expect(r.freed).toBe(3);
     expect(r.flush.need()?.global).toBe(true);
     expect(backend.tlbOperations(r.flush.need()!)[0]!.name).toBe('TLBI VAAE1IS');
@@ -200,8 +302,16 @@ describe('pruneEmptyTables (Linux free_pgtables)', () => {
   it('freeing more tables than the flush threshold asks for one ASID-wide invalidation', () => {
     const h = harness();
     for (let t = 0; t < 40; t++) mapOk(h, h.userRoot, V2M + t * 512, 0x8000_0000 + t * P, 1, DATA);
-    for (let t = 0; t < 40; t++) h.editor.unmap(h.userRoot, V2M + t * 512, h.asid)!.flush.ignore();
-    const r = h.editor.pruneEmptyTables(h.userRoot, V2M, V2M + 40 * 512, h.frames, 0, -1, h.asid);
+    for (let t = 0; t < 40; t++) h.editor.unmap(h.userRoot, V2M + t * 512, h.asid)!.flush.ignore(NO_TLB);
+    const r = h.editor.pruneEmptyTables({
+      root: h.userRoot,
+      startVpn: V2M,
+      endVpn: V2M + 40 * 512,
+      source: h.frames,
+      baseVpn: 0,
+      skipRootIndex: -1,
+      asid: h.asid,
+    });
     expect(r.freed).toBe(42);
     expect(r.flush.need()).toEqual({ scope: 'asid', asid: 1, vpns: [], global: false, leafOnly: false });
     expect(backend.tlbOperations(r.flush.need()!)[0]!.name).toBe('TLBI ASIDE1IS');
@@ -226,7 +336,7 @@ describe('splitLeaf (break-before-make, arch-facts A11)', () => {
       during = h.editor.lookup(h.userRoot, V2M + 9).entry.kind; // the break is visible to the callback
     });
     const live = h.frames.liveFrames;
-    const r = h.editor.splitLeaf(h.userRoot, V2M + 9, h.frames, rec.discharge, h.asid);
+    const r = splitLeaf(h, h.userRoot, V2M + 9, rec.discharge, h.asid);
     expect(r).toEqual({ ok: true, tablePa: expect.any(Number), leafLevel: 1, entries: 512 });
     expect(during).toBe('absent');
     expect(rec.needs).toEqual([{ scope: 'page', asid: 1, vpns: [V2M], global: false, leafOnly: false }]);
@@ -249,7 +359,7 @@ describe('splitLeaf (break-before-make, arch-facts A11)', () => {
     const pages = [...span(V1G, 262144)];
     const before = observe(h, pages);
     const rec = recorder();
-    const r1 = h.editor.splitLeaf(h.userRoot, V1G + 777, h.frames, rec.discharge, h.asid);
+    const r1 = splitLeaf(h, h.userRoot, V1G + 777, rec.discharge, h.asid);
     expect(r1).toMatchObject({ ok: true, leafLevel: 2, entries: 512 });
     expect(h.editor.lookup(h.userRoot, V1G + 262143).entry).toEqual({
       kind: 'leaf',
@@ -257,15 +367,15 @@ describe('splitLeaf (break-before-make, arch-facts A11)', () => {
       attrs: TEXT,
     });
     expect(observe(h, pages)).toEqual(before);
-    const r2 = h.editor.splitLeaf(h.userRoot, V1G + 300 * 512 + 3, h.frames, rec.discharge, h.asid);
+    const r2 = splitLeaf(h, h.userRoot, V1G + 300 * 512 + 3, rec.discharge, h.asid);
     expect(r2).toMatchObject({ ok: true, leafLevel: 1, entries: 512 });
     expect(observe(h, pages)).toEqual(before);
     expect(rec.needs.map((n) => n.vpns)).toEqual([[V1G], [V1G + 300 * 512]]);
-    expect(h.editor.splitLeaf(h.userRoot, V1G + 300 * 512 + 3, h.frames, ignore, h.asid)).toEqual({
+    expect(splitLeaf(h, h.userRoot, V1G + 300 * 512 + 3, ignore, h.asid)).toEqual({
       ok: false,
       reason: 'not-a-block',
     });
-    expect(h.editor.splitLeaf(h.userRoot, V2M, h.frames, ignore, h.asid)).toEqual({
+    expect(splitLeaf(h, h.userRoot, V2M, ignore, h.asid)).toEqual({
       ok: false,
       reason: 'not-mapped',
     });
@@ -276,7 +386,7 @@ describe('splitLeaf (break-before-make, arch-facts A11)', () => {
     const k = KBASE + 512 * 7;
     mapOk(h, h.kernelRoot, k, 0x4000_0000 + 14 * MiB, 2, KDATA);
     const rec = recorder();
-    expect(h.editor.splitLeaf(h.kernelRoot, k, h.frames, rec.discharge, 0).ok).toBe(true);
+    expect(splitLeaf(h, h.kernelRoot, k, rec.discharge, 0).ok).toBe(true);
     expect(rec.ops).toEqual(['TLBI VAAE1IS']);
     expect(observe(h, [k, k + 511], Privilege.Kernel).map((o) => o[1])).toEqual([
       (0x4000_0000 + 14 * MiB) / P,
@@ -290,7 +400,7 @@ describe('splitLeaf (break-before-make, arch-facts A11)', () => {
     const before = snapshot(h);
     h.frames.limit = 0;
     let called = false;
-    const r = h.editor.splitLeaf(h.userRoot, V2M, h.frames, () => {
+    const r = splitLeaf(h, h.userRoot, V2M, () => {
       called = true;
     });
     expect(r).toEqual({ ok: false, reason: 'no-memory' });
@@ -304,18 +414,25 @@ describe('splitLeaf (break-before-make, arch-facts A11)', () => {
     const before = snapshot(h);
     const boom = new Error('IPI lost');
     expect(() =>
-      h.editor.splitLeaf(h.userRoot, V2M, h.frames, () => {
+      splitLeaf(h, h.userRoot, V2M, () => {
         throw boom;
       }),
     ).toThrow(boom);
     expect(snapshot(h)).toEqual(before);
-    expect(() => h.editor.splitLeaf(h.userRoot, V2M, h.frames, () => {})).toThrow(
-      /discharge: "a callback that left the flush obligation unsettled" is invalid/,
+    expect(() => splitLeaf(h, h.userRoot, V2M, () => {})).toThrow(
+      /split plan: make with the flush obligation unsettled \(asid 0: vpn 0x40000, table entries\) in phase 'broken' refused/,
     );
     expect(snapshot(h)).toEqual(before);
-    expect(() => h.editor.splitLeaf(h.userRoot, V2M, h.frames, undefined as never)).toThrow(
-      InvalidArgumentError,
-    );
+    // Phases out of order are typed errors, and change nothing.
+    const r = h.editor.prepareSplit({ root: h.userRoot, vpn: V2M, source: h.frames });
+    if (!r.ok) throw new Error(r.reason);
+    const prepared = snapshot(h);
+    expect(() => r.plan.make()).toThrow(BreakBeforeMakeError);
+    expect(snapshot(h)).toEqual(prepared);
+    r.plan.abort();
+    expect(snapshot(h)).toEqual(before);
+    expect(() => r.plan.break()).toThrow(BreakBeforeMakeError);
+    expect(() => r.plan.abort()).toThrow(BreakBeforeMakeError);
     expect(snapshot(h)).toEqual(before);
   });
 
@@ -325,16 +442,22 @@ describe('splitLeaf (break-before-make, arch-facts A11)', () => {
       const h = harness();
       h.frames.limit = budget;
       const s0 = snapshot(h);
-      const m = h.editor.map(h.userRoot, V2M, 0x8000_0000, 2, DATA, OPEN_TABLE, h.frames, h.asid);
+      const m = h.editor.map({
+        root: h.userRoot,
+        vpn: V2M,
+        pa: 0x8000_0000,
+        level: 2,
+        attrs: DATA,
+        source: h.frames,
+      });
       if (!m.ok) {
         expect(snapshot(h)).toEqual(s0);
         outcomes.push(`map ${m.reason}`);
         continue;
       }
-      m.flush.ignore();
       const s1 = snapshot(h);
       const pages = observe(h, span(V2M, 512));
-      const r = h.editor.splitLeaf(h.userRoot, V2M, h.frames, ignore, h.asid);
+      const r = splitLeaf(h, h.userRoot, V2M, ignore, h.asid);
       if (!r.ok) expect(snapshot(h)).toEqual(s1);
       expect(observe(h, span(V2M, 512))).toEqual(pages);
       outcomes.push(r.ok ? 'split ok' : `split ${r.reason}`);
@@ -345,22 +468,21 @@ describe('splitLeaf (break-before-make, arch-facts A11)', () => {
   it('splits a 4 MiB root leaf of a 32-bit, 2-level format into 1024 pages (testkit toy32)', () => {
     const toy = createToyArch();
     const h = createWalkHarness(toy);
-    const r0 = h.editor.map(
-      h.userRoot,
-      0x400,
-      0x80_0000,
-      2,
-      { ...DATA, contiguous: undefined },
-      OPEN_TABLE,
-      h.frames,
-    );
+    const r0 = h.editor.map({
+      root: h.userRoot,
+      vpn: 0x400,
+      pa: 0x80_0000,
+      level: 2,
+      attrs: { ...DATA, contiguous: undefined },
+      source: h.frames,
+    });
     expect(r0.ok).toBe(true);
     const pages = [...span(0x3ff, 1026)];
     const before = observe(h, pages);
-    const r = h.editor.splitLeaf(h.userRoot, 0x400 + 1000, h.frames, ignore);
+    const r = splitLeaf(h, h.userRoot, 0x400 + 1000, ignore);
     expect(r).toMatchObject({ ok: true, leafLevel: 1, entries: 1024 });
     expect(observe(h, pages)).toEqual(before);
-    expect(h.editor.collapseTable(h.userRoot, 0x400, 2, h.frames, ignore)).toMatchObject({ ok: true });
+    expect(collapseTable(h, h.userRoot, 0x400, 2, ignore)).toMatchObject({ ok: true });
     expect(observe(h, pages)).toEqual(before);
   });
 });
@@ -372,9 +494,9 @@ describe('collapseTable (the inverse of splitLeaf)', () => {
     const dpa = h.editor.lookup(h.userRoot, V2M).descriptorPa;
     const original = raw(h, dpa);
     const before = snapshot(h);
-    const split = h.editor.splitLeaf(h.userRoot, V2M, h.frames, ignore, h.asid);
+    const split = splitLeaf(h, h.userRoot, V2M, ignore, h.asid);
     const rec = recorder();
-    const c = h.editor.collapseTable(h.userRoot, V2M + 100, 2, h.frames, rec.discharge, h.asid);
+    const c = collapseTable(h, h.userRoot, V2M + 100, 2, rec.discharge, h.asid);
     expect(c).toEqual({
       ok: true,
       leaf: { vpn: V2M, level: 2, descriptorPa: dpa, pa: 0x8000_0000, attrs: DATA },
@@ -393,8 +515,8 @@ describe('collapseTable (the inverse of splitLeaf)', () => {
     const dpa = h.editor.lookup(h.userRoot, V1G).descriptorPa;
     const original = raw(h, dpa);
     const before = snapshot(h);
-    h.editor.splitLeaf(h.userRoot, V1G, h.frames, ignore, h.asid);
-    const c = h.editor.collapseTable(h.userRoot, V1G + 5, 3, h.frames, ignore, h.asid);
+    splitLeaf(h, h.userRoot, V1G, ignore, h.asid);
+    const c = collapseTable(h, h.userRoot, V1G + 5, 3, ignore, h.asid);
     expect(c.ok && c.leaf.level).toBe(3);
     expect(raw(h, dpa)).toBe(original);
     expect(snapshot(h)).toEqual(before);
@@ -409,9 +531,9 @@ describe('collapseTable (the inverse of splitLeaf)', () => {
     const frames = () => observe(h, pages).map((o) => o[1]);
     const before = frames();
     // The first group carries the Contiguous hint: the block does not inherit it.
-    expect(h.editor.setContiguousRun(h.userRoot, V2M, 16, true, ignore)).toBe(16);
+    expect(setContiguousRun(h, h.userRoot, V2M, 16, true, ignore)).toBe(16);
     const live = h.frames.liveFrames;
-    const c = h.editor.collapseTable(h.userRoot, V2M, 2, h.frames, ignore, h.asid);
+    const c = collapseTable(h, h.userRoot, V2M, 2, ignore, h.asid);
     expect(c.ok && c.leaf.attrs).toEqual(DATA);
     expect((raw(h, h.editor.lookup(h.userRoot, V2M).descriptorPa) >> 52n) & 1n).toBe(0n);
     expect(h.frames.liveFrames).toBe(live - 1);
@@ -420,13 +542,20 @@ describe('collapseTable (the inverse of splitLeaf)', () => {
     // first, arch-facts A10); the merged block is dirty, so every page now reports it.
     expect(observe(h, [V2M + 1, V2M + 7]).map((o) => o[2])).toEqual([27, 27]);
     // Then the now-empty L2 table is not empty: it holds the block. Prune frees nothing.
-    expect(h.editor.pruneEmptyTables(h.userRoot, V2M, V2M + 512, h.frames).freed).toBe(0);
+    expect(
+      h.editor.pruneEmptyTables({ root: h.userRoot, startVpn: V2M, endVpn: V2M + 512, source: h.frames })
+        .freed,
+    ).toBe(0);
   });
 
   it('refuses (nothing changes): a hole, differing attributes, non-consecutive or misaligned PAs, a restricted table, no table', () => {
     const cases: [string, (h: WalkHarness) => void, string][] = [
-      ['hole', (h) => h.editor.unmap(h.userRoot, V2M + 300, 1)!.flush.ignore(), 'not-all-leaves'],
-      ['attributes', (h) => h.editor.protect(h.userRoot, V2M + 3, TEXT, 1)!.ignore(), 'attributes-differ'],
+      ['hole', (h) => h.editor.unmap(h.userRoot, V2M + 300, 1)!.flush.ignore(NO_TLB), 'not-all-leaves'],
+      [
+        'attributes',
+        (h) => h.editor.protect({ root: h.userRoot, vpn: V2M + 3, attrs: TEXT, asid: 1 })!.ignore(NO_TLB),
+        'attributes-differ',
+      ],
       [
         'swapped PAs',
         (h) => {
@@ -442,7 +571,7 @@ describe('collapseTable (the inverse of splitLeaf)', () => {
         'software entry',
         (h) => {
           const ref = h.editor.unmap(h.userRoot, V2M + 9, 1)!;
-          ref.flush.ignore();
+          ref.flush.ignore(NO_TLB);
           h.editor.writeEntry(ref.leaf.descriptorPa, { kind: 'software', payload: 3 }, 1);
         },
         'not-all-leaves',
@@ -454,7 +583,7 @@ describe('collapseTable (the inverse of splitLeaf)', () => {
       spoil(h);
       const before = snapshot(h);
       let called = false;
-      const r = h.editor.collapseTable(h.userRoot, V2M, 2, h.frames, () => {
+      const r = collapseTable(h, h.userRoot, V2M, 2, () => {
         called = true;
       });
       expect([name, r]).toEqual([name, { ok: false, reason }]);
@@ -464,55 +593,54 @@ describe('collapseTable (the inverse of splitLeaf)', () => {
     // Misaligned base: pages 0x8000_1000 … (consecutive, but not 2 MiB aligned).
     const h = harness();
     for (let i = 0; i < 512; i++) mapOk(h, h.userRoot, V2M + i, 0x8000_1000 + i * P, 1, DATA);
-    expect(h.editor.collapseTable(h.userRoot, V2M, 2, h.frames, ignore)).toEqual({
+    expect(collapseTable(h, h.userRoot, V2M, 2, ignore)).toEqual({
       ok: false,
       reason: 'not-contiguous',
     });
     // A table descriptor that restricts EL0 (APTable[0]): one block could not keep that.
     const t = harness();
     for (let i = 0; i < 512; i++) {
-      const r = t.editor.map(
-        t.userRoot,
-        V2M + i,
-        0x8000_0000 + i * P,
-        1,
-        DATA,
-        { ...OPEN_TABLE, noUser: true },
-        t.frames,
-        1,
-      );
+      const r = t.editor.map({
+        root: t.userRoot,
+        vpn: V2M + i,
+        pa: 0x8000_0000 + i * P,
+        level: 1,
+        attrs: DATA,
+        tableAttrs: { ...OPEN_TABLE, noUser: true },
+        source: t.frames,
+      });
       expect(r.ok).toBe(true);
     }
-    expect(t.editor.collapseTable(t.userRoot, V2M, 2, t.frames, ignore)).toEqual({
+    expect(collapseTable(t, t.userRoot, V2M, 2, ignore)).toEqual({
       ok: false,
       reason: 'restricted-table',
     });
     // The L1 entry above is a table too, with the same restriction.
-    expect(t.editor.collapseTable(t.userRoot, V2M, 3, t.frames, ignore)).toEqual({
+    expect(collapseTable(t, t.userRoot, V2M, 3, ignore)).toEqual({
       ok: false,
       reason: 'restricted-table',
     });
     // Nothing mapped at all: the walk stops at an absent L0 entry.
-    expect(t.editor.collapseTable(t.userRoot, V1G + 2 ** 27, 2, t.frames, ignore)).toEqual({
+    expect(collapseTable(t, t.userRoot, V1G + 2 ** 27, 2, ignore)).toEqual({
       ok: false,
       reason: 'not-a-table',
     });
     mapOk(t, t.userRoot, V1G, 4 * GiB, 3, DATA);
-    expect(t.editor.collapseTable(t.userRoot, V1G, 2, t.frames, ignore)).toEqual({
+    expect(collapseTable(t, t.userRoot, V1G, 2, ignore)).toEqual({
       ok: false,
       reason: 'not-a-table',
     });
-    expect(() => t.editor.collapseTable(t.userRoot, V1G, 4, t.frames, ignore)).toThrow(UnrepresentableError);
-    expect(() => t.editor.collapseTable(t.userRoot, V1G, 1, t.frames, ignore)).toThrow(UnrepresentableError);
+    expect(() => collapseTable(t, t.userRoot, V1G, 4, ignore)).toThrow(UnrepresentableError);
+    expect(() => collapseTable(t, t.userRoot, V1G, 1, ignore)).toThrow(UnrepresentableError);
   });
 
   it('a discharge that throws: the table is back in place, nothing freed', () => {
     const h = harness();
     mapOk(h, h.userRoot, V2M, 0x8000_0000, 2, DATA);
-    h.editor.splitLeaf(h.userRoot, V2M, h.frames, ignore, h.asid);
+    splitLeaf(h, h.userRoot, V2M, ignore, h.asid);
     const before = snapshot(h);
     expect(() =>
-      h.editor.collapseTable(h.userRoot, V2M, 2, h.frames, () => {
+      collapseTable(h, h.userRoot, V2M, 2, () => {
         throw new Error('no');
       }),
     ).toThrow('no');
@@ -538,7 +666,7 @@ describe('setContiguousRun (Contiguous hint, arch-facts A1 and A11)', () => {
     const rec = recorder(undefined, () => {
       during = pages.map((v) => h.editor.lookup(h.userRoot, v).entry.kind);
     });
-    expect(h.editor.setContiguousRun(h.userRoot, V2M + 16, 32, true, rec.discharge, h.asid)).toBe(32);
+    expect(setContiguousRun(h, h.userRoot, V2M + 16, 32, true, rec.discharge, h.asid)).toBe(32);
     expect(new Set(during)).toEqual(new Set(['absent']));
     expect(rec.needs).toEqual([{ scope: 'page', asid: 1, vpns: pages, global: false, leafOnly: true }]);
     expect(rec.ops).toHaveLength(32);
@@ -553,13 +681,13 @@ describe('setContiguousRun (Contiguous hint, arch-facts A1 and A11)', () => {
     // Already on: nothing to do, no discharge.
     let called = false;
     expect(
-      h.editor.setContiguousRun(h.userRoot, V2M + 16, 32, true, () => {
+      setContiguousRun(h, h.userRoot, V2M + 16, 32, true, () => {
         called = true;
       }),
     ).toBe(0);
     expect(called).toBe(false);
     // Clear one group first, then a page of it may change.
-    expect(h.editor.setContiguousRun(h.userRoot, V2M + 32, 16, false, ignore, h.asid)).toBe(16);
+    expect(setContiguousRun(h, h.userRoot, V2M + 32, 16, false, ignore, h.asid)).toBe(16);
     expect(contiguousBits(h, V2M + 16, 32)).toEqual([...Array(16).fill(1n), ...Array(16).fill(0n)]);
     expect(observe(h, pages)).toEqual(before);
   });
@@ -567,7 +695,7 @@ describe('setContiguousRun (Contiguous hint, arch-facts A1 and A11)', () => {
   it('merges accessed and dirty across a group so that its entries are identical', () => {
     const clean = { ...DATA, accessed: false, dirty: false };
     const h = pagesRig(0x8001_0000, (i) => (i === 4 ? DATA : clean));
-    expect(h.editor.setContiguousRun(h.userRoot, V2M + 16, 32, true, ignore)).toBe(32);
+    expect(setContiguousRun(h, h.userRoot, V2M + 16, 32, true, ignore)).toBe(32);
     const attrs = [...span(V2M + 16, 32)].map((v) => {
       const e = h.editor.lookup(h.userRoot, v).entry;
       return e.kind === 'leaf' ? e.attrs : undefined;
@@ -579,16 +707,16 @@ describe('setContiguousRun (Contiguous hint, arch-facts A1 and A11)', () => {
   it('16 × 2 MiB blocks (32 MiB, L2 hint); a block of a group cannot be split until the group is cleared', () => {
     const h = harness();
     for (let i = 0; i < 16; i++) mapOk(h, h.userRoot, V2M + i * 512, 0x8000_0000 + i * 2 * MiB, 2, DATA);
-    expect(h.editor.setContiguousRun(h.userRoot, V2M, 16, true, ignore)).toBe(16);
+    expect(setContiguousRun(h, h.userRoot, V2M, 16, true, ignore)).toBe(16);
     const before = snapshot(h);
-    expect(() => h.editor.splitLeaf(h.userRoot, V2M + 512 * 3, h.frames, ignore)).toThrow(
+    expect(() => splitLeaf(h, h.userRoot, V2M + 512 * 3, ignore)).toThrow(
       /clear the hint on its whole group first/,
     );
     expect(snapshot(h)).toEqual(before);
-    expect(h.editor.setContiguousRun(h.userRoot, V2M, 16, false, ignore)).toBe(16);
-    expect(h.editor.splitLeaf(h.userRoot, V2M + 512 * 3, h.frames, ignore).ok).toBe(true);
+    expect(setContiguousRun(h, h.userRoot, V2M, 16, false, ignore)).toBe(16);
+    expect(splitLeaf(h, h.userRoot, V2M + 512 * 3, ignore).ok).toBe(true);
     // Now the run mixes sizes: refused.
-    expect(() => h.editor.setContiguousRun(h.userRoot, V2M, 16, true, ignore)).toThrow(/leaves of one size/);
+    expect(() => setContiguousRun(h, h.userRoot, V2M, 16, true, ignore)).toThrow(/leaves of one size/);
   });
 
   it('refuses bad runs with typed errors; nothing changes', () => {
@@ -601,44 +729,44 @@ describe('setContiguousRun (Contiguous hint, arch-facts A1 and A11)', () => {
       [
         'count',
         () => pagesRig(),
-        (h) => h.editor.setContiguousRun(h.userRoot, V2M + 16, 8, true, ignore),
+        (h) => setContiguousRun(h, h.userRoot, V2M + 16, 8, true, ignore),
         /contiguous run length: 8/,
       ],
       [
         'count 0',
         () => pagesRig(),
-        (h) => h.editor.setContiguousRun(h.userRoot, V2M + 16, 0, false, ignore),
+        (h) => setContiguousRun(h, h.userRoot, V2M + 16, 0, false, ignore),
         InvalidArgumentError,
       ],
       [
         'start',
         () => pagesRig(),
-        (h) => h.editor.setContiguousRun(h.userRoot, V2M + 24, 16, true, ignore),
+        (h) => setContiguousRun(h, h.userRoot, V2M + 24, 16, true, ignore),
         /contiguous run start: "vpn 262168"/,
       ],
       [
         'hole',
         () => pagesRig(),
-        (h) => h.editor.setContiguousRun(h.userRoot, V2M + 16, 48, true, ignore),
+        (h) => setContiguousRun(h, h.userRoot, V2M + 16, 48, true, ignore),
         NotMappedError,
       ],
       [
         'attributes',
         () => pagesRig(0x8001_0000, (i) => (i === 17 ? TEXT : DATA)),
-        (h) => h.editor.setContiguousRun(h.userRoot, V2M + 16, 32, true, ignore),
+        (h) => setContiguousRun(h, h.userRoot, V2M + 16, 32, true, ignore),
         /the attributes of the group's first leaf \(vpn 262176\)/,
       ],
       [
         'misaligned PA',
         () => pagesRig(0x8001_1000),
-        (h) => h.editor.setContiguousRun(h.userRoot, V2M + 16, 32, true, ignore),
+        (h) => setContiguousRun(h, h.userRoot, V2M + 16, 32, true, ignore),
         /consecutive output addresses from a base aligned to 65536 bytes/,
       ],
       [
         'unsettled',
         () => pagesRig(),
-        (h) => h.editor.setContiguousRun(h.userRoot, V2M + 16, 32, true, () => {}),
-        /left the flush obligation unsettled/,
+        (h) => setContiguousRun(h, h.userRoot, V2M + 16, 32, true, () => {}),
+        /make with the flush obligation unsettled/,
       ],
     ];
     for (const [name, make, act, error] of cases) {
@@ -653,7 +781,7 @@ describe('setContiguousRun (Contiguous hint, arch-facts A1 and A11)', () => {
     const toy = createToyArch();
     const h = createWalkHarness(toy);
     const editor = new PageTableEditor(toy, h.memory);
-    expect(() => editor.setContiguousRun(h.userRoot, 0x400, 16, true, ignore)).toThrow(
+    expect(() => editor.prepareContiguousRun({ root: h.userRoot, vpn: 0x400, count: 16, on: true })).toThrow(
       'toy32: cannot encode at level 1: no contiguous hint (capabilities.contiguousEntries = 0)',
     );
   });
@@ -674,11 +802,11 @@ describe('split / collapse sequences keep every translation (fast-check)', () =>
       fc.property(fc.array(op, { maxLength: 12 }), (ops) => {
         for (const o of ops) {
           const vpn = V1G + o.page;
-          if (o.kind === 'split') h.editor.splitLeaf(h.userRoot, vpn, h.frames, ignore, h.asid);
-          else h.editor.collapseTable(h.userRoot, vpn, o.level, h.frames, ignore, h.asid);
+          if (o.kind === 'split') splitLeaf(h, h.userRoot, vpn, ignore, h.asid);
+          else collapseTable(h, h.userRoot, vpn, o.level, ignore, h.asid);
           expect(observe(h, samples)).toEqual(expected);
           // Every table frame the source handed out is reachable (no leak), and vice versa.
-          expect(h.editor.tableFrames(h.userRoot).length + 1).toBe(h.frames.liveFrames);
+          expect(h.editor.tableFrames({ root: h.userRoot }).length + 1).toBe(h.frames.liveFrames);
         }
       }),
       { numRuns: 40 },

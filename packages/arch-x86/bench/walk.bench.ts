@@ -60,15 +60,15 @@ function build(mode: X86Mode): { walk: () => number } {
   };
   const editor = new PageTableEditor(arch, memory);
   for (let i = 0; i < PAGES; i++) {
-    const r = editor.map(
+    const r = editor.map({
       root,
-      s.baseVpn + i,
-      s.basePa + i * PAGE_SIZE,
-      1,
+      vpn: s.baseVpn + i,
+      pa: s.basePa + i * PAGE_SIZE,
+      level: 1,
       attrs,
-      arch.defaults.userTable,
+      tableAttrs: arch.defaults.userTable,
       source,
-    );
+    });
     if (!r.ok) throw new Error(`map failed: ${r.reason}`);
   }
   const mmu = arch.createMmu(memory);

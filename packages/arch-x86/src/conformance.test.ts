@@ -18,6 +18,7 @@ import {
   checkUnmapped,
   checkWalkerLeafLevel,
   describeConformance,
+  describeEditorConformance,
 } from '@mmkit/testkit';
 import { describe, expect, it } from 'vitest';
 import { createX86Arch } from './backend.js';
@@ -137,3 +138,6 @@ describe('syndrome precision of the #PF error code (arch-facts B6)', () => {
     });
   });
 });
+
+for (const mode of ['x86_64', 'x86_64-la57', 'x86-pae', 'x86-32'] as const)
+  describeEditorConformance(mode, () => createX86Arch({ mode }));

@@ -58,7 +58,17 @@ describe('recursive32 (arch-facts B10)', () => {
         dirty: true,
         software: 0,
       };
-      expect(h.editor.map(pd, vpnOf(va), pa, 1, attrs, b.defaults.userTable, h.frames).ok).toBe(true);
+      expect(
+        h.editor.map({
+          root: pd,
+          vpn: vpnOf(va),
+          pa,
+          level: 1,
+          attrs,
+          tableAttrs: b.defaults.userTable,
+          source: h.frames,
+        }).ok,
+      ).toBe(true);
     }
     const out = new WalkResult();
     const read = (va: bigint) => {
@@ -119,7 +129,17 @@ describe('recursive4Level (arch-facts B10)', () => {
         software: 0,
       };
       const tables = user ? b.defaults.userTable : b.defaults.kernelTable;
-      expect(h.editor.map(pml4, vpnOf(va), pa, 1, attrs, tables, h.frames, h.asid).ok).toBe(true);
+      expect(
+        h.editor.map({
+          root: pml4,
+          vpn: vpnOf(va),
+          pa,
+          level: 1,
+          attrs,
+          tableAttrs: tables,
+          source: h.frames,
+        }).ok,
+      ).toBe(true);
     }
     const out = new WalkResult();
     const read = (va: bigint) => {

@@ -25,6 +25,8 @@ export type MmErrorCode =
   | 'E_NOT_MAPPED'
   | 'E_INVALID_ARGUMENT'
   | 'E_STALE_TLB'
+  | 'E_UNDISCHARGED_FLUSH'
+  | 'E_BREAK_BEFORE_MAKE'
   | 'E_AUDIT'
   | 'E_EFAULT'
   | 'E_NO_PROCESS';

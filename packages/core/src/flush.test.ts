@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_FLUSH_PAGE_THRESHOLD, FlushObligation } from './flush.js';
+import { InvalidArgumentError } from './errors.js';
+import {
+  DEFAULT_FLUSH_PAGE_THRESHOLD,
+  FlushLedger,
+  FlushObligation,
+  UndischargedFlushError,
+} from './flush.js';
 
 describe('FlushObligation', () => {
   it('starts empty: nothing to invalidate, not settled', () => {
@@ -95,7 +101,54 @@ describe('FlushObligation', () => {
     a.markDischarged();
     expect(a.settledState).toBe(true);
     const b = new FlushObligation(1, false);
-    b.ignore();
+    b.ignore('nothing cached');
     expect(b.settledState).toBe(true);
+  });
+});
+
+describe('FlushLedger (strict mode)', () => {
+  it('a dropped obligation is reported with its ASID and pages, once', () => {
+    const ledger = new FlushLedger();
+    const f = ledger.create(9);
+    f.addPage(0x400);
+    expect(ledger.outstanding).toBe(1);
+    expect(() => ledger.assertSettled()).toThrow(UndischargedFlushError);
+    expect(ledger.outstanding).toBe(0);
+    const g = ledger.create(9);
+    g.addPage(0x401);
+    try {
+      ledger.assertSettled();
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(UndischargedFlushError);
+      const u = e as UndischargedFlushError;
+      expect([u.code, u.outstanding, u.asid, u.vpns]).toEqual(['E_UNDISCHARGED_FLUSH', 1, 9, [0x401]]);
+      expect(u.message).toBe('1 flush obligation(s) neither discharged nor ignored: asid 9: vpn 0x401');
+    }
+  });
+
+  it('discharging, ignoring (with a reason) and merging settle an obligation', () => {
+    const ledger = new FlushLedger();
+    ledger.create(1).markDischarged();
+    const i = ledger.create(1);
+    i.ignore('tables not loaded on any CPU');
+    expect(i.ignoredBecause).toBe('tables not loaded on any CPU');
+    const into = ledger.create(1);
+    into.merge(ledger.create(1));
+    expect(ledger.outstanding).toBe(1);
+    into.markDischarged();
+    expect(() => ledger.assertSettled()).not.toThrow();
+  });
+
+  it('ignore() needs a reason; tracking by two ledgers is refused', () => {
+    const f = new FlushObligation(1, false);
+    expect(() => f.ignore('')).toThrow(InvalidArgumentError);
+    expect(() => (f.ignore as (r?: string) => void)()).toThrow(InvalidArgumentError);
+    expect(f.settledState).toBe(false);
+    const a = new FlushLedger();
+    a.track(f);
+    expect(() => new FlushLedger().track(f)).toThrow(InvalidArgumentError);
+    f.ignore('test');
+    expect(a.outstanding).toBe(0);
   });
 });

@@ -1,26 +1,46 @@
 /**
- * Flush obligations: what map, unmap and protect leave to do. The caller must
- * `discharge` it (run the architecture's TLB maintenance on every CPU that may
- * cache the translations) or explicitly `ignore()` it, as the rust-osdev
- * `MapperFlush` token works. Strict TLB mode catches a forgotten flush.
+ * Flush obligations: what an edit that removes or downgrades a translation leaves to do (unmap,
+ * protect, prune, the break step of break-before-make). The caller must discharge the obligation
+ * (run the architecture's TLB maintenance on every CPU that may cache the translations, then
+ * `markDischarged()`) or explicitly `ignore(reason)` it, as the rust-osdev x86_64 `MapperFlush`
+ * token works. Mapping a new translation into an absent slot creates no obligation (absent entries
+ * are never cached).
+ *
+ * TypeScript cannot forbid dropping a value, so a {@link FlushLedger} does it at run time: every
+ * obligation created through a ledger (a {@link PageTableEditor} given one creates all of its
+ * obligations there) stays outstanding until it is settled, and
+ * {@link FlushLedger.assertSettled} throws {@link UndischargedFlushError} naming the ASID and pages
+ * of each outstanding one. A kernel in strict TLB mode calls it after every operation.
  */
 import type { TlbInvalidation } from './arch.js';
+import { InvalidArgumentError, MmError } from './errors.js';
 
 /** Above this many pages, one ASID-wide (or global) invalidation replaces per-page ones. */
 export const DEFAULT_FLUSH_PAGE_THRESHOLD = 32;
 
-/** Accumulates the TLB invalidation an edit requires. */
+/**
+ * Accumulates the TLB invalidation an edit requires. Settled by {@link markDischarged},
+ * {@link ignore} (with a reason) or by being {@link merge}d into another obligation.
+ */
 export class FlushObligation {
   private readonly pages: number[] = [];
   private wide = false;
   private leaf = true;
   private settled = false;
+  private reason: string | undefined;
+  /** @internal The ledger that tracks this obligation (set by {@link FlushLedger.track}). */
+  ledger: FlushLedger | undefined;
 
+  /**
+   * An untracked obligation. Use {@link FlushLedger.create} (or `PageTableEditor.newFlush`) for
+   * one that strict mode reports when it is dropped.
+   */
   constructor(
     /** ASID of the address space edited. */
     readonly asid: number,
     /** The edited translations are global (kernel) ones. */
     readonly global: boolean,
+    /** Above this many pages the obligation becomes ASID-wide (or global). */
     readonly threshold = DEFAULT_FLUSH_PAGE_THRESHOLD,
   ) {}
 
@@ -39,14 +59,14 @@ export class FlushObligation {
     this.leaf = false;
   }
 
-  /** Folds another obligation for the same ASID into this one. */
+  /** Folds another obligation for the same ASID into this one; `other` is settled by it. */
   merge(other: FlushObligation): void {
     if (!other.leaf) this.leaf = false;
     if (other.wide) {
       this.wide = true;
       this.pages.length = 0;
     } else for (const p of other.pages) this.addPage(p);
-    other.settled = true;
+    other.settle(undefined);
   }
 
   /** True if nothing needs invalidating. */
@@ -54,9 +74,14 @@ export class FlushObligation {
     return !this.wide && this.pages.length === 0;
   }
 
-  /** True once discharged or ignored. */
+  /** True once discharged, ignored or merged. */
   get settledState(): boolean {
     return this.settled;
+  }
+
+  /** The reason given to {@link ignore}, or undefined if not ignored. */
+  get ignoredBecause(): string | undefined {
+    return this.reason;
   }
 
   /** The neutral invalidation needed, or undefined if none. */
@@ -80,13 +105,128 @@ export class FlushObligation {
     };
   }
 
-  /** Marks the obligation as met by the caller. */
-  markDischarged(): void {
-    this.settled = true;
+  /** A short description for messages: ASID and pages (`asid 3, vpns 0x400, 0x401`). */
+  describe(): string {
+    const what = this.wide
+      ? this.global
+        ? 'every page (global)'
+        : 'every page of the ASID'
+      : this.pages.length === 0
+        ? 'no page'
+        : `vpn ${this.pages.map((p) => `0x${p.toString(16)}`).join(', ')}`;
+    return `asid ${this.asid}${this.global ? ' (global)' : ''}: ${what}${this.leaf ? '' : ', table entries'}`;
   }
 
-  /** Explicitly drops the obligation (e.g. the tables are not live on any CPU). */
-  ignore(): void {
+  /** Marks the obligation as met by the caller (the TLB maintenance of {@link need} ran). */
+  markDischarged(): void {
+    this.settle(undefined);
+  }
+
+  /**
+   * Explicitly drops the obligation. `reason` says why no invalidation is needed (e.g. 'tables not
+   * loaded on any CPU'); it is kept in {@link ignoredBecause}.
+   * @throws InvalidArgumentError if `reason` is not a non-empty string.
+   */
+  ignore(reason: string): void {
+    if (typeof reason !== 'string' || reason.trim() === '') {
+      throw new InvalidArgumentError(
+        'FlushObligation.ignore reason',
+        reason,
+        'a non-empty string saying why no TLB invalidation is needed',
+      );
+    }
+    this.settle(reason);
+  }
+
+  private settle(reason: string | undefined): void {
+    if (this.settled) return;
     this.settled = true;
+    this.reason = reason;
+    this.ledger?.release(this);
+  }
+}
+
+/** Strict mode found a flush obligation that was neither discharged nor ignored. */
+export class UndischargedFlushError extends MmError {
+  constructor(
+    /** How many obligations were outstanding. */
+    readonly outstanding: number,
+    /** ASID of the first outstanding obligation. */
+    readonly asid: number,
+    /** Pages of the first outstanding obligation (empty when ASID-wide or none). */
+    readonly vpns: readonly number[],
+    /** Each outstanding obligation, described. */
+    readonly details: readonly string[],
+  ) {
+    super(
+      'E_UNDISCHARGED_FLUSH',
+      `${outstanding} flush obligation(s) neither discharged nor ignored: ${details.join('; ')}`,
+    );
+  }
+}
+
+/**
+ * Counts the flush obligations created through it that are not settled yet (see the module
+ * documentation). Allocation per obligation: one Set entry.
+ */
+export class FlushLedger {
+  private readonly open = new Set<FlushObligation>();
+
+  /** A new obligation tracked by this ledger. */
+  create(asid: number, global = false, threshold = DEFAULT_FLUSH_PAGE_THRESHOLD): FlushObligation {
+    const f = new FlushObligation(asid, global, threshold);
+    this.track(f);
+    return f;
+  }
+
+  /**
+   * Tracks an obligation created elsewhere (a settled one is ignored).
+   * @throws InvalidArgumentError if another ledger tracks it already.
+   */
+  track(flush: FlushObligation): void {
+    if (flush.settledState) return;
+    if (flush.ledger !== undefined && flush.ledger !== this) {
+      throw new InvalidArgumentError(
+        'flush obligation',
+        flush.describe(),
+        'one not tracked by another ledger',
+      );
+    }
+    flush.ledger = this;
+    this.open.add(flush);
+  }
+
+  /** @internal Called by {@link FlushObligation} when it is settled. */
+  release(flush: FlushObligation): void {
+    this.open.delete(flush);
+  }
+
+  /** Number of obligations not settled yet. */
+  get outstanding(): number {
+    return this.open.size;
+  }
+
+  /** The obligations not settled yet, oldest first. */
+  outstandingObligations(): FlushObligation[] {
+    return [...this.open];
+  }
+
+  /**
+   * Throws if any obligation is outstanding; after the throw they are forgotten, so one dropped
+   * obligation is reported once.
+   * @throws UndischargedFlushError naming the ASID and pages of each outstanding obligation.
+   */
+  assertSettled(): void {
+    if (this.open.size === 0) return;
+    const all = [...this.open];
+    this.open.clear();
+    for (const f of all) f.ledger = undefined;
+    const first = all[0]!;
+    throw new UndischargedFlushError(
+      all.length,
+      first.asid,
+      first.need()?.vpns ?? [],
+      all.map((f) => f.describe()),
+    );
   }
 }

@@ -19,11 +19,12 @@
  * ```
  */
 import {
-  FlushObligation,
+  type FlushObligation,
   type FrameSource,
   hex,
   isMmError,
   type LeafAttributes,
+  type LeafTemplate,
   type NeutralEntry,
   vaOf,
 } from '@mmkit/core';
@@ -193,21 +194,20 @@ export class AddressSpace {
   mapPage(vpn: number, pa: number, attrs: LeafAttributes): MapOutcome {
     const fresh = this.root === 0;
     if (!this.ensureRoot()) return { ok: false, reason: 'no-memory' };
-    const res = this.k.editor.map(
-      this.root,
+    // A new translation replaces an absent one: nothing to invalidate, no obligation.
+    const res = this.k.editor.map({
+      root: this.root,
       vpn,
       pa,
-      1,
+      level: 1,
       attrs,
-      this.k.arch.defaults.userTable,
-      this.source,
-      this.asid,
-    );
+      tableAttrs: this.k.arch.defaults.userTable,
+      source: this.source,
+    });
     if (!res.ok) {
       if (fresh) this.releaseRoot();
       return { ok: false, reason: res.reason === 'no-memory' ? 'no-memory' : 'already-mapped' };
     }
-    res.flush.ignore(); // a new translation replaces an absent one: nothing to invalidate
     this.mapped(vpn, pa, 1, attrs);
     return { ok: true };
   }
@@ -252,21 +252,19 @@ export class AddressSpace {
     if (level === 1) return this.mapPage(vpn, pa, attrs).ok;
     const fresh = this.root === 0;
     if (!this.ensureRoot()) return false;
-    const res = this.k.editor.map(
-      this.root,
+    const res = this.k.editor.map({
+      root: this.root,
       vpn,
       pa,
       level,
       attrs,
-      this.k.arch.defaults.userTable,
-      this.source,
-      this.asid,
-    );
+      tableAttrs: this.k.arch.defaults.userTable,
+      source: this.source,
+    });
     if (!res.ok) {
       if (fresh) this.releaseRoot();
       return false;
     }
-    res.flush.ignore(); // new translation: nothing cached
     this.mapped(vpn, pa, this.k.arch.geometry.entryPages[level]!, attrs);
     return true;
   }
@@ -275,14 +273,12 @@ export class AddressSpace {
    * Installs a demand-zero page for a fault whose walk stopped at the absent level-1 slot
    * `descriptorPa` (no table walk again). False when the slot is not absent or out of memory.
    */
-  fillAbsentSlot(vpn: number, descriptorPa: number, template: { lo: number; hi: number }): boolean {
-    const { memory, allocator } = this.k;
-    const wide = this.k.arch.description.descriptorBytes === 8;
-    if (memory.read32(descriptorPa) !== 0 || (wide && memory.read32(descriptorPa + 4) !== 0)) return false;
+  fillAbsentSlot(vpn: number, descriptorPa: number, template: LeafTemplate): boolean {
+    const { editor, allocator } = this.k;
+    if (!editor.isAbsent(descriptorPa)) return false;
     const pa = allocator.alloc('user', this.pid);
     if (pa === 0) return false;
-    memory.write32(descriptorPa, (template.lo | (pa >>> 0)) >>> 0);
-    if (wide) memory.write32(descriptorPa + 4, (template.hi | Math.floor(pa / 0x1_0000_0000)) >>> 0);
+    editor.fillAbsent(descriptorPa, pa, template);
     this.mapped(vpn, pa, 1, this.k.anonAttrs);
     return true;
   }
@@ -317,7 +313,7 @@ export class AddressSpace {
     const g = arch.geometry;
     const pageBytes = bounds.pageBytes;
     const emit = events.active;
-    return this.k.editor.clearLeaves(this.root, startVpn, endVpn, flush, (leaf) => {
+    return this.k.editor.clearLeaves({ root: this.root, startVpn, endVpn, flush }, (leaf) => {
       const pages = g.entryPages[leaf.level]!;
       this.residentPages -= pages;
       for (let i = 0; i < pages; i++) {
@@ -350,7 +346,7 @@ export class AddressSpace {
     this.clearContiguous(startVpn, endVpn); // before any entry of a hinted group changes
     const removed = this.vmas.removeRange(startVpn, endVpn);
     if (this.root !== 0) {
-      const flush = new FlushObligation(this.asid, false, this.k.flushThreshold);
+      const flush = this.k.editor.newFlush({ asid: this.asid, threshold: this.k.flushThreshold });
       this.clearLeaves(startVpn, endVpn, flush);
       flush.merge(this.pruneTablesAround(startVpn, endVpn));
       this.k.discharge(flush);
@@ -366,8 +362,14 @@ export class AddressSpace {
     const { userStartVpn, userEndVpn } = this.k.bounds;
     const lo = this.vmas.findLastBefore(startVpn)?.endVpn ?? userStartVpn;
     const hi = this.vmas.findFirstAtOrAfter(endVpn)?.startVpn ?? userEndVpn;
-    if (hi <= lo) return new FlushObligation(this.asid, false);
-    return this.k.editor.pruneEmptyTables(this.root, lo, hi, this.source, 0, -1, this.asid).flush;
+    if (hi <= lo) return this.k.editor.newFlush({ asid: this.asid });
+    return this.k.editor.pruneEmptyTables({
+      root: this.root,
+      startVpn: lo,
+      endVpn: hi,
+      source: this.source,
+      asid: this.asid,
+    }).flush;
   }
 
   /** Splits huge leaves until none straddles page `vpn`. False when out of memory. */
@@ -378,15 +380,17 @@ export class AddressSpace {
       if (ref.entry.kind !== 'leaf' || ref.level === 1) return true;
       const pages = this.k.arch.geometry.entryPages[ref.level]!;
       if (vpn % pages === 0) return true;
-      const res = this.k.editor.splitLeaf(
-        this.root,
+      // Break-before-make (arch-facts A11): build the table, break, invalidate, make.
+      const prep = this.k.editor.prepareSplit({
+        root: this.root,
         vpn,
-        this.source,
-        (f) => this.k.discharge(f),
-        this.asid,
-        this.k.arch.defaults.userTable,
-      );
-      if (!res.ok) return false;
+        source: this.source,
+        tableAttrs: this.k.arch.defaults.userTable,
+        asid: this.asid,
+      });
+      if (!prep.ok) return false;
+      this.k.discharge(prep.plan.break());
+      prep.plan.make();
     }
   }
 
@@ -416,16 +420,10 @@ export class AddressSpace {
     );
     if (!device) return;
     const groups = new Set<number>();
-    this.k.editor.forEachLeaf(
-      this.root,
-      (leaf) => {
-        if (leaf.attrs.contiguous && leaf.level === 1) groups.add(leaf.vpn - (leaf.vpn % n));
-      },
-      startVpn,
-      endVpn,
-    );
-    for (const g of groups)
-      this.k.editor.setContiguousRun(this.root, g, n, false, (f) => this.k.discharge(f), this.asid);
+    this.k.editor.forEachLeaf({ root: this.root, startVpn, endVpn }, (leaf) => {
+      if (leaf.attrs.contiguous && leaf.level === 1) groups.add(leaf.vpn - (leaf.vpn % n));
+    });
+    for (const g of groups) this.setContiguous(g, n, false);
   }
 
   /** AArch64 Contiguous hint on every aligned group of physically contiguous device leaves in [startVpn, endVpn). */
@@ -439,11 +437,19 @@ export class AddressSpace {
       const pa = vma.value.pa + (g - vma.startVpn) * pageBytes;
       if (pa % (n * pageBytes) !== 0) continue;
       try {
-        this.k.editor.setContiguousRun(this.root, g, n, true, (f) => this.k.discharge(f), this.asid);
+        this.setContiguous(g, n, true);
       } catch (e) {
         if (!isMmError(e)) throw e; // a group that does not qualify keeps its plain entries
       }
     }
+  }
+
+  /** Sets or clears the Contiguous hint on `count` leaves from `vpn` (break-before-make, arch-facts A11). */
+  private setContiguous(vpn: number, count: number, on: boolean): void {
+    const plan = this.k.editor.prepareContiguousRun({ root: this.root, vpn, count, on, asid: this.asid });
+    if (plan === undefined) return;
+    this.k.discharge(plan.break());
+    plan.make();
   }
 
   // -------------------------------------------------------------------------
@@ -460,16 +466,18 @@ export class AddressSpace {
     if (this.root === 0) return true;
     this.clearContiguous(startVpn, endVpn);
     const leaves: { vpn: number; level: number }[] = [];
-    this.k.editor.forEachLeaf(
-      this.root,
-      (l) => leaves.push({ vpn: l.vpn, level: l.level }),
-      startVpn,
-      endVpn,
+    this.k.editor.forEachLeaf({ root: this.root, startVpn, endVpn }, (l) =>
+      leaves.push({ vpn: l.vpn, level: l.level }),
     );
-    const flush = new FlushObligation(this.asid, false, this.k.flushThreshold);
+    const flush = this.k.editor.newFlush({ asid: this.asid, threshold: this.k.flushThreshold });
     for (const l of leaves) {
       const vma = this.vmas.find(l.vpn)!;
-      const f = this.k.editor.protect(this.root, l.vpn, this.k.attrsFor(vma.value, l.level), this.asid);
+      const f = this.k.editor.protect({
+        root: this.root,
+        vpn: l.vpn,
+        attrs: this.k.attrsFor(vma.value, l.level),
+        asid: this.asid,
+      });
       if (f) flush.merge(f);
     }
     this.k.discharge(flush);
@@ -480,7 +488,12 @@ export class AddressSpace {
   upgradeLeaf(vpn: number, vma: VmaValue): void {
     const ref = this.lookup(vpn);
     if (ref?.entry.kind !== 'leaf') return;
-    const flush = this.k.editor.protect(this.root, vpn, this.k.attrsFor(vma, ref.level), this.asid);
+    const flush = this.k.editor.protect({
+      root: this.root,
+      vpn,
+      attrs: this.k.attrsFor(vma, ref.level),
+      asid: this.asid,
+    });
     if (flush) this.k.discharge(flush);
   }
 
@@ -507,28 +520,23 @@ export class AddressSpace {
     if (this.root === 0) return;
     const { editor, arch } = this.k;
     const leaves: { vpn: number; pa: number; attrs: LeafAttributes }[] = [];
-    editor.forEachLeaf(
-      this.root,
-      (l) => leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs }),
-      startVpn,
-      endVpn,
+    editor.forEachLeaf({ root: this.root, startVpn, endVpn }, (l) =>
+      leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs }),
     );
-    const flush = new FlushObligation(this.asid, false, this.k.flushThreshold);
+    const flush = editor.newFlush({ asid: this.asid, threshold: this.k.flushThreshold });
     for (const l of leaves) {
       const u = editor.unmap(this.root, l.vpn, this.asid);
       if (u) flush.merge(u.flush);
-      const m = editor.map(
-        this.root,
-        destVpn + (l.vpn - startVpn),
-        l.pa,
-        1,
-        l.attrs,
-        arch.defaults.userTable,
-        this.source,
-        this.asid,
-      );
+      const m = editor.map({
+        root: this.root,
+        vpn: destVpn + (l.vpn - startVpn),
+        pa: l.pa,
+        level: 1,
+        attrs: l.attrs,
+        tableAttrs: arch.defaults.userTable,
+        source: this.source,
+      });
       if (!m.ok) throw new Error(`kernel bug: mremap move failed after the pre-check (${m.reason})`);
-      m.flush.ignore();
     }
     flush.merge(this.pruneTablesAround(startVpn, endVpn));
     this.k.discharge(flush);
@@ -545,11 +553,16 @@ export class AddressSpace {
   clear(): void {
     if (this.root !== 0) {
       const { userStartVpn, userEndVpn } = this.k.bounds;
-      const flush = new FlushObligation(this.asid, false, 0);
+      const flush = this.k.editor.newFlush({ asid: this.asid, threshold: 0 });
       flush.addTableChange();
       this.clearLeaves(userStartVpn, userEndVpn, flush);
       this.k.discharge(flush);
-      this.k.editor.freeSubtables(this.root, this.source, userStartVpn, userEndVpn);
+      this.k.editor.freeSubtables({
+        root: this.root,
+        source: this.source,
+        startVpn: userStartVpn,
+        endVpn: userEndVpn,
+      });
       this.releaseRoot();
     }
     const objects = this.sharedObjectsInUse();
@@ -577,11 +590,8 @@ export class AddressSpace {
     this.vmas.forEach((vma) => {
       if (!ok) return;
       const leaves: { vpn: number; pa: number; level: number; attrs: LeafAttributes }[] = [];
-      editor.forEachLeaf(
-        this.root,
-        (l) => leaves.push({ vpn: l.vpn, pa: l.pa, level: l.level, attrs: l.attrs }),
-        vma.startVpn,
-        vma.endVpn,
+      editor.forEachLeaf({ root: this.root, startVpn: vma.startVpn, endVpn: vma.endVpn }, (l) =>
+        leaves.push({ vpn: l.vpn, pa: l.pa, level: l.level, attrs: l.attrs }),
       );
       const share = vma.value.shm !== undefined || vma.value.kind === 'device';
       for (const l of leaves) {
@@ -659,15 +669,10 @@ export class AddressSpace {
     if (this.root === 0) return 0;
     const g = this.k.arch.geometry;
     let resident = 0;
-    this.k.editor.forEachLeaf(
-      this.root,
-      (l) => {
-        const p = g.entryPages[l.level]!;
-        resident += Math.min(l.vpn + p, endVpn) - Math.max(l.vpn, startVpn);
-      },
-      startVpn,
-      endVpn,
-    );
+    this.k.editor.forEachLeaf({ root: this.root, startVpn, endVpn }, (l) => {
+      const p = g.entryPages[l.level]!;
+      resident += Math.min(l.vpn + p, endVpn) - Math.max(l.vpn, startVpn);
+    });
     return resident;
   }
 

@@ -106,34 +106,10 @@ export class AttributeChooser {
 }
 
 /**
- * A leaf descriptor with the output address left out, for installing many leaves with the same
- * attributes quickly: `lo | pa[31:0]`, `hi | pa[63:32]`. Only made when the backend's encoding
- * really is that (checked against the codec at the lowest and highest page address), so no
- * architecture is assumed.
+ * Leaf templates moved to `@mmkit/core` (`leafTemplate`, `LeafTemplate`, used with
+ * `PageTableEditor.fillAbsent`); re-exported here for existing importers.
  */
-export interface LeafTemplate {
-  readonly lo: number;
-  readonly hi: number;
-}
-
-/** Builds a {@link LeafTemplate} for `attrs` at `level`, or undefined if the encoding is not of that form. */
-export function leafTemplate(
-  backend: ArchBackend,
-  attrs: LeafAttributes,
-  level = 1,
-): LeafTemplate | undefined {
-  const { codec, description, geometry } = backend;
-  const base = codec.encode({ kind: 'leaf', pa: 0, attrs }, level);
-  const size = geometry.entrySizeBytes[level]!;
-  const top = 2 ** description.paBits - size;
-  for (const pa of [size, top, 0x1234_5000 - (0x1234_5000 % size)]) {
-    if (pa >= 2 ** description.paBits) continue;
-    const raw = codec.encode({ kind: 'leaf', pa, attrs }, level);
-    if (raw.lo !== (base.lo | (pa >>> 0)) >>> 0 || raw.hi !== (base.hi | Math.floor(pa / 2 ** 32)) >>> 0)
-      return undefined;
-  }
-  return base;
-}
+export { type LeafTemplate, leafTemplate } from '@mmkit/core';
 
 /** Permissions helper: `perms('rw-')`. */
 export function perms(spec: string): Permissions {

@@ -47,25 +47,19 @@ export function audit(kernel: Kernel): AuditReport {
   // Kernel tables: the whole kernel root (on single-root formats also the identity map in its user
   // half), minus the recursive slot; on split-root formats also the root used while no process runs.
   const slot = kernel.recursiveSlot;
-  for (const t of editor.tableFrames(kernel.kernelRoot, 0, Infinity, kernel.kernelRootBaseVpn, slot)) {
+  const kernelRange = { root: kernel.kernelRoot, baseVpn: kernel.kernelRootBaseVpn, skipRootIndex: slot };
+  for (const t of editor.tableFrames(kernelRange)) {
     claimTable(t.pa, -1, `kernel ${editor.levelName(t.level)}`);
   }
   if (kernel.emptyUserRoot !== kernel.kernelRoot) {
-    for (const t of editor.tableFrames(kernel.emptyUserRoot))
+    for (const t of editor.tableFrames({ root: kernel.emptyUserRoot }))
       claimTable(t.pa, -1, `empty user root ${editor.levelName(t.level)}`);
   }
   const userAccessible = (leaf: { attrs: { user: { read: boolean; write: boolean; execute: boolean } } }) =>
     leaf.attrs.user.read || leaf.attrs.user.write || leaf.attrs.user.execute;
-  editor.forEachLeaf(
-    kernel.kernelRoot,
-    (leaf) => {
-      if (userAccessible(leaf)) problems.push(`kernel leaf at ${hex(vaOf(leaf.vpn), 16)} is user-accessible`);
-    },
-    0,
-    Infinity,
-    kernel.kernelRootBaseVpn,
-    slot,
-  );
+  editor.forEachLeaf(kernelRange, (leaf) => {
+    if (userAccessible(leaf)) problems.push(`kernel leaf at ${hex(vaOf(leaf.vpn), 16)} is user-accessible`);
+  });
 
   const { start: uStart, end: uEnd } = kernel.userVpnRange;
   for (const proc of kernel.allProcesses) {
@@ -82,50 +76,45 @@ export function audit(kernel: Kernel): AuditReport {
         problems.push(`process ${proc.pid} has no root but counts pages`);
       continue;
     }
-    const tables = editor.tableFrames(proc.root, uStart, uEnd);
+    const tables = editor.tableFrames({ root: proc.root, startVpn: uStart, endVpn: uEnd });
     for (const t of tables) claimTable(t.pa, proc.pid, `pid ${proc.pid} ${editor.levelName(t.level)}`);
     if (tables.length !== proc.tablePages)
       problems.push(
         `process ${proc.pid} counts ${proc.tablePages} table pages, tables have ${tables.length}`,
       );
     let leaves = 0;
-    editor.forEachLeaf(
-      proc.root,
-      (leaf) => {
-        const va = vaOf(leaf.vpn);
-        const pages = kernel.arch.geometry.entryPages[leaf.level]!;
-        leaves += pages;
-        if (leaf.vpn < uStart || leaf.vpn + pages > uEnd)
-          problems.push(`pid ${proc.pid}: leaf ${hex(va, 16)} outside the user half`);
-        // Invariant 3: every present user PTE lies inside one VMA and grants no more than it allows.
-        const vma = proc.vmas.find(leaf.vpn);
-        // Device/physical mappings do not own their frames (no refcount); everything else does.
-        if (vma?.value.kind !== 'device') {
-          for (let i = 0; i < pages; i++) {
-            const pa = leaf.pa + i * PAGE_SIZE;
-            if (alloc.stateOf(pa) !== undefined) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
-          }
+    editor.forEachLeaf({ root: proc.root, startVpn: uStart, endVpn: uEnd }, (leaf) => {
+      const va = vaOf(leaf.vpn);
+      const pages = kernel.arch.geometry.entryPages[leaf.level]!;
+      leaves += pages;
+      if (leaf.vpn < uStart || leaf.vpn + pages > uEnd)
+        problems.push(`pid ${proc.pid}: leaf ${hex(va, 16)} outside the user half`);
+      // Invariant 3: every present user PTE lies inside one VMA and grants no more than it allows.
+      const vma = proc.vmas.find(leaf.vpn);
+      // Device/physical mappings do not own their frames (no refcount); everything else does.
+      if (vma?.value.kind !== 'device') {
+        for (let i = 0; i < pages; i++) {
+          const pa = leaf.pa + i * PAGE_SIZE;
+          if (alloc.stateOf(pa) !== undefined) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
         }
-        if (!vma || vma.endVpn < leaf.vpn + pages) {
-          problems.push(`pid ${proc.pid}: ${hex(va, 16)} (${pages} pages) is mapped outside any VMA`);
-          return;
-        }
-        const allowed = kernel.attrsFor(vma.value, leaf.level).user;
-        const u = leaf.attrs.user;
-        if ((u.read && !allowed.read) || (u.write && !allowed.write) || (u.execute && !allowed.execute)) {
-          problems.push(
-            `pid ${proc.pid}: ${hex(va, 16)} grants user ${perm(u)} but its VMA ${vma.value.name || '(anon)'} allows ${perm(allowed)}`,
-          );
-        }
-        if (vma.value.kind === 'device' && leaf.pa !== vma.value.pa + (leaf.vpn - vma.startVpn) * PAGE_SIZE) {
-          problems.push(
-            `pid ${proc.pid}: device page ${hex(va, 16)} maps ${hex(leaf.pa)}, not the VMA's physical range`,
-          );
-        }
-      },
-      uStart,
-      uEnd,
-    );
+      }
+      if (!vma || vma.endVpn < leaf.vpn + pages) {
+        problems.push(`pid ${proc.pid}: ${hex(va, 16)} (${pages} pages) is mapped outside any VMA`);
+        return;
+      }
+      const allowed = kernel.attrsFor(vma.value, leaf.level).user;
+      const u = leaf.attrs.user;
+      if ((u.read && !allowed.read) || (u.write && !allowed.write) || (u.execute && !allowed.execute)) {
+        problems.push(
+          `pid ${proc.pid}: ${hex(va, 16)} grants user ${perm(u)} but its VMA ${vma.value.name || '(anon)'} allows ${perm(allowed)}`,
+        );
+      }
+      if (vma.value.kind === 'device' && leaf.pa !== vma.value.pa + (leaf.vpn - vma.startVpn) * PAGE_SIZE) {
+        problems.push(
+          `pid ${proc.pid}: device page ${hex(va, 16)} maps ${hex(leaf.pa)}, not the VMA's physical range`,
+        );
+      }
+    });
     if (leaves !== proc.residentPages)
       problems.push(`process ${proc.pid} counts ${proc.residentPages} resident pages, tables map ${leaves}`);
   }

@@ -11,6 +11,7 @@ import type {
   EventStream,
   FlushObligation,
   LeafAttributes,
+  LeafTemplate,
   MemoryType,
   PageTableEditor,
   PhysicalMemory,
@@ -66,7 +67,7 @@ export interface KernelContext {
   /** Leaf attributes of demand-zero anonymous pages (user rw-, no execute). */
   readonly anonAttrs: LeafAttributes;
   /** Their descriptor without the output address, when the encoding allows (fast demand faults). */
-  readonly anonTemplate: { readonly lo: number; readonly hi: number } | undefined;
+  readonly anonTemplate: LeafTemplate | undefined;
   /** Leaf attributes for a VMA's pages at `level` (what the page tables may grant). */
   attrsFor(v: VmaValue, level?: number): LeafAttributes;
   /** Leaf attributes the backend can express for a request. */

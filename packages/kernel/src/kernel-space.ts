@@ -177,17 +177,16 @@ function mapKernelRange(
       const vpn = baseVpn + pa / pageBytes;
       // The VA must be aligned to the leaf too (a linear map base aligned only to a page).
       if (vpn % g.entryPages[level]! !== 0) continue;
-      const res = b.editor.map(
-        b.kernelRoot,
+      const res = b.editor.map({
+        root: b.kernelRoot,
         vpn,
         pa,
         level,
-        b.attrs.leaf(req, level),
-        b.arch.defaults.kernelTable,
-        b.source,
-      );
+        attrs: b.attrs.leaf(req, level),
+        tableAttrs: b.arch.defaults.kernelTable,
+        source: b.source,
+      });
       if (!res.ok && res.reason === 'no-memory') throw new NoMemoryError(`kernel tables (${what})`);
-      if (res.ok) res.flush.ignore(); // no CPU runs yet: nothing cached
       pa += size;
       mapped = true;
       break;
@@ -215,8 +214,15 @@ export function buildIdentityMap(b: KernelSpaceBuild, root: number, bytes: unkno
   });
   for (let pa = pageBytes; pa < end; pa += pageBytes) {
     if (!b.memory.isRam(pa)) continue;
-    const res = b.editor.map(root, pa / pageBytes, pa, 1, attrs, b.arch.defaults.kernelTable, b.source);
+    const res = b.editor.map({
+      root,
+      vpn: pa / pageBytes,
+      pa,
+      level: 1,
+      attrs,
+      tableAttrs: b.arch.defaults.kernelTable,
+      source: b.source,
+    });
     if (!res.ok && res.reason === 'no-memory') throw new NoMemoryError('the identity map');
-    if (res.ok) res.flush.ignore(); // no CPU runs yet: nothing cached
   }
 }

@@ -72,27 +72,22 @@ export function procSmaps(kernel: KernelContext, proc: Process): string {
     let privateDirty = 0;
     let huge = 0;
     if (proc.root !== 0) {
-      kernel.editor.forEachLeaf(
-        proc.root,
-        (leaf) => {
-          const pages = g.entryPages[leaf.level]!;
-          const n = Math.min(leaf.vpn + pages, v.endVpn) - Math.max(leaf.vpn, v.startVpn);
-          rss += n;
-          if (leaf.level > 1) huge += n;
-          // Mappings of a frame: its refcount, minus the shared object's own reference.
-          const refs =
-            val.kind === 'device' ? 1 : Math.max(1, kernel.allocator.refCount(leaf.pa) - (val.shm ? 1 : 0));
-          pss += n / refs;
-          const dirty = leaf.attrs.dirty;
-          if (refs > 1) {
-            if (dirty) sharedDirty += n;
-            else sharedClean += n;
-          } else if (dirty) privateDirty += n;
-          else privateClean += n;
-        },
-        v.startVpn,
-        v.endVpn,
-      );
+      kernel.editor.forEachLeaf({ root: proc.root, startVpn: v.startVpn, endVpn: v.endVpn }, (leaf) => {
+        const pages = g.entryPages[leaf.level]!;
+        const n = Math.min(leaf.vpn + pages, v.endVpn) - Math.max(leaf.vpn, v.startVpn);
+        rss += n;
+        if (leaf.level > 1) huge += n;
+        // Mappings of a frame: its refcount, minus the shared object's own reference.
+        const refs =
+          val.kind === 'device' ? 1 : Math.max(1, kernel.allocator.refCount(leaf.pa) - (val.shm ? 1 : 0));
+        pss += n / refs;
+        const dirty = leaf.attrs.dirty;
+        if (refs > 1) {
+          if (dirty) sharedDirty += n;
+          else sharedClean += n;
+        } else if (dirty) privateDirty += n;
+        else privateClean += n;
+      });
     }
     const offset = mapsOffset(val, kernel.bounds.pageBytes);
     out.push(line(v.startVpn, v.endVpn, mapsPerms(val), offset, val.shm?.id ?? 0, shownName(val)));

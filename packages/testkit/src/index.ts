@@ -39,6 +39,19 @@ export {
 } from './compare.js';
 export { type ConformanceOptions, describeConformance } from './conformance.js';
 export {
+  checkBreakBeforeMakePhases,
+  checkClearAndPrune,
+  checkEditorMapUnmap,
+  checkEditorOutOfMemory,
+  checkEditorSplitCollapse,
+  checkFlushLedger,
+  checkLeafTemplate,
+  checkRangeValidation,
+  describeEditorConformance,
+  editorSnapshot,
+  runBreakBeforeMake,
+} from './editor-checks.js';
+export {
   BumpFrameSource,
   createTestMemory,
   createWalkHarness,

@@ -182,7 +182,9 @@ export function checkWalkerLeafLevel(
       if (!attrs) continue;
       const mask = permMask(attrs.user, attrs.kernel) & tableRestriction(tableAttrs);
       const label = `${label0} ${slot.half} half, ${formatPerms(mask)}`;
-      const map = attempt(() => h.editor.map(root, slot.vpn, pa, level, attrs, tableAttrs, h.frames, h.asid));
+      const map = attempt(() =>
+        h.editor.map({ root, vpn: slot.vpn, pa, level, attrs, tableAttrs, source: h.frames }),
+      );
       if (!map.ok || !map.value.ok) {
         p.push(`${label}: map failed: ${map.ok ? stableStringify(map.value) : map.message}`);
         continue;
@@ -292,7 +294,15 @@ export function checkNonCanonical(backend: ArchBackend, options: WalkerCheckOpti
       [d.kernelRange.start, backend.defaults.kernelTable],
     ] as const) {
       const vpn = Number(start >> 12n);
-      h.editor.map(h.rootFor(vpn), vpn, 0x1000, 1, attrs, tables, h.frames, h.asid);
+      h.editor.map({
+        root: h.rootFor(vpn),
+        vpn,
+        pa: 0x1000,
+        level: 1,
+        attrs,
+        tableAttrs: tables,
+        source: h.frames,
+      });
     }
   }
   const inside = (va: bigint) =>
@@ -343,16 +353,15 @@ export function checkAccessedFlag(backend: ArchBackend, options: WalkerCheckOpti
     const allowed = permMask(attrs.user, attrs.kernel) & tableRestriction(backend.defaults.userTable);
     if (!(allowed & (Perm.UR | Perm.KR))) continue;
     const privilege: PrivilegeLevel = allowed & Perm.KR ? 1 : 0;
-    h.editor.map(
-      h.rootFor(slot.vpn),
-      slot.vpn,
-      0,
+    h.editor.map({
+      root: h.rootFor(slot.vpn),
+      vpn: slot.vpn,
+      pa: 0,
       level,
       attrs,
-      backend.defaults.userTable,
-      h.frames,
-      h.asid,
-    );
+      tableAttrs: backend.defaults.userTable,
+      source: h.frames,
+    });
     const out = new WalkResult();
     const hw = options.mmuOptions?.hardwareAccessFlag ?? backend.description.capabilities.hardwareAccessFlag;
     if (hw) {
@@ -401,16 +410,15 @@ export function checkDirtyState(backend: ArchBackend, options: WalkerCheckOption
     const privilege: PrivilegeLevel = allowed & Perm.KW ? 1 : 0;
     const canRead = (allowed & permBit(0, privilege)) !== 0;
     const writeBit = permBit(1, privilege);
-    h.editor.map(
-      h.rootFor(slot.vpn),
-      slot.vpn,
-      0,
+    h.editor.map({
+      root: h.rootFor(slot.vpn),
+      vpn: slot.vpn,
+      pa: 0,
       level,
       attrs,
-      backend.defaults.userTable,
-      h.frames,
-      h.asid,
-    );
+      tableAttrs: backend.defaults.userTable,
+      source: h.frames,
+    });
     const out = new WalkResult();
     if (canRead) {
       if (!h.mmu.walk(slot.vpn, 0, privilege, out))
@@ -499,7 +507,15 @@ export function checkSyndromePrecision(backend: ArchBackend, options: WalkerChec
     if (!attrs || !slot) continue;
     const root = h.rootFor(slot.vpn);
     const map = attempt(() =>
-      h.editor.map(root, slot.vpn, 0, level, attrs, backend.defaults.userTable, h.frames, h.asid),
+      h.editor.map({
+        root,
+        vpn: slot.vpn,
+        pa: 0,
+        level,
+        attrs,
+        tableAttrs: backend.defaults.userTable,
+        source: h.frames,
+      }),
     );
     if (!map.ok || !map.value.ok) {
       p.push(`${levelLabel(backend, level)}: map failed`);
