@@ -239,7 +239,9 @@ function auditTlbs(kernel: Kernel, problems: string[]): void {
       const leafPages = pages[ref.level]!;
       const pfn = ref.entry.pa / PAGE_SIZE + (vpn % leafPages);
       if (tlb.pfn[i] !== pfn) {
-        problems.push(`${where} is stale: it maps frame ${hex(tlb.pfn[i]! * PAGE_SIZE)}, the tables ${hex(pfn * PAGE_SIZE)}`);
+        problems.push(
+          `${where} is stale: it maps frame ${hex(tlb.pfn[i]! * PAGE_SIZE)}, the tables ${hex(pfn * PAGE_SIZE)}`,
+        );
         continue;
       }
       const extra = tlb.perms[i]! & ~permMask(ref.entry.attrs);
@@ -312,11 +314,24 @@ export function permittedUserAccess(
 }
 
 /** Whether the codec accepts some leaf at `level` whose user permissions are exactly `user`. */
-function userLeafEncodes(arch: ArchBackend, user: Permissions, memoryType: MemoryType, level: number): boolean {
+function userLeafEncodes(
+  arch: ArchBackend,
+  user: Permissions,
+  memoryType: MemoryType,
+  level: number,
+): boolean {
   for (let k = 0; k < 8; k++) {
     const kernel = { read: (k & 1) !== 0, write: (k & 2) !== 0, execute: (k & 4) !== 0 };
     for (const dirty of [false, true]) {
-      const attrs: LeafAttributes = { user, kernel, global: false, memoryType, accessed: true, dirty, software: 0 };
+      const attrs: LeafAttributes = {
+        user,
+        kernel,
+        global: false,
+        memoryType,
+        accessed: true,
+        dirty,
+        software: 0,
+      };
       try {
         arch.codec.encode({ kind: 'leaf', pa: 0, attrs }, level);
         return true;
