@@ -58,7 +58,13 @@ describe('boot and the kernel address space', () => {
     const r = assertAudit(k);
     expect(r.tableFrames).toBeGreaterThanOrEqual(3);
     // Exactly the kernel's tables (TTBR1 tree) plus the empty TTBR0 root, and nothing else.
-    const kernelTables = k.editor.tableFrames(k.kernelRoot, 0, Infinity, k.kernelRootBaseVpn, k.recursiveSlot);
+    const kernelTables = k.editor.tableFrames(
+      k.kernelRoot,
+      0,
+      Infinity,
+      k.kernelRootBaseVpn,
+      k.recursiveSlot,
+    );
     expect(r.tableFrames).toBe(kernelTables.length + 1);
     expect(r.tableFrames).toBe(k.allocator.countByState().pageTable);
     expect(r.userFrames).toBe(0);
