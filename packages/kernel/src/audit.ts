@@ -1,18 +1,38 @@
 /**
- * The auditor: proves the kernel's invariants from the page tables and the
- * frame table alone (DESIGN "Kernel invariants"):
+ * The auditor: proves the kernel's invariants from the page tables, the frame table and the
+ * TLBs alone (DESIGN "Kernel invariants"):
  *
  * 1. every frame is in exactly one state; each user frame's refcount equals the
- *    number of leaves mapping it; each page-table frame is reachable exactly once
- *    from its owner's root (or the kernel's); nothing allocated is unreachable;
- *    no free frame is mapped; the free count matches the frame table;
- * 3. no user leaf lies outside the user half or grants more than its region
- *    of the simple layout allows (heap/stack/data: no execute; text: no write);
- * and the per-process counters match the tables.
+ *    number of leaves mapping it (plus one per shared object holding it); each page-table
+ *    frame is reachable exactly once from its owner's root (or the kernel's); nothing
+ *    allocated is unreachable; no free or reserved frame is mapped; the free count matches
+ *    the frame table;
+ * 3. no user leaf lies outside the user half or outside a VMA, and none grants the user more
+ *    than its VMA's `prot` allows — judged by {@link permittedUserAccess}, which is derived
+ *    from `prot` and the backend's description and codec, never from the kernel's own
+ *    attribute choice (so a wrong choice is caught); device leaves map their VMA's range;
+ * 4. no TLB entry of any CPU translates a user page differently from (or more permissively
+ *    than) the tables it would be refilled from (a removal or downgrade without invalidation);
+ *
+ * and the per-process counters match the tables. Every check is listed, with the test that
+ * makes it fire, in the package README ("What audit() proves").
  */
-import { AuditError, hex, PAGE_SIZE, vaOf } from '@mmkit/core';
+import {
+  type ArchBackend,
+  AuditError,
+  hex,
+  isMmError,
+  type LeafAttributes,
+  type MemoryType,
+  PAGE_SIZE,
+  type Permissions,
+  permBit,
+  vaOf,
+} from '@mmkit/core';
 import type { Kernel } from './kernel.js';
 import { FrameState } from './page-allocator.js';
+import type { Process } from './process.js';
+import { PROT } from './syscalls.js';
 
 /** Result of {@link audit}. */
 export interface AuditReport {
@@ -102,7 +122,7 @@ export function audit(kernel: Kernel): AuditReport {
         problems.push(`pid ${proc.pid}: ${hex(va, 16)} (${pages} pages) is mapped outside any VMA`);
         return;
       }
-      const allowed = kernel.attrsFor(vma.value, leaf.level).user;
+      const allowed = permittedUserAccess(kernel.arch, vma.value.prot, vma.value.memoryType, leaf.level);
       const u = leaf.attrs.user;
       if ((u.read && !allowed.read) || (u.write && !allowed.write) || (u.execute && !allowed.execute)) {
         problems.push(
@@ -157,6 +177,7 @@ export function audit(kernel: Kernel): AuditReport {
   });
   if (free !== alloc.freeCount)
     problems.push(`allocator says ${alloc.freeCount} free frames, frame table has ${free}`);
+  auditTlbs(kernel, problems);
   return {
     ok: problems.length === 0,
     problems,
@@ -166,6 +187,149 @@ export function audit(kernel: Kernel): AuditReport {
     userFrames: userN,
     kernelFrames: kernelN,
   };
+}
+
+/**
+ * Invariant 4 between operations: every non-global TLB entry for a user page must agree with
+ * the tables it would be refilled from — the root of the process owning its ASID (without
+ * ASIDs, the root the CPU has loaded) — map the same frame and allow no access the leaf does
+ * not. An entry whose ASID belongs to no live process is stale too (the ASID may be reused).
+ */
+function auditTlbs(kernel: Kernel, problems: string[]): void {
+  const { editor } = kernel;
+  const { start: uStart, end: uEnd } = kernel.userVpnRange;
+  const asids = kernel.arch.description.capabilities.asidBits > 0;
+  const byAsid = new Map<number, Process>();
+  for (const p of kernel.liveProcesses) byAsid.set(p.asid, p);
+  const pages = kernel.arch.geometry.entryPages;
+  for (const cpu of kernel.cpus) {
+    const tlb = cpu.tlb;
+    for (let i = 0; i < tlb.size; i++) {
+      const vpn = tlb.vpn[i]!;
+      if (vpn < 0 || tlb.global[i] === 1 || vpn < uStart || vpn >= uEnd) continue;
+      const asid = tlb.asid[i]!;
+      const where = `cpu ${cpu.id}: TLB entry for ${hex(vaOf(vpn), 16)} (ASID ${asid})`;
+      let root: number;
+      if (!asids) root = cpu.mmu.userRoot;
+      else if (asid === 0) root = kernel.emptyUserRoot;
+      else {
+        const owner = byAsid.get(asid);
+        if (owner === undefined) {
+          problems.push(`${where} is stale: no live process has ASID ${asid}`);
+          continue;
+        }
+        root = owner.root !== 0 ? owner.root : kernel.emptyUserRoot;
+      }
+      const ref = editor.lookup(root, vpn);
+      if (ref.entry.kind !== 'leaf') {
+        problems.push(`${where} is stale: the tables no longer map it`);
+        continue;
+      }
+      const leafPages = pages[ref.level]!;
+      const pfn = ref.entry.pa / PAGE_SIZE + (vpn % leafPages);
+      if (tlb.pfn[i] !== pfn) {
+        problems.push(
+          `${where} is stale: it maps frame ${hex(tlb.pfn[i]! * PAGE_SIZE)}, the tables ${hex(pfn * PAGE_SIZE)}`,
+        );
+        continue;
+      }
+      const extra = tlb.perms[i]! & ~permMask(ref.entry.attrs);
+      if (extra !== 0) problems.push(`${where} is stale: it allows ${permNames(extra)}, the leaf does not`);
+    }
+  }
+}
+
+function permMask(a: LeafAttributes): number {
+  let m = 0;
+  const levels: [Permissions, 0 | 1][] = [
+    [a.user, 0],
+    [a.kernel, 1],
+  ];
+  for (const [p, priv] of levels) {
+    if (p.read) m |= permBit(0, priv);
+    if (p.write) m |= permBit(1, priv);
+    if (p.execute) m |= permBit(2, priv);
+  }
+  return m;
+}
+
+function permNames(mask: number): string {
+  const out: string[] = [];
+  for (const priv of [0, 1] as const)
+    for (const access of [0, 1, 2] as const)
+      if (mask & permBit(access, priv))
+        out.push(`${priv === 0 ? 'user' : 'kernel'} ${['read', 'write', 'fetch'][access]}`);
+  return out.join(', ');
+}
+
+const permittedCache = new WeakMap<ArchBackend, Map<string, Permissions>>();
+
+/**
+ * The most a user leaf of a VMA with `prot` may grant the user at `level`, derived without
+ * the kernel's attribute chooser (so audit() can catch a wrong one):
+ *
+ * 1. start from `prot`, with Linux's rule that PROT_WRITE implies PROT_READ;
+ * 2. if the backend has no execute-never control at all (`capabilities.noExecute === false`),
+ *    readable implies executable;
+ * 3. if the codec refuses every leaf whose user permissions are exactly these (whatever the
+ *    kernel permissions and dirty state), the format cannot give user write or execute
+ *    without user read (x86 U/S = 1): add read, and apply 2 again.
+ *
+ * `memoryType` is the VMA's, so a format that could not express it at all falls through to
+ * the widest of these sets (the kernel could not have mapped such a leaf anyway).
+ */
+export function permittedUserAccess(
+  arch: ArchBackend,
+  prot: number,
+  memoryType: MemoryType,
+  level: number,
+): Permissions {
+  let cache = permittedCache.get(arch);
+  if (cache === undefined) {
+    cache = new Map();
+    permittedCache.set(arch, cache);
+  }
+  const key = `${prot}:${memoryType}:${level}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const noNx = !arch.description.capabilities.noExecute;
+  const implied = (p: Permissions): Permissions => (noNx && p.read ? { ...p, execute: true } : p);
+  const write = (prot & PROT.WRITE) !== 0;
+  let want = implied({ read: (prot & PROT.READ) !== 0 || write, write, execute: (prot & PROT.EXEC) !== 0 });
+  if (!userLeafEncodes(arch, want, memoryType, level) && (want.write || want.execute) && !want.read)
+    want = implied({ ...want, read: true });
+  cache.set(key, want);
+  return want;
+}
+
+/** Whether the codec accepts some leaf at `level` whose user permissions are exactly `user`. */
+function userLeafEncodes(
+  arch: ArchBackend,
+  user: Permissions,
+  memoryType: MemoryType,
+  level: number,
+): boolean {
+  for (let k = 0; k < 8; k++) {
+    const kernel = { read: (k & 1) !== 0, write: (k & 2) !== 0, execute: (k & 4) !== 0 };
+    for (const dirty of [false, true]) {
+      const attrs: LeafAttributes = {
+        user,
+        kernel,
+        global: false,
+        memoryType,
+        accessed: true,
+        dirty,
+        software: 0,
+      };
+      try {
+        arch.codec.encode({ kind: 'leaf', pa: 0, attrs }, level);
+        return true;
+      } catch (e) {
+        if (!isMmError(e)) throw e;
+      }
+    }
+  }
+  return false;
 }
 
 /** Audits and throws an {@link AuditError} listing every problem if any invariant is broken. */

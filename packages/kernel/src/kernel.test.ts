@@ -57,6 +57,15 @@ describe('boot and the kernel address space', () => {
     const { k } = virt();
     const r = assertAudit(k);
     expect(r.tableFrames).toBeGreaterThanOrEqual(3);
+    // Exactly the kernel's tables (TTBR1 tree) plus the empty TTBR0 root, and nothing else.
+    const kernelTables = k.editor.tableFrames({
+      root: k.kernelRoot,
+      baseVpn: k.kernelRootBaseVpn,
+      skipRootIndex: k.recursiveSlot,
+    });
+    expect(r.tableFrames).toBe(kernelTables.length + 1);
+    expect(r.tableFrames).toBe(k.allocator.countByState().pageTable);
+    expect(r.userFrames).toBe(0);
     expect(r.freeFrames).toBe(k.baselineFree);
   });
 });
@@ -83,9 +92,16 @@ describe('user accesses, demand paging and the seed region dispatch', () => {
     k.load(p, k.layout.heapBase, 1);
     const before = k.lookup(p, k.layout.heapBase)!;
     expect(before.entry.kind === 'leaf' && before.entry.attrs.dirty).toBe(false);
+    const AP2 = 1 << 7; // AP[2] (read-only), descriptor bit 7
+    const DBM = 1 << (51 - 32); // DBM, descriptor bit 51
+    const [lo0, hi0] = k.editor.readRaw(before.descriptorPa);
+    expect([lo0 & AP2, hi0 & DBM]).toEqual([AP2, DBM]); // clean: read-only with DBM
     k.store(p, k.layout.heapBase, 1, 7);
     const after = k.lookup(p, k.layout.heapBase)!;
     expect(after.entry.kind === 'leaf' && after.entry.attrs.dirty).toBe(true);
+    const [lo1, hi1] = k.editor.readRaw(after.descriptorPa);
+    expect([lo1 & AP2, hi1 & DBM]).toEqual([0, DBM]); // the hardware cleared AP[2]
+    expect(k.load(p, k.layout.heapBase, 1)).toEqual({ ok: true, value: 7 });
   });
 
   it('stack grows on demand below the eagerly mapped top page', () => {
@@ -145,10 +161,19 @@ describe('user accesses, demand paging and the seed region dispatch', () => {
   });
 
   it('text can be fetched and read but user data pages cannot be executed', () => {
-    const { k } = virt();
-    const s = k.spawn({ text: new Uint8Array([0xc0, 0x03, 0x5f, 0xd6]) });
+    const { k, events } = virt();
+    const s = k.spawn({
+      text: new Uint8Array([0xc0, 0x03, 0x5f, 0xd6]),
+      data: new Uint8Array([0xc0, 0x03, 0x5f, 0xd6]),
+    });
     if (!s.ok) throw new Error('spawn');
     expect(k.fetch(s.process, k.layout.textBase)).toEqual({ ok: true, value: 0xd65f03c0 });
+    expect(k.load(s.process, k.layout.textBase, 4)).toEqual({ ok: true, value: 0xd65f03c0 });
+    // The data page holds the same bytes and can be read, but not executed.
+    expect(k.load(s.process, k.layout.dataBase, 4)).toEqual({ ok: true, value: 0xd65f03c0 });
+    expect(k.fetch(s.process, k.layout.dataBase)).toMatchObject({ ok: false, killed: 'exec fault' });
+    expect(faults(events).at(-1)!.syndrome).toBe(0x8200000fn); // instruction abort, permission L3
+    expect(s.process.state).toBe('killed');
   });
 
   it('fetches of 1, 2 and 8 bytes read the text little-endian', () => {
@@ -315,24 +340,45 @@ describe('nothing is lost: out of memory at every allocation point', () => {
     const parent = s.process;
     k.brk(parent, k.layout.heapBase + 0x2000n);
     k.store(parent, k.layout.heapBase, 8, 9n);
+    const outcomes = { fork: [] as boolean[], spawn: [] as boolean[], store: [] as boolean[] };
     for (let keep = 0; keep <= 16; keep++) {
       const release = leaveFree(k, keep);
       const before = k.allocator.freeCount;
+      expect(before).toBe(keep);
       const f = k.fork(parent);
+      outcomes.fork.push(f.ok);
       if (f.ok) k.exit(f.process);
+      else expect(f).toEqual({ ok: false, errno: 'ENOMEM' });
       expect(k.allocator.freeCount).toBe(before);
       const sp = k.spawn({ text: new Uint8Array(8192), data: new Uint8Array(5000) });
+      outcomes.spawn.push(sp.ok);
       if (sp.ok) k.exit(sp.process);
+      else expect(sp).toEqual({ ok: false, errno: 'ENOMEM' });
       expect(k.allocator.freeCount).toBe(before);
       const q = k.createProcess();
       k.brk(q, k.layout.heapBase + 0x1000n);
       const r = k.store(q, k.layout.heapBase, 8, 1n);
-      expect(r.ok || (!r.ok && r.killed === 'out of memory')).toBe(true);
-      if (q.alive) k.exit(q);
+      outcomes.store.push(r.ok);
+      if (r.ok) {
+        expect(k.load(q, k.layout.heapBase, 8)).toEqual({ ok: true, value: 1n });
+        k.exit(q);
+      } else {
+        expect(r).toEqual({ ok: false, killed: 'out of memory', signal: 'SIGSEGV', code: 'SEGV_OOM' });
+        expect(q.state).toBe('killed');
+      }
       expect(k.allocator.freeCount).toBe(before);
       expect(audit(k).problems).toEqual([]);
       release();
     }
+    // Each operation fails with too little memory and succeeds from some amount on, never
+    // failing again: no amount of free memory leaves it half done.
+    for (const [what, ok] of Object.entries(outcomes)) {
+      const first = ok.indexOf(true);
+      expect(first, what).toBeGreaterThan(0);
+      expect(ok.slice(first).every(Boolean), what).toBe(true);
+    }
+    // A first demand fault needs its page, the root and the three tables below it (L1, L2, L3).
+    expect(outcomes.store.indexOf(true)).toBe(5);
   });
 
   it('tiny machine: every map_page allocation point rolls back', () => {
@@ -348,14 +394,21 @@ describe('nothing is lost: out of memory at every allocation point', () => {
         target,
         k.userAttributes({ read: true, write: false, execute: true }),
       );
+      // The root and three tables below it (L1, L2, L3): four allocation points.
       if (keep < 4) {
         expect(r).toEqual({ ok: false, reason: 'no-memory' });
         expect(k.allocator.freeCount).toBe(before);
+        expect(p.root).toBe(0);
+        expect(p.tablePages).toBe(0);
         k.allocator.free(target);
+      } else {
+        expect(r).toEqual({ ok: true });
+        expect(k.allocator.freeCount).toBe(before - 4);
+        expect(p.tablePages).toBe(4);
+        expect(k.lookup(p, 0x40_0000)!.entry).toMatchObject({ kind: 'leaf', pa: target });
       }
       release();
-      if (r.ok) k.exit(p);
-      else k.exit(p);
+      k.exit(p); // drops the mapping's reference: the target frame is freed with the process
       expect(audit(k).problems).toEqual([]);
     }
     expect(k.allocator.freeCount).toBe(k.baselineFree);
@@ -379,7 +432,13 @@ describe('translation-state export and page-table dump', () => {
     // The root's bytes are the real descriptors: re-reading them from the export finds the L1 table.
     const root = user[0]!;
     expect(BigInt(root.pa)).toBe(BigInt(p.root));
-    JSON.stringify(st);
+    const index = k.arch.geometry.indexOf(vpnOf(k.layout.heapBase), k.arch.geometry.rootLevel);
+    const hex8 = root.bytes.slice(index * 16, index * 16 + 16); // one descriptor, little-endian hex
+    const le = (h: string) => Number.parseInt(h.match(/../g)!.reverse().join(''), 16);
+    const next = k.arch.codec.nextTable(le(hex8.slice(0, 8)), le(hex8.slice(8)), k.arch.geometry.rootLevel);
+    expect(BigInt(next)).toBe(BigInt(user[1]!.pa));
+    // The export is plain JSON: it survives a round trip unchanged.
+    expect(JSON.parse(JSON.stringify(st))).toEqual(st);
   });
 
   it('dumps every level with effective permissions', () => {
@@ -387,6 +446,7 @@ describe('translation-state export and page-table dump', () => {
     const s = k.spawn({ text: new Uint8Array(4096) });
     if (!s.ok) throw new Error('spawn');
     const lines = dumpPageTable(k, s.process);
+    expect(new Set(lines.map((l) => l.level))).toEqual(new Set(['L0', 'L1', 'L2', 'L3']));
     expect(lines.map((l) => l.level)).toContain('L3');
     const text = lines.find((l) => l.entry.kind === 'leaf' && l.va === k.layout.textBase)!;
     expect(text.effective).toBe('user r-x kernel r-- normal-wb');

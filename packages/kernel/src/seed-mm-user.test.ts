@@ -43,10 +43,15 @@ describe('seed 000 (mm_user) host tests', () => {
     const k = boot();
     const t = k.createProcess();
     const pa = k.allocator.alloc('user', t.pid);
-    k.mapPage(t, 0x2000, pa, rwx(k));
+    const flags = rwx(k);
+    expect(k.mapPage(t, 0x2000, pa, flags)).toEqual({ ok: true });
     const slot = k.lookup(t, 0x2000)!;
     expect(slot.level).toBe(1);
-    expect(slot.entry.kind).toBe('leaf');
+    // The seed compares the raw PTE with `pa | flags`: the same output address and attributes,
+    // and the exact descriptor the codec makes of them.
+    expect(slot.entry).toEqual({ kind: 'leaf', pa, attrs: flags });
+    const raw = k.arch.codec.encode({ kind: 'leaf', pa, attrs: flags }, 1);
+    expect(k.editor.readRaw(slot.descriptorPa)).toEqual([raw.lo, raw.hi]);
     // Same PTE table, unmapped page: the slot exists and is zero.
     const unmapped = k.lookup(t, 0x3000)!;
     expect(unmapped.level).toBe(1);
@@ -66,12 +71,21 @@ describe('seed 000 (mm_user) host tests', () => {
       k.mapPage(t, va, pa, rwx(k));
       return pa;
     });
+    const slotBefore = k.lookup(t, 0x2000)!.descriptorPa;
+    const tables = t.tablePages;
     expect(k.unmapUserRange(t, 0x1500, 0x2500)).toBe(1);
     expect(k.lookup(t, 0x2000)!.entry).toEqual({ kind: 'absent' });
-    expect(k.lookup(t, 0x1000)!.entry.kind).toBe('leaf');
-    expect(k.lookup(t, 0x3000)!.entry.kind).toBe('leaf');
+    // The neighbours keep their frames (the seed: user_pages[0].pa and [2].pa are still set).
+    expect(k.lookup(t, 0x1000)!.entry).toMatchObject({ kind: 'leaf', pa: pas[0] });
+    expect(k.lookup(t, 0x3000)!.entry).toMatchObject({ kind: 'leaf', pa: pas[2] });
     expect(k.allocator.stateOf(pas[1]!)).toBe(0); // FREE
     expect(t.residentPages).toBe(2);
+    // The table is kept: the PTE slot for 0x2000 still exists (same place, leaf level) and is zero.
+    const slot = k.lookup(t, 0x2000)!;
+    expect(slot.level).toBe(1);
+    expect(slot.descriptorPa).toBe(slotBefore);
+    expect(k.memory.read64(slot.descriptorPa)).toBe(0n);
+    expect(t.tablePages).toBe(tables);
     expect(audit(k).problems).toEqual([]);
   });
 
@@ -79,9 +93,18 @@ describe('seed 000 (mm_user) host tests', () => {
     const k = boot();
     const t = k.createProcess();
     k.brk(t, k.layout.heapBase + 0x2000n);
-    expect(k.handleSyndrome(t, k.layout.heapBase + 0x1000n, 0x92000004n)).toBe('resolved');
+    const fault = k.layout.heapBase + 0x1000n;
+    expect(k.handleSyndrome(t, fault, 0x92000004n)).toBe('resolved');
     expect(t.residentPages).toBe(1);
-    expect(k.lookup(t, k.layout.heapBase + 0x1000n)!.entry.kind).toBe('leaf');
+    // The one page mapped is the faulting one (the seed: user_pages[0].uva == fault_uva), backed
+    // by a fresh user frame of this task; the heap page below it is not mapped.
+    const ref = k.lookup(t, fault)!;
+    expect(ref.level).toBe(1);
+    if (ref.entry.kind !== 'leaf') throw new Error('fault page not mapped');
+    expect(k.allocator.stateOf(ref.entry.pa)).toBe(3); // USER
+    expect(k.allocator.ownerOf(ref.entry.pa)).toBe(t.pid);
+    expect(k.allocator.refCount(ref.entry.pa)).toBe(1);
+    expect(k.lookup(t, k.layout.heapBase)!.entry).toEqual({ kind: 'absent' });
   });
 
   it('seed 000: check_and_prefault_user_range maps range (3 pages for HEAP_BASE+0x500 .. +0x2500)', () => {
@@ -93,6 +116,10 @@ describe('seed 000 (mm_user) host tests', () => {
       value: undefined,
     });
     expect(t.residentPages).toBe(3);
+    // Exactly the pages at +0, +0x1000 and +0x2000.
+    for (const off of [0n, 0x1000n, 0x2000n])
+      expect(k.lookup(t, k.layout.heapBase + off)!.entry.kind).toBe('leaf');
+    expect(k.lookup(t, k.layout.heapBase + 0x3000n)!.entry).toEqual({ kind: 'absent' });
   });
 
   it('seed 000: check_and_prefault_user_range -1 on wild UVA (soft path, no kill)', () => {
@@ -133,6 +160,9 @@ describe('seed 000 (mm_user) host tests', () => {
     const t = k.createProcess();
     const release = leaveFree(k, 0);
     expect(k.allocateUserPage(t, 0x1000, rwx(k))).toBe(0n);
+    expect(t.residentPages).toBe(0);
+    expect(t.root).toBe(0);
+    expect(k.allocator.freeCount).toBe(0);
     release();
   });
 

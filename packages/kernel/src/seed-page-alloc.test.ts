@@ -10,17 +10,22 @@
  * - `get_free_page` → `alloc('kernel')` (0 on exhaustion, as the seed);
  * - `free_page` → `free(pa)`; `dump_free_count` → `freeCount`; `mem_total_count` → `totalCount`;
  * - `mem_map_reserve_below/above` → `reserveBelow/reserveAbove`;
- * - `get_kernel_page` / `pa_to_kva`: the kernel's linear map (`Kernel.paToKva`) lives in the kernel
- *   proper; these tests use the seed's own map `LINEAR_MAP_BASE + pa` over the allocator.
+ * - `get_kernel_page` / `pa_to_kva` / `kva_to_pa`: a kernel frame from the kernel's allocator and
+ *   its address in the kernel's linear map (`Kernel.paToKva` / `kvaToPa`, on AArch64 QEMU virt,
+ *   whose linear map starts at the seed's LINEAR_MAP_BASE); the seed's "0 sentinel" contract is
+ *   the kernel's `allocateUserPage`, which returns a linear-map address or 0.
  *
  * Deliberate differences: freeing a PA outside the pool throws NotOwnedError (the seed silently
  * ignores it; the free count is unchanged in both), and the exhaustion tests drain the pool
  * with real allocations (O(1) each here; the seed had to poke its bitmap directly).
  */
+import { createAarch64Arch } from '@mmkit/arch-aarch64';
 import { createVirtBoard } from '@mmkit/boards';
-import { NotOwnedError, PhysicalMemory } from '@mmkit/core';
+import { NotOwnedError, PhysicalMemory, vpnOf, WalkResult } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
+import { bootKernel, type Kernel } from './kernel.js';
 import { FrameState, PageAllocator } from './page-allocator.js';
+import { leaveFree } from './test-fixtures.js';
 
 const PAGE_SIZE = 4096;
 const MALLOC_START = 0x4000_0000;
@@ -28,14 +33,9 @@ const MALLOC_END = 0xfc00_0000;
 const MALLOC_PAGES = (MALLOC_END - MALLOC_START) / PAGE_SIZE;
 const LINEAR_MAP_BASE = 0xffff_0000_0000_0000n;
 
-const paToKva = (pa: number): bigint => BigInt(pa) + LINEAR_MAP_BASE;
-const kvaToPa = (kva: bigint): number => Number(kva - LINEAR_MAP_BASE);
-/** The seed's get_kernel_page: a kernel page's KVA, or the raw 0 sentinel. */
-const getKernelPage = (a: PageAllocator): bigint => {
-  const pa = a.alloc('kernel');
-  return pa === 0 ? 0n : paToKva(pa);
-};
-const freeKernelPage = (a: PageAllocator, kva: bigint): void => a.free(kvaToPa(kva));
+/** A kernel on QEMU virt with 1 GiB of RAM (the seed's board), every RAM frame managed. */
+const virtKernel = (): Kernel =>
+  bootKernel({ arch: createAarch64Arch(), machine: createVirtBoard({ ramBytes: 2 ** 30, pool: 'all-ram' }) });
 
 function seedPool(): { memory: PhysicalMemory; alloc: PageAllocator } {
   const memory = new PhysicalMemory({ ram: [{ name: 'ram', start: MALLOC_START, end: MALLOC_END }] });
@@ -49,9 +49,15 @@ function drain(a: PageAllocator, count: number): void {
 
 describe('seed 001 page_alloc tests', () => {
   it('seed 001: pa_to_kva / kva_to_pa round-trip', () => {
+    const k = virtKernel();
+    expect(k.linearMapBase).toBe(LINEAR_MAP_BASE);
     const pa = MALLOC_START + 7 * PAGE_SIZE;
-    expect(paToKva(pa)).toBe(0xffff_0000_4000_7000n);
-    expect(kvaToPa(paToKva(pa))).toBe(pa);
+    expect(k.paToKva(pa)).toBe(0xffff_0000_4000_7000n);
+    expect(k.kvaToPa(k.paToKva(pa))).toBe(pa);
+    // And the kernel's tables agree: the KVA translates to that frame (EL1 read).
+    const r = new WalkResult();
+    expect(k.cpus[0]!.mmu.walk(vpnOf(k.paToKva(pa)), 0, 1, r)).toBe(true);
+    expect(r.pfn * PAGE_SIZE).toBe(pa);
   });
 
   it('seed 001: mem_map_init zeroes the bitmap (a new allocator starts with every pool frame FREE)', () => {
@@ -113,13 +119,25 @@ describe('seed 001 page_alloc tests', () => {
   });
 
   it('seed 001: get_kernel_page returns KVA of a free physical page', () => {
-    const { alloc } = seedPool();
-    const kva = getKernelPage(alloc);
+    const k = virtKernel();
+    const free = k.allocator.freeCount;
+    const pa = k.allocator.alloc('kernel');
+    expect(pa).not.toBe(0);
+    const kva = k.paToKva(pa);
     expect(kva >= LINEAR_MAP_BASE + BigInt(MALLOC_START)).toBe(true);
-    expect(kva).toBe(LINEAR_MAP_BASE + BigInt(MALLOC_START));
-    expect(alloc.stateOf(kvaToPa(kva))).toBe(FrameState.KERNEL);
-    freeKernelPage(alloc, kva);
-    expect(alloc.freeCount).toBe(MALLOC_PAGES);
+    expect(k.kvaToPa(kva)).toBe(pa);
+    expect(k.allocator.stateOf(pa)).toBe(FrameState.KERNEL);
+    expect(k.allocator.freeCount).toBe(free - 1);
+    // It is a page the kernel can use through that KVA: its linear map translates it, and it is zeroed.
+    const r = new WalkResult();
+    expect(k.cpus[0]!.mmu.walk(vpnOf(kva), 1, 1, r)).toBe(true);
+    expect(r.pfn * PAGE_SIZE).toBe(pa);
+    expect(k.memory.read64(pa)).toBe(0n);
+    k.allocator.free(k.kvaToPa(kva));
+    expect(k.allocator.freeCount).toBe(free);
+    // Over the seed's own pool the first kernel page is MALLOC_START, at LINEAR_MAP_BASE + MALLOC_START.
+    const { alloc } = seedPool();
+    expect(k.paToKva(alloc.alloc('kernel'))).toBe(LINEAR_MAP_BASE + BigInt(MALLOC_START));
   });
 
   it('seed 001: get_free_page returns the 0 sentinel when the pool is exhausted', () => {
@@ -132,11 +150,24 @@ describe('seed 001 page_alloc tests', () => {
   });
 
   it('seed 001: get_kernel_page propagates the 0 sentinel (not LINEAR_MAP_BASE)', () => {
-    const { alloc } = seedPool();
-    drain(alloc, MALLOC_PAGES);
-    const kva = getKernelPage(alloc);
+    const k = virtKernel();
+    const p = k.createProcess();
+    const attrs = k.userAttributes({ read: true, write: true, execute: false });
+    const release = leaveFree(k, 0);
+    expect(k.allocator.alloc('kernel')).toBe(0);
+    // paToKva(0) is LINEAR_MAP_BASE, a valid-looking KVA: the kernel's KVA-returning allocation
+    // must hand back the raw 0, and leave nothing behind.
+    expect(k.paToKva(0)).toBe(LINEAR_MAP_BASE);
+    const kva = k.allocateUserPage(p, 0x1000, attrs);
     expect(kva).toBe(0n);
     expect(kva).not.toBe(LINEAR_MAP_BASE);
+    expect(k.allocator.freeCount).toBe(0);
+    expect(p.residentPages).toBe(0);
+    release();
+    // With memory back, the same call returns the frame's linear-map KVA.
+    const ok = k.allocateUserPage(p, 0x1000, attrs);
+    expect(ok >= LINEAR_MAP_BASE + BigInt(MALLOC_START)).toBe(true);
+    expect(k.lookup(p, 0x1000)!.entry).toMatchObject({ kind: 'leaf', pa: k.kvaToPa(ok) });
   });
 
   it('seed 001: mem_map_reserve_below marks the kernel-image prefix allocated', () => {
@@ -158,6 +189,21 @@ describe('seed 001 page_alloc tests', () => {
   });
 
   it('seed 001: mem_map_reserve_above caps the pool at the RAM end', () => {
+    // virt -m 1G: RAM ends at 0x8000_0000, inside the seed pool [MALLOC_START, MALLOC_END).
+    const { alloc } = seedPool();
+    const ramEnd = 0x8000_0000;
+    const inRamPages = (ramEnd - MALLOC_START) / PAGE_SIZE;
+    expect(alloc.reserveAbove(ramEnd)).toBe(MALLOC_PAGES - inRamPages);
+    expect(alloc.freeCount).toBe(inRamPages);
+    expect(alloc.stateOf(ramEnd)).toBe(FrameState.RESERVED);
+    expect(alloc.stateOf(MALLOC_END - PAGE_SIZE)).toBe(FrameState.RESERVED);
+    expect(alloc.stateOf(ramEnd - PAGE_SIZE)).toBe(FrameState.FREE);
+    drain(alloc, inRamPages - 1);
+    expect(alloc.alloc('kernel')).toBe(ramEnd - PAGE_SIZE);
+    expect(alloc.alloc('kernel')).toBe(0);
+  });
+
+  it('seed 001: mem_map_reserve_above on a virt board: the pool already ends at the RAM end', () => {
     // virt -m 1G: RAM ends at 0x8000_0000, inside the seed pool.
     const board = createVirtBoard({ ramBytes: 2 ** 30 });
     const alloc = new PageAllocator(board.createMemory(), board.pool.ranges);
