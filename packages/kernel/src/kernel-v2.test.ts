@@ -404,6 +404,28 @@ describe('faults are classified from the page tables, not trusted from a syndrom
   });
 });
 
+describe('strict mode reports a flush obligation nobody discharged (invariant 4)', () => {
+  for (const c of fiveConfigs(32 * MiB)) {
+    it(`${c.name}: a PTE removed behind the kernel's back without TLB maintenance is reported at the next operation`, () => {
+      const k = bootKernel({ arch: c.arch(), machine: c.machine(), strictTlb: true });
+      const p = k.createProcess();
+      const r = k.mmap(p, 0, 3 * 4096, PROT.READ | PROT.WRITE, PRIV | MAP.POPULATE);
+      if (!r.ok) throw new Error(r.detail);
+      // A whole workload in strict mode settles every obligation it creates.
+      expect(k.munmap(p, r.value + 4096n, 4096)).toEqual({ ok: true, value: 0 });
+      expect(k.mprotect(p, r.value, 4096, PROT.READ)).toEqual({ ok: true, value: 0 });
+      const dropped = k.editor.unmap(p.root, Number((r.value + 8192n) >> 12n), p.asid);
+      expect(dropped).toBeDefined();
+      const e = thrown(() => k.mmap(p, 0, 4096, PROT.READ, PRIV));
+      expect(isMmError(e)).toBe(true);
+      expect((e as { code: string }).code).toBe('E_UNDISCHARGED_FLUSH');
+      // Reported once: discharging it now leaves the kernel consistent again.
+      k.discharge(dropped!.flush);
+      expect(k.mmap(p, 0, 4096, PROT.READ, PRIV).ok).toBe(true);
+    });
+  }
+});
+
 describe('structure', () => {
   it('the kernel sources name no architecture (every choice comes from the backend description)', () => {
     const dir = new URL('.', import.meta.url);

@@ -29,6 +29,7 @@ import {
   type ArchBackend,
   CONTRACT_VERSION,
   EventStream,
+  FlushLedger,
   type FlushObligation,
   type FramePurpose,
   type FrameSource,
@@ -188,6 +189,8 @@ export class Kernel implements FaultHandler, KernelContext {
   readonly anonAttrs: LeafAttributes;
   /** @internal Their descriptor without the output address, when the encoding allows (fast demand faults). */
   readonly anonTemplate: LeafTemplate | undefined;
+  /** Strict mode's ledger of flush obligations (undefined when not strict). */
+  private readonly ledger: FlushLedger | undefined;
   private readonly processes = new Map<number, Process>();
   private readonly attrs: AttributeChooser;
   private nextPid = 1;
@@ -223,7 +226,10 @@ export class Kernel implements FaultHandler, KernelContext {
     this.machine = machine;
     this.events = options.events ?? new EventStream();
     this.memory = machine.createMemory();
-    this.editor = new PageTableEditor(arch, this.memory);
+    // Strict mode tracks every flush obligation the editor hands out and reports one that an
+    // operation left undischarged (invariant 4).
+    this.ledger = options.strictTlb ? new FlushLedger() : undefined;
+    this.editor = new PageTableEditor(arch, this.memory, { ledger: this.ledger });
     this.attrs = new AttributeChooser(arch);
     this.layout = options.layout ?? simpleLayoutFor(d);
     this.flushThreshold = options.flushThreshold ?? 32;
@@ -424,6 +430,17 @@ export class Kernel implements FaultHandler, KernelContext {
     this.live(proc);
     this.teardown(proc, 'exited');
     this.events.emit({ type: 'process', action: 'exit', pid: proc.pid, detail: 'exited' });
+    this.settled(undefined);
+  }
+
+  /**
+   * Strict mode: throws if the operation that produced `value` left a flush obligation
+   * undischarged (a translation removed or downgraded without TLB maintenance).
+   * @throws UndischargedFlushError
+   */
+  private settled<T>(value: T): T {
+    this.ledger?.assertSettled();
+    return value;
   }
 
   /** @internal */
@@ -511,7 +528,7 @@ export class Kernel implements FaultHandler, KernelContext {
    * On failure nothing changes. The frame's reference is the caller's.
    */
   mapPage(proc: Process, va: AddressInput, pa: number, attrs: LeafAttributes): MapOutcome {
-    return mapUserPage(this, proc, va, pa, attrs);
+    return this.settled(mapUserPage(this, proc, va, pa, attrs));
   }
 
   /**
@@ -519,7 +536,7 @@ export class Kernel implements FaultHandler, KernelContext {
    * address (linear map), or 0 when out of memory; nothing is left allocated then.
    */
   allocateUserPage(proc: Process, va: AddressInput, attrs: LeafAttributes): bigint {
-    return allocateUserPage(this, proc, va, attrs);
+    return this.settled(allocateUserPage(this, proc, va, attrs));
   }
 
   /**
@@ -535,7 +552,7 @@ export class Kernel implements FaultHandler, KernelContext {
    * and invalidates the TLBs once. Page-table pages are kept. Returns the pages unmapped.
    */
   unmapUserRange(proc: Process, start: AddressInput, end: AddressInput): number {
-    return unmapUserRange(this, proc, start, end);
+    return this.settled(unmapUserRange(this, proc, start, end));
   }
 
   // -------------------------------------------------------------------------
@@ -543,12 +560,12 @@ export class Kernel implements FaultHandler, KernelContext {
 
   /** Spawns a process from a simple program image (text r-x, data rw-, one stack page). */
   spawn(image: ProgramImage): { ok: true; process: Process } | { ok: false; errno: 'ENOMEM' } {
-    return spawn(this, image);
+    return this.settled(spawn(this, image));
   }
 
   /** Spawns a process from a static ELF64 executable (see {@link exec}). */
   spawnElf(elf: Uint8Array, args: SpawnArgs = {}): SysResult<Process> {
-    return spawnElf(this, elf, args);
+    return this.settled(spawnElf(this, elf, args));
   }
 
   /**
@@ -556,7 +573,7 @@ export class Kernel implements FaultHandler, KernelContext {
    * private pages copied, shared pages shared). ENOMEM leaves nothing behind.
    */
   fork(parent: Process): { ok: true; process: Process } | { ok: false; errno: 'ENOMEM' } {
-    return fork(this, parent);
+    return this.settled(fork(this, parent));
   }
 
   /**
@@ -564,7 +581,7 @@ export class Kernel implements FaultHandler, KernelContext {
    * failed exec leaves the process exactly as it was.
    */
   exec(proc: Process, program: ExecProgram): SysResult<0> {
-    return exec(this, proc, program);
+    return this.settled(exec(this, proc, program));
   }
 
   // -------------------------------------------------------------------------
@@ -572,7 +589,7 @@ export class Kernel implements FaultHandler, KernelContext {
 
   /** brk(2); see `mm-syscalls.ts`. */
   brk(proc: Process, newBrk: AddressInput): bigint {
-    return brk(this, proc, newBrk);
+    return this.settled(brk(this, proc, newBrk));
   }
 
   /** mmap(2); see `mm-syscalls.ts`. */
@@ -584,17 +601,17 @@ export class Kernel implements FaultHandler, KernelContext {
     flags: number,
     opts: MmapOptions = {},
   ): SysResult<bigint> {
-    return mmap(this, proc, addr, length, prot, flags, opts);
+    return this.settled(mmap(this, proc, addr, length, prot, flags, opts));
   }
 
   /** munmap(2); see `mm-syscalls.ts`. */
   munmap(proc: Process, addr: AddressInput, length: AddressInput): SysResult<0> {
-    return munmap(this, proc, addr, length);
+    return this.settled(munmap(this, proc, addr, length));
   }
 
   /** mprotect(2); see `mm-syscalls.ts`. */
   mprotect(proc: Process, addr: AddressInput, length: AddressInput, prot: number): SysResult<0> {
-    return mprotect(this, proc, addr, length, prot);
+    return this.settled(mprotect(this, proc, addr, length, prot));
   }
 
   /** mremap(2); see `mm-syscalls.ts`. */
@@ -605,7 +622,7 @@ export class Kernel implements FaultHandler, KernelContext {
     newLength: AddressInput,
     flags = 0,
   ): SysResult<bigint> {
-    return mremap(this, proc, oldAddr, oldLength, newLength, flags);
+    return this.settled(mremap(this, proc, oldAddr, oldLength, newLength, flags));
   }
 
   // -------------------------------------------------------------------------
@@ -655,7 +672,7 @@ export class Kernel implements FaultHandler, KernelContext {
 
   /** Decodes a raw syndrome with the backend and runs the fault handler for `va` (seed-style entry point). */
   handleSyndrome(proc: Process, va: AddressInput, syndrome: bigint, cpu = 0): 'resolved' | 'killed' {
-    return handleSyndrome(this, proc, va, syndrome, cpu);
+    return this.settled(handleSyndrome(this, proc, va, syndrome, cpu));
   }
 
   // -------------------------------------------------------------------------
@@ -668,7 +685,7 @@ export class Kernel implements FaultHandler, KernelContext {
     sizeBytes: 1 | 2 | 4 | 8 = 8,
     cpuIndex = 0,
   ): AccessResult<number | bigint> {
-    return loadUser(this, proc, va, sizeBytes, cpuIndex);
+    return this.settled(loadUser(this, proc, va, sizeBytes, cpuIndex));
   }
 
   /** A user store of 1, 2, 4 or 8 bytes. */
@@ -679,7 +696,7 @@ export class Kernel implements FaultHandler, KernelContext {
     value: number | bigint,
     cpuIndex = 0,
   ): AccessResult<void> {
-    return storeUser(this, proc, va, sizeBytes, value, cpuIndex);
+    return this.settled(storeUser(this, proc, va, sizeBytes, value, cpuIndex));
   }
 
   /** A user instruction fetch of 1, 2, 4 (default; an A64 instruction) or 8 bytes. */
@@ -689,17 +706,17 @@ export class Kernel implements FaultHandler, KernelContext {
     sizeBytes: 1 | 2 | 4 | 8 = 4,
     cpuIndex = 0,
   ): AccessResult<number | bigint> {
-    return fetchUser(this, proc, va, sizeBytes, cpuIndex);
+    return this.settled(fetchUser(this, proc, va, sizeBytes, cpuIndex));
   }
 
   /** Reads `length` bytes of user memory as the process would (user privilege, faults handled). */
   readUser(proc: Process, va: AddressInput, length: number, cpuIndex = 0): AccessResult<Uint8Array> {
-    return readUser(this, proc, va, length, cpuIndex);
+    return this.settled(readUser(this, proc, va, length, cpuIndex));
   }
 
   /** Writes bytes to user memory as the process would. */
   writeUser(proc: Process, va: AddressInput, data: Uint8Array, cpuIndex = 0): AccessResult<void> {
-    return writeUser(this, proc, va, data, cpuIndex);
+    return this.settled(writeUser(this, proc, va, data, cpuIndex));
   }
 
   /**
@@ -713,17 +730,17 @@ export class Kernel implements FaultHandler, KernelContext {
     write = false,
     cpuIndex = 0,
   ): CopyResult<void> {
-    return prefaultUserRange(this, proc, va, length, write, cpuIndex);
+    return this.settled(prefaultUserRange(this, proc, va, length, write, cpuIndex));
   }
 
   /** copy_from_user: reads user memory for the kernel; a bad pointer is EFAULT, never a kill. */
   copyFromUser(proc: Process, va: AddressInput, length: number, cpuIndex = 0): CopyResult<Uint8Array> {
-    return copyFromUser(this, proc, va, length, cpuIndex);
+    return this.settled(copyFromUser(this, proc, va, length, cpuIndex));
   }
 
   /** copy_to_user: writes user memory for the kernel; a bad pointer is EFAULT, never a kill. */
   copyToUser(proc: Process, va: AddressInput, data: Uint8Array, cpuIndex = 0): CopyResult<void> {
-    return copyToUser(this, proc, va, data, cpuIndex);
+    return this.settled(copyToUser(this, proc, va, data, cpuIndex));
   }
 
   // -------------------------------------------------------------------------
