@@ -95,6 +95,7 @@ const NOT_RAM = -2;
 const PA_LIMIT = 2 ** 53;
 
 type Mid = (Int32Array | undefined)[];
+const EMPTY_MID: Mid = new Array<Int32Array | undefined>(1024).fill(undefined);
 
 /** Validates a physical address (safe non-negative number, or bigint below 2^53); returns it as a number. */
 function toPa(value: unknown, what = 'physical address'): number {
@@ -196,8 +197,10 @@ export class PhysicalMemory {
 
   /** Sparse index: mid nodes by `pfn / 2^20`. */
   private readonly dir = new Map<number, Mid>();
-  private cacheHi = -1;
-  private cacheMid: Mid | undefined = undefined;
+  /** First frame of the cached mid node (`hi * 2^20`); -2^53 while nothing is cached. */
+  private cacheBase = -PA_LIMIT;
+  /** The mid node of `cacheHi` (a shared empty node while nothing is cached, so the field is monomorphic). */
+  private cacheMid: Mid = EMPTY_MID;
   private midCount = 0;
   private chunkCount = 0;
   /** Coalesced RAM extents in frames, sorted: [extStart[i], extEnd[i]). */
@@ -309,6 +312,7 @@ export class PhysicalMemory {
 
   /** Index of the RAM extent containing frame `pfn`, or -1. Binary search over the extents. */
   private extentOf(pfn: number): number {
+    if (!(pfn >= 0)) return -1; // negative or NaN
     const s = this.extStart;
     const e = this.extEnd;
     let lo = 0;
@@ -384,26 +388,35 @@ export class PhysicalMemory {
 
   /** The index chunk holding integer frame `pfn`, if one was built. */
   private chunkOf(pfn: number): Int32Array | undefined {
-    const hi = Math.floor(pfn / MID_FRAMES);
-    const mid = hi === this.cacheHi ? this.cacheMid : this.midAt(hi);
-    return mid === undefined ? undefined : mid[(pfn >>> CHUNK_SHIFT) & 1023];
+    const rel = pfn - this.cacheBase;
+    if (rel >= 0 && rel < MID_FRAMES) return this.cacheMid[rel >>> CHUNK_SHIFT];
+    return this.midAt(pfn)[(pfn >>> CHUNK_SHIFT) & 1023];
   }
 
-  private midAt(hi: number): Mid | undefined {
+  /** The mid node of `hi` (cached), or the shared empty node. */
+  private midAt(pfn: number): Mid {
+    const hi = Math.floor(pfn / MID_FRAMES);
     const mid = this.dir.get(hi);
-    if (mid !== undefined) {
-      this.cacheHi = hi;
-      this.cacheMid = mid;
-    }
+    if (mid === undefined) return EMPTY_MID;
+    this.cacheBase = hi * MID_FRAMES;
+    this.cacheMid = mid;
     return mid;
   }
 
   /** Slot of integer frame `pfn`: ≥ 0, -1 if untouched RAM, -2 if not RAM. Hot path. */
   private slotOf(pfn: number): number {
-    const hi = Math.floor(pfn / MID_FRAMES);
-    const mid = hi === this.cacheHi ? this.cacheMid : this.midAt(hi);
-    if (mid !== undefined) {
-      const chunk = mid[(pfn >>> CHUNK_SHIFT) & 1023];
+    const rel = pfn - this.cacheBase;
+    if (rel >= 0 && rel < MID_FRAMES) {
+      const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
+      if (chunk !== undefined) return chunk[rel & (CHUNK_FRAMES - 1)]!;
+    }
+    return this.slotSlow(pfn);
+  }
+
+  /** {@link slotOf} outside the cached mid node: the map, then the extents (kept out of the hot path). */
+  private slotSlow(pfn: number): number {
+    if (pfn >= 0) {
+      const chunk = this.midAt(pfn)[(pfn >>> CHUNK_SHIFT) & 1023];
       if (chunk !== undefined) return chunk[pfn & (CHUNK_FRAMES - 1)]!;
     }
     return this.extentOf(pfn) >= 0 ? UNTOUCHED : NOT_RAM;
@@ -520,14 +533,14 @@ export class PhysicalMemory {
    */
   read32(pa: AddressInput): number {
     if (typeof pa === 'number') {
-      const pfn = Math.floor(pa / PAGE_SIZE);
-      const off = pa & 0xfff;
-      if (pfn * PAGE_SIZE + off === pa) {
+      const q = pa / PAGE_SIZE;
+      const pfn = Math.floor(q);
+      // Exact for an integer `pa`; fractional (or NaN) otherwise, which the alignment test rejects.
+      const off = (q - pfn) * PAGE_SIZE;
+      if ((off & 0xffc) === off) {
         const slot = this.slotOf(pfn);
-        if (slot >= 0 && (off & 3) === 0) {
-          return this.slabWords[slot >>> SLAB_SHIFT]![(((slot & (SLAB_FRAMES - 1)) << 12) | off) >>> 2]!;
-        }
-        if (slot === UNTOUCHED && off <= PAGE_SIZE - 4) return 0;
+        if (slot >= 0) return this.slabWords[slot >>> SLAB_SHIFT]![((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2)]!;
+        if (slot === UNTOUCHED) return 0;
       }
     }
     // Unaligned inside a frame, crossing a frame, MMIO, nothing, or not an address: the general path decides.
@@ -548,20 +561,16 @@ export class PhysicalMemory {
   write32(pa: AddressInput, value: number): void {
     if (typeof pa === 'number' && typeof value === 'number') {
       const v = value >>> 0;
-      const off = pa & 0xfff;
-      if ((v === value || (value | 0) === value) && (off & 3) === 0) {
-        const pfn = Math.floor(pa / PAGE_SIZE);
-        if (pfn * PAGE_SIZE + off === pa) {
-          let slot = this.slotOf(pfn);
-          if (slot === UNTOUCHED) {
-            if (v === 0) return; // stays zero, no backing needed
-            slot = this.materialize(pfn);
-          }
-          if (slot >= 0) {
-            this.slabWords[slot >>> SLAB_SHIFT]![(((slot & (SLAB_FRAMES - 1)) << 12) | off) >>> 2] = v;
-            return;
-          }
+      const q = pa / PAGE_SIZE;
+      const pfn = Math.floor(q);
+      const off = (q - pfn) * PAGE_SIZE; // see read32
+      if ((off & 0xffc) === off && (v === value || (value | 0) === value)) {
+        const slot = this.slotOf(pfn);
+        if (slot >= 0) {
+          this.slabWords[slot >>> SLAB_SHIFT]![((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2)] = v;
+          return;
         }
+        if (slot === UNTOUCHED && v === 0) return; // stays zero, no backing needed
       }
     }
     // Unaligned inside a frame, crossing a frame (nothing is materialized then), MMIO, nothing or garbage.
@@ -587,19 +596,12 @@ export class PhysicalMemory {
       (byteOffset & 0xff8) === byteOffset &&
       Math.floor(pfn) === pfn
     ) {
-      const hi = Math.floor(pfn / MID_FRAMES);
-      const mid = hi === this.cacheHi ? this.cacheMid : this.midAt(hi);
-      if (mid !== undefined) {
-        const chunk = mid[(pfn >>> CHUNK_SHIFT) & 1023];
-        if (chunk !== undefined) {
-          const slot = chunk[pfn & (CHUNK_FRAMES - 1)]!;
-          if (slot >= 0) {
-            const words = this.slabWords[slot >>> SLAB_SHIFT]!;
-            const i = ((slot & (SLAB_FRAMES - 1)) << 10) | (byteOffset >>> 2);
-            this.pairHi = words[i + 1]!;
-            return words[i]!;
-          }
-        }
+      const slot = this.slotOf(pfn);
+      if (slot >= 0) {
+        const words = this.slabWords[slot >>> SLAB_SHIFT]!;
+        const i = ((slot & (SLAB_FRAMES - 1)) << 10) | (byteOffset >>> 2);
+        this.pairHi = words[i + 1]!;
+        return words[i]!;
       }
     }
     const f = toPfn(pfn);
@@ -616,13 +618,14 @@ export class PhysicalMemory {
    */
   readPair(pa: AddressInput): number {
     if (typeof pa === 'number') {
-      const pfn = Math.floor(pa / PAGE_SIZE);
-      const off = pa & 0xfff;
-      if ((off & 7) === 0 && pfn * PAGE_SIZE + off === pa) {
+      const q = pa / PAGE_SIZE;
+      const pfn = Math.floor(q);
+      const off = (q - pfn) * PAGE_SIZE; // see read32
+      if ((off & 0xff8) === off) {
         const slot = this.slotOf(pfn);
         if (slot >= 0) {
           const words = this.slabWords[slot >>> SLAB_SHIFT]!;
-          const i = (((slot & (SLAB_FRAMES - 1)) << 12) | off) >>> 2;
+          const i = ((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2);
           this.pairHi = words[i + 1]!;
           return words[i]!;
         }
