@@ -190,7 +190,7 @@ function largeFlag(large: unknown): void {
  * @throws InvalidArgumentError unless `lo` is a 32-bit integer (signed or unsigned) and `large` a boolean.
  */
 export function patIndexOf(lo: number, large: boolean): number {
-  if (typeof lo !== 'number' || ((lo >>> 0) !== lo && (lo | 0) !== lo)) {
+  if (typeof lo !== 'number' || (lo >>> 0 !== lo && (lo | 0) !== lo)) {
     throw new InvalidArgumentError('entry low word', lo, 'a 32-bit integer');
   }
   largeFlag(large);

@@ -26,7 +26,8 @@ function checkState(what: string, value: unknown, names: readonly string[], with
 }
 
 function checkMode(mode: unknown): void {
-  if (!isX86Mode(mode)) throw new InvalidArgumentError('x86 paging mode', mode, `one of ${X86_MODES.join(', ')}`);
+  if (!isX86Mode(mode))
+    throw new InvalidArgumentError('x86 paging mode', mode, `one of ${X86_MODES.join(', ')}`);
 }
 
 /** What the control registers depend on. */
@@ -105,7 +106,12 @@ export function computeCr3(
  */
 export function checkRoot(mode: X86Mode, rootPa: number, maxPhysAddr: number): void {
   checkMode(mode);
-  if (typeof maxPhysAddr !== 'number' || !Number.isInteger(maxPhysAddr) || maxPhysAddr < 32 || maxPhysAddr > 52) {
+  if (
+    typeof maxPhysAddr !== 'number' ||
+    !Number.isInteger(maxPhysAddr) ||
+    maxPhysAddr < 32 ||
+    maxPhysAddr > 52
+  ) {
     throw new InvalidArgumentError('MAXPHYADDR', maxPhysAddr, 'an integer from 32 to 52');
   }
   const pae = mode === 'x86-pae';
@@ -125,7 +131,8 @@ export function checkRoot(mode: X86Mode, rootPa: number, maxPhysAddr: number): v
  *   `pcidEnabled` is a boolean.
  */
 export function checkPcid(pcid: number, pcidEnabled: boolean): void {
-  if (typeof pcidEnabled !== 'boolean') throw new InvalidArgumentError('pcidEnabled', pcidEnabled, 'a boolean');
+  if (typeof pcidEnabled !== 'boolean')
+    throw new InvalidArgumentError('pcidEnabled', pcidEnabled, 'a boolean');
   if (pcidEnabled) {
     if (!Number.isInteger(pcid) || pcid < 0 || pcid > 0xfff) {
       throw new InvalidArgumentError('PCID', pcid, 'an integer from 0 to 4095 (CR3[11:0], CR4.PCIDE = 1)');

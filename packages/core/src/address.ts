@@ -108,7 +108,11 @@ export function vaOf(vpn: number, offset = 0): bigint {
 function alignment(align: unknown): bigint {
   const a = typeof align === 'number' && Number.isSafeInteger(align) ? BigInt(align) : align;
   if (typeof a !== 'bigint' || a < 1n || a > ADDRESS_LIMIT || (a & (a - 1n)) !== 0n) {
-    throw new InvalidArgumentError('alignment', align, 'a power of two from 1 to 2^64 (bigint or safe number)');
+    throw new InvalidArgumentError(
+      'alignment',
+      align,
+      'a power of two from 1 to 2^64 (bigint or safe number)',
+    );
   }
   return a;
 }
@@ -221,7 +225,11 @@ export function join64(lo: number, hi: number): bigint {
 export function split64(value: bigint | number): [lo: number, hi: number] {
   const v = typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
   if (typeof v !== 'bigint' || v < -(1n << 63n) || v >= ADDRESS_LIMIT) {
-    throw new InvalidArgumentError('64-bit value', value, 'a bigint in [-2^63, 2^64) or a safe-integer number');
+    throw new InvalidArgumentError(
+      '64-bit value',
+      value,
+      'a bigint in [-2^63, 2^64) or a safe-integer number',
+    );
   }
   return [Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn)];
 }
@@ -248,7 +256,13 @@ export function range(start: AddressInput, end: AddressInput | bigint, what = 'r
 function checkRange(r: unknown, what: string): Range {
   if (typeof r === 'object' && r !== null) {
     const { start, end } = r as Partial<Range>;
-    if (typeof start === 'bigint' && typeof end === 'bigint' && start >= 0n && start <= end && end <= ADDRESS_LIMIT) {
+    if (
+      typeof start === 'bigint' &&
+      typeof end === 'bigint' &&
+      start >= 0n &&
+      start <= end &&
+      end <= ADDRESS_LIMIT
+    ) {
       return r as Range;
     }
   }

@@ -75,11 +75,10 @@ export function hex(value: number | bigint, pad = 0): string {
 }
 
 /**
- * Upper-case hex digits of a non-negative integer (no prefix). Shared by the formatters.
+ * Upper-case hex digits of a non-negative integer (no prefix).
  * @throws InvalidArgumentError for anything but a non-negative bigint or safe-integer number.
- * @internal
  */
-export function hexDigits(what: string, value: unknown): string {
+function hexDigits(what: string, value: unknown): string {
   if (typeof value === 'bigint') {
     if (value >= 0n) return value.toString(16).toUpperCase();
   } else if (typeof value === 'number') {
@@ -88,12 +87,12 @@ export function hexDigits(what: string, value: unknown): string {
   throw new InvalidArgumentError(
     what,
     value,
-    'a non-negative bigint or safe-integer number (for two\'s complement pass BigInt.asUintN(width, value))',
+    "a non-negative bigint or safe-integer number (for two's complement pass BigInt.asUintN(width, value))",
   );
 }
 
-/** @internal Validates a zero-padding width of the hex formatters. */
-export function checkHexPad(what: string, pad: unknown, min = 0): void {
+/** Validates a zero-padding width of the hex formatters. */
+function checkHexPad(what: string, pad: unknown, min = 0): void {
   if (typeof pad !== 'number' || !Number.isInteger(pad) || pad < min || pad > MAX_HEX_DIGITS) {
     throw new InvalidArgumentError(what, pad, `an integer from ${min} to ${MAX_HEX_DIGITS}`);
   }
@@ -142,7 +141,13 @@ export function describeValue(value: unknown): string {
     }
     if (value === null) return 'null';
     const json = JSON.stringify(value, (_k, v: unknown) =>
-      typeof v === 'bigint' ? `${v}n` : typeof v === 'symbol' || typeof v === 'function' ? String(v) : v,
+      typeof v === 'bigint'
+        ? `${v}n`
+        : typeof v === 'symbol'
+          ? v.toString()
+          : typeof v === 'function'
+            ? `[function ${v.name || '(anonymous)'}]`
+            : v,
     );
     if (typeof json === 'string') return clip(json);
     return clip(String(value));
@@ -213,7 +218,10 @@ export class BusError extends MmError {
     readonly sizeBytes: number,
     readonly reason: string,
   ) {
-    super('E_BUS', `bus error: ${label(sizeBytes)}-byte access at physical ${hexOrShow(pa)}: ${label(reason)}`);
+    super(
+      'E_BUS',
+      `bus error: ${label(sizeBytes)}-byte access at physical ${hexOrShow(pa)}: ${label(reason)}`,
+    );
   }
 }
 
@@ -259,7 +267,10 @@ export class NotOwnedError extends MmError {
     readonly pa: number,
     readonly reason: string,
   ) {
-    super('E_NOT_OWNED', `free of frame at physical ${hexOrShow(pa)} that the allocator does not own: ${label(reason)}`);
+    super(
+      'E_NOT_OWNED',
+      `free of frame at physical ${hexOrShow(pa)} that the allocator does not own: ${label(reason)}`,
+    );
   }
 }
 
@@ -295,7 +306,10 @@ export class StaleTlbError extends MmError {
     readonly asid: number,
     readonly detail: string,
   ) {
-    super('E_STALE_TLB', `stale TLB entry used for ${hexOrShow(va, 16)} (ASID ${label(asid)}): ${label(detail)}`);
+    super(
+      'E_STALE_TLB',
+      `stale TLB entry used for ${hexOrShow(va, 16)} (ASID ${label(asid)}): ${label(detail)}`,
+    );
   }
 }
 

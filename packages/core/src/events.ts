@@ -94,7 +94,11 @@ export class EventStream {
    */
   emit(event: MmEvent): void {
     if (!this.active) return;
-    if (typeof event !== 'object' || event === null || typeof (event as { type?: unknown }).type !== 'string') {
+    if (
+      typeof event !== 'object' ||
+      event === null ||
+      typeof (event as { type?: unknown }).type !== 'string'
+    ) {
       throw new InvalidArgumentError('event', event, 'an MmEvent object with a string type');
     }
     if (this.held) {

@@ -4,7 +4,7 @@
  * binary units.
  */
 
-import { checkHexPad, hexDigits, InvalidArgumentError } from './errors.js';
+import { hex, InvalidArgumentError, MAX_HEX_DIGITS } from './errors.js';
 
 /**
  * Formats a value as hex with `_` every four digits, zero-padded to at least `digits`
@@ -16,8 +16,10 @@ import { checkHexPad, hexDigits, InvalidArgumentError } from './errors.js';
  *   `digits` an integer from 1 to 64 (`MAX_HEX_DIGITS`).
  */
 export function groupedHex(value: bigint | number, digits = 1): string {
-  checkHexPad('groupedHex digits', digits, 1);
-  const s = hexDigits('groupedHex value', value).padStart(digits, '0');
+  if (typeof digits !== 'number' || !Number.isInteger(digits) || digits < 1 || digits > MAX_HEX_DIGITS) {
+    throw new InvalidArgumentError('groupedHex digits', digits, `an integer from 1 to ${MAX_HEX_DIGITS}`);
+  }
+  const s = hex(value, digits).slice(2);
   const groups: string[] = [];
   for (let end = s.length; end > 0; end -= 4) groups.unshift(s.slice(Math.max(0, end - 4), end));
   return `0x${groups.join('_')}`;

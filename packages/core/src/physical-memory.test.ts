@@ -455,7 +455,7 @@ describe('PhysicalMemory rejects values that do not fit (regression: 1.5 truncat
     );
   });
 
-  it('signed values that fit are stored as two\'s complement', () => {
+  it("signed values that fit are stored as two's complement", () => {
     const m = mem();
     m.write8(0x4000_0000, -1);
     m.write16(0x4000_0002, -2);
@@ -474,7 +474,17 @@ describe('PhysicalMemory rejects values that do not fit (regression: 1.5 truncat
     m.write32(0x4000_0000n, 5);
     expect(m.read32(0x4000_0000n)).toBe(5);
     expect(m.readPair(0x4000_0000n)).toBe(5);
-    for (const pa of [Number.NaN, 0x4000_0000 + 0.5, -4096, 2 ** 53, null, '0x40000000', Symbol('pa'), {}, -1n]) {
+    for (const pa of [
+      Number.NaN,
+      0x4000_0000 + 0.5,
+      -4096,
+      2 ** 53,
+      null,
+      '0x40000000',
+      Symbol('pa'),
+      {},
+      -1n,
+    ]) {
       expect(() => m.read32(pa as number), String(pa)).toThrow(InvalidArgumentError);
       expect(() => m.write32(pa as number, 1), String(pa)).toThrow(InvalidArgumentError);
       expect(() => m.readPair(pa as number), String(pa)).toThrow(InvalidArgumentError);

@@ -113,7 +113,12 @@ function toPa(value: unknown, what = 'physical address'): number {
 
 /** Validates a frame number. */
 function toPfn(value: unknown, what = 'frame number'): number {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value < PA_LIMIT / PAGE_SIZE) {
+  if (
+    typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    value >= 0 &&
+    value < PA_LIMIT / PAGE_SIZE
+  ) {
     return value;
   }
   throw new InvalidArgumentError(what, value, 'a non-negative integer frame number below 2^41');
@@ -221,7 +226,11 @@ export class PhysicalMemory {
    */
   constructor(options: PhysicalMemoryOptions) {
     if (typeof options !== 'object' || options === null) {
-      throw new InvalidArgumentError('PhysicalMemory options', options, 'an object { ram, mmio?, maxHostBytes? }');
+      throw new InvalidArgumentError(
+        'PhysicalMemory options',
+        options,
+        'an object { ram, mmio?, maxHostBytes? }',
+      );
     }
     const ram = checkRegions(options.ram, 'RAM region', true).sort((a, b) => a.start - b.start);
     if (ram.length === 0) throw new InvalidArgumentError('ram', '[]', 'at least one RAM region');
@@ -249,7 +258,11 @@ export class PhysicalMemory {
           typeof (dev as MmioDevice).read !== 'function' ||
           typeof (dev as MmioDevice).write !== 'function')
       ) {
-        throw new InvalidArgumentError(`MMIO window ${w.name} device`, dev, 'an object with read() and write()');
+        throw new InvalidArgumentError(
+          `MMIO window ${w.name} device`,
+          dev,
+          'an object with read() and write()',
+        );
       }
       if (ram.some((r) => w.start < r.end && r.start < w.end)) {
         throw new InvalidArgumentError(
@@ -366,7 +379,8 @@ export class PhysicalMemory {
    */
   discardFrame(pfn: number): void {
     const f = toPfn(pfn);
-    if (this.extentOf(f) < 0) throw new BusError(f * PAGE_SIZE, PAGE_SIZE, 'discard of a frame that is not RAM');
+    if (this.extentOf(f) < 0)
+      throw new BusError(f * PAGE_SIZE, PAGE_SIZE, 'discard of a frame that is not RAM');
     this.discard(f);
   }
 
@@ -434,20 +448,30 @@ export class PhysicalMemory {
    */
   private reserve(startPfn: number, endPfn: number, what: string): void {
     const frames = endPfn - startPfn;
-    const free = this.freeSlots.length + (SLAB_FRAMES - (this.slotCount & (SLAB_FRAMES - 1))) % SLAB_FRAMES;
+    const free = this.freeSlots.length + ((SLAB_FRAMES - (this.slotCount & (SLAB_FRAMES - 1))) % SLAB_FRAMES);
     // Upper bound: every frame new, each chunk and mid new, slabs rounded up.
     const chunks = Math.floor((endPfn - 1) / CHUNK_FRAMES) - Math.floor(startPfn / CHUNK_FRAMES) + 1;
     const mids = Math.floor((endPfn - 1) / MID_FRAMES) - Math.floor(startPfn / MID_FRAMES) + 1;
     const bound =
-      Math.ceil(Math.max(0, frames - free) / SLAB_FRAMES) * SLAB_BYTES + chunks * CHUNK_BYTES + mids * MID_BYTES;
+      Math.ceil(Math.max(0, frames - free) / SLAB_FRAMES) * SLAB_BYTES +
+      chunks * CHUNK_BYTES +
+      mids * MID_BYTES;
     if (this.hostBytes + this.indexBytes + bound <= this.maxHostBytes) return;
     // Exact count, only when the range could fit at all (bounded by the budget in frames).
     if (frames - this.touched > this.maxHostBytes / PAGE_SIZE) {
-      throw new HostLimitError(what, (frames - this.touched) * PAGE_SIZE, this.hostBytes + this.indexBytes, this.maxHostBytes);
+      throw new HostLimitError(
+        what,
+        (frames - this.touched) * PAGE_SIZE,
+        this.hostBytes + this.indexBytes,
+        this.maxHostBytes,
+      );
     }
     let fresh = 0;
     for (let f = startPfn; f < endPfn; f++) if (this.slotOf(f) === UNTOUCHED) fresh++;
-    const need = Math.ceil(Math.max(0, fresh - free) / SLAB_FRAMES) * SLAB_BYTES + chunks * CHUNK_BYTES + mids * MID_BYTES;
+    const need =
+      Math.ceil(Math.max(0, fresh - free) / SLAB_FRAMES) * SLAB_BYTES +
+      chunks * CHUNK_BYTES +
+      mids * MID_BYTES;
     this.charge(need, what);
   }
 
@@ -493,7 +517,12 @@ export class PhysicalMemory {
       try {
         buf = new ArrayBuffer(SLAB_BYTES);
       } catch (cause) {
-        const e = new HostLimitError('frame slab (host refused the allocation)', SLAB_BYTES, this.hostBytes, this.maxHostBytes);
+        const e = new HostLimitError(
+          'frame slab (host refused the allocation)',
+          SLAB_BYTES,
+          this.hostBytes,
+          this.maxHostBytes,
+        );
         (e as { cause?: unknown }).cause = cause;
         throw e;
       }
@@ -516,7 +545,8 @@ export class PhysicalMemory {
 
   private device(pa: number, size: number): { dev: MmioDevice; off: number } | undefined {
     for (const w of this.mmio) {
-      if (pa >= w.start && pa < w.end) return w.device && pa + size <= w.end ? { dev: w.device, off: pa - w.start } : undefined;
+      if (pa >= w.start && pa < w.end)
+        return w.device && pa + size <= w.end ? { dev: w.device, off: pa - w.start } : undefined;
     }
     return undefined;
   }
@@ -539,7 +569,8 @@ export class PhysicalMemory {
       const off = (q - pfn) * PAGE_SIZE;
       if ((off & 0xffc) === off) {
         const slot = this.slotOf(pfn);
-        if (slot >= 0) return this.slabWords[slot >>> SLAB_SHIFT]![((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2)]!;
+        if (slot >= 0)
+          return this.slabWords[slot >>> SLAB_SHIFT]![((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2)]!;
         if (slot === UNTOUCHED) return 0;
       }
     }
@@ -693,7 +724,7 @@ export class PhysicalMemory {
       const bytes = this.slabBytes[slot >>> SLAB_SHIFT]!;
       const base = ((slot & (SLAB_FRAMES - 1)) << 12) | off;
       let lo = 0;
-      const n = size > 4 ? 4 : size;
+      const n = Math.min(size, 4);
       for (let i = n - 1; i >= 0; i--) lo = lo * 256 + bytes[base + i]!;
       if (size !== 8) return lo;
       let hi = 0;
@@ -736,7 +767,7 @@ export class PhysicalMemory {
         lo = Number(val & 0xffff_ffffn);
         hi = Number((val >> 32n) & 0xffff_ffffn);
       }
-      const n = size > 4 ? 4 : size;
+      const n = Math.min(size, 4);
       for (let i = 0; i < n; i++, lo >>>= 8) bytes[base + i] = lo & 0xff;
       for (let i = 4; i < size; i++, hi >>>= 8) bytes[base + i] = hi & 0xff;
       return;

@@ -204,7 +204,11 @@ export class Tlb {
       blockPages < 1 ||
       (blockVpn as number) + blockPages > PN_LIMIT
     ) {
-      throw new InvalidArgumentError('blockPages', blockPages, 'a positive integer page count ending below 2^52');
+      throw new InvalidArgumentError(
+        'blockPages',
+        blockPages,
+        'a positive integer page count ending below 2^52',
+      );
     }
     throw new InvalidArgumentError(
       'block',
