@@ -407,7 +407,7 @@ export class PhysicalMemory {
     return this.midAt(pfn)[(pfn >>> CHUNK_SHIFT) & 1023];
   }
 
-  /** The mid node of `hi` (cached), or the shared empty node. */
+  /** The mid node holding frame `pfn` (now cached), or the shared empty node. */
   private midAt(pfn: number): Mid {
     const hi = Math.floor(pfn / MID_FRAMES);
     const mid = this.dir.get(hi);
