@@ -11,7 +11,7 @@
  *            FnV[10] EA[9] CM[8] S1PTW[7] WnR[6] xFSC[5:0]
  * ```
  */
-import { Fault, hex } from '@mmkit/core';
+import { Fault, hex, InvalidArgumentError } from '@mmkit/core';
 import { EXCEPTION_CLASS, FAULT_STATUS } from './constants.js';
 
 const EC_NAMES: Readonly<Record<number, string>> = {
@@ -61,8 +61,20 @@ const EC_NAMES: Readonly<Record<number, string>> = {
   60: 'BRK instruction execution in AArch64 state',
 };
 
-/** The manual's name of an exception class (`unallocated` for a code without one). */
+/** @throws InvalidArgumentError unless `value` is an integer from 0 to 63 (a 6-bit ESR_EL1 field). */
+function field6(what: string, value: unknown): number {
+  if (typeof value !== 'number' || (value & 0x3f) !== value) {
+    throw new InvalidArgumentError(what, value, 'an integer from 0 to 63 (a 6-bit ESR_EL1 field)');
+  }
+  return value;
+}
+
+/**
+ * The manual's name of an exception class (`unallocated` for a code without one).
+ * @throws InvalidArgumentError unless `ec` is an integer from 0 to 63 (ESR_EL1.EC, bits 31:26).
+ */
 export function exceptionClassName(ec: number): string {
+  field6('exception class (ESR_EL1.EC)', ec);
   return EC_NAMES[ec] ?? `unallocated exception class ${hex(ec, 2)}`;
 }
 
@@ -76,8 +88,12 @@ export function isAbortClass(ec: number): boolean {
   );
 }
 
-/** The manual's name of a long-descriptor fault status code (DFSC/IFSC), with its level. */
+/**
+ * The manual's name of a long-descriptor fault status code (DFSC/IFSC), with its level.
+ * @throws InvalidArgumentError unless `fsc` is an integer from 0 to 63 (ESR_EL1.ISS.xFSC, bits 5:0).
+ */
 export function faultStatusName(fsc: number): string {
+  field6('fault status code (DFSC/IFSC)', fsc);
   const level = fsc & 3;
   if (fsc <= 0x03) return `Address size fault, level ${level}`;
   if (fsc <= 0x07) return `Translation fault, level ${level}`;

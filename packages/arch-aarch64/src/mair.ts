@@ -44,14 +44,23 @@ function nibbleMeaning(n: number): string {
 
 const DEVICE_NAMES = ['Device-nGnRnE', 'Device-nGnRE', 'Device-nGRE', 'Device-GRE'] as const;
 
+/** @throws InvalidArgumentError unless `value` is an integer from 0 to 255. */
+function attrByte(value: unknown): number {
+  if (typeof value !== 'number' || (value & 0xff) !== value) {
+    throw new InvalidArgumentError('MAIR attribute byte', value, 'an integer from 0 to 255');
+  }
+  return value;
+}
+
 /**
  * The neutral memory type of a MAIR attribute byte, or undefined for a reserved encoding.
  * Device-* → `device`; Normal with both nibbles of one cacheability → that type; a mixed
  * Normal attribute is classified by its inner nibble (what the CPU's own caches do);
  * 0xF0 (Tagged Normal, FEAT_MTE2) → `normal-wb`; 0x40 / 0xA0 (FEAT_XS Normal NC / WT) likewise.
+ * @throws InvalidArgumentError unless `byte` is an integer from 0 to 255.
  */
 export function classifyMairAttribute(byte: number): MemoryType | undefined {
-  const b = byte & 0xff;
+  const b = attrByte(byte);
   const outer = b >>> 4;
   const inner = b & 0xf;
   if (outer === 0) return (inner & 0b11) === 0 ? 'device' : undefined;
@@ -63,9 +72,12 @@ export function classifyMairAttribute(byte: number): MemoryType | undefined {
   return c === 'wb' ? 'normal-wb' : c === 'wt' ? 'normal-wt' : 'normal-nc';
 }
 
-/** Explains a MAIR attribute byte in the manual's words. */
+/**
+ * Explains a MAIR attribute byte in the manual's words.
+ * @throws InvalidArgumentError unless `byte` is an integer from 0 to 255.
+ */
 export function mairAttributeMeaning(byte: number): string {
-  const b = byte & 0xff;
+  const b = attrByte(byte);
   const outer = b >>> 4;
   const inner = b & 0xf;
   if (outer === 0) {
@@ -132,16 +144,22 @@ export class MairMap {
   /**
    * AttrIndx to encode for a neutral type, or -1 if no attribute of that type is programmed.
    * Prefers the canonical byte (0xFF, 0x44, 0xBB, Device-nGnRE 0x04), then the first attribute
-   * of the same type (Tagged 0xF0 last).
+   * of the same type (Tagged 0xF0 last). Anything that is not a neutral memory type gives -1.
    */
   indexFor(type: MemoryType): number {
-    const code = MEMORY_TYPES.indexOf(type);
+    const code = typeof type === 'string' ? MEMORY_TYPES.indexOf(type) : -1;
     return code < 0 ? -1 : this.indexOfType[code]!;
   }
 
-  /** The explained attribute at `index` (0 … 7). */
+  /**
+   * The explained attribute at `index` (0 … 7).
+   * @throws InvalidArgumentError unless `index` is an integer from 0 to 7.
+   */
   attribute(index: number): MairAttribute {
-    const byte = this.bytes[index & 7]!;
+    if (typeof index !== 'number' || (index & 7) !== index) {
+      throw new InvalidArgumentError('AttrIndx', index, 'an integer from 0 to 7');
+    }
+    const byte = this.bytes[index]!;
     return {
       index: index & 7,
       byte,

@@ -8,14 +8,28 @@ import { SCTLR_EL1_BITS, SCTLR_EL1_RES1, TCR_EL1_BITS } from './constants.js';
 
 const b = (n: number) => 1n << BigInt(n);
 
+/** Validates an options object whose listed fields are booleans. */
+function flags<K extends string>(what: string, options: unknown, names: readonly K[]): Record<K, boolean> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(what, options, `an object with booleans ${names.join(', ')}`);
+  }
+  for (const n of names) {
+    const v = (options as Record<string, unknown>)[n];
+    if (typeof v !== 'boolean') throw new InvalidArgumentError(`${what}.${n}`, v, 'a boolean');
+  }
+  return options as Record<K, boolean>;
+}
+
 /**
  * TCR_EL1: T0SZ = T1SZ = 16 (48-bit VA per half), TG0 = 0b00 (4 KiB), TG1 = 0b10 (4 KiB),
  * IRGN/ORGN = 0b01 (walks Write-Back Write-Allocate), SH = 0b11 (Inner Shareable), EPD0/1 = 0,
  * A1 = 0 (ASID from TTBR0), IPS = 0b101 (48-bit OA), AS = 1 (16-bit ASID), TBI0/1 = 0 (no top-byte
  * ignore), HPD0/1 = 0 (hierarchical attributes on), HA / HD as given. HD is written as requested
  * even without HA; the hardware (QEMU `hd = ha && hd`) then ignores it.
+ * @throws InvalidArgumentError unless `options` is an object with boolean `ha` and `hd`.
  */
 export function computeTcrEl1(options: { readonly ha: boolean; readonly hd: boolean }): bigint {
+  flags('TCR_EL1 options', options, ['ha', 'hd'] as const);
   const t = TCR_EL1_BITS;
   return (
     (16n << BigInt(t.T0SZ)) |
@@ -40,8 +54,10 @@ export function computeTcrEl1(options: { readonly ha: boolean; readonly hd: bool
  * (11, 20, 22, 28, 29), and SPAN (bit 23) = 1 unless PAN is in use: with `pan`, SPAN = 0 so
  * that exception entry to EL1 sets PSTATE.PAN, as Linux programs it with CONFIG_ARM64_PAN.
  * A (alignment checking), EE/E0E (big-endian) are 0.
+ * @throws InvalidArgumentError unless `options` is an object with boolean `wxn` and `pan`.
  */
 export function computeSctlrEl1(options: { readonly wxn: boolean; readonly pan: boolean }): bigint {
+  flags('SCTLR_EL1 options', options, ['wxn', 'pan'] as const);
   const s = SCTLR_EL1_BITS;
   return (
     BigInt(SCTLR_EL1_RES1) |

@@ -21,9 +21,20 @@
  */
 import { InvalidArgumentError, MEMORY_TYPES, type MemoryType } from '@mmkit/core';
 
-/** Name of an IA32_PAT memory-type encoding, `reserved (n)` for the reserved ones. */
+/** @throws InvalidArgumentError unless `type` is an integer from 0 to 255 (one IA32_PAT byte). */
+function patByte(type: unknown): number {
+  if (typeof type !== 'number' || (type & 0xff) !== type) {
+    throw new InvalidArgumentError('PAT memory type', type, 'an integer from 0 to 255 (one IA32_PAT byte)');
+  }
+  return type;
+}
+
+/**
+ * Name of an IA32_PAT memory-type encoding, `reserved (n)` for the reserved ones.
+ * @throws InvalidArgumentError unless `type` is an integer from 0 to 255.
+ */
 export function patTypeName(type: number): string {
-  switch (type) {
+  switch (patByte(type)) {
     case 0:
       return 'UC';
     case 1:
@@ -41,9 +52,12 @@ export function patTypeName(type: number): string {
   }
 }
 
-/** Long name of a PAT memory type, e.g. `write-back`. */
+/**
+ * Long name of a PAT memory type, e.g. `write-back`.
+ * @throws InvalidArgumentError unless `type` is an integer from 0 to 255.
+ */
 export function patTypeMeaning(type: number): string {
-  switch (type) {
+  switch (patByte(type)) {
     case 0:
       return 'uncacheable';
     case 1:
@@ -61,9 +75,12 @@ export function patTypeMeaning(type: number): string {
   }
 }
 
-/** The neutral memory type of a PAT memory type, or undefined for a reserved encoding. */
+/**
+ * The neutral memory type of a PAT memory type, or undefined for a reserved encoding.
+ * @throws InvalidArgumentError unless `type` is an integer from 0 to 255.
+ */
 export function patTypeMemoryType(type: number): MemoryType | undefined {
-  switch (type) {
+  switch (patByte(type)) {
     case 6:
       return 'normal-wb';
     case 4:
@@ -135,27 +152,57 @@ export class PatMap {
     this.entries = Object.freeze(entries);
   }
 
-  /** The lowest PAT index that encodes `memoryType` (see the module table), or -1 if none does. */
+  /**
+   * The lowest PAT index that encodes `memoryType` (see the module table), or -1 if none does
+   * (also for anything that is not a neutral memory type).
+   */
   indexFor(memoryType: MemoryType): number {
-    for (const type of PREFERRED[memoryType] ?? []) {
+    if (typeof memoryType !== 'string' || !Object.hasOwn(PREFERRED, memoryType)) return -1;
+    for (const type of PREFERRED[memoryType]) {
       const e = this.entries.find((x) => x.type === type);
       if (e) return e.index;
     }
     return -1;
   }
 
-  /** The neutral memory type of PAT index `index` (0 … 7). */
+  /**
+   * The neutral memory type of PAT index `index` (0 … 7).
+   * @throws InvalidArgumentError unless `index` is an integer from 0 to 7.
+   */
   memoryTypeOf(index: number): MemoryType {
-    return this.entries[index & 7]!.memoryType;
+    return this.entries[patIndex(index)]!.memoryType;
   }
 }
 
-/** The PAT index (0 … 7) of an entry's low word; `large` for 2 MiB / 4 MiB / 1 GiB leaves (PAT at bit 12). */
+function patIndex(index: unknown): number {
+  if (typeof index !== 'number' || (index & 7) !== index) {
+    throw new InvalidArgumentError('PAT index', index, 'an integer from 0 to 7');
+  }
+  return index;
+}
+
+function largeFlag(large: unknown): void {
+  if (typeof large !== 'boolean') throw new InvalidArgumentError('large', large, 'a boolean');
+}
+
+/**
+ * The PAT index (0 … 7) of an entry's low word; `large` for 2 MiB / 4 MiB / 1 GiB leaves (PAT at bit 12).
+ * @throws InvalidArgumentError unless `lo` is a 32-bit integer (signed or unsigned) and `large` a boolean.
+ */
 export function patIndexOf(lo: number, large: boolean): number {
+  if (typeof lo !== 'number' || (lo >>> 0 !== lo && (lo | 0) !== lo)) {
+    throw new InvalidArgumentError('entry low word', lo, 'a 32-bit integer');
+  }
+  largeFlag(large);
   return ((lo >>> 3) & 3) | (((large ? lo >>> 12 : lo >>> 7) & 1) << 2);
 }
 
-/** The PWT / PCD / PAT bits (low word) that select PAT index `index`; `large` puts PAT at bit 12. */
+/**
+ * The PWT / PCD / PAT bits (low word) that select PAT index `index`; `large` puts PAT at bit 12.
+ * @throws InvalidArgumentError unless `index` is an integer from 0 to 7 and `large` a boolean.
+ */
 export function patIndexBits(index: number, large: boolean): number {
+  patIndex(index);
+  largeFlag(large);
   return ((index & 3) << 3) | ((index & 4) !== 0 ? (large ? 1 << 12 : 1 << 7) : 0);
 }

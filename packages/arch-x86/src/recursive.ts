@@ -65,11 +65,14 @@ function checkSlot(slot: number, max: number): bigint {
 /**
  * The recursive-mapping addresses of 32-bit paging with `PDE[slot]` pointing at the PD
  * (default slot 1023: PD at 0xFFFF_F000, PTE of v at 0xFFC0_0000 + (v >> 12) * 4).
- * @throws InvalidArgumentError for a slot outside 0 … 1023; the address functions throw
+ * @throws InvalidArgumentError for options that are not an object or a slot outside 0 … 1023; the address functions throw
  *   AddressError / OutOfRangeError for a VA that is not a 32-bit address, InvalidArgumentError
  *   for a table index outside 0 … 1023.
  */
 export function recursive32(options: { readonly slot?: number } = {}): Recursive32 {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError('recursive32 options', options, 'an object { slot? }');
+  }
   const slot = options.slot ?? 1023;
   const s = checkSlot(slot, 1023);
   const base = s << 22n;

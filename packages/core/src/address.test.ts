@@ -56,7 +56,7 @@ describe('toAddress', () => {
       'address: -1 is not a valid address; expected a bigint, or a non-negative safe-integer number',
     );
     expect(caught(() => toAddress(-1n, 'va')).message).toBe(
-      'va: 0x-1 (bigint) is not a valid address; expected an integer in [0, 2^64)',
+      'va: -0x1 (bigint) is not a valid address; expected an integer in [0, 2^64)',
     );
   });
 

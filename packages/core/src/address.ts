@@ -7,7 +7,14 @@
  * 52 bits, exact in a double) plus a page offset, and physical addresses as
  * plain numbers (at most 52 bits), so walks and TLB lookups never use BigInt.
  */
-import { AddressError, AlignmentError, NonCanonicalError, OutOfRangeError } from './errors.js';
+import {
+  AddressError,
+  AlignmentError,
+  describeValue,
+  InvalidArgumentError,
+  NonCanonicalError,
+  OutOfRangeError,
+} from './errors.js';
 
 /** An address as the API accepts it. */
 export type AddressInput = bigint | number;
@@ -39,87 +46,192 @@ export function toAddress(value: AddressInput, what = 'address'): bigint {
   throw new AddressError(what, value, 'a bigint or a number');
 }
 
+/** {@link toAddress} without the call for the common case (a valid bigint). */
+function addr(value: unknown, what: string): bigint {
+  return typeof value === 'bigint' && value >= 0n && value < ADDRESS_LIMIT
+    ? value
+    : toAddress(value as AddressInput, what);
+}
+
+/** Validates a width in bits (1 … `max`). */
+function bits(what: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidArgumentError(what, value, `an integer from 1 to ${max}`);
+  }
+  return value;
+}
+
 /**
  * Converts an API value to a physical address as a number.
- * @throws AddressError if the value is not an address or needs more than `paBits` bits (at most 52).
+ * @throws AddressError if the value is not an address or needs more than `paBits` bits;
+ *   InvalidArgumentError unless `paBits` is an integer from 1 to 53 (the exact range of a double).
  */
 export function toPhysical(value: AddressInput, what = 'physical address', paBits = 52): number {
+  bits('paBits', paBits, 53);
   const a = toAddress(value, what);
   if (a >= 1n << BigInt(paBits)) throw new AddressError(what, value, `an address below 2^${paBits}`);
   return Number(a);
 }
 
-/** Page number of a 64-bit address (exact: at most 52 bits). */
-export function vpnOf(va: bigint): number {
-  return Number(va >> 12n);
+/**
+ * Page number of a 64-bit address (exact: at most 52 bits).
+ * @throws AddressError unless `va` is a bigint in [0, 2^64) or a non-negative safe-integer number.
+ */
+export function vpnOf(va: AddressInput): number {
+  return Number(addr(va, 'virtual address') >> 12n);
 }
 
-/** Offset of an address within its 4 KiB page. */
-export function pageOffsetOf(va: bigint): number {
-  return Number(va & 0xfffn);
+/**
+ * Offset of an address within its 4 KiB page.
+ * @throws AddressError unless `va` is an address (see {@link toAddress}).
+ */
+export function pageOffsetOf(va: AddressInput): number {
+  return Number(addr(va, 'virtual address') & 0xfffn);
 }
 
-/** Address of page `vpn` (+ `offset`) as a bigint. */
+/**
+ * Address of page `vpn` (+ `offset`) as a bigint.
+ * @throws InvalidArgumentError unless `vpn` is an integer in [0, 2^52) and `offset` an integer
+ *   in [0, 4096).
+ */
 export function vaOf(vpn: number, offset = 0): bigint {
+  if (!Number.isSafeInteger(vpn) || vpn < 0 || vpn >= 2 ** 52) {
+    throw new InvalidArgumentError('vpn', vpn, 'an integer page number in [0, 2^52)');
+  }
+  if (!Number.isInteger(offset) || offset < 0 || offset >= PAGE_SIZE) {
+    throw new InvalidArgumentError('page offset', offset, 'an integer in [0, 4096)');
+  }
   return (BigInt(vpn) << 12n) | BigInt(offset);
 }
 
-/** Rounds down to a multiple of `align` (a power of two). */
-export function alignDown(value: bigint, align: bigint): bigint {
-  return value & ~(align - 1n);
+/** Validates an alignment: a power of two in [1, 2^64]. */
+function alignment(align: unknown): bigint {
+  const a = typeof align === 'number' && Number.isSafeInteger(align) ? BigInt(align) : align;
+  if (typeof a !== 'bigint' || a < 1n || a > ADDRESS_LIMIT || (a & (a - 1n)) !== 0n) {
+    throw new InvalidArgumentError(
+      'alignment',
+      align,
+      'a power of two from 1 to 2^64 (bigint or safe number)',
+    );
+  }
+  return a;
 }
 
-/** Rounds up to a multiple of `align` (a power of two). May return 2^64 for values near the top. */
-export function alignUp(value: bigint, align: bigint): bigint {
-  return (value + align - 1n) & ~(align - 1n);
+/**
+ * Rounds down to a multiple of `align` (a power of two).
+ * @throws AddressError for a bad `value`, InvalidArgumentError for a bad `align`.
+ */
+export function alignDown(value: AddressInput, align: AddressInput): bigint {
+  return addr(value, 'value') & ~(alignment(align) - 1n);
 }
 
-/** True if `value` is a multiple of `align` (a power of two). */
-export function isAligned(value: bigint, align: bigint): boolean {
-  return (value & (align - 1n)) === 0n;
+/**
+ * Rounds up to a multiple of `align` (a power of two). May return 2^64 for values near the top.
+ * @throws AddressError for a bad `value`, InvalidArgumentError for a bad `align`.
+ */
+export function alignUp(value: AddressInput, align: AddressInput): bigint {
+  const a = alignment(align);
+  return (addr(value, 'value') + a - 1n) & ~(a - 1n);
 }
 
-/** @throws AlignmentError unless `value` is a multiple of `align`. */
-export function assertAligned(value: bigint, align: bigint, what: string): void {
-  if (!isAligned(value, align)) throw new AlignmentError(what, value, align);
+/**
+ * True if `value` is a multiple of `align` (a power of two).
+ * @throws AddressError for a bad `value`, InvalidArgumentError for a bad `align`.
+ */
+export function isAligned(value: AddressInput, align: AddressInput): boolean {
+  return (addr(value, 'value') & (alignment(align) - 1n)) === 0n;
+}
+
+/**
+ * @throws AlignmentError unless `value` is a multiple of `align`; AddressError /
+ *   InvalidArgumentError for arguments that are not an address / a power of two.
+ */
+export function assertAligned(value: AddressInput, align: AddressInput, what: string): void {
+  const v = addr(value, what);
+  const a = alignment(align);
+  if ((v & (a - 1n)) !== 0n) throw new AlignmentError(what, v, a);
 }
 
 /**
  * True if `va` is canonical in a split address space of `vaBits` bits per half
  * (bits 63..vaBits-1 all equal): AArch64 TTBR0/TTBR1 without TBI, x86 48/57-bit.
+ * @throws AddressError for a bad `va`, InvalidArgumentError unless `vaBits` is 1 … 64.
  */
-export function isCanonical(va: bigint, vaBits: number): boolean {
-  const top = va >> BigInt(vaBits - 1);
+export function isCanonical(va: AddressInput, vaBits: number): boolean {
+  const v = addr(va, 'virtual address');
+  const top = v >> BigInt(bits('vaBits', vaBits, 64) - 1);
   return top === 0n || top === (1n << BigInt(65 - vaBits)) - 1n;
 }
 
-/** @throws NonCanonicalError unless `va` is canonical for `vaBits`. */
-export function assertCanonical(va: bigint, vaBits: number): void {
-  if (!isCanonical(va, vaBits)) throw new NonCanonicalError(va, vaBits);
+/**
+ * @throws NonCanonicalError unless `va` is canonical for `vaBits`; AddressError /
+ *   InvalidArgumentError for bad arguments (see {@link isCanonical}).
+ */
+export function assertCanonical(va: AddressInput, vaBits: number): void {
+  if (!isCanonical(va, vaBits)) throw new NonCanonicalError(addr(va, 'virtual address'), vaBits);
 }
 
-/** Sign-extends a `vaBits`-bit virtual address to 64 bits. */
-export function signExtend(va: bigint, vaBits: number): bigint {
-  const mask = (1n << BigInt(vaBits)) - 1n;
-  const low = va & mask;
+/**
+ * Sign-extends a `vaBits`-bit virtual address to 64 bits (bits above `vaBits` are ignored).
+ * @throws AddressError for a bad `va`, InvalidArgumentError unless `vaBits` is 1 … 64.
+ */
+export function signExtend(va: AddressInput, vaBits: number): bigint {
+  const v = addr(va, 'virtual address');
+  const mask = (1n << BigInt(bits('vaBits', vaBits, 64))) - 1n;
+  const low = v & mask;
   return (low >> BigInt(vaBits - 1)) & 1n ? low | (ADDRESS_LIMIT - 1n - mask) : low;
 }
 
-/** Splits a non-negative safe integer into its low and high 32-bit halves. */
-export function lo32(value: number): number {
+/**
+ * Low 32 bits of a non-negative safe integer (or of a bigint address).
+ * @throws AddressError unless `value` is an address (see {@link toAddress}).
+ */
+export function lo32(value: AddressInput): number {
+  if (typeof value === 'number' && value >= 0 && Number.isSafeInteger(value)) return value >>> 0;
+  return Number(toAddress(value, 'value') & 0xffff_ffffn);
+}
+/**
+ * High 32 bits of a non-negative safe integer (or of a bigint address).
+ * @throws AddressError unless `value` is an address (see {@link toAddress}).
+ */
+export function hi32(value: AddressInput): number {
+  if (typeof value === 'number' && value >= 0 && Number.isSafeInteger(value)) {
+    return Math.floor(value / TWO_32) >>> 0;
+  }
+  return Number((toAddress(value, 'value') >> 32n) & 0xffff_ffffn);
+}
+
+function word32(what: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < -0x8000_0000 || value >= TWO_32) {
+    throw new InvalidArgumentError(what, value, 'a 32-bit integer (signed or unsigned)');
+  }
   return value >>> 0;
 }
-/** High 32 bits of a non-negative safe integer. */
-export function hi32(value: number): number {
-  return Math.floor(value / TWO_32) >>> 0;
-}
-/** Joins two 32-bit halves into a 64-bit bigint. */
+
+/**
+ * Joins two 32-bit halves into a 64-bit bigint. Each half may be given signed (as `|` yields it)
+ * or unsigned.
+ * @throws InvalidArgumentError unless both halves are integers in [-2^31, 2^32).
+ */
 export function join64(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  return (BigInt(word32('high word', hi)) << 32n) | BigInt(word32('low word', lo));
 }
-/** Splits a 64-bit bigint into [lo, hi] 32-bit halves. */
-export function split64(value: bigint): [lo: number, hi: number] {
-  return [Number(value & 0xffff_ffffn), Number((value >> 32n) & 0xffff_ffffn)];
+
+/**
+ * Splits a 64-bit value into [lo, hi] 32-bit halves. Negative values (down to -2^63) are split
+ * as their two's complement.
+ * @throws InvalidArgumentError unless `value` is a bigint in [-2^63, 2^64) or a safe-integer number.
+ */
+export function split64(value: bigint | number): [lo: number, hi: number] {
+  const v = typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : value;
+  if (typeof v !== 'bigint' || v < -(1n << 63n) || v >= ADDRESS_LIMIT) {
+    throw new InvalidArgumentError(
+      '64-bit value',
+      value,
+      'a bigint in [-2^63, 2^64) or a safe-integer number',
+    );
+  }
+  return [Number(v & 0xffff_ffffn), Number((v >> 32n) & 0xffff_ffffn)];
 }
 
 /** Half-open address range `[start, end)`. `end` may be 2^64. */
@@ -133,33 +245,74 @@ export interface Range {
  * @throws AddressError for bad endpoints, OutOfRangeError if `end < start`.
  */
 export function range(start: AddressInput, end: AddressInput | bigint, what = 'range'): Range {
-  const s = toAddress(start, `${what} start`);
-  const e = typeof end === 'bigint' && end === ADDRESS_LIMIT ? end : toAddress(end, `${what} end`);
-  if (e < s) throw new OutOfRangeError(`${what} end`, e, `an end ≥ start ${s}`);
+  const w = typeof what === 'string' ? what : describeValue(what);
+  const s = toAddress(start, `${w} start`);
+  const e = typeof end === 'bigint' && end === ADDRESS_LIMIT ? end : toAddress(end, `${w} end`);
+  if (e < s) throw new OutOfRangeError(`${w} end`, e, `an end ≥ start ${s}`);
   return { start: s, end: e };
 }
 
-/** Size of a range in bytes. */
+/** Validates a {@link Range} built by hand: bigint endpoints, 0 ≤ start ≤ end ≤ 2^64. */
+function checkRange(r: unknown, what: string): Range {
+  if (typeof r === 'object' && r !== null) {
+    const { start, end } = r as Partial<Range>;
+    if (
+      typeof start === 'bigint' &&
+      typeof end === 'bigint' &&
+      start >= 0n &&
+      start <= end &&
+      end <= ADDRESS_LIMIT
+    ) {
+      return r as Range;
+    }
+  }
+  throw new InvalidArgumentError(what, r, 'a range { start, end } of bigints with 0 ≤ start ≤ end ≤ 2^64');
+}
+
+/**
+ * Size of a range in bytes.
+ * @throws InvalidArgumentError unless `r` is a {@link Range} (bigints, 0 ≤ start ≤ end ≤ 2^64).
+ */
 export function rangeSize(r: Range): bigint {
-  return r.end - r.start;
+  const v = checkRange(r, 'range');
+  return v.end - v.start;
 }
-/** True if `addr` lies inside `r`. */
-export function rangeContains(r: Range, addr: bigint): boolean {
-  return addr >= r.start && addr < r.end;
+/**
+ * True if `addr` lies inside `r`.
+ * @throws InvalidArgumentError for a bad range, AddressError for a bad address.
+ */
+export function rangeContains(r: Range, address: AddressInput): boolean {
+  const v = checkRange(r, 'range');
+  const a = addr(address, 'address');
+  return a >= v.start && a < v.end;
 }
-/** True if the two ranges share at least one byte. */
+/**
+ * True if the two ranges share at least one byte.
+ * @throws InvalidArgumentError unless both are ranges.
+ */
 export function rangesOverlap(a: Range, b: Range): boolean {
+  checkRange(a, 'first range');
+  checkRange(b, 'second range');
   return a.start < b.end && b.start < a.end && a.start < a.end && b.start < b.end;
 }
-/** Intersection of two ranges, or undefined if empty. */
+/**
+ * Intersection of two ranges, or undefined if empty.
+ * @throws InvalidArgumentError unless both are ranges.
+ */
 export function rangeIntersect(a: Range, b: Range): Range | undefined {
+  checkRange(a, 'first range');
+  checkRange(b, 'second range');
   // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max does not take them)
   const start = a.start > b.start ? a.start : b.start;
   // biome-ignore lint/complexity/useMathMinMax: bigints
   const end = a.end < b.end ? a.end : b.end;
   return start < end ? { start, end } : undefined;
 }
-/** Formats a range as `[0x…, 0x…)`. */
+/**
+ * Formats a range as `[0x…, 0x…)`.
+ * @throws InvalidArgumentError unless `r` is a range.
+ */
 export function formatRange(r: Range): string {
+  checkRange(r, 'range');
   return `[0x${r.start.toString(16).toUpperCase()}, 0x${r.end.toString(16).toUpperCase()})`;
 }

@@ -7,6 +7,8 @@ import {
   BusError,
   DescriptorError,
   DoubleFreeError,
+  describeValue,
+  HostLimitError,
   hex,
   InvalidArgumentError,
   isMmError,
@@ -160,5 +162,67 @@ describe('hex', () => {
     expect(hex(0)).toBe('0x0');
     expect(hex(0xffff_ffff_ffff_ffffn, 16)).toBe('0xFFFFFFFFFFFFFFFF');
     expect(hex(2 ** 52)).toBe('0x10000000000000');
+  });
+});
+
+describe('hex and value rendering (regression: RangeError, "0x-1", "Cannot convert a Symbol")', () => {
+  it("hex refuses what has no hex form, naming the value and the way to a two's-complement view", () => {
+    expect(() => hex(Number.NaN)).toThrow(InvalidArgumentError);
+    expect(() => hex(1.5)).toThrow(/hex value: 1.5 \(not an integer\) is invalid/);
+    expect(() => hex(-1n)).toThrow(
+      "hex value: -0x1 (bigint) is invalid; expected a non-negative bigint or safe-integer number (for two's complement pass BigInt.asUintN(width, value))",
+    );
+    expect(() => hex(-1)).toThrow(InvalidArgumentError);
+    expect(() => hex(2 ** 53)).toThrow(InvalidArgumentError);
+    expect(() => hex(Symbol('s') as unknown as number)).toThrow(/Symbol\(s\)/);
+    expect(() => hex(1, -1)).toThrow(/hex pad/);
+    expect(() => hex(1, 65)).toThrow(/hex pad/);
+    expect(hex(BigInt.asUintN(64, -1n))).toBe('0xFFFFFFFFFFFFFFFF');
+    expect(hex(0x4000n, 8)).toBe('0x00004000');
+  });
+
+  it('describeValue renders anything without throwing', () => {
+    const hostile = {
+      toString() {
+        throw new Error('no');
+      },
+    };
+    expect(describeValue(Symbol('x'))).toBe('Symbol(x)');
+    expect(describeValue(-255n)).toBe('-0xFF (bigint)');
+    expect(describeValue(Object.create(null))).toBe('{}');
+    expect(describeValue({ a: 1n })).toBe('{"a":"1n"}');
+    expect(describeValue(hostile)).toBe('{"toString":"[function toString]"}');
+    expect(describeValue(() => 1)).toBe('function (anonymous)');
+    expect(describeValue('x'.repeat(500)).length).toBeLessThanOrEqual(120);
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(describeValue(circular)).toBe('[object Object]');
+  });
+
+  it('error constructors never throw on garbage and stay readable MmErrors', () => {
+    const s = Symbol('what');
+    const errors = [
+      new AddressError(s as unknown as string, Symbol('v'), s as unknown as string),
+      new AlignmentError('pa', 1.5 as unknown as bigint, null as unknown as bigint),
+      new NonCanonicalError('x' as unknown as bigint, s as unknown as number),
+      new BusError(Number.NaN, s as unknown as number, {} as unknown as string),
+      new DescriptorError(s as unknown as string, -1n, null as unknown as string),
+      new AuditError(null as unknown as string[]),
+      new MmError('E_ADDRESS', s as unknown as string),
+    ];
+    for (const e of errors) {
+      expect(isMmError(e)).toBe(true);
+      expect(typeof e.message).toBe('string');
+    }
+    expect(errors[0]!.message).toBe('Symbol(what): Symbol(v) is not a valid address; expected Symbol(what)');
+    expect(errors[1]!.message).toBe('pa: 1.5 (not an integer) is not aligned to null');
+  });
+
+  it('HostLimitError has a stable code and names the limit', () => {
+    const e = new HostLimitError('frame slab', 1048576, 0, 4096);
+    expect(e.code).toBe('E_HOST_LIMIT');
+    expect(e.message).toMatch(
+      /frame slab: needs 1048576 more host bytes with 0 in use; the limit is 4096 bytes/,
+    );
   });
 });

@@ -29,7 +29,8 @@ export type MmErrorCode =
   | 'E_BREAK_BEFORE_MAKE'
   | 'E_AUDIT'
   | 'E_EFAULT'
-  | 'E_NO_PROCESS';
+  | 'E_NO_PROCESS'
+  | 'E_HOST_LIMIT';
 
 const BRAND = Symbol.for('@mmkit/core/MmError');
 
@@ -37,8 +38,15 @@ const BRAND = Symbol.for('@mmkit/core/MmError');
 export class MmError extends Error {
   readonly code: MmErrorCode;
   readonly [BRAND] = true;
+  /**
+   * Never throws: a message that is not a string is rendered with {@link describeValue}, and
+   * `options` other than an object are ignored.
+   */
   constructor(code: MmErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(
+      typeof message === 'string' ? message : describeValue(message),
+      typeof options === 'object' && options !== null ? options : undefined,
+    );
     this.code = code;
     this.name = new.target.name;
   }
@@ -49,17 +57,114 @@ export function isMmError(value: unknown): value is MmError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
 }
 
-/** Formats a value the way error messages show addresses: hex for integers. */
+/** Longest zero padding {@link hex} and `groupedHex` accept (a 256-bit value). */
+export const MAX_HEX_DIGITS = 64;
+
+/**
+ * Formats a non-negative integer as upper-case hex with a `0x` prefix, zero-padded to at least
+ * `pad` digits: `hex(0x4000n)` → `0x4000`, `hex(5, 4)` → `0x0005`.
+ *
+ * Negative values are refused rather than printed as `0x-1`: a negative number has no single hex
+ * form without a width. For a two's-complement view pass `BigInt.asUintN(64, value)` (or the
+ * width you mean).
+ * @throws InvalidArgumentError (code `E_INVALID_ARGUMENT`) unless `value` is a non-negative
+ *   bigint or a non-negative safe-integer number, or unless `pad` is an integer from 0 to
+ *   {@link MAX_HEX_DIGITS}.
+ */
 export function hex(value: number | bigint, pad = 0): string {
-  const s = (typeof value === 'bigint' ? value : BigInt(value)).toString(16).toUpperCase();
-  return `0x${s.padStart(pad, '0')}`;
+  checkHexPad('hex pad', pad);
+  return `0x${hexDigits('hex value', value).padStart(pad, '0')}`;
+}
+
+/**
+ * Upper-case hex digits of a non-negative integer (no prefix).
+ * @throws InvalidArgumentError for anything but a non-negative bigint or safe-integer number.
+ */
+function hexDigits(what: string, value: unknown): string {
+  if (typeof value === 'bigint') {
+    if (value >= 0n) return value.toString(16).toUpperCase();
+  } else if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value >= 0) return value.toString(16).toUpperCase();
+  }
+  throw new InvalidArgumentError(
+    what,
+    value,
+    "a non-negative bigint or safe-integer number (for two's complement pass BigInt.asUintN(width, value))",
+  );
+}
+
+/** Validates a zero-padding width of the hex formatters. */
+function checkHexPad(what: string, pad: unknown, min = 0): void {
+  if (typeof pad !== 'number' || !Number.isInteger(pad) || pad < min || pad > MAX_HEX_DIGITS) {
+    throw new InvalidArgumentError(what, pad, `an integer from ${min} to ${MAX_HEX_DIGITS}`);
+  }
+}
+
+/** Hex of a valid address, or the safe rendering of anything else (error messages never throw). */
+function hexOrShow(value: unknown, pad = 0): string {
+  if ((typeof value === 'bigint' && value >= 0n) || (Number.isSafeInteger(value) && (value as number) >= 0)) {
+    return `0x${(value as number | bigint).toString(16).toUpperCase().padStart(pad, '0')}`;
+  }
+  return describeValue(value);
+}
+
+const MAX_SHOWN = 120;
+
+function clip(s: string): string {
+  return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN - 1)}…` : s;
+}
+
+/**
+ * Renders any value for an error message without ever throwing: bigints as hex (negative ones as
+ * `-0x…`) with a `(bigint)` tag, numbers in decimal (non-integers tagged), strings quoted, symbols
+ * as `Symbol(desc)`, functions by name, arrays and objects as short JSON-like text (at most 120
+ * characters). Objects whose conversion throws (null prototype, hostile `toString`) are shown as
+ * their `Object.prototype.toString` tag.
+ */
+export function describeValue(value: unknown): string {
+  try {
+    switch (typeof value) {
+      case 'bigint':
+        return value < 0n
+          ? `-0x${(-value).toString(16).toUpperCase()} (bigint)`
+          : `0x${value.toString(16).toUpperCase()} (bigint)`;
+      case 'number':
+        return Number.isInteger(value) ? `${value}` : `${value} (not an integer)`;
+      case 'string':
+        return clip(JSON.stringify(value));
+      case 'symbol':
+        return clip(value.toString());
+      case 'function':
+        return `function ${value.name || '(anonymous)'}`;
+      case 'undefined':
+        return 'undefined';
+      case 'boolean':
+        return `${value}`;
+    }
+    if (value === null) return 'null';
+    const json = JSON.stringify(value, (_k, v: unknown) =>
+      typeof v === 'bigint'
+        ? `${v}n`
+        : typeof v === 'symbol'
+          ? v.toString()
+          : typeof v === 'function'
+            ? `[function ${v.name || '(anonymous)'}]`
+            : v,
+    );
+    if (typeof json === 'string') return clip(json);
+    return clip(String(value));
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }
 
 function show(value: unknown): string {
-  if (typeof value === 'bigint') return `${hex(value)} (bigint)`;
-  if (typeof value === 'number') return Number.isInteger(value) ? `${value}` : `${value} (not an integer)`;
-  if (typeof value === 'string') return JSON.stringify(value);
-  return String(value);
+  return describeValue(value);
+}
+
+/** A caller-supplied label (`what`, `arch`, `reason`…) as text, never throwing. */
+function label(value: unknown): string {
+  return typeof value === 'string' ? value : describeValue(value);
 }
 
 /** A value that is not a valid 64-bit address (wrong type, negative, too big, unsafe number). */
@@ -69,7 +174,7 @@ export class AddressError extends MmError {
     readonly value: unknown,
     readonly expected: string,
   ) {
-    super('E_ADDRESS', `${what}: ${show(value)} is not a valid address; expected ${expected}`);
+    super('E_ADDRESS', `${label(what)}: ${show(value)} is not a valid address; expected ${label(expected)}`);
   }
 }
 
@@ -80,7 +185,7 @@ export class AlignmentError extends MmError {
     readonly value: bigint,
     readonly alignment: bigint,
   ) {
-    super('E_ALIGNMENT', `${what}: ${hex(value)} is not aligned to ${hex(alignment)}`);
+    super('E_ALIGNMENT', `${label(what)}: ${hexOrShow(value)} is not aligned to ${hexOrShow(alignment)}`);
   }
 }
 
@@ -91,7 +196,7 @@ export class OutOfRangeError extends MmError {
     readonly value: unknown,
     readonly expected: string,
   ) {
-    super('E_RANGE', `${what}: ${show(value)} is out of range; expected ${expected}`);
+    super('E_RANGE', `${label(what)}: ${show(value)} is out of range; expected ${label(expected)}`);
   }
 }
 
@@ -103,7 +208,7 @@ export class NonCanonicalError extends MmError {
   ) {
     super(
       'E_NON_CANONICAL',
-      `virtual address ${hex(va, 16)} is not canonical for a ${vaBits}-bit address space`,
+      `virtual address ${hexOrShow(va, 16)} is not canonical for a ${label(vaBits)}-bit address space`,
     );
   }
 }
@@ -115,7 +220,10 @@ export class BusError extends MmError {
     readonly sizeBytes: number,
     readonly reason: string,
   ) {
-    super('E_BUS', `bus error: ${sizeBytes}-byte access at physical ${hex(pa)}: ${reason}`);
+    super(
+      'E_BUS',
+      `bus error: ${label(sizeBytes)}-byte access at physical ${hexOrShow(pa)}: ${label(reason)}`,
+    );
   }
 }
 
@@ -126,7 +234,7 @@ export class UnrepresentableError extends MmError {
     readonly level: number,
     readonly reason: string,
   ) {
-    super('E_UNREPRESENTABLE', `${arch}: cannot encode at level ${level}: ${reason}`);
+    super('E_UNREPRESENTABLE', `${label(arch)}: cannot encode at level ${label(level)}: ${label(reason)}`);
   }
 }
 
@@ -137,21 +245,21 @@ export class DescriptorError extends MmError {
     readonly value: bigint,
     readonly reason: string,
   ) {
-    super('E_DESCRIPTOR', `${arch}: descriptor ${hex(value, 16)}: ${reason}`);
+    super('E_DESCRIPTOR', `${label(arch)}: descriptor ${hexOrShow(value, 16)}: ${label(reason)}`);
   }
 }
 
 /** The frame allocator has no free frame. Usually returned as a value, not thrown. */
 export class NoMemoryError extends MmError {
   constructor(readonly purpose: string) {
-    super('E_NO_MEMORY', `out of memory while allocating a frame for ${purpose}`);
+    super('E_NO_MEMORY', `out of memory while allocating a frame for ${label(purpose)}`);
   }
 }
 
 /** A frame was freed that is already free. */
 export class DoubleFreeError extends MmError {
   constructor(readonly pa: number) {
-    super('E_DOUBLE_FREE', `double free of frame at physical ${hex(pa)}`);
+    super('E_DOUBLE_FREE', `double free of frame at physical ${hexOrShow(pa)}`);
   }
 }
 
@@ -161,21 +269,24 @@ export class NotOwnedError extends MmError {
     readonly pa: number,
     readonly reason: string,
   ) {
-    super('E_NOT_OWNED', `free of frame at physical ${hex(pa)} that the allocator does not own: ${reason}`);
+    super(
+      'E_NOT_OWNED',
+      `free of frame at physical ${hexOrShow(pa)} that the allocator does not own: ${label(reason)}`,
+    );
   }
 }
 
 /** A map request hit an existing translation. */
 export class AlreadyMappedError extends MmError {
   constructor(readonly va: bigint) {
-    super('E_ALREADY_MAPPED', `virtual address ${hex(va, 16)} is already mapped`);
+    super('E_ALREADY_MAPPED', `virtual address ${hexOrShow(va, 16)} is already mapped`);
   }
 }
 
 /** An unmap or protect hit no translation. */
 export class NotMappedError extends MmError {
   constructor(readonly va: bigint) {
-    super('E_NOT_MAPPED', `virtual address ${hex(va, 16)} is not mapped`);
+    super('E_NOT_MAPPED', `virtual address ${hexOrShow(va, 16)} is not mapped`);
   }
 }
 
@@ -186,7 +297,7 @@ export class InvalidArgumentError extends MmError {
     readonly value: unknown,
     readonly expected: string,
   ) {
-    super('E_INVALID_ARGUMENT', `${what}: ${show(value)} is invalid; expected ${expected}`);
+    super('E_INVALID_ARGUMENT', `${label(what)}: ${show(value)} is invalid; expected ${label(expected)}`);
   }
 }
 
@@ -197,13 +308,41 @@ export class StaleTlbError extends MmError {
     readonly asid: number,
     readonly detail: string,
   ) {
-    super('E_STALE_TLB', `stale TLB entry used for ${hex(va, 16)} (ASID ${asid}): ${detail}`);
+    super(
+      'E_STALE_TLB',
+      `stale TLB entry used for ${hexOrShow(va, 16)} (ASID ${label(asid)}): ${label(detail)}`,
+    );
   }
 }
 
 /** `audit()` found a broken invariant. `problems` lists every finding. */
 export class AuditError extends MmError {
   constructor(readonly problems: readonly string[]) {
-    super('E_AUDIT', `audit failed with ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
+    super('E_AUDIT', auditMessage(problems));
+  }
+}
+
+function auditMessage(problems: unknown): string {
+  if (!Array.isArray(problems)) return `audit failed: ${describeValue(problems)}`;
+  return `audit failed with ${problems.length} problem(s):\n  ${problems.map(label).join('\n  ')}`;
+}
+
+/**
+ * The simulation would need more host memory than it is allowed (or than the host can give):
+ * thrown instead of letting Node abort with "heap out of memory". `requestedBytes` is what the
+ * operation needed on top of `inUseBytes`; `limitBytes` the configured ceiling.
+ */
+export class HostLimitError extends MmError {
+  constructor(
+    readonly what: string,
+    readonly requestedBytes: number,
+    readonly inUseBytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(
+      'E_HOST_LIMIT',
+      `${label(what)}: needs ${label(requestedBytes)} more host bytes with ${label(inUseBytes)} in use; ` +
+        `the limit is ${label(limitBytes)} bytes (raise PhysicalMemoryOptions.maxHostBytes if the host has room)`,
+    );
   }
 }

@@ -63,14 +63,20 @@ export type MmEvent =
 /** Listener of {@link EventStream}. */
 export type MmEventListener = (event: MmEvent) => void;
 
+import { InvalidArgumentError } from './errors.js';
+
 /** A synchronous event stream. */
 export class EventStream {
   private readonly listeners = new Set<MmEventListener>();
   /** True when at least one listener is subscribed. */
   active = false;
 
-  /** Subscribes; returns the unsubscribe function. */
+  /**
+   * Subscribes; returns the unsubscribe function.
+   * @throws InvalidArgumentError unless `listener` is a function.
+   */
   on(listener: MmEventListener): () => void {
+    if (typeof listener !== 'function') throw new InvalidArgumentError('listener', listener, 'a function');
     this.listeners.add(listener);
     this.active = true;
     return () => {
@@ -81,9 +87,20 @@ export class EventStream {
 
   private held: MmEvent[] | undefined;
 
-  /** Delivers an event to every listener (or holds it, inside {@link hold}). */
+  /**
+   * Delivers an event to every listener (or holds it, inside {@link hold}).
+   * @throws InvalidArgumentError unless `event` is an object with a string `type` (checked only
+   *   when someone listens, so emitting stays free otherwise).
+   */
   emit(event: MmEvent): void {
     if (!this.active) return;
+    if (
+      typeof event !== 'object' ||
+      event === null ||
+      typeof (event as { type?: unknown }).type !== 'string'
+    ) {
+      throw new InvalidArgumentError('event', event, 'an MmEvent object with a string type');
+    }
     if (this.held) {
       this.held.push(event);
       return;
@@ -95,8 +112,12 @@ export class EventStream {
    * Runs `fn` holding back the events it emits, then calls `before(result)` (which may emit
    * events of its own, delivered first) and delivers the held events after them. Lets a fault
    * be reported before the allocations and mappings its handler made.
+   * @throws InvalidArgumentError unless `fn` and `before` are functions; whatever `fn` or
+   *   `before` throw passes through.
    */
   hold<T>(fn: () => T, before: (result: T) => void): T {
+    if (typeof fn !== 'function') throw new InvalidArgumentError('fn', fn, 'a function');
+    if (typeof before !== 'function') throw new InvalidArgumentError('before', before, 'a function');
     if (!this.active || this.held) {
       const r = fn();
       before(r);

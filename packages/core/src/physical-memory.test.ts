@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BusError, InvalidArgumentError } from './errors.js';
-import { type MmioDevice, PhysicalMemory } from './physical-memory.js';
+import { BusError, HostLimitError, InvalidArgumentError } from './errors.js';
+import {
+  type MmioDevice,
+  PhysicalMemory,
+  type PhysicalMemoryOptions,
+  type PhysicalRegion,
+} from './physical-memory.js';
 
 const P = 4096;
 /** RAM [0x4000_0000, 0x4010_0000) (256 frames) and a UART window without a device. */
@@ -330,5 +335,171 @@ describe('partly-RAM chunks (regression: holes between RAM ranges inside one 4 M
     expect(mem.read8(0xb_8002)).toBe(0x41);
     expect(() => mem.read32(0xa_0000)).toThrow(/no RAM or device/);
     expect(mem.isTouched(0xb_8000 / 4096)).toBe(false);
+  });
+});
+
+describe('PhysicalMemory costs what is touched, never the span (regression: heap out of memory)', () => {
+  it('a 4 PiB RAM range [4 KiB, 2^52) constructs with no host memory, reads zero, round-trips writes', () => {
+    const m = new PhysicalMemory({ ram: [{ name: 'huge', start: 4096, end: 2 ** 52 }] });
+    expect(m.hostBytes).toBe(0);
+    expect(m.indexBytes).toBe(0);
+    expect(m.ramBytes).toBe(2 ** 52 - 4096);
+    expect(m.read32(2 ** 52 - 4)).toBe(0);
+    expect(m.read64(2 ** 51)).toBe(0n);
+    m.write32(2 ** 52 - 4, 0xdead_beef);
+    m.write64(0x1000, 0x0123_4567_89ab_cdefn);
+    expect(m.read32(2 ** 52 - 4)).toBe(0xdead_beef);
+    expect(m.read64(0x1000)).toBe(0x0123_4567_89ab_cdefn);
+    expect(m.touchedFrames).toBe(2);
+    expect(m.hostBytes).toBe(256 * P); // one slab
+    expect(m.indexBytes).toBeLessThanOrEqual(2 * (4096 + 8192)); // two chunks, two mid nodes
+    expect(() => m.read32(0)).toThrow(BusError);
+    expect(() => m.read32(2 ** 52)).toThrow(/no RAM or device/);
+  });
+
+  it('two 4 KiB ranges at 0 and 2^47: tiny index, zero reads, round-trips, typed bus errors in between', () => {
+    const m = new PhysicalMemory({
+      ram: [
+        { name: 'low', start: 0, end: 0x1000 },
+        { name: 'high', start: 2 ** 47, end: 2 ** 47 + 0x1000 },
+      ],
+    });
+    expect(m.spanFrames).toBe(2 ** 35 + 1); // informational only
+    expect(m.indexBytes).toBe(0);
+    expect(m.read32(2 ** 47 + 0xffc)).toBe(0);
+    m.write32(0xff8, 7);
+    m.write32(2 ** 47 + 8, 9);
+    expect([m.read32(0xff8), m.read32(2 ** 47 + 8)]).toEqual([7, 9]);
+    expect(m.readPair(2 ** 47 + 8)).toBe(9);
+    expect(m.readPairInFrame(2 ** 35, 8)).toBe(9);
+    expect(m.indexBytes).toBe(2 * (4096 + 8192));
+    const e = caught(() => m.read32(0x1000));
+    expect(e).toBeInstanceOf(BusError);
+    expect(e.message).toBe('bus error: 4-byte access at physical 0x1000: no RAM or device at this address');
+    expect(() => m.write8(2 ** 46, 1)).toThrow(BusError);
+    expect(() => m.readBytes(0xff0, 0x20)).toThrow(/0x1000/);
+    expect(m.isRamFrame(2 ** 35)).toBe(true);
+    expect(m.isRamFrame(2 ** 35 + 1)).toBe(false);
+    expect(m.isRam(2n ** 47n)).toBe(true);
+  });
+
+  it('adjacent RAM ranges form one extent for bulk helpers; a huge zero fill visits touched frames only', () => {
+    const m = new PhysicalMemory({
+      ram: [
+        { name: 'a', start: 0, end: 0x2000 },
+        { name: 'b', start: 0x2000, end: 2 ** 50 },
+      ],
+    });
+    m.writeBytes(0x1ffe, Uint8Array.of(1, 2, 3, 4));
+    expect([...m.readBytes(0x1ffe, 4)]).toEqual([1, 2, 3, 4]);
+    m.write32(2 ** 49, 5);
+    expect(m.touchedFrames).toBe(3);
+    m.fill(0, 2 ** 50, 0); // 2^38 frames: must not loop over them
+    expect(m.touchedFrames).toBe(0);
+    expect(m.read32(2 ** 49)).toBe(0);
+  });
+
+  it('a write beyond the host budget is a HostLimitError, not a crash; nothing is written then', () => {
+    const m = new PhysicalMemory({ ram: [{ name: 'r', start: 0, end: 2 ** 40 }], maxHostBytes: 4 * 2 ** 20 });
+    const e = caught(() => m.fill(0, 2 ** 40, 0xff));
+    expect(e).toBeInstanceOf(HostLimitError);
+    expect(e.code).toBe('E_HOST_LIMIT');
+    expect(m.touchedFrames).toBe(0);
+    expect(() => m.writeBytes(0, new Uint8Array(8 * 2 ** 20).fill(1))).toThrow(HostLimitError);
+    expect(m.touchedFrames).toBe(0);
+    // Frame by frame: the slab that would cross the ceiling is refused with a typed error.
+    let written = 0;
+    const f = caught(() => {
+      for (let pa = 0; ; pa += 4096 * 1024, written++) m.write8(pa, 1);
+    });
+    expect(f).toBeInstanceOf(HostLimitError);
+    expect(m.hostBytes + m.indexBytes).toBeLessThanOrEqual(4 * 2 ** 20);
+    expect(written).toBeGreaterThan(0);
+    expect(() => new PhysicalMemory({ ram: [{ name: 'r', start: 0, end: 4096 }], maxHostBytes: 0 })).toThrow(
+      InvalidArgumentError,
+    );
+  });
+});
+
+describe('PhysicalMemory rejects values that do not fit (regression: 1.5 truncated or RangeError)', () => {
+  it('non-integer and out-of-range values throw InvalidArgumentError in every write path, in or across a frame', () => {
+    const m = mem();
+    const bad: [string, () => void][] = [
+      ['write32 in frame', () => m.write32(0x4000_0000, 1.5)],
+      ['write32 across frames', () => m.write32(0x4000_0ffe, 1.5)],
+      ['write32 unaligned', () => m.write32(0x4000_0002, 1.5)],
+      ['write32 2^32', () => m.write32(0x4000_0000, 2 ** 32)],
+      ['write32 NaN', () => m.write32(0x4000_0000, Number.NaN)],
+      ['write32 string', () => m.write32(0x4000_0000, '1' as unknown as number)],
+      ['write8 256', () => m.write8(0x4000_0000, 256)],
+      ['write8 1.5', () => m.write8(0x4000_0000, 1.5)],
+      ['write16 65536', () => m.write16(0x4000_0000, 65536)],
+      ['write16 across 1.5', () => m.write16(0x4000_0fff, 1.5)],
+      ['write64 2^64', () => m.write64(0x4000_0000, 2n ** 64n)],
+      ['write64 1.5', () => m.write64(0x4000_0000, 1.5 as unknown as bigint)],
+      ['writeN 2^53', () => m.writeN(0x4000_0000, 8, 2 ** 53)],
+      ['writeN size 3', () => m.writeN(0x4000_0000, 3 as 4, 1)],
+      ['fill byte 1.5', () => m.fill(0x4000_0000, 16, 1.5)],
+      ['fill byte 256', () => m.fill(0x4000_0000, 16, 256)],
+      ['fill length 1.5', () => m.fill(0x4000_0000, 1.5, 1)],
+      ['writeBytes not bytes', () => m.writeBytes(0x4000_0000, [1, 2] as unknown as Uint8Array)],
+      ['MMIO write 1.5', () => m.write32(0x0900_0000, 1.5)],
+    ];
+    for (const [name, fn] of bad) {
+      const e = caught(fn);
+      expect(e, name).toBeInstanceOf(InvalidArgumentError);
+    }
+    expect(m.touchedFrames).toBe(0);
+    expect(caught(() => m.write32(0x4000_0000, 1.5)).message).toBe(
+      "4-byte value: 1.5 (not an integer) is invalid; expected an integer in [-2^31, 2^32) (unsigned, or two's complement), as a safe number or a bigint",
+    );
+  });
+
+  it("signed values that fit are stored as two's complement", () => {
+    const m = mem();
+    m.write8(0x4000_0000, -1);
+    m.write16(0x4000_0002, -2);
+    m.write32(0x4000_0004, 0x8000_0000 | 1);
+    m.write64(0x4000_0008, -1n);
+    m.write64(0x4000_0010, -2);
+    expect(m.read8(0x4000_0000)).toBe(0xff);
+    expect(m.read16(0x4000_0002)).toBe(0xfffe);
+    expect(m.read32(0x4000_0004)).toBe(0x8000_0001);
+    expect(m.read64(0x4000_0008)).toBe(0xffff_ffff_ffff_ffffn);
+    expect(m.read64(0x4000_0010)).toBe(0xffff_ffff_ffff_fffen);
+  });
+
+  it('addresses: bigints are accepted, anything but a safe non-negative integer is an InvalidArgumentError', () => {
+    const m = mem();
+    m.write32(0x4000_0000n, 5);
+    expect(m.read32(0x4000_0000n)).toBe(5);
+    expect(m.readPair(0x4000_0000n)).toBe(5);
+    for (const pa of [
+      Number.NaN,
+      0x4000_0000 + 0.5,
+      -4096,
+      2 ** 53,
+      null,
+      '0x40000000',
+      Symbol('pa'),
+      {},
+      -1n,
+    ]) {
+      expect(() => m.read32(pa as number), String(pa)).toThrow(InvalidArgumentError);
+      expect(() => m.write32(pa as number, 1), String(pa)).toThrow(InvalidArgumentError);
+      expect(() => m.readPair(pa as number), String(pa)).toThrow(InvalidArgumentError);
+    }
+    expect(() => m.readPairInFrame(0x4000_0000 / P + 0.5, 0)).toThrow(InvalidArgumentError);
+    expect(() => m.readPairInFrame(0x4000_0000 / P, 4)).toThrow(InvalidArgumentError);
+    expect(() => m.isRamFrame(Number.NaN)).toThrow(InvalidArgumentError);
+    expect(() => m.discardFrame(-1)).toThrow(InvalidArgumentError);
+    expect(() => m.readBytes(0x4000_0000, 2 ** 31)).toThrow(InvalidArgumentError);
+    expect(() => new PhysicalMemory(null as unknown as PhysicalMemoryOptions)).toThrow(InvalidArgumentError);
+    expect(() => new PhysicalMemory({ ram: [null as unknown as PhysicalRegion] })).toThrow(
+      'RAM region #0: null is invalid; expected an object { name, start, end }',
+    );
+    expect(
+      () => new PhysicalMemory({ ram: [{ name: Symbol('r') as unknown as string, start: 0, end: 4096 }] }),
+    ).toThrow(InvalidArgumentError);
   });
 });

@@ -8,13 +8,41 @@
  * returns a frame to the all-zero state and recycles its slot; the page
  * allocator uses it to hand out zeroed pages in O(1).
  *
+ * Nothing costs in proportion to the span of the address space or to the
+ * amount of RAM that merely exists: a 4 PiB RAM range, or two ranges at 0 and
+ * 2^47, construct in microseconds. The frame → slot index is a sparse radix
+ * tree built only where frames were written:
+ *
+ * ```
+ *  pfn (≤ 41 bits):  [ hi = pfn / 2^20 ][ chunk = bits 19..10 ][ frame = bits 9..0 ]
+ *                          │                   │                     │
+ *   Map<hi, mid> ──────────┘ mid: 1024 chunk refs (one per 4 MiB)    │
+ *   (+ a one-entry cache of the last mid)      └─ chunk: Int32Array(1024) of slots
+ *                                                   (≥ 0 slot, -1 untouched RAM, -2 not RAM)
+ * ```
+ *
+ * A mid covers 4 GiB of physical space (8 KiB of host memory), a chunk 4 MiB
+ * (4 KiB). Where no node exists, "is this RAM?" is a binary search over the
+ * coalesced RAM extents. Host memory (slabs + index, {@link PhysicalMemory.hostBytes}
+ * + {@link PhysicalMemory.indexBytes}) is capped by
+ * {@link PhysicalMemoryOptions.maxHostBytes}; going beyond is a {@link HostLimitError},
+ * never a process abort.
+ *
+ * Argument checking: every method validates its arguments and throws a typed
+ * `MmError` (`InvalidArgumentError` for a non-address, a bad size or a value that
+ * does not fit, `BusError` outside RAM and devices, `HostLimitError` beyond the
+ * host budget). The hot paths (`read32`, `write32`, `readPair`, `readPairInFrame`)
+ * check with a few number comparisons on the good path (`typeof`, an integrality
+ * check folded into the address split, `(v >>> 0) === v`) and leave everything
+ * else to the general path, which validates fully; no BigInt, no allocation.
+ *
  * Accesses are little-endian. An access outside RAM goes to the MMIO window
  * that contains it (its device callback), or fails with a {@link BusError}.
  * Multi-byte RAM accesses must not cross a frame boundary unless done
  * through the bulk helpers (`readBytes`, `writeBytes`, `copy`, `fill`).
  */
-import { PAGE_SIZE, TWO_32 } from './address.js';
-import { BusError, InvalidArgumentError } from './errors.js';
+import { type AddressInput, PAGE_SIZE, TWO_32 } from './address.js';
+import { BusError, describeValue, HostLimitError, InvalidArgumentError } from './errors.js';
 
 /** A device behind an MMIO window. Offsets are relative to the window base. */
 export interface MmioDevice {
@@ -40,14 +68,124 @@ export interface PhysicalMemoryOptions {
   readonly ram: readonly PhysicalRegion[];
   /** MMIO windows (may be unaligned; must not overlap RAM). */
   readonly mmio?: readonly MmioWindow[];
+  /**
+   * Ceiling on host memory for frame slabs plus the sparse index, in bytes (default
+   * {@link DEFAULT_MAX_HOST_BYTES}, 8 GiB). A write that would need more throws a
+   * {@link HostLimitError} instead of exhausting the host.
+   */
+  readonly maxHostBytes?: number;
 }
 
-const CHUNK_SHIFT = 10; // 1024 frames = 4 MiB of RAM per directory chunk
+/** Default {@link PhysicalMemoryOptions.maxHostBytes}: 8 GiB. */
+export const DEFAULT_MAX_HOST_BYTES = 2 ** 33;
+/** Longest `readBytes` / `copy` (they allocate a buffer of that size): 1 GiB. */
+export const MAX_BULK_BYTES = 2 ** 30;
+
+const CHUNK_SHIFT = 10; // 1024 frames = 4 MiB of RAM per index chunk
 const CHUNK_FRAMES = 1 << CHUNK_SHIFT;
+const MID_FRAMES = 2 ** 20; // 1024 chunks = 4 GiB of physical space per mid node
 const SLAB_SHIFT = 8; // 256 frames = 1 MiB per slab
 const SLAB_FRAMES = 1 << SLAB_SHIFT;
+const SLAB_BYTES = SLAB_FRAMES * PAGE_SIZE;
+const CHUNK_BYTES = CHUNK_FRAMES * 4; // Int32Array(1024)
+const MID_BYTES = 1024 * 8; // 1024 references
 const UNTOUCHED = -1;
 const NOT_RAM = -2;
+/** Physical addresses are numbers below 2^53 (exact in a double). */
+const PA_LIMIT = 2 ** 53;
+
+type Mid = (Int32Array | undefined)[];
+const EMPTY_MID: Mid = new Array<Int32Array | undefined>(1024).fill(undefined);
+
+/** Validates a physical address (safe non-negative number, or bigint below 2^53); returns it as a number. */
+function toPa(value: unknown, what = 'physical address'): number {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value >= 0) return value;
+  } else if (typeof value === 'bigint') {
+    if (value >= 0n && value < BigInt(PA_LIMIT)) return Number(value);
+  }
+  throw new InvalidArgumentError(
+    what,
+    value,
+    'a non-negative safe-integer number or a bigint below 2^53 (physical addresses)',
+  );
+}
+
+/** Validates a frame number. */
+function toPfn(value: unknown, what = 'frame number'): number {
+  if (
+    typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    value >= 0 &&
+    value < PA_LIMIT / PAGE_SIZE
+  ) {
+    return value;
+  }
+  throw new InvalidArgumentError(what, value, 'a non-negative integer frame number below 2^41');
+}
+
+function toSize(value: unknown): 1 | 2 | 4 | 8 {
+  if (value === 1 || value === 2 || value === 4 || value === 8) return value;
+  throw new InvalidArgumentError('access size', value, '1, 2, 4 or 8 bytes');
+}
+
+function toLength(value: unknown, what: string, max: number): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= max) return value;
+  throw new InvalidArgumentError(what, value, `an integer byte count from 0 to ${max}`);
+}
+
+/**
+ * Validates a value to store in `size` bytes: an integer that fits either unsigned or as two's
+ * complement (`[-2^(8·size-1), 2^(8·size))`); numbers must also be safe integers.
+ */
+function checkValue(size: 1 | 2 | 4 | 8, value: unknown): number | bigint {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value)) {
+      if (size === 8) return value;
+      const lim = 2 ** (8 * size);
+      if (value >= -lim / 2 && value < lim) return value;
+    }
+  } else if (typeof value === 'bigint') {
+    const bits = BigInt(8 * size);
+    if (value >= -(1n << (bits - 1n)) && value < 1n << bits) return value;
+  }
+  throw new InvalidArgumentError(
+    `${size}-byte value`,
+    value,
+    `an integer in [-2^${8 * size - 1}, 2^${8 * size}) (unsigned, or two's complement), as a safe number or a bigint`,
+  );
+}
+
+function regionName(r: unknown, i: number, kind: string): string {
+  const name = typeof r === 'object' && r !== null ? (r as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? `${kind} ${name}` : `${kind} #${i}`;
+}
+
+function checkRegions(list: unknown, kind: string, pageAligned: boolean): PhysicalRegion[] {
+  if (!Array.isArray(list)) throw new InvalidArgumentError(`${kind} list`, list, 'an array of regions');
+  return list.map((r: unknown, i) => {
+    const what = regionName(r, i, kind);
+    if (typeof r !== 'object' || r === null) {
+      throw new InvalidArgumentError(what, r, 'an object { name, start, end }');
+    }
+    const { name, start, end } = r as Partial<PhysicalRegion>;
+    if (typeof name !== 'string') throw new InvalidArgumentError(`${what} name`, name, 'a string');
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(end) ||
+      (start as number) < 0 ||
+      (end as number) > PA_LIMIT ||
+      (pageAligned && ((start as number) % PAGE_SIZE || (end as number) % PAGE_SIZE))
+    ) {
+      throw new InvalidArgumentError(
+        what,
+        `${describeValue(start)}..${describeValue(end)}`,
+        pageAligned ? 'page-aligned safe integers' : 'safe integers in [0, 2^53]',
+      );
+    }
+    return r as PhysicalRegion;
+  });
+}
 
 /** Simulated physical memory of a board. See the module doc for the cost model. */
 export class PhysicalMemory {
@@ -55,37 +193,49 @@ export class PhysicalMemory {
   readonly ram: readonly PhysicalRegion[];
   /** MMIO windows, sorted by start. */
   readonly mmio: readonly MmioWindow[];
-  /** First frame number covered by the directory. */
+  /** First RAM frame number. */
   readonly basePfn: number;
-  /** Number of frames covered by the directory (RAM and holes between RAM ranges). */
+  /** Frames from the first RAM frame to the end of the last RAM range (informational; nothing is sized by it). */
   readonly spanFrames: number;
+  /** The host-memory ceiling (see {@link PhysicalMemoryOptions.maxHostBytes}). */
+  readonly maxHostBytes: number;
 
-  private readonly chunks: (Int32Array | undefined)[];
-  /** Per chunk: 0 = no RAM, 1 = entirely RAM, 2 = partly RAM. */
-  private readonly chunkRam: Uint8Array;
+  /** Sparse index: mid nodes by `pfn / 2^20`. */
+  private readonly dir = new Map<number, Mid>();
+  /** First frame of the cached mid node (`hi * 2^20`); -2^53 while nothing is cached. */
+  private cacheBase = -PA_LIMIT;
+  /** The mid node of `cacheHi` (a shared empty node while nothing is cached, so the field is monomorphic). */
+  private cacheMid: Mid = EMPTY_MID;
+  private midCount = 0;
+  private chunkCount = 0;
+  /** Coalesced RAM extents in frames, sorted: [extStart[i], extEnd[i]). */
+  private readonly extStart: Float64Array;
+  private readonly extEnd: Float64Array;
   private readonly slabBytes: Uint8Array[] = [];
   private readonly slabWords: Uint32Array[] = [];
   private readonly freeSlots: number[] = [];
   private slotCount = 0;
   private touched = 0;
 
+  /**
+   * @throws InvalidArgumentError for options that are not an object, no RAM, a region that is not
+   *   an object with a string `name` and page-aligned safe-integer `start < end ≤ 2^53`,
+   *   overlapping RAM, an MMIO window over RAM or with a device lacking `read`/`write`, or a
+   *   `maxHostBytes` that is not a positive safe integer. Costs O(number of regions), whatever
+   *   their size.
+   */
   constructor(options: PhysicalMemoryOptions) {
-    const ram = [...options.ram].sort((a, b) => a.start - b.start);
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError(
+        'PhysicalMemory options',
+        options,
+        'an object { ram, mmio?, maxHostBytes? }',
+      );
+    }
+    const ram = checkRegions(options.ram, 'RAM region', true).sort((a, b) => a.start - b.start);
     if (ram.length === 0) throw new InvalidArgumentError('ram', '[]', 'at least one RAM region');
     let prevEnd = -1;
     for (const r of ram) {
-      if (
-        !Number.isSafeInteger(r.start) ||
-        !Number.isSafeInteger(r.end) ||
-        r.start % PAGE_SIZE ||
-        r.end % PAGE_SIZE
-      ) {
-        throw new InvalidArgumentError(
-          `RAM region ${r.name}`,
-          `${r.start}..${r.end}`,
-          'page-aligned safe integers',
-        );
-      }
       if (r.end <= r.start || r.start < prevEnd) {
         throw new InvalidArgumentError(
           `RAM region ${r.name}`,
@@ -95,8 +245,25 @@ export class PhysicalMemory {
       }
       prevEnd = r.end;
     }
-    const mmio = [...(options.mmio ?? [])].sort((a, b) => a.start - b.start);
-    for (const w of mmio) {
+    const mmio = checkRegions(options.mmio ?? [], 'MMIO window', false).sort((a, b) => a.start - b.start);
+    for (const w of mmio as MmioWindow[]) {
+      if (w.end <= w.start) {
+        throw new InvalidArgumentError(`MMIO window ${w.name}`, `${w.start}..${w.end}`, 'a non-empty range');
+      }
+      const dev: unknown = w.device;
+      if (
+        dev !== undefined &&
+        (typeof dev !== 'object' ||
+          dev === null ||
+          typeof (dev as MmioDevice).read !== 'function' ||
+          typeof (dev as MmioDevice).write !== 'function')
+      ) {
+        throw new InvalidArgumentError(
+          `MMIO window ${w.name} device`,
+          dev,
+          'an object with read() and write()',
+        );
+      }
       if (ram.some((r) => w.start < r.end && r.start < w.end)) {
         throw new InvalidArgumentError(
           `MMIO window ${w.name}`,
@@ -105,26 +272,30 @@ export class PhysicalMemory {
         );
       }
     }
+    const max = options.maxHostBytes ?? DEFAULT_MAX_HOST_BYTES;
+    if (typeof max !== 'number' || !Number.isSafeInteger(max) || max <= 0) {
+      throw new InvalidArgumentError('maxHostBytes', max, 'a positive safe integer (bytes)');
+    }
+    this.maxHostBytes = max;
     this.ram = ram;
     this.mmio = mmio;
     const first = ram[0]!;
     const last = ram[ram.length - 1]!;
     this.basePfn = first.start / PAGE_SIZE;
     this.spanFrames = (last.end - first.start) / PAGE_SIZE;
-    const nChunks = Math.ceil(this.spanFrames / CHUNK_FRAMES);
-    this.chunks = new Array(nChunks).fill(undefined);
-    this.chunkRam = new Uint8Array(nChunks);
-    for (let c = 0; c < nChunks; c++) {
-      const lo = (this.basePfn + c * CHUNK_FRAMES) * PAGE_SIZE;
-      const hi = lo + CHUNK_FRAMES * PAGE_SIZE;
-      let covered = 0;
-      for (const r of ram) {
-        const s = Math.max(lo, r.start);
-        const e = Math.min(hi, r.end);
-        if (e > s) covered += e - s;
+    const starts: number[] = [];
+    const ends: number[] = [];
+    for (const r of ram) {
+      const s = r.start / PAGE_SIZE;
+      const e = r.end / PAGE_SIZE;
+      if (ends.length > 0 && ends[ends.length - 1] === s) ends[ends.length - 1] = e;
+      else {
+        starts.push(s);
+        ends.push(e);
       }
-      this.chunkRam[c] = covered === 0 ? 0 : covered === hi - lo ? 1 : 2;
     }
+    this.extStart = Float64Array.from(starts);
+    this.extEnd = Float64Array.from(ends);
   }
 
   /** Total RAM in bytes. */
@@ -141,48 +312,82 @@ export class PhysicalMemory {
 
   /** Host bytes held by frame slabs (including recycled, unused slots). */
   get hostBytes(): number {
-    return this.slabBytes.length * SLAB_FRAMES * PAGE_SIZE;
+    return this.slabBytes.length * SLAB_BYTES;
   }
 
-  /** True if frame `pfn` is RAM. */
+  /**
+   * Host bytes held by the sparse frame index (4 KiB per 4 MiB chunk that holds a touched
+   * frame, 8 KiB per 4 GiB of physical space that does). Never grows with untouched RAM.
+   */
+  get indexBytes(): number {
+    return this.chunkCount * CHUNK_BYTES + this.midCount * MID_BYTES;
+  }
+
+  /** Index of the RAM extent containing frame `pfn`, or -1. Binary search over the extents. */
+  private extentOf(pfn: number): number {
+    if (!(pfn >= 0)) return -1; // negative or NaN
+    const s = this.extStart;
+    const e = this.extEnd;
+    let lo = 0;
+    let hi = s.length - 1;
+    while (lo <= hi) {
+      const m = (lo + hi) >>> 1;
+      if (pfn < s[m]!) hi = m - 1;
+      else if (pfn >= e[m]!) lo = m + 1;
+      else return m;
+    }
+    return -1;
+  }
+
+  /**
+   * True if frame `pfn` is RAM.
+   * @throws InvalidArgumentError unless `pfn` is a non-negative integer frame number below 2^41.
+   */
   isRamFrame(pfn: number): boolean {
-    const rel = pfn - this.basePfn;
-    if (rel < 0 || rel >= this.spanFrames) return false;
-    const kind = this.chunkRam[rel >>> CHUNK_SHIFT];
-    if (kind === 1) return true;
-    if (kind === 0) return false;
-    const pa = pfn * PAGE_SIZE;
-    for (const r of this.ram) if (pa >= r.start && pa < r.end) return true;
-    return false;
+    return this.extentOf(toPfn(pfn)) >= 0;
   }
 
-  /** True if the byte at `pa` is RAM. */
-  isRam(pa: number): boolean {
-    return this.isRamFrame(Math.floor(pa / PAGE_SIZE));
+  /**
+   * True if the byte at `pa` is RAM.
+   * @throws InvalidArgumentError unless `pa` is a physical address (safe number or bigint < 2^53).
+   */
+  isRam(pa: AddressInput): boolean {
+    return this.extentOf(Math.floor(toPa(pa) / PAGE_SIZE)) >= 0;
   }
 
-  /** The MMIO window containing `pa`, if any. */
-  mmioAt(pa: number): MmioWindow | undefined {
-    for (const w of this.mmio) if (pa >= w.start && pa < w.end) return w;
+  /**
+   * The MMIO window containing `pa`, if any.
+   * @throws InvalidArgumentError unless `pa` is a physical address.
+   */
+  mmioAt(pa: AddressInput): MmioWindow | undefined {
+    const p = toPa(pa);
+    for (const w of this.mmio) if (p >= w.start && p < w.end) return w;
     return undefined;
   }
 
-  /** True if frame `pfn` has backing store (was written and not discarded). */
+  /**
+   * True if frame `pfn` has backing store (was written and not discarded).
+   * @throws InvalidArgumentError unless `pfn` is a frame number.
+   */
   isTouched(pfn: number): boolean {
-    return this.slotOf(pfn) >= 0;
+    return this.slotOf(toPfn(pfn)) >= 0;
   }
 
   /**
    * Returns frame `pfn` to the all-zero state and releases its host memory.
-   * @throws BusError if `pfn` is not RAM.
+   * @throws InvalidArgumentError unless `pfn` is a frame number; BusError if it is not RAM.
    */
   discardFrame(pfn: number): void {
-    const rel = pfn - this.basePfn;
-    if (!this.isRamFrame(pfn))
-      throw new BusError(pfn * PAGE_SIZE, PAGE_SIZE, 'discard of a frame that is not RAM');
-    const chunk = this.chunks[rel >>> CHUNK_SHIFT];
+    const f = toPfn(pfn);
+    if (this.extentOf(f) < 0)
+      throw new BusError(f * PAGE_SIZE, PAGE_SIZE, 'discard of a frame that is not RAM');
+    this.discard(f);
+  }
+
+  private discard(pfn: number): void {
+    const chunk = this.chunkOf(pfn);
     if (chunk === undefined) return;
-    const i = rel & (CHUNK_FRAMES - 1);
+    const i = pfn & (CHUNK_FRAMES - 1);
     const slot = chunk[i]!;
     if (slot < 0) return;
     chunk[i] = UNTOUCHED;
@@ -195,29 +400,107 @@ export class PhysicalMemory {
     this.touched--;
   }
 
-  /** Slot of a RAM frame, -1 if untouched, -2 if not RAM. Hot path. */
-  private slotOf(pfn: number): number {
-    const rel = pfn - this.basePfn;
-    if (rel < 0 || rel >= this.spanFrames) return -2;
-    const chunk = this.chunks[rel >>> CHUNK_SHIFT];
-    if (chunk !== undefined) return chunk[rel & (CHUNK_FRAMES - 1)]!;
-    return this.isRamFrame(pfn) ? UNTOUCHED : -2;
+  /** The index chunk holding integer frame `pfn`, if one was built. */
+  private chunkOf(pfn: number): Int32Array | undefined {
+    const rel = pfn - this.cacheBase;
+    if (rel >= 0 && rel < MID_FRAMES) return this.cacheMid[rel >>> CHUNK_SHIFT];
+    return this.midAt(pfn)[(pfn >>> CHUNK_SHIFT) & 1023];
   }
 
+  /** The mid node holding frame `pfn` (now cached), or the shared empty node. */
+  private midAt(pfn: number): Mid {
+    const hi = Math.floor(pfn / MID_FRAMES);
+    const mid = this.dir.get(hi);
+    if (mid === undefined) return EMPTY_MID;
+    this.cacheBase = hi * MID_FRAMES;
+    this.cacheMid = mid;
+    return mid;
+  }
+
+  /** Slot of integer frame `pfn`: ≥ 0, -1 if untouched RAM, -2 if not RAM. Hot path. */
+  private slotOf(pfn: number): number {
+    const rel = pfn - this.cacheBase;
+    if (rel >= 0 && rel < MID_FRAMES) {
+      const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
+      if (chunk !== undefined) return chunk[rel & (CHUNK_FRAMES - 1)]!;
+    }
+    return this.slotSlow(pfn);
+  }
+
+  /** {@link slotOf} outside the cached mid node: the map, then the extents (kept out of the hot path). */
+  private slotSlow(pfn: number): number {
+    if (pfn >= 0) {
+      const chunk = this.midAt(pfn)[(pfn >>> CHUNK_SHIFT) & 1023];
+      if (chunk !== undefined) return chunk[pfn & (CHUNK_FRAMES - 1)]!;
+    }
+    return this.extentOf(pfn) >= 0 ? UNTOUCHED : NOT_RAM;
+  }
+
+  /** Throws a HostLimitError unless `bytes` more host memory fit under the ceiling. */
+  private charge(bytes: number, what: string): void {
+    const inUse = this.hostBytes + this.indexBytes;
+    if (inUse + bytes > this.maxHostBytes) throw new HostLimitError(what, bytes, inUse, this.maxHostBytes);
+  }
+
+  /**
+   * Checks up front that giving backing store to every untouched RAM frame in `[startPfn, endPfn)`
+   * fits the host budget, so a bulk write either fits or changes nothing.
+   */
+  private reserve(startPfn: number, endPfn: number, what: string): void {
+    const frames = endPfn - startPfn;
+    const free = this.freeSlots.length + ((SLAB_FRAMES - (this.slotCount & (SLAB_FRAMES - 1))) % SLAB_FRAMES);
+    // Upper bound: every frame new, each chunk and mid new, slabs rounded up.
+    const chunks = Math.floor((endPfn - 1) / CHUNK_FRAMES) - Math.floor(startPfn / CHUNK_FRAMES) + 1;
+    const mids = Math.floor((endPfn - 1) / MID_FRAMES) - Math.floor(startPfn / MID_FRAMES) + 1;
+    const bound =
+      Math.ceil(Math.max(0, frames - free) / SLAB_FRAMES) * SLAB_BYTES +
+      chunks * CHUNK_BYTES +
+      mids * MID_BYTES;
+    if (this.hostBytes + this.indexBytes + bound <= this.maxHostBytes) return;
+    // Exact count, only when the range could fit at all (bounded by the budget in frames).
+    if (frames - this.touched > this.maxHostBytes / PAGE_SIZE) {
+      throw new HostLimitError(
+        what,
+        (frames - this.touched) * PAGE_SIZE,
+        this.hostBytes + this.indexBytes,
+        this.maxHostBytes,
+      );
+    }
+    let fresh = 0;
+    for (let f = startPfn; f < endPfn; f++) if (this.slotOf(f) === UNTOUCHED) fresh++;
+    const need =
+      Math.ceil(Math.max(0, fresh - free) / SLAB_FRAMES) * SLAB_BYTES +
+      chunks * CHUNK_BYTES +
+      mids * MID_BYTES;
+    this.charge(need, what);
+  }
+
+  /** Gives RAM frame `pfn` backing store (if it has none) and returns its slot. */
   private materialize(pfn: number): number {
-    const rel = pfn - this.basePfn;
-    let chunk = this.chunks[rel >>> CHUNK_SHIFT];
+    const hi = Math.floor(pfn / MID_FRAMES);
+    let mid = this.dir.get(hi);
+    if (mid === undefined) {
+      this.charge(MID_BYTES, 'sparse memory index');
+      mid = new Array<Int32Array | undefined>(1024).fill(undefined);
+      this.dir.set(hi, mid);
+      this.midCount++;
+    }
+    const c = (pfn >>> CHUNK_SHIFT) & 1023;
+    let chunk = mid[c];
     if (chunk === undefined) {
+      this.charge(CHUNK_BYTES, 'sparse memory index');
       chunk = new Int32Array(CHUNK_FRAMES).fill(UNTOUCHED);
-      if (this.chunkRam[rel >>> CHUNK_SHIFT] === 2) {
+      const first = pfn - (pfn & (CHUNK_FRAMES - 1));
+      const x = this.extentOf(first);
+      if (x < 0 || this.extEnd[x]! < first + CHUNK_FRAMES) {
         // A chunk that is only partly RAM: its holes stay "not RAM" (-2), so device windows and
         // bus errors in them keep working after a neighbouring RAM frame was written.
-        const first = this.basePfn + (rel & ~(CHUNK_FRAMES - 1));
-        for (let i = 0; i < CHUNK_FRAMES; i++) if (!this.isRamFrame(first + i)) chunk[i] = NOT_RAM;
+        for (let i = 0; i < CHUNK_FRAMES; i++) if (this.extentOf(first + i) < 0) chunk[i] = NOT_RAM;
       }
-      this.chunks[rel >>> CHUNK_SHIFT] = chunk;
+      mid[c] = chunk;
+      this.chunkCount++;
     }
-    const i = rel & (CHUNK_FRAMES - 1);
+    const i = pfn & (CHUNK_FRAMES - 1);
     let slot = chunk[i]!;
     if (slot >= 0) return slot;
     slot = this.freeSlots.pop() ?? this.newSlot();
@@ -227,17 +510,32 @@ export class PhysicalMemory {
   }
 
   private newSlot(): number {
-    const slot = this.slotCount++;
+    const slot = this.slotCount;
     if ((slot & (SLAB_FRAMES - 1)) === 0) {
-      const buf = new ArrayBuffer(SLAB_FRAMES * PAGE_SIZE);
+      this.charge(SLAB_BYTES, 'frame slab');
+      let buf: ArrayBuffer;
+      try {
+        buf = new ArrayBuffer(SLAB_BYTES);
+      } catch (cause) {
+        const e = new HostLimitError(
+          'frame slab (host refused the allocation)',
+          SLAB_BYTES,
+          this.hostBytes,
+          this.maxHostBytes,
+        );
+        (e as { cause?: unknown }).cause = cause;
+        throw e;
+      }
       this.slabBytes.push(new Uint8Array(buf));
       this.slabWords.push(new Uint32Array(buf));
     }
+    this.slotCount++;
     return slot;
   }
 
   private busError(pa: number, size: number): never {
-    const w = this.mmioAt(pa);
+    let w: MmioWindow | undefined;
+    for (const x of this.mmio) if (pa >= x.start && pa < x.end) w = x;
     throw new BusError(
       pa,
       size,
@@ -246,49 +544,68 @@ export class PhysicalMemory {
   }
 
   private device(pa: number, size: number): { dev: MmioDevice; off: number } | undefined {
-    const w = this.mmioAt(pa);
-    if (w?.device && pa + size <= w.end) return { dev: w.device, off: pa - w.start };
+    for (const w of this.mmio) {
+      if (pa >= w.start && pa < w.end)
+        return w.device && pa + size <= w.end ? { dev: w.device, off: pa - w.start } : undefined;
+    }
     return undefined;
   }
 
   /**
    * Reads a 32-bit little-endian word. Aligned reads are the walker's hot path; an unaligned read
    * inside one frame works too (through {@link readN}).
-   * @throws BusError outside RAM (unless a device answers).
+   *
+   * Validation: the fast path runs only for a number whose split into frame and offset is exact
+   * (so only for an integer); anything else (bigint, garbage, an address outside touched RAM)
+   * takes {@link readN}, which validates fully.
+   * @throws InvalidArgumentError for a `pa` that is not a physical address; BusError outside RAM
+   *   (unless a device answers).
    */
-  read32(pa: number): number {
-    const pfn = Math.floor(pa / PAGE_SIZE);
-    const slot = this.slotOf(pfn);
-    const off = pa & 0xfff;
-    if (slot >= 0 && (off & 3) === 0) {
-      return this.slabWords[slot >>> SLAB_SHIFT]![(((slot & (SLAB_FRAMES - 1)) << 12) | off) >>> 2]!;
+  read32(pa: AddressInput): number {
+    if (typeof pa === 'number') {
+      const q = pa / PAGE_SIZE;
+      const pfn = Math.floor(q);
+      // Exact for an integer `pa`; fractional (or NaN) otherwise, which the alignment test rejects.
+      const off = (q - pfn) * PAGE_SIZE;
+      if ((off & 0xffc) === off) {
+        const slot = this.slotOf(pfn);
+        if (slot >= 0)
+          return this.slabWords[slot >>> SLAB_SHIFT]![((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2)]!;
+        if (slot === UNTOUCHED) return 0;
+      }
     }
-    if (slot === UNTOUCHED && off <= PAGE_SIZE - 4) return 0;
-    // Unaligned inside a frame, crossing a frame, MMIO or nothing: the general path decides.
+    // Unaligned inside a frame, crossing a frame, MMIO, nothing, or not an address: the general path decides.
     return this.readN(pa, 4) as number;
   }
 
   /**
    * Writes a 32-bit little-endian word (aligned: fast path; unaligned inside one frame: {@link writeN}).
-   * Writing 0 to an untouched frame keeps it untouched.
-   * @throws BusError outside RAM (unless a device answers).
+   * `value` may be unsigned or signed 32-bit (as `|` yields it); writing 0 to an untouched frame
+   * keeps it untouched.
+   *
+   * Validation on the fast path is `typeof` plus `(value >>> 0) === value || (value | 0) === value`
+   * and the exact frame/offset split of `pa`; every other case goes to {@link writeN}, which
+   * validates fully (so `1.5`, `2 ** 32`, `NaN` are refused whether or not they cross a frame).
+   * @throws InvalidArgumentError for a bad `pa` or a value that is not a 32-bit integer; BusError
+   *   outside RAM (unless a device answers); HostLimitError if the frame cannot get backing store.
    */
-  write32(pa: number, value: number): void {
-    const off = pa & 0xfff;
-    if ((off & 3) === 0) {
-      const pfn = Math.floor(pa / PAGE_SIZE);
-      let slot = this.slotOf(pfn);
-      if (slot === UNTOUCHED) {
-        if (value >>> 0 === 0) return; // stays zero, no backing needed
-        slot = this.materialize(pfn);
-      }
-      if (slot >= 0) {
-        this.slabWords[slot >>> SLAB_SHIFT]![(((slot & (SLAB_FRAMES - 1)) << 12) | off) >>> 2] = value >>> 0;
-        return;
+  write32(pa: AddressInput, value: number): void {
+    if (typeof pa === 'number' && typeof value === 'number') {
+      const v = value >>> 0;
+      const q = pa / PAGE_SIZE;
+      const pfn = Math.floor(q);
+      const off = (q - pfn) * PAGE_SIZE; // see read32
+      if ((off & 0xffc) === off && (v === value || (value | 0) === value)) {
+        const slot = this.slotOf(pfn);
+        if (slot >= 0) {
+          this.slabWords[slot >>> SLAB_SHIFT]![((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2)] = v;
+          return;
+        }
+        if (slot === UNTOUCHED && v === 0) return; // stays zero, no backing needed
       }
     }
-    // Unaligned inside a frame, crossing a frame (nothing is materialized then), MMIO or nothing.
-    this.writeN(pa, 4, value >>> 0);
+    // Unaligned inside a frame, crossing a frame (nothing is materialized then), MMIO, nothing or garbage.
+    this.writeN(pa, 4, value);
   }
 
   /** High 32 bits of the value read by the last {@link readPair}. */
@@ -297,107 +614,145 @@ export class PhysicalMemory {
   /**
    * Like {@link readPair} for the 8-byte-aligned `byteOffset` inside frame `pfn`: no address
    * division on the walker's dependency chain. Returns the low word; the high word is in {@link pairHi}.
-   * @throws BusError outside RAM (unless a device answers).
+   *
+   * Validation on the fast path: `(byteOffset & 0xff8) === byteOffset` and `Math.floor(pfn) === pfn`;
+   * anything else is checked fully on the slow path.
+   * @throws InvalidArgumentError unless `pfn` is a frame number and `byteOffset` a multiple of 8
+   *   in [0, 4096); BusError outside RAM (unless a device answers).
    */
   readPairInFrame(pfn: number, byteOffset: number): number {
-    const rel = pfn - this.basePfn;
-    if (rel >= 0 && rel < this.spanFrames) {
-      const chunk = this.chunks[rel >>> CHUNK_SHIFT];
-      if (chunk !== undefined) {
-        const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
-        if (slot >= 0) {
-          const words = this.slabWords[slot >>> SLAB_SHIFT]!;
-          const i = ((slot & (SLAB_FRAMES - 1)) << 10) | (byteOffset >>> 2);
-          this.pairHi = words[i + 1]!;
-          return words[i]!;
-        }
+    if (
+      typeof pfn === 'number' &&
+      typeof byteOffset === 'number' &&
+      (byteOffset & 0xff8) === byteOffset &&
+      Math.floor(pfn) === pfn
+    ) {
+      const slot = this.slotOf(pfn);
+      if (slot >= 0) {
+        const words = this.slabWords[slot >>> SLAB_SHIFT]!;
+        const i = ((slot & (SLAB_FRAMES - 1)) << 10) | (byteOffset >>> 2);
+        this.pairHi = words[i + 1]!;
+        return words[i]!;
       }
     }
-    return this.readPair(pfn * PAGE_SIZE + byteOffset);
+    const f = toPfn(pfn);
+    if (typeof byteOffset !== 'number' || (byteOffset & 0xff8) !== byteOffset) {
+      throw new InvalidArgumentError('byte offset', byteOffset, 'a multiple of 8 in [0, 4096)');
+    }
+    return this.readPair(f * PAGE_SIZE + byteOffset);
   }
 
   /**
    * Reads the 64-bit little-endian value at `pa` with one frame lookup (the walker's hot path):
    * returns the low 32 bits and leaves the high 32 bits in {@link pairHi}. No allocation.
-   * @throws BusError outside RAM (unless a device answers).
+   * @throws InvalidArgumentError for a bad `pa`; BusError outside RAM (unless a device answers).
    */
-  readPair(pa: number): number {
-    const slot = this.slotOf(Math.floor(pa / PAGE_SIZE));
-    const off = pa & 0xfff;
-    if (slot >= 0 && (off & 7) === 0) {
-      const words = this.slabWords[slot >>> SLAB_SHIFT]!;
-      const i = (((slot & (SLAB_FRAMES - 1)) << 12) | off) >>> 2;
-      this.pairHi = words[i + 1]!;
-      return words[i]!;
+  readPair(pa: AddressInput): number {
+    if (typeof pa === 'number') {
+      const q = pa / PAGE_SIZE;
+      const pfn = Math.floor(q);
+      const off = (q - pfn) * PAGE_SIZE; // see read32
+      if ((off & 0xff8) === off) {
+        const slot = this.slotOf(pfn);
+        if (slot >= 0) {
+          const words = this.slabWords[slot >>> SLAB_SHIFT]!;
+          const i = ((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2);
+          this.pairHi = words[i + 1]!;
+          return words[i]!;
+        }
+        if (slot === UNTOUCHED) {
+          this.pairHi = 0;
+          return 0;
+        }
+      }
     }
-    if (slot === UNTOUCHED && (off & 7) === 0) {
-      this.pairHi = 0;
-      return 0;
-    }
-    const lo = this.read32(pa);
-    this.pairHi = this.read32(pa + 4);
+    const p = toPa(pa);
+    const lo = this.read32(p);
+    this.pairHi = this.read32(p + 4);
     return lo;
   }
 
-  /** Reads one byte. @throws BusError */
-  read8(pa: number): number {
+  /** Reads one byte. @throws InvalidArgumentError for a bad `pa`; BusError outside RAM. */
+  read8(pa: AddressInput): number {
     return this.readN(pa, 1) as number;
   }
-  /** Reads a 16-bit LE value. @throws BusError */
-  read16(pa: number): number {
+  /** Reads a 16-bit LE value. @throws InvalidArgumentError for a bad `pa`; BusError outside RAM or across a frame. */
+  read16(pa: AddressInput): number {
     return this.readN(pa, 2) as number;
   }
-  /** Reads a 64-bit LE value as a bigint (not for hot paths). @throws BusError */
-  read64(pa: number): bigint {
+  /** Reads a 64-bit LE value as a bigint (not for hot paths). @throws InvalidArgumentError; BusError */
+  read64(pa: AddressInput): bigint {
     return this.readN(pa, 8) as bigint;
   }
-  /** Writes one byte. @throws BusError */
-  write8(pa: number, value: number): void {
+  /**
+   * Writes one byte: an integer in [-128, 256) (number or bigint).
+   * @throws InvalidArgumentError for a bad `pa` or value; BusError outside RAM; HostLimitError.
+   */
+  write8(pa: AddressInput, value: number): void {
     this.writeN(pa, 1, value);
   }
-  /** Writes a 16-bit LE value. @throws BusError */
-  write16(pa: number, value: number): void {
+  /**
+   * Writes a 16-bit LE value: an integer in [-2^15, 2^16).
+   * @throws InvalidArgumentError for a bad `pa` or value; BusError outside RAM or across a frame; HostLimitError.
+   */
+  write16(pa: AddressInput, value: number): void {
     this.writeN(pa, 2, value);
   }
-  /** Writes a 64-bit LE value. @throws BusError */
-  write64(pa: number, value: bigint): void {
+  /**
+   * Writes a 64-bit LE value: a bigint in [-2^63, 2^64) or a safe-integer number (negative values
+   * are stored as two's complement).
+   * @throws InvalidArgumentError for a bad `pa` or value; BusError outside RAM or across a frame; HostLimitError.
+   */
+  write64(pa: AddressInput, value: bigint | number): void {
     this.writeN(pa, 8, value);
   }
 
   /**
-   * Reads an unsigned little-endian value of 1–8 bytes; values of 8 bytes are
+   * Reads an unsigned little-endian value of 1, 2, 4 or 8 bytes; values of 8 bytes are
    * bigints, smaller ones numbers. The access may be unaligned but must stay in
-   * one frame (or one device window).
+   * one frame (or one device window). Validates every argument (not a hot path).
+   * @throws InvalidArgumentError for a bad `pa` or size; BusError outside RAM, across a frame,
+   *   or in a window without a device.
    */
-  readN(pa: number, sizeBytes: 1 | 2 | 4 | 8): number | bigint {
-    const off = pa & 0xfff;
-    const slot = this.slotOf(Math.floor(pa / PAGE_SIZE));
-    if (slot >= -1 && off + sizeBytes <= PAGE_SIZE) {
-      if (slot === UNTOUCHED) return sizeBytes === 8 ? 0n : 0;
+  readN(pa: AddressInput, sizeBytes: 1 | 2 | 4 | 8): number | bigint {
+    const size = toSize(sizeBytes);
+    const p = toPa(pa);
+    const off = p & 0xfff;
+    const slot = this.slotOf(Math.floor(p / PAGE_SIZE));
+    if (slot >= -1 && off + size <= PAGE_SIZE) {
+      if (slot === UNTOUCHED) return size === 8 ? 0n : 0;
       const bytes = this.slabBytes[slot >>> SLAB_SHIFT]!;
       const base = ((slot & (SLAB_FRAMES - 1)) << 12) | off;
       let lo = 0;
-      const n = sizeBytes > 4 ? 4 : sizeBytes;
+      const n = Math.min(size, 4);
       for (let i = n - 1; i >= 0; i--) lo = lo * 256 + bytes[base + i]!;
-      if (sizeBytes !== 8) return lo;
+      if (size !== 8) return lo;
       let hi = 0;
       for (let i = 7; i >= 4; i--) hi = hi * 256 + bytes[base + i]!;
       return (BigInt(hi) << 32n) | BigInt(lo);
     }
-    return this.slowRead(pa, sizeBytes);
+    return this.slowRead(p, size);
   }
 
   /**
-   * Writes an unsigned little-endian value of 1–8 bytes (see {@link readN}). Writing 0 to an
-   * untouched frame keeps it untouched (it already reads as zero).
+   * Writes a little-endian value of 1, 2, 4 or 8 bytes (see {@link readN}). `value` is an integer
+   * that fits the size unsigned or as two's complement (`[-2^(8n-1), 2^(8n))`), as a safe-integer
+   * number or a bigint; anything else (`1.5`, `NaN`, `2 ** 32` for 4 bytes, a string) is refused
+   * before anything is written. Writing 0 to an untouched frame keeps it untouched (it already
+   * reads as zero).
+   * @throws InvalidArgumentError for a bad `pa`, size or value; BusError outside RAM, across a
+   *   frame, or in a window without a device; HostLimitError if the frame cannot get backing store.
    */
-  writeN(pa: number, sizeBytes: 1 | 2 | 4 | 8, value: number | bigint): void {
-    const off = pa & 0xfff;
-    const pfn = Math.floor(pa / PAGE_SIZE);
+  writeN(pa: AddressInput, sizeBytes: 1 | 2 | 4 | 8, value: number | bigint): void {
+    const size = toSize(sizeBytes);
+    const p = toPa(pa);
+    const val = checkValue(size, value);
+    const off = p & 0xfff;
+    const pfn = Math.floor(p / PAGE_SIZE);
     let slot = this.slotOf(pfn);
-    if (slot >= -1 && off + sizeBytes <= PAGE_SIZE) {
+    if (slot >= -1 && off + size <= PAGE_SIZE) {
       if (slot === UNTOUCHED) {
-        if (value === 0 || value === 0n) return; // stays zero, no backing needed
+        if (val === 0 || val === 0n) return; // stays zero, no backing needed
         slot = this.materialize(pfn);
       }
       const bytes = this.slabBytes[slot >>> SLAB_SHIFT]!;
@@ -405,26 +760,27 @@ export class PhysicalMemory {
       // Split into 32-bit halves without BigInt when the value is a number.
       let lo: number;
       let hi: number;
-      if (typeof value === 'number') {
-        const t = Math.trunc(value);
-        lo = t >>> 0;
-        hi = sizeBytes === 8 ? Math.floor(t / TWO_32) >>> 0 : 0;
+      if (typeof val === 'number') {
+        lo = val >>> 0;
+        hi = size === 8 ? Math.floor(val / TWO_32) >>> 0 : 0;
       } else {
-        lo = Number(value & 0xffff_ffffn);
-        hi = Number((value >> 32n) & 0xffff_ffffn);
+        lo = Number(val & 0xffff_ffffn);
+        hi = Number((val >> 32n) & 0xffff_ffffn);
       }
-      const n = sizeBytes > 4 ? 4 : sizeBytes;
+      const n = Math.min(size, 4);
       for (let i = 0; i < n; i++, lo >>>= 8) bytes[base + i] = lo & 0xff;
-      for (let i = 4; i < sizeBytes; i++, hi >>>= 8) bytes[base + i] = hi & 0xff;
+      for (let i = 4; i < size; i++, hi >>>= 8) bytes[base + i] = hi & 0xff;
       return;
     }
-    this.slowWrite(pa, sizeBytes, value);
+    this.slowWrite(p, size, val);
   }
 
   private slowRead(pa: number, size: 1 | 2 | 4 | 8): number | bigint {
     const d = this.device(pa, size);
     if (d) return d.dev.read(d.off, size);
-    if (this.isRam(pa)) throw new BusError(pa, size, 'access crosses a frame boundary');
+    if (this.extentOf(Math.floor(pa / PAGE_SIZE)) >= 0) {
+      throw new BusError(pa, size, 'access crosses a frame boundary');
+    }
     return this.busError(pa, size);
   }
 
@@ -434,29 +790,41 @@ export class PhysicalMemory {
       d.dev.write(d.off, size, value);
       return;
     }
-    if (this.isRam(pa)) throw new BusError(pa, size, 'access crosses a frame boundary');
+    if (this.extentOf(Math.floor(pa / PAGE_SIZE)) >= 0) {
+      throw new BusError(pa, size, 'access crosses a frame boundary');
+    }
     this.busError(pa, size);
   }
 
-  private checkRamRange(pa: number, length: number): void {
-    if (!Number.isSafeInteger(pa) || !Number.isSafeInteger(length) || pa < 0 || length < 0) {
-      throw new InvalidArgumentError('physical range', `${pa}+${length}`, 'non-negative safe integers');
-    }
-    for (let p = Math.floor(pa / PAGE_SIZE) * PAGE_SIZE; p < pa + length; p += PAGE_SIZE) {
-      if (!this.isRam(p)) this.busError(Math.max(p, pa), Math.min(length, PAGE_SIZE));
-    }
+  /**
+   * Validates a bulk range and checks that all of it is RAM (against the coalesced extents:
+   * O(log regions), whatever the length). Returns `pa` as a number.
+   */
+  private checkRamRange(pa: unknown, length: unknown, maxLength = PA_LIMIT): number {
+    const p = toPa(pa);
+    const n = toLength(length, 'length', maxLength);
+    if (n === 0) return p;
+    const x = this.extentOf(Math.floor(p / PAGE_SIZE));
+    if (x < 0) this.busError(p, Math.min(n, PAGE_SIZE));
+    const end = this.extEnd[x]! * PAGE_SIZE;
+    if (p + n > end) this.busError(end, Math.min(p + n - end, PAGE_SIZE));
+    return p;
   }
 
-  /** Copies `length` bytes of RAM starting at `pa` into a new array. @throws BusError if any byte is not RAM. */
-  readBytes(pa: number, length: number): Uint8Array {
-    this.checkRamRange(pa, length);
+  /**
+   * Copies `length` bytes of RAM starting at `pa` into a new array.
+   * @throws InvalidArgumentError for a bad `pa` or a `length` that is not an integer from 0 to
+   *   {@link MAX_BULK_BYTES}; BusError if any byte is not RAM.
+   */
+  readBytes(pa: AddressInput, length: number): Uint8Array {
+    const p = this.checkRamRange(pa, length, MAX_BULK_BYTES);
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
-      const p = pa + done;
-      const off = p & 0xfff;
+      const q = p + done;
+      const off = q & 0xfff;
       const n = Math.min(length - done, PAGE_SIZE - off);
-      const slot = this.slotOf(Math.floor(p / PAGE_SIZE));
+      const slot = this.slotOf(Math.floor(q / PAGE_SIZE));
       if (slot >= 0) {
         const base = (slot & (SLAB_FRAMES - 1)) << 12;
         out.set(this.slabBytes[slot >>> SLAB_SHIFT]!.subarray(base + off, base + off + n), done);
@@ -466,56 +834,115 @@ export class PhysicalMemory {
     return out;
   }
 
-  /** Writes `data` to RAM at `pa`. @throws BusError if any byte is not RAM (nothing is written then). */
-  writeBytes(pa: number, data: Uint8Array): void {
-    this.checkRamRange(pa, data.length);
+  /**
+   * Writes `data` to RAM at `pa`.
+   * @throws InvalidArgumentError for a bad `pa` or `data` that is not a Uint8Array; BusError if any
+   *   byte is not RAM, HostLimitError if the frames cannot get backing store (nothing is written then).
+   */
+  writeBytes(pa: AddressInput, data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data', data, 'a Uint8Array');
+    const p = this.checkRamRange(pa, data.length);
+    if (data.length === 0) return;
+    this.reserve(Math.floor(p / PAGE_SIZE), Math.ceil((p + data.length) / PAGE_SIZE), 'writeBytes');
     let done = 0;
     while (done < data.length) {
-      const p = pa + done;
-      const off = p & 0xfff;
+      const q = p + done;
+      const off = q & 0xfff;
       const n = Math.min(data.length - done, PAGE_SIZE - off);
-      const slot = this.materialize(Math.floor(p / PAGE_SIZE));
+      const slot = this.materialize(Math.floor(q / PAGE_SIZE));
       const base = (slot & (SLAB_FRAMES - 1)) << 12;
       this.slabBytes[slot >>> SLAB_SHIFT]!.set(data.subarray(done, done + n), base + off);
       done += n;
     }
   }
 
-  /** Fills `length` bytes of RAM at `pa` with `byte`. Filling whole frames with 0 discards them. @throws BusError */
-  fill(pa: number, length: number, byte = 0): void {
-    this.checkRamRange(pa, length);
+  /**
+   * Fills `length` bytes of RAM at `pa` with `byte` (an integer in [-128, 256)). Filling whole
+   * frames with 0 discards them; a zero fill of a huge range costs in proportion to the touched
+   * frames, not to the length.
+   * @throws InvalidArgumentError for a bad `pa`, `length` or `byte`; BusError if any byte is not
+   *   RAM, HostLimitError if the frames cannot get backing store (nothing is written then).
+   */
+  fill(pa: AddressInput, length: number, byte = 0): void {
+    const b = checkValue(1, byte) as number;
+    const p = this.checkRamRange(pa, length);
+    if (length === 0) return;
+    const startPfn = Math.floor(p / PAGE_SIZE);
+    const endPfn = Math.ceil((p + length) / PAGE_SIZE);
+    if (b !== 0) this.reserve(startPfn, endPfn, 'fill');
+    else if (endPfn - startPfn > 2 * this.chunkCount * CHUNK_FRAMES + 2) {
+      // Zero fill over far more frames than the index holds: visit the touched frames only.
+      this.zeroTouched(p, p + length);
+      return;
+    }
     let done = 0;
     while (done < length) {
-      const p = pa + done;
-      const off = p & 0xfff;
+      const q = p + done;
+      const off = q & 0xfff;
       const n = Math.min(length - done, PAGE_SIZE - off);
-      const pfn = Math.floor(p / PAGE_SIZE);
-      if (byte === 0 && n === PAGE_SIZE) this.discardFrame(pfn);
-      else if (byte !== 0 || this.slotOf(pfn) >= 0) {
+      const pfn = Math.floor(q / PAGE_SIZE);
+      if (b === 0 && n === PAGE_SIZE) this.discard(pfn);
+      else if (b !== 0 || this.slotOf(pfn) >= 0) {
         const slot = this.materialize(pfn);
         const base = (slot & (SLAB_FRAMES - 1)) << 12;
-        this.slabBytes[slot >>> SLAB_SHIFT]!.fill(byte & 0xff, base + off, base + off + n);
+        this.slabBytes[slot >>> SLAB_SHIFT]!.fill(b & 0xff, base + off, base + off + n);
       }
       done += n;
     }
   }
 
-  /** Copies `length` bytes of RAM from `srcPa` to `dstPa` (memmove semantics). @throws BusError */
-  copy(dstPa: number, srcPa: number, length: number): void {
+  /** Zeroes RAM bytes [start, end) by visiting only the frames that have backing store. */
+  private zeroTouched(start: number, end: number): void {
+    for (const [hi, mid] of this.dir) {
+      for (let c = 0; c < 1024; c++) {
+        const chunk = mid[c];
+        if (chunk === undefined) continue;
+        const first = hi * MID_FRAMES + c * CHUNK_FRAMES;
+        for (let i = 0; i < CHUNK_FRAMES; i++) {
+          const slot = chunk[i]!;
+          if (slot < 0) continue;
+          const lo = (first + i) * PAGE_SIZE;
+          const s = Math.max(lo, start);
+          const e = Math.min(lo + PAGE_SIZE, end);
+          if (e <= s) continue;
+          if (e - s === PAGE_SIZE) this.discard(first + i);
+          else {
+            const base = ((slot & (SLAB_FRAMES - 1)) << 12) | (s - lo);
+            this.slabBytes[slot >>> SLAB_SHIFT]!.fill(0, base, base + (e - s));
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Copies `length` bytes of RAM from `srcPa` to `dstPa` (memmove semantics).
+   * @throws InvalidArgumentError for bad addresses or a `length` above {@link MAX_BULK_BYTES};
+   *   BusError if any byte is not RAM; HostLimitError.
+   */
+  copy(dstPa: AddressInput, srcPa: AddressInput, length: number): void {
+    toPa(dstPa, 'destination physical address');
+    toPa(srcPa, 'source physical address');
+    toLength(length, 'length', MAX_BULK_BYTES);
     if (length === 0) return;
     this.writeBytes(dstPa, this.readBytes(srcPa, length));
   }
 
-  /** Copies whole frame `src` to frame `dst`; an untouched source leaves the destination untouched (zero). */
+  /**
+   * Copies whole frame `src` to frame `dst`; an untouched source leaves the destination untouched (zero).
+   * @throws InvalidArgumentError for bad frame numbers; BusError if either is not RAM; HostLimitError.
+   */
   copyFrame(dstPfn: number, srcPfn: number): void {
-    if (!this.isRamFrame(dstPfn)) this.busError(dstPfn * PAGE_SIZE, PAGE_SIZE);
-    if (!this.isRamFrame(srcPfn)) this.busError(srcPfn * PAGE_SIZE, PAGE_SIZE);
-    const s = this.slotOf(srcPfn);
+    const dst = toPfn(dstPfn, 'destination frame');
+    const src = toPfn(srcPfn, 'source frame');
+    if (this.extentOf(dst) < 0) this.busError(dst * PAGE_SIZE, PAGE_SIZE);
+    if (this.extentOf(src) < 0) this.busError(src * PAGE_SIZE, PAGE_SIZE);
+    const s = this.slotOf(src);
     if (s < 0) {
-      this.discardFrame(dstPfn);
+      this.discard(dst);
       return;
     }
-    const d = this.materialize(dstPfn);
+    const d = this.materialize(dst);
     const sb = (s & (SLAB_FRAMES - 1)) << 12;
     this.slabBytes[d >>> SLAB_SHIFT]!.set(
       this.slabBytes[s >>> SLAB_SHIFT]!.subarray(sb, sb + PAGE_SIZE),
@@ -523,8 +950,12 @@ export class PhysicalMemory {
     );
   }
 
-  /** Reads the 64-bit value at `pa` as a number if it is below 2^53, for tooling. */
-  read64Number(pa: number): number {
-    return this.read32(pa + 4) * TWO_32 + this.read32(pa);
+  /**
+   * Reads the 64-bit value at `pa` as a number, for tooling: exact below 2^53, rounded above.
+   * @throws InvalidArgumentError for a bad `pa`; BusError outside RAM.
+   */
+  read64Number(pa: AddressInput): number {
+    const p = toPa(pa);
+    return this.read32(p + 4) * TWO_32 + this.read32(p);
   }
 }
