@@ -73,7 +73,7 @@ export function mmap(
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags & ~KNOWN_MAP_FLAGS)
     return fail(
       'EINVAL',
-      `flags ${typeof flags === 'number' && Number.isInteger(flags) ? hex(flags) : showValue(flags)}: unknown bits`,
+      `flags ${typeof flags === 'number' && Number.isSafeInteger(flags) && flags >= 0 ? hex(flags) : showValue(flags)}: unknown bits`,
     );
   const shared = (flags & MAP.SHARED) !== 0;
   if (shared === ((flags & MAP.PRIVATE) !== 0))
