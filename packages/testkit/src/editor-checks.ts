@@ -11,6 +11,10 @@
  * restores; the flush ledger reports a dropped obligation and forgets a settled one; ranges are
  * validated with typed errors; clearLeaves + pruneEmptyTables give back every table; leaf
  * templates install exactly what map installs.
+ *
+ * Every check edits with `new PageTableEditor(backend, memory)` unless
+ * {@link EditorCheckOptions.createEditor} says otherwise: the self-test injects deliberately
+ * defective editors that way to prove each check can fail (`editor-defects.ts`).
  */
 import {
   type ArchBackend,
@@ -22,6 +26,8 @@ import {
   type LeafAttributes,
   leafTemplate,
   PageTableEditor,
+  type PageTableEditorOptions,
+  type PhysicalMemory,
   Privilege,
   UndischargedFlushError,
   WalkResult,
@@ -30,6 +36,28 @@ import { describe, expect, it } from 'vitest';
 import { findLeafAttributes } from './codec-checks.js';
 import { createWalkHarness, type WalkHarness } from './fixtures.js';
 import { sampleSlots } from './walker-checks.js';
+
+/** Creates the editor a check edits with; `options` carries the ledger of {@link checkFlushLedger}. */
+export type EditorFactory = (
+  backend: ArchBackend,
+  memory: PhysicalMemory,
+  options?: PageTableEditorOptions,
+) => PageTableEditor;
+
+/** Options of the editor checks. */
+export interface EditorCheckOptions {
+  /** The editor under test (default: `new PageTableEditor(backend, memory, options)`). */
+  readonly createEditor?: EditorFactory;
+}
+
+const defaultEditor: EditorFactory = (backend, memory, options) =>
+  new PageTableEditor(backend, memory, options);
+
+/** A walk harness whose `editor` is the one under test. */
+function editorHarness(backend: ArchBackend, options: EditorCheckOptions): WalkHarness {
+  const h = createWalkHarness(backend);
+  return options.createEditor ? { ...h, editor: options.createEditor(backend, h.memory) } : h;
+}
 
 /** Output address used for leaves of every size (1 GiB aligned, below 4 GiB). */
 const LEAF_PA = 0x4000_0000;
@@ -64,13 +92,18 @@ export function editorSnapshot(h: WalkHarness): string {
 }
 
 /** What a kernel read of each page sees (no side effects). */
-function observe(h: WalkHarness, vpns: readonly number[]): string {
+function observe(h: WalkHarness, vpns: readonly number[]): string[] {
   const out = new WalkResult();
-  return vpns
-    .map((v) =>
-      h.mmu.probe(v, 0, Privilege.Kernel, out) ? `${out.pfn}:${out.perms}` : `fault${out.faultLevel}`,
-    )
-    .join(',');
+  return vpns.map((v) =>
+    h.mmu.probe(v, 0, Privilege.Kernel, out) ? `${out.pfn}:${out.perms}` : `fault${out.faultLevel}`,
+  );
+}
+
+/** The first of `vpns` whose translation is no longer what {@link observe} saw, described ('' if none). */
+function firstChange(h: WalkHarness, vpns: readonly number[], seen: readonly string[]): string {
+  const now = observe(h, vpns);
+  const i = now.findIndex((s, k) => s !== seen[k]);
+  return i < 0 ? '' : `vpn ${vpns[i]}: ${seen[i]} before, ${now[i]} after`;
 }
 
 /** Runs break → discharge → make; aborts and rethrows if discharge or make throws. */
@@ -105,7 +138,7 @@ function splittableLevels(backend: ArchBackend): number[] {
 /**
  * map / lookup / unmap / forEachLeaf / tableFrames at every leaf level, in both halves.
  */
-export function checkEditorMapUnmap(backend: ArchBackend): string[] {
+export function checkEditorMapUnmap(backend: ArchBackend, options: EditorCheckOptions = {}): string[] {
   const p: string[] = [];
   const g = backend.geometry;
   for (const level of g.leafLevels) {
@@ -115,7 +148,7 @@ export function checkEditorMapUnmap(backend: ArchBackend): string[] {
       const attrs = dataAttrs(backend, level, slot.half === 'kernel');
       if (!attrs || LEAF_PA % size !== 0 || LEAF_PA >= 2 ** backend.description.paBits) continue;
       attempt(p, what, () => {
-        const h = createWalkHarness(backend);
+        const h = editorHarness(backend, options);
         const root = h.rootFor(slot.vpn);
         const before = h.frames.liveFrames;
         const inner = level > 1 ? 1 : 0; // any page of the leaf names it
@@ -172,8 +205,12 @@ export function checkEditorMapUnmap(backend: ArchBackend): string[] {
           need.global !== (slot.half === 'kernel' && attrs.global)
         )
           p.push(`${what}: unmap obligation ${JSON.stringify(need)}, expected vpn ${slot.vpn}`);
-        if (h.editor.lookup(root, slot.vpn).entry.kind !== 'absent')
-          p.push(`${what}: still mapped after unmap`);
+        // The editor's part is to clear the descriptor; that a zero descriptor decodes as absent
+        // is the codec's (checkZeroAbsent), so it is not asked again here.
+        const after = h.editor.lookup(root, slot.vpn);
+        if (after.entry.kind === 'leaf') p.push(`${what}: still mapped after unmap`);
+        else if (h.editor.readRaw(after.descriptorPa).some((half) => half !== 0))
+          p.push(`${what}: unmap left descriptor [${h.editor.readRaw(after.descriptorPa).join()}], not zero`);
         if (h.editor.unmap(root, slot.vpn, h.asid) !== undefined)
           p.push(`${what}: second unmap found a leaf`);
       });
@@ -187,7 +224,7 @@ export function checkEditorMapUnmap(backend: ArchBackend): string[] {
  * k-th allocation, for every k; each failure leaves memory and the frame source as before, and
  * with enough frames both succeed.
  */
-export function checkEditorOutOfMemory(backend: ArchBackend): string[] {
+export function checkEditorOutOfMemory(backend: ArchBackend, options: EditorCheckOptions = {}): string[] {
   const p: string[] = [];
   const g = backend.geometry;
   const levels = splittableLevels(backend);
@@ -199,7 +236,7 @@ export function checkEditorOutOfMemory(backend: ArchBackend): string[] {
   for (let k = 0; k <= g.rootLevel + 1; k++) {
     const what = `budget ${k}`;
     attempt(p, what, () => {
-      const h = createWalkHarness(backend);
+      const h = editorHarness(backend, options);
       h.frames.limit = k;
       const s0 = editorSnapshot(h);
       const m = h.editor.map({
@@ -229,7 +266,8 @@ export function checkEditorOutOfMemory(backend: ArchBackend): string[] {
         return;
       }
       runBreakBeforeMake(r.plan, ignore);
-      if (observe(h, pages) !== seen) p.push(`${what}: split changed a translation`);
+      const change = firstChange(h, pages, seen);
+      if (change) p.push(`${what}: split changed a translation (${change})`);
       succeeded = true;
     });
   }
@@ -238,7 +276,7 @@ export function checkEditorOutOfMemory(backend: ArchBackend): string[] {
 }
 
 /** For every block level: split keeps every translation; collapse restores the identical descriptor. */
-export function checkEditorSplitCollapse(backend: ArchBackend): string[] {
+export function checkEditorSplitCollapse(backend: ArchBackend, options: EditorCheckOptions = {}): string[] {
   const p: string[] = [];
   const g = backend.geometry;
   for (const level of splittableLevels(backend)) {
@@ -247,17 +285,14 @@ export function checkEditorSplitCollapse(backend: ArchBackend): string[] {
     if (!attrs || !slot) continue;
     const what = `level ${level}`;
     attempt(p, what, () => {
-      const h = createWalkHarness(backend);
+      const h = editorHarness(backend, options);
       h.editor.map({ root: h.userRoot, vpn: slot.vpn, pa: LEAF_PA, level, attrs, source: h.frames });
       const per = g.entryPages[level]!;
-      const pages = [
-        slot.vpn - 1,
-        slot.vpn,
-        slot.vpn + 1,
-        slot.vpn + per / 2 + 3,
-        slot.vpn + per - 1,
-        slot.vpn + per,
-      ];
+      // The pages on either side of the block and the first and last page of every leaf the
+      // split makes: each of them must translate as before.
+      const childPages = g.entryPages[level - 1]!;
+      const pages = [slot.vpn - 1, slot.vpn + per];
+      for (let v = slot.vpn; v < slot.vpn + per; v += childPages) pages.push(v, v + childPages - 1);
       const seen = observe(h, pages);
       const dpa = h.editor.lookup(h.userRoot, slot.vpn).descriptorPa;
       const original = h.editor.readRaw(dpa).join();
@@ -282,7 +317,8 @@ export function checkEditorSplitCollapse(backend: ArchBackend): string[] {
       if (during !== 'absent') p.push(`${what}: the break step left a ${during} entry`);
       if (done.leafLevel !== level - 1 || done.entries !== g.entries[level - 1])
         p.push(`${what}: split result ${JSON.stringify(done)}`);
-      if (observe(h, pages) !== seen) p.push(`${what}: split changed a translation`);
+      const split = firstChange(h, pages, seen);
+      if (split) p.push(`${what}: split changed a translation (${split})`);
       const c = h.editor.prepareCollapse({ root: h.userRoot, vpn: slot.vpn, level, source: h.frames });
       if (!c.ok) return void p.push(`${what}: collapse refused: ${c.reason}`);
       const cd = runBreakBeforeMake(c.plan, ignore);
@@ -291,14 +327,15 @@ export function checkEditorSplitCollapse(backend: ArchBackend): string[] {
       if (h.editor.readRaw(dpa).join() !== original)
         p.push(`${what}: collapse did not restore the block descriptor`);
       if (editorSnapshot(h) !== before) p.push(`${what}: split + collapse did not restore the tables`);
-      if (observe(h, pages) !== seen) p.push(`${what}: collapse changed a translation`);
+      const collapse = firstChange(h, pages, seen);
+      if (collapse) p.push(`${what}: collapse changed a translation (${collapse})`);
     });
   }
   return p;
 }
 
 /** Break-before-make phases out of order are typed errors that change nothing; abort restores. */
-export function checkBreakBeforeMakePhases(backend: ArchBackend): string[] {
+export function checkBreakBeforeMakePhases(backend: ArchBackend, options: EditorCheckOptions = {}): string[] {
   const p: string[] = [];
   const level = splittableLevels(backend)[0];
   if (level === undefined) return p;
@@ -318,7 +355,7 @@ export function checkBreakBeforeMakePhases(backend: ArchBackend): string[] {
     if (editorSnapshot(h) !== before) p.push(`${what}: changed memory`);
   };
   attempt(p, 'phases', () => {
-    const h = createWalkHarness(backend);
+    const h = editorHarness(backend, options);
     h.editor.map({ root: h.userRoot, vpn: slot.vpn, pa: LEAF_PA, level, attrs, source: h.frames });
     const s0 = editorSnapshot(h);
     const prep = () => {
@@ -354,7 +391,7 @@ export function checkBreakBeforeMakePhases(backend: ArchBackend): string[] {
 }
 
 /** The flush ledger reports a dropped obligation (naming ASID and page) and forgets settled ones. */
-export function checkFlushLedger(backend: ArchBackend): string[] {
+export function checkFlushLedger(backend: ArchBackend, options: EditorCheckOptions = {}): string[] {
   const p: string[] = [];
   const g = backend.geometry;
   const attrs = dataAttrs(backend, 1, false);
@@ -363,7 +400,7 @@ export function checkFlushLedger(backend: ArchBackend): string[] {
   attempt(p, 'ledger', () => {
     const h = createWalkHarness(backend);
     const ledger = new FlushLedger();
-    const editor = new PageTableEditor(backend, h.memory, { ledger });
+    const editor = (options.createEditor ?? defaultEditor)(backend, h.memory, { ledger });
     const map = () =>
       editor.map({ root: h.userRoot, vpn: slot.vpn, pa: LEAF_PA, level: 1, attrs, source: h.frames });
     map();
@@ -424,9 +461,9 @@ export function checkFlushLedger(backend: ArchBackend): string[] {
 }
 
 /** Ranges are validated up front: typed errors naming the value. */
-export function checkRangeValidation(backend: ArchBackend): string[] {
+export function checkRangeValidation(backend: ArchBackend, options: EditorCheckOptions = {}): string[] {
   const p: string[] = [];
-  const h = createWalkHarness(backend);
+  const h = editorHarness(backend, options);
   const limit = 2 ** (64 - backend.description.pageShift);
   const bad: [string, Record<string, number>][] = [
     ['negative start', { startVpn: -1 }],
@@ -456,14 +493,14 @@ export function checkRangeValidation(backend: ArchBackend): string[] {
 }
 
 /** clearLeaves removes exactly the leaves inside the range; prune then gives back every table. */
-export function checkClearAndPrune(backend: ArchBackend): string[] {
+export function checkClearAndPrune(backend: ArchBackend, options: EditorCheckOptions = {}): string[] {
   const p: string[] = [];
   const g = backend.geometry;
   const attrs = dataAttrs(backend, 1, false);
   const slot = sampleSlots(backend, g.entrySizeBytes[1]!).find((s) => s.half === 'user');
   if (!attrs || !slot) return ['no user-half page to map'];
   attempt(p, 'clear/prune', () => {
-    const h = createWalkHarness(backend);
+    const h = editorHarness(backend, options);
     const live = h.frames.liveFrames;
     const span = g.entries[1]!; // pages of one leaf table: the mappings use two leaf tables
     const base = 2 * span; // two whole leaf tables: [base, base + span) and [base + span, base + 2 span)
@@ -508,7 +545,7 @@ export function checkClearAndPrune(backend: ArchBackend): string[] {
 }
 
 /** A leaf template (where the format allows one) installs exactly what map installs. */
-export function checkLeafTemplate(backend: ArchBackend): string[] {
+export function checkLeafTemplate(backend: ArchBackend, options: EditorCheckOptions = {}): string[] {
   const p: string[] = [];
   const g = backend.geometry;
   const attrs = dataAttrs(backend, 1, false);
@@ -517,7 +554,7 @@ export function checkLeafTemplate(backend: ArchBackend): string[] {
   const t = leafTemplate(backend, attrs, 1);
   if (t === undefined) return p; // the format is not "template | PA": the editor's map is the only way
   attempt(p, 'template', () => {
-    const h = createWalkHarness(backend);
+    const h = editorHarness(backend, options);
     for (const pa of [LEAF_PA, 4096, 2 ** Math.min(backend.description.paBits, 52) - 4096]) {
       h.editor.map({ root: h.userRoot, vpn: slot.vpn, pa, level: 1, attrs, source: h.frames });
       const dpa = h.editor.lookup(h.userRoot, slot.vpn).descriptorPa;

@@ -48,6 +48,8 @@ export {
   checkLeafTemplate,
   checkRangeValidation,
   describeEditorConformance,
+  type EditorCheckOptions,
+  type EditorFactory,
   editorSnapshot,
   runBreakBeforeMake,
 } from './editor-checks.js';

@@ -294,15 +294,21 @@ export function checkNonCanonical(backend: ArchBackend, options: WalkerCheckOpti
       [d.kernelRange.start, backend.defaults.kernelTable],
     ] as const) {
       const vpn = Number(start >> 12n);
-      h.editor.map({
-        root: h.rootFor(vpn),
-        vpn,
-        pa: 0x1000,
-        level: 1,
-        attrs,
-        tableAttrs: tables,
-        source: h.frames,
-      });
+      // Without these pages the check proves less, so a page that cannot be mapped is a problem
+      // (e.g. a root smaller than its description says: the editor refuses the pages beyond it).
+      const m = attempt(() =>
+        h.editor.map({
+          root: h.rootFor(vpn),
+          vpn,
+          pa: 0x1000,
+          level: 1,
+          attrs,
+          tableAttrs: tables,
+          source: h.frames,
+        }),
+      );
+      if (!m.ok) p.push(`cannot map the first page of a half (vpn ${vpn}): ${m.message}`);
+      else if (!m.value.ok) p.push(`cannot map the first page of a half (vpn ${vpn}): ${m.value.reason}`);
     }
   }
   const inside = (va: bigint) =>
