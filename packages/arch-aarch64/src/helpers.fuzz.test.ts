@@ -100,6 +100,7 @@ const HELPERS = [
 
 /** Exports outside this part of Kernel v2 (backend, codecs, MMU, levels, TLB operations) or data. */
 const NOT_HERE = [
+  'AARCH64_ELF',
   'AARCH64_LEVEL_NAMES',
   'AARCH64_LINUX_MAIR',
   'AARCH64_PA_BITS',
@@ -108,6 +109,7 @@ const NOT_HERE = [
   'Aarch64Mmu',
   'Aarch64SyndromeCodec',
   'DESCRIPTOR_BITS',
+  'EM_AARCH64',
   'ESR_EL1_BITS',
   'EXCEPTION_CLASS',
   'FAULT_STATUS',
@@ -125,6 +127,11 @@ const NOT_HERE = [
 describe('arch-aarch64 exported helpers: garbage in, MmError out', () => {
   it('every export is classified', () => {
     expect(Object.keys(api).sort()).toEqual([...HELPERS, 'MairMap', ...NOT_HERE].sort());
+  });
+  it('the ELF constants are data: a frozen record and a number', () => {
+    expect(Object.isFrozen(api.AARCH64_ELF)).toBe(true);
+    expect(api.AARCH64_ELF).toEqual({ machine: api.EM_AARCH64, class: 64, platform: 'aarch64' });
+    expect(api.EM_AARCH64).toBe(183);
   });
   const fns = api as unknown as Record<string, AnyFn>;
   for (const name of HELPERS) it(`${name}()`, () => fuzzCall(name, (a) => fns[name]!(...a)));

@@ -115,6 +115,8 @@ const NOT_HERE = [
   'X86DescriptorCodec',
   'X86Mmu',
   'X86SyndromeCodec',
+  'X86_ELF',
+  'X86_ELF_MACHINE',
   'X86_ENTRY_BITS',
   'X86_LEVEL_NAMES',
   'X86_LINUX_PAT',
@@ -135,6 +137,12 @@ const NOT_HERE = [
 describe('arch-x86 exported helpers: garbage in, MmError out', () => {
   it('every export is classified', () => {
     expect(Object.keys(api).sort()).toEqual([...HELPERS, 'PatMap', ...NOT_HERE].sort());
+  });
+  it('the ELF constants are data: frozen records', () => {
+    for (const v of [api.X86_ELF, api.X86_ELF['64'], api.X86_ELF['32'], api.X86_ELF_MACHINE])
+      expect(Object.isFrozen(v)).toBe(true);
+    expect(api.X86_ELF['64'].machine).toBe(api.X86_ELF_MACHINE.EM_X86_64);
+    expect(api.X86_ELF['32'].machine).toBe(api.X86_ELF_MACHINE.EM_386);
   });
   const fns = api as unknown as Record<string, AnyFn>;
   for (const name of HELPERS) it(`${name}()`, () => fuzzCall(name, (a) => fns[name]!(...a)));

@@ -24,6 +24,7 @@
  * descriptor is two 32-bit halves `lo`/`hi`. No BigInt on those paths.
  */
 import type { Range } from './address.js';
+import { checkDescription, checkInt, checkPermissions } from './arg-checks.js';
 import type { PhysicalMemory } from './physical-memory.js';
 
 /**
@@ -75,7 +76,14 @@ export const PRIVILEGE_NAMES = ['user', 'kernel'] as const;
  */
 export const Perm = { UR: 1, UW: 2, UX: 4, KR: 8, KW: 16, KX: 32 } as const;
 
-/** The permission bit an access needs. */
+/**
+ * The permission bit an access needs.
+ *
+ * Unchecked fast path: the kernel's CPU model calls it on every simulated access (TLB hit check)
+ * and the walkers' callers with the `access` and `privilege` they were themselves given, so it
+ * validates nothing. Pass an {@link AccessKind} (0, 1, 2) and a {@link PrivilegeLevel} (0, 1);
+ * anything else gives a meaningless mask (or a TypeError from JavaScript for a symbol or bigint).
+ */
 export function permBit(access: AccessKind, privilege: PrivilegeLevel): number {
   return 1 << (access + 3 * privilege);
 }
@@ -87,8 +95,13 @@ export interface Permissions {
   readonly execute: boolean;
 }
 
-/** Packs user and kernel permissions into a {@link Perm} mask. */
+/**
+ * Packs user and kernel permissions into a {@link Perm} mask.
+ * @throws InvalidArgumentError unless both are {@link Permissions} (booleans read, write, execute).
+ */
 export function permMask(user: Permissions, kernel: Permissions): number {
+  checkPermissions('permMask user', user);
+  checkPermissions('permMask kernel', kernel);
   return (
     (user.read ? Perm.UR : 0) |
     (user.write ? Perm.UW : 0) |
@@ -99,16 +112,24 @@ export function permMask(user: Permissions, kernel: Permissions): number {
   );
 }
 
-/** Unpacks a {@link Perm} mask. */
+/**
+ * Unpacks a {@link Perm} mask.
+ * @throws InvalidArgumentError unless `mask` is an integer from 0 to 63.
+ */
 export function permsOf(mask: number): { user: Permissions; kernel: Permissions } {
+  checkInt('permission mask', mask, 0, 63);
   return {
     user: { read: !!(mask & Perm.UR), write: !!(mask & Perm.UW), execute: !!(mask & Perm.UX) },
     kernel: { read: !!(mask & Perm.KR), write: !!(mask & Perm.KW), execute: !!(mask & Perm.KX) },
   };
 }
 
-/** Formats a mask as `user r-x kernel rw-`. */
+/**
+ * Formats a mask as `user r-x kernel rw-`.
+ * @throws InvalidArgumentError unless `mask` is an integer from 0 to 63.
+ */
 export function formatPerms(mask: number): string {
+  checkInt('permission mask', mask, 0, 63);
   const f = (r: number, w: number, x: number) =>
     `${mask & r ? 'r' : '-'}${mask & w ? 'w' : '-'}${mask & x ? 'x' : '-'}`;
   return `user ${f(Perm.UR, Perm.UW, Perm.UX)} kernel ${f(Perm.KR, Perm.KW, Perm.KX)}`;
@@ -460,8 +481,13 @@ export interface ArchGeometry {
   indexOf(vpn: number, level: number): number;
 }
 
-/** Derives the geometry of a description. */
+/**
+ * Derives the geometry of a description.
+ * @throws InvalidArgumentError naming the field if `d` is not a well-typed description (levels
+ *   numbered 1… from the leaf table, shifts from `pageShift` to 63, widths within 64 bits).
+ */
 export function deriveGeometry(d: ArchDescription): ArchGeometry {
+  checkDescription('architecture description', d);
   const entrySizeBytes: number[] = [0];
   const entryPages: number[] = [0];
   const entries: number[] = [0];
@@ -506,6 +532,9 @@ export interface WalkStep {
  * Reusable, mutable result of a walk (no allocation per walk). On success
  * `ok` is true and the translation fields are set; on a fault `ok` is false
  * and the fault fields are set.
+ *
+ * {@link succeed} and {@link fail} are unchecked fast paths of the walkers' inner loop (one call
+ * per walk, with values the walker computed): they store what they are given and never throw.
  */
 export class WalkResult {
   ok = false;

@@ -29,12 +29,25 @@
  * plan: one whose descriptors changed since it was prepared. After `make()` there is nothing left
  * to invalidate (the slots were invalid and flushed), so make returns no obligation.
  */
-import { MmError } from './errors.js';
-import type { FlushObligation } from './flush.js';
+import {
+  checkBool,
+  checkFunction,
+  checkMemory,
+  checkObject,
+  checkPa,
+  checkString,
+  field,
+} from './arg-checks.js';
+import { describeValue, InvalidArgumentError, MmError } from './errors.js';
+import { FlushObligation } from './flush.js';
 import type { PhysicalMemory } from './physical-memory.js';
 
 /** Where a {@link BreakBeforeMakePlan} stands. */
 export type PlanPhase = 'prepared' | 'broken' | 'made' | 'aborted';
+
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : describeValue(v);
+}
 
 /** A break-before-make phase called out of order, or on a stale plan. Nothing was changed. */
 export class BreakBeforeMakeError extends MmError {
@@ -50,7 +63,7 @@ export class BreakBeforeMakeError extends MmError {
   ) {
     super(
       'E_BREAK_BEFORE_MAKE',
-      `${operation} plan: ${attempted} in phase '${phase}' refused; expected ${expected}`,
+      `${text(operation)} plan: ${text(attempted)} in phase '${text(phase)}' refused; expected ${text(expected)}`,
     );
   }
 }
@@ -82,7 +95,18 @@ export class BreakBeforeMakePlan<R> {
   private state: PlanPhase = 'prepared';
   private obligation: FlushObligation | undefined;
 
-  constructor(private readonly spec: PlanSpec<R>) {}
+  /**
+   * A plan over `spec` (normally made by the editor's `prepare…` methods).
+   * @throws InvalidArgumentError naming the field unless `spec` is a {@link PlanSpec}: an
+   *   operation name, a PhysicalMemory, `wide` a boolean, descriptor addresses aligned to the
+   *   descriptor size, `old` and `made` two 32-bit words per descriptor, `flush` (and the
+   *   optional `onMake`, `onAbort`) functions.
+   */
+  constructor(spec: PlanSpec<R>) {
+    this.spec = checkPlanSpec(spec);
+  }
+
+  private readonly spec: PlanSpec<R>;
 
   /** The current phase. */
   get phase(): PlanPhase {
@@ -124,8 +148,12 @@ export class BreakBeforeMakePlan<R> {
         );
       }
     }
+    const obligation: unknown = this.spec.flush();
+    if (!(obligation instanceof FlushObligation)) {
+      throw new InvalidArgumentError(`${this.spec.operation} plan flush()`, obligation, 'a FlushObligation');
+    }
     for (const dpa of dpas) this.writeRaw(dpa, 0, 0);
-    this.obligation = this.spec.flush();
+    this.obligation = obligation;
     this.state = 'broken';
     return this.obligation;
   }
@@ -180,4 +208,39 @@ export class BreakBeforeMakePlan<R> {
     this.spec.memory.write32(dpa, lo);
     if (this.spec.wide) this.spec.memory.write32(dpa + 4, hi);
   }
+}
+
+function checkWords(what: string, value: unknown, count: number): readonly number[] {
+  if (!Array.isArray(value) || value.length !== count) {
+    throw new InvalidArgumentError(what, value, `an array of ${count} 32-bit words (lo, hi per descriptor)`);
+  }
+  value.forEach((w: unknown, i) => {
+    if (typeof w !== 'number' || (w >>> 0 !== w && (w | 0) !== w)) {
+      throw new InvalidArgumentError(`${what}[${i}]`, w, 'a 32-bit word');
+    }
+  });
+  return value as readonly number[];
+}
+
+/** Validates a {@link PlanSpec}; see the {@link BreakBeforeMakePlan} constructor. */
+function checkPlanSpec<R>(spec: unknown): PlanSpec<R> {
+  const what = 'break-before-make plan spec';
+  const o = checkObject(what, spec, 'a PlanSpec { operation, memory, wide, dpas, old, made, flush, result }');
+  checkString(`${what}.operation`, field(o, 'operation', what));
+  checkMemory(`${what}.memory`, field(o, 'memory', what));
+  const wide = checkBool(`${what}.wide`, field(o, 'wide', what));
+  const dpas = field(o, 'dpas', what);
+  if (!Array.isArray(dpas))
+    throw new InvalidArgumentError(`${what}.dpas`, dpas, 'an array of descriptor addresses');
+  dpas.forEach((d: unknown, i) => {
+    checkPa(`${what}.dpas[${i}]`, d, wide ? 8 : 4);
+  });
+  checkWords(`${what}.old`, field(o, 'old', what), 2 * dpas.length);
+  checkWords(`${what}.made`, field(o, 'made', what), 2 * dpas.length);
+  checkFunction(`${what}.flush`, field(o, 'flush', what));
+  for (const k of ['onMake', 'onAbort']) {
+    const f = field(o, k, what);
+    if (f !== undefined) checkFunction(`${what}.${k}`, f);
+  }
+  return o as unknown as PlanSpec<R>;
 }

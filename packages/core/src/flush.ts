@@ -13,7 +13,8 @@
  * of each outstanding one. A kernel in strict TLB mode calls it after every operation.
  */
 import type { TlbInvalidation } from './arch.js';
-import { InvalidArgumentError, MmError } from './errors.js';
+import { checkBool, checkInt } from './arg-checks.js';
+import { describeValue, InvalidArgumentError, MmError } from './errors.js';
 
 /** Above this many pages, one ASID-wide (or global) invalidation replaces per-page ones. */
 export const DEFAULT_FLUSH_PAGE_THRESHOLD = 32;
@@ -21,6 +22,12 @@ export const DEFAULT_FLUSH_PAGE_THRESHOLD = 32;
 /**
  * Accumulates the TLB invalidation an edit requires. Settled by {@link markDischarged},
  * {@link ignore} (with a reason) or by being {@link merge}d into another obligation.
+ *
+ * The constructor validates `asid`, `global` and `threshold`. {@link addPage} is a hot path (one
+ * call per removed leaf inside the editor's range walks) and checks nothing when it is called:
+ * the pages it recorded are checked where the obligation is turned into work, by {@link need}
+ * (and rendered safely by {@link describe}), which throw an InvalidArgumentError naming the first
+ * page that is not a page number.
  */
 export class FlushObligation {
   private readonly pages: number[] = [];
@@ -31,20 +38,29 @@ export class FlushObligation {
   /** @internal The ledger that tracks this obligation (set by {@link FlushLedger.track}). */
   ledger: FlushLedger | undefined;
 
+  /** ASID of the address space edited. */
+  readonly asid: number;
+  /** The edited translations are global (kernel) ones. */
+  readonly global: boolean;
+  /** Above this many pages the obligation becomes ASID-wide (or global). */
+  readonly threshold: number;
+
   /**
    * An untracked obligation. Use {@link FlushLedger.create} (or `PageTableEditor.newFlush`) for
    * one that strict mode reports when it is dropped.
+   * @throws InvalidArgumentError unless `asid` is an integer from 0 to 2^32 − 1, `global` a
+   *   boolean and `threshold` an integer from 0 to 2^32 − 1.
    */
-  constructor(
-    /** ASID of the address space edited. */
-    readonly asid: number,
-    /** The edited translations are global (kernel) ones. */
-    readonly global: boolean,
-    /** Above this many pages the obligation becomes ASID-wide (or global). */
-    readonly threshold = DEFAULT_FLUSH_PAGE_THRESHOLD,
-  ) {}
+  constructor(asid: number, global: boolean, threshold = DEFAULT_FLUSH_PAGE_THRESHOLD) {
+    this.asid = checkInt('flush obligation asid', asid, 0, 2 ** 32 - 1);
+    this.global = checkBool('flush obligation global', global);
+    this.threshold = checkInt('flush obligation threshold', threshold, 0, 2 ** 32 - 1);
+  }
 
-  /** Records that the translation of `vpn` changed or disappeared. */
+  /**
+   * Records that the translation of `vpn` changed or disappeared. Unchecked hot path (see the
+   * class documentation): `vpn` is checked by {@link need}.
+   */
   addPage(vpn: number): void {
     if (this.wide) return;
     this.pages.push(vpn);
@@ -59,8 +75,14 @@ export class FlushObligation {
     this.leaf = false;
   }
 
-  /** Folds another obligation for the same ASID into this one; `other` is settled by it. */
+  /**
+   * Folds another obligation for the same ASID into this one; `other` is settled by it.
+   * @throws InvalidArgumentError unless `other` is another FlushObligation.
+   */
   merge(other: FlushObligation): void {
+    if (!(other instanceof FlushObligation) || other === this) {
+      throw new InvalidArgumentError('FlushObligation.merge other', other, 'another FlushObligation');
+    }
     if (!other.leaf) this.leaf = false;
     if (other.wide) {
       this.wide = true;
@@ -84,9 +106,22 @@ export class FlushObligation {
     return this.reason;
   }
 
-  /** The neutral invalidation needed, or undefined if none. */
+  /**
+   * The neutral invalidation needed, or undefined if none.
+   * @throws InvalidArgumentError if {@link addPage} was given something other than a page number
+   *   (a safe non-negative integer); the obligation stays as it was.
+   */
   need(): TlbInvalidation | undefined {
     if (this.empty) return undefined;
+    for (const p of this.pages) {
+      if (!Number.isSafeInteger(p) || p < 0) {
+        throw new InvalidArgumentError(
+          'FlushObligation.addPage vpn',
+          p,
+          'a page number (a safe non-negative integer)',
+        );
+      }
+    }
     if (this.wide) {
       return {
         scope: this.global ? 'all' : 'asid',
@@ -105,7 +140,10 @@ export class FlushObligation {
     };
   }
 
-  /** A short description for messages: ASID and pages (`asid 3, vpns 0x400, 0x401`). */
+  /**
+   * A short description for messages: ASID and pages (`asid 3, vpns 0x400, 0x401`). Never throws
+   * (a page that is not a page number is shown as `describeValue` renders it).
+   */
   describe(): string {
     const what = this.wide
       ? this.global
@@ -113,7 +151,7 @@ export class FlushObligation {
         : 'every page of the ASID'
       : this.pages.length === 0
         ? 'no page'
-        : `vpn ${this.pages.map((p) => `0x${p.toString(16)}`).join(', ')}`;
+        : `vpn ${this.pages.map(showPage).join(', ')}`;
     return `asid ${this.asid}${this.global ? ' (global)' : ''}: ${what}${this.leaf ? '' : ', table entries'}`;
   }
 
@@ -146,6 +184,10 @@ export class FlushObligation {
   }
 }
 
+function showPage(p: unknown): string {
+  return Number.isSafeInteger(p) && (p as number) >= 0 ? `0x${(p as number).toString(16)}` : describeValue(p);
+}
+
 /** Strict mode found a flush obligation that was neither discharged nor ignored. */
 export class UndischargedFlushError extends MmError {
   constructor(
@@ -158,9 +200,14 @@ export class UndischargedFlushError extends MmError {
     /** Each outstanding obligation, described. */
     readonly details: readonly string[],
   ) {
+    // Never throws, whatever it is given (error constructors render any value).
     super(
       'E_UNDISCHARGED_FLUSH',
-      `${outstanding} flush obligation(s) neither discharged nor ignored: ${details.join('; ')}`,
+      `${describeValue(outstanding)} flush obligation(s) neither discharged nor ignored: ${
+        Array.isArray(details)
+          ? details.map((d: unknown) => (typeof d === 'string' ? d : describeValue(d))).join('; ')
+          : describeValue(details)
+      }`,
     );
   }
 }
@@ -172,7 +219,10 @@ export class UndischargedFlushError extends MmError {
 export class FlushLedger {
   private readonly open = new Set<FlushObligation>();
 
-  /** A new obligation tracked by this ledger. */
+  /**
+   * A new obligation tracked by this ledger.
+   * @throws InvalidArgumentError as the {@link FlushObligation} constructor does.
+   */
   create(asid: number, global = false, threshold = DEFAULT_FLUSH_PAGE_THRESHOLD): FlushObligation {
     const f = new FlushObligation(asid, global, threshold);
     this.track(f);
@@ -181,9 +231,13 @@ export class FlushLedger {
 
   /**
    * Tracks an obligation created elsewhere (a settled one is ignored).
-   * @throws InvalidArgumentError if another ledger tracks it already.
+   * @throws InvalidArgumentError unless `flush` is a FlushObligation, or if another ledger tracks
+   *   it already.
    */
   track(flush: FlushObligation): void {
+    if (!(flush instanceof FlushObligation)) {
+      throw new InvalidArgumentError('FlushLedger.track flush', flush, 'a FlushObligation');
+    }
     if (flush.settledState) return;
     if (flush.ledger !== undefined && flush.ledger !== this) {
       throw new InvalidArgumentError(

@@ -13,6 +13,7 @@
  */
 import { TWO_32 } from './address.js';
 import type { ArchBackend, LeafAttributes } from './arch.js';
+import { checkBackend, checkInt, checkLeafAttributes } from './arg-checks.js';
 
 /** A leaf descriptor without its output address: the encoding of the leaf at PA 0. */
 export interface LeafTemplate {
@@ -26,15 +27,20 @@ export interface LeafTemplate {
 
 /**
  * Builds a {@link LeafTemplate} for `attrs` at `level`, or undefined if the backend's encoding is
- * not "template OR physical address" (module documentation).
- * @throws UnrepresentableError (from the codec) if `attrs` cannot be encoded at `level`.
+ * not "template OR physical address" (module documentation). The template is frozen: it is
+ * what `PageTableEditor.fillAbsent` trusts without checking on its hot path.
+ * @throws InvalidArgumentError unless `backend` is a backend, `attrs` well-typed leaf attributes
+ *   and `level` an internal level of the backend; UnrepresentableError (from the codec) if
+ *   `attrs` cannot be encoded at `level`.
  */
 export function leafTemplate(
   backend: ArchBackend,
   attrs: LeafAttributes,
   level = 1,
 ): LeafTemplate | undefined {
-  const { codec, description, geometry } = backend;
+  const { codec, description, geometry } = checkBackend('backend', backend);
+  checkLeafAttributes('leaf attributes', attrs);
+  checkInt('leaf level', level, 1, geometry.rootLevel);
   const base = codec.encode({ kind: 'leaf', pa: 0, attrs }, level);
   const size = geometry.entrySizeBytes[level]!;
   const limit = 2 ** description.paBits;
@@ -45,5 +51,5 @@ export function leafTemplate(
     if (raw.lo !== (base.lo | (pa >>> 0)) >>> 0 || raw.hi !== (base.hi | Math.floor(pa / TWO_32)) >>> 0)
       return undefined;
   }
-  return { lo: base.lo >>> 0, hi: base.hi >>> 0, level };
+  return Object.freeze({ lo: base.lo >>> 0, hi: base.hi >>> 0, level });
 }

@@ -28,10 +28,23 @@
  * monotonic in page number: {@link PageTableCursor.rootEntryVpn} gives the page number of each.
  * The root's address space is then the whole 64-bit space (its non-canonical hole has no entry);
  * otherwise it is `[baseVpn, baseVpn + entries × pages per entry)`.
+ *
+ * ## Checked entry points and unchecked fast paths
+ *
+ * The constructor and {@link PageTableCursor.begin} validate everything a walk depends on (the
+ * backend, the memory, the root, the range); the other public methods validate their arguments,
+ * except the three methods of the inner loop of every range walk, {@link PageTableCursor.step},
+ * {@link PageTableCursor.next} and {@link PageTableCursor.down}. Those run once per visited entry
+ * and take no arguments from users: `step` and `next` none at all, `down` the table address the
+ * cursor itself (`nextTable`) or a frame source just produced. They check nothing; calling them
+ * on a cursor that has not begun, or `down` with an address that is not a table of the level
+ * below, is a bug in the caller (a BusError or InvalidArgumentError from the memory, or a walk of
+ * the wrong frame).
  */
 import { PAGE_SIZE } from './address.js';
 import type { ArchBackend } from './arch.js';
-import { InvalidArgumentError, OutOfRangeError } from './errors.js';
+import { checkBackend, checkInt, checkMemory, checkPa, checkVpn } from './arg-checks.js';
+import { describeValue, InvalidArgumentError, OutOfRangeError } from './errors.js';
 import type { PhysicalMemory } from './physical-memory.js';
 
 /**
@@ -102,9 +115,15 @@ export class PageTableCursor {
   private skip = -1;
   private signed = false;
 
+  /**
+   * A cursor over the tables in `memory` in `backend`'s format. Allocates its per-level state
+   * once; no walk allocates.
+   * @throws InvalidArgumentError unless `backend` is a backend (description, geometry, codec)
+   *   and `memory` a PhysicalMemory.
+   */
   constructor(backend: ArchBackend, memory: PhysicalMemory) {
-    this.backend = backend;
-    this.memory = memory;
+    this.backend = checkBackend('backend', backend);
+    this.memory = checkMemory('memory', memory);
     const d = backend.description;
     const g = backend.geometry;
     this.bytes = d.descriptorBytes;
@@ -161,15 +180,27 @@ export class PageTableCursor {
    * Page number of the first page covered by root entry `i` of a root whose index 0 maps
    * `baseVpn`. On single-root formats with a sign-extended upper half (x86-64: bit 47 or 56),
    * entries in the upper half of the root cover canonical high addresses.
+   * @throws InvalidArgumentError unless `i` is a root index and `baseVpn` a page number.
    */
   rootEntryVpn(i: number, baseVpn: number): number {
+    checkInt('root index', i, 0, this.rootEntries - 1);
+    checkVpn('baseVpn', baseVpn);
+    return this.rootVpn(i, baseVpn);
+  }
+
+  /** {@link rootEntryVpn} without the checks (the cursor's own arguments). */
+  private rootVpn(i: number, baseVpn: number): number {
     const vpn = baseVpn + i * this.rootPer;
     if (baseVpn !== 0 || !this.signExtends) return vpn;
     return vpn >= this.cover / 2 ? vpn + this.vpnLimit - this.cover : vpn;
   }
 
-  /** The `baseVpn` a range gets when it names none (see {@link PageTableRange.baseVpn}). */
+  /**
+   * The `baseVpn` a range gets when it names none (see {@link PageTableRange.baseVpn}).
+   * @throws InvalidArgumentError unless `startVpn` is a page number.
+   */
   defaultBaseVpn(startVpn: number): number {
+    checkVpn('startVpn', startVpn);
     return this.kernelStartVpn !== 0 && startVpn >= this.kernelStartVpn ? this.kernelStartVpn : 0;
   }
 
@@ -179,20 +210,42 @@ export class PageTableCursor {
    * @throws InvalidArgumentError for a root that is not an aligned physical address, a page
    *   number that is not a safe non-negative integer, a misaligned `baseVpn` or a root index out
    *   of range; OutOfRangeError for a range outside the root's address space or with its ends
-   *   swapped. Each names the value.
+   *   swapped. Each names the value. InvalidArgumentError too if `range` is not an object (or
+   *   one of its getters throws).
    */
   begin(range: PageTableRange): boolean {
-    const root = range.root;
+    if (typeof range !== 'object' || range === null) {
+      throw new InvalidArgumentError('page-table range', range, 'an object { root, startVpn?, endVpn?, … }');
+    }
+    let root: unknown;
+    let start: unknown;
+    let endVpn: unknown;
+    let baseVpn: unknown;
+    let skipRootIndex: unknown;
+    try {
+      ({ root, startVpn: start, endVpn, baseVpn, skipRootIndex } = range);
+    } catch {
+      throw new InvalidArgumentError(
+        'page-table range',
+        '(an object whose getter throws)',
+        'readable fields',
+      );
+    }
     const d = this.backend.description;
-    if (!Number.isSafeInteger(root) || root < 0 || root % d.rootTableBytes !== 0) {
+    if (
+      typeof root !== 'number' ||
+      !Number.isSafeInteger(root) ||
+      root < 0 ||
+      root % d.rootTableBytes !== 0
+    ) {
       throw new InvalidArgumentError('root', root, `a physical address aligned to ${d.rootTableBytes} bytes`);
     }
-    const start = range.startVpn;
-    if (start !== undefined && (!Number.isSafeInteger(start) || start < 0)) {
+    if (start !== undefined && (typeof start !== 'number' || !Number.isSafeInteger(start) || start < 0)) {
       throw new InvalidArgumentError('startVpn', start, 'a page number (a safe non-negative integer)');
     }
-    const base = range.baseVpn ?? this.defaultBaseVpn(start ?? 0);
+    const base = baseVpn ?? this.defaultBaseVpn((start as number | undefined) ?? 0);
     if (
+      typeof base !== 'number' ||
       !Number.isSafeInteger(base) ||
       base < 0 ||
       base % this.cover !== 0 ||
@@ -207,10 +260,10 @@ export class PageTableCursor {
     const signed = base === 0 && this.signExtends;
     const low = signed ? 0 : base;
     const high = signed ? this.vpnLimit : base + this.cover;
-    const s = start ?? low;
-    let e = range.endVpn ?? high;
+    const s = (start as number | undefined) ?? low;
+    let e = (endVpn as number | undefined) ?? high;
     if (e === Number.POSITIVE_INFINITY) e = high;
-    else if (!Number.isSafeInteger(e) || e < 0) {
+    else if (typeof e !== 'number' || !Number.isSafeInteger(e) || e < 0) {
       throw new InvalidArgumentError('endVpn', e, 'a page number (a safe non-negative integer) or Infinity');
     }
     if (s < low || s > high) {
@@ -223,8 +276,8 @@ export class PageTableCursor {
         `a page number in [startVpn ${s}, ${high}] (the root's address space)`,
       );
     }
-    const skip = range.skipRootIndex ?? -1;
-    if (!Number.isSafeInteger(skip) || skip < -1 || skip >= this.rootEntries) {
+    const skip = skipRootIndex ?? -1;
+    if (typeof skip !== 'number' || !Number.isSafeInteger(skip) || skip < -1 || skip >= this.rootEntries) {
       throw new InvalidArgumentError(
         'skipRootIndex',
         skip,
@@ -243,7 +296,7 @@ export class PageTableCursor {
     const last = Math.min(this.rootEntries, Math.ceil(this.rootRelative(e) / per));
     if (first === skip) first++;
     if (first >= last) return false;
-    this.tables[L] = root;
+    this.tables[L] = root as number;
     this.tableVpns[L] = base;
     this.lasts[L] = last;
     this.level = L;
@@ -266,9 +319,7 @@ export class PageTableCursor {
     this.indices[L] = i;
     this.index = i;
     this.vpn =
-      L === this.rootLevel
-        ? this.rootEntryVpn(i, this.baseVpn)
-        : this.tableVpns[L]! + i * this.entryPages[L]!;
+      L === this.rootLevel ? this.rootVpn(i, this.baseVpn) : this.tableVpns[L]! + i * this.entryPages[L]!;
     const dpa = this.tables[L]! + i * this.bytes;
     this.descriptorPa = dpa;
     this.lo = this.memory.read32(dpa);
@@ -278,6 +329,7 @@ export class PageTableCursor {
   /**
    * Enters `tablePa` as the table of the current entry (normally {@link nextTable}; `map` passes
    * a fresh table it just linked) and stands on its first entry that overlaps the range.
+   * Unchecked fast path of the walk loop (module documentation): `tablePa` is not validated.
    * @throws InvalidArgumentError at level 1 (a leaf table has no table below it).
    */
   down(tablePa: number): void {
@@ -295,7 +347,8 @@ export class PageTableCursor {
   /**
    * Moves to the next entry that overlaps the range: {@link CURSOR_NEXT} (same table),
    * {@link CURSOR_UP} (the table is done: standing on its parent entry again, re-read; call `step`
-   * again to go on) or {@link CURSOR_DONE} (the root is done).
+   * again to go on) or {@link CURSOR_DONE} (the root is done). Unchecked fast path of the walk
+   * loop (module documentation): call it only after {@link begin} returned true.
    */
   step(): number {
     const L = this.level;
@@ -313,7 +366,7 @@ export class PageTableCursor {
 
   /**
    * Moves to the next entry that overlaps the range, passing over finished tables: false when the
-   * walk is over. (For walks that do no post-order work.)
+   * walk is over. (For walks that do no post-order work.) Unchecked fast path, as {@link step}.
    */
   next(): boolean {
     let r = this.step();
@@ -321,8 +374,14 @@ export class PageTableCursor {
     return r === CURSOR_NEXT;
   }
 
-  /** Descends through table entries to the first entry that is not a table or to `stopLevel`. */
+  /**
+   * Descends through table entries to the first entry that is not a table or to `stopLevel`.
+   * @throws InvalidArgumentError unless `stopLevel` is a level from 1 to the root level.
+   */
   seek(stopLevel = 1): void {
+    if (!Number.isInteger(stopLevel) || stopLevel < 1 || stopLevel > this.rootLevel) {
+      throw new InvalidArgumentError('seek stopLevel', stopLevel, `a level from 1 to ${this.rootLevel}`);
+    }
     while (this.level > stopLevel) {
       const next = this.backend.codec.nextTable(this.lo, this.hi, this.level);
       if (next < 0) return;
@@ -330,17 +389,38 @@ export class PageTableCursor {
     }
   }
 
-  /** Writes the current descriptor (and remembers the new value). */
+  /**
+   * Writes the current descriptor (and remembers the new value). `hi` is ignored (0) for 4-byte
+   * descriptors.
+   * @throws InvalidArgumentError (nothing written) unless `lo` and `hi` are 32-bit words
+   *   (unsigned or two's complement).
+   */
   write(lo: number, hi: number): void {
+    if (!isWord(lo) || (this.wide && !isWord(hi))) {
+      throw new InvalidArgumentError(
+        'descriptor',
+        `lo ${describeValue(lo)}, hi ${describeValue(hi)}`,
+        '32-bit words (unsigned or signed)',
+      );
+    }
     this.lo = lo >>> 0;
     this.hi = this.wide ? hi >>> 0 : 0;
     this.memory.write32(this.descriptorPa, this.lo);
     if (this.wide) this.memory.write32(this.descriptorPa + 4, this.hi);
   }
 
-  /** True if every descriptor of the table at `tablePa` (a non-root table) is zero. */
+  /**
+   * True if every descriptor of the table at `tablePa` (a non-root table) is zero.
+   * @throws InvalidArgumentError unless `tablePa` is a page-aligned physical address.
+   */
   tableIsEmpty(tablePa: number): boolean {
+    checkPa('table address', tablePa, PAGE_SIZE);
     for (let off = 0; off < PAGE_SIZE; off += 4) if (this.memory.read32(tablePa + off) !== 0) return false;
     return true;
   }
+}
+
+/** A 32-bit word, unsigned or two's complement (what `>>> 0` maps to itself or to its unsigned form). */
+function isWord(v: unknown): boolean {
+  return typeof v === 'number' && ((v as number) >>> 0 === v || ((v as number) | 0) === v);
 }

@@ -26,9 +26,29 @@ import {
   OPEN_TABLE,
   type TableAttributes,
 } from './arch.js';
+import {
+  checkBackend,
+  checkBool,
+  checkFrameSource,
+  checkFunction,
+  checkInt,
+  checkLeafAttributes,
+  checkMemory,
+  checkNeutralEntry,
+  checkPa,
+  checkTableAttributes,
+  checkVpn,
+  fields,
+} from './arg-checks.js';
 import { BreakBeforeMakePlan } from './break-before-make.js';
-import { InvalidArgumentError, NotMappedError, UnrepresentableError } from './errors.js';
-import { DEFAULT_FLUSH_PAGE_THRESHOLD, type FlushLedger, FlushObligation } from './flush.js';
+import {
+  describeValue,
+  InvalidArgumentError,
+  isMmError,
+  NotMappedError,
+  UnrepresentableError,
+} from './errors.js';
+import { DEFAULT_FLUSH_PAGE_THRESHOLD, FlushLedger, FlushObligation } from './flush.js';
 import type { LeafTemplate } from './leaf-template.js';
 import { CURSOR_DONE, CURSOR_UP, PageTableCursor, type PageTableRange } from './page-table-cursor.js';
 import type { PhysicalMemory } from './physical-memory.js';
@@ -262,7 +282,14 @@ interface PageRange {
   baseVpn: number | undefined;
 }
 
-/** See the module documentation. */
+/**
+ * See the module documentation.
+ *
+ * Every public method validates its arguments and throws a typed `MmError` naming the argument
+ * (options objects field by field) before anything is written; the one exception is the hot
+ * path {@link fillAbsent}, which keeps only the checks it always had and diagnoses anything else
+ * after the fact (see there).
+ */
 export class PageTableEditor {
   /** The ledger every obligation of this editor goes to, if any. */
   readonly ledger: FlushLedger | undefined;
@@ -274,16 +301,25 @@ export class PageTableEditor {
   private readonly spare: PageTableCursor[] = [];
   private readonly page: PageRange = { root: 0, startVpn: 0, endVpn: 1, baseVpn: undefined };
 
-  /** An editor of the tables in `memory` in `backend`'s format. */
-  constructor(
-    readonly backend: ArchBackend,
-    readonly memory: PhysicalMemory,
-    options: PageTableEditorOptions = {},
-  ) {
+  readonly backend: ArchBackend;
+  readonly memory: PhysicalMemory;
+
+  /**
+   * An editor of the tables in `memory` in `backend`'s format.
+   * @throws InvalidArgumentError unless `backend` is a backend, `memory` a PhysicalMemory and
+   *   `options.ledger` (if given) a FlushLedger.
+   */
+  constructor(backend: ArchBackend, memory: PhysicalMemory, options: PageTableEditorOptions = {}) {
+    this.backend = checkBackend('backend', backend);
+    this.memory = checkMemory('memory', memory);
+    const { ledger } = fields('PageTableEditor options', options, ['ledger']);
+    if (ledger !== undefined && !(ledger instanceof FlushLedger)) {
+      throw new InvalidArgumentError('PageTableEditor options.ledger', ledger, 'a FlushLedger or undefined');
+    }
     this.bytes = backend.description.descriptorBytes;
     this.wide = this.bytes === 8;
     this.cursor = new PageTableCursor(backend, memory);
-    this.ledger = options.ledger;
+    this.ledger = ledger;
   }
 
   /** A cursor over these tables (for walks the editor does not offer). */
@@ -291,58 +327,125 @@ export class PageTableEditor {
     return new PageTableCursor(this.backend, this.memory);
   }
 
-  /** A flush obligation, tracked by the editor's ledger if it has one. */
+  /**
+   * A flush obligation, tracked by the editor's ledger if it has one.
+   * @throws InvalidArgumentError unless `options` is an object whose fields the FlushObligation
+   *   constructor accepts.
+   */
   newFlush(options: NewFlushOptions): FlushObligation {
-    const threshold = options.threshold ?? DEFAULT_FLUSH_PAGE_THRESHOLD;
-    const global = options.global ?? false;
+    const o = fields('newFlush options', options, ['asid', 'global', 'threshold']);
+    const threshold = (o.threshold ?? DEFAULT_FLUSH_PAGE_THRESHOLD) as number;
+    const global = (o.global ?? false) as boolean;
+    const asid = o.asid as number;
     return this.ledger
-      ? this.ledger.create(options.asid, global, threshold)
-      : new FlushObligation(options.asid, global, threshold);
+      ? this.ledger.create(asid, global, threshold)
+      : new FlushObligation(asid, global, threshold);
   }
 
-  /** Address of entry `index` of the table at `tablePa`. */
+  /** A descriptor address: a safe non-negative integer aligned to the descriptor size. */
+  private dpa(what: string, value: unknown): number {
+    return checkPa(what, value, this.bytes);
+  }
+
+  /** An internal level of the backend (1 … root level). */
+  private level(what: string, value: unknown): number {
+    return checkInt(what, value, 1, this.backend.geometry.rootLevel);
+  }
+
+  /** An ASID option (default 0). */
+  private asid(what: string, value: unknown): number {
+    return value === undefined ? 0 : checkInt(what, value, 0, 2 ** 32 - 1);
+  }
+
+  /** A frame from `source.allocTable(level)`: a page-aligned address, or -1 (out of memory). */
+  private allocTable(source: FrameSource, level: number): number {
+    const fresh: unknown = source.allocTable(level);
+    if (fresh === -1) return -1;
+    return checkPa('FrameSource.allocTable result', fresh, PAGE_SIZE);
+  }
+
+  /**
+   * Address of entry `index` of the table at `tablePa`.
+   * @throws InvalidArgumentError unless `tablePa` is an address aligned to the descriptor size and
+   *   `index` an index within a page of descriptors.
+   */
   entryPa(tablePa: number, index: number): number {
+    this.dpa('table address', tablePa);
+    checkInt('entry index', index, 0, PAGE_SIZE / this.bytes - 1);
     return tablePa + index * this.bytes;
   }
 
-  /** Reads the raw descriptor at `descriptorPa` as [lo, hi]. */
+  /**
+   * Reads the raw descriptor at `descriptorPa` as [lo, hi].
+   * @throws InvalidArgumentError for a misaligned `descriptorPa`; BusError outside RAM.
+   */
   readRaw(descriptorPa: number): [number, number] {
+    this.dpa('descriptorPa', descriptorPa);
     const lo = this.memory.read32(descriptorPa);
     return [lo, this.wide ? this.memory.read32(descriptorPa + 4) : 0];
   }
 
-  /** Writes a raw descriptor. */
+  /**
+   * Writes a raw descriptor (`hi` is ignored for 4-byte descriptors).
+   * @throws InvalidArgumentError (nothing written) for a misaligned `descriptorPa` or halves that
+   *   are not 32-bit words; BusError outside RAM.
+   */
   writeRaw(descriptorPa: number, lo: number, hi: number): void {
+    this.dpa('descriptorPa', descriptorPa);
+    if (!isWord(lo) || (this.wide && !isWord(hi))) {
+      throw new InvalidArgumentError(
+        'descriptor',
+        `lo ${describeValue(lo)}, hi ${describeValue(hi)}`,
+        '32-bit words (unsigned or signed)',
+      );
+    }
     this.memory.write32(descriptorPa, lo);
     if (this.wide) this.memory.write32(descriptorPa + 4, hi);
   }
 
-  /** Decodes the descriptor at `descriptorPa` found at `level`. */
+  /**
+   * Decodes the descriptor at `descriptorPa` found at `level`.
+   * @throws InvalidArgumentError for a misaligned `descriptorPa` or a level outside the backend's.
+   */
   readEntry(descriptorPa: number, level: number): NeutralEntry {
+    this.level('level', level);
     const [lo, hi] = this.readRaw(descriptorPa);
     return this.backend.codec.decode(lo, hi, level);
   }
 
-  /** Encodes and writes an entry. @throws UnrepresentableError */
+  /**
+   * Encodes and writes an entry.
+   * @throws InvalidArgumentError (nothing written) for a misaligned `descriptorPa`, an `entry`
+   *   that is not a well-typed neutral entry or a level outside the backend's;
+   *   UnrepresentableError if the codec cannot express it.
+   */
   writeEntry(descriptorPa: number, entry: NeutralEntry, level: number): void {
+    this.dpa('descriptorPa', descriptorPa);
+    checkNeutralEntry('entry', entry);
+    this.level('level', level);
     const raw = this.backend.codec.encode(entry, level);
     this.writeRaw(descriptorPa, raw.lo, raw.hi);
   }
 
-  /** True if the descriptor at `descriptorPa` is all zero (absent). */
+  /**
+   * True if the descriptor at `descriptorPa` is all zero (absent).
+   * @throws InvalidArgumentError for a misaligned `descriptorPa`; BusError outside RAM.
+   */
   isAbsent(descriptorPa: number): boolean {
+    this.dpa('descriptorPa', descriptorPa);
     return (
       this.memory.read32(descriptorPa) === 0 && (!this.wide || this.memory.read32(descriptorPa + 4) === 0)
     );
   }
 
   /** Positions the editor's own cursor on the first entry for page `vpn` under `root`. */
-  private seekPage(root: number, vpn: number, baseVpn?: number): PageTableCursor {
+  private seekPage(root: unknown, vpn: unknown, baseVpn?: unknown): PageTableCursor {
+    checkVpn('vpn', vpn);
     const p = this.page;
-    p.root = root;
-    p.startVpn = vpn;
-    p.endVpn = vpn + 1;
-    p.baseVpn = baseVpn;
+    p.root = root as number;
+    p.startVpn = vpn as number;
+    p.endVpn = (vpn as number) + 1;
+    p.baseVpn = baseVpn as number | undefined;
     const c = this.cursor;
     c.begin(p);
     return c;
@@ -355,8 +458,9 @@ export class PageTableEditor {
   /**
    * Follows `vpn` from `root` down to the first entry that is not a table (a leaf, an absent
    * entry, a software entry) or down to `stopLevel`.
-   * @throws InvalidArgumentError / OutOfRangeError (from the cursor) for a page outside the root's
-   *   address space.
+   * @throws InvalidArgumentError / OutOfRangeError (from the cursor) for a root that is no
+   *   aligned address, a page outside the root's address space or a `stopLevel` outside 1 … the
+   *   root level.
    */
   lookup(root: number, vpn: number, stopLevel = 1): EntryRef {
     const c = this.seekPage(root, vpn);
@@ -377,20 +481,34 @@ export class PageTableEditor {
    *   misaligned pa or a page outside the root's address space.
    */
   map(options: MapOptions): MapResult {
-    const { root, vpn, pa, level, attrs, source } = options;
-    const tableAttrs = options.tableAttrs ?? OPEN_TABLE;
+    const o = fields('map options', options, [
+      'root',
+      'vpn',
+      'pa',
+      'level',
+      'attrs',
+      'tableAttrs',
+      'source',
+      'baseVpn',
+    ]);
+    const { root, vpn, pa } = o;
+    const level = this.level('map options.level', o.level);
+    const attrs = checkLeafAttributes('map options.attrs', o.attrs);
+    const tableAttrs =
+      o.tableAttrs === undefined ? OPEN_TABLE : checkTableAttributes('map options.tableAttrs', o.tableAttrs);
+    const source = checkFrameSource<FrameSource>('map options.source', o.source);
     const d = this.backend.description;
     const g = this.backend.geometry;
     if (!g.leafLevels.includes(level)) {
       throw new UnrepresentableError(d.id, level, `no leaves at level ${level} (${this.levelName(level)})`);
     }
     const size = g.entrySizeBytes[level]!;
-    if (!Number.isSafeInteger(pa) || pa < 0 || pa % size !== 0) {
+    if (typeof pa !== 'number' || !Number.isSafeInteger(pa) || pa < 0 || pa % size !== 0) {
       throw new InvalidArgumentError('physical address', pa, `alignment to ${size} bytes`);
     }
     // Encode first: an unrepresentable request must fail before anything is written.
     const leafRaw = this.backend.codec.encode({ kind: 'leaf', pa, attrs }, level);
-    const c = this.seekPage(root, vpn, options.baseVpn);
+    const c = this.seekPage(root, vpn, o.baseVpn);
     let created: number[] | undefined; // pa, level, parent descriptor pa
     while (c.level > level) {
       const next = this.backend.codec.nextTable(c.lo, c.hi, c.level);
@@ -402,7 +520,13 @@ export class PageTableEditor {
         this.rollback(created, source);
         return { ok: false, reason: next === -2 ? 'blocked-by-leaf' : 'already-mapped' };
       }
-      const fresh = source.allocTable(c.level - 1);
+      let fresh: number;
+      try {
+        fresh = this.allocTable(source, c.level - 1);
+      } catch (e) {
+        this.rollback(created, source);
+        throw e;
+      }
       if (fresh < 0) {
         this.rollback(created, source);
         return { ok: false, reason: 'no-memory' };
@@ -441,21 +565,63 @@ export class PageTableEditor {
    * walk already found (the walk's `descriptorPa` at the leaf level). Returns false, writing
    * nothing, when the slot is not absent. Allocation-free. No obligation: the slot was absent.
    * The caller guarantees that `descriptorPa` is an entry at `template.level` of a live table.
-   * @throws InvalidArgumentError for a `pa` not aligned to the template's leaf size or a
-   *   misaligned `descriptorPa`.
+   *
+   * Hot path (the kernel's demand-zero fault): it keeps the two alignment checks it always had
+   * and adds none. `template` must come from `leafTemplate` (frozen, verified against the codec
+   * there) and is trusted. Any other argument that makes the body throw is diagnosed after the
+   * fact, off the good path, and reported as an InvalidArgumentError naming it (never a
+   * TypeError); nothing is written then.
+   * @throws InvalidArgumentError for a `pa` not aligned to the template's leaf size, a
+   *   misaligned `descriptorPa` or a `template` that is not a leaf template of this backend.
+   *   BusError for a `descriptorPa` outside RAM.
    */
   fillAbsent(descriptorPa: number, pa: number, template: LeafTemplate): boolean {
-    const size = this.backend.geometry.entrySizeBytes[template.level]!;
-    if (!(pa >= 0 && pa % size === 0))
-      throw new InvalidArgumentError('physical address', pa, `alignment to ${size} bytes`);
-    if (!(descriptorPa >= 0 && descriptorPa % this.bytes === 0)) {
-      throw new InvalidArgumentError('descriptorPa', descriptorPa, `alignment to ${this.bytes} bytes`);
+    try {
+      const size = this.backend.geometry.entrySizeBytes[template.level]!;
+      if (!(pa >= 0 && pa % size === 0))
+        throw new InvalidArgumentError('physical address', pa, `alignment to ${size} bytes`);
+      if (!(descriptorPa >= 0 && descriptorPa % this.bytes === 0)) {
+        throw new InvalidArgumentError('descriptorPa', descriptorPa, `alignment to ${this.bytes} bytes`);
+      }
+      const mem = this.memory;
+      if (mem.read32(descriptorPa) !== 0 || (this.wide && mem.read32(descriptorPa + 4) !== 0)) return false;
+      const lo = (template.lo | (pa >>> 0)) >>> 0;
+      const hi = this.wide ? (template.hi | Math.floor(pa / TWO_32)) >>> 0 : 0;
+      mem.write32(descriptorPa, lo);
+      if (this.wide) mem.write32(descriptorPa + 4, hi);
+      return true;
+    } catch (e) {
+      throw this.fillAbsentError(e, descriptorPa, pa, template);
     }
-    const mem = this.memory;
-    if (mem.read32(descriptorPa) !== 0 || (this.wide && mem.read32(descriptorPa + 4) !== 0)) return false;
-    mem.write32(descriptorPa, (template.lo | (pa >>> 0)) >>> 0);
-    if (this.wide) mem.write32(descriptorPa + 4, (template.hi | Math.floor(pa / TWO_32)) >>> 0);
-    return true;
+  }
+
+  /** The error {@link fillAbsent} reports for `e`: `e` if it is an MmError, else the bad argument. */
+  private fillAbsentError(e: unknown, descriptorPa: unknown, pa: unknown, template: unknown): unknown {
+    if (isMmError(e)) return e;
+    let level: unknown;
+    let lo: unknown;
+    let hi: unknown;
+    try {
+      ({ level, lo, hi } = template as LeafTemplate);
+    } catch {
+      level = undefined;
+    }
+    if (
+      typeof template !== 'object' ||
+      template === null ||
+      !isWord(lo) ||
+      !isWord(hi) ||
+      !this.backend.geometry.leafLevels.includes(level as number)
+    ) {
+      return new InvalidArgumentError(
+        'leaf template',
+        template,
+        'a LeafTemplate from leafTemplate() for this backend',
+      );
+    }
+    if (typeof pa !== 'number')
+      return new InvalidArgumentError('physical address', pa, 'a safe-integer number');
+    return new InvalidArgumentError('descriptorPa', descriptorPa, 'a safe-integer number');
   }
 
   /**
@@ -463,6 +629,7 @@ export class PageTableEditor {
    * obligation, or undefined if `vpn` is not mapped by a leaf. Tables are kept.
    */
   unmap(root: number, vpn: number, asid = 0): { leaf: LeafRef; flush: FlushObligation } | undefined {
+    this.asid('unmap asid', asid);
     const c = this.seekPage(root, vpn);
     c.seek(1);
     const e = this.backend.codec.decode(c.lo, c.hi, c.level);
@@ -480,10 +647,16 @@ export class PageTableEditor {
    * Removes every leaf whose pages lie inside [startVpn, endVpn) in one pass over the tables (no
    * per-page lookups), reporting each removed leaf to `visit` and recording it in `flush`. Leaves
    * straddling an end are left alone (split them first). Tables are kept. Returns the count removed.
+   * @throws InvalidArgumentError (nothing removed) unless `options.flush` is a FlushObligation,
+   *   `visit` a function and the range valid (see `PageTableCursor.begin`).
    */
   clearLeaves(options: ClearLeavesOptions, visit: (leaf: LeafRef) => void): number {
     const codec = this.backend.codec;
-    const flush = options.flush;
+    const { flush } = fields('clearLeaves options', options, ['flush']);
+    if (!(flush instanceof FlushObligation)) {
+      throw new InvalidArgumentError('clearLeaves options.flush', flush, 'a FlushObligation');
+    }
+    checkFunction('clearLeaves visit', visit);
     const c = this.acquire();
     let removed = 0;
     try {
@@ -527,17 +700,20 @@ export class PageTableEditor {
   /**
    * Rewrites the attributes of the leaf mapping `vpn` (same output address). Returns the flush
    * obligation (one page: the leaf's first), or undefined if not mapped.
-   * @throws UnrepresentableError (nothing is written then).
+   * @throws InvalidArgumentError for options that are not well-typed (a root, a page number, leaf
+   *   attributes, an ASID); UnrepresentableError (nothing is written then).
    */
   protect(options: ProtectOptions): FlushObligation | undefined {
-    const { attrs } = options;
-    const c = this.seekPage(options.root, options.vpn, options.baseVpn);
+    const o = fields('protect options', options, ['root', 'vpn', 'attrs', 'asid', 'baseVpn']);
+    const attrs = checkLeafAttributes('protect options.attrs', o.attrs);
+    const asid = this.asid('protect options.asid', o.asid);
+    const c = this.seekPage(o.root, o.vpn, o.baseVpn);
     c.seek(1);
     const e = this.backend.codec.decode(c.lo, c.hi, c.level);
     if (e.kind !== 'leaf') return undefined;
     const raw = this.backend.codec.encode({ kind: 'leaf', pa: e.pa, attrs }, c.level);
     c.write(raw.lo, raw.hi);
-    const flush = this.newFlush({ asid: options.asid ?? 0, global: e.attrs.global || attrs.global });
+    const flush = this.newFlush({ asid, global: e.attrs.global || attrs.global });
     flush.addPage(c.vpn);
     return flush;
   }
@@ -547,8 +723,11 @@ export class PageTableEditor {
    * entries in index order). With a `baseVpn`, page numbers of the kernel half are the full page
    * numbers (for an AArch64 TTBR1 table, the first page of the kernel half). `skipRootIndex`
    * leaves one root entry out (a recursive slot).
+   * @throws InvalidArgumentError unless `visit` is a function and the range valid (see
+   *   `PageTableCursor.begin`).
    */
   forEachLeaf(range: PageTableRange, visit: (leaf: LeafRef) => void): void {
+    checkFunction('forEachLeaf visit', visit);
     const codec = this.backend.codec;
     const c = this.acquire();
     try {
@@ -576,10 +755,12 @@ export class PageTableEditor {
    * only the subtrees that cover part of the range; used for export, audit and teardown.
    */
   tableFrames(range: PageTableRange): TableFrame[] {
+    const { root } = fields('tableFrames range', range, ['root']);
     const c = this.acquire();
-    const out: TableFrame[] = [{ pa: range.root, level: this.backend.geometry.rootLevel }];
     try {
       let more = c.begin(range);
+      // (begin validated the root)
+      const out: TableFrame[] = [{ pa: root as number, level: this.backend.geometry.rootLevel }];
       while (more) {
         const next = c.nextTable();
         if (next >= 0) {
@@ -589,10 +770,10 @@ export class PageTableEditor {
         }
         more = c.next();
       }
+      return out;
     } finally {
       this.spare.push(c);
     }
-    return out;
   }
 
   /**
@@ -600,9 +781,12 @@ export class PageTableEditor {
    * those root entries (the root itself is kept). Leaves must already be gone: a table that still
    * holds a leaf (or a software entry) is an error, and then nothing is freed.
    * Returns the number of frames freed.
-   * @throws InvalidArgumentError if a leaf is still mapped in the range (nothing changed).
+   * @throws InvalidArgumentError if a leaf is still mapped in the range (nothing changed), or
+   *   unless `options.source` is a frame source and the range valid (see `PageTableCursor.begin`).
    */
   freeSubtables(options: FreeSubtablesOptions): number {
+    const { source } = fields('freeSubtables options', options, ['source']);
+    checkFrameSource<FrameSource>('freeSubtables options.source', source);
     const c = this.acquire();
     const rootLevel = this.backend.geometry.rootLevel;
     let freed = 0;
@@ -635,7 +819,7 @@ export class PageTableEditor {
           // Finished the table of the current entry: free it.
           const child = this.backend.codec.nextTable(c.lo, c.hi, c.level);
           this.memory.fill(child, PAGE_SIZE, 0);
-          options.source.freeTable(child, c.level - 1);
+          (source as FrameSource).freeTable(child, c.level - 1);
           c.write(0, 0);
           freed++;
           r = c.step();
@@ -670,10 +854,16 @@ export class PageTableEditor {
    * table change, so AArch64 uses `TLBI VAE1`, which also drops cached walks (arch-facts A11). It
    * is empty when nothing was freed (and must still be settled). The freed frames are all-zero
    * when handed back.
+   * @throws InvalidArgumentError (nothing freed) unless `options.source` is a frame source,
+   *   `asid` an ASID, `global` a boolean and the range valid (see `PageTableCursor.begin`).
    */
   pruneEmptyTables(options: PruneOptions): PruneResult {
+    const o = fields('pruneEmptyTables options', options, ['source', 'asid', 'global']);
+    const source = checkFrameSource<FrameSource>('pruneEmptyTables options.source', o.source);
+    const asid = this.asid('pruneEmptyTables options.asid', o.asid);
+    const global = o.global === undefined ? false : checkBool('pruneEmptyTables options.global', o.global);
     const c = this.acquire();
-    const flush = this.newFlush({ asid: options.asid ?? 0, global: options.global ?? false });
+    const flush = this.newFlush({ asid, global });
     let freed = 0;
     try {
       let more = c.begin(options);
@@ -688,7 +878,7 @@ export class PageTableEditor {
           const child = this.backend.codec.nextTable(c.lo, c.hi, c.level);
           if (c.tableIsEmpty(child)) {
             c.write(0, 0);
-            options.source.freeTable(child, c.level - 1);
+            source.freeTable(child, c.level - 1);
             flush.addPage(c.vpn);
             freed++;
           }
@@ -719,14 +909,27 @@ export class PageTableEditor {
    * @throws InvalidArgumentError if the block has the contiguous hint (clear it on the whole group
    *   first with {@link prepareContiguousRun}: arch-facts A11); UnrepresentableError if the level
    *   below has no leaves or cannot express them (e.g. a 32-bit x86 4 MiB page above 4 GiB split
-   *   into 4 KiB pages). Nothing changed then.
+   *   into 4 KiB pages). Nothing changed then. InvalidArgumentError too for options that are not
+   *   well-typed (root, page number, frame source, table attributes, ASID).
    */
   prepareSplit(options: SplitOptions): SplitPrepared {
-    const { vpn, source } = options;
-    const tableAttrs = options.tableAttrs ?? OPEN_TABLE;
-    const asid = options.asid ?? 0;
+    const o = fields('prepareSplit options', options, [
+      'root',
+      'vpn',
+      'source',
+      'tableAttrs',
+      'asid',
+      'baseVpn',
+    ]);
+    const vpn = o.vpn as number;
+    const source = checkFrameSource<FrameSource>('prepareSplit options.source', o.source);
+    const tableAttrs =
+      o.tableAttrs === undefined
+        ? OPEN_TABLE
+        : checkTableAttributes('prepareSplit options.tableAttrs', o.tableAttrs);
+    const asid = this.asid('prepareSplit options.asid', o.asid);
     const g = this.backend.geometry;
-    const c = this.seekPage(options.root, vpn, options.baseVpn);
+    const c = this.seekPage(o.root, vpn, o.baseVpn);
     c.seek(1);
     const entry = this.backend.codec.decode(c.lo, c.hi, c.level);
     if (entry.kind !== 'leaf') return { ok: false, reason: 'not-mapped' };
@@ -762,7 +965,7 @@ export class PageTableEditor {
       raws[2 * i] = raw.lo;
       raws[2 * i + 1] = raw.hi;
     }
-    const fresh = source.allocTable(child);
+    const fresh = this.allocTable(source, child);
     if (fresh < 0) return { ok: false, reason: 'no-memory' };
     const release = () => {
       this.memory.fill(fresh, PAGE_SIZE, 0);
@@ -806,11 +1009,23 @@ export class PageTableEditor {
    * step's obligation lists every old leaf, as a table change (more than the threshold become one
    * ASID-wide invalidation).
    * Returns a reason (see {@link CollapsePrepared}) with nothing changed when it is not allowed.
-   * @throws UnrepresentableError if `level` has no block leaves or the leaf cannot be encoded.
+   * @throws UnrepresentableError if `level` has no block leaves or the leaf cannot be encoded;
+   *   InvalidArgumentError for options that are not well-typed (root, page number, level, frame
+   *   source, ASID).
    */
   prepareCollapse(options: CollapseOptions): CollapsePrepared {
-    const { vpn, level, source } = options;
-    const asid = options.asid ?? 0;
+    const o = fields('prepareCollapse options', options, [
+      'root',
+      'vpn',
+      'level',
+      'source',
+      'asid',
+      'baseVpn',
+    ]);
+    const vpn = o.vpn as number;
+    const level = this.level('prepareCollapse options.level', o.level);
+    const source = checkFrameSource<FrameSource>('prepareCollapse options.source', o.source);
+    const asid = this.asid('prepareCollapse options.asid', o.asid);
     const g = this.backend.geometry;
     if (!g.leafLevels.includes(level) || level < 2) {
       throw new UnrepresentableError(
@@ -819,7 +1034,7 @@ export class PageTableEditor {
         `no block leaves at level ${level} (${this.levelName(level)}) to collapse a table into`,
       );
     }
-    const c = this.seekPage(options.root, vpn, options.baseVpn);
+    const c = this.seekPage(o.root, vpn, o.baseVpn);
     c.seek(level);
     const ref = this.backend.codec.decode(c.lo, c.hi, c.level);
     if (c.level !== level || ref.kind !== 'table') return { ok: false, reason: 'not-a-table' };
@@ -898,10 +1113,23 @@ export class PageTableEditor {
    *   `count` that is not a positive multiple of the group size, a `vpn` not aligned to a group,
    *   leaves of different sizes, differing attributes or non-consecutive/misaligned output
    *   addresses (when turning on); NotMappedError for a page of the run that no leaf maps.
+   *   InvalidArgumentError too for options that are not well-typed (root, page number, `on` a
+   *   boolean, ASID).
    */
   prepareContiguousRun(options: ContiguousRunOptions): BreakBeforeMakePlan<number> | undefined {
-    const { root, vpn, count, on } = options;
-    const asid = options.asid ?? 0;
+    const o = fields('prepareContiguousRun options', options, [
+      'root',
+      'vpn',
+      'count',
+      'on',
+      'asid',
+      'baseVpn',
+    ]);
+    const root = o.root as number;
+    const vpn = checkVpn('prepareContiguousRun options.vpn', o.vpn);
+    const count = o.count as number;
+    const on = checkBool('prepareContiguousRun options.on', o.on);
+    const asid = this.asid('prepareContiguousRun options.asid', o.asid);
     const d = this.backend.description;
     const group = d.capabilities.contiguousEntries;
     if (group === 0) {
@@ -937,7 +1165,7 @@ export class PageTableEditor {
     for (let k0 = 0; k0 < count; k0 += group) {
       for (let j = 0; j < group; j++) {
         const v = vpn + (k0 + j) * per;
-        this.seekPage(root, v, options.baseVpn);
+        this.seekPage(root, v, o.baseVpn);
         c.seek(1);
         const e = this.backend.codec.decode(c.lo, c.hi, c.level);
         if (e.kind !== 'leaf') throw new NotMappedError(vaOf(v));
@@ -1021,8 +1249,14 @@ export class PageTableEditor {
     return this.cursor.rootEntryVpn(i, baseVpn);
   }
 
-  /** The architecture's name of an internal level. */
+  /** The architecture's name of an internal level (`level …` for anything else; never throws). */
   levelName(level: number): string {
-    return this.backend.description.levels[level - 1]?.name ?? `level ${level}`;
+    const l = Number.isInteger(level) ? this.backend.description.levels[level - 1] : undefined;
+    return l?.name ?? `level ${describeValue(level)}`;
   }
+}
+
+/** A 32-bit word, unsigned or two's complement. */
+function isWord(v: unknown): boolean {
+  return typeof v === 'number' && (v >>> 0 === v || (v | 0) === v);
 }
