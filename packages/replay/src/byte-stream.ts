@@ -43,7 +43,12 @@ export async function* readBytes(path: string): AsyncGenerator<Uint8Array> {
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('Z_')) {
-      throw new TraceFormatError(path, { byteOffset: delivered }, String((e as Error).message), 'a valid gzip stream');
+      throw new TraceFormatError(
+        path,
+        { byteOffset: delivered },
+        String((e as Error).message),
+        'a valid gzip stream',
+      );
     }
     throw e;
   } finally {

@@ -23,11 +23,17 @@ export function checkCapacity(what: string, capacity: unknown, min = 1): asserts
  * @throws InvalidArgumentError otherwise.
  */
 export function checkInsert(
-  policy: { readonly name: string; readonly size: number; readonly capacity: number; has(key: number): boolean },
+  policy: {
+    readonly name: string;
+    readonly size: number;
+    readonly capacity: number;
+    has(key: number): boolean;
+  },
   key: unknown,
 ): asserts key is number {
   checkKey(`${policy.name}.insert key`, key);
-  if (policy.has(key)) throw new InvalidArgumentError(`${policy.name}.insert key`, key, 'a key that is not resident');
+  if (policy.has(key))
+    throw new InvalidArgumentError(`${policy.name}.insert key`, key, 'a key that is not resident');
   if (policy.size >= policy.capacity) {
     throw new InvalidArgumentError(
       `${policy.name}.insert key`,

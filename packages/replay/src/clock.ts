@@ -113,7 +113,7 @@ export class ClockPolicy implements ReplacementPolicy {
     for (;;) {
       const n = pool.oldest[Q]!;
       const key = pool.key[n]!;
-      const hw = isReferenced !== null && isReferenced(key);
+      const hw = isReferenced?.(key) === true;
       if (ref[n] === 0 && !hw) {
         pool.unlink(n);
         pool.free(n);

@@ -14,7 +14,10 @@ describe('every policy passes the conformance suite', () => {
     });
   }
   it('two-list with a tiny GiB (ratio > 1 in inactive_is_low)', () => {
-    checkPolicyConformance({ create: (c) => createPolicy('two-list', c, { pagesPerGiB: 1 }), capacities: [4, 8, 16] });
+    checkPolicyConformance({
+      create: (c) => createPolicy('two-list', c, { pagesPerGiB: 1 }),
+      capacities: [4, 8, 16],
+    });
   });
 });
 
@@ -39,7 +42,9 @@ describe('the conformance suite catches broken policies', () => {
     };
   }
   it('reports a policy that exceeds its capacity', () => {
-    expect(() => checkPolicyConformance({ create: leaky, capacities: [2] })).toThrow(/exceeds the capacity|did not throw/);
+    expect(() => checkPolicyConformance({ create: leaky, capacities: [2] })).toThrow(
+      /exceeds the capacity|did not throw/,
+    );
   });
   // A policy whose access() lies about hits.
   it('reports a wrong hit answer', () => {
@@ -50,7 +55,9 @@ describe('the conformance suite catches broken policies', () => {
         access: (k: number) => access(k) && k !== 0,
       }) as ReplacementPolicy;
     };
-    expect(() => checkPolicyConformance({ create, capacities: [3] })).toThrow(/returned false but the key was resident/);
+    expect(() => checkPolicyConformance({ create, capacities: [3] })).toThrow(
+      /returned false but the key was resident/,
+    );
   });
   // A CLOCK-like policy that clears bits it never asked about.
   it('reports clearReferenced without isReferenced', () => {

@@ -76,7 +76,12 @@ export function checkPolicyConformance(options: ConformanceOptions): void {
   }
 }
 
-function checkOne(create: (capacity: number) => ReplacementPolicy, capacity: number, steps: number, seed: number): void {
+function checkOne(
+  create: (capacity: number) => ReplacementPolicy,
+  capacity: number,
+  steps: number,
+  seed: number,
+): void {
   const policy = create(capacity);
   const random = rng(seed);
   // Keys: a small universe plus keys above 2^32 and near 2^53 (heap numbers, hashing).
@@ -89,13 +94,15 @@ function checkOne(create: (capacity: number) => ReplacementPolicy, capacity: num
 
   if (policy.capacity !== capacity) fail(policy, 'new', `capacity is ${policy.capacity}`);
   if (policy.size !== 0) fail(policy, 'new', `size is ${policy.size}, expected 0`);
-  if (policy.selectVictim() !== -1) fail(policy, 'new', 'selectVictim() on an empty policy did not return -1');
+  if (policy.selectVictim() !== -1)
+    fail(policy, 'new', 'selectVictim() on an empty policy did not return -1');
 
   const sync = (context: string, allowedGone: number, mustStay: number) => {
     let gone = 0;
     for (const k of universe) {
       const has = policy.has(k);
-      if (has && !resident.has(k) && k !== mustStay) fail(policy, context, `key ${k} became resident unasked`);
+      if (has && !resident.has(k) && k !== mustStay)
+        fail(policy, context, `key ${k} became resident unasked`);
       if (!has && resident.has(k)) {
         gone++;
         resident.delete(k);
@@ -103,7 +110,8 @@ function checkOne(create: (capacity: number) => ReplacementPolicy, capacity: num
       if (has) resident.add(k);
     }
     if (gone > allowedGone) fail(policy, context, `${gone} keys left, at most ${allowedGone} may`);
-    if (policy.size !== resident.size) fail(policy, context, `size ${policy.size} but ${resident.size} keys resident`);
+    if (policy.size !== resident.size)
+      fail(policy, context, `size ${policy.size} but ${resident.size} keys resident`);
     if (policy.size > policy.capacity) fail(policy, context, `size ${policy.size} exceeds the capacity`);
   };
 
@@ -114,21 +122,27 @@ function checkOne(create: (capacity: number) => ReplacementPolicy, capacity: num
       const before = resident.has(key);
       const hit = policy.access(key);
       const context = where(step, `access(${key})`);
-      if (hit !== before) fail(policy, context, `returned ${hit} but the key was ${before ? '' : 'not '}resident`);
+      if (hit !== before)
+        fail(policy, context, `returned ${hit} but the key was ${before ? '' : 'not '}resident`);
       if (!hit) resident.add(key);
       sync(context, before ? 0 : 2, key);
-      if (!policy.has(key) && policy.name !== '2q') fail(policy, context, 'the key is not resident after access');
+      if (!policy.has(key) && policy.name !== '2q')
+        fail(policy, context, 'the key is not resident after access');
     } else if (r < 0.6) {
       const context = where(step, `insert(${key})`);
       if (resident.has(key)) {
-        if (!throwsInvalidArgument(() => policy.insert(key))) fail(policy, context, 'inserting a resident key did not throw');
+        if (!throwsInvalidArgument(() => policy.insert(key)))
+          fail(policy, context, 'inserting a resident key did not throw');
       } else if (policy.size >= policy.capacity) {
-        if (!throwsInvalidArgument(() => policy.insert(key))) fail(policy, context, 'inserting into a full policy did not throw');
+        if (!throwsInvalidArgument(() => policy.insert(key)))
+          fail(policy, context, 'inserting into a full policy did not throw');
       } else {
         const dropped = policy.insert(key);
         resident.add(key);
-        if (dropped !== -1 && policy.has(dropped)) fail(policy, context, `returned ${dropped}, which is still resident`);
-        if (dropped !== -1 && !resident.has(dropped)) fail(policy, context, `returned ${dropped}, which was not resident`);
+        if (dropped !== -1 && policy.has(dropped))
+          fail(policy, context, `returned ${dropped}, which is still resident`);
+        if (dropped !== -1 && !resident.has(dropped))
+          fail(policy, context, `returned ${dropped}, which was not resident`);
         sync(context, dropped === -1 ? 0 : 1, key);
       }
     } else if (r < 0.7) {
@@ -140,7 +154,8 @@ function checkOne(create: (capacity: number) => ReplacementPolicy, capacity: num
       sync(context, 0, -1);
     } else if (r < 0.8) {
       const context = where(step, `referenced(${key})`);
-      if (policy.referenced(key) !== resident.has(key)) fail(policy, context, `did not return ${resident.has(key)}`);
+      if (policy.referenced(key) !== resident.has(key))
+        fail(policy, context, `did not return ${resident.has(key)}`);
       sync(context, 0, -1);
     } else if (r < 0.95) {
       const context = where(step, 'selectVictim');
@@ -171,10 +186,12 @@ function checkOne(create: (capacity: number) => ReplacementPolicy, capacity: num
     } else {
       const context = where(step, 'state()');
       const state = policy.state();
-      if (state.size !== policy.size) fail(policy, context, `state().size ${state.size} ≠ size ${policy.size}`);
+      if (state.size !== policy.size)
+        fail(policy, context, `state().size ${state.size} ≠ size ${policy.size}`);
       const listed = [...state.resident].sort((a, b) => a - b).join(',');
       const expected = [...resident].sort((a, b) => a - b).join(',');
-      if (listed !== expected) fail(policy, context, `state().resident is [${listed}], expected [${expected}]`);
+      if (listed !== expected)
+        fail(policy, context, `state().resident is [${listed}], expected [${expected}]`);
     }
   }
   policy.reset();
@@ -207,7 +224,12 @@ function checkEquivalence(
     const context = `seed ${seed} step ${step} key ${key}`;
     if (hitA !== hitB) fail(a, context, `access() said ${hitA} but the kernel sequence said ${hitB}`);
     for (let k = 0; k < keys; k++) {
-      if (a.has(k) !== b.has(k)) fail(a, context, `key ${k} resident ${a.has(k)} via access() but ${b.has(k)} via insert/selectVictim`);
+      if (a.has(k) !== b.has(k))
+        fail(
+          a,
+          context,
+          `key ${k} resident ${a.has(k)} via access() but ${b.has(k)} via insert/selectVictim`,
+        );
     }
   }
 }

@@ -97,7 +97,8 @@ export function readCsvTrace(path: string, options: CsvTraceOptions): TraceReade
       e--;
     }
     let v: number;
-    if (e - s > 2 && buf[s] === 0x30 && (buf[s + 1] === 0x78 || buf[s + 1] === 0x58)) v = hexNumber(buf, s + 2, e);
+    if (e - s > 2 && buf[s] === 0x30 && (buf[s + 1] === 0x78 || buf[s + 1] === 0x58))
+      v = hexNumber(buf, s + 2, e);
     else if (e - s > 1 && buf[s] === 0x30) v = octalNumber(buf, s + 1, e);
     else v = decimalNumber(buf, s, e);
     if (v < 0) throw lineError(buf, start, end, ctx, expected);

@@ -45,8 +45,8 @@ export {
 } from './policy.js';
 export { type ReplayOptions, type ReplayResult, replay, replaySync } from './replay.js';
 export { createSievePolicy, SievePolicy } from './sieve.js';
-export { checkKeys, forEachBatch, type TraceBatch, type TraceSource } from './trace-source.js';
 export { DEFAULT_BATCH_SIZE, type TraceFormat, TraceReader } from './trace-reader.js';
+export { checkKeys, forEachBatch, type TraceBatch, type TraceSource } from './trace-source.js';
 export { createTwoListPolicy, type TwoListOptions, TwoListPolicy } from './two-list.js';
 export { createTwoQPolicy, TwoQPolicy } from './two-q.js';
 export { createWsClockPolicy, type WsClockOptions, WsClockPolicy } from './ws-clock.js';

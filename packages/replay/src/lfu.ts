@@ -81,7 +81,10 @@ export class LfuPolicy implements ReplacementPolicy {
   state(): PolicyState {
     const order = this.heap
       .nodes()
-      .sort((a, b) => this.heap.primary[a]! - this.heap.primary[b]! || this.heap.secondary[a]! - this.heap.secondary[b]!);
+      .sort(
+        (a, b) =>
+          this.heap.primary[a]! - this.heap.primary[b]! || this.heap.secondary[a]! - this.heap.secondary[b]!,
+      );
     const values: Record<string, number> = {};
     for (const n of order) values[`count:${this.keys[n]}`] = this.heap.primary[n]!;
     return {

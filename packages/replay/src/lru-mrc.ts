@@ -137,7 +137,11 @@ function growF64(a: Float64Array, min: number): Float64Array {
 function checkSizes(sizes: unknown): readonly number[] {
   const list = typeof sizes === 'number' ? [sizes] : sizes;
   if (!Array.isArray(list) || list.length === 0) {
-    throw new InvalidArgumentError('lruMissRatioCurve sizes', sizes, 'a number of pages or a non-empty array');
+    throw new InvalidArgumentError(
+      'lruMissRatioCurve sizes',
+      sizes,
+      'a number of pages or a non-empty array',
+    );
   }
   for (const c of list) checkCapacity('lruMissRatioCurve size', c);
   return list;

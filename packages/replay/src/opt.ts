@@ -95,7 +95,9 @@ export class OptPolicy implements ReplacementPolicy {
   }
 
   state(): PolicyState {
-    const order = this.heap.nodes().sort((a, b) => this.heap.primary[a]! - this.heap.primary[b]! || this.keys[a]! - this.keys[b]!);
+    const order = this.heap
+      .nodes()
+      .sort((a, b) => this.heap.primary[a]! - this.heap.primary[b]! || this.keys[a]! - this.keys[b]!);
     const values: Record<string, number> = { position: this.t };
     for (const n of order) values[`nextUse:${this.keys[n]}`] = -this.heap.primary[n]!;
     return {

@@ -48,7 +48,11 @@ export function isPolicyName(name: unknown): name is PolicyName {
  * Creates the policy called `name` with room for `capacity` pages.
  * @throws InvalidArgumentError for an unknown name, a bad capacity, or OPT without `nextUse`.
  */
-export function createPolicy(name: PolicyName, capacity: number, options: CreatePolicyOptions = {}): ReplacementPolicy {
+export function createPolicy(
+  name: PolicyName,
+  capacity: number,
+  options: CreatePolicyOptions = {},
+): ReplacementPolicy {
   switch (name) {
     case 'fifo':
       return createFifoPolicy(capacity);
@@ -58,7 +62,11 @@ export function createPolicy(name: PolicyName, capacity: number, options: Create
       return createLruPolicy(capacity);
     case 'opt':
       if (!(options.nextUse instanceof Float64Array)) {
-        throw new InvalidArgumentError('opt nextUse', options.nextUse, 'the Float64Array from computeNextUse(trace)');
+        throw new InvalidArgumentError(
+          'opt nextUse',
+          options.nextUse,
+          'the Float64Array from computeNextUse(trace)',
+        );
       }
       return createOptPolicy(capacity, options.nextUse);
     case 'lfu':
@@ -70,7 +78,10 @@ export function createPolicy(name: PolicyName, capacity: number, options: Create
     case 'sieve':
       return createSievePolicy(capacity);
     case 'two-list':
-      return createTwoListPolicy(capacity, options.pagesPerGiB === undefined ? {} : { pagesPerGiB: options.pagesPerGiB });
+      return createTwoListPolicy(
+        capacity,
+        options.pagesPerGiB === undefined ? {} : { pagesPerGiB: options.pagesPerGiB },
+      );
     case 'wsclock':
       return createWsClockPolicy(capacity, options.tau === undefined ? {} : { tau: options.tau });
     default:

@@ -361,7 +361,9 @@ describe('OPT is optimal', () => {
       fc.property(traceArb, capArb, (trace, c) => {
         const best = replaySync(trace, { policy: 'opt', capacities: c })[0]!.misses;
         for (const name of POLICY_NAMES) {
-          expect(best).toBeLessThanOrEqual(replaySync(trace, { policy: name, capacities: c, tau: TAU })[0]!.misses);
+          expect(best).toBeLessThanOrEqual(
+            replaySync(trace, { policy: name, capacities: c, tau: TAU })[0]!.misses,
+          );
         }
       }),
       { numRuns: 200 },
@@ -390,9 +392,11 @@ describe('the LRU stack-distance curve', () => {
     let x = 1;
     for (let i = 0; i < 60000; i++) {
       x = (x * 1103515245 + 12345) % 2 ** 31;
-      trace.push(x % (i < 30000 ? 3000 : 200) + 2 ** 40);
+      trace.push((x % (i < 30000 ? 3000 : 200)) + 2 ** 40);
     }
     const sizes = [1, 10, 100, 500, 1000, 2999, 3000];
-    expect(lruMissRatioCurveSync(trace, sizes)).toEqual(replaySync(trace, { policy: 'lru', capacities: sizes }));
+    expect(lruMissRatioCurveSync(trace, sizes)).toEqual(
+      replaySync(trace, { policy: 'lru', capacities: sizes }),
+    );
   });
 });

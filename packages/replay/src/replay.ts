@@ -54,7 +54,11 @@ function prepare(options: ReplayOptions): Prepared {
   }
   const capacities = typeof options.capacities === 'number' ? [options.capacities] : options.capacities;
   if (!Array.isArray(capacities) || capacities.length === 0) {
-    throw new InvalidArgumentError('replay capacities', options.capacities, 'a number of pages or a non-empty array');
+    throw new InvalidArgumentError(
+      'replay capacities',
+      options.capacities,
+      'a number of pages or a non-empty array',
+    );
   }
   for (const c of capacities) checkCapacity('replay capacity', c);
   const warmup = options.warmup ?? 0;
@@ -64,7 +68,11 @@ function prepare(options: ReplayOptions): Prepared {
   return { capacities, warmup };
 }
 
-function makePolicies(options: ReplayOptions, capacities: readonly number[], nextUse?: Float64Array): ReplacementPolicy[] {
+function makePolicies(
+  options: ReplayOptions,
+  capacities: readonly number[],
+  nextUse?: Float64Array,
+): ReplacementPolicy[] {
   const { policy } = options;
   return capacities.map((c) =>
     typeof policy === 'function'

@@ -88,7 +88,8 @@ export class SievePolicy implements ReplacementPolicy {
     if (this.hand >= 0) start = order.indexOf(pool.key[this.hand]!);
     const resident = order.slice(start).concat(order.slice(0, start));
     const referenced: number[] = [];
-    for (let n = pool.oldest[Q]!; n >= 0; n = pool.newer[n]!) if (this.visited[n]) referenced.push(pool.key[n]!);
+    for (let n = pool.oldest[Q]!; n >= 0; n = pool.newer[n]!)
+      if (this.visited[n]) referenced.push(pool.key[n]!);
     return {
       name: this.name,
       capacity: this.capacity,
@@ -121,7 +122,7 @@ export class SievePolicy implements ReplacementPolicy {
     let n = this.hand >= 0 ? this.hand : pool.oldest[Q]!;
     for (;;) {
       const key = pool.key[n]!;
-      const hw = isReferenced !== null && isReferenced(key);
+      const hw = isReferenced?.(key) === true;
       if (visited[n] === 0 && !hw) break;
       visited[n] = 0;
       if (hw && clearReferenced !== null) clearReferenced(key);

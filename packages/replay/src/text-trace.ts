@@ -21,12 +21,27 @@ export type LineParser = (buf: Uint8Array, start: number, end: number, ctx: Line
 const decoder = new TextDecoder();
 
 /** A {@link TraceFormatError} for the current line. */
-export function lineError(buf: Uint8Array, start: number, end: number, ctx: LineContext, expected: string): TraceFormatError {
-  return new TraceFormatError(ctx.file, { line: ctx.line }, decoder.decode(buf.subarray(start, end)), expected);
+export function lineError(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  ctx: LineContext,
+  expected: string,
+): TraceFormatError {
+  return new TraceFormatError(
+    ctx.file,
+    { line: ctx.line },
+    decoder.decode(buf.subarray(start, end)),
+    expected,
+  );
 }
 
 /** Batches of the keys `parse` finds in the lines of `path`. */
-export async function* textBatches(path: string, parse: LineParser, batchSize: number): AsyncGenerator<TraceBatch> {
+export async function* textBatches(
+  path: string,
+  parse: LineParser,
+  batchSize: number,
+): AsyncGenerator<TraceBatch> {
   const keys = new Float64Array(batchSize);
   const batch = { keys, length: 0 };
   const ctx: LineContext = { file: path, line: 0 };

@@ -117,7 +117,8 @@ export class TwoListPolicy implements ReplacementPolicy {
     const active = pool.keysOf(ACTIVE);
     const referenced: number[] = [];
     for (const l of [INACTIVE, ACTIVE]) {
-      for (let n = pool.oldest[l]!; n >= 0; n = pool.newer[n]!) if (this.flag[n]) referenced.push(pool.key[n]!);
+      for (let n = pool.oldest[l]!; n >= 0; n = pool.newer[n]!)
+        if (this.flag[n]) referenced.push(pool.key[n]!);
     }
     return {
       name: this.name,
@@ -162,15 +163,13 @@ export class TwoListPolicy implements ReplacementPolicy {
     for (;;) {
       while (pool.length[ACTIVE]! > 0 && (pool.length[INACTIVE] === 0 || this.inactiveIsLow())) {
         const a = pool.oldest[ACTIVE]!;
-        if (isReferenced !== null && isReferenced(pool.key[a]!) && clearReferenced !== null) {
-          clearReferenced(pool.key[a]!);
-        }
+        if (isReferenced?.(pool.key[a]!) === true) clearReferenced?.(pool.key[a]!);
         pool.unlink(a);
         pool.pushNewest(INACTIVE, a);
       }
       const n = pool.oldest[INACTIVE]!;
       const key = pool.key[n]!;
-      if (--budget > 0 && isReferenced !== null && isReferenced(key)) {
+      if (--budget > 0 && isReferenced?.(key) === true) {
         if (clearReferenced !== null) clearReferenced(key);
         pool.unlink(n);
         if (this.flag[n]) {

@@ -177,7 +177,7 @@ export class WsClockPolicy implements ReplacementPolicy {
     let oldest = -1;
     for (let i = this.pool.length[Q]!; i > 0; i--) {
       const key = this.pool.key[n]!;
-      const hw = isReferenced !== null && isReferenced(key);
+      const hw = isReferenced?.(key) === true;
       if (ref[n] || hw) {
         ref[n] = 0;
         if (hw && clearReferenced !== null) clearReferenced(key);
