@@ -30,7 +30,8 @@ export type MmErrorCode =
   | 'E_AUDIT'
   | 'E_EFAULT'
   | 'E_NO_PROCESS'
-  | 'E_HOST_LIMIT';
+  | 'E_HOST_LIMIT'
+  | 'E_TRACE_FORMAT';
 
 const BRAND = Symbol.for('@mmkit/core/MmError');
 

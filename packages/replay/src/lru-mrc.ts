@@ -1,0 +1,211 @@
+/**
+ * The exact LRU miss-ratio curve at every size in one pass (Mattson et al. 1970): the LRU stack
+ * distance of a reference is 1 + the number of distinct keys referenced since the previous
+ * reference to the same key (∞ for a first touch), and a reference hits an LRU cache of C pages
+ * iff its distance is ≤ C.
+ *
+ * Distances are counted with a Fenwick tree over "latest reference" markers, one per distinct key,
+ * in a time window that is compacted when it fills: O(log D) per reference and O(D) memory for D
+ * distinct keys, whatever the trace length.
+ */
+import { InvalidArgumentError } from '@mmkit/core';
+import { checkCapacity } from './checks.js';
+import { KeyIndex } from './key-index.js';
+import type { ReplayResult } from './replay.js';
+import { checkKeys, forEachBatch, type TraceSource } from './trace-source.js';
+
+/** Counts LRU stack distances; feed it references with {@link StackDistanceCounter.push}. */
+export class StackDistanceCounter {
+  private readonly index = new KeyIndex(1024);
+  private lastPos: Int32Array = new Int32Array(1024);
+  private window = 1024;
+  private owner = new Int32Array(1024).fill(-1);
+  private tree = new Int32Array(1025);
+  private t = 0;
+  private distinct = 0;
+  /** hist[d] = counted references with stack distance d (index 0 unused). */
+  private hist: Float64Array = new Float64Array(1024);
+  /** Counted first touches. */
+  cold = 0;
+  /** Counted references. */
+  counted = 0;
+
+  /** Number of distinct keys seen. */
+  get distinctKeys(): number {
+    return this.distinct;
+  }
+
+  /** One reference; it is counted in the histogram when `count` is true. */
+  push(key: number, count: boolean): void {
+    if (this.t === this.window) this.compact();
+    let id = this.index.get(key);
+    if (count) this.counted++;
+    if (id < 0) {
+      id = this.distinct++;
+      if (id === this.lastPos.length) this.lastPos = grow32(this.lastPos);
+      this.index.set(key, id);
+      if (count) this.cold++;
+    } else {
+      const s = this.lastPos[id]!;
+      if (count) {
+        const d = this.prefix(this.t - 1) - this.prefix(s) + 1;
+        if (d >= this.hist.length) this.hist = growF64(this.hist, d + 1);
+        this.hist[d]!++;
+      }
+      this.add(s, -1);
+      this.owner[s] = -1;
+    }
+    this.add(this.t, 1);
+    this.owner[this.t] = id;
+    this.lastPos[id] = this.t;
+    this.t++;
+  }
+
+  /** Hits of an LRU cache of `capacity` pages over the counted references. */
+  hitsAt(capacity: number): number {
+    let hits = 0;
+    const top = Math.min(capacity, this.hist.length - 1);
+    for (let d = 1; d <= top; d++) hits += this.hist[d]!;
+    return hits;
+  }
+
+  /** The stack-distance histogram: element d-1 counts distance d (first touches not included). */
+  histogram(): Float64Array {
+    let last = this.hist.length - 1;
+    while (last > 0 && this.hist[last] === 0) last--;
+    return this.hist.slice(1, last + 1);
+  }
+
+  private prefix(i: number): number {
+    let s = 0;
+    for (let j = i + 1; j > 0; j -= j & -j) s += this.tree[j]!;
+    return s;
+  }
+
+  private add(i: number, v: number): void {
+    const tree = this.tree;
+    const n = this.window;
+    for (let j = i + 1; j <= n; j += j & -j) tree[j]! += v;
+  }
+
+  /** Renumbers the live markers to 0..D-1 (order kept) and doubles the window if it is half full. */
+  private compact(): void {
+    const live = this.distinct;
+    const window = live * 2 > this.window ? this.window * 2 : this.window;
+    const owner = new Int32Array(window).fill(-1);
+    let j = 0;
+    for (let i = 0; i < this.t; i++) {
+      const id = this.owner[i]!;
+      if (id >= 0) {
+        owner[j] = id;
+        this.lastPos[id] = j;
+        j++;
+      }
+    }
+    const tree = new Int32Array(window + 1);
+    for (let i = 1; i <= j; i++) {
+      tree[i]! += 1;
+      const parent = i + (i & -i);
+      if (parent <= window) tree[parent]! += tree[i]!;
+    }
+    // Positions j..window hold no marker but their Fenwick nodes may cover earlier ones.
+    for (let i = j + 1; i <= window; i++) {
+      const parent = i + (i & -i);
+      if (parent <= window) tree[parent]! += tree[i]!;
+    }
+    this.owner = owner;
+    this.tree = tree;
+    this.window = window;
+    this.t = j;
+  }
+}
+
+function grow32(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+function growF64(a: Float64Array, min: number): Float64Array {
+  let n = a.length * 2;
+  while (n < min) n *= 2;
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
+
+function checkSizes(sizes: unknown): readonly number[] {
+  const list = typeof sizes === 'number' ? [sizes] : sizes;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new InvalidArgumentError(
+      'lruMissRatioCurve sizes',
+      sizes,
+      'a number of pages or a non-empty array',
+    );
+  }
+  for (const c of list) checkCapacity('lruMissRatioCurve size', c);
+  return list;
+}
+
+function checkWarmup(warmup: unknown): number {
+  if (warmup === undefined) return 0;
+  if (typeof warmup !== 'number' || !Number.isSafeInteger(warmup) || warmup < 0) {
+    throw new InvalidArgumentError('lruMissRatioCurve warmup', warmup, 'a non-negative integer');
+  }
+  return warmup;
+}
+
+function results(counter: StackDistanceCounter, sizes: readonly number[]): ReplayResult[] {
+  return sizes.map((capacity) => {
+    const hits = counter.hitsAt(capacity);
+    const misses = counter.counted - hits;
+    return {
+      policy: 'lru',
+      capacity,
+      accesses: counter.counted,
+      hits,
+      misses,
+      missRatio: counter.counted > 0 ? misses / counter.counted : 0,
+    };
+  });
+}
+
+/** Options of {@link lruMissRatioCurve}. */
+export interface MissRatioCurveOptions {
+  /** References replayed before counting starts (default 0). */
+  readonly warmup?: number;
+}
+
+/**
+ * Exact LRU results at every size in `sizes`, from one pass over `trace`; identical to
+ * `replay(trace, { policy: 'lru', capacities: sizes })`.
+ * @throws InvalidArgumentError for bad sizes or keys; TraceFormatError from a reader.
+ */
+export async function lruMissRatioCurve(
+  trace: TraceSource,
+  sizes: number | readonly number[],
+  options: MissRatioCurveOptions = {},
+): Promise<ReplayResult[]> {
+  const list = checkSizes(sizes);
+  const warmup = checkWarmup(options.warmup);
+  const counter = new StackDistanceCounter();
+  let position = 0;
+  await forEachBatch(trace, (keys, length) => {
+    for (let i = 0; i < length; i++) counter.push(keys[i]!, position++ >= warmup);
+  });
+  return results(counter, list);
+}
+
+/** {@link lruMissRatioCurve} for a trace in memory, synchronously. */
+export function lruMissRatioCurveSync(
+  trace: ArrayLike<number>,
+  sizes: number | readonly number[],
+  options: MissRatioCurveOptions = {},
+): ReplayResult[] {
+  const list = checkSizes(sizes);
+  const warmup = checkWarmup(options.warmup);
+  checkKeys(trace);
+  const counter = new StackDistanceCounter();
+  for (let i = 0; i < trace.length; i++) counter.push(trace[i]!, i >= warmup);
+  return results(counter, list);
+}
