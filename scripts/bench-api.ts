@@ -63,10 +63,10 @@ export interface MeasureSpec {
 export interface BenchContext {
   /** True with `--quick`: shrink time budgets and repeats (inputs should keep their sizes). */
   readonly quick: boolean;
-  /** Measures throughput with tinybench and records a row (unit `ops/s`). */
-  throughput(spec: ThroughputSpec): Promise<void>;
-  /** Runs a whole-run measurement `repeat` times and records the best value. */
-  measure(spec: MeasureSpec): Promise<void>;
+  /** Measures throughput with tinybench and records a row (unit `ops/s`); resolves to the recorded value. */
+  throughput(spec: ThroughputSpec): Promise<number>;
+  /** Runs a whole-run measurement `repeat` times and records the best value; resolves to the recorded value. */
+  measure(spec: MeasureSpec): Promise<number>;
   /** Runs a full garbage collection if the process has `--expose-gc` (the harness sets it); returns whether it did. */
   gc(): boolean;
 }

@@ -31,6 +31,8 @@
  *   the value in `unit`; the harness calls it `repeat` times (default 3, 1 with `--quick`) and
  *   reports the best (`better: 'higher' | 'lower'`), or the median with `report: 'median'`
  *   (memory counters, whose noise goes both ways).
+ * - Both resolve to the recorded value (so a file can derive a ratio row from rows it measured,
+ *   e.g. `mmkit ÷ C` against a native peer run in the same process: see `scripts/native-peer.ts`).
  * - `bench.gc()` runs a full collection (returns false if gc is not exposed); `bench.quick` is
  *   true with `--quick` (keep input sizes, shrink only repetitions).
  *
@@ -150,7 +152,7 @@ function createContext(file: string, quick: boolean, record: (r: BenchResult) =>
       gcFn();
       return true;
     },
-    async throughput(spec: ThroughputSpec): Promise<void> {
+    async throughput(spec: ThroughputSpec): Promise<number> {
       const bench = new Bench({
         time: spec.timeMs ?? (quick ? 200 : 1000),
         warmupTime: quick ? 50 : 250,
@@ -181,8 +183,9 @@ function createContext(file: string, quick: boolean, record: (r: BenchResult) =>
           opsPerCall: spec.opsPerCall,
         },
       });
+      return value;
     },
-    async measure(spec: MeasureSpec): Promise<void> {
+    async measure(spec: MeasureSpec): Promise<number> {
       const repeat = quick ? 1 : (spec.repeat ?? 3);
       const values: number[] = [];
       for (let i = 0; i < repeat; i++) values.push(await spec.run());
@@ -205,6 +208,7 @@ function createContext(file: string, quick: boolean, record: (r: BenchResult) =>
           gcExposed: gcFn !== undefined,
         },
       });
+      return value;
     },
   };
 }

@@ -1,8 +1,14 @@
 /**
  * Core hot paths: TLB hits, RAM word reads, and the host cost of a touched frame.
  * Run with `pnpm bench` (scripts/bench.ts documents the format).
+ *
+ * C peer of the TLB-hit row (native/tlb-peer.c, see native/README.md): the same direct-mapped
+ * ASID-tagged TLB layout in C arrays, filled and looked up in the same page-number sequence; the
+ * sequence of entry indices it returns must hash the same as mmkit's, else the bench throws. Rows:
+ * the C rate, and `… mmkit ÷ C`.
  */
 import type { BenchContext } from '../../../scripts/bench-api.js';
+import { Fnv, NativePeer, peerRow, ratioRow, sameOrThrow, toUint64 } from '../../../scripts/native-peer.js';
 import { PAGE_SIZE } from '../src/address.js';
 import { Perm } from '../src/arch.js';
 import { PhysicalMemory } from '../src/physical-memory.js';
@@ -43,8 +49,9 @@ export default async function coreBench(bench: BenchContext): Promise<void> {
       vpns[i] = vpn;
       tlb.fill(vpn, asid, false, vpn, Perm.UR | Perm.UW | Perm.KR | Perm.KW, 0, 1, vpn, 1);
     }
-    await bench.throughput({
-      name: 'Tlb.lookup (hit)',
+    const name = 'Tlb.lookup (hit)';
+    const mmkit = await bench.throughput({
+      name,
       inputSize: `${entries}-entry working set, TLB of ${entries}`,
       opsPerCall: entries,
       target: { min: 100e6 },
@@ -55,6 +62,32 @@ export default async function coreBench(bench: BenchContext): Promise<void> {
         return s;
       },
     });
+    const peer = NativePeer.compile(new URL('./native/tlb-peer.c', import.meta.url), 'core.bench (TLB)');
+    if (peer) {
+      try {
+        const h = new Fnv();
+        let sum = 0;
+        for (let i = 0; i < entries; i++) {
+          const k = tlb.lookup(vpns[i]!, asid);
+          sum += k;
+          h.word(k >>> 0);
+        }
+        const c = peer.run<{ ops_per_s: number; index_fnv: number; index_sum: number }>([
+          peer.writeInput('vpns.bin', toUint64(vpns)),
+          entries,
+          asid,
+          bench.quick ? 512 : 2048,
+          bench.quick ? 3 : 7,
+        ]);
+        sameOrThrow('TLB lookups (FNV-1a of the returned indices)', h.value, c.index_fnv);
+        sameOrThrow('TLB lookups (sum of the returned indices)', sum, c.index_sum);
+        const size = `same ${entries} page numbers, TLB of ${entries}`;
+        await peerRow(bench, 'C tlb-peer lookup (hit)', `${size}, best of runs`, 'ops/s', c.ops_per_s);
+        await ratioRow(bench, `${name}, mmkit ÷ C`, size, mmkit / c.ops_per_s);
+      } finally {
+        peer.dispose();
+      }
+    }
   }
 
   // --- read32 on touched frames: 1024 touched frames (4 MiB), 4096 word addresses spread over them.

@@ -12,16 +12,12 @@
  * context only. mincore() is the nearest syscall to a VMA lookup but also walks the page table
  * and enters the kernel, so its ratio row has no target.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createAarch64Arch } from '@mmkit/arch-aarch64';
 import { createX86Arch } from '@mmkit/arch-x86';
 import { createPcBoard, createVirtBoard } from '@mmkit/boards';
 import type { ArchBackend } from '@mmkit/core';
 import type { BenchContext } from '../../../scripts/bench-api.js';
+import { NativePeer } from '../../../scripts/native-peer.js';
 import { bootKernel, type Kernel } from '../src/kernel.js';
 import type { MachineDescription } from '../src/machine.js';
 import type { Process } from '../src/process.js';
@@ -81,40 +77,23 @@ function unwrap<T>(r: SysResult<T>, what: string): T {
 }
 
 /**
- * Compiles and runs the C peer; undefined (with one line on stderr saying why) when no C
- * compiler is available. Any other failure (compile error, syscall error, bad JSON) throws.
+ * Compiles and runs the C peer (scripts/native-peer.ts); undefined (with one line on stderr saying
+ * why) when no C compiler is available. Any other failure (compile error, syscall error, bad JSON) throws.
  */
 function runPeer(pairs: number, repeats: number): PeerResult | undefined {
-  const source = fileURLToPath(new URL('./native/mm-peer.c', import.meta.url));
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'mmkit-mm-peer-'));
+  const peer = NativePeer.compile(new URL('./native/mm-peer.c', import.meta.url), 'vm.bench');
+  if (!peer) return undefined;
   try {
-    const exe = path.join(dir, 'mm-peer');
-    try {
-      execFileSync('cc', ['-std=c11', '-O2', '-o', exe, source], { stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        process.stderr.write(
-          'vm.bench: no C compiler (cc) on PATH; skipping the linux peer and ratio rows\n',
-        );
-        return undefined;
-      }
-      throw new Error(`compiling ${source} failed: ${(e as { stderr?: Buffer }).stderr?.toString() ?? e}`);
-    }
-    const out = execFileSync(exe, [String(pairs), String(repeats)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 600_000,
-    });
-    const peer = JSON.parse(out) as PeerResult;
-    if (!(peer.mmap_munmap_pairs_per_s > 0) || !(peer.demand_faults_per_s_nohuge > 0))
-      throw new Error(`mm-peer printed no rates: ${out}`);
-    if (peer.faults_nohuge < REGION_PAGES)
+    const result = peer.run<PeerResult>([pairs, repeats]);
+    if (!(result.mmap_munmap_pairs_per_s > 0) || !(result.demand_faults_per_s_nohuge > 0))
+      throw new Error(`mm-peer printed no rates: ${JSON.stringify(result)}`);
+    if (result.faults_nohuge < REGION_PAGES)
       throw new Error(
-        `mm-peer took ${peer.faults_nohuge} faults with MADV_NOHUGEPAGE, expected ≥ ${REGION_PAGES}`,
+        `mm-peer took ${result.faults_nohuge} faults with MADV_NOHUGEPAGE, expected ≥ ${REGION_PAGES}`,
       );
-    return peer;
+    return result;
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    peer.dispose();
   }
 }
 
