@@ -24,6 +24,7 @@ import {
   MEMORY_TYPES,
   OPEN_TABLE,
   type PhysicalMemory,
+  type SwapEntryCodec,
   type TableAttributes,
   type TlbInvalidation,
   type TlbOperation,
@@ -32,6 +33,7 @@ import { AARCH64_ELF, AARCH64_LINUX_MAIR, AARCH64_PA_BITS, AARCH64_VA_BITS } fro
 import { Aarch64DescriptorCodec } from './descriptor-codec.js';
 import { MairMap } from './mair.js';
 import { Aarch64Mmu, type Aarch64MmuOptions } from './mmu.js';
+import { AARCH64_SWAP_CODEC } from './swap-entry.js';
 import { Aarch64SyndromeCodec } from './syndrome-codec.js';
 import { aarch64TlbOperations } from './tlb-operations.js';
 
@@ -66,6 +68,8 @@ export interface Aarch64Backend extends ArchBackend {
   readonly options: ResolvedAarch64Options;
   /** The AttrIndx map derived from MAIR_EL1. */
   readonly mair: MairMap;
+  /** Linux's arm64 swap-PTE encoding (`swap-entry.ts`). */
+  readonly swap: SwapEntryCodec;
   /**
    * Creates the MMU of one CPU over `memory`. Its roots start at physical 0 and ASID 0;
    * load them with setUserRoot / setKernelRoot before walking.
@@ -145,6 +149,7 @@ export function createAarch64Arch(options: Aarch64Options = {}): Aarch64Backend 
     options: resolved,
     mair,
     defaults,
+    swap: AARCH64_SWAP_CODEC,
     createMmu(memory: PhysicalMemory, mmuOptions?: Aarch64MmuOptions): Aarch64Mmu {
       return new Aarch64Mmu(
         memory,

@@ -100,6 +100,8 @@ const HELPERS = [
 
 /** Exports outside this part of Kernel v2 (backend, codecs, MMU, levels, TLB operations) or data. */
 const NOT_HERE = [
+  'AARCH64_SWAP_CODEC',
+  'AARCH64_SWAP_LAYOUT',
   'AARCH64_ELF',
   'AARCH64_LEVEL_NAMES',
   'AARCH64_LINUX_MAIR',

@@ -31,5 +31,6 @@ export { aarch64LevelName, parseAarch64Level } from './levels.js';
 export { classifyMairAttribute, type MairAttribute, MairMap, mairAttributeMeaning } from './mair.js';
 export { Aarch64Mmu, type Aarch64MmuContext, type Aarch64MmuOptions } from './mmu.js';
 export { computeSctlrEl1, computeTcrEl1, computeTtbr } from './registers.js';
+export { AARCH64_SWAP_CODEC, AARCH64_SWAP_LAYOUT } from './swap-entry.js';
 export { Aarch64SyndromeCodec } from './syndrome-codec.js';
 export { aarch64TlbOperations, tlbiVaOperand } from './tlb-operations.js';

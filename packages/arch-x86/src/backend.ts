@@ -24,6 +24,7 @@ import {
   MEMORY_TYPES,
   OPEN_TABLE,
   type PhysicalMemory,
+  type SwapEntryCodec,
   type TableAttributes,
   type TlbInvalidation,
   type TlbOperation,
@@ -33,6 +34,7 @@ import { X86DescriptorCodec } from './descriptor-codec.js';
 import { X86Mmu, type X86MmuOptions } from './mmu.js';
 import { deriveFormat, type ResolvedX86Options, resolveX86Options, type X86Options } from './options.js';
 import type { PatMap } from './pat.js';
+import { x86SwapCodec } from './swap-entry.js';
 import { X86SyndromeCodec } from './syndrome-codec.js';
 import { x86TlbOperations } from './tlb-operations.js';
 
@@ -42,6 +44,8 @@ export interface X86Backend extends ArchBackend {
   readonly syndromes: X86SyndromeCodec;
   /** The options in effect (defaults applied). */
   readonly options: ResolvedX86Options;
+  /** Linux's swap-PTE encoding for this mode (`swap-entry.ts`). */
+  readonly swap: SwapEntryCodec;
   /** The IA32_PAT mapping used for memory types. */
   readonly pat: PatMap;
   /**
@@ -176,6 +180,7 @@ export function createX86Arch(options: X86Options): X86Backend {
     options: resolved,
     pat: format.pat,
     defaults,
+    swap: x86SwapCodec(mode),
     createMmu(memory: PhysicalMemory, mmuOptions?: X86MmuOptions): X86Mmu {
       return new X86Mmu(memory, { arch: description, codec, format }, mmuOptions);
     },

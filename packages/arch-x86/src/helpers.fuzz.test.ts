@@ -103,10 +103,15 @@ const HELPERS = [
   'recursive32',
   'recursive4Level',
   'resolveX86Options',
+  'x86SwapCodec',
+  'x86SwapLayout',
 ] as const;
 
 /** Exports outside this part of Kernel v2 (backend, codecs, MMU, modes, TLB operations) or data. */
 const NOT_HERE = [
+  'X86_32_SWAP_LAYOUT',
+  'X86_64_SWAP_LAYOUT',
+  'X86_PAE_SWAP_LAYOUT',
   'CR0_BITS',
   'CR4_BITS',
   'EFER_BITS',

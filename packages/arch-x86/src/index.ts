@@ -44,5 +44,12 @@ export {
   computeEfer,
   type X86RegisterState,
 } from './registers.js';
+export {
+  X86_32_SWAP_LAYOUT,
+  X86_64_SWAP_LAYOUT,
+  X86_PAE_SWAP_LAYOUT,
+  x86SwapCodec,
+  x86SwapLayout,
+} from './swap-entry.js';
 export { X86SyndromeCodec, type X86SyndromeConfig } from './syndrome-codec.js';
 export { invpcidDescriptor, type X86TlbConfig, x86TlbOperations } from './tlb-operations.js';

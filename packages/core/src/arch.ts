@@ -26,6 +26,7 @@
 import type { Range } from './address.js';
 import { checkDescription, checkInt, checkPermissions } from './arg-checks.js';
 import type { PhysicalMemory } from './physical-memory.js';
+import type { SwapEntryCodec } from './swap-entry.js';
 
 /**
  * Contract version implemented by backends written against this file. A consumer (the kernel)
@@ -702,6 +703,13 @@ export interface ArchBackend {
   createMmu(memory: PhysicalMemory, options?: MmuOptions): Mmu;
   /** The architecture's own TLB maintenance sequence for a neutral need. */
   tlbOperations(need: TlbInvalidation): readonly TlbOperation[];
+  /**
+   * How a swapped-out page's non-present leaf PTE names its swap slot, exactly as Linux encodes
+   * `swp_entry(type, offset)` on this architecture (`swap-entry.ts`); undefined for a format
+   * without one (a kernel then cannot swap on this backend). Optional in contract v2: adding it
+   * changed no version. The conformance suite checks it (`checkSwapEntries`) when present.
+   */
+  readonly swap?: SwapEntryCodec | undefined;
   /**
    * The attributes a kernel should use for a kind of mapping, in neutral form
    * (so the kernel never hard-codes arch choices), e.g. the table attributes of

@@ -15,4 +15,5 @@ export * from './leaf-template.js';
 export * from './page-table-cursor.js';
 export * from './page-table-editor.js';
 export * from './physical-memory.js';
+export * from './swap-entry.js';
 export * from './tlb.js';

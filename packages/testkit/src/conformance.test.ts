@@ -34,6 +34,7 @@ import {
   checkRefusals,
   checkRegisters,
   checkSoftwarePayloads,
+  checkSwapEntries,
   checkSyndromePrecision,
   checkTableRoundTrip,
   checkTlbOperations,
@@ -93,6 +94,7 @@ const CHECKS: Readonly<
   checkRegisters: (b) => checkRegisters(b),
   checkSyndromePrecision: (b) => checkSyndromePrecision(b),
   checkTlbOperations,
+  checkSwapEntries: (b) => checkSwapEntries(b, { numRuns: 200 }),
   ...EDITOR_CHECKS,
 };
 
@@ -266,6 +268,11 @@ describe('each check catches the defect it is meant to catch', () => {
     ['fault-without-descriptor-pa', (b) => checkUnmapped(b), /descriptorPa 0, expected the root entry/],
     ['registers-not-bigints', (b) => checkRegisters(b), /register TOYROOT is not a bigint/],
     ['precision-claims-level', (b) => checkSyndromePrecision(b), /decodes to level 0, expected 2/],
+    [
+      'swap-offset-overlaps-present',
+      (b) => checkSwapEntries(b, { numRuns: 200 }),
+      /swap PTE 0x00000001 \(\{"offset":1,"type":0\}\), read by kernel: present to the walker/,
+    ],
     [
       'leaf-bit-from-address',
       (b) => checkLeafTemplate(b),

@@ -19,6 +19,7 @@ import {
   checkZeroAbsent,
   levelLabel,
 } from './codec-checks.js';
+import { checkSwapEntries } from './swap-checks.js';
 import { checkTlbOperations } from './tlb-checks.js';
 import {
   checkAccessedFlag,
@@ -48,7 +49,9 @@ export interface ConformanceOptions extends WalkerCheckOptions {
  * table round trips (or E_UNREPRESENTABLE refusals); software payloads; typed refusals;
  * nextTable ⇄ decode; describe(); declared memory types; walks on hand-built tables for every
  * leaf level and permission set, unmapped and non-canonical addresses, hardware accessed/dirty
- * updates, syndrome agreement and the declared syndrome precision; TLB operations.
+ * updates, syndrome agreement and the declared syndrome precision; TLB operations; and, for a
+ * backend that declares a swap-entry codec (`swap`), its round trip, refusals and that the walker
+ * never sees a swap PTE as present.
  */
 export function describeConformance(
   name: string,
@@ -129,5 +132,10 @@ export function describeConformance(
     it('turns every TLB invalidation need into operations that drop the covered entries', () => {
       expect(checkTlbOperations(make())).toEqual([]);
     });
+    if (probe.swap) {
+      it(`encodes swap entries as non-present PTEs that round-trip (${probe.swap.name})`, { timeout }, () => {
+        expect(checkSwapEntries(make(), { ...walker, numRuns })).toEqual([]);
+      });
+    }
   });
 }

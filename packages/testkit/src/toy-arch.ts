@@ -9,6 +9,8 @@
  *             address          SW     MT   PS  G  D  A  X  U  W  P
  * ```
  * P = 0 and non-zero: software payload in bits [31:1]. PS = 1 in the PD: 4 MiB leaf.
+ * Swap PTE (a Linux-style layout, `swap`): type in bits 5:1, exclusive in bit 7, offset in bits
+ * 31:12, P = 0.
  * Permissions AND across levels (W, U, X); the kernel can always read.
  *
  * `bug` switches on one deliberate defect, so tests can show that each check fails.
@@ -21,6 +23,7 @@ import {
   type ArchBackend,
   type ArchDescription,
   CONTRACT_VERSION,
+  createSwapEntryCodec,
   type DescriptorCodec,
   DescriptorError,
   deriveGeometry,
@@ -30,6 +33,7 @@ import {
   type Field,
   InvalidArgumentError,
   type LeafAttributes,
+  type LinuxSwapLayout,
   MEMORY_TYPES,
   type Mmu,
   type NeutralEntry,
@@ -105,7 +109,12 @@ export type ToyBug =
    * "template | PA", at addresses that `leafTemplate`'s samples miss, so `fillAbsent` installs
    * something other than what `map` installs (checkLeafTemplate).
    */
-  | 'leaf-bit-from-address';
+  | 'leaf-bit-from-address'
+  /**
+   * The swap codec puts the offset in bits 19:0, over P: an odd offset makes a present PTE that
+   * the walker translates, though the codec round-trips it (checkSwapEntries).
+   */
+  | 'swap-offset-overlaps-present';
 
 /**
  * For each check of the suite proven by a backend defect, the defect of the toy backend that this
@@ -135,6 +144,7 @@ export const TOY_DEFECT_FOR_CHECK = Object.freeze({
   checkSyndromePrecision: 'precision-claims-level',
   checkTlbOperations: 'tlb-ops-do-nothing',
   checkLeafTemplate: 'leaf-bit-from-address',
+  checkSwapEntries: 'swap-offset-overlaps-present',
 } as const satisfies Record<string, ToyBug>);
 
 const P = 1;
@@ -500,5 +510,28 @@ export function createToyArch(options: { readonly bug?: ToyBug } = {}): ArchBack
     createMmu,
     tlbOperations,
     defaults: { userTable: OPEN_TABLE, kernelTable: OPEN_TABLE },
+    swap: createSwapEntryCodec(bug === 'swap-offset-overlaps-present' ? TOY_SWAP_OVER_P : TOY_SWAP),
   };
 }
+
+/** The toy's swap PTE: type 5:1, exclusive 7, offset 31:12, P (bit 0) clear. */
+const TOY_SWAP: LinuxSwapLayout = {
+  name: 'toy32 swap entry',
+  descriptorBytes: 4,
+  typeShift: 1,
+  typeBits: 5,
+  offsetShift: 12,
+  offsetBits: 20,
+  maxOffset: 2 ** 20 - 1,
+  invertOffset: false,
+  flagBits: { exclusive: 7, softDirty: undefined, uffdWp: undefined },
+  zeroBits: [{ name: 'P', bit: 0, meaning: 'not present' }],
+};
+
+/** The defect `swap-offset-overlaps-present`: offset in bits 19:0 (over P), type in 31:27. */
+const TOY_SWAP_OVER_P: LinuxSwapLayout = {
+  ...TOY_SWAP,
+  typeShift: 27,
+  offsetShift: 0,
+  flagBits: { exclusive: 21, softDirty: undefined, uffdWp: undefined },
+};

@@ -6,7 +6,7 @@
 import type { Field } from '@mmkit/core';
 import type { Command } from 'commander';
 import { ARCH_DECODERS, type ArchDecoder, archDecoder } from '../decoders/arch-decoders.js';
-import type { DescriptorReport, SyndromeReport } from '../decoders/report.js';
+import type { DescriptorReport, SwapReport, SyndromeReport } from '../decoders/report.js';
 import { reportDescriptor, reportSyndrome } from '../decoders/report.js';
 import { formatBytes, formatPairs, formatTable, groupedHex } from '../format.js';
 import type { Output, Styles } from '../io.js';
@@ -141,10 +141,11 @@ function renderDescriptor(r: DescriptorReport, d: ArchDecoder, bytes: number, ou
   const kind = r.kind === 'block' && d.entryWord === 'entry' ? 'page' : r.kind;
   out.line(
     style.bold(
-      `${r.arch} ${d.entryWord} ${groupedHex(r.descriptor, bytes * 2)} at ${r.level.name}: ${kind}${size}`,
+      `${r.arch} ${d.entryWord} ${groupedHex(r.descriptor, bytes * 2)} at ${r.level.name}: ${r.swap ? 'swap entry' : `${kind}${size}`}`,
     ),
   );
   out.line();
+  if (r.swap) renderSwap(r.swap, out);
   for (const l of fieldTable(r.fields, style)) out.line(l);
   out.line();
   out.line(style.bold('neutral decoding'));
@@ -191,6 +192,30 @@ function renderDescriptor(r: DescriptorReport, d: ArchDecoder, bytes: number, ou
       break;
   }
   for (const l of formatPairs(pairs, style)) out.line(l);
+}
+
+function renderSwap(s: SwapReport, out: Output): void {
+  const { style } = out;
+  const flags = [s.exclusive && 'exclusive', s.softDirty && 'soft-dirty', s.uffdWp && 'uffd-wp'].filter(
+    Boolean,
+  );
+  out.line(
+    `swap entry: type ${s.type}, offset ${s.offset} (slot at byte ${s.offset} × ${s.pageBytes} = ${groupedHex(s.slotByte)} of swap device ${s.type})`,
+  );
+  out.line();
+  out.line(style.bold(s.format));
+  for (const l of fieldTable(s.fields, style)) out.line(l);
+  out.line();
+  for (const l of formatPairs(
+    [
+      ['type', s.typeMeaning],
+      ['flags', flags.length > 0 ? flags.join(', ') : 'none'],
+    ],
+    style,
+  ))
+    out.line(l);
+  out.line();
+  out.line(style.bold('hardware view (not present: every access faults)'));
 }
 
 function renderSyndrome(r: SyndromeReport, d: ArchDecoder, out: Output): void {

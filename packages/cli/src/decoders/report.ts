@@ -9,6 +9,7 @@ import {
   DescriptorError,
   formatPerms,
   isMmError,
+  linuxSwapTypeMeaning,
   PRIVILEGE_NAMES,
   permMask,
 } from '@mmkit/core';
@@ -45,6 +46,25 @@ export type NeutralReport =
   | { readonly kind: 'software'; readonly payload: number }
   | { readonly kind: 'invalid'; readonly reason: string };
 
+/** A swap PTE: the swap entry Linux encoded in a non-present leaf PTE (`ArchBackend.swap`). */
+export interface SwapReport {
+  /** The encoding, e.g. `Linux x86-64 swap entry (L1TF-inverted offset)`. */
+  readonly format: string;
+  readonly type: number;
+  readonly offset: number;
+  /** What the type means in Linux's default configuration (a swap device or a special entry). */
+  readonly typeMeaning: string;
+  /** Bytes of a page (and of a swap slot). */
+  readonly pageBytes: number;
+  /** Byte address of the slot in the swap device: offset × page size. */
+  readonly slotByte: bigint;
+  readonly exclusive: boolean;
+  readonly softDirty: boolean;
+  readonly uffdWp: boolean;
+  /** The swap PTE field by field. */
+  readonly fields: readonly Field[];
+}
+
 /** A descriptor explained field by field plus its neutral decoding. */
 export interface DescriptorReport {
   readonly arch: string;
@@ -55,6 +75,8 @@ export interface DescriptorReport {
   readonly entrySizeBytes: number;
   readonly fields: readonly Field[];
   readonly neutral: NeutralReport;
+  /** Present when the descriptor is a swap PTE of the backend's swap encoding. */
+  readonly swap?: SwapReport;
 }
 
 /** A syndrome explained field by field plus its neutral decoding (null when it is not a memory fault). */
@@ -124,7 +146,7 @@ export function reportDescriptor(backend: ArchBackend, value: bigint, level: num
   const entry = backend.codec.decode(lo, hi, level);
   const name = backend.description.levels.find((l) => l.level === level)?.name ?? String(level);
   const entrySizeBytes = backend.geometry.entrySizeBytes[level] ?? 0;
-  return {
+  const report: DescriptorReport = {
     arch: backend.description.id,
     descriptor: value,
     level: { name, internal: level },
@@ -132,6 +154,24 @@ export function reportDescriptor(backend: ArchBackend, value: bigint, level: num
     entrySizeBytes,
     fields: backend.codec.describe(value, level),
     neutral: neutralOf(entry, entrySizeBytes),
+  };
+  const swap = backend.swap;
+  const s = swap?.decode(lo, hi, level);
+  if (!swap || !s) return report;
+  return {
+    ...report,
+    swap: {
+      format: swap.name,
+      type: s.type,
+      offset: s.offset,
+      typeMeaning: linuxSwapTypeMeaning(s.type),
+      pageBytes: backend.geometry.pageBytes,
+      slotByte: BigInt(s.offset) * BigInt(backend.geometry.pageBytes),
+      exclusive: s.exclusive,
+      softDirty: s.softDirty,
+      uffdWp: s.uffdWp,
+      fields: swap.describe(value),
+    },
   };
 }
 
