@@ -29,6 +29,10 @@ export default defineConfig({
         resolve: { alias: sources },
         test: { name: 'readme-examples', root: 'scripts/readme-examples', include: ['*.test.ts'] },
       },
+      {
+        extends: true as const,
+        test: { name: 'api-report', root: 'scripts/api-report', include: ['*.test.ts'] },
+      },
     ],
   },
 });
