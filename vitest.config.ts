@@ -5,13 +5,34 @@ import { defineConfig } from 'vitest/config';
 // src/ through the "@mmkit/source" export condition, so no build is needed.
 const packages = readdirSync(new URL('./packages', import.meta.url));
 
+// The README examples (scripts/readme-examples) import the packages by name from generated files
+// outside any package, so they get every package's src by alias (the same modules the
+// "@mmkit/source" condition gives the package tests).
+const sources = Object.fromEntries(
+  packages.map((name) => [
+    `@mmkit/${name}`,
+    new URL(`./packages/${name}/src/index.ts`, import.meta.url).pathname,
+  ]),
+);
+
 export default defineConfig({
   resolve: { conditions: ['@mmkit/source'] },
   ssr: { resolve: { conditions: ['@mmkit/source'] } },
   test: {
-    projects: packages.map((name) => ({
-      extends: true,
-      test: { name, root: `packages/${name}`, include: ['src/**/*.test.ts', 'test/**/*.test.ts'] },
-    })),
+    projects: [
+      ...packages.map((name) => ({
+        extends: true as const,
+        test: { name, root: `packages/${name}`, include: ['src/**/*.test.ts', 'test/**/*.test.ts'] },
+      })),
+      {
+        extends: true as const,
+        resolve: { alias: sources },
+        test: { name: 'readme-examples', root: 'scripts/readme-examples', include: ['*.test.ts'] },
+      },
+      {
+        extends: true as const,
+        test: { name: 'api-report', root: 'scripts/api-report', include: ['*.test.ts'] },
+      },
+    ],
   },
 });

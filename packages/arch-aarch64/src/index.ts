@@ -2,6 +2,9 @@
  * @mmkit/arch-aarch64 — the AArch64 VMSAv8-64 stage-1 page-table backend of
  * mmkit (EL1&0 regime, 4 KiB granule, 48-bit VA, TTBR0/TTBR1 split): bit-exact
  * descriptors, a QEMU-faithful MMU walker and ESR_EL1 fault syndromes.
+ *
+ * @packageDocumentation
+ * @module @mmkit/arch-aarch64
  */
 export {
   type Aarch64Backend,

@@ -5,6 +5,9 @@
  * keys, reserved bits) with the exact #PF error codes, TLB maintenance
  * (INVLPG / INVPCID / CR3 / CR4.PGE), the IA32_PAT mapping, and recursive-
  * mapping address helpers.
+ *
+ * @packageDocumentation
+ * @module @mmkit/arch-x86
  */
 export { createX86Arch, type X86Backend } from './backend.js';
 export {

@@ -2,6 +2,9 @@
  * @mmkit/boards — real boards for mmkit: QEMU `virt` (AArch64), the
  * Raspberry Pi 4B and a QEMU q35 PC (x86), with their RAM ranges, MMIO
  * windows, kernel image placement and the page allocator's pool plan.
+ *
+ * @packageDocumentation
+ * @module @mmkit/boards
  */
 export { BOARD_IDS, type BoardOptions, createBoard, isBoardId } from './create-board.js';
 export { E820_TYPE_NAMES, type E820Entry, type E820Type, e820RamRegions, formatE820 } from './e820.js';

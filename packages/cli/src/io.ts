@@ -9,6 +9,7 @@ import type pc from 'picocolors';
 
 /** A writable text stream (process.stdout, or a test buffer). */
 export interface CliStream {
+  /** Writes a chunk of output (text, with its own newlines); the return value is ignored. */
   write(chunk: string): unknown;
   /** True for a terminal; enables colour on stdout. */
   readonly isTTY?: boolean;

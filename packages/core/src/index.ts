@@ -2,6 +2,9 @@
  * @mmkit/core — the architecture-neutral core of mmkit: exact addresses,
  * simulated physical memory, the page-table backend contract, the TLB model,
  * the page-table cursor and editor, flush obligations, errors and events. No runtime dependencies.
+ *
+ * @packageDocumentation
+ * @module @mmkit/core
  */
 export * from './address.js';
 export * from './arch.js';

@@ -46,7 +46,9 @@ import { BusError, describeValue, HostLimitError, InvalidArgumentError } from '.
 
 /** A device behind an MMIO window. Offsets are relative to the window base. */
 export interface MmioDevice {
+  /** A load of `sizeBytes` at `offset` into the window: the register's value (number or bigint). */
   read(offset: number, sizeBytes: 1 | 2 | 4 | 8): number | bigint;
+  /** A store of `value` (`sizeBytes` wide) at `offset` into the window. */
   write(offset: number, sizeBytes: 1 | 2 | 4 | 8, value: number | bigint): void;
 }
 

@@ -33,6 +33,11 @@ export type FaultOutcomeCode = (typeof FaultOutcome)[keyof typeof FaultOutcome];
 
 /** The kernel side the CPU calls on a fault. */
 export interface FaultHandler {
+  /**
+   * Resolves a fault the CPU took at page `vpn` + `offset` (`result` holds the walk's fault and
+   * syndrome; `soft` for the copy-to/from-user path) and says what the CPU does next: retry the
+   * access, report the process killed, or refuse it with EFAULT.
+   */
   onFault(
     cpu: Cpu,
     proc: Process,

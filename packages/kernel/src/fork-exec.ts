@@ -16,7 +16,7 @@ import type { Process } from './process.js';
 import { fail, ok, PROT, type SysResult } from './syscalls.js';
 import { anonVma, stackVma } from './vma.js';
 
-/** A program for {@link spawn}: text and data images. */
+/** A program for {@link Kernel.spawn}: text and data images. */
 export interface ProgramImage {
   readonly text: Uint8Array;
   readonly data?: Uint8Array;

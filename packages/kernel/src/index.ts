@@ -1,6 +1,9 @@
 /**
  * @mmkit/kernel — the architecture-neutral kernel memory manager. It is handed
  * a backend (`ArchBackend`) and a machine; it imports no architecture package.
+ *
+ * @packageDocumentation
+ * @module @mmkit/kernel
  */
 export { AddressSpace, describeAttrs, type LayoutVpns, type MapOutcome } from './address-space.js';
 export {

@@ -3,6 +3,9 @@
  * for the kernel's reclaim and offline replay, ten policies with libCacheSim's conventions,
  * streaming trace readers (lackey, page lists, libCacheSim oracleGeneral and csv; gzip accepted),
  * miss ratios at many sizes and the exact LRU miss-ratio curve in one pass.
+ *
+ * @packageDocumentation
+ * @module @mmkit/replay
  */
 export { ArcPolicy, createArcPolicy } from './arc.js';
 export { ClockPolicy, createClockPolicy } from './clock.js';

@@ -16,6 +16,7 @@ export class TraceReader implements AsyncIterable<TraceBatch> {
     private readonly open: () => AsyncGenerator<TraceBatch>,
   ) {}
 
+  /** Reads the file again from the start: each `for await` is a fresh pass (OPT needs two). */
   [Symbol.asyncIterator](): AsyncIterator<TraceBatch> {
     return this.open();
   }
