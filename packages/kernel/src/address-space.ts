@@ -31,7 +31,7 @@ import {
 import type { KernelContext } from './context.js';
 import type { SimpleLayout } from './layout.js';
 import { FrameState } from './page-allocator.js';
-import { PROT } from './syscalls.js';
+import { checkLeafAttributes, PROT } from './syscalls.js';
 import { anonVma, createVmaTree, type SharedObject, type VmaValue, vmaWith } from './vma.js';
 import type { VmaTree } from './vma-tree.js';
 
@@ -64,6 +64,7 @@ function layoutVpns(layout: SimpleLayout, pageShift: bigint): LayoutVpns {
 
 /** Short permission string of leaf attributes: `user rw- kernel rw- normal-wb`. */
 export function describeAttrs(a: LeafAttributes): string {
+  checkLeafAttributes('attrs', a);
   const f = (p: { read: boolean; write: boolean; execute: boolean }) =>
     `${p.read ? 'r' : '-'}${p.write ? 'w' : '-'}${p.execute ? 'x' : '-'}`;
   return `user ${f(a.user)} kernel ${f(a.kernel)} ${a.memoryType}${a.global ? ' global' : ''}`;

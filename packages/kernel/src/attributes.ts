@@ -8,12 +8,16 @@
  */
 import {
   type ArchBackend,
+  leafTemplate as coreLeafTemplate,
   isMmError,
   type LeafAttributes,
+  type LeafTemplate,
+  MEMORY_TYPES,
   type MemoryType,
   type Permissions,
   UnrepresentableError,
 } from '@mmkit/core';
+import { checkArch, checkLeafAttributes, invalidArgument, isPermissions } from './syscalls.js';
 
 /** What a mapping needs. */
 export interface MappingRequest {
@@ -36,7 +40,9 @@ export class AttributeChooser {
    */
   readonly widened: string[] = [];
 
-  constructor(private readonly backend: ArchBackend) {}
+  constructor(private readonly backend: ArchBackend) {
+    checkArch(backend);
+  }
 
   /**
    * Leaf attributes for a mapping, as mapped fresh by a fault (accessed; dirty
@@ -44,6 +50,21 @@ export class AttributeChooser {
    * @throws UnrepresentableError if no candidate can be expressed at `level`.
    */
   leaf(req: MappingRequest, level = 1): LeafAttributes {
+    if (
+      req === null ||
+      typeof req !== 'object' ||
+      !isPermissions(req.user) ||
+      (req.kernel !== undefined && !isPermissions(req.kernel)) ||
+      !MEMORY_TYPES.includes(req.memoryType) ||
+      typeof req.global !== 'boolean'
+    )
+      throw invalidArgument(
+        'mapping request',
+        req,
+        '{ user: { read, write, execute }, kernel?, memoryType, global }',
+      );
+    if (typeof level !== 'number' || !Number.isInteger(level) || level < 1 || level > 7)
+      throw invalidArgument('level', level, 'a page-table level (1 = the last level)');
     const key = `${+req.user.read}${+req.user.write}${+req.user.execute}${req.kernel ? `${+req.kernel.read}${+req.kernel.write}${+req.kernel.execute}` : '-'}${req.memoryType}${+req.global}@${level}`;
     const hit = this.cache.get(key);
     if (hit) return hit;
@@ -105,14 +126,30 @@ export class AttributeChooser {
   }
 }
 
+export type { LeafTemplate } from '@mmkit/core';
+
 /**
  * Leaf templates moved to `@mmkit/core` (`leafTemplate`, `LeafTemplate`, used with
- * `PageTableEditor.fillAbsent`); re-exported here for existing importers.
+ * `PageTableEditor.fillAbsent`); this is core's, with the arguments checked first for existing
+ * importers from plain JavaScript.
+ * @throws InvalidArgumentError for a non-backend, attributes that are not LeafAttributes or a bad
+ *   level; UnrepresentableError (from the codec) if `attrs` cannot be encoded at `level`.
  */
-export { type LeafTemplate, leafTemplate } from '@mmkit/core';
+export function leafTemplate(
+  backend: ArchBackend,
+  attrs: LeafAttributes,
+  level = 1,
+): LeafTemplate | undefined {
+  checkArch(backend);
+  checkLeafAttributes('attrs', attrs);
+  if (typeof level !== 'number' || !Number.isInteger(level) || level < 1 || level > 7)
+    throw invalidArgument('level', level, 'a page-table level (1 = the last level)');
+  return coreLeafTemplate(backend, attrs, level);
+}
 
 /** Permissions helper: `perms('rw-')`. */
 export function perms(spec: string): Permissions {
-  if (!/^[r-][w-][x-]$/.test(spec)) throw new TypeError(`permission spec must look like "rw-", got ${spec}`);
+  if (typeof spec !== 'string' || !/^[r-][w-][x-]$/.test(spec))
+    throw invalidArgument('permission spec', spec, 'three characters like "rw-" (r or -, w or -, x or -)');
   return { read: spec[0] === 'r', write: spec[1] === 'w', execute: spec[2] === 'x' };
 }

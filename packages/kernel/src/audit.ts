@@ -32,7 +32,7 @@ import {
 import type { Kernel } from './kernel.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
-import { PROT } from './syscalls.js';
+import { checkKernel, PROT } from './syscalls.js';
 
 /** Result of {@link audit}. */
 export interface AuditReport {
@@ -47,6 +47,7 @@ export interface AuditReport {
 
 /** Audits a kernel; see the module documentation. Never throws for a finding (see {@link assertAudit}). */
 export function audit(kernel: Kernel): AuditReport {
+  checkKernel(kernel);
   const problems: string[] = [];
   const { allocator: alloc, editor } = kernel;
   const tableOwner = new Map<number, number>(); // pa -> owner pid (-1 kernel)

@@ -34,7 +34,8 @@
  *   file bytes); mmkit always zeroes it, as the ELF gABI says memory past
  *   `p_filesz` reads as zero (`zeroTail: 'bss'`).
  */
-import { hex, InvalidArgumentError, MmError, type Permissions } from '@mmkit/core';
+import { hex, MmError, type Permissions } from '@mmkit/core';
+import { invalidArgument, plain, showValue } from './syscalls.js';
 
 // ---------------------------------------------------------------------------
 // Constants (ELF gABI; `include/uapi/linux/elf.h`)
@@ -109,13 +110,17 @@ const ET_NAMES: Readonly<Record<number, string>> = {
 
 const TWO_64 = 1n << 64n;
 
+/** Images {@link parseElf64} returned: {@link planElfLoad} plans only those (an image is trusted). */
+const parsedImages = new WeakSet<object>();
+
 // ---------------------------------------------------------------------------
 // Errors
 
-function showValue(value: bigint | number | string): string {
-  if (typeof value === 'bigint') return hex(value);
-  if (typeof value === 'number') return value >= 10 ? `${value} (${hex(value)})` : `${value}`;
-  return JSON.stringify(value);
+function showElfValue(value: unknown): string {
+  if (typeof value === 'bigint') return value >= 0n ? hex(value) : `${value}`;
+  if (typeof value === 'number')
+    return Number.isSafeInteger(value) && value >= 10 ? `${value} (${hex(value)})` : `${value}`;
+  return showValue(value);
 }
 
 /**
@@ -128,7 +133,7 @@ export class ElfFormatError extends MmError {
     readonly value: bigint | number | string,
     readonly reason: string,
   ) {
-    super('E_INVALID_ARGUMENT', `ELF ${field} = ${showValue(value)}: ${reason}`);
+    super('E_INVALID_ARGUMENT', `ELF ${plain(field)} = ${showElfValue(value)}: ${plain(reason)}`);
   }
 }
 
@@ -141,7 +146,7 @@ export class ElfUnsupportedMachineError extends ElfFormatError {
     super(
       'e_machine',
       machine,
-      `unsupported machine; expected ${accepted.map((m) => `${ELF_MACHINE_NAMES[m] ?? 'EM'} (${m})`).join(' or ')}`,
+      `unsupported machine; expected ${Array.isArray(accepted) ? accepted.map((m) => `${ELF_MACHINE_NAMES[m] ?? 'EM'} (${showValue(m)})`).join(' or ') : showValue(accepted)}`,
     );
   }
 }
@@ -170,7 +175,11 @@ export class ElfDynamicExecutableError extends ElfFormatError {
     readonly phdrIndex: number,
     readonly interpreter: string,
   ) {
-    super(`phdr[${phdrIndex}] PT_INTERP`, interpreter, 'dynamically linked executables are not supported');
+    super(
+      `phdr[${showValue(phdrIndex)}] PT_INTERP`,
+      interpreter,
+      'dynamically linked executables are not supported',
+    );
   }
 }
 
@@ -295,7 +304,12 @@ function readCString(bytes: Uint8Array, offset: bigint, length: bigint): string 
  *   {@link ElfDynamicExecutableError}); InvalidArgumentError if `bytes` is not a Uint8Array.
  */
 export function parseElf64(bytes: Uint8Array, options: ParseElfOptions = {}): ElfImage {
-  if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('ELF bytes', bytes, 'a Uint8Array');
+  if (!(bytes instanceof Uint8Array)) throw invalidArgument('ELF bytes', bytes, 'a Uint8Array');
+  if (options === null || typeof options !== 'object')
+    throw invalidArgument('options', options, 'an object { machines? } or undefined');
+  const machines = options.machines;
+  if (machines !== undefined && (!Array.isArray(machines) || !machines.every((m) => Number.isInteger(m))))
+    throw invalidArgument('options.machines', machines, 'an array of e_machine numbers');
   const size = bytes.length;
   if (size < 4 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
     const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -327,7 +341,7 @@ export function parseElf64(bytes: Uint8Array, options: ParseElfOptions = {}): El
     throw new ElfFormatError('e_type', eType, `${name} is not loadable; expected ET_EXEC (2) or ET_DYN (3)`);
   }
   const machineCode = view.getUint16(18, true);
-  const accepted = options.machines ?? DEFAULT_ELF_MACHINES;
+  const accepted = machines ?? DEFAULT_ELF_MACHINES;
   if (!accepted.includes(machineCode)) throw new ElfUnsupportedMachineError(machineCode, accepted);
   const machine: ElfMachine = ELF_MACHINE_NAMES[machineCode]?.slice(3).toLowerCase() ?? `em${machineCode}`;
   const entry = view.getBigUint64(24, true);
@@ -473,7 +487,7 @@ export function parseElf64(bytes: Uint8Array, options: ParseElfOptions = {}): El
     }
   }
 
-  return {
+  const image: ElfImage = {
     machine,
     machineCode,
     type: eType === ET_EXEC ? 'exec' : 'dyn',
@@ -490,6 +504,8 @@ export function parseElf64(bytes: Uint8Array, options: ParseElfOptions = {}): El
     phdrAddress,
     fileBytes: size,
   };
+  parsedImages.add(image);
+  return image;
 }
 
 /** Refuses two PT_LOAD segments whose page spans (at `pageSize`) share a page. */
@@ -631,16 +647,19 @@ export function planElfLoad(
   pageSize = 4096,
   options: ElfLoadOptions = {},
 ): ElfLoadPlan {
+  if (!parsedImages.has(image)) throw invalidArgument('ELF image', image, 'an image parseElf64 returned');
   if (
     !Number.isSafeInteger(pageSize) ||
     pageSize < 4096 ||
     pageSize > 65536 ||
     (pageSize & (pageSize - 1)) !== 0
   ) {
-    throw new InvalidArgumentError('page size', pageSize, 'a power of two from 4096 to 65536');
+    throw invalidArgument('page size', pageSize, 'a power of two from 4096 to 65536');
   }
+  if (options === null || typeof options !== 'object')
+    throw invalidArgument('options', options, 'an object { loadBias?, userEnd? } or undefined');
   if (!(bytes instanceof Uint8Array) || bytes.length !== image.fileBytes) {
-    throw new InvalidArgumentError(
+    throw invalidArgument(
       'ELF bytes',
       bytes instanceof Uint8Array ? `${bytes.length} bytes` : bytes,
       `the ${image.fileBytes}-byte file the image was parsed from`,
@@ -650,27 +669,19 @@ export function planElfLoad(
   const bias = options.loadBias ?? 0n;
   const userEnd = options.userEnd ?? TWO_64;
   if (typeof bias !== 'bigint' || bias < 0n || bias >= TWO_64) {
-    throw new InvalidArgumentError('load bias', bias, 'a bigint in [0, 2^64)');
+    throw invalidArgument('load bias', bias, 'a bigint in [0, 2^64)');
   }
   if (typeof userEnd !== 'bigint' || userEnd <= 0n || userEnd > TWO_64) {
-    throw new InvalidArgumentError('user end', userEnd, 'a bigint in (0, 2^64]');
+    throw invalidArgument('user end', userEnd, 'a bigint in (0, 2^64]');
   }
   if (image.type === 'exec' && bias !== 0n) {
-    throw new InvalidArgumentError(
-      'load bias',
-      bias,
-      '0 for an ET_EXEC image (it is linked at fixed addresses)',
-    );
+    throw invalidArgument('load bias', bias, '0 for an ET_EXEC image (it is linked at fixed addresses)');
   }
   if (image.type === 'dyn') {
     let align = P;
     for (const l of image.loads) if (isPowerOfTwo(l.align) && l.align > align) align = l.align;
     if (bias % align !== 0n) {
-      throw new InvalidArgumentError(
-        'load bias',
-        bias,
-        `a multiple of ${hex(align)} (page size and largest p_align)`,
-      );
+      throw invalidArgument('load bias', bias, `a multiple of ${hex(align)} (page size and largest p_align)`);
     }
   }
 
@@ -783,13 +794,28 @@ export function planElfLoad(
  * @throws InvalidArgumentError if the page does not fit the file or the page size.
  */
 export function elfPageBytes(bytes: Uint8Array, page: ElfFilePage, pageSize = 4096): Uint8Array {
+  if (!(bytes instanceof Uint8Array)) throw invalidArgument('ELF bytes', bytes, 'a Uint8Array');
+  if (
+    !Number.isSafeInteger(pageSize) ||
+    pageSize < 4096 ||
+    pageSize > 65536 ||
+    (pageSize & (pageSize - 1)) !== 0
+  )
+    throw invalidArgument('page size', pageSize, 'a power of two from 4096 to 65536');
+  if (
+    page === null ||
+    typeof page !== 'object' ||
+    !Number.isSafeInteger(page.fileOffset) ||
+    !Number.isSafeInteger(page.fileBytes)
+  )
+    throw invalidArgument('ELF file page', page, 'an ElfFilePage of a plan (planElfLoad)');
   if (
     page.fileOffset < 0 ||
     page.fileBytes < 0 ||
     page.fileBytes > pageSize ||
     page.fileOffset + page.fileBytes > bytes.length
   ) {
-    throw new InvalidArgumentError(
+    throw invalidArgument(
       'ELF file page',
       `${page.fileBytes} bytes at file offset ${page.fileOffset}`,
       `a range inside the ${bytes.length}-byte file and one ${pageSize}-byte page`,

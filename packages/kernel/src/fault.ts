@@ -22,10 +22,8 @@ import {
   FAULT_KINDS,
   Fault,
   hex,
-  InvalidArgumentError,
   PRIVILEGE_NAMES,
   type PrivilegeLevel,
-  toAddress,
   vaOf,
   WalkResult,
 } from '@mmkit/core';
@@ -33,7 +31,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import type { KillReason, KillSignal, Process } from './process.js';
-import { PROT } from './syscalls.js';
+import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import type { ProcessVma } from './vma.js';
 
 const SEGV_MAPERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_MAPERR' };
@@ -288,11 +286,12 @@ export function handleSyndrome(
   cpuIndex = 0,
 ): 'resolved' | 'killed' {
   k.live(proc);
-  const v = toAddress(va, 'fault address');
+  const v = checkedAddress(va, 'fault address');
   if (typeof syndrome !== 'bigint' || syndrome < 0n || syndrome >= 1n << 64n)
-    throw new InvalidArgumentError('syndrome', syndrome, 'a 64-bit syndrome as a bigint');
-  const cpu = k.cpus[cpuIndex];
-  if (cpu === undefined) throw new InvalidArgumentError('cpu', cpuIndex, `0..${k.cpus.length - 1}`);
+    throw invalidArgument('syndrome', syndrome, 'a 64-bit syndrome as a bigint');
+  // A non-number index would be converted to a property key (calling its toString).
+  const cpu = typeof cpuIndex === 'number' ? k.cpus[cpuIndex] : undefined;
+  if (cpu === undefined) throw invalidArgument('cpu', cpuIndex, `0..${k.cpus.length - 1}`);
   const dec = k.arch.syndromes.decode(syndrome);
   cpu.switchTo(proc);
   const shift = BigInt(k.arch.description.pageShift);

@@ -7,13 +7,13 @@
  * Every operation is atomic: on failure the half-built space (or process) is freed completely and
  * the caller sees an errno.
  */
-import { hex, InvalidArgumentError, isMmError } from '@mmkit/core';
+import { hex, isMmError } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { elfPageBytes, parseElf64, planElfLoad } from './elf.js';
 import { buildInitialStack, linuxAuxv } from './initial-stack.js';
 import type { Process } from './process.js';
-import { fail, ok, PROT, type SysResult } from './syscalls.js';
+import { fail, invalidArgument, ok, PROT, type SysResult } from './syscalls.js';
 import { anonVma, stackVma } from './vma.js';
 
 /** A program for {@link Kernel.spawn}: text and data images. */
@@ -55,8 +55,8 @@ export function spawn(
  * E2BIG for arguments that do not fit, ENOMEM when out of memory — nothing is left behind.
  */
 export function spawnElf(k: KernelContext, elf: Uint8Array, args: SpawnArgs = {}): SysResult<Process> {
-  if (!(elf instanceof Uint8Array))
-    throw new InvalidArgumentError('elf', elf, 'the executable as a Uint8Array');
+  if (!(elf instanceof Uint8Array)) throw invalidArgument('elf', elf, 'the executable as a Uint8Array');
+  checkSpawnArgs(args); // before the process exists: a refused call leaves nothing behind
   const proc = k.createProcess();
   const r = exec(k, proc, { elf, ...args });
   if (!r.ok) {
@@ -95,11 +95,9 @@ export function fork(
 export function exec(k: KernelContext, proc: Process, program: ExecProgram): SysResult<0> {
   k.live(proc);
   if (program === null || typeof program !== 'object')
-    throw new InvalidArgumentError(
-      'program',
-      program,
-      'a program image { text, data? } or { elf, argv?, envp? }',
-    );
+    throw invalidArgument('program', program, 'a program image { text, data? } or { elf, argv?, envp? }');
+  if ('elf' in program) checkSpawnArgs(program);
+  else checkImage(program);
   const fresh = k.newSpaceFor(proc);
   const built = 'elf' in program ? loadElf(k, fresh, program) : loadImage(k, fresh, checkImage(program));
   if (!built.ok) {
@@ -119,6 +117,25 @@ export function exec(k: KernelContext, proc: Process, program: ExecProgram): Sys
   return ok(0);
 }
 
+const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+/**
+ * Checks the argument types of an ELF program before anything is built (a wrong type is a thrown
+ * error; arguments that do not fit are E2BIG). @throws InvalidArgumentError
+ */
+function checkSpawnArgs(args: unknown): SpawnArgs {
+  const a = args as SpawnArgs | null;
+  if (a === null || typeof a !== 'object')
+    throw invalidArgument('args', args, 'an object { argv?, envp?, execfn? }');
+  if (a.argv !== undefined && !isStrings(a.argv))
+    throw invalidArgument('argv', a.argv, 'an array of strings');
+  if (a.envp !== undefined && !isStrings(a.envp))
+    throw invalidArgument('envp', a.envp, 'an array of strings');
+  if (a.execfn !== undefined && typeof a.execfn !== 'string')
+    throw invalidArgument('execfn', a.execfn, 'a string');
+  return a;
+}
+
 function checkImage(image: unknown): ProgramImage {
   const i = image as ProgramImage | null;
   if (
@@ -127,7 +144,7 @@ function checkImage(image: unknown): ProgramImage {
     !(i.text instanceof Uint8Array) ||
     (i.data !== undefined && !(i.data instanceof Uint8Array))
   )
-    throw new InvalidArgumentError('program image', image, '{ text: Uint8Array, data?: Uint8Array }');
+    throw invalidArgument('program image', image, '{ text: Uint8Array, data?: Uint8Array }');
   return i;
 }
 
@@ -178,8 +195,7 @@ function loadElf(
   space: AddressSpace,
   p: SpawnArgs & { readonly elf: Uint8Array },
 ): SysResult<0> {
-  if (!(p.elf instanceof Uint8Array))
-    throw new InvalidArgumentError('elf', p.elf, 'the executable as a Uint8Array');
+  if (!(p.elf instanceof Uint8Array)) throw invalidArgument('elf', p.elf, 'the executable as a Uint8Array');
   const d = k.arch.description;
   const id = d.elf;
   if (id === undefined || id.class !== 64) return fail('ENOEXEC', `${d.id} runs no ELF64 executables`);

@@ -37,7 +37,8 @@
  * generator, so runs are reproducible. An empty argv becomes `[""]`, as in
  * Linux since 5.18.
  */
-import { AlignmentError, hex, InvalidArgumentError, MmError } from '@mmkit/core';
+import { AlignmentError, hex, MmError } from '@mmkit/core';
+import { invalidArgument, plain, showValue } from './syscalls.js';
 
 // ---------------------------------------------------------------------------
 // Auxiliary vector types (include/uapi/linux/auxvec.h, arch/*/include/uapi/asm/auxvec.h)
@@ -157,7 +158,10 @@ export class ArgumentListTooLongError extends MmError {
     readonly sizeBytes: number,
     readonly limitBytes: number,
   ) {
-    super('E_RANGE', `E2BIG: ${what} needs ${sizeBytes} bytes; the limit is ${limitBytes} bytes`);
+    super(
+      'E_RANGE',
+      `E2BIG: ${plain(what)} needs ${showValue(sizeBytes)} bytes; the limit is ${showValue(limitBytes)} bytes`,
+    );
   }
 }
 
@@ -235,8 +239,8 @@ const PLACEHOLDERS = [AT_RANDOM, AT_EXECFN, AT_PLATFORM] as const;
 const encoder = new TextEncoder();
 
 function encodeString(what: string, s: unknown): Uint8Array {
-  if (typeof s !== 'string') throw new InvalidArgumentError(what, s, 'a string');
-  if (s.includes('\0')) throw new InvalidArgumentError(what, s, 'a string without NUL characters');
+  if (typeof s !== 'string') throw invalidArgument(what, s, 'a string');
+  if (s.includes('\0')) throw invalidArgument(what, s, 'a string without NUL characters');
   const utf8 = encoder.encode(s);
   const out = new Uint8Array(utf8.length + 1);
   out.set(utf8);
@@ -272,24 +276,24 @@ function seededRandom(seed: number): Uint8Array {
  *   word size, string, auxv entry, random block or a stack top too low for the image.
  */
 export function buildInitialStack(options: InitialStackOptions): InitialStack {
+  if (options === null || typeof options !== 'object')
+    throw invalidArgument('options', options, 'an object { argv, envp, auxv, stackTop, … }');
   const w = options.wordBytes ?? 8;
-  if (w !== 8 && w !== 4) throw new InvalidArgumentError('word size', w, '4 or 8 bytes');
+  if (w !== 8 && w !== 4) throw invalidArgument('word size', w, '4 or 8 bytes');
   const W = BigInt(w);
   const wordLimit = 1n << (8n * W);
   const stackTop = options.stackTop;
   if (typeof stackTop !== 'bigint' || stackTop <= 0n || stackTop > wordLimit) {
-    throw new InvalidArgumentError('stack top', stackTop, `a bigint in (0, 2^${8 * w}]`);
+    throw invalidArgument('stack top', stackTop, `a bigint in (0, 2^${8 * w}]`);
   }
   if (stackTop % 16n !== 0n) throw new AlignmentError('stack top', stackTop, 16n);
   const limit = options.stackLimitBytes ?? DEFAULT_STACK_LIMIT_BYTES;
   if (!Number.isSafeInteger(limit) || limit <= 0) {
-    throw new InvalidArgumentError('stack limit', limit, 'a positive safe integer (bytes)');
+    throw invalidArgument('stack limit', limit, 'a positive safe integer (bytes)');
   }
 
-  if (!Array.isArray(options.argv))
-    throw new InvalidArgumentError('argv', options.argv, 'an array of strings');
-  if (!Array.isArray(options.envp))
-    throw new InvalidArgumentError('envp', options.envp, 'an array of strings');
+  if (!Array.isArray(options.argv)) throw invalidArgument('argv', options.argv, 'an array of strings');
+  if (!Array.isArray(options.envp)) throw invalidArgument('envp', options.envp, 'an array of strings');
   const argvIn = options.argv.length === 0 ? [''] : options.argv;
   const argv = argvIn.map((s, i) => encodeString(`argv[${i}]`, s));
   const envp = options.envp.map((s, i) => encodeString(`envp[${i}]`, s));
@@ -310,12 +314,12 @@ export function buildInitialStack(options: InitialStackOptions): InitialStack {
   let random: Uint8Array;
   if (options.random !== undefined) {
     if (!(options.random instanceof Uint8Array) || options.random.length !== 16) {
-      throw new InvalidArgumentError('random', options.random, 'a Uint8Array of exactly 16 bytes');
+      throw invalidArgument('random', options.random, 'a Uint8Array of exactly 16 bytes');
     }
     random = options.random.slice();
   } else {
     const seed = options.randomSeed ?? 0;
-    if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError('random seed', seed, 'a safe integer');
+    if (!Number.isSafeInteger(seed)) throw invalidArgument('random seed', seed, 'a safe integer');
     random = seededRandom(seed);
   }
 
@@ -352,7 +356,7 @@ export function buildInitialStack(options: InitialStackOptions): InitialStack {
   const items = argv.length + 1 + (envp.length + 1) + 1;
   const tableBytes = BigInt((auxv.length * 2 + items) * w);
   if (p < tableBytes) {
-    throw new InvalidArgumentError(
+    throw invalidArgument(
       'stack top',
       stackTop,
       `an address above the ${stackTop - p + tableBytes}-byte stack image`,
@@ -426,8 +430,7 @@ function completeAuxv(
   platformAddress: bigint | undefined,
   wordLimit: bigint,
 ): AuxvEntry[] {
-  if (!Array.isArray(given))
-    throw new InvalidArgumentError('auxv', given, 'an array of { type, value } entries');
+  if (!Array.isArray(given)) throw invalidArgument('auxv', given, 'an array of { type, value } entries');
   const filled: Record<number, bigint | undefined> = {
     [AT_RANDOM]: randomAddress,
     [AT_EXECFN]: execfnAddress,
@@ -437,31 +440,24 @@ function completeAuxv(
   const out: AuxvEntry[] = [];
   given.forEach((e, i) => {
     const what = `auxv[${i}]`;
-    if (typeof e !== 'object' || e === null)
-      throw new InvalidArgumentError(what, e, 'a { type, value } entry');
+    if (typeof e !== 'object' || e === null) throw invalidArgument(what, e, 'a { type, value } entry');
     const { type, value } = e;
     if (!Number.isSafeInteger(type) || type < 0 || BigInt(type) >= wordLimit) {
-      throw new InvalidArgumentError(`${what}.type`, type, 'a non-negative integer that fits a word');
+      throw invalidArgument(`${what}.type`, type, 'a non-negative integer that fits a word');
     }
-    if (type === AT_NULL)
-      throw new InvalidArgumentError(`${what}.type`, type, 'not AT_NULL (it is added at the end)');
+    if (type === AT_NULL) throw invalidArgument(`${what}.type`, type, 'not AT_NULL (it is added at the end)');
     if ((PLACEHOLDERS as readonly number[]).includes(type)) {
-      if (seen.has(type))
-        throw new InvalidArgumentError(`${what}.type`, type, `one ${AUXV_NAMES[type]} entry`);
+      if (seen.has(type)) throw invalidArgument(`${what}.type`, type, `one ${AUXV_NAMES[type]} entry`);
       seen.add(type);
       const v = filled[type];
       if (v === undefined) {
-        throw new InvalidArgumentError(
-          `${what}.type`,
-          type,
-          'AT_PLATFORM only together with a platform string',
-        );
+        throw invalidArgument(`${what}.type`, type, 'AT_PLATFORM only together with a platform string');
       }
       out.push({ type, value: v });
       return;
     }
     if (typeof value !== 'bigint' || value < 0n || value >= wordLimit) {
-      throw new InvalidArgumentError(`${what}.value`, value, `a bigint in [0, ${hex(wordLimit)})`);
+      throw invalidArgument(`${what}.value`, value, `a bigint in [0, ${hex(wordLimit)})`);
     }
     out.push({ type, value });
   });
@@ -524,8 +520,19 @@ export interface LinuxAuxvOptions {
  * AT_NULL is not included.
  */
 export function linuxAuxv(o: LinuxAuxvOptions): AuxvEntry[] {
+  if (o === null || typeof o !== 'object')
+    throw invalidArgument('options', o, 'an object { phdr, phnum, entry, … }');
+  if (o.rseq !== undefined && (o.rseq === null || typeof o.rseq !== 'object'))
+    throw invalidArgument('rseq', o.rseq, 'an object { featureSize, align } or undefined');
   const out: AuxvEntry[] = [];
-  const add = (type: number, value: bigint | number) => out.push({ type, value: BigInt(value) });
+  const add = (type: number, value: bigint | number) => {
+    const ok =
+      typeof value === 'bigint'
+        ? value >= 0n && value < 1n << 64n
+        : typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+    if (!ok) throw invalidArgument(AUXV_NAMES[type] ?? `auxv type ${type}`, value, 'an integer in [0, 2^64)');
+    out.push({ type, value: BigInt(value) });
+  };
   if (o.sysinfoEhdr !== undefined) add(AT_SYSINFO_EHDR, o.sysinfoEhdr);
   if (o.minSigStackSize !== undefined) add(AT_MINSIGSTKSZ, o.minSigStackSize);
   add(AT_HWCAP, o.hwcap ?? 0n);
@@ -578,15 +585,15 @@ export interface DecodedInitialStack {
  * @throws InvalidArgumentError if a table or string lies outside the image or is unterminated.
  */
 export function readInitialStack(bytes: Uint8Array, sp: bigint, wordBytes: 4 | 8 = 8): DecodedInitialStack {
+  if (!(bytes instanceof Uint8Array)) throw invalidArgument('stack image', bytes, 'a Uint8Array');
+  if (typeof sp !== 'bigint' || sp < 0n || sp >= 1n << 64n)
+    throw invalidArgument('sp', sp, 'a bigint in [0, 2^64)');
+  if (wordBytes !== 4 && wordBytes !== 8) throw invalidArgument('word size', wordBytes, '4 or 8 bytes');
   const w = wordBytes;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const word = (off: number): bigint => {
     if (off < 0 || off + w > bytes.length) {
-      throw new InvalidArgumentError(
-        'stack image',
-        `offset ${off}`,
-        `a word inside the ${bytes.length}-byte image`,
-      );
+      throw invalidArgument('stack image', `offset ${off}`, `a word inside the ${bytes.length}-byte image`);
     }
     return w === 8 ? view.getBigUint64(off, true) : BigInt(view.getUint32(off, true));
   };
@@ -594,22 +601,21 @@ export function readInitialStack(bytes: Uint8Array, sp: bigint, wordBytes: 4 | 8
   const str = (addr: bigint, what: string): string => {
     const start = addr - sp;
     if (start < 0n || start >= BigInt(bytes.length)) {
-      throw new InvalidArgumentError(what, addr, 'a pointer into the stack image');
+      throw invalidArgument(what, addr, 'a pointer into the stack image');
     }
     const s = Number(start);
     const end = bytes.indexOf(0, s);
-    if (end < 0) throw new InvalidArgumentError(what, addr, 'a NUL-terminated string inside the image');
+    if (end < 0) throw invalidArgument(what, addr, 'a NUL-terminated string inside the image');
     return decoder.decode(bytes.subarray(s, end));
   };
   let off = 0;
   const argcWord = word(off);
-  if (argcWord > BigInt(bytes.length))
-    throw new InvalidArgumentError('argc', argcWord, 'a count that fits the image');
+  if (argcWord > BigInt(bytes.length)) throw invalidArgument('argc', argcWord, 'a count that fits the image');
   const argc = Number(argcWord);
   off += w;
   const argv: string[] = [];
   for (let i = 0; i < argc; i++, off += w) argv.push(str(word(off), `argv[${i}]`));
-  if (word(off) !== 0n) throw new InvalidArgumentError('argv terminator', word(off), '0 (NULL)');
+  if (word(off) !== 0n) throw invalidArgument('argv terminator', word(off), '0 (NULL)');
   off += w;
   const envp: string[] = [];
   for (let p = word(off); p !== 0n; off += w, p = word(off)) envp.push(str(p, `envp[${envp.length}]`));
@@ -630,7 +636,7 @@ export function readInitialStack(bytes: Uint8Array, sp: bigint, wordBytes: 4 | 8
   if (randomAt !== undefined) {
     const s = randomAt - sp;
     if (s < 0n || s + 16n > BigInt(bytes.length)) {
-      throw new InvalidArgumentError('AT_RANDOM', randomAt, 'a pointer to 16 bytes inside the image');
+      throw invalidArgument('AT_RANDOM', randomAt, 'a pointer to 16 bytes inside the image');
     }
     random = bytes.slice(Number(s), Number(s) + 16);
   }

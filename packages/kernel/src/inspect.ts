@@ -19,6 +19,7 @@ import {
 } from '@mmkit/core';
 import type { Kernel } from './kernel.js';
 import type { Process } from './process.js';
+import { checkKernel, invalidArgument } from './syscalls.js';
 
 /** One table frame in an export. */
 export interface ExportedTable {
@@ -73,6 +74,8 @@ function mmuFor(kernel: Kernel, proc: Process | undefined) {
  * reachable twice (or through a loop) is exported once.
  */
 export function exportTranslationState(kernel: Kernel, proc?: Process): TranslationState {
+  checkKernel(kernel);
+  if (proc !== undefined) kernel.live(proc);
   const { editor, arch, memory } = kernel;
   const d = arch.description;
   const g = arch.geometry;
@@ -163,6 +166,8 @@ export interface DumpLine {
  * grants (a side-effect-free probe for each access kind and privilege).
  */
 export function dumpPageTable(kernel: Kernel, proc: Process): DumpLine[] {
+  checkKernel(kernel);
+  kernel.live(proc);
   const lines: DumpLine[] = [];
   if (proc.root === 0) return lines;
   const { editor, arch } = kernel;
@@ -209,7 +214,23 @@ export function dumpPageTable(kernel: Kernel, proc: Process): DumpLine[] {
 
 /** Formats a dump as indented text lines. */
 export function formatDump(lines: readonly DumpLine[]): string[] {
-  return lines.map((l) => {
+  if (!Array.isArray(lines)) throw invalidArgument('lines', lines, 'the DumpLine[] dumpPageTable returned');
+  return lines.map((l, i) => {
+    if (
+      l === null ||
+      typeof l !== 'object' ||
+      typeof l.va !== 'bigint' ||
+      typeof l.raw !== 'bigint' ||
+      l.entry === null ||
+      typeof l.entry !== 'object'
+    )
+      throw invalidArgument(`lines[${i}]`, l, 'a DumpLine (dumpPageTable)');
+    const entry = l.entry as { kind?: unknown; pa?: unknown; attrs?: unknown };
+    if (
+      (entry.kind === 'table' || entry.kind === 'leaf') &&
+      (!Number.isSafeInteger(entry.pa) || entry.attrs === null || typeof entry.attrs !== 'object')
+    )
+      throw invalidArgument(`lines[${i}].entry`, l.entry, 'a NeutralEntry (dumpPageTable)');
     const pad = '  '.repeat(l.depth);
     const head = `${pad}${l.level}[${l.index}] va ${hex(l.va, 12)} ${hex(l.raw, 16)}`;
     const e = l.entry;

@@ -17,17 +17,16 @@ import {
   type ArchBackend,
   type FrameSource,
   hex,
-  InvalidArgumentError,
   type MemoryType,
   memoryTypeFallback,
   NoMemoryError,
   type PageTableEditor,
   type PhysicalMemory,
-  toAddress,
   vaOf,
 } from '@mmkit/core';
 import type { AttributeChooser, MappingRequest } from './attributes.js';
 import type { MachineDescription } from './machine.js';
+import { checkArch, checkedAddress, invalidArgument } from './syscalls.js';
 
 /** What building the kernel space needs. */
 export interface KernelSpaceBuild {
@@ -57,6 +56,7 @@ export interface UnmappedRange {
  * `memoryTypeFallback`), as Linux's ioremap falls back on hardware without device types.
  */
 export function deviceMemoryType(arch: ArchBackend): MemoryType {
+  checkArch(arch);
   return memoryTypeFallback(arch.description, 'device');
 }
 
@@ -69,17 +69,17 @@ const RW = { read: true, write: true, execute: false };
  */
 export function checkLinearMapBase(arch: ArchBackend, value: unknown): bigint {
   const d = arch.description;
-  const base = toAddress(value as bigint, 'linearMapBase');
+  const base = checkedAddress(value as bigint, 'linearMapBase');
   const page = BigInt(2 ** d.pageShift);
   if (base < d.kernelRange.start || base >= d.kernelRange.end) {
-    throw new InvalidArgumentError(
+    throw invalidArgument(
       'linearMapBase',
       hex(base),
       `an address in the kernel half ${hex(d.kernelRange.start)}..${hex(d.kernelRange.end)}`,
     );
   }
   if (base % page !== 0n) {
-    throw new InvalidArgumentError('linearMapBase', hex(base), `an address aligned to ${page} bytes`);
+    throw invalidArgument('linearMapBase', hex(base), `an address aligned to ${page} bytes`);
   }
   return base;
 }
@@ -94,17 +94,17 @@ export function checkRecursiveSlot(arch: ArchBackend, editor: PageTableEditor, s
   const sameFormat =
     root.indexBits === below.indexBits && d.rootTableBytes === 2 ** below.indexBits * d.descriptorBytes;
   if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0 || slot >= n) {
-    throw new InvalidArgumentError('recursiveSlot', slot, `a root index 0..${n - 1}`);
+    throw invalidArgument('recursiveSlot', slot, `a root index 0..${n - 1}`);
   }
   if (d.splitRoots || !sameFormat) {
-    throw new InvalidArgumentError(
+    throw invalidArgument(
       'recursiveSlot',
       slot,
       `a single-root format whose root has the format of ${below.name} (${d.id} has not)`,
     );
   }
   if (vaOf(editor.rootEntryVpn(slot, 0)) < d.kernelRange.start) {
-    throw new InvalidArgumentError(
+    throw invalidArgument(
       'recursiveSlot',
       slot,
       `an index in the kernel half (≥ ${hex(d.kernelRange.start)})`,
@@ -191,7 +191,7 @@ function mapKernelRange(
       mapped = true;
       break;
     }
-    if (!mapped) throw new InvalidArgumentError(what, hex(pa), 'a page-aligned range');
+    if (!mapped) throw invalidArgument(what, hex(pa), 'a page-aligned range');
   }
 }
 
@@ -203,9 +203,12 @@ export function buildIdentityMap(b: KernelSpaceBuild, root: number, bytes: unkno
   const d = b.arch.description;
   const pageBytes = 2 ** d.pageShift;
   if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0 || bytes % pageBytes !== 0) {
-    throw new InvalidArgumentError('identityMapBytes', bytes, `a non-negative multiple of ${pageBytes}`);
+    throw invalidArgument('identityMapBytes', bytes, `a non-negative multiple of ${pageBytes}`);
   }
-  const end = Math.min(bytes, Number(d.userRange.end));
+  // Pages past the end of RAM are never mapped: stop there, so a huge request is not walked page
+  // by page through address space that has no memory.
+  const ramEnd = b.memory.ram.reduce((m, r) => Math.max(m, r.end), 0);
+  const end = Math.min(bytes, Number(d.userRange.end), ramEnd);
   const attrs = b.attrs.leaf({
     user: NONE,
     kernel: { read: true, write: true, execute: true },

@@ -34,7 +34,6 @@ import {
   type FramePurpose,
   type FrameSource,
   hex,
-  InvalidArgumentError,
   type LeafAttributes,
   MEMORY_TYPES,
   type MemoryType,
@@ -44,7 +43,6 @@ import {
   type PhysicalMemory,
   type PrivilegeLevel,
   Tlb,
-  toAddress,
   type WalkResult,
 } from '@mmkit/core';
 import { AddressSpace, type MapOutcome } from './address-space.js';
@@ -70,14 +68,14 @@ import {
   installRecursive,
   type UnmappedRange,
 } from './kernel-space.js';
-import { type SimpleLayout, simpleLayoutFor } from './layout.js';
+import { checkLayout, type SimpleLayout, simpleLayoutFor } from './layout.js';
 import type { MachineDescription } from './machine.js';
 import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';
 import { PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
 import { type KillReason, type KillSignal, Process } from './process.js';
 import { allocateUserPage, lookupUser, mapUserPage, unmapUserRange } from './seed-api.js';
-import type { SysResult } from './syscalls.js';
+import { checkedAddress, invalidArgument, plain, type SysResult, showValue } from './syscalls.js';
 import { discharge } from './tlb-shootdown.js';
 import {
   type AccessResult,
@@ -138,7 +136,7 @@ export class NoProcessError extends MmError {
     readonly pid: number,
     readonly state: string,
   ) {
-    super('E_NO_PROCESS', `process ${pid} is ${state}; expected a running process`);
+    super('E_NO_PROCESS', `process ${showValue(pid)} is ${plain(state)}; expected a running process`);
   }
 }
 
@@ -202,26 +200,58 @@ export class Kernel implements FaultHandler, KernelContext {
 
   constructor(options: KernelOptions) {
     if (options === null || typeof options !== 'object')
-      throw new InvalidArgumentError('options', options, 'an object with arch and machine');
+      throw invalidArgument('options', options, 'an object with arch and machine');
     const { arch, machine } = options;
     if (arch === null || typeof arch !== 'object' || typeof arch.description !== 'object')
-      throw new InvalidArgumentError('arch', arch, 'a page-table backend (ArchBackend)');
+      throw invalidArgument('arch', arch, 'a page-table backend (ArchBackend)');
     if (arch.contractVersion !== CONTRACT_VERSION)
-      throw new InvalidArgumentError(
+      throw invalidArgument(
         'arch.contractVersion',
         arch.contractVersion,
         `backend contract version ${CONTRACT_VERSION} (this kernel's)`,
       );
-    if (machine === null || typeof machine !== 'object' || typeof machine.createMemory !== 'function')
-      throw new InvalidArgumentError('machine', machine, 'a machine description (a board)');
+    if (
+      machine === null ||
+      typeof machine !== 'object' ||
+      typeof machine.createMemory !== 'function' ||
+      machine.pool === null ||
+      typeof machine.pool !== 'object' ||
+      !Array.isArray(machine.pool.ranges) ||
+      !Array.isArray(machine.pool.reservations) ||
+      (machine.archs !== undefined && !Array.isArray(machine.archs))
+    )
+      throw invalidArgument('machine', machine, 'a machine description (a board)');
     const d = arch.description;
     const archs = machine.archs;
     if (archs !== undefined && !archs.includes(d.id))
-      throw new InvalidArgumentError(
+      throw invalidArgument(
         'arch',
         d.id,
         `an architecture the ${machine.id} board supports (${archs.join(', ')})`,
       );
+    const events = options.events as Partial<EventStream> | undefined;
+    if (
+      events !== undefined &&
+      (events === null || typeof events !== 'object' || typeof events.emit !== 'function')
+    )
+      throw invalidArgument('events', events, 'an EventStream');
+    if (options.layout !== undefined) checkLayout(options.layout);
+    const threshold = options.flushThreshold;
+    if (
+      threshold !== undefined &&
+      (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 0)
+    )
+      throw invalidArgument('flushThreshold', threshold, 'a non-negative safe integer (pages)');
+    const tlbEntries = options.tlbEntries;
+    if (
+      tlbEntries !== undefined &&
+      (typeof tlbEntries !== 'number' ||
+        !Number.isInteger(tlbEntries) ||
+        tlbEntries < 1 ||
+        tlbEntries > 2 ** 20 ||
+        (tlbEntries & (tlbEntries - 1)) !== 0)
+    )
+      throw invalidArgument('tlbEntries', tlbEntries, 'a power of two from 1 to 2^20');
     this.arch = arch;
     this.machine = machine;
     this.events = options.events ?? new EventStream();
@@ -300,7 +330,7 @@ export class Kernel implements FaultHandler, KernelContext {
 
     const n = options.cpus ?? 1;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64)
-      throw new InvalidArgumentError('cpus', n, 'an integer from 1 to 64');
+      throw invalidArgument('cpus', n, 'an integer from 1 to 64');
     const cpus: Cpu[] = [];
     for (let i = 0; i < n; i++) {
       const mmu = arch.createMmu(this.memory);
@@ -327,15 +357,15 @@ export class Kernel implements FaultHandler, KernelContext {
   /** Kernel virtual address of a physical address in the linear map. */
   paToKva(pa: number): bigint {
     if (typeof pa !== 'number' || !Number.isSafeInteger(pa) || pa < 0)
-      throw new InvalidArgumentError('physical address', pa, 'a non-negative safe integer');
+      throw invalidArgument('physical address', pa, 'a non-negative safe integer');
     return this.linearMapBase + BigInt(pa);
   }
 
   /** Physical address of a linear-map kernel virtual address. @throws InvalidArgumentError outside the linear map. */
   kvaToPa(kva: AddressInput): number {
-    const v = toAddress(kva, 'kernel virtual address');
+    const v = checkedAddress(kva, 'kernel virtual address');
     if (v < this.linearMapBase)
-      throw new InvalidArgumentError('kernel virtual address', hex(v), 'an address in the linear map');
+      throw invalidArgument('kernel virtual address', hex(v), 'an address in the linear map');
     return Number(v - this.linearMapBase);
   }
 
@@ -367,7 +397,7 @@ export class Kernel implements FaultHandler, KernelContext {
   /** @internal @throws NoProcessError if `proc` is not a live process of this kernel. */
   live(proc: Process): Process {
     if (!(proc instanceof Process))
-      throw new InvalidArgumentError('process', proc, 'a Process returned by this kernel');
+      throw invalidArgument('process', proc, 'a Process returned by this kernel');
     if (this.processes.get(proc.pid) !== proc) throw new NoProcessError(proc.pid, 'unknown to this kernel');
     if (!proc.alive) throw new NoProcessError(proc.pid, proc.state);
     return proc;
@@ -399,7 +429,7 @@ export class Kernel implements FaultHandler, KernelContext {
     build?: (pid: number, asid: number) => AddressSpace | undefined,
   ): Process | undefined {
     if (typeof parentPid !== 'number' || !Number.isSafeInteger(parentPid) || parentPid < 0)
-      throw new InvalidArgumentError('parentPid', parentPid, 'a non-negative pid');
+      throw invalidArgument('parentPid', parentPid, 'a non-negative pid');
     const asid = this.allocAsid();
     const pid = this.nextPid;
     let space: AddressSpace | undefined;
@@ -484,8 +514,18 @@ export class Kernel implements FaultHandler, KernelContext {
 
   /** Leaf attributes for pages of a VMA at `level` (the most the page tables may grant). */
   attrsFor(v: VmaValue, level = 1): LeafAttributes {
-    // A numeric cache in front of the chooser (which keys by string): this runs on every fault.
-    const key = v.prot | (MEMORY_TYPES.indexOf(v.memoryType) << 3) | (level << 5);
+    // A numeric cache in front of the chooser (which keys by string): this runs on every fault,
+    // so the checks are integer ones; a bad field would otherwise alias another key.
+    if (v === null || typeof v !== 'object')
+      throw invalidArgument('vma', v, 'a VMA value { prot, memoryType }');
+    const prot = v.prot;
+    const type = MEMORY_TYPES.indexOf(v.memoryType);
+    if (typeof prot !== 'number' || (prot & 7) !== prot)
+      throw invalidArgument('vma.prot', prot, 'PROT_* bits 0..7');
+    if (type < 0) throw invalidArgument('vma.memoryType', v.memoryType, `one of ${MEMORY_TYPES.join(', ')}`);
+    if (typeof level !== 'number' || (level & 7) !== level)
+      throw invalidArgument('level', level, 'a page-table level 0..7');
+    const key = prot | (type << 3) | (level << 5);
     let a = this.vmaAttrs[key];
     if (a === undefined) {
       const w = (v.prot & 2) !== 0;
@@ -505,7 +545,7 @@ export class Kernel implements FaultHandler, KernelContext {
   /** Leaf attributes for a user mapping with permissions like `rw-`. */
   userAttributes(user: { read: boolean; write: boolean; execute: boolean }): LeafAttributes {
     if (user === null || typeof user !== 'object')
-      throw new InvalidArgumentError('user permissions', user, 'an object { read, write, execute }');
+      throw invalidArgument('user permissions', user, 'an object { read, write, execute }');
     return this.attrs.leaf({ user, memoryType: 'normal-wb', global: false });
   }
 
@@ -517,6 +557,21 @@ export class Kernel implements FaultHandler, KernelContext {
    * `…IS` forms) and marks it discharged.
    */
   discharge(flush: FlushObligation, initiator = 0): void {
+    const f = flush as Partial<FlushObligation> | null;
+    if (
+      f === null ||
+      typeof f !== 'object' ||
+      typeof f.need !== 'function' ||
+      typeof f.markDischarged !== 'function'
+    )
+      throw invalidArgument('flush', flush, 'a FlushObligation');
+    if (
+      typeof initiator !== 'number' ||
+      !Number.isInteger(initiator) ||
+      initiator < 0 ||
+      initiator >= this.cpus.length
+    )
+      throw invalidArgument('initiator', initiator, `a CPU index 0..${this.cpus.length - 1}`);
     discharge(this, flush, initiator);
   }
 
@@ -709,7 +764,10 @@ export class Kernel implements FaultHandler, KernelContext {
     return this.settled(fetchUser(this, proc, va, sizeBytes, cpuIndex));
   }
 
-  /** Reads `length` bytes of user memory as the process would (user privilege, faults handled). */
+  /**
+   * Reads `length` bytes of user memory as the process would (user privilege, faults handled).
+   * @throws InvalidArgumentError for a length above MAX_RW_COUNT (0x7FFF_F000, as Linux's read(2)).
+   */
   readUser(proc: Process, va: AddressInput, length: number, cpuIndex = 0): AccessResult<Uint8Array> {
     return this.settled(readUser(this, proc, va, length, cpuIndex));
   }
@@ -760,7 +818,7 @@ export class Kernel implements FaultHandler, KernelContext {
 function checkMmapMin(value: unknown, pageBytes: number): number {
   if (value === undefined) return Math.ceil(65536 / pageBytes);
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value % pageBytes !== 0)
-    throw new InvalidArgumentError('mmapMinAddr', value, `a non-negative multiple of ${pageBytes}`);
+    throw invalidArgument('mmapMinAddr', value, `a non-negative multiple of ${pageBytes}`);
   return value / pageBytes;
 }
 

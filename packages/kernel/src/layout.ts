@@ -17,6 +17,7 @@
  * spaces smaller than 48 bits the layout is scaled (see {@link simpleLayoutFor}).
  */
 import type { ArchDescription } from '@mmkit/core';
+import { invalidArgument } from './syscalls.js';
 
 /** Region boundaries of a simple process, as bigints (half-open ranges). */
 export interface SimpleLayout {
@@ -50,7 +51,24 @@ export const SIMPLE_LAYOUT_32: SimpleLayout = Object.freeze({
 
 /** The simple layout that fits the architecture's user half. */
 export function simpleLayoutFor(arch: ArchDescription): SimpleLayout {
+  const end = (arch as Partial<ArchDescription> | null)?.userRange?.end;
+  if (typeof end !== 'bigint')
+    throw invalidArgument(
+      'arch description',
+      arch,
+      'an ArchDescription (backend.description) with userRange',
+    );
   return arch.userRange.end >= SIMPLE_LAYOUT_48.stackTop ? SIMPLE_LAYOUT_48 : SIMPLE_LAYOUT_32;
+}
+
+const LAYOUT_FIELDS = ['textBase', 'dataBase', 'heapBase', 'stackGuardLow', 'stackLow', 'stackTop'] as const;
+
+/** @throws InvalidArgumentError unless `layout` has every {@link SimpleLayout} field as a bigint. */
+export function checkLayout(layout: unknown): SimpleLayout {
+  const l = layout as Record<string, unknown> | null;
+  if (l === null || typeof l !== 'object' || !LAYOUT_FIELDS.every((f) => typeof l[f] === 'bigint'))
+    throw invalidArgument('layout', layout, `a SimpleLayout { ${LAYOUT_FIELDS.join(', ')} } of bigints`);
+  return layout as SimpleLayout;
 }
 
 /** Which region of a simple layout an address falls in. */
@@ -58,6 +76,9 @@ export type SimpleRegion = 'text' | 'data' | 'heap' | 'stack' | 'stack-guard' | 
 
 /** Classifies `va` for a process whose break is `brk`. */
 export function regionOf(layout: SimpleLayout, brk: bigint, va: bigint): SimpleRegion {
+  checkLayout(layout);
+  if (typeof brk !== 'bigint') throw invalidArgument('brk', brk, 'a bigint');
+  if (typeof va !== 'bigint') throw invalidArgument('va', va, 'a bigint');
   if (va >= layout.heapBase && va < brk) return 'heap';
   if (va >= layout.stackLow && va < layout.stackTop) return 'stack';
   if (va >= layout.stackGuardLow && va < layout.stackLow) return 'stack-guard';

@@ -7,12 +7,22 @@
  * Bad values from plain JavaScript (NaN, strings, symbols for a flag word) are EINVAL results, as
  * the kernel would answer a garbage register; a bad address type is a typed `MmError`.
  */
-import { type AddressInput, hex, toAddress, vaOf } from '@mmkit/core';
+import { type AddressInput, hex, vaOf } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 import { populateRange } from './fault.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
-import { fail, MAP, MREMAP, ok, PROT, protString, type SysResult, showValue } from './syscalls.js';
+import {
+  checkedAddress,
+  fail,
+  MAP,
+  MREMAP,
+  ok,
+  PROT,
+  protString,
+  type SysResult,
+  showValue,
+} from './syscalls.js';
 import { anonVma, SharedObject, type VmaValue, vmaWith } from './vma.js';
 
 /** Extra options of mmap (mmkit's, beyond the POSIX arguments). */
@@ -100,8 +110,8 @@ export function mmap(
     if (pages > userEndVpn)
       return fail('ENOMEM', `length ${hex(length)} is larger than the user address space`);
   } else {
-    const a = toAddress(addr, 'addr');
-    const len = toAddress(length, 'length');
+    const a = checkedAddress(addr, 'addr');
+    const len = checkedAddress(length, 'length');
     if (len === 0n) return fail('EINVAL', 'length 0');
     const page = BigInt(pageBytes);
     const pagesBig = (len + page - 1n) / page;
@@ -236,8 +246,8 @@ function pageRange(
     if (e > userEndVpn) return fail(outside, `${what}: the range leaves the user address space`);
     return ok([s, e]);
   }
-  const a = toAddress(addr, 'addr');
-  const len = toAddress(length, 'length');
+  const a = checkedAddress(addr, 'addr');
+  const len = checkedAddress(length, 'length');
   const page = BigInt(pageBytes);
   if (a % page !== 0n) return fail('EINVAL', `${what}: addr ${hex(a)} is not page aligned`);
   if (len === 0n) return fail('EINVAL', `${what}: length 0`);
@@ -320,7 +330,7 @@ export function mremap(
   if (!r.ok) return r;
   const [s, e] = r.value;
   const { pageBytes, userEndVpn, mmapMinVpn } = k.bounds;
-  const nl = toAddress(newLength, 'new_length');
+  const nl = checkedAddress(newLength, 'new_length');
   if (nl === 0n) return fail('EINVAL', 'mremap: new length 0');
   const newPagesBig = (nl + BigInt(pageBytes) - 1n) / BigInt(pageBytes);
   if (newPagesBig > BigInt(userEndVpn)) return fail('ENOMEM', `mremap: new length ${hex(nl)} is too large`);
@@ -374,7 +384,7 @@ export function mremap(
  */
 export function brk(k: KernelContext, proc: Process, newBrk: AddressInput): bigint {
   const space = k.live(proc).space;
-  const b = toAddress(newBrk, 'break');
+  const b = checkedAddress(newBrk, 'break');
   if (b < space.layout.heapBase || b > space.layout.stackGuardLow) return space.brk;
   const old = space.brk;
   const oldEnd = space.brkVpn;

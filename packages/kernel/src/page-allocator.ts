@@ -65,15 +65,8 @@
  * Reservations are boot-time operations, O(frames) each.
  */
 import type { EventStream, FramePurpose, PhysicalMemory } from '@mmkit/core';
-import {
-  AddressError,
-  DoubleFreeError,
-  hex,
-  InvalidArgumentError,
-  NotOwnedError,
-  OutOfRangeError,
-  PAGE_SIZE,
-} from '@mmkit/core';
+import { DoubleFreeError, hex, NotOwnedError, OutOfRangeError, PAGE_SIZE } from '@mmkit/core';
+import { addressError, checkFunction, checkObject, invalidArgument } from './syscalls.js';
 
 /** Frame states as numbers (the values stored in the frame table). */
 export const FrameState = { FREE: 0, RESERVED: 1, PAGE_TABLE: 2, USER: 3, KERNEL: 4 } as const;
@@ -138,18 +131,18 @@ function stateOfPurpose(purpose: FramePurpose): number {
   if (purpose === 'user') return USER;
   if (purpose === 'page-table') return FrameState.PAGE_TABLE;
   if (purpose === 'kernel') return FrameState.KERNEL;
-  throw new InvalidArgumentError('frame purpose', purpose, "'page-table', 'user' or 'kernel'");
+  throw invalidArgument('frame purpose', purpose, "'page-table', 'user' or 'kernel'");
 }
 
 function checkOwner(owner: number): void {
-  if ((owner | 0) !== owner || owner < NO_OWNER) {
-    throw new InvalidArgumentError('frame owner', owner, 'an int32 ≥ -1 (-1 = kernel/none)');
+  if (typeof owner !== 'number' || (owner | 0) !== owner || owner < NO_OWNER) {
+    throw invalidArgument('frame owner', owner, 'an int32 ≥ -1 (-1 = kernel/none)');
   }
 }
 
 function checkPa(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new AddressError(what, value, 'a non-negative safe-integer physical address');
+    throw addressError(what, value, 'a non-negative safe-integer physical address');
   }
   return value;
 }
@@ -210,11 +203,23 @@ export class PageAllocator {
    *   non-integer range, or more than 2^31 - 1 frames.
    */
   constructor(memory: PhysicalMemory, ranges: readonly PoolRange[], options: PageAllocatorOptions = {}) {
+    if (memory === null || typeof memory !== 'object' || !Array.isArray(memory.ram))
+      throw invalidArgument('memory', memory, 'a PhysicalMemory');
+    checkObject('options', options, 'an object { events? } or undefined');
+    const events = options.events as Partial<EventStream> | undefined;
+    if (
+      events !== undefined &&
+      (events === null || typeof events !== 'object' || typeof events.emit !== 'function')
+    )
+      throw invalidArgument('options.events', events, 'an EventStream');
     this.memory = memory;
     this.events = options.events;
     if (!Array.isArray(ranges) || ranges.length === 0) {
-      throw new InvalidArgumentError('page allocator ranges', '[]', 'at least one pool range');
+      throw invalidArgument('page allocator ranges', ranges, 'at least one pool range');
     }
+    for (const r of ranges)
+      if (r === null || typeof r !== 'object')
+        throw invalidArgument('page allocator range', r, 'an object { start, end }');
     const sorted = [...ranges].sort((a, b) => a.start - b.start);
     let prevEnd = -1;
     let frames = 0;
@@ -231,7 +236,7 @@ export class PageAllocator {
         r.end > r.start &&
         r.start >= prevEnd;
       if (!ok) {
-        throw new InvalidArgumentError(
+        throw invalidArgument(
           'page allocator range',
           `${String(r.start)}..${String(r.end)}`,
           'a non-empty, 4 KiB-aligned range of safe integers not overlapping another range',
@@ -264,11 +269,7 @@ export class PageAllocator {
     const lastSeg = this.segStart.length - 1;
     const tableSize = Math.ceil((this.segBase[lastSeg]! + this.segFrames[lastSeg]!) / BLOCK) * BLOCK;
     if (frames > MAX_FRAMES || tableSize > MAX_FRAMES) {
-      throw new InvalidArgumentError(
-        'page allocator ranges',
-        `${frames} frames`,
-        `at most ${MAX_FRAMES} frames`,
-      );
+      throw invalidArgument('page allocator ranges', `${frames} frames`, `at most ${MAX_FRAMES} frames`);
     }
     this.ranges = Object.freeze(sorted.map((r) => Object.freeze({ start: r.start, end: r.end })));
     this.poolFrames = frames;
@@ -338,9 +339,9 @@ export class PageAllocator {
     if (purpose === 'user') st = USER;
     else if (purpose === 'page-table') st = FrameState.PAGE_TABLE;
     else if (purpose === 'kernel') st = FrameState.KERNEL;
-    else throw new InvalidArgumentError('frame purpose', purpose, "'page-table', 'user' or 'kernel'");
-    if ((owner | 0) !== owner || owner < NO_OWNER) {
-      throw new InvalidArgumentError('frame owner', owner, 'an int32 ≥ -1 (-1 = kernel/none)');
+    else throw invalidArgument('frame purpose', purpose, "'page-table', 'user' or 'kernel'");
+    if (typeof owner !== 'number' || (owner | 0) !== owner || owner < NO_OWNER) {
+      throw invalidArgument('frame owner', owner, 'an int32 ≥ -1 (-1 = kernel/none)');
     }
     const i = this.head;
     if (i === END_OF_LIST) return 0;
@@ -383,7 +384,7 @@ export class PageAllocator {
    */
   allocContiguous(pages: number, alignPages: number, purpose: FramePurpose, owner = NO_OWNER): number {
     if (!Number.isSafeInteger(pages) || pages < 1) {
-      throw new InvalidArgumentError('allocContiguous pages', pages, 'a positive safe integer');
+      throw invalidArgument('allocContiguous pages', pages, 'a positive safe integer');
     }
     if (
       !Number.isSafeInteger(alignPages) ||
@@ -391,7 +392,7 @@ export class PageAllocator {
       alignPages > MAX_ALIGN_PAGES ||
       2 ** Math.round(Math.log2(alignPages)) !== alignPages
     ) {
-      throw new InvalidArgumentError('allocContiguous alignPages', alignPages, 'a power of two in [1, 2^40]');
+      throw invalidArgument('allocContiguous alignPages', alignPages, 'a power of two in [1, 2^40]');
     }
     const st = stateOfPurpose(purpose);
     checkOwner(owner);
@@ -449,7 +450,7 @@ export class PageAllocator {
     const i = this.releaseIndex(pa);
     const st = this.state[i]!;
     if (st === USER && this.refsOrPrev[i]! > 1) {
-      throw new InvalidArgumentError(
+      throw invalidArgument(
         'free',
         hex(pa),
         `a frame with one reference; this USER frame has ${this.refsOrPrev[i]} references (use unref)`,
@@ -468,7 +469,7 @@ export class PageAllocator {
    */
   freeContiguous(pa: number, pages: number): void {
     if (!Number.isSafeInteger(pages) || pages < 1) {
-      throw new InvalidArgumentError('freeContiguous pages', pages, 'a positive safe integer');
+      throw invalidArgument('freeContiguous pages', pages, 'a positive safe integer');
     }
     checkPa('frame to free', pa);
     const first = this.releaseIndex(pa);
@@ -482,7 +483,7 @@ export class PageAllocator {
       const st = this.state[i]!;
       if (st === FREE || st === RESERVED) this.releaseIndex(pa + k * PAGE_SIZE); // throws the precise error
       if (st === USER && this.refsOrPrev[i]! > 1) {
-        throw new InvalidArgumentError(
+        throw invalidArgument(
           'freeContiguous',
           hex(pa + k * PAGE_SIZE),
           `frames with one reference; this USER frame has ${this.refsOrPrev[i]} references (use unref)`,
@@ -500,10 +501,10 @@ export class PageAllocator {
   ref(pa: number): number {
     const i = this.queryIndex(pa, 'ref');
     if (this.state[i] !== USER) {
-      throw new InvalidArgumentError('ref', hex(pa), `a USER frame; this frame is ${this.stateName(i)}`);
+      throw invalidArgument('ref', hex(pa), `a USER frame; this frame is ${this.stateName(i)}`);
     }
     if (this.refsOrPrev[i] === MAX_FRAMES)
-      throw new InvalidArgumentError('ref', hex(pa), 'fewer than 2^31 - 1 references');
+      throw invalidArgument('ref', hex(pa), 'fewer than 2^31 - 1 references');
     return ++this.refsOrPrev[i]!;
   }
 
@@ -517,11 +518,7 @@ export class PageAllocator {
     const i = this.releaseIndex(pa);
     const st = this.state[i]!;
     if (st !== USER) {
-      throw new InvalidArgumentError(
-        'unref',
-        hex(pa),
-        `a USER frame; this frame is ${this.stateName(i)} (use free)`,
-      );
+      throw invalidArgument('unref', hex(pa), `a USER frame; this frame is ${this.stateName(i)} (use free)`);
     }
     if (this.refsOrPrev[i]! > 1) {
       this.refsOrPrev[i]!--;
@@ -859,11 +856,7 @@ export class PageAllocator {
   setOwner(pa: number, owner: number): void {
     const i = this.queryIndex(pa, 'setOwner');
     if (this.state[i] === FREE || this.state[i] === RESERVED) {
-      throw new InvalidArgumentError(
-        'setOwner',
-        hex(pa),
-        `an allocated frame; this frame is ${this.stateName(i)}`,
-      );
+      throw invalidArgument('setOwner', hex(pa), `an allocated frame; this frame is ${this.stateName(i)}`);
     }
     checkOwner(owner);
     this.ownerOrNext[i] = owner;
@@ -929,6 +922,7 @@ export class PageAllocator {
    * free frames.
    */
   forEachFrame(visit: (pa: number, state: FrameStateCode, refCount: number, owner: number) => void): void {
+    checkFunction('forEachFrame visit', visit);
     for (let s = 0; s < this.segStart.length; s++) {
       const base = this.segBase[s]!;
       const startPa = this.segStart[s]! * PAGE_SIZE;
@@ -986,8 +980,8 @@ export class PageAllocator {
   reserveRange(start: number, end: number, reason: string): number {
     checkPa('reserveRange start', start);
     checkPa('reserveRange end', end);
-    if (end < start) throw new InvalidArgumentError('reserveRange end', end, `an end ≥ start ${hex(start)}`);
-    if (typeof reason !== 'string') throw new InvalidArgumentError('reserveRange reason', reason, 'a string');
+    if (end < start) throw invalidArgument('reserveRange end', end, `an end ≥ start ${hex(start)}`);
+    if (typeof reason !== 'string') throw invalidArgument('reserveRange reason', reason, 'a string');
     return this.reserve(start, end, reason, 'reserveRange');
   }
 
@@ -1001,7 +995,7 @@ export class PageAllocator {
         const st = this.state[i]!;
         if (st !== FREE && st !== RESERVED) {
           const pa = (this.segStart[s]! + i - this.segBase[s]!) * PAGE_SIZE;
-          throw new InvalidArgumentError(
+          throw invalidArgument(
             op,
             `[${hex(start)}, ${hex(end)})`,
             `a range without allocated frames (reservations are boot-only); the frame at ${hex(pa)} is ${this.stateName(i)}`,

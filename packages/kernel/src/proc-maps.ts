@@ -12,6 +12,7 @@
 import { vaOf } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 import type { Process } from './process.js';
+import { checkKernel } from './syscalls.js';
 import { mapsPerms, type VmaValue } from './vma.js';
 
 const hex8 = (v: bigint | number) => BigInt(v).toString(16).padStart(8, '0');
@@ -32,6 +33,8 @@ function line(
 
 /** `/proc/PID/maps` of a process. */
 export function procMaps(kernel: KernelContext, proc: Process): string {
+  checkKernel(kernel);
+  kernel.live(proc);
   const out: string[] = [];
   proc.vmas.forEach((v) => {
     const val = v.value;
@@ -57,6 +60,8 @@ function shownName(v: { name: string; anonName?: boolean }): string {
 
 /** `/proc/PID/smaps` of a process: per VMA its sizes (kB), residency, dirtiness and VmFlags. */
 export function procSmaps(kernel: KernelContext, proc: Process): string {
+  checkKernel(kernel);
+  kernel.live(proc);
   const out: string[] = [];
   const g = kernel.arch.geometry;
   const pageKb = kernel.bounds.pageBytes / 1024;

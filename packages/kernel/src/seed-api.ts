@@ -3,38 +3,36 @@
  * the slot of an address, unmap a range — kept so the seed's own tests run against mmkit. Each
  * goes through the process's {@link AddressSpace}, so these pages are VMA-covered like any other.
  */
-import {
-  type AddressInput,
-  hex,
-  InvalidArgumentError,
-  type LeafAttributes,
-  type NeutralEntry,
-  toAddress,
-} from '@mmkit/core';
+import { type AddressInput, hex, type LeafAttributes, type NeutralEntry } from '@mmkit/core';
 import type { MapOutcome } from './address-space.js';
 import type { KernelContext } from './context.js';
+import { FRAME_STATE_NAMES, FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
+import { checkedAddress, checkLeafAttributes, invalidArgument } from './syscalls.js';
 
 /** Page number of a page-aligned user address. @throws InvalidArgumentError */
 export function userVpn(k: KernelContext, va: AddressInput, what: string): number {
-  const v = toAddress(va, what);
+  const v = checkedAddress(va, what);
   const d = k.arch.description;
   if (v < d.userRange.start || v >= d.userRange.end) {
-    throw new InvalidArgumentError(
+    throw invalidArgument(
       what,
       hex(v),
       `an address in the user half ${hex(d.userRange.start)}..${hex(d.userRange.end)}`,
     );
   }
-  if (v % BigInt(k.bounds.pageBytes) !== 0n)
-    throw new InvalidArgumentError(what, hex(v), 'a page-aligned address');
+  if (v % BigInt(k.bounds.pageBytes) !== 0n) throw invalidArgument(what, hex(v), 'a page-aligned address');
   return Number(v >> BigInt(d.pageShift));
 }
 
-function checkAttrs(attrs: unknown): LeafAttributes {
-  const a = attrs as LeafAttributes | null;
-  if (a === null || typeof a !== 'object' || typeof a.user !== 'object' || typeof a.kernel !== 'object')
-    throw new InvalidArgumentError('attrs', attrs, 'LeafAttributes (see Kernel.userAttributes)');
+/**
+ * Checks leaf attributes from the caller before anything changes: their shape, and that the
+ * backend can encode them with `pa` (a refused encoding after the root was allocated would leave
+ * the root behind). @throws InvalidArgumentError, or the backend's UnrepresentableError.
+ */
+function checkAttrs(k: KernelContext, attrs: unknown, pa: number): LeafAttributes {
+  const a = checkLeafAttributes('attrs', attrs);
+  k.arch.codec.encode({ kind: 'leaf', pa, attrs: a }, 1);
   return a;
 }
 
@@ -49,8 +47,17 @@ export function mapUserPage(
   const space = k.live(proc).space;
   const vpn = userVpn(k, va, 'user address');
   if (typeof pa !== 'number' || !Number.isSafeInteger(pa) || pa < 0 || pa % k.bounds.pageBytes !== 0)
-    throw new InvalidArgumentError('physical address', pa, 'a page-aligned non-negative safe integer');
-  return space.mapPageCovered(vpn, pa, checkAttrs(attrs));
+    throw invalidArgument('physical address', pa, 'a page-aligned non-negative safe integer');
+  // A frame of the pool must be one allocated for user pages (the caller's reference): mapping a
+  // free, reserved, kernel or page-table frame into user space breaks the frame accounting.
+  const state = k.allocator.stateOf(pa);
+  if (state !== undefined && state !== FrameState.USER)
+    throw invalidArgument(
+      'physical address',
+      hex(pa),
+      `a frame allocated for user pages (allocator.alloc('user')) or one outside the pool; this frame is ${FRAME_STATE_NAMES[state]}`,
+    );
+  return space.mapPageCovered(vpn, pa, checkAttrs(k, attrs, pa));
 }
 
 /** Seed `allocate_user_page`: the new frame's kernel virtual address, or 0 when out of memory. */
@@ -62,7 +69,8 @@ export function allocateUserPage(
 ): bigint {
   const space = k.live(proc).space;
   const vpn = userVpn(k, va, 'user address');
-  const pa = space.allocPage(vpn, checkAttrs(attrs), true);
+  // Allocated frames are always addressable (the allocator reserves what paBits cannot reach): check the attributes.
+  const pa = space.allocPage(vpn, checkAttrs(k, attrs, 0), true);
   return pa === 0 ? 0n : k.linearMapBase + BigInt(pa);
 }
 
@@ -72,8 +80,9 @@ export function lookupUser(
   proc: Process,
   va: AddressInput,
 ): { level: number; descriptorPa: number; entry: NeutralEntry } | undefined {
+  const space = k.live(proc).space;
   const vpn = userVpn(k, va, 'user address');
-  return proc.space.lookup(vpn);
+  return space.lookup(vpn);
 }
 
 /** Seed `unmap_user_range`: unmaps the pages in [start, end) (rounded up to pages). */
@@ -84,8 +93,8 @@ export function unmapUserRange(
   end: AddressInput,
 ): number {
   const space = k.live(proc).space;
-  const s = toAddress(start, 'start');
-  const e = toAddress(end, 'end');
+  const s = checkedAddress(start, 'start');
+  const e = checkedAddress(end, 'end');
   if (e <= s || space.root === 0) return 0;
   const page = BigInt(k.bounds.pageBytes);
   const sv = Math.max(Number((s + page - 1n) / page), k.bounds.userStartVpn);

@@ -5,19 +5,12 @@
  * check_and_prefault_user_range). Every access goes TLB → walk → fault handler → retry; the
  * single-page path allocates nothing and uses no BigInt for number addresses.
  */
-import {
-  type AccessKind,
-  type AddressInput,
-  InvalidArgumentError,
-  Privilege,
-  type PrivilegeLevel,
-  toAddress,
-  vaOf,
-} from '@mmkit/core';
+import { type AccessKind, type AddressInput, Privilege, type PrivilegeLevel, vaOf } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 import type { Cpu } from './cpu.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import type { Errno } from './syscalls.js';
+import { checkedAddress, invalidArgument } from './syscalls.js';
 
 /** Result of a user access. */
 export type AccessResult<T> =
@@ -37,7 +30,7 @@ export type CopyResult<T> =
 function cpuFor(k: KernelContext, proc: Process, cpuIndex: unknown): Cpu {
   k.live(proc);
   const cpu = typeof cpuIndex === 'number' ? k.cpus[cpuIndex] : undefined;
-  if (!cpu) throw new InvalidArgumentError('cpu', cpuIndex, `a CPU index 0..${k.cpus.length - 1}`);
+  if (!cpu) throw invalidArgument('cpu', cpuIndex, `a CPU index 0..${k.cpus.length - 1}`);
   cpu.switchTo(proc);
   return cpu;
 }
@@ -54,18 +47,30 @@ function outcomeOf(proc: Process): AccessResult<never> {
 
 function checkSize(size: unknown): 1 | 2 | 4 | 8 {
   if (size !== 1 && size !== 2 && size !== 4 && size !== 8)
-    throw new InvalidArgumentError('access size', size, '1, 2, 4 or 8');
+    throw invalidArgument('access size', size, '1, 2, 4 or 8');
   return size;
 }
 
+/**
+ * The most bytes one user read or write moves: Linux's MAX_RW_COUNT (INT_MAX rounded down to a
+ * page). A longer length is refused before a buffer of that size is allocated.
+ */
+export const MAX_RW_COUNT = 0x7fff_f000;
+
 function checkLength(length: unknown): number {
   if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0)
-    throw new InvalidArgumentError('length', length, 'a non-negative safe integer');
+    throw invalidArgument('length', length, 'a non-negative safe integer');
   return length;
 }
 
+function checkReadLength(length: unknown): number {
+  if (checkLength(length) > MAX_RW_COUNT)
+    throw invalidArgument('length', length, `at most ${MAX_RW_COUNT} bytes (MAX_RW_COUNT)`);
+  return length as number;
+}
+
 function checkData(data: unknown): Uint8Array {
-  if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('data', data, 'a Uint8Array');
+  if (!(data instanceof Uint8Array)) throw invalidArgument('data', data, 'a Uint8Array');
   return data;
 }
 
@@ -82,7 +87,7 @@ function checkValue(value: unknown, size: 1 | 2 | 4 | 8): number | bigint {
     const bits = BigInt(8 * size);
     if (value >= -(1n << (bits - 1n)) && value < 1n << bits) return value;
   }
-  throw new InvalidArgumentError('value', value, `an integer that fits a ${size}-byte store`);
+  throw invalidArgument('value', value, `an integer that fits a ${size}-byte store`);
 }
 
 /** A user load; see `Kernel.load`. */
@@ -137,7 +142,7 @@ function accessValue(
     off = va % pageBytes; // number fast path: no BigInt per access
     vpn = (va - off) / pageBytes;
   } else {
-    const v = toAddress(va, 'user address');
+    const v = checkedAddress(va, 'user address');
     const page = BigInt(pageBytes);
     vpn = Number(v / page);
     off = Number(v % page);
@@ -173,9 +178,11 @@ export function readUser(
   length: number,
   cpuIndex: number,
 ): AccessResult<Uint8Array> {
-  const out = new Uint8Array(checkLength(length));
+  const n = checkReadLength(length);
   const cpu = cpuFor(k, proc, cpuIndex);
-  return accessBytes(k, proc, cpu, toAddress(va, 'user address'), out, 0, Privilege.User, false)
+  const v = checkedAddress(va, 'user address');
+  const out = new Uint8Array(n);
+  return accessBytes(k, proc, cpu, v, out, 0, Privilege.User, false)
     ? { ok: true, value: out }
     : outcomeOf(proc);
 }
@@ -190,7 +197,7 @@ export function writeUser(
 ): AccessResult<void> {
   checkData(data);
   const cpu = cpuFor(k, proc, cpuIndex);
-  return accessBytes(k, proc, cpu, toAddress(va, 'user address'), data, 1, Privilege.User, false)
+  return accessBytes(k, proc, cpu, checkedAddress(va, 'user address'), data, 1, Privilege.User, false)
     ? { ok: true, value: undefined }
     : outcomeOf(proc);
 }
@@ -239,7 +246,7 @@ export function prefaultUserRange(
 ): CopyResult<void> {
   k.live(proc);
   checkLength(length);
-  const v = toAddress(va, 'user address');
+  const v = checkedAddress(va, 'user address');
   const end = v + BigInt(length);
   if (end >= 1n << 64n || end > proc.space.layout.stackTop) return { ok: false, errno: 'EFAULT' };
   if (length === 0) return { ok: true, value: undefined };
@@ -266,7 +273,7 @@ export function copyFromUser(
   const out = new Uint8Array(length);
   if (length === 0) return { ok: true, value: out };
   const cpu = cpuFor(k, proc, cpuIndex);
-  return accessBytes(k, proc, cpu, toAddress(va), out, 0, Privilege.User, true)
+  return accessBytes(k, proc, cpu, checkedAddress(va), out, 0, Privilege.User, true)
     ? { ok: true, value: out }
     : { ok: false, errno: 'EFAULT' };
 }
@@ -284,7 +291,7 @@ export function copyToUser(
   if (!pre.ok) return pre;
   if (data.length === 0) return { ok: true, value: undefined };
   const cpu = cpuFor(k, proc, cpuIndex);
-  return accessBytes(k, proc, cpu, toAddress(va), data, 1, Privilege.User, true)
+  return accessBytes(k, proc, cpu, checkedAddress(va), data, 1, Privilege.User, true)
     ? { ok: true, value: undefined }
     : { ok: false, errno: 'EFAULT' };
 }

@@ -49,7 +49,8 @@
  *
  * Page numbers are plain numbers (at most 2^52, exact in a double): no BigInt anywhere here.
  */
-import { hex, InvalidArgumentError, MmError } from '@mmkit/core';
+import { hex, MmError } from '@mmkit/core';
+import { checkFunction, checkObject, invalidArgument, showValue } from './syscalls.js';
 
 /** One past the largest page number (2^52 pages of 4 KiB = the 64-bit address space). */
 export const VMA_VPN_LIMIT = 2 ** 52;
@@ -128,8 +129,8 @@ export class VmaOverlapError extends MmError {
   ) {
     super(
       'E_ALREADY_MAPPED',
-      `VMA pages [${hex(startVpn)}, ${hex(endVpn)}) overlap the existing VMA pages ` +
-        `[${hex(existingStartVpn)}, ${hex(existingEndVpn)})`,
+      `VMA pages [${pageHex(startVpn)}, ${pageHex(endVpn)}) overlap the existing VMA pages ` +
+        `[${pageHex(existingStartVpn)}, ${pageHex(existingEndVpn)})`,
     );
   }
 }
@@ -175,7 +176,7 @@ const CONTINUE = -2;
 
 function checkVpn(what: string, value: unknown): asserts value is number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > VMA_VPN_LIMIT) {
-    throw new InvalidArgumentError(what, value, 'an integer page number in [0, 2^52]');
+    throw invalidArgument(what, value, 'an integer page number in [0, 2^52]');
   }
 }
 
@@ -183,12 +184,23 @@ function checkRange(op: string, startVpn: unknown, endVpn: unknown, allowEmpty: 
   checkVpn(`${op} start page`, startVpn);
   checkVpn(`${op} end page`, endVpn);
   if (endVpn < startVpn || (!allowEmpty && endVpn === startVpn)) {
-    throw new InvalidArgumentError(
+    throw invalidArgument(
       `${op} end page`,
       endVpn,
       `a page number ${allowEmpty ? '≥' : '>'} the start page ${startVpn} (${hex(startVpn)})`,
     );
   }
+}
+
+/** A page number in hex, or any other value as `showValue` renders it. */
+function pageHex(v: unknown): string {
+  return typeof v === 'number' && Number.isSafeInteger(v) ? hex(v) : showValue(v);
+}
+
+/** Iteration bounds: numbers (any; the fast paths compare them), never another type. */
+function checkBounds(op: string, loVpn: unknown, hiVpn: unknown): void {
+  if (typeof loVpn !== 'number') throw invalidArgument(`${op} start page`, loVpn, 'a page number');
+  if (typeof hiVpn !== 'number') throw invalidArgument(`${op} end page`, hiVpn, 'a page number');
 }
 
 function fmt(startVpn: number, endVpn: number): string {
@@ -278,9 +290,12 @@ export class VmaTree<V> {
    * @throws InvalidArgumentError for a `nodeCapacity` that is not an even integer in [4, 256].
    */
   constructor(options: VmaTreeOptions<V> = {}) {
+    checkObject('VmaTree options', options, 'an object or undefined');
+    for (const f of ['split', 'canMerge', 'merge'] as const)
+      if (options[f] !== undefined) checkFunction(`VmaTree options.${f}`, options[f]);
     const cap = options.nodeCapacity ?? 64;
     if (!Number.isInteger(cap) || cap < 4 || cap > 256 || cap % 2 !== 0) {
-      throw new InvalidArgumentError('VmaTree nodeCapacity', cap, 'an even integer in [4, 256]');
+      throw invalidArgument('VmaTree nodeCapacity', cap, 'an even integer in [4, 256]');
     }
     this.cap = cap;
     // Split halves hold ≥ cap/2 ≥ min; a merge holds ≤ 2·min − 1 ≤ cap. The distance between min
@@ -316,6 +331,7 @@ export class VmaTree<V> {
    * `vpn` is not validated (any number works; integers are meant).
    */
   find(vpn: number): Vma<V> | undefined {
+    if (typeof vpn !== 'number') throw invalidArgument('VmaTree.find page', vpn, 'a page number');
     const keys = this.keys;
     const kids = this.kids;
     const cap = this.cap;
@@ -344,6 +360,8 @@ export class VmaTree<V> {
    * (Linux `find_vma()`). O(log n).
    */
   findFirstAtOrAfter(vpn: number): Vma<V> | undefined {
+    if (typeof vpn !== 'number')
+      throw invalidArgument('VmaTree.findFirstAtOrAfter page', vpn, 'a page number');
     return this.seekAtOrAfter(vpn) ? this.items[this.cLeaf * this.cap + this.cIdx] : undefined;
   }
 
@@ -353,6 +371,7 @@ export class VmaTree<V> {
    * {@link findFirstAtOrAfter}). O(log n).
    */
   findLastBefore(vpn: number): Vma<V> | undefined {
+    if (typeof vpn !== 'number') throw invalidArgument('VmaTree.findLastBefore page', vpn, 'a page number');
     const keys = this.keys;
     const cap = this.cap;
     const x = Math.min(vpn, VMA_VPN_LIMIT + 1);
@@ -372,17 +391,21 @@ export class VmaTree<V> {
 
   /** The lowest VMA that overlaps `[loVpn, hiVpn)`, or undefined (Linux `find_vma_intersection()`). O(log n). */
   findIntersection(loVpn: number, hiVpn: number): Vma<V> | undefined {
+    if (typeof hiVpn !== 'number')
+      throw invalidArgument('VmaTree.findIntersection end page', hiVpn, 'a page number');
     const v = this.findFirstAtOrAfter(loVpn);
     return v !== undefined && v.startVpn < hiVpn && loVpn < hiVpn ? v : undefined;
   }
 
   /** The VMA right after `vma`'s range (the first one starting at or above its end), or undefined. O(log n). */
   next(vma: Vma<V>): Vma<V> | undefined {
+    checkObject('VmaTree.next vma', vma, 'a VMA');
     return this.findFirstAtOrAfter(vma.endVpn);
   }
 
   /** The VMA right before `vma`'s range (the last one starting below its start), or undefined. O(log n). */
   prev(vma: Vma<V>): Vma<V> | undefined {
+    checkObject('VmaTree.prev vma', vma, 'a VMA');
     return this.findLastBefore(vma.startVpn);
   }
 
@@ -399,6 +422,7 @@ export class VmaTree<V> {
 
   /** True if `vma` is this very object in this tree (not a copy, not removed or replaced). O(log n). */
   has(vma: Vma<V>): boolean {
+    if (vma === null || typeof vma !== 'object' || typeof vma.startVpn !== 'number') return false;
     this.locate(vma.startVpn);
     return this.cIdx >= 0 && this.items[this.cLeaf * this.cap + this.cIdx] === vma;
   }
@@ -411,6 +435,8 @@ export class VmaTree<V> {
    * Allocates nothing. The tree must not be changed from inside `visit`.
    */
   forEach(visit: (vma: Vma<V>) => void, loVpn = 0, hiVpn = VMA_VPN_LIMIT): void {
+    checkFunction('VmaTree.forEach visit', visit);
+    checkBounds('VmaTree.forEach', loVpn, hiVpn);
     if (!this.seekAtOrAfter(loVpn)) return;
     const cap = this.cap;
     let leaf = this.cLeaf;
@@ -428,6 +454,7 @@ export class VmaTree<V> {
 
   /** The VMAs overlapping `[loVpn, hiVpn)` in address order (default: all). O(log n) to start, O(1) per VMA. */
   *range(loVpn = 0, hiVpn = VMA_VPN_LIMIT): IterableIterator<Vma<V>> {
+    checkBounds('VmaTree.range', loVpn, hiVpn);
     if (!this.seekAtOrAfter(loVpn)) return;
     const cap = this.cap;
     let leaf = this.cLeaf;
@@ -495,12 +522,12 @@ export class VmaTree<V> {
    */
   findGap(pageCount: number, loVpn: number, hiVpn: number, options?: FindGapOptions): number {
     if (!Number.isInteger(pageCount) || pageCount < 1 || pageCount > VMA_VPN_LIMIT) {
-      throw new InvalidArgumentError('VmaTree.findGap pageCount', pageCount, 'an integer in [1, 2^52]');
+      throw invalidArgument('VmaTree.findGap pageCount', pageCount, 'an integer in [1, 2^52]');
     }
     checkRange('VmaTree.findGap', loVpn, hiVpn, true);
     const align = options?.alignPages ?? 1;
     if (!Number.isInteger(align) || align < 1 || align > VMA_VPN_LIMIT) {
-      throw new InvalidArgumentError('VmaTree.findGap alignPages', align, 'an integer in [1, 2^52]');
+      throw invalidArgument('VmaTree.findGap alignPages', align, 'an integer in [1, 2^52]');
     }
     if (hiVpn - loVpn < pageCount) return -1;
     const tailN = this.cnt[this.tail]!;
@@ -592,9 +619,11 @@ export class VmaTree<V> {
    */
   remove(vma: Vma<V>): void {
     if (!this.has(vma)) {
-      throw new InvalidArgumentError(
+      throw invalidArgument(
         'VmaTree.remove vma',
-        fmt(vma.startVpn, vma.endVpn),
+        typeof vma?.startVpn === 'number' && typeof vma.endVpn === 'number'
+          ? fmt(vma.startVpn, vma.endVpn)
+          : vma,
         'a VMA object currently in this tree',
       );
     }
@@ -668,6 +697,7 @@ export class VmaTree<V> {
    */
   update(loVpn: number, hiVpn: number, change: (value: V, fromVpn: number, toVpn: number) => V): number {
     checkRange('VmaTree.update', loVpn, hiVpn, true);
+    checkFunction('VmaTree.update change', change);
     const hit = this.collect(loVpn, hiVpn);
     if (hit.length === 0) return 0;
     const split = this.splitValue;

@@ -5,7 +5,7 @@
  * never grants the user more than the VMA's `prot` (audit() proves it).
  */
 import type { MemoryType } from '@mmkit/core';
-import { PROT, protString } from './syscalls.js';
+import { invalidArgument, PROT, protString } from './syscalls.js';
 import { type Vma, VmaTree } from './vma-tree.js';
 
 /**
@@ -127,6 +127,11 @@ const ANON: VmaValue = {
  * on Node 20 (spread followed by extra keys leaves V8's fast path), which made mmap 3× slower.
  */
 export function anonVma(prot: number, name: string, opts: Partial<VmaValue> = {}): VmaValue {
+  if (typeof prot !== 'number' || (prot & 7) !== prot)
+    throw invalidArgument('prot', prot, 'PROT_* bits 0..7');
+  if (typeof name !== 'string') throw invalidArgument('name', name, 'a string');
+  if (opts === null || typeof opts !== 'object')
+    throw invalidArgument('opts', opts, 'an object or undefined');
   return {
     prot,
     shared: opts.shared ?? ANON.shared,
@@ -155,5 +160,6 @@ export function protFor(access: number): number {
 
 /** Linux /proc/PID/maps permission column: `r-xp`, `rw-s`. */
 export function mapsPerms(v: VmaValue): string {
+  if (v === null || typeof v !== 'object') throw invalidArgument('vma', v, 'a VMA value { prot, shared }');
   return `${protString(v.prot)}${v.shared ? 's' : 'p'}`;
 }
