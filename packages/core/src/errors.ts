@@ -143,15 +143,23 @@ export function describeValue(value: unknown): string {
         return `${value}`;
     }
     if (value === null) return 'null';
-    const json = JSON.stringify(value, (_k, v: unknown) =>
-      typeof v === 'bigint'
-        ? `${v}n`
-        : typeof v === 'symbol'
-          ? v.toString()
-          : typeof v === 'function'
-            ? `[function ${v.name || '(anonymous)'}]`
-            : v,
-    );
+    // Bounded: at most two levels deep and 64 values, typed arrays by length only, so a large
+    // object graph (a kernel, a physical memory) renders in microseconds, not by walking it all.
+    const depth = new WeakMap<object, number>();
+    let seen = 0;
+    const json = JSON.stringify(value, function (this: object, k: string, v: unknown): unknown {
+      if (++seen > 64) return undefined;
+      if (typeof v === 'bigint') return `${v}n`;
+      if (typeof v === 'symbol') return v.toString();
+      if (typeof v === 'function') return `[function ${v.name || '(anonymous)'}]`;
+      if (v === null || typeof v !== 'object') return v;
+      if (ArrayBuffer.isView(v)) return `[${v.constructor.name}(${v.byteLength} bytes)]`;
+      const d = k === '' && !depth.has(this) ? 0 : (depth.get(this) ?? 0) + 1;
+      if (d >= 2) return Array.isArray(v) ? '[…]' : '{…}';
+      const shown = Array.isArray(v) && v.length > 16 ? [...v.slice(0, 16), '…'] : v;
+      depth.set(shown, d);
+      return shown;
+    });
     if (typeof json === 'string') return clip(json);
     return clip(String(value));
   } catch {

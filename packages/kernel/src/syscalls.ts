@@ -8,6 +8,7 @@ import {
   AddressError,
   type AddressInput,
   type ArchBackend,
+  describeValue,
   InvalidArgumentError,
   type LeafAttributes,
   MEMORY_TYPES,
@@ -59,19 +60,10 @@ export function protString(prot: number): string {
 
 /**
  * Renders any JavaScript value for an error message without throwing (symbols, bigints, objects
- * with a throwing `toString`).
+ * with a throwing `toString`): core's `describeValue`, so every message renders values alike.
  */
 export function showValue(v: unknown): string {
-  try {
-    if (typeof v === 'bigint') return `${v}n`;
-    if (typeof v === 'string') return JSON.stringify(v);
-    if (typeof v === 'symbol') return v.toString();
-    if (typeof v === 'function') return 'a function';
-    if (v !== null && typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
-    return String(v);
-  } catch {
-    return 'an unprintable value';
-  }
+  return describeValue(v);
 }
 
 /** A string as it is, anything else as {@link showValue} renders it (for message templates). */
@@ -161,10 +153,9 @@ export function checkKernel(kernel: unknown): void {
  * `toString` is {@link showValue} (an array holding a symbol, a null-prototype object or a throwing
  * `toString` would make `String(value)` throw).
  */
+/** Core's errors render any value safely (`describeValue`); kept as a seam for the kernel's messages. */
 function renderable(value: unknown): unknown {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return value;
-  const text = showValue(value);
-  return { toString: () => text };
+  return value;
 }
 
 /**
