@@ -381,9 +381,11 @@ export class PhysicalMemory {
    */
   discardFrame(pfn: number): void {
     const f = toPfn(pfn);
-    if (this.extentOf(f) < 0)
-      throw new BusError(f * PAGE_SIZE, PAGE_SIZE, 'discard of a frame that is not RAM');
-    this.discard(f);
+    // The cached index answers for touched frames without the extent search (the allocator frees
+    // a frame per call: this is its hot path).
+    const slot = this.slotOf(f);
+    if (slot === NOT_RAM) throw new BusError(f * PAGE_SIZE, PAGE_SIZE, 'discard of a frame that is not RAM');
+    if (slot >= 0) this.discard(f);
   }
 
   private discard(pfn: number): void {
@@ -412,8 +414,9 @@ export class PhysicalMemory {
   /** The mid node holding frame `pfn` (now cached), or the shared empty node. */
   private midAt(pfn: number): Mid {
     const hi = Math.floor(pfn / MID_FRAMES);
-    const mid = this.dir.get(hi);
-    if (mid === undefined) return EMPTY_MID;
+    const mid = this.dir.get(hi) ?? EMPTY_MID;
+    // Cached even when empty (nothing written there yet): the next lookups in this 4 GiB skip the
+    // map. materializeSlow() replaces the cache when it creates the node.
     this.cacheBase = hi * MID_FRAMES;
     this.cacheMid = mid;
     return mid;
@@ -431,6 +434,9 @@ export class PhysicalMemory {
 
   /** {@link slotOf} outside the cached mid node: the map, then the extents (kept out of the hot path). */
   private slotSlow(pfn: number): number {
+    const rel = pfn - this.cacheBase;
+    // Inside the cached mid node with no chunk there: untouched RAM or a hole, no map lookup.
+    if (rel >= 0 && rel < MID_FRAMES) return this.extentOf(pfn) >= 0 ? UNTOUCHED : NOT_RAM;
     if (pfn >= 0) {
       const chunk = this.midAt(pfn)[(pfn >>> CHUNK_SHIFT) & 1023];
       if (chunk !== undefined) return chunk[pfn & (CHUNK_FRAMES - 1)]!;
@@ -479,12 +485,35 @@ export class PhysicalMemory {
 
   /** Gives RAM frame `pfn` backing store (if it has none) and returns its slot. */
   private materialize(pfn: number): number {
+    // Fast path: the frame's chunk exists in the cached mid node (first writes to fresh frames,
+    // e.g. demand faults, land here); anything else goes through the map.
+    const rel = pfn - this.cacheBase;
+    if (rel >= 0 && rel < MID_FRAMES) {
+      const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
+      if (chunk !== undefined) {
+        const i = pfn & (CHUNK_FRAMES - 1);
+        const slot = chunk[i]!;
+        if (slot >= 0) return slot;
+        if (slot === UNTOUCHED) {
+          const fresh = this.freeSlots.pop() ?? this.newSlot();
+          chunk[i] = fresh;
+          this.touched++;
+          return fresh;
+        }
+      }
+    }
+    return this.materializeSlow(pfn);
+  }
+
+  private materializeSlow(pfn: number): number {
     const hi = Math.floor(pfn / MID_FRAMES);
     let mid = this.dir.get(hi);
     if (mid === undefined) {
       this.charge(MID_BYTES, 'sparse memory index');
       mid = new Array<Int32Array | undefined>(1024).fill(undefined);
       this.dir.set(hi, mid);
+      this.cacheBase = hi * MID_FRAMES;
+      this.cacheMid = mid;
       this.midCount++;
     }
     const c = (pfn >>> CHUNK_SHIFT) & 1023;

@@ -603,6 +603,7 @@ const CLASSES: Record<
       'charge',
       'reserve',
       'materialize',
+      'materializeSlow',
       'newSlot',
       'busError',
       'device',
