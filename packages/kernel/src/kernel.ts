@@ -398,8 +398,8 @@ export class Kernel implements FaultHandler, KernelContext {
   live(proc: Process): Process {
     if (!(proc instanceof Process))
       throw invalidArgument('process', proc, 'a Process returned by this kernel');
-    if (this.processes.get(proc.pid) !== proc) throw new NoProcessError(proc.pid, 'unknown to this kernel');
-    if (!proc.alive) throw new NoProcessError(proc.pid, proc.state);
+    if (proc.owner !== this || !proc.alive)
+      throw new NoProcessError(proc.pid, proc.owner !== this ? 'unknown to this kernel' : proc.state);
     return proc;
   }
 
@@ -444,7 +444,7 @@ export class Kernel implements FaultHandler, KernelContext {
       space.vmas.insert(space.vpn.stackTop - 1, space.vpn.stackTop, stackVma());
     }
     this.nextPid++;
-    const proc = new Process(pid, space, parentPid);
+    const proc = new Process(pid, space, parentPid, this);
     this.processes.set(pid, proc);
     this.events.emit({ type: 'process', action: 'create', pid, detail: `ASID ${asid}` });
     return proc;

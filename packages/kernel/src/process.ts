@@ -43,6 +43,8 @@ export class Process {
     /** The address space (replaced by exec). */
     public space: AddressSpace,
     readonly parentPid: number,
+    /** @internal The kernel that created it (an identity check on every access, cheaper than a map lookup). */
+    readonly owner: object | undefined = undefined,
   ) {}
 
   /** ASID/PCID of the address space. */
