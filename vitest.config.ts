@@ -33,6 +33,10 @@ export default defineConfig({
         extends: true as const,
         test: { name: 'api-report', root: 'scripts/api-report', include: ['*.test.ts'] },
       },
+      {
+        extends: true as const,
+        test: { name: 'release', root: 'scripts/release', include: ['*.test.ts'] },
+      },
     ],
   },
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from './io.js';
 import { runCli } from './run-cli.js';
@@ -461,9 +462,13 @@ describe('help, version, colour', () => {
     expect(r.stdout).toContain('--pf-error <code>');
   });
 
-  it('--version prints the package version', async () => {
+  it('--version prints the package version (package.json, as released by changesets)', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
     const r = await mmkit(['--version']);
-    expect(r).toEqual({ code: 0, stdout: '0.0.0\n', stderr: '' });
+    expect(r).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });
 
   it('colours only on a TTY without NO_COLOR', async () => {
