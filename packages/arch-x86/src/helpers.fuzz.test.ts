@@ -3,89 +3,11 @@
  * mappings, options): plain-JS garbage in, a normal return or an MmError out. The index's exports
  * are enumerated so that a new export must be classified here.
  */
-import { describeValue, isMmError } from '@mmkit/core';
-import fc from 'fast-check';
+import { fuzzCall } from '@mmkit/testkit';
 import { describe, expect, it } from 'vitest';
 import * as api from './index.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
-
-/** Plain-JS garbage and plausible values, mixed (same families as core's public-api.fuzz.test.ts). */
-const VALUES: readonly unknown[] = [
-  null,
-  undefined,
-  Number.NaN,
-  Number.POSITIVE_INFINITY,
-  Number.NEGATIVE_INFINITY,
-  1.5,
-  -1,
-  2 ** 53,
-  2n ** 70n,
-  -(2n ** 70n),
-  -1n,
-  'x',
-  Symbol('garbage'),
-  {},
-  [],
-  Object.create(null),
-  () => 1,
-  true,
-  false,
-  0,
-  1,
-  7,
-  0x24,
-  0xff,
-  4096,
-  0x4000_0000,
-  0n,
-  0xff_44_04n,
-  'normal-wb',
-  'device',
-  'constructor',
-  'x86_64',
-  'x86-32',
-  { ha: true, hd: false, wxn: true, pan: false },
-  {
-    mode: 'x86_64',
-    wp: true,
-    pse: true,
-    pge: true,
-    pcid: true,
-    smep: false,
-    smap: false,
-    pke: false,
-    nxe: true,
-  },
-  { pcid: true, maxPhysAddr: 40 },
-  { slot: 1023 },
-];
-
-const args = fc.array(
-  fc.oneof(
-    { arbitrary: fc.constantFrom(...VALUES), weight: 8 },
-    { arbitrary: fc.integer({ min: -5, max: 300 }), weight: 1 },
-    { arbitrary: fc.bigInt(), weight: 1 },
-    { arbitrary: fc.anything({ maxDepth: 2, withBigInt: true }), weight: 1 },
-  ),
-  { maxLength: 5 },
-);
-
-/** Asserts that `call` returns or throws an MmError for 300 random argument lists. */
-function fuzzCall(label: string, call: (a: unknown[]) => unknown): void {
-  fc.assert(
-    fc.property(args, (a) => {
-      try {
-        call(a);
-      } catch (e) {
-        if (!isMmError(e)) {
-          throw new Error(`${label}(${a.map(describeValue).join(', ')}) threw ${String(e)}`);
-        }
-      }
-    }),
-    { numRuns: 300 },
-  );
-}
 
 /** Helpers validated and fuzzed here. */
 const HELPERS = [

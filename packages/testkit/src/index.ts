@@ -60,6 +60,7 @@ export {
   DEFAULT_TEST_RAM,
   type WalkHarness,
 } from './fixtures.js';
+export { FUZZ_VALUES, fuzzArgs, fuzzCall } from './fuzz.js';
 export { checkSwapEntries, type SwapCheckOptions } from './swap-checks.js';
 export { checkTlbOperations } from './tlb-checks.js';
 export { createToyArch, TOY_DEFECT_FOR_CHECK, type ToyBug } from './toy-arch.js';
