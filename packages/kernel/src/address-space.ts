@@ -276,10 +276,14 @@ export class AddressSpace {
    */
   fillAbsentSlot(vpn: number, descriptorPa: number, template: LeafTemplate): boolean {
     const { editor, allocator } = this.k;
-    if (!editor.isAbsent(descriptorPa)) return false;
     const pa = allocator.alloc('user', this.pid);
     if (pa === 0) return false;
-    editor.fillAbsent(descriptorPa, pa, template);
+    // fillAbsent reads the slot itself (one read per fault, not two); a slot that is no longer
+    // absent (never on this single-threaded path) gives the frame back: nothing changed.
+    if (!editor.fillAbsent(descriptorPa, pa, template)) {
+      allocator.free(pa);
+      return false;
+    }
     this.mapped(vpn, pa, 1, this.k.anonAttrs);
     return true;
   }
