@@ -9,6 +9,9 @@ import pc from 'picocolors';
 import { registerBoards } from './commands/boards.js';
 import { registerDecode } from './commands/decode.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDiff } from './commands/diff.js';
+import { registerDump } from './commands/dump.js';
+import { registerWalk } from './commands/walk.js';
 import type { CliIo, Output } from './io.js';
 import { colourEnabled } from './io.js';
 import { toJson } from './json.js';
@@ -90,6 +93,13 @@ export function createProgram(io: CliIo, state: RunState): Command {
   registerDecode(program, output);
   registerBoards(program, output);
   registerDemo(program, output, (code) => {
+    state.exitCode = code;
+  });
+  registerWalk(program, output);
+  registerDump(program, output, (code) => {
+    state.exitCode = code;
+  });
+  registerDiff(program, output, (code) => {
     state.exitCode = code;
   });
   return program;

@@ -1,0 +1,97 @@
+/**
+ * Shared plumbing of `walk`, `dump` and `diff`: the source options every one of them takes, and
+ * opening, loading and closing a source around a piece of work.
+ */
+
+import type { Field } from '@mmkit/core';
+import type { Command } from 'commander';
+import { formatTable, groupedHex } from '../format.js';
+import type { Styles } from '../io.js';
+import { parseU64 } from '../parse.js';
+import { invalidValue } from '../usage-error.js';
+import { openSource, SOURCE_FORMS } from './open.js';
+import { type LoadedState, loadTables } from './tables.js';
+
+/** Options of a command that reads sources. */
+export interface SourceCommandOptions {
+  readonly regs?: string;
+  readonly timeout?: string;
+}
+
+/** Adds `--regs` and `--timeout` to a command. */
+export function addSourceOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--regs <list>',
+      'registers for image:/core: sources, NAME=VALUE,… (TTBR0_EL1, TTBR1_EL1, TCR_EL1, MAIR_EL1, SCTLR_EL1, or CR0, CR3, CR4, EFER, IA32_PAT)',
+    )
+    .option('--timeout <ms>', 'gdb: sources: milliseconds to wait for the target (default 5000)');
+}
+
+/** The help line that lists the source forms. */
+export const FROM_HELP = `where the tables come from: ${SOURCE_FORMS}`;
+
+function timeoutOf(opts: SourceCommandOptions): number {
+  if (opts.timeout === undefined) return 5000;
+  const v = parseU64(opts.timeout, '--timeout');
+  if (v < 1n || v > 600_000n)
+    throw invalidValue('--timeout', opts.timeout, 'is out of range', 'milliseconds from 1 to 600000');
+  return Number(v);
+}
+
+/**
+ * Opens `spec`, loads its tables, runs `work`, and closes the source (a live guest is resumed)
+ * whatever happens.
+ */
+export async function withSource<T>(
+  spec: string,
+  opts: SourceCommandOptions,
+  work: (state: LoadedState) => T | Promise<T>,
+  regsApply = true,
+): Promise<T> {
+  const isImage = /^(image|core|elf):/.test(spec);
+  const source = await openSource(spec, {
+    ...(opts.regs !== undefined && (regsApply || isImage) ? { regs: opts.regs } : {}),
+    timeoutMs: timeoutOf(opts),
+  });
+  try {
+    return await work(await loadTables(source));
+  } finally {
+    await source.close();
+  }
+}
+
+/** Parses a VA range `START..END` (END exclusive). */
+export function parseVaRange(text: string, what: string): { start: bigint; end: bigint } {
+  const m = /^(.+?)\.\.(.+)$/.exec(text.trim());
+  if (!m)
+    throw invalidValue(what, text, 'is not a range', 'START..END, e.g. 0x40_0000..0x50_0000 (END exclusive)');
+  const start = parseU64(m[1]!, `${what} start`);
+  const end = parseU64(m[2]!, `${what} end`);
+  if (end <= start) throw invalidValue(what, text, 'is empty', 'START..END with END above START');
+  return { start, end };
+}
+
+/** Shows a field value: one bit as 0/1, 2–4 bits in binary, wider fields in hex (as `decode`). */
+export function fieldValue(f: Field): string {
+  const m = /^\[(\d+)(?::(\d+))?\]$/.exec(f.bits);
+  const width = m ? (m[2] === undefined ? 1 : Number(m[1]) - Number(m[2]) + 1) : 64;
+  if (width === 1) return f.value.toString();
+  if (width <= 4) return `0b${f.value.toString(2).padStart(width, '0')}`;
+  return groupedHex(f.value);
+}
+
+/** A field table, indented by `indent` spaces. */
+export function fieldLines(fields: readonly Field[], style: Styles, indent = 4): string[] {
+  const pad = ' '.repeat(indent);
+  return formatTable(
+    [
+      { header: 'field', style: style.cyan },
+      { header: 'bits' },
+      { header: 'value', style: style.yellow },
+      { header: 'meaning' },
+    ],
+    fields.map((f) => [f.name, f.bits, fieldValue(f), f.meaning]),
+    style,
+  ).map((l) => pad + l);
+}
