@@ -13,11 +13,13 @@ import {
   type SourceCommandOptions,
   withSource,
 } from '../sources/use-source.js';
+import { maxEntriesOf } from './dump.js';
 
 interface DiffOptions extends SourceCommandOptions {
   readonly va?: string;
   readonly ignoreAd?: boolean;
   readonly exitCode?: boolean;
+  readonly maxEntries?: string;
   readonly json?: boolean;
 }
 
@@ -124,6 +126,7 @@ export function registerDiff(program: Command, out: () => Output, setExit: (code
     .argument('<b>', 'the second source (after)')
     .option('--va <range>', 'only compare START..END (END exclusive)')
     .option('--ignore-ad', 'ignore accessed and dirty bits')
+    .option('--max-entries <count>', 'give up after this many present entries per source (default 1048576)')
     .option('--exit-code', 'exit with 1 when there are differences (as git diff --exit-code)')
     .option('--json', 'print one JSON document');
   addSourceOptions(cmd);

@@ -8,6 +8,7 @@ import { formatPerms, hex, MEMORY_TYPES, Perm } from '@mmkit/core';
 import type { Command } from 'commander';
 import { formatTable, groupedHex } from '../format.js';
 import type { Output } from '../io.js';
+import { parseU64 } from '../parse.js';
 import {
   CHECKS,
   type CheckName,
@@ -17,6 +18,7 @@ import {
   mergeRanges,
   runChecks,
   shortSize,
+  type TableLoop,
 } from '../sources/ranges.js';
 import type { LoadedState } from '../sources/tables.js';
 import {
@@ -40,6 +42,7 @@ interface DumpOptions extends SourceCommandOptions {
   readonly nonGlobal?: boolean;
   readonly where?: string;
   readonly check?: boolean;
+  readonly maxEntries?: string;
   readonly json?: boolean;
 }
 
@@ -78,6 +81,15 @@ const WHERE_KEYS = [
   'contiguous',
   'fault',
 ] as const;
+
+/** `--max-entries`: a positive count. */
+export function maxEntriesOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = parseU64(text, '--max-entries');
+  if (v < 1n || v > 1n << 28n)
+    throw invalidValue('--max-entries', text, 'is out of range', 'a count from 1 to 2^28');
+  return Number(v);
+}
 
 /** Builds the filter the options describe. @throws UsageError for a malformed filter. */
 function filterOf(opts: DumpOptions): (r: MappedRange) => boolean {
@@ -132,6 +144,7 @@ function flags(r: MappedRange): string {
 function render(
   state: LoadedState,
   ranges: readonly MappedRange[],
+  loops: readonly TableLoop[],
   findings: Finding[] | undefined,
   out: Output,
 ): void {
@@ -181,6 +194,13 @@ function render(
       ),
     );
   }
+  for (const l of loops) {
+    out.line(
+      style.dim(
+        `loop: ${l.entry} (VA ${groupedHex(l.va, digits)}) points back to the table at ${groupedHex(l.table)} on its own path; not descended`,
+      ),
+    );
+  }
   if (findings === undefined) return;
   out.line();
   for (const name of Object.keys(CHECKS) as CheckName[]) {
@@ -197,8 +217,10 @@ function render(
 /** Runs `mmkit dump`; returns the exit code (1 when `--check` finds something). */
 export async function runDump(opts: DumpOptions, out: Output): Promise<number> {
   const keep = filterOf(opts);
+  const maxEntries = maxEntriesOf(opts.maxEntries);
   return withSource(opts.from, opts, (state) => {
-    const ranges = mergeRanges(collectLeaves(state)).filter(keep);
+    const loops: TableLoop[] = [];
+    const ranges = mergeRanges(collectLeaves(state, { maxEntries, loops })).filter(keep);
     const findings = opts.check ? runChecks(state, ranges) : undefined;
     if (opts.json) {
       out.json({
@@ -213,7 +235,7 @@ export async function runDump(opts: DumpOptions, out: Output): Promise<number> {
         })),
         ...(findings ? { findings } : {}),
       });
-    } else render(state, ranges, findings, out);
+    } else render(state, ranges, loops, findings, out);
     return findings !== undefined && findings.length > 0 ? 1 : 0;
   });
 }
@@ -240,6 +262,7 @@ export function registerDump(program: Command, out: () => Output, setExit: (code
     .option('--non-global', 'only non-global (per-ASID / per-PCID) ranges')
     .option('--where <conditions>', `KEY=VALUE,… on decoded attributes (${WHERE_KEYS.join(', ')})`)
     .option('--check', 'run the security checks; exit code 1 when one finds something')
+    .option('--max-entries <count>', 'give up after this many present entries (default 1048576)')
     .option('--json', 'print one JSON document');
   addSourceOptions(cmd);
   return cmd.action(async (opts: DumpOptions) => {

@@ -23,8 +23,21 @@ import {
 import { SourceError } from './source.js';
 import type { LoadedState } from './tables.js';
 
-/** Most entries a dump visits before it gives up (a table loop multiplies them). */
-export const MAX_ENTRIES = 1 << 21;
+/**
+ * Most present entries a dump visits by default before it gives up: tables shared along many
+ * paths multiply them (a 4 GiB linear map in 4 KiB pages is 2^20 entries). `--max-entries`
+ * raises it.
+ */
+export const MAX_ENTRIES = 1 << 20;
+
+/** A table entry that points back to a table on its own path (a loop, or a recursive mapping). */
+export interface TableLoop {
+  /** `PML4[510] of 0x1000`. */
+  readonly entry: string;
+  /** The table it points back to. */
+  readonly table: number;
+  readonly va: bigint;
+}
 
 /** One leaf (page or block), or a merged run of them. */
 export interface MappedRange {
@@ -68,7 +81,12 @@ function attrKey(r: MappedRange, ignoreAd = false): string {
  * Every leaf reachable from the roots, in VA order (TTBR0 then TTBR1 on AArch64).
  * @throws SourceError if the tables hold more than {@link MAX_ENTRIES} present entries.
  */
-export function collectLeaves(state: LoadedState): MappedRange[] {
+export function collectLeaves(
+  state: LoadedState,
+  options: { readonly maxEntries?: number; readonly loops?: TableLoop[] } = {},
+): MappedRange[] {
+  const maxEntries = options.maxEntries ?? MAX_ENTRIES;
+  const path = new Set<number>();
   const { backend, memory, mmu } = state;
   const d = backend.description;
   const g = backend.geometry;
@@ -92,16 +110,29 @@ export function collectLeaves(state: LoadedState): MappedRange[] {
         throw e;
       }
       if (lo === 0 && hi === 0) continue;
-      if (++visited > MAX_ENTRIES) {
+      if (++visited > maxEntries) {
         throw new SourceError(
-          `${state.source.name}: more than ${MAX_ENTRIES} present entries; the tables loop or are corrupt`,
+          `${state.source.name}: more than ${maxEntries} present entries (tables shared along many paths, or corrupt); expected at most --max-entries ${maxEntries}`,
         );
       }
       let va = base + BigInt(i) * size;
       if (isRoot && d.signExtended && !d.splitRoots) va = signExtend(va, d.vaBits);
       const entry = backend.codec.decode(lo, hi, level);
       if (entry.kind === 'table') {
-        if (state.tableFrames.has(Math.floor(entry.pa / 4096))) visit(entry.pa, level - 1, va, false);
+        if (path.has(entry.pa)) {
+          // Descending would repeat the path forever (or, for a recursive slot, list the tables as pages).
+          options.loops?.push({
+            entry: `${state.levelName(level)}[${i}] of ${hex(tablePa)}`,
+            table: entry.pa,
+            va,
+          });
+          continue;
+        }
+        if (state.tableFrames.has(Math.floor(entry.pa / 4096))) {
+          path.add(entry.pa);
+          visit(entry.pa, level - 1, va, false);
+          path.delete(entry.pa);
+        }
         continue;
       }
       if (entry.kind !== 'leaf') continue;
@@ -143,11 +174,16 @@ export function collectLeaves(state: LoadedState): MappedRange[] {
     }
   };
   const g0 = g.rootLevel;
+  const root = (pa: number, base: bigint) => {
+    path.add(pa);
+    visit(pa, g0, base, true);
+    path.delete(pa);
+  };
   if (d.splitRoots) {
-    visit(state.roots[0]!.pa, g0, d.userRange.start, true);
-    visit(state.roots[1]!.pa, g0, d.kernelRange.start, true);
+    root(state.roots[0]!.pa, d.userRange.start);
+    root(state.roots[1]!.pa, d.kernelRange.start);
   } else {
-    visit(state.roots[0]!.pa, g0, 0n, true);
+    root(state.roots[0]!.pa, 0n);
   }
   // The single root of x86-64 lists its upper (sign-extended) half after the lower one already.
   return out;
