@@ -21,6 +21,8 @@ const WANTED: Readonly<Record<string, string>> = {
   tcr_el1: 'TCR_EL1',
   mair_el1: 'MAIR_EL1',
   sctlr_el1: 'SCTLR_EL1',
+  // QEMU names the AArch64 SCTLR_EL1 / AArch32 SCTLR register pair `SCTLR` (ARM_CP_STATE_BOTH).
+  sctlr: 'SCTLR_EL1',
   cr0: 'CR0',
   cr3: 'CR3',
   cr4: 'CR4',
@@ -82,7 +84,8 @@ export async function gdbSource(host: string, port: number, timeoutMs: number): 
   const finish = async () => {
     try {
       if (phys) await client.request('Qqemu.PhyMemMode:0');
-      await client.send('D');
+      // Detach: QEMU removes the debugger and resumes the guest.
+      await client.request('D');
     } finally {
       await client.close();
     }
@@ -102,7 +105,7 @@ export async function gdbSource(host: string, port: number, timeoutMs: number): 
     const registers: Record<string, bigint> = {};
     for (const [lower, name] of Object.entries(WANTED)) {
       const r = regs.get(lower);
-      if (r === undefined) continue;
+      if (r === undefined || name in registers) continue;
       const reply = await client.request(`p${r.regnum.toString(16)}`);
       if (/^[0-9a-f]+$/i.test(reply) && reply.length % 2 === 0) registers[name] = leHex(reply);
     }

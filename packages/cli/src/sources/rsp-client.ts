@@ -68,6 +68,7 @@ export class RspClient {
     private readonly timeoutMs: number,
   ) {
     socket.setEncoding('latin1');
+    socket.setNoDelay(true);
     socket.on('data', (chunk: string) => {
       this.rx += chunk;
       this.waiting?.();
@@ -167,7 +168,11 @@ export class RspClient {
         continue;
       }
       this.socket.write('+', 'latin1');
-      return rspDecode(packet.payload);
+      const reply = rspDecode(packet.payload);
+      // QEMU stops the guest when a debugger connects and reports it with an unsolicited stop
+      // reply (`T02thread:01;`); only `?` and resumption packets expect one. Skip it.
+      if (payload !== '?' && /^[TS][0-9a-f]{2}/i.test(reply)) continue;
+      return reply;
     }
   }
 
