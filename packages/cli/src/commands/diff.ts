@@ -13,7 +13,6 @@ import {
   type SourceCommandOptions,
   withSource,
 } from '../sources/use-source.js';
-import { maxEntriesOf } from './dump.js';
 
 interface DiffOptions extends SourceCommandOptions {
   readonly va?: string;

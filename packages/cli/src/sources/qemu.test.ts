@@ -76,7 +76,8 @@ class Monitor {
   }
   async cmd(text: string): Promise<string> {
     this.socket.write(`${text}\n`);
-    return (await this.until()).replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+    // HMP over a socket echoes the line with terminal escape sequences (ESC [ … letter).
+    return (await this.until()).replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, 'g'), '');
   }
   close(): void {
     this.socket.destroy();
