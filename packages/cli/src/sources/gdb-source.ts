@@ -103,11 +103,32 @@ export async function gdbSource(host: string, port: number, timeoutMs: number): 
     const arch = /<architecture>([^<]*)<\/architecture>/.exec(main)?.[1] ?? 'unknown';
     const regs = registersOfDescription(xmls);
     const registers: Record<string, bigint> = {};
+    const notes = [`registers and physical memory read live from QEMU (${arch}) in gdbstub physical mode`];
     for (const [lower, name] of Object.entries(WANTED)) {
       const r = regs.get(lower);
       if (r === undefined || name in registers) continue;
       const reply = await client.request(`p${r.regnum.toString(16)}`);
-      if (/^[0-9a-f]+$/i.test(reply) && reply.length % 2 === 0) registers[name] = leHex(reply);
+      // QEMU's x86 stub sends some control registers with trailing bytes; keep the register's width.
+      const text = reply.slice(0, Math.max(2, r.bits / 4));
+      if (/^[0-9a-f]+$/i.test(text) && text.length % 2 === 0) registers[name] = leHex(text);
+    }
+    if (/i386/.test(arch)) {
+      // x86: take the control registers from QEMU's own `info registers` (qRcmd) when it answers.
+      // QEMU 7.2's i386-64bit.xml lists ss_base/ds_base/es_base that its stub does not implement,
+      // so `p` numbers from the description are off by three for fs_base … efer there.
+      const info = await client.monitor('info registers');
+      const grab = (re: RegExp) => {
+        const m = re.exec(info ?? '');
+        return m ? BigInt(`0x${m[1]}`) : undefined;
+      };
+      const cr0 = grab(/\bCR0=([0-9a-f]+)/i);
+      const cr3 = grab(/\bCR3=([0-9a-f]+)/i);
+      const cr4 = grab(/\bCR4=([0-9a-f]+)/i);
+      const efer = grab(/\bEFER=([0-9a-f]+)/i);
+      if (cr0 !== undefined && cr3 !== undefined && cr4 !== undefined && efer !== undefined) {
+        Object.assign(registers, { CR0: cr0, CR3: cr3, CR4: cr4, EFER: efer });
+        notes.push("CR0/CR3/CR4/EFER from QEMU's 'info registers' (monitor command over the gdbstub)");
+      }
     }
     if (!('CR3' in registers) && !('TTBR0_EL1' in registers || 'TTBR1_EL1' in registers)) {
       throw new SourceError(
@@ -125,7 +146,7 @@ export async function gdbSource(host: string, port: number, timeoutMs: number): 
     return {
       name: client.target,
       registers,
-      notes: [`registers and physical memory read live from QEMU (${arch}) in gdbstub physical mode`],
+      notes,
       regions: [{ start: 0, end: 2 ** 52 }],
       async readFrame(pfn) {
         if (cache.has(pfn)) return cache.get(pfn);

@@ -11,13 +11,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WalkResult, type WalkStep } from '@mmkit/core';
 import { exportTranslationState } from '@mmkit/kernel';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { registersOfDescription } from './gdb-source.js';
+import { RspClient } from './rsp-client.js';
 import { buildStates, CONFIGS, mmkit, rawImageOf } from './test-states.js';
 
 const QEMU_AARCH64 = 'qemu-system-aarch64';
+const QEMU_X86 = 'qemu-system-x86_64';
 const haveAarch64 = spawnSync(QEMU_AARCH64, ['--version']).status === 0;
-if (!haveAarch64)
+const haveX86 = spawnSync(QEMU_X86, ['--version']).status === 0;
+if (!haveAarch64) {
   console.warn(`QEMU tests skipped: ${QEMU_AARCH64} is not installed (apt-get install qemu-system-arm)`);
+}
+if (!haveX86)
+  console.warn(`QEMU tests skipped: ${QEMU_X86} is not installed (apt-get install qemu-system-x86)`);
 
 const dir = mkdtempSync(join(tmpdir(), 'mmkit-qemu-'));
 let qemu: ChildProcess | undefined;
@@ -25,6 +32,7 @@ afterEach(() => {
   qemu?.kill('SIGKILL');
   qemu = undefined;
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -247,7 +255,160 @@ describe.skipIf(!haveAarch64)(
         expect(await mon.cmd('info status')).toMatch(/running/);
       } finally {
         mon.close();
-        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 20_000);
+  },
+);
+
+/** Little-endian hex of `value` in `bytes` bytes, as a gdbstub `P` packet carries it. */
+function leHexOf(value: bigint, bytes: number): string {
+  let out = '';
+  for (let i = 0; i < bytes; i++)
+    out += Number((value >> BigInt(8 * i)) & 0xffn)
+      .toString(16)
+      .padStart(2, '0');
+  return out;
+}
+
+describe.skipIf(!haveX86)(
+  'QEMU in the loop: walk --from gdb agrees with QEMU (qemu-system-x86_64, 4-level paging)',
+  () => {
+    it('every probed address translates as QEMU translates it', async () => {
+      const states = buildStates(CONFIGS[3]);
+      const k = states.kernel;
+      // A 2 MiB identity page at PD[0] (VA 0 → PA 0, supervisor rwx) for the guest's `jmp $` at 0x8000.
+      const mmu = k.arch.createMmu(k.memory);
+      mmu.setUserRoot(states.proc.root, states.proc.asid);
+      const trace: WalkStep[] = [];
+      mmu.probe(Number(states.text >> 12n), 0, 1, new WalkResult(), trace);
+      const pd = trace[2]!;
+      expect(pd.levelName).toBe('PD');
+      const big = k.arch.codec.encode(
+        {
+          kind: 'leaf',
+          pa: 0,
+          attrs: {
+            user: { read: false, write: false, execute: false },
+            kernel: { read: true, write: true, execute: true },
+            global: false,
+            memoryType: 'normal-wb',
+            accessed: true,
+            dirty: true,
+            software: 0,
+          },
+        },
+        2,
+      );
+      k.memory.write32(pd.tablePa, big.lo);
+      k.memory.write32(pd.tablePa + 4, big.hi);
+      const state = exportTranslationState(k, states.proc);
+      const { base, bytes } = rawImageOf(state);
+      const tables = join(dir, 'x86-tables.bin');
+      const loop = join(dir, 'x86-loop.bin');
+      writeFileSync(tables, bytes);
+      writeFileSync(loop, new Uint8Array([0xeb, 0xfe])); // jmp $
+      const gdbPort = await freePort();
+      const monPort = await freePort();
+      qemu = spawn(
+        QEMU_X86,
+        [
+          '-M',
+          'q35',
+          '-m',
+          '128M',
+          '-nographic',
+          '-nodefaults',
+          '-serial',
+          'none',
+          '-S',
+          '-monitor',
+          `tcp:127.0.0.1:${monPort},server=on,wait=off`,
+          '-gdb',
+          `tcp:127.0.0.1:${gdbPort}`,
+          '-device',
+          `loader,file=${tables},addr=0x${base.toString(16)},force-raw=on`,
+          '-device',
+          `loader,file=${loop},addr=0x8000,force-raw=on`,
+        ],
+        { stdio: 'ignore' },
+      );
+      const mon = await Monitor.open(monPort);
+      try {
+        // The harness (not mmkit) puts the stopped CPU into 4-level paging through the gdbstub:
+        // CS = 0 (a real-mode load: base 0) and RIP = 0x8000 first, then EFER.LME|NXE, CR4, CR3,
+        // CR0.PE|PG|WP, and EFER again with LMA (a real CPU sets it when PG turns on with LME). It then drops the
+        // connection without detaching, so the CPU stays stopped until mmkit detaches.
+        const setup = await RspClient.connect('127.0.0.1', gdbPort, 5000);
+        await setup.request('qSupported');
+        let xml = '';
+        for (;;) {
+          const r = await setup.request(`qXfer:features:read:i386-64bit.xml:${xml.length.toString(16)},ffb`);
+          xml += r.slice(1);
+          if (r[0] !== 'm') break;
+        }
+        const regs = registersOfDescription([xml]);
+        // QEMU 7.2's x86_64 stub numbers registers (`p` and `P`) without the three ss/ds/es_base
+        // entries its target description lists before fs_base: a control register is at its
+        // described number minus 3 (mmkit reads them with `info registers` instead). Checked below.
+        const put = async (name: string, value: bigint) => {
+          const r = regs.get(name)!;
+          const n = r.regnum >= regs.get('fs_base')!.regnum ? r.regnum - 3 : r.regnum;
+          expect(await setup.request(`P${n.toString(16)}=${leHexOf(value, r.bits / 8)}`), name).toBe('OK');
+        };
+        await put('cs', 0n);
+        await put('rip', 0x8000n);
+        await put('efer', 0x900n);
+        await put('cr4', BigInt(state.registers.CR4!));
+        await put('cr3', BigInt(state.registers.CR3!));
+        await put('cr0', 0x8001_0001n);
+        // QEMU 7.2's gdbstub stores CR0 without the LMA update; load EFER with LME|LMA|NXE itself.
+        await put('efer', 0xd00n);
+        await setup.close();
+        const info = await mon.cmd('info registers');
+        expect(info).toMatch(/CR0=800100[01]1 /); // QEMU keeps CR0.ET (bit 4) set
+        expect(info).toMatch(/EFER=0+d00\b/);
+        const vas = [
+          states.text,
+          states.heap + 0x123n,
+          states.buffer,
+          0x8000n,
+          0x60_0000n,
+          states.kernelVa + 0x1234n,
+          states.kernelVa + 0x30_0008n,
+          0xffff_9000_0000_0000n,
+          0x0000_8000_0000_0000n,
+        ];
+        let mapped = 0;
+        for (const va of vas) {
+          const r = await mmkit([
+            'walk',
+            `0x${va.toString(16)}`,
+            '--from',
+            `gdb:127.0.0.1:${gdbPort}`,
+            '--json',
+          ]);
+          expect(r.stderr).toBe('');
+          expect(r.code).toBe(0);
+          const report = JSON.parse(r.stdout) as {
+            arch: string;
+            outcome: { ok: boolean; pa?: string; fault?: string };
+          };
+          expect(report.arch).toBe('x86_64');
+          const qemuPa = await gva2gpa(mon, va);
+          if (report.outcome.ok) {
+            mapped++;
+            expect(BigInt(report.outcome.pa!), `VA 0x${va.toString(16)}`).toBe(qemuPa);
+          } else {
+            expect(['translation', 'non-canonical']).toContain(report.outcome.fault);
+            expect(qemuPa, `VA 0x${va.toString(16)}`).toBeUndefined();
+          }
+        }
+        expect(mapped).toBe(6);
+        // mmkit detached after each walk: the guest runs (its `jmp $`), with paging still on.
+        expect(await mon.cmd('info status')).toMatch(/running/);
+        expect(await gva2gpa(mon, 0x8000n)).toBe(0x8000n);
+      } finally {
+        mon.close();
       }
     }, 20_000);
   },

@@ -136,10 +136,11 @@ export class RspClient {
   }
 
   /**
-   * Sends `payload` and returns the decoded reply (`''` = not supported).
+   * Sends `payload` and returns the decoded reply (`''` = not supported). With `output`,
+   * console-output packets (`O…`) before the reply are decoded into it.
    * @throws SourceError on timeout, a closed connection, or a packet refused three times.
    */
-  async request(payload: string): Promise<string> {
+  async request(payload: string, output?: string[]): Promise<string> {
     const what = JSON.stringify(payload.length > 40 ? `${payload.slice(0, 40)}…` : payload);
     const deadline = Date.now() + this.timeoutMs;
     const frame = rspFrame(payload);
@@ -172,13 +173,23 @@ export class RspClient {
       // QEMU stops the guest when a debugger connects and reports it with an unsolicited stop
       // reply (`T02thread:01;`); only `?` and resumption packets expect one. Skip it.
       if (payload !== '?' && /^[TS][0-9a-f]{2}/i.test(reply)) continue;
+      // Console output (`O` + hex) precedes the final reply of a monitor command (qRcmd).
+      if (output !== undefined && reply.startsWith('O') && reply !== 'OK') {
+        output.push(Buffer.from(reply.slice(1), 'hex').toString('latin1'));
+        continue;
+      }
       return reply;
     }
   }
 
-  /** Sends a packet without waiting for a reply (`D` on a target that closes at once). */
-  async send(payload: string): Promise<void> {
-    this.socket.write(rspFrame(payload), 'latin1');
+  /**
+   * Runs a monitor command (`qRcmd`, GDB's `monitor …`) and returns what it printed, or
+   * undefined when the stub does not support it or refuses the command.
+   */
+  async monitor(command: string): Promise<string | undefined> {
+    const output: string[] = [];
+    const reply = await this.request(`qRcmd,${Buffer.from(command, 'latin1').toString('hex')}`, output);
+    return reply === 'OK' ? output.join('') : undefined;
   }
 
   /** Closes the connection. */
