@@ -23,6 +23,7 @@ interface WalkOptions extends SourceCommandOptions {
   readonly access?: string;
   readonly el0?: boolean;
   readonly user?: boolean;
+  readonly brief?: boolean;
   readonly json?: boolean;
 }
 
@@ -41,7 +42,7 @@ function restrictions(a: Accumulated, arch: string): string {
   return on.length === 0 ? 'none' : on.join(', ');
 }
 
-function render(r: WalkReport, out: Output): void {
+function render(r: WalkReport, brief: boolean, out: Output): void {
   const { style } = out;
   const who =
     r.privilege === 'user'
@@ -69,7 +70,7 @@ function render(r: WalkReport, out: Output): void {
     out.line(
       `${style.bold(`${s.level}[${s.index}]`)} at ${groupedHex(s.descriptorPa)} = ${style.yellow(groupedHex(s.descriptor, r.arch === 'x86-32' ? 8 : 16))}: ${what}`,
     );
-    for (const l of fieldLines(s.fields, style)) out.line(l);
+    if (!brief) for (const l of fieldLines(s.fields, style)) out.line(l);
     if (s.neutral.kind === 'table')
       out.line(`    table restrictions so far: ${restrictions(s.accumulated, r.arch)}`);
     if (s.neutral.kind === 'leaf')
@@ -93,7 +94,7 @@ function render(r: WalkReport, out: Output): void {
   out.line(`  ${o.syndromeRegister.padEnd(8)} ${groupedHex(o.syndrome)}`);
   if (o.addressRegister !== null && o.address !== null)
     out.line(`  ${o.addressRegister.padEnd(8)} ${groupedHex(o.address, 16)}`);
-  if (o.syndromeFields.length > 0) for (const l of fieldLines(o.syndromeFields, style)) out.line(l);
+  if (!brief && o.syndromeFields.length > 0) for (const l of fieldLines(o.syndromeFields, style)) out.line(l);
 }
 
 /** Runs `mmkit walk`. */
@@ -106,7 +107,7 @@ export async function runWalk(vaText: string, opts: WalkOptions, out: Output): P
   const privilege: PrivilegeLevel = opts.el0 || opts.user ? 0 : 1;
   const report = await withSource(opts.from, opts, (state) => walkVa(state, va, access, privilege));
   if (opts.json) out.json(report);
-  else render(report, out);
+  else render(report, opts.brief === true, out);
 }
 
 /** Registers `mmkit walk`. */
@@ -125,6 +126,7 @@ export function registerWalk(program: Command, out: () => Output): Command {
     .option('--access <kind>', 'read, write or fetch (default read)')
     .option('--el0', 'an EL0 (user) access; default EL1 / CPL 0 (kernel)')
     .option('--user', 'same as --el0 (CPL 3 on x86)')
+    .option('--brief', 'one line per level: no field tables')
     .option('--json', 'print one JSON document');
   addSourceOptions(cmd);
   return cmd.action(async (va: string, opts: WalkOptions) => {
