@@ -55,7 +55,9 @@ describe.each(CONFIGS)('round trip on $name: export → image / core → same du
 
   it('an ELF core (PT_LOAD per frame; x86 registers from the QEMU note) dumps as the export', async () => {
     const x86 = config.arch !== 'aarch64';
-    const core = write(`${config.name}.core`, elfCoreOf(states.a, x86));
+    // QEMU writes ELF32 for an x86 guest without EFER.LMA, ELF64 otherwise.
+    const elf32 = config.arch === 'x86-32' || config.arch === 'x86-pae';
+    const core = write(`${config.name}.core`, elfCoreOf(states.a, x86, elf32));
     const args = [
       'dump',
       '--from',

@@ -120,11 +120,12 @@ export function rawImageOf(state: TranslationState): { base: number; bytes: Uint
 }
 
 /**
- * The tables of an export as an ELF64 core the way QEMU `dump-guest-memory` writes one: one
- * PT_LOAD per table frame at its physical address (`p_paddr`), and for x86 a PT_NOTE with a
- * `QEMU` note (QEMUCPUState: CR0 at 392, CR3 at 416, CR4 at 424) when `note` is set.
+ * The tables of an export as an ELF core the way QEMU `dump-guest-memory` writes one: ELF64, or
+ * ELF32 (`elf32`, what QEMU writes for an x86 guest without EFER.LMA), one PT_LOAD per table frame
+ * at its physical address (`p_paddr`), and for x86 a PT_NOTE with a `QEMU` note (QEMUCPUState:
+ * CR0 at 392, CR3 at 416, CR4 at 424) when `note` is set.
  */
-export function elfCoreOf(state: TranslationState, note: boolean): Uint8Array {
+export function elfCoreOf(state: TranslationState, note: boolean, elf32 = false): Uint8Array {
   const frames = [...new Set(state.tables.map((t) => Math.floor(Number.parseInt(t.pa, 16) / 4096)))].sort(
     (a, b) => a - b,
   );
@@ -139,33 +140,43 @@ export function elfCoreOf(state: TranslationState, note: boolean): Uint8Array {
   nd.setBigUint64(424, reg('CR4'), true);
   const noteBytes = note ? 12 + 8 + noteDesc.length : 0;
   const phnum = frames.length + (note ? 1 : 0);
-  const dataStart = 64 + phnum * 56;
-  const total = dataStart + noteBytes + frames.length * 4096;
-  const out = new Uint8Array(total);
+  const ehsize = elf32 ? 52 : 64;
+  const phentsize = elf32 ? 32 : 56;
+  const dataStart = ehsize + phnum * phentsize;
+  const out = new Uint8Array(dataStart + noteBytes + frames.length * 4096);
   const v = new DataView(out.buffer);
-  out.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
+  const word = (off: number, value: number) => {
+    if (elf32) v.setUint32(off, value, true);
+    else v.setBigUint64(off, BigInt(value), true);
+  };
+  out.set([0x7f, 0x45, 0x4c, 0x46, elf32 ? 1 : 2, 1, 1], 0);
   v.setUint16(16, 4, true); // ET_CORE
   const is64 = state.arch === 'x86_64' || state.arch === 'x86_64-la57';
   v.setUint16(18, x86 ? (is64 ? 62 : 3) : 183, true);
   v.setUint32(20, 1, true);
-  v.setBigUint64(32, 64n, true);
-  v.setUint16(52, 64, true);
-  v.setUint16(54, 56, true);
-  v.setUint16(56, phnum, true);
-  let ph = 64;
+  word(elf32 ? 28 : 32, ehsize); // e_phoff
+  v.setUint16(elf32 ? 40 : 52, ehsize, true);
+  v.setUint16(elf32 ? 42 : 54, phentsize, true);
+  v.setUint16(elf32 ? 44 : 56, phnum, true);
+  // Program header fields: ELF32 p_offset 4, p_paddr 12, p_filesz 16, p_memsz 20; ELF64 8, 24, 32, 40.
+  const ph = (at: number, type: number, offset: number, paddr: number, size: number) => {
+    v.setUint32(at, type, true);
+    word(at + (elf32 ? 4 : 8), offset);
+    word(at + (elf32 ? 12 : 24), paddr);
+    word(at + (elf32 ? 16 : 32), size);
+    word(at + (elf32 ? 20 : 40), size);
+  };
+  let at = ehsize;
   let off = dataStart;
   if (note) {
-    v.setUint32(ph, 4, true);
-    v.setBigUint64(ph + 8, BigInt(off), true);
-    v.setBigUint64(ph + 32, BigInt(noteBytes), true);
-    v.setBigUint64(ph + 40, BigInt(noteBytes), true);
+    ph(at, 4, off, 0, noteBytes);
     v.setUint32(off, 5, true);
     v.setUint32(off + 4, noteDesc.length, true);
     v.setUint32(off + 8, 0, true);
     out.set(Buffer.from('QEMU\0', 'latin1'), off + 12);
     out.set(noteDesc, off + 20);
     off += noteBytes;
-    ph += 56;
+    at += phentsize;
   }
   const frameData = new Map<number, Uint8Array>();
   for (const t of state.tables) {
@@ -176,14 +187,10 @@ export function elfCoreOf(state: TranslationState, note: boolean): Uint8Array {
     frameData.set(pfn, f);
   }
   for (const pfn of frames) {
-    v.setUint32(ph, 1, true);
-    v.setBigUint64(ph + 8, BigInt(off), true);
-    v.setBigUint64(ph + 24, BigInt(pfn * 4096), true);
-    v.setBigUint64(ph + 32, 4096n, true);
-    v.setBigUint64(ph + 40, 4096n, true);
+    ph(at, 1, off, pfn * 4096, 4096);
     out.set(frameData.get(pfn)!, off);
     off += 4096;
-    ph += 56;
+    at += phentsize;
   }
   return out;
 }

@@ -203,9 +203,11 @@ function faultCause(
   const at = last ? ` at ${last.levelName}[${last.index}] (descriptor ${hex(last.descriptorPa)})` : '';
   switch (kind) {
     case 'non-canonical':
-      return arch === 'aarch64'
-        ? 'VA[63:48] are not all equal to VA[55]: outside both halves'
-        : `VA bits 63:${state.backend.description.vaBits - 1} are not all equal: non-canonical`;
+      if (arch === 'aarch64') return 'VA[63:48] are not all equal to VA[55]: outside both halves';
+      if (!state.backend.description.signExtended) {
+        return 'the VA is 4 GiB or above: no such linear address with 32-bit paging (#GP)';
+      }
+      return `VA bits 63:${state.backend.description.vaBits - 1} are not all equal: non-canonical`;
     case 'translation': {
       if (!last) return 'VA[63:48] are not all equal to VA[55]: outside both halves (no descriptor read)';
       const e = last.entry;
