@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { WalkResult, type WalkStep } from '@mmkit/core';
 import { exportTranslationState } from '@mmkit/kernel';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { toJson } from '../json.js';
 import { registersOfDescription } from './gdb-source.js';
 import { RspClient } from './rsp-client.js';
 import { buildStates, CONFIGS, mmkit, rawImageOf } from './test-states.js';
@@ -251,6 +252,19 @@ describe.skipIf(!haveAarch64)(
           }
         }
         expect(mapped).toBe(6);
+        // The whole tree read live equals the export the guest was built from.
+        const exported = join(dir, `${state.arch}-state.json`);
+        writeFileSync(exported, toJson(state));
+        const diff = await mmkit([
+          'diff',
+          exported,
+          `gdb:127.0.0.1:${gdbPort}`,
+          '--ignore-ad',
+          '--exit-code',
+        ]);
+        expect(diff.stderr).toBe('');
+        expect(diff.stdout).toMatch(/: no differences\n$/);
+        expect(diff.code).toBe(0);
         // The guest was resumed after each walk (gdb detach): it is still running.
         expect(await mon.cmd('info status')).toMatch(/running/);
       } finally {
@@ -404,6 +418,19 @@ describe.skipIf(!haveX86)(
           }
         }
         expect(mapped).toBe(6);
+        // The whole tree read live equals the export the guest was built from.
+        const exported = join(dir, `${state.arch}-state.json`);
+        writeFileSync(exported, toJson(state));
+        const diff = await mmkit([
+          'diff',
+          exported,
+          `gdb:127.0.0.1:${gdbPort}`,
+          '--ignore-ad',
+          '--exit-code',
+        ]);
+        expect(diff.stderr).toBe('');
+        expect(diff.stdout).toMatch(/: no differences\n$/);
+        expect(diff.code).toBe(0);
         // mmkit detached after each walk: the guest runs (its `jmp $`), with paging still on.
         expect(await mon.cmd('info status')).toMatch(/running/);
         expect(await gva2gpa(mon, 0x8000n)).toBe(0x8000n);
