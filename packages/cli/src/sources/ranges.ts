@@ -139,21 +139,16 @@ export function collectLeaves(
       const vpn = Number(va >> 12n);
       let mask = 0;
       let fault: string | null = null;
-      for (let p = 0 as PrivilegeLevel; p <= 1; p = (p + 1) as PrivilegeLevel) {
-        for (let a = 0 as AccessKind; a <= 2; a = (a + 1) as AccessKind) {
-          if (mmu.probe(vpn, a, p, r)) mask |= 1 << (a + 3 * p);
-          else if (FAULT_KINDS[r.faultKind] !== 'permission') fault = FAULT_KINDS[r.faultKind]!;
-        }
-      }
-      if (mask !== 0) fault = null;
-      // The memory type the walk resolves (MAIR_EL1 / IA32_PAT); the codec's when every access faults.
+      // The memory type the walk resolves (MAIR_EL1 / IA32_PAT), from the first access that
+      // succeeds; the codec's when every access faults.
       let memoryType = entry.attrs.memoryType as string;
       for (let k = 0; k < 6; k++) {
-        if (mask & (1 << k) && mmu.probe(vpn, (k % 3) as AccessKind, (k >= 3 ? 1 : 0) as PrivilegeLevel, r)) {
-          memoryType = MEMORY_TYPES[r.memoryType] ?? memoryType;
-          break;
-        }
+        if (mmu.probe(vpn, (k % 3) as AccessKind, (k >= 3 ? 1 : 0) as PrivilegeLevel, r)) {
+          if (mask === 0) memoryType = MEMORY_TYPES[r.memoryType] ?? memoryType;
+          mask |= 1 << k;
+        } else if (FAULT_KINDS[r.faultKind] !== 'permission') fault = FAULT_KINDS[r.faultKind]!;
       }
+      if (mask !== 0) fault = null;
       const a = entry.attrs;
       out.push({
         half: half(va),
@@ -192,18 +187,30 @@ export function collectLeaves(
 /** Merges neighbouring leaves with identical attributes and contiguous output addresses. */
 export function mergeRanges(leaves: readonly MappedRange[], ignoreAd = false): MappedRange[] {
   const out: MappedRange[] = [];
+  let last: MappedRange | undefined;
+  let lastKey = '';
+  let lastEnd = 0n;
+  const flush = () => {
+    if (last) out.push(last.end === lastEnd ? last : { ...last, end: lastEnd });
+  };
   for (const l of leaves) {
-    const last = out[out.length - 1];
+    const key = attrKey(l, ignoreAd);
     if (
       last &&
-      last.end === l.start &&
-      last.pa + (last.end - last.start) === l.pa &&
+      lastEnd === l.start &&
+      last.pa + (lastEnd - last.start) === l.pa &&
       last.half === l.half &&
-      attrKey(last, ignoreAd) === attrKey(l, ignoreAd)
+      key === lastKey
     ) {
-      out[out.length - 1] = { ...last, end: l.end };
-    } else out.push(l);
+      lastEnd = l.end;
+      continue;
+    }
+    flush();
+    last = l;
+    lastKey = key;
+    lastEnd = l.end;
   }
+  flush();
   return out;
 }
 
