@@ -81,7 +81,14 @@ async function readXml(client: RspClient, annex: string): Promise<string> {
 export async function gdbSource(host: string, port: number, timeoutMs: number): Promise<PageTableSource> {
   const client = await RspClient.connect(host, port, timeoutMs);
   let phys = false;
+  // QEMU keeps a guest stopped while a debugger that went away without detaching: on ^C, leave
+  // physical mode and detach (the guest resumes) before the process ends.
+  const onInterrupt = () => {
+    client.abandon([...(phys ? ['Qqemu.PhyMemMode:0'] : []), 'D'], () => process.kill(process.pid, 'SIGINT'));
+  };
+  process.once('SIGINT', onInterrupt);
   const finish = async () => {
+    process.removeListener('SIGINT', onInterrupt);
     try {
       if (phys) await client.request('Qqemu.PhyMemMode:0');
       // Detach: QEMU removes the debugger and resumes the guest.

@@ -3,7 +3,9 @@
  * retransmission, run-length decoding, QEMU's unsolicited stop reply, monitor output, and the
  * one-line errors for a refused connection and a silent target.
  */
+import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RspClient, rspChecksum, rspDecode, rspFrame, rspTakePacket } from './rsp-client.js';
 import { mmkit } from './test-states.js';
@@ -122,5 +124,32 @@ describe('RSP client', () => {
     expect(refused.stderr).toMatch(
       /^mmkit: error: gdb 127\.0\.0\.1:\d+: cannot connect: ECONNREFUSED; expected QEMU started with -s/,
     );
+  });
+});
+
+describe('interrupting a live read', () => {
+  it('^C detaches (D) so QEMU resumes the guest, then the process ends (built binary)', async () => {
+    const seen: string[] = [];
+    // A stub that answers the opening packets and then goes silent on the target description.
+    const port = await fakeStub((payload, socket) => {
+      seen.push(payload);
+      socket.write('+');
+      if (payload.startsWith('qSupported')) socket.write(rspFrame('PacketSize=1000;qXfer:features:read+'));
+      else if (payload === '?') socket.write(rspFrame('T05thread:01;'));
+      else if (payload === 'D') socket.write(rspFrame('OK'));
+    });
+    const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+    const child = spawn(process.execPath, [bin, 'walk', '0x1000', '--from', `gdb:127.0.0.1:${port}`], {
+      stdio: 'ignore',
+    });
+    for (let i = 0; i < 200 && !seen.some((p) => p.startsWith('qXfer')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(seen.some((p) => p.startsWith('qXfer'))).toBe(true);
+    child.kill('SIGINT');
+    const signal = await new Promise<NodeJS.Signals | null>((r) =>
+      child.once('exit', (_code, sig) => r(sig)),
+    );
+    expect(signal).toBe('SIGINT');
+    expect(seen[seen.length - 1]).toBe('D');
   });
 });

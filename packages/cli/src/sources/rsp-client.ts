@@ -192,6 +192,19 @@ export class RspClient {
     return reply === 'OK' ? output.join('') : undefined;
   }
 
+  /**
+   * Last words on an interrupt: writes `payloads` as packets without waiting for replies, ends
+   * the connection and calls `done` once the bytes are out (or after 300 ms).
+   */
+  abandon(payloads: readonly string[], done: () => void): void {
+    const timer = setTimeout(done, 300);
+    if (this.socket.destroyed) return;
+    this.socket.end(payloads.map(rspFrame).join(''), 'latin1', () => {
+      clearTimeout(timer);
+      done();
+    });
+  }
+
   /** Closes the connection. */
   close(): Promise<void> {
     return new Promise((resolve) => {
