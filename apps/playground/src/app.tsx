@@ -43,6 +43,12 @@ export function App({ client }: { client: Client }) {
   const [walkQuery, setWalkQuery] = useState<WalkQuery>({ pid: 1, va: 'heap', access: 0, privilege: 0 });
   const [walk, setWalk] = useState<WalkView | null>(null);
   const lastHash = useRef('');
+  // Where the timeline is going: clicks and keys while the worker is busy step from here, not from
+  // the last snapshot drawn, so five quick presses of ▶ are five steps.
+  const target = useRef(0);
+  const inflight = useRef(0);
+  // Steps in the open scenario (a ref, so handlers registered before the last render see it).
+  const steps = useRef(0);
   const tabRefs = useRef<(HTMLButtonElement | null)[]>([]);
 
   const runWalk = useCallback(
@@ -65,6 +71,7 @@ export function App({ client }: { client: Client }) {
   const show = useCallback(
     (s: Snapshot, followStep: boolean) => {
       setSnap(s);
+      steps.current = s.scenario.steps.length;
       setError('');
       const r = s.records[s.position - 1];
       if (followStep && r) {
@@ -90,10 +97,23 @@ export function App({ client }: { client: Client }) {
   const request = useCallback(
     (p: Promise<Snapshot>, followStep: boolean) => {
       setBusy(true);
-      return p
-        .then((s) => show(s, followStep))
-        .catch((e: Error) => setError(e.message))
-        .finally(() => setBusy(false));
+      inflight.current++;
+      const settle = () => {
+        inflight.current--;
+        setBusy(inflight.current > 0);
+      };
+      return p.then(
+        (s) => {
+          settle();
+          // Once every request has been answered, the timeline is where the last answer says.
+          if (inflight.current === 0) target.current = s.position;
+          show(s, followStep);
+        },
+        (e: Error) => {
+          settle();
+          setError(e.message);
+        },
+      );
     },
     [show],
   );
@@ -101,6 +121,7 @@ export function App({ client }: { client: Client }) {
   const openFromHash = useCallback(() => {
     const st = decodeHash(location.hash);
     setView(st.view);
+    target.current = st.position;
     request(client.call({ type: 'open', scenario: st.scenario, position: st.position }), false).then(() => {
       if (st.error) setError(st.error);
       document.body.dataset.ready = 'true';
@@ -125,12 +146,16 @@ export function App({ client }: { client: Client }) {
     }
   }, [snap, view]);
 
-  const goto = useCallback(
-    (p: number) => request(client.call({ type: 'goto', position: p }), follow),
-    [client, request, follow],
-  );
   const total = snap?.scenario.steps.length ?? 0;
   const pos = snap?.position ?? 0;
+  const goto = useCallback(
+    (p: number) => {
+      target.current = Math.max(0, Math.min(p, steps.current));
+      return request(client.call({ type: 'goto', position: target.current }), follow);
+    },
+    [client, request, follow],
+  );
+  const stepBy = useCallback((d: number) => goto(target.current + d), [goto]);
 
   useEffect(() => {
     if (!playing) return;
@@ -147,8 +172,8 @@ export function App({ client }: { client: Client }) {
       const t = e.target as HTMLElement;
       if (t.closest('input, textarea, select, [contenteditable]') || e.ctrlKey || e.metaKey || e.altKey)
         return;
-      if (e.key === ']' && pos < total) goto(pos + 1);
-      else if (e.key === '[' && pos > 0) goto(pos - 1);
+      if (e.key === ']') stepBy(1);
+      else if (e.key === '[') stepBy(-1);
       else if (e.key === 'f') request(client.call({ type: 'nextFault' }), follow);
       else if (e.key === 'p') setPlaying((x) => !x);
       else return;
@@ -156,7 +181,7 @@ export function App({ client }: { client: Client }) {
     };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
-  }, [pos, total, goto, request, client, follow]);
+  }, [stepBy, request, client, follow]);
 
   const onTabKey = (e: KeyboardEvent, i: number) => {
     const n = VIEWS.length;
@@ -195,7 +220,7 @@ export function App({ client }: { client: Client }) {
         </button>
         <button
           type="button"
-          onClick={() => goto(pos - 1)}
+          onClick={() => stepBy(-1)}
           disabled={!snap || pos === 0}
           aria-label="Step back ([)"
         >
@@ -206,7 +231,7 @@ export function App({ client }: { client: Client }) {
         </span>
         <button
           type="button"
-          onClick={() => goto(pos + 1)}
+          onClick={() => stepBy(1)}
           disabled={!snap || pos >= total}
           aria-label="Step forward (])"
         >

@@ -46,8 +46,17 @@ function fromBase64Url(text: string): string {
   return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
 }
 
+/** JSON of steps with sorted keys, so a parsed copy of the demo compares equal to it. */
+function canonical(steps: Scenario['steps']): string {
+  return JSON.stringify(
+    steps.map((st) => Object.fromEntries(Object.entries(st).sort(([x], [y]) => (x < y ? -1 : 1)))),
+  );
+}
+
+const DEMO_CANONICAL = canonical(DEMO_STEPS);
+
 function isDemo(s: Scenario): boolean {
-  return s.steps === DEMO_STEPS || JSON.stringify(s.steps) === JSON.stringify(DEMO_STEPS);
+  return s.steps === DEMO_STEPS || canonical(s.steps) === DEMO_CANONICAL;
 }
 
 /** Encodes the state as a hash (with the leading `#`). */

@@ -514,7 +514,8 @@ export class Engine {
     }
     if (pa < 0) return undefined;
     const a = this.kernel.allocator;
-    const st = a.stateOf(pa);
+    const managed = a.owns(pa);
+    const st = managed ? a.stateOf(pa) : undefined;
     const mappedBy: string[] = [];
     for (const p of this.kernel.liveProcesses) {
       if (p.root === 0) continue;
@@ -532,7 +533,7 @@ export class Engine {
     }
     if (pa === this.kernel.kernelRoot) mappedBy.push('kernel root table');
     const owner = st === undefined ? -1 : a.ownerOf(pa);
-    const reason = a.reservationReason(pa);
+    const reason = managed ? a.reservationReason(pa) : undefined;
     return {
       index,
       pa: hx(pa),
