@@ -1,6 +1,6 @@
 /**
  * End to end, in a real Chromium (@sparticuz/chromium driven by playwright-core) against the built
- * app served from e2e-dist/ by the global setup: the demo, time travel, the frame map's pixels, a
+ * app served by the global setup: the demo, time travel, the frame map's pixels, a
  * walk with its decoded fault, compare, import of an export, a shared URL, keyboard-only use. It
  * also measures the first-screen JavaScript (gzip) and the time to first render, and writes the
  * README's screenshot.
