@@ -125,6 +125,11 @@ describe('playground in Chromium', () => {
     expect(await page.locator('.walk-levels li').count()).toBe(4);
     expect(await page.locator('.walk-levels').textContent()).toContain('L0');
     await form.getByLabel('VA').fill('0xdeadbeef000');
+    await form.getByLabel('Access').selectOption('write');
+    await form.getByRole('button', { name: 'Walk' }).click();
+    // A write sets WnR (bit 6).
+    await expect.poll(() => page.getByTestId('walk-syndrome').textContent()).toBe('0x92000044');
+    await form.getByLabel('Access').selectOption('read');
     await form.getByRole('button', { name: 'Walk' }).click();
     // EC 0x24 (Data Abort from a lower EL), IL, DFSC 0b000100 = translation fault level 0 (arch-facts A5).
     await expect.poll(() => page.getByTestId('walk-syndrome').textContent()).toBe('0x92000004');

@@ -74,8 +74,9 @@ export function App({ client }: { client: Client }) {
       steps.current = s.scenario.steps.length;
       setError('');
       const r = s.records[s.position - 1];
-      if (followStep && r) {
-        setView(r.focus);
+      if (r) {
+        if (followStep) setView(r.focus);
+        // The walk explainer always starts at the address the current step touched.
         if (r.va !== undefined && r.pid !== undefined) {
           const q: WalkQuery = {
             pid: r.pid,

@@ -24,6 +24,10 @@ describe('README', () => {
   it('its example link opens what it says', async () => {
     const { decodeHash } = await import('../src/url-state.js');
     const link = /`(#scenario=demo[^`]*)`/.exec(readme)![1]!;
-    expect(decodeHash(link)).toMatchObject({ position: 6, view: 'walk', scenario: { board: 'pc', arch: 'x86-pae' } });
+    expect(decodeHash(link)).toMatchObject({
+      position: 6,
+      view: 'walk',
+      scenario: { board: 'pc', arch: 'x86-pae' },
+    });
   });
 });

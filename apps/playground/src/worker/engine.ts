@@ -415,7 +415,7 @@ export class Engine {
                   : k.fetch(p, va, 4, cpu);
             ok = r.ok;
             outcome = r.ok
-              ? `${step.op} ${hx(va)} on CPU ${cpu}${r.value === undefined ? '' : ` → ${hx(BigInt(r.value))}`}`
+              ? `${step.op} ${hx(va)} on CPU ${cpu}${step.op === 'write' || r.value === undefined ? '' : ` → ${hx(BigInt(r.value))}`}`
               : `pid ${p.pid} killed: ${r.killed}${r.signal ? ` (${r.signal} ${r.code})` : ''}`;
             break;
           }
