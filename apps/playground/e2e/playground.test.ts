@@ -28,6 +28,14 @@ async function open(p: Page, hash = ''): Promise<number> {
 
 const position = (p: Page) => p.getByTestId('position').textContent();
 
+/** The VA of the walk on screen (of a successful walk), or null. */
+const walkedVa = (p: Page) =>
+  p
+    .locator('[data-testid="walk-result"] .ok code')
+    .first()
+    .textContent({ timeout: 1000 })
+    .catch(() => null);
+
 /** Pixels of the frame map as a Uint32 per frame. */
 async function framePixels(p: Page): Promise<number[]> {
   return p.evaluate(() => {
@@ -118,11 +126,19 @@ describe('playground in Chromium', () => {
 
   it('walks a VA and decodes the outcome: a PA for the heap, ESR_EL1 for a wild pointer', async () => {
     await open(page, '#scenario=demo&board=virt&arch=aarch64&p=4&view=walk');
+    // Step 4 stored to heap+0x2000: the explainer opens on that write.
+    await expect.poll(() => walkedVa(page)).toBe('0x100002000');
+    expect(await page.getByTestId('walk-result').textContent()).toContain('user write of');
     const form = page.getByRole('form', { name: 'Walk a virtual address' });
     await form.getByLabel('VA').fill('heap');
+    await form.getByLabel('Access').selectOption('read');
     await form.getByRole('button', { name: 'Walk' }).click();
-    await expect.poll(() => page.getByTestId('walk-pa').textContent()).toMatch(/^0x[0-9a-f]+$/);
+    await expect.poll(() => walkedVa(page)).toBe('0x100000000');
+    expect(await page.getByTestId('walk-pa').textContent()).toMatch(/^0x[0-9a-f]+$/);
     expect(await page.locator('.walk-levels li').count()).toBe(4);
+    expect(await page.getByTestId('walk-check').textContent()).toMatch(
+      /needs user r; the walk grants user rw- kernel rw- → allowed$/,
+    );
     expect(await page.locator('.walk-levels').textContent()).toContain('L0');
     await form.getByLabel('VA').fill('0xdeadbeef000');
     await form.getByLabel('Access').selectOption('write');
@@ -151,14 +167,13 @@ describe('playground in Chromium', () => {
 
   it('exports the translation state, imports it and walks the imported tables', async () => {
     await open(page, '#scenario=demo&board=pc&arch=x86_64&p=4&view=walk');
+    await expect.poll(() => walkedVa(page)).toBe('0x100002000');
     const form = page.getByRole('form', { name: 'Walk a virtual address' });
     await form.getByLabel('VA').fill('heap');
     await form.getByRole('button', { name: 'Walk' }).click();
-    const pa = await (async () => {
-      await expect.poll(() => page.getByTestId('walk-pa').textContent()).toMatch(/^0x/);
-      return page.getByTestId('walk-pa').textContent();
-    })();
-    const heapVa = await page.locator('[data-testid="walk-result"] .ok code').first().textContent();
+    await expect.poll(() => walkedVa(page)).toBe('0x100000000');
+    const pa = await page.getByTestId('walk-pa').textContent();
+    const heapVa = await walkedVa(page);
     await page.getByRole('tab', { name: 'Import/export' }).click();
     await page.getByLabel('Process to export').selectOption('1');
     const download = page.waitForEvent('download');

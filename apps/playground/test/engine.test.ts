@@ -115,6 +115,17 @@ describe('engine: walks, tables, TLBs', () => {
     expect(w.levels.map((l) => l.bits)).toEqual(['[47:39]', '[38:30]', '[29:21]', '[20:12]']);
     expect(w.levels.at(-1)!.fields.some((f) => f.name.startsWith('AP'))).toBe(true);
     expect(w.perms).toMatch(/r/);
+    expect(w.check).toEqual({ needs: 'user r', grants: w.perms, allowed: true });
+  });
+
+  it('shows the permission check that denies a write to a read-only page (and none for an unmapped VA)', () => {
+    const e = at(demoScenario('pc', 'x86_64'), 12); // after mprotect made buf+0x1000 read-only
+    const w = e.walk(1, 'buf+0x1000', 1, 0);
+    // CR0.WP = 1: the kernel may not write a read-only page either; NX: no fetch.
+    expect(w.check).toEqual({ needs: 'user w', grants: 'user r-- kernel r--', allowed: false });
+    // #PF error code: P = 1 (present), W/R = 1, U/S = 1 → 0x7.
+    expect(w.fault).toMatchObject({ kind: 'permission', syndrome: '0x7' });
+    expect(e.walk(1, 'wild', 0, 0).check).toBeUndefined();
   });
 
   it('explains a wild pointer as the exact fault: ESR_EL1 on AArch64, #PF error code and CR2 on x86-64', () => {

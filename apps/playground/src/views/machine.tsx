@@ -1,5 +1,5 @@
 /** Machine view: the board's memory map and the physical frame map (canvas), with frame details. */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from '../client.js';
 import { FRAME_COLOURS, frameAt, mapSize, paintFrames } from '../frame-map.js';
 import type { FrameInfo } from '../worker/engine.js';
@@ -26,17 +26,36 @@ export function MachineView({ snap, client }: { snap: Snapshot; client: Client }
     c.dataset.paintMs = (performance.now() - t0).toFixed(2);
   }, [snap, size.width, size.height]);
 
-  useEffect(() => {
-    if (selected < 0) {
+  // Hovering sweeps over thousands of frames a second: ask the worker about one frame at a time,
+  // always the latest one pointed at (frames passed over meanwhile are never asked about).
+  const asking = useRef(false);
+  const wanted = useRef(-1);
+  // Set when the state changed under the frame being asked about (a new snapshot).
+  const stale = useRef(false);
+  const ask = useCallback(() => {
+    if (asking.current) return;
+    const index = wanted.current;
+    stale.current = false;
+    if (index < 0) {
       setInfo(null);
       return;
     }
-    let live = true;
-    client.call({ type: 'frame', index: selected }).then((v) => live && setInfo(v));
-    return () => {
-      live = false;
-    };
-  }, [selected, snap, client]);
+    asking.current = true;
+    client
+      .call({ type: 'frame', index })
+      .then((v) => {
+        if (wanted.current === index && !stale.current) setInfo(v);
+      })
+      .finally(() => {
+        asking.current = false;
+        if (wanted.current !== index || stale.current) ask();
+      });
+  }, [client]);
+  useEffect(() => {
+    wanted.current = selected;
+    stale.current = true;
+    ask();
+  }, [selected, snap, ask]);
 
   const pick = (ev: MouseEvent) => {
     const c = canvas.current!;
@@ -49,7 +68,8 @@ export function MachineView({ snap, client }: { snap: Snapshot; client: Client }
     const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: size.width, ArrowUp: -size.width }[ev.key];
     if (step === undefined) return;
     ev.preventDefault();
-    setSelected((s) => Math.max(0, Math.min(frames - 1, (s < 0 ? 0 : s) + step)));
+    // The first key selects frame 0; later ones move by a frame or a row.
+    setSelected((s) => (s < 0 ? 0 : Math.max(0, Math.min(frames - 1, s + step))));
   };
 
   return (

@@ -58,6 +58,15 @@ export function WalkOutcome({ w }: { w: WalkView }) {
           </li>
         ))}
       </ol>
+      {w.check ? (
+        <p data-testid="walk-check">
+          Permission check: a {w.check.needs.replace(/ [rwx]$/, '')} {w.access} needs{' '}
+          <code>{w.check.needs}</code>; the walk grants <code>{w.check.grants}</code> →{' '}
+          <strong>{w.check.allowed ? 'allowed' : 'denied'}</strong>
+        </p>
+      ) : (
+        <p data-testid="walk-check">No translation for any access: nothing to check permissions against.</p>
+      )}
       {w.ok ? (
         <p class="ok" role="status">
           {w.privilege} {w.access} of <code>{w.va}</code> → PA <code data-testid="walk-pa">{w.pa}</code>

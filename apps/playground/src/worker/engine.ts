@@ -17,6 +17,7 @@ import {
   MEMORY_TYPES,
   type MmEvent,
   type PrivilegeLevel,
+  permBit,
   WalkResult,
   type WalkStep,
 } from '@mmkit/core';
@@ -98,6 +99,11 @@ export interface WalkView {
   readonly binary: string;
   readonly levels: readonly WalkLevelView[];
   readonly ok: boolean;
+  /**
+   * The permission check, when the VA translates for some access: what the access needs, what the
+   * walk grants (all levels folded, regime controls applied) and the verdict.
+   */
+  readonly check?: { readonly needs: string; readonly grants: string; readonly allowed: boolean };
   readonly pa?: string;
   readonly perms?: string;
   readonly memoryType?: string;
@@ -696,9 +702,32 @@ export function explainWalk(
       fields: fieldViews(arch.codec.describe(s.raw, s.level)),
     };
   });
+  // The effective permissions: one side-effect-free probe per access kind and privilege.
+  const probe = new WalkResult();
+  let mask = 0;
+  for (let p = 0 as PrivilegeLevel; p <= 1; p = (p + 1) as PrivilegeLevel) {
+    for (let a = 0 as AccessKind; a <= 2; a = (a + 1) as AccessKind) {
+      if (mmu.probe(vpn, a, p, probe)) mask |= permBit(a, p);
+    }
+  }
+  const check =
+    mask === 0
+      ? undefined
+      : {
+          needs: `${PRIV[privilege]} ${'rwx'[access]}`,
+          grants: formatPerms(mask),
+          allowed: (mask & permBit(access, privilege)) !== 0,
+        };
   const width = d.vaBits > 32 ? 64 : 32;
   const binary = (va & ((1n << BigInt(width)) - 1n)).toString(2).padStart(width, '0');
-  const base = { va: hx(va), access: ACCESS[access], privilege: PRIV[privilege], binary, levels };
+  const base = {
+    va: hx(va),
+    access: ACCESS[access],
+    privilege: PRIV[privilege],
+    binary,
+    levels,
+    ...(check === undefined ? {} : { check }),
+  };
   if (out.ok) {
     const pa = out.pfn * 2 ** d.pageShift + Number(va & BigInt(2 ** d.pageShift - 1));
     return {
