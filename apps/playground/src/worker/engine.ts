@@ -1,8 +1,7 @@
 /**
- * The playground's engine: boots a kernel for a scenario and runs its steps, and answers the
- * views' questions (frame map, address spaces, page tables, walks, TLBs, exports). It is the one
- * module that touches the packages' runtime APIs, so that moving step execution to
- * `@mmkit/scenario` later changes this file alone. Deterministic: the same scenario and position
+ * The playground's engine: boots a kernel for a scenario, runs its steps (through `steps.ts`, the
+ * one module to swap for `@mmkit/scenario`'s step runner) while recording their events, and
+ * answers the views' questions (frame map, address spaces, page tables, walks, TLBs, exports). Deterministic: the same scenario and position
  * always give the same kernel, which is how the timeline travels back in time (re-run to step N).
  */
 import { createAarch64Arch } from '@mmkit/arch-aarch64';
@@ -27,12 +26,11 @@ import {
   exportTranslationState,
   FrameState,
   type Kernel,
-  MAP,
-  PROT,
   type Process,
   type TranslationState,
 } from '@mmkit/kernel';
 import { type ArchChoice, parseAddressExpr, ramBytesOf, type Scenario, type Step } from './scenario.js';
+import { StepRunner } from './steps.js';
 
 /** Frame map codes (one byte per frame). */
 export const FRAME_CODES = {
@@ -208,8 +206,6 @@ export interface MachineView {
 
 const ACCESS = ['read', 'write', 'fetch'] as const;
 const PRIV = ['user', 'kernel'] as const;
-// A tiny AArch64 program (mov x0, #42; ret): its bytes are only fetched, never run.
-const TEXT = new Uint8Array([0x40, 0x05, 0x80, 0xd2, 0xc0, 0x03, 0x5f, 0xd6]);
 
 const hx = (v: bigint | number): string => `0x${v.toString(16)}`;
 
@@ -259,7 +255,7 @@ export class Engine {
   readonly board: Board;
   readonly arch: ArchBackend;
   readonly records: StepRecord[] = [];
-  private readonly names = new Map<string, bigint>();
+  private readonly steps: StepRunner;
   private pending: MmEvent[] = [];
 
   /** Boots the scenario's board and backend; throws an MmError for a board/arch/RAM that do not fit. */
@@ -268,6 +264,7 @@ export class Engine {
     this.arch = createBackend(scenario.arch);
     this.kernel = bootKernel({ arch: this.arch, machine: this.board, cpus: scenario.cpus ?? 2 });
     this.kernel.events.on((e) => this.pending.push(e));
+    this.steps = new StepRunner(this.kernel);
   }
 
   /** Steps run so far. */
@@ -281,156 +278,10 @@ export class Engine {
     while (this.records.length < end) this.apply(this.scenario.steps[this.records.length]!);
   }
 
-  /** The address an expression names for `proc`. */
-  resolve(expr: string | number | undefined, proc: Process | undefined, path = 'addr'): bigint {
-    const { base, offset } = parseAddressExpr(path, expr);
-    let b: bigint;
-    if (typeof base === 'bigint') b = base;
-    else {
-      const L = proc?.layout ?? this.kernel.layout;
-      const named: Record<string, bigint> = {
-        text: L.textBase,
-        heap: L.heapBase,
-        stackTop: L.stackTop,
-        stackLow: L.stackLow,
-        wild:
-          0xdead_beef_000n < L.stackGuardLow
-            ? 0xdead_beef_000n
-            : ((L.heapBase + L.stackGuardLow) / 2n) & ~0xfffn,
-      };
-      const v = named[base] ?? this.names.get(base);
-      if (v === undefined) throw new Error(`${path}: unknown address base ${JSON.stringify(base)}`);
-      b = v;
-    }
-    const va = b + offset;
-    if (va < 0n) throw new Error(`${path}: ${JSON.stringify(expr)} is below 0`);
-    return va;
-  }
-
-  private target(step: Step): Process {
-    if (step.pid !== undefined) {
-      const p = this.kernel.allProcesses.find((q) => q.pid === step.pid);
-      if (!p) throw new Error(`pid ${step.pid} does not exist`);
-      return p;
-    }
-    const live = this.kernel.liveProcesses;
-    if (live.length === 0) throw new Error(`${step.op} needs a process: spawn one first`);
-    return live.reduce((a, b) => (a.pid < b.pid ? a : b));
-  }
-
   /** Runs one step (appending it to the log); a step that cannot run is recorded as failed. */
   apply(step: Step): StepRecord {
     this.pending = [];
-    let outcome: string;
-    let ok = true;
-    let va: bigint | undefined;
-    let pid: number | undefined;
-    const k = this.kernel;
-    try {
-      if (step.op === 'spawn') {
-        const r = k.spawn({ text: TEXT });
-        if (!r.ok) {
-          ok = false;
-          outcome = `spawn failed: ${r.errno}`;
-        } else {
-          pid = r.process.pid;
-          outcome = `pid ${r.process.pid} (ASID ${r.process.asid}): ${r.process.residentPages} pages, ${r.process.tablePages} page-table pages`;
-        }
-      } else {
-        const p = this.target(step);
-        pid = p.pid;
-        if (!p.alive) throw new Error(`pid ${p.pid} is ${p.state}`);
-        const cpu = Math.min(step.cpu ?? 0, k.cpus.length - 1);
-        switch (step.op) {
-          case 'fork': {
-            const r = k.fork(p);
-            ok = r.ok;
-            outcome = r.ok
-              ? `child pid ${r.process.pid} (ASID ${r.process.asid})`
-              : `fork failed: ${r.errno}`;
-            break;
-          }
-          case 'exec': {
-            const r = k.exec(p, { text: TEXT });
-            ok = r.ok;
-            outcome = r.ok ? `pid ${p.pid} runs a fresh image` : `exec failed: ${r.errno}`;
-            break;
-          }
-          case 'exit':
-            k.exit(p);
-            outcome = `pid ${p.pid} exited; ${k.allocator.freeCount} frames free (baseline ${k.baselineFree})`;
-            break;
-          case 'brk': {
-            const want = this.resolve(step.addr, p);
-            const got = k.brk(p, want);
-            ok = got === want;
-            outcome = `brk ${hx(want)} → ${hx(got)}${ok ? '' : ' (refused)'}`;
-            break;
-          }
-          case 'mmap': {
-            const prot = protOf(step.prot ?? 'rw');
-            const addr = step.addr === undefined ? 0n : this.resolve(step.addr, p);
-            const flags = MAP.PRIVATE | MAP.ANONYMOUS | (step.addr === undefined ? 0 : MAP.FIXED);
-            const r = k.mmap(p, addr, step.length!, prot, flags, step.name ? { name: step.name } : {});
-            ok = r.ok;
-            if (r.ok) {
-              if (step.name) this.names.set(step.name, r.value);
-              va = r.value;
-              outcome = `mapped ${step.length} bytes at ${hx(r.value)}`;
-            } else outcome = `mmap failed: ${r.errno} (${r.detail})`;
-            break;
-          }
-          case 'munmap':
-          case 'mprotect': {
-            const addr = this.resolve(step.addr, p);
-            const r =
-              step.op === 'munmap'
-                ? k.munmap(p, addr, step.length!)
-                : k.mprotect(p, addr, step.length!, protOf(step.prot ?? ''));
-            ok = r.ok;
-            va = addr;
-            outcome = r.ok
-              ? `${step.op} ${hx(addr)} +${step.length}`
-              : `${step.op} failed: ${r.errno} (${r.detail})`;
-            break;
-          }
-          case 'touch': {
-            const start = this.resolve(step.addr, p) & ~0xfffn;
-            const pages = Math.max(1, Math.ceil((step.length ?? 4096) / 4096));
-            va = start;
-            outcome = `touched ${pages} page(s) from ${hx(start)}`;
-            for (let i = 0; i < pages; i++) {
-              const r = k.store(p, start + BigInt(i * 4096), 1, 0, cpu);
-              if (!r.ok) {
-                ok = false;
-                outcome = `pid ${p.pid} killed at ${hx(start + BigInt(i * 4096))}: ${r.killed}`;
-                break;
-              }
-            }
-            break;
-          }
-          case 'read':
-          case 'write':
-          case 'fetch': {
-            va = this.resolve(step.addr, p);
-            const r =
-              step.op === 'read'
-                ? k.load(p, va, 8, cpu)
-                : step.op === 'write'
-                  ? k.store(p, va, 8, BigInt(step.value ?? 0), cpu)
-                  : k.fetch(p, va, 4, cpu);
-            ok = r.ok;
-            outcome = r.ok
-              ? `${step.op} ${hx(va)} on CPU ${cpu}${step.op === 'write' || r.value === undefined ? '' : ` → ${hx(BigInt(r.value))}`}`
-              : `pid ${p.pid} killed: ${r.killed}${r.signal ? ` (${r.signal} ${r.code})` : ''}`;
-            break;
-          }
-        }
-      }
-    } catch (e) {
-      ok = false;
-      outcome = `error: ${(e as Error).message}`;
-    }
+    const { outcome, ok, va, pid } = this.steps.run(step);
     const events = this.pending;
     this.pending = [];
     const faulted = events.some((e) => e.type === 'fault');
@@ -447,7 +298,7 @@ export class Engine {
       title:
         step.title ??
         `${step.op}${step.pid === undefined ? '' : ` pid ${step.pid}`}${step.addr === undefined ? '' : ` ${step.addr}`}`,
-      outcome: outcome!,
+      outcome,
       ok,
       faulted,
       focus,
@@ -610,7 +461,7 @@ export class Engine {
    */
   walk(pid: number, vaText: string, access: AccessKind, privilege: PrivilegeLevel): WalkView {
     const p = this.live(pid);
-    const va = this.resolve(vaText, p, 'va');
+    const va = this.steps.resolve(vaText, p, 'va');
     const k = this.kernel;
     const mmu = this.arch.createMmu(k.memory);
     mmu.setKernelRoot(k.kernelRoot);
@@ -663,15 +514,6 @@ const STATE_TO_CODE = [
   FRAME_CODES.user,
   FRAME_CODES.kernel,
 ];
-
-/** `rwx` letters to PROT bits. */
-export function protOf(letters: string): number {
-  let p = PROT.NONE;
-  if (letters.includes('r')) p |= PROT.READ;
-  if (letters.includes('w')) p |= PROT.WRITE;
-  if (letters.includes('x')) p |= PROT.EXEC;
-  return p;
-}
 
 /** Explains a probe of `va` through `mmu`: per level the index bits and descriptor, then PA or fault. */
 export function explainWalk(
