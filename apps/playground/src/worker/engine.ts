@@ -1,8 +1,9 @@
 /**
  * The playground's engine: boots a kernel for a scenario, runs its steps (through `steps.ts`, the
  * one module to swap for `@mmkit/scenario`'s step runner) while recording their events, and
- * answers the views' questions (frame map, address spaces, page tables, walks, TLBs, exports). Deterministic: the same scenario and position
- * always give the same kernel, which is how the timeline travels back in time (re-run to step N).
+ * answers the views' questions (frame map, address spaces, page tables, walks, TLBs, exports).
+ * Deterministic: the same scenario and position always give the same kernel, which is how the
+ * timeline travels back in time (re-run to step N).
  */
 import { createAarch64Arch } from '@mmkit/arch-aarch64';
 import { createX86Arch } from '@mmkit/arch-x86';
