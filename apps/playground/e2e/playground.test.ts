@@ -184,6 +184,11 @@ describe('playground in Chromium', () => {
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     await page.getByTestId('imported').waitFor();
     expect(await page.getByTestId('imported').locator('h3').textContent()).toContain('x86_64 on pc, pid 1');
+    // Browse: open the first (root) table; its entries are decoded by the backend.
+    const tables = page.getByRole('list', { name: 'Imported tables' });
+    await tables.locator('summary').first().click();
+    await expect.poll(() => tables.locator('li li').count()).toBeGreaterThan(0);
+    expect(await tables.locator('li li').first().textContent()).toMatch(/^\[\d+\] 0x[0-9a-f]{16} table → 0x/);
     const iform = page.getByTestId('imported').getByRole('form', { name: 'Walk a virtual address' });
     await iform.getByLabel('VA').fill(heapVa!);
     await iform.getByRole('button', { name: 'Walk' }).click();

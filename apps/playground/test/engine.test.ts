@@ -206,6 +206,10 @@ describe('engine: import of an export, compare', () => {
     expect(() => new ImportedState(JSON.stringify(far))).toThrow(
       'tables[0].pa: 0x1 is not RAM of board virt',
     );
+    const badLevel = { ...good, tables: [{ ...good.tables[0], level: 'PML4' }] };
+    expect(() => new ImportedState(JSON.stringify(badLevel))).toThrow(
+      'tables[0].level: got "PML4", expected one of L0, L1, L2, L3',
+    );
     expect(() => new ImportedState(JSON.stringify({ ...good, registers: { TTBR0_EL1: 'zz' } }))).toThrow(
       'registers.TTBR0_EL1: got "zz", expected a hex string',
     );

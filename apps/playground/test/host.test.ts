@@ -55,5 +55,15 @@ describe('worker host', () => {
     expect(h.handle({ type: 'import', text })).toMatchObject({ arch: 'x86_64', machine: 'pc', pid: 1 });
     const live = h.handle({ type: 'walk', pid: 1, va: 'heap', access: 1, privilege: 0 });
     expect(h.handle({ type: 'walkImported', va: live.va, access: 1, privilege: 0 })).toEqual(live);
+    // Browsing: the root table's present entries, decoded, match the walk's first descriptor.
+    const root = JSON.parse(text).tables[0];
+    const entries = h.handle({ type: 'importedTable', pa: root.pa });
+    const first = live.levels[0]!;
+    expect(entries.find((x) => x.index === first.index)).toMatchObject({
+      raw: first.raw,
+      kind: 'table',
+      fields: first.fields,
+    });
+    expect(() => h.handle({ type: 'importedTable', pa: '0x1' })).toThrow('no table at 0x1 in this export');
   });
 });

@@ -1,7 +1,8 @@
 /** Import/export: drop a mmkit-translation-state/1 export to browse and walk it; export the current state. */
 import { useState } from 'preact/hooks';
 import type { Client } from '../client.js';
-import type { ImportedView, WalkView } from '../worker/engine.js';
+import type { ImportedEntryView, ImportedView, WalkView } from '../worker/engine.js';
+import { Fields } from './fields.js';
 import { WalkForm, WalkOutcome, type WalkQuery } from './walk.js';
 
 /** The import/export view. */
@@ -112,10 +113,14 @@ export function ImportView({ client, pids }: { client: Client; pids: readonly nu
               .map(([k, v]) => `${k}=${v}`)
               .join('  ')}
           </p>
-          <ul>
+          <ul class="tree" aria-label="Imported tables">
             {view.tables.map((t) => (
               <li key={t.pa}>
-                {t.level} <code>{t.pa}</code> ({t.owner}, {t.present} entries)
+                <ImportedTable
+                  client={client}
+                  pa={t.pa}
+                  title={`${t.level} ${t.pa} (${t.owner}, ${t.present} entries)`}
+                />
               </li>
             ))}
           </ul>
@@ -124,5 +129,40 @@ export function ImportView({ client, pids }: { client: Client; pids: readonly nu
         </div>
       ) : null}
     </section>
+  );
+}
+
+/** One imported table: its entries are fetched and decoded when it is opened. */
+function ImportedTable({ client, pa, title }: { client: Client; pa: string; title: string }) {
+  const [entries, setEntries] = useState<ImportedEntryView[] | null>(null);
+  const [error, setError] = useState('');
+  return (
+    <details
+      onToggle={(e) => {
+        if (!(e.currentTarget as HTMLDetailsElement).open || entries) return;
+        client
+          .call({ type: 'importedTable', pa })
+          .then(setEntries)
+          .catch((err: Error) => setError(err.message));
+      }}
+    >
+      <summary>{title}</summary>
+      {error ? <p role="alert">{error}</p> : null}
+      {entries ? (
+        <ul class="tree">
+          {entries.map((x) => (
+            <li key={x.index}>
+              <details>
+                <summary>
+                  [{x.index}] <code>{x.raw}</code> {x.kind}
+                  {x.target ? ` → ${x.target}` : ''}
+                </summary>
+                <Fields fields={x.fields} label={`Bits of entry ${x.index} of ${pa}`} />
+              </details>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </details>
   );
 }

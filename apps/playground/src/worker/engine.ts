@@ -622,6 +622,15 @@ export interface ImportedView {
   }[];
 }
 
+/** A present entry of an imported table. */
+export interface ImportedEntryView {
+  readonly index: number;
+  readonly raw: string;
+  readonly kind: string;
+  readonly target?: string;
+  readonly fields: readonly FieldView[];
+}
+
 /** An export that cannot be loaded: `message` names the field and what was expected. */
 export class ImportError extends Error {
   constructor(message: string) {
@@ -641,6 +650,7 @@ export class ImportedState {
   readonly arch: ArchBackend;
   readonly view: ImportedView;
   private readonly mmu: ReturnType<ArchBackend['createMmu']>;
+  private readonly raw = new Map<string, { bytes: Uint8Array; level: number }>();
 
   constructor(text: string) {
     let v: Partial<TranslationState>;
@@ -691,6 +701,15 @@ export class ImportedState {
       for (let j = 0; j < bytes.length; j += d.descriptorBytes) {
         if (bytes.subarray(j, j + d.descriptorBytes).some((b) => b !== 0)) present++;
       }
+      const level = d.levels.find((l) => l.name === t.level)?.level;
+      if (level === undefined)
+        throw new ImportError(
+          `tables[${i}].level: got ${JSON.stringify(t.level)}, expected one of ${[...d.levels]
+            .sort((x, y) => y.level - x.level)
+            .map((l) => l.name)
+            .join(', ')}`,
+        );
+      this.raw.set(t.pa, { bytes, level });
       return { pa: t.pa, level: String(t.level), owner: String(t.owner), present };
     });
     this.mmu = this.arch.createMmu(memory);
@@ -720,6 +739,30 @@ export class ImportedState {
       registers: regs,
       tables,
     };
+  }
+
+  /** The present entries of the imported table at `pa` (as the export spells it), each decoded by the backend. */
+  table(pa: string): ImportedEntryView[] {
+    const t = this.raw.get(pa);
+    if (!t) throw new ImportError(`no table at ${pa} in this export`);
+    const n = this.arch.description.descriptorBytes;
+    const out: ImportedEntryView[] = [];
+    const view = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+    for (let i = 0; i * n < t.bytes.length; i++) {
+      const lo = view.getUint32(i * n, true);
+      const hi = n === 8 ? view.getUint32(i * n + 4, true) : 0;
+      if (lo === 0 && hi === 0) continue;
+      const raw = (BigInt(hi) << 32n) | BigInt(lo);
+      const e = this.arch.codec.decode(lo, hi, t.level);
+      out.push({
+        index: i,
+        raw: `0x${raw.toString(16).padStart(n * 2, '0')}`,
+        kind: e.kind,
+        ...(e.kind === 'table' || e.kind === 'leaf' ? { target: hx(e.pa) } : {}),
+        fields: fieldViews(this.arch.codec.describe(raw, t.level)),
+      });
+    }
+    return out;
   }
 
   /** Walks `va` through the imported tables. */

@@ -85,6 +85,9 @@ export class Host {
         case 'import':
           this.imported = new ImportedState(req.text);
           return this.imported.view;
+        case 'importedTable':
+          if (!this.imported) throw new Error('import a translation-state export first');
+          return this.imported.table(req.pa);
         case 'walkImported':
           if (!this.imported) throw new Error('import a translation-state export first');
           return this.imported.walk(req.va, req.access, req.privilege);

@@ -7,6 +7,7 @@ import type {
   CompareRow,
   FrameInfo,
   FrameMap,
+  ImportedEntryView,
   ImportedView,
   MachineView,
   ProcessView,
@@ -36,6 +37,8 @@ export type Request =
   | { readonly type: 'compare'; readonly a: Scenario; readonly b: Scenario }
   | { readonly type: 'export'; readonly pid: number | null }
   | { readonly type: 'import'; readonly text: string }
+  /** The decoded entries of one imported table, by its `pa` as the export spells it. */
+  | { readonly type: 'importedTable'; readonly pa: string }
   | {
       readonly type: 'walkImported';
       readonly va: string;
@@ -68,6 +71,7 @@ export interface Responses {
   compare: { a: string; b: string; rows: CompareRow[] };
   export: string;
   import: ImportedView;
+  importedTable: ImportedEntryView[];
   walkImported: WalkView;
 }
 
