@@ -31,6 +31,25 @@ export default defineConfig({
       },
       {
         extends: true as const,
+        test: {
+          name: 'playground',
+          root: 'apps/playground',
+          include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+        },
+      },
+      {
+        extends: true as const,
+        test: {
+          name: 'playground-e2e',
+          root: 'apps/playground',
+          include: ['e2e/**/*.test.ts'],
+          globalSetup: ['e2e/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true as const,
         test: { name: 'api-report', root: 'scripts/api-report', include: ['*.test.ts'] },
       },
       {

@@ -1,0 +1,269 @@
+/**
+ * End to end, in a real Chromium (@sparticuz/chromium driven by playwright-core) against the built
+ * app served by the global setup: the demo, time travel, the frame map's pixels, a
+ * walk with its decoded fault, compare, import of an export, a shared URL, keyboard-only use. It
+ * also measures the first-screen JavaScript (gzip) and the time to first render, and writes the
+ * README's screenshot.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import chromium from '@sparticuz/chromium';
+import { type Browser, type Page, chromium as pw } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+const baseUrl = inject('baseUrl');
+const distDir = inject('distDir');
+let browser: Browser;
+let page: Page;
+
+async function open(p: Page, hash = ''): Promise<number> {
+  // A fresh document each time (a hash-only change would keep the app's state).
+  await p.goto('about:blank');
+  await p.goto(`${baseUrl}${hash}`);
+  await p.waitForSelector('body[data-ready="true"]', { timeout: 20_000 });
+  return p.evaluate(() => performance.now());
+}
+
+const position = (p: Page) => p.getByTestId('position').textContent();
+
+/** The VA of the walk on screen (of a successful walk), or null. */
+const walkedVa = (p: Page) =>
+  p
+    .locator('[data-testid="walk-result"] .ok code')
+    .first()
+    .textContent({ timeout: 1000 })
+    .catch(() => null);
+
+/** Pixels of the frame map as a Uint32 per frame. */
+async function framePixels(p: Page): Promise<number[]> {
+  return p.evaluate(() => {
+    const c = document.getElementById('frame-map') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    return Array.from(new Uint32Array(d.buffer));
+  });
+}
+
+beforeAll(async () => {
+  browser = await pw.launch({ executablePath: inject('chromiumPath'), args: chromium.args, headless: true });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('playground in Chromium', () => {
+  it('stays within the first-screen JS budget (≤ 300 KB gzip) and prints load and paint times', async () => {
+    // The first screen loads every script of the build: the app and the kernel worker.
+    const assets = join(distDir, 'assets');
+    const js = readdirSync(assets).filter((f) => f.endsWith('.js'));
+    const gz = js.reduce((n, f) => n + gzipSync(readFileSync(join(assets, f))).length, 0);
+    const ms = await open(page);
+    expect(gz).toBeLessThan(300 * 1024);
+    expect(await page.textContent('.machine-line')).toContain('QEMU virt');
+    expect(await position(page)).toBe('step 0 / 16');
+    // An 8 GiB Raspberry Pi 4B: 2 M frames in one ImageData.
+    const big = await open(page, '#scenario=demo&board=rpi4b&arch=aarch64&ram=8G&p=1&view=machine');
+    await page.getByLabel('follow the step').uncheck();
+    const map = page.locator('#frame-map');
+    await page.waitForSelector('#frame-map[data-paint-ms]');
+    const size = await map.evaluate(
+      (c) => `${(c as HTMLCanvasElement).width}×${(c as HTMLCanvasElement).height}`,
+    );
+    const paints: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      const forward = k % 2 === 1;
+      await page.getByRole('button', { name: forward ? 'Step forward (])' : 'Step back ([)' }).click();
+      await expect.poll(() => position(page)).toBe(forward ? 'step 1 / 16' : 'step 0 / 16');
+      paints.push(Number(await map.getAttribute('data-paint-ms')));
+    }
+    // Printed, not asserted: timings are measurements (BENCHMARKS.md), not pass/fail conditions.
+    console.log(
+      `playground: first-screen JS ${js.length} files, ${(gz / 1024).toFixed(1)} KB gzip; first render ${ms.toFixed(0)} ms; ` +
+        `8 GiB board: first render ${big.toFixed(0)} ms, frame map ${size}, paint ${paints.map((x) => x.toFixed(1)).join(' / ')} ms`,
+    );
+  });
+
+  it('runs the demo forward and back deterministically (time travel), and the frame map changes where frames were allocated', async () => {
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=0&view=machine');
+    const before = await framePixels(page);
+    await page.getByRole('button', { name: 'Step forward (])' }).click();
+    await expect.poll(() => position(page)).toBe('step 1 / 16');
+    // The spawn allocated page-table and user frames: their pixels changed colour.
+    await page.getByRole('tab', { name: 'Machine' }).click();
+    await page.waitForFunction(() => document.querySelector('.legend')?.textContent?.includes('user: 2'));
+    const after = await framePixels(page);
+    const changed = after.map((v, i) => (v !== before[i] ? i : -1)).filter((i) => i >= 0);
+    expect(changed.length).toBeGreaterThan(0);
+    // The first changed pixel is a frame the spawn took: select it with the keyboard-free hover.
+    const canvas = page.locator('#frame-map');
+    const box = (await canvas.boundingBox())!;
+    const w = await canvas.evaluate((c) => (c as HTMLCanvasElement).width);
+    const h = await canvas.evaluate((c) => (c as HTMLCanvasElement).height);
+    const i = changed[0]!;
+    await page.mouse.move(
+      box.x + ((i % w) + 0.5) * (box.width / w),
+      box.y + (Math.floor(i / w) + 0.5) * (box.height / h),
+    );
+    await expect.poll(() => page.getByTestId('frame-info').textContent()).toMatch(/page table|user/);
+    for (let k = 0; k < 4; k++) await page.getByRole('button', { name: 'Step forward (])' }).click();
+    await expect.poll(() => position(page)).toBe('step 5 / 16');
+    const at5 = await page.getByTestId('current-step').textContent();
+    await page.getByRole('button', { name: 'Step back ([)' }).click();
+    await expect.poll(() => position(page)).toBe('step 4 / 16');
+    await page.getByRole('button', { name: 'Step forward (])' }).click();
+    await expect.poll(() => position(page)).toBe('step 5 / 16');
+    expect(await page.getByTestId('current-step').textContent()).toBe(at5);
+    // Jump to the next fault: the first touch of the mmap'd buffer (step 11, a demand-zero fault)
+    // brings the walk explainer into focus, filled in with the faulting VA.
+    await page.getByRole('button', { name: 'Jump to the next fault (f)' }).click();
+    await expect.poll(() => position(page)).toBe('step 11 / 16');
+    expect(await page.getByRole('tab', { name: 'Walk' }).getAttribute('aria-selected')).toBe('true');
+    await expect.poll(() => page.getByTestId('walk-pa').textContent()).toMatch(/^0x/);
+  });
+
+  it('walks a VA and decodes the outcome: a PA for the heap, ESR_EL1 for a wild pointer', async () => {
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=4&view=walk');
+    // Step 4 stored to heap+0x2000: the explainer opens on that write.
+    await expect.poll(() => walkedVa(page)).toBe('0x100002000');
+    expect(await page.getByTestId('walk-result').textContent()).toContain('user write of');
+    const form = page.getByRole('form', { name: 'Walk a virtual address' });
+    await form.getByLabel('VA').fill('heap');
+    await form.getByLabel('Access').selectOption('read');
+    await form.getByRole('button', { name: 'Walk' }).click();
+    await expect.poll(() => walkedVa(page)).toBe('0x100000000');
+    expect(await page.getByTestId('walk-pa').textContent()).toMatch(/^0x[0-9a-f]+$/);
+    expect(await page.locator('.walk-levels li').count()).toBe(4);
+    expect(await page.getByTestId('walk-check').textContent()).toMatch(
+      /needs user r; the walk grants user rw- kernel rw- → allowed$/,
+    );
+    expect(await page.locator('.walk-levels').textContent()).toContain('L0');
+    await form.getByLabel('VA').fill('0xdeadbeef000');
+    await form.getByLabel('Access').selectOption('write');
+    await form.getByRole('button', { name: 'Walk' }).click();
+    // A write sets WnR (bit 6).
+    await expect.poll(() => page.getByTestId('walk-syndrome').textContent()).toBe('0x92000044');
+    await form.getByLabel('Access').selectOption('read');
+    await form.getByRole('button', { name: 'Walk' }).click();
+    // EC 0x24 (Data Abort from a lower EL), IL, DFSC 0b000100 = translation fault level 0 (arch-facts A5).
+    await expect.poll(() => page.getByTestId('walk-syndrome').textContent()).toBe('0x92000004');
+    expect(await page.getByTestId('walk-fault').textContent()).toContain('translation fault at L0');
+  });
+
+  it('compares two configurations side by side, differences highlighted', async () => {
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=0&view=compare');
+    await page.getByLabel('Right board').selectOption('pc');
+    await page.getByLabel('Right paging format').selectOption('x86-pae');
+    await page.getByRole('button', { name: 'Compare', exact: true }).click();
+    const table = page.getByRole('table', { name: 'Comparison' });
+    await table.waitFor();
+    const levels = table.locator('tr', { hasText: 'levels' });
+    await expect.poll(() => levels.getAttribute('class')).toBe('differs');
+    expect(await levels.textContent()).toContain('PDPT');
+    expect(await table.locator('tr.differs').count()).toBeGreaterThan(2);
+  });
+
+  it('exports the translation state, imports it and walks the imported tables', async () => {
+    await open(page, '#scenario=demo&board=pc&arch=x86_64&p=4&view=walk');
+    await expect.poll(() => walkedVa(page)).toBe('0x100002000');
+    const form = page.getByRole('form', { name: 'Walk a virtual address' });
+    await form.getByLabel('VA').fill('heap');
+    await form.getByRole('button', { name: 'Walk' }).click();
+    await expect.poll(() => walkedVa(page)).toBe('0x100000000');
+    const pa = await page.getByTestId('walk-pa').textContent();
+    const heapVa = await walkedVa(page);
+    await page.getByRole('tab', { name: 'Import/export' }).click();
+    await page.getByLabel('Process to export').selectOption('1');
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export translation state' }).click();
+    expect((await download).suggestedFilename()).toBe('mmkit-state-1.json');
+    const text = await page.locator('#import-text').inputValue();
+    expect(JSON.parse(text).format).toBe('mmkit-translation-state/1');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByTestId('imported').waitFor();
+    expect(await page.getByTestId('imported').locator('h3').textContent()).toContain('x86_64 on pc, pid 1');
+    // Browse: open the first (root) table; its entries are decoded by the backend.
+    const tables = page.getByRole('list', { name: 'Imported tables' });
+    await tables.locator('summary').first().click();
+    await expect.poll(() => tables.locator('li li').count()).toBeGreaterThan(0);
+    expect(await tables.locator('li li').first().textContent()).toMatch(/^\[\d+\] 0x[0-9a-f]{16} table → 0x/);
+    const iform = page.getByTestId('imported').getByRole('form', { name: 'Walk a virtual address' });
+    await iform.getByLabel('VA').fill(heapVa!);
+    await iform.getByRole('button', { name: 'Walk' }).click();
+    await expect.poll(() => page.getByTestId('imported').getByTestId('walk-pa').textContent()).toBe(pa);
+    // A bad file gets a message naming the field.
+    await page.locator('#import-text').fill('{"format":"something-else"}');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('mmkit-translation-state/1');
+  });
+
+  it('follows a shared URL to the same board, paging format, position and view', async () => {
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=7&view=spaces');
+    await page.getByRole('tab', { name: 'Address spaces' }).click();
+    const shared = await page.evaluate(() => location.hash);
+    const other = await browser.newPage();
+    await open(other, shared.replace('board=virt&arch=aarch64', 'board=pc&arch=x86-32'));
+    expect(await position(other)).toBe('step 7 / 16');
+    expect(await other.textContent('.machine-line')).toContain('32-bit');
+    expect(await other.getByRole('tab', { name: 'Address spaces' }).getAttribute('aria-selected')).toBe(
+      'true',
+    );
+    expect(await other.getByRole('article', { name: 'Process 2' }).textContent()).toContain('running');
+    // No close(): @sparticuz/chromium runs single-process, where closing a page ends the browser.
+  });
+
+  it('is usable with the keyboard alone', async () => {
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=0&view=machine');
+    await page.keyboard.press(']');
+    await page.keyboard.press(']');
+    await expect.poll(() => position(page)).toBe('step 2 / 16');
+    await page.keyboard.press('[');
+    await expect.poll(() => position(page)).toBe('step 1 / 16');
+    await page.getByRole('tab', { name: 'Machine' }).focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Address spaces');
+    await page.keyboard.press('End');
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.getByRole('tab', { name: 'Walk' }).getAttribute('aria-selected')).toBe('true');
+    // Tab into the walk form, type a VA, walk with Enter.
+    await page.keyboard.press('Tab');
+    for (
+      let k = 0;
+      k < 6 && !(await page.evaluate(() => document.activeElement?.getAttribute('name') === 'va'));
+      k++
+    )
+      await page.keyboard.press('Tab');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('stackTop-8');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.getByTestId('walk-pa').textContent()).toMatch(/^0x/);
+  });
+
+  it('writes the screenshot the README shows', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&ram=128M&p=12&view=machine');
+    // Point at the last page-table frame (orange): the info names the table that points to it.
+    const canvas = page.locator('#frame-map');
+    const box = (await canvas.boundingBox())!;
+    const [i, w, h] = await canvas.evaluate((c) => {
+      const cv = c as HTMLCanvasElement;
+      const d = cv.getContext('2d')!.getImageData(0, 0, cv.width, cv.height).data;
+      let last = -1;
+      for (let k = 0; k < d.length / 4; k++) if (d[k * 4] === 230 && d[k * 4 + 1] === 126) last = k;
+      return [last, cv.width, cv.height];
+    });
+    expect(i).toBeGreaterThanOrEqual(0);
+    await page.mouse.move(
+      box.x + ((i % w) + 0.5) * (box.width / w),
+      box.y + (Math.floor(i / w) + 0.5) * (box.height / h),
+    );
+    await expect.poll(() => page.getByTestId('frame-info').textContent()).toContain('page table');
+    const out = fileURLToPath(new URL('../../../docs/playground.png', import.meta.url));
+    writeFileSync(out, await page.screenshot());
+  });
+});

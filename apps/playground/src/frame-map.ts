@@ -1,0 +1,64 @@
+/**
+ * Painting the physical frame map: one pixel per 4 KiB frame, one `ImageData` written through a
+ * `Uint32Array` view (no per-frame allocation), so an 8 GiB board (2 M frames) paints in a few
+ * milliseconds.
+ */
+
+/** RGBA colours per frame code (free, reserved, page table, user, kernel, shared, not managed). */
+export const FRAME_COLOURS: readonly (readonly [number, number, number])[] = [
+  [198, 222, 200], // free: pale green
+  [120, 120, 120], // reserved: grey
+  [230, 126, 34], // page table: orange
+  [52, 120, 219], // user: blue
+  [142, 68, 173], // kernel: purple
+  [231, 76, 60], // shared: red
+  [60, 60, 60], // not managed: dark grey
+];
+
+/** Columns of the map for `frames` frames: a power of two, at most 1024, near-square. */
+export function mapColumns(frames: number): number {
+  const side = Math.sqrt(Math.max(1, frames));
+  return Math.min(1024, 2 ** Math.ceil(Math.log2(side)));
+}
+
+/** Canvas size for `frames` frames. */
+export function mapSize(frames: number): { width: number; height: number } {
+  const width = mapColumns(frames);
+  return { width, height: Math.max(1, Math.ceil(frames / width)) };
+}
+
+const PALETTE = (() => {
+  // Little-endian RGBA packed as the Uint32 the ImageData buffer holds.
+  const p = new Uint32Array(256);
+  const bg = (255 << 24) | (30 << 16) | (30 << 8) | 30;
+  p.fill(bg >>> 0);
+  FRAME_COLOURS.forEach(([r, g, b], i) => {
+    p[i] = ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0;
+  });
+  return p;
+})();
+
+/** Writes `codes` into `pixels` (the ImageData's bytes), frame i at pixel i; pixels past the end are background. */
+export function paintFrames(codes: Uint8Array, pixels: Uint8ClampedArray): void {
+  const out = new Uint32Array(pixels.buffer, pixels.byteOffset, pixels.byteLength >> 2);
+  const n = Math.min(codes.length, out.length);
+  for (let i = 0; i < n; i++) out[i] = PALETTE[codes[i]!]!;
+  out.fill(PALETTE[255]!, n);
+}
+
+/** The frame index under a point of a canvas drawn with CSS size `cssW` × `cssH`, or -1. */
+export function frameAt(
+  x: number,
+  y: number,
+  cssW: number,
+  cssH: number,
+  width: number,
+  height: number,
+  frames: number,
+): number {
+  const col = Math.floor((x * width) / cssW);
+  const row = Math.floor((y * height) / cssH);
+  if (col < 0 || col >= width || row < 0 || row >= height) return -1;
+  const i = row * width + col;
+  return i < frames ? i : -1;
+}

@@ -1,0 +1,818 @@
+/**
+ * The playground's engine: boots a kernel for a scenario, runs its steps (through `steps.ts`, the
+ * one module to swap for `@mmkit/scenario`'s step runner) while recording their events, and
+ * answers the views' questions (frame map, address spaces, page tables, walks, TLBs, exports).
+ * Deterministic: the same scenario and position always give the same kernel, which is how the
+ * timeline travels back in time (re-run to step N).
+ */
+import { createAarch64Arch } from '@mmkit/arch-aarch64';
+import { createX86Arch } from '@mmkit/arch-x86';
+import { type Board, createBoard, pcFlavourForArch } from '@mmkit/boards';
+import {
+  type AccessKind,
+  type ArchBackend,
+  FAULT_KINDS,
+  type Field,
+  formatPerms,
+  MEMORY_TYPES,
+  type MmEvent,
+  type PrivilegeLevel,
+  permBit,
+  WalkResult,
+  type WalkStep,
+} from '@mmkit/core';
+import {
+  bootKernel,
+  dumpPageTable,
+  exportTranslationState,
+  FrameState,
+  type Kernel,
+  type Process,
+  type TranslationState,
+} from '@mmkit/kernel';
+import { type ArchChoice, parseAddressExpr, ramBytesOf, type Scenario, type Step } from './scenario.js';
+import { StepRunner } from './steps.js';
+
+/** Frame map codes (one byte per frame). */
+export const FRAME_CODES = {
+  free: 0,
+  reserved: 1,
+  pageTable: 2,
+  user: 3,
+  kernel: 4,
+  shared: 5,
+  unmanaged: 6,
+} as const;
+/** Names of {@link FRAME_CODES}, by code. */
+export const FRAME_CODE_NAMES = ['free', 'reserved', 'page table', 'user', 'kernel', 'shared', 'not managed'];
+
+/** The view a step changes most (the UI brings it into focus). */
+export type Focus = 'machine' | 'spaces' | 'tables' | 'walk' | 'tlb';
+
+/** What one step did. */
+export interface StepRecord {
+  readonly index: number;
+  readonly op: string;
+  readonly title: string;
+  readonly outcome: string;
+  /** False if the step faulted fatally or failed with an errno. */
+  readonly ok: boolean;
+  /** True if the step took a page fault (resolved or not). */
+  readonly faulted: boolean;
+  readonly focus: Focus;
+  readonly events: readonly string[];
+  /** The VA the step accessed, hex, for the walk explainer. */
+  readonly va?: string;
+  readonly pid?: number;
+}
+
+/** A field of a descriptor or syndrome, as text. */
+export interface FieldView {
+  readonly name: string;
+  readonly bits: string;
+  readonly value: string;
+  readonly meaning: string;
+}
+
+/** One level of a walk. */
+export interface WalkLevelView {
+  readonly levelName: string;
+  /** VA bits this level indexes, `[hi:lo]`. */
+  readonly bits: string;
+  readonly hi: number;
+  readonly lo: number;
+  readonly index: number;
+  readonly tablePa: string;
+  readonly descriptorPa: string;
+  readonly raw: string;
+  readonly kind: string;
+  readonly fields: readonly FieldView[];
+}
+
+/** A walk, explained. */
+export interface WalkView {
+  readonly va: string;
+  readonly access: 'read' | 'write' | 'fetch';
+  readonly privilege: 'user' | 'kernel';
+  /** The VA in binary, most significant bit first, `vaBits` long. */
+  readonly binary: string;
+  readonly levels: readonly WalkLevelView[];
+  readonly ok: boolean;
+  /**
+   * The permission check, when the VA translates for some access: what the access needs, what the
+   * walk grants (all levels folded, regime controls applied) and the verdict.
+   */
+  readonly check?: { readonly needs: string; readonly grants: string; readonly allowed: boolean };
+  readonly pa?: string;
+  readonly perms?: string;
+  readonly memoryType?: string;
+  readonly fault?: {
+    readonly kind: string;
+    readonly level: string;
+    readonly exception: string;
+    readonly syndromeRegister: string;
+    readonly syndrome: string;
+    readonly addressRegister: string;
+    readonly address: string;
+    readonly fields: readonly FieldView[];
+  };
+}
+
+/** A page-table entry in the tree view. */
+export interface TableEntryView {
+  readonly depth: number;
+  readonly levelName: string;
+  readonly index: number;
+  readonly va: string;
+  readonly descriptorPa: string;
+  readonly raw: string;
+  readonly kind: string;
+  readonly target?: string;
+  readonly effective?: string;
+  readonly fields: readonly FieldView[];
+}
+
+/** A process as the address-space view shows it. */
+export interface ProcessView {
+  readonly pid: number;
+  readonly asid: number;
+  readonly state: string;
+  readonly maps: string;
+  readonly brk: string;
+  readonly heapBase: string;
+  readonly stackTop: string;
+  readonly stackLow: string;
+  readonly residentPages: number;
+  readonly tablePages: number;
+  readonly killReason?: string;
+}
+
+/** A TLB entry. */
+export interface TlbEntryView {
+  readonly va: string;
+  readonly pa: string;
+  readonly asid: number;
+  readonly global: boolean;
+  readonly perms: string;
+  readonly level: number;
+}
+
+/** One CPU's TLB. */
+export interface TlbView {
+  readonly cpu: number;
+  readonly current: number | null;
+  readonly asidName: string;
+  readonly entries: readonly TlbEntryView[];
+  readonly hits: number;
+  readonly misses: number;
+  readonly fills: number;
+  readonly invalidations: number;
+}
+
+/** The physical frame map: one code per RAM frame, RAM ranges concatenated in address order. */
+export interface FrameMap {
+  readonly codes: Uint8Array;
+  /** RAM ranges `[startPa, endPa, firstIndex]`. */
+  readonly ranges: readonly (readonly [number, number, number])[];
+  readonly counts: readonly number[];
+}
+
+/** What the frame-map hover shows for one frame. */
+export interface FrameInfo {
+  readonly index: number;
+  readonly pa: string;
+  readonly state: string;
+  readonly refCount: number;
+  readonly owner: string;
+  readonly reason?: string;
+  /** PTEs (user leaves) that map the frame, and tables that hold it as a table. */
+  readonly mappedBy: readonly string[];
+}
+
+/** A machine summary (board memory map, arch). */
+export interface MachineView {
+  readonly board: string;
+  readonly boardName: string;
+  readonly arch: string;
+  readonly archName: string;
+  readonly ramBytes: number;
+  readonly memoryMap: readonly { readonly start: string; readonly end: string; readonly what: string }[];
+  readonly levelNames: readonly string[];
+  readonly vaBits: number;
+  readonly cpus: number;
+  readonly freeFrames: number;
+  readonly totalFrames: number;
+  readonly baselineFree: number;
+}
+
+const ACCESS = ['read', 'write', 'fetch'] as const;
+const PRIV = ['user', 'kernel'] as const;
+
+const hx = (v: bigint | number): string => `0x${v.toString(16)}`;
+
+/** Builds the backend for a paging format. */
+export function createBackend(arch: ArchChoice): ArchBackend {
+  return arch === 'aarch64' ? createAarch64Arch() : createX86Arch({ mode: arch });
+}
+
+/** Builds the board of a scenario (RAM size and, on the pc, the flavour that runs `arch`). */
+export function createScenarioBoard(s: Scenario): Board {
+  const ramBytes = ramBytesOf(s.ram);
+  const ram =
+    ramBytes === undefined ? {} : s.board === 'rpi4b' ? { ramGiB: ramBytes / 2 ** 30 } : { ramBytes };
+  const flavour = s.board === 'pc' ? pcFlavourForArch(s.arch) : undefined;
+  return createBoard(s.board, flavour === undefined ? ram : { ...ram, flavour });
+}
+
+function fieldViews(fields: readonly Field[]): FieldView[] {
+  return fields.map((f) => ({ name: f.name, bits: f.bits, value: hx(f.value), meaning: f.meaning }));
+}
+
+/** One line of text for an event. */
+export function formatEvent(e: MmEvent): string {
+  switch (e.type) {
+    case 'frame-alloc':
+      return `alloc frame ${hx(e.pa)} for ${e.purpose}`;
+    case 'frame-free':
+      return `free frame ${hx(e.pa)} (${e.purpose})`;
+    case 'map':
+      return `map ${e.space} ${hx(e.va)} → ${hx(e.pa)} ${e.sizeBytes / 1024} KiB ${e.perms}`;
+    case 'unmap':
+      return `unmap ${e.space} ${hx(e.va)} (${hx(e.pa)}, ${e.sizeBytes / 1024} KiB)`;
+    case 'protect':
+      return `protect ${e.space} ${hx(e.va)} ${e.perms}`;
+    case 'fault':
+      return `fault pid ${e.pid} ${e.privilege} ${e.access} ${hx(e.va)}: ${e.detail} → ${e.resolution}`;
+    case 'tlb':
+      return `tlb cpu ${e.cpu}: ${e.op}${e.operand === undefined ? '' : ` ${hx(e.operand)}`}`;
+    case 'process':
+      return `process ${e.action} pid ${e.pid}${e.detail ? `: ${e.detail}` : ''}`;
+  }
+}
+
+/** A booted kernel running one scenario, step by step. */
+export class Engine {
+  readonly kernel: Kernel;
+  readonly board: Board;
+  readonly arch: ArchBackend;
+  readonly records: StepRecord[] = [];
+  private readonly steps: StepRunner;
+  private pending: MmEvent[] = [];
+
+  /** Boots the scenario's board and backend; throws an MmError for a board/arch/RAM that do not fit. */
+  constructor(readonly scenario: Scenario) {
+    this.board = createScenarioBoard(scenario);
+    this.arch = createBackend(scenario.arch);
+    this.kernel = bootKernel({ arch: this.arch, machine: this.board, cpus: scenario.cpus ?? 2 });
+    this.kernel.events.on((e) => this.pending.push(e));
+    this.steps = new StepRunner(this.kernel);
+  }
+
+  /** Steps run so far. */
+  get position(): number {
+    return this.records.length;
+  }
+
+  /** Runs steps until `position` is `n` (clamped to the scenario). */
+  runTo(n: number): void {
+    const end = Math.min(n, this.scenario.steps.length);
+    while (this.records.length < end) this.apply(this.scenario.steps[this.records.length]!);
+  }
+
+  /** Runs one step (appending it to the log); a step that cannot run is recorded as failed. */
+  apply(step: Step): StepRecord {
+    this.pending = [];
+    const { outcome, ok, va, pid } = this.steps.run(step);
+    const events = this.pending;
+    this.pending = [];
+    const faulted = events.some((e) => e.type === 'fault');
+    const focus: Focus = faulted
+      ? 'walk'
+      : events.some((e) => e.type === 'tlb')
+        ? 'tlb'
+        : step.op === 'read' || step.op === 'write' || step.op === 'fetch' || step.op === 'touch'
+          ? 'tables'
+          : 'spaces';
+    const rec: StepRecord = {
+      index: this.records.length,
+      op: step.op,
+      title:
+        step.title ??
+        `${step.op}${step.pid === undefined ? '' : ` pid ${step.pid}`}${step.addr === undefined ? '' : ` ${step.addr}`}`,
+      outcome,
+      ok,
+      faulted,
+      focus,
+      events: events.map(formatEvent),
+      ...(va === undefined ? {} : { va: hx(va) }),
+      ...(pid === undefined ? {} : { pid }),
+    };
+    this.records.push(rec);
+    return rec;
+  }
+
+  /** The machine summary. */
+  machine(): MachineView {
+    const b = this.board;
+    const d = this.arch.description;
+    const map = [
+      ...b.ram.map((r) => ({ start: r.start, end: r.end, what: 'RAM' })),
+      ...b.mmio.map((w) => ({ start: w.start, end: w.end, what: `MMIO ${w.name}` })),
+      { start: b.kernelImage.start, end: b.kernelImage.end, what: 'kernel image' },
+    ].sort((x, y) => x.start - y.start);
+    return {
+      board: b.id,
+      boardName: b.name,
+      arch: d.id,
+      archName: d.name,
+      ramBytes: b.ram.reduce((n, r) => n + (r.end - r.start), 0),
+      memoryMap: map.map((m) => ({ start: hx(m.start), end: hx(m.end), what: m.what })),
+      levelNames: [...d.levels].sort((x, y) => y.level - x.level).map((l) => l.name),
+      vaBits: d.vaBits,
+      cpus: this.kernel.cpus.length,
+      freeFrames: this.kernel.allocator.freeCount,
+      totalFrames: this.kernel.allocator.totalCount,
+      baselineFree: this.kernel.baselineFree,
+    };
+  }
+
+  /** The frame map (one byte per RAM frame). */
+  frameMap(): FrameMap {
+    const ranges: [number, number, number][] = [];
+    let n = 0;
+    for (const r of this.board.ram) {
+      ranges.push([r.start, r.end, n]);
+      n += (r.end - r.start) / 4096;
+    }
+    const codes = new Uint8Array(n).fill(FRAME_CODES.unmanaged);
+    let ri = 0;
+    this.kernel.allocator.forEachFrame((pa, state, refCount) => {
+      while (ri < ranges.length && pa >= ranges[ri]![1]) ri++;
+      const r = ranges[ri];
+      if (r === undefined || pa < r[0]) return; // pool frame that is not RAM (a hole in the seed pool)
+      codes[r[2] + (pa - r[0]) / 4096] =
+        state === FrameState.USER && refCount > 1 ? FRAME_CODES.shared : STATE_TO_CODE[state]!;
+    });
+    const counts = new Array<number>(FRAME_CODE_NAMES.length).fill(0);
+    for (let i = 0; i < codes.length; i++) counts[codes[i]!]!++;
+    return { codes, ranges, counts };
+  }
+
+  /** Everything known about frame `index` of the frame map. */
+  frameInfo(index: number): FrameInfo | undefined {
+    let pa = -1;
+    let base = 0;
+    for (const r of this.board.ram) {
+      const frames = (r.end - r.start) / 4096;
+      if (index < base + frames) {
+        pa = r.start + (index - base) * 4096;
+        break;
+      }
+      base += frames;
+    }
+    if (pa < 0) return undefined;
+    const a = this.kernel.allocator;
+    const managed = a.owns(pa);
+    const st = managed ? a.stateOf(pa) : undefined;
+    const mappedBy: string[] = [];
+    for (const p of this.kernel.liveProcesses) {
+      if (p.root === 0) continue;
+      if (p.root === pa) mappedBy.push(`pid ${p.pid} root table`);
+      for (const line of dumpPageTable(this.kernel, p)) {
+        const e = line.entry;
+        if (e.kind === 'table' && e.pa === pa)
+          mappedBy.push(`pid ${p.pid} ${line.level}[${line.index}] → table`);
+        if (e.kind === 'leaf') {
+          const size = this.arch.geometry.entrySizeBytes[this.levelOf(line.depth)]!;
+          if (pa >= e.pa && pa < e.pa + size)
+            mappedBy.push(`pid ${p.pid} ${line.level}[${line.index}] VA ${hx(line.va + BigInt(pa - e.pa))}`);
+        }
+      }
+    }
+    if (pa === this.kernel.kernelRoot) mappedBy.push('kernel root table');
+    const owner = st === undefined ? -1 : a.ownerOf(pa);
+    const reason = managed ? a.reservationReason(pa) : undefined;
+    return {
+      index,
+      pa: hx(pa),
+      state: st === undefined ? 'not managed by the allocator' : (FRAME_STATE_NAMES_LOCAL[st] ?? '?'),
+      refCount: st === undefined ? 0 : a.refCount(pa),
+      owner:
+        owner < 0
+          ? st === FrameState.PAGE_TABLE || st === FrameState.KERNEL
+            ? 'kernel'
+            : 'none'
+          : `pid ${owner}`,
+      ...(reason === undefined ? {} : { reason }),
+      mappedBy,
+    };
+  }
+
+  private levelOf(depth: number): number {
+    return this.arch.geometry.rootLevel - depth;
+  }
+
+  /** Live and dead processes. */
+  processes(): ProcessView[] {
+    return this.kernel.allProcesses.map((p) => ({
+      pid: p.pid,
+      asid: p.alive ? p.asid : -1,
+      state: p.state,
+      maps: p.alive ? this.kernel.procMaps(p) : '',
+      brk: hx(p.alive ? p.brk : 0n),
+      heapBase: hx(p.layout.heapBase),
+      stackTop: hx(p.layout.stackTop),
+      stackLow: hx(p.layout.stackLow),
+      residentPages: p.alive ? p.residentPages : 0,
+      tablePages: p.alive ? p.tablePages : 0,
+      ...(p.killReason === undefined ? {} : { killReason: String(p.killReason) }),
+    }));
+  }
+
+  private live(pid: number): Process {
+    const p = this.kernel.liveProcesses.find((q) => q.pid === pid);
+    if (!p) throw new Error(`pid ${pid} is not a live process`);
+    return p;
+  }
+
+  /** The user page tables of `pid`, level by level, each entry decoded by the backend. */
+  pageTables(pid: number): TableEntryView[] {
+    const p = this.live(pid);
+    return dumpPageTable(this.kernel, p).map((l) => {
+      const level = this.levelOf(l.depth);
+      const e = l.entry;
+      return {
+        depth: l.depth,
+        levelName: l.level,
+        index: l.index,
+        va: hx(l.va),
+        descriptorPa: hx(l.descriptorPa),
+        raw: `0x${l.raw.toString(16).padStart(this.arch.description.descriptorBytes * 2, '0')}`,
+        kind: e.kind,
+        ...(e.kind === 'table' || e.kind === 'leaf' ? { target: hx(e.pa) } : {}),
+        ...(l.effective === undefined ? {} : { effective: l.effective }),
+        fields: fieldViews(this.arch.codec.describe(l.raw, level)),
+      };
+    });
+  }
+
+  /**
+   * Walks `va` in `pid`'s address space as the MMU would (a side-effect-free probe: no A/D update,
+   * no TLB), with every descriptor read and the exact fault syndrome.
+   */
+  walk(pid: number, vaText: string, access: AccessKind, privilege: PrivilegeLevel): WalkView {
+    const p = this.live(pid);
+    const va = this.steps.resolve(vaText, p, 'va');
+    const k = this.kernel;
+    const mmu = this.arch.createMmu(k.memory);
+    mmu.setKernelRoot(k.kernelRoot);
+    mmu.setUserRoot(p.root !== 0 ? p.root : k.emptyUserRoot, p.asid);
+    return explainWalk(this.arch, mmu, va, access, privilege);
+  }
+
+  /** Each CPU's TLB contents. */
+  tlbs(): TlbView[] {
+    const asidName = this.arch.description.id === 'aarch64' ? 'ASID' : 'PCID';
+    return this.kernel.cpus.map((c) => {
+      const t = c.tlb;
+      const entries: TlbEntryView[] = [];
+      for (let i = 0; i < t.size; i++) {
+        const vpn = t.vpn[i]!;
+        if (vpn < 0) continue;
+        entries.push({
+          va: hx(vpn * 4096),
+          pa: hx(t.pfn[i]! * 4096),
+          asid: t.asid[i]!,
+          global: t.global[i] === 1,
+          perms: formatPerms(t.perms[i]!),
+          level: t.level[i]!,
+        });
+      }
+      return {
+        cpu: c.id,
+        current: c.current?.pid ?? null,
+        asidName,
+        entries,
+        hits: t.hits,
+        misses: t.misses,
+        fills: t.fills,
+        invalidations: t.invalidations,
+      };
+    });
+  }
+
+  /** The `mmkit-translation-state/1` export of `pid` (or of the kernel alone). */
+  exportState(pid?: number): TranslationState {
+    return exportTranslationState(this.kernel, pid === undefined ? undefined : this.live(pid));
+  }
+}
+
+const FRAME_STATE_NAMES_LOCAL = ['free', 'reserved', 'page table', 'user', 'kernel'];
+const STATE_TO_CODE = [
+  FRAME_CODES.free,
+  FRAME_CODES.reserved,
+  FRAME_CODES.pageTable,
+  FRAME_CODES.user,
+  FRAME_CODES.kernel,
+];
+
+/** Explains a probe of `va` through `mmu`: per level the index bits and descriptor, then PA or fault. */
+export function explainWalk(
+  arch: ArchBackend,
+  mmu: ReturnType<ArchBackend['createMmu']>,
+  va: bigint,
+  access: AccessKind,
+  privilege: PrivilegeLevel,
+): WalkView {
+  const d = arch.description;
+  const trace: WalkStep[] = [];
+  const out = new WalkResult();
+  const vpn = Number(va >> BigInt(d.pageShift));
+  mmu.probe(vpn, access, privilege, out, trace);
+  const levels = trace.map((s) => {
+    const ld = d.levels.find((l) => l.level === s.level)!;
+    const hi = ld.shift + ld.indexBits - 1;
+    return {
+      levelName: s.levelName,
+      bits: `[${hi}:${ld.shift}]`,
+      hi,
+      lo: ld.shift,
+      index: s.index,
+      tablePa: hx(s.tablePa),
+      descriptorPa: hx(s.descriptorPa),
+      raw: `0x${s.raw.toString(16).padStart(d.descriptorBytes * 2, '0')}`,
+      kind: s.entry.kind,
+      fields: fieldViews(arch.codec.describe(s.raw, s.level)),
+    };
+  });
+  // The effective permissions: one side-effect-free probe per access kind and privilege.
+  const probe = new WalkResult();
+  let mask = 0;
+  for (let p = 0 as PrivilegeLevel; p <= 1; p = (p + 1) as PrivilegeLevel) {
+    for (let a = 0 as AccessKind; a <= 2; a = (a + 1) as AccessKind) {
+      if (mmu.probe(vpn, a, p, probe)) mask |= permBit(a, p);
+    }
+  }
+  const check =
+    mask === 0
+      ? undefined
+      : {
+          needs: `${PRIV[privilege]} ${'rwx'[access]}`,
+          grants: formatPerms(mask),
+          allowed: (mask & permBit(access, privilege)) !== 0,
+        };
+  const width = d.vaBits > 32 ? 64 : 32;
+  const binary = (va & ((1n << BigInt(width)) - 1n)).toString(2).padStart(width, '0');
+  const base = {
+    va: hx(va),
+    access: ACCESS[access],
+    privilege: PRIV[privilege],
+    binary,
+    levels,
+    ...(check === undefined ? {} : { check }),
+  };
+  if (out.ok) {
+    const pa = out.pfn * 2 ** d.pageShift + Number(va & BigInt(2 ** d.pageShift - 1));
+    return {
+      ...base,
+      ok: true,
+      pa: hx(pa),
+      perms: formatPerms(out.perms),
+      memoryType: MEMORY_TYPES[out.memoryType] ?? '?',
+    };
+  }
+  const syndrome = (BigInt(out.syndromeHi >>> 0) << 32n) | BigInt(out.syndrome >>> 0);
+  const kind = FAULT_KINDS[out.faultKind] ?? 'other';
+  let exception = kind === 'non-canonical' ? '#GP' : '';
+  let fields: FieldView[] = [];
+  try {
+    exception = arch.syndromes.decode(syndrome).exception;
+    fields = fieldViews(arch.syndromes.describe(syndrome));
+  } catch {
+    // A #GP for a non-canonical address has no #PF error code to decode.
+  }
+  const levelName = d.levels.find((l) => l.level === out.faultLevel)?.name ?? '—';
+  return {
+    ...base,
+    ok: false,
+    fault: {
+      kind,
+      level: levelName,
+      exception,
+      syndromeRegister: arch.syndromes.syndromeRegister,
+      syndrome: hx(syndrome),
+      addressRegister: arch.syndromes.addressRegister,
+      address: hx(va),
+      fields,
+    },
+  };
+}
+
+/** A `mmkit-translation-state/1` export loaded into a fresh memory, to browse and walk. */
+export interface ImportedView {
+  readonly arch: string;
+  readonly machine: string;
+  readonly pid: number | null;
+  readonly registers: Readonly<Record<string, string>>;
+  readonly tables: readonly {
+    readonly pa: string;
+    readonly level: string;
+    readonly owner: string;
+    readonly present: number;
+  }[];
+}
+
+/** A present entry of an imported table. */
+export interface ImportedEntryView {
+  readonly index: number;
+  readonly raw: string;
+  readonly kind: string;
+  readonly target?: string;
+  readonly fields: readonly FieldView[];
+}
+
+/** An export that cannot be loaded: `message` names the field and what was expected. */
+export class ImportError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportError';
+  }
+}
+
+const HEX_RE = /^0x[0-9a-fA-F]+$/;
+
+/**
+ * Loads a translation-state export: its tables are written at their physical addresses into the
+ * RAM of the board it names, and an MMU is loaded from its registers, so walks read exactly the
+ * exported bytes.
+ */
+export class ImportedState {
+  readonly arch: ArchBackend;
+  readonly view: ImportedView;
+  private readonly mmu: ReturnType<ArchBackend['createMmu']>;
+  private readonly raw = new Map<string, { bytes: Uint8Array; level: number }>();
+
+  constructor(text: string) {
+    let v: Partial<TranslationState>;
+    try {
+      v = JSON.parse(text) as Partial<TranslationState>;
+    } catch (e) {
+      throw new ImportError(`not JSON: ${(e as Error).message}`);
+    }
+    if (v === null || typeof v !== 'object' || v.format !== 'mmkit-translation-state/1')
+      throw new ImportError(
+        `format: got ${JSON.stringify((v as { format?: unknown } | null)?.format)}, expected "mmkit-translation-state/1"`,
+      );
+    const archId = v.arch;
+    if (!(ARCH_IDS_LOCAL as readonly unknown[]).includes(archId))
+      throw new ImportError(
+        `arch: got ${JSON.stringify(archId)}, expected one of ${ARCH_IDS_LOCAL.join(', ')}`,
+      );
+    const machine = v.machine;
+    if (machine !== 'virt' && machine !== 'rpi4b' && machine !== 'pc')
+      throw new ImportError(`machine: got ${JSON.stringify(machine)}, expected virt, rpi4b or pc`);
+    if (!Array.isArray(v.tables)) throw new ImportError('tables: expected an array');
+    const regs = v.registers ?? {};
+    for (const [name, value] of Object.entries(regs))
+      if (typeof value !== 'string' || !HEX_RE.test(value))
+        throw new ImportError(`registers.${name}: got ${JSON.stringify(value)}, expected a hex string`);
+    this.arch = createBackend(archId as ArchChoice);
+    // The largest RAM of the board, so that any table address the export names is RAM.
+    const board = createScenarioBoard({
+      board: machine,
+      arch: archId as ArchChoice,
+      ...(machine === 'rpi4b' ? { ram: '8G' } : machine === 'pc' ? {} : { ram: '8G' }),
+      steps: [],
+    });
+    const memory = board.createMemory();
+    const d = this.arch.description;
+    const tables = v.tables.map((t, i) => {
+      if (!t || typeof t.pa !== 'string' || !HEX_RE.test(t.pa))
+        throw new ImportError(`tables[${i}].pa: got ${JSON.stringify(t?.pa)}, expected a hex address`);
+      if (typeof t.bytes !== 'string' || !/^([0-9a-f]{2})*$/.test(t.bytes))
+        throw new ImportError(`tables[${i}].bytes: expected lower-case hex bytes`);
+      const pa = Number(BigInt(t.pa));
+      const bytes = new Uint8Array(t.bytes.length / 2);
+      for (let j = 0; j < bytes.length; j++) bytes[j] = Number.parseInt(t.bytes.slice(j * 2, j * 2 + 2), 16);
+      if (!memory.isRam(pa) || !memory.isRam(pa + bytes.length - 1))
+        throw new ImportError(`tables[${i}].pa: ${t.pa} is not RAM of board ${machine}`);
+      memory.writeBytes(pa, bytes);
+      let present = 0;
+      for (let j = 0; j < bytes.length; j += d.descriptorBytes) {
+        if (bytes.subarray(j, j + d.descriptorBytes).some((b) => b !== 0)) present++;
+      }
+      const level = d.levels.find((l) => l.name === t.level)?.level;
+      if (level === undefined)
+        throw new ImportError(
+          `tables[${i}].level: got ${JSON.stringify(t.level)}, expected one of ${[...d.levels]
+            .sort((x, y) => y.level - x.level)
+            .map((l) => l.name)
+            .join(', ')}`,
+        );
+      this.raw.set(t.pa, { bytes, level });
+      return { pa: t.pa, level: String(t.level), owner: String(t.owner), present };
+    });
+    this.mmu = this.arch.createMmu(memory);
+    const reg = (name: string): bigint => {
+      const r = regs[name];
+      if (r === undefined) throw new ImportError(`registers.${name}: missing`);
+      return BigInt(r);
+    };
+    if (archId === 'aarch64') {
+      // TTBRn_EL1: BADDR in bits [47:1] (bit 0 is CnP), ASID in bits [63:48] (arch-facts A2).
+      const ttbr0 = reg('TTBR0_EL1');
+      this.mmu.setKernelRoot(Number(reg('TTBR1_EL1') & 0xffff_ffff_fffen));
+      this.mmu.setUserRoot(Number(ttbr0 & 0xffff_ffff_fffen), Number(ttbr0 >> 48n));
+    } else {
+      // CR3: the PDPT address in bits [31:5] under PAE; otherwise the root in bits [51:12] with
+      // the PCID in bits [11:0] (64-bit modes with CR4.PCIDE) (arch-facts B1).
+      const cr3 = reg('CR3');
+      const root = archId === 'x86-pae' ? Number(cr3 & 0xffff_ffe0n) : Number(cr3 & ~0xfffn);
+      const pcid = archId === 'x86_64' || archId === 'x86_64-la57' ? Number(cr3 & 0xfffn) : 0;
+      this.mmu.setKernelRoot(root);
+      this.mmu.setUserRoot(root, pcid);
+    }
+    this.view = {
+      arch: archId as string,
+      machine,
+      pid: typeof v.pid === 'number' ? v.pid : null,
+      registers: regs,
+      tables,
+    };
+  }
+
+  /** The present entries of the imported table at `pa` (as the export spells it), each decoded by the backend. */
+  table(pa: string): ImportedEntryView[] {
+    const t = this.raw.get(pa);
+    if (!t) throw new ImportError(`no table at ${pa} in this export`);
+    const n = this.arch.description.descriptorBytes;
+    const out: ImportedEntryView[] = [];
+    const view = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+    for (let i = 0; i * n < t.bytes.length; i++) {
+      const lo = view.getUint32(i * n, true);
+      const hi = n === 8 ? view.getUint32(i * n + 4, true) : 0;
+      if (lo === 0 && hi === 0) continue;
+      const raw = (BigInt(hi) << 32n) | BigInt(lo);
+      const e = this.arch.codec.decode(lo, hi, t.level);
+      out.push({
+        index: i,
+        raw: `0x${raw.toString(16).padStart(n * 2, '0')}`,
+        kind: e.kind,
+        ...(e.kind === 'table' || e.kind === 'leaf' ? { target: hx(e.pa) } : {}),
+        fields: fieldViews(this.arch.codec.describe(raw, t.level)),
+      });
+    }
+    return out;
+  }
+
+  /** Walks `va` through the imported tables. */
+  walk(vaText: string, access: AccessKind, privilege: PrivilegeLevel): WalkView {
+    const { base, offset } = parseAddressExpr('va', vaText);
+    if (typeof base !== 'bigint')
+      throw new ImportError(`va: got ${JSON.stringify(vaText)}, expected a number`);
+    return explainWalk(this.arch, this.mmu, base + offset, access, privilege);
+  }
+}
+
+const ARCH_IDS_LOCAL = ['aarch64', 'x86_64', 'x86_64-la57', 'x86-pae', 'x86-32'] as const;
+
+/** One row of a comparison: a measure on two configurations. */
+export interface CompareRow {
+  readonly what: string;
+  readonly a: string;
+  readonly b: string;
+  readonly differs: boolean;
+}
+
+/** Runs one scenario's steps on two configurations and lists what a person could observe. */
+export function compare(a: Scenario, b: Scenario): { a: string; b: string; rows: CompareRow[] } {
+  const ea = new Engine(a);
+  const eb = new Engine(b);
+  ea.runTo(a.steps.length);
+  eb.runTo(b.steps.length);
+  const rows: CompareRow[] = [];
+  const row = (what: string, x: unknown, y: unknown) =>
+    rows.push({ what, a: String(x), b: String(y), differs: String(x) !== String(y) });
+  const ma = ea.machine();
+  const mb = eb.machine();
+  row('paging', ma.archName, mb.archName);
+  row('levels', ma.levelNames.join(' → '), mb.levelNames.join(' → '));
+  row('RAM frames managed', ma.totalFrames, mb.totalFrames);
+  row('free frames after boot', ma.baselineFree, mb.baselineFree);
+  row('free frames at the end', ma.freeFrames, mb.freeFrames);
+  const n = Math.max(ea.records.length, eb.records.length);
+  for (let i = 0; i < n; i++) {
+    const ra = ea.records[i];
+    const rb = eb.records[i];
+    row(`step ${i + 1}: ${(ra ?? rb)!.title}`, ra?.outcome ?? '—', rb?.outcome ?? '—');
+    const fa = ra
+      ? ra.events.filter((e) => e.startsWith('alloc frame ') && e.endsWith('page-table')).length
+      : 0;
+    const fb = rb
+      ? rb.events.filter((e) => e.startsWith('alloc frame ') && e.endsWith('page-table')).length
+      : 0;
+    if (fa || fb) row(`step ${i + 1}: page-table frames allocated`, fa, fb);
+  }
+  const desc = (s: Scenario) => `${s.board} ${s.arch}${s.ram === undefined ? '' : ` ${s.ram}`}`;
+  return { a: desc(a), b: desc(b), rows };
+}

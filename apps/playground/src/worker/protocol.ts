@@ -1,0 +1,84 @@
+/**
+ * Messages between the UI and the kernel worker. Every request carries an id; the worker answers
+ * `{ id, ok: true, value }` or `{ id, ok: false, error }` (a message a person can read).
+ */
+import type { AccessKind, PrivilegeLevel } from '@mmkit/core';
+import type {
+  CompareRow,
+  FrameInfo,
+  FrameMap,
+  ImportedEntryView,
+  ImportedView,
+  MachineView,
+  ProcessView,
+  StepRecord,
+  TableEntryView,
+  TlbView,
+  WalkView,
+} from './engine.js';
+import type { Scenario, Step } from './scenario.js';
+
+/** What the UI asks. */
+export type Request =
+  | { readonly type: 'open'; readonly scenario: Scenario; readonly position: number }
+  | { readonly type: 'goto'; readonly position: number }
+  | { readonly type: 'append'; readonly step: Step }
+  /** Runs forward to the next step that takes a page fault (or to the end). */
+  | { readonly type: 'nextFault' }
+  | {
+      readonly type: 'walk';
+      readonly pid: number;
+      readonly va: string;
+      readonly access: AccessKind;
+      readonly privilege: PrivilegeLevel;
+    }
+  | { readonly type: 'frame'; readonly index: number }
+  | { readonly type: 'tables'; readonly pid: number }
+  | { readonly type: 'compare'; readonly a: Scenario; readonly b: Scenario }
+  | { readonly type: 'export'; readonly pid: number | null }
+  | { readonly type: 'import'; readonly text: string }
+  /** The decoded entries of one imported table, by its `pa` as the export spells it. */
+  | { readonly type: 'importedTable'; readonly pa: string }
+  | {
+      readonly type: 'walkImported';
+      readonly va: string;
+      readonly access: AccessKind;
+      readonly privilege: PrivilegeLevel;
+    };
+
+/** The state after a step: everything the views draw. */
+export interface Snapshot {
+  readonly scenario: Scenario;
+  readonly position: number;
+  readonly records: readonly StepRecord[];
+  readonly machine: MachineView;
+  readonly processes: readonly ProcessView[];
+  readonly frames: FrameMap;
+  readonly tlbs: readonly TlbView[];
+  /** Milliseconds the worker took (re-running included). */
+  readonly elapsedMs: number;
+}
+
+/** Answers, by request type. */
+export interface Responses {
+  open: Snapshot;
+  goto: Snapshot;
+  append: Snapshot;
+  nextFault: Snapshot;
+  walk: WalkView;
+  frame: FrameInfo | null;
+  tables: TableEntryView[];
+  compare: { a: string; b: string; rows: CompareRow[] };
+  export: string;
+  import: ImportedView;
+  importedTable: ImportedEntryView[];
+  walkImported: WalkView;
+}
+
+/** A request with its id. */
+export type Envelope = Request & { readonly id: number };
+
+/** The worker's reply. */
+export type Reply =
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly id: number; readonly ok: false; readonly error: string };

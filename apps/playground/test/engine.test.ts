@@ -1,0 +1,225 @@
+import { describe, expect, it } from 'vitest';
+import { compare, Engine, FRAME_CODES, ImportedState } from '../src/worker/engine.js';
+import { DEMO_STEPS, demoScenario, type Scenario } from '../src/worker/scenario.js';
+
+const at = (s: Scenario, n: number) => {
+  const e = new Engine(s);
+  e.runTo(n);
+  return e;
+};
+
+describe('engine: the demo scenario', () => {
+  it('runs every step on virt/AArch64 with the outcomes the demo shows, and frees everything at the end', () => {
+    const e = at(demoScenario(), DEMO_STEPS.length);
+    expect(e.records).toHaveLength(DEMO_STEPS.length);
+    expect(e.records[0]!.outcome).toMatch(/^pid 1 \(ASID 1\)/);
+    // The first heap store is a demand-zero fault.
+    expect(e.records[2]!.faulted).toBe(true);
+    expect(e.records[2]!.events.some((x) => x.includes('demand-zero'))).toBe(true);
+    // The parent reads its own data after the child wrote its copy.
+    expect(e.records[7]!.outcome).toContain('0x6c6c6568');
+    const overflow = e.records.find((r) => r.title.includes('overflows'))!;
+    expect(overflow.ok).toBe(false);
+    expect(overflow.outcome).toContain('stack overflow');
+    const wild = e.records.find((r) => r.title.includes('wild'))!;
+    expect(wild.outcome).toContain('invalid address');
+    // init exited, the others were killed: every frame is back.
+    expect(e.machine().freeFrames).toBe(e.machine().baselineFree);
+  });
+
+  it('is deterministic: running to step N twice gives the same frames, processes and TLBs', () => {
+    for (const n of [3, 8, 12]) {
+      const a = at(demoScenario(), n);
+      const b = at(demoScenario(), n);
+      expect(Buffer.compare(a.frameMap().codes, b.frameMap().codes)).toBe(0);
+      expect(a.processes()).toEqual(b.processes());
+      expect(a.tlbs()).toEqual(b.tlbs());
+    }
+  });
+
+  it('runs on every x86 paging mode of the pc too', () => {
+    for (const arch of ['x86_64', 'x86_64-la57', 'x86-pae', 'x86-32'] as const) {
+      const e = at(demoScenario('pc', arch), DEMO_STEPS.length);
+      expect(e.records.filter((r) => r.outcome.startsWith('error'))).toEqual([]);
+      expect(e.machine().freeFrames).toBe(e.machine().baselineFree);
+    }
+  });
+
+  it('records a step that cannot run as failed, naming the problem, and leaves the kernel running', () => {
+    const e = at(demoScenario(), 1);
+    const r = e.apply({ op: 'read', pid: 9, addr: 'heap' });
+    expect(r).toMatchObject({ ok: false, outcome: 'error: pid 9 does not exist' });
+    expect(e.apply({ op: 'read', pid: 1, addr: 'nowhere+4' }).outcome).toBe(
+      'error: addr: unknown address base "nowhere"',
+    );
+    expect(e.apply({ op: 'brk', pid: 1, addr: 'heap+0x1000' }).ok).toBe(true);
+  });
+});
+
+describe('engine: frame map', () => {
+  it('has one code per RAM frame and marks the frames a spawn allocated', () => {
+    const s = demoScenario();
+    const before = at(s, 0).frameMap();
+    const after = at(s, 1).frameMap();
+    const e = at(s, 1);
+    const ramFrames = e.board.ram.reduce((n, r) => n + (r.end - r.start) / 4096, 0);
+    expect(before.codes).toHaveLength(ramFrames);
+    expect(after.counts[FRAME_CODES.pageTable]! - before.counts[FRAME_CODES.pageTable]!).toBe(
+      e.processes()[0]!.tablePages,
+    );
+    expect(after.counts[FRAME_CODES.user]).toBe(e.processes()[0]!.residentPages);
+    // Each changed frame is one the spawn took, and its info names pid 1's PTE or table.
+    const changed = [...after.codes.keys()].filter((i) => after.codes[i] !== before.codes[i]);
+    expect(changed.length).toBe(after.counts[FRAME_CODES.user]! + e.processes()[0]!.tablePages);
+    for (const i of changed) {
+      const info = e.frameInfo(i)!;
+      expect(info.mappedBy.some((m) => m.startsWith('pid 1'))).toBe(true);
+    }
+  });
+
+  it('shows a frame shared by copy-on-write... or, with eager fork, a user frame with refcount 1', () => {
+    const e = at(demoScenario(), 6);
+    const f = e.frameMap();
+    const user = [...f.codes.keys()].filter(
+      (i) => f.codes[i] === FRAME_CODES.user || f.codes[i] === FRAME_CODES.shared,
+    );
+    for (const i of user) {
+      const info = e.frameInfo(i)!;
+      expect(info.refCount).toBe(f.codes[i] === FRAME_CODES.shared ? 2 : 1);
+    }
+  });
+
+  it('answers for frames outside the allocator pool and out of range', () => {
+    const e = new Engine({ ...demoScenario('rpi4b'), ram: '8G' });
+    const f = e.frameMap();
+    // 8 GiB, minus what the board keeps out of RAM (the firmware's and the VideoCore's carve-outs).
+    expect(f.codes).toHaveLength(e.board.ram.reduce((n, r) => n + (r.end - r.start) / 4096, 0));
+    expect(f.codes.length).toBeGreaterThan(0.98 * 2 * 2 ** 20);
+    expect(f.counts[FRAME_CODES.unmanaged]).toBeGreaterThan(0);
+    const i = f.codes.indexOf(FRAME_CODES.unmanaged);
+    expect(e.frameInfo(i)).toMatchObject({ state: 'not managed by the allocator', refCount: 0 });
+    expect(e.frameInfo(f.codes.length)).toBeUndefined();
+  });
+});
+
+describe('engine: walks, tables, TLBs', () => {
+  it('walks the heap to the PA the page tables hold, level by level in AArch64 names', () => {
+    const e = at(demoScenario(), 4);
+    const w = e.walk(1, 'heap+0x10', 0, 0);
+    const p = e.kernel.liveProcesses[0]!;
+    const leaf = e.kernel.lookup(p, p.layout.heapBase)!;
+    expect(leaf.entry.kind).toBe('leaf');
+    expect(w.ok).toBe(true);
+    expect(w.pa).toBe(`0x${((leaf.entry as { pa: number }).pa + 0x10).toString(16)}`);
+    expect(w.levels.map((l) => l.levelName)).toEqual(['L0', 'L1', 'L2', 'L3']);
+    expect(w.levels.map((l) => l.bits)).toEqual(['[47:39]', '[38:30]', '[29:21]', '[20:12]']);
+    expect(w.levels.at(-1)!.fields.some((f) => f.name.startsWith('AP'))).toBe(true);
+    expect(w.perms).toMatch(/r/);
+    expect(w.check).toEqual({ needs: 'user r', grants: w.perms, allowed: true });
+  });
+
+  it('shows the permission check that denies a write to a read-only page (and none for an unmapped VA)', () => {
+    const e = at(demoScenario('pc', 'x86_64'), 12); // after mprotect made buf+0x1000 read-only
+    const w = e.walk(1, 'buf+0x1000', 1, 0);
+    // CR0.WP = 1: the kernel may not write a read-only page either; NX: no fetch.
+    expect(w.check).toEqual({ needs: 'user w', grants: 'user r-- kernel r--', allowed: false });
+    // #PF error code: P = 1 (present), W/R = 1, U/S = 1 → 0x7.
+    expect(w.fault).toMatchObject({ kind: 'permission', syndrome: '0x7' });
+    expect(e.walk(1, 'wild', 0, 0).check).toBeUndefined();
+  });
+
+  it('explains a wild pointer as the exact fault: ESR_EL1 on AArch64, #PF error code and CR2 on x86-64', () => {
+    const a = at(demoScenario(), 1).walk(1, '0xdeadbeef000', 0, 0);
+    // EC 0x24 data abort from EL0, IL = 1, WnR = 0, DFSC 0b000100 translation fault level 0.
+    expect(a.fault).toMatchObject({
+      kind: 'translation',
+      level: 'L0',
+      syndrome: '0x92000004',
+      syndromeRegister: 'ESR_EL1',
+      addressRegister: 'FAR_EL1',
+      address: '0xdeadbeef000',
+    });
+    const w = at(demoScenario(), 1).walk(1, '0xdeadbeef000', 1, 0);
+    expect(w.fault!.syndrome).toBe('0x92000044'); // WnR = 1
+    const x = at(demoScenario('pc', 'x86_64'), 1).walk(1, '0xdeadbeef000', 1, 0);
+    // #PF error code: P = 0 (not present), W/R = 1, U/S = 1 → 0x6.
+    expect(x.fault).toMatchObject({
+      exception: '#PF',
+      syndrome: '0x6',
+      syndromeRegister: '#PF error code',
+      addressRegister: 'CR2',
+    });
+    expect(x.levels[0]!.levelName).toBe('PML4');
+  });
+
+  it('lists page-table entries with decoded bits and the effective permissions of leaves', () => {
+    const e = at(demoScenario('pc', 'x86-pae'), 4);
+    const rows = e.pageTables(1);
+    expect(new Set(rows.map((r) => r.levelName))).toEqual(new Set(['PDPT', 'PD', 'PT']));
+    const leaves = rows.filter((r) => r.kind === 'leaf');
+    expect(leaves.length).toBe(e.processes()[0]!.residentPages);
+    for (const l of leaves) {
+      expect(l.effective).toBeDefined();
+      expect(l.fields.find((f) => f.name === 'P')?.value).toBe('0x1');
+    }
+    expect(() => e.pageTables(7)).toThrow('pid 7 is not a live process');
+  });
+
+  it('shows TLB entries tagged with the running process ASID', () => {
+    const e = at(demoScenario(), 4);
+    const [cpu0] = e.tlbs();
+    expect(cpu0!.asidName).toBe('ASID');
+    expect(cpu0!.current).toBe(1);
+    expect(cpu0!.entries.some((x) => x.asid === 1 && !x.global)).toBe(true);
+    expect(at(demoScenario('pc', 'x86_64'), 4).tlbs()[0]!.asidName).toBe('PCID');
+  });
+});
+
+describe('engine: import of an export, compare', () => {
+  it('walks an imported export to the same PA and fault as the live kernel, on every format', () => {
+    for (const [board, arch] of [
+      ['virt', 'aarch64'],
+      ['pc', 'x86_64'],
+      ['pc', 'x86_64-la57'],
+      ['pc', 'x86-pae'],
+      ['pc', 'x86-32'],
+    ] as const) {
+      const e = at(demoScenario(board, arch), 5);
+      const imported = new ImportedState(JSON.stringify(e.exportState(1)));
+      expect(imported.view).toMatchObject({ arch, machine: board, pid: 1 });
+      for (const va of ['heap', 'stackTop-8', 'text', 'wild']) {
+        const live = e.walk(1, va, 0, 0);
+        const hexVa = live.va;
+        expect(imported.walk(hexVa, 0, 0), `${arch} ${va}`).toEqual(live);
+      }
+    }
+  });
+
+  it('refuses a bad export with a message naming the field', () => {
+    const good = JSON.parse(JSON.stringify(at(demoScenario(), 1).exportState(1)));
+    expect(() => new ImportedState('{')).toThrow(/^not JSON/);
+    expect(() => new ImportedState(JSON.stringify({ ...good, format: 'x' }))).toThrow(
+      'format: got "x", expected "mmkit-translation-state/1"',
+    );
+    expect(() => new ImportedState(JSON.stringify({ ...good, arch: 'riscv' }))).toThrow(/^arch: got "riscv"/);
+    const far = { ...good, tables: [{ ...good.tables[0], pa: '0x1' }] };
+    expect(() => new ImportedState(JSON.stringify(far))).toThrow(
+      'tables[0].pa: 0x1 is not RAM of board virt',
+    );
+    const badLevel = { ...good, tables: [{ ...good.tables[0], level: 'PML4' }] };
+    expect(() => new ImportedState(JSON.stringify(badLevel))).toThrow(
+      'tables[0].level: got "PML4", expected one of L0, L1, L2, L3',
+    );
+    expect(() => new ImportedState(JSON.stringify({ ...good, registers: { TTBR0_EL1: 'zz' } }))).toThrow(
+      'registers.TTBR0_EL1: got "zz", expected a hex string',
+    );
+  });
+
+  it('compares one scenario on two configurations and flags what differs', () => {
+    const same = compare(demoScenario(), demoScenario());
+    expect(same.rows.every((r) => !r.differs)).toBe(true);
+    const diff = compare(demoScenario(), demoScenario('pc', 'x86-pae'));
+    const levels = diff.rows.find((r) => r.what === 'levels')!;
+    expect(levels).toMatchObject({ a: 'L0 → L1 → L2 → L3', b: 'PDPT → PD → PT', differs: true });
+  });
+});
