@@ -130,6 +130,7 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
     it('a free frame still mapped', () => {
       const w = world(cfg);
       expect(w.k.allocator.unref(w.pa)).toBe(true); // freed, but the PTE still maps it
+      w.k.rmap.remove(w.pa, w.p.space, w.vpn); // (the reverse map forgot it: only the PTE is wrong)
       expect(audit(w.k).problems).toEqual([`free frame ${hex(w.pa)} is mapped 1 time(s)`]);
     });
 
@@ -139,6 +140,7 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       w.k.allocator.free(r);
       expect(w.k.allocator.reserveRange(r, r + PAGE_SIZE, 'test: firmware')).toBe(1);
       w.k.allocator.unref(w.pa);
+      w.k.rmap.remove(w.pa, w.p.space, w.vpn);
       rewriteLeaf(w.k, w.ref, r, w.leaf);
       expect(audit(w.k).problems).toEqual([`reserved frame ${hex(r)} is mapped into user space`]);
     });
@@ -147,6 +149,7 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       const w = world(cfg);
       const t = leafTable(w);
       w.k.allocator.unref(w.pa);
+      w.k.rmap.remove(w.pa, w.p.space, w.vpn);
       rewriteLeaf(w.k, w.ref, t, w.leaf);
       expect(audit(w.k).problems).toEqual([`page-table frame ${hex(t)} is also mapped as user data`]);
     });
@@ -410,6 +413,7 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       // A kernel that does everything right except the invalidation.
       k.editor.writeRaw(w.ref.descriptorPa, 0, 0);
       p.space.residentPages--;
+      k.rmap.remove(w.pa, p.space, w.vpn);
       k.allocator.unref(w.pa);
       expect(audit(k).problems).toEqual([`${stale(w)}: the tables no longer map it`]);
       expect(() => k.load(p, w.va, 8)).toThrow(StaleTlbError);
@@ -420,6 +424,7 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       const { k, p } = w;
       k.editor.writeRaw(w.ref.descriptorPa, 0, 0);
       p.space.residentPages--;
+      k.rmap.remove(w.pa, p.space, w.vpn);
       k.allocator.unref(w.pa);
       flushAll(k);
       expect(audit(k).problems).toEqual([]);
@@ -430,6 +435,8 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       const w = world(cfg, { strictTlb: true });
       const { k, p } = w;
       const other = k.allocator.alloc('user', p.pid);
+      k.rmap.remove(w.pa, p.space, w.vpn);
+      k.rmap.add(other, p.space, w.vpn);
       k.allocator.unref(w.pa);
       rewriteLeaf(k, w.ref, other, w.leaf, false);
       expect(audit(k).problems).toEqual([
@@ -535,7 +542,7 @@ describe('permitted attributes are derived independently of the fault path', () 
   });
 
   it.each(configs)('$name: an attrsFor that grants write to read-only VMAs is caught', (cfg) => {
-    const k = boot(cfg);
+    const k = boot(cfg, { zeroPage: false }); // a populated read-only page gets its own frame
     const p = k.createProcess();
     const original = k.attrsFor.bind(k);
     // A broken attribute choice: every VMA's pages get user write as well.
