@@ -702,6 +702,7 @@ function runProperty(
   numRuns = NUM_RUNS,
   ops: fc.Arbitrary<Op> = opArb,
   minSteps = 1,
+  endOnFailure = false,
 ): void {
   const top = calibrateTop(c);
   fc.assert(
@@ -720,7 +721,7 @@ function runProperty(
         expect(audit(w.k).problems).toEqual([]);
       },
     ),
-    { seed: SEED, numRuns },
+    { seed: SEED, numRuns, endOnFailure },
   );
 }
 
@@ -746,7 +747,7 @@ describe('the property catches copy-on-write bugs', () => {
     const original = proto.exclusive;
     proto.exclusive = () => true;
     try {
-      expect(() => runProperty(CONFIGS[0]!, 'cow', NUM_RUNS, cowOpArb, 12)).toThrow(/Property failed/);
+      expect(() => runProperty(CONFIGS[0]!, 'cow', NUM_RUNS, cowOpArb, 12, true)).toThrow(/Property failed/);
     } finally {
       proto.exclusive = original;
     }
