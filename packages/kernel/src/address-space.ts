@@ -62,6 +62,24 @@ function layoutVpns(layout: SimpleLayout, pageShift: bigint): LayoutVpns {
   };
 }
 
+/** Whether two leaf attributes encode the same leaf (every field). */
+function sameAttrs(a: LeafAttributes, b: LeafAttributes): boolean {
+  return (
+    a.user.read === b.user.read &&
+    a.user.write === b.user.write &&
+    a.user.execute === b.user.execute &&
+    a.kernel.read === b.kernel.read &&
+    a.kernel.write === b.kernel.write &&
+    a.kernel.execute === b.kernel.execute &&
+    a.memoryType === b.memoryType &&
+    a.global === b.global &&
+    a.accessed === b.accessed &&
+    a.dirty === b.dirty &&
+    a.software === b.software &&
+    (a.contiguous ?? false) === (b.contiguous ?? false)
+  );
+}
+
 /** Short permission string of leaf attributes: `user rw- kernel rw- normal-wb`. */
 export function describeAttrs(a: LeafAttributes): string {
   checkLeafAttributes('attrs', a);
@@ -589,7 +607,7 @@ export class AddressSpace {
       }
       for (let i = 0; i < pages; i++) memory.copyFrame(pa / pageBytes + i, old / pageBytes + i);
     }
-    this.replaceLeaf(base, level, old, pa, this.k.attrsFor(vma, level));
+    this.replaceLeaf(base, level, ref.descriptorPa, old, pa, this.k.attrsFor(vma, level));
     this.cowEvent(zero ? 'zero-fill' : 'copy', base, pa, old, pages);
     return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
   }
@@ -602,24 +620,36 @@ export class AddressSpace {
   private replaceLeaf(
     base: number,
     level: number,
+    descriptorPa: number,
     oldPa: number,
     newPa: number,
     attrs: LeafAttributes,
   ): void {
     const { editor, allocator, rmap, arch, bounds } = this.k;
-    const u = editor.unmap(this.root, base, this.asid);
-    if (u === undefined) throw new Error('kernel bug: COW leaf vanished');
-    this.k.discharge(u.flush);
-    const m = editor.map({
-      root: this.root,
-      vpn: base,
-      pa: newPa,
-      level,
-      attrs,
-      tableAttrs: arch.defaults.userTable,
-      source: this.source,
-    });
-    if (!m.ok) throw new Error(`kernel bug: COW remap failed (${m.reason})`);
+    const t = level === 1 ? this.k.templateFor(attrs) : undefined;
+    if (t !== undefined) {
+      // Fast path: the walk already found the slot. Break (an invalid descriptor is all zeros in
+      // every format, as fillAbsent assumes), invalidate the page, make through the template.
+      editor.writeRaw(descriptorPa, 0, 0);
+      const flush = editor.newFlush({ asid: this.asid });
+      flush.addPage(base);
+      this.k.discharge(flush);
+      if (!editor.fillAbsent(descriptorPa, newPa, t)) throw new Error('kernel bug: COW slot not cleared');
+    } else {
+      const u = editor.unmap(this.root, base, this.asid);
+      if (u === undefined) throw new Error('kernel bug: COW leaf vanished');
+      this.k.discharge(u.flush);
+      const m = editor.map({
+        root: this.root,
+        vpn: base,
+        pa: newPa,
+        level,
+        attrs,
+        tableAttrs: arch.defaults.userTable,
+        source: this.source,
+      });
+      if (!m.ok) throw new Error(`kernel bug: COW remap failed (${m.reason})`);
+    }
     const pages = arch.geometry.entryPages[level]!;
     for (let i = 0; i < pages; i++) {
       const o = oldPa + i * bounds.pageBytes;
@@ -760,57 +790,93 @@ export class AddressSpace {
     });
     if (this.root === 0) return { space: child, cowPages: 0 };
     let ok = true;
-    const { editor, allocator, zeroPage, forkMode } = this.k;
+    const { editor, allocator, zeroPage, forkMode, rmap, events } = this.k;
     const pageBytes = this.k.bounds.pageBytes;
     const entryPages = this.k.arch.geometry.entryPages;
-    // Parent leaves to write-protect in phase 2: page number and level, flattened.
+    const entries = this.k.bounds.leafTableEntries;
+    const bytes = this.k.arch.description.descriptorBytes;
+    const wide = bytes === 8;
+    // Parent leaves to write-protect in phase 2: (page number, level, descriptor, frame, template
+    // index) flattened; templates[i] is the read-only template of a VMA (or undefined: protect).
     const protect: number[] = [];
+    const templates: (LeafTemplate | undefined)[] = [];
+    const emit = events.active;
     let cowPages = 0;
     this.vmas.forEach((vma) => {
       if (!ok) return;
-      const leaves: { vpn: number; pa: number; level: number; attrs: LeafAttributes }[] = [];
-      editor.forEachLeaf({ root: this.root, startVpn: vma.startVpn, endVpn: vma.endVpn }, (l) =>
-        leaves.push({ vpn: l.vpn, pa: l.pa, level: l.level, attrs: l.attrs }),
-      );
       const v = vma.value;
       const share = v.shm !== undefined || v.kind === 'device';
-      for (const l of leaves) {
+      const cow = !share && forkMode === 'cow';
+      const roAttrs = cow ? this.k.readOnlyAttrsFor(v, 1) : undefined;
+      // Fast path (no listeners): 4 KiB leaves go into the child's leaf table through a verified
+      // template ("template | PA", see leafTemplate), found once per leaf table by a walk.
+      const tmpl = cow && !emit ? this.k.templateFor(roAttrs!) : undefined;
+      templates.push(tmpl);
+      const t = templates.length - 1;
+      let tableVpn = -1;
+      let tableBase = 0;
+      editor.forEachLeaf({ root: this.root, startVpn: vma.startVpn, endVpn: vma.endVpn }, (l) => {
+        if (!ok) return;
         if (share || l.pa === zeroPage) {
           // MAP_SHARED, device pages and the zero page are shared with the child, not copied.
-          if (!child.mapLeaf(l.vpn, l.pa, l.level, l.attrs)) {
-            ok = false;
-            return;
-          }
-          if (v.shm) allocator.ref(l.pa);
-        } else if (forkMode === 'cow') {
-          const writable = l.attrs.user.write;
-          const attrs = writable ? this.k.readOnlyAttrsFor(v, l.level) : l.attrs;
-          if (!child.mapLeaf(l.vpn, l.pa, l.level, attrs)) {
-            ok = false;
-            return;
-          }
-          const pages = entryPages[l.level]!;
-          for (let i = 0; i < pages; i++) {
-            const f = l.pa + i * pageBytes;
-            if (allocator.stateOf(f) === FrameState.USER) allocator.ref(f);
-          }
-          cowPages += pages;
-          if (writable) protect.push(l.vpn, l.level);
-        } else if (!child.copyLeaf(l.vpn, l.pa, l.level, l.attrs)) {
-          ok = false;
+          if (!child.mapLeaf(l.vpn, l.pa, l.level, l.attrs)) ok = false;
+          else if (v.shm) allocator.ref(l.pa);
           return;
         }
-      }
+        if (!cow) {
+          if (!child.copyLeaf(l.vpn, l.pa, l.level, l.attrs)) ok = false;
+          return;
+        }
+        const writable = l.attrs.user.write;
+        const pages = entryPages[l.level]!;
+        // The child's leaf is the read-only one; a leaf that is read-only already keeps its attributes.
+        const fast = tmpl !== undefined && l.level === 1 && (writable || sameAttrs(l.attrs, roAttrs!));
+        if (fast && l.vpn - (l.vpn % entries) === tableVpn) {
+          if (!editor.fillAbsent(tableBase + (l.vpn % entries) * bytes, l.pa, tmpl))
+            throw new Error('kernel bug: the child slot of a fork is taken');
+          child.residentPages++;
+          if (allocator.stateOf(l.pa) === FrameState.USER) rmap.add(l.pa, child, l.vpn);
+        } else {
+          if (
+            !child.mapLeaf(l.vpn, l.pa, l.level, writable ? this.k.readOnlyAttrsFor(v, l.level) : l.attrs)
+          ) {
+            ok = false;
+            return;
+          }
+          if (fast) {
+            tableVpn = l.vpn - (l.vpn % entries);
+            tableBase = editor.lookup(child.root, l.vpn).descriptorPa - (l.vpn % entries) * bytes;
+          }
+        }
+        for (let i = 0; i < pages; i++) {
+          const f = l.pa + i * pageBytes;
+          if (allocator.stateOf(f) === FrameState.USER) allocator.ref(f);
+        }
+        cowPages += pages;
+        if (writable) protect.push(l.vpn, l.level, l.descriptorPa, l.pa, l.level === 1 ? t : -1);
+      });
     });
     if (!ok) {
       child.clear();
       return undefined;
     }
     if (protect.length > 0) {
+      // Phase 2: the parent's writable private leaves become read-only; one invalidation.
       const flush = editor.newFlush({ asid: this.asid, threshold: this.k.flushThreshold });
-      for (let i = 0; i < protect.length; i += 2) {
+      for (let i = 0; i < protect.length; i += 5) {
         const vpn = protect[i]!;
         const level = protect[i + 1]!;
+        const tmpl = protect[i + 4]! >= 0 ? templates[protect[i + 4]!] : undefined;
+        if (tmpl !== undefined) {
+          const pa = protect[i + 3]!;
+          editor.writeRaw(
+            protect[i + 2]!,
+            (tmpl.lo | (pa >>> 0)) >>> 0,
+            wide ? (tmpl.hi | Math.floor(pa / 2 ** 32)) >>> 0 : 0,
+          );
+          flush.addPage(vpn);
+          continue;
+        }
         const f = editor.protect({
           root: this.root,
           vpn,

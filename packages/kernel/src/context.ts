@@ -77,6 +77,8 @@ export interface KernelContext {
   readonly zeroPage: number;
   /** Which spaces map each user frame, and where. */
   readonly rmap: ReverseMap<AddressSpace>;
+  /** The verified level-1 leaf template of the kernel's cached `attrs`, when the encoding allows. */
+  templateFor(attrs: LeafAttributes): LeafTemplate | undefined;
   /** {@link attrsFor} without write permission (copy-on-write and zero-page leaves). */
   readOnlyAttrsFor(v: VmaValue, level?: number): LeafAttributes;
   /** Leaf attributes for a VMA's pages at `level` (what the page tables may grant). */

@@ -225,6 +225,7 @@ export class Kernel implements FaultHandler, KernelContext {
   private objectIds = 1;
   private readonly vmaAttrs: (LeafAttributes | undefined)[] = [];
   private readonly readOnlyAttrs: (LeafAttributes | undefined)[] = [];
+  private readonly templates = new WeakMap<LeafAttributes, LeafTemplate | undefined>();
 
   constructor(options: KernelOptions) {
     if (options === null || typeof options !== 'object')
@@ -590,6 +591,20 @@ export class Kernel implements FaultHandler, KernelContext {
       this.readOnlyAttrs[key] = a;
     }
     return a;
+  }
+
+  /**
+   * @internal The verified leaf template of `attrs` (level 1), or undefined when the encoding is
+   * not "template | PA" (see `leafTemplate`). Cached per attributes object: pass the kernel's
+   * own cached attributes ({@link attrsFor}, {@link readOnlyAttrsFor}).
+   */
+  templateFor(attrs: LeafAttributes): LeafTemplate | undefined {
+    let t = this.templates.get(attrs);
+    if (t === undefined && !this.templates.has(attrs)) {
+      t = leafTemplate(this.arch, attrs);
+      this.templates.set(attrs, t);
+    }
+    return t;
   }
 
   /** @internal */
