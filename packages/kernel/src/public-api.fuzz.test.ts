@@ -440,6 +440,7 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
     arg(w, [api.anonVma(3, 'x'), api.stackVma(), { prot: 9, memoryType: 'bogus' }]),
     arg(w, [undefined, 1, 2, 3, 4, 5]),
   ],
+  templateFor: (w) => [arg(w, [w.kernel.anonAttrs, w.kernel.attrsFor(api.stackVma()), {}])],
   readOnlyAttrsFor: (w) => [
     arg(w, [api.anonVma(3, 'x'), api.stackVma(), { prot: 9, memoryType: 'bogus' }]),
     arg(w, [undefined, 1, 2, 3, 4, 5]),
