@@ -729,7 +729,7 @@ describe('address spaces: random mmap/munmap/mprotect/brk/mremap/accesses/fork/e
   for (const { c, fork } of RUNS) {
     it(`${c.name}, ${fork} fork: observable state equals the model and audit() is clean after every step (seed ${SEED})`, () => {
       runProperty(c, fork);
-    });
+    }, 60_000);
   }
 });
 
@@ -737,7 +737,7 @@ describe('copy-on-write: fork/write/exit-heavy random sequences against the refe
   for (const c of CONFIGS) {
     it(`${c.name}: no process ever sees another's private writes, MAP_SHARED writes are seen, audit() clean (seed ${SEED})`, () => {
       runProperty(c, 'cow', NUM_RUNS, cowOpArb, 12);
-    });
+    }, 60_000);
   }
 });
 
@@ -752,5 +752,5 @@ describe('the property catches copy-on-write bugs', () => {
       proto.exclusive = original;
     }
     runProperty(CONFIGS[0]!, 'cow', 3, cowOpArb, 12); // the control: the real method passes
-  });
+  }, 60_000);
 });
