@@ -42,6 +42,24 @@ export type MmEvent =
       /** What the kernel did: `demand-zero`, `killed: stack overflow`, `EFAULT`… */
       readonly resolution: string;
     }
+  | {
+      /**
+       * Copy-on-write and the shared zero page (Linux `do_wp_page` / `do_anonymous_page`):
+       * - `zero-page`: a read fault on private anonymous memory mapped the shared zero page read-only;
+       * - `zero-fill`: the first write to such a page replaced the zero page with a fresh zeroed frame;
+       * - `copy`: a write to a page shared copy-on-write copied it (`fromPa` → `pa`);
+       * - `reuse`: the writer held the only reference, so the frame was made writable in place.
+       */
+      readonly type: 'cow';
+      readonly action: 'zero-page' | 'zero-fill' | 'copy' | 'reuse';
+      readonly pid: number;
+      readonly va: bigint;
+      /** The frame mapped afterwards. */
+      readonly pa: number;
+      /** The frame mapped before (the zero page, the shared original, or `pa` itself for `reuse`). */
+      readonly fromPa: number;
+      readonly sizeBytes: number;
+    }
   | { readonly type: 'tlb'; readonly cpu: number; readonly op: string; readonly operand?: bigint }
   | {
       readonly type: 'process';

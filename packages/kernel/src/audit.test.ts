@@ -12,6 +12,7 @@ import {
   PAGE_SIZE,
   type Permissions,
   StaleTlbError,
+  UndischargedFlushError,
   vaOf,
   vpnOf,
 } from '@mmkit/core';
@@ -130,6 +131,7 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
     it('a free frame still mapped', () => {
       const w = world(cfg);
       expect(w.k.allocator.unref(w.pa)).toBe(true); // freed, but the PTE still maps it
+      w.k.rmap.remove(w.pa, w.p.space, w.vpn); // (the reverse map forgot it: only the PTE is wrong)
       expect(audit(w.k).problems).toEqual([`free frame ${hex(w.pa)} is mapped 1 time(s)`]);
     });
 
@@ -139,6 +141,7 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       w.k.allocator.free(r);
       expect(w.k.allocator.reserveRange(r, r + PAGE_SIZE, 'test: firmware')).toBe(1);
       w.k.allocator.unref(w.pa);
+      w.k.rmap.remove(w.pa, w.p.space, w.vpn);
       rewriteLeaf(w.k, w.ref, r, w.leaf);
       expect(audit(w.k).problems).toEqual([`reserved frame ${hex(r)} is mapped into user space`]);
     });
@@ -147,6 +150,7 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       const w = world(cfg);
       const t = leafTable(w);
       w.k.allocator.unref(w.pa);
+      w.k.rmap.remove(w.pa, w.p.space, w.vpn);
       rewriteLeaf(w.k, w.ref, t, w.leaf);
       expect(audit(w.k).problems).toEqual([`page-table frame ${hex(t)} is also mapped as user data`]);
     });
@@ -410,6 +414,7 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       // A kernel that does everything right except the invalidation.
       k.editor.writeRaw(w.ref.descriptorPa, 0, 0);
       p.space.residentPages--;
+      k.rmap.remove(w.pa, p.space, w.vpn);
       k.allocator.unref(w.pa);
       expect(audit(k).problems).toEqual([`${stale(w)}: the tables no longer map it`]);
       expect(() => k.load(p, w.va, 8)).toThrow(StaleTlbError);
@@ -420,6 +425,7 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       const { k, p } = w;
       k.editor.writeRaw(w.ref.descriptorPa, 0, 0);
       p.space.residentPages--;
+      k.rmap.remove(w.pa, p.space, w.vpn);
       k.allocator.unref(w.pa);
       flushAll(k);
       expect(audit(k).problems).toEqual([]);
@@ -430,6 +436,8 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       const w = world(cfg, { strictTlb: true });
       const { k, p } = w;
       const other = k.allocator.alloc('user', p.pid);
+      k.rmap.remove(w.pa, p.space, w.vpn);
+      k.rmap.add(other, p.space, w.vpn);
       k.allocator.unref(w.pa);
       rewriteLeaf(k, w.ref, other, w.leaf, false);
       expect(audit(k).problems).toEqual([
@@ -475,6 +483,112 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
         ]);
       },
     );
+  });
+});
+
+describe.each(configs)('audit() copy-on-write checks fire: $name', (cfg) => {
+  /** The world, forked: the heap page is shared copy-on-write by parent and child. */
+  function forked(opts: Partial<KernelOptions> = {}) {
+    const w = world(cfg, opts);
+    const f = w.k.fork(w.p);
+    if (!f.ok) throw new Error('fork');
+    expect(audit(w.k).problems).toEqual([]);
+    return { ...w, child: f.process };
+  }
+
+  it('a PTE whose page the reverse map does not list (invariant 5)', () => {
+    const w = forked();
+    w.k.rmap.remove(w.pa, w.child.space, w.vpn);
+    expect(audit(w.k).problems).toEqual([
+      `pid ${w.child.pid}: ${hex(w.va, 16)} maps frame ${hex(w.pa)} but the reverse map does not list it`,
+    ]);
+  });
+
+  it('a reverse-map entry for a page that maps nothing, or another frame (invariant 5)', () => {
+    const w = forked();
+    w.k.rmap.add(w.pa, w.p.space, w.vpn + 5);
+    expect(audit(w.k).problems).toEqual([
+      `reverse map: frame ${hex(w.pa)} lists pid ${w.p.pid} ${hex(vaOf(w.vpn + 5), 16)}, which maps nothing`,
+    ]);
+    w.k.rmap.remove(w.pa, w.p.space, w.vpn + 5);
+    const other = w.k.allocator.alloc('user', w.p.pid);
+    w.k.rmap.add(other, w.p.space, w.vpn);
+    expect(audit(w.k).problems).toEqual([
+      `reverse map: frame ${hex(other)} lists pid ${w.p.pid} ${hex(w.va, 16)}, which maps ${hex(w.pa)}`,
+      `user frame ${hex(other)} has refcount 1 but 0 mapping(s): leaked`,
+    ]);
+  });
+
+  it('a reverse-map entry of an ended process’s space (invariant 5)', () => {
+    const w = forked();
+    const old = w.child.space;
+    w.k.exit(w.child);
+    expect(audit(w.k).problems).toEqual([]);
+    w.k.rmap.add(w.pa, old, w.vpn);
+    expect(audit(w.k).problems).toEqual([
+      `reverse map: frame ${hex(w.pa)} lists page ${hex(w.va, 16)} of an address space no live process has`,
+    ]);
+  });
+
+  it('reverse-map entries on a frame that is not a user frame (invariant 5)', () => {
+    const w = forked();
+    const t = leafTable(w);
+    w.k.rmap.add(t, w.p.space, w.vpn + 9);
+    expect(audit(w.k).problems).toEqual([`page-table frame ${hex(t)} has 1 reverse-map entries`]);
+  });
+
+  it('a refcount that the fork did not raise (refcount ≠ PTEs + shared-object holds)', () => {
+    const w = forked();
+    w.k.allocator.unref(w.pa);
+    expect(audit(w.k).problems).toEqual([`user frame ${hex(w.pa)} has refcount 1 but 2 mapping(s)`]);
+  });
+
+  it('a page shared copy-on-write but writable in one process (invariant 6)', () => {
+    const w = forked();
+    const ref = w.k.lookup(w.child, w.va)!;
+    rewriteLeaf(w.k, ref, w.pa, w.leaf); // the writable attributes the parent had before the fork
+    expect(audit(w.k).problems).toEqual([
+      `pid ${w.child.pid}: ${hex(w.va, 16)} maps private frame ${hex(w.pa)} writable, but 2 PTEs map it: copy-on-write broken`,
+    ]);
+  });
+
+  it('the zero page written, or mapped writable (invariant 7)', () => {
+    const w = forked();
+    const z = w.k.zeroPage;
+    w.k.memory.write8(z + 100, 1);
+    expect(audit(w.k).problems).toEqual([`zero page ${hex(z)} was written: it no longer reads as zeros`]);
+    w.k.memory.write8(z + 100, 0);
+    // A read fault maps the zero page; then a broken kernel makes that leaf writable.
+    const va = w.va + 0x1000n;
+    expect(w.k.brk(w.p, va + 0x1000n)).toBe(va + 0x1000n);
+    expect(w.k.load(w.p, va, 8)).toEqual({ ok: true, value: 0n });
+    const ref = w.k.lookup(w.p, va)!;
+    expect(ref.entry.kind === 'leaf' && ref.entry.pa).toBe(z);
+    rewriteLeaf(w.k, ref, z, w.leaf);
+    expect(audit(w.k).problems).toEqual([`pid ${w.p.pid}: ${hex(va, 16)} maps the zero page writable`]);
+  });
+
+  it('the zero page in the reverse map (invariant 7)', () => {
+    const w = forked();
+    const z = w.k.zeroPage;
+    w.k.rmap.add(z, w.p.space, w.vpn + 3);
+    expect(audit(w.k).problems).toEqual([
+      `reserved frame ${hex(z)} has 1 reverse-map entries`,
+      `zero page ${hex(z)} has reverse-map entries`,
+    ]);
+  });
+
+  it('strict mode reports a fork that write-protects the parent without invalidating its TLB entries', () => {
+    const w = world(cfg, { strictTlb: true });
+    const { k, p } = w;
+    k.discharge = () => {}; // a broken kernel: obligations are dropped
+    expect(() => k.fork(p)).toThrow(UndischargedFlushError);
+    const problems = audit(k).problems;
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^cpu 0: TLB entry for .* is stale: it allows user write(, kernel write)?, the leaf does not$/,
+    );
+    expect(() => k.store(p, w.va, 8, 1n)).toThrow(StaleTlbError);
   });
 });
 
@@ -535,7 +649,7 @@ describe('permitted attributes are derived independently of the fault path', () 
   });
 
   it.each(configs)('$name: an attrsFor that grants write to read-only VMAs is caught', (cfg) => {
-    const k = boot(cfg);
+    const k = boot(cfg, { zeroPage: false }); // a populated read-only page gets its own frame
     const p = k.createProcess();
     const original = k.attrsFor.bind(k);
     // A broken attribute choice: every VMA's pages get user write as well.

@@ -14,7 +14,15 @@
  * 4. no TLB entry of any CPU translates a user page differently from (or more permissively
  *    than) the tables it would be refilled from (a removal or downgrade without invalidation);
  *
- * and the per-process counters match the tables. Every check is listed, with the test that
+ * and the per-process counters match the tables. Copy-on-write and the reverse map:
+ *
+ * 5. the reverse map is the page tables read backwards: every page a leaf maps to a USER frame
+ *    has exactly its entry (space, page) on that frame, and every entry is such a leaf of a live
+ *    process's current space (so refcount = PTEs + shared-object holds = entries + holds);
+ * 6. no private frame with more than one reference is mapped user-writable (a copy-on-write
+ *    page must fault on its first write);
+ * 7. the shared zero page is reserved, reads as zeros, has no reverse-map entries and is never
+ *    mapped user-writable. Every check is listed, with the test that
  * makes it fire, in the package README ("What audit() proves").
  */
 import {
@@ -49,9 +57,11 @@ export interface AuditReport {
 export function audit(kernel: Kernel): AuditReport {
   checkKernel(kernel);
   const problems: string[] = [];
-  const { allocator: alloc, editor } = kernel;
+  const { allocator: alloc, editor, rmap, zeroPage } = kernel;
   const tableOwner = new Map<number, number>(); // pa -> owner pid (-1 kernel)
   const userRefs = new Map<number, number>(); // pa -> mappings
+  const liveSpaces = new Map<unknown, number>(); // current space of each live process -> pid
+  for (const p of kernel.liveProcesses) liveSpaces.set(p.space, p.pid);
 
   const claimTable = (pa: number, owner: number, where: string) => {
     const prev = tableOwner.get(pa);
@@ -104,6 +114,7 @@ export function audit(kernel: Kernel): AuditReport {
         `process ${proc.pid} counts ${proc.tablePages} table pages, tables have ${tables.length}`,
       );
     let leaves = 0;
+    const space = proc.space;
     editor.forEachLeaf({ root: proc.root, startVpn: uStart, endVpn: uEnd }, (leaf) => {
       const va = vaOf(leaf.vpn);
       const pages = kernel.arch.geometry.entryPages[leaf.level]!;
@@ -113,10 +124,26 @@ export function audit(kernel: Kernel): AuditReport {
       // Invariant 3: every present user PTE lies inside one VMA and grants no more than it allows.
       const vma = proc.vmas.find(leaf.vpn);
       // Device/physical mappings do not own their frames (no refcount); everything else does.
-      if (vma?.value.kind !== 'device') {
+      if (leaf.pa === zeroPage) {
+        // Invariant 7: the zero page is shared by everyone and never written.
+        if (leaf.attrs.user.write || leaf.attrs.kernel.write)
+          problems.push(`pid ${proc.pid}: ${hex(va, 16)} maps the zero page writable`);
+      } else if (vma?.value.kind !== 'device') {
         for (let i = 0; i < pages; i++) {
           const pa = leaf.pa + i * PAGE_SIZE;
-          if (alloc.stateOf(pa) !== undefined) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
+          const state = alloc.stateOf(pa);
+          if (state !== undefined) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
+          if (state !== FrameState.USER) continue;
+          // Invariant 5, forwards: this page's entry is in the reverse map.
+          if (!rmap.has(pa, space, leaf.vpn + i))
+            problems.push(
+              `pid ${proc.pid}: ${hex(vaOf(leaf.vpn + i), 16)} maps frame ${hex(pa)} but the reverse map does not list it`,
+            );
+          // Invariant 6: a private frame shared copy-on-write is never user-writable.
+          if (leaf.attrs.user.write && vma && !vma.value.shm && rmap.count(pa) > 1)
+            problems.push(
+              `pid ${proc.pid}: ${hex(vaOf(leaf.vpn + i), 16)} maps private frame ${hex(pa)} writable, but ${rmap.count(pa)} PTEs map it: copy-on-write broken`,
+            );
         }
       }
       if (!vma || vma.endVpn < leaf.vpn + pages) {
@@ -164,6 +191,23 @@ export function audit(kernel: Kernel): AuditReport {
         break;
       case FrameState.USER:
         userN++;
+        // Invariant 5, backwards: every entry is a leaf of a live space mapping this frame there.
+        rmap.forEach(pa, (space, vpn) => {
+          const pid = liveSpaces.get(space);
+          if (pid === undefined) {
+            problems.push(
+              `reverse map: frame ${hex(pa)} lists page ${hex(vaOf(vpn), 16)} of an address space no live process has`,
+            );
+            return;
+          }
+          const ref = space.root === 0 ? undefined : editor.lookup(space.root, vpn);
+          const span = ref?.entry.kind === 'leaf' ? kernel.arch.geometry.entryPages[ref.level]! : 0;
+          const mapped = ref?.entry.kind === 'leaf' ? ref.entry.pa + (vpn % span) * PAGE_SIZE : undefined;
+          if (mapped !== pa)
+            problems.push(
+              `reverse map: frame ${hex(pa)} lists pid ${pid} ${hex(vaOf(vpn), 16)}, which maps ${mapped === undefined ? 'nothing' : hex(mapped)}`,
+            );
+        });
         if (refs !== refcount)
           problems.push(
             `user frame ${hex(pa)} has refcount ${refcount} but ${refs} mapping(s)${refs === 0 ? ': leaked' : ''}`,
@@ -175,7 +219,17 @@ export function audit(kernel: Kernel): AuditReport {
       default:
         if (refs > 0) problems.push(`reserved frame ${hex(pa)} is mapped into user space`);
     }
+    if (state !== FrameState.USER && rmap.count(pa) !== 0)
+      problems.push(`${stateName(state)} frame ${hex(pa)} has ${rmap.count(pa)} reverse-map entries`);
   });
+  // Invariant 7: the zero page.
+  if (alloc.stateOf(zeroPage) !== FrameState.RESERVED)
+    problems.push(
+      `zero page ${hex(zeroPage)} is in state ${stateName(alloc.stateOf(zeroPage))}, expected reserved`,
+    );
+  if (!kernel.memory.readBytes(zeroPage, PAGE_SIZE).every((b) => b === 0))
+    problems.push(`zero page ${hex(zeroPage)} was written: it no longer reads as zeros`);
+  if (rmap.count(zeroPage) !== 0) problems.push(`zero page ${hex(zeroPage)} has reverse-map entries`);
   if (free !== alloc.freeCount)
     problems.push(`allocator says ${alloc.freeCount} free frames, frame table has ${free}`);
   auditTlbs(kernel, problems);

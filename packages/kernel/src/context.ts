@@ -22,6 +22,7 @@ import type { Cpu } from './cpu.js';
 import type { SimpleLayout } from './layout.js';
 import type { PageAllocator } from './page-allocator.js';
 import type { KillReason, KillSignal, Process } from './process.js';
+import type { ReverseMap } from './rmap.js';
 import type { SharedObject, VmaValue } from './vma.js';
 
 /**
@@ -68,6 +69,18 @@ export interface KernelContext {
   readonly anonAttrs: LeafAttributes;
   /** Their descriptor without the output address, when the encoding allows (fast demand faults). */
   readonly anonTemplate: LeafTemplate | undefined;
+  /** How fork copies private memory. */
+  readonly forkMode: 'cow' | 'eager';
+  /** Whether read faults on private anonymous memory map the zero page. */
+  readonly useZeroPage: boolean;
+  /** The shared zero page (a reserved frame). */
+  readonly zeroPage: number;
+  /** Which spaces map each user frame, and where. */
+  readonly rmap: ReverseMap<AddressSpace>;
+  /** The verified level-1 leaf template of the kernel's cached `attrs`, when the encoding allows. */
+  templateFor(attrs: LeafAttributes): LeafTemplate | undefined;
+  /** {@link attrsFor} without write permission (copy-on-write and zero-page leaves). */
+  readOnlyAttrsFor(v: VmaValue, level?: number): LeafAttributes;
   /** Leaf attributes for a VMA's pages at `level` (what the page tables may grant). */
   attrsFor(v: VmaValue, level?: number): LeafAttributes;
   /** Leaf attributes the backend can express for a request. */

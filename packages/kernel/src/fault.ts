@@ -32,7 +32,7 @@ import type { KernelContext } from './context.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
-import type { ProcessVma } from './vma.js';
+import { isCowVma, type ProcessVma } from './vma.js';
 
 const SEGV_MAPERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_MAPERR' };
 const SEGV_ACCERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_ACCERR' };
@@ -105,11 +105,18 @@ function resolveFault(
     return deny(k, proc, soft, access === 2 ? 'exec fault' : 'permission fault', SEGV_ACCERR);
   }
   if (kind === Fault.Permission) {
+    if (access === 1 && isCowVma(vma.value)) {
+      // A write to a present read-only page of a private writable VMA: copy-on-write (or the
+      // zero page), classified from the PTE the walk found, as Linux's do_wp_page.
+      const how = space.breakCow(vpn, vma.value);
+      if (how === undefined) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+      return { outcome: FaultOutcome.Retry, resolution: how };
+    }
     // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.
     space.upgradeLeaf(vpn, vma.value);
     return { outcome: FaultOutcome.Retry, resolution: 'PTE upgraded to the VMA permissions' };
   }
-  const how = faultIn(k, space, vpn, vma, r);
+  const how = faultIn(k, space, vpn, vma, r, access);
   if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
   return deny(k, proc, soft, 'out of memory', SEGV_OOM);
 }
@@ -146,6 +153,7 @@ function faultIn(
   vpn: number,
   vma: ProcessVma,
   r: WalkResult,
+  access: AccessKind,
 ): string | undefined {
   const v = vma.value;
   const index = vpn - vma.startVpn;
@@ -174,6 +182,10 @@ function faultIn(
   if (v.huge) {
     const how = faultInHuge(k, space, vpn, vma);
     if (how) return how;
+  } else if (access !== 1 && k.useZeroPage && isCowVma(v)) {
+    // A read (or fetch) of private anonymous memory maps the shared zero page read-only (Linux
+    // do_anonymous_page without FAULT_FLAG_WRITE); the first write replaces it (breakCow).
+    return space.mapZeroPage(vpn, v) ? 'zero page mapped (read-only)' : undefined;
   }
   if (v.prot === (PROT.READ | PROT.WRITE) && !v.huge) {
     return demandZero(k, space, vpn, r)
@@ -327,7 +339,9 @@ export function populateRange(
     if (!vma) continue;
     scratch.faultLevel = 0;
     scratch.descriptorPa = 0;
-    if (faultIn(k, space, vpn, vma, scratch) === undefined) return false;
+    // Linux populates private writable mappings with write faults (FOLL_WRITE), the rest with reads.
+    const access = (vma.value.prot & PROT.WRITE) !== 0 && !vma.value.shared ? 1 : 0;
+    if (faultIn(k, space, vpn, vma, scratch, access) === undefined) return false;
   }
   return true;
 }

@@ -68,21 +68,30 @@ export function spawnElf(k: KernelContext, elf: Uint8Array, args: SpawnArgs = {}
 
 /**
  * fork: the child's address space is a clone of the parent's (same layout, break, entry point and
- * VMAs; private pages copied eagerly, shared and device pages shared). ENOMEM leaves nothing.
+ * VMAs; shared and device pages shared; private pages shared copy-on-write, or copied eagerly
+ * with the kernel option `fork: 'eager'`). ENOMEM leaves nothing.
  */
 export function fork(
   k: KernelContext,
   parent: Process,
 ): { ok: true; process: Process } | { ok: false; errno: 'ENOMEM' } {
   k.live(parent);
-  const child = k.createProcess(parent.pid, (pid, asid) => parent.space.clone(pid, asid));
+  let cowPages = 0;
+  const child = k.createProcess(parent.pid, (pid, asid) => {
+    const c = parent.space.clone(pid, asid);
+    cowPages = c?.cowPages ?? 0;
+    return c?.space;
+  });
   if (child === undefined) return { ok: false, errno: 'ENOMEM' };
   const space = child.space;
   k.events.emit({
     type: 'process',
     action: 'fork',
     pid: child.pid,
-    detail: `from pid ${parent.pid}, ${space.residentPages} pages copied`,
+    detail:
+      k.forkMode === 'cow'
+        ? `from pid ${parent.pid}, ${cowPages} pages shared copy-on-write`
+        : `from pid ${parent.pid}, ${space.residentPages} pages copied`,
   });
   return { ok: true, process: child };
 }

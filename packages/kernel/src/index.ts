@@ -27,7 +27,7 @@ export {
   formatDump,
   type TranslationState,
 } from './inspect.js';
-export { bootKernel, Kernel, type KernelOptions, NoProcessError } from './kernel.js';
+export { bootKernel, type ForkMode, Kernel, type KernelOptions, NoProcessError } from './kernel.js';
 export { deviceMemoryType, type UnmappedRange } from './kernel-space.js';
 export {
   regionOf,
@@ -52,6 +52,7 @@ export {
 } from './page-allocator.js';
 export { procMaps, procSmaps, type VmaSummary } from './proc-maps.js';
 export { type KillReason, type KillSignal, Process, type ProcessState } from './process.js';
+export { ReverseMap, type ReverseMapping } from './rmap.js';
 export {
   type Errno,
   fail,

@@ -10,7 +10,9 @@ import { leaveFree, tinyMachine } from './test-fixtures.js';
 const arch = createAarch64Arch();
 const LINEAR = 0xffff_0000_0000_0000n;
 
-function virt(opts: { cpus?: number; strictTlb?: boolean } = {}): { k: Kernel; events: MmEvent[] } {
+function virt(
+  opts: { cpus?: number; strictTlb?: boolean; zeroPage?: boolean; fork?: 'cow' | 'eager' } = {},
+): { k: Kernel; events: MmEvent[] } {
   const k = bootKernel({ arch, machine: createVirtBoard(), ...opts });
   const events: MmEvent[] = [];
   k.events.on((e) => events.push(e));
@@ -80,13 +82,14 @@ describe('user accesses, demand paging and the seed region dispatch', () => {
     expect(k.load(p, k.layout.heapBase + 0x1000n, 4)).toEqual({ ok: true, value: 0xdeadbeef });
     const f = faults(events);
     expect(f.map((e) => e.syndrome)).toEqual([0x92000004n, 0x92000047n]);
-    expect(f.map((e) => e.resolution)).toEqual(['demand-zero heap page', 'demand-zero heap page']);
+    // The read maps the shared zero page (Linux do_anonymous_page); the write a fresh frame.
+    expect(f.map((e) => e.resolution)).toEqual(['zero page mapped (read-only)', 'demand-zero heap page']);
     expect(p.residentPages).toBe(2);
     assertAudit(k);
   });
 
   it('the first write to a clean demand page sets the dirty state (DBM, AP[2] cleared by hardware)', () => {
-    const { k } = virt();
+    const { k } = virt({ zeroPage: false }); // a read fault maps a writable-clean frame
     const p = k.createProcess();
     k.brk(p, k.layout.heapBase + 0x1000n);
     k.load(p, k.layout.heapBase, 1);
@@ -246,7 +249,7 @@ describe('copy_from_user / copy_to_user (soft path)', () => {
 
 describe('fork, brk, exit', () => {
   it('eager fork copies pages, inherits brk and isolates parent and child', () => {
-    const { k } = virt();
+    const { k } = virt({ fork: 'eager' });
     const s = k.spawn({ text: new Uint8Array(4096) });
     if (!s.ok) throw new Error('spawn');
     const parent = s.process;

@@ -71,9 +71,10 @@ import {
 import { checkLayout, type SimpleLayout, simpleLayoutFor } from './layout.js';
 import type { MachineDescription } from './machine.js';
 import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';
-import { PageAllocator } from './page-allocator.js';
+import { BLOCK_FRAMES, FrameState, PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
 import { type KillReason, type KillSignal, Process } from './process.js';
+import { ReverseMap } from './rmap.js';
 import { allocateUserPage, lookupUser, mapUserPage, unmapUserRange } from './seed-api.js';
 import { checkedAddress, invalidArgument, plain, type SysResult, showValue } from './syscalls.js';
 import { discharge } from './tlb-shootdown.js';
@@ -128,7 +129,21 @@ export interface KernelOptions {
    * (Linux's `vm.mmap_min_addr`; default 65536, as on a typical distribution). Page aligned.
    */
   readonly mmapMinAddr?: number;
+  /**
+   * How fork copies private memory: `'cow'` (default) shares every private page read-only in
+   * parent and child and copies it on the first write, as Linux does; `'eager'` copies every
+   * private page at fork (seed `000_…`'s fork).
+   */
+  readonly fork?: ForkMode;
+  /**
+   * Read faults on private anonymous memory map the shared zero page read-only (default true, as
+   * Linux does); false allocates a zeroed frame for them too (seed `000_…`'s demand paging).
+   */
+  readonly zeroPage?: boolean;
 }
+
+/** See {@link KernelOptions.fork}. */
+export type ForkMode = 'cow' | 'eager';
 
 /** Thrown when an operation names a process that does not exist or has ended. */
 export class NoProcessError extends MmError {
@@ -187,6 +202,18 @@ export class Kernel implements FaultHandler, KernelContext {
   readonly anonAttrs: LeafAttributes;
   /** @internal Their descriptor without the output address, when the encoding allows (fast demand faults). */
   readonly anonTemplate: LeafTemplate | undefined;
+  /** How fork copies private memory (see {@link KernelOptions.fork}). */
+  readonly forkMode: ForkMode;
+  /**
+   * Physical address of the shared zero page: read faults on private anonymous memory map it
+   * read-only (Linux's `empty_zero_page`). A reserved frame: never written, never freed, not
+   * reference counted, never in the reverse map.
+   */
+  readonly zeroPage: number;
+  /** Whether read faults on private anonymous memory map {@link zeroPage} (see {@link KernelOptions.zeroPage}). */
+  readonly useZeroPage: boolean;
+  /** Which address spaces map each user frame, and where (see {@link ReverseMap}). */
+  readonly rmap: ReverseMap<AddressSpace>;
   /** Strict mode's ledger of flush obligations (undefined when not strict). */
   private readonly ledger: FlushLedger | undefined;
   private readonly processes = new Map<number, Process>();
@@ -197,6 +224,8 @@ export class Kernel implements FaultHandler, KernelContext {
   private readonly maxAsid: number;
   private objectIds = 1;
   private readonly vmaAttrs: (LeafAttributes | undefined)[] = [];
+  private readonly readOnlyAttrs: (LeafAttributes | undefined)[] = [];
+  private readonly templates = new WeakMap<LeafAttributes, LeafTemplate | undefined>();
 
   constructor(options: KernelOptions) {
     if (options === null || typeof options !== 'object')
@@ -252,6 +281,13 @@ export class Kernel implements FaultHandler, KernelContext {
         (tlbEntries & (tlbEntries - 1)) !== 0)
     )
       throw invalidArgument('tlbEntries', tlbEntries, 'a power of two from 1 to 2^20');
+    const forkMode = options.fork ?? 'cow';
+    if (forkMode !== 'cow' && forkMode !== 'eager')
+      throw invalidArgument('fork', forkMode, "'cow' or 'eager'");
+    this.forkMode = forkMode;
+    const zero = options.zeroPage ?? true;
+    if (typeof zero !== 'boolean') throw invalidArgument('zeroPage', zero, 'true or false');
+    this.useZeroPage = zero;
     this.arch = arch;
     this.machine = machine;
     this.events = options.events ?? new EventStream();
@@ -283,6 +319,10 @@ export class Kernel implements FaultHandler, KernelContext {
     for (const r of machine.pool.reservations) this.allocator.reserveRange(r.start, r.end, r.reason);
     // Frames the paging format cannot address (above 2^paBits) are never handed out.
     this.allocator.reserveAbove(2 ** d.paBits, `above the ${d.paBits}-bit physical address space of ${d.id}`);
+    this.zeroPage = reserveZeroPage(this.allocator, this.memory, pageBytes);
+    this.rmap = new ReverseMap<AddressSpace>(this.allocator.frameIndexCount, (pa) =>
+      this.allocator.frameIndex(pa),
+    );
     this.recursiveSlot = checkRecursiveSlot(arch, this.editor, options.recursiveSlot);
     this.linearMapBase = checkLinearMapBase(arch, options.linearMapBase ?? d.kernelRange.start);
     this.widenedPermissions = this.attrs.widened;
@@ -535,6 +575,36 @@ export class Kernel implements FaultHandler, KernelContext {
       this.vmaAttrs[key] = a;
     }
     return a;
+  }
+
+  /**
+   * @internal What {@link attrsFor} gives, without write permission: the leaf of a private page
+   * shared copy-on-write (or the zero page). PROT_WRITE's implied read is kept.
+   */
+  readOnlyAttrsFor(v: VmaValue, level = 1): LeafAttributes {
+    const full = this.attrsFor(v, level); // checks v and level
+    const key = v.prot | (MEMORY_TYPES.indexOf(v.memoryType) << 3) | (level << 5);
+    let a = this.readOnlyAttrs[key];
+    if (a === undefined) {
+      const user = { read: full.user.read, write: false, execute: full.user.execute };
+      a = this.attrs.leaf({ user, memoryType: v.memoryType, global: false }, level);
+      this.readOnlyAttrs[key] = a;
+    }
+    return a;
+  }
+
+  /**
+   * @internal The verified leaf template of `attrs` (level 1), or undefined when the encoding is
+   * not "template | PA" (see `leafTemplate`). Cached per attributes object: pass the kernel's
+   * own cached attributes ({@link attrsFor}, {@link readOnlyAttrsFor}).
+   */
+  templateFor(attrs: LeafAttributes): LeafTemplate | undefined {
+    let t = this.templates.get(attrs);
+    if (t === undefined && !this.templates.has(attrs)) {
+      t = leafTemplate(this.arch, attrs);
+      this.templates.set(attrs, t);
+    }
+    return t;
   }
 
   /** @internal */
@@ -813,6 +883,45 @@ export class Kernel implements FaultHandler, KernelContext {
   get kernelRootBaseVpn(): number {
     return this.bounds.kernelBaseVpn;
   }
+}
+
+/**
+ * Reserves a frame as the shared zero page (zero-filled): the highest free frame of the lowest
+ * 2 MiB block that is already partly in use (the kernel image, reservations, the kernel tables).
+ * So no fully free block — a future huge page — is broken up, and the frames handed out first
+ * after boot (the bottom of the free list) are the same with or without it.
+ * @throws NoMemoryError when no frame is free.
+ */
+function reserveZeroPage(allocator: PageAllocator, memory: PhysicalMemory, pageBytes: number): number {
+  const blockBytes = BLOCK_FRAMES * pageBytes;
+  const pick = (lo: number, hi: number): number => {
+    for (let pa = hi - pageBytes; pa >= lo; pa -= pageBytes)
+      if (pa !== 0 && allocator.owns(pa) && allocator.stateOf(pa) === FrameState.FREE) return pa;
+    return 0;
+  };
+  let chosen = 0;
+  for (const range of allocator.poolRanges) {
+    for (
+      let pa = Math.ceil(range.start / pageBytes) * pageBytes;
+      pa < range.end && chosen === 0;
+      pa += pageBytes
+    ) {
+      if (allocator.stateOf(pa) === FrameState.FREE) continue;
+      const block = Math.floor(pa / blockBytes) * blockBytes;
+      chosen = pick(block, block + blockBytes);
+      pa = block + blockBytes - pageBytes; // the next block
+    }
+    if (chosen !== 0) break;
+  }
+  if (chosen === 0) {
+    // Everything is free: the highest free frame of the pool.
+    const last = allocator.poolRanges[allocator.poolRanges.length - 1];
+    if (last) chosen = pick(Math.ceil(allocator.poolRanges[0]!.start / pageBytes) * pageBytes, last.end);
+  }
+  if (chosen === 0) throw new NoMemoryError('the shared zero page');
+  allocator.reserveRange(chosen, chosen + pageBytes, 'the shared zero page');
+  memory.fill(chosen, pageBytes, 0);
+  return chosen;
 }
 
 function checkMmapMin(value: unknown, pageBytes: number): number {

@@ -870,6 +870,22 @@ export class PageAllocator {
       : undefined;
   }
 
+  /**
+   * Index of the pool frame containing `pa` in the allocator's frame table (0 ≤ index <
+   * {@link frameIndexCount}), or -1 when that frame is not in the pool. Lets per-frame side
+   * tables (the reverse map) be typed arrays indexed like the frame table. Anything that is not
+   * a non-negative safe-integer address is outside the pool (-1).
+   */
+  frameIndex(pa: number): number {
+    if (typeof pa !== 'number' || !(pa >= 0) || pa > Number.MAX_SAFE_INTEGER) return -1;
+    return this.indexOfPfn(Math.floor(pa / PAGE_SIZE));
+  }
+
+  /** Size of the frame table: one past the largest {@link frameIndex}. */
+  get frameIndexCount(): number {
+    return this.state.length;
+  }
+
   /** Free frames. */
   get freeCount(): number {
     return this.free_;

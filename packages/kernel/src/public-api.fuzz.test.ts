@@ -440,6 +440,11 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
     arg(w, [api.anonVma(3, 'x'), api.stackVma(), { prot: 9, memoryType: 'bogus' }]),
     arg(w, [undefined, 1, 2, 3, 4, 5]),
   ],
+  templateFor: (w) => [arg(w, [w.kernel.anonAttrs, w.kernel.attrsFor(api.stackVma()), {}])],
+  readOnlyAttrsFor: (w) => [
+    arg(w, [api.anonVma(3, 'x'), api.stackVma(), { prot: 9, memoryType: 'bogus' }]),
+    arg(w, [undefined, 1, 2, 3, 4, 5]),
+  ],
   userAttributes: (w) => [
     arg(w, [
       { read: true, write: true, execute: false },
@@ -742,6 +747,7 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     'reasonOfIndex',
     'formatPool',
   ],
+  ReverseMap: ['constructor', 'find', 'frame', 'grow'],
   VmaTree: [
     'constructor',
     'alloc',
@@ -827,6 +833,8 @@ const CLASSES: Record<string, ClassSpec> = {
       owns: (w) => [pas(w)],
       stateOf: (w) => [pas(w)],
       refCount: (w) => [pas(w)],
+      frameIndex: (w) => [pas(w)],
+      frameIndexCount: () => [],
       ownerOf: (w) => [pas(w)],
       setOwner: (w) => [pas(w), arg(w, [-1, 1, 7])],
       reservationReason: (w) => [pas(w)],
@@ -842,6 +850,29 @@ const CLASSES: Record<string, ClassSpec> = {
       reserveBelow: (w) => [pas(w), arg(w, [undefined, 'why'])],
       reserveAbove: (w) => [pas(w), arg(w, [undefined, 'why'])],
       reserveRange: (w) => [pas(w), pas(w), arg(w, ['why'])],
+    },
+  },
+  ReverseMap: {
+    make: () => {
+      const m = new api.ReverseMap<string>(
+        64,
+        (pa) => (pa >= PAGE && pa < PAGE + 64 * 4096 ? (pa - PAGE) / 4096 : -1),
+        2,
+      );
+      m.add(PAGE, 'a', 1);
+      m.add(PAGE, 'b', 1);
+      m.add(PAGE + 4096, 'a', 2);
+      return m;
+    },
+    methods: {
+      size: () => [],
+      add: (w) => [pas(w), arg(w, ['a', 'b', undefined]), vpns(w)],
+      remove: (w) => [pas(w), arg(w, ['a', 'b', undefined]), vpns(w)],
+      move: (w) => [pas(w), arg(w, ['a', 'b']), vpns(w), vpns(w)],
+      has: (w) => [pas(w), arg(w, ['a', 'b']), vpns(w)],
+      count: (w) => [pas(w)],
+      forEach: (w) => [pas(w), arg(w, [() => {}])],
+      mappings: (w) => [pas(w)],
     },
   },
   VmaTree: {

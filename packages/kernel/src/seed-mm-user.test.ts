@@ -14,7 +14,9 @@ import { leaveFree, tinyMachine } from './test-fixtures.js';
 
 const arch = createAarch64Arch();
 // The seed's fake pool is 256 pages; the kernel's own tables come out of it first.
-const boot = (pages = 256): Kernel => bootKernel({ arch, machine: tinyMachine(pages) });
+// Seed 000's demand paging: every fault maps a fresh frame (no zero page) and fork copies eagerly.
+const boot = (pages = 256): Kernel =>
+  bootKernel({ arch, machine: tinyMachine(pages), zeroPage: false, fork: 'eager' });
 const rwx = (k: Kernel) => k.userAttributes({ read: true, write: true, execute: false });
 
 describe('seed 000 (mm_user) host tests', () => {

@@ -49,6 +49,14 @@
  *   consecutive pages that Linux would merge (same prot, name, MAP_HUGETLB-ness and
  *   private/shared; shared pages only with the same object at consecutive indices).
  *
+ * - fork: the child gets a copy of every private page and shares every MAP_SHARED object. This is
+ *   what a program observes under the kernel's copy-on-write fork too (pages shared read-only,
+ *   copied on the first write, untouched private pages backed by the shared zero page): a page's
+ *   contents never change because it is shared, a private write is never seen by another process,
+ *   a MAP_SHARED write always is. `vm.property.test.ts` checks the kernel against exactly this,
+ *   with fork/write/exit-heavy sequences, plus what the model cannot see (no frame shared by two
+ *   processes is writable in either, the zero page is never writable; audit() for the counts).
+ *
  * Placement: with `mmapTopVpn` given the model predicts every top-down address exactly; without
  * it (or for a single call, with `placeAt`) it adopts the kernel's address after checking that
  * the range is page-aligned, inside [mmapMinVpn, mmapTopVpn or the user end) and entirely free.

@@ -1,9 +1,10 @@
 import { type ArchBackend, type Mmu, Privilege, WalkResult } from '@mmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { AddressSpace } from './address-space.js';
 import { AttributeChooser } from './attributes.js';
 import { audit } from './audit.js';
-import { bootKernel, type Kernel } from './kernel.js';
+import { bootKernel, type ForkMode, type Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { MAP, MREMAP, PROT, type SysResult } from './syscalls.js';
 import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
@@ -212,6 +213,72 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('unsqueeze' as const) }) },
 );
 
+/**
+ * Copy-on-write-heavy sequences: many forks, exits and writes to mapped pages (private, shared,
+ * huge, zero-page-backed), with mprotect/munmap/mremap between them and memory squeezed now and
+ * then (a COW break out of memory).
+ */
+const cowOpArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 2, arbitrary: mmapArb },
+  {
+    weight: 14,
+    arbitrary: fc.record({
+      op: fc.constant('access' as const),
+      who,
+      kind: fc.constantFrom(0 as const, 1 as const, 1 as const),
+      size: fc.constantFrom(1 as const, 8 as const),
+      at: targetArb(12, 1),
+      slot: fc.nat({ max: 4095 }),
+      value: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      killSelf: fc.constant(false),
+      cpu: fc.nat({ max: 1 }),
+    }),
+  },
+  { weight: 5, arbitrary: fc.record({ op: fc.constant('fork' as const), who }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('exit' as const), who }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('mprotect' as const),
+      who,
+      at: targetArb(3, 0),
+      pages: rangePages,
+      jitter: fc.constant(0),
+      prot: fc.constantFrom(PROT.READ, PROT.READ | PROT.WRITE, PROT.NONE),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('munmap' as const),
+      who,
+      at: targetArb(1, 0),
+      pages: rangePages,
+      jitter: fc.constant(0),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('mremap' as const),
+      who,
+      at: fc.record({
+        area: fc.constant('mapped' as const),
+        sel: fc.nat({ max: 1000 }),
+        delta: fc.constant(0),
+      }),
+      oldPages: fc.integer({ min: 1, max: 3 }),
+      newPages: fc.integer({ min: 1, max: 10 }),
+      maymove: fc.constant(true),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('squeeze' as const), keep: fc.nat({ max: 8 }) }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('unsqueeze' as const) }) },
+);
+
 // -------------------------------------------------------------------------------------------------
 // The world of one run
 
@@ -254,9 +321,9 @@ function calibrateTop(c: TestConfig): number {
   return Number(r.value / 4096n) + 1;
 }
 
-function newWorld(c: TestConfig, mmapTopVpn: number): World {
+function newWorld(c: TestConfig, mmapTopVpn: number, fork: ForkMode): World {
   const arch = c.arch();
-  const k = bootKernel({ arch, machine: c.machine(), cpus: 2, strictTlb: true });
+  const k = bootKernel({ arch, machine: c.machine(), cpus: 2, strictTlb: true, fork });
   const g = arch.geometry;
   const hugeLevel = Math.min(...g.leafLevels.filter((l) => l > 1));
   const options: ModelOptions = {
@@ -581,6 +648,8 @@ function observe(w: World): void {
             `pid ${proc.pid} page ${vpn.toString(16)}: hardware allows ${['read', 'write', 'fetch'][a]} but prot is ${page.prot}`,
           );
       }
+      if (pa === k.zeroPage && writable)
+        expect.fail(`pid ${proc.pid} page ${vpn.toString(16)}: the zero page is mapped writable`);
       if (page.backing.kind === 'shared') {
         const key = `${page.backing.object.id}:${page.backing.index}`;
         const prev = sharedFrames.get(key);
@@ -614,28 +683,74 @@ function observe(w: World): void {
 
 // -------------------------------------------------------------------------------------------------
 
-describe('address spaces: random mmap/munmap/mprotect/brk/mremap/accesses/fork against the reference model', () => {
-  for (const c of CONFIGS) {
-    it(`${c.name}: observable state equals the model and audit() is clean after every step (seed ${SEED})`, () => {
-      const top = calibrateTop(c);
-      fc.assert(
-        fc.property(
-          fc.array(mmapArb, { minLength: 1, maxLength: 4 }),
-          fc.array(opArb, { minLength: 1, maxLength: MAX_STEPS }),
-          (prefix, rest) => {
-            const w = newWorld(c, top);
-            for (const o of [...prefix, ...rest]) {
-              step(w, o);
-              observe(w);
-            }
-            w.release?.();
-            for (const l of w.live) w.k.exit(l.proc);
-            expect(w.k.allocator.freeCount).toBe(w.k.baselineFree);
-            expect(audit(w.k).problems).toEqual([]);
-          },
-        ),
-        { seed: SEED, numRuns: NUM_RUNS },
-      );
-    });
+/**
+ * Every configuration with copy-on-write fork (the default: pages shared read-only, copied on
+ * the first write, read faults on the zero page), and the first with the eager fork too: what
+ * each process observes is the same (the model copies at fork), so a page's contents never
+ * change because it is shared, and a write on one side is never seen on the other unless the
+ * mapping is MAP_SHARED.
+ */
+const RUNS: readonly { c: TestConfig; fork: ForkMode }[] = [
+  ...CONFIGS.map((c) => ({ c, fork: 'cow' as const })),
+  { c: CONFIGS[0]!, fork: 'eager' },
+];
+
+/** Runs the property on one configuration; throws (fast-check's report) on a counterexample. */
+function runProperty(
+  c: TestConfig,
+  fork: ForkMode,
+  numRuns = NUM_RUNS,
+  ops: fc.Arbitrary<Op> = opArb,
+  minSteps = 1,
+  endOnFailure = false,
+): void {
+  const top = calibrateTop(c);
+  fc.assert(
+    fc.property(
+      fc.array(mmapArb, { minLength: 1, maxLength: 4 }),
+      fc.array(ops, { minLength: minSteps, maxLength: MAX_STEPS }),
+      (prefix, rest) => {
+        const w = newWorld(c, top, fork);
+        for (const o of [...prefix, ...rest]) {
+          step(w, o);
+          observe(w);
+        }
+        w.release?.();
+        for (const l of w.live) w.k.exit(l.proc);
+        expect(w.k.allocator.freeCount).toBe(w.k.baselineFree);
+        expect(audit(w.k).problems).toEqual([]);
+      },
+    ),
+    { seed: SEED, numRuns, endOnFailure },
+  );
+}
+
+describe('address spaces: random mmap/munmap/mprotect/brk/mremap/accesses/fork/exit against the reference model', () => {
+  for (const { c, fork } of RUNS) {
+    it(`${c.name}, ${fork} fork: observable state equals the model and audit() is clean after every step (seed ${SEED})`, () => {
+      runProperty(c, fork);
+    }, 60_000);
   }
+});
+
+describe('copy-on-write: fork/write/exit-heavy random sequences against the reference model', () => {
+  for (const c of CONFIGS) {
+    it(`${c.name}: no process ever sees another's private writes, MAP_SHARED writes are seen, audit() clean (seed ${SEED})`, () => {
+      runProperty(c, 'cow', NUM_RUNS, cowOpArb, 12);
+    }, 60_000);
+  }
+});
+
+describe('the property catches copy-on-write bugs', () => {
+  it('a COW break that treats a shared frame as exclusive (makes it writable in place instead of copying)', () => {
+    const proto = AddressSpace.prototype as unknown as { exclusive: () => boolean };
+    const original = proto.exclusive;
+    proto.exclusive = () => true;
+    try {
+      expect(() => runProperty(CONFIGS[0]!, 'cow', NUM_RUNS, cowOpArb, 12, true)).toThrow(/Property failed/);
+    } finally {
+      proto.exclusive = original;
+    }
+    runProperty(CONFIGS[0]!, 'cow', 3, cowOpArb, 12); // the control: the real method passes
+  }, 60_000);
 });

@@ -50,6 +50,14 @@ export interface VmaValue {
   readonly file: boolean;
 }
 
+/**
+ * A private anonymous VMA (not MAP_SHARED, not a device range): its pages are shared
+ * copy-on-write by fork and may map the zero page (Linux `is_cow_mapping`).
+ */
+export function isCowVma(v: VmaValue): boolean {
+  return v.kind === 'anon' && v.shm === undefined && !v.shared;
+}
+
 /** A VMA of a process. */
 export type ProcessVma = Vma<VmaValue>;
 

@@ -2,7 +2,7 @@
  * The `mmkit demo` workload: boots the kernel on a board and runs a short,
  * scripted life of two processes that touches every mechanism of the memory
  * manager — brk growth and demand faults, stack growth, copy_to_user with a good
- * and a bad pointer, fork isolation on a second CPU, a brk shrink with its TLB
+ * and a bad pointer, copy-on-write fork isolation on a second CPU, a brk shrink with its TLB
  * invalidation, a stack overflow into the guard page, a wild pointer, exit —
  * and collects what happened as data (rendered by `demo.ts`).
  */
@@ -114,22 +114,28 @@ export function runDemo(board: Board, arch: ArchBackend): DemoReport {
   });
 
   let child!: Process;
-  step('fork (eager copy) and isolation: the child writes on CPU 1, the parent keeps its data', () => {
-    child = must(k.fork(init));
-    const seen = k.readUser(child, L.heapBase, 19, 1);
-    k.writeUser(child, L.heapBase, enc.encode('HELLO FROM THE KID!'), 1);
-    const parent = k.readUser(init, L.heapBase, 19, 0);
-    return `child pid ${child.pid} (ASID ${child.asid}) saw "${seen.ok ? dec.decode(seen.value) : '?'}", wrote its own copy; parent still reads "${parent.ok ? dec.decode(parent.value) : '?'}"`;
-  });
+  step(
+    'fork (copy-on-write) and isolation: the child writes on CPU 1 (a COW copy), the parent keeps its data',
+    () => {
+      child = must(k.fork(init));
+      const seen = k.readUser(child, L.heapBase, 19, 1);
+      k.writeUser(child, L.heapBase, enc.encode('HELLO FROM THE KID!'), 1);
+      const parent = k.readUser(init, L.heapBase, 19, 0);
+      return `child pid ${child.pid} (ASID ${child.asid}) saw "${seen.ok ? dec.decode(seen.value) : '?'}", wrote its own copy; parent still reads "${parent.ok ? dec.decode(parent.value) : '?'}"`;
+    },
+  );
 
-  step('brk shrinks by 2 pages: PTEs cleared, frames freed, TLBs invalidated on both CPUs', () => {
-    const free = k.allocator.freeCount;
-    k.brk(init, L.heapBase + 0x1000n);
-    const freed = k.allocator.freeCount - free;
-    k.brk(init, L.heapBase + 0x3000n);
-    const again = k.load(init, L.heapBase + 0x2000n, 8);
-    return `${freed} frames freed; after growing again the page reads ${again.ok ? hx(BigInt(again.value)) : '?'} (a fresh zero page, no stale PTE)`;
-  });
+  step(
+    'brk shrinks by 2 pages: PTEs cleared, references dropped (the child still shares the frames), TLBs invalidated on both CPUs',
+    () => {
+      const free = k.allocator.freeCount;
+      k.brk(init, L.heapBase + 0x1000n);
+      const freed = k.allocator.freeCount - free;
+      k.brk(init, L.heapBase + 0x3000n);
+      const again = k.load(init, L.heapBase + 0x2000n, 8);
+      return `${freed} frames freed; after growing again the page reads ${again.ok ? hx(BigInt(again.value)) : '?'} (the shared zero page, no stale PTE)`;
+    },
+  );
 
   let maps: string[] = [];
   step('mmap three pages, then mprotect the middle one read-only: the VMA splits in three', () => {

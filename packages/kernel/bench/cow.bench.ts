@@ -1,0 +1,186 @@
+/**
+ * Copy-on-write benchmarks (issue 8), side by side with the real kernel of this machine in one
+ * run: a fork of a process with 256 MiB resident (private anonymous, every page written), and
+ * the child's first-write COW faults over those pages (each copies the page, the parent still
+ * holding it) — on mmkit for AArch64 (virt) and x86-64 (pc), each with 1 GiB of RAM, and on Linux
+ * through `bench/native/cow-peer.c` (MADV_NOHUGEPAGE: 4 KiB pages on both sides). Ratio rows are
+ * `mmkit ÷ linux` (> 1: mmkit faster); the issue's targets: fork ≥ 1×, COW fault rate ≥ 2×.
+ * Run with `pnpm bench cow` (see scripts/bench.ts and bench/native/README.md).
+ */
+import { createAarch64Arch } from '@mmkit/arch-aarch64';
+import { createX86Arch } from '@mmkit/arch-x86';
+import { createPcBoard, createVirtBoard } from '@mmkit/boards';
+import type { ArchBackend } from '@mmkit/core';
+import type { BenchContext } from '../../../scripts/bench-api.js';
+import { NativePeer } from '../../../scripts/native-peer.js';
+import { bootKernel, type Kernel } from '../src/kernel.js';
+import type { MachineDescription } from '../src/machine.js';
+import type { Process } from '../src/process.js';
+import { MAP, PROT } from '../src/syscalls.js';
+
+const PAGE = 4096;
+const MiB = 2 ** 20;
+const RESIDENT_MIB = 256;
+const PAGES = (RESIDENT_MIB * MiB) / PAGE; // 65 536
+
+/** What `cow-peer` prints (see native/cow-peer.c). */
+interface PeerResult {
+  readonly kernel: string;
+  readonly mib: number;
+  readonly pages: number;
+  readonly repeats: number;
+  readonly fork_ms: number;
+  readonly forks_per_s: number;
+  readonly cow_faults_per_s: number;
+  readonly child_minflt: number;
+}
+
+interface Config {
+  readonly name: string;
+  readonly arch: () => ArchBackend;
+  readonly machine: () => MachineDescription;
+}
+
+const CONFIGS: readonly Config[] = [
+  {
+    name: 'aarch64',
+    arch: () => createAarch64Arch(),
+    machine: () => createVirtBoard({ ramBytes: 1024 * MiB, pool: 'all-ram' }),
+  },
+  {
+    name: 'x86_64',
+    arch: () => createX86Arch({ mode: 'x86_64' }),
+    machine: () => createPcBoard({ ramBytes: 1024 * MiB }),
+  },
+];
+
+function runPeer(repeats: number): PeerResult | undefined {
+  const peer = NativePeer.compile(new URL('./native/cow-peer.c', import.meta.url), 'cow.bench');
+  if (!peer) return undefined;
+  try {
+    const r = peer.run<PeerResult>([RESIDENT_MIB, repeats]);
+    if (!(r.forks_per_s > 0) || !(r.cow_faults_per_s > 0))
+      throw new Error(`cow-peer printed no rates: ${JSON.stringify(r)}`);
+    if (r.pages !== PAGES) throw new Error(`cow-peer used ${r.pages} pages, expected ${PAGES}`);
+    return r;
+  } finally {
+    peer.dispose();
+  }
+}
+
+/** A process with {@link PAGES} private anonymous pages, each written (resident and dirty). */
+function residentProcess(k: Kernel): { p: Process; va: number } {
+  const p = k.createProcess();
+  const r = k.mmap(p, 0, PAGES * PAGE, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
+  if (!r.ok) throw new Error(`mmap failed: ${r.errno} (${r.detail})`);
+  const va = Number(r.value);
+  for (let i = 0; i < PAGES; i++) k.store(p, va + i * PAGE, 1, 1);
+  return { p, va };
+}
+
+/** One fork (timed) and the child's first writes over every page (timed); the child then exits. */
+function forkRun(k: Kernel, p: Process, va: number): { forksPerS: number; faultsPerS: number } {
+  const t0 = performance.now();
+  const f = k.fork(p);
+  const t1 = performance.now();
+  if (!f.ok) throw new Error(`fork failed: ${f.errno}`);
+  const child = f.process;
+  const free = k.allocator.freeCount;
+  const t2 = performance.now();
+  for (let i = 0; i < PAGES; i++) k.store(child, va + i * PAGE, 1, 2);
+  const t3 = performance.now();
+  if (free - k.allocator.freeCount !== PAGES)
+    throw new Error(`the child's writes copied ${free - k.allocator.freeCount} pages, expected ${PAGES}`);
+  if (k.load(p, va, 1).ok !== true || (k.load(p, va, 1) as { value: number }).value !== 1)
+    throw new Error("the child's write is visible in the parent");
+  k.exit(child);
+  return { forksPerS: 1000 / (t1 - t0), faultsPerS: PAGES / ((t3 - t2) / 1000) };
+}
+
+export default async function cowBench(bench: BenchContext): Promise<void> {
+  const repeats = bench.quick ? 2 : 5;
+  const peer = runPeer(repeats);
+  const linux = peer ? `linux ${peer.kernel}` : 'linux';
+  const best = new Map<string, number>();
+  const keep = (key: string, v: number): number => {
+    best.set(key, Math.max(best.get(key) ?? 0, v));
+    return v;
+  };
+  const input = `${RESIDENT_MIB} MiB resident (${PAGES} private 4 KiB pages, written)`;
+  if (peer) {
+    const row = (name: string, inputSize: string, unit: string, value: number) =>
+      bench.measure({
+        name: `${linux} ${name}`,
+        inputSize,
+        unit,
+        better: 'higher',
+        repeat: 1,
+        run: () => value,
+      });
+    await row(
+      `fork of a process with ${RESIDENT_MIB} MiB resident (COW)`,
+      `${input}, MADV_NOHUGEPAGE, best of ${repeats}`,
+      'forks/s',
+      peer.forks_per_s,
+    );
+    await row(
+      'first-write COW fault rate',
+      `child writes 1 byte per page, ${peer.child_minflt} faults, best of ${repeats}`,
+      'faults/s',
+      peer.cow_faults_per_s,
+    );
+  }
+  for (const c of CONFIGS) {
+    const k = bootKernel({ arch: c.arch(), machine: c.machine() });
+    const { p, va } = residentProcess(k);
+    const faults: number[] = [];
+    // Warm-up, discarded: the JIT needs a few whole runs (fork and fault paths run 65 536 times
+    // each), and the first runs touch fresh host memory of the simulator.
+    for (let i = 0; i < 4; i++) forkRun(k, p, va);
+    await bench.measure({
+      name: `mmkit fork of a process with ${RESIDENT_MIB} MiB resident (COW) (${c.name})`,
+      inputSize: `${input}, 1 GiB board`,
+      unit: 'forks/s',
+      better: 'higher',
+      repeat: repeats,
+      run: () => {
+        const r = forkRun(k, p, va);
+        faults.push(r.faultsPerS);
+        return keep(`fork ${c.name}`, r.forksPerS);
+      },
+    });
+    await bench.measure({
+      name: `mmkit first-write COW fault rate (${c.name})`,
+      inputSize: `child writes 1 byte per page, ${PAGES} copies, same runs`,
+      unit: 'faults/s',
+      better: 'higher',
+      repeat: 1,
+      run: () => keep(`cow ${c.name}`, Math.max(...faults)),
+    });
+    k.exit(p);
+    if (k.allocator.freeCount !== k.baselineFree)
+      throw new Error(`the COW runs leaked ${k.baselineFree - k.allocator.freeCount} frames`);
+    bench.gc();
+  }
+  if (!peer) return;
+  for (const c of CONFIGS) {
+    const ratio = (key: string, name: string, inputSize: string, peerValue: number, min: number) =>
+      bench.measure({
+        name: `${name} (${c.name}), mmkit ÷ ${linux}`,
+        inputSize,
+        unit: '×',
+        better: 'higher',
+        repeat: 1,
+        run: () => (best.get(`${key} ${c.name}`) ?? 0) / peerValue,
+        target: { min },
+      });
+    await ratio(
+      'fork',
+      `fork with ${RESIDENT_MIB} MiB resident (COW)`,
+      'best ÷ best, same run',
+      peer.forks_per_s,
+      1,
+    );
+    await ratio('cow', 'first-write COW fault rate', 'best ÷ best, same run', peer.cow_faults_per_s, 2);
+  }
+}
