@@ -9,6 +9,7 @@ import pc from 'picocolors';
 import { registerBoards } from './commands/boards.js';
 import { registerDecode } from './commands/decode.js';
 import { registerDemo } from './commands/demo.js';
+import { registerReplay } from './commands/replay.js';
 import type { CliIo, Output } from './io.js';
 import { colourEnabled } from './io.js';
 import { toJson } from './json.js';
@@ -92,5 +93,6 @@ export function createProgram(io: CliIo, state: RunState): Command {
   registerDemo(program, output, (code) => {
     state.exitCode = code;
   });
+  registerReplay(program, output);
   return program;
 }

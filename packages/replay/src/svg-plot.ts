@@ -78,8 +78,9 @@ export function formatResultsSvg(results: readonly ReplayResult[], options: SvgP
   const yOf = (ratio: number): number => top + (1 - ratio) * plotH;
   const out: string[] = [];
   out.push(
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" role="img">`,
   );
+  out.push(`<title>${esc(title)}</title>`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${f(left)}" y="24" font-size="14">${esc(title)}</text>`);
   // Axes, grid and ticks.
