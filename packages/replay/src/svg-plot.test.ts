@@ -24,7 +24,7 @@ describe('formatResultsSvg', () => {
     expect(svg).toContain('cache size (pages, log scale)');
     // One point alone gets a marker, no line.
     expect(svg.match(/<polyline/g)).toHaveLength(1);
-    expect(svg).toContain('<circle cx="60.00" cy="350.00" r="3"/>');
+    expect(svg).toContain('<circle cx="60.00" cy="40.00" r="3"/>');
   });
 
   it('uses a linear axis when the sizes span less than 16×', () => {
