@@ -37,13 +37,26 @@ export class StackDistanceCounter {
 
   /** One reference; it is counted in the histogram when `count` is true. */
   push(key: number, count: boolean): void {
-    if (this.t === this.window) this.compact();
     let id = this.index.get(key);
-    if (count) this.counted++;
     if (id < 0) {
-      id = this.distinct++;
-      if (id === this.lastPos.length) this.lastPos = grow32(this.lastPos);
+      id = this.distinct;
       this.index.set(key, id);
+    }
+    this.pushId(id, count);
+  }
+
+  /**
+   * One reference by dense id, as a `CompactTrace` numbers keys: ids `0, 1, 2, …` in order of
+   * first reference, so an id equal to {@link StackDistanceCounter.distinctKeys} is a first
+   * touch (no hashing: the replay of a compact trace uses this). Do not mix with `push` on one
+   * counter.
+   */
+  pushId(id: number, count: boolean): void {
+    if (this.t === this.window) this.compact();
+    if (count) this.counted++;
+    if (id === this.distinct) {
+      this.distinct++;
+      if (id === this.lastPos.length) this.lastPos = grow32(this.lastPos);
       if (count) this.cold++;
     } else {
       const s = this.lastPos[id]!;

@@ -64,7 +64,7 @@ export function runReplayJob(
     const counter = new StackDistanceCounter();
     for (let start = 0; start < n; start += CHUNK) {
       const end = Math.min(n, start + CHUNK);
-      for (let i = start; i < end; i++) counter.push(ids[i]!, i >= warmup);
+      for (let i = start; i < end; i++) counter.pushId(ids[i]!, i >= warmup);
       onProgress?.(end - start);
     }
     return job.sizes.map((c) => result('lru', c, counted, counter.hitsAt(c)));
