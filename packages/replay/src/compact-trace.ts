@@ -96,8 +96,17 @@ export class CompactTraceBuilder {
     let tv = this.tableIds;
     let mask = this.mask;
     let p = this.position;
+    // A run of references to one page (common in real traces: instruction fetches, sequential
+    // data) needs no lookup. NaN never equals a key, so the first reference always looks up.
+    let lastKey = Number.NaN;
+    let lastId = 0;
     for (let i = 0; i < length; i++, p++) {
       const key = keys[i]!;
+      if (key === lastKey) {
+        ids[p] = lastId;
+        continue;
+      }
+      lastKey = key;
       // KeyIndex's hash: mix the low 32 bits with the bits above them.
       let h = Math.imul((key >>> 0) ^ Math.imul((key * TWO_POW_MINUS_32) >>> 0, 0x27d4eb2d), 0x9e3779b1);
       h ^= h >>> 15;
@@ -107,14 +116,16 @@ export class CompactTraceBuilder {
         // The empty marker first: a key of -1 must not match it.
         if (k === -1) {
           this.position = p;
-          ids[p] = this.add(key, j);
+          lastId = this.add(key, j);
+          ids[p] = lastId;
           tk = this.tableKeys;
           tv = this.tableIds;
           mask = this.mask;
           break;
         }
         if (k === key) {
-          ids[p] = tv[j]!;
+          lastId = tv[j]!;
+          ids[p] = lastId;
           break;
         }
         j = (j + 1) & mask;
