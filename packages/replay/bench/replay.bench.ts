@@ -11,10 +11,11 @@
  * - `compactTrace`: the compaction alone; `replay <policy> over a compact trace`: the loop alone
  *   (what each further size or policy costs once the trace is compact, as in `mmkit replay`).
  * - C peer (native/replay-peer.c, see native/README.md): FIFO, CLOCK and LRU in plain C (hash
- *   table + arrays) on the same trace, written to a temporary file as uint64s; each policy's miss
- *   count must equal mmkit's, else the bench throws. mmkit and C run in alternating rounds (one
- *   mmkit replay per policy, then one C run of the three), best of the rounds on each side, so a
- *   load change on the machine hits both sides; `… mmkit ÷ C` per policy.
+ *   table + arrays) on the same trace, written to a temporary file as uint64s, and the same
+ *   compaction and id loops as mmkit's in C; each miss count (and the distinct count) must equal
+ *   mmkit's, else the bench throws. mmkit and C run in alternating rounds (mmkit's rows, then one
+ *   C run of all of its rows), best of the rounds on each side, so a load change on the machine
+ *   hits both sides; `… mmkit ÷ C` per row.
  * - The exact LRU MRC at 8 sizes in one pass, and `missRatios` of four policies at 8 sizes on one
  *   thread and in 2 worker threads (refs/s = references replayed in total ÷ time).
  */
@@ -50,11 +51,17 @@ function replayRate(trace: Float64Array, policy: Peer | 'sieve'): { rate: number
   return { rate: (N * 1000) / ms, misses: r!.misses };
 }
 
+type Rate = { rate: number; misses: number };
+type PeerResult = { misses: number; refs_per_s: number };
+type PeerOutput = Record<Peer | `${Peer}_ids`, PeerResult> & {
+  compact: { distinct: number; refs_per_s: number };
+};
+
 export default async function replayBench(bench: BenchContext): Promise<void> {
   const trace = syntheticTrace();
   const rounds = bench.quick ? 1 : 5;
-  const best = new Map<string, { rate: number; misses: number }>();
-  const keep = (name: string, m: { rate: number; misses: number }) => {
+  const best = new Map<string, Rate>();
+  const keep = (name: string, m: Rate) => {
     const old = best.get(name);
     if (old !== undefined && old.misses !== m.misses) throw new Error(`${name}: runs disagree`);
     if (old === undefined || m.rate > old.rate) best.set(name, m);
@@ -63,75 +70,71 @@ export default async function replayBench(bench: BenchContext): Promise<void> {
   try {
     const input = peer?.writeInput('trace.bin', toUint64(trace));
     for (let round = 0; round < rounds; round++) {
+      // mmkit: whole jobs, the compaction alone, each loop alone; then the C peer, the same.
       for (const policy of POLICIES) keep(policy, replayRate(trace, policy));
+      let t0 = performance.now();
+      const compact = compactTrace(trace);
+      keep('compact', { rate: (N * 1000) / (performance.now() - t0), misses: compact.distinct });
+      for (const policy of [...POLICIES, 'sieve'] as const) {
+        t0 = performance.now();
+        const r = createReplayer(policy, CAPACITY, compact);
+        const hits = r.run(compact.ids, 0, compact.length);
+        keep(`${policy} ids`, { rate: (N * 1000) / (performance.now() - t0), misses: N - hits });
+      }
       if (peer && input) {
-        type PolicyResult = { misses: number; refs_per_s: number };
-        const c = peer.run<Record<Peer, PolicyResult>>([input, CAPACITY, 1]);
+        const c = peer.run<PeerOutput>([input, CAPACITY, 1]);
         for (const policy of POLICIES) {
           keep(`C ${policy}`, { rate: c[policy].refs_per_s, misses: c[policy].misses });
+          const ids = c[`${policy}_ids`];
+          keep(`C ${policy} ids`, { rate: ids.refs_per_s, misses: ids.misses });
         }
+        keep('C compact', { rate: c.compact.refs_per_s, misses: c.compact.distinct });
       }
     }
   } finally {
     peer?.dispose();
   }
+  const row = (name: string, inputSize: string, rate: number) =>
+    bench.measure({ name, inputSize, unit: 'refs/s', better: 'higher', repeat: 1, run: () => rate });
+  const of = `best of ${rounds} rounds`;
   for (const policy of POLICIES) {
-    const m = best.get(policy)!;
-    await bench.measure({
-      name: `replay ${policy} (${CAPACITY} pages)`,
-      inputSize: `10 M refs, 90 % to 2 000 hot pages; compaction included; best of ${rounds} rounds`,
-      unit: 'refs/s',
-      better: 'higher',
-      repeat: 1,
-      run: () => m.rate,
-    });
-  }
-  for (const policy of POLICIES) {
-    const c = best.get(`C ${policy}`);
-    if (c === undefined) continue;
-    const m = best.get(policy)!;
-    sameOrThrow(`replay ${policy}: misses`, m.misses, c.misses);
-    const size = `same 10 M-ref trace, ${m.misses} misses on both`;
-    await peerRow(
-      bench,
-      `C replay-peer ${policy} (${CAPACITY} pages)`,
-      `${size}, best of ${rounds} rounds`,
-      'refs/s',
-      c.rate,
-    );
-    await ratioRow(
-      bench,
-      `replay ${policy} (${CAPACITY} pages), mmkit ÷ C`,
-      `${size}, alternating rounds`,
-      m.rate / c.rate,
+    await row(
+      `replay ${policy} (${CAPACITY} pages)`,
+      `10 M refs, 90 % to 2 000 hot pages; compaction included; ${of}`,
+      best.get(policy)!.rate,
     );
   }
-
-  let compact = compactTrace(trace);
-  await bench.measure({
-    name: 'compactTrace (keys → dense ids)',
-    inputSize: '10 M refs, 202 000 distinct pages above 2^35',
-    unit: 'refs/s',
-    better: 'higher',
-    run: () => {
-      const t0 = performance.now();
-      compact = compactTrace(trace);
-      return (N * 1000) / (performance.now() - t0);
-    },
-  });
+  await row(
+    'compactTrace (keys → dense ids)',
+    `10 M refs, 198 243 distinct pages above 2^35; ${of}`,
+    best.get('compact')!.rate,
+  );
   for (const policy of [...POLICIES, 'sieve'] as const) {
-    await bench.measure({
-      name: `replay ${policy} over a compact trace (${CAPACITY} pages)`,
-      inputSize: '10 M refs as dense ids, the loop alone',
-      unit: 'refs/s',
-      better: 'higher',
-      run: () => {
-        const r = createReplayer(policy, CAPACITY, compact);
-        const t0 = performance.now();
-        r.run(compact.ids, 0, compact.length);
-        return (N * 1000) / (performance.now() - t0);
-      },
-    });
+    await row(
+      `replay ${policy} over a compact trace (${CAPACITY} pages)`,
+      `10 M refs as dense ids, the loop alone; ${of}`,
+      best.get(`${policy} ids`)!.rate,
+    );
+  }
+  if (best.has('C compact')) {
+    const pairs: [string, string, string][] = [
+      ...POLICIES.map((p): [string, string, string] => [p, `C ${p}`, `replay ${p} (${CAPACITY} pages)`]),
+      ['compact', 'C compact', 'compactTrace (keys → dense ids)'],
+      ...POLICIES.map((p): [string, string, string] => [
+        `${p} ids`,
+        `C ${p} ids`,
+        `replay ${p} over a compact trace (${CAPACITY} pages)`,
+      ]),
+    ];
+    for (const [mine, theirs, name] of pairs) {
+      const m = best.get(mine)!;
+      const c = best.get(theirs)!;
+      const what = mine === 'compact' ? 'distinct pages' : 'misses';
+      sameOrThrow(`${name}: ${what}`, m.misses, c.misses);
+      const size = `same 10 M-ref trace, ${m.misses} ${what} on both`;
+      await peerRow(bench, `C replay-peer: ${name}`, `${size}, ${of}`, 'refs/s', c.rate);
+      await ratioRow(bench, `${name}, mmkit ÷ C`, `${size}, alternating rounds`, m.rate / c.rate);
+    }
   }
   await bench.measure({
     name: 'LRU MRC by stack distances (8 sizes, one pass)',
