@@ -59,6 +59,8 @@ export interface ReplayCommandOptions {
 }
 
 const DEFAULT_POINTS = 16;
+/** Below this many references replayed in total, the default is no worker threads. */
+const SMALL_WORK = 1 << 22;
 const MAX_SIZE = 2 ** 30;
 
 /** The format a file name suggests (a `.gz` suffix ignored): see the README. */
@@ -113,7 +115,8 @@ export interface ReplayPlan {
   readonly points: number;
   readonly output: 'text' | 'csv' | 'json';
   readonly svg: string | undefined;
-  readonly workers: number;
+  /** Worker threads, or undefined for the default (CPUs, or none for a small job). */
+  readonly workers: number | undefined;
   readonly dataOnly: boolean;
   readonly objIdColumn: number;
 }
@@ -177,7 +180,7 @@ export function planReplay(file: string, opts: ReplayCommandOptions): ReplayPlan
     svg: opts.svg,
     workers:
       opts.workers === undefined
-        ? availableParallelism()
+        ? undefined
         : parseCount(opts.workers, '--workers', 0, 256, 'a number of worker threads'),
     dataOnly: opts.dataOnly === true,
     objIdColumn:
@@ -329,8 +332,12 @@ export async function runReplay(file: string, opts: ReplayCommandOptions, out: O
   const plan = planReplay(file, opts);
   const trace = await loadTrace(plan);
   const sizes = plan.sizes ?? missRatioCurveSizes(trace.distinct, plan.points);
-  const request = { policies: plan.policies, sizes, workers: plan.workers };
-  const bar = progressBar(out.io.stderr, replayWork(trace, request));
+  const work = replayWork(trace, { policies: plan.policies, sizes });
+  // Starting threads costs more than it saves on a small job: by default, workers only from
+  // SMALL_WORK references replayed in total.
+  const workers = plan.workers ?? (work < SMALL_WORK ? 0 : availableParallelism());
+  const request = { policies: plan.policies, sizes, workers };
+  const bar = progressBar(out.io.stderr, work);
   let results: ReplayResult[];
   try {
     results = await missRatios(trace, { ...request, onProgress: bar.tick });
@@ -391,7 +398,10 @@ export function registerReplay(program: Command, out: () => Output): Command {
     .option('--csv', 'print CSV: policy,capacity,accesses,hits,misses,miss_ratio')
     .option('--json', 'print one JSON document')
     .option('--svg <file>', 'also write an SVG plot of miss ratio against size')
-    .option('--workers <n>', 'worker threads for the policies other than LRU (default: CPUs; 0 = none)')
+    .option(
+      '--workers <n>',
+      'worker threads (default: the number of CPUs, none below 4 Mi references of work; 0 = none)',
+    )
     .action(async (trace: string, opts: ReplayCommandOptions) => {
       await runReplay(trace, opts, out());
     });
