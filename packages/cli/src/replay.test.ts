@@ -151,6 +151,7 @@ describe('mmkit replay: progress bar only on a terminal', () => {
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/replay \[[=\- ]*\] \d+% \| \d+\/240 refs \| .* refs\/s \| ETA /);
+    expect(r.stderr).toMatch(/read {3}\[[=\- ]*\] \d+% \| [\d.]+\/0\.0 MiB \| .*B\/s \| ETA /);
     expect(r.stdout).toContain('fifo       4');
   });
   it('writes nothing to a pipe', async () => {

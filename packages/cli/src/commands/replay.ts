@@ -7,8 +7,8 @@
  * per reference). Bad input (an unreadable file, a malformed line, a truncated binary record) is a
  * usage error naming the file and the line or byte offset (exit 2), and nothing is written: the
  * SVG goes to a temporary file renamed into place only when everything succeeded, and stdout is
- * written once, at the end. A progress bar (rate and ETA) is drawn on stderr only when stderr is
- * a terminal.
+ * written once, at the end. Progress bars (rate and ETA; one for reading the file, one for the
+ * replay) are drawn on stderr only when stderr is a terminal.
  */
 import { randomBytes } from 'node:crypto';
 import { renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -190,16 +190,16 @@ export function planReplay(file: string, opts: ReplayCommandOptions): ReplayPlan
   };
 }
 
-function reader(plan: ReplayPlan): TraceReader {
+function reader(plan: ReplayPlan, onFileBytes: (bytes: number) => void): TraceReader {
   switch (plan.format) {
     case 'lackey':
-      return readLackeyTrace(plan.file, { dataOnly: plan.dataOnly });
+      return readLackeyTrace(plan.file, { dataOnly: plan.dataOnly, onFileBytes });
     case 'pages':
-      return readPageListTrace(plan.file);
+      return readPageListTrace(plan.file, { onFileBytes });
     case 'oracle-bin':
-      return readOracleGeneralTrace(plan.file);
+      return readOracleGeneralTrace(plan.file, { onFileBytes });
     case 'oracle-csv':
-      return readCsvTrace(plan.file, { objIdColumn: plan.objIdColumn });
+      return readCsvTrace(plan.file, { objIdColumn: plan.objIdColumn, onFileBytes });
   }
 }
 
@@ -219,17 +219,21 @@ function fsProblem(e: unknown): string | undefined {
 }
 
 /** Reads the trace; every problem with the file becomes a one-line UsageError. */
-async function loadTrace(plan: ReplayPlan): Promise<CompactTrace> {
+async function loadTrace(plan: ReplayPlan, stderr: CliStream): Promise<CompactTrace> {
+  let sizeBytes = 0;
   try {
-    if (statSync(plan.file).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    const st = statSync(plan.file);
+    if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    sizeBytes = st.size;
   } catch (e) {
     const problem = fsProblem(e);
     if (problem) throw invalidValue('trace file', plan.file, problem, 'a readable trace file');
     throw e;
   }
   let trace: CompactTrace;
+  const bar = progressBar(stderr, sizeBytes, 'read  ', 'bytes');
   try {
-    trace = await loadCompactTrace(reader(plan), { shared: true });
+    trace = await loadCompactTrace(reader(plan, bar.tick), { shared: true });
   } catch (e) {
     // TraceFormatError (file:line or file@byte N, found, expected) and InvalidArgumentError are
     // the file's fault, not ours: both are one line already.
@@ -239,6 +243,8 @@ async function loadTrace(plan: ReplayPlan): Promise<CompactTrace> {
     const problem = fsProblem(e);
     if (problem) throw invalidValue('trace file', plan.file, problem, 'a readable trace file');
     throw e;
+  } finally {
+    bar.stop();
   }
   if (trace.length === 0) {
     throw invalidValue(
@@ -252,12 +258,18 @@ async function loadTrace(plan: ReplayPlan): Promise<CompactTrace> {
 }
 
 /** A progress bar on stderr with rate and ETA, or nothing when stderr is not a terminal. */
-function progressBar(stderr: CliStream, total: number): { tick(refs: number): void; stop(): void } {
+function progressBar(
+  stderr: CliStream,
+  total: number,
+  label: string,
+  unit: 'refs' | 'bytes',
+): { tick(amount: number): void; stop(): void } {
   if (stderr.isTTY !== true || total === 0) return { tick: () => {}, stop: () => {} };
+  const amount = unit === 'refs' ? '{value}/{total} refs' : '{done}/{size} MiB';
   const bar = new cliProgress.SingleBar(
     {
       stream: stderr as unknown as NodeJS.WritableStream,
-      format: 'replay [{bar}] {percentage}% | {value}/{total} refs | {rate} refs/s | ETA {eta_formatted}',
+      format: `${label} [{bar}] {percentage}% | ${amount} | {rate}${unit === 'refs' ? ' refs' : 'B'}/s | ETA {eta_formatted}`,
       barsize: 24,
       hideCursor: true,
       clearOnComplete: true,
@@ -266,14 +278,19 @@ function progressBar(stderr: CliStream, total: number): { tick(refs: number): vo
     },
     cliProgress.Presets.legacy,
   );
+  const mib = (n: number) => (n / 1048576).toFixed(1);
   const started = performance.now();
   let done = 0;
-  bar.start(total, 0, { rate: '-' });
+  bar.start(total, 0, { rate: '-', done: mib(0), size: mib(total) });
   return {
-    tick: (refs) => {
-      done += refs;
+    tick: (n) => {
+      done += n;
       const seconds = (performance.now() - started) / 1000;
-      bar.update(done, { rate: seconds > 0 ? formatRate(done / seconds) : '-' });
+      bar.update(Math.min(done, total), {
+        rate: seconds > 0 ? formatRate(done / seconds) : '-',
+        done: mib(done),
+        size: mib(total),
+      });
     },
     stop: () => bar.stop(),
   };
@@ -330,14 +347,14 @@ function table(results: readonly ReplayResult[]): string[] {
 /** Runs `replay` (see the module documentation). */
 export async function runReplay(file: string, opts: ReplayCommandOptions, out: Output): Promise<void> {
   const plan = planReplay(file, opts);
-  const trace = await loadTrace(plan);
+  const trace = await loadTrace(plan, out.io.stderr);
   const sizes = plan.sizes ?? missRatioCurveSizes(trace.distinct, plan.points);
   const work = replayWork(trace, { policies: plan.policies, sizes });
   // Starting threads costs more than it saves on a small job: by default, workers only from
   // SMALL_WORK references replayed in total.
   const workers = plan.workers ?? (work < SMALL_WORK ? 0 : availableParallelism());
   const request = { policies: plan.policies, sizes, workers };
-  const bar = progressBar(out.io.stderr, work);
+  const bar = progressBar(out.io.stderr, work, 'replay', 'refs');
   let results: ReplayResult[];
   try {
     results = await missRatios(trace, { ...request, onProgress: bar.tick });
