@@ -341,17 +341,17 @@ describe('usage errors: exit 2 and exactly one line on stderr', () => {
     [
       'no command',
       [],
-      "mmkit: error: missing command; expected one of: decode, boards, demo, walk, dump, diff (see 'mmkit --help')",
+      "mmkit: error: missing command; expected one of: decode, boards, demo, walk, dump, diff, replay (see 'mmkit --help')",
     ],
     [
       'unknown command',
       ['frobnicate'],
-      "mmkit: error: unknown command 'frobnicate'; expected one of: decode, boards, demo, walk, dump, diff, help",
+      "mmkit: error: unknown command 'frobnicate'; expected one of: decode, boards, demo, walk, dump, diff, replay, help",
     ],
     [
       'help for an unknown command',
       ['help', 'frobnicate'],
-      `mmkit: error: unknown command "frobnicate" for 'mmkit help'; expected one of: decode, boards, demo, walk, dump, diff, help`,
+      `mmkit: error: unknown command "frobnicate" for 'mmkit help'; expected one of: decode, boards, demo, walk, dump, diff, replay, help`,
     ],
     [
       'unknown option',

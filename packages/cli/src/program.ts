@@ -12,6 +12,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerDiff } from './commands/diff.js';
 import { registerDump } from './commands/dump.js';
 import { registerWalk } from './commands/walk.js';
+import { registerReplay } from './commands/replay.js';
 import type { CliIo, Output } from './io.js';
 import { colourEnabled } from './io.js';
 import { toJson } from './json.js';
@@ -102,5 +103,6 @@ export function createProgram(io: CliIo, state: RunState): Command {
   registerDiff(program, output, (code) => {
     state.exitCode = code;
   });
+  registerReplay(program, output);
   return program;
 }

@@ -20,17 +20,26 @@ export async function isGzipFile(path: string): Promise<boolean> {
 }
 
 /**
- * The (decompressed) bytes of `path`, chunk by chunk.
+ * The (decompressed) bytes of `path`, chunk by chunk. `onFileBytes(n)` is called as `n` more
+ * bytes of the file itself are read (compressed bytes for a gzip file), so the calls add up to
+ * the file size: what a progress display needs.
  * @throws TraceFormatError if a gzip stream is corrupt or truncated (offset = decompressed bytes
  *   delivered so far); the file system's own errors (ENOENT…) as they are.
  */
-export async function* readBytes(path: string): AsyncGenerator<Uint8Array> {
+export async function* readBytes(
+  path: string,
+  onFileBytes?: (bytes: number) => void,
+): AsyncGenerator<Uint8Array> {
   const gzip = await isGzipFile(path);
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
   if (!gzip) {
-    for await (const chunk of file) yield chunk as Uint8Array;
+    for await (const chunk of file) {
+      onFileBytes?.((chunk as Uint8Array).length);
+      yield chunk as Uint8Array;
+    }
     return;
   }
+  if (onFileBytes) file.on('data', (chunk) => onFileBytes((chunk as Uint8Array).length));
   const gunzip = createGunzip({ chunkSize: 1 << 20 });
   file.on('error', (e) => gunzip.destroy(e));
   file.pipe(gunzip);

@@ -42,3 +42,14 @@ export function checkInsert(
     );
   }
 }
+
+/** @throws InvalidArgumentError unless `fn` is undefined or a function; returns it. */
+export function checkCallback<T extends (...args: never[]) => unknown>(
+  what: string,
+  fn: T | undefined,
+): T | undefined {
+  if (fn !== undefined && typeof fn !== 'function') {
+    throw new InvalidArgumentError(what, fn, 'a function or undefined');
+  }
+  return fn;
+}

@@ -11,7 +11,7 @@
  * (libCacheSim warns and uses 0, or hashes string ids when told so).
  */
 import { InvalidArgumentError } from '@mmkit/core';
-import { checkCapacity } from './checks.js';
+import { checkCallback, checkCapacity } from './checks.js';
 import { decimalNumber, hexNumber, type LineContext, lineError, textBatches } from './text-trace.js';
 import { DEFAULT_BATCH_SIZE, TraceReader } from './trace-reader.js';
 
@@ -25,6 +25,11 @@ export interface CsvTraceOptions {
   readonly delimiter?: string;
   /** Keys per batch (default 65536). */
   readonly batchSize?: number;
+  /**
+   * Called as bytes of the file are read (compressed bytes for gzip), adding up to the file size
+   * on each pass: for a progress display.
+   */
+  readonly onFileBytes?: (bytes: number) => void;
 }
 
 /** libCacheSim's `csv_detect_header` applied to one line. */
@@ -104,5 +109,6 @@ export function readCsvTrace(path: string, options: CsvTraceOptions): TraceReade
     if (v < 0) throw lineError(buf, start, end, ctx, expected);
     return v;
   };
-  return new TraceReader(path, 'csv', () => textBatches(path, parse, batchSize));
+  const onFileBytes = checkCallback('csv onFileBytes', options.onFileBytes);
+  return new TraceReader(path, 'csv', () => textBatches(path, parse, batchSize, onFileBytes));
 }

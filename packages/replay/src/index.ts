@@ -9,9 +9,25 @@
  */
 export { ArcPolicy, createArcPolicy } from './arc.js';
 export { ClockPolicy, createClockPolicy } from './clock.js';
+export {
+  type CompactTrace,
+  CompactTraceBuilder,
+  type CompactTraceOptions,
+  compactTrace,
+  loadCompactTrace,
+  MAX_COMPACT_REFERENCES,
+} from './compact-trace.js';
 export { type ConformanceOptions, checkPolicyConformance } from './conformance.js';
 export { type CsvTraceOptions, looksLikeCsvHeader, readCsvTrace } from './csv-trace.js';
 export { TraceFormatError, type TracePosition } from './errors.js';
+export {
+  createReplayer,
+  FAST_POLICY_NAMES,
+  type FastPolicyName,
+  isFastPolicy,
+  type Replayer,
+  type ReplayerOptions,
+} from './fast-replay.js';
 export { createFifoPolicy, FifoPolicy } from './fifo.js';
 export { formatResultsCsv, formatResultsJson, RESULT_CSV_HEADER } from './format.js';
 export { type LackeyOptions, readLackeyTrace } from './lackey.js';
@@ -47,7 +63,19 @@ export {
   type ReplacementPolicy,
 } from './policy.js';
 export { type ReplayOptions, type ReplayResult, replay, replaySync } from './replay.js';
+export {
+  type MissRatiosOptions,
+  missRatioCurveSizes,
+  missRatios,
+  type ReplayJob,
+  type ReplayJobSettings,
+  replayWork,
+  runReplayJob,
+  type WorkerReply,
+  type WorkerRequest,
+} from './replay-jobs.js';
 export { createSievePolicy, SievePolicy } from './sieve.js';
+export { formatResultsSvg, type SvgPlotOptions } from './svg-plot.js';
 export { DEFAULT_BATCH_SIZE, type TraceFormat, TraceReader } from './trace-reader.js';
 export { checkKeys, forEachBatch, type TraceBatch, type TraceSource } from './trace-source.js';
 export { createTwoListPolicy, type TwoListOptions, TwoListPolicy } from './two-list.js';

@@ -6,7 +6,7 @@
  * `dataOnly`. valgrind's own `==pid==` lines and blank lines are skipped.
  */
 import { InvalidArgumentError } from '@mmkit/core';
-import { checkCapacity } from './checks.js';
+import { checkCallback, checkCapacity } from './checks.js';
 import {
   decimalNumber,
   hexAddressToPage,
@@ -25,6 +25,11 @@ export interface LackeyOptions {
   readonly pageShift?: number;
   /** Keys per batch (default 65536). */
   readonly batchSize?: number;
+  /**
+   * Called as bytes of the file are read (compressed bytes for gzip), adding up to the file size
+   * on each pass: for a progress display.
+   */
+  readonly onFileBytes?: (bytes: number) => void;
 }
 
 const EXPECTED =
@@ -65,5 +70,6 @@ export function readLackeyTrace(path: string, options: LackeyOptions = {}): Trac
     if (dataOnly && type === 0x49) return -1;
     return page;
   };
-  return new TraceReader(path, 'lackey', () => textBatches(path, parse, batchSize));
+  const onFileBytes = checkCallback('lackey onFileBytes', options.onFileBytes);
+  return new TraceReader(path, 'lackey', () => textBatches(path, parse, batchSize, onFileBytes));
 }

@@ -37,25 +37,38 @@ export class StackDistanceCounter {
 
   /** One reference; it is counted in the histogram when `count` is true. */
   push(key: number, count: boolean): void {
-    if (this.t === this.window) this.compact();
     let id = this.index.get(key);
-    if (count) this.counted++;
     if (id < 0) {
-      id = this.distinct++;
-      if (id === this.lastPos.length) this.lastPos = grow32(this.lastPos);
+      id = this.distinct;
       this.index.set(key, id);
+    }
+    this.pushId(id, count);
+  }
+
+  /**
+   * One reference by dense id, as a `CompactTrace` numbers keys: ids `0, 1, 2, …` in order of
+   * first reference, so an id equal to {@link StackDistanceCounter.distinctKeys} is a first
+   * touch (no hashing: the replay of a compact trace uses this). Do not mix with `push` on one
+   * counter.
+   */
+  pushId(id: number, count: boolean): void {
+    if (this.t === this.window) this.compact();
+    if (count) this.counted++;
+    if (id === this.distinct) {
+      this.distinct++;
+      if (id === this.lastPos.length) this.lastPos = grow32(this.lastPos);
       if (count) this.cold++;
+      this.add(this.t, 1);
     } else {
       const s = this.lastPos[id]!;
       if (count) {
-        const d = this.prefix(this.t - 1) - this.prefix(s) + 1;
+        const d = this.between(s, this.t) + 1;
         if (d >= this.hist.length) this.hist = growF64(this.hist, d + 1);
         this.hist[d]!++;
       }
-      this.add(s, -1);
+      this.move(s, this.t);
       this.owner[s] = -1;
     }
-    this.add(this.t, 1);
     this.owner[this.t] = id;
     this.lastPos[id] = this.t;
     this.t++;
@@ -76,10 +89,48 @@ export class StackDistanceCounter {
     return this.hist.slice(1, last + 1);
   }
 
-  private prefix(i: number): number {
-    let s = 0;
-    for (let j = i + 1; j > 0; j -= j & -j) s += this.tree[j]!;
-    return s;
+  /**
+   * Markers strictly between positions `s` and `t` (`prefix(t − 1) − prefix(s)`), walking both
+   * Fenwick chains down until they meet: the common part cancels, so a short reuse distance (the
+   * common case) costs a few steps instead of two full prefix sums.
+   */
+  private between(s: number, t: number): number {
+    const tree = this.tree;
+    let a = t; // 1-based index of position t − 1
+    let b = s + 1; // 1-based index of position s
+    let sum = 0;
+    while (a !== b) {
+      if (a > b) {
+        sum += tree[a]!;
+        a -= a & -a;
+      } else {
+        sum -= tree[b]!;
+        b -= b & -b;
+      }
+    }
+    return sum;
+  }
+
+  /**
+   * Moves a marker from position `s` to position `t` (> s): `add(s, −1)` and `add(t, +1)`, walking
+   * both chains up only until they meet (above that the two changes cancel).
+   */
+  private move(s: number, t: number): void {
+    const tree = this.tree;
+    const n = this.window;
+    let a = s + 1;
+    let b = t + 1;
+    while (a !== b) {
+      if (a < b) {
+        if (a > n) break;
+        tree[a]!--;
+        a += a & -a;
+      } else {
+        if (b > n) break;
+        tree[b]!++;
+        b += b & -b;
+      }
+    }
   }
 
   private add(i: number, v: number): void {

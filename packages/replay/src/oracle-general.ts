@@ -16,7 +16,7 @@
  */
 import { InvalidArgumentError } from '@mmkit/core';
 import { readBytes } from './byte-stream.js';
-import { checkCapacity } from './checks.js';
+import { checkCallback, checkCapacity } from './checks.js';
 import { TraceFormatError } from './errors.js';
 import { DEFAULT_BATCH_SIZE, TraceReader } from './trace-reader.js';
 
@@ -29,6 +29,11 @@ export interface OracleGeneralOptions {
   readonly keepZeroSize?: boolean;
   /** Keys per batch (default 65536). */
   readonly batchSize?: number;
+  /**
+   * Called as bytes of the file are read (compressed bytes for gzip), adding up to the file size
+   * on each pass: for a progress display.
+   */
+  readonly onFileBytes?: (bytes: number) => void;
 }
 
 const RECORD = ORACLE_GENERAL_RECORD_BYTES;
@@ -45,6 +50,7 @@ function hexBytes(bytes: Uint8Array): string {
 export function readOracleGeneralTrace(path: string, options: OracleGeneralOptions = {}): TraceReader {
   if (typeof path !== 'string') throw new InvalidArgumentError('oracleGeneral path', path, 'a file path');
   const keepZero = options.keepZeroSize ?? false;
+  const onFileBytes = checkCallback('oracleGeneral onFileBytes', options.onFileBytes);
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   checkCapacity('oracleGeneral batchSize', batchSize);
   async function* batches() {
@@ -69,7 +75,7 @@ export function readOracleGeneralTrace(path: string, options: OracleGeneralOptio
       if (size === 0 && !keepZero) return;
       keys[batch.length++] = hi * 4294967296 + lo;
     };
-    for await (const chunk of readBytes(path)) {
+    for await (const chunk of readBytes(path, onFileBytes)) {
       let at = 0;
       if (pendingLength > 0) {
         const take = Math.min(RECORD - pendingLength, chunk.length);

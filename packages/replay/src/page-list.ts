@@ -5,7 +5,7 @@
  * allowed.
  */
 import { InvalidArgumentError } from '@mmkit/core';
-import { checkCapacity } from './checks.js';
+import { checkCallback, checkCapacity } from './checks.js';
 import {
   decimalNumber,
   hexAddressToPage,
@@ -25,6 +25,11 @@ export interface PageListOptions {
   readonly pageShift?: number;
   /** Keys per batch (default 65536). */
   readonly batchSize?: number;
+  /**
+   * Called as bytes of the file are read (compressed bytes for gzip), adding up to the file size
+   * on each pass: for a progress display.
+   */
+  readonly onFileBytes?: (bytes: number) => void;
 }
 
 /**
@@ -66,5 +71,6 @@ export function readPageListTrace(path: string, options: PageListOptions = {}): 
     if (v < 0) throw lineError(buf, start, end, ctx, expected);
     return v;
   };
-  return new TraceReader(path, 'pages', () => textBatches(path, parse, batchSize));
+  const onFileBytes = checkCallback('pages onFileBytes', options.onFileBytes);
+  return new TraceReader(path, 'pages', () => textBatches(path, parse, batchSize, onFileBytes));
 }

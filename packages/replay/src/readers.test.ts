@@ -185,3 +185,44 @@ describe('csv reader', () => {
     expect(e2.line).toBe(2);
   });
 });
+
+describe('onFileBytes (progress of reading)', () => {
+  it('adds up to the file size on every pass, plain and gzip, for every reader', async () => {
+    const { mkdtempSync: mk, writeFileSync: wf, statSync } = await import('node:fs');
+    const { join: j } = await import('node:path');
+    const { tmpdir: t } = await import('node:os');
+    const { gzipSync: gz } = await import('node:zlib');
+    const { readPageListTrace, readLackeyTrace, readCsvTrace, readOracleGeneralTrace } = await import(
+      './index.js'
+    );
+    const dir = mk(j(t(), 'mmkit-bytes-'));
+    const text = Array.from({ length: 5000 }, (_, i) => `0x${(i * 7919).toString(16)}`).join('\n');
+    const records = Buffer.alloc(24 * 1000);
+    for (let i = 0; i < 1000; i++) {
+      records.writeBigUInt64LE(BigInt(i % 37), i * 24 + 4);
+      records.writeUInt32LE(1, i * 24 + 12);
+    }
+    const files: [string, string | Buffer, (p: string, f: (n: number) => void) => AsyncIterable<unknown>][] =
+      [
+        ['p.txt', text, (p, f) => readPageListTrace(p, { onFileBytes: f })],
+        ['l.lackey', ' L 7ff000398,8\n'.repeat(3000), (p, f) => readLackeyTrace(p, { onFileBytes: f })],
+        ['c.csv', '1,5\n2,6\n'.repeat(2000), (p, f) => readCsvTrace(p, { objIdColumn: 2, onFileBytes: f })],
+        ['o.bin', records, (p, f) => readOracleGeneralTrace(p, { onFileBytes: f })],
+      ];
+    for (const [name, content, open] of files) {
+      for (const zip of [false, true]) {
+        const path = j(dir, zip ? `${name}.gz` : name);
+        wf(path, zip ? gz(content) : content);
+        let bytes = 0;
+        const reader = open(path, (n) => {
+          bytes += n;
+        });
+        for (let pass = 1; pass <= 2; pass++) {
+          for await (const _ of reader);
+          expect(bytes).toBe(pass * statSync(path).size);
+        }
+      }
+    }
+    expect(() => readPageListTrace('x', { onFileBytes: 3 as never })).toThrow(/onFileBytes/);
+  });
+});

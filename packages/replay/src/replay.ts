@@ -9,9 +9,12 @@
  */
 import { InvalidArgumentError } from '@mmkit/core';
 import { checkCapacity } from './checks.js';
+import { compactTrace } from './compact-trace.js';
+import { isFastPolicy } from './fast-replay.js';
 import { computeNextUse, computeNextUseSync } from './next-use.js';
 import { createPolicy, isPolicyName, POLICY_NAMES, type PolicyName } from './policies.js';
 import type { ReplacementPolicy } from './policy.js';
+import { runReplayJob } from './replay-jobs.js';
 import { checkKeys, forEachBatch, type TraceSource } from './trace-source.js';
 
 /** The result of replaying one policy at one size. */
@@ -145,12 +148,21 @@ export async function replay(trace: TraceSource, options: ReplayOptions): Promis
 
 /**
  * {@link replay} for a trace already in memory, synchronously (what benchmarks and tests use).
+ * FIFO, CLOCK, LRU and SIEVE (by name) go through {@link compactTrace} and their specialised loops:
+ * 4 bytes of memory per reference, the same results.
  * @throws InvalidArgumentError for bad options or keys.
  */
 export function replaySync(trace: ArrayLike<number>, options: ReplayOptions): ReplayResult[] {
   const { capacities, warmup } = prepare(options);
   if (trace === null || typeof trace !== 'object' || typeof trace.length !== 'number') {
     throw new InvalidArgumentError('trace', trace, 'an array or typed array of page numbers');
+  }
+  const { policy } = options;
+  if (typeof policy === 'string' && isFastPolicy(policy)) {
+    // FIFO, CLOCK, LRU and SIEVE: compact the trace once (this validates every key), then the
+    // specialised loops (fast-replay.ts), one per size.
+    const compact = compactTrace(trace);
+    return capacities.map((c) => runReplayJob(compact, { policy, sizes: [c] }, { warmup })[0]!);
   }
   checkKeys(trace);
   const nextUse = options.policy === 'opt' ? computeNextUseSync(trace) : undefined;

@@ -41,6 +41,7 @@ export async function* textBatches(
   path: string,
   parse: LineParser,
   batchSize: number,
+  onFileBytes?: (bytes: number) => void,
 ): AsyncGenerator<TraceBatch> {
   const keys = new Float64Array(batchSize);
   const batch = { keys, length: 0 };
@@ -52,7 +53,7 @@ export async function* textBatches(
     const key = parse(buf, start, end, ctx);
     if (key >= 0) keys[batch.length++] = key;
   };
-  for await (const chunk of readBytes(path)) {
+  for await (const chunk of readBytes(path, onFileBytes)) {
     let start = 0;
     if (carry !== null) {
       const nl = chunk.indexOf(0x0a);

@@ -11,7 +11,10 @@
  *
  * usage: replay-peer TRACE CAPACITY RUNS
  *   TRACE  little-endian uint64 page numbers; CAPACITY pages; RUNS timed runs per policy (best kept)
- * Prints one JSON object: per policy, misses and refs/s. Exit 1 on bad input.
+ * Prints one JSON object: per policy, misses and refs/s; then the compact-trace side (below):
+ * `compact` (distinct keys, refs/s) and `<policy>_ids` (misses, refs/s of the loop alone; the
+ * timing includes allocating the id-indexed arrays, as mmkit's createReplayer does). Exit 1 on
+ * bad input.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdint.h>
@@ -115,6 +118,103 @@ static uint64_t replay(int policy, const uint64_t *trace, size_t n, uint32_t cap
   return hits;
 }
 
+/*
+ * The compact-trace side (mmkit's compactTrace + specialised loops, in C): keys renamed to dense
+ * ids in order of first reference through an open-addressing table that grows with the distinct
+ * keys (at most half full, the same hash), each key checked below 2^53 on first sight; then FIFO,
+ * CLOCK and LRU over the ids with arrays indexed by id.
+ */
+static uint32_t compact(const uint64_t *trace, size_t n, int32_t *ids) {
+  uint32_t size = 1024, mask = size - 1, count = 0;
+  uint64_t *ck = malloc((size_t)size * 8);
+  int32_t *cv = malloc((size_t)size * 4);
+  if (!ck || !cv) die("out of memory");
+  memset(ck, 0xff, (size_t)size * 8);
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t k = trace[i];
+    uint32_t h = ((uint32_t)k ^ ((uint32_t)(k >> 32) * 0x27d4eb2du)) * 0x9e3779b1u;
+    uint32_t j = (h ^ (h >> 15)) & mask;
+    for (;; j = (j + 1) & mask) {
+      if (ck[j] == EMPTY) {
+        if (k >> 53) die("a key is not below 2^53");
+        ck[j] = k, cv[j] = (int32_t)count, ids[i] = (int32_t)count++;
+        if (count * 2 > size) { /* grow */
+          const uint32_t old = size;
+          uint64_t *ok = ck;
+          int32_t *ov = cv;
+          size *= 2, mask = size - 1;
+          ck = malloc((size_t)size * 8), cv = malloc((size_t)size * 4);
+          if (!ck || !cv) die("out of memory");
+          memset(ck, 0xff, (size_t)size * 8);
+          for (uint32_t a = 0; a < old; a++) {
+            if (ok[a] == EMPTY) continue;
+            uint32_t hh = ((uint32_t)ok[a] ^ ((uint32_t)(ok[a] >> 32) * 0x27d4eb2du)) * 0x9e3779b1u;
+            uint32_t b = (hh ^ (hh >> 15)) & mask;
+            while (ck[b] != EMPTY) b = (b + 1) & mask;
+            ck[b] = ok[a], cv[b] = ov[a];
+          }
+          free(ok), free(ov);
+        }
+        break;
+      }
+      if (ck[j] == k) {
+        ids[i] = cv[j];
+        break;
+      }
+    }
+  }
+  free(ck), free(cv);
+  return count;
+}
+
+/* Replays ids through one policy with arrays indexed by id (as mmkit's fast-replay.ts); hits. */
+static uint64_t replay_ids(int policy, const int32_t *ids, size_t n, uint32_t distinct, uint32_t cap) {
+  int32_t *slot = malloc((size_t)distinct * 4), *ring = malloc((size_t)cap * 4);
+  int32_t *lp = malloc(((size_t)distinct + 1) * 4), *ln = malloc(((size_t)distinct + 1) * 4);
+  uint8_t *rb = calloc(cap, 1);
+  if (!slot || !ring || !lp || !ln || !rb) die("out of memory");
+  memset(slot, 0xff, (size_t)distinct * 4);
+  const int32_t head = (int32_t)distinct;
+  lp[head] = ln[head] = head;
+  uint32_t size = 0, hand = 0;
+  uint64_t hits = 0;
+  for (size_t i = 0; i < n; i++) {
+    const int32_t id = ids[i];
+    const int32_t s = slot[id];
+    if (s >= 0) {
+      hits++;
+      if (policy == CLOCK) rb[s] = 1;
+      else if (policy == LRU && ln[head] != id) {
+        lp[ln[id]] = lp[id], ln[lp[id]] = ln[id];
+        ln[id] = ln[head], lp[ln[head]] = id, lp[id] = head, ln[head] = id;
+      }
+      continue;
+    }
+    if (policy == LRU) {
+      if (size < cap) size++;
+      else {
+        const int32_t v = lp[head];
+        ln[lp[v]] = head, lp[head] = lp[v], slot[v] = -1;
+      }
+      slot[id] = 0;
+      ln[id] = ln[head], lp[ln[head]] = id, lp[id] = head, ln[head] = id;
+      continue;
+    }
+    uint32_t t;
+    if (size < cap) t = size++;
+    else {
+      if (policy == CLOCK)
+        while (rb[hand]) rb[hand] = 0, hand = hand + 1 == cap ? 0 : hand + 1;
+      t = hand;
+      slot[ring[t]] = -1;
+      hand = hand + 1 == cap ? 0 : hand + 1;
+    }
+    ring[t] = id, rb[t] = 0, slot[id] = (int32_t)t;
+  }
+  free(slot), free(ring), free(lp), free(ln), free(rb);
+  return hits;
+}
+
 static void *read_file(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
   if (!f) die("cannot open the trace");
@@ -163,6 +263,29 @@ int main(int argc, char **argv) {
       if (rate > best) best = rate;
     }
     printf(", \"%s\": {\"misses\": %llu, \"refs_per_s\": %.1f}", names[p], (unsigned long long)(n - hits), best);
+  }
+  int32_t *ids = malloc(n * 4);
+  if (!ids) die("out of memory");
+  double best = 0;
+  uint32_t distinct = 0;
+  for (int r = 0; r < runs; r++) {
+    const double t0 = now_s();
+    distinct = compact(trace, n, ids);
+    const double rate = (double)n / (now_s() - t0);
+    if (rate > best) best = rate;
+  }
+  printf(", \"compact\": {\"distinct\": %u, \"refs_per_s\": %.1f}", distinct, best);
+  static const char *id_names[] = {"fifo_ids", "clock_ids", "lru_ids"};
+  for (int p = FIFO; p <= LRU; p++) {
+    double best_ids = 0;
+    uint64_t hits = 0;
+    for (int r = 0; r < runs; r++) {
+      const double t0 = now_s();
+      hits = replay_ids(p, ids, n, distinct, (uint32_t)cap);
+      const double rate = (double)n / (now_s() - t0);
+      if (rate > best_ids) best_ids = rate;
+    }
+    printf(", \"%s\": {\"misses\": %llu, \"refs_per_s\": %.1f}", id_names[p], (unsigned long long)(n - hits), best_ids);
   }
   printf("}\n");
   return 0;

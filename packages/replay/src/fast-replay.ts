@@ -1,0 +1,346 @@
+/**
+ * Replay of a {@link CompactTrace}: one {@link Replayer} per policy and size.
+ *
+ * FIFO, CLOCK, LRU and SIEVE have specialised loops: the whole policy is a few typed arrays
+ * indexed by id (no hashing, no call per reference, no allocation), with exactly the conventions
+ * of the generic policies (`fifo.ts`, `clock.ts`, `lru.ts`, `sieve.ts`; a property test checks
+ * equal hits on random traces). The other policies run their generic `ReplacementPolicy` over the
+ * ids. A replayer can be run in pieces (`run(ids, 0, a)`, `run(ids, a, b)`, …): its state carries
+ * over, so callers can count only after a warm-up and report progress between pieces.
+ */
+import { InvalidArgumentError } from '@mmkit/core';
+import { checkCapacity } from './checks.js';
+import type { CompactTrace } from './compact-trace.js';
+import { computeNextUseSync } from './next-use.js';
+import { createPolicy, isPolicyName, POLICY_NAMES, type PolicyName } from './policies.js';
+import type { ReplacementPolicy } from './policy.js';
+
+/** Replays a compact trace through one policy at one size, in pieces. */
+export interface Replayer {
+  /** The policy's name. */
+  readonly policy: string;
+  /** Cache size in pages. */
+  readonly capacity: number;
+  /** Replays `ids[start … end)` and returns the hits among them. */
+  run(ids: Int32Array, start: number, end: number): number;
+}
+
+/** The policies with a specialised loop. */
+export const FAST_POLICY_NAMES = ['fifo', 'clock', 'lru', 'sieve'] as const;
+
+/** A policy with a specialised loop. */
+export type FastPolicyName = (typeof FAST_POLICY_NAMES)[number];
+
+/** True if `name` has a specialised replay loop. */
+export function isFastPolicy(name: unknown): name is FastPolicyName {
+  return typeof name === 'string' && (FAST_POLICY_NAMES as readonly string[]).includes(name);
+}
+
+/** FIFO: a ring of ids and one resident byte per id; a hit changes nothing. */
+class FifoReplayer implements Replayer {
+  readonly policy = 'fifo';
+  private readonly resident: Uint8Array;
+  private readonly ring: Int32Array;
+  private size = 0;
+  private hand = 0;
+
+  constructor(
+    readonly capacity: number,
+    distinct: number,
+  ) {
+    this.resident = new Uint8Array(distinct);
+    this.ring = new Int32Array(Math.min(capacity, distinct));
+  }
+
+  run(ids: Int32Array, start: number, end: number): number {
+    const resident = this.resident;
+    const ring = this.ring;
+    const cap = this.capacity;
+    let size = this.size;
+    let hand = this.hand;
+    let hits = 0;
+    for (let i = start; i < end; i++) {
+      const id = ids[i]!;
+      if (resident[id] !== 0) {
+        hits++;
+        continue;
+      }
+      if (size < cap) {
+        ring[size++] = id;
+      } else {
+        // The ring is full: its hand is the oldest page.
+        resident[ring[hand]!] = 0;
+        ring[hand] = id;
+        hand = hand + 1 === cap ? 0 : hand + 1;
+      }
+      resident[id] = 1;
+    }
+    this.size = size;
+    this.hand = hand;
+    return hits;
+  }
+}
+
+/**
+ * CLOCK: a ring of slots with one reference bit each and the hand at the oldest page. The generic
+ * policy moves a spared page to the newest end; on a full ring that is the same as advancing the
+ * hand past it, so the ring order is the queue order.
+ */
+class ClockReplayer implements Replayer {
+  readonly policy = 'clock';
+  private readonly slot: Int32Array;
+  private readonly ring: Int32Array;
+  private readonly ref: Uint8Array;
+  private size = 0;
+  private hand = 0;
+
+  constructor(
+    readonly capacity: number,
+    distinct: number,
+  ) {
+    this.slot = new Int32Array(distinct).fill(-1);
+    const n = Math.min(capacity, distinct);
+    this.ring = new Int32Array(n);
+    this.ref = new Uint8Array(n);
+  }
+
+  run(ids: Int32Array, start: number, end: number): number {
+    const slot = this.slot;
+    const ring = this.ring;
+    const ref = this.ref;
+    const cap = this.capacity;
+    let size = this.size;
+    let hand = this.hand;
+    let hits = 0;
+    for (let i = start; i < end; i++) {
+      const id = ids[i]!;
+      const s = slot[id]!;
+      if (s >= 0) {
+        hits++;
+        ref[s] = 1;
+        continue;
+      }
+      let t: number;
+      if (size < cap) {
+        t = size++;
+      } else {
+        while (ref[hand] !== 0) {
+          ref[hand] = 0;
+          hand = hand + 1 === cap ? 0 : hand + 1;
+        }
+        t = hand;
+        slot[ring[t]!] = -1;
+        hand = hand + 1 === cap ? 0 : hand + 1;
+      }
+      ring[t] = id;
+      ref[t] = 0;
+      slot[id] = t;
+    }
+    this.size = size;
+    this.hand = hand;
+    return hits;
+  }
+}
+
+/** Exact LRU: a circular doubly linked list over ids with a sentinel (`distinct`); MRU first. */
+class LruReplayer implements Replayer {
+  readonly policy = 'lru';
+  private readonly prev: Int32Array;
+  private readonly next: Int32Array;
+  private readonly resident: Uint8Array;
+  private size = 0;
+
+  constructor(
+    readonly capacity: number,
+    private readonly distinct: number,
+  ) {
+    this.prev = new Int32Array(distinct + 1);
+    this.next = new Int32Array(distinct + 1);
+    this.prev[distinct] = distinct;
+    this.next[distinct] = distinct;
+    this.resident = new Uint8Array(distinct);
+  }
+
+  run(ids: Int32Array, start: number, end: number): number {
+    const prev = this.prev;
+    const next = this.next;
+    const resident = this.resident;
+    const head = this.distinct;
+    const cap = this.capacity;
+    let size = this.size;
+    let hits = 0;
+    for (let i = start; i < end; i++) {
+      const id = ids[i]!;
+      if (resident[id] !== 0) {
+        hits++;
+        const first = next[head]!;
+        if (first === id) continue;
+        // Unlink, then push at the MRU end.
+        const p = prev[id]!;
+        const n = next[id]!;
+        next[p] = n;
+        prev[n] = p;
+        next[id] = first;
+        prev[first] = id;
+        prev[id] = head;
+        next[head] = id;
+        continue;
+      }
+      if (size < cap) {
+        size++;
+      } else {
+        const victim = prev[head]!;
+        const p = prev[victim]!;
+        next[p] = head;
+        prev[head] = p;
+        resident[victim] = 0;
+      }
+      resident[id] = 1;
+      const first = next[head]!;
+      next[id] = first;
+      prev[first] = id;
+      prev[id] = head;
+      next[head] = id;
+    }
+    this.size = size;
+    return hits;
+  }
+}
+
+/**
+ * SIEVE: a queue (doubly linked over ids, `newer`/`older`, sentinel `distinct`) where pages never
+ * move, a visited bit per id, and a hand that resumes where it stopped (at the oldest page at
+ * first or after running off the newest end).
+ */
+class SieveReplayer implements Replayer {
+  readonly policy = 'sieve';
+  private readonly newer: Int32Array;
+  private readonly older: Int32Array;
+  private readonly state: Uint8Array; // 0 absent, 1 resident, 2 resident and visited
+  private size = 0;
+  private hand: number;
+
+  constructor(
+    readonly capacity: number,
+    private readonly distinct: number,
+  ) {
+    this.newer = new Int32Array(distinct + 1);
+    this.older = new Int32Array(distinct + 1);
+    this.newer[distinct] = distinct;
+    this.older[distinct] = distinct;
+    this.state = new Uint8Array(distinct);
+    this.hand = distinct;
+  }
+
+  run(ids: Int32Array, start: number, end: number): number {
+    const newer = this.newer;
+    const older = this.older;
+    const state = this.state;
+    const head = this.distinct; // newer[head] = oldest page, older[head] = newest page
+    const cap = this.capacity;
+    let size = this.size;
+    let hand = this.hand;
+    let hits = 0;
+    for (let i = start; i < end; i++) {
+      const id = ids[i]!;
+      const st = state[id]!;
+      if (st !== 0) {
+        hits++;
+        if (st === 1) state[id] = 2;
+        continue;
+      }
+      if (size < cap) {
+        size++;
+      } else {
+        let n = hand === head ? newer[head]! : hand;
+        while (state[n] === 2) {
+          state[n] = 1;
+          n = newer[n]!;
+          if (n === head) n = newer[head]!;
+        }
+        hand = newer[n]!; // may be the sentinel: "start at the oldest" next time
+        const o = older[n]!;
+        newer[o] = hand;
+        older[hand] = o;
+        state[n] = 0;
+      }
+      state[id] = 1;
+      const last = older[head]!;
+      newer[last] = id;
+      older[id] = last;
+      newer[id] = head;
+      older[head] = id;
+    }
+    this.size = size;
+    this.hand = hand;
+    return hits;
+  }
+}
+
+/** Any policy through the generic interface, with the ids as keys. */
+class PolicyReplayer implements Replayer {
+  readonly policy: string;
+  readonly capacity: number;
+
+  constructor(private readonly p: ReplacementPolicy) {
+    this.policy = p.name;
+    this.capacity = p.capacity;
+  }
+
+  run(ids: Int32Array, start: number, end: number): number {
+    const p = this.p;
+    let hits = 0;
+    for (let i = start; i < end; i++) if (p.access(ids[i]!)) hits++;
+    return hits;
+  }
+}
+
+/** Options of {@link createReplayer}. */
+export interface ReplayerOptions {
+  /** WSClock's τ. */
+  readonly tau?: number;
+  /** OPT: next-use positions of `trace.ids` (computed from the trace if absent). */
+  readonly nextUse?: Float64Array;
+  /** Use the generic policy even where a specialised loop exists (tests compare the two). */
+  readonly generic?: boolean;
+}
+
+/**
+ * A replayer for `policy` at `capacity` pages over `trace`.
+ * @throws InvalidArgumentError for an unknown policy or a bad capacity.
+ */
+export function createReplayer(
+  policy: PolicyName,
+  capacity: number,
+  trace: CompactTrace,
+  options: ReplayerOptions = {},
+): Replayer {
+  if (!isPolicyName(policy)) {
+    throw new InvalidArgumentError('replay policy', policy, `one of ${POLICY_NAMES.join(', ')}`);
+  }
+  checkCapacity(`${policy} capacity`, capacity);
+  if (options.generic !== true) {
+    switch (policy) {
+      case 'fifo':
+        return new FifoReplayer(capacity, trace.distinct);
+      case 'clock':
+        return new ClockReplayer(capacity, trace.distinct);
+      case 'lru':
+        return new LruReplayer(capacity, trace.distinct);
+      case 'sieve':
+        return new SieveReplayer(capacity, trace.distinct);
+      default:
+        break;
+    }
+  }
+  const nextUse =
+    policy === 'opt'
+      ? (options.nextUse ?? computeNextUseSync(trace.ids.subarray(0, trace.length)))
+      : undefined;
+  return new PolicyReplayer(
+    createPolicy(policy, capacity, {
+      ...(nextUse === undefined ? {} : { nextUse }),
+      ...(options.tau === undefined ? {} : { tau: options.tau }),
+    }),
+  );
+}
