@@ -247,6 +247,12 @@ export function formatEvent(e: MmEvent): string {
       return `tlb cpu ${e.cpu}: ${e.op}${e.operand === undefined ? '' : ` ${hx(e.operand)}`}`;
     case 'process':
       return `process ${e.action} pid ${e.pid}${e.detail ? `: ${e.detail}` : ''}`;
+    case 'cow':
+      return e.action === 'zero-page'
+        ? `cow pid ${e.pid} ${hx(e.va)}: zero page ${hx(e.pa)} mapped read-only`
+        : e.action === 'reuse'
+          ? `cow pid ${e.pid} ${hx(e.va)}: reuse ${hx(e.pa)} (only reference), now writable`
+          : `cow pid ${e.pid} ${hx(e.va)}: ${e.action} ${hx(e.fromPa)} → ${hx(e.pa)} ${e.sizeBytes / 1024} KiB`;
   }
 }
 
