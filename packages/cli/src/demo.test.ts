@@ -122,7 +122,7 @@ describe('demo --arch (option parsing)', () => {
     [
       '--arch without a value',
       ['demo', '--arch'],
-      "mmkit: error: option '--arch <mode>' argument missing; see 'mmkit demo --help'",
+      "mmkit: error: option '--arch <mode>' argument missing (see 'mmkit demo --help')",
     ],
   ])('%s is a usage error', async (_name, argv, message) => {
     const r = await mmkit(argv);

@@ -130,7 +130,7 @@ export function createProgram(io: CliIo, state: RunState): Command {
       ].join('\n'),
     );
 
-  registerDecode(program, output);
+  registerDecode(program, output, setExitCode);
   registerBoards(program, output);
   registerDemo(program, output, setExitCode);
   registerRun(program, output, setExitCode);
