@@ -343,11 +343,7 @@ describe('usage errors: exit 2 and exactly one line on stderr', () => {
       [],
       "mmkit: error: missing command; expected one of: decode, boards, demo, run, export, gen, plan, help (see 'mmkit --help')",
     ],
-    [
-      'unknown command',
-      ['frobnicate'],
-      "mmkit: error: unknown command 'frobnicate' (see 'mmkit --help')",
-    ],
+    ['unknown command', ['frobnicate'], "mmkit: error: unknown command 'frobnicate' (see 'mmkit --help')"],
     [
       'help for an unknown command',
       ['help', 'frobnicate'],

@@ -31,9 +31,14 @@ async function mmkit(argv: readonly string[], opts: { tty?: boolean; env?: Recor
 
 function sh(script: string, env: Record<string, string> = {}) {
   const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !['FORCE_COLOR', 'NO_COLOR', 'CI', 'MMKIT_DEBUG'].includes(k)),
+    Object.entries(process.env).filter(
+      ([k]) => !['FORCE_COLOR', 'NO_COLOR', 'CI', 'MMKIT_DEBUG'].includes(k),
+    ),
   );
-  return spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...clean, ...env, MMKIT: `${process.execPath} ${bin}` } });
+  return spawnSync('bash', ['-c', script], {
+    encoding: 'utf8',
+    env: { ...clean, ...env, MMKIT: `${process.execPath} ${bin}` },
+  });
 }
 
 describe('write errors (built binary)', () => {
@@ -43,6 +48,7 @@ describe('write errors (built binary)', () => {
 
   it('a closed pipe ends quietly with exit 0: no stack trace, nothing on stderr', () => {
     // `head -1` closes the pipe after the first line; the demo writes hundreds more.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash expansion, not a template
     const r = sh('$MMKIT demo | head -1 >/dev/null; echo "status ${PIPESTATUS[0]}"');
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('status 0\n');
@@ -51,7 +57,9 @@ describe('write errors (built binary)', () => {
   it.skipIf(!existsSync('/dev/full'))('a full disk is one error line and exit 74, no stack trace', () => {
     const r = sh('$MMKIT boards > /dev/full; echo "status $?"');
     expect(r.stdout).toBe('status 74\n');
-    expect(r.stderr).toMatch(/^mmkit: error: cannot write to stdout: ENOSPC: no space left on device, write\n$/);
+    expect(r.stderr).toMatch(
+      /^mmkit: error: cannot write to stdout: ENOSPC: no space left on device, write\n$/,
+    );
   });
 
   it('a usage error through the binary is one line and exit 2', () => {
@@ -98,7 +106,9 @@ describe('colour detection (in-process)', () => {
 
   it('TERM=dumb turns a terminal plain (supports-color)', () => {
     vi.stubEnv('TERM', 'dumb');
-    expect(colourEnabled({ stdout: { write: () => {}, isTTY: true }, stderr: { write: () => {} }, env: {} })).toBe(false);
+    expect(
+      colourEnabled({ stdout: { write: () => {}, isTTY: true }, stderr: { write: () => {} }, env: {} }),
+    ).toBe(false);
   });
 });
 

@@ -86,7 +86,17 @@ class Qmp {
 }
 
 async function withQemu(bin: string, args: string[], body: (q: Qmp) => Promise<void>): Promise<void> {
-  const proc = spawn(bin, ['-display', 'none', '-serial', 'none', '-monitor', 'none', '-qmp', 'stdio', ...args]);
+  const proc = spawn(bin, [
+    '-display',
+    'none',
+    '-serial',
+    'none',
+    '-monitor',
+    'none',
+    '-qmp',
+    'stdio',
+    ...args,
+  ]);
   let stderr = '';
   proc.stderr.setEncoding('utf8');
   proc.stderr.on('data', (s: string) => {
@@ -141,7 +151,8 @@ async function compare(q: Qmp, r: GenResult): Promise<string[]> {
     const m = /^gpa: (0x[0-9a-f]+|0)$/.exec(reply);
     const got = m ? Number(m[1]) : reply;
     const want = s.pa === undefined ? 'Unmapped' : s.pa;
-    if (got !== want) wrong.push(`VA 0x${s.va.toString(16)}: QEMU says ${JSON.stringify(reply)}, spec ${want}`);
+    if (got !== want)
+      wrong.push(`VA 0x${s.va.toString(16)}: QEMU says ${JSON.stringify(reply)}, spec ${want}`);
   }
   return wrong;
 }
@@ -162,11 +173,22 @@ function aarch64Stub(regs: Readonly<Record<string, bigint>>): { bytes: Uint8Arra
   const order = ['MAIR_EL1', 'TCR_EL1', 'TTBR0_EL1', 'TTBR1_EL1'];
   const prog: (number | ['ldr', string])[] = [];
   for (const r of order) prog.push(['ldr', r], MSR[r]!);
-  prog.push(ISB, 0xd508_871f /* TLBI VMALLE1 */, 0xd503_3f9f /* DSB SY */, ISB, ['ldr', 'SCTLR_EL1'], MSR.SCTLR_EL1!, ISB, 0x1400_0000 /* B . */);
+  prog.push(
+    ISB,
+    0xd508_871f /* TLBI VMALLE1 */,
+    0xd503_3f9f /* DSB SY */,
+    ISB,
+    ['ldr', 'SCTLR_EL1'],
+    MSR.SCTLR_EL1!,
+    ISB,
+    0x1400_0000 /* B . */,
+  );
   const pool = [...order, 'SCTLR_EL1'];
   const poolAt = prog.length * 4;
   const words = prog.map((p, i) =>
-    typeof p === 'number' ? p : (0x5800_0000 | ((((poolAt + 8 * pool.indexOf(p[1]) - i * 4) / 4) & 0x7ffff) << 5)) >>> 0,
+    typeof p === 'number'
+      ? p
+      : (0x5800_0000 | ((((poolAt + 8 * pool.indexOf(p[1]) - i * 4) / 4) & 0x7ffff) << 5)) >>> 0,
   );
   const bytes = [...words.flatMap(u32), ...pool.flatMap((r) => u64(regs[r]!))];
   return { bytes: new Uint8Array(bytes), spinOffset: (prog.length - 1) * 4 };
@@ -287,57 +309,65 @@ describe('generated tables in QEMU: its own walks agree with the spec', () => {
     );
   });
 
-  it.skipIf(!haveArm)('the comparison catches a wrong table (one block pointed elsewhere)', { timeout: 60_000 }, async () => {
-    const r = generateTables(parseGenSpec(AARCH64, 'aarch64.yaml'));
-    const stub = aarch64Stub(r.registers);
-    const image = r.image.slice();
-    // The 1 GiB block of `ram` (entry 1 of the first L1 table): output address + 1 GiB.
-    const l1 = r.tables.findIndex((t) => t.level === 3);
-    image[l1 * 4096 + 8 + 3] = (image[l1 * 4096 + 8 + 3]! + 0x40) & 0xff;
-    const tables = join(dir, 'a64-bad.bin');
-    const code = join(dir, 'a64-stub2.bin');
-    writeFileSync(tables, image);
-    writeFileSync(code, stub.bytes);
-    // The broken block maps the stub's VA to RAM 1 GiB higher: a second copy of the stub there
-    // keeps the CPU running once the MMU is on.
-    const stubPa = 0x4020_0000;
-    await withQemu(
-      'qemu-system-aarch64',
-      [
-        ...['-M', 'virt', '-cpu', 'cortex-a57', '-m', '3G'],
-        ...['-device', `loader,file=${tables},addr=0x${r.spec.tablesPa.toString(16)},force-raw=on`],
-        ...['-device', `loader,file=${code},addr=0x${stubPa.toString(16)},cpu-num=0,force-raw=on`],
-        ...['-device', `loader,file=${code},addr=0x${(stubPa + 0x4000_0000).toString(16)},force-raw=on`],
-      ],
-      async (q) => {
-        await waitForPc(q, stubPa + stub.spinOffset);
-        const wrong = await compare(q, r);
-        // The block's first and last page, each 1 GiB off.
-        expect(wrong).toEqual([
-          'VA 0x40000000: QEMU says "gpa: 0x80000000", spec 1073741824',
-          'VA 0x7ffff000: QEMU says "gpa: 0xbffff000", spec 2147479552',
-        ]);
-      },
-    );
-  });
+  it.skipIf(!haveArm)(
+    'the comparison catches a wrong table (one block pointed elsewhere)',
+    { timeout: 60_000 },
+    async () => {
+      const r = generateTables(parseGenSpec(AARCH64, 'aarch64.yaml'));
+      const stub = aarch64Stub(r.registers);
+      const image = r.image.slice();
+      // The 1 GiB block of `ram` (entry 1 of the first L1 table): output address + 1 GiB.
+      const l1 = r.tables.findIndex((t) => t.level === 3);
+      image[l1 * 4096 + 8 + 3] = (image[l1 * 4096 + 8 + 3]! + 0x40) & 0xff;
+      const tables = join(dir, 'a64-bad.bin');
+      const code = join(dir, 'a64-stub2.bin');
+      writeFileSync(tables, image);
+      writeFileSync(code, stub.bytes);
+      // The broken block maps the stub's VA to RAM 1 GiB higher: a second copy of the stub there
+      // keeps the CPU running once the MMU is on.
+      const stubPa = 0x4020_0000;
+      await withQemu(
+        'qemu-system-aarch64',
+        [
+          ...['-M', 'virt', '-cpu', 'cortex-a57', '-m', '3G'],
+          ...['-device', `loader,file=${tables},addr=0x${r.spec.tablesPa.toString(16)},force-raw=on`],
+          ...['-device', `loader,file=${code},addr=0x${stubPa.toString(16)},cpu-num=0,force-raw=on`],
+          ...['-device', `loader,file=${code},addr=0x${(stubPa + 0x4000_0000).toString(16)},force-raw=on`],
+        ],
+        async (q) => {
+          await waitForPc(q, stubPa + stub.spinOffset);
+          const wrong = await compare(q, r);
+          // The block's first and last page, each 1 GiB off.
+          expect(wrong).toEqual([
+            'VA 0x40000000: QEMU says "gpa: 0x80000000", spec 1073741824',
+            'VA 0x7ffff000: QEMU says "gpa: 0xbffff000", spec 2147479552',
+          ]);
+        },
+      );
+    },
+  );
 
-  it.skipIf(!haveX86).each(Object.keys(X86))('%s on qemu-system-x86_64 -cpu max', { timeout: 60_000 }, async (arch) => {
-    const r = generateTables(parseGenSpec(X86[arch]!, `${arch}.yaml`));
-    const bios = x86Bios(r.registers);
-    const tables = join(dir, `${arch}-tables.bin`);
-    const rom = join(dir, `${arch}-bios.bin`);
-    writeFileSync(tables, r.image);
-    writeFileSync(rom, bios.bytes);
-    await withQemu(
-      'qemu-system-x86_64',
-      [
-        ...['-M', 'q35', '-cpu', 'max', '-m', '2G', '-bios', rom],
-        ...['-device', `loader,file=${tables},addr=0x${r.spec.tablesPa.toString(16)},force-raw=on`],
-      ],
-      async (q) => {
-        await waitForPc(q, bios.spin);
-        expect((await compare(q, r)).join('\n')).toBe('');
-      },
-    );
-  });
+  it.skipIf(!haveX86).each(Object.keys(X86))(
+    '%s on qemu-system-x86_64 -cpu max',
+    { timeout: 60_000 },
+    async (arch) => {
+      const r = generateTables(parseGenSpec(X86[arch]!, `${arch}.yaml`));
+      const bios = x86Bios(r.registers);
+      const tables = join(dir, `${arch}-tables.bin`);
+      const rom = join(dir, `${arch}-bios.bin`);
+      writeFileSync(tables, r.image);
+      writeFileSync(rom, bios.bytes);
+      await withQemu(
+        'qemu-system-x86_64',
+        [
+          ...['-M', 'q35', '-cpu', 'max', '-m', '2G', '-bios', rom],
+          ...['-device', `loader,file=${tables},addr=0x${r.spec.tablesPa.toString(16)},force-raw=on`],
+        ],
+        async (q) => {
+          await waitForPc(q, bios.spin);
+          expect((await compare(q, r)).join('\n')).toBe('');
+        },
+      );
+    },
+  );
 });

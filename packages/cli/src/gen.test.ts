@@ -102,7 +102,11 @@ describe('mmkit gen: every generated image walks back to its spec', () => {
     // …and a permission change (AP[2], read-only) on the same entry.
     const ro = r.image.slice();
     ro[l1 * 4096 + 8] = ro[l1 * 4096 + 8]! | 0x80;
-    expect(verifyImage(s, ro, { user: r.userRoot, kernel: r.kernelRoot }, r.leaves).some((p) => /permissions/.test(p.problem))).toBe(true);
+    expect(
+      verifyImage(s, ro, { user: r.userRoot, kernel: r.kernelRoot }, r.leaves).some((p) =>
+        /permissions/.test(p.problem),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -111,49 +115,81 @@ describe('mmkit plan: tables per level, checked by hand', () => {
   const levels = (text: string) => Object.fromEntries(plan(text).levels.map((l) => [l.level, l.tables]));
 
   it('aarch64: a 1 GiB identity block needs the two roots and one L1 table', () => {
-    const c = plan('arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x4000_0000, pa: 0x4000_0000, size: 1G }]');
-    expect(levels('arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x4000_0000, pa: 0x4000_0000, size: 1G }]')).toEqual({ L0: 2, L1: 1, L2: 0, L3: 0 });
+    const c = plan(
+      'arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x4000_0000, pa: 0x4000_0000, size: 1G }]',
+    );
+    expect(
+      levels('arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x4000_0000, pa: 0x4000_0000, size: 1G }]'),
+    ).toEqual({ L0: 2, L1: 1, L2: 0, L3: 0 });
     expect([c.total, c.roots, c.belowRoots]).toEqual([3, 2, 1]);
     expect(c.levels.find((l) => l.level === 'L1')?.leaves).toBe(1);
   });
 
   it('aarch64: 2 MiB + 4 KiB at a 2 MiB boundary: one block and one page (L1, L2, L3 tables)', () => {
-    expect(levels('arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x20_0000, pa: 0x4020_0000, size: 0x20_1000 }]')).toEqual({ L0: 2, L1: 1, L2: 1, L3: 1 });
+    expect(
+      levels(
+        'arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x20_0000, pa: 0x4020_0000, size: 0x20_1000 }]',
+      ),
+    ).toEqual({ L0: 2, L1: 1, L2: 1, L3: 1 });
   });
 
   it('aarch64: 64 KiB aligned is one contiguous group of 16 pages; 60 KiB is 15 plain pages', () => {
-    const g = plan('arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x1_0000, pa: 0x4001_0000, size: 64K }]');
+    const g = plan(
+      'arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x1_0000, pa: 0x4001_0000, size: 64K }]',
+    );
     expect(g.levels.find((l) => l.level === 'L3')).toMatchObject({ leaves: 16, contiguous: 16 });
-    const p = plan('arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x1_0000, pa: 0x4001_0000, size: 60K }]');
+    const p = plan(
+      'arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x1_0000, pa: 0x4001_0000, size: 60K }]',
+    );
     expect(p.levels.find((l) => l.level === 'L3')).toMatchObject({ leaves: 15, contiguous: 0 });
-    const off = plan('arch: aarch64\ntables: 0x4800_0000\ncontiguous: false\nregions: [{ va: 0x1_0000, pa: 0x4001_0000, size: 64K }]');
+    const off = plan(
+      'arch: aarch64\ntables: 0x4800_0000\ncontiguous: false\nregions: [{ va: 0x1_0000, pa: 0x4001_0000, size: 64K }]',
+    );
     expect(off.levels.find((l) => l.level === 'L3')).toMatchObject({ leaves: 16, contiguous: 0 });
   });
 
   it('aarch64: VA and PA aligned differently get no block', () => {
-    const c = plan('arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x20_0000, pa: 0x4000_1000, size: 2M }]');
+    const c = plan(
+      'arch: aarch64\ntables: 0x4800_0000\nregions: [{ va: 0x20_0000, pa: 0x4000_1000, size: 2M }]',
+    );
     expect(c.levels.find((l) => l.level === 'L2')?.leaves).toBe(0);
     expect(c.levels.find((l) => l.level === 'L3')?.leaves).toBe(512);
   });
 
   it('x86_64: one 4 KiB page needs PML4, PDPT, PD and PT', () => {
-    expect(levels('arch: x86_64\ntables: 0x20_0000\nregions: [{ va: 0x1000, pa: 0x1000, size: 4K }]')).toEqual({ PML4: 1, PDPT: 1, PD: 1, PT: 1 });
+    expect(
+      levels('arch: x86_64\ntables: 0x20_0000\nregions: [{ va: 0x1000, pa: 0x1000, size: 4K }]'),
+    ).toEqual({ PML4: 1, PDPT: 1, PD: 1, PT: 1 });
   });
 
   it('x86_64: two 2 MiB pages in different 1 GiB slots need two PDs', () => {
-    expect(levels('arch: x86_64\ntables: 0x20_0000\nregions: [{ va: 0, pa: 0, size: 2M }, { va: 0x4000_0000, pa: 0x20_0000, size: 2M }]')).toEqual({ PML4: 1, PDPT: 1, PD: 2, PT: 0 });
+    expect(
+      levels(
+        'arch: x86_64\ntables: 0x20_0000\nregions: [{ va: 0, pa: 0, size: 2M }, { va: 0x4000_0000, pa: 0x20_0000, size: 2M }]',
+      ),
+    ).toEqual({ PML4: 1, PDPT: 1, PD: 2, PT: 0 });
   });
 
   it('x86-32: a 4 MiB page is a PDE (PSE): only the page directory', () => {
-    expect(levels('arch: x86-32\ntables: 0x20_0000\nregions: [{ va: 0x40_0000, pa: 0x40_0000, size: 4M, perms: rwx }]')).toEqual({ PD: 1, PT: 0 });
+    expect(
+      levels(
+        'arch: x86-32\ntables: 0x20_0000\nregions: [{ va: 0x40_0000, pa: 0x40_0000, size: 4M, perms: rwx }]',
+      ),
+    ).toEqual({ PD: 1, PT: 0 });
   });
 
   it('x86-pae: 2 MiB at 0 and 4 KiB at 3 GiB: PDPT, two PDs, one PT', () => {
-    expect(levels('arch: x86-pae\ntables: 0x20_0000\nregions: [{ va: 0, pa: 0, size: 2M }, { va: 0xC000_0000, pa: 0x40_0000, size: 4K }]')).toEqual({ PDPT: 1, PD: 2, PT: 1 });
+    expect(
+      levels(
+        'arch: x86-pae\ntables: 0x20_0000\nregions: [{ va: 0, pa: 0, size: 2M }, { va: 0xC000_0000, pa: 0x40_0000, size: 4K }]',
+      ),
+    ).toEqual({ PDPT: 1, PD: 2, PT: 1 });
   });
 
   it('x86_64-la57: one page needs five tables', () => {
-    expect(plan('arch: x86_64-la57\ntables: 0x20_0000\nregions: [{ va: 0x1000, pa: 0x1000, size: 4K }]').total).toBe(5);
+    expect(
+      plan('arch: x86_64-la57\ntables: 0x20_0000\nregions: [{ va: 0x1000, pa: 0x1000, size: 4K }]').total,
+    ).toBe(5);
   });
 });
 
@@ -186,22 +222,46 @@ describe('mmkit gen / plan on the command line', () => {
   });
 
   it('plan reads the spec from stdin and prints the per-level count', async () => {
-    const r = await mmkit(['plan', '-', '--json'], 'arch: x86_64\ntables: 0x20_0000\nregions: [{ va: 0x1000, pa: 0x1000, size: 4K }]');
+    const r = await mmkit(
+      ['plan', '-', '--json'],
+      'arch: x86_64\ntables: 0x20_0000\nregions: [{ va: 0x1000, pa: 0x1000, size: 4K }]',
+    );
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ arch: 'x86_64', total: 4, roots: 1, belowRoots: 3 });
   });
 
   it.each([
-    ['arch: sparc\nregions: []', 'spec.yaml:1: arch "sparc" is not a paging format; expected one of: aarch64'],
-    ['arch: aarch64\ntables: 0x4800_0000\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K, perms: rwz }', 'spec.yaml:4: region "region 1" perms "rwz" is not valid'],
-    ['arch: aarch64\ntables: 0x4800_0000\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K }\n  - { name: b, va: 0x1000, pa: 0x2000, size: 4K }', 'region "b" at VA 0x1000 overlaps region "region 1"'],
-    ['arch: aarch64\ntables: 0x4800_0000\nregions:\n  - { va: 0x1_0000_0000_0000, pa: 0x1000, size: 4K }', 'is not inside one half of the AArch64'],
-    ['arch: x86-32\ntables: 0x20_0000\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K, perms: rw- }', 'x86-32 cannot map it'],
-    ['arch: aarch64\ntables: 0x4800_0000\nmaxTables: 2\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K }', 'needs more than maxTables = 2 tables'],
+    [
+      'arch: sparc\nregions: []',
+      'spec.yaml:1: arch "sparc" is not a paging format; expected one of: aarch64',
+    ],
+    [
+      'arch: aarch64\ntables: 0x4800_0000\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K, perms: rwz }',
+      'spec.yaml:4: region "region 1" perms "rwz" is not valid',
+    ],
+    [
+      'arch: aarch64\ntables: 0x4800_0000\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K }\n  - { name: b, va: 0x1000, pa: 0x2000, size: 4K }',
+      'region "b" at VA 0x1000 overlaps region "region 1"',
+    ],
+    [
+      'arch: aarch64\ntables: 0x4800_0000\nregions:\n  - { va: 0x1_0000_0000_0000, pa: 0x1000, size: 4K }',
+      'is not inside one half of the AArch64',
+    ],
+    [
+      'arch: x86-32\ntables: 0x20_0000\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K, perms: rw- }',
+      'x86-32 cannot map it',
+    ],
+    [
+      'arch: aarch64\ntables: 0x4800_0000\nmaxTables: 2\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K }',
+      'needs more than maxTables = 2 tables',
+    ],
     ['arch: aarch64\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K }', 'tables is missing'],
     ['arch: aarch64\nboard: virt\npreset: flat', 'preset "flat" is not a preset'],
-    ['arch: aarch64\ntables: 0x4800_0000\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K, memory: wc }', 'memory "wc" is not a memory type of aarch64'],
+    [
+      'arch: aarch64\ntables: 0x4800_0000\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K, memory: wc }',
+      'memory "wc" is not a memory type of aarch64',
+    ],
   ])('a bad spec is one usage-error line: %j', async (text, part) => {
     const file = join(dir, 'spec.yaml');
     const { writeFileSync } = await import('node:fs');

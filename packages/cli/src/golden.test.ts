@@ -26,8 +26,16 @@ async function mmkit(argv: string[], stdin = '') {
 
 const CASES: [name: string, argv: string[], stdin?: string][] = [
   ['decode-batch-entries', ['decode', 'aarch64', '--batch', golden('entries.txt')]],
-  ['decode-batch-esr', ['decode', 'aarch64', '--batch', '-', '--syndromes'], readFileSync(golden('esr.txt'), 'utf8')],
-  ['decode-batch-x86', ['decode', 'x86-pae', '--batch', '-', '--level', 'PD'], '0x8000_0000_0020_00E3\n0x0000_0000_0010_2007 PT\n0x1_0000 PDPT\n'],
+  [
+    'decode-batch-esr',
+    ['decode', 'aarch64', '--batch', '-', '--syndromes'],
+    readFileSync(golden('esr.txt'), 'utf8'),
+  ],
+  [
+    'decode-batch-x86',
+    ['decode', 'x86-pae', '--batch', '-', '--level', 'PD'],
+    '0x8000_0000_0020_00E3\n0x0000_0000_0010_2007 PT\n0x1_0000 PDPT\n',
+  ],
   ['decode-batch-json', ['decode', 'x86', '--batch', '-', '--syndromes', '--json'], '0x6\nseven\n'],
   ['run-fork-exec', ['run', golden('fork-exec.yaml')]],
   ['run-brk-growth-json', ['run', golden('brk-growth.yaml'), '--json']],

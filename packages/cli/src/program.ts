@@ -138,7 +138,6 @@ export function createProgram(io: CliIo, state: RunState): Command {
   registerGen(program, output);
   registerPlan(program, output);
 
-
   program
     .command('help')
     .summary('show help for a command')

@@ -173,10 +173,22 @@ steps:
 
 /** The shipped scenarios, by id. */
 export const EXAMPLE_SCENARIOS: readonly ExampleScenario[] = [
-  { id: 'demo', summary: 'the mmkit demo: two processes and every mechanism of the memory manager', yaml: DEMO },
+  {
+    id: 'demo',
+    summary: 'the mmkit demo: two processes and every mechanism of the memory manager',
+    yaml: DEMO,
+  },
   { id: 'fork-exec', summary: 'fork, then exec in the child; the parent keeps its heap', yaml: FORK_EXEC },
-  { id: 'mprotect-segv', summary: 'a store to a page made read-only kills the process (x86-64)', yaml: MPROTECT_SEGV },
-  { id: 'brk-growth', summary: 'the heap grows with brk, faults in page by page, and shrinks', yaml: BRK_GROWTH },
+  {
+    id: 'mprotect-segv',
+    summary: 'a store to a page made read-only kills the process (x86-64)',
+    yaml: MPROTECT_SEGV,
+  },
+  {
+    id: 'brk-growth',
+    summary: 'the heap grows with brk, faults in page by page, and shrinks',
+    yaml: BRK_GROWTH,
+  },
 ];
 
 /** The shipped scenario `id`, or undefined. */

@@ -17,7 +17,13 @@ export {
 } from './arch-registry.js';
 export { ScenarioError, type ScenarioErrorDetails } from './errors.js';
 export { EXAMPLE_SCENARIOS, type ExampleScenario, exampleScenario } from './examples.js';
-export { boardArchs, type MachineField, ramExpectation, resolveMachine, type ScenarioMachine } from './machine.js';
+export {
+  boardArchs,
+  type MachineField,
+  ramExpectation,
+  resolveMachine,
+  type ScenarioMachine,
+} from './machine.js';
 export { parseScenario } from './parse.js';
 export {
   runScenario,
@@ -32,4 +38,4 @@ export {
   summarize,
 } from './run.js';
 export type * from './types.js';
-export { LAYOUT_SYMBOLS, STEP_OPS, type SourceLocator, validateScenario } from './validate.js';
+export { LAYOUT_SYMBOLS, type SourceLocator, STEP_OPS, validateScenario } from './validate.js';

@@ -94,7 +94,11 @@ export function resolveMachine(
   const flavour = boardId === 'pc' && arch !== undefined ? pcFlavourForArch(arch) : undefined;
   const bytes = ramBytes === undefined ? undefined : Number(ramBytes);
   const ramOpt =
-    bytes === undefined ? {} : boardId === 'rpi4b' ? { ramGiB: (bytes / GiB) as 1 | 2 | 4 | 8 } : { ramBytes: bytes };
+    bytes === undefined
+      ? {}
+      : boardId === 'rpi4b'
+        ? { ramGiB: (bytes / GiB) as 1 | 2 | 4 | 8 }
+        : { ramBytes: bytes };
   const options: BoardOptions = flavour === undefined ? ramOpt : { ...ramOpt, flavour };
   let board: Board;
   try {

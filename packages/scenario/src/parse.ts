@@ -16,7 +16,10 @@ import { validateScenario } from './validate.js';
  */
 export function parseScenario(text: string, source?: string): Scenario {
   if (typeof text !== 'string')
-    throw new ScenarioError(`the scenario text is ${typeof text}`, { source, expected: 'a string of JSON or YAML' });
+    throw new ScenarioError(`the scenario text is ${typeof text}`, {
+      source,
+      expected: 'a string of JSON or YAML',
+    });
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, intAsBigInt: true });
   const first = doc.errors[0];
@@ -44,7 +47,6 @@ export function parseScenario(text: string, source?: string): Scenario {
             const r = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
             if (r) return lineCounter.linePos(r[0]).line;
           } else if (isSeq(parent)) {
-            continue;
           }
         }
       }
@@ -55,7 +57,8 @@ export function parseScenario(text: string, source?: string): Scenario {
 
 /** Integers come out of the parser as bigints (no silent rounding); safe ones become numbers. */
 function bigintsToNumbers(v: unknown): unknown {
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  if (typeof v === 'bigint')
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   if (Array.isArray(v)) return v.map(bigintsToNumbers);
   if (typeof v === 'object' && v !== null) {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bigintsToNumbers(x)]));

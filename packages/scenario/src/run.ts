@@ -9,6 +9,8 @@
  * failed, a process that has exited) becomes the step's result. Only a scenario that does not
  * validate throws ({@link ScenarioError}).
  */
+
+import type { Board } from '@mmkit/boards';
 import type { ArchBackend, MmEvent } from '@mmkit/core';
 import { isMmError } from '@mmkit/core';
 import {
@@ -22,11 +24,10 @@ import {
   MREMAP,
   type Process,
 } from '@mmkit/kernel';
-import type { Board } from '@mmkit/boards';
 import { type ArchId, createBackend } from './arch-registry.js';
 import { resolveMachine } from './machine.js';
 import type { Scenario, ScenarioStep, SizeExpr, StepOp } from './types.js';
-import { LAYOUT_SYMBOLS, validateScenario } from './validate.js';
+import { type LAYOUT_SYMBOLS, validateScenario } from './validate.js';
 import { parseAddress, parseHexBytes, parseNumber, parseProt, parseSizeExpr } from './values.js';
 
 /** Overrides and hooks of a run. */
@@ -241,7 +242,11 @@ class Stepper implements ScenarioStepper {
     };
     for (const [k, v] of Object.entries(layout)) this.symbols.set(k, v);
     this.machine = {
-      board: { id: board.id, name: board.name, ramBytes: board.ram.reduce((n, r) => n + (r.end - r.start), 0) },
+      board: {
+        id: board.id,
+        name: board.name,
+        ramBytes: board.ram.reduce((n, r) => n + (r.end - r.start), 0),
+      },
       arch: { id: this.arch.description.id, name: this.arch.description.name },
       cpus: this.kernel.cpus.length,
     };
@@ -290,7 +295,10 @@ class Stepper implements ScenarioStepper {
     this.options.onProgress?.({ phase: 'audit', done: this.total, total: this.total });
     const problems = this.steps
       .filter((r) => r.expectation && !r.expectation.met)
-      .map((r) => `step ${r.index + 1} (${r.summary}): expected ${r.expectation!.expected}, got ${r.status === 'ok' && r.value !== undefined ? show(r.value) : r.status}`);
+      .map(
+        (r) =>
+          `step ${r.index + 1} (${r.summary}): expected ${r.expectation!.expected}, got ${r.status === 'ok' && r.value !== undefined ? show(r.value) : r.status}`,
+      );
     const k = this.kernel;
     return {
       scenario: this.scenario,
@@ -325,12 +333,17 @@ class Stepper implements ScenarioStepper {
       parts.push(want);
       met &&= want === 'killed' ? r.status.startsWith('killed') : r.status === want.replace(/:\s*/, ': ');
     }
-    if ((step.op === 'read' || step.op === 'copy-from-user') && 'equals' in step && step.equals !== undefined) {
+    if (
+      (step.op === 'read' || step.op === 'copy-from-user') &&
+      'equals' in step &&
+      step.equals !== undefined
+    ) {
       const want = step.equals;
-      parts.push(`value ${typeof want === 'string' ? JSON.stringify(want) : want}`);
+      parts.push(`value ${typeof want === 'string' ? JSON.stringify(want) : hx(want)}`);
       const n = parseNumber(want);
       if (r.status !== 'ok') met = false;
-      else if (typeof r.value === 'string') met &&= r.value === JSON.stringify(String(want)) || r.value === String(want);
+      else if (typeof r.value === 'string')
+        met &&= r.value === JSON.stringify(String(want)) || r.value === String(want);
       else met &&= n !== undefined && r.value !== undefined && BigInt(r.value) === n;
     }
     return parts.length ? { expected: parts.join(', '), met } : undefined;
@@ -338,7 +351,8 @@ class Stepper implements ScenarioStepper {
 
   private proc(name: string): Process {
     const p = this.processes.get(name);
-    if (!p) throw new Failure('error', `process ${JSON.stringify(name)} does not exist (its spawn or fork failed)`);
+    if (!p)
+      throw new Failure('error', `process ${JSON.stringify(name)} does not exist (its spawn or fork failed)`);
     if (!p.alive) throw new Failure('error', `process ${name} (pid ${p.pid}) is ${p.state}`);
     return p;
   }
@@ -348,9 +362,13 @@ class Stepper implements ScenarioStepper {
     if (a.base === undefined) return a.offset;
     const base = this.symbols.get(a.base);
     if (base === undefined)
-      throw new Failure('error', `name ${JSON.stringify(a.base)} has no address: ${this.failedNames.get(a.base) ?? 'its step failed'}`);
+      throw new Failure(
+        'error',
+        `name ${JSON.stringify(a.base)} has no address: ${this.failedNames.get(a.base) ?? 'its step failed'}`,
+      );
     const v = base + a.offset;
-    if (v < 0n || v >= 1n << 64n) throw new Failure('error', `address ${String(expr)} = ${v} is outside 0 … 2^64`);
+    if (v < 0n || v >= 1n << 64n)
+      throw new Failure('error', `address ${String(expr)} = ${v} is outside 0 … 2^64`);
     return v;
   }
 
@@ -366,10 +384,15 @@ class Stepper implements ScenarioStepper {
     } else this.symbols.set(name, value);
   }
 
-  private exec(step: ScenarioStep): Omit<StepRecord, 'index' | 'step' | 'title' | 'summary' | 'events' | 'expectation'> {
+  private exec(
+    step: ScenarioStep,
+  ): Omit<StepRecord, 'index' | 'step' | 'title' | 'summary' | 'events' | 'expectation'> {
     const k = this.kernel;
-    const killed = (r: { killed: string; signal?: string }) =>
-      new Failure(`killed: ${r.killed}`, `pid killed: ${r.killed}${r.signal ? ` (${r.signal})` : ''}`);
+    const killed = (r: { killed: string; signal?: string }, p: Process) =>
+      new Failure(
+        `killed: ${r.killed}`,
+        `pid ${p.pid} killed: ${r.killed}${r.signal ? ` (${r.signal})` : ''}`,
+      );
     switch (step.op) {
       case 'spawn': {
         const text = step.text === undefined ? DEFAULT_TEXT : parseHexBytes(step.text)!;
@@ -398,12 +421,18 @@ class Stepper implements ScenarioStepper {
         const p = this.proc(step.process);
         const r = k.exec(p, { text: step.text === undefined ? DEFAULT_TEXT : parseHexBytes(step.text)! });
         if (!r.ok) throw new Failure(r.errno, `exec failed: ${r.errno} (${r.detail})`);
-        return { status: 'ok', outcome: `pid ${p.pid} runs a new image: ${p.residentPages} pages resident, ${p.tablePages} page-table pages` };
+        return {
+          status: 'ok',
+          outcome: `pid ${p.pid} runs a new image: ${p.residentPages} pages resident, ${p.tablePages} page-table pages`,
+        };
       }
       case 'exit': {
         const p = this.proc(step.process);
         k.exit(p);
-        return { status: 'ok', outcome: `pid ${p.pid} exited; ${k.allocator.freeCount} frames free (baseline ${k.baselineFree})` };
+        return {
+          status: 'ok',
+          outcome: `pid ${p.pid} exited; ${k.allocator.freeCount} frames free (baseline ${k.baselineFree})`,
+        };
       }
       case 'mmap': {
         const p = this.proc(step.process);
@@ -414,7 +443,14 @@ class Stepper implements ScenarioStepper {
         if (flags.has('populate')) f |= MAP.POPULATE;
         if (flags.has('growsdown')) f |= MAP.GROWSDOWN;
         const name = step.name ?? step.as;
-        const r = k.mmap(p, step.addr === undefined ? 0 : this.addr(step.addr), this.size(step.length), parseProt(step.prot)!, f, name === undefined ? {} : { name });
+        const r = k.mmap(
+          p,
+          step.addr === undefined ? 0 : this.addr(step.addr),
+          this.size(step.length),
+          parseProt(step.prot)!,
+          f,
+          name === undefined ? {} : { name },
+        );
         if (!r.ok) {
           this.define(step.as, undefined, `its mmap failed with ${r.errno}`);
           throw new Failure(r.errno, `${r.errno}: ${r.detail}`);
@@ -434,7 +470,13 @@ class Stepper implements ScenarioStepper {
         return { status: 'ok', outcome: `now ${step.prot}; ${k.vmas(p).length} VMAs` };
       }
       case 'mremap': {
-        const r = k.mremap(this.proc(step.process), this.addr(step.addr), this.size(step.length), this.size(step.newLength), step.mayMove ? MREMAP.MAYMOVE : 0);
+        const r = k.mremap(
+          this.proc(step.process),
+          this.addr(step.addr),
+          this.size(step.length),
+          this.size(step.newLength),
+          step.mayMove ? MREMAP.MAYMOVE : 0,
+        );
         if (!r.ok) {
           this.define(step.as, undefined, `its mremap failed with ${r.errno}`);
           throw new Failure(r.errno, `${r.errno}: ${r.detail}`);
@@ -458,10 +500,10 @@ class Stepper implements ScenarioStepper {
         let pages = 0;
         for (let va = start; va < end; va = (va / page + 1n) * page) {
           const r = k.load(p, va, 1, step.cpu ?? 0);
-          if (!r.ok) throw killed(r);
+          if (!r.ok) throw killed(r, p);
           if (step.write) {
             const w = k.store(p, va, 1, r.value, step.cpu ?? 0);
-            if (!w.ok) throw killed(w);
+            if (!w.ok) throw killed(w, p);
           }
           pages++;
         }
@@ -472,12 +514,12 @@ class Stepper implements ScenarioStepper {
         const va = this.addr(step.addr);
         if (step.length !== undefined) {
           const r = k.readUser(p, va, Number(this.size(step.length)), step.cpu ?? 0);
-          if (!r.ok) throw killed(r);
+          if (!r.ok) throw killed(r, p);
           const text = showBytes(r.value);
           return { status: 'ok', outcome: `reads ${text}`, value: text };
         }
         const r = k.load(p, va, step.size ?? 8, step.cpu ?? 0);
-        if (!r.ok) throw killed(r);
+        if (!r.ok) throw killed(r, p);
         return { status: 'ok', outcome: `reads ${hx(r.value)}`, value: r.value };
       }
       case 'write': {
@@ -485,30 +527,42 @@ class Stepper implements ScenarioStepper {
         const va = this.addr(step.addr);
         if (step.text !== undefined) {
           const r = k.writeUser(p, va, enc.encode(step.text), step.cpu ?? 0);
-          if (!r.ok) throw killed(r);
+          if (!r.ok) throw killed(r, p);
           return { status: 'ok', outcome: `wrote ${JSON.stringify(step.text)}` };
         }
         const v = parseNumber(step.value);
-        if (v === undefined) throw new Failure('error', `value ${JSON.stringify(step.value)} is not a number`);
+        if (v === undefined)
+          throw new Failure('error', `value ${JSON.stringify(step.value)} is not a number`);
         const size = step.size ?? 8;
         if (size < 8 && v >= 1n << BigInt(size * 8))
           throw new Failure('error', `value ${hx(v)} does not fit in ${size} bytes`);
         const r = k.store(p, va, size, size === 8 ? v : Number(v), step.cpu ?? 0);
-        if (!r.ok) throw killed(r);
+        if (!r.ok) throw killed(r, p);
         return { status: 'ok', outcome: `wrote ${hx(v)}` };
       }
       case 'fetch': {
-        const r = k.fetch(this.proc(step.process), this.addr(step.addr), step.size ?? 4, step.cpu ?? 0);
-        if (!r.ok) throw killed(r);
+        const p = this.proc(step.process);
+        const r = k.fetch(p, this.addr(step.addr), step.size ?? 4, step.cpu ?? 0);
+        if (!r.ok) throw killed(r, p);
         return { status: 'ok', outcome: `fetched ${hx(r.value)}`, value: r.value };
       }
       case 'copy-to-user': {
-        const r = k.copyToUser(this.proc(step.process), this.addr(step.addr), enc.encode(step.text), step.cpu ?? 0);
+        const r = k.copyToUser(
+          this.proc(step.process),
+          this.addr(step.addr),
+          enc.encode(step.text),
+          step.cpu ?? 0,
+        );
         if (!r.ok) throw new Failure(r.errno, `${r.errno} (the process lives on)`);
         return { status: 'ok', outcome: `copied ${JSON.stringify(step.text)}` };
       }
       case 'copy-from-user': {
-        const r = k.copyFromUser(this.proc(step.process), this.addr(step.addr), Number(this.size(step.length)), step.cpu ?? 0);
+        const r = k.copyFromUser(
+          this.proc(step.process),
+          this.addr(step.addr),
+          Number(this.size(step.length)),
+          step.cpu ?? 0,
+        );
         if (!r.ok) throw new Failure(r.errno, `${r.errno} (the process lives on)`);
         const text = showBytes(r.value);
         return { status: 'ok', outcome: `copied ${text}`, value: text };

@@ -23,7 +23,8 @@ function errorOf(fn: () => unknown): ScenarioError {
 
 describe('parseScenario', () => {
   it('reads JSON and YAML to the same scenario', () => {
-    const yaml = 'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: mmap, process: p, length: 2 pages, prot: rw-, as: buf }\n';
+    const yaml =
+      'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: mmap, process: p, length: 2 pages, prot: rw-, as: buf }\n';
     const json = JSON.stringify({
       board: 'virt',
       steps: [
@@ -35,7 +36,8 @@ describe('parseScenario', () => {
   });
 
   it('names the file, the line, the step, the field, the value and what was expected', () => {
-    const text = 'board: virt\nsteps:\n  - op: spawn\n    as: p\n  - op: mmap\n    process: p\n    length: lots\n    prot: rw-\n';
+    const text =
+      'board: virt\nsteps:\n  - op: spawn\n    as: p\n  - op: mmap\n    process: p\n    length: lots\n    prot: rw-\n';
     const e = errorOf(() => parseScenario(text, 'x.yaml'));
     expect(e.message).toBe(
       'x.yaml:7: step 2 (mmap): length "lots" is not valid; expected a byte count: a number (0x3000, 12288), 12K / 2M / 1G (powers of 1024) or "3 pages"',
@@ -55,12 +57,24 @@ describe('parseScenario', () => {
     ['board: virt\nsteps: 3', 'steps 3 is not a list'],
     ['board: virt\nboard: pc\nsteps: []', 'not valid JSON or YAML'],
     ['board: virt\nsteps:\n  - { op: jump }', 'op "jump" is not a step; expected one of: spawn, mmap'],
-    ['board: virt\nsteps:\n  - { op: exit, process: nobody }', 'process "nobody" is not defined by an earlier step'],
-    ['board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: read, process: p, addr: buf+8 }', 'name "buf" in addr'],
+    [
+      'board: virt\nsteps:\n  - { op: exit, process: nobody }',
+      'process "nobody" is not defined by an earlier step',
+    ],
+    [
+      'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: read, process: p, addr: buf+8 }',
+      'name "buf" in addr',
+    ],
     ['board: virt\nsteps:\n  - { op: spawn, as: p, colour: red }', 'unknown field "colour"'],
     ['board: virt\nsteps:\n  - { op: spawn }', 'as is missing'],
-    ['board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: read, process: p, addr: 0, size: 3 }', 'size 3 is not valid; expected 1, 2, 4 or 8'],
-    ['board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: write, process: p, addr: 0 }', 'value or text is missing'],
+    [
+      'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: read, process: p, addr: 0, size: 3 }',
+      'size 3 is not valid; expected 1, 2, 4 or 8',
+    ],
+    [
+      'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: write, process: p, addr: 0 }',
+      'value or text is missing',
+    ],
     ['board: virt\nsteps:\n  - { op: spawn, as: p, expect: maybe }', 'expect "maybe" is not valid'],
     ['board: virt\ncpus: 0\nsteps: []', 'cpus 0 is not a CPU count'],
     ['board: virt\nextra: 1\nsteps: []', 'unknown field "extra"'],
@@ -87,13 +101,16 @@ describe('parseScenario', () => {
 });
 
 describe('runScenario', () => {
-  it.each(EXAMPLE_SCENARIOS.map((s) => [s.id]))('runs the shipped %s scenario with every expectation met', (id) => {
-    const r = runScenario(parseScenario(exampleScenario(id)!.yaml, `${id}.yaml`));
-    expect(r.problems).toEqual([]);
-    expect(r.audit).toEqual({ ok: true, problems: [] });
-    expect(r.ok).toBe(true);
-    if (id !== 'mprotect-segv') expect(r.frames.final).toBe(r.frames.baseline);
-  });
+  it.each(EXAMPLE_SCENARIOS.map((s) => [s.id]))(
+    'runs the shipped %s scenario with every expectation met',
+    (id) => {
+      const r = runScenario(parseScenario(exampleScenario(id)!.yaml, `${id}.yaml`));
+      expect(r.problems).toEqual([]);
+      expect(r.audit).toEqual({ ok: true, problems: [] });
+      expect(r.ok).toBe(true);
+      if (id !== 'mprotect-segv') expect(r.frames.final).toBe(r.frames.baseline);
+    },
+  );
 
   it('is deterministic and logs step, kernel events and result in order', () => {
     const s = parseScenario(exampleScenario('demo')!.yaml);
@@ -143,7 +160,15 @@ describe('runScenario', () => {
       board: 'virt',
       steps: [
         { op: 'spawn', as: 'p' },
-        { op: 'mmap', process: 'p', length: '0x1000', prot: 'rw-', as: 'big', addr: 'wild', flags: ['fixed-noreplace', 'fixed'] },
+        {
+          op: 'mmap',
+          process: 'p',
+          length: '0x1000',
+          prot: 'rw-',
+          as: 'big',
+          addr: 'wild',
+          flags: ['fixed-noreplace', 'fixed'],
+        },
         { op: 'read', process: 'p', addr: 'heap', expect: 'killed' },
         { op: 'exit', process: 'p' },
       ],

@@ -97,7 +97,8 @@ const COMMON: Readonly<Record<string, FieldKind>> = { op: 'text', title: 'text',
 const TOP_FIELDS = ['name', 'description', 'board', 'arch', 'ram', 'cpus', 'options', 'steps'];
 const OPTION_FIELDS = ['strictTlb', 'tlbEntries', 'flushThreshold'];
 const MMAP_FLAGS = ['shared', 'fixed', 'fixed-noreplace', 'populate', 'growsdown'];
-const EXPECT_SYNTAX = 'ok, an errno (EFAULT, ENOMEM, EINVAL, EEXIST, EACCES …), killed, or "killed: <reason>"';
+const EXPECT_SYNTAX =
+  'ok, an errno (EFAULT, ENOMEM, EINVAL, EEXIST, EACCES …), killed, or "killed: <reason>"';
 
 /** Where things are in the source text (from the YAML parser), for error messages. */
 export interface SourceLocator {
@@ -171,7 +172,11 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
     extra: { stepIndex?: number; op?: string; field?: string; value?: unknown } = {},
   ) => new ScenarioError(problem, { source, line: where.line(path), expected, ...extra });
   if (!isRecord(value)) {
-    throw err([], `the scenario is ${show(value)}`, 'an object with board, steps and optional arch, ram, cpus');
+    throw err(
+      [],
+      `the scenario is ${show(value)}`,
+      'an object with board, steps and optional arch, ram, cpus',
+    );
   }
   for (const key of Object.keys(value)) {
     if (!TOP_FIELDS.includes(key))
@@ -191,7 +196,12 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
     });
   if (
     value.cpus !== undefined &&
-    !(typeof value.cpus === 'number' && Number.isSafeInteger(value.cpus) && value.cpus >= 1 && value.cpus <= 64)
+    !(
+      typeof value.cpus === 'number' &&
+      Number.isSafeInteger(value.cpus) &&
+      value.cpus >= 1 &&
+      value.cpus <= 64
+    )
   )
     throw err(['cpus'], `cpus ${show(value.cpus)} is not a CPU count`, 'an integer from 1 to 64', {
       field: 'cpus',
@@ -206,12 +216,19 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
           field: k,
         });
       const good =
-        k === 'strictTlb' ? typeof v === 'boolean' : typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+        k === 'strictTlb'
+          ? typeof v === 'boolean'
+          : typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
       if (!good)
-        throw err(['options', k], `option ${k} ${show(v)} is not valid`, k === 'strictTlb' ? 'true or false' : 'a positive integer', {
-          field: k,
-          value: v,
-        });
+        throw err(
+          ['options', k],
+          `option ${k} ${show(v)} is not valid`,
+          k === 'strictTlb' ? 'true or false' : 'a positive integer',
+          {
+            field: k,
+            value: v,
+          },
+        );
     }
   }
   const steps = value.steps;
@@ -222,13 +239,15 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
     });
   const processes = new Set<string>();
   const symbols = new Set<string>(Object.keys(LAYOUT_SYMBOLS));
-  steps.forEach((raw: unknown, i) => checkStep(raw, i));
+  for (const [i, raw] of (steps as unknown[]).entries()) checkStep(raw, i);
   return value as unknown as Scenario;
 
   function checkStep(raw: unknown, i: number): void {
     const at = (field?: string) => (field === undefined ? ['steps', i] : ['steps', i, field]);
     if (!isRecord(raw))
-      throw err(at(), `the step is ${show(raw)}`, `an object with an op: ${STEP_OPS.join(', ')}`, { stepIndex: i });
+      throw err(at(), `the step is ${show(raw)}`, `an object with an op: ${STEP_OPS.join(', ')}`, {
+        stepIndex: i,
+      });
     const op = raw.op;
     if (typeof op !== 'string' || !(op in STEP_SPECS))
       throw err(at('op'), `op ${show(op)} is not a step`, `one of: ${STEP_OPS.join(', ')}`, {
@@ -249,7 +268,10 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
     }
     for (const field of Object.keys(spec.required)) {
       if (raw[field] === undefined)
-        throw err(at(), `${field} is missing`, `${field}: ${EXPECTED[spec.required[field]!]}`, { ...x, field });
+        throw err(at(), `${field} is missing`, `${field}: ${EXPECTED[spec.required[field]!]}`, {
+          ...x,
+          field,
+        });
     }
     const given = (spec.exclusive ?? []).filter((f) => raw[f] !== undefined);
     if (given.length > 1)
@@ -259,22 +281,35 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
       });
     // Names: processes and symbols must exist before they are used.
     if (typeof raw.process === 'string' && !processes.has(raw.process))
-      throw err(at('process'), `process ${show(raw.process)} is not defined by an earlier step`, processList(), {
-        ...x,
-        field: 'process',
-        value: raw.process,
-      });
+      throw err(
+        at('process'),
+        `process ${show(raw.process)} is not defined by an earlier step`,
+        processList(),
+        {
+          ...x,
+          field: 'process',
+          value: raw.process,
+        },
+      );
     for (const field of ['addr', 'to']) {
       const a = raw[field] === undefined ? undefined : parseAddress(raw[field]);
       if (a?.base !== undefined && !symbols.has(a.base))
-        throw err(at(field), `name ${show(a.base)} in ${field} is not defined by an earlier step`, symbolList(), {
-          ...x,
-          field,
-          value: raw[field],
-        });
+        throw err(
+          at(field),
+          `name ${show(a.base)} in ${field} is not defined by an earlier step`,
+          symbolList(),
+          {
+            ...x,
+            field,
+            value: raw[field],
+          },
+        );
     }
     if (op === 'write' && raw.value === undefined && raw.text === undefined)
-      throw err(at(), 'value or text is missing', 'value: a number, or text: a string', { ...x, field: 'value' });
+      throw err(at(), 'value or text is missing', 'value: a number, or text: a string', {
+        ...x,
+        field: 'value',
+      });
     if (op === 'spawn' || op === 'fork') processes.add(raw.as as string);
     else if ((op === 'mmap' || op === 'mremap') && typeof raw.as === 'string') symbols.add(raw.as);
   }

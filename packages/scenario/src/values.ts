@@ -17,7 +17,8 @@ const U64 = 1n << 64n;
 export const ADDRESS_SYNTAX =
   'an address: a number (0x…, decimal), a name defined by an earlier step or a layout symbol, or name+0x… / name-0x…';
 /** What a size field accepts, for error messages. */
-export const SIZE_SYNTAX = 'a byte count: a number (0x3000, 12288), 12K / 2M / 1G (powers of 1024) or "3 pages"';
+export const SIZE_SYNTAX =
+  'a byte count: a number (0x3000, 12288), 12K / 2M / 1G (powers of 1024) or "3 pages"';
 /** What a name (`as`) accepts. */
 export const NAME_SYNTAX =
   'a name: letters, digits, _, . and - between words, starting with a letter or _ (e.g. buf, stack-copy)';

@@ -272,7 +272,10 @@ export function registerDecode(
       '--mair <value>',
       'aarch64: MAIR_EL1 used to name memory types (default: Linux MAIR_EL1_SET 0x4_0044_FFFF)',
     )
-    .option('--batch <file>', 'decode every value in a file (- for stdin), one per line, optionally followed by a level')
+    .option(
+      '--batch <file>',
+      'decode every value in a file (- for stdin), one per line, optionally followed by a level',
+    )
     .option('--syndromes', 'with --batch: the values are syndromes (--esr / --pf-error values), not entries')
     .option('--json', 'print one JSON document (numbers that are addresses or raw values as "0x…" strings)')
     .action(async (arch: string, entry: string | undefined, opts: DecodeOptions) => {
@@ -326,7 +329,9 @@ export async function runDecodeBatch(
       opts.level,
     );
   if (!opts.syndromes && !decoder.decodesEntries)
-    throw new UsageError(`decode ${decoder.id} names no paging mode, so it cannot decode entries; expected --syndromes, or a mode: ${X86_MODES_TEXT}`);
+    throw new UsageError(
+      `decode ${decoder.id} names no paging mode, so it cannot decode entries; expected --syndromes, or a mode: ${X86_MODES_TEXT}`,
+    );
   const mair = opts.mair === undefined ? undefined : parseU64(opts.mair, '--mair');
   const backend = decoder.createBackend(mair === undefined ? {} : { mair });
   const text = await readText(opts.batch, out.io, 'batch file');
@@ -360,11 +365,21 @@ export async function runDecodeBatch(
   else {
     const rows = results
       .filter((r) => r.report)
-      .map((r) => (opts.syndromes ? syndromeRow(r.report as SyndromeReport) : entryRow(r.report as DescriptorReport, decoder)));
+      .map((r) =>
+        opts.syndromes
+          ? syndromeRow(r.report as SyndromeReport)
+          : entryRow(r.report as DescriptorReport, decoder),
+      );
     const header = opts.syndromes
       ? ['syndrome', 'exception', 'fault', 'level', 'access']
       : [decoder.entryWord, 'level', 'kind', 'output', 'permissions', 'memory'];
-    if (rows.length > 0) for (const l of formatTable(header.map((h) => ({ header: h })), rows, out.style)) out.line(l);
+    if (rows.length > 0)
+      for (const l of formatTable(
+        header.map((h) => ({ header: h })),
+        rows,
+        out.style,
+      ))
+        out.line(l);
     for (const r of bad) out.io.stderr.write(`mmkit: error: ${name}:${r.line}: ${r.error}\n`);
   }
   return bad.length > 0 ? ExitCode.Usage : ExitCode.Ok;
@@ -372,8 +387,15 @@ export async function runDecodeBatch(
 
 function entryRow(r: DescriptorReport, d: ArchDecoder): string[] {
   const n = r.neutral;
-  const kind = r.swap ? 'swap entry' : `${r.kind === 'block' && d.entryWord === 'entry' ? 'page' : r.kind}${r.kind === 'page' || r.kind === 'block' ? ` ${formatBytes(r.entrySizeBytes)}` : ''}`;
-  const output = n.kind === 'leaf' ? groupedHex(n.outputAddress, 8) : n.kind === 'table' ? `table ${groupedHex(n.nextTable, 8)}` : '-';
+  const kind = r.swap
+    ? 'swap entry'
+    : `${r.kind === 'block' && d.entryWord === 'entry' ? 'page' : r.kind}${r.kind === 'page' || r.kind === 'block' ? ` ${formatBytes(r.entrySizeBytes)}` : ''}`;
+  const output =
+    n.kind === 'leaf'
+      ? groupedHex(n.outputAddress, 8)
+      : n.kind === 'table'
+        ? `table ${groupedHex(n.nextTable, 8)}`
+        : '-';
   const perms = n.kind === 'leaf' ? n.permissions : '-';
   const memory = n.kind === 'leaf' ? n.memoryType : '-';
   return [groupedHex(r.descriptor, d.entryBits / 4), r.level.name, kind, output, perms, memory];

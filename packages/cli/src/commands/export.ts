@@ -29,7 +29,11 @@ export interface ExportCliOptions {
  * @throws UsageError for a missing or doubled source, a bad --step, or a process that is not
  *   running at that point.
  */
-export async function exportCommand(file: string | undefined, opts: ExportCliOptions, out: Output): Promise<number> {
+export async function exportCommand(
+  file: string | undefined,
+  opts: ExportCliOptions,
+  out: Output,
+): Promise<number> {
   if ((file === undefined) === (opts.demo !== true)) {
     throw new UsageError(
       file === undefined
@@ -43,7 +47,12 @@ export async function exportCommand(file: string | undefined, opts: ExportCliOpt
   if (opts.step !== undefined) {
     upTo = /^[0-9]+$/.test(opts.step) ? Number(opts.step) : Number.NaN;
     if (!(upTo >= 0 && upTo <= total))
-      throw invalidValue('--step', opts.step, 'is not a step of the scenario', `a number from 0 to ${total} (0: right after boot)`);
+      throw invalidValue(
+        '--step',
+        opts.step,
+        'is not a step of the scenario',
+        `a number from 0 to ${total} (0: right after boot)`,
+      );
   }
   const st = startScenario(scenario, opts, { source: file ?? 'demo.yaml' });
   while (st.next < upTo) st.step();
@@ -65,7 +74,10 @@ export function registerExport(program: Command, out: () => Output): Command {
     .option('--demo', 'export from the shipped demo scenario instead of a file')
     .requiredOption('-o, --output <file>', 'where to write the export (- for stdout)')
     .option('--step <n>', 'take the state after step n (default: after the last step)')
-    .option('--process <name>', 'the process to export (default: the last one still running, else the kernel alone)')
+    .option(
+      '--process <name>',
+      'the process to export (default: the last one still running, else the kernel alone)',
+    )
     .option('--pid <n>', 'the process to export, by pid');
   machineOptions(cmd).action(async (file: string | undefined, opts: ExportCliOptions) => {
     await exportCommand(file, opts, out());

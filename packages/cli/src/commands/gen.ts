@@ -128,11 +128,17 @@ function numText(v: unknown): string | undefined {
  */
 export function parseGenSpec(text: string, source: string): GenSpec {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, intAsBigInt: true });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    intAsBigInt: true,
+  });
   const where = (path: readonly (string | number)[]) => {
     for (let n = path.length; n >= 0; n--) {
       const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-      if (node && typeof node === 'object' && node.range) return `${source}:${lines.linePos(node.range[0]).line}`;
+      if (node && typeof node === 'object' && node.range)
+        return `${source}:${lines.linePos(node.range[0]).line}`;
     }
     return source;
   };
@@ -150,7 +156,8 @@ export function parseGenSpec(text: string, source: string): GenSpec {
       `${where(path)}: ${what} ${typeof value === 'string' ? JSON.stringify(value) : String(value)} ${problem}; expected ${expected}`,
     );
   for (const k of Object.keys(raw))
-    if (!SPEC_FIELDS.includes(k)) throw bad([k], 'field', k, 'is unknown', `one of: ${SPEC_FIELDS.join(', ')}`);
+    if (!SPEC_FIELDS.includes(k))
+      throw bad([k], 'field', k, 'is unknown', `one of: ${SPEC_FIELDS.join(', ')}`);
   const arch = raw.arch;
   if (typeof arch !== 'string' || !isArchId(arch))
     throw bad(['arch'], 'arch', arch, 'is not a paging format', `one of: ${ARCH_IDS.join(', ')}`);
@@ -186,38 +193,74 @@ export function parseGenSpec(text: string, source: string): GenSpec {
   const physical = (path: (string | number)[], what: string, v: unknown): number => {
     const pa = num(path, what, v);
     if (pa >= BigInt(paLimit))
-      throw bad(path, what, groupedHex(pa), `is beyond the ${backend.description.paBits}-bit physical address space of ${arch}`, `a PA below ${groupedHex(paLimit)}`);
+      throw bad(
+        path,
+        what,
+        groupedHex(pa),
+        `is beyond the ${backend.description.paBits}-bit physical address space of ${arch}`,
+        `a PA below ${groupedHex(paLimit)}`,
+      );
     return Number(pa);
   };
   const regions: GenRegion[] = [];
   let board: Board | undefined;
   if (raw.board !== undefined || raw.preset !== undefined) {
     if (raw.preset !== 'kernel')
-      throw bad(['preset'], 'preset', raw.preset, 'is not a preset', '"kernel" (with board: identity-mapped RAM and devices, the kernel image at a higher-half VA)');
+      throw bad(
+        ['preset'],
+        'preset',
+        raw.preset,
+        'is not a preset',
+        '"kernel" (with board: identity-mapped RAM and devices, the kernel image at a higher-half VA)',
+      );
     if (typeof raw.board !== 'string' || !isBoardId(raw.board))
       throw bad(['board'], 'board', raw.board, 'is not a known board', `one of: ${BOARD_IDS.join(', ')}`);
     const ram = raw.ram === undefined ? undefined : size(['ram'], 'ram', raw.ram);
-    const flavour = raw.board === 'pc' ? (arch === 'x86_64' || arch === 'x86_64-la57' ? '64' : '32') : undefined;
+    const flavour =
+      raw.board === 'pc' ? (arch === 'x86_64' || arch === 'x86_64-la57' ? '64' : '32') : undefined;
     try {
       board = createBoard(raw.board, {
-        ...(ram === undefined ? {} : raw.board === 'rpi4b' ? { ramGiB: (ram / 2 ** 30) as 1 } : { ramBytes: ram }),
+        ...(ram === undefined
+          ? {}
+          : raw.board === 'rpi4b'
+            ? { ramGiB: (ram / 2 ** 30) as 1 }
+            : { ramBytes: ram }),
         ...(flavour ? { flavour } : {}),
       });
     } catch (e) {
-      if (isMmError(e)) throw bad(['ram'], 'ram', raw.ram, `is not a RAM size of board ${raw.board}`, e.message);
+      if (isMmError(e))
+        throw bad(['ram'], 'ram', raw.ram, `is not a RAM size of board ${raw.board}`, e.message);
       throw e;
     }
     if (!board.archs.includes(arch as never))
-      throw bad(['arch'], 'arch', arch, `does not run on board ${board.id}`, `one of: ${board.archs.join(', ')}`);
+      throw bad(
+        ['arch'],
+        'arch',
+        arch,
+        `does not run on board ${board.id}`,
+        `one of: ${board.archs.join(', ')}`,
+      );
     regions.push(...presetRegions(board, backend));
   }
   if (raw.regions !== undefined && !Array.isArray(raw.regions))
-    throw bad(['regions'], 'regions', raw.regions, 'is not a list', 'a list of { name, va, pa, size, perms, user, memory, global }');
+    throw bad(
+      ['regions'],
+      'regions',
+      raw.regions,
+      'is not a list',
+      'a list of { name, va, pa, size, perms, user, memory, global }',
+    );
   const list = (raw.regions ?? []) as unknown[];
   list.forEach((r, i) => {
     const at = (f?: string) => (f === undefined ? ['regions', i] : ['regions', i, f]);
     if (typeof r !== 'object' || r === null || Array.isArray(r))
-      throw bad(at(), `region ${i + 1}`, JSON.stringify(r), 'is not an object', 'an object { name, va, pa, size, perms, … }');
+      throw bad(
+        at(),
+        `region ${i + 1}`,
+        JSON.stringify(r),
+        'is not an object',
+        'an object { name, va, pa, size, perms, … }',
+      );
     const o = r as Record<string, unknown>;
     for (const k of Object.keys(o))
       if (!REGION_FIELDS.includes(k))
@@ -225,19 +268,32 @@ export function parseGenSpec(text: string, source: string): GenSpec {
     const name = o.name === undefined ? `region ${i + 1}` : String(o.name);
     const label = `region ${JSON.stringify(name)}`;
     for (const f of ['va', 'pa', 'size'])
-      if (o[f] === undefined) throw new UsageError(`${where(at())}: ${label} has no ${f}; expected ${f}: a number`);
+      if (o[f] === undefined)
+        throw new UsageError(`${where(at())}: ${label} has no ${f}; expected ${f}: a number`);
     const va = num(at('va'), `${label} va`, o.va);
     const pa = physical(at('pa'), `${label} pa`, o.pa);
     const sizeBytes = size(at('size'), `${label} size`, o.size);
     if (va % BigInt(PAGE) !== 0n || pa % PAGE !== 0)
-      throw bad(at(va % BigInt(PAGE) !== 0n ? 'va' : 'pa'), `${label} ${va % BigInt(PAGE) !== 0n ? 'va' : 'pa'}`, groupedHex(va % BigInt(PAGE) !== 0n ? va : pa), 'is not page aligned', 'a multiple of 4 KiB');
+      throw bad(
+        at(va % BigInt(PAGE) !== 0n ? 'va' : 'pa'),
+        `${label} ${va % BigInt(PAGE) !== 0n ? 'va' : 'pa'}`,
+        groupedHex(va % BigInt(PAGE) !== 0n ? va : pa),
+        'is not page aligned',
+        'a multiple of 4 KiB',
+      );
     const kernel = perms(o.perms ?? 'rw-');
     if (!kernel) throw bad(at('perms'), `${label} perms`, o.perms, 'is not valid', PERMS_EXPECTED);
     const user = perms(o.user ?? '---');
     if (!user) throw bad(at('user'), `${label} user`, o.user, 'is not valid', PERMS_EXPECTED);
     const memoryType = (o.memory ?? 'normal-wb') as MemoryType;
     if (!backend.description.memoryTypes.includes(memoryType))
-      throw bad(at('memory'), `${label} memory`, o.memory, `is not a memory type of ${arch}`, `one of: ${backend.description.memoryTypes.join(', ')}`);
+      throw bad(
+        at('memory'),
+        `${label} memory`,
+        o.memory,
+        `is not a memory type of ${arch}`,
+        `one of: ${backend.description.memoryTypes.join(', ')}`,
+      );
     if (o.global !== undefined && typeof o.global !== 'boolean')
       throw bad(at('global'), `${label} global`, o.global, 'is not a boolean', 'true or false');
     regions.push({
@@ -253,7 +309,10 @@ export function parseGenSpec(text: string, source: string): GenSpec {
   let tablesPa: number;
   if (raw.tables !== undefined) tablesPa = physical(['tables'], 'tables', raw.tables);
   else if (board) tablesPa = Math.ceil(board.kernelImage.end / PAGE) * PAGE;
-  else throw new UsageError(`${source}: tables is missing; expected tables: the physical address of the first table`);
+  else
+    throw new UsageError(
+      `${source}: tables is missing; expected tables: the physical address of the first table`,
+    );
   if (tablesPa % PAGE !== 0)
     throw bad(['tables'], 'tables', groupedHex(tablesPa), 'is not page aligned', 'a multiple of 4 KiB');
   let maxTables = DEFAULT_MAX_TABLES;
@@ -265,7 +324,13 @@ export function parseGenSpec(text: string, source: string): GenSpec {
     maxTables = v;
   }
   if (tablesPa + maxTables * PAGE > paLimit)
-    throw bad(['tables'], 'tables', groupedHex(tablesPa), `leaves no room for ${maxTables} tables below the ${backend.description.paBits}-bit PA limit`, 'a lower address or a smaller maxTables');
+    throw bad(
+      ['tables'],
+      'tables',
+      groupedHex(tablesPa),
+      `leaves no room for ${maxTables} tables below the ${backend.description.paBits}-bit PA limit`,
+      'a lower address or a smaller maxTables',
+    );
   if (raw.contiguous !== undefined && typeof raw.contiguous !== 'boolean')
     throw bad(['contiguous'], 'contiguous', raw.contiguous, 'is not a boolean', 'true or false');
   checkOverlaps(regions, source);
@@ -312,7 +377,8 @@ function presetRegions(board: Board, backend: ArchBackend): GenRegion[] {
     let e = BigInt(end);
     if (e > vaEnd) e = vaEnd;
     if (BigInt(start) < high.end && e > high.start) e = high.start;
-    if (e > BigInt(start)) out.push({ name, va: BigInt(start), pa: start, sizeBytes: Number(e) - start, attrs });
+    if (e > BigInt(start))
+      out.push({ name, va: BigInt(start), pa: start, sizeBytes: Number(e) - start, attrs });
   };
   for (const r of board.ram) clip(`ram ${r.name}`, r.start, r.end, leafAttrs(rwx, none, 'normal-wb', true));
   // MMIO windows rounded out to pages; windows that then touch or overlap (virt's 0x200-byte
@@ -333,7 +399,13 @@ function presetRegions(board: Board, backend: ArchBackend): GenRegion[] {
     const name = w.count > 1 ? `mmio ${w.name} (+${w.count - 1} more)` : `mmio ${w.name}`;
     if (w.end <= 2 ** d.paBits) clip(name, w.start, w.end, leafAttrs(dev, none, device, true));
   }
-  out.push({ name: 'kernel image', va: high.start, pa: kStart, sizeBytes: kEnd - kStart, attrs: leafAttrs(rwx, none, 'normal-wb', true) });
+  out.push({
+    name: 'kernel image',
+    va: high.start,
+    pa: kStart,
+    sizeBytes: kEnd - kStart,
+    attrs: leafAttrs(rwx, none, 'normal-wb', true),
+  });
   return out;
 }
 
@@ -385,7 +457,9 @@ export function generateTables(spec: GenSpec): GenResult {
     },
   };
   const tooMany = () =>
-    new UsageError(`the spec needs more than maxTables = ${spec.maxTables} tables; expected a larger maxTables (see 'mmkit plan')`);
+    new UsageError(
+      `the spec needs more than maxTables = ${spec.maxTables} tables; expected a larger maxTables (see 'mmkit plan')`,
+    );
   role = d.splitRoots ? 'TTBR0_EL1 root' : 'root';
   const userRoot = source.allocTable(g.rootLevel);
   role = 'TTBR1_EL1 root';
@@ -468,7 +542,12 @@ export interface VerifyProblem {
  * global; and that the page before and after each region is not mapped unless another region
  * covers it. Returns the problems (none when the image is right).
  */
-export function verifyImage(spec: GenSpec, image: Uint8Array, roots: { user: number; kernel: number }, leaves: readonly GenLeaf[]): VerifyProblem[] {
+export function verifyImage(
+  spec: GenSpec,
+  image: Uint8Array,
+  roots: { user: number; kernel: number },
+  leaves: readonly GenLeaf[],
+): VerifyProblem[] {
   const backend = createBackend(spec.arch);
   const memory = new PhysicalMemory({
     ram: [{ name: 'image', start: spec.tablesPa, end: spec.tablesPa + Math.max(PAGE, image.length) }],
@@ -484,19 +563,37 @@ export function verifyImage(spec: GenSpec, image: Uint8Array, roots: { user: num
     // Probe with the access and privilege the region allows, to read the translation itself.
     const ok = mmu.probe(vpn, 0, r.attrs.kernel.read ? 1 : 0, w);
     if (!ok) {
-      problems.push({ region: r.name, va, problem: `not mapped (fault kind ${w.faultKind} at level ${w.faultLevel})` });
+      problems.push({
+        region: r.name,
+        va,
+        problem: `not mapped (fault kind ${w.faultKind} at level ${w.faultLevel})`,
+      });
       return;
     }
     const pa = r.pa + Number(va - r.va);
-    if (w.pfn * PAGE !== pa) problems.push({ region: r.name, va, problem: `maps PA ${groupedHex(w.pfn * PAGE)}, expected ${groupedHex(pa)}` });
+    if (w.pfn * PAGE !== pa)
+      problems.push({
+        region: r.name,
+        va,
+        problem: `maps PA ${groupedHex(w.pfn * PAGE)}, expected ${groupedHex(pa)}`,
+      });
     const got = permsOf(w.perms);
     const same = (a: { read: boolean; write: boolean; execute: boolean }, b: typeof a) =>
       a.read === b.read && a.write === b.write && a.execute === b.execute;
     if (!same(got.kernel, r.attrs.kernel) || !same(got.user, r.attrs.user))
-      problems.push({ region: r.name, va, problem: `permissions ${JSON.stringify(got)}, expected kernel ${JSON.stringify(r.attrs.kernel)} user ${JSON.stringify(r.attrs.user)}` });
+      problems.push({
+        region: r.name,
+        va,
+        problem: `permissions ${JSON.stringify(got)}, expected kernel ${JSON.stringify(r.attrs.kernel)} user ${JSON.stringify(r.attrs.user)}`,
+      });
     if (MEMORY_TYPES[w.memoryType] !== r.attrs.memoryType)
-      problems.push({ region: r.name, va, problem: `memory type ${MEMORY_TYPES[w.memoryType]}, expected ${r.attrs.memoryType}` });
-    if (w.global !== r.attrs.global) problems.push({ region: r.name, va, problem: `global ${w.global}, expected ${r.attrs.global}` });
+      problems.push({
+        region: r.name,
+        va,
+        problem: `memory type ${MEMORY_TYPES[w.memoryType]}, expected ${r.attrs.memoryType}`,
+      });
+    if (w.global !== r.attrs.global)
+      problems.push({ region: r.name, va, problem: `global ${w.global}, expected ${r.attrs.global}` });
   };
   const covered = (va: bigint) => spec.regions.some((r) => va >= r.va && va < r.va + BigInt(r.sizeBytes));
   const byName = new Map(spec.regions.map((r) => [r.name, r]));
@@ -514,7 +611,11 @@ export function verifyImage(spec: GenSpec, image: Uint8Array, roots: { user: num
         (va >= backend.description.kernelRange.start && va < backend.description.kernelRange.end);
       if (!canonical) continue;
       if (mmu.probe(Number(va / BigInt(PAGE)), 0, 1, w) || mmu.probe(Number(va / BigInt(PAGE)), 0, 0, w))
-        problems.push({ region: r.name, va, problem: `the page next to the region is mapped (to ${groupedHex(w.pfn * PAGE)})` });
+        problems.push({
+          region: r.name,
+          va,
+          problem: `the page next to the region is mapped (to ${groupedHex(w.pfn * PAGE)})`,
+        });
     }
   }
   return problems;
@@ -523,7 +624,8 @@ export function verifyImage(spec: GenSpec, image: Uint8Array, roots: { user: num
 /** Tables per level (architecture names, root first) and leaves per size. */
 export function countTables(result: GenResult) {
   const g = result.backend.geometry;
-  const levels: { level: string; tables: number; leaves: number; contiguous: number; leafBytes: number }[] = [];
+  const levels: { level: string; tables: number; leaves: number; contiguous: number; leafBytes: number }[] =
+    [];
   for (let l = g.rootLevel; l >= 1; l--) {
     const name = new PageTableEditor(result.backend, result.memory).levelName(l);
     const leaves = result.leaves.filter((x) => x.level === l);
@@ -574,7 +676,12 @@ export function assemblerText(r: GenResult, source: string): string {
         continue;
       }
       flush();
-      out.push(`\t${word === 8 ? '.quad' : '.long'} 0x${v.toString(16).toUpperCase().padStart(word * 2, '0')}`);
+      out.push(
+        `\t${word === 8 ? '.quad' : '.long'} 0x${v
+          .toString(16)
+          .toUpperCase()
+          .padStart(word * 2, '0')}`,
+      );
     }
     flush();
   }
@@ -614,7 +721,12 @@ function writeOut(path: string, data: string | Uint8Array): void {
   try {
     writeFileSync(path, data);
   } catch (e) {
-    throw invalidValue('output file', path, `cannot be written (${(e as NodeJS.ErrnoException).code ?? 'unwritable'})`, 'a writable path');
+    throw invalidValue(
+      'output file',
+      path,
+      `cannot be written (${(e as NodeJS.ErrnoException).code ?? 'unwritable'})`,
+      'a writable path',
+    );
   }
 }
 
@@ -630,7 +742,9 @@ export async function genCommand(file: string, opts: GenCliOptions, out: Output)
   const problems = verifyImage(spec, r.image, { user: r.userRoot, kernel: r.kernelRoot }, r.leaves);
   if (problems.length > 0) {
     const p = problems[0]!;
-    throw new Error(`generated tables do not walk back to the spec: region ${p.region} at ${groupedHex(p.va)}: ${p.problem}`);
+    throw new Error(
+      `generated tables do not walk back to the spec: region ${p.region} at ${groupedHex(p.va)}: ${p.problem}`,
+    );
   }
   const prefix = opts.output!;
   const files = [`${prefix}.bin`, `${prefix}.S`, `${prefix}.h`];
@@ -651,8 +765,14 @@ export async function genCommand(file: string, opts: GenCliOptions, out: Output)
     return;
   }
   const s = out.style;
-  out.line(s.bold(`${r.backend.description.name}: ${counts.total} tables (${formatBytes(r.image.length)}) at PA ${groupedHex(spec.tablesPa)}`));
-  out.line(`${r.leaves.length} leaves for ${spec.regions.length} regions; walked back through the MMU: every leaf translates as the spec says`);
+  out.line(
+    s.bold(
+      `${r.backend.description.name}: ${counts.total} tables (${formatBytes(r.image.length)}) at PA ${groupedHex(spec.tablesPa)}`,
+    ),
+  );
+  out.line(
+    `${r.leaves.length} leaves for ${spec.regions.length} regions; walked back through the MMU: every leaf translates as the spec says`,
+  );
   out.line();
   for (const [k, v] of Object.entries(r.registers)) out.line(`  ${k.padEnd(10)} ${regHex(v)}`);
   out.line();
@@ -684,7 +804,9 @@ export function planLines(r: GenResult, out: Output): string[] {
   const rows = c.levels.map((l) => [
     l.level,
     String(l.tables),
-    l.leaves === 0 ? '-' : `${l.leaves} × ${formatBytes(l.leafBytes)}${l.contiguous ? ` (${l.contiguous} in contiguous groups)` : ''}`,
+    l.leaves === 0
+      ? '-'
+      : `${l.leaves} × ${formatBytes(l.leafBytes)}${l.contiguous ? ` (${l.contiguous} in contiguous groups)` : ''}`,
   ]);
   return [
     out.style.bold(`${r.backend.description.name}: ${r.spec.regions.length} regions`),
@@ -695,4 +817,3 @@ export function planLines(r: GenResult, out: Output): string[] {
     `TF-A: MAX_XLAT_TABLES must be at least ${c.belowRoots} (its base table is separate; one translation regime)`,
   ];
 }
-

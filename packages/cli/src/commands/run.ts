@@ -189,7 +189,8 @@ export function renderRun(run: ScenarioRun, heading: string, out: Output): numbe
     out.line(`  ${s.dim(`${String(r.index + 1).padStart(2)}.`)} ${r.summary}`);
     for (const e of r.events) out.line(`      ${formatEvent(e, s)}`);
     for (const l of r.lines ?? []) out.line(`      ${l}`);
-    for (const [name, value] of Object.entries(r.registers ?? {})) out.line(`      ${name.padEnd(10)} ${value}`);
+    for (const [name, value] of Object.entries(r.registers ?? {}))
+      out.line(`      ${name.padEnd(10)} ${value}`);
     const outcome = r.status === 'ok' ? r.outcome : s.red(r.outcome);
     const check = r.expectation
       ? r.expectation.met
@@ -207,9 +208,12 @@ export function renderRun(run: ScenarioRun, heading: string, out: Output): numbe
     ),
   );
   const expectations = run.steps.filter((r) => r.expectation).length;
-  if (expectations > 0) out.line(`Expectations: ${expectations - run.problems.length} of ${expectations} met`);
+  if (expectations > 0)
+    out.line(`Expectations: ${expectations - run.problems.length} of ${expectations} met`);
   if (!framesBack) {
-    const live = [...run.processes.entries()].filter(([, p]) => p.alive).map(([n, p]) => `${n} (pid ${p.pid})`);
+    const live = [...run.processes.entries()]
+      .filter(([, p]) => p.alive)
+      .map(([n, p]) => `${n} (pid ${p.pid})`);
     if (live.length) out.line(`Still running: ${live.join(', ')}`);
   }
   for (const p of [...run.audit.problems, ...run.problems]) out.line(`   ${s.red(p)}`);
@@ -234,11 +238,18 @@ export function chooseProcess(
   let found: [string, Process] | undefined;
   if (opts.process !== undefined) {
     found = all.find(([n]) => n === opts.process);
-    if (!found) throw invalidValue('--process', opts.process, 'names no process of the scenario', `one of: ${describe()}`);
+    if (!found)
+      throw invalidValue(
+        '--process',
+        opts.process,
+        'names no process of the scenario',
+        `one of: ${describe()}`,
+      );
   } else if (opts.pid !== undefined) {
     const pid = /^[0-9]+$/.test(opts.pid) ? Number(opts.pid) : Number.NaN;
     found = all.find(([, p]) => p.pid === pid);
-    if (!found) throw invalidValue('--pid', opts.pid, 'is not a pid of the scenario', `one of: ${describe()}`);
+    if (!found)
+      throw invalidValue('--pid', opts.pid, 'is not a pid of the scenario', `one of: ${describe()}`);
   } else {
     return all.filter(([, p]) => p.alive).at(-1)?.[1];
   }
@@ -315,7 +326,11 @@ export function machineOptions(cmd: Command): Command {
 }
 
 /** Registers `run` on `program`; the exit code of the body goes to `setExitCode`. */
-export function registerRun(program: Command, out: () => Output, setExitCode: (code: number) => void): Command {
+export function registerRun(
+  program: Command,
+  out: () => Output,
+  setExitCode: (code: number) => void,
+): Command {
   const cmd = program
     .command('run')
     .summary('run a scenario file (JSON or YAML) and print its event log')
@@ -326,7 +341,10 @@ export function registerRun(program: Command, out: () => Output, setExitCode: (c
     )
     .argument('<scenario>', 'scenario file (.json, .yaml), or - for standard input');
   machineOptions(cmd)
-    .option('--export <file>', 'write the translation state at the end (mmkit-translation-state/1) to a file (- for stdout)')
+    .option(
+      '--export <file>',
+      'write the translation state at the end (mmkit-translation-state/1) to a file (- for stdout)',
+    )
     .option('--process <name>', 'with --export: the process to export (default: the last one still running)')
     .option('--pid <n>', 'with --export: the process to export, by pid')
     .option('--json', 'print one JSON document')
