@@ -208,3 +208,31 @@ describe('fuzzed command lines', () => {
     );
   });
 });
+
+describe('progress bar', () => {
+  const run = async (tty: boolean) => {
+    let stderr = '';
+    let stdout = '';
+    const io: CliIo = {
+      stdout: { write: (s: string) => (stdout += s), isTTY: false },
+      stderr: { write: (s: string) => (stderr += s), isTTY: tty, columns: 80 } as CliIo['stderr'],
+      env: {},
+    };
+    const code = await runCli(['demo', '--json'], io);
+    return { code, stderr, stdout };
+  };
+
+  it('is drawn on a terminal (stderr) and cleared at the end; stdout stays the document', async () => {
+    const r = await run(true);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('mmkit boot [------------------------------] 0/28');
+    expect(r.stderr).toMatch(/mmkit audit \[=+\] 28\/28/);
+    expect(r.stderr.endsWith('\u001b[2K')).toBe(true); // the bar's line is cleared at the end
+    expect(JSON.parse(r.stdout).ok).toBe(true);
+  });
+
+  it('is not drawn in a pipe', async () => {
+    const r = await run(false);
+    expect(r.stderr).toBe('');
+  });
+});

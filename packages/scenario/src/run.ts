@@ -291,6 +291,8 @@ class Stepper implements ScenarioStepper {
 
   finish(): ScenarioRun {
     while (!this.done) this.step();
+    // The audit walks every frame (tens of seconds on a 1 TiB board): say so before it starts.
+    this.options.onProgress?.({ phase: 'audit', done: this.total - 1, total: this.total });
     const report = audit(this.kernel);
     this.options.onProgress?.({ phase: 'audit', done: this.total, total: this.total });
     const problems = this.steps

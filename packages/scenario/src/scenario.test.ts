@@ -205,6 +205,6 @@ describe('runScenario', () => {
       { board: 'virt', steps: [{ op: 'spawn', as: 'p' }] },
       { onProgress: (p) => seen.push(`${p.phase} ${p.done}/${p.total}`) },
     );
-    expect(seen).toEqual(['boot 0/3', 'boot 1/3', 'step 2/3', 'audit 3/3']);
+    expect(seen).toEqual(['boot 0/3', 'boot 1/3', 'step 2/3', 'audit 2/3', 'audit 3/3']);
   });
 });
