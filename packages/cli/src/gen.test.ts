@@ -258,6 +258,7 @@ describe('mmkit gen / plan on the command line', () => {
     ],
     ['arch: aarch64\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K }', 'tables is missing'],
     ['arch: aarch64\nboard: virt\npreset: flat', 'preset "flat" is not a preset'],
+    ['arch: aarch64\nregions: *nowhere', 'not valid YAML: Unresolved alias'],
     [
       'arch: aarch64\ntables: 0x4800_0000\nregions:\n  - { va: 0x1000, pa: 0x1000, size: 4K, memory: wc }',
       'memory "wc" is not a memory type of aarch64',

@@ -31,7 +31,17 @@ export function parseScenario(text: string, source?: string): Scenario {
       expected: 'a JSON or YAML document',
     });
   }
-  const value = bigintsToNumbers(doc.toJS({ maxAliasCount: 100 }));
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // An alias without its anchor (`*a`), or too many alias expansions: the parser's words.
+    throw new ScenarioError(`not valid YAML: ${(e as Error).message.split('\n')[0]}`, {
+      source,
+      expected: 'a JSON or YAML document (every *alias needs its &anchor earlier)',
+    });
+  }
+  const value = bigintsToNumbers(js);
   return validateScenario(value, {
     source,
     line: (path) => {

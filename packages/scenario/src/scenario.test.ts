@@ -79,6 +79,7 @@ describe('parseScenario', () => {
     ['board: virt\ncpus: 0\nsteps: []', 'cpus 0 is not a CPU count'],
     ['board: virt\nextra: 1\nsteps: []', 'unknown field "extra"'],
     ['[1, 2]', 'the scenario is [1,2]'],
+    ['board: virt\nsteps:\n  - *nowhere', 'not valid YAML: Unresolved alias'],
   ])('rejects %j', (text, part) => {
     const e = errorOf(() => parseScenario(text, 's.yaml'));
     expect(e.message).toContain(part);
@@ -206,5 +207,53 @@ describe('runScenario', () => {
       { onProgress: (p) => seen.push(`${p.phase} ${p.done}/${p.total}`) },
     );
     expect(seen).toEqual(['boot 0/3', 'boot 1/3', 'step 2/3', 'audit 2/3', 'audit 3/3']);
+  });
+
+  it('random step sequences: only ScenarioError escapes, and the kernel audit stays clean', () => {
+    const step = fc.record(
+      {
+        op: fc.constantFrom(
+          'mmap',
+          'munmap',
+          'mprotect',
+          'mremap',
+          'brk',
+          'touch',
+          'read',
+          'write',
+          'fork',
+          'exec',
+          'exit',
+          'copy-to-user',
+        ),
+        process: fc.constantFrom('p', 'q'),
+        as: fc.constantFrom('q', 'b'),
+        addr: fc.constantFrom('heap', 'wild', 'b', 'stack-top-8', 'b+0x1000', '0x1000'),
+        length: fc.constantFrom('4K', '2 pages', '0x3000'),
+        newLength: fc.constantFrom('8K', '1M'),
+        prot: fc.constantFrom('rw-', 'r--', '---'),
+        to: fc.constantFrom('heap+0x2000', 'heap'),
+        text: fc.constant('hi'),
+      },
+      { requiredKeys: ['op', 'process'] },
+    );
+    let ran = 0;
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 6 }), (steps) => {
+        const s = {
+          board: 'virt',
+          steps: [{ op: 'spawn', as: 'p' }, { op: 'fork', process: 'p', as: 'q' }, ...steps],
+        };
+        try {
+          const r = runScenario(s as unknown as Scenario);
+          ran++;
+          expect(r.audit).toEqual({ ok: true, problems: [] });
+        } catch (e) {
+          expect(e).toBeInstanceOf(ScenarioError);
+        }
+      }),
+      { numRuns: 40 },
+    );
+    expect(ran).toBeGreaterThan(0);
   });
 });

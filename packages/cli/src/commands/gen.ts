@@ -150,7 +150,14 @@ export function parseGenSpec(text: string, source: string): GenSpec {
   }
   if (!isMap(doc.contents))
     throw new UsageError(`${source}: the spec is not an object; expected fields ${SPEC_FIELDS.join(', ')}`);
-  const raw = doc.toJS() as Record<string, unknown>;
+  let raw: Record<string, unknown>;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(
+      `${source}: not valid YAML: ${(e as Error).message.split('\n')[0]}; expected a memory-map spec (every *alias needs its &anchor earlier)`,
+    );
+  }
   const bad = (path: (string | number)[], what: string, value: unknown, problem: string, expected: string) =>
     new UsageError(
       `${where(path)}: ${what} ${typeof value === 'string' ? JSON.stringify(value) : String(value)} ${problem}; expected ${expected}`,
