@@ -221,6 +221,21 @@ describe('mmkit gen / plan on the command line', () => {
     expect(r.stdout).toContain('walked back through the MMU');
   });
 
+  it('writes all three files or none: an unwritable .S removes the .bin it wrote', async () => {
+    const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');
+    const file = join(dir, 'virt2.yaml');
+    writeFileSync(file, SPECS.aarch64!);
+    const prefix = join(dir, 'blocked');
+    mkdirSync(`${prefix}.S`); // a directory where the .S should go
+    const r = await mmkit(['gen', file, '-o', prefix]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `mmkit: error: output file "${prefix}.S" cannot be written (EISDIR); expected a writable path\n`,
+    );
+    expect(existsSync(`${prefix}.bin`)).toBe(false);
+    expect(existsSync(`${prefix}.h`)).toBe(false);
+  });
+
   it('plan reads the spec from stdin and prints the per-level count', async () => {
     const r = await mmkit(
       ['plan', '-', '--json'],

@@ -23,7 +23,7 @@
  * register values to load — TTBR0_EL1/TTBR1_EL1/TCR_EL1/MAIR_EL1/SCTLR_EL1, or CR0/CR3/CR4/EFER/
  * IA32_PAT — from the backend's MMU register model).
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import type { Board } from '@mmkit/boards';
 import { BOARD_IDS, createBoard, isBoardId } from '@mmkit/boards';
 import {
@@ -755,9 +755,18 @@ export async function genCommand(file: string, opts: GenCliOptions, out: Output)
   }
   const prefix = opts.output!;
   const files = [`${prefix}.bin`, `${prefix}.S`, `${prefix}.h`];
-  writeOut(files[0]!, r.image);
-  writeOut(files[1]!, assemblerText(r, file));
-  writeOut(files[2]!, headerText(r, file));
+  const contents = [r.image, assemblerText(r, file), headerText(r, file)];
+  // All three or none: a failed write removes the files this run already wrote.
+  const written: string[] = [];
+  try {
+    files.forEach((f, i) => {
+      writeOut(f, contents[i]!);
+      written.push(f);
+    });
+  } catch (e) {
+    for (const f of written) rmSync(f, { force: true });
+    throw e;
+  }
   const counts = countTables(r);
   if (opts.json) {
     out.json({
