@@ -201,7 +201,10 @@ describe('fuzzed command lines', () => {
         if (r.code === 2) {
           const lines = r.stderr.trimEnd().split('\n');
           expect(lines).toHaveLength(1);
-          expect(lines[0]).toMatch(argv.includes('--json') ? /^\{"error":/ : /^mmkit: error: /);
+          // `--json` asks for JSON errors only as an option, before a `--` (after it, it is an operand).
+          const end = argv.indexOf('--');
+          const json = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+          expect(lines[0]).toMatch(json ? /^\{"error":/ : /^mmkit: error: /);
         }
       }),
       { numRuns: 300 },
