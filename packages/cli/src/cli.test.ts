@@ -341,22 +341,18 @@ describe('usage errors: exit 2 and exactly one line on stderr', () => {
     [
       'no command',
       [],
-      "mmkit: error: missing command; expected one of: decode, boards, demo, walk, dump, diff, replay (see 'mmkit --help')",
+      "mmkit: error: missing command; expected one of: decode, boards, demo, run, export, gen, plan, walk, dump, diff, replay, help (see 'mmkit --help')",
     ],
-    [
-      'unknown command',
-      ['frobnicate'],
-      "mmkit: error: unknown command 'frobnicate'; expected one of: decode, boards, demo, walk, dump, diff, replay, help",
-    ],
+    ['unknown command', ['frobnicate'], "mmkit: error: unknown command 'frobnicate' (see 'mmkit --help')"],
     [
       'help for an unknown command',
       ['help', 'frobnicate'],
-      `mmkit: error: unknown command "frobnicate" for 'mmkit help'; expected one of: decode, boards, demo, walk, dump, diff, replay, help`,
+      `mmkit: error: unknown command "frobnicate" for 'mmkit help'; expected one of: decode, boards, demo, run, export, gen, plan, walk, dump, diff, replay`,
     ],
     [
       'unknown option',
       ['decode', 'aarch64', '0x1', '--levle', 'L2'],
-      "mmkit: error: unknown option '--levle' for 'mmkit decode' (did you mean --level?); expected one of: --level <level>, --esr <value>, --pf-error <code>, --mair <value>, --json, -h/--help",
+      "mmkit: error: unknown option '--levle' (Did you mean --level?) (see 'mmkit decode --help')",
     ],
     [
       'malformed number',
@@ -401,17 +397,17 @@ describe('usage errors: exit 2 and exactly one line on stderr', () => {
     [
       'missing arch',
       ['decode'],
-      "mmkit: error: missing required argument 'arch' for 'mmkit decode'; usage: mmkit decode [options] <arch> [entry]",
+      "mmkit: error: missing required argument 'arch' (see 'mmkit decode --help')",
     ],
     [
       'excess arguments',
       ['decode', 'aarch64', '0x1', '0x2'],
-      "mmkit: error: too many arguments for 'mmkit decode': got 3, expected at most 2; usage: mmkit decode [options] <arch> [entry]",
+      "mmkit: error: too many arguments for 'decode'. Expected 2 arguments but got 3. (see 'mmkit decode --help')",
     ],
     [
       'option without its value',
       ['decode', 'aarch64', '0x1', '--level'],
-      "mmkit: error: option '--level <level>' for 'mmkit decode' needs a value; usage: mmkit decode [options] <arch> [entry]",
+      "mmkit: error: option '--level <level>' argument missing (see 'mmkit decode --help')",
     ],
     [
       'unknown board',
@@ -434,9 +430,19 @@ describe('usage errors: exit 2 and exactly one line on stderr', () => {
       'mmkit: error: --ram "256G" is not a RAM size of board virt; expected a multiple of 2 MiB from 2M to 255G (QEMU virt -m)',
     ],
     [
+      'an extra operand to help',
+      ['help', 'decode', 'extra'],
+      "mmkit: error: too many arguments for 'help'. Expected 1 argument but got 2. (see 'mmkit help --help')",
+    ],
+    [
+      'a repeated single-valued option',
+      ['decode', 'aarch64', '0x1', '--level', 'L2', '--level', 'L3'],
+      `mmkit: error: option '--level <level>' for 'mmkit decode' is given more than once ("L2", "L3"); expected it once`,
+    ],
+    [
       'boards takes no arguments',
       ['boards', 'virt'],
-      "mmkit: error: too many arguments for 'mmkit boards': got 1, expected none; usage: mmkit boards [options]",
+      "mmkit: error: too many arguments for 'boards'. Expected 0 arguments but got 1. (see 'mmkit boards --help')",
     ],
   ])('%s', async (_name, argv, message) => {
     const r = await mmkit(argv);

@@ -1,6 +1,8 @@
 import { isPcBoard } from '@mmkit/boards';
+import { boardArchs } from '@mmkit/scenario';
 import { describe, expect, it } from 'vitest';
-import { boardArchs, parseDemoOptions } from './commands/demo.js';
+import { demoScenario } from './commands/demo.js';
+import { startScenario } from './commands/run.js';
 import type { CliIo } from './io.js';
 import { runCli } from './run-cli.js';
 
@@ -26,8 +28,9 @@ describe('mmkit demo', () => {
     expect(out).toContain('ESR_EL1=0x92000045'); // first heap touch: translation fault at L1, EL0 write
     expect(out).toContain('ESR_EL1=0x92000047'); // later pages: translation fault at L3, EL0 write
     expect(out).toContain('ESR_EL1=0x9200004F'); // write to text: permission fault at L3
-    expect(out).toContain('wild pointer 0xDEADBEEF000: EFAULT');
-    expect(out).toContain('parent still reads "hello from the heap"');
+    expect(out).toContain('copy_to_user init wild "x"');
+    expect(out).toContain('⇒ EFAULT (the process lives on) ✓ EFAULT');
+    expect(out).toContain('read init heap 19 bytes as text\n      ⇒ reads "hello from the heap"');
     expect(out).toContain('TLBI VALE1IS');
     expect(out).toContain('TLBI ASIDE1IS');
     expect(out).toContain('killed: stack overflow');
@@ -48,23 +51,27 @@ describe('mmkit demo', () => {
     expect(j.arch.id).toBe('aarch64');
     expect(j.frames.final).toBe(j.frames.baseline);
     expect(j.audit).toEqual({ ok: true, problems: [] });
-    expect(j.steps.length).toBe(12);
-    expect(j.maps.some((l: string) => l.endsWith('[anon:buf]') && / r--p /.test(l))).toBe(true);
+    expect(j.ok).toBe(true);
+    expect(j.steps.length).toBe(26);
+    const maps = j.steps.find((s: { op: string }) => s.op === 'maps').lines;
+    expect(maps.some((l: string) => l.endsWith('[anon:buf]') && / r--p /.test(l))).toBe(true);
     const faults = j.steps
       .flatMap((s: { events: { type: string }[] }) => s.events)
       .filter((e: { type: string }) => e.type === 'fault');
     expect(faults.length).toBeGreaterThan(5);
     expect(typeof faults[0].syndrome).toBe('string'); // bigints as hex strings
-    expect(j.registers.TCR_EL1).toBe('0x00000195B5103510');
+    const dump = j.steps.find((s: { op: string }) => s.op === 'dump');
+    expect(dump.registers.TCR_EL1).toBe('0x00000195B5103510');
   });
 });
 
 describe('demo --arch (option parsing)', () => {
   it('defaults to the board default: aarch64 on virt and rpi4b, x86_64 on pc', () => {
-    expect(parseDemoOptions({}).arch).toBe('aarch64');
-    expect(parseDemoOptions({ board: 'rpi4b' }).arch).toBe('aarch64');
-    const pc = parseDemoOptions({ board: 'pc' });
-    expect(pc.arch).toBe('x86_64');
+    const demo = demoScenario();
+    expect(startScenario(demo, {}).machine.arch.id).toBe('aarch64');
+    expect(startScenario(demo, { board: 'rpi4b' }).machine.arch.id).toBe('aarch64');
+    const pc = startScenario(demo, { board: 'pc' });
+    expect(pc.machine.arch.id).toBe('x86_64');
     expect(pc.board.defaultArch).toBe('x86_64');
   });
 
@@ -74,11 +81,11 @@ describe('demo --arch (option parsing)', () => {
     ['x86-pae', '32'],
     ['x86-32', '32'],
   ])('pc --arch %s builds the %s-bit flavour of the board', (arch, flavour) => {
-    const o = parseDemoOptions({ board: 'pc', arch, ram: '512M' });
-    expect(o.arch).toBe(arch);
+    const o = startScenario(demoScenario(), { board: 'pc', arch, ram: '512M' });
+    expect(o.machine.arch.id).toBe(arch);
     expect(isPcBoard(o.board) && o.board.flavour).toBe(flavour);
     expect(o.board.archs).toContain(arch);
-    expect(o.ramBytes).toBe(512 * 2 ** 20);
+    expect(o.board.ram.reduce((n, r) => n + r.end - r.start, 0)).toBeLessThanOrEqual(512 * 2 ** 20);
   });
 
   it('the pc accepts every x86 mode and nothing else', () => {
@@ -115,7 +122,7 @@ describe('demo --arch (option parsing)', () => {
     [
       '--arch without a value',
       ['demo', '--arch'],
-      "mmkit: error: option '--arch <mode>' for 'mmkit demo' needs a value; usage: mmkit demo [options]",
+      "mmkit: error: option '--arch <mode>' argument missing (see 'mmkit demo --help')",
     ],
   ])('%s is a usage error', async (_name, argv, message) => {
     const r = await mmkit(argv);
@@ -155,7 +162,8 @@ describe('mmkit demo on the pc', () => {
     const text = JSON.stringify(j.steps);
     expect(text).toContain('killed: stack overflow');
     expect(text).toContain('killed: permission fault');
-    expect(Object.keys(j.registers)).toEqual(['CR0', 'CR3', 'CR4', 'EFER', 'IA32_PAT']);
+    const dump = j.steps.find((s: { op: string }) => s.op === 'dump');
+    expect(Object.keys(dump.registers)).toEqual(['CR0', 'CR3', 'CR4', 'EFER', 'IA32_PAT']);
   });
 
   it.each(['x86_64-la57', 'x86-pae', 'x86-32'])('runs on pc/%s with a clean audit', async (arch) => {

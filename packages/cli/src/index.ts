@@ -7,7 +7,6 @@
  */
 
 export { ARCH_IDS, type ArchId, type BackendOptions, createBackend, isArchId } from './arch-registry.js';
-export { type DemoReport, type DemoStep, runDemo } from './commands/demo-workload.js';
 export type { CliIo, CliStream } from './io.js';
 export { runCli } from './run-cli.js';
 export { ExitCode, UsageError } from './usage-error.js';

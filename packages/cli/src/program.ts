@@ -1,10 +1,14 @@
 /**
- * The `mmkit` command tree (commander), wired to a {@link CliIo}: help and
- * version go to stdout, commander's own error text is suppressed (runCli turns
- * the error into one `mmkit: error: …` line), and nothing calls process.exit.
+ * The `mmkit` command tree (commander), wired to a {@link CliIo}: help and version go to stdout,
+ * commander's own error text is not printed (runCli prints the error as one `mmkit: error: …`
+ * line), and nothing calls process.exit.
+ *
+ * Command-line validation is commander's own: `allowExcessArguments(false)` on every command (an
+ * extra operand is a usage error), an explicit `help [command]` command that takes one operand,
+ * and a listener on every value option that makes a repeated single-valued option a usage error.
  */
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, type Option } from 'commander';
 import pc from 'picocolors';
 import { registerBoards } from './commands/boards.js';
 import { registerDecode } from './commands/decode.js';
@@ -13,9 +17,14 @@ import { registerDiff } from './commands/diff.js';
 import { registerDump } from './commands/dump.js';
 import { registerWalk } from './commands/walk.js';
 import { registerReplay } from './commands/replay.js';
+import { registerExport } from './commands/export.js';
+import { registerGen } from './commands/gen.js';
+import { registerPlan } from './commands/plan.js';
+import { registerRun } from './commands/run.js';
 import type { CliIo, Output } from './io.js';
 import { colourEnabled } from './io.js';
 import { toJson } from './json.js';
+import { UsageError } from './usage-error.js';
 
 /** State of one run that actions report back to runCli. */
 export interface RunState {
@@ -25,6 +34,8 @@ export interface RunState {
    * success, so a usage error stays one line.
    */
   stderr: string;
+  /** The command whose parsing failed (set by the exit override), for the usage hint. */
+  failed?: Command;
 }
 
 function version(): string {
@@ -36,6 +47,30 @@ function version(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/** The command's path as typed: `mmkit decode`. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Makes a second occurrence of a single-valued option a usage error (commander keeps the last). */
+function forbidRepeats(cmd: Command): void {
+  for (const opt of (cmd as unknown as { options: readonly Option[] }).options) {
+    if (!(opt.required || opt.optional) || opt.variadic) continue;
+    const seen: string[] = [];
+    cmd.on(`option:${opt.name()}`, (value: unknown) => {
+      seen.push(String(value));
+      if (seen.length > 1) {
+        throw new UsageError(
+          `option '${opt.flags}' for '${commandPath(cmd)}' is given more than once (${seen.map((v) => JSON.stringify(v)).join(', ')}); expected it once`,
+        );
+      }
+    });
+  }
+  for (const sub of cmd.commands) forbidRepeats(sub);
 }
 
 /** Builds the program for one run. */
@@ -54,13 +89,15 @@ export function createProgram(io: CliIo, state: RunState): Command {
       },
     };
   };
+  const setExitCode = (code: number) => {
+    state.exitCode = code;
+  };
 
   const program = new Command('mmkit')
     .description('mmkit: a kernel memory-management kit with bit-exact page-table backends')
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
-    .helpCommand('help [command]', 'show help for a command')
-    .exitOverride()
+    .helpCommand(false)
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => {
@@ -73,6 +110,7 @@ export function createProgram(io: CliIo, state: RunState): Command {
       getErrHasColors: () => false,
     })
     .showSuggestionAfterError(true)
+    .allowExcessArguments(false)
     .addHelpText(
       'after',
       [
@@ -82,27 +120,65 @@ export function createProgram(io: CliIo, state: RunState): Command {
         '  mmkit decode aarch64 --esr 0x92000007',
         '  mmkit decode x86_64 0x8000_0000_0010_2007 --level PT',
         '  mmkit decode x86 --pf-error 0x6',
+        '  mmkit decode aarch64 --batch descriptors.txt --level L3',
         '  mmkit boards',
         '  mmkit demo --board rpi4b --ram 1G',
         '  mmkit demo --board pc --arch x86-32',
+        '  mmkit run scenario.yaml --export state.json',
+        '  mmkit export --demo --process init -o state.json',
+        '  mmkit gen memory-map.yaml -o tables',
+        '  mmkit plan memory-map.yaml',
         '',
-        'Exit codes: 0 success, 1 internal error, 2 usage error.',
+        'Exit codes: 0 success, 1 a check found a problem (audit, expectation), 2 usage error,',
+        '70 internal error, 74 output could not be written.',
       ].join('\n'),
     );
 
-  // `Output.json` never colours; styles only apply to text output.
-  registerDecode(program, output);
+  registerDecode(program, output, setExitCode);
   registerBoards(program, output);
-  registerDemo(program, output, (code) => {
-    state.exitCode = code;
-  });
+  registerDemo(program, output, setExitCode);
+  registerRun(program, output, setExitCode);
+  registerExport(program, output);
+  registerGen(program, output);
+  registerPlan(program, output);
   registerWalk(program, output);
-  registerDump(program, output, (code) => {
-    state.exitCode = code;
-  });
-  registerDiff(program, output, (code) => {
-    state.exitCode = code;
-  });
+  registerDump(program, output, setExitCode);
+  registerDiff(program, output, setExitCode);
   registerReplay(program, output);
+
+  program
+    .command('help')
+    .summary('show help for a command')
+    .description('Show help for mmkit, or for one of its commands.')
+    .argument('[command]', 'the command')
+    .action((name: string | undefined) => {
+      if (name === undefined) {
+        program.outputHelp();
+        return;
+      }
+      const cmd = program.commands.find((c) => c.name() === name);
+      if (!cmd) {
+        throw new UsageError(
+          `unknown command ${JSON.stringify(name)} for 'mmkit help'; expected one of: ${program.commands
+            .map((c) => c.name())
+            .filter((n) => n !== 'help')
+            .join(', ')}`,
+          name,
+        );
+      }
+      cmd.outputHelp();
+    });
+
+  // Every command: its own exit override (so runCli knows which command failed) and no excess operands.
+  const wire = (cmd: Command) => {
+    cmd.exitOverride((err) => {
+      state.failed = cmd;
+      throw err;
+    });
+    cmd.allowExcessArguments(false);
+    for (const sub of cmd.commands) wire(sub);
+  };
+  wire(program);
+  forbidRepeats(program);
   return program;
 }

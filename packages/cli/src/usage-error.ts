@@ -1,18 +1,22 @@
 /**
- * A mistake in how the command was called (unknown option, malformed number,
- * out-of-range value, unknown board/architecture/level). `runCli` prints its
+ * Exit codes, and the usage error: a mistake in how the command was called (unknown option,
+ * malformed number, out-of-range value, unknown board/architecture/level). `runCli` prints its
  * message as one line `mmkit: error: …` and exits with code 2.
  */
 import { MmError } from '@mmkit/core';
 
-/** Exit codes of the `mmkit` command. */
+/** Exit codes of the `mmkit` command (sysexits.h values for the last two). */
 export const ExitCode = {
   /** Success (also for `--help` and `--version`). */
   Ok: 0,
-  /** An internal error (a bug, or a failure that is not the caller's mistake). */
-  Internal: 1,
-  /** A usage error: the command line was wrong. */
+  /** A check found a problem: an audit failure, an unmet scenario expectation, `dump --check`. */
+  Problem: 1,
+  /** A usage error: the command line (or an input file) was wrong. */
   Usage: 2,
+  /** An internal error: a bug in mmkit (EX_SOFTWARE). */
+  Internal: 70,
+  /** Output could not be written (a full disk; EX_IOERR). A closed pipe is not an error. */
+  Io: 74,
 } as const;
 
 /**

@@ -11,7 +11,8 @@ import { reportDescriptor, reportSyndrome } from '../decoders/report.js';
 import { formatBytes, formatPairs, formatTable, groupedHex } from '../format.js';
 import type { Output, Styles } from '../io.js';
 import { parseU64 } from '../parse.js';
-import { invalidValue, UsageError } from '../usage-error.js';
+import { ExitCode, invalidValue, UsageError } from '../usage-error.js';
+import { readText } from './text-input.js';
 
 /** Parsed options of `decode`. */
 export interface DecodeOptions {
@@ -20,6 +21,10 @@ export interface DecodeOptions {
   readonly pfError?: string;
   readonly mair?: string;
   readonly json?: boolean;
+  /** Batch mode: a file (or `-`) with one value per line. */
+  readonly batch?: string;
+  /** Batch mode: the lines are syndromes (`ESR_EL1`, `#PF` error codes), not entries. */
+  readonly syndromes?: boolean;
 }
 
 const X86_MODES_TEXT = 'x86_64, x86_64-la57, x86-pae or x86-32';
@@ -242,7 +247,11 @@ function renderSyndrome(r: SyndromeReport, d: ArchDecoder, out: Output): void {
 }
 
 /** Registers `decode` on `program`; `out` is created per run. */
-export function registerDecode(program: Command, out: () => Output): Command {
+export function registerDecode(
+  program: Command,
+  out: () => Output,
+  setExitCode: (code: number) => void = () => {},
+): Command {
   return program
     .command('decode')
     .summary('explain a page-table entry or a fault syndrome field by field')
@@ -263,8 +272,138 @@ export function registerDecode(program: Command, out: () => Output): Command {
       '--mair <value>',
       'aarch64: MAIR_EL1 used to name memory types (default: Linux MAIR_EL1_SET 0x4_0044_FFFF)',
     )
+    .option(
+      '--batch <file>',
+      'decode every value in a file (- for stdin), one per line, optionally followed by a level',
+    )
+    .option('--syndromes', 'with --batch: the values are syndromes (--esr / --pf-error values), not entries')
     .option('--json', 'print one JSON document (numbers that are addresses or raw values as "0x…" strings)')
-    .action((arch: string, entry: string | undefined, opts: DecodeOptions) => {
-      runDecode(arch, entry, opts, out());
+    .action(async (arch: string, entry: string | undefined, opts: DecodeOptions) => {
+      const o = out();
+      if (opts.batch !== undefined || opts.syndromes) setExitCode(await runDecodeBatch(arch, entry, opts, o));
+      else runDecode(arch, entry, opts, o);
     });
+}
+
+/** One line of a batch: its 1-based number, the text, and the report or the error. */
+export interface BatchLine {
+  readonly line: number;
+  readonly input: string;
+  readonly report?: DescriptorReport | SyndromeReport;
+  readonly error?: string;
+}
+
+/**
+ * `decode <arch> --batch <file>`: decodes every value of a file (or stdin), one per line. Blank
+ * lines and `#` comments are skipped; an entry may be followed by its level (`0x…  L2`), which
+ * overrides `--level`. With `--syndromes` the values are `ESR_EL1` / `#PF` error codes. A malformed
+ * line does not stop the batch: it is reported (stderr, or an `error` in the JSON) and the exit code
+ * is 2; otherwise 0.
+ * @throws UsageError for options that do not fit batch mode (an entry operand, --esr/--pf-error,
+ *   --syndromes without --batch, --level with --syndromes) or an unreadable file.
+ */
+export async function runDecodeBatch(
+  arch: string,
+  entry: string | undefined,
+  opts: DecodeOptions,
+  out: Output,
+): Promise<number> {
+  const decoder = archDecoder(arch);
+  checkArchOptions(decoder, opts);
+  if (opts.batch === undefined)
+    throw new UsageError('--syndromes only applies to a batch; expected --batch <file> with it');
+  if (entry !== undefined)
+    throw new UsageError(
+      `decode ${arch} got both ${withArticle(decoder.entryWord)} (${JSON.stringify(entry)}) and --batch (${JSON.stringify(opts.batch)}); expected exactly one of them`,
+      entry,
+    );
+  const single = opts.esr ?? opts.pfError;
+  if (single !== undefined)
+    throw new UsageError(
+      `${opts.esr !== undefined ? '--esr' : '--pf-error'} ${JSON.stringify(single)} decodes one value; expected --batch <file> --syndromes for a batch of syndromes`,
+      single,
+    );
+  if (opts.syndromes && opts.level !== undefined)
+    throw new UsageError(
+      `--level ${JSON.stringify(opts.level)} does not apply to --syndromes (${decoder.syndromeLevelNote}); expected --level only for entries`,
+      opts.level,
+    );
+  if (!opts.syndromes && !decoder.decodesEntries)
+    throw new UsageError(
+      `decode ${decoder.id} names no paging mode, so it cannot decode entries; expected --syndromes, or a mode: ${X86_MODES_TEXT}`,
+    );
+  const mair = opts.mair === undefined ? undefined : parseU64(opts.mair, '--mair');
+  const backend = decoder.createBackend(mair === undefined ? {} : { mair });
+  const text = await readText(opts.batch, out.io, 'batch file');
+  const name = opts.batch === '-' ? '<stdin>' : opts.batch;
+  const results: BatchLine[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const input = raw.replace(/#.*$/, '').trim();
+    if (input === '') return;
+    const line = i + 1;
+    try {
+      const [value, level, ...rest] = input.split(/\s+/);
+      if (rest.length > 0 || (opts.syndromes && level !== undefined))
+        throw new UsageError(
+          `${JSON.stringify(input)} has ${rest.length + (level === undefined ? 0 : 1)} extra word(s); expected ${opts.syndromes ? 'one syndrome' : 'one entry and optionally its level'} per line`,
+        );
+      if (opts.syndromes) {
+        const v = parseBits(value!, decoder.syndromeOption, decoder.syndromeBits, 'an error code');
+        results.push({ line, input, report: reportSyndrome(backend, v) });
+      } else {
+        const v = parseBits(value!, decoder.entryWord, decoder.entryBits, `a 4-byte ${decoder.id} entry`);
+        const lv = decoder.parseLevel(level ?? opts.level ?? decoder.defaultLevel, backend);
+        results.push({ line, input, report: reportDescriptor(backend, v, lv) });
+      }
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      results.push({ line, input, error: e.message });
+    }
+  });
+  const bad = results.filter((r) => r.error !== undefined);
+  if (opts.json) out.json(results);
+  else {
+    const rows = results
+      .filter((r) => r.report)
+      .map((r) =>
+        opts.syndromes
+          ? syndromeRow(r.report as SyndromeReport)
+          : entryRow(r.report as DescriptorReport, decoder),
+      );
+    const header = opts.syndromes
+      ? ['syndrome', 'exception', 'fault', 'level', 'access']
+      : [decoder.entryWord, 'level', 'kind', 'output', 'permissions', 'memory'];
+    if (rows.length > 0)
+      for (const l of formatTable(
+        header.map((h) => ({ header: h })),
+        rows,
+        out.style,
+      ))
+        out.line(l);
+    for (const r of bad) out.io.stderr.write(`mmkit: error: ${name}:${r.line}: ${r.error}\n`);
+  }
+  return bad.length > 0 ? ExitCode.Usage : ExitCode.Ok;
+}
+
+function entryRow(r: DescriptorReport, d: ArchDecoder): string[] {
+  const n = r.neutral;
+  const kind = r.swap
+    ? 'swap entry'
+    : `${r.kind === 'block' && d.entryWord === 'entry' ? 'page' : r.kind}${r.kind === 'page' || r.kind === 'block' ? ` ${formatBytes(r.entrySizeBytes)}` : ''}`;
+  const output =
+    n.kind === 'leaf'
+      ? groupedHex(n.outputAddress, 8)
+      : n.kind === 'table'
+        ? `table ${groupedHex(n.nextTable, 8)}`
+        : '-';
+  const perms = n.kind === 'leaf' ? n.permissions : '-';
+  const memory = n.kind === 'leaf' ? n.memoryType : '-';
+  return [groupedHex(r.descriptor, d.entryBits / 4), r.level.name, kind, output, perms, memory];
+}
+
+function syndromeRow(r: SyndromeReport): string[] {
+  const n = r.neutral;
+  // Not a memory fault (an SVC, say): `mmkit decode <arch> --esr <value>` explains it field by field.
+  if (!n) return [groupedHex(r.syndrome, 8), 'not a memory fault', '-', '-', '-'];
+  return [groupedHex(r.syndrome, 8), n.exception, n.fault, n.level ?? '-', `${n.access} by ${n.privilege}`];
 }

@@ -1,0 +1,87 @@
+/**
+ * `mmkit export <scenario>|--demo [--step N] [--process NAME|--pid N] -o FILE`: runs a scenario
+ * (to the end, or to step N) and writes the translation state of one process — its tables and the
+ * kernel's, with the registers that select them — as a `mmkit-translation-state/1` JSON document
+ * (`@mmkit/kernel`'s exportTranslationState). Without a process: the last one still running, or
+ * the kernel alone when none is.
+ */
+import { exportTranslationState } from '@mmkit/kernel';
+import type { Command } from 'commander';
+import type { Output } from '../io.js';
+import { ExitCode, invalidValue, UsageError } from '../usage-error.js';
+import { demoScenario } from './demo.js';
+import { chooseProcess, machineOptions, readScenario, startScenario, writeExport } from './run.js';
+
+/** Raw options of `export`. */
+export interface ExportCliOptions {
+  readonly demo?: boolean;
+  readonly output?: string;
+  readonly step?: string;
+  readonly process?: string;
+  readonly pid?: string;
+  readonly board?: string;
+  readonly arch?: string;
+  readonly ram?: string;
+}
+
+/**
+ * The body of `mmkit export`.
+ * @throws UsageError for a missing or doubled source, a bad --step, or a process that is not
+ *   running at that point.
+ */
+export async function exportCommand(
+  file: string | undefined,
+  opts: ExportCliOptions,
+  out: Output,
+): Promise<number> {
+  if ((file === undefined) === (opts.demo !== true)) {
+    throw new UsageError(
+      file === undefined
+        ? 'export needs a scenario; expected a scenario file or --demo'
+        : `export got both a scenario file (${JSON.stringify(file)}) and --demo; expected exactly one of them`,
+    );
+  }
+  const scenario = file === undefined ? demoScenario() : await readScenario(file, out.io);
+  const total = scenario.steps.length;
+  let upTo = total;
+  if (opts.step !== undefined) {
+    upTo = /^[0-9]+$/.test(opts.step) ? Number(opts.step) : Number.NaN;
+    if (!(upTo >= 0 && upTo <= total))
+      throw invalidValue(
+        '--step',
+        opts.step,
+        'is not a step of the scenario',
+        `a number from 0 to ${total} (0: right after boot)`,
+      );
+  }
+  const st = startScenario(scenario, opts, { source: file ?? 'demo.yaml' });
+  while (st.next < upTo) st.step();
+  const proc = chooseProcess(st, opts, upTo === total ? 'at the end of the scenario' : `after step ${upTo}`);
+  writeExport(exportTranslationState(st.kernel, proc), opts.output!, out);
+  return ExitCode.Ok;
+}
+
+/** Registers `export` on `program`. */
+export function registerExport(program: Command, out: () => Output): Command {
+  const cmd = program
+    .command('export')
+    .summary('run a scenario and write a translation-state export (mmkit-translation-state/1)')
+    .description(
+      "Run a scenario (or the demo) and write one process's translation state — its page tables and the " +
+        "kernel's, with the registers that select them — as JSON (mmkit-translation-state/1).",
+    )
+    .argument('[scenario]', 'scenario file (.json, .yaml), or - for standard input')
+    .option('--demo', 'export from the shipped demo scenario instead of a file')
+    .requiredOption('-o, --output <file>', 'where to write the export (- for stdout)')
+    .option('--step <n>', 'take the state after step n (default: after the last step)')
+    .option(
+      '--process <name>',
+      'the process to export (default: the last one still running, else the kernel alone)',
+    )
+    .option('--pid <n>', 'the process to export, by pid');
+  machineOptions(cmd).action(async (file: string | undefined, opts: ExportCliOptions) => {
+    await exportCommand(file, opts, out());
+  });
+  cmd.options.find((o) => o.long === '--pid')?.conflicts('process');
+  return cmd;
+}

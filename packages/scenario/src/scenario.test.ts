@@ -1,0 +1,280 @@
+import { isMmError } from '@mmkit/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  EXAMPLE_SCENARIOS,
+  exampleScenario,
+  parseScenario,
+  runScenario,
+  type Scenario,
+  ScenarioError,
+  start,
+} from './index.js';
+
+function errorOf(fn: () => unknown): ScenarioError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ScenarioError) return e;
+    throw e;
+  }
+  throw new Error('did not throw');
+}
+
+describe('parseScenario', () => {
+  it('reads JSON and YAML to the same scenario', () => {
+    const yaml =
+      'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: mmap, process: p, length: 2 pages, prot: rw-, as: buf }\n';
+    const json = JSON.stringify({
+      board: 'virt',
+      steps: [
+        { op: 'spawn', as: 'p' },
+        { op: 'mmap', process: 'p', length: '2 pages', prot: 'rw-', as: 'buf' },
+      ],
+    });
+    expect(parseScenario(yaml)).toEqual(parseScenario(json));
+  });
+
+  it('names the file, the line, the step, the field, the value and what was expected', () => {
+    const text =
+      'board: virt\nsteps:\n  - op: spawn\n    as: p\n  - op: mmap\n    process: p\n    length: lots\n    prot: rw-\n';
+    const e = errorOf(() => parseScenario(text, 'x.yaml'));
+    expect(e.message).toBe(
+      'x.yaml:7: step 2 (mmap): length "lots" is not valid; expected a byte count: a number (0x3000, 12288), 12K / 2M / 1G (powers of 1024) or "3 pages"',
+    );
+    expect([e.source, e.line, e.stepIndex, e.field, e.value, e.code]).toEqual([
+      'x.yaml',
+      7,
+      1,
+      'length',
+      'lots',
+      'E_INVALID_ARGUMENT',
+    ]);
+  });
+
+  it.each([
+    ['steps: []', 'board is missing'],
+    ['board: virt\nsteps: 3', 'steps 3 is not a list'],
+    ['board: virt\nboard: pc\nsteps: []', 'not valid JSON or YAML'],
+    ['board: virt\nsteps:\n  - { op: jump }', 'op "jump" is not a step; expected one of: spawn, mmap'],
+    [
+      'board: virt\nsteps:\n  - { op: exit, process: nobody }',
+      'process "nobody" is not defined by an earlier step',
+    ],
+    [
+      'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: read, process: p, addr: buf+8 }',
+      'name "buf" in addr',
+    ],
+    ['board: virt\nsteps:\n  - { op: spawn, as: p, colour: red }', 'unknown field "colour"'],
+    ['board: virt\nsteps:\n  - { op: spawn }', 'as is missing'],
+    [
+      'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: read, process: p, addr: 0, size: 3 }',
+      'size 3 is not valid; expected 1, 2, 4 or 8',
+    ],
+    [
+      'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: write, process: p, addr: 0 }',
+      'value or text is missing',
+    ],
+    ['board: virt\nsteps:\n  - { op: spawn, as: p, expect: maybe }', 'expect "maybe" is not valid'],
+    ['board: virt\ncpus: 0\nsteps: []', 'cpus 0 is not a CPU count'],
+    ['board: virt\nextra: 1\nsteps: []', 'unknown field "extra"'],
+    ['[1, 2]', 'the scenario is [1,2]'],
+    ['board: virt\nsteps:\n  - *nowhere', 'not valid YAML: Unresolved alias'],
+  ])('rejects %j', (text, part) => {
+    const e = errorOf(() => parseScenario(text, 's.yaml'));
+    expect(e.message).toContain(part);
+    expect(e.message).toMatch(/^s\.yaml(:\d+)?: /);
+    expect(e.message).not.toContain('\n');
+  });
+
+  it('turns any text into a scenario or one ScenarioError, never another exception', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 80 }), (text) => {
+        try {
+          parseScenario(`board: virt\nsteps:\n  - ${text}\n`);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ScenarioError);
+          expect(isMmError(e)).toBe(true);
+        }
+      }),
+    );
+  });
+});
+
+describe('runScenario', () => {
+  it.each(EXAMPLE_SCENARIOS.map((s) => [s.id]))(
+    'runs the shipped %s scenario with every expectation met',
+    (id) => {
+      const r = runScenario(parseScenario(exampleScenario(id)!.yaml, `${id}.yaml`));
+      expect(r.problems).toEqual([]);
+      expect(r.audit).toEqual({ ok: true, problems: [] });
+      expect(r.ok).toBe(true);
+      if (id !== 'mprotect-segv') expect(r.frames.final).toBe(r.frames.baseline);
+    },
+  );
+
+  it('is deterministic and logs step, kernel events and result in order', () => {
+    const s = parseScenario(exampleScenario('demo')!.yaml);
+    const a = runScenario(s);
+    const b = runScenario(s);
+    expect(a.events).toEqual(b.events);
+    const types = a.events.filter((e) => e.index === 0).map((e) => e.type);
+    expect(types[0]).toBe('step');
+    expect(types.at(-1)).toBe('result');
+    expect(types).toContain('mm');
+    const faults = a.events.flatMap((e) => (e.type === 'mm' && e.event.type === 'fault' ? [e.event] : []));
+    expect(faults.map((f) => f.syndrome)).toContain(0x92000047n); // EL0 write, translation fault L3
+    expect(a.processes.get('init')?.state).toBe('exited');
+    expect(a.processes.get('child')?.state).toBe('killed');
+  });
+
+  it('forks copy-on-write by default and eagerly with options.fork: eager (the cow events tell)', () => {
+    const steps = parseScenario(
+      'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: brk, process: p, to: heap+0x1000 }\n' +
+        '  - { op: write, process: p, addr: heap, text: abc }\n  - { op: fork, process: p, as: c }\n' +
+        '  - { op: write, process: c, addr: heap, text: xyz }\n  - { op: read, process: p, addr: heap, length: 3, equals: abc }\n',
+    ).steps;
+    const cowsOf = (run: ReturnType<typeof runScenario>) =>
+      run.events.flatMap((e) => (e.type === 'mm' && e.event.type === 'cow' ? [e.event.action] : []));
+    const cow = runScenario({ board: 'virt', steps });
+    expect(cow.ok).toBe(true);
+    expect(cowsOf(cow)).toEqual(['copy']);
+    const eager = runScenario({ board: 'virt', options: { fork: 'eager' }, steps });
+    expect(eager.ok).toBe(true);
+    expect(cowsOf(eager)).toEqual([]);
+    const e = errorOf(() => parseScenario('board: virt\noptions: { fork: lazy }\nsteps: []\n'));
+    expect(e.message).toContain('fork');
+    expect(e.message).toContain('"cow" or "eager"');
+    const z = errorOf(() => parseScenario('board: virt\noptions: { zeroPage: 1 }\nsteps: []\n'));
+    expect(z.message).toContain('true or false');
+  });
+
+  it('reports an unmet expectation as a problem (the run is not ok)', () => {
+    const s: Scenario = {
+      board: 'virt',
+      steps: [
+        { op: 'spawn', as: 'p' },
+        { op: 'read', process: 'p', addr: 'wild', expect: 'ok' },
+      ],
+    };
+    const r = runScenario(s);
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual(['step 2 (read p wild 8 bytes): expected ok, got killed: invalid address']);
+    expect(r.audit.ok).toBe(true);
+  });
+
+  it('checks equals against what a read returned', () => {
+    const steps = (equals: string | number): Scenario => ({
+      board: 'virt',
+      steps: [
+        { op: 'spawn', as: 'p' },
+        { op: 'brk', process: 'p', to: 'heap+0x1000' },
+        { op: 'write', process: 'p', addr: 'heap', value: '0x1234', size: 2 },
+        { op: 'read', process: 'p', addr: 'heap', size: 2, equals },
+      ],
+    });
+    expect(runScenario(steps('0x1234')).ok).toBe(true);
+    expect(runScenario(steps(0x1235)).problems).toHaveLength(1);
+  });
+
+  it('makes a use of a dead process or a failed name a step error, not an exception', () => {
+    const r = runScenario({
+      board: 'virt',
+      steps: [
+        { op: 'spawn', as: 'p' },
+        {
+          op: 'mmap',
+          process: 'p',
+          length: '0x1000',
+          prot: 'rw-',
+          as: 'big',
+          addr: 'wild',
+          flags: ['fixed-noreplace', 'fixed'],
+        },
+        { op: 'read', process: 'p', addr: 'heap', expect: 'killed' },
+        { op: 'exit', process: 'p' },
+      ],
+    });
+    expect(r.steps[2]!.status).toBe('killed: invalid address');
+    expect(r.steps[3]!.status).toBe('error');
+    expect(r.steps[3]!.outcome).toBe('process p (pid 1) is killed');
+  });
+
+  it('steps one at a time', () => {
+    const st = start(parseScenario(exampleScenario('fork-exec')!.yaml));
+    expect(st.next).toBe(0);
+    const first = st.step();
+    expect(first?.summary).toBe('spawn shell');
+    expect(st.processes.get('shell')?.pid).toBe(1);
+    while (!st.done) st.step();
+    expect(st.step()).toBeUndefined();
+    expect(st.finish().ok).toBe(true);
+  });
+
+  it('checks the board, paging format and RAM (and the overrides) with the field named', () => {
+    const s: Scenario = { board: 'virt', steps: [] };
+    expect(errorOf(() => start({ ...s, board: 'vax' })).field).toBe('board');
+    expect(errorOf(() => start({ ...s, arch: 'x86_64' })).message).toBe(
+      'arch "x86_64" does not run on board virt; expected aarch64',
+    );
+    expect(errorOf(() => start(s, { ram: '3M' })).message).toContain('is not a RAM size of board virt');
+    expect(start(s, { board: 'pc', arch: 'x86-32' }).machine.arch.id).toBe('x86-32');
+  });
+
+  it('reports progress: boot, each step, the audit', () => {
+    const seen: string[] = [];
+    runScenario(
+      { board: 'virt', steps: [{ op: 'spawn', as: 'p' }] },
+      { onProgress: (p) => seen.push(`${p.phase} ${p.done}/${p.total}`) },
+    );
+    expect(seen).toEqual(['boot 0/3', 'boot 1/3', 'step 2/3', 'audit 2/3', 'audit 3/3']);
+  });
+
+  it('random step sequences: only ScenarioError escapes, and the kernel audit stays clean', () => {
+    const step = fc.record(
+      {
+        op: fc.constantFrom(
+          'mmap',
+          'munmap',
+          'mprotect',
+          'mremap',
+          'brk',
+          'touch',
+          'read',
+          'write',
+          'fork',
+          'exec',
+          'exit',
+          'copy-to-user',
+        ),
+        process: fc.constantFrom('p', 'q'),
+        as: fc.constantFrom('q', 'b'),
+        addr: fc.constantFrom('heap', 'wild', 'b', 'stack-top-8', 'b+0x1000', '0x1000'),
+        length: fc.constantFrom('4K', '2 pages', '0x3000'),
+        newLength: fc.constantFrom('8K', '1M'),
+        prot: fc.constantFrom('rw-', 'r--', '---'),
+        to: fc.constantFrom('heap+0x2000', 'heap'),
+        text: fc.constant('hi'),
+      },
+      { requiredKeys: ['op', 'process'] },
+    );
+    let ran = 0;
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 6 }), (steps) => {
+        const s = {
+          board: 'virt',
+          steps: [{ op: 'spawn', as: 'p' }, { op: 'fork', process: 'p', as: 'q' }, ...steps],
+        };
+        try {
+          const r = runScenario(s as unknown as Scenario);
+          ran++;
+          expect(r.audit).toEqual({ ok: true, problems: [] });
+        } catch (e) {
+          expect(e).toBeInstanceOf(ScenarioError);
+        }
+      }),
+      { numRuns: 40 },
+    );
+    expect(ran).toBeGreaterThan(0);
+  });
+});
