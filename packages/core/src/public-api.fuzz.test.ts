@@ -596,6 +596,7 @@ const CLASSES: Record<
     internal: [
       'extentOf',
       'discard',
+      'release',
       'chunkOf',
       'midAt',
       'slotOf',
@@ -609,6 +610,8 @@ const CLASSES: Record<
       'device',
       'slowRead',
       'slowWrite',
+      'readChecked',
+      'writeChecked',
       'checkRamRange',
       'zeroTouched',
     ],
