@@ -633,11 +633,11 @@ export class PhysicalMemory {
    */
   read32(pa: AddressInput): number {
     if (typeof pa === 'number') {
-      const pfn = Math.floor(pa / PAGE_SIZE);
-      // Exact for an integer `pa`; fractional (or NaN) otherwise, which the alignment test rejects.
-      const off = pa - pfn * PAGE_SIZE;
-      const rel = pfn - this.cacheBase;
-      if (rel >= 0 && rel < MID_FRAMES && (off & 0xffc) === off) {
+      // `&` sees the low 32 bits of an integer exactly, so `pfn` is an integer exactly when `pa`
+      // is one (a fraction, NaN or ±Infinity fails `(rel | 0) === rel` or the range test).
+      const off = pa & 0xfff;
+      const rel = (pa - off) / PAGE_SIZE - this.cacheBase;
+      if (rel >= 0 && rel < MID_FRAMES && (rel | 0) === rel && (off & 3) === 0) {
         const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
         if (chunk !== undefined) {
           const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
@@ -665,10 +665,15 @@ export class PhysicalMemory {
   write32(pa: AddressInput, value: number): void {
     if (typeof pa === 'number' && typeof value === 'number') {
       const v = value >>> 0;
-      const pfn = Math.floor(pa / PAGE_SIZE);
-      const off = pa - pfn * PAGE_SIZE; // see read32
-      const rel = pfn - this.cacheBase;
-      if (rel >= 0 && rel < MID_FRAMES && (off & 0xffc) === off && (v === value || (value | 0) === value)) {
+      const off = pa & 0xfff; // see read32
+      const rel = (pa - off) / PAGE_SIZE - this.cacheBase;
+      if (
+        rel >= 0 &&
+        rel < MID_FRAMES &&
+        (rel | 0) === rel &&
+        (off & 3) === 0 &&
+        (v === value || (value | 0) === value)
+      ) {
         const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
         if (chunk !== undefined) {
           const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
@@ -728,10 +733,9 @@ export class PhysicalMemory {
    */
   readPair(pa: AddressInput): number {
     if (typeof pa === 'number') {
-      const q = pa / PAGE_SIZE;
-      const pfn = Math.floor(q);
-      const off = (q - pfn) * PAGE_SIZE; // see read32
-      if ((off & 0xff8) === off) {
+      const off = pa & 0xfff; // see read32
+      const pfn = (pa - off) / PAGE_SIZE;
+      if ((off & 7) === 0 && Math.floor(pfn) === pfn) {
         const slot = this.slotOf(pfn);
         if (slot >= 0) {
           const words = this.slabWords[slot >>> SLAB_SHIFT]!;
@@ -797,10 +801,9 @@ export class PhysicalMemory {
     // Fast path: a number address inside one touched or untouched RAM frame, size 1, 2 or 4 (see
     // read32 for the exact frame/offset split, which only an integer passes).
     if (typeof pa === 'number' && (sizeBytes === 1 || sizeBytes === 2 || sizeBytes === 4)) {
-      const q = pa / PAGE_SIZE;
-      const pfn = Math.floor(q);
-      const off = (q - pfn) * PAGE_SIZE;
-      if ((off & 0xfff) === off && off + sizeBytes <= PAGE_SIZE) {
+      const off = pa & 0xfff; // see read32
+      const pfn = (pa - off) / PAGE_SIZE;
+      if (Math.floor(pfn) === pfn && off + sizeBytes <= PAGE_SIZE) {
         const slot = this.slotOf(pfn);
         if (slot >= 0) {
           const bytes = this.slabBytes[slot >>> SLAB_SHIFT]!;
@@ -851,13 +854,13 @@ export class PhysicalMemory {
     // prove; NaN fails them). Everything else, including every error, takes the general path.
     if (typeof pa === 'number' && typeof value === 'number') {
       const lim = valueLimit(sizeBytes);
-      const pfn = Math.floor(pa / PAGE_SIZE);
-      const off = pa - pfn * PAGE_SIZE; // see read32
+      const off = pa & 0xfff; // see read32
+      const pfn = (pa - off) / PAGE_SIZE;
       const rel = pfn - this.cacheBase;
       if (
         rel >= 0 &&
         rel < MID_FRAMES &&
-        (off & 0xfff) === off &&
+        (rel | 0) === rel &&
         off + sizeBytes <= PAGE_SIZE &&
         value < lim &&
         value >= -lim / 2 &&
