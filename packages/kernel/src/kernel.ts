@@ -1,9 +1,11 @@
 /**
- * The architecture-neutral kernel memory manager: boot, the process table and ASIDs, and the
- * public API, which delegates to one module per responsibility:
+ * The architecture-neutral kernel memory manager: boot and the public API, which delegates to
+ * one module per responsibility:
  *
  * | module               | responsibility                                                       |
  * |----------------------|----------------------------------------------------------------------|
+ * | `kernel-options.ts`  | the boot options and their validation                                 |
+ * | `process-table.ts`   | pids, ASIDs (allocation, recycling), process lookup, reaping          |
  * | `kernel-space.ts`    | the kernel half: linear map, device map, identity map, recursive slot |
  * | `address-space.ts`   | one user address space: VMAs, tables, ASID, break, every table change |
  * | `mm-syscalls.ts`     | mmap, munmap, mprotect, mremap, brk (POSIX errnos)                    |
