@@ -20,17 +20,15 @@
  * swap them in.
  */
 import { PAGE_SIZE, TWO_32 } from './address.js';
-import { type ArchBackend, type NeutralEntry, OPEN_TABLE } from './arch.js';
+import type { ArchBackend, NeutralEntry } from './arch.js';
 import {
   checkBackend,
-  checkFrameSource,
   checkFunction,
   checkInt,
   checkLeafAttributes,
   checkMemory,
   checkNeutralEntry,
   checkPa,
-  checkTableAttributes,
   checkVpn,
   fields,
 } from './arg-checks.js';
@@ -46,7 +44,7 @@ import {
 } from './bbm-prepare.js';
 import type { BreakBeforeMakePlan } from './break-before-make.js';
 import type { EditorHost } from './editor-host.js';
-import { describeValue, InvalidArgumentError, isMmError, UnrepresentableError } from './errors.js';
+import { describeValue, InvalidArgumentError, isMmError } from './errors.js';
 import { DEFAULT_FLUSH_PAGE_THRESHOLD, FlushLedger, FlushObligation } from './flush.js';
 import type { LeafTemplate } from './leaf-template.js';
 import { PageTableCursor, type PageTableRange } from './page-table-cursor.js';
@@ -65,6 +63,7 @@ import type {
   PruneResult,
   TableFrame,
 } from './page-table-editor-types.js';
+import { forEachLeaf, map, tableFrames } from './page-table-walks.js';
 import type { PhysicalMemory } from './physical-memory.js';
 import { freeSubtables, pruneEmptyTables } from './table-teardown.js';
 
@@ -324,82 +323,7 @@ export class PageTableEditor {
    *   misaligned pa or a page outside the root's address space.
    */
   map(options: MapOptions): MapResult {
-    const o = fields('map options', options, [
-      'root',
-      'vpn',
-      'pa',
-      'level',
-      'attrs',
-      'tableAttrs',
-      'source',
-      'baseVpn',
-    ]);
-    const { root, vpn, pa } = o;
-    const level = this.level('map options.level', o.level);
-    const attrs = checkLeafAttributes('map options.attrs', o.attrs);
-    const tableAttrs =
-      o.tableAttrs === undefined ? OPEN_TABLE : checkTableAttributes('map options.tableAttrs', o.tableAttrs);
-    const source = checkFrameSource<FrameSource>('map options.source', o.source);
-    const d = this.backend.description;
-    const g = this.backend.geometry;
-    if (!g.leafLevels.includes(level)) {
-      throw new UnrepresentableError(d.id, level, `no leaves at level ${level} (${this.levelName(level)})`);
-    }
-    const size = g.entrySizeBytes[level]!;
-    if (typeof pa !== 'number' || !Number.isSafeInteger(pa) || pa < 0 || pa % size !== 0) {
-      throw new InvalidArgumentError('physical address', pa, `alignment to ${size} bytes`);
-    }
-    // Encode first: an unrepresentable request must fail before anything is written.
-    const leafRaw = this.backend.codec.encode({ kind: 'leaf', pa, attrs }, level);
-    const c = this.seekPage(root, vpn, o.baseVpn);
-    let created: number[] | undefined; // pa, level, parent descriptor pa
-    while (c.level > level) {
-      const next = this.backend.codec.nextTable(c.lo, c.hi, c.level);
-      if (next >= 0) {
-        c.down(next);
-        continue;
-      }
-      if (next === -2 || !c.absent) {
-        this.rollback(created, source);
-        return { ok: false, reason: next === -2 ? 'blocked-by-leaf' : 'already-mapped' };
-      }
-      let fresh: number;
-      try {
-        fresh = this.allocTable(source, c.level - 1);
-      } catch (e) {
-        this.rollback(created, source);
-        throw e;
-      }
-      if (fresh < 0) {
-        this.rollback(created, source);
-        return { ok: false, reason: 'no-memory' };
-      }
-      if (created === undefined) created = [];
-      created.push(fresh, c.level - 1, c.descriptorPa);
-      let raw: { lo: number; hi: number };
-      try {
-        raw = this.backend.codec.encode({ kind: 'table', pa: fresh, attrs: tableAttrs }, c.level);
-      } catch (e) {
-        this.rollback(created, source);
-        throw e;
-      }
-      c.write(raw.lo, raw.hi);
-      c.down(fresh);
-    }
-    if (!c.absent) {
-      this.rollback(created, source);
-      return { ok: false, reason: 'already-mapped' };
-    }
-    c.write(leafRaw.lo, leafRaw.hi);
-    return { ok: true, tablesCreated: created === undefined ? 0 : created.length / 3 };
-  }
-
-  private rollback(created: number[] | undefined, source: FrameSource): void {
-    if (!created) return;
-    for (let i = created.length - 3; i >= 0; i -= 3) {
-      this.writeRaw(created[i + 2]!, 0, 0);
-      source.freeTable(created[i]!, created[i + 1]!);
-    }
+    return map(this.host, options);
   }
 
   /**
@@ -580,27 +504,7 @@ export class PageTableEditor {
    *   `PageTableCursor.begin`).
    */
   forEachLeaf(range: PageTableRange, visit: (leaf: LeafRef) => void): void {
-    checkFunction('forEachLeaf visit', visit);
-    const codec = this.backend.codec;
-    const c = this.acquire();
-    try {
-      let more = c.begin(range);
-      while (more) {
-        if (!c.absent) {
-          const next = c.nextTable();
-          if (next >= 0) {
-            c.down(next);
-            continue;
-          }
-          const e = codec.decode(c.lo, c.hi, c.level);
-          if (e.kind === 'leaf')
-            visit({ vpn: c.vpn, level: c.level, descriptorPa: c.descriptorPa, pa: e.pa, attrs: e.attrs });
-        }
-        more = c.next();
-      }
-    } finally {
-      this.spare.push(c);
-    }
+    forEachLeaf(this.host, range, visit);
   }
 
   /**
@@ -608,25 +512,7 @@ export class PageTableEditor {
    * only the subtrees that cover part of the range; used for export, audit and teardown.
    */
   tableFrames(range: PageTableRange): TableFrame[] {
-    const { root } = fields('tableFrames range', range, ['root']);
-    const c = this.acquire();
-    try {
-      let more = c.begin(range);
-      // (begin validated the root)
-      const out: TableFrame[] = [{ pa: root as number, level: this.backend.geometry.rootLevel }];
-      while (more) {
-        const next = c.nextTable();
-        if (next >= 0) {
-          out.push({ pa: next, level: c.level - 1 });
-          c.down(next);
-          continue;
-        }
-        more = c.next();
-      }
-      return out;
-    } finally {
-      this.spare.push(c);
-    }
+    return tableFrames(this.host, range);
   }
 
   /**

@@ -642,7 +642,7 @@ const CLASSES: Record<
   },
   PageTableEditor: {
     make: () => new core.PageTableEditor(fuzzBackend, newMemory(), { ledger: new core.FlushLedger() }),
-    internal: ['dpa', 'level', 'asid', 'allocTable', 'seekPage', 'acquire', 'rollback', 'fillAbsentError'],
+    internal: ['dpa', 'level', 'asid', 'allocTable', 'seekPage', 'acquire', 'fillAbsentError'],
     memory: (e) => (e as core.PageTableEditor).memory,
   },
   EventStream: {
