@@ -19,9 +19,9 @@ describe('engine: the demo scenario', () => {
     // The parent reads its own data after the child wrote its copy.
     expect(e.records[7]!.outcome).toContain('0x6c6c6568');
     // The child's first write to the shared heap page copies it (copy-on-write fork).
-    expect(e.records.some((r) => r.events.some((x) => /^cow pid \d+ 0x[0-9a-f]+: copy 0x[0-9a-f]+ → 0x/.test(x)))).toBe(
-      true,
-    );
+    expect(
+      e.records.some((r) => r.events.some((x) => /^cow pid \d+ 0x[0-9a-f]+: copy 0x[0-9a-f]+ → 0x/.test(x))),
+    ).toBe(true);
     const overflow = e.records.find((r) => r.title.includes('overflows'))!;
     expect(overflow.ok).toBe(false);
     expect(overflow.outcome).toContain('stack overflow');

@@ -15,264 +15,84 @@
  * obligation it creates is tracked there, so strict mode can report one that was dropped
  * ({@link FlushLedger.assertSettled}).
  *
- * Break-before-make (splits, collapses, the Contiguous hint) runs as explicit phases:
- * see break-before-make.ts.
+ * Break-before-make (splits, collapses, the Contiguous hint) runs as explicit phases: the
+ * preparers (bbm-prepare.ts) check and build the new entries, the plans (break-before-make.ts)
+ * swap them in.
  */
-import { PAGE_SIZE, TWO_32, vaOf } from './address.js';
-import {
-  type ArchBackend,
-  type LeafAttributes,
-  type NeutralEntry,
-  OPEN_TABLE,
-  type TableAttributes,
-} from './arch.js';
+import { PAGE_SIZE, TWO_32 } from './address.js';
+import type { ArchBackend, NeutralEntry } from './arch.js';
 import {
   checkBackend,
-  checkBool,
-  checkFrameSource,
   checkFunction,
   checkInt,
   checkLeafAttributes,
   checkMemory,
   checkNeutralEntry,
   checkPa,
-  checkTableAttributes,
   checkVpn,
   fields,
 } from './arg-checks.js';
-import { BreakBeforeMakePlan } from './break-before-make.js';
 import {
-  describeValue,
-  InvalidArgumentError,
-  isMmError,
-  NotMappedError,
-  UnrepresentableError,
-} from './errors.js';
+  type CollapseOptions,
+  type CollapsePrepared,
+  type ContiguousRunOptions,
+  prepareCollapse,
+  prepareContiguousRun,
+  prepareSplit,
+  type SplitOptions,
+  type SplitPrepared,
+} from './bbm-prepare.js';
+import type { BreakBeforeMakePlan } from './break-before-make.js';
+import type { EditorHost } from './editor-host.js';
+import { describeValue, InvalidArgumentError, isMmError } from './errors.js';
 import { DEFAULT_FLUSH_PAGE_THRESHOLD, FlushLedger, FlushObligation } from './flush.js';
 import type { LeafTemplate } from './leaf-template.js';
-import { CURSOR_DONE, CURSOR_UP, PageTableCursor, type PageTableRange } from './page-table-cursor.js';
+import { PageTableCursor, type PageTableRange } from './page-table-cursor.js';
+import type {
+  ClearLeavesOptions,
+  EntryRef,
+  FrameSource,
+  FreeSubtablesOptions,
+  LeafRef,
+  MapOptions,
+  MapResult,
+  NewFlushOptions,
+  PageTableEditorOptions,
+  ProtectOptions,
+  PruneOptions,
+  PruneResult,
+  TableFrame,
+} from './page-table-editor-types.js';
+import { forEachLeaf, map, tableFrames } from './page-table-walks.js';
 import type { PhysicalMemory } from './physical-memory.js';
+import { freeSubtables, pruneEmptyTables } from './table-teardown.js';
 
-/** Where table frames come from. */
-export interface FrameSource {
-  /** A zeroed frame for a page table: its physical address, or -1 when out of memory. */
-  allocTable(level: number): number;
-  /** Returns a table frame obtained from {@link allocTable}. */
-  freeTable(pa: number, level: number): void;
-}
+export type {
+  CollapseDone,
+  CollapseOptions,
+  CollapsePrepared,
+  ContiguousRunOptions,
+  SplitDone,
+  SplitOptions,
+  SplitPrepared,
+} from './bbm-prepare.js';
 
-/** Construction options of {@link PageTableEditor}. */
-export interface PageTableEditorOptions {
-  /** Tracks every obligation the editor creates (strict mode). Default: none. */
-  readonly ledger?: FlushLedger;
-}
-
-/** A root table and, optionally, the page number its index 0 maps (see {@link PageTableRange}). */
-export interface RootRef {
-  /** Physical address of the root table. */
-  readonly root: number;
-  /** Default: inferred from the page (the kernel half of split-root formats), else 0. */
-  readonly baseVpn?: number;
-}
-
-/** Options of {@link PageTableEditor.map}. */
-export interface MapOptions extends RootRef {
-  /** A page of the leaf to map (any page inside it). */
-  readonly vpn: number;
-  /** Output address, aligned to the leaf size. */
-  readonly pa: number;
-  /** Level of the leaf (1 = smallest page). */
-  readonly level: number;
-  readonly attrs: LeafAttributes;
-  /** Attributes of tables created on the way (default: {@link OPEN_TABLE}). */
-  readonly tableAttrs?: TableAttributes;
-  /** Where new tables come from. */
-  readonly source: FrameSource;
-}
-
-/** Result of {@link PageTableEditor.map}. A new translation needs no TLB flush, so none is returned. */
-export type MapResult =
-  | { readonly ok: true; readonly tablesCreated: number }
-  | { readonly ok: false; readonly reason: 'no-memory' | 'already-mapped' | 'blocked-by-leaf' };
-
-/** Options of {@link PageTableEditor.protect}. */
-export interface ProtectOptions extends RootRef {
-  /** A page of the leaf to change. */
-  readonly vpn: number;
-  /** The new attributes (the output address stays). */
-  readonly attrs: LeafAttributes;
-  /** ASID that goes into the flush obligation (default 0). */
-  readonly asid?: number;
-}
-
-/** Options of {@link PageTableEditor.clearLeaves}. */
-export interface ClearLeavesOptions extends PageTableRange {
-  readonly startVpn: number;
-  readonly endVpn: number;
-  /** Receives one page per removed leaf (its first page). */
-  readonly flush: FlushObligation;
-}
-
-/** Options of {@link PageTableEditor.freeSubtables}. */
-export interface FreeSubtablesOptions extends PageTableRange {
-  /** Where the freed tables go. */
-  readonly source: FrameSource;
-}
-
-/** Options of {@link PageTableEditor.pruneEmptyTables}. */
-export interface PruneOptions extends PageTableRange {
-  /** Where the freed tables go. */
-  readonly source: FrameSource;
-  /** ASID of the obligation (default 0). */
-  readonly asid?: number;
-  /** The tables held global (kernel) translations (default false). */
-  readonly global?: boolean;
-}
-
-/** Options of {@link PageTableEditor.newFlush}. */
-export interface NewFlushOptions {
-  readonly asid: number;
-  /** Global (kernel) translations (default false). */
-  readonly global?: boolean;
-  /** Pages above which it becomes ASID-wide (default {@link DEFAULT_FLUSH_PAGE_THRESHOLD}). */
-  readonly threshold?: number;
-}
-
-/** Options of {@link PageTableEditor.prepareSplit}. */
-export interface SplitOptions extends RootRef {
-  /** A page of the block to split. */
-  readonly vpn: number;
-  /** Where the new table comes from. */
-  readonly source: FrameSource;
-  /** Attributes of the new table descriptor (default {@link OPEN_TABLE}: keeps the permissions). */
-  readonly tableAttrs?: TableAttributes;
-  /** ASID of the break step's obligation (default 0). */
-  readonly asid?: number;
-}
-
-/** Options of {@link PageTableEditor.prepareCollapse}. */
-export interface CollapseOptions extends RootRef {
-  /** A page covered by the table. */
-  readonly vpn: number;
-  /** Level of the table entry to replace by a leaf (the new leaf's level). */
-  readonly level: number;
-  /** Where the freed table goes. */
-  readonly source: FrameSource;
-  /** ASID of the break step's obligation (default 0). */
-  readonly asid?: number;
-}
-
-/** Options of {@link PageTableEditor.prepareContiguousRun}. */
-export interface ContiguousRunOptions extends RootRef {
-  /** First page of the run (aligned to a group). */
-  readonly vpn: number;
-  /** Number of leaves: a positive multiple of the group size. */
-  readonly count: number;
-  /** Set (true) or clear (false) the hint. */
-  readonly on: boolean;
-  /** ASID of the break step's obligation (default 0). */
-  readonly asid?: number;
-}
-
-/** A located entry: the descriptor's address and its decoded value. */
-export interface EntryRef {
-  readonly level: number;
-  readonly descriptorPa: number;
-  readonly entry: NeutralEntry;
-}
-
-/** A leaf found by {@link PageTableEditor.forEachLeaf} or removed by {@link PageTableEditor.clearLeaves}. */
-export interface LeafRef {
-  /** First page number the leaf maps. */
-  readonly vpn: number;
-  readonly level: number;
-  readonly descriptorPa: number;
-  readonly pa: number;
-  readonly attrs: LeafAttributes;
-}
-
-/** A table frame found by {@link PageTableEditor.tableFrames}. */
-export interface TableFrame {
-  readonly pa: number;
-  readonly level: number;
-}
-
-/** Result of {@link PageTableEditor.pruneEmptyTables}. */
-export interface PruneResult {
-  /** Table frames freed (root never included). */
-  readonly freed: number;
-  /** Walk-cache invalidation for the cleared table entries (non-leaf: TLBI VAE1, not VALE1). */
-  readonly flush: FlushObligation;
-}
-
-/** What a split's `make()` returns. */
-export interface SplitDone {
-  /** The new table that holds the smaller leaves. */
-  readonly tablePa: number;
-  /** Level of the smaller leaves (the new table's level). */
-  readonly leafLevel: number;
-  /** Number of smaller leaves written (entries of the new table). */
-  readonly entries: number;
-}
-
-/** Result of {@link PageTableEditor.prepareSplit}. */
-export type SplitPrepared =
-  | { readonly ok: true; readonly plan: BreakBeforeMakePlan<SplitDone> }
-  | {
-      readonly ok: false;
-      /** `not-mapped`: no leaf maps `vpn`; `not-a-block`: it is already a smallest page; `no-memory`: no table frame. */
-      readonly reason: 'not-mapped' | 'not-a-block' | 'no-memory';
-    };
-
-/** What a collapse's `make()` returns. */
-export interface CollapseDone {
-  /** The new leaf (accessed and dirty are the OR of the old leaves', contiguous is off). */
-  readonly leaf: LeafRef;
-  /** The table frame that was freed. */
-  readonly freedTablePa: number;
-}
-
-/** Result of {@link PageTableEditor.prepareCollapse}. */
-export type CollapsePrepared =
-  | { readonly ok: true; readonly plan: BreakBeforeMakePlan<CollapseDone> }
-  | {
-      readonly ok: false;
-      /**
-       * `not-a-table`: the entry at `level` for `vpn` is not a table descriptor;
-       * `restricted-table`: the table descriptor restricts access (APTable/XNTable, x86 R/W, U/S, XD),
-       * so one leaf could not keep the same permissions;
-       * `not-all-leaves`: an entry of the table is absent, a table, a software or an invalid entry;
-       * `attributes-differ`: leaves differ in something other than accessed, dirty or contiguous;
-       * `not-contiguous`: output addresses are not consecutive from a base aligned to the new leaf size.
-       */
-      readonly reason:
-        | 'not-a-table'
-        | 'restricted-table'
-        | 'not-all-leaves'
-        | 'attributes-differ'
-        | 'not-contiguous';
-    };
-
-/** True if two leaves have the same attributes, optionally ignoring accessed/dirty; contiguous is always ignored. */
-function sameLeafAttributes(a: LeafAttributes, b: LeafAttributes, ignoreAccessDirty: boolean): boolean {
-  return (
-    a.user.read === b.user.read &&
-    a.user.write === b.user.write &&
-    a.user.execute === b.user.execute &&
-    a.kernel.read === b.kernel.read &&
-    a.kernel.write === b.kernel.write &&
-    a.kernel.execute === b.kernel.execute &&
-    a.global === b.global &&
-    a.memoryType === b.memoryType &&
-    a.software === b.software &&
-    (ignoreAccessDirty || (a.accessed === b.accessed && a.dirty === b.dirty))
-  );
-}
-
-/** True if a table descriptor restricts nothing (its accessed bit is not a restriction). */
-function isOpenTable(t: TableAttributes): boolean {
-  return !t.noUser && !t.readOnly && !t.noExecuteUser && !t.noExecuteKernel;
-}
+export type {
+  ClearLeavesOptions,
+  EntryRef,
+  FrameSource,
+  FreeSubtablesOptions,
+  LeafRef,
+  MapOptions,
+  MapResult,
+  NewFlushOptions,
+  PageTableEditorOptions,
+  ProtectOptions,
+  PruneOptions,
+  PruneResult,
+  RootRef,
+  TableFrame,
+} from './page-table-editor-types.js';
 
 /** A reusable single-page range for the per-page operations (no allocation per call). */
 interface PageRange {
@@ -300,6 +120,8 @@ export class PageTableEditor {
   /** Free cursors for the walks that call visitors (which may call the editor again). */
   private readonly spare: PageTableCursor[] = [];
   private readonly page: PageRange = { root: 0, startVpn: 0, endVpn: 1, baseVpn: undefined };
+  /** What the extracted parts (bbm-prepare.ts, table-teardown.ts) use of the editor, bound once. */
+  private readonly host: EditorHost;
 
   readonly backend: ArchBackend;
   readonly memory: PhysicalMemory;
@@ -320,6 +142,26 @@ export class PageTableEditor {
     this.wide = this.bytes === 8;
     this.cursor = new PageTableCursor(backend, memory);
     this.ledger = ledger;
+    this.host = {
+      backend: this.backend,
+      memory: this.memory,
+      wide: this.wide,
+      cursor: this.cursor,
+      seekPage: (root, vpn, baseVpn) => this.seekPage(root, vpn, baseVpn),
+      allocTable: (source, level) => this.allocTable(source, level),
+      asid: (what, value) => this.asid(what, value),
+      level: (what, value) => this.level(what, value),
+      levelName: (level) => this.levelName(level),
+      entryPa: (tablePa, index) => this.entryPa(tablePa, index),
+      writeRaw: (descriptorPa, lo, hi) => this.writeRaw(descriptorPa, lo, hi),
+      readEntry: (descriptorPa, level) => this.readEntry(descriptorPa, level),
+      newFlush: (options) => this.newFlush(options),
+      lookup: (root, vpn, stopLevel) => this.lookup(root, vpn, stopLevel),
+      acquire: () => this.acquire(),
+      release: (cursor) => {
+        this.spare.push(cursor);
+      },
+    };
   }
 
   /** A cursor over these tables (for walks the editor does not offer). */
@@ -481,82 +323,7 @@ export class PageTableEditor {
    *   misaligned pa or a page outside the root's address space.
    */
   map(options: MapOptions): MapResult {
-    const o = fields('map options', options, [
-      'root',
-      'vpn',
-      'pa',
-      'level',
-      'attrs',
-      'tableAttrs',
-      'source',
-      'baseVpn',
-    ]);
-    const { root, vpn, pa } = o;
-    const level = this.level('map options.level', o.level);
-    const attrs = checkLeafAttributes('map options.attrs', o.attrs);
-    const tableAttrs =
-      o.tableAttrs === undefined ? OPEN_TABLE : checkTableAttributes('map options.tableAttrs', o.tableAttrs);
-    const source = checkFrameSource<FrameSource>('map options.source', o.source);
-    const d = this.backend.description;
-    const g = this.backend.geometry;
-    if (!g.leafLevels.includes(level)) {
-      throw new UnrepresentableError(d.id, level, `no leaves at level ${level} (${this.levelName(level)})`);
-    }
-    const size = g.entrySizeBytes[level]!;
-    if (typeof pa !== 'number' || !Number.isSafeInteger(pa) || pa < 0 || pa % size !== 0) {
-      throw new InvalidArgumentError('physical address', pa, `alignment to ${size} bytes`);
-    }
-    // Encode first: an unrepresentable request must fail before anything is written.
-    const leafRaw = this.backend.codec.encode({ kind: 'leaf', pa, attrs }, level);
-    const c = this.seekPage(root, vpn, o.baseVpn);
-    let created: number[] | undefined; // pa, level, parent descriptor pa
-    while (c.level > level) {
-      const next = this.backend.codec.nextTable(c.lo, c.hi, c.level);
-      if (next >= 0) {
-        c.down(next);
-        continue;
-      }
-      if (next === -2 || !c.absent) {
-        this.rollback(created, source);
-        return { ok: false, reason: next === -2 ? 'blocked-by-leaf' : 'already-mapped' };
-      }
-      let fresh: number;
-      try {
-        fresh = this.allocTable(source, c.level - 1);
-      } catch (e) {
-        this.rollback(created, source);
-        throw e;
-      }
-      if (fresh < 0) {
-        this.rollback(created, source);
-        return { ok: false, reason: 'no-memory' };
-      }
-      if (created === undefined) created = [];
-      created.push(fresh, c.level - 1, c.descriptorPa);
-      let raw: { lo: number; hi: number };
-      try {
-        raw = this.backend.codec.encode({ kind: 'table', pa: fresh, attrs: tableAttrs }, c.level);
-      } catch (e) {
-        this.rollback(created, source);
-        throw e;
-      }
-      c.write(raw.lo, raw.hi);
-      c.down(fresh);
-    }
-    if (!c.absent) {
-      this.rollback(created, source);
-      return { ok: false, reason: 'already-mapped' };
-    }
-    c.write(leafRaw.lo, leafRaw.hi);
-    return { ok: true, tablesCreated: created === undefined ? 0 : created.length / 3 };
-  }
-
-  private rollback(created: number[] | undefined, source: FrameSource): void {
-    if (!created) return;
-    for (let i = created.length - 3; i >= 0; i -= 3) {
-      this.writeRaw(created[i + 2]!, 0, 0);
-      source.freeTable(created[i]!, created[i + 1]!);
-    }
+    return map(this.host, options);
   }
 
   /**
@@ -578,9 +345,19 @@ export class PageTableEditor {
   fillAbsent(descriptorPa: number, pa: number, template: LeafTemplate): boolean {
     try {
       const size = this.backend.geometry.entrySizeBytes[template.level]!;
-      if (!(pa >= 0 && pa % size === 0))
+      // Alignment by masks, not `%` (a floating-point remainder per fault): exact for safe
+      // integers, whose low 32 bits `&` sees unchanged; leaf sizes are powers of two ≤ 2^30.
+      if (
+        !(
+          Number.isSafeInteger(pa) &&
+          pa >= 0 &&
+          (size <= 0x4000_0000 ? (pa & (size - 1)) === 0 : pa % size === 0)
+        )
+      )
         throw new InvalidArgumentError('physical address', pa, `alignment to ${size} bytes`);
-      if (!(descriptorPa >= 0 && descriptorPa % this.bytes === 0)) {
+      if (
+        !(Number.isSafeInteger(descriptorPa) && descriptorPa >= 0 && (descriptorPa & (this.bytes - 1)) === 0)
+      ) {
         throw new InvalidArgumentError('descriptorPa', descriptorPa, `alignment to ${this.bytes} bytes`);
       }
       const mem = this.memory;
@@ -727,27 +504,7 @@ export class PageTableEditor {
    *   `PageTableCursor.begin`).
    */
   forEachLeaf(range: PageTableRange, visit: (leaf: LeafRef) => void): void {
-    checkFunction('forEachLeaf visit', visit);
-    const codec = this.backend.codec;
-    const c = this.acquire();
-    try {
-      let more = c.begin(range);
-      while (more) {
-        if (!c.absent) {
-          const next = c.nextTable();
-          if (next >= 0) {
-            c.down(next);
-            continue;
-          }
-          const e = codec.decode(c.lo, c.hi, c.level);
-          if (e.kind === 'leaf')
-            visit({ vpn: c.vpn, level: c.level, descriptorPa: c.descriptorPa, pa: e.pa, attrs: e.attrs });
-        }
-        more = c.next();
-      }
-    } finally {
-      this.spare.push(c);
-    }
+    forEachLeaf(this.host, range, visit);
   }
 
   /**
@@ -755,25 +512,7 @@ export class PageTableEditor {
    * only the subtrees that cover part of the range; used for export, audit and teardown.
    */
   tableFrames(range: PageTableRange): TableFrame[] {
-    const { root } = fields('tableFrames range', range, ['root']);
-    const c = this.acquire();
-    try {
-      let more = c.begin(range);
-      // (begin validated the root)
-      const out: TableFrame[] = [{ pa: root as number, level: this.backend.geometry.rootLevel }];
-      while (more) {
-        const next = c.nextTable();
-        if (next >= 0) {
-          out.push({ pa: next, level: c.level - 1 });
-          c.down(next);
-          continue;
-        }
-        more = c.next();
-      }
-      return out;
-    } finally {
-      this.spare.push(c);
-    }
+    return tableFrames(this.host, range);
   }
 
   /**
@@ -785,51 +524,7 @@ export class PageTableEditor {
    *   unless `options.source` is a frame source and the range valid (see `PageTableCursor.begin`).
    */
   freeSubtables(options: FreeSubtablesOptions): number {
-    const { source } = fields('freeSubtables options', options, ['source']);
-    checkFrameSource<FrameSource>('freeSubtables options.source', source);
-    const c = this.acquire();
-    const rootLevel = this.backend.geometry.rootLevel;
-    let freed = 0;
-    try {
-      // Pass 1: check; nothing is written.
-      let more = c.begin(options);
-      while (more) {
-        if (!c.absent) {
-          const next = c.nextTable();
-          if (c.level !== rootLevel && next < 0) {
-            throw new InvalidArgumentError('table teardown', `vpn ${c.vpn}`, 'no leaf left in the range');
-          }
-          if (next >= 0 && (c.level !== rootLevel || c.inside)) {
-            c.down(next);
-            continue;
-          }
-        }
-        more = c.next();
-      }
-      // Pass 2: free bottom-up (children before their parents), clear the entries.
-      more = c.begin(options);
-      while (more) {
-        const next = c.absent ? -1 : c.nextTable();
-        if (next >= 0 && (c.level !== rootLevel || c.inside)) {
-          c.down(next);
-          continue;
-        }
-        let r = c.step();
-        while (r === CURSOR_UP) {
-          // Finished the table of the current entry: free it.
-          const child = this.backend.codec.nextTable(c.lo, c.hi, c.level);
-          this.memory.fill(child, PAGE_SIZE, 0);
-          (source as FrameSource).freeTable(child, c.level - 1);
-          c.write(0, 0);
-          freed++;
-          r = c.step();
-        }
-        more = r !== CURSOR_DONE;
-      }
-    } finally {
-      this.spare.push(c);
-    }
-    return freed;
+    return freeSubtables(this.host, options);
   }
 
   /**
@@ -858,44 +553,8 @@ export class PageTableEditor {
    *   `asid` an ASID, `global` a boolean and the range valid (see `PageTableCursor.begin`).
    */
   pruneEmptyTables(options: PruneOptions): PruneResult {
-    const o = fields('pruneEmptyTables options', options, ['source', 'asid', 'global']);
-    const source = checkFrameSource<FrameSource>('pruneEmptyTables options.source', o.source);
-    const asid = this.asid('pruneEmptyTables options.asid', o.asid);
-    const global = o.global === undefined ? false : checkBool('pruneEmptyTables options.global', o.global);
-    const c = this.acquire();
-    const flush = this.newFlush({ asid, global });
-    let freed = 0;
-    try {
-      let more = c.begin(options);
-      while (more) {
-        const next = c.absent ? -1 : c.nextTable();
-        if (next >= 0) {
-          c.down(next);
-          continue;
-        }
-        let r = c.step();
-        while (r === CURSOR_UP) {
-          const child = this.backend.codec.nextTable(c.lo, c.hi, c.level);
-          if (c.tableIsEmpty(child)) {
-            c.write(0, 0);
-            source.freeTable(child, c.level - 1);
-            flush.addPage(c.vpn);
-            freed++;
-          }
-          r = c.step();
-        }
-        more = r !== CURSOR_DONE;
-      }
-    } catch (e) {
-      flush.ignore('pruneEmptyTables threw; the error is what the caller sees');
-      throw e;
-    } finally {
-      this.spare.push(c);
-    }
-    if (freed > 0) flush.addTableChange();
-    return { freed, flush };
+    return pruneEmptyTables(this.host, options);
   }
-
   /**
    * Prepares the split of the block (large leaf) that maps `vpn` into a table of the next level
    * down holding the equivalent smaller leaves: the same attributes and consecutive output
@@ -913,89 +572,7 @@ export class PageTableEditor {
    *   well-typed (root, page number, frame source, table attributes, ASID).
    */
   prepareSplit(options: SplitOptions): SplitPrepared {
-    const o = fields('prepareSplit options', options, [
-      'root',
-      'vpn',
-      'source',
-      'tableAttrs',
-      'asid',
-      'baseVpn',
-    ]);
-    const vpn = o.vpn as number;
-    const source = checkFrameSource<FrameSource>('prepareSplit options.source', o.source);
-    const tableAttrs =
-      o.tableAttrs === undefined
-        ? OPEN_TABLE
-        : checkTableAttributes('prepareSplit options.tableAttrs', o.tableAttrs);
-    const asid = this.asid('prepareSplit options.asid', o.asid);
-    const g = this.backend.geometry;
-    const c = this.seekPage(o.root, vpn, o.baseVpn);
-    c.seek(1);
-    const entry = this.backend.codec.decode(c.lo, c.hi, c.level);
-    if (entry.kind !== 'leaf') return { ok: false, reason: 'not-mapped' };
-    const level = c.level;
-    if (level === 1) return { ok: false, reason: 'not-a-block' };
-    const dpa = c.descriptorPa;
-    const first = c.vpn;
-    const oldLo = c.lo;
-    const oldHi = c.hi;
-    const attrs = entry.attrs;
-    if (attrs.contiguous) {
-      throw new InvalidArgumentError(
-        'prepareSplit',
-        `vpn ${vpn}`,
-        'a block without the contiguous hint: clear the hint on its whole group first (prepareContiguousRun, arch-facts A11)',
-      );
-    }
-    const child = level - 1;
-    if (!g.leafLevels.includes(child)) {
-      throw new UnrepresentableError(
-        this.backend.description.id,
-        child,
-        `no leaves at level ${child} (${this.levelName(child)}) to split a ${this.levelName(level)} block into`,
-      );
-    }
-    const n = g.entries[child]!;
-    const size = g.entrySizeBytes[child]!;
-    const base = entry.pa;
-    // Encode every smaller leaf before anything is allocated or written.
-    const raws = new Array<number>(2 * n);
-    for (let i = 0; i < n; i++) {
-      const raw = this.backend.codec.encode({ kind: 'leaf', pa: base + i * size, attrs }, child);
-      raws[2 * i] = raw.lo;
-      raws[2 * i + 1] = raw.hi;
-    }
-    const fresh = this.allocTable(source, child);
-    if (fresh < 0) return { ok: false, reason: 'no-memory' };
-    const release = () => {
-      this.memory.fill(fresh, PAGE_SIZE, 0);
-      source.freeTable(fresh, child);
-    };
-    let tableRaw: { lo: number; hi: number };
-    try {
-      tableRaw = this.backend.codec.encode({ kind: 'table', pa: fresh, attrs: tableAttrs }, level);
-    } catch (e) {
-      release();
-      throw e;
-    }
-    for (let i = 0; i < n; i++) this.writeRaw(this.entryPa(fresh, i), raws[2 * i]!, raws[2 * i + 1]!);
-    const plan = new BreakBeforeMakePlan<SplitDone>({
-      operation: 'split',
-      memory: this.memory,
-      wide: this.wide,
-      dpas: [dpa],
-      old: [oldLo, oldHi],
-      made: [tableRaw.lo, tableRaw.hi],
-      flush: () => {
-        const f = this.newFlush({ asid, global: attrs.global });
-        f.addPage(first);
-        f.addTableChange();
-        return f;
-      },
-      onAbort: release,
-      result: { tablePa: fresh, leafLevel: child, entries: n },
-    });
-    return { ok: true, plan };
+    return prepareSplit(this.host, options);
   }
 
   /**
@@ -1014,84 +591,7 @@ export class PageTableEditor {
    *   source, ASID).
    */
   prepareCollapse(options: CollapseOptions): CollapsePrepared {
-    const o = fields('prepareCollapse options', options, [
-      'root',
-      'vpn',
-      'level',
-      'source',
-      'asid',
-      'baseVpn',
-    ]);
-    const vpn = o.vpn as number;
-    const level = this.level('prepareCollapse options.level', o.level);
-    const source = checkFrameSource<FrameSource>('prepareCollapse options.source', o.source);
-    const asid = this.asid('prepareCollapse options.asid', o.asid);
-    const g = this.backend.geometry;
-    if (!g.leafLevels.includes(level) || level < 2) {
-      throw new UnrepresentableError(
-        this.backend.description.id,
-        level,
-        `no block leaves at level ${level} (${this.levelName(level)}) to collapse a table into`,
-      );
-    }
-    const c = this.seekPage(o.root, vpn, o.baseVpn);
-    c.seek(level);
-    const ref = this.backend.codec.decode(c.lo, c.hi, c.level);
-    if (c.level !== level || ref.kind !== 'table') return { ok: false, reason: 'not-a-table' };
-    if (!isOpenTable(ref.attrs)) return { ok: false, reason: 'restricted-table' };
-    const dpa = c.descriptorPa;
-    const firstVpn = c.vpn;
-    const oldLo = c.lo;
-    const oldHi = c.hi;
-    const table = ref.pa;
-    const child = level - 1;
-    const n = g.entries[child]!;
-    const size = g.entrySizeBytes[child]!;
-    let first: LeafAttributes | undefined;
-    let base = 0;
-    let accessed = false;
-    let dirty = false;
-    for (let i = 0; i < n; i++) {
-      const e = this.readEntry(this.entryPa(table, i), child);
-      if (e.kind !== 'leaf') return { ok: false, reason: 'not-all-leaves' };
-      if (first === undefined) {
-        first = e.attrs;
-        base = e.pa;
-      } else if (!sameLeafAttributes(first, e.attrs, true)) {
-        return { ok: false, reason: 'attributes-differ' };
-      }
-      accessed ||= e.attrs.accessed;
-      dirty ||= e.attrs.dirty;
-    }
-    for (let i = 0; i < n; i++) {
-      const e = this.readEntry(this.entryPa(table, i), child);
-      if (e.kind !== 'leaf' || e.pa !== base + i * size || base % g.entrySizeBytes[level]! !== 0) {
-        return { ok: false, reason: 'not-contiguous' };
-      }
-    }
-    const attrs: LeafAttributes = { ...first!, accessed, dirty, contiguous: false };
-    const leafRaw = this.backend.codec.encode({ kind: 'leaf', pa: base, attrs }, level);
-    const childPages = g.entryPages[child]!;
-    const plan = new BreakBeforeMakePlan<CollapseDone>({
-      operation: 'collapse',
-      memory: this.memory,
-      wide: this.wide,
-      dpas: [dpa],
-      old: [oldLo, oldHi],
-      made: [leafRaw.lo, leafRaw.hi],
-      flush: () => {
-        const f = this.newFlush({ asid, global: attrs.global });
-        f.addTableChange();
-        for (let i = 0; i < n; i++) f.addPage(firstVpn + i * childPages);
-        return f;
-      },
-      onMake: () => {
-        this.memory.fill(table, PAGE_SIZE, 0);
-        source.freeTable(table, child);
-      },
-      result: { leaf: { vpn: firstVpn, level, descriptorPa: dpa, pa: base, attrs }, freedTablePa: table },
-    });
-    return { ok: true, plan };
+    return prepareCollapse(this.host, options);
   }
 
   /**
@@ -1117,127 +617,7 @@ export class PageTableEditor {
    *   boolean, ASID).
    */
   prepareContiguousRun(options: ContiguousRunOptions): BreakBeforeMakePlan<number> | undefined {
-    const o = fields('prepareContiguousRun options', options, [
-      'root',
-      'vpn',
-      'count',
-      'on',
-      'asid',
-      'baseVpn',
-    ]);
-    const root = o.root as number;
-    const vpn = checkVpn('prepareContiguousRun options.vpn', o.vpn);
-    const count = o.count as number;
-    const on = checkBool('prepareContiguousRun options.on', o.on);
-    const asid = this.asid('prepareContiguousRun options.asid', o.asid);
-    const d = this.backend.description;
-    const group = d.capabilities.contiguousEntries;
-    if (group === 0) {
-      throw new UnrepresentableError(d.id, 1, 'no contiguous hint (capabilities.contiguousEntries = 0)');
-    }
-    if (!Number.isSafeInteger(count) || count < group || count % group !== 0) {
-      throw new InvalidArgumentError(
-        'contiguous run length',
-        count,
-        `a positive multiple of ${group} entries`,
-      );
-    }
-    const g = this.backend.geometry;
-    const head = this.lookup(root, vpn); // (the page's own root half: baseVpn is inferred)
-    if (head.entry.kind !== 'leaf') throw new NotMappedError(vaOf(vpn));
-    const level = head.level;
-    const per = g.entryPages[level]!;
-    const size = g.entrySizeBytes[level]!;
-    if (vpn % (per * group) !== 0) {
-      throw new InvalidArgumentError(
-        'contiguous run start',
-        `vpn ${vpn}`,
-        `a page number aligned to ${group} entries of ${size} bytes (a multiple of ${per * group})`,
-      );
-    }
-    const dpas: number[] = [];
-    const old: number[] = [];
-    const made: number[] = [];
-    const pages: number[] = [];
-    let global = false;
-    const leaves: LeafRef[] = new Array(group);
-    const c = this.cursor;
-    for (let k0 = 0; k0 < count; k0 += group) {
-      for (let j = 0; j < group; j++) {
-        const v = vpn + (k0 + j) * per;
-        this.seekPage(root, v, o.baseVpn);
-        c.seek(1);
-        const e = this.backend.codec.decode(c.lo, c.hi, c.level);
-        if (e.kind !== 'leaf') throw new NotMappedError(vaOf(v));
-        if (c.level !== level) {
-          throw new InvalidArgumentError(
-            'contiguous run',
-            `vpn ${v}`,
-            `leaves of one size: this is a ${this.levelName(c.level)} leaf, the run starts with ${this.levelName(level)} leaves`,
-          );
-        }
-        leaves[j] = { vpn: v, level, descriptorPa: c.descriptorPa, pa: e.pa, attrs: e.attrs };
-        old.push(c.lo, c.hi);
-      }
-      let accessed = false;
-      let dirty = false;
-      let changes = false;
-      const g0 = leaves[0]!;
-      for (let j = 0; j < group; j++) {
-        const leaf = leaves[j]!;
-        if (on) {
-          if (!sameLeafAttributes(g0.attrs, leaf.attrs, true)) {
-            throw new InvalidArgumentError(
-              'contiguous run',
-              `vpn ${leaf.vpn}`,
-              `the attributes of the group's first leaf (vpn ${g0.vpn}) apart from accessed and dirty`,
-            );
-          }
-          if (g0.pa % (size * group) !== 0 || leaf.pa !== g0.pa + j * size) {
-            throw new InvalidArgumentError(
-              'contiguous run',
-              `vpn ${leaf.vpn} → PA ${leaf.pa}`,
-              `consecutive output addresses from a base aligned to ${size * group} bytes`,
-            );
-          }
-        }
-        accessed ||= leaf.attrs.accessed;
-        dirty ||= leaf.attrs.dirty;
-        if ((leaf.attrs.contiguous ?? false) !== on) changes = true;
-      }
-      // A group already in the requested state is left alone (hardware may have set the Access
-      // flag or dirty state of single entries since: the architecture allows that in a group).
-      if (!changes) {
-        old.length -= 2 * group;
-        continue;
-      }
-      for (let j = 0; j < group; j++) {
-        const leaf = leaves[j]!;
-        const attrs: LeafAttributes = on
-          ? { ...leaf.attrs, accessed, dirty, contiguous: true }
-          : { ...leaf.attrs, contiguous: false };
-        const raw = this.backend.codec.encode({ kind: 'leaf', pa: leaf.pa, attrs }, level);
-        dpas.push(leaf.descriptorPa);
-        made.push(raw.lo, raw.hi);
-        pages.push(leaf.vpn);
-        global ||= leaf.attrs.global;
-      }
-    }
-    if (dpas.length === 0) return undefined;
-    return new BreakBeforeMakePlan<number>({
-      operation: 'contiguous',
-      memory: this.memory,
-      wide: this.wide,
-      dpas,
-      old,
-      made,
-      flush: () => {
-        const f = this.newFlush({ asid, global });
-        for (const v of pages) f.addPage(v);
-        return f;
-      },
-      result: dpas.length,
-    });
+    return prepareContiguousRun(this.host, options);
   }
 
   /**

@@ -137,6 +137,15 @@ function toLength(value: unknown, what: string, max: number): number {
 }
 
 /**
+ * 2^(8·size) for the access sizes below 8 (the bound of an unsigned value), 0 for anything else,
+ * so `value < valueLimit(size)` fails for every other size. A constant per size: no `**` on the
+ * store path.
+ */
+function valueLimit(size: unknown): number {
+  return size === 1 ? 0x100 : size === 2 ? 0x1_0000 : size === 4 ? TWO_32 : 0;
+}
+
+/**
  * Validates a value to store in `size` bytes: an integer that fits either unsigned or as two's
  * complement (`[-2^(8·size-1), 2^(8·size))`); numbers must also be safe integers.
  */
@@ -144,7 +153,7 @@ function checkValue(size: 1 | 2 | 4 | 8, value: unknown): number | bigint {
   if (typeof value === 'number') {
     if (Number.isSafeInteger(value)) {
       if (size === 8) return value;
-      const lim = 2 ** (8 * size);
+      const lim = valueLimit(size);
       if (value >= -lim / 2 && value < lim) return value;
     }
   } else if (typeof value === 'bigint') {
@@ -205,7 +214,7 @@ export class PhysicalMemory {
   /** Sparse index: mid nodes by `pfn / 2^20`. */
   private readonly dir = new Map<number, Mid>();
   /** First frame of the cached mid node (`hi * 2^20`); -2^53 while nothing is cached. */
-  private cacheBase = -PA_LIMIT;
+  private cacheBase = -2 * MID_FRAMES;
   /** The mid node of `cacheHi` (a shared empty node while nothing is cached, so the field is monomorphic). */
   private cacheMid: Mid = EMPTY_MID;
   private midCount = 0;
@@ -213,6 +222,9 @@ export class PhysicalMemory {
   /** Coalesced RAM extents in frames, sorted: [extStart[i], extEnd[i]). */
   private readonly extStart: Float64Array;
   private readonly extEnd: Float64Array;
+  /** The RAM extent {@link extentOf} found last, [hitStart, hitEnd) in frames (empty at first). */
+  private hitStart = 0;
+  private hitEnd = 0;
   private readonly slabBytes: Uint8Array[] = [];
   private readonly slabWords: Uint32Array[] = [];
   private readonly freeSlots: number[] = [];
@@ -336,7 +348,11 @@ export class PhysicalMemory {
       const m = (lo + hi) >>> 1;
       if (pfn < s[m]!) hi = m - 1;
       else if (pfn >= e[m]!) lo = m + 1;
-      else return m;
+      else {
+        this.hitStart = s[m]!;
+        this.hitEnd = e[m]!;
+        return m;
+      }
     }
     return -1;
   }
@@ -380,9 +396,24 @@ export class PhysicalMemory {
    * @throws InvalidArgumentError unless `pfn` is a frame number; BusError if it is not RAM.
    */
   discardFrame(pfn: number): void {
+    // Fast path (the allocator discards on every alloc and free): an integer frame in the cached
+    // mid node, answered by its chunk, or, where no chunk was built, by the last RAM extent found.
+    if (typeof pfn === 'number') {
+      const rel = pfn - this.cacheBase;
+      if (rel >= 0 && rel < MID_FRAMES && (rel | 0) === rel) {
+        const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
+        if (chunk !== undefined) {
+          const i = rel & (CHUNK_FRAMES - 1);
+          const slot = chunk[i]!;
+          if (slot >= 0) {
+            this.release(chunk, i, slot);
+            return;
+          }
+          if (slot === UNTOUCHED) return;
+        } else if (pfn >= this.hitStart && pfn < this.hitEnd) return; // untouched RAM
+      }
+    }
     const f = toPfn(pfn);
-    // The cached index answers for touched frames without the extent search (the allocator frees
-    // a frame per call: this is its hot path).
     const slot = this.slotOf(f);
     if (slot === NOT_RAM) throw new BusError(f * PAGE_SIZE, PAGE_SIZE, 'discard of a frame that is not RAM');
     if (slot >= 0) this.discard(f);
@@ -393,7 +424,11 @@ export class PhysicalMemory {
     if (chunk === undefined) return;
     const i = pfn & (CHUNK_FRAMES - 1);
     const slot = chunk[i]!;
-    if (slot < 0) return;
+    if (slot >= 0) this.release(chunk, i, slot);
+  }
+
+  /** Zeroes slot `slot` of entry `i` of `chunk`, marks the frame untouched and recycles the slot. */
+  private release(chunk: Int32Array, i: number, slot: number): void {
     chunk[i] = UNTOUCHED;
     this.slabBytes[slot >>> SLAB_SHIFT]!.fill(
       0,
@@ -435,8 +470,12 @@ export class PhysicalMemory {
   /** {@link slotOf} outside the cached mid node: the map, then the extents (kept out of the hot path). */
   private slotSlow(pfn: number): number {
     const rel = pfn - this.cacheBase;
-    // Inside the cached mid node with no chunk there: untouched RAM or a hole, no map lookup.
-    if (rel >= 0 && rel < MID_FRAMES) return this.extentOf(pfn) >= 0 ? UNTOUCHED : NOT_RAM;
+    // Inside the cached mid node with no chunk there: untouched RAM or a hole, no map lookup (and
+    // no search when the frame lies in the last RAM extent found).
+    if (rel >= 0 && rel < MID_FRAMES) {
+      if (pfn >= this.hitStart && pfn < this.hitEnd) return UNTOUCHED;
+      return this.extentOf(pfn) >= 0 ? UNTOUCHED : NOT_RAM;
+    }
     if (pfn >= 0) {
       const chunk = this.midAt(pfn)[(pfn >>> CHUNK_SHIFT) & 1023];
       if (chunk !== undefined) return chunk[pfn & (CHUNK_FRAMES - 1)]!;
@@ -594,15 +633,18 @@ export class PhysicalMemory {
    */
   read32(pa: AddressInput): number {
     if (typeof pa === 'number') {
-      const q = pa / PAGE_SIZE;
-      const pfn = Math.floor(q);
-      // Exact for an integer `pa`; fractional (or NaN) otherwise, which the alignment test rejects.
-      const off = (q - pfn) * PAGE_SIZE;
-      if ((off & 0xffc) === off) {
-        const slot = this.slotOf(pfn);
-        if (slot >= 0)
-          return this.slabWords[slot >>> SLAB_SHIFT]![((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2)]!;
-        if (slot === UNTOUCHED) return 0;
+      // `&` sees the low 32 bits of an integer exactly, so `pfn` is an integer exactly when `pa`
+      // is one (a fraction, NaN or ±Infinity fails `(rel | 0) === rel` or the range test).
+      const off = pa & 0xfff;
+      const rel = (pa - off) / PAGE_SIZE - this.cacheBase;
+      if (rel >= 0 && rel < MID_FRAMES && (rel | 0) === rel && (off & 3) === 0) {
+        const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
+        if (chunk !== undefined) {
+          const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
+          if (slot >= 0)
+            return this.slabWords[slot >>> SLAB_SHIFT]![((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2)]!;
+          if (slot === UNTOUCHED) return 0;
+        }
       }
     }
     // Unaligned inside a frame, crossing a frame, MMIO, nothing, or not an address: the general path decides.
@@ -623,16 +665,24 @@ export class PhysicalMemory {
   write32(pa: AddressInput, value: number): void {
     if (typeof pa === 'number' && typeof value === 'number') {
       const v = value >>> 0;
-      const q = pa / PAGE_SIZE;
-      const pfn = Math.floor(q);
-      const off = (q - pfn) * PAGE_SIZE; // see read32
-      if ((off & 0xffc) === off && (v === value || (value | 0) === value)) {
-        const slot = this.slotOf(pfn);
-        if (slot >= 0) {
-          this.slabWords[slot >>> SLAB_SHIFT]![((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2)] = v;
-          return;
+      const off = pa & 0xfff; // see read32
+      const rel = (pa - off) / PAGE_SIZE - this.cacheBase;
+      if (
+        rel >= 0 &&
+        rel < MID_FRAMES &&
+        (rel | 0) === rel &&
+        (off & 3) === 0 &&
+        (v === value || (value | 0) === value)
+      ) {
+        const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
+        if (chunk !== undefined) {
+          const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
+          if (slot >= 0) {
+            this.slabWords[slot >>> SLAB_SHIFT]![((slot & (SLAB_FRAMES - 1)) << 10) | (off >>> 2)] = v;
+            return;
+          }
+          if (slot === UNTOUCHED && v === 0) return; // stays zero, no backing needed
         }
-        if (slot === UNTOUCHED && v === 0) return; // stays zero, no backing needed
       }
     }
     // Unaligned inside a frame, crossing a frame (nothing is materialized then), MMIO, nothing or garbage.
@@ -652,18 +702,21 @@ export class PhysicalMemory {
    *   in [0, 4096); BusError outside RAM (unless a device answers).
    */
   readPairInFrame(pfn: number, byteOffset: number): number {
-    if (
-      typeof pfn === 'number' &&
-      typeof byteOffset === 'number' &&
-      (byteOffset & 0xff8) === byteOffset &&
-      Math.floor(pfn) === pfn
-    ) {
-      const slot = this.slotOf(pfn);
-      if (slot >= 0) {
-        const words = this.slabWords[slot >>> SLAB_SHIFT]!;
-        const i = ((slot & (SLAB_FRAMES - 1)) << 10) | (byteOffset >>> 2);
-        this.pairHi = words[i + 1]!;
-        return words[i]!;
+    if (typeof pfn === 'number' && typeof byteOffset === 'number' && (byteOffset & 0xff8) === byteOffset) {
+      // `(rel | 0) === rel` holds exactly for an integer frame in the cached mid node (the
+      // cached base is an integer).
+      const rel = pfn - this.cacheBase;
+      if (rel >= 0 && rel < MID_FRAMES && (rel | 0) === rel) {
+        const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
+        if (chunk !== undefined) {
+          const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
+          if (slot >= 0) {
+            const words = this.slabWords[slot >>> SLAB_SHIFT]!;
+            const i = ((slot & (SLAB_FRAMES - 1)) << 10) | (byteOffset >>> 2);
+            this.pairHi = words[i + 1]!;
+            return words[i]!;
+          }
+        }
       }
     }
     const f = toPfn(pfn);
@@ -680,10 +733,9 @@ export class PhysicalMemory {
    */
   readPair(pa: AddressInput): number {
     if (typeof pa === 'number') {
-      const q = pa / PAGE_SIZE;
-      const pfn = Math.floor(q);
-      const off = (q - pfn) * PAGE_SIZE; // see read32
-      if ((off & 0xff8) === off) {
+      const off = pa & 0xfff; // see read32
+      const pfn = (pa - off) / PAGE_SIZE;
+      if ((off & 7) === 0 && Math.floor(pfn) === pfn) {
         const slot = this.slotOf(pfn);
         if (slot >= 0) {
           const words = this.slabWords[slot >>> SLAB_SHIFT]!;
@@ -746,6 +798,28 @@ export class PhysicalMemory {
    *   or in a window without a device.
    */
   readN(pa: AddressInput, sizeBytes: 1 | 2 | 4 | 8): number | bigint {
+    // Fast path: a number address inside one touched or untouched RAM frame, size 1, 2 or 4 (see
+    // read32 for the exact frame/offset split, which only an integer passes).
+    if (typeof pa === 'number' && (sizeBytes === 1 || sizeBytes === 2 || sizeBytes === 4)) {
+      const off = pa & 0xfff; // see read32
+      const pfn = (pa - off) / PAGE_SIZE;
+      if (Math.floor(pfn) === pfn && off + sizeBytes <= PAGE_SIZE) {
+        const slot = this.slotOf(pfn);
+        if (slot >= 0) {
+          const bytes = this.slabBytes[slot >>> SLAB_SHIFT]!;
+          const base = ((slot & (SLAB_FRAMES - 1)) << 12) | off;
+          let v = 0;
+          for (let i = sizeBytes - 1; i >= 0; i--) v = v * 256 + bytes[base + i]!;
+          return v;
+        }
+        if (slot === UNTOUCHED) return 0;
+      }
+    }
+    return this.readChecked(pa, sizeBytes);
+  }
+
+  /** {@link readN}'s general path: validates every argument, then reads (RAM, devices, errors). */
+  private readChecked(pa: unknown, sizeBytes: unknown): number | bigint {
     const size = toSize(sizeBytes);
     const p = toPa(pa);
     const off = p & 0xfff;
@@ -775,6 +849,46 @@ export class PhysicalMemory {
    *   frame, or in a window without a device; HostLimitError if the frame cannot get backing store.
    */
   writeN(pa: AddressInput, sizeBytes: 1 | 2 | 4 | 8, value: number | bigint): void {
+    // Fast path (a user store): a number address inside one RAM frame, size 1, 2 or 4, and a
+    // number value that fits (an integer in [-lim/2, lim), which `Math.floor` and the bounds
+    // prove; NaN fails them). Everything else, including every error, takes the general path.
+    if (typeof pa === 'number' && typeof value === 'number') {
+      const lim = valueLimit(sizeBytes);
+      const off = pa & 0xfff; // see read32
+      const pfn = (pa - off) / PAGE_SIZE;
+      const rel = pfn - this.cacheBase;
+      if (
+        rel >= 0 &&
+        rel < MID_FRAMES &&
+        (rel | 0) === rel &&
+        off + sizeBytes <= PAGE_SIZE &&
+        value < lim &&
+        value >= -lim / 2 &&
+        Math.floor(value) === value
+      ) {
+        const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
+        if (chunk !== undefined) {
+          const i = rel & (CHUNK_FRAMES - 1);
+          let slot = chunk[i]!;
+          if (slot === UNTOUCHED) {
+            if (value === 0) return; // stays zero, no backing needed
+            slot = this.materialize(pfn);
+          }
+          if (slot >= 0) {
+            const bytes = this.slabBytes[slot >>> SLAB_SHIFT]!;
+            const base = ((slot & (SLAB_FRAMES - 1)) << 12) | off;
+            let lo = value >>> 0;
+            for (let k = 0; k < sizeBytes; k++, lo >>>= 8) bytes[base + k] = lo & 0xff;
+            return;
+          }
+        }
+      }
+    }
+    this.writeChecked(pa, sizeBytes, value);
+  }
+
+  /** {@link writeN}'s general path: validates every argument, then writes (RAM, devices, errors). */
+  private writeChecked(pa: unknown, sizeBytes: unknown, value: unknown): void {
     const size = toSize(sizeBytes);
     const p = toPa(pa);
     const val = checkValue(size, value);

@@ -596,6 +596,7 @@ const CLASSES: Record<
     internal: [
       'extentOf',
       'discard',
+      'release',
       'chunkOf',
       'midAt',
       'slotOf',
@@ -609,6 +610,8 @@ const CLASSES: Record<
       'device',
       'slowRead',
       'slowWrite',
+      'readChecked',
+      'writeChecked',
       'checkRamRange',
       'zeroTouched',
     ],
@@ -639,7 +642,7 @@ const CLASSES: Record<
   },
   PageTableEditor: {
     make: () => new core.PageTableEditor(fuzzBackend, newMemory(), { ledger: new core.FlushLedger() }),
-    internal: ['dpa', 'level', 'asid', 'allocTable', 'seekPage', 'acquire', 'rollback', 'fillAbsentError'],
+    internal: ['dpa', 'level', 'asid', 'allocTable', 'seekPage', 'acquire', 'fillAbsentError'],
     memory: (e) => (e as core.PageTableEditor).memory,
   },
   EventStream: {

@@ -1,9 +1,11 @@
 /**
- * The architecture-neutral kernel memory manager: boot, the process table and ASIDs, and the
- * public API, which delegates to one module per responsibility:
+ * The architecture-neutral kernel memory manager: boot and the public API, which delegates to
+ * one module per responsibility:
  *
  * | module               | responsibility                                                       |
  * |----------------------|----------------------------------------------------------------------|
+ * | `kernel-options.ts`  | the boot options and their validation                                 |
+ * | `process-table.ts`   | pids, ASIDs (allocation, recycling), process lookup, reaping          |
  * | `kernel-space.ts`    | the kernel half: linear map, device map, identity map, recursive slot |
  * | `address-space.ts`   | one user address space: VMAs, tables, ASID, break, every table change |
  * | `mm-syscalls.ts`     | mmap, munmap, mprotect, mremap, brk (POSIX errnos)                    |
@@ -27,7 +29,6 @@ import {
   type AccessKind,
   type AddressInput,
   type ArchBackend,
-  CONTRACT_VERSION,
   EventStream,
   FlushLedger,
   type FlushObligation,
@@ -37,7 +38,6 @@ import {
   type LeafAttributes,
   MEMORY_TYPES,
   type MemoryType,
-  MmError,
   NoMemoryError,
   PageTableEditor,
   type PhysicalMemory,
@@ -59,6 +59,7 @@ import {
   spawn,
   spawnElf,
 } from './fork-exec.js';
+import { checkKernelOptions, checkMmapMin, type ForkMode, type KernelOptions } from './kernel-options.js';
 import {
   buildIdentityMap,
   buildLinearMap,
@@ -68,15 +69,16 @@ import {
   installRecursive,
   type UnmappedRange,
 } from './kernel-space.js';
-import { checkLayout, type SimpleLayout, simpleLayoutFor } from './layout.js';
+import { type SimpleLayout, simpleLayoutFor } from './layout.js';
 import type { MachineDescription } from './machine.js';
 import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';
 import { BLOCK_FRAMES, FrameState, PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
-import { type KillReason, type KillSignal, Process } from './process.js';
+import type { KillReason, KillSignal, Process } from './process.js';
+import { ProcessTable } from './process-table.js';
 import { ReverseMap } from './rmap.js';
 import { allocateUserPage, lookupUser, mapUserPage, unmapUserRange } from './seed-api.js';
-import { checkedAddress, invalidArgument, plain, type SysResult, showValue } from './syscalls.js';
+import { checkedAddress, invalidArgument, type SysResult } from './syscalls.js';
 import { discharge } from './tlb-shootdown.js';
 import {
   type AccessResult,
@@ -90,70 +92,7 @@ import {
   storeUser,
   writeUser,
 } from './user-access.js';
-import { type SharedObject, stackVma, type VmaValue } from './vma.js';
-
-/** Options of {@link bootKernel}. */
-export interface KernelOptions {
-  /** The page-table backend (e.g. `createAarch64Arch()`). */
-  readonly arch: ArchBackend;
-  /** The machine (e.g. a board from `@mmkit/boards`). */
-  readonly machine: MachineDescription;
-  /** Simulated CPUs (default 1). */
-  readonly cpus?: number;
-  /** Verify every TLB hit against the tables (default false). */
-  readonly strictTlb?: boolean;
-  /** TLB entries per CPU (power of two, default 4096). */
-  readonly tlbEntries?: number;
-  /** Base of the linear map (default: the first address of the kernel half); page aligned. */
-  readonly linearMapBase?: AddressInput;
-  /** Layout of simple processes (default: {@link simpleLayoutFor} the arch). */
-  readonly layout?: SimpleLayout;
-  /** Pages above which an unmap flushes the whole ASID instead of each page (default 32). */
-  readonly flushThreshold?: number;
-  /** Event stream to emit on (default: a new one, see {@link Kernel.events}). */
-  readonly events?: EventStream;
-  /**
-   * Identity-map the first `identityMapBytes` of physical memory (VA = PA, kernel RW) in the root
-   * used while no process runs, leaving the null page unmapped (seed `003_…`'s low identity map).
-   * Processes' roots do not get it. Default 0 (none).
-   */
-  readonly identityMapBytes?: number;
-  /**
-   * Root-table index of a recursive entry (the root maps itself there, seed `003_…`'s PD index
-   * 1023): every root gets it, pointing to itself. Must lie in the kernel half of a single-root
-   * format whose root entries have the format of the level below (not the PAE PDPT).
-   */
-  readonly recursiveSlot?: number;
-  /**
-   * Lowest address mmap places a mapping at, and the value a lower non-null hint is raised to
-   * (Linux's `vm.mmap_min_addr`; default 65536, as on a typical distribution). Page aligned.
-   */
-  readonly mmapMinAddr?: number;
-  /**
-   * How fork copies private memory: `'cow'` (default) shares every private page read-only in
-   * parent and child and copies it on the first write, as Linux does; `'eager'` copies every
-   * private page at fork (seed `000_…`'s fork).
-   */
-  readonly fork?: ForkMode;
-  /**
-   * Read faults on private anonymous memory map the shared zero page read-only (default true, as
-   * Linux does); false allocates a zeroed frame for them too (seed `000_…`'s demand paging).
-   */
-  readonly zeroPage?: boolean;
-}
-
-/** See {@link KernelOptions.fork}. */
-export type ForkMode = 'cow' | 'eager';
-
-/** Thrown when an operation names a process that does not exist or has ended. */
-export class NoProcessError extends MmError {
-  constructor(
-    readonly pid: number,
-    readonly state: string,
-  ) {
-    super('E_NO_PROCESS', `process ${showValue(pid)} is ${plain(state)}; expected a running process`);
-  }
-}
+import type { SharedObject, VmaValue } from './vma.js';
 
 /**
  * Boots a kernel on a machine: builds the page allocator over the machine's
@@ -216,78 +155,19 @@ export class Kernel implements FaultHandler, KernelContext {
   readonly rmap: ReverseMap<AddressSpace>;
   /** Strict mode's ledger of flush obligations (undefined when not strict). */
   private readonly ledger: FlushLedger | undefined;
-  private readonly processes = new Map<number, Process>();
+  private readonly table: ProcessTable;
   private readonly attrs: AttributeChooser;
-  private nextPid = 1;
-  private readonly freeAsids: number[] = [];
-  private nextAsid = 1;
-  private readonly maxAsid: number;
   private objectIds = 1;
   private readonly vmaAttrs: (LeafAttributes | undefined)[] = [];
   private readonly readOnlyAttrs: (LeafAttributes | undefined)[] = [];
   private readonly templates = new WeakMap<LeafAttributes, LeafTemplate | undefined>();
 
   constructor(options: KernelOptions) {
-    if (options === null || typeof options !== 'object')
-      throw invalidArgument('options', options, 'an object with arch and machine');
-    const { arch, machine } = options;
-    if (arch === null || typeof arch !== 'object' || typeof arch.description !== 'object')
-      throw invalidArgument('arch', arch, 'a page-table backend (ArchBackend)');
-    if (arch.contractVersion !== CONTRACT_VERSION)
-      throw invalidArgument(
-        'arch.contractVersion',
-        arch.contractVersion,
-        `backend contract version ${CONTRACT_VERSION} (this kernel's)`,
-      );
-    if (
-      machine === null ||
-      typeof machine !== 'object' ||
-      typeof machine.createMemory !== 'function' ||
-      machine.pool === null ||
-      typeof machine.pool !== 'object' ||
-      !Array.isArray(machine.pool.ranges) ||
-      !Array.isArray(machine.pool.reservations) ||
-      (machine.archs !== undefined && !Array.isArray(machine.archs))
-    )
-      throw invalidArgument('machine', machine, 'a machine description (a board)');
+    const checked = checkKernelOptions(options);
+    const { arch, machine } = checked;
     const d = arch.description;
-    const archs = machine.archs;
-    if (archs !== undefined && !archs.includes(d.id))
-      throw invalidArgument(
-        'arch',
-        d.id,
-        `an architecture the ${machine.id} board supports (${archs.join(', ')})`,
-      );
-    const events = options.events as Partial<EventStream> | undefined;
-    if (
-      events !== undefined &&
-      (events === null || typeof events !== 'object' || typeof events.emit !== 'function')
-    )
-      throw invalidArgument('events', events, 'an EventStream');
-    if (options.layout !== undefined) checkLayout(options.layout);
-    const threshold = options.flushThreshold;
-    if (
-      threshold !== undefined &&
-      (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 0)
-    )
-      throw invalidArgument('flushThreshold', threshold, 'a non-negative safe integer (pages)');
-    const tlbEntries = options.tlbEntries;
-    if (
-      tlbEntries !== undefined &&
-      (typeof tlbEntries !== 'number' ||
-        !Number.isInteger(tlbEntries) ||
-        tlbEntries < 1 ||
-        tlbEntries > 2 ** 20 ||
-        (tlbEntries & (tlbEntries - 1)) !== 0)
-    )
-      throw invalidArgument('tlbEntries', tlbEntries, 'a power of two from 1 to 2^20');
-    const forkMode = options.fork ?? 'cow';
-    if (forkMode !== 'cow' && forkMode !== 'eager')
-      throw invalidArgument('fork', forkMode, "'cow' or 'eager'");
-    this.forkMode = forkMode;
-    const zero = options.zeroPage ?? true;
-    if (typeof zero !== 'boolean') throw invalidArgument('zeroPage', zero, 'true or false');
-    this.useZeroPage = zero;
+    this.forkMode = checked.forkMode;
+    this.useZeroPage = checked.useZeroPage;
     this.arch = arch;
     this.machine = machine;
     this.events = options.events ?? new EventStream();
@@ -313,7 +193,7 @@ export class Kernel implements FaultHandler, KernelContext {
       mmapMinVpn: checkMmapMin(options.mmapMinAddr, pageBytes),
     };
     const asidBits = d.capabilities.asidBits;
-    this.maxAsid = asidBits > 0 ? 2 ** asidBits - 1 : 0;
+    this.table = new ProcessTable(this, asidBits);
 
     this.allocator = new PageAllocator(this.memory, machine.pool.ranges, { events: this.events });
     for (const r of machine.pool.reservations) this.allocator.reserveRange(r.start, r.end, r.reason);
@@ -369,8 +249,6 @@ export class Kernel implements FaultHandler, KernelContext {
     this.deviceMemoryType = deviceMemoryType(arch);
 
     const n = options.cpus ?? 1;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 64)
-      throw invalidArgument('cpus', n, 'an integer from 1 to 64');
     const cpus: Cpu[] = [];
     for (let i = 0; i < n; i++) {
       const mmu = arch.createMmu(this.memory);
@@ -419,36 +297,22 @@ export class Kernel implements FaultHandler, KernelContext {
 
   /** Every process the kernel knows, alive or ended, by pid. */
   get allProcesses(): readonly Process[] {
-    return [...this.processes.values()];
+    return this.table.all();
   }
 
   /** Live processes. */
   get liveProcesses(): readonly Process[] {
-    return this.allProcesses.filter((p) => p.alive);
+    return this.table.all().filter((p) => p.alive);
   }
 
   /** The process with `pid`. @throws NoProcessError */
   process(pid: number): Process {
-    const p = this.processes.get(pid);
-    if (!p) throw new NoProcessError(pid, 'unknown');
-    return p;
+    return this.table.get(pid);
   }
 
   /** @internal @throws NoProcessError if `proc` is not a live process of this kernel. */
   live(proc: Process): Process {
-    if (!(proc instanceof Process))
-      throw invalidArgument('process', proc, 'a Process returned by this kernel');
-    if (proc.owner !== this || !proc.alive)
-      throw new NoProcessError(proc.pid, proc.owner !== this ? 'unknown to this kernel' : proc.state);
-    return proc;
-  }
-
-  private allocAsid(): number {
-    if (this.maxAsid === 0) return 0;
-    const reused = this.freeAsids.pop();
-    if (reused !== undefined) return reused;
-    if (this.nextAsid > this.maxAsid) throw new NoMemoryError('an ASID (all in use)');
-    return this.nextAsid++;
+    return this.table.live(proc);
   }
 
   /**
@@ -468,26 +332,7 @@ export class Kernel implements FaultHandler, KernelContext {
     parentPid = 0,
     build?: (pid: number, asid: number) => AddressSpace | undefined,
   ): Process | undefined {
-    if (typeof parentPid !== 'number' || !Number.isSafeInteger(parentPid) || parentPid < 0)
-      throw invalidArgument('parentPid', parentPid, 'a non-negative pid');
-    const asid = this.allocAsid();
-    const pid = this.nextPid;
-    let space: AddressSpace | undefined;
-    if (build) {
-      space = build(pid, asid);
-      if (space === undefined) {
-        if (this.maxAsid > 0) this.freeAsids.push(asid);
-        return undefined;
-      }
-    } else {
-      space = new AddressSpace(this, pid, asid, this.layout);
-      space.vmas.insert(space.vpn.stackTop - 1, space.vpn.stackTop, stackVma());
-    }
-    this.nextPid++;
-    const proc = new Process(pid, space, parentPid, this);
-    this.processes.set(pid, proc);
-    this.events.emit({ type: 'process', action: 'create', pid, detail: `ASID ${asid}` });
-    return proc;
+    return this.table.create(parentPid, build);
   }
 
   /** @internal A new empty address space for `proc` (exec builds the new program there). */
@@ -498,7 +343,7 @@ export class Kernel implements FaultHandler, KernelContext {
   /** Ends a process: unmaps and frees every user page and table, releases its ASID. */
   exit(proc: Process): void {
     this.live(proc);
-    this.teardown(proc, 'exited');
+    this.table.teardown(proc, 'exited');
     this.events.emit({ type: 'process', action: 'exit', pid: proc.pid, detail: 'exited' });
     this.settled(undefined);
   }
@@ -515,33 +360,22 @@ export class Kernel implements FaultHandler, KernelContext {
 
   /** @internal */
   kill(proc: Process, reason: KillReason, signal?: KillSignal): void {
-    if (!proc.alive) return;
-    proc.killReason = reason;
-    proc.killSignal = signal;
-    this.teardown(proc, 'killed');
-    this.events.emit({ type: 'process', action: 'kill', pid: proc.pid, detail: reason });
+    this.table.kill(proc, reason, signal);
   }
 
   /** @internal */
   teardown(proc: Process, state: 'exited' | 'killed'): void {
-    proc.space.clear();
-    proc.state = state;
-    for (const cpu of this.cpus) if (cpu.current === proc) cpu.switchTo(undefined);
-    if (this.maxAsid > 0) this.freeAsids.push(proc.asid);
+    this.table.teardown(proc, state);
   }
 
   /** @internal */
   forget(proc: Process): void {
-    this.teardown(proc, 'exited');
-    this.processes.delete(proc.pid);
+    this.table.forget(proc);
   }
 
   /** Every shared object some live process still maps (for the auditor). */
   sharedObjects(): Set<SharedObject> {
-    const out = new Set<SharedObject>();
-    for (const p of this.processes.values())
-      if (p.alive) for (const o of p.space.sharedObjectsInUse()) out.add(o);
-    return out;
+    return this.table.sharedObjects();
   }
 
   /** @internal */
@@ -924,11 +758,5 @@ function reserveZeroPage(allocator: PageAllocator, memory: PhysicalMemory, pageB
   return chosen;
 }
 
-function checkMmapMin(value: unknown, pageBytes: number): number {
-  if (value === undefined) return Math.ceil(65536 / pageBytes);
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value % pageBytes !== 0)
-    throw invalidArgument('mmapMinAddr', value, `a non-negative multiple of ${pageBytes}`);
-  return value / pageBytes;
-}
-
-export type { FramePurpose };
+export { NoProcessError } from './process-table.js';
+export type { ForkMode, FramePurpose, KernelOptions };

@@ -329,7 +329,6 @@ const KERNEL_NOT_FUZZED: Record<string, string> = {
   constructor: 'fuzzed as bootKernel',
   installRecursive: '@internal',
   live: '@internal',
-  allocAsid: 'private',
   newSpaceFor: '@internal',
   settled: 'private',
   kill: '@internal',

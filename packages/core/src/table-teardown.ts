@@ -1,0 +1,109 @@
+/**
+ * Page-table teardown for {@link PageTableEditor}: freeing every table under a range of root
+ * entries once its leaves are gone (`freeSubtables`, exit and exec), and pruning the tables an
+ * unmap left empty (`pruneEmptyTables`, Linux `free_pgtables`). Both walk with a spare cursor of
+ * the editor and either complete or change nothing (freeSubtables checks the whole range before
+ * freeing; pruneEmptyTables frees only tables it has just found empty).
+ *
+ * The editor's public methods carry the documentation and delegate here.
+ */
+import { PAGE_SIZE } from './address.js';
+import { checkBool, checkFrameSource, fields } from './arg-checks.js';
+import type { EditorHost } from './editor-host.js';
+import { InvalidArgumentError } from './errors.js';
+import { CURSOR_DONE, CURSOR_UP } from './page-table-cursor.js';
+import type {
+  FrameSource,
+  FreeSubtablesOptions,
+  PruneOptions,
+  PruneResult,
+} from './page-table-editor-types.js';
+
+/** @internal {@link PageTableEditor.freeSubtables}'s body (see there). */
+export function freeSubtables(h: EditorHost, options: FreeSubtablesOptions): number {
+  const { source } = fields('freeSubtables options', options, ['source']);
+  checkFrameSource<FrameSource>('freeSubtables options.source', source);
+  const c = h.acquire();
+  const rootLevel = h.backend.geometry.rootLevel;
+  let freed = 0;
+  try {
+    // Pass 1: check; nothing is written.
+    let more = c.begin(options);
+    while (more) {
+      if (!c.absent) {
+        const next = c.nextTable();
+        if (c.level !== rootLevel && next < 0) {
+          throw new InvalidArgumentError('table teardown', `vpn ${c.vpn}`, 'no leaf left in the range');
+        }
+        if (next >= 0 && (c.level !== rootLevel || c.inside)) {
+          c.down(next);
+          continue;
+        }
+      }
+      more = c.next();
+    }
+    // Pass 2: free bottom-up (children before their parents), clear the entries.
+    more = c.begin(options);
+    while (more) {
+      const next = c.absent ? -1 : c.nextTable();
+      if (next >= 0 && (c.level !== rootLevel || c.inside)) {
+        c.down(next);
+        continue;
+      }
+      let r = c.step();
+      while (r === CURSOR_UP) {
+        // Finished the table of the current entry: free it.
+        const child = h.backend.codec.nextTable(c.lo, c.hi, c.level);
+        h.memory.fill(child, PAGE_SIZE, 0);
+        (source as FrameSource).freeTable(child, c.level - 1);
+        c.write(0, 0);
+        freed++;
+        r = c.step();
+      }
+      more = r !== CURSOR_DONE;
+    }
+  } finally {
+    h.release(c);
+  }
+  return freed;
+}
+
+/** @internal {@link PageTableEditor.pruneEmptyTables}'s body (see there). */
+export function pruneEmptyTables(h: EditorHost, options: PruneOptions): PruneResult {
+  const o = fields('pruneEmptyTables options', options, ['source', 'asid', 'global']);
+  const source = checkFrameSource<FrameSource>('pruneEmptyTables options.source', o.source);
+  const asid = h.asid('pruneEmptyTables options.asid', o.asid);
+  const global = o.global === undefined ? false : checkBool('pruneEmptyTables options.global', o.global);
+  const c = h.acquire();
+  const flush = h.newFlush({ asid, global });
+  let freed = 0;
+  try {
+    let more = c.begin(options);
+    while (more) {
+      const next = c.absent ? -1 : c.nextTable();
+      if (next >= 0) {
+        c.down(next);
+        continue;
+      }
+      let r = c.step();
+      while (r === CURSOR_UP) {
+        const child = h.backend.codec.nextTable(c.lo, c.hi, c.level);
+        if (c.tableIsEmpty(child)) {
+          c.write(0, 0);
+          source.freeTable(child, c.level - 1);
+          flush.addPage(c.vpn);
+          freed++;
+        }
+        r = c.step();
+      }
+      more = r !== CURSOR_DONE;
+    }
+  } catch (e) {
+    flush.ignore('pruneEmptyTables threw; the error is what the caller sees');
+    throw e;
+  } finally {
+    h.release(c);
+  }
+  if (freed > 0) flush.addTableChange();
+  return { freed, flush };
+}
