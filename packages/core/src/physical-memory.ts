@@ -1009,7 +1009,9 @@ export class PhysicalMemory {
    *   RAM, HostLimitError if the frames cannot get backing store (nothing is written then).
    */
   fill(pa: AddressInput, length: number, byte = 0): void {
-    const b = checkValue(1, byte) as number;
+    // A byte as a number or a bigint, unsigned or two's complement (checkValue's contract): 0..255 here.
+    const v = checkValue(1, byte);
+    const b = typeof v === 'bigint' ? Number(BigInt.asUintN(8, v)) : v & 0xff;
     const p = this.checkRamRange(pa, length);
     if (length === 0) return;
     const startPfn = Math.floor(p / PAGE_SIZE);
