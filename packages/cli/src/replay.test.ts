@@ -229,7 +229,13 @@ describe('mmkit replay: bad input is one line, exit 2, nothing written', () => {
     );
     await usage(['replay', FIXTURE, '--sizes', '4,x'], /--sizes "x" is not a whole number/);
     await usage(['replay', FIXTURE, '--size', '4', '--mrc'], /--size and --mrc cannot be combined/);
-    await usage(['replay', FIXTURE, '--csv', '--json'], /--csv and --json cannot be combined/);
+    // Under --json every error is JSON too (the CLI's convention), still one line on stderr, exit 2.
+    const both = await mmkit(['replay', FIXTURE, '--csv', '--json']);
+    expect(both.code).toBe(2);
+    expect(both.stdout).toBe('');
+    expect(JSON.parse(both.stderr)).toEqual({
+      error: { kind: 'usage', message: '--csv and --json cannot be combined; expected at most one', exitCode: 2 },
+    });
     await usage(['replay', FIXTURE, '--data-only'], /--data-only applies to lackey traces/);
     await usage(['replay', FIXTURE, '--points', '1'], /--points "1" is out of range/);
     await usage(['replay', FIXTURE, '--workers', 'many'], /--workers "many" is not a whole number/);
