@@ -116,8 +116,12 @@ describe('playground in Chromium', () => {
     await page.getByRole('button', { name: 'Step forward (])' }).click();
     await expect.poll(() => position(page)).toBe('step 5 / 16');
     expect(await page.getByTestId('current-step').textContent()).toBe(at5);
-    // Jump to the next fault: the first touch of the mmap'd buffer (step 11, a demand-zero fault)
-    // brings the walk explainer into focus, filled in with the faulting VA.
+    // Jump to the next fault: the child's first write to the heap it shares with its parent
+    // (step 7, a copy-on-write permission fault) brings the walk explainer into focus, filled in
+    // with the faulting VA; the next one is the first touch of the mmap'd buffer (step 11).
+    await page.getByRole('button', { name: 'Jump to the next fault (f)' }).click();
+    await expect.poll(() => position(page)).toBe('step 7 / 16');
+    expect(await page.getByRole('tab', { name: 'Walk' }).getAttribute('aria-selected')).toBe('true');
     await page.getByRole('button', { name: 'Jump to the next fault (f)' }).click();
     await expect.poll(() => position(page)).toBe('step 11 / 16');
     expect(await page.getByRole('tab', { name: 'Walk' }).getAttribute('aria-selected')).toBe('true');
