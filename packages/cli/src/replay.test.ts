@@ -234,7 +234,11 @@ describe('mmkit replay: bad input is one line, exit 2, nothing written', () => {
     expect(both.code).toBe(2);
     expect(both.stdout).toBe('');
     expect(JSON.parse(both.stderr)).toEqual({
-      error: { kind: 'usage', message: '--csv and --json cannot be combined; expected at most one', exitCode: 2 },
+      error: {
+        kind: 'usage',
+        message: '--csv and --json cannot be combined; expected at most one',
+        exitCode: 2,
+      },
     });
     await usage(['replay', FIXTURE, '--data-only'], /--data-only applies to lackey traces/);
     await usage(['replay', FIXTURE, '--points', '1'], /--points "1" is out of range/);

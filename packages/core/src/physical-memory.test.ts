@@ -108,17 +108,19 @@ describe('PhysicalMemory sparse RAM', () => {
     expect(m.touchedFrames).toBe(1);
   });
 
-  it('fill takes its byte as a number or a bigint, unsigned or two\'s complement (as write8 does)', () => {
+  it("fill takes its byte as a number or a bigint, unsigned or two's complement (as write8 does)", () => {
     const m = mem();
-    m.fill(0x4000_0000, 4, -1n);
+    // Typed callers pass a number; untyped JavaScript may pass a bigint, which the check accepts.
+    const big = (v: bigint) => v as unknown as number;
+    m.fill(0x4000_0000, 4, big(-1n));
     expect(m.read32(0x4000_0000)).toBe(0xffff_ffff);
-    m.fill(0x4000_0000, 2, 0x5an);
+    m.fill(0x4000_0000, 2, big(0x5an));
     expect(m.read32(0x4000_0000)).toBe(0xffff_5a5a);
-    m.fill(0x4000_0000, 1, 0n);
+    m.fill(0x4000_0000, 1, big(0n));
     expect(m.read32(0x4000_0000)).toBe(0xffff_5a00);
     m.fill(0x4000_0000, 1, -2);
     expect(m.read32(0x4000_0000)).toBe(0xffff_5afe);
-    expect(caught(() => m.fill(0x4000_0000, 1, 256n))).toBeInstanceOf(InvalidArgumentError);
+    expect(caught(() => m.fill(0x4000_0000, 1, big(256n)))).toBeInstanceOf(InvalidArgumentError);
   });
 
   it('fill with 0 of whole frames discards them; partial zero fills of untouched frames stay untouched', () => {
