@@ -42,6 +42,9 @@ describe('PhysicalMemory fast paths refuse what the general path refuses', () =>
       expect(() => m.writeN(BASE + 8, size, value), `${size} ${value}`).toThrow(InvalidArgumentError);
     }
     expect(() => m.writeN(BASE + 8, 3 as never, 1)).toThrow(InvalidArgumentError);
+    // A size with no primitive value (the fuzz found the fast path doing arithmetic on it).
+    expect(() => m.writeN(BASE + 8, Object.create(null) as never, -1)).toThrow(InvalidArgumentError);
+    expect(() => m.writeN(BASE + 8, {} as never, 1)).toThrow(InvalidArgumentError);
     expect(() => m.writeN(BASE + 8, 1, '1' as never)).toThrow(InvalidArgumentError);
     expect(m.readN(BASE + 8, 4)).toBe(0);
     // The bounds themselves fit: unsigned maximum and two's-complement minimum.

@@ -858,6 +858,7 @@ export class PhysicalMemory {
       const pfn = (pa - off) / PAGE_SIZE;
       const rel = pfn - this.cacheBase;
       if (
+        lim !== 0 && // size 1, 2 or 4 (anything else, even an object without valueOf, goes below)
         rel >= 0 &&
         rel < MID_FRAMES &&
         (rel | 0) === rel &&
