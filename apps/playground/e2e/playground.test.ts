@@ -63,7 +63,7 @@ describe('playground in Chromium', () => {
     const ms = await open(page);
     expect(gz).toBeLessThan(300 * 1024);
     expect(await page.textContent('.machine-line')).toContain('QEMU virt');
-    expect(await position(page)).toBe('step 0 / 16');
+    expect(await position(page)).toBe('step 0 / 26');
     // An 8 GiB Raspberry Pi 4B: 2 M frames in one ImageData.
     const big = await open(page, '#scenario=demo&board=rpi4b&arch=aarch64&ram=8G&p=1&view=machine');
     await page.getByLabel('follow the step').uncheck();
@@ -76,7 +76,7 @@ describe('playground in Chromium', () => {
     for (let k = 0; k < 4; k++) {
       const forward = k % 2 === 1;
       await page.getByRole('button', { name: forward ? 'Step forward (])' : 'Step back ([)' }).click();
-      await expect.poll(() => position(page)).toBe(forward ? 'step 1 / 16' : 'step 0 / 16');
+      await expect.poll(() => position(page)).toBe(forward ? 'step 1 / 26' : 'step 0 / 26');
       paints.push(Number(await map.getAttribute('data-paint-ms')));
     }
     // Printed, not asserted: timings are measurements (BENCHMARKS.md), not pass/fail conditions.
@@ -90,7 +90,7 @@ describe('playground in Chromium', () => {
     await open(page, '#scenario=demo&board=virt&arch=aarch64&p=0&view=machine');
     const before = await framePixels(page);
     await page.getByRole('button', { name: 'Step forward (])' }).click();
-    await expect.poll(() => position(page)).toBe('step 1 / 16');
+    await expect.poll(() => position(page)).toBe('step 1 / 26');
     // The spawn allocated page-table and user frames: their pixels changed colour.
     await page.getByRole('tab', { name: 'Machine' }).click();
     await page.waitForFunction(() => document.querySelector('.legend')?.textContent?.includes('user: 2'));
@@ -109,21 +109,22 @@ describe('playground in Chromium', () => {
     );
     await expect.poll(() => page.getByTestId('frame-info').textContent()).toMatch(/page table|user/);
     for (let k = 0; k < 4; k++) await page.getByRole('button', { name: 'Step forward (])' }).click();
-    await expect.poll(() => position(page)).toBe('step 5 / 16');
+    await expect.poll(() => position(page)).toBe('step 5 / 26');
     const at5 = await page.getByTestId('current-step').textContent();
     await page.getByRole('button', { name: 'Step back ([)' }).click();
-    await expect.poll(() => position(page)).toBe('step 4 / 16');
+    await expect.poll(() => position(page)).toBe('step 4 / 26');
     await page.getByRole('button', { name: 'Step forward (])' }).click();
-    await expect.poll(() => position(page)).toBe('step 5 / 16');
+    await expect.poll(() => position(page)).toBe('step 5 / 26');
     expect(await page.getByTestId('current-step').textContent()).toBe(at5);
-    // Jump to the next fault: the child's first write to the heap it shares with its parent
-    // (step 7, a copy-on-write permission fault) brings the walk explainer into focus, filled in
-    // with the faulting VA; the next one is the first touch of the mmap'd buffer (step 11).
+    // Jump to the next fault: the stack growing down on demand (step 6) brings the walk explainer
+    // into focus, filled in with the faulting VA. From step 9 (the fork), the next one is the
+    // child's write to the heap it shares copy-on-write with its parent (step 11).
     await page.getByRole('button', { name: 'Jump to the next fault (f)' }).click();
-    await expect.poll(() => position(page)).toBe('step 7 / 16');
+    await expect.poll(() => position(page)).toBe('step 6 / 26');
     expect(await page.getByRole('tab', { name: 'Walk' }).getAttribute('aria-selected')).toBe('true');
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=9&view=machine');
     await page.getByRole('button', { name: 'Jump to the next fault (f)' }).click();
-    await expect.poll(() => position(page)).toBe('step 11 / 16');
+    await expect.poll(() => position(page)).toBe('step 11 / 26');
     expect(await page.getByRole('tab', { name: 'Walk' }).getAttribute('aria-selected')).toBe('true');
     await expect.poll(() => page.getByTestId('walk-pa').textContent()).toMatch(/^0x/);
   });
@@ -204,12 +205,12 @@ describe('playground in Chromium', () => {
   });
 
   it('follows a shared URL to the same board, paging format, position and view', async () => {
-    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=7&view=spaces');
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=9&view=spaces');
     await page.getByRole('tab', { name: 'Address spaces' }).click();
     const shared = await page.evaluate(() => location.hash);
     const other = await browser.newPage();
     await open(other, shared.replace('board=virt&arch=aarch64', 'board=pc&arch=x86-32'));
-    expect(await position(other)).toBe('step 7 / 16');
+    expect(await position(other)).toBe('step 9 / 26');
     expect(await other.textContent('.machine-line')).toContain('32-bit');
     expect(await other.getByRole('tab', { name: 'Address spaces' }).getAttribute('aria-selected')).toBe(
       'true',
@@ -222,9 +223,9 @@ describe('playground in Chromium', () => {
     await open(page, '#scenario=demo&board=virt&arch=aarch64&p=0&view=machine');
     await page.keyboard.press(']');
     await page.keyboard.press(']');
-    await expect.poll(() => position(page)).toBe('step 2 / 16');
+    await expect.poll(() => position(page)).toBe('step 2 / 26');
     await page.keyboard.press('[');
-    await expect.poll(() => position(page)).toBe('step 1 / 16');
+    await expect.poll(() => position(page)).toBe('step 1 / 26');
     await page.getByRole('tab', { name: 'Machine' }).focus();
     await page.keyboard.press('ArrowRight');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Address spaces');

@@ -16,13 +16,15 @@ import type {
   TlbView,
   WalkView,
 } from './engine.js';
-import type { Scenario, Step } from './scenario.js';
+import type { Scenario, ScenarioStep } from '@mmkit/scenario';
+import type { ScenarioRef } from './scenario.js';
 
 /** What the UI asks. */
 export type Request =
-  | { readonly type: 'open'; readonly scenario: Scenario; readonly position: number }
+  | { readonly type: 'open'; readonly ref: ScenarioRef; readonly position: number }
   | { readonly type: 'goto'; readonly position: number }
-  | { readonly type: 'append'; readonly step: Step }
+  /** Drops the steps after the position and adds `step` (the scenario becomes a custom one). */
+  | { readonly type: 'append'; readonly step: ScenarioStep }
   /** Runs forward to the next step that takes a page fault (or to the end). */
   | { readonly type: 'nextFault' }
   | {
@@ -34,7 +36,7 @@ export type Request =
     }
   | { readonly type: 'frame'; readonly index: number }
   | { readonly type: 'tables'; readonly pid: number }
-  | { readonly type: 'compare'; readonly a: Scenario; readonly b: Scenario }
+  | { readonly type: 'compare'; readonly a: ScenarioRef; readonly b: ScenarioRef }
   | { readonly type: 'export'; readonly pid: number | null }
   | { readonly type: 'import'; readonly text: string }
   /** The decoded entries of one imported table, by its `pa` as the export spells it. */
@@ -48,6 +50,9 @@ export type Request =
 
 /** The state after a step: everything the views draw. */
 export interface Snapshot {
+  /** What is open (what the URL encodes). */
+  readonly ref: ScenarioRef;
+  /** The scenario as parsed, with the board and paging format it runs on. */
   readonly scenario: Scenario;
   readonly position: number;
   readonly records: readonly StepRecord[];
