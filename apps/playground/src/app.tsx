@@ -3,6 +3,8 @@
  * jump to the next fault), the shareable URL kept in the hash. The kernel runs in a worker; the UI
  * only draws snapshots.
  */
+
+import type { ScenarioStep } from '@mmkit/scenario';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from './client.js';
 import { decodeHash, encodeHash, VIEWS, type ViewId } from './url-state.js';
@@ -17,7 +19,6 @@ import { TlbView } from './views/tlb.js';
 import { WalkForm, WalkOutcome, type WalkQuery } from './views/walk.js';
 import type { WalkView } from './worker/engine.js';
 import type { Snapshot } from './worker/protocol.js';
-import type { ScenarioStep } from '@mmkit/scenario';
 import type { ScenarioRef } from './worker/scenario.js';
 
 const VIEW_NAMES: Record<ViewId, string> = {

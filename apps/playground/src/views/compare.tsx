@@ -1,9 +1,9 @@
 /** Compare: one scenario on two configurations side by side, differences highlighted. */
+
+import type { Scenario } from '@mmkit/scenario';
 import { useState } from 'preact/hooks';
 import type { Client } from '../client.js';
-import type { CompareRow } from '../worker/engine.js';
-import type { Scenario } from '@mmkit/scenario';
-import type { ArchChoice } from '../worker/engine.js';
+import type { ArchChoice, CompareRow } from '../worker/engine.js';
 import type { ScenarioRef } from '../worker/scenario.js';
 import { type BoardChoice, ConfigPicker } from './scenario.js';
 

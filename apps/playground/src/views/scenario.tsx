@@ -4,8 +4,7 @@
  */
 import { EXAMPLE_SCENARIOS, type Scenario, type ScenarioStep, STEP_OPS } from '@mmkit/scenario';
 import { useState } from 'preact/hooks';
-import type { ArchChoice } from '../worker/engine.js';
-import type { ProcessView } from '../worker/engine.js';
+import type { ArchChoice, ProcessView } from '../worker/engine.js';
 import { EXAMPLE_IDS, type ScenarioRef } from '../worker/scenario.js';
 
 /** Boards, in picker order. */

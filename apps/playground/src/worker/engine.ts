@@ -8,7 +8,6 @@
 import { createAarch64Arch } from '@mmkit/arch-aarch64';
 import { createX86Arch } from '@mmkit/arch-x86';
 import { type Board, createBoard, pcFlavourForArch } from '@mmkit/boards';
-import { type Scenario, type ScenarioStepper, start } from '@mmkit/scenario';
 import {
   type AccessKind,
   type ArchBackend,
@@ -30,6 +29,7 @@ import {
   type Process,
   type TranslationState,
 } from '@mmkit/kernel';
+import { type Scenario, type ScenarioStepper, start } from '@mmkit/scenario';
 import { loadScenario, optionsOf, resolveAddress, type ScenarioRef } from './scenario.js';
 
 /** Frame map codes (one byte per frame). */

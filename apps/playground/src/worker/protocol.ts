@@ -3,6 +3,7 @@
  * `{ id, ok: true, value }` or `{ id, ok: false, error }` (a message a person can read).
  */
 import type { AccessKind, PrivilegeLevel } from '@mmkit/core';
+import type { Scenario, ScenarioStep } from '@mmkit/scenario';
 import type {
   CompareRow,
   FrameInfo,
@@ -16,7 +17,6 @@ import type {
   TlbView,
   WalkView,
 } from './engine.js';
-import type { Scenario, ScenarioStep } from '@mmkit/scenario';
 import type { ScenarioRef } from './scenario.js';
 
 /** What the UI asks. */

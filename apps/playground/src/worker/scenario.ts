@@ -8,8 +8,8 @@ import {
   exampleScenario,
   parseScenario,
   type Scenario,
-  type ScenarioOptions,
   ScenarioError,
+  type ScenarioOptions,
 } from '@mmkit/scenario';
 
 /** A scenario to open: an example's id or a scenario file's text, plus machine overrides. */
