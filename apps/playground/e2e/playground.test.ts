@@ -129,6 +129,70 @@ describe('playground in Chromium', () => {
     await expect.poll(() => page.getByTestId('walk-pa').textContent()).toMatch(/^0x/);
   });
 
+  it('zooms the frame map (buttons, keys, wheel) and the hover still names the frame under the pointer', async () => {
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=1&view=machine');
+    const canvas = page.locator('#frame-map');
+    const box = (await canvas.boundingBox())!;
+    const [w, h] = await canvas.evaluate((c) => [
+      (c as HTMLCanvasElement).width,
+      (c as HTMLCanvasElement).height,
+    ]);
+    const hovered = async () => {
+      await expect.poll(() => page.getByTestId('frame-info').textContent()).toMatch(/#\d+ at PA/);
+      return Number(/#(\d+) at PA/.exec((await page.getByTestId('frame-info').textContent())!)![1]);
+    };
+    // A point a fifth of the way in: at zoom 1 the frame there is (col, row) = (w/5, h/5).
+    const px = box.width / 5 + 0.25;
+    const py = box.height / 5 + 0.25;
+    await page.mouse.move(box.x + px, box.y + py);
+    const col1 = Math.floor((px * w) / box.width);
+    const row1 = Math.floor((py * h) / box.height);
+    expect(await hovered()).toBe(row1 * w + col1);
+    // Three clicks of + zoom ×8 about the centre: the point now shows another frame, the one the
+    // zoom math puts there.
+    for (let k = 0; k < 3; k++) await page.getByRole('button', { name: 'Zoom in (+)' }).click();
+    await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('8');
+    await page.mouse.move(box.x + px + 0.1, box.y + py);
+    await page.mouse.move(box.x + px, box.y + py);
+    const col8 = Math.floor(w / 2 - w / 16 + (px * w) / box.width / 8);
+    const row8 = Math.floor(h / 2 - h / 16 + (py * h) / box.height / 8);
+    const zoomed = await hovered();
+    expect(zoomed).toBe(row8 * w + col8);
+    expect(zoomed).not.toBe(row1 * w + col1);
+    // The pixels are frames scaled up: 8 × 8 canvas pixels of one colour around a frame's centre.
+    const same = await canvas.evaluate(
+      (c, [x, y]) => {
+        const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(x!, y!, 4, 4).data;
+        return d.every((v, i) => v === d[i % 4]);
+      },
+      [Math.floor((col8 - (w / 2 - w / 16)) * 8) + 2, Math.floor((row8 - (h / 2 - h / 16)) * 8) + 2],
+    );
+    expect(same).toBe(true);
+    // 0 on the focused map shows it whole again; - and the wheel zoom out and in.
+    await canvas.focus();
+    await page.keyboard.press('0');
+    await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('1');
+    await page.keyboard.press('+');
+    await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('2');
+    await page.keyboard.press('-');
+    await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('1');
+    await page.mouse.move(box.x + px, box.y + py);
+    await page.mouse.wheel(0, -250);
+    await expect.poll(async () => Number(await canvas.getAttribute('data-zoom'))).toBeGreaterThan(1);
+  });
+
+  it('shows the kernel tables (the TTBR1_EL1 half) next to a process tables', async () => {
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=1&view=tables');
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Page tables of pid 1' }).locator('li').count())
+      .toBeGreaterThan(0);
+    await page.getByLabel('Tables of').selectOption('kernel');
+    const tree = page.getByRole('list', { name: 'Kernel page tables' });
+    await expect.poll(() => tree.locator('li').count()).toBeGreaterThan(0);
+    expect(await tree.locator('summary').first().textContent()).toMatch(/^L0\[\d+\] 0xffff[0-9a-f]{12} /);
+    expect(await tree.locator('li.leaf summary').first().textContent()).toContain('user ---');
+  });
+
   it('walks a VA and decodes the outcome: a PA for the heap, ESR_EL1 for a wild pointer', async () => {
     await open(page, '#scenario=demo&board=virt&arch=aarch64&p=4&view=walk');
     // Step 4 stored to heap+0x2000: the explainer opens on that write.

@@ -196,6 +196,38 @@ describe('engine: walks, tables, TLBs', () => {
     expect(() => e.pageTables(7)).toThrow('pid 7 is not a live process');
   });
 
+  it('lists the kernel tables: the TTBR1 half on AArch64, the kernel half of the root on x86', () => {
+    for (const [board, arch, rootName, firstIndex] of [
+      ['virt', 'aarch64', 'L0', 0],
+      ['pc', 'x86_64', 'PML4', 256],
+      ['pc', 'x86_64-la57', 'PML5', 256],
+      ['pc', 'x86-pae', 'PDPT', 3],
+      ['pc', 'x86-32', 'PD', 768],
+    ] as const) {
+      const e = at(demoScenario(board, arch), 1);
+      const rows = e.kernelTables();
+      const roots = rows.filter((r) => r.depth === 0);
+      expect(roots.length, arch).toBeGreaterThan(0);
+      expect(roots.every((r) => r.levelName === rootName && r.index >= firstIndex)).toBe(true);
+      const leaves = rows.filter((r) => r.kind === 'leaf');
+      expect(leaves.length, arch).toBeGreaterThan(0);
+      const kernelStart = e.arch.description.kernelRange.start;
+      for (const l of leaves) {
+        expect(BigInt(l.va) >= kernelStart, `${arch} ${l.va}`).toBe(true);
+        // No kernel mapping is reachable from user mode.
+        expect(l.effective, `${arch} ${l.va}`).toMatch(/^user --- /);
+      }
+      // A kernel walk of a leaf's VA reaches the PA the leaf holds.
+      const mid = leaves[Math.floor(leaves.length / 2)]!;
+      const w = e.walk(1, mid.va, 0, 1);
+      expect(w.ok, `${arch} ${mid.va}`).toBe(true);
+      expect(w.pa).toBe(mid.target);
+      // The user tables list none of these entries.
+      const user = new Set(e.pageTables(1).map((r) => r.descriptorPa));
+      expect(roots.some((r) => user.has(r.descriptorPa))).toBe(false);
+    }
+  });
+
   it('shows TLB entries tagged with the running process ASID', () => {
     const e = at(demoScenario(), 4);
     const [cpu0] = e.tlbs();

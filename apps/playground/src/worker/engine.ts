@@ -210,6 +210,7 @@ const ACCESS = ['read', 'write', 'fetch'] as const;
 const PRIV = ['user', 'kernel'] as const;
 
 const hx = (v: bigint | number): string => `0x${v.toString(16)}`;
+const PAGE_BYTES = 4096;
 
 /** The paging formats the playground knows. */
 export type ArchChoice = 'aarch64' | 'x86_64' | 'x86_64-la57' | 'x86-pae' | 'x86-32';
@@ -481,6 +482,72 @@ export class Engine {
         fields: fieldViews(this.arch.codec.describe(l.raw, level)),
       };
     });
+  }
+
+  /**
+   * The kernel's own tables: the kernel half of the translation (AArch64: the tree under
+   * TTBR1_EL1, which translates VAs with bits [63:48] all ones; x86: the entries of the shared root
+   * at and above the kernel's first index — the upper half of the PML4/PML5, PDPT entry 3 under
+   * PAE, PD entries 768–1023 on 32-bit — which every process root points to as well), level by
+   * level, each entry decoded by the backend. A table already shown (a recursive slot) is not
+   * entered twice.
+   */
+  kernelTables(): TableEntryView[] {
+    const k = this.kernel;
+    const d = this.arch.description;
+    const g = this.arch.geometry;
+    const editor = k.editor;
+    const rootEntries = d.rootTableBytes / d.descriptorBytes;
+    const per = g.entryPages[g.rootLevel]!;
+    const kernelVpn = Number(d.kernelRange.start >> BigInt(d.pageShift));
+    const first = Math.floor(kernelVpn / per) % rootEntries;
+    const baseVpn = kernelVpn - first * per;
+    const mmu = this.arch.createMmu(k.memory);
+    mmu.setKernelRoot(k.kernelRoot);
+    mmu.setUserRoot(k.emptyUserRoot, 0);
+    const r = new WalkResult();
+    const out: TableEntryView[] = [];
+    const seen = new Set<number>([k.kernelRoot]);
+    const visit = (table: number, level: number, vpn0: number, depth: number, from: number, to: number) => {
+      const each = g.entryPages[level]!;
+      for (let i = from; i < to; i++) {
+        const dpa = editor.entryPa(table, i);
+        const [lo, hi] = editor.readRaw(dpa);
+        if (lo === 0 && hi === 0) continue;
+        const vpn = vpn0 + i * each;
+        const raw = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+        const e = this.arch.codec.decode(lo, hi, level);
+        let effective: string | undefined;
+        if (e.kind === 'leaf') {
+          let mask = 0;
+          for (let p = 0 as PrivilegeLevel; p <= 1; p = (p + 1) as PrivilegeLevel)
+            for (let a = 0 as AccessKind; a <= 2; a = (a + 1) as AccessKind)
+              if (mmu.probe(vpn, a, p, r)) mask |= permBit(a, p);
+          effective = `${formatPerms(mask)} ${MEMORY_TYPES[r.memoryType] ?? ''}`.trim();
+        }
+        const again = e.kind === 'table' && seen.has(e.pa);
+        out.push({
+          depth,
+          levelName: editor.levelName(level),
+          index: i,
+          va: hx(BigInt(vpn) << BigInt(d.pageShift)),
+          descriptorPa: hx(dpa),
+          raw: `0x${raw.toString(16).padStart(d.descriptorBytes * 2, '0')}`,
+          kind: e.kind,
+          ...(e.kind === 'table' || e.kind === 'leaf'
+            ? { target: `${hx(e.pa)}${again ? ' (already shown: not entered again)' : ''}` }
+            : {}),
+          ...(effective === undefined ? {} : { effective }),
+          fields: fieldViews(this.arch.codec.describe(raw, level)),
+        });
+        if (e.kind === 'table' && !again) {
+          seen.add(e.pa);
+          visit(e.pa, level - 1, vpn, depth + 1, 0, PAGE_BYTES / d.descriptorBytes);
+        }
+      }
+    };
+    visit(k.kernelRoot, g.rootLevel, baseVpn, 0, first, rootEntries);
+    return out;
   }
 
   /**

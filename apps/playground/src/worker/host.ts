@@ -78,6 +78,8 @@ export class Host {
           return this.need().frameInfo(req.index) ?? null;
         case 'tables':
           return this.need().pageTables(req.pid);
+        case 'kernelTables':
+          return this.need().kernelTables();
         case 'compare':
           return compare(req.a, req.b);
         case 'export':

@@ -36,6 +36,8 @@ export type Request =
     }
   | { readonly type: 'frame'; readonly index: number }
   | { readonly type: 'tables'; readonly pid: number }
+  /** The kernel's own tables (the TTBR1 half / the kernel half of the root). */
+  | { readonly type: 'kernelTables' }
   | { readonly type: 'compare'; readonly a: ScenarioRef; readonly b: ScenarioRef }
   | { readonly type: 'export'; readonly pid: number | null }
   | { readonly type: 'import'; readonly text: string }
@@ -73,6 +75,7 @@ export interface Responses {
   walk: WalkView;
   frame: FrameInfo | null;
   tables: TableEntryView[];
+  kernelTables: TableEntryView[];
   compare: { a: string; b: string; rows: CompareRow[] };
   export: string;
   import: ImportedView;
