@@ -37,6 +37,25 @@ const walkedVa = (p: Page) =>
     .catch(() => null);
 
 /** Pixels of the frame map as a Uint32 per frame. */
+/**
+ * A viewport point inside frame `i` of a `w` × `h` map drawn in `box`: integer coordinates (Chromium
+ * reports a mouse event's clientX/clientY as integers), the first inside the frame's cell.
+ */
+function framePoint(
+  box: { x: number; y: number; width: number; height: number },
+  w: number,
+  h: number,
+  i: number,
+) {
+  const sx = box.width / w;
+  const sy = box.height / h;
+  const inside = (start: number, size: number) => {
+    const p = Math.ceil(start + size * 0.25);
+    return p < start + size ? p : start + size / 2;
+  };
+  return [inside(box.x + (i % w) * sx, sx), inside(box.y + Math.floor(i / w) * sy, sy)] as const;
+}
+
 async function framePixels(p: Page): Promise<number[]> {
   return p.evaluate(() => {
     const c = document.getElementById('frame-map') as HTMLCanvasElement;
@@ -97,16 +116,17 @@ describe('playground in Chromium', () => {
     const after = await framePixels(page);
     const changed = after.map((v, i) => (v !== before[i] ? i : -1)).filter((i) => i >= 0);
     expect(changed.length).toBeGreaterThan(0);
-    // The first changed pixel is a frame the spawn took: select it with the keyboard-free hover.
+    // The first pixel that turned page-table orange or user blue is a frame the spawn took: select
+    // it with the keyboard-free hover.
+    const rgba = ([r, g, b]: readonly number[]) => (r! | (g! << 8) | (b! << 16) | (255 << 24)) >>> 0;
+    const taken = new Set([rgba([230, 126, 34]), rgba([52, 120, 219])]);
     const canvas = page.locator('#frame-map');
     const box = (await canvas.boundingBox())!;
     const w = await canvas.evaluate((c) => (c as HTMLCanvasElement).width);
     const h = await canvas.evaluate((c) => (c as HTMLCanvasElement).height);
-    const i = changed[0]!;
-    await page.mouse.move(
-      box.x + ((i % w) + 0.5) * (box.width / w),
-      box.y + (Math.floor(i / w) + 0.5) * (box.height / h),
-    );
+    const i = changed.find((k) => taken.has(after[k]!))!;
+    expect(i).toBeGreaterThanOrEqual(0);
+    await page.mouse.move(...framePoint(box, w, h, i));
     await expect.poll(() => page.getByTestId('frame-info').textContent()).toMatch(/page table|user/);
     for (let k = 0; k < 4; k++) await page.getByRole('button', { name: 'Step forward (])' }).click();
     await expect.poll(() => position(page)).toBe('step 5 / 26');
@@ -141,10 +161,12 @@ describe('playground in Chromium', () => {
       await expect.poll(() => page.getByTestId('frame-info').textContent()).toMatch(/#\d+ at PA/);
       return Number(/#(\d+) at PA/.exec((await page.getByTestId('frame-info').textContent())!)![1]);
     };
-    // A point a fifth of the way in: at zoom 1 the frame there is (col, row) = (w/5, h/5).
-    const px = box.width / 5 + 0.25;
-    const py = box.height / 5 + 0.25;
-    await page.mouse.move(box.x + px, box.y + py);
+    // A point a fifth of the way in (integer client coordinates, as Chromium reports them).
+    const cx = Math.round(box.x + box.width / 5);
+    const cy = Math.round(box.y + box.height / 5);
+    const px = cx - box.x;
+    const py = cy - box.y;
+    await page.mouse.move(cx, cy);
     const col1 = Math.floor((px * w) / box.width);
     const row1 = Math.floor((py * h) / box.height);
     expect(await hovered()).toBe(row1 * w + col1);
@@ -152,8 +174,8 @@ describe('playground in Chromium', () => {
     // zoom math puts there.
     for (let k = 0; k < 3; k++) await page.getByRole('button', { name: 'Zoom in (+)' }).click();
     await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('8');
-    await page.mouse.move(box.x + px + 0.1, box.y + py);
-    await page.mouse.move(box.x + px, box.y + py);
+    await page.mouse.move(cx + 1, cy);
+    await page.mouse.move(cx, cy);
     const col8 = Math.floor(w / 2 - w / 16 + (px * w) / box.width / 8);
     const row8 = Math.floor(h / 2 - h / 16 + (py * h) / box.height / 8);
     const zoomed = await hovered();
@@ -176,7 +198,7 @@ describe('playground in Chromium', () => {
     await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('2');
     await page.keyboard.press('-');
     await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('1');
-    await page.mouse.move(box.x + px, box.y + py);
+    await page.mouse.move(cx, cy);
     await page.mouse.wheel(0, -250);
     await expect.poll(async () => Number(await canvas.getAttribute('data-zoom'))).toBeGreaterThan(1);
   });
@@ -186,10 +208,12 @@ describe('playground in Chromium', () => {
     await expect
       .poll(() => page.getByRole('list', { name: 'Page tables of pid 1' }).locator('li').count())
       .toBeGreaterThan(0);
-    await page.getByLabel('Tables of').selectOption('kernel');
+    await page.locator('section[aria-labelledby="tables-h"] select').selectOption('kernel');
     const tree = page.getByRole('list', { name: 'Kernel page tables' });
     await expect.poll(() => tree.locator('li').count()).toBeGreaterThan(0);
-    expect(await tree.locator('summary').first().textContent()).toMatch(/^L0\[\d+\] 0xffff[0-9a-f]{12} /);
+    await expect
+      .poll(() => tree.locator('summary').first().textContent())
+      .toMatch(/^L0\[\d+\] 0xffff[0-9a-f]{12} /);
     expect(await tree.locator('li.leaf summary').first().textContent()).toContain('user ---');
   });
 
@@ -327,10 +351,7 @@ describe('playground in Chromium', () => {
       return [last, cv.width, cv.height];
     });
     expect(i).toBeGreaterThanOrEqual(0);
-    await page.mouse.move(
-      box.x + ((i % w) + 0.5) * (box.width / w),
-      box.y + (Math.floor(i / w) + 0.5) * (box.height / h),
-    );
+    await page.mouse.move(...framePoint(box, w, h, i));
     await expect.poll(() => page.getByTestId('frame-info').textContent()).toContain('page table');
     const out = fileURLToPath(new URL('../../../docs/playground.png', import.meta.url));
     writeFileSync(out, await page.screenshot());

@@ -22,6 +22,7 @@ export function TablesView({ snap, client }: { snap: Snapshot; client: Client })
   const [error, setError] = useState('');
   useEffect(() => {
     let on = true;
+    setRows([]);
     (chosen === 'kernel'
       ? client.call({ type: 'kernelTables' })
       : client.call({ type: 'tables', pid: chosen })
