@@ -106,4 +106,22 @@ describe('App', () => {
     await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 2'));
     expect(screen.queryByRole('alert')).toBeNull();
   });
+
+  it('runs a scenario file opened from disk or dropped on the box', async () => {
+    const port = fakeWorker();
+    render(<App client={new Client(port)} />);
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 26'));
+    fireEvent.click(screen.getByRole('tab', { name: 'Scenarios' }));
+    const yaml =
+      'board: virt\nsteps:\n  - { op: spawn, as: a }\n  - { op: spawn, as: b }\n  - { op: exit, process: a }\n';
+    const input = screen.getByLabelText('Open a scenario file') as HTMLInputElement;
+    Object.defineProperty(input, 'files', { value: [new File([yaml], 'two.yaml')] });
+    fireEvent.change(input);
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 3'));
+    expect((screen.getByLabelText(/^Scenario file/) as HTMLTextAreaElement).value).toBe(yaml);
+    const form = screen.getByRole('form', { name: 'Run a scenario file' });
+    const dropped = 'board: pc\nsteps:\n  - { op: spawn, as: a }\n';
+    fireEvent.drop(form, { dataTransfer: { files: [new File([dropped], 'one.yaml')] } });
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 1'));
+  });
 });
