@@ -37,6 +37,25 @@ const walkedVa = (p: Page) =>
     .catch(() => null);
 
 /** Pixels of the frame map as a Uint32 per frame. */
+/**
+ * A viewport point inside frame `i` of a `w` × `h` map drawn in `box`: integer coordinates (Chromium
+ * reports a mouse event's clientX/clientY as integers), the first inside the frame's cell.
+ */
+function framePoint(
+  box: { x: number; y: number; width: number; height: number },
+  w: number,
+  h: number,
+  i: number,
+) {
+  const sx = box.width / w;
+  const sy = box.height / h;
+  const inside = (start: number, size: number) => {
+    const p = Math.ceil(start + size * 0.25);
+    return p < start + size ? p : start + size / 2;
+  };
+  return [inside(box.x + (i % w) * sx, sx), inside(box.y + Math.floor(i / w) * sy, sy)] as const;
+}
+
 async function framePixels(p: Page): Promise<number[]> {
   return p.evaluate(() => {
     const c = document.getElementById('frame-map') as HTMLCanvasElement;
@@ -63,7 +82,7 @@ describe('playground in Chromium', () => {
     const ms = await open(page);
     expect(gz).toBeLessThan(300 * 1024);
     expect(await page.textContent('.machine-line')).toContain('QEMU virt');
-    expect(await position(page)).toBe('step 0 / 16');
+    expect(await position(page)).toBe('step 0 / 26');
     // An 8 GiB Raspberry Pi 4B: 2 M frames in one ImageData.
     const big = await open(page, '#scenario=demo&board=rpi4b&arch=aarch64&ram=8G&p=1&view=machine');
     await page.getByLabel('follow the step').uncheck();
@@ -76,7 +95,7 @@ describe('playground in Chromium', () => {
     for (let k = 0; k < 4; k++) {
       const forward = k % 2 === 1;
       await page.getByRole('button', { name: forward ? 'Step forward (])' : 'Step back ([)' }).click();
-      await expect.poll(() => position(page)).toBe(forward ? 'step 1 / 16' : 'step 0 / 16');
+      await expect.poll(() => position(page)).toBe(forward ? 'step 1 / 26' : 'step 0 / 26');
       paints.push(Number(await map.getAttribute('data-paint-ms')));
     }
     // Printed, not asserted: timings are measurements (BENCHMARKS.md), not pass/fail conditions.
@@ -90,42 +109,112 @@ describe('playground in Chromium', () => {
     await open(page, '#scenario=demo&board=virt&arch=aarch64&p=0&view=machine');
     const before = await framePixels(page);
     await page.getByRole('button', { name: 'Step forward (])' }).click();
-    await expect.poll(() => position(page)).toBe('step 1 / 16');
+    await expect.poll(() => position(page)).toBe('step 1 / 26');
     // The spawn allocated page-table and user frames: their pixels changed colour.
     await page.getByRole('tab', { name: 'Machine' }).click();
     await page.waitForFunction(() => document.querySelector('.legend')?.textContent?.includes('user: 2'));
     const after = await framePixels(page);
     const changed = after.map((v, i) => (v !== before[i] ? i : -1)).filter((i) => i >= 0);
     expect(changed.length).toBeGreaterThan(0);
-    // The first changed pixel is a frame the spawn took: select it with the keyboard-free hover.
+    // The first pixel that turned page-table orange or user blue is a frame the spawn took: select
+    // it with the keyboard-free hover.
+    const rgba = ([r, g, b]: readonly number[]) => (r! | (g! << 8) | (b! << 16) | (255 << 24)) >>> 0;
+    const taken = new Set([rgba([230, 126, 34]), rgba([52, 120, 219])]);
     const canvas = page.locator('#frame-map');
     const box = (await canvas.boundingBox())!;
     const w = await canvas.evaluate((c) => (c as HTMLCanvasElement).width);
     const h = await canvas.evaluate((c) => (c as HTMLCanvasElement).height);
-    const i = changed[0]!;
-    await page.mouse.move(
-      box.x + ((i % w) + 0.5) * (box.width / w),
-      box.y + (Math.floor(i / w) + 0.5) * (box.height / h),
-    );
+    const i = changed.find((k) => taken.has(after[k]!))!;
+    expect(i).toBeGreaterThanOrEqual(0);
+    await page.mouse.move(...framePoint(box, w, h, i));
     await expect.poll(() => page.getByTestId('frame-info').textContent()).toMatch(/page table|user/);
     for (let k = 0; k < 4; k++) await page.getByRole('button', { name: 'Step forward (])' }).click();
-    await expect.poll(() => position(page)).toBe('step 5 / 16');
+    await expect.poll(() => position(page)).toBe('step 5 / 26');
     const at5 = await page.getByTestId('current-step').textContent();
     await page.getByRole('button', { name: 'Step back ([)' }).click();
-    await expect.poll(() => position(page)).toBe('step 4 / 16');
+    await expect.poll(() => position(page)).toBe('step 4 / 26');
     await page.getByRole('button', { name: 'Step forward (])' }).click();
-    await expect.poll(() => position(page)).toBe('step 5 / 16');
+    await expect.poll(() => position(page)).toBe('step 5 / 26');
     expect(await page.getByTestId('current-step').textContent()).toBe(at5);
-    // Jump to the next fault: the child's first write to the heap it shares with its parent
-    // (step 7, a copy-on-write permission fault) brings the walk explainer into focus, filled in
-    // with the faulting VA; the next one is the first touch of the mmap'd buffer (step 11).
+    // Jump to the next fault: the stack growing down on demand (step 6) brings the walk explainer
+    // into focus, filled in with the faulting VA. From step 9 (the fork), the next one is the
+    // child's write to the heap it shares copy-on-write with its parent (step 11).
     await page.getByRole('button', { name: 'Jump to the next fault (f)' }).click();
-    await expect.poll(() => position(page)).toBe('step 7 / 16');
+    await expect.poll(() => position(page)).toBe('step 6 / 26');
     expect(await page.getByRole('tab', { name: 'Walk' }).getAttribute('aria-selected')).toBe('true');
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=9&view=machine');
     await page.getByRole('button', { name: 'Jump to the next fault (f)' }).click();
-    await expect.poll(() => position(page)).toBe('step 11 / 16');
+    await expect.poll(() => position(page)).toBe('step 11 / 26');
     expect(await page.getByRole('tab', { name: 'Walk' }).getAttribute('aria-selected')).toBe('true');
     await expect.poll(() => page.getByTestId('walk-pa').textContent()).toMatch(/^0x/);
+  });
+
+  it('zooms the frame map (buttons, keys, wheel) and the hover still names the frame under the pointer', async () => {
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=1&view=machine');
+    const canvas = page.locator('#frame-map');
+    const box = (await canvas.boundingBox())!;
+    const [w, h] = await canvas.evaluate((c) => [
+      (c as HTMLCanvasElement).width,
+      (c as HTMLCanvasElement).height,
+    ]);
+    const hovered = async () => {
+      await expect.poll(() => page.getByTestId('frame-info').textContent()).toMatch(/#\d+ at PA/);
+      return Number(/#(\d+) at PA/.exec((await page.getByTestId('frame-info').textContent())!)![1]);
+    };
+    // A point a fifth of the way in (integer client coordinates, as Chromium reports them).
+    const cx = Math.round(box.x + box.width / 5);
+    const cy = Math.round(box.y + box.height / 5);
+    const px = cx - box.x;
+    const py = cy - box.y;
+    await page.mouse.move(cx, cy);
+    const col1 = Math.floor((px * w) / box.width);
+    const row1 = Math.floor((py * h) / box.height);
+    expect(await hovered()).toBe(row1 * w + col1);
+    // Three clicks of + zoom ×8 about the centre: the point now shows another frame, the one the
+    // zoom math puts there.
+    for (let k = 0; k < 3; k++) await page.getByRole('button', { name: 'Zoom in (+)' }).click();
+    await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('8');
+    await page.mouse.move(cx + 1, cy);
+    await page.mouse.move(cx, cy);
+    const col8 = Math.floor(w / 2 - w / 16 + (px * w) / box.width / 8);
+    const row8 = Math.floor(h / 2 - h / 16 + (py * h) / box.height / 8);
+    const zoomed = await hovered();
+    expect(zoomed).toBe(row8 * w + col8);
+    expect(zoomed).not.toBe(row1 * w + col1);
+    // The pixels are frames scaled up: 8 × 8 canvas pixels of one colour around a frame's centre.
+    const same = await canvas.evaluate(
+      (c, [x, y]) => {
+        const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(x!, y!, 4, 4).data;
+        return d.every((v, i) => v === d[i % 4]);
+      },
+      [Math.floor((col8 - (w / 2 - w / 16)) * 8) + 2, Math.floor((row8 - (h / 2 - h / 16)) * 8) + 2],
+    );
+    expect(same).toBe(true);
+    // 0 on the focused map shows it whole again; - and the wheel zoom out and in.
+    await canvas.focus();
+    await page.keyboard.press('0');
+    await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('1');
+    await page.keyboard.press('+');
+    await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('2');
+    await page.keyboard.press('-');
+    await expect.poll(() => canvas.getAttribute('data-zoom')).toBe('1');
+    await page.mouse.move(cx, cy);
+    await page.mouse.wheel(0, -250);
+    await expect.poll(async () => Number(await canvas.getAttribute('data-zoom'))).toBeGreaterThan(1);
+  });
+
+  it('shows the kernel tables (the TTBR1_EL1 half) next to a process tables', async () => {
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=1&view=tables');
+    await expect
+      .poll(() => page.getByRole('list', { name: 'Page tables of pid 1' }).locator('li').count())
+      .toBeGreaterThan(0);
+    await page.locator('section[aria-labelledby="tables-h"] select').selectOption('kernel');
+    const tree = page.getByRole('list', { name: 'Kernel page tables' });
+    await expect.poll(() => tree.locator('li').count()).toBeGreaterThan(0);
+    await expect
+      .poll(() => tree.locator('summary').first().textContent())
+      .toMatch(/^L0\[\d+\] 0xffff[0-9a-f]{12} /);
+    expect(await tree.locator('li.leaf summary').first().textContent()).toContain('user ---');
   });
 
   it('walks a VA and decodes the outcome: a PA for the heap, ESR_EL1 for a wild pointer', async () => {
@@ -204,12 +293,12 @@ describe('playground in Chromium', () => {
   });
 
   it('follows a shared URL to the same board, paging format, position and view', async () => {
-    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=7&view=spaces');
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=9&view=spaces');
     await page.getByRole('tab', { name: 'Address spaces' }).click();
     const shared = await page.evaluate(() => location.hash);
     const other = await browser.newPage();
     await open(other, shared.replace('board=virt&arch=aarch64', 'board=pc&arch=x86-32'));
-    expect(await position(other)).toBe('step 7 / 16');
+    expect(await position(other)).toBe('step 9 / 26');
     expect(await other.textContent('.machine-line')).toContain('32-bit');
     expect(await other.getByRole('tab', { name: 'Address spaces' }).getAttribute('aria-selected')).toBe(
       'true',
@@ -222,9 +311,9 @@ describe('playground in Chromium', () => {
     await open(page, '#scenario=demo&board=virt&arch=aarch64&p=0&view=machine');
     await page.keyboard.press(']');
     await page.keyboard.press(']');
-    await expect.poll(() => position(page)).toBe('step 2 / 16');
+    await expect.poll(() => position(page)).toBe('step 2 / 26');
     await page.keyboard.press('[');
-    await expect.poll(() => position(page)).toBe('step 1 / 16');
+    await expect.poll(() => position(page)).toBe('step 1 / 26');
     await page.getByRole('tab', { name: 'Machine' }).focus();
     await page.keyboard.press('ArrowRight');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Address spaces');
@@ -262,10 +351,7 @@ describe('playground in Chromium', () => {
       return [last, cv.width, cv.height];
     });
     expect(i).toBeGreaterThanOrEqual(0);
-    await page.mouse.move(
-      box.x + ((i % w) + 0.5) * (box.width / w),
-      box.y + (Math.floor(i / w) + 0.5) * (box.height / h),
-    );
+    await page.mouse.move(...framePoint(box, w, h, i));
     await expect.poll(() => page.getByTestId('frame-info').textContent()).toContain('page table');
     const out = fileURLToPath(new URL('../../../docs/playground.png', import.meta.url));
     writeFileSync(out, await page.screenshot());

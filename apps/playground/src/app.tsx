@@ -3,6 +3,8 @@
  * jump to the next fault), the shareable URL kept in the hash. The kernel runs in a worker; the UI
  * only draws snapshots.
  */
+
+import type { ScenarioStep } from '@mmkit/scenario';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from './client.js';
 import { decodeHash, encodeHash, VIEWS, type ViewId } from './url-state.js';
@@ -17,7 +19,7 @@ import { TlbView } from './views/tlb.js';
 import { WalkForm, WalkOutcome, type WalkQuery } from './views/walk.js';
 import type { WalkView } from './worker/engine.js';
 import type { Snapshot } from './worker/protocol.js';
-import type { Scenario, Step } from './worker/scenario.js';
+import type { ScenarioRef } from './worker/scenario.js';
 
 const VIEW_NAMES: Record<ViewId, string> = {
   machine: 'Machine',
@@ -96,7 +98,7 @@ export function App({ client }: { client: Client }) {
   );
 
   const request = useCallback(
-    (p: Promise<Snapshot>, followStep: boolean) => {
+    (p: Promise<Snapshot>, followStep: boolean, reportErrors = true) => {
       setBusy(true);
       inflight.current++;
       const settle = () => {
@@ -112,7 +114,8 @@ export function App({ client }: { client: Client }) {
         },
         (e: Error) => {
           settle();
-          setError(e.message);
+          // A view that asked shows the error itself (next to the form that caused it).
+          if (reportErrors) setError(e.message);
         },
       );
     },
@@ -123,7 +126,7 @@ export function App({ client }: { client: Client }) {
     const st = decodeHash(location.hash);
     setView(st.view);
     target.current = st.position;
-    request(client.call({ type: 'open', scenario: st.scenario, position: st.position }), false).then(() => {
+    request(client.call({ type: 'open', ref: st.ref, position: st.position }), false).then(() => {
       if (st.error) setError(st.error);
       document.body.dataset.ready = 'true';
     });
@@ -140,7 +143,7 @@ export function App({ client }: { client: Client }) {
 
   useEffect(() => {
     if (!snap) return;
-    const h = encodeHash({ scenario: snap.scenario, position: snap.position, view });
+    const h = encodeHash({ ref: snap.ref, position: snap.position, view });
     if (h !== location.hash) {
       lastHash.current = h;
       history.replaceState(null, '', h);
@@ -326,12 +329,21 @@ export function App({ client }: { client: Client }) {
         ) : view === 'scenario' ? (
           <ScenarioView
             scenario={snap.scenario}
-            pids={live}
-            onOpen={(s: Scenario) => request(client.call({ type: 'open', scenario: s, position: 0 }), false)}
-            onAppend={(st: Step) => request(client.call({ type: 'append', step: st }), false)}
+            current={snap.ref}
+            processes={snap.processes}
+            onOpen={(r: ScenarioRef) => {
+              const p = client.call({ type: 'open', ref: r, position: 0 });
+              void request(p, false, false);
+              return p;
+            }}
+            onAppend={(st: ScenarioStep) => {
+              const p = client.call({ type: 'append', step: st });
+              void request(p, false, false);
+              return p;
+            }}
           />
         ) : view === 'compare' ? (
-          <CompareView scenario={snap.scenario} client={client} />
+          <CompareView scenario={snap.scenario} current={snap.ref} client={client} />
         ) : (
           <ImportView client={client} pids={live} />
         )}

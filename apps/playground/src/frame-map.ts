@@ -62,3 +62,78 @@ export function frameAt(
   const i = row * width + col;
   return i < frames ? i : -1;
 }
+
+/**
+ * What part of the frame map the canvas shows: `zoom` canvas pixels per frame-map pixel, and the
+ * map pixel (`x`, `y`) at the canvas's top-left corner. At zoom 1 the whole map shows, 1:1.
+ */
+export interface MapView {
+  readonly zoom: number;
+  readonly x: number;
+  readonly y: number;
+}
+
+/** The whole map, unzoomed. */
+export const FULL_VIEW: MapView = { zoom: 1, x: 0, y: 0 };
+
+/** The largest zoom: a frame 64 canvas pixels wide. */
+export const MAX_ZOOM = 64;
+
+/** Clamps a view to the map: zoom in [1, MAX_ZOOM], the window inside the `width` × `height` map. */
+export function clampView(v: MapView, width: number, height: number): MapView {
+  const zoom = Math.min(MAX_ZOOM, Math.max(1, v.zoom));
+  const x = Math.min(Math.max(0, v.x), width - width / zoom);
+  const y = Math.min(Math.max(0, v.y), height - height / zoom);
+  return { zoom, x, y };
+}
+
+/**
+ * Zooms by `factor` keeping the map pixel under canvas point (`cx`, `cy`) (canvas pixels, not CSS
+ * pixels) where it is, as a wheel or a pinch does; buttons and keys zoom about the centre.
+ */
+export function zoomAt(
+  v: MapView,
+  factor: number,
+  cx: number,
+  cy: number,
+  width: number,
+  height: number,
+): MapView {
+  const zoom = Math.min(MAX_ZOOM, Math.max(1, v.zoom * factor));
+  const mx = v.x + cx / v.zoom;
+  const my = v.y + cy / v.zoom;
+  return clampView({ zoom, x: mx - cx / zoom, y: my - cy / zoom }, width, height);
+}
+
+/** Pans the least distance that brings frame `index` into the view. */
+export function ensureVisible(v: MapView, index: number, width: number, height: number): MapView {
+  const col = index % width;
+  const row = Math.floor(index / width);
+  const w = width / v.zoom;
+  const h = height / v.zoom;
+  const x = col < v.x ? col : col + 1 > v.x + w ? col + 1 - w : v.x;
+  const y = row < v.y ? row : row + 1 > v.y + h ? row + 1 - h : v.y;
+  return clampView({ zoom: v.zoom, x, y }, width, height);
+}
+
+/**
+ * The frame index under CSS point (`x`, `y`) of a canvas shown `cssW` × `cssH` that draws the
+ * `width` × `height` map through `view`, or -1 (outside the map or past the last frame).
+ */
+export function frameAtView(
+  x: number,
+  y: number,
+  cssW: number,
+  cssH: number,
+  width: number,
+  height: number,
+  frames: number,
+  view: MapView,
+): number {
+  if (x < 0 || y < 0 || x >= cssW || y >= cssH) return -1;
+  const col = Math.floor(view.x + (x * width) / cssW / view.zoom);
+  const row = Math.floor(view.y + (y * height) / cssH / view.zoom);
+  if (col < 0 || col >= width || row < 0 || row >= height) return -1;
+  const i = row * width + col;
+  return i < frames ? i : -1;
+}

@@ -36,11 +36,11 @@ describe('App', () => {
     location.hash = '#scenario=demo&board=pc&arch=x86_64&p=2&view=machine';
     const port = fakeWorker();
     render(<App client={new Client(port)} />);
-    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 2 / 16'));
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 2 / 26'));
     expect(port.sent[0]).toMatchObject({ type: 'open', position: 2 });
     expect(screen.getByRole('tab', { name: 'Machine' }).getAttribute('aria-selected')).toBe('true');
     fireEvent.click(screen.getByRole('button', { name: 'Step forward (])' }));
-    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 3 / 16'));
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 3 / 26'));
     // Step 3 is the first heap store: a demand-zero fault, so the walk explainer comes into focus.
     expect(screen.getByRole('tab', { name: 'Walk' }).getAttribute('aria-selected')).toBe('true');
     await waitFor(() => expect(screen.getByTestId('walk-pa').textContent).toMatch(/^0x/));
@@ -50,11 +50,11 @@ describe('App', () => {
   it('moves between tabs with the arrow keys and steps with [ and ]', async () => {
     const port = fakeWorker();
     render(<App client={new Client(port)} />);
-    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 16'));
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 26'));
     fireEvent.keyDown(document.body, { key: ']' });
-    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 1 / 16'));
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 1 / 26'));
     fireEvent.keyDown(document.body, { key: '[' });
-    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 16'));
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 26'));
     const machine = screen.getByRole('tab', { name: 'Machine' });
     fireEvent.keyDown(machine, { key: 'ArrowLeft' });
     expect(screen.getByRole('tab', { name: 'Import/export' }).getAttribute('aria-selected')).toBe('true');
@@ -64,26 +64,64 @@ describe('App', () => {
     fireEvent.click(screen.getByRole('tab', { name: 'Scenarios' }));
     fireEvent.keyDown(screen.getByLabelText('address'), { key: ']' });
     await new Promise((r) => setTimeout(r, 20));
-    expect(screen.getByTestId('position').textContent).toBe('step 0 / 16');
+    expect(screen.getByTestId('position').textContent).toBe('step 0 / 26');
   });
 
-  it('shows the worker error when a step cannot be added', async () => {
+  it('shows the ScenarioError when a step cannot be added, and adds a good one', async () => {
     const port = fakeWorker();
     render(<App client={new Client(port)} />);
-    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 16'));
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 26'));
     fireEvent.click(screen.getByRole('tab', { name: 'Scenarios' }));
-    fireEvent.input(screen.getByLabelText('length'), { target: { value: '0' } });
+    expect(screen.getAllByRole('button', { name: /^Run / })[0]!.textContent).toBe('Run demo');
+    fireEvent.input(screen.getByLabelText('process'), { target: { value: 'nobody' } });
     fireEvent.click(screen.getByRole('button', { name: 'Add step' }));
     await waitFor(() =>
-      expect(screen.getByRole('alert').textContent).toBe(
-        'step.length: got 0, expected an integer from 1 to 1099511627776',
+      expect(screen.getByRole('alert').textContent).toMatch(
+        /step 1 \(mmap\): process "nobody" is not defined by an earlier step/,
       ),
     );
-    fireEvent.input(screen.getByLabelText('length'), { target: { value: '8192' } });
+    fireEvent.change(screen.getByLabelText('Operation'), { target: { value: 'spawn' } });
+    fireEvent.input(screen.getByLabelText('as'), { target: { value: 'app' } });
     fireEvent.click(screen.getByRole('button', { name: 'Add step' }));
-    // No process yet: the step runs and is recorded as failed with the reason.
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 1 / 1'));
+    expect(screen.queryByRole('alert')).toBeNull();
+    await waitFor(() => expect(location.hash).toMatch(/^#src=[\w-]+&p=1&view=/));
+  });
+
+  it('runs a pasted YAML scenario, and shows the ScenarioError of a broken one', async () => {
+    const port = fakeWorker();
+    render(<App client={new Client(port)} />);
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 26'));
+    fireEvent.click(screen.getByRole('tab', { name: 'Scenarios' }));
+    const box = screen.getByLabelText(/^Scenario file/);
+    fireEvent.input(box, { target: { value: 'board: virt\nsteps:\n  - { op: jump }\n' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Run this scenario' }));
     await waitFor(() =>
-      expect(screen.getByTestId('current-step').textContent).toContain('pid 1 does not exist'),
+      expect(screen.getByRole('alert').textContent).toMatch(/^scenario:3: step 1: op "jump" is not a step/),
     );
+    fireEvent.input(box, {
+      target: { value: 'board: pc\nsteps:\n  - { op: spawn, as: a }\n  - { op: exit, process: a }\n' },
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Run this scenario' }));
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 2'));
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  it('runs a scenario file opened from disk or dropped on the box', async () => {
+    const port = fakeWorker();
+    render(<App client={new Client(port)} />);
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 26'));
+    fireEvent.click(screen.getByRole('tab', { name: 'Scenarios' }));
+    const yaml =
+      'board: virt\nsteps:\n  - { op: spawn, as: a }\n  - { op: spawn, as: b }\n  - { op: exit, process: a }\n';
+    const input = screen.getByLabelText('Open a scenario file') as HTMLInputElement;
+    Object.defineProperty(input, 'files', { value: [new File([yaml], 'two.yaml')] });
+    fireEvent.change(input);
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 3'));
+    expect((screen.getByLabelText(/^Scenario file/) as HTMLTextAreaElement).value).toBe(yaml);
+    const form = screen.getByRole('form', { name: 'Run a scenario file' });
+    const dropped = 'board: pc\nsteps:\n  - { op: spawn, as: a }\n';
+    fireEvent.drop(form, { dataTransfer: { files: [new File([dropped], 'one.yaml')] } });
+    await waitFor(() => expect(screen.getByTestId('position').textContent).toBe('step 0 / 1'));
   });
 });

@@ -1,39 +1,48 @@
 import { describe, expect, it } from 'vitest';
 import { Host } from '../src/worker/host.js';
-import { DEMO_STEPS, demoScenario } from '../src/worker/scenario.js';
+import { DEMO_REF } from '../src/worker/scenario.js';
+
+const DEMO_LENGTH = 26;
 
 describe('worker host', () => {
   it('travels back in time by re-running from boot: step N is the same whichever way you get there', () => {
     const h = new Host();
-    h.handle({ type: 'open', scenario: demoScenario(), position: 10 });
+    h.handle({ type: 'open', ref: DEMO_REF, position: 10 });
     const back = h.handle({ type: 'goto', position: 4 });
-    const fresh = new Host().handle({ type: 'open', scenario: demoScenario(), position: 4 });
+    const fresh = new Host().handle({ type: 'open', ref: DEMO_REF, position: 4 });
     expect(back.position).toBe(4);
     expect(back.records).toEqual(fresh.records);
     expect(back.processes).toEqual(fresh.processes);
     expect(Buffer.compare(back.frames.codes, fresh.frames.codes)).toBe(0);
-    expect(h.handle({ type: 'goto', position: 99 }).position).toBe(DEMO_STEPS.length);
+    expect(h.handle({ type: 'goto', position: 99 }).position).toBe(DEMO_LENGTH);
   });
 
   it('jumps to the next step that faults', () => {
     const h = new Host();
-    h.handle({ type: 'open', scenario: demoScenario(), position: 3 });
+    h.handle({ type: 'open', ref: DEMO_REF, position: 3 });
     const s = h.handle({ type: 'nextFault' });
-    const faulting = DEMO_STEPS.findIndex((_, i) => i >= 3 && s.records[i]?.faulted);
+    const faulting = Array.from({ length: DEMO_LENGTH }).findIndex((_, i) => i >= 3 && s.records[i]?.faulted);
     expect(s.position).toBe(faulting + 1);
     expect(s.records.slice(3, faulting).every((r) => !r.faulted)).toBe(true);
   });
 
   it('appends a step at the current position, dropping the later ones', () => {
     const h = new Host();
-    h.handle({ type: 'open', scenario: demoScenario(), position: 2 });
-    const s = h.handle({ type: 'append', step: { op: 'mmap', pid: 1, length: 8192, prot: 'r', name: 'ro' } });
+    h.handle({ type: 'open', ref: DEMO_REF, position: 2 });
+    const s = h.handle({
+      type: 'append',
+      step: { op: 'mmap', process: 'init', length: '2 pages', prot: 'r--', as: 'ro' },
+    });
     expect(s.position).toBe(3);
     expect(s.scenario.steps).toHaveLength(3);
     expect(s.processes[0]!.maps).toContain('r--p');
-    expect(() => h.handle({ type: 'append', step: { op: 'mmap', length: 0 } as never })).toThrow(
-      'steps[3].length: got 0',
-    );
+    // The scenario is now a custom one: its text, which parses back to the same steps.
+    expect(s.ref.example).toBeUndefined();
+    expect(s.ref.text).toContain('"as": "ro"');
+    expect(() =>
+      h.handle({ type: 'append', step: { op: 'mmap', process: 'nobody', length: 1, prot: 'r--' } }),
+    ).toThrow(/step 4 \(mmap\): process "nobody" is not defined by an earlier step/);
+    // A refused step leaves the open scenario as it was.
     expect(h.handle({ type: 'goto', position: 3 }).scenario.steps).toHaveLength(3);
   });
 
@@ -43,14 +52,14 @@ describe('worker host', () => {
     expect(() => h.handle({ type: 'walkImported', va: '0', access: 0, privilege: 0 })).toThrow(
       'import a translation-state export first',
     );
-    expect(() => h.handle({ type: 'open', scenario: { board: 'vax' } as never, position: 0 })).toThrow(
-      /^board: got "vax"/,
+    expect(() => h.handle({ type: 'open', ref: { text: 'board: vax\nsteps: []\n' }, position: 0 })).toThrow(
+      /board/,
     );
   });
 
   it('exports JSON that imports back', () => {
     const h = new Host();
-    h.handle({ type: 'open', scenario: demoScenario('pc', 'x86_64'), position: 4 });
+    h.handle({ type: 'open', ref: { example: 'demo', board: 'pc', arch: 'x86_64' }, position: 4 });
     const text = h.handle({ type: 'export', pid: 1 });
     expect(h.handle({ type: 'import', text })).toMatchObject({ arch: 'x86_64', machine: 'pc', pid: 1 });
     const live = h.handle({ type: 'walk', pid: 1, va: 'heap', access: 1, privilege: 0 });

@@ -5,14 +5,14 @@ import { Client, type Port } from '../src/client.js';
 import { MachineView } from '../src/views/machine.js';
 import { Host } from '../src/worker/host.js';
 import type { Envelope, Reply } from '../src/worker/protocol.js';
-import { demoScenario } from '../src/worker/scenario.js';
+import { DEMO_REF } from '../src/worker/scenario.js';
 
 afterEach(cleanup);
 
 describe('MachineView', () => {
   it('selects frames with the arrow keys and asks the worker only about the latest one', async () => {
     const host = new Host();
-    const snap = host.handle({ type: 'open', scenario: demoScenario(), position: 1 });
+    const snap = host.handle({ type: 'open', ref: DEMO_REF, position: 1 });
     const asked: number[] = [];
     const port: Port = {
       onmessage: null,

@@ -2,22 +2,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/worker/engine.js';
-import { parseScenario } from '../src/worker/scenario.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
 describe('README', () => {
   it('its scenario parses and ends with the protection fault it describes (#PF error code=0x7, SEGV_ACCERR)', () => {
-    const blocks = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
     expect(blocks).toHaveLength(1);
-    const s = parseScenario(blocks[0]!);
-    const e = new Engine(s);
-    e.runTo(s.steps.length);
+    const e = new Engine({ text: blocks[0]! });
+    e.runTo(e.length);
     expect(e.records.slice(0, -1).every((r) => r.ok)).toBe(true);
     const last = e.records.at(-1)!;
     expect(last.ok).toBe(false);
     expect(last.events.find((x) => x.startsWith('fault'))).toMatch(/#PF error code=0x7\b/);
-    expect(last.outcome).toBe('pid 1 killed: permission fault (SIGSEGV SEGV_ACCERR)');
+    expect(last.outcome).toBe('pid 1 killed: permission fault (SIGSEGV)');
     expect(e.machine().boardName).toContain('512 MiB');
   });
 
@@ -27,7 +25,7 @@ describe('README', () => {
     expect(decodeHash(link)).toMatchObject({
       position: 6,
       view: 'walk',
-      scenario: { board: 'pc', arch: 'x86-pae' },
+      ref: { example: 'demo', board: 'pc', arch: 'x86-pae' },
     });
   });
 });

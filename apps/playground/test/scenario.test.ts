@@ -1,63 +1,71 @@
+import { EXAMPLE_SCENARIOS, parseScenario, ScenarioError } from '@mmkit/scenario';
 import { describe, expect, it } from 'vitest';
-import {
-  DEMO_STEPS,
-  demoScenario,
-  parseAddressExpr,
-  parseScenario,
-  ScenarioError,
-} from '../src/worker/scenario.js';
+import { FORM_OPS, formToStep } from '../src/views/scenario.js';
+import { EXAMPLE_IDS, loadScenario, resolveAddress, scenarioText } from '../src/worker/scenario.js';
 
-describe('scenario format', () => {
-  it('parses the demo back from its JSON', () => {
-    expect(parseScenario(JSON.stringify(demoScenario('pc', 'x86-32')))).toEqual({
-      name: 'demo',
-      board: 'pc',
-      arch: 'x86-32',
-      cpus: 2,
-      steps: DEMO_STEPS,
+describe('scenarios of @mmkit/scenario in the playground', () => {
+  it('lists every shipped example, the demo first', () => {
+    expect(EXAMPLE_IDS[0]).toBe('demo');
+    expect([...EXAMPLE_IDS].sort()).toEqual(EXAMPLE_SCENARIOS.map((s) => s.id).sort());
+  });
+
+  it('loads an example or a file text, and throws the ScenarioError of a bad one', () => {
+    expect(loadScenario({ example: 'fork-exec' }).name).toBe('fork-exec');
+    expect(loadScenario({ text: '{"board": "pc", "steps": [{"op": "spawn", "as": "a"}]}' }).board).toBe('pc');
+    expect(() => loadScenario({ text: 'board: virt\nsteps:\n  - { op: exit, process: q }\n' })).toThrow(
+      ScenarioError,
+    );
+    expect(() => loadScenario({ example: 'nope' })).toThrow(ScenarioError);
+  });
+
+  it('writes a scenario back as JSON text that parses to the same scenario', () => {
+    const s = loadScenario({ example: 'demo' });
+    expect(parseScenario(scenarioText(s))).toEqual(s);
+  });
+
+  it('maps the add-a-step form onto step objects the validator accepts', () => {
+    const form = {
+      op: 'brk',
+      process: 'init',
+      addr: 'heap+0x2000',
+      length: '9',
+      prot: 'rw-',
+      as: '',
+      value: '',
+    };
+    expect(formToStep(form)).toEqual({ op: 'brk', process: 'init', to: 'heap+0x2000' });
+    expect(formToStep({ ...form, op: 'write', value: '42' })).toEqual({
+      op: 'write',
+      process: 'init',
+      addr: 'heap+0x2000',
+      value: 42,
     });
-  });
-
-  it('names the bad field and what was expected', () => {
-    const base = { board: 'virt', arch: 'aarch64', steps: [] };
-    const cases: [unknown, string][] = [
-      [{ ...base, board: 'vax' }, 'board: got "vax", expected one of virt, rpi4b, pc'],
-      [
-        { ...base, arch: 'riscv' },
-        'arch: got "riscv", expected one of aarch64, x86_64, x86_64-la57, x86-pae, x86-32',
-      ],
-      [{ ...base, steps: 3 }, 'steps: got 3, expected an array'],
-      [{ ...base, steps: [{ op: 'jump' }] }, 'steps[0].op: got "jump", expected one of spawn, mmap'],
-      [{ ...base, steps: [{ op: 'read' }] }, 'steps[0].addr: got undefined, expected an address'],
-      [{ ...base, steps: [{ op: 'mmap', length: 0 }] }, 'steps[0].length: got 0, expected an integer from 1'],
-      [
-        { ...base, steps: [{ op: 'mmap', length: 4096, prot: 'rwz' }] },
-        'steps[0].prot: got "rwz", expected letters r, w, x',
-      ],
-      [{ ...base, steps: [{ op: 'spawn', pid: -1 }] }, 'steps[0].pid: got -1, expected an integer from 1'],
-      [{ ...base, ram: '3T' }, 'ram: got "3T", expected a size such as 512M or 8G'],
-      [{ ...base, cpus: 9 }, 'cpus: got 9, expected an integer from 1 to 8'],
-    ];
-    for (const [value, message] of cases) {
-      const err = (() => {
-        try {
-          parseScenario(JSON.stringify(value));
-        } catch (e) {
-          return e;
-        }
-      })();
-      expect(err).toBeInstanceOf(ScenarioError);
-      expect((err as Error).message).toContain(message);
+    expect(formToStep({ ...form, op: 'copy-to-user', value: 'hi' })).toMatchObject({ text: 'hi' });
+    expect(formToStep({ op: 'spawn', as: 'app' })).toEqual({ op: 'spawn', as: 'app' });
+    expect(FORM_OPS).not.toContain('mremap');
+    for (const op of FORM_OPS) {
+      const steps = [
+        { op: 'spawn', as: 'init' },
+        formToStep({ ...form, op, as: op === 'spawn' || op === 'fork' ? 'x' : '', value: '1' }),
+      ];
+      expect(() => parseScenario(JSON.stringify({ board: 'virt', steps }))).not.toThrow();
     }
-    expect(() => parseScenario('{')).toThrow(/^scenario: not JSON/);
   });
 
-  it('reads address expressions', () => {
-    expect(parseAddressExpr('a', 'heap+0x1000')).toEqual({ base: 'heap', offset: 0x1000n });
-    expect(parseAddressExpr('a', 'stackTop - 8')).toEqual({ base: 'stackTop', offset: -8n });
-    expect(parseAddressExpr('a', '0xdead_beef_000')).toEqual({ base: 0xdeadbeef000n, offset: 0n });
-    expect(parseAddressExpr('a', 4096)).toEqual({ base: 4096n, offset: 0n });
-    expect(() => parseAddressExpr('a', 'heap+-1')).toThrow('a: got "heap+-1", expected an address');
-    expect(() => parseAddressExpr('a', 1.5)).toThrow('a: got 1.5, expected a non-negative integer address');
+  it('resolves walk addresses: numbers, symbols plus or minus an offset, the old camelCase names', () => {
+    const sym = new Map([
+      ['heap', 0x1000_0000n],
+      ['stack-top', 0x8000n],
+    ]);
+    expect(resolveAddress('0xdead_beef_000', sym)).toBe(0xdeadbeef000n);
+    expect(resolveAddress('4096', sym)).toBe(4096n);
+    expect(resolveAddress('heap+0x10', sym)).toBe(0x1000_0010n);
+    expect(resolveAddress('stack-top-8', sym)).toBe(0x7ff8n);
+    expect(resolveAddress('stackTop - 8', sym)).toBe(0x7ff8n);
+    expect(() => resolveAddress('nowhere+4', sym)).toThrow(
+      '"nowhere" is not a name; expected 0x… or one of: heap, stack-top',
+    );
+    expect(() => resolveAddress('heap+-1', sym)).toThrow('expected 0x…, a name or name±offset');
+    expect(() => resolveAddress('stack-top-0x9000', sym)).toThrow('is below 0');
   });
 });

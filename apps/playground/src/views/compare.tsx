@@ -1,22 +1,34 @@
 /** Compare: one scenario on two configurations side by side, differences highlighted. */
+
+import type { Scenario } from '@mmkit/scenario';
 import { useState } from 'preact/hooks';
 import type { Client } from '../client.js';
-import type { CompareRow } from '../worker/engine.js';
-import type { Scenario } from '../worker/scenario.js';
-import { ConfigPicker } from './scenario.js';
+import type { ArchChoice, CompareRow } from '../worker/engine.js';
+import type { ScenarioRef } from '../worker/scenario.js';
+import { type BoardChoice, ConfigPicker } from './scenario.js';
 
 /** The compare view. */
-export function CompareView({ scenario, client }: { scenario: Scenario; client: Client }) {
-  const [a, setA] = useState({ board: scenario.board, arch: scenario.arch, ram: String(scenario.ram ?? '') });
+export function CompareView({
+  scenario,
+  current,
+  client,
+}: {
+  scenario: Scenario;
+  current: ScenarioRef;
+  client: Client;
+}) {
+  const [a, setA] = useState({
+    board: scenario.board as BoardChoice,
+    arch: (scenario.arch ?? 'aarch64') as ArchChoice,
+    ram: String(scenario.ram ?? ''),
+  });
   const [b, setB] = useState({ board: 'pc' as const, arch: 'x86_64' as const, ram: '' } as typeof a);
   const [result, setResult] = useState<{ a: string; b: string; rows: CompareRow[] } | null>(null);
   const [error, setError] = useState('');
-  const cfg = (c: typeof a): Scenario => ({
-    ...scenario,
-    board: c.board,
-    arch: c.arch,
-    ram: c.ram || undefined,
-  });
+  const cfg = (c: typeof a): ScenarioRef => {
+    const { board: _b, arch: _a, ram: _r, ...which } = current;
+    return { ...which, board: c.board, arch: c.arch, ...(c.ram ? { ram: c.ram } : {}) };
+  };
   const run = () => {
     client
       .call({ type: 'compare', a: cfg(a), b: cfg(b) })

@@ -1,17 +1,18 @@
-/** Scenarios: the demo on any board and paging format, JSON scenarios, and steps added by hand. */
+/**
+ * Scenarios: the shipped `@mmkit/scenario` examples on any board and paging format, a scenario file
+ * (YAML or JSON, as `mmkit run` takes it) pasted or dropped, and steps added by hand.
+ */
+import { EXAMPLE_SCENARIOS, type Scenario, type ScenarioStep, STEP_OPS } from '@mmkit/scenario';
 import { useState } from 'preact/hooks';
-import {
-  ARCHS,
-  type ArchChoice,
-  BOARDS,
-  type BoardChoice,
-  demoScenario,
-  OPS,
-  parseScenario,
-  parseStep,
-  type Scenario,
-  type Step,
-} from '../worker/scenario.js';
+import type { ArchChoice, ProcessView } from '../worker/engine.js';
+import { EXAMPLE_IDS, type ScenarioRef } from '../worker/scenario.js';
+
+/** Boards, in picker order. */
+export const BOARDS = ['virt', 'rpi4b', 'pc'] as const;
+/** A board id. */
+export type BoardChoice = (typeof BOARDS)[number];
+/** Paging formats, in picker order. */
+export const ARCHS: readonly ArchChoice[] = ['aarch64', 'x86_64', 'x86_64-la57', 'x86-pae', 'x86-32'];
 
 /** Boards and the paging formats each runs. */
 export const BOARD_ARCHS: Record<BoardChoice, readonly ArchChoice[]> = {
@@ -77,79 +78,137 @@ export function ConfigPicker({
   );
 }
 
+/** The fields of the add-a-step form each op takes (`addr` is `to` for brk, `value` is `text` for copy-to-user). */
+const FORM_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  spawn: ['as'],
+  mmap: ['process', 'length', 'prot', 'as', 'addr'],
+  munmap: ['process', 'addr', 'length'],
+  mprotect: ['process', 'addr', 'length', 'prot'],
+  brk: ['process', 'addr'],
+  touch: ['process', 'addr', 'length'],
+  read: ['process', 'addr'],
+  write: ['process', 'addr', 'value'],
+  fetch: ['process', 'addr'],
+  'copy-to-user': ['process', 'addr', 'value'],
+  'copy-from-user': ['process', 'addr', 'length'],
+  fork: ['process', 'as'],
+  exec: ['process'],
+  exit: ['process'],
+  maps: ['process'],
+  dump: ['process'],
+};
+
+/** Ops the form offers (mremap needs two lengths: write it in a scenario file). */
+export const FORM_OPS = STEP_OPS.filter((op) => op in FORM_FIELDS);
+
+/**
+ * Maps the add-a-step form onto a `@mmkit/scenario` step: only the fields `op` takes, non-empty,
+ * numbers as numbers. The worker validates the result like a scenario file's step.
+ */
+export function formToStep(form: Readonly<Record<string, string>>): ScenarioStep {
+  const op = form.op ?? '';
+  const out: Record<string, unknown> = { op };
+  for (const f of FORM_FIELDS[op] ?? []) {
+    const v = (form[f] ?? '').trim();
+    if (v === '') continue;
+    const key = f === 'addr' && op === 'brk' ? 'to' : f === 'value' && op === 'copy-to-user' ? 'text' : f;
+    out[key] = f === 'value' && op === 'write' && /^\d+$/.test(v) ? Number(v) : v;
+  }
+  return out as unknown as ScenarioStep;
+}
+
 /** The scenario view. */
 export function ScenarioView({
   scenario,
-  pids,
+  current,
+  processes,
   onOpen,
   onAppend,
 }: {
   scenario: Scenario;
-  pids: readonly number[];
-  onOpen: (s: Scenario) => void;
-  onAppend: (s: Step) => void;
+  current: ScenarioRef;
+  processes: readonly ProcessView[];
+  /** Opens a scenario; the promise rejects with the worker's message (a ScenarioError's). */
+  onOpen: (r: ScenarioRef) => Promise<unknown>;
+  onAppend: (s: ScenarioStep) => Promise<unknown>;
 }) {
   const [cfg, setCfg] = useState({
-    board: scenario.board,
-    arch: scenario.arch,
+    board: scenario.board as BoardChoice,
+    arch: (scenario.arch ?? 'aarch64') as ArchChoice,
     ram: String(scenario.ram ?? ''),
   });
-  const [json, setJson] = useState(() => JSON.stringify(scenario, null, 2));
+  const [own, setOwn] = useState(!current.board);
+  const [text, setText] = useState(() => (current.text !== undefined ? current.text : ''));
   const [error, setError] = useState('');
+  const live = processes.filter((p) => p.state === 'running');
   const [step, setStep] = useState<Record<string, string>>({
     op: 'mmap',
-    pid: String(pids[0] ?? 1),
-    length: '8192',
-    prot: 'rw',
+    process: live[0]?.name ?? '',
+    length: '2 pages',
+    prot: 'rw-',
     addr: '',
-    name: '',
+    as: '',
+    value: '',
   });
-  const withCfg = (s: Scenario): Scenario => ({
-    ...s,
-    board: cfg.board,
-    arch: cfg.arch,
-    ...(cfg.ram ? { ram: cfg.ram } : { ram: undefined }),
-  });
-  const add = () => {
-    const raw: Record<string, unknown> = { op: step.op };
-    if (step.pid) raw.pid = Number(step.pid);
-    if (step.addr) raw.addr = /^\d+$/.test(step.addr) ? Number(step.addr) : step.addr;
-    if (step.length && ['mmap', 'munmap', 'mprotect', 'touch'].includes(step.op!))
-      raw.length = Number(step.length);
-    if (step.prot && ['mmap', 'mprotect'].includes(step.op!)) raw.prot = step.prot;
-    if (step.name && step.op === 'mmap') raw.name = step.name;
-    try {
-      onAppend(parseStep(raw, 'step'));
-      setError('');
-    } catch (e) {
-      setError((e as Error).message);
-    }
+  const overrides = (): Omit<ScenarioRef, 'example' | 'text'> =>
+    own ? {} : { board: cfg.board, arch: cfg.arch, ...(cfg.ram ? { ram: cfg.ram } : {}) };
+  const open = (r: ScenarioRef) =>
+    onOpen(r).then(
+      () => setError(''),
+      (e: Error) => setError(e.message),
+    );
+  const add = () =>
+    onAppend(formToStep(step)).then(
+      () => setError(''),
+      (e: Error) => setError(e.message),
+    );
+  const readFile = (f: File | undefined) => {
+    if (!f) return;
+    void f.text().then((t) => {
+      setText(t);
+      return open({ text: t, ...overrides() });
+    });
   };
-  const field = (name: string, label: string, size = 10) => (
-    <label>
-      {label}{' '}
-      <input
-        name={name}
-        size={size}
-        value={step[name] ?? ''}
-        onInput={(e) => setStep({ ...step, [name]: (e.target as HTMLInputElement).value })}
-      />
-    </label>
-  );
+  const field = (name: string, label: string, size = 10) =>
+    (FORM_FIELDS[step.op ?? ''] ?? []).includes(name) ? (
+      <>
+        <label>
+          {label}{' '}
+          <input
+            name={name}
+            size={size}
+            value={step[name] ?? ''}
+            onInput={(e) => setStep({ ...step, [name]: (e.target as HTMLInputElement).value })}
+          />
+        </label>{' '}
+      </>
+    ) : null;
   return (
     <section aria-labelledby="scenario-h" class="view">
       <h2 id="scenario-h">Scenarios</h2>
-      <ConfigPicker value={cfg} onChange={setCfg} label="Machine" />
-      <p>
-        <button type="button" onClick={() => onOpen(withCfg(demoScenario()))}>
-          Load the demo
-        </button>
-      </p>
+      <label>
+        <input type="checkbox" checked={own} onChange={() => setOwn(!own)} /> run on the scenario's own
+        machine
+      </label>
+      {own ? null : <ConfigPicker value={cfg} onChange={setCfg} label="Machine" />}
+      <ul class="examples" aria-label="Example scenarios">
+        {EXAMPLE_IDS.map((id) => {
+          const ex = EXAMPLE_SCENARIOS.find((e) => e.id === id)!;
+          return (
+            <li key={id}>
+              <button type="button" onClick={() => void open({ example: id, ...overrides() })}>
+                Run {id}
+              </button>{' '}
+              {ex.summary}
+            </li>
+          );
+        })}
+      </ul>
       <form
         aria-label="Add a step"
         onSubmit={(e) => {
           e.preventDefault();
-          add();
+          void add();
         }}
       >
         <fieldset>
@@ -161,38 +220,54 @@ export function ScenarioView({
               value={step.op}
               onChange={(e) => setStep({ ...step, op: (e.target as HTMLSelectElement).value })}
             >
-              {OPS.map((o) => (
+              {FORM_OPS.map((o) => (
                 <option key={o}>{o}</option>
               ))}
             </select>
           </label>{' '}
-          {field('pid', 'pid', 4)} {field('addr', 'address', 16)} {field('length', 'length', 8)}{' '}
-          {field('prot', 'prot', 4)} {field('name', 'name', 8)} <button type="submit">Add step</button>
+          {field('process', 'process', 8)}
+          {field('addr', step.op === 'brk' ? 'to' : 'address', 16)}
+          {field('length', 'length', 8)}
+          {field('prot', 'prot', 4)}
+          {field('value', step.op === 'copy-to-user' ? 'text' : 'value', 10)}
+          {field('as', 'as', 8)}
+          <button type="submit">Add step</button>
         </fieldset>
         <p class="hint">
-          Addresses: <code>0x4000</code>, <code>heap+0x1000</code>, <code>stackTop-8</code>,{' '}
-          <code>stackLow</code>, <code>text</code>, <code>wild</code> or the name of an earlier mmap.
+          Processes: {live.map((p) => p.name).join(', ') || 'none yet (spawn one, as: init)'}. Addresses:{' '}
+          <code>0x4000</code>, <code>heap+0x1000</code>, <code>stack-top-8</code>, <code>stack-low</code>,{' '}
+          <code>text</code>, <code>wild</code> or the <code>as</code> of an earlier mmap. Sizes:{' '}
+          <code>4096</code>, <code>12K</code>, <code>3 pages</code>. Permissions: <code>rw-</code>,{' '}
+          <code>r-x</code>.
         </p>
       </form>
       <form
-        aria-label="Scenario JSON"
+        aria-label="Run a scenario file"
         onSubmit={(e) => {
           e.preventDefault();
-          try {
-            onOpen(parseScenario(json));
-            setError('');
-          } catch (err) {
-            setError((err as Error).message);
-          }
+          void open({ text, ...overrides() });
+        }}
+        onDragOver={(e) => e.preventDefault()}
+        onDrop={(e) => {
+          e.preventDefault();
+          readFile(e.dataTransfer?.files[0]);
         }}
       >
-        <label for="scenario-json">Scenario JSON</label>
+        <label for="scenario-text">
+          Scenario file (YAML or JSON, as mmkit run takes it): paste or drop it here
+        </label>
         <textarea
-          id="scenario-json"
+          id="scenario-text"
           rows={10}
-          value={json}
-          onInput={(e) => setJson((e.target as HTMLTextAreaElement).value)}
+          value={text}
+          onInput={(e) => setText((e.target as HTMLTextAreaElement).value)}
         />
+        <input
+          type="file"
+          aria-label="Open a scenario file"
+          accept=".yaml,.yml,.json"
+          onChange={(e) => readFile((e.target as HTMLInputElement).files?.[0])}
+        />{' '}
         <button type="submit">Run this scenario</button>
       </form>
       {error ? (

@@ -1,6 +1,6 @@
 /**
- * The playground's engine: boots a kernel for a scenario, runs its steps (through `steps.ts`, the
- * one module to swap for `@mmkit/scenario`'s step runner) while recording their events, and
+ * The playground's engine: boots a kernel for a `@mmkit/scenario` scenario, runs its steps with
+ * that package's stepper (the same runner as `mmkit run`) while recording their events, and
  * answers the views' questions (frame map, address spaces, page tables, walks, TLBs, exports).
  * Deterministic: the same scenario and position always give the same kernel, which is how the
  * timeline travels back in time (re-run to step N).
@@ -22,7 +22,6 @@ import {
   type WalkStep,
 } from '@mmkit/core';
 import {
-  bootKernel,
   dumpPageTable,
   exportTranslationState,
   FrameState,
@@ -30,8 +29,8 @@ import {
   type Process,
   type TranslationState,
 } from '@mmkit/kernel';
-import { type ArchChoice, parseAddressExpr, ramBytesOf, type Scenario, type Step } from './scenario.js';
-import { StepRunner } from './steps.js';
+import { type Scenario, type ScenarioStepper, start } from '@mmkit/scenario';
+import { loadScenario, optionsOf, resolveAddress, type ScenarioRef } from './scenario.js';
 
 /** Frame map codes (one byte per frame). */
 export const FRAME_CODES = {
@@ -135,6 +134,8 @@ export interface TableEntryView {
 /** A process as the address-space view shows it. */
 export interface ProcessView {
   readonly pid: number;
+  /** The name the scenario gave it (`as`). */
+  readonly name: string;
   readonly asid: number;
   readonly state: string;
   readonly maps: string;
@@ -209,19 +210,14 @@ const ACCESS = ['read', 'write', 'fetch'] as const;
 const PRIV = ['user', 'kernel'] as const;
 
 const hx = (v: bigint | number): string => `0x${v.toString(16)}`;
+const PAGE_BYTES = 4096;
+
+/** The paging formats the playground knows. */
+export type ArchChoice = 'aarch64' | 'x86_64' | 'x86_64-la57' | 'x86-pae' | 'x86-32';
 
 /** Builds the backend for a paging format. */
 export function createBackend(arch: ArchChoice): ArchBackend {
   return arch === 'aarch64' ? createAarch64Arch() : createX86Arch({ mode: arch });
-}
-
-/** Builds the board of a scenario (RAM size and, on the pc, the flavour that runs `arch`). */
-export function createScenarioBoard(s: Scenario): Board {
-  const ramBytes = ramBytesOf(s.ram);
-  const ram =
-    ramBytes === undefined ? {} : s.board === 'rpi4b' ? { ramGiB: ramBytes / 2 ** 30 } : { ramBytes };
-  const flavour = s.board === 'pc' ? pcFlavourForArch(s.arch) : undefined;
-  return createBoard(s.board, flavour === undefined ? ram : { ...ram, flavour });
 }
 
 function fieldViews(fields: readonly Field[]): FieldView[] {
@@ -261,17 +257,26 @@ export class Engine {
   readonly kernel: Kernel;
   readonly board: Board;
   readonly arch: ArchBackend;
+  /** The scenario as parsed and validated (its board and arch are the ones it runs on). */
+  readonly scenario: Scenario;
   readonly records: StepRecord[] = [];
-  private readonly steps: StepRunner;
-  private pending: MmEvent[] = [];
+  private readonly stepper: ScenarioStepper;
 
-  /** Boots the scenario's board and backend; throws an MmError for a board/arch/RAM that do not fit. */
-  constructor(readonly scenario: Scenario) {
-    this.board = createScenarioBoard(scenario);
-    this.arch = createBackend(scenario.arch);
-    this.kernel = bootKernel({ arch: this.arch, machine: this.board, cpus: scenario.cpus ?? 2 });
-    this.kernel.events.on((e) => this.pending.push(e));
-    this.steps = new StepRunner(this.kernel);
+  /** Parses and boots the scenario `ref` names; throws its ScenarioError for a bad file or machine. */
+  constructor(readonly ref: ScenarioRef) {
+    const parsed = loadScenario(ref);
+    this.stepper = start(parsed, optionsOf(ref));
+    this.board = this.stepper.board;
+    this.arch = this.stepper.arch;
+    this.kernel = this.stepper.kernel;
+    const m = this.stepper.machine;
+    this.scenario = {
+      ...parsed,
+      board: m.board.id,
+      arch: m.arch.id,
+      ...(ref.ram ? { ram: ref.ram } : {}),
+      ...(ref.board && ref.board !== parsed.board && !ref.ram ? { ram: undefined } : {}),
+    };
   }
 
   /** Steps run so far. */
@@ -279,34 +284,48 @@ export class Engine {
     return this.records.length;
   }
 
-  /** Runs steps until `position` is `n` (clamped to the scenario). */
-  runTo(n: number): void {
-    const end = Math.min(n, this.scenario.steps.length);
-    while (this.records.length < end) this.apply(this.scenario.steps[this.records.length]!);
+  /** Steps in the scenario. */
+  get length(): number {
+    return this.scenario.steps.length;
   }
 
-  /** Runs one step (appending it to the log); a step that cannot run is recorded as failed. */
-  apply(step: Step): StepRecord {
-    this.pending = [];
-    const { outcome, ok, va, pid } = this.steps.run(step);
-    const events = this.pending;
-    this.pending = [];
+  /** Runs steps until `position` is `n` (clamped to the scenario). */
+  runTo(n: number): void {
+    while (this.records.length < Math.min(n, this.length)) this.stepOnce();
+  }
+
+  /** Runs the next step (if any) and returns its record. */
+  stepOnce(): StepRecord | undefined {
+    const r = this.stepper.step();
+    if (!r) return undefined;
+    const events = r.events;
     const faulted = events.some((e) => e.type === 'fault');
+    const op = r.step.op;
     const focus: Focus = faulted
       ? 'walk'
       : events.some((e) => e.type === 'tlb')
         ? 'tlb'
-        : step.op === 'read' || step.op === 'write' || step.op === 'fetch' || step.op === 'touch'
+        : op === 'read' || op === 'write' || op === 'fetch' || op === 'touch'
           ? 'tables'
           : 'spaces';
+    const name = 'process' in r.step ? r.step.process : op === 'spawn' ? r.step.as : undefined;
+    const pid = name === undefined ? undefined : this.stepper.processes.get(name)?.pid;
+    const fault = events.find((e) => e.type === 'fault');
+    let va: bigint | undefined = fault?.type === 'fault' ? fault.va : undefined;
+    if (va === undefined && 'addr' in r.step && r.step.addr !== undefined) {
+      try {
+        va = resolveAddress(String(r.step.addr), this.stepper.symbols);
+      } catch {
+        va = undefined;
+      }
+    }
+    if (va === undefined && op === 'mmap' && typeof r.value === 'bigint') va = r.value;
     const rec: StepRecord = {
-      index: this.records.length,
-      op: step.op,
-      title:
-        step.title ??
-        `${step.op}${step.pid === undefined ? '' : ` pid ${step.pid}`}${step.addr === undefined ? '' : ` ${step.addr}`}`,
-      outcome,
-      ok,
+      index: r.index,
+      op,
+      title: r.title ?? r.summary,
+      outcome: r.status === 'ok' || r.outcome.includes(r.status) ? r.outcome : `${r.status}: ${r.outcome}`,
+      ok: r.status === 'ok',
       faulted,
       focus,
       events: events.map(formatEvent),
@@ -420,8 +439,11 @@ export class Engine {
 
   /** Live and dead processes. */
   processes(): ProcessView[] {
+    const names = new Map<number, string>();
+    for (const [n, p] of this.stepper.processes) names.set(p.pid, n);
     return this.kernel.allProcesses.map((p) => ({
       pid: p.pid,
+      name: names.get(p.pid) ?? `pid ${p.pid}`,
       asid: p.alive ? p.asid : -1,
       state: p.state,
       maps: p.alive ? this.kernel.procMaps(p) : '',
@@ -463,12 +485,78 @@ export class Engine {
   }
 
   /**
+   * The kernel's own tables: the kernel half of the translation (AArch64: the tree under
+   * TTBR1_EL1, which translates VAs with bits [63:48] all ones; x86: the entries of the shared root
+   * at and above the kernel's first index — the upper half of the PML4/PML5, PDPT entry 3 under
+   * PAE, PD entries 768–1023 on 32-bit — which every process root points to as well), level by
+   * level, each entry decoded by the backend. A table already shown (a recursive slot) is not
+   * entered twice.
+   */
+  kernelTables(): TableEntryView[] {
+    const k = this.kernel;
+    const d = this.arch.description;
+    const g = this.arch.geometry;
+    const editor = k.editor;
+    const rootEntries = d.rootTableBytes / d.descriptorBytes;
+    const per = g.entryPages[g.rootLevel]!;
+    const kernelVpn = Number(d.kernelRange.start >> BigInt(d.pageShift));
+    const first = Math.floor(kernelVpn / per) % rootEntries;
+    const baseVpn = kernelVpn - first * per;
+    const mmu = this.arch.createMmu(k.memory);
+    mmu.setKernelRoot(k.kernelRoot);
+    mmu.setUserRoot(k.emptyUserRoot, 0);
+    const r = new WalkResult();
+    const out: TableEntryView[] = [];
+    const seen = new Set<number>([k.kernelRoot]);
+    const visit = (table: number, level: number, vpn0: number, depth: number, from: number, to: number) => {
+      const each = g.entryPages[level]!;
+      for (let i = from; i < to; i++) {
+        const dpa = editor.entryPa(table, i);
+        const [lo, hi] = editor.readRaw(dpa);
+        if (lo === 0 && hi === 0) continue;
+        const vpn = vpn0 + i * each;
+        const raw = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+        const e = this.arch.codec.decode(lo, hi, level);
+        let effective: string | undefined;
+        if (e.kind === 'leaf') {
+          let mask = 0;
+          for (let p = 0 as PrivilegeLevel; p <= 1; p = (p + 1) as PrivilegeLevel)
+            for (let a = 0 as AccessKind; a <= 2; a = (a + 1) as AccessKind)
+              if (mmu.probe(vpn, a, p, r)) mask |= permBit(a, p);
+          effective = `${formatPerms(mask)} ${MEMORY_TYPES[r.memoryType] ?? ''}`.trim();
+        }
+        const again = e.kind === 'table' && seen.has(e.pa);
+        out.push({
+          depth,
+          levelName: editor.levelName(level),
+          index: i,
+          va: hx(BigInt(vpn) << BigInt(d.pageShift)),
+          descriptorPa: hx(dpa),
+          raw: `0x${raw.toString(16).padStart(d.descriptorBytes * 2, '0')}`,
+          kind: e.kind,
+          ...(e.kind === 'table' || e.kind === 'leaf'
+            ? { target: `${hx(e.pa)}${again ? ' (already shown: not entered again)' : ''}` }
+            : {}),
+          ...(effective === undefined ? {} : { effective }),
+          fields: fieldViews(this.arch.codec.describe(raw, level)),
+        });
+        if (e.kind === 'table' && !again) {
+          seen.add(e.pa);
+          visit(e.pa, level - 1, vpn, depth + 1, 0, PAGE_BYTES / d.descriptorBytes);
+        }
+      }
+    };
+    visit(k.kernelRoot, g.rootLevel, baseVpn, 0, first, rootEntries);
+    return out;
+  }
+
+  /**
    * Walks `va` in `pid`'s address space as the MMU would (a side-effect-free probe: no A/D update,
    * no TLB), with every descriptor read and the exact fault syndrome.
    */
   walk(pid: number, vaText: string, access: AccessKind, privilege: PrivilegeLevel): WalkView {
     const p = this.live(pid);
-    const va = this.steps.resolve(vaText, p, 'va');
+    const va = resolveAddress(vaText, this.stepper.symbols);
     const k = this.kernel;
     const mmu = this.arch.createMmu(k.memory);
     mmu.setKernelRoot(k.kernelRoot);
@@ -684,12 +772,17 @@ export class ImportedState {
         throw new ImportError(`registers.${name}: got ${JSON.stringify(value)}, expected a hex string`);
     this.arch = createBackend(archId as ArchChoice);
     // The largest RAM of the board, so that any table address the export names is RAM.
-    const board = createScenarioBoard({
-      board: machine,
-      arch: archId as ArchChoice,
-      ...(machine === 'rpi4b' ? { ram: '8G' } : machine === 'pc' ? {} : { ram: '8G' }),
-      steps: [],
-    });
+    const flavour = machine === 'pc' ? pcFlavourForArch(archId as ArchChoice) : undefined;
+    const board = createBoard(
+      machine as 'virt' | 'rpi4b' | 'pc',
+      machine === 'rpi4b'
+        ? { ramGiB: 8 }
+        : machine === 'pc'
+          ? flavour === undefined
+            ? {}
+            : { flavour }
+          : { ramBytes: 8 * 2 ** 30 },
+    );
     const memory = board.createMemory();
     const d = this.arch.description;
     const tables = v.tables.map((t, i) => {
@@ -773,10 +866,13 @@ export class ImportedState {
 
   /** Walks `va` through the imported tables. */
   walk(vaText: string, access: AccessKind, privilege: PrivilegeLevel): WalkView {
-    const { base, offset } = parseAddressExpr('va', vaText);
-    if (typeof base !== 'bigint')
+    let va: bigint;
+    try {
+      va = resolveAddress(vaText, new Map());
+    } catch {
       throw new ImportError(`va: got ${JSON.stringify(vaText)}, expected a number`);
-    return explainWalk(this.arch, this.mmu, base + offset, access, privilege);
+    }
+    return explainWalk(this.arch, this.mmu, va, access, privilege);
   }
 }
 
@@ -791,11 +887,11 @@ export interface CompareRow {
 }
 
 /** Runs one scenario's steps on two configurations and lists what a person could observe. */
-export function compare(a: Scenario, b: Scenario): { a: string; b: string; rows: CompareRow[] } {
+export function compare(a: ScenarioRef, b: ScenarioRef): { a: string; b: string; rows: CompareRow[] } {
   const ea = new Engine(a);
   const eb = new Engine(b);
-  ea.runTo(a.steps.length);
-  eb.runTo(b.steps.length);
+  ea.runTo(ea.length);
+  eb.runTo(eb.length);
   const rows: CompareRow[] = [];
   const row = (what: string, x: unknown, y: unknown) =>
     rows.push({ what, a: String(x), b: String(y), differs: String(x) !== String(y) });
@@ -819,6 +915,7 @@ export function compare(a: Scenario, b: Scenario): { a: string; b: string; rows:
       : 0;
     if (fa || fb) row(`step ${i + 1}: page-table frames allocated`, fa, fb);
   }
-  const desc = (s: Scenario) => `${s.board} ${s.arch}${s.ram === undefined ? '' : ` ${s.ram}`}`;
-  return { a: desc(a), b: desc(b), rows };
+  const desc = (e: Engine) =>
+    `${e.scenario.board} ${e.scenario.arch}${e.scenario.ram === undefined ? '' : ` ${e.scenario.ram}`}`;
+  return { a: desc(ea), b: desc(eb), rows };
 }

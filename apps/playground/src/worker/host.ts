@@ -4,7 +4,7 @@
  */
 import { compare, Engine, ImportedState } from './engine.js';
 import type { Request, Responses, Snapshot } from './protocol.js';
-import { parseScenarioObject, type Scenario } from './scenario.js';
+import { loadScenario, type ScenarioRef, scenarioText } from './scenario.js';
 
 /** Handles requests; one instance per worker. */
 export class Host {
@@ -19,6 +19,7 @@ export class Host {
   private snapshot(started: number): Snapshot {
     const e = this.need();
     return {
+      ref: e.ref,
       scenario: e.scenario,
       position: e.position,
       records: e.records,
@@ -30,9 +31,9 @@ export class Host {
     };
   }
 
-  private goto(scenario: Scenario, position: number): void {
-    if (!this.engine || this.engine.scenario !== scenario || position < this.engine.position) {
-      this.engine = new Engine(scenario);
+  private goto(ref: ScenarioRef, position: number): void {
+    if (!this.engine || this.engine.ref !== ref || position < this.engine.position) {
+      this.engine = new Engine(ref);
     }
     this.engine.runTo(position);
   }
@@ -43,32 +44,31 @@ export class Host {
     const out = ((): unknown => {
       switch (req.type) {
         case 'open': {
-          const s = parseScenarioObject(req.scenario);
-          this.engine = undefined;
-          this.goto(s, Math.max(0, req.position));
+          // A scenario that does not parse or boot leaves the open one as it was.
+          const e = new Engine(req.ref);
+          e.runTo(Math.max(0, req.position));
+          this.engine = e;
           return this.snapshot(t0);
         }
         case 'goto':
-          this.goto(
-            this.need().scenario,
-            Math.max(0, Math.min(req.position, this.need().scenario.steps.length)),
-          );
+          this.goto(this.need().ref, Math.max(0, Math.min(req.position, this.need().length)));
           return this.snapshot(t0);
         case 'append': {
           const e = this.need();
-          const s: Scenario = { ...e.scenario, steps: [...e.scenario.steps.slice(0, e.position), req.step] };
-          parseScenarioObject(s);
+          const parsed = loadScenario(e.ref);
+          const text = scenarioText({ ...parsed, steps: [...parsed.steps.slice(0, e.position), req.step] });
+          const { example: _example, text: _text, ...overrides } = e.ref;
           // The kernel after the kept steps is the same on every run (deterministic): re-run them, then the new one.
-          this.engine = new Engine(s);
-          this.engine.runTo(s.steps.length);
+          const next = new Engine({ ...overrides, text });
+          next.runTo(next.length);
+          this.engine = next;
           return this.snapshot(t0);
         }
         case 'nextFault': {
           const e = this.need();
-          const total = e.scenario.steps.length;
-          while (e.position < total) {
-            const r = e.apply(e.scenario.steps[e.position]!);
-            if (r.faulted) break;
+          while (e.position < e.length) {
+            const r = e.stepOnce();
+            if (!r || r.faulted) break;
           }
           return this.snapshot(t0);
         }
@@ -78,8 +78,10 @@ export class Host {
           return this.need().frameInfo(req.index) ?? null;
         case 'tables':
           return this.need().pageTables(req.pid);
+        case 'kernelTables':
+          return this.need().kernelTables();
         case 'compare':
-          return compare(parseScenarioObject(req.a), parseScenarioObject(req.b));
+          return compare(req.a, req.b);
         case 'export':
           return JSON.stringify(this.need().exportState(req.pid ?? undefined), null, 2);
         case 'import':

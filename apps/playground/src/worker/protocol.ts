@@ -3,6 +3,7 @@
  * `{ id, ok: true, value }` or `{ id, ok: false, error }` (a message a person can read).
  */
 import type { AccessKind, PrivilegeLevel } from '@mmkit/core';
+import type { Scenario, ScenarioStep } from '@mmkit/scenario';
 import type {
   CompareRow,
   FrameInfo,
@@ -16,13 +17,14 @@ import type {
   TlbView,
   WalkView,
 } from './engine.js';
-import type { Scenario, Step } from './scenario.js';
+import type { ScenarioRef } from './scenario.js';
 
 /** What the UI asks. */
 export type Request =
-  | { readonly type: 'open'; readonly scenario: Scenario; readonly position: number }
+  | { readonly type: 'open'; readonly ref: ScenarioRef; readonly position: number }
   | { readonly type: 'goto'; readonly position: number }
-  | { readonly type: 'append'; readonly step: Step }
+  /** Drops the steps after the position and adds `step` (the scenario becomes a custom one). */
+  | { readonly type: 'append'; readonly step: ScenarioStep }
   /** Runs forward to the next step that takes a page fault (or to the end). */
   | { readonly type: 'nextFault' }
   | {
@@ -34,7 +36,9 @@ export type Request =
     }
   | { readonly type: 'frame'; readonly index: number }
   | { readonly type: 'tables'; readonly pid: number }
-  | { readonly type: 'compare'; readonly a: Scenario; readonly b: Scenario }
+  /** The kernel's own tables (the TTBR1 half / the kernel half of the root). */
+  | { readonly type: 'kernelTables' }
+  | { readonly type: 'compare'; readonly a: ScenarioRef; readonly b: ScenarioRef }
   | { readonly type: 'export'; readonly pid: number | null }
   | { readonly type: 'import'; readonly text: string }
   /** The decoded entries of one imported table, by its `pa` as the export spells it. */
@@ -48,6 +52,9 @@ export type Request =
 
 /** The state after a step: everything the views draw. */
 export interface Snapshot {
+  /** What is open (what the URL encodes). */
+  readonly ref: ScenarioRef;
+  /** The scenario as parsed, with the board and paging format it runs on. */
   readonly scenario: Scenario;
   readonly position: number;
   readonly records: readonly StepRecord[];
@@ -68,6 +75,7 @@ export interface Responses {
   walk: WalkView;
   frame: FrameInfo | null;
   tables: TableEntryView[];
+  kernelTables: TableEntryView[];
   compare: { a: string; b: string; rows: CompareRow[] };
   export: string;
   import: ImportedView;
