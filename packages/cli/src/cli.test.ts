@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { CliIo } from './io.js';
 import { runCli } from './run-cli.js';
 
@@ -478,6 +478,11 @@ describe('help, version, colour', () => {
   });
 
   it('colours only on a TTY without NO_COLOR', async () => {
+    // supports-color reads TERM and the CI variables from the process environment: make it a
+    // colour terminal outside CI whatever the machine running the tests is (CI=true, no TERM).
+    vi.stubEnv('CI', undefined);
+    vi.stubEnv('TERM', 'xterm-256color');
+    onTestFinished(() => vi.unstubAllEnvs());
     const argv = ['decode', 'aarch64', '--esr', '0x92000007'];
     const ansi = '\u001b[';
     expect((await mmkit(argv, { tty: true })).stdout).toContain(ansi);

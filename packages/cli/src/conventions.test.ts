@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { CliIo } from './io.js';
 import { colourEnabled } from './io.js';
 import { runCli } from './run-cli.js';
@@ -91,6 +91,10 @@ describe('colour detection (in-process)', () => {
   afterEach(() => vi.unstubAllEnvs());
 
   it('a terminal is coloured, a pipe is not; NO_COLOR turns it off, FORCE_COLOR on', () => {
+    // supports-color reads TERM and the CI variables from the process environment: a colour
+    // terminal outside CI, whatever runs the tests (CI runs them with CI=true and maybe no TERM).
+    vi.stubEnv('CI', undefined);
+    vi.stubEnv('TERM', 'xterm-256color');
     const io = (tty: boolean, env: Record<string, string> = {}): CliIo => ({
       stdout: { write: () => {}, isTTY: tty },
       stderr: { write: () => {} },
@@ -105,11 +109,21 @@ describe('colour detection (in-process)', () => {
   });
 
   it('TERM=dumb turns a terminal plain (supports-color)', () => {
+    vi.stubEnv('CI', undefined);
     vi.stubEnv('TERM', 'dumb');
     expect(
       colourEnabled({ stdout: { write: () => {}, isTTY: true }, stderr: { write: () => {} }, env: {} }),
     ).toBe(false);
   });
+});
+
+it('under CI (an unknown provider) a terminal stays plain: supports-color decides, not mmkit', () => {
+  vi.stubEnv('CI', 'true');
+  vi.stubEnv('TERM', 'xterm-256color');
+  onTestFinished(() => vi.unstubAllEnvs());
+  expect(
+    colourEnabled({ stdout: { write: () => {}, isTTY: true }, stderr: { write: () => {} }, env: {} }),
+  ).toBe(false);
 });
 
 describe('exit codes and JSON errors', () => {
