@@ -482,7 +482,9 @@ describe('help, version, colour', () => {
     // colour terminal outside CI whatever the machine running the tests is (CI=true, no TERM).
     vi.stubEnv('CI', undefined);
     vi.stubEnv('TERM', 'xterm-256color');
-    onTestFinished(() => vi.unstubAllEnvs());
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
     const argv = ['decode', 'aarch64', '--esr', '0x92000007'];
     const ansi = '\u001b[';
     expect((await mmkit(argv, { tty: true })).stdout).toContain(ansi);

@@ -120,7 +120,9 @@ describe('colour detection (in-process)', () => {
 it('under CI (an unknown provider) a terminal stays plain: supports-color decides, not mmkit', () => {
   vi.stubEnv('CI', 'true');
   vi.stubEnv('TERM', 'xterm-256color');
-  onTestFinished(() => vi.unstubAllEnvs());
+  onTestFinished(() => {
+    vi.unstubAllEnvs();
+  });
   expect(
     colourEnabled({ stdout: { write: () => {}, isTTY: true }, stderr: { write: () => {} }, env: {} }),
   ).toBe(false);
