@@ -94,6 +94,23 @@ class Monitor {
 }
 
 /** QEMU's translation of `va` on the current CPU: the physical address, or undefined if unmapped. */
+/**
+ * `mmkit diff EXPORT gdb:…` reports no differences: every table read live from the guest equals
+ * the export it was built from (A/D bits aside: the guest's walks set them).
+ */
+async function expectLiveEqualsExport(
+  state: ReturnType<typeof exportTranslationState>,
+  dir: string,
+  gdbPort: number,
+): Promise<void> {
+  const exported = join(dir, `${state.arch}-state.json`);
+  writeFileSync(exported, toJson(state));
+  const diff = await mmkit(['diff', exported, `gdb:127.0.0.1:${gdbPort}`, '--ignore-ad', '--exit-code']);
+  expect(diff.stderr).toBe('');
+  expect(diff.stdout).toMatch(/: no differences\n$/);
+  expect(diff.code).toBe(0);
+}
+
 async function gva2gpa(mon: Monitor, va: bigint): Promise<bigint | undefined> {
   const out = await mon.cmd(`gva2gpa 0x${va.toString(16)}`);
   const m = /gpa: (0x[0-9a-f]+)/i.exec(out);
@@ -253,18 +270,7 @@ describe.skipIf(!haveAarch64)(
         }
         expect(mapped).toBe(6);
         // The whole tree read live equals the export the guest was built from.
-        const exported = join(dir, `${state.arch}-state.json`);
-        writeFileSync(exported, toJson(state));
-        const diff = await mmkit([
-          'diff',
-          exported,
-          `gdb:127.0.0.1:${gdbPort}`,
-          '--ignore-ad',
-          '--exit-code',
-        ]);
-        expect(diff.stderr).toBe('');
-        expect(diff.stdout).toMatch(/: no differences\n$/);
-        expect(diff.code).toBe(0);
+        await expectLiveEqualsExport(state, dir, gdbPort);
         // The guest was resumed after each walk (gdb detach): it is still running.
         expect(await mon.cmd('info status')).toMatch(/running/);
       } finally {
@@ -419,18 +425,7 @@ describe.skipIf(!haveX86)(
         }
         expect(mapped).toBe(6);
         // The whole tree read live equals the export the guest was built from.
-        const exported = join(dir, `${state.arch}-state.json`);
-        writeFileSync(exported, toJson(state));
-        const diff = await mmkit([
-          'diff',
-          exported,
-          `gdb:127.0.0.1:${gdbPort}`,
-          '--ignore-ad',
-          '--exit-code',
-        ]);
-        expect(diff.stderr).toBe('');
-        expect(diff.stdout).toMatch(/: no differences\n$/);
-        expect(diff.code).toBe(0);
+        await expectLiveEqualsExport(state, dir, gdbPort);
         // mmkit detached after each walk: the guest runs (its `jmp $`), with paging still on.
         expect(await mon.cmd('info status')).toMatch(/running/);
         expect(await gva2gpa(mon, 0x8000n)).toBe(0x8000n);
