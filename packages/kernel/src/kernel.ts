@@ -14,6 +14,8 @@
  * | `user-access.ts`     | loads, stores, fetches, copy_{from,to}_user                           |
  * | `tlb-shootdown.ts`   | TLB maintenance on every CPU                                          |
  * | `seed-api.ts`        | the seed kernels' page-level API (map_page, allocate_user_page, …)    |
+ * | `rmap.ts`            | the reverse map: which spaces map each user frame, and where          |
+ * | `zero-page.ts`       | the shared zero page's reservation                                    |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
  * the kernel page tables (TTBR1 on AArch64; the kernel half of every root on single-root formats),
@@ -72,7 +74,7 @@ import {
 import { type SimpleLayout, simpleLayoutFor } from './layout.js';
 import type { MachineDescription } from './machine.js';
 import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';
-import { BLOCK_FRAMES, FrameState, PageAllocator } from './page-allocator.js';
+import { PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { ProcessTable } from './process-table.js';
@@ -93,6 +95,7 @@ import {
   writeUser,
 } from './user-access.js';
 import type { SharedObject, VmaValue } from './vma.js';
+import { reserveZeroPage } from './zero-page.js';
 
 /**
  * Boots a kernel on a machine: builds the page allocator over the machine's
@@ -717,45 +720,6 @@ export class Kernel implements FaultHandler, KernelContext {
   get kernelRootBaseVpn(): number {
     return this.bounds.kernelBaseVpn;
   }
-}
-
-/**
- * Reserves a frame as the shared zero page (zero-filled): the highest free frame of the lowest
- * 2 MiB block that is already partly in use (the kernel image, reservations, the kernel tables).
- * So no fully free block — a future huge page — is broken up, and the frames handed out first
- * after boot (the bottom of the free list) are the same with or without it.
- * @throws NoMemoryError when no frame is free.
- */
-function reserveZeroPage(allocator: PageAllocator, memory: PhysicalMemory, pageBytes: number): number {
-  const blockBytes = BLOCK_FRAMES * pageBytes;
-  const pick = (lo: number, hi: number): number => {
-    for (let pa = hi - pageBytes; pa >= lo; pa -= pageBytes)
-      if (pa !== 0 && allocator.owns(pa) && allocator.stateOf(pa) === FrameState.FREE) return pa;
-    return 0;
-  };
-  let chosen = 0;
-  for (const range of allocator.poolRanges) {
-    for (
-      let pa = Math.ceil(range.start / pageBytes) * pageBytes;
-      pa < range.end && chosen === 0;
-      pa += pageBytes
-    ) {
-      if (allocator.stateOf(pa) === FrameState.FREE) continue;
-      const block = Math.floor(pa / blockBytes) * blockBytes;
-      chosen = pick(block, block + blockBytes);
-      pa = block + blockBytes - pageBytes; // the next block
-    }
-    if (chosen !== 0) break;
-  }
-  if (chosen === 0) {
-    // Everything is free: the highest free frame of the pool.
-    const last = allocator.poolRanges[allocator.poolRanges.length - 1];
-    if (last) chosen = pick(Math.ceil(allocator.poolRanges[0]!.start / pageBytes) * pageBytes, last.end);
-  }
-  if (chosen === 0) throw new NoMemoryError('the shared zero page');
-  allocator.reserveRange(chosen, chosen + pageBytes, 'the shared zero page');
-  memory.fill(chosen, pageBytes, 0);
-  return chosen;
 }
 
 export { NoProcessError } from './process-table.js';
