@@ -95,6 +95,39 @@ class Monitor {
 
 /** QEMU's translation of `va` on the current CPU: the physical address, or undefined if unmapped. */
 /**
+ * `mmkit walk VA --from gdb:…` for each VA agrees with QEMU's own `gva2gpa`: the same PA, or a
+ * fault of one of `faults` where QEMU finds no mapping. Returns how many VAs were mapped.
+ */
+async function walkLiveAgainstQemu(
+  mon: Monitor,
+  gdbPort: number,
+  vas: readonly bigint[],
+  arch: string,
+  faults: readonly string[],
+): Promise<number> {
+  let mapped = 0;
+  for (const va of vas) {
+    const r = await mmkit(['walk', `0x${va.toString(16)}`, '--from', `gdb:127.0.0.1:${gdbPort}`, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      arch: string;
+      outcome: { ok: boolean; pa?: string; fault?: string };
+    };
+    expect(report.arch).toBe(arch);
+    const qemuPa = await gva2gpa(mon, va);
+    if (report.outcome.ok) {
+      mapped++;
+      expect(BigInt(report.outcome.pa!), `VA 0x${va.toString(16)}`).toBe(qemuPa);
+    } else {
+      expect(faults).toContain(report.outcome.fault);
+      expect(qemuPa, `VA 0x${va.toString(16)}`).toBeUndefined();
+    }
+  }
+  return mapped;
+}
+
+/**
  * `mmkit diff EXPORT gdb:…` reports no differences: every table read live from the guest equals
  * the export it was built from (A/D bits aside: the guest's walks set them).
  */
@@ -247,27 +280,7 @@ describe.skipIf(!haveAarch64)(
           0xffff_7000_0000_0000n,
           0x0080_0000_0000_0000n,
         ];
-        let mapped = 0;
-        for (const va of vas) {
-          const r = await mmkit([
-            'walk',
-            `0x${va.toString(16)}`,
-            '--from',
-            `gdb:127.0.0.1:${gdbPort}`,
-            '--json',
-          ]);
-          expect(r.stderr).toBe('');
-          expect(r.code).toBe(0);
-          const report = JSON.parse(r.stdout) as { outcome: { ok: boolean; pa?: string; fault?: string } };
-          const qemuPa = await gva2gpa(mon, va);
-          if (report.outcome.ok) {
-            mapped++;
-            expect(BigInt(report.outcome.pa!), `VA 0x${va.toString(16)}`).toBe(qemuPa);
-          } else {
-            expect(report.outcome.fault).toBe('translation');
-            expect(qemuPa, `VA 0x${va.toString(16)}`).toBeUndefined();
-          }
-        }
+        const mapped = await walkLiveAgainstQemu(mon, gdbPort, vas, 'aarch64', ['translation']);
         expect(mapped).toBe(6);
         // The whole tree read live equals the export the guest was built from.
         await expectLiveEqualsExport(state, dir, gdbPort);
@@ -398,31 +411,10 @@ describe.skipIf(!haveX86)(
           0xffff_9000_0000_0000n,
           0x0000_8000_0000_0000n,
         ];
-        let mapped = 0;
-        for (const va of vas) {
-          const r = await mmkit([
-            'walk',
-            `0x${va.toString(16)}`,
-            '--from',
-            `gdb:127.0.0.1:${gdbPort}`,
-            '--json',
-          ]);
-          expect(r.stderr).toBe('');
-          expect(r.code).toBe(0);
-          const report = JSON.parse(r.stdout) as {
-            arch: string;
-            outcome: { ok: boolean; pa?: string; fault?: string };
-          };
-          expect(report.arch).toBe('x86_64');
-          const qemuPa = await gva2gpa(mon, va);
-          if (report.outcome.ok) {
-            mapped++;
-            expect(BigInt(report.outcome.pa!), `VA 0x${va.toString(16)}`).toBe(qemuPa);
-          } else {
-            expect(['translation', 'non-canonical']).toContain(report.outcome.fault);
-            expect(qemuPa, `VA 0x${va.toString(16)}`).toBeUndefined();
-          }
-        }
+        const mapped = await walkLiveAgainstQemu(mon, gdbPort, vas, 'x86_64', [
+          'translation',
+          'non-canonical',
+        ]);
         expect(mapped).toBe(6);
         // The whole tree read live equals the export the guest was built from.
         await expectLiveEqualsExport(state, dir, gdbPort);
