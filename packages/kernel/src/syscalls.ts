@@ -148,31 +148,16 @@ export function checkKernel(kernel: unknown): void {
 }
 
 /**
- * A stand-in that error constructors can render: primitives as they are (core renders numbers,
- * bigints, strings and symbols without calling user code), anything else as an object whose
- * `toString` is {@link showValue} (an array holding a symbol, a null-prototype object or a throwing
- * `toString` would make `String(value)` throw).
- */
-/** Core's errors render any value safely (`describeValue`); kept as a seam for the kernel's messages. */
-function renderable(value: unknown): unknown {
-  return value;
-}
-
-/**
- * An {@link InvalidArgumentError} naming the argument, the value and what was expected; its
- * message never throws while rendering `value`, and its `value` field is the value itself.
+ * An {@link InvalidArgumentError} naming the argument, the value and what was expected (core
+ * renders any value without throwing; `value` is the value itself).
  */
 export function invalidArgument(what: string, value: unknown, expected: string): InvalidArgumentError {
-  const e = new InvalidArgumentError(what, renderable(value), expected);
-  (e as { value: unknown }).value = value;
-  return e;
+  return new InvalidArgumentError(what, value, expected);
 }
 
 /** As {@link invalidArgument}, an {@link AddressError} (code `E_ADDRESS`). */
 export function addressError(what: string, value: unknown, expected: string): AddressError {
-  const e = new AddressError(what, renderable(value), expected);
-  (e as { value: unknown }).value = value;
-  return e;
+  return new AddressError(what, value, expected);
 }
 
 /**
