@@ -302,7 +302,10 @@ export class AddressSpace {
       allocator.free(pa);
       return false;
     }
-    this.mapped(vpn, pa, 1, this.k.anonAttrs);
+    // The frame was just allocated for the user: its reverse-map entry needs no state lookup.
+    this.residentPages++;
+    this.k.rmap.addAt(allocator.frameIndex(pa), this, vpn);
+    if (this.k.events.active) this.emitMap(vpn, pa, 1, this.k.anonAttrs);
     return true;
   }
 
@@ -316,17 +319,18 @@ export class AddressSpace {
       const f = pa + i * pageBytes;
       if (allocator.stateOf(f) === FrameState.USER) rmap.add(f, this, vpn + i);
     }
-    const ev = this.k.events;
-    if (ev.active) {
-      ev.emit({
-        type: 'map',
-        space: `pid ${this.pid}`,
-        va: vaOf(vpn),
-        pa,
-        sizeBytes: pages * this.k.bounds.pageBytes,
-        perms: describeAttrs(attrs),
-      });
-    }
+    if (this.k.events.active) this.emitMap(vpn, pa, pages, attrs);
+  }
+
+  private emitMap(vpn: number, pa: number, pages: number, attrs: LeafAttributes): void {
+    this.k.events.emit({
+      type: 'map',
+      space: `pid ${this.pid}`,
+      va: vaOf(vpn),
+      pa,
+      sizeBytes: pages * this.k.bounds.pageBytes,
+      perms: describeAttrs(attrs),
+    });
   }
 
   // -------------------------------------------------------------------------

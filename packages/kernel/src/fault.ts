@@ -188,9 +188,13 @@ function faultIn(
     return space.mapZeroPage(vpn, v) ? 'zero page mapped (read-only)' : undefined;
   }
   if (v.prot === (PROT.READ | PROT.WRITE) && !v.huge) {
-    return demandZero(k, space, vpn, r)
-      ? `demand-zero ${v.name === '[stack]' ? 'stack' : v.name === '[heap]' ? 'heap' : 'anonymous'} page`
-      : undefined;
+    if (!demandZero(k, space, vpn, r)) return undefined;
+    // Whole literals (no string built per fault).
+    return v.name === '[stack]'
+      ? 'demand-zero stack page'
+      : v.name === '[heap]'
+        ? 'demand-zero heap page'
+        : 'demand-zero anonymous page';
   }
   return space.allocPage(vpn, k.attrsFor(v)) !== 0 ? 'demand-zero page' : undefined;
 }

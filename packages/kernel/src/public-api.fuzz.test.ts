@@ -746,7 +746,8 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     'reasonOfIndex',
     'formatPool',
   ],
-  ReverseMap: ['constructor', 'find', 'frame', 'grow'],
+  // addAt: @internal unchecked fast path of add (the demand-fault path holds a valid index).
+  ReverseMap: ['constructor', 'find', 'frame', 'grow', 'addAt'],
   VmaTree: [
     'constructor',
     'alloc',

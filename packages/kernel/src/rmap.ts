@@ -73,6 +73,15 @@ export class ReverseMap<S> {
     const f = this.frame(pa, 'add');
     if (typeof vpn !== 'number' || !Number.isSafeInteger(vpn) || vpn < 0)
       throw new InvalidArgumentError('reverse map add vpn', vpn, 'a non-negative page number');
+    this.addAt(f, space, vpn);
+  }
+
+  /**
+   * @internal {@link add} for a caller that already holds the frame-table index `f` of a pool
+   * frame and a valid page number (the demand-fault path, which just allocated the frame): no
+   * checks, no lookup.
+   */
+  addAt(f: number, space: S, vpn: number): void {
     let n = this.freeNode;
     if (n !== NONE) this.freeNode = this.next[n]!;
     else {
