@@ -4,16 +4,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ElfDynamicExecutableError,
-  type ElfFilePage,
   ElfFormatError,
   type ElfImage,
-  type ElfLoadPlan,
   ElfUnsupportedMachineError,
   EM_AARCH64,
   EM_X86_64,
   ET_DYN,
   ET_EXEC,
-  elfPageBytes,
   PF_R,
   PF_W,
   PF_X,
@@ -22,8 +19,8 @@ import {
   PT_LOAD,
   PT_TLS,
   parseElf64,
-  planElfLoad,
 } from './elf.js';
+import { type ElfFilePage, type ElfLoadPlan, elfPageBytes, planElfLoad } from './elf-load-plan.js';
 
 const FIXTURES = new URL('../fixtures/elf/', import.meta.url);
 const load = (name: string) => new Uint8Array(readFileSync(new URL(name, FIXTURES)));

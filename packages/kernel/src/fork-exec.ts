@@ -10,7 +10,8 @@
 import { hex, isMmError } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
-import { elfPageBytes, parseElf64, planElfLoad } from './elf.js';
+import { parseElf64 } from './elf.js';
+import { elfPageBytes, planElfLoad } from './elf-load-plan.js';
 import { buildInitialStack, linuxAuxv } from './initial-stack.js';
 import type { Process } from './process.js';
 import { fail, invalidArgument, ok, PROT, type SysResult } from './syscalls.js';

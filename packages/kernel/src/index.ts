@@ -17,6 +17,7 @@ export { type AuditReport, assertAudit, audit } from './audit.js';
 export type { KernelContext, SpaceBounds } from './context.js';
 export { Cpu, type FaultHandler, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 export * from './elf.js';
+export * from './elf-load-plan.js';
 export type { ExecProgram, ProgramImage, SpawnArgs } from './fork-exec.js';
 export * from './initial-stack.js';
 export {

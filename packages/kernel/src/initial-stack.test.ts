@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { AlignmentError, isMmError } from '@mmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseElf64, planElfLoad } from './elf.js';
+import { parseElf64 } from './elf.js';
+import { planElfLoad } from './elf-load-plan.js';
 import {
   ArgumentListTooLongError,
   AT_BASE,
