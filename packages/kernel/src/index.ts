@@ -28,6 +28,7 @@ export {
   type TranslationState,
 } from './inspect.js';
 export { bootKernel, type ForkMode, Kernel, type KernelOptions, NoProcessError } from './kernel.js';
+export type { MemlockPolicy } from './kernel-options.js';
 export { deviceMemoryType, type UnmappedRange } from './kernel-space.js';
 export {
   regionOf,
@@ -38,7 +39,19 @@ export {
   simpleLayoutFor,
 } from './layout.js';
 export type { MachineDescription, PoolPlan, Reservation } from './machine.js';
+export {
+  forEachSwapPte,
+  isColdFrame,
+  isLazyFree,
+  LAZY_FREE_SOFTWARE_BIT,
+  MADV,
+  madviseName,
+  pageOutPages,
+  swapPteResident,
+  willneedSwapIn,
+} from './madvise.js';
 export type { MmapOptions } from './mm-syscalls.js';
+export { isFrameLocked, isVmaLocked, lockedPages, MCL, MLOCK } from './mlock.js';
 export {
   BLOCK_FRAMES,
   FRAME_STATE_NAMES,
@@ -71,6 +84,8 @@ export {
   type ProcessVma,
   SharedObject,
   stackVma,
+  type VmaAdvice,
+  type VmaLock,
   type VmaValue,
 } from './vma.js';
 export {
