@@ -39,19 +39,9 @@ export {
   simpleLayoutFor,
 } from './layout.js';
 export type { MachineDescription, PoolPlan, Reservation } from './machine.js';
-export {
-  forEachSwapPte,
-  isColdFrame,
-  isLazyFree,
-  LAZY_FREE_SOFTWARE_BIT,
-  MADV,
-  madviseName,
-  pageOutPages,
-  swapPteResident,
-  willneedSwapIn,
-} from './madvise.js';
+export { LAZY_FREE_SOFTWARE_BIT, MADV, madviseName } from './madvise.js';
 export type { MmapOptions } from './mm-syscalls.js';
-export { isFrameLocked, isVmaLocked, lockedPages, MCL, MLOCK } from './mlock.js';
+export { MCL, MLOCK } from './mlock.js';
 export {
   BLOCK_FRAMES,
   FRAME_STATE_NAMES,

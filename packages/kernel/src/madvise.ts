@@ -460,8 +460,7 @@ export function forEachSwapPte(
  * @throws InvalidArgumentError for a `pa` that is not a page-aligned number.
  */
 export function discardLazyFree(k: KernelContext, pa: number): boolean {
-  if (typeof pa !== 'number' || !Number.isSafeInteger(pa) || pa < 0 || pa % k.bounds.pageBytes !== 0)
-    throw invalidArgument('pa', pa, 'a page-aligned physical address');
+  checkFramePa(k, pa);
   const { allocator, editor, rmap } = k;
   if (allocator.stateOf(pa) !== FrameState.USER) return false;
   const maps = rmap.mappings(pa);
@@ -494,6 +493,12 @@ export function discardLazyFree(k: KernelContext, pa: number): boolean {
   return true;
 }
 
+/** @throws InvalidArgumentError unless `pa` is a page-aligned physical address (a safe integer). */
+export function checkFramePa(k: KernelContext, pa: unknown): asserts pa is number {
+  if (typeof pa !== 'number' || !Number.isSafeInteger(pa) || pa < 0 || pa % k.bounds.pageBytes !== 0)
+    throw invalidArgument('pa', pa, 'a page-aligned physical address');
+}
+
 /** Whether the leaf of `vpn` in `space` carries the lazy-free bit (MADV_FREE, not yet written or reclaimed). */
 export function isLazyFree(space: AddressSpace, vpn: number): boolean {
   const ref = space.lookup(vpn);
@@ -506,6 +511,7 @@ export function isLazyFree(space: AddressSpace, vpn: number): boolean {
  * as Linux's reclaim re-activates a referenced inactive folio).
  */
 export function isColdFrame(k: KernelContext, pa: number): boolean {
+  checkFramePa(k, pa);
   const { allocator } = k;
   const i = allocator.frameIndex(pa);
   if (i < 0 || coldOf(k)[i] === 0 || allocator.stateOf(pa) !== FrameState.USER) return false;

@@ -24,6 +24,8 @@ import { type AddressInput, hex, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { populateRange } from './fault.js';
+import { checkFramePa } from './madvise.js';
+import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
 import { checkedAddress, fail, ok, PROT, type SysResult, showValue } from './syscalls.js';
 import { isCowVma, type VmaLock, type VmaValue, vmaWith } from './vma.js';
@@ -79,6 +81,8 @@ function lockedIn(space: AddressSpace, s: number, e: number): number {
  * keeps such folios on the unevictable list; `try_to_unmap_one` refuses a VM_LOCKED VMA).
  */
 export function isFrameLocked(k: KernelContext, pa: number): boolean {
+  checkFramePa(k, pa);
+  if (k.allocator.stateOf(pa) !== FrameState.USER) return false;
   let locked = false;
   k.rmap.forEach(pa, (space, vpn) => {
     if (!locked && space.vmas.find(vpn)?.value.lock !== 'none') locked = true;
