@@ -19,9 +19,9 @@ import type {
 import type { AddressSpace } from './address-space.js';
 import type { MappingRequest } from './attributes.js';
 import type { Cpu } from './cpu.js';
+import type { MemlockPolicy } from './kernel-options.js';
 import type { SimpleLayout } from './layout.js';
 import type { PageAllocator } from './page-allocator.js';
-import type { MemlockPolicy } from './kernel-options.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import type { ReverseMap } from './rmap.js';
 import type { SharedObject, VmaValue } from './vma.js';

@@ -40,8 +40,8 @@ export {
 } from './layout.js';
 export type { MachineDescription, PoolPlan, Reservation } from './machine.js';
 export { LAZY_FREE_SOFTWARE_BIT, MADV, madviseName } from './madvise.js';
-export type { MmapOptions } from './mm-syscalls.js';
 export { MCL, MLOCK } from './mlock.js';
+export type { MmapOptions } from './mm-syscalls.js';
 export {
   BLOCK_FRAMES,
   FRAME_STATE_NAMES,

@@ -82,8 +82,8 @@ import {
 import { type SimpleLayout, simpleLayoutFor } from './layout.js';
 import type { MachineDescription } from './machine.js';
 import { discardLazyFree, isColdFrame, madvise, mincore } from './madvise.js';
-import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';
 import { isFrameLocked, lockedPages, mlock2, mlockall, munlock, munlockall } from './mlock.js';
+import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';
 import { PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
 import type { KillReason, KillSignal, Process } from './process.js';

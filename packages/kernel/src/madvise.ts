@@ -456,7 +456,7 @@ export function forEachSwapPte(
  * PTE cleared, the TLBs invalidated, the frame freed — and the next read of those pages sees
  * zeros; returns true. When a PTE is dirty (written after MADV_FREE) the page is live again: the
  * bits are cleared (`folio_set_swapbacked`) and false returned. False, with nothing changed, for
- * a frame that is not lazily freed.
+ * a frame that is not lazily freed or that a locked (mlock) VMA maps.
  * @throws InvalidArgumentError for a `pa` that is not a page-aligned number.
  */
 export function discardLazyFree(k: KernelContext, pa: number): boolean {
@@ -470,6 +470,8 @@ export function discardLazyFree(k: KernelContext, pa: number): boolean {
     const ref = m.space.lookup(m.vpn);
     if (ref?.entry.kind !== 'leaf' || ref.level !== 1) return false;
     if ((ref.entry.attrs.software & LAZY_FREE_SOFTWARE_BIT) === 0) return false;
+    // An mlocked page is never reclaimed (try_to_unmap_one stops at a VM_LOCKED VMA).
+    if (m.space.vmas.find(m.vpn)?.value.lock !== 'none') return false;
     refs.push({ space: m.space, vpn: m.vpn, attrs: ref.entry.attrs });
   }
   if (refs.some((r) => r.attrs.dirty)) {

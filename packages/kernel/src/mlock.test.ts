@@ -10,8 +10,8 @@ import { MADV } from './madvise.js';
 import { isVmaLocked, MCL, MLOCK } from './mlock.js';
 import type { Process } from './process.js';
 import { MAP, MREMAP, PROT } from './syscalls.js';
-import type { ProcessVma } from './vma.js';
 import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
+import type { ProcessVma } from './vma.js';
 
 const MiB = 2 ** 20;
 const PAGE = 4096n;
@@ -241,6 +241,17 @@ describe.each(CONFIGS)('mlock on $name', (c) => {
       expect(k.madvise(p, a, 2 * 4096, adv)).toMatchObject({ ok: false, errno: 'EINVAL' });
     expect(k.madvise(p, a, 2 * 4096, MADV.WILLNEED)).toEqual({ ok: true, value: 0 });
     expect(resident(k, p, a, 2)).toBe('11');
+    // A page freed lazily before it was locked is not reclaimed while locked.
+    const b = mapped(k, p, 1);
+    k.store(p, b, 8, 3n);
+    expect(k.madvise(p, b, 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    expect(k.mlock2(p, b, 4096, MLOCK.ONFAULT)).toEqual({ ok: true, value: 0 });
+    const ref = k.lookup(p, b)!;
+    if (ref.entry.kind !== 'leaf') throw new Error('not mapped');
+    expect(k.discardLazyFree(ref.entry.pa)).toBe(false);
+    expect(k.munlock(p, b, 4096)).toEqual({ ok: true, value: 0 });
+    expect(k.discardLazyFree(ref.entry.pa)).toBe(true);
+    expect(k.load(p, b, 8)).toEqual({ ok: true, value: 0n });
     clean(k);
   });
 });
