@@ -325,7 +325,12 @@ describe('MADV_FREE with software dirty tracking (AArch64, TCR_EL1.HD = 0)', () 
     expect(k.madvise(p, r.value, 2 * 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
     const l = leafOf(k, p, r.value)!;
     expect(l.attrs.user.write).toBe(false); // clean = AP[2] = 1 without hardware dirty state
+    const faults: string[] = [];
+    k.events.on((e) => {
+      if (e.type === 'fault') faults.push(`${e.kind} ${e.resolution}`);
+    });
     expect(k.store(p, r.value + PAGE, 8, 42n)).toMatchObject({ ok: true });
+    expect(faults).toEqual(['permission software dirty: made writable (MADV_FREE cancelled)']);
     expect(leafOf(k, p, r.value + PAGE)!.attrs.user.write).toBe(true);
     expect(k.discardLazyFree(leafOf(k, p, r.value + PAGE)!.pa)).toBe(false);
     expect(k.discardLazyFree(l.pa)).toBe(true);
