@@ -90,6 +90,9 @@ const LINUX_ONLY: Readonly<Record<number, string>> = {
  */
 export const LAZY_FREE_SOFTWARE_BIT = 1;
 
+/** The most pages one mincore vector holds here (Linux's read(2) limit, MAX_RW_COUNT, in bytes). */
+const MINCORE_MAX_PAGES = 0x7fff_f000;
+
 /** Per-kernel frame marks (cold), by frame-table index. */
 const coldMarks = new WeakMap<KernelContext, Uint8Array>();
 
@@ -529,6 +532,8 @@ export function isColdFrame(k: KernelContext, pa: number): boolean {
  * mincore(2) (Linux mm/mincore.c): one byte per page of [addr, addr + length), bit 0 set when the
  * page is resident. EINVAL for an unaligned `addr`; ENOMEM when the range leaves the user space
  * (`access_ok`) or any page of it is unmapped (`do_mincore`: no VMA). Length 0 → an empty vector.
+ * @throws InvalidArgumentError for a mapped range of more than 0x7FFF_F000 pages (a vector
+ *   that large is not built).
  * A present PTE is resident (the zero page too); a swap PTE only when {@link swapPteResident}
  * says so (in the swap cache); an absent PTE of a MAP_SHARED anonymous mapping is resident when
  * the shared object holds the page (shmem's page cache, `mincore_page`); a device mapping
@@ -551,25 +556,22 @@ export function mincore(
   const s = Number(a / page);
   const pages = Number((len + page - 1n) / page);
   const e = s + pages;
-  const vec = new Uint8Array(pages);
+  // do_mincore: every page needs a VMA (ENOMEM at the first that has none).
+  const covering: ProcessVma[] = [];
   let at = s;
-  let ok2 = true;
   space.vmas.forEach(
     (v) => {
-      if (!ok2) return;
-      if (v.startVpn > at) {
-        ok2 = false;
-        return;
-      }
-      const from = Math.max(v.startVpn, s);
-      const to = Math.min(v.endVpn, e);
-      residency(k, space, v, from, to, vec, s);
-      at = to;
+      if (v.startVpn <= at) at = Math.min(v.endVpn, e);
+      covering.push(v);
     },
     s,
     e,
   );
-  if (!ok2 || at < e) return fail('ENOMEM', `mincore: ${space.describeRange(s, e)} is not fully mapped`);
+  if (at < e) return fail('ENOMEM', `mincore: ${space.describeRange(s, e)} is not fully mapped`);
+  if (pages > MINCORE_MAX_PAGES)
+    throw invalidArgument('length', hex(len), `at most ${MINCORE_MAX_PAGES} pages for one mincore vector`);
+  const vec = new Uint8Array(pages);
+  for (const v of covering) residency(k, space, v, Math.max(v.startVpn, s), Math.min(v.endVpn, e), vec, s);
   return ok(vec);
 }
 
