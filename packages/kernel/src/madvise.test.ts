@@ -7,7 +7,7 @@ import { createVirtBoard } from '@mmkit/boards';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
-import { isLazyFree, LAZY_FREE_SOFTWARE_BIT, MADV, madviseName } from './madvise.js';
+import { forEachSwapPte, isLazyFree, LAZY_FREE_SOFTWARE_BIT, MADV, madviseName } from './madvise.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs, type TestConfig } from './test-fixtures.js';
@@ -336,6 +336,41 @@ describe('MADV_FREE with software dirty tracking (AArch64, TCR_EL1.HD = 0)', () 
     expect(k.discardLazyFree(l.pa)).toBe(true);
     expect(k.load(p, r.value, 8)).toEqual({ ok: true, value: 0n });
     expect(k.load(p, r.value + PAGE, 8)).toEqual({ ok: true, value: 42n });
+    clean(k);
+  });
+});
+
+describe.each(CONFIGS)('swap PTEs on $name', (c) => {
+  it('forEachSwapPte finds exactly the non-present software entries; mincore counts them not resident', () => {
+    const k = boot(c);
+    const p = k.createProcess();
+    const r = k.mmap(p, 0, 8 * 4096, RW, PRIV);
+    if (!r.ok) throw new Error(r.detail);
+    const vpn0 = Number(r.value / PAGE);
+    k.store(p, r.value, 8, 1n); // builds the tables
+    k.store(p, r.value + 5n * PAGE, 8, 1n);
+    const payload = 0x1234 & (2 ** k.arch.description.capabilities.softwarePayloadBits - 1);
+    for (const i of [2, 3, 7]) {
+      const ref = k.lookup(p, r.value + BigInt(i) * PAGE)!;
+      expect(ref.level).toBe(1);
+      k.editor.writeEntry(ref.descriptorPa, { kind: 'software', payload: payload + i }, 1);
+    }
+    const seen: [number, number][] = [];
+    forEachSwapPte(k, p.space, vpn0, vpn0 + 8, (vpn, pl) => seen.push([vpn - vpn0, pl - payload]));
+    expect(seen).toEqual([
+      [2, 2],
+      [3, 3],
+      [7, 7],
+    ]);
+    seen.length = 0;
+    forEachSwapPte(k, p.space, vpn0 + 3, vpn0 + 7, (vpn, pl) => seen.push([vpn - vpn0, pl - payload]));
+    expect(seen).toEqual([[3, 3]]);
+    expect(k.mincore(p, r.value, 8 * 4096)).toEqual({
+      ok: true,
+      value: Uint8Array.of(1, 0, 0, 0, 0, 1, 0, 0),
+    });
+    expect(k.madvise(p, r.value, 8 * 4096, MADV.WILLNEED)).toEqual({ ok: true, value: 0 });
+    for (const i of [2, 3, 7]) k.editor.clearSoftware(p.root, vpn0 + i);
     clean(k);
   });
 });

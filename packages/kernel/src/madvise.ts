@@ -442,13 +442,24 @@ export function forEachSwapPte(
   to: number,
   visit: (vpn: number, payload: number) => void,
 ): void {
-  if (space.root === 0) return;
-  const g = k.arch.geometry;
-  for (let vpn = from; vpn < to; ) {
-    const ref = space.lookup(vpn)!;
-    const span = g.entryPages[ref.level]!;
-    if (ref.entry.kind === 'software' && ref.level === 1) visit(vpn, ref.entry.payload);
-    vpn += span - (vpn % span);
+  if (space.root === 0 || to <= from) return;
+  // One cursor pass over the tables that exist (as the editor's forEachLeaf), not a walk per page.
+  const codec = k.arch.codec;
+  const c = k.editor.createCursor();
+  let more = c.begin({ root: space.root, startVpn: from, endVpn: to });
+  while (more) {
+    if (!c.absent) {
+      const next = c.nextTable();
+      if (next >= 0) {
+        c.down(next);
+        continue;
+      }
+      if (c.level === 1) {
+        const e = codec.decode(c.lo, c.hi, 1);
+        if (e.kind === 'software') visit(c.vpn, e.payload);
+      }
+    }
+    more = c.next();
   }
 }
 
