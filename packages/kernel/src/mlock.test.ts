@@ -159,6 +159,34 @@ describe.each(CONFIGS)('mlock on $name', (c) => {
     clean(k);
   });
 
+  it('out of memory at every point of populate: EAGAIN or success, never a leak, contents kept', () => {
+    for (let keep = 0; keep <= 12; keep++) {
+      const k = boot(c);
+      const p = k.createProcess();
+      const a = mapped(k, p, 8);
+      k.store(p, a + 3n * PAGE, 8, 33n); // one page with data, the rest untouched
+      const child = k.fork(p); // and shared copy-on-write with a child
+      if (!child.ok) throw new Error(child.errno);
+      const give = leaveFree(k, keep);
+      const r = k.mlock(p, a, 8 * 4096);
+      if (r.ok) expect(resident(k, p, a, 8)).toBe('11111111');
+      else {
+        expect(r.errno).toBe('EAGAIN');
+        // Linux __mm_populate: the pages before the failure are in, none after it.
+        expect(resident(k, p, a, 8)).toMatch(/^1*0*$|^1*0*1000*$|^1*01*0*$/);
+      }
+      expect(locks(k, p, a, a + 8n * PAGE)).toEqual(['0-8:locked']);
+      clean(k);
+      give();
+      expect(k.load(p, a + 3n * PAGE, 8)).toEqual({ ok: true, value: 33n });
+      expect(k.load(child.process, a + 3n * PAGE, 8)).toEqual({ ok: true, value: 33n });
+      k.exit(p);
+      k.exit(child.process);
+      expect(k.allocator.freeCount).toBe(k.baselineFree);
+      clean(k);
+    }
+  });
+
   it('mlock breaks copy-on-write sharing and replaces the zero page (populate writes)', () => {
     const k = boot(c);
     const p = k.createProcess();
