@@ -39,6 +39,7 @@ const CASES: [name: string, argv: string[], stdin?: string][] = [
   ['decode-batch-json', ['decode', 'x86', '--batch', '-', '--syndromes', '--json'], '0x6\nseven\n'],
   ['run-fork-exec', ['run', golden('fork-exec.yaml')]],
   ['run-brk-growth-json', ['run', golden('brk-growth.yaml'), '--json']],
+  ['run-madvise-mlock', ['run', golden('madvise-mlock.yaml')]],
 ];
 
 describe('golden outputs', () => {

@@ -73,6 +73,9 @@ export type MmEvent =
         | 'munmap'
         | 'mprotect'
         | 'mremap'
+        | 'madvise'
+        | 'mlock'
+        | 'munlock'
         | 'exec';
       readonly pid: number;
       readonly detail: string;

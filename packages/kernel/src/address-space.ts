@@ -790,7 +790,12 @@ export class AddressSpace {
     child.entry = this.entry;
     child.initialSp = this.initialSp;
     this.vmas.forEach((v) => {
-      child.vmas.insert(v.startVpn, v.endVpn, v.value);
+      // VM_LOCKED is not inherited (Linux dup_mmap clears VM_LOCKED_MASK).
+      child.vmas.insert(
+        v.startVpn,
+        v.endVpn,
+        v.value.lock === 'none' ? v.value : vmaWith(v.value, { lock: 'none' }),
+      );
     });
     if (this.root === 0) return { space: child, cowPages: 0 };
     let ok = true;

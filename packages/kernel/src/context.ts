@@ -19,6 +19,7 @@ import type {
 import type { AddressSpace } from './address-space.js';
 import type { MappingRequest } from './attributes.js';
 import type { Cpu } from './cpu.js';
+import type { MemlockPolicy } from './kernel-options.js';
 import type { SimpleLayout } from './layout.js';
 import type { PageAllocator } from './page-allocator.js';
 import type { KillReason, KillSignal, Process } from './process.js';
@@ -77,6 +78,8 @@ export interface KernelContext {
   readonly zeroPage: number;
   /** Which spaces map each user frame, and where. */
   readonly rmap: ReverseMap<AddressSpace>;
+  /** RLIMIT_MEMLOCK and CAP_IPC_LOCK of the processes (mlock). */
+  readonly memlock: MemlockPolicy;
   /** The verified level-1 leaf template of the kernel's cached `attrs`, when the encoding allows. */
   templateFor(attrs: LeafAttributes): LeafTemplate | undefined;
   /** {@link attrsFor} without write permission (copy-on-write and zero-page leaves). */

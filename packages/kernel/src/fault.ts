@@ -30,6 +30,7 @@ import {
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
+import { isLazyFree } from './madvise.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
@@ -108,9 +109,14 @@ function resolveFault(
     if (access === 1 && isCowVma(vma.value)) {
       // A write to a present read-only page of a private writable VMA: copy-on-write (or the
       // zero page), classified from the PTE the walk found, as Linux's do_wp_page.
+      // A page MADV_FREE made clean under software dirty tracking (mapped read-only, madvise.ts):
+      // the write marks it dirty again, which cancels the advice (Linux pte_mkdirty on a write fault).
+      const lazy = isLazyFree(space, vpn);
       const how = space.breakCow(vpn, vma.value);
       if (how === undefined) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
-      return { outcome: FaultOutcome.Retry, resolution: how };
+      const resolution =
+        lazy && how.startsWith('COW reuse') ? 'software dirty: made writable (MADV_FREE cancelled)' : how;
+      return { outcome: FaultOutcome.Retry, resolution };
     }
     // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.
     space.upgradeLeaf(vpn, vma.value);

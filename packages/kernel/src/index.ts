@@ -29,6 +29,7 @@ export {
   type TranslationState,
 } from './inspect.js';
 export { bootKernel, type ForkMode, Kernel, type KernelOptions, NoProcessError } from './kernel.js';
+export type { MemlockPolicy } from './kernel-options.js';
 export { deviceMemoryType, type UnmappedRange } from './kernel-space.js';
 export {
   regionOf,
@@ -39,6 +40,8 @@ export {
   simpleLayoutFor,
 } from './layout.js';
 export type { MachineDescription, PoolPlan, Reservation } from './machine.js';
+export { LAZY_FREE_SOFTWARE_BIT, MADV, madviseName } from './madvise.js';
+export { MCL, MLOCK } from './mlock.js';
 export type { MmapOptions } from './mm-syscalls.js';
 export {
   BLOCK_FRAMES,
@@ -72,6 +75,8 @@ export {
   type ProcessVma,
   SharedObject,
   stackVma,
+  type VmaAdvice,
+  type VmaLock,
   type VmaValue,
 } from './vma.js';
 export {

@@ -56,6 +56,24 @@ export interface KernelOptions {
    * Linux does); false allocates a zeroed frame for them too (seed `000_…`'s demand paging).
    */
   readonly zeroPage?: boolean;
+  /**
+   * The processes' `RLIMIT_MEMLOCK` in bytes: how much mlock/mlockall (and mappings made under
+   * `MCL_FUTURE`) may lock. Default 8 MiB (Linux's `MLOCK_LIMIT` since 5.16); `Infinity` is
+   * `RLIM_INFINITY`; 0 makes mlock EPERM for an unprivileged process (Linux `can_do_mlock`).
+   */
+  readonly memlockLimit?: number;
+  /** The processes hold `CAP_IPC_LOCK`: the memlock limit does not apply (default false). */
+  readonly capIpcLock?: boolean;
+}
+
+/** The mlock policy a kernel was booted with (see {@link KernelOptions.memlockLimit}). */
+export interface MemlockPolicy {
+  /** RLIMIT_MEMLOCK in pages (rounded down, Linux `rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT`); Infinity for none. */
+  readonly limitPages: number;
+  /** RLIMIT_MEMLOCK is not 0 (Linux `can_do_mlock` without the capability). */
+  readonly limitNonZero: boolean;
+  /** CAP_IPC_LOCK. */
+  readonly privileged: boolean;
 }
 
 /** See {@link KernelOptions.fork}. */
@@ -71,6 +89,7 @@ export function checkKernelOptions(options: KernelOptions): {
   machine: MachineDescription;
   forkMode: ForkMode;
   useZeroPage: boolean;
+  memlock: MemlockPolicy;
 } {
   if (options === null || typeof options !== 'object')
     throw invalidArgument('options', options, 'an object with arch and machine');
@@ -132,7 +151,21 @@ export function checkKernelOptions(options: KernelOptions): {
   if (forkMode !== 'cow' && forkMode !== 'eager') throw invalidArgument('fork', forkMode, "'cow' or 'eager'");
   const useZeroPage = options.zeroPage ?? true;
   if (typeof useZeroPage !== 'boolean') throw invalidArgument('zeroPage', useZeroPage, 'true or false');
-  return { arch, machine, forkMode, useZeroPage };
+  const limit = options.memlockLimit ?? 8 * 1024 * 1024;
+  if (
+    typeof limit !== 'number' ||
+    !(limit === Number.POSITIVE_INFINITY || (Number.isSafeInteger(limit) && limit >= 0))
+  )
+    throw invalidArgument('memlockLimit', limit, 'a non-negative safe integer (bytes) or Infinity');
+  const privileged = options.capIpcLock ?? false;
+  if (typeof privileged !== 'boolean') throw invalidArgument('capIpcLock', privileged, 'true or false');
+  const pageBytes = arch.geometry.pageBytes;
+  const memlock: MemlockPolicy = {
+    limitPages: limit === Number.POSITIVE_INFINITY ? limit : Math.floor(limit / pageBytes),
+    limitNonZero: limit !== 0,
+    privileged,
+  };
+  return { arch, machine, forkMode, useZeroPage, memlock };
 }
 
 /** @internal Lowest mmap page from `mmapMinAddr` (default 65536 bytes, Linux's usual `vm.mmap_min_addr`). */

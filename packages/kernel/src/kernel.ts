@@ -16,6 +16,8 @@
  * | `seed-api.ts`        | the seed kernels' page-level API (map_page, allocate_user_page, …)    |
  * | `rmap.ts`            | the reverse map: which spaces map each user frame, and where          |
  * | `zero-page.ts`       | the shared zero page's reservation                                    |
+ * | `madvise.ts`         | madvise (DONTNEED, FREE, COLD, PAGEOUT, WILLNEED, …), mincore          |
+ * | `mlock.ts`           | mlock, mlock2, munlock, mlockall, munlockall; locked-page queries      |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
  * the kernel page tables (TTBR1 on AArch64; the kernel half of every root on single-root formats),
@@ -61,7 +63,13 @@ import {
   spawn,
   spawnElf,
 } from './fork-exec.js';
-import { checkKernelOptions, checkMmapMin, type ForkMode, type KernelOptions } from './kernel-options.js';
+import {
+  checkKernelOptions,
+  checkMmapMin,
+  type ForkMode,
+  type KernelOptions,
+  type MemlockPolicy,
+} from './kernel-options.js';
 import {
   buildIdentityMap,
   buildLinearMap,
@@ -73,6 +81,8 @@ import {
 } from './kernel-space.js';
 import { type SimpleLayout, simpleLayoutFor } from './layout.js';
 import type { MachineDescription } from './machine.js';
+import { discardLazyFree, isColdFrame, madvise, mincore } from './madvise.js';
+import { isFrameLocked, lockedPages, mlock2, mlockall, munlock, munlockall } from './mlock.js';
 import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';
 import { PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
@@ -156,6 +166,8 @@ export class Kernel implements FaultHandler, KernelContext {
   readonly useZeroPage: boolean;
   /** Which address spaces map each user frame, and where (see {@link ReverseMap}). */
   readonly rmap: ReverseMap<AddressSpace>;
+  /** RLIMIT_MEMLOCK and CAP_IPC_LOCK of the processes (see {@link KernelOptions.memlockLimit}). */
+  readonly memlock: MemlockPolicy;
   /** Strict mode's ledger of flush obligations (undefined when not strict). */
   private readonly ledger: FlushLedger | undefined;
   private readonly table: ProcessTable;
@@ -170,6 +182,7 @@ export class Kernel implements FaultHandler, KernelContext {
     const { arch, machine } = checked;
     const d = arch.description;
     this.forkMode = checked.forkMode;
+    this.memlock = checked.memlock;
     this.useZeroPage = checked.useZeroPage;
     this.arch = arch;
     this.machine = machine;
@@ -587,6 +600,62 @@ export class Kernel implements FaultHandler, KernelContext {
     return this.settled(mremap(this, proc, oldAddr, oldLength, newLength, flags));
   }
 
+  /** madvise(2); see `madvise.ts` (DONTNEED, FREE, COLD, PAGEOUT, WILLNEED, NORMAL/RANDOM/SEQUENTIAL). */
+  madvise(proc: Process, addr: AddressInput, length: AddressInput, advice: number): SysResult<0> {
+    return this.settled(madvise(this, proc, addr, length, advice));
+  }
+
+  /** mincore(2): one byte per page, bit 0 = resident; see `madvise.ts`. */
+  mincore(proc: Process, addr: AddressInput, length: AddressInput): SysResult<Uint8Array> {
+    return this.settled(mincore(this, proc, addr, length));
+  }
+
+  /** mlock(2); see `mlock.ts`. */
+  mlock(proc: Process, addr: AddressInput, length: AddressInput): SysResult<0> {
+    return this.settled(mlock2(this, proc, addr, length, 0));
+  }
+
+  /** mlock2(2) with `MLOCK.ONFAULT`; see `mlock.ts`. */
+  mlock2(proc: Process, addr: AddressInput, length: AddressInput, flags: number): SysResult<0> {
+    return this.settled(mlock2(this, proc, addr, length, flags));
+  }
+
+  /** munlock(2); see `mlock.ts`. */
+  munlock(proc: Process, addr: AddressInput, length: AddressInput): SysResult<0> {
+    return this.settled(munlock(this, proc, addr, length));
+  }
+
+  /** mlockall(2) with `MCL.*` flags; see `mlock.ts`. */
+  mlockall(proc: Process, flags: number): SysResult<0> {
+    return this.settled(mlockall(this, proc, flags));
+  }
+
+  /** munlockall(2); see `mlock.ts`. */
+  munlockall(proc: Process): SysResult<0> {
+    return this.settled(munlockall(this, proc));
+  }
+
+  // -------------------------------------------------------------------------
+  // What reclaim asks (madvise.ts, mlock.ts)
+
+  /**
+   * Drops USER frame `pa` if MADV_FREE made it lazily free and no PTE mapping it was written since:
+   * the next read of those pages sees zeros; true when dropped. See `discardLazyFree` in `madvise.ts`.
+   */
+  discardLazyFree(pa: number): boolean {
+    return this.settled(discardLazyFree(this, pa));
+  }
+
+  /** Whether USER frame `pa` was marked cold by MADV_COLD/PAGEOUT and not accessed since. */
+  isColdFrame(pa: number): boolean {
+    return isColdFrame(this, pa);
+  }
+
+  /** Whether USER frame `pa` is mapped in a locked (mlock) VMA: reclaim must skip it. */
+  isFrameLocked(pa: number): boolean {
+    return isFrameLocked(this, pa);
+  }
+
   // -------------------------------------------------------------------------
   // Introspection
 
@@ -605,13 +674,22 @@ export class Kernel implements FaultHandler, KernelContext {
     return vmaSummaries(this.live(proc));
   }
 
-  /** RSS (pages), VSZ (bytes of all VMAs) and page-table pages of a process. */
-  memoryStats(proc: Process): { rssPages: number; vszBytes: bigint; pageTablePages: number } {
+  /**
+   * RSS (pages), VSZ (bytes of all VMAs), page-table pages and locked pages (`VmLck` of
+   * /proc/PID/status: the pages of mlocked VMAs) of a process.
+   */
+  memoryStats(proc: Process): {
+    rssPages: number;
+    vszBytes: bigint;
+    pageTablePages: number;
+    lockedPages: number;
+  } {
     const s = this.live(proc).space;
     return {
       rssPages: s.residentPages,
       vszBytes: BigInt(s.vmas.mappedPages) * BigInt(this.bounds.pageBytes),
       pageTablePages: s.tablePages,
+      lockedPages: lockedPages(s),
     };
   }
 

@@ -10,6 +10,7 @@
 import { type AddressInput, hex, vaOf } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 import { populateRange } from './fault.js';
+import { futureLock, mlockFutureOk, populateLocked } from './mlock.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
 import {
@@ -161,6 +162,11 @@ export function mmap(
     }
   }
   const end = start + pages;
+  // mlockall(MCL_FUTURE): the mapping is locked; beyond RLIMIT_MEMLOCK mmap is EAGAIN (Linux
+  // do_mmap → mlock_future_ok). Device and huge mappings are never locked (mmap_region).
+  const lock = physical === undefined && !huge ? futureLock(space) : 'none';
+  if (!mlockFutureOk(k, space, lock, pages))
+    return fail('EAGAIN', `${pages} more locked pages (mlockall MCL_FUTURE) exceed RLIMIT_MEMLOCK`);
   if (physical !== undefined) {
     if (
       typeof physical !== 'number' ||
@@ -200,6 +206,7 @@ export function mmap(
     shm: shared && physical === undefined ? new SharedObject(k.nextObjectId(), pages) : undefined,
     // Named anonymous memory shows as [anon:name] in /proc/PID/maps (Linux PR_SET_VMA_ANON_NAME).
     anonName: opts.name !== undefined && physical === undefined,
+    lock,
   });
   space.vmas.insert(start, end, value);
   if (populate || physical !== undefined) {
@@ -208,6 +215,9 @@ export function mmap(
       return fail('ENOMEM', 'out of memory while populating');
     }
     if (physical !== undefined) space.setContiguousRuns(start, end);
+  } else if (lock === 'locked') {
+    // A locked mapping is populated, failures ignored (vm_mmap_pgoff → mm_populate).
+    populateLocked(k, space, start, end, true);
   }
   if (k.events.active)
     k.events.emit({
@@ -346,6 +356,12 @@ export function mremap(
   const grownEnd = s + newPages;
   // In place only when the range ends where its VMA ends and the pages after it are free
   // (Linux vma_expandable); otherwise the mapping must move.
+  // A locked mapping may grow only within RLIMIT_MEMLOCK (Linux vma_to_resize: EAGAIN).
+  if (!mlockFutureOk(k, space, vma.value.lock, newPages - oldPages))
+    return fail(
+      'EAGAIN',
+      `mremap: growing a locked mapping by ${newPages - oldPages} pages exceeds RLIMIT_MEMLOCK`,
+    );
   if (e === vma.endVpn && grownEnd <= userEndVpn && !space.vmas.findIntersection(e, grownEnd)) {
     const d = vma.endVpn - vma.startVpn;
     const v = vma.value;
@@ -354,6 +370,8 @@ export function mremap(
       grownEnd,
       vmaWith(v, { pa: v.kind === 'device' ? v.pa + d * pageBytes : 0, offsetPages: v.offsetPages + d }),
     );
+    // A locked mapping's new part is faulted in (Linux mremap_to/vma_expand → mm_populate).
+    if (v.lock === 'locked') populateLocked(k, space, e, grownEnd, true);
     return ok(vaOf(s));
   }
   if (!(flags & MREMAP.MAYMOVE))
@@ -373,6 +391,7 @@ export function mremap(
     offsetPages: v.offsetPages + pieceOffset,
   });
   space.moveRange(s, e, dest, newPages, moved);
+  if (v.lock === 'locked') populateLocked(k, space, dest + oldPages, dest + newPages, true);
   return ok(vaOf(dest));
 }
 
@@ -393,7 +412,12 @@ export function brk(k: KernelContext, proc: Process, newBrk: AddressInput): bigi
   if (newEnd > oldEnd) {
     // Linux keeps one free page between the break and the next mapping (find_vma_intersection(…, newbrk + PAGE_SIZE)).
     if (space.vmas.findIntersection(oldEnd, newEnd + 1)) return space.brk;
-    space.vmas.insert(oldEnd, newEnd, anonVma(PROT.READ | PROT.WRITE, '[heap]'));
+    // mlockall(MCL_FUTURE): the new heap is locked and populated (Linux brk: mlock_future_ok,
+    // then mm_populate).
+    const lock = futureLock(space);
+    if (!mlockFutureOk(k, space, lock, newEnd - oldEnd)) return space.brk;
+    space.vmas.insert(oldEnd, newEnd, anonVma(PROT.READ | PROT.WRITE, '[heap]', { lock }));
+    if (lock === 'locked') populateLocked(k, space, oldEnd, newEnd, true);
   } else if (newEnd < oldEnd) {
     if (!space.unmapRange(newEnd, oldEnd)) return space.brk;
   }

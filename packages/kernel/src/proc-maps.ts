@@ -106,7 +106,9 @@ export function procSmaps(kernel: KernelContext, proc: Process): string {
       'me',
       val.shared ? 'ms' : '',
       val.growsDown ? 'gd' : '',
+      val.lock !== 'none' ? 'lo' : '',
       val.kind === 'device' ? 'io pf dd' : '',
+      val.advice === 'sequential' ? 'sr' : val.advice === 'random' ? 'rr' : '',
       val.huge ? 'ht' : '',
       val.kind === 'anon' ? 'ac' : '',
     ].filter(Boolean);

@@ -110,6 +110,11 @@ export class SharedObjectModel {
 export interface PrivateBacking {
   readonly kind: 'private';
   data: Uint8Array | undefined;
+  /**
+   * MADV_FREE was given and the page not written since: a reader may find `data` or zeros (once
+   * it found zeros, {@link AddressSpaceModel.discarded} records that).
+   */
+  lazy?: boolean;
 }
 
 /** A page of a shared object. */
@@ -128,6 +133,8 @@ export interface ModelPage {
   /** Mapped with MAP_HUGETLB (such VMAs never merge with others). */
   readonly huge: boolean;
   readonly backing: PrivateBacking | SharedBacking;
+  /** mlock'ed (VM_LOCKED): VMAs of locked and unlocked pages do not merge; fork does not inherit it. */
+  readonly locked?: boolean;
 }
 
 /** A VMA as the model derives it (addresses are bigints, half-open). */
@@ -182,7 +189,13 @@ const PAGE = BigInt(MODEL_PAGE_SIZE);
 const pageUp = (n: bigint) => (n + PAGE - 1n) / PAGE;
 
 function mergeable(a: ModelPage, b: ModelPage): boolean {
-  if (a.prot !== b.prot || a.name !== b.name || a.huge !== b.huge || a.backing.kind !== b.backing.kind)
+  if (
+    a.prot !== b.prot ||
+    a.name !== b.name ||
+    a.huge !== b.huge ||
+    a.backing.kind !== b.backing.kind ||
+    (a.locked ?? false) !== (b.locked ?? false)
+  )
     return false;
   if (a.backing.kind === 'shared' && b.backing.kind === 'shared')
     return a.backing.object === b.backing.object && b.backing.index === a.backing.index + 1;
@@ -234,7 +247,8 @@ export class AddressSpaceModel {
       const b = p.backing;
       m.pages.set(vpn, {
         ...p,
-        backing: b.kind === 'private' ? { kind: 'private', data: b.data?.slice() } : b,
+        locked: false,
+        backing: b.kind === 'private' ? { kind: 'private', data: b.data?.slice(), lazy: b.lazy } : b,
       });
     }
     return m;
@@ -497,6 +511,107 @@ export class AddressSpaceModel {
     return ok(BigInt(dest) * PAGE);
   }
 
+  /**
+   * madvise for the advice that can be observed (Linux `do_madvise`, as `madvise.ts` documents
+   * it): EINVAL for an unaligned addr; length 0 is success; then each VMA piece in address order —
+   * an advice a piece refuses ends the call with EINVAL (pieces before it advised) — and ENOMEM
+   * when part of the range is unmapped. DONTNEED: private pages read zeros afterwards, shared ones
+   * keep their object's contents; refused on locked VMAs; on MAP_HUGETLB ones the start must be
+   * huge-page aligned and the end is rounded down. FREE: private pages may read zeros from now on
+   * until written ({@link PrivateBacking.lazy}); refused on shared, locked and MAP_HUGETLB VMAs.
+   * COLD / PAGEOUT: no visible change; refused on locked and MAP_HUGETLB VMAs. WILLNEED: no visible
+   * change. (RANDOM / SEQUENTIAL split VMAs by an access pattern the model does not record: not
+   * modelled.)
+   * @throws InvalidArgumentError for any other advice.
+   */
+  madvise(addr: bigint, length: bigint, advice: number): SysResult<0> {
+    if (![3, 4, 8, 20, 21].includes(advice))
+      throw new InvalidArgumentError('advice', advice, 'MADV_WILLNEED, DONTNEED, FREE, COLD or PAGEOUT');
+    if (addr % PAGE !== 0n) return fail('EINVAL', 'unaligned addr');
+    if (length === 0n) return ok(0);
+    const s = Number(addr / PAGE);
+    const e = s + Number(pageUp(length));
+    let hole = false;
+    for (let v = s; v < e; ) {
+      const p = this.pages.get(v);
+      if (!p) {
+        hole = true;
+        v++;
+        continue;
+      }
+      const vma = this.vmaAt(v)!;
+      const to = Math.min(vma.endVpn, e);
+      const err = this.adviseRun(v, to, p, advice);
+      if (err) return fail(err, 'refused');
+      v = to;
+    }
+    return hole ? fail('ENOMEM', 'unmapped page in range') : ok(0);
+  }
+
+  private adviseRun(from: number, to: number, p: ModelPage, advice: number): Errno | undefined {
+    const locked = p.locked ?? false;
+    if (advice === 4) {
+      let end = to;
+      if (p.huge) {
+        const hp = this.options.hugePages;
+        if (from % hp !== 0) return 'EINVAL';
+        end = to - (to % hp);
+      } else if (locked) return 'EINVAL';
+      for (let v = from; v < end; v++) {
+        const b = this.pages.get(v)!.backing;
+        if (b.kind === 'private') {
+          b.data = undefined;
+          b.lazy = false;
+        }
+      }
+      return undefined;
+    }
+    if (advice === 8) {
+      if (locked || p.huge || p.backing.kind === 'shared') return 'EINVAL';
+      for (let v = from; v < to; v++) {
+        const b = this.pages.get(v)!.backing;
+        if (b.kind === 'private' && b.data !== undefined) b.lazy = true;
+      }
+      return undefined;
+    }
+    if ((advice === 20 || advice === 21) && (locked || p.huge)) return 'EINVAL';
+    return undefined;
+  }
+
+  /**
+   * A lazily freed page was found to read zeros: reclaim discarded it (the page stays mapped,
+   * now zero-filled, until written).
+   */
+  discarded(vpn: number): void {
+    const b = this.pages.get(vpn)?.backing;
+    if (b?.kind !== 'private' || !b.lazy) throw new InvalidArgumentError('vpn', vpn, 'a lazily freed page');
+    b.data = undefined;
+    b.lazy = false;
+  }
+
+  /**
+   * mlock (`lock` true) / munlock with an aligned addr (Linux `apply_vma_lock_flags`): length 0 is
+   * success; an unmapped first page is ENOMEM with nothing changed; a hole is ENOMEM with the
+   * pages before it changed. MAP_HUGETLB pages are never marked. mlock then faults the range in:
+   * a PROT_NONE page cannot be (ENOMEM). Contents never change.
+   */
+  mlock(addr: bigint, length: bigint, lock: boolean): SysResult<0> {
+    if (addr % PAGE !== 0n) throw new InvalidArgumentError('addr', addr, 'a page-aligned address');
+    const s = Number(addr / PAGE);
+    const e = s + Number(pageUp(length));
+    if (s === e) return ok(0);
+    if (!this.pages.has(s)) return fail('ENOMEM', 'start not mapped');
+    let protNone = false;
+    for (let v = s; v < e; v++) {
+      const p = this.pages.get(v);
+      if (!p) return fail('ENOMEM', 'hole');
+      if (p.huge) continue;
+      if (lock && p.prot === PROT.NONE) protNone = true;
+      this.pages.set(v, { ...p, locked: lock });
+    }
+    return protNone ? fail('ENOMEM', 'PROT_NONE cannot be faulted in') : ok(0);
+  }
+
   /** Validates (addr, length) of munmap/mprotect/mremap: [startVpn, endVpn) or an errno. */
   private range(addr: bigint, length: bigint, outside: Errno): SysResult<[number, number]> {
     if (addr % PAGE !== 0n) return fail('EINVAL', 'unaligned addr');
@@ -599,6 +714,7 @@ export class AddressSpaceModel {
   private writable(p: ModelPage): Uint8Array {
     const b = p.backing;
     if (b.kind === 'private') {
+      b.lazy = false; // a write cancels MADV_FREE for the page
       b.data ??= new Uint8Array(MODEL_PAGE_SIZE);
       return b.data;
     }

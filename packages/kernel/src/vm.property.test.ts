@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { AddressSpace } from './address-space.js';
 import { AttributeChooser } from './attributes.js';
 import { audit } from './audit.js';
-import { bootKernel, type ForkMode, type Kernel } from './kernel.js';
+import { bootKernel, type ForkMode, Kernel } from './kernel.js';
+import { MADV } from './madvise.js';
 import type { Process } from './process.js';
 import { MAP, MREMAP, PROT, type SysResult } from './syscalls.js';
 import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
@@ -74,6 +75,9 @@ type Op =
       seed: number;
       cpu: number;
     }
+  | { op: 'madvise'; who: number; at: Target; pages: number; jitter: number; advice: number }
+  | { op: 'mlock'; who: number; at: Target; pages: number; lock: boolean }
+  | { op: 'reclaim'; who: number }
   | { op: 'fork'; who: number }
   | { op: 'exit'; who: number }
   | { op: 'squeeze'; keep: number }
@@ -201,6 +205,28 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       cpu: fc.nat({ max: 1 }),
     }),
   },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('madvise' as const),
+      who,
+      at: targetArb(3, 1),
+      pages: rangePages,
+      jitter: fc.constantFrom(0, 0, 0, 1, 4095),
+      advice: fc.constantFrom(MADV.WILLNEED, MADV.DONTNEED, MADV.FREE, MADV.FREE, MADV.COLD, MADV.PAGEOUT),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('mlock' as const),
+      who,
+      at: targetArb(3, 1),
+      pages: rangePages,
+      lock: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('reclaim' as const), who }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('fork' as const), who }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('exit' as const), who }) },
   {
@@ -234,6 +260,28 @@ const cowOpArb: fc.Arbitrary<Op> = fc.oneof(
       cpu: fc.nat({ max: 1 }),
     }),
   },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('madvise' as const),
+      who,
+      at: targetArb(12, 1),
+      pages: rangePages,
+      jitter: fc.constantFrom(0, 0, 0, 1, 4095),
+      advice: fc.constantFrom(MADV.DONTNEED, MADV.FREE, MADV.FREE, MADV.FREE, MADV.COLD),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('mlock' as const),
+      who,
+      at: targetArb(3, 1),
+      pages: rangePages,
+      lock: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('reclaim' as const), who }) },
   { weight: 5, arbitrary: fc.record({ op: fc.constant('fork' as const), who }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('exit' as const), who }) },
   {
@@ -279,6 +327,73 @@ const cowOpArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('unsqueeze' as const) }) },
 );
 
+/**
+ * Reclaim-advice-heavy sequences on private read-write memory: writes, MADV_FREE / DONTNEED /
+ * COLD / PAGEOUT, reclaim of lazily freed pages, mlock/munlock, fork and exit, memory squeezed now
+ * and then (mlock's populate out of memory).
+ */
+const adviceOpArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      op: fc.constant('access' as const),
+      who,
+      kind: fc.constantFrom(0 as const, 1 as const, 1 as const),
+      size: fc.constantFrom(1 as const, 8 as const),
+      at: targetArb(12, 0),
+      slot: fc.nat({ max: 4095 }),
+      value: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }),
+      killSelf: fc.constant(false),
+      cpu: fc.nat({ max: 1 }),
+    }),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant('madvise' as const),
+      who,
+      at: targetArb(12, 1),
+      pages: rangePages,
+      jitter: fc.constantFrom(0, 0, 1),
+      advice: fc.constantFrom(
+        MADV.FREE,
+        MADV.FREE,
+        MADV.FREE,
+        MADV.DONTNEED,
+        MADV.COLD,
+        MADV.PAGEOUT,
+        MADV.WILLNEED,
+      ),
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('reclaim' as const), who }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('mlock' as const),
+      who,
+      at: targetArb(12, 1),
+      pages: rangePages,
+      lock: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('fork' as const), who }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('exit' as const), who }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('squeeze' as const), keep: fc.nat({ max: 8 }) }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('unsqueeze' as const) }) },
+);
+
+/** The mappings the advice-heavy sequences start from: private read-write, small pages. */
+const privateMmapArb: fc.Arbitrary<Extract<Op, { op: 'mmap' }>> = mmapArb.map((o) => ({
+  ...o,
+  prot: PROT.READ | PROT.WRITE,
+  shared: false,
+  huge: false,
+}));
+
 // -------------------------------------------------------------------------------------------------
 // The world of one run
 
@@ -323,7 +438,14 @@ function calibrateTop(c: TestConfig): number {
 
 function newWorld(c: TestConfig, mmapTopVpn: number, fork: ForkMode): World {
   const arch = c.arch();
-  const k = bootKernel({ arch, machine: c.machine(), cpus: 2, strictTlb: true, fork });
+  const k = bootKernel({
+    arch,
+    machine: c.machine(),
+    cpus: 2,
+    strictTlb: true,
+    fork,
+    memlockLimit: Number.POSITIVE_INFINITY,
+  });
   const g = arch.geometry;
   const hugeLevel = Math.min(...g.leafLevels.filter((l) => l > 1));
   const options: ModelOptions = {
@@ -425,6 +547,48 @@ function step(w: World, o: Op): void {
       const addr = BigInt(resolve(w, l.model, o.at)) * 4096n;
       const len = BigInt(o.pages) * 4096n - BigInt(o.jitter);
       expect(norm(k.mprotect(l.proc, addr, len, o.prot))).toEqual(norm(l.model.mprotect(addr, len, o.prot)));
+      return;
+    }
+    case 'madvise': {
+      const l = pick(w, o.who);
+      const addr = BigInt(resolve(w, l.model, o.at)) * 4096n;
+      const len = BigInt(o.pages) * 4096n - BigInt(o.jitter);
+      expect(norm(k.madvise(l.proc, addr, len, o.advice))).toEqual(
+        norm(l.model.madvise(addr, len, o.advice)),
+      );
+      return;
+    }
+    case 'mlock': {
+      const l = pick(w, o.who);
+      const addr = BigInt(resolve(w, l.model, o.at)) * 4096n;
+      const len = BigInt(o.pages) * 4096n;
+      const got = norm(o.lock ? k.mlock(l.proc, addr, len) : k.munlock(l.proc, addr, len));
+      const want = norm(l.model.mlock(addr, len, o.lock));
+      // Out of memory while faulting in (memory squeezed) is EAGAIN, with the locks applied.
+      if (
+        got.ok === false &&
+        got.errno === 'EAGAIN' &&
+        squeezed(w) &&
+        o.lock &&
+        (want.ok || want.errno === 'ENOMEM')
+      )
+        return;
+      expect(got).toEqual(want);
+      return;
+    }
+    case 'reclaim': {
+      // Reclaim tries every page some model thinks lazily freed (every other one when `who` is
+      // odd); observe() then checks each reads its old contents or zeros.
+      for (const l of w.live) {
+        if (l.proc.root === 0) continue;
+        for (const vpn of l.model.mappedVpns()) {
+          const b = l.model.pages.get(vpn)!.backing;
+          if (b.kind !== 'private' || !b.lazy || (o.who & 1 && vpn & 1)) continue;
+          const ref = k.editor.lookup(l.proc.root, vpn);
+          if (ref.entry.kind === 'leaf' && ref.level === 1 && ref.entry.pa !== k.zeroPage)
+            k.discardLazyFree(ref.entry.pa);
+        }
+      }
       return;
     }
     case 'mmap':
@@ -604,6 +768,7 @@ function observe(w: World): void {
       rssPages: vmas.reduce((n, v) => n + v.residentPages, 0),
       vszBytes: vmas.reduce((n, v) => n + (v.end - v.start), 0n),
       pageTablePages: proc.tablePages,
+      lockedPages: model.mappedVpns().filter((v) => model.pages.get(v)!.locked).length,
     });
     for (const v of vmas) expect(v.residentPages <= Number((v.end - v.start) / 4096n)).toBe(true);
     const maps = (k as unknown as { procMaps?: (p: Process) => string }).procMaps?.call(k, proc);
@@ -624,8 +789,16 @@ function observe(w: World): void {
     }
     for (const vpn of model.mappedVpns()) {
       const page = model.pages.get(vpn)!;
-      const expected = model.contents(vpn) ?? ZERO;
       const ref = proc.root !== 0 ? k.editor.lookup(proc.root, vpn) : undefined;
+      if (page.backing.kind === 'private' && page.backing.lazy) {
+        // MADV_FREE: the old contents, or zeros once reclaim discarded the page (then it stays so).
+        const now =
+          ref?.entry.kind === 'leaf'
+            ? k.memory.readBytes(ref.entry.pa + (vpn % g.entryPages[ref.level]!) * 4096, 4096)
+            : ZERO;
+        if (sameBytes(now, ZERO)) model.discarded(vpn);
+      }
+      const expected = model.contents(vpn) ?? ZERO;
       if (ref?.entry.kind !== 'leaf') {
         if (page.backing.kind === 'private' && !sameBytes(expected, ZERO))
           expect.fail(`pid ${proc.pid} page ${vpn.toString(16)}: private data but no PTE (lost?)`);
@@ -703,11 +876,12 @@ function runProperty(
   ops: fc.Arbitrary<Op> = opArb,
   minSteps = 1,
   endOnFailure = false,
+  prefixArb: fc.Arbitrary<Op> = mmapArb,
 ): void {
   const top = calibrateTop(c);
   fc.assert(
     fc.property(
-      fc.array(mmapArb, { minLength: 1, maxLength: 4 }),
+      fc.array(prefixArb, { minLength: 1, maxLength: 4 }),
       fc.array(ops, { minLength: minSteps, maxLength: MAX_STEPS }),
       (prefix, rest) => {
         const w = newWorld(c, top, fork);
@@ -739,6 +913,33 @@ describe('copy-on-write: fork/write/exit-heavy random sequences against the refe
       runProperty(c, 'cow', NUM_RUNS, cowOpArb, 12);
     }, 60_000);
   }
+});
+
+describe('madvise and mlock: FREE/DONTNEED/COLD/PAGEOUT, reclaim, mlock, fork against the reference model', () => {
+  for (const c of CONFIGS) {
+    it(`${c.name}: DONTNEED reads zeros, FREE old contents or zeros, the rest no change; audit() clean (seed ${SEED})`, () => {
+      runProperty(c, 'cow', NUM_RUNS, adviceOpArb, 12, false, privateMmapArb);
+    }, 60_000);
+  }
+  it('catches a reclaim that discards a lazily freed page written since MADV_FREE', () => {
+    const proto = Kernel.prototype as unknown as { discardLazyFree: (pa: number) => boolean };
+    const original = proto.discardLazyFree;
+    proto.discardLazyFree = function (this: Kernel, pa: number): boolean {
+      for (const m of this.rmap.mappings(pa)) {
+        const flush = this.editor.newFlush({ asid: m.space.asid });
+        m.space.clearLeaves(m.vpn, m.vpn + 1, flush);
+        this.discharge(flush);
+      }
+      return true;
+    };
+    try {
+      expect(() => runProperty(CONFIGS[0]!, 'cow', NUM_RUNS, adviceOpArb, 12, true, privateMmapArb)).toThrow(
+        /Property failed/,
+      );
+    } finally {
+      proto.discardLazyFree = original;
+    }
+  }, 60_000);
 });
 
 describe('the property catches copy-on-write bugs', () => {

@@ -48,7 +48,24 @@ export interface VmaValue {
   readonly anonName: boolean;
   /** Loaded from a file (an ELF segment): /proc/PID/maps shows `offsetPages` as the file offset. */
   readonly file: boolean;
+  /**
+   * The access pattern madvise recorded (Linux `VM_RAND_READ` for MADV_RANDOM, `VM_SEQ_READ` for
+   * MADV_SEQUENTIAL, neither for MADV_NORMAL); smaps shows `rr` / `sr`.
+   */
+  readonly advice: VmaAdvice;
+  /**
+   * mlock state: `'locked'` = Linux `VM_LOCKED` (pages faulted in and kept from reclaim),
+   * `'onfault'` = `VM_LOCKED | VM_LOCKONFAULT` (mlock2 MLOCK_ONFAULT: pages locked as they are
+   * faulted in), `'none'`. smaps shows `lo` for both. Not inherited by fork (Linux `dup_mmap`).
+   */
+  readonly lock: VmaLock;
 }
+
+/** See {@link VmaValue.advice}. */
+export type VmaAdvice = 'normal' | 'random' | 'sequential';
+
+/** See {@link VmaValue.lock}. */
+export type VmaLock = 'none' | 'locked' | 'onfault';
 
 /**
  * A private anonymous VMA (not MAP_SHARED, not a device range): its pages are shared
@@ -72,7 +89,9 @@ function sameKind(a: VmaValue, b: VmaValue): boolean {
     a.memoryType === b.memoryType &&
     a.shm === b.shm &&
     a.anonName === b.anonName &&
-    a.file === b.file
+    a.file === b.file &&
+    a.advice === b.advice &&
+    a.lock === b.lock
   );
 }
 
@@ -112,6 +131,8 @@ export function vmaWith(base: VmaValue, patch: Partial<VmaValue>): VmaValue {
     offsetPages: patch.offsetPages ?? base.offsetPages,
     anonName: patch.anonName ?? base.anonName,
     file: patch.file ?? base.file,
+    advice: patch.advice ?? base.advice,
+    lock: patch.lock ?? base.lock,
   };
 }
 
@@ -128,6 +149,8 @@ const ANON: VmaValue = {
   offsetPages: 0,
   anonName: false,
   file: false,
+  advice: 'normal',
+  lock: 'none',
 };
 
 /**
@@ -153,6 +176,8 @@ export function anonVma(prot: number, name: string, opts: Partial<VmaValue> = {}
     offsetPages: opts.offsetPages ?? ANON.offsetPages,
     anonName: opts.anonName ?? ANON.anonName,
     file: opts.file ?? ANON.file,
+    advice: opts.advice ?? ANON.advice,
+    lock: opts.lock ?? ANON.lock,
   };
 }
 

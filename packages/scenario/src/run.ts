@@ -20,8 +20,11 @@ import {
   exportTranslationState,
   formatDump,
   type Kernel,
+  MADV,
   MAP,
+  MLOCK,
   MREMAP,
+  madviseName,
   type Process,
 } from '@mmkit/kernel';
 import { type ArchId, createBackend } from './arch-registry.js';
@@ -350,6 +353,10 @@ class Stepper implements ScenarioStepper {
         met &&= r.value === JSON.stringify(String(want)) || r.value === String(want);
       else met &&= n !== undefined && r.value !== undefined && BigInt(r.value) === n;
     }
+    if (step.op === 'mincore' && step.equals !== undefined) {
+      parts.push(`residency ${step.equals}`);
+      met &&= r.status === 'ok' && r.value === step.equals;
+    }
     return parts.length ? { expected: parts.join(', '), met } : undefined;
   }
 
@@ -488,6 +495,41 @@ class Stepper implements ScenarioStepper {
         this.define(step.as, r.value, '');
         return { status: 'ok', outcome: `${step.as ?? 'remapped'} = ${hx(r.value)}`, value: r.value };
       }
+      case 'madvise': {
+        const p = this.proc(step.process);
+        const advice = MADV[step.advice.replace('-', '_').toUpperCase() as keyof typeof MADV];
+        const r = k.madvise(p, this.addr(step.addr), this.size(step.length), advice);
+        if (!r.ok) throw new Failure(r.errno, `${r.errno}: ${r.detail}`);
+        return { status: 'ok', outcome: `${madviseName(advice)}; ${p.residentPages} pages resident` };
+      }
+      case 'mincore': {
+        const r = k.mincore(this.proc(step.process), this.addr(step.addr), this.size(step.length));
+        if (!r.ok) throw new Failure(r.errno, `${r.errno}: ${r.detail}`);
+        const bits = [...r.value].map((b) => b & 1).join('');
+        const n = r.value.reduce((sum, b) => sum + (b & 1), 0);
+        return { status: 'ok', outcome: `resident ${bits} (${n} of ${r.value.length} pages)`, value: bits };
+      }
+      case 'mlock': {
+        const p = this.proc(step.process);
+        const addr = this.addr(step.addr);
+        const len = this.size(step.length);
+        const r = step.onFault ? k.mlock2(p, addr, len, MLOCK.ONFAULT) : k.mlock(p, addr, len);
+        if (!r.ok) throw new Failure(r.errno, `${r.errno}: ${r.detail}`);
+        const st = k.memoryStats(p);
+        return {
+          status: 'ok',
+          outcome: `locked${step.onFault ? ' on fault' : ''}; VmLck ${(st.lockedPages * k.bounds.pageBytes) / 1024} kB, ${st.rssPages} pages resident`,
+        };
+      }
+      case 'munlock': {
+        const p = this.proc(step.process);
+        const r = k.munlock(p, this.addr(step.addr), this.size(step.length));
+        if (!r.ok) throw new Failure(r.errno, `${r.errno}: ${r.detail}`);
+        return {
+          status: 'ok',
+          outcome: `unlocked; VmLck ${(k.memoryStats(p).lockedPages * k.bounds.pageBytes) / 1024} kB`,
+        };
+      }
       case 'brk': {
         const p = this.proc(step.process);
         const want = this.addr(step.to);
@@ -615,6 +657,14 @@ export function summarize(step: ScenarioStep): string {
       return `mprotect ${step.process} ${a(step.addr)} ${a(step.length)} ${step.prot}`;
     case 'mremap':
       return `mremap ${step.process} ${a(step.addr)} ${a(step.length)} → ${a(step.newLength)}${step.mayMove ? ' maymove' : ''}${step.as ? ` as ${step.as}` : ''}`;
+    case 'madvise':
+      return `madvise ${step.process} ${a(step.addr)} ${a(step.length)} ${step.advice}`;
+    case 'mincore':
+      return `mincore ${step.process} ${a(step.addr)} ${a(step.length)}`;
+    case 'mlock':
+      return `mlock${step.onFault ? '2 (onfault)' : ''} ${step.process} ${a(step.addr)} ${a(step.length)}`;
+    case 'munlock':
+      return `munlock ${step.process} ${a(step.addr)} ${a(step.length)}`;
     case 'brk':
       return `brk ${step.process} ${a(step.to)}`;
     case 'touch':

@@ -9,6 +9,7 @@ import {
   type Scenario,
   ScenarioError,
   start,
+  summarize,
 } from './index.js';
 
 function errorOf(fn: () => unknown): ScenarioError {
@@ -246,6 +247,10 @@ describe('runScenario', () => {
           'exec',
           'exit',
           'copy-to-user',
+          'madvise',
+          'mincore',
+          'mlock',
+          'munlock',
         ),
         process: fc.constantFrom('p', 'q'),
         as: fc.constantFrom('q', 'b'),
@@ -255,6 +260,7 @@ describe('runScenario', () => {
         prot: fc.constantFrom('rw-', 'r--', '---'),
         to: fc.constantFrom('heap+0x2000', 'heap'),
         text: fc.constant('hi'),
+        advice: fc.constantFrom('dontneed', 'free', 'cold', 'pageout', 'willneed', 'random', 'bogus'),
       },
       { requiredKeys: ['op', 'process'] },
     );
@@ -276,5 +282,64 @@ describe('runScenario', () => {
       { numRuns: 40 },
     );
     expect(ran).toBeGreaterThan(0);
+  });
+});
+
+describe('madvise, mincore, mlock and munlock steps', () => {
+  const yaml = `board: virt
+steps:
+  - { op: spawn, as: p }
+  - { op: mmap, process: p, length: 3 pages, prot: rw-, as: b }
+  - { op: write, process: p, addr: b, value: 7 }
+  - { op: write, process: p, addr: b+0x1000, value: 8 }
+  - { op: mincore, process: p, addr: b, length: 3 pages, equals: "110" }
+  - { op: madvise, process: p, addr: b, length: 4K, advice: dontneed }
+  - { op: read, process: p, addr: b, equals: 0 }
+  - { op: madvise, process: p, addr: b+0x1000, length: 4K, advice: free }
+  - { op: read, process: p, addr: b+0x1000, equals: 8 }
+  - { op: mlock, process: p, addr: b, length: 3 pages }
+  - { op: mincore, process: p, addr: b, length: 3 pages, equals: "111" }
+  - { op: madvise, process: p, addr: b, length: 4K, advice: cold, expect: EINVAL }
+  - { op: munlock, process: p, addr: b, length: 3 pages }
+  - { op: mlock, process: p, addr: b, length: 2 pages, onFault: true }
+  - { op: madvise, process: p, addr: b, length: 1, advice: dontneed-locked }
+  - { op: mincore, process: p, addr: wild, length: 4K, expect: ENOMEM }
+`;
+
+  it('run with Linux results, and say what they did', () => {
+    const r = runScenario(parseScenario(yaml, 'advice.yaml'));
+    expect(r.problems).toEqual([]);
+    expect(r.ok).toBe(true);
+    const outcomes = r.steps.map((s) => s.outcome);
+    expect(outcomes).toContain('resident 110 (2 of 3 pages)');
+    expect(outcomes).toContain('resident 111 (3 of 3 pages)');
+    expect(outcomes.some((o) => o.startsWith('locked; VmLck 12 kB'))).toBe(true);
+    expect(outcomes.some((o) => o.startsWith('locked on fault; VmLck 8 kB'))).toBe(true);
+    expect(r.steps.map((s) => summarize(s.step))).toContain('madvise p b 4K dontneed');
+  });
+
+  it('a residency that differs from `equals` is a problem of the run', () => {
+    const r = runScenario(
+      parseScenario(
+        'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: mincore, process: p, addr: stack-top-0x1000, length: 4K, equals: "0" }\n',
+      ),
+    );
+    expect(r.ok).toBe(false);
+    expect(r.problems.join('\n')).toMatch(/residency 0/);
+  });
+
+  it('refuses an unknown advice and a residency that is not 0s and 1s, naming the line', () => {
+    expect(() =>
+      parseScenario(
+        'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: madvise, process: p, addr: heap, length: 4K, advice: dontfork }\n',
+      ),
+    ).toThrow(
+      /advice.*one of normal, random, sequential, willneed, dontneed, free, cold, pageout, dontneed-locked/s,
+    );
+    expect(() =>
+      parseScenario(
+        'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: mincore, process: p, addr: heap, length: 4K, equals: yes }\n',
+      ),
+    ).toThrow(/line 4/);
   });
 });

@@ -86,6 +86,54 @@ export interface MremapStep extends StepCommon {
   readonly as?: string;
 }
 
+/** madvise(2) advice names a `madvise` step takes (Linux's MADV_* without the prefix, lower case). */
+export type MadviseAdvice =
+  | 'normal'
+  | 'random'
+  | 'sequential'
+  | 'willneed'
+  | 'dontneed'
+  | 'free'
+  | 'cold'
+  | 'pageout'
+  | 'dontneed-locked';
+
+/** madvise(2). */
+export interface MadviseStep extends StepCommon {
+  readonly op: 'madvise';
+  readonly process: string;
+  readonly addr: AddressExpr;
+  readonly length: SizeExpr;
+  readonly advice: MadviseAdvice;
+}
+
+/** mincore(2): which pages of the range are resident (the outcome shows one digit per page). */
+export interface MincoreStep extends StepCommon {
+  readonly op: 'mincore';
+  readonly process: string;
+  readonly addr: AddressExpr;
+  readonly length: SizeExpr;
+  /** The residency the call must report, one `0`/`1` per page (e.g. `"1101"`). */
+  readonly equals?: string;
+}
+
+/** mlock(2), or mlock2(2) with MLOCK_ONFAULT (`onFault: true`). */
+export interface MlockStep extends StepCommon {
+  readonly op: 'mlock';
+  readonly process: string;
+  readonly addr: AddressExpr;
+  readonly length: SizeExpr;
+  readonly onFault?: boolean;
+}
+
+/** munlock(2). */
+export interface MunlockStep extends StepCommon {
+  readonly op: 'munlock';
+  readonly process: string;
+  readonly addr: AddressExpr;
+  readonly length: SizeExpr;
+}
+
 /** brk(2): sets the program break. */
 export interface BrkStep extends StepCommon {
   readonly op: 'brk';
@@ -198,6 +246,10 @@ export type ScenarioStep =
   | MunmapStep
   | MprotectStep
   | MremapStep
+  | MadviseStep
+  | MincoreStep
+  | MlockStep
+  | MunlockStep
   | BrkStep
   | TouchStep
   | ReadStep

@@ -37,6 +37,8 @@ type FieldKind =
   | 'size'
   | 'prot'
   | 'flags'
+  | 'advice'
+  | 'residency'
   | 'access-size'
   | 'cpu'
   | 'bool'
@@ -68,6 +70,10 @@ export const STEP_SPECS: Readonly<Record<StepOp, StepSpec>> = {
     required: { ...P, addr: 'addr', length: 'size', newLength: 'size' },
     optional: { mayMove: 'bool', as: 'define' },
   },
+  madvise: { required: { ...P, addr: 'addr', length: 'size', advice: 'advice' }, optional: {} },
+  mincore: { required: { ...P, addr: 'addr', length: 'size' }, optional: { equals: 'residency' } },
+  mlock: { required: { ...P, addr: 'addr', length: 'size' }, optional: { onFault: 'bool' } },
+  munlock: { required: { ...P, addr: 'addr', length: 'size' }, optional: {} },
   brk: { required: { ...P, to: 'addr' }, optional: {} },
   touch: { required: { ...P, addr: 'addr' }, optional: { length: 'size', write: 'bool', ...CPU } },
   read: {
@@ -97,6 +103,18 @@ const COMMON: Readonly<Record<string, FieldKind>> = { op: 'text', title: 'text',
 const TOP_FIELDS = ['name', 'description', 'board', 'arch', 'ram', 'cpus', 'options', 'steps'];
 const OPTION_FIELDS = ['strictTlb', 'tlbEntries', 'flushThreshold', 'fork', 'zeroPage'];
 const MMAP_FLAGS = ['shared', 'fixed', 'fixed-noreplace', 'populate', 'growsdown'];
+/** The advice a madvise step takes (Linux MADV_* names, lower case, `_` as `-`). */
+export const MADVISE_ADVICE = [
+  'normal',
+  'random',
+  'sequential',
+  'willneed',
+  'dontneed',
+  'free',
+  'cold',
+  'pageout',
+  'dontneed-locked',
+];
 const EXPECT_SYNTAX =
   'ok, an errno (EFAULT, ENOMEM, EINVAL, EEXIST, EACCES …), killed, or "killed: <reason>"';
 
@@ -116,6 +134,8 @@ const EXPECTED: Readonly<Record<FieldKind, string>> = {
   size: SIZE_SYNTAX,
   prot: PROT_SYNTAX,
   flags: `a list of MAP flags from: ${MMAP_FLAGS.join(', ')}`,
+  advice: `one of ${MADVISE_ADVICE.join(', ')}`,
+  residency: 'one 0 or 1 per page, such as "1101"',
   'access-size': '1, 2, 4 or 8 (bytes)',
   cpu: 'a CPU index (0, 1, …)',
   bool: 'true or false',
@@ -142,6 +162,10 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
       return parseProt(v) !== undefined;
     case 'flags':
       return Array.isArray(v) && v.every((f) => typeof f === 'string' && MMAP_FLAGS.includes(f));
+    case 'advice':
+      return typeof v === 'string' && MADVISE_ADVICE.includes(v);
+    case 'residency':
+      return typeof v === 'string' && /^[01]+$/.test(v);
     case 'access-size':
       return v === 1 || v === 2 || v === 4 || v === 8;
     case 'cpu':

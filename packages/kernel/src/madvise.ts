@@ -1,0 +1,614 @@
+/**
+ * madvise(2) and mincore(2) with Linux's semantics, values and errnos (mm/madvise.c, mm/mincore.c),
+ * for the advice that touches reclaim: MADV_DONTNEED (and MADV_DONTNEED_LOCKED), MADV_FREE,
+ * MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, and the access-pattern advice MADV_NORMAL / RANDOM /
+ * SEQUENTIAL recorded on the VMA.
+ *
+ * Ownership: this module owns two per-frame marks that reclaim reads — *lazy free* (MADV_FREE,
+ * Linux `folio_mark_lazyfree`) and *cold* (MADV_COLD, Linux `folio_deactivate`) — and no other
+ * state. Page-table changes go through the {@link AddressSpace}'s own methods and the editor; every
+ * flush obligation is discharged before a call returns (strict TLB mode checks it).
+ *
+ * Where the marks live:
+ * - lazy free is a bit of the leaf's software bits ({@link LAZY_FREE_SOFTWARE_BIT}), so it goes
+ *   with the PTE: a leaf that is unmapped, replaced (copy-on-write) or made writable by a write
+ *   fault loses it, and a reused frame can never inherit a stale mark. A frame is lazy free when
+ *   every PTE mapping it carries the bit (Linux's mark is per folio; a page shared with a process
+ *   that did not give the advice keeps its contents, as Linux keeps it because that process's PTE
+ *   is dirty — fork keeps the dirty bit);
+ * - cold is a per-frame flag ({@link isColdFrame}); it holds only while no PTE mapping the frame has
+ *   its accessed bit set again (Linux reclaim re-activates a referenced inactive folio).
+ *
+ * Dirty state is the architecture's: `LeafAttributes.dirty` is x86's D bit and AArch64's DBM/AP[2]
+ * "writable-clean" state (arch-facts A10, Linux `pte_hw_dirty`). A backend without hardware dirty
+ * management (AArch64 with TCR_EL1.HD = 0) cannot encode a clean writable leaf: MADV_FREE maps the
+ * page read-only instead (Linux arm64 `pte_mkclean` sets PTE_RDONLY), so the first write takes a
+ * permission fault that makes it writable again — software dirty tracking — and that write clears
+ * the lazy-free bit with the leaf's rewrite.
+ */
+import { type AddressInput, hex, type LeafAttributes, vaOf } from '@mmkit/core';
+import type { AddressSpace } from './address-space.js';
+import type { KernelContext } from './context.js';
+import { FrameState } from './page-allocator.js';
+import type { Process } from './process.js';
+import {
+  checkedAddress,
+  type Errno,
+  fail,
+  invalidArgument,
+  ok,
+  type SysResult,
+  showValue,
+} from './syscalls.js';
+import { isCowVma, type ProcessVma, type VmaAdvice, type VmaValue, vmaWith } from './vma.js';
+
+/** `advice` values of madvise(2), Linux's (asm-generic/mman-common.h). Only these are modelled. */
+export const MADV = {
+  NORMAL: 0,
+  RANDOM: 1,
+  SEQUENTIAL: 2,
+  WILLNEED: 3,
+  DONTNEED: 4,
+  FREE: 8,
+  COLD: 20,
+  PAGEOUT: 21,
+  DONTNEED_LOCKED: 24,
+} as const;
+
+/** The name of a modelled MADV_* value (`MADV_DONTNEED`), or undefined. */
+export function madviseName(advice: number): string | undefined {
+  for (const [name, v] of Object.entries(MADV)) if (v === advice) return `MADV_${name}`;
+  return undefined;
+}
+
+/**
+ * Other advice Linux accepts (`madvise_behavior_valid`) that mmkit does not model: EINVAL, with a
+ * detail saying so (Linux would act on them).
+ */
+const LINUX_ONLY: Readonly<Record<number, string>> = {
+  9: 'MADV_REMOVE',
+  10: 'MADV_DONTFORK',
+  11: 'MADV_DOFORK',
+  12: 'MADV_MERGEABLE',
+  13: 'MADV_UNMERGEABLE',
+  14: 'MADV_HUGEPAGE',
+  15: 'MADV_NOHUGEPAGE',
+  16: 'MADV_DONTDUMP',
+  17: 'MADV_DODUMP',
+  18: 'MADV_WIPEONFORK',
+  19: 'MADV_KEEPONFORK',
+  22: 'MADV_POPULATE_READ',
+  23: 'MADV_POPULATE_WRITE',
+  25: 'MADV_COLLAPSE',
+  100: 'MADV_HWPOISON',
+  101: 'MADV_SOFT_OFFLINE',
+};
+
+/**
+ * The software-bit value (in `LeafAttributes.software`) that marks a leaf lazily freed by
+ * MADV_FREE. Bit 0 of the bits the architecture leaves to software (AArch64 bit 55, x86 bit 9).
+ */
+export const LAZY_FREE_SOFTWARE_BIT = 1;
+
+/** The most pages one mincore vector holds here (Linux's read(2) limit, MAX_RW_COUNT, in bytes). */
+const MINCORE_MAX_PAGES = 0x7fff_f000;
+
+/** Per-kernel frame marks (cold), by frame-table index. */
+const coldMarks = new WeakMap<KernelContext, Uint8Array>();
+
+function coldOf(k: KernelContext): Uint8Array {
+  let m = coldMarks.get(k);
+  if (m === undefined) {
+    m = new Uint8Array(k.allocator.frameIndexCount);
+    coldMarks.set(k, m);
+  }
+  return m;
+}
+
+/**
+ * Parses madvise's (addr, length) as Linux's `do_madvise` does: EINVAL for an unaligned start, a
+ * length that rounds up past 2^64 (`len_in && !len`) or a range that wraps; length 0 is success
+ * with nothing done (`[s, s]`). Page numbers beyond the user space are clamped to
+ * `VMA_VPN_LIMIT`-safe values: no VMA lies there, so the walk reports ENOMEM.
+ */
+function madviseRange(
+  k: KernelContext,
+  addr: AddressInput,
+  length: AddressInput,
+): SysResult<[number, number]> {
+  const a = checkedAddress(addr, 'addr');
+  const len = checkedAddress(length, 'length');
+  const page = BigInt(k.bounds.pageBytes);
+  if (a % page !== 0n) return fail('EINVAL', `madvise: addr ${hex(a)} is not page aligned`);
+  const aligned = ((len + page - 1n) / page) * page;
+  if (len !== 0n && aligned >= 1n << 64n)
+    return fail('EINVAL', `madvise: length ${hex(len)} overflows when rounded up to a page`);
+  const end = a + aligned;
+  if (end >= 1n << 64n) return fail('EINVAL', `madvise: [${hex(a)}, +${hex(aligned)}) wraps around`);
+  // No VMA lies at or past the user end: clamp there (keeping s < e, so the walk says ENOMEM).
+  const limit = BigInt(k.bounds.userEndVpn);
+  const s = a / page;
+  const e = end / page;
+  return ok([Number(s < limit ? s : limit), Number(e <= limit ? e : limit + (s < e ? 1n : 0n))]);
+}
+
+/** The VMA pieces of [s, e) in order, and whether part of the range is unmapped. */
+function pieces(space: AddressSpace, s: number, e: number): { list: [number, number][]; hole: boolean } {
+  const list: [number, number][] = [];
+  let at = s;
+  let hole = false;
+  space.vmas.forEach(
+    (v) => {
+      const from = Math.max(v.startVpn, s);
+      const to = Math.min(v.endVpn, e);
+      if (from > at) hole = true;
+      list.push([from, to]);
+      at = to;
+    },
+    s,
+    e,
+  );
+  if (at < e) hole = true;
+  return { list, hole };
+}
+
+/**
+ * madvise(2). Linux's `do_madvise` order: EINVAL for an unknown advice, an unaligned `addr`, a
+ * length that overflows; length 0 → success. Then each VMA piece of the range gets the advice in
+ * address order (`madvise_walk_vmas`): an advice that refuses a VMA returns its errno at once
+ * (pieces before it were already advised, as in Linux); a hole anywhere in the range is ENOMEM —
+ * after the mapped parts were advised.
+ *
+ * | advice | what it does | refused (EINVAL) on |
+ * |---|---|---|
+ * | NORMAL, RANDOM, SEQUENTIAL | records the access pattern on the VMA (splits/merges it) | — |
+ * | WILLNEED | anonymous memory: starts swap-in of swapped-out pages ({@link willneedSwapIn}); nothing for untouched pages | — |
+ * | DONTNEED | zaps the pages: private pages read back zero, shared ones read the shared object again; frames freed (copy-on-write ones lose one reference); TLBs invalidated | locked (`VM_LOCKED`) and device (`VM_PFNMAP`) VMAs; MAP_HUGETLB: an addr not aligned to the huge page |
+ * | DONTNEED_LOCKED | DONTNEED that also applies to locked VMAs | device VMAs |
+ * | FREE | lazy free: private anonymous pages stay mapped with their contents, made clean and old; reclaim may drop them ({@link discardLazyFree}); a write cancels it for that page | anything but private anonymous memory; locked, device, MAP_HUGETLB VMAs |
+ * | COLD | clears the accessed bit of each page only this process maps and marks the frame cold for reclaim ({@link isColdFrame}) | locked, device, MAP_HUGETLB VMAs (`can_madv_lru_vma`) |
+ * | PAGEOUT | as COLD, then hands the range to {@link pageOutPages} | as COLD |
+ */
+export function madvise(
+  k: KernelContext,
+  proc: Process,
+  addr: AddressInput,
+  length: AddressInput,
+  advice: number,
+): SysResult<0> {
+  const space = k.live(proc).space;
+  if (typeof advice !== 'number' || !Number.isInteger(advice) || madviseName(advice) === undefined) {
+    const linux = typeof advice === 'number' ? LINUX_ONLY[advice] : undefined;
+    return fail(
+      'EINVAL',
+      linux
+        ? `madvise: ${linux} (${advice}) is valid on Linux but not modelled by mmkit`
+        : `madvise: advice ${showValue(advice)} is not an MADV_* value`,
+    );
+  }
+  const r = madviseRange(k, addr, length);
+  if (!r.ok) return r;
+  const [s, e] = r.value;
+  if (s === e) return ok(0);
+  const { list, hole } = pieces(space, s, e);
+  for (const [from, to] of list) {
+    const err = adviseVma(k, space, from, to, advice);
+    if (err !== undefined) return emitted(k, proc, s, e, advice, err);
+  }
+  if (hole)
+    return emitted(k, proc, s, e, advice, [
+      'ENOMEM',
+      `madvise: ${space.describeRange(s, e)} is not fully mapped`,
+    ]);
+  return emitted(k, proc, s, e, advice, undefined);
+}
+
+function emitted(
+  k: KernelContext,
+  proc: Process,
+  s: number,
+  e: number,
+  advice: number,
+  err: [Errno, string] | undefined,
+): SysResult<0> {
+  if (k.events.active) {
+    const detail = `${hex(vaOf(s))}+${hex((e - s) * k.bounds.pageBytes)} ${madviseName(advice)}${err ? ` → ${err[0]}` : ''}`;
+    k.events.emit({ type: 'process', action: 'madvise', pid: proc.pid, detail });
+  }
+  return err ? fail(err[0], err[1]) : ok(0);
+}
+
+/** Linux `can_madv_lru_vma`: not locked, not VM_PFNMAP, not hugetlb. */
+function canMadvLru(v: VmaValue): boolean {
+  return v.lock === 'none' && v.kind !== 'device' && !v.huge;
+}
+
+/** One VMA piece; an [errno, detail] when the VMA refuses the advice. */
+function adviseVma(
+  k: KernelContext,
+  space: AddressSpace,
+  from: number,
+  to: number,
+  advice: number,
+): [Errno, string] | undefined {
+  const vma = space.vmas.find(from)!;
+  const v = vma.value;
+  const where = space.describeRange(from, to);
+  switch (advice) {
+    case MADV.NORMAL:
+    case MADV.RANDOM:
+    case MADV.SEQUENTIAL: {
+      // madvise_update_vma: VM_RAND_READ / VM_SEQ_READ on exactly the range (split, then merge).
+      const pattern: VmaAdvice =
+        advice === MADV.RANDOM ? 'random' : advice === MADV.SEQUENTIAL ? 'sequential' : 'normal';
+      space.vmas.update(from, to, (val) =>
+        val.advice === pattern ? val : vmaWith(val, { advice: pattern }),
+      );
+      return undefined;
+    }
+    case MADV.WILLNEED:
+      // madvise_willneed: anonymous (and shmem) memory starts swap-in of swapped-out pages; pages
+      // never touched are not prefaulted. A device mapping has nothing to read ahead.
+      if (v.kind !== 'device')
+        forEachSwapPte(k, space, from, to, (vpn, payload) => willneedSwapIn(k, space, vpn, payload));
+      return undefined;
+    case MADV.DONTNEED:
+    case MADV.DONTNEED_LOCKED: {
+      // madvise_dontneed_free_valid_vma.
+      if (v.kind === 'device') return ['EINVAL', `madvise: ${where} is a device (VM_PFNMAP) mapping`];
+      let end = to;
+      if (v.huge) {
+        // hugetlb: the start must be huge-page aligned; the end is rounded down (Linux avoids
+        // freeing a partial huge page the caller did not name).
+        const hp = k.bounds.hugePages || 1;
+        if (from % hp !== 0)
+          return [
+            'EINVAL',
+            `madvise: ${hex(vaOf(from))} is not aligned to the huge page of a MAP_HUGETLB mapping`,
+          ];
+        end = to - (to % hp);
+        if (end <= from) return undefined;
+      } else if (v.lock !== 'none' && advice === MADV.DONTNEED)
+        return ['EINVAL', `madvise: ${where} is locked (mlock); MADV_DONTNEED_LOCKED zaps locked pages`];
+      return zap(k, space, from, end)
+        ? undefined
+        : ['ENOMEM', 'madvise: out of memory splitting a huge page'];
+    }
+    case MADV.FREE:
+      if (v.kind === 'device' || v.lock !== 'none' || v.huge)
+        return [
+          'EINVAL',
+          `madvise: ${where} is ${v.kind === 'device' ? 'a device (VM_PFNMAP)' : v.huge ? 'a MAP_HUGETLB' : 'a locked'} mapping`,
+        ];
+      // madvise_free_single_vma: anonymous VMAs only (MAP_SHARED anonymous memory is shmem).
+      if (!isCowVma(v) || v.file)
+        return [
+          'EINVAL',
+          `madvise: MADV_FREE needs private anonymous memory, ${where} is ${v.file ? 'file-backed' : 'shared'}`,
+        ];
+      lazyFree(k, space, vma, from, to);
+      return undefined;
+    case MADV.COLD:
+    case MADV.PAGEOUT:
+      if (!canMadvLru(v))
+        return [
+          'EINVAL',
+          `madvise: ${where} is ${v.kind === 'device' ? 'a device (VM_PFNMAP)' : v.huge ? 'a MAP_HUGETLB' : 'a locked'} mapping`,
+        ];
+      deactivate(k, space, from, to);
+      if (advice === MADV.PAGEOUT) pageOutPages(k, space, from, to);
+      return undefined;
+    default:
+      throw new Error(`kernel bug: unhandled advice ${advice}`);
+  }
+}
+
+/**
+ * Zaps [from, to) (Linux `zap_page_range_single`): huge leaves straddling an end are split
+ * first (false, nothing changed, when that runs out of memory), every leaf inside is cleared and
+ * its frame's reference dropped, and the TLBs are invalidated once. Page tables stay.
+ */
+function zap(k: KernelContext, space: AddressSpace, from: number, to: number): boolean {
+  if (space.root === 0) return true;
+  if (!space.splitAt(from) || !space.splitAt(to)) return false;
+  const cold = coldOf(k);
+  const { allocator, bounds } = k;
+  const flush = k.editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
+  // Marks of the frames this zap frees go with them.
+  k.editor.forEachLeaf({ root: space.root, startVpn: from, endVpn: to }, (l) => {
+    const pages = k.arch.geometry.entryPages[l.level]!;
+    for (let i = 0; i < pages; i++) {
+      const f = l.pa + i * bounds.pageBytes;
+      if (allocator.stateOf(f) === FrameState.USER && allocator.refCount(f) === 1)
+        cold[allocator.frameIndex(f)] = 0;
+    }
+  });
+  space.clearLeaves(from, to, flush);
+  k.discharge(flush);
+  return true;
+}
+
+/** The number of PTEs mapping `pa` (reverse-map entries). */
+function mapCount(k: KernelContext, pa: number): number {
+  return k.rmap.count(pa);
+}
+
+/**
+ * MADV_FREE on [from, to) of private anonymous VMA `vma` (Linux `madvise_free_pte_range`): each
+ * present page (not the zero page) becomes old and clean (`clear_young_dirty_ptes`) and gets the
+ * lazy-free bit; one TLB invalidation at the end (`tlb_remove_tlb_entries`), so the next write
+ * walks again and records dirtiness.
+ */
+function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: number, to: number): void {
+  if (space.root === 0) return;
+  const { allocator, editor } = k;
+  const hwDirty = k.arch.description.capabilities.hardwareDirty;
+  const leaves: { vpn: number; attrs: LeafAttributes }[] = [];
+  editor.forEachLeaf({ root: space.root, startVpn: from, endVpn: to }, (l) => {
+    if (l.level === 1 && allocator.stateOf(l.pa) === FrameState.USER)
+      leaves.push({ vpn: l.vpn, attrs: l.attrs });
+  });
+  if (leaves.length === 0) return;
+  const flush = editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
+  for (const l of leaves) {
+    const a = l.attrs;
+    // Software dirty tracking (no hardware dirty state): clean means read-only (arch-facts A10).
+    const base = a.user.write && !hwDirty ? k.readOnlyAttrsFor(vma.value) : a;
+    const attrs: LeafAttributes = {
+      ...base,
+      accessed: false,
+      dirty: false,
+      software: a.software | LAZY_FREE_SOFTWARE_BIT,
+    };
+    const f = editor.protect({ root: space.root, vpn: l.vpn, attrs, asid: space.asid });
+    if (f) flush.merge(f);
+  }
+  k.discharge(flush);
+}
+
+/**
+ * MADV_COLD's page walk (Linux `madvise_cold_or_pageout_pte_range`): every present page that only
+ * this PTE maps ("do not interfere with other mappings") gets its accessed bit cleared
+ * (`pte_mkold`, then the TLB invalidation the architecture needs to see the next access:
+ * arch-facts A10/B7) and its frame the cold mark (`folio_deactivate`). The zero page and device
+ * frames are skipped (`vm_normal_folio`).
+ */
+function deactivate(k: KernelContext, space: AddressSpace, from: number, to: number): void {
+  if (space.root === 0) return;
+  const { allocator, editor } = k;
+  const cold = coldOf(k);
+  const leaves: { vpn: number; pa: number; attrs: LeafAttributes }[] = [];
+  editor.forEachLeaf({ root: space.root, startVpn: from, endVpn: to }, (l) => {
+    if (l.level !== 1 || allocator.stateOf(l.pa) !== FrameState.USER || mapCount(k, l.pa) !== 1) return;
+    leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs });
+  });
+  if (leaves.length === 0) return;
+  const flush = editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
+  for (const l of leaves) {
+    cold[allocator.frameIndex(l.pa)] = 1;
+    if (!l.attrs.accessed) continue;
+    const f = editor.protect({
+      root: space.root,
+      vpn: l.vpn,
+      attrs: { ...l.attrs, accessed: false },
+      asid: space.asid,
+    });
+    if (f) flush.merge(f);
+  }
+  k.discharge(flush);
+}
+
+/**
+ * MADV_PAGEOUT's reclaim step for [vpnStart, vpnEnd) of `space` (Linux `reclaim_pages` on the
+ * folios `madvise_pageout_page_range` isolated). This is where swap-out plugs in; there is no swap
+ * device in this kernel, so nothing is written out and the pages stay resident (Linux's answer
+ * without swap too: anonymous pages cannot be reclaimed).
+ */
+export function pageOutPages(
+  _k: KernelContext,
+  _space: AddressSpace,
+  _vpnStart: number,
+  _vpnEnd: number,
+): void {}
+
+/**
+ * MADV_WILLNEED's step for one swapped-out page (Linux `swapin_walk_pmd_entry` →
+ * `read_swap_cache_async`): where swap-in read-ahead plugs in. There is no swap device in this
+ * kernel, so no swap PTE exists and nothing is read.
+ */
+export function willneedSwapIn(
+  _k: KernelContext,
+  _space: AddressSpace,
+  _vpn: number,
+  _payload: number,
+): void {}
+
+/**
+ * Whether a swap PTE's page counts as resident for mincore (Linux `mincore_swap`: only when it is
+ * in the swap cache). There is no swap cache in this kernel: never.
+ */
+export function swapPteResident(_k: KernelContext, _payload: number): boolean {
+  return false;
+}
+
+/**
+ * Visits every non-present software entry (a swap PTE) of [from, to), skipping missing tables
+ * and leaves.
+ */
+export function forEachSwapPte(
+  k: KernelContext,
+  space: AddressSpace,
+  from: number,
+  to: number,
+  visit: (vpn: number, payload: number) => void,
+): void {
+  if (space.root === 0 || to <= from) return;
+  // One cursor pass over the tables that exist (as the editor's forEachLeaf), not a walk per page.
+  const codec = k.arch.codec;
+  const c = k.editor.createCursor();
+  let more = c.begin({ root: space.root, startVpn: from, endVpn: to });
+  while (more) {
+    if (!c.absent) {
+      const next = c.nextTable();
+      if (next >= 0) {
+        c.down(next);
+        continue;
+      }
+      if (c.level === 1) {
+        const e = codec.decode(c.lo, c.hi, 1);
+        if (e.kind === 'software') visit(c.vpn, e.payload);
+      }
+    }
+    more = c.next();
+  }
+}
+
+/**
+ * Reclaim's question for a lazily freed frame (Linux `try_to_unmap_one` on a `!swapbacked` anon
+ * folio): when every PTE mapping the USER frame `pa` carries the lazy-free bit, nothing else holds
+ * a reference (`ref_count == 1 + map_count`) and no PTE is dirty, the frame is dropped — every
+ * PTE cleared, the TLBs invalidated, the frame freed — and the next read of those pages sees
+ * zeros; returns true. When a PTE is dirty (written after MADV_FREE) the page is live again: the
+ * bits are cleared (`folio_set_swapbacked`) and false returned. False, with nothing changed, for
+ * a frame that is not lazily freed or that a locked (mlock) VMA maps.
+ * @throws InvalidArgumentError for a `pa` that is not a page-aligned number.
+ */
+export function discardLazyFree(k: KernelContext, pa: number): boolean {
+  checkFramePa(k, pa);
+  const { allocator, editor, rmap } = k;
+  if (allocator.stateOf(pa) !== FrameState.USER) return false;
+  const maps = rmap.mappings(pa);
+  if (maps.length === 0 || allocator.refCount(pa) !== maps.length) return false;
+  const refs: { space: AddressSpace; vpn: number; attrs: LeafAttributes }[] = [];
+  for (const m of maps) {
+    const ref = m.space.lookup(m.vpn);
+    if (ref?.entry.kind !== 'leaf' || ref.level !== 1) return false;
+    if ((ref.entry.attrs.software & LAZY_FREE_SOFTWARE_BIT) === 0) return false;
+    // An mlocked page is never reclaimed (try_to_unmap_one stops at a VM_LOCKED VMA).
+    if (m.space.vmas.find(m.vpn)?.value.lock !== 'none') return false;
+    refs.push({ space: m.space, vpn: m.vpn, attrs: ref.entry.attrs });
+  }
+  if (refs.some((r) => r.attrs.dirty)) {
+    for (const r of refs) {
+      const f = editor.protect({
+        root: r.space.root,
+        vpn: r.vpn,
+        attrs: { ...r.attrs, software: r.attrs.software & ~LAZY_FREE_SOFTWARE_BIT },
+        asid: r.space.asid,
+      });
+      if (f) k.discharge(f);
+    }
+    return false;
+  }
+  coldOf(k)[allocator.frameIndex(pa)] = 0;
+  for (const r of refs) {
+    const flush = editor.newFlush({ asid: r.space.asid });
+    r.space.clearLeaves(r.vpn, r.vpn + 1, flush);
+    k.discharge(flush);
+  }
+  return true;
+}
+
+/** @throws InvalidArgumentError unless `pa` is a page-aligned physical address (a safe integer). */
+export function checkFramePa(k: KernelContext, pa: unknown): asserts pa is number {
+  if (typeof pa !== 'number' || !Number.isSafeInteger(pa) || pa < 0 || pa % k.bounds.pageBytes !== 0)
+    throw invalidArgument('pa', pa, 'a page-aligned physical address');
+}
+
+/** Whether the leaf of `vpn` in `space` carries the lazy-free bit (MADV_FREE, not yet written or reclaimed). */
+export function isLazyFree(space: AddressSpace, vpn: number): boolean {
+  const ref = space.lookup(vpn);
+  return ref?.entry.kind === 'leaf' && (ref.entry.attrs.software & LAZY_FREE_SOFTWARE_BIT) !== 0;
+}
+
+/**
+ * Whether reclaim should take USER frame `pa` early: MADV_COLD (or PAGEOUT) marked it and no PTE
+ * mapping it has been accessed since (an access sets the accessed bit again: the page is in use,
+ * as Linux's reclaim re-activates a referenced inactive folio).
+ */
+export function isColdFrame(k: KernelContext, pa: number): boolean {
+  checkFramePa(k, pa);
+  const { allocator } = k;
+  const i = allocator.frameIndex(pa);
+  if (i < 0 || coldOf(k)[i] === 0 || allocator.stateOf(pa) !== FrameState.USER) return false;
+  let cold = true;
+  k.rmap.forEach(pa, (space, vpn) => {
+    const ref = space.lookup(vpn);
+    if (ref?.entry.kind === 'leaf' && ref.entry.attrs.accessed) cold = false;
+  });
+  return cold;
+}
+
+/**
+ * mincore(2) (Linux mm/mincore.c): one byte per page of [addr, addr + length), bit 0 set when the
+ * page is resident. EINVAL for an unaligned `addr`; ENOMEM when the range leaves the user space
+ * (`access_ok`) or any page of it is unmapped (`do_mincore`: no VMA). Length 0 → an empty vector.
+ * @throws InvalidArgumentError for a mapped range of more than 0x7FFF_F000 pages (a vector
+ *   that large is not built).
+ * A present PTE is resident (the zero page too); a swap PTE only when {@link swapPteResident}
+ * says so (in the swap cache); an absent PTE of a MAP_SHARED anonymous mapping is resident when
+ * the shared object holds the page (shmem's page cache, `mincore_page`); a device mapping
+ * (VM_PFNMAP) reports 0 (`walk_page_test` treats it as a hole).
+ */
+export function mincore(
+  k: KernelContext,
+  proc: Process,
+  addr: AddressInput,
+  length: AddressInput,
+): SysResult<Uint8Array> {
+  const space = k.live(proc).space;
+  const a = checkedAddress(addr, 'addr');
+  const len = checkedAddress(length, 'length');
+  const page = BigInt(k.bounds.pageBytes);
+  if (a % page !== 0n) return fail('EINVAL', `mincore: addr ${hex(a)} is not page aligned`);
+  const userEnd = BigInt(k.bounds.userEndVpn) * page;
+  if (a + len > userEnd || a > userEnd)
+    return fail('ENOMEM', `mincore: [${hex(a)}, +${hex(len)}) leaves the user address space`);
+  const s = Number(a / page);
+  const pages = Number((len + page - 1n) / page);
+  const e = s + pages;
+  // do_mincore: every page needs a VMA (ENOMEM at the first that has none).
+  const covering: ProcessVma[] = [];
+  let at = s;
+  space.vmas.forEach(
+    (v) => {
+      if (v.startVpn <= at) at = Math.min(v.endVpn, e);
+      covering.push(v);
+    },
+    s,
+    e,
+  );
+  if (at < e) return fail('ENOMEM', `mincore: ${space.describeRange(s, e)} is not fully mapped`);
+  if (pages > MINCORE_MAX_PAGES)
+    throw invalidArgument('length', hex(len), `at most ${MINCORE_MAX_PAGES} pages for one mincore vector`);
+  const vec = new Uint8Array(pages);
+  for (const v of covering) residency(k, space, v, Math.max(v.startVpn, s), Math.min(v.endVpn, e), vec, s);
+  return ok(vec);
+}
+
+function residency(
+  k: KernelContext,
+  space: AddressSpace,
+  vma: ProcessVma,
+  from: number,
+  to: number,
+  vec: Uint8Array,
+  base: number,
+): void {
+  const v = vma.value;
+  if (v.kind === 'device') return;
+  if (v.shm) {
+    for (let vpn = from; vpn < to; vpn++)
+      if (v.shm.pages.has(v.offsetPages + (vpn - vma.startVpn))) vec[vpn - base] = 1;
+  }
+  if (space.root === 0) return;
+  const g = k.arch.geometry;
+  k.editor.forEachLeaf({ root: space.root, startVpn: from, endVpn: to }, (l) => {
+    const lo = Math.max(l.vpn, from);
+    const hi = Math.min(l.vpn + g.entryPages[l.level]!, to);
+    for (let vpn = lo; vpn < hi; vpn++) vec[vpn - base] = 1;
+  });
+  forEachSwapPte(k, space, from, to, (vpn, payload) => {
+    if (swapPteResident(k, payload)) vec[vpn - base] = 1;
+  });
+}
