@@ -12,8 +12,14 @@
  * - a VMA that does not allow the access: SIGSEGV SEGV_ACCERR;
  * - a present PTE below what its VMA allows: upgrade it, retry;
  * - not present: demand paging (zero page, shared-object page, device page, huge page), retry;
- *   out of memory: SIGSEGV (`SEGV_OOM`, mmkit's name for the OOM kill).
- * On the soft path (copy to/from user) every refusal is EFAULT instead of a kill.
+ * - out of memory (for the page, a page table, or a copy-on-write copy): the OOM killer
+ *   (`oom-kill.ts`) kills the process with the highest badness and the fault is retried, as
+ *   Linux's page allocator does for GFP_HIGHUSER_MOVABLE (`__alloc_pages_may_oom` →
+ *   `out_of_memory`); when the victim is the faulting process the fault ends with it killed.
+ *   With no eligible victim, or with the kernel option `oomKiller: false`, the faulting process
+ *   is killed: SIGSEGV (`SEGV_OOM`, mmkit's name for Linux's VM_FAULT_OOM kill).
+ * On the soft path (copy to/from user) every refusal is EFAULT instead of a kill (the OOM
+ * killer still runs: the allocation is the same; a faulting process it kills sees EFAULT).
  */
 import {
   ACCESS_NAMES,
@@ -30,6 +36,7 @@ import {
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
+import { outOfMemory } from './oom-kill.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
@@ -109,8 +116,8 @@ function resolveFault(
       // A write to a present read-only page of a private writable VMA: copy-on-write (or the
       // zero page), classified from the PTE the walk found, as Linux's do_wp_page.
       const how = space.breakCow(vpn, vma.value);
-      if (how === undefined) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
-      return { outcome: FaultOutcome.Retry, resolution: how };
+      if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
+      return oomRetry(k, proc, vpn, soft, () => space.breakCow(vpn, vma.value));
     }
     // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.
     space.upgradeLeaf(vpn, vma.value);
@@ -118,7 +125,45 @@ function resolveFault(
   }
   const how = faultIn(k, space, vpn, vma, r, access);
   if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
-  return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+  // The retries take the general path (a fresh walk result): the kill may have run other code.
+  return oomRetry(k, proc, vpn, soft, () => {
+    retryWalk.faultLevel = 0;
+    retryWalk.descriptorPa = 0;
+    return faultIn(k, space, vpn, vma, retryWalk, access);
+  });
+}
+
+const retryWalk = new WalkResult();
+
+/**
+ * After `attempt` failed for want of memory (having changed nothing): runs the OOM killer and
+ * retries until the attempt succeeds, the faulting process itself is the victim, or nobody is
+ * eligible. Each round kills one process, so it ends. Only reached on the failure path.
+ */
+function oomRetry(
+  k: KernelContext,
+  proc: Process,
+  vpn: number,
+  soft: boolean,
+  attempt: () => string | undefined,
+): Resolution {
+  for (;;) {
+    if (!k.oomKiller) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+    const victim = outOfMemory(k, { proc, allocation: `page fault at ${hex(vaOf(vpn))}` });
+    // No eligible victim (every process oom_score_adj -1000): Linux panics; mmkit kills the faulting process.
+    if (victim === undefined) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+    if (victim === proc) {
+      const sig = proc.killSignal!;
+      return soft
+        ? { outcome: FaultOutcome.Refused, resolution: 'EFAULT (killed by the OOM killer)' }
+        : {
+            outcome: FaultOutcome.Killed,
+            resolution: `killed: out of memory (${sig.signal} ${sig.code}, OOM killer)`,
+          };
+    }
+    const how = attempt();
+    if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: `${how} (after an OOM kill)` };
+  }
 }
 
 function deny(

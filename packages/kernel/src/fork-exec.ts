@@ -12,6 +12,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { elfPageBytes, parseElf64, planElfLoad } from './elf.js';
 import { buildInitialStack, linuxAuxv } from './initial-stack.js';
+import { outOfMemory } from './oom-kill.js';
 import type { Process } from './process.js';
 import { fail, invalidArgument, ok, PROT, type SysResult } from './syscalls.js';
 import { anonVma, stackVma } from './vma.js';
@@ -69,7 +70,11 @@ export function spawnElf(k: KernelContext, elf: Uint8Array, args: SpawnArgs = {}
 /**
  * fork: the child's address space is a clone of the parent's (same layout, break, entry point and
  * VMAs; shared and device pages shared; private pages shared copy-on-write, or copied eagerly
- * with the kernel option `fork: 'eager'`). ENOMEM leaves nothing.
+ * with the kernel option `fork: 'eager'`), its name and `oom_score_adj`. ENOMEM leaves nothing.
+ *
+ * Out of memory runs the OOM killer and the clone is retried: Linux's `dup_mmap` allocates with
+ * GFP_KERNEL, which may OOM-kill (`__alloc_pages_may_oom`). When the victim is the parent itself,
+ * or nobody is eligible, or the kernel option `oomKiller` is false, fork fails with ENOMEM.
  */
 export function fork(
   k: KernelContext,
@@ -77,12 +82,21 @@ export function fork(
 ): { ok: true; process: Process } | { ok: false; errno: 'ENOMEM' } {
   k.live(parent);
   let cowPages = 0;
-  const child = k.createProcess(parent.pid, (pid, asid) => {
+  const build = (pid: number, asid: number) => {
     const c = parent.space.clone(pid, asid);
     cowPages = c?.cowPages ?? 0;
     return c?.space;
-  });
-  if (child === undefined) return { ok: false, errno: 'ENOMEM' };
+  };
+  let child = k.createProcess(parent.pid, build);
+  while (child === undefined) {
+    // The half-built child is gone (clone frees it); the child is not yet in the task list.
+    if (!k.oomKiller) return { ok: false, errno: 'ENOMEM' };
+    const victim = outOfMemory(k, { proc: parent, allocation: 'fork' });
+    if (victim === undefined || victim === parent) return { ok: false, errno: 'ENOMEM' };
+    child = k.createProcess(parent.pid, build);
+  }
+  child.comm = parent.comm;
+  child.oomAdj = parent.oomAdj;
   const space = child.space;
   k.events.emit({
     type: 'process',
@@ -116,6 +130,9 @@ export function exec(k: KernelContext, proc: Process, program: ExecProgram): Sys
   const old = proc.space;
   old.clear(); // every translation of this ASID is invalidated here
   proc.space = fresh;
+  // Linux's exec sets comm to the file name's last component (`__set_task_comm`, at most
+  // TASK_COMM_LEN - 1 = 15 bytes); a simple image has no file name.
+  proc.comm = 'elf' in program ? commOf(program.execfn ?? program.argv?.[0] ?? 'a.out') : undefined;
   for (const cpu of k.cpus) cpu.refreshRoot(fresh);
   k.events.emit({
     type: 'process',
@@ -124,6 +141,11 @@ export function exec(k: KernelContext, proc: Process, program: ExecProgram): Sys
     detail: `exec: ${fresh.residentPages} pages, entry ${hex(fresh.entry)}`,
   });
   return ok(0);
+}
+
+/** The last path component, cut to 15 characters (Linux `kbasename` into `comm`). */
+function commOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1).slice(0, 15);
 }
 
 const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((s) => typeof s === 'string');

@@ -56,6 +56,13 @@ export interface KernelOptions {
    * Linux does); false allocates a zeroed frame for them too (seed `000_…`'s demand paging).
    */
   readonly zeroPage?: boolean;
+  /**
+   * When an allocation for a page fault or fork finds neither memory nor swap, run the OOM
+   * killer (default true, as Linux does): the process with the highest badness is killed and the
+   * allocation retried (see `oom-kill.ts`). False kills the faulting process instead (SIGSEGV
+   * `SEGV_OOM`) and fails fork with ENOMEM.
+   */
+  readonly oomKiller?: boolean;
 }
 
 /** See {@link KernelOptions.fork}. */
@@ -71,6 +78,7 @@ export function checkKernelOptions(options: KernelOptions): {
   machine: MachineDescription;
   forkMode: ForkMode;
   useZeroPage: boolean;
+  oomKiller: boolean;
 } {
   if (options === null || typeof options !== 'object')
     throw invalidArgument('options', options, 'an object with arch and machine');
@@ -132,7 +140,9 @@ export function checkKernelOptions(options: KernelOptions): {
   if (forkMode !== 'cow' && forkMode !== 'eager') throw invalidArgument('fork', forkMode, "'cow' or 'eager'");
   const useZeroPage = options.zeroPage ?? true;
   if (typeof useZeroPage !== 'boolean') throw invalidArgument('zeroPage', useZeroPage, 'true or false');
-  return { arch, machine, forkMode, useZeroPage };
+  const oomKiller = options.oomKiller ?? true;
+  if (typeof oomKiller !== 'boolean') throw invalidArgument('oomKiller', oomKiller, 'true or false');
+  return { arch, machine, forkMode, useZeroPage, oomKiller };
 }
 
 /** @internal Lowest mmap page from `mmapMinAddr` (default 65536 bytes, Linux's usual `vm.mmap_min_addr`). */

@@ -16,6 +16,7 @@
  * | `seed-api.ts`        | the seed kernels' page-level API (map_page, allocate_user_page, …)    |
  * | `rmap.ts`            | the reverse map: which spaces map each user frame, and where          |
  * | `zero-page.ts`       | the shared zero page's reservation                                    |
+ * | `oom-kill.ts`        | the OOM killer: badness, victim choice, the kill and its report       |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
  * the kernel page tables (TTBR1 on AArch64; the kernel half of every root on single-root formats),
@@ -74,6 +75,7 @@ import {
 import { type SimpleLayout, simpleLayoutFor } from './layout.js';
 import type { MachineDescription } from './machine.js';
 import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';
+import { oomBadness, oomScore, oomTotalPages, setOomScoreAdj } from './oom-kill.js';
 import { PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
 import type { KillReason, KillSignal, Process } from './process.js';
@@ -154,6 +156,8 @@ export class Kernel implements FaultHandler, KernelContext {
   readonly zeroPage: number;
   /** Whether read faults on private anonymous memory map {@link zeroPage} (see {@link KernelOptions.zeroPage}). */
   readonly useZeroPage: boolean;
+  /** Whether a failed allocation runs the OOM killer (see {@link KernelOptions.oomKiller}). */
+  readonly oomKiller: boolean;
   /** Which address spaces map each user frame, and where (see {@link ReverseMap}). */
   readonly rmap: ReverseMap<AddressSpace>;
   /** Strict mode's ledger of flush obligations (undefined when not strict). */
@@ -171,6 +175,7 @@ export class Kernel implements FaultHandler, KernelContext {
     const d = arch.description;
     this.forkMode = checked.forkMode;
     this.useZeroPage = checked.useZeroPage;
+    this.oomKiller = checked.oomKiller;
     this.arch = arch;
     this.machine = machine;
     this.events = options.events ?? new EventStream();
@@ -613,6 +618,36 @@ export class Kernel implements FaultHandler, KernelContext {
       vszBytes: BigInt(s.vmas.mappedPages) * BigInt(this.bounds.pageBytes),
       pageTablePages: s.tablePages,
     };
+  }
+
+  // -------------------------------------------------------------------------
+  // The OOM killer (see `oom-kill.ts`)
+
+  /**
+   * Writes `/proc/PID/oom_score_adj`: an integer from −1000 (never chosen by the OOM killer) to
+   * 1000; anything else is EINVAL and changes nothing. Fork copies the value, exec keeps it.
+   * @throws InvalidArgumentError unless `value` is a number; NoProcessError for an ended process.
+   */
+  setOomScoreAdj(proc: Process, value: number): SysResult<0> {
+    return setOomScoreAdj(this, proc, value);
+  }
+
+  /**
+   * The OOM killer's badness of a process (Linux `oom_badness`): resident pages + swap entries +
+   * page-table pages + `oom_score_adj * (totalpages / 1000)`; undefined when it can never be
+   * chosen (oom_score_adj −1000). The victim is the live process with the highest badness.
+   * @throws NoProcessError for an ended process.
+   */
+  oomBadness(proc: Process): number | undefined {
+    return oomBadness(this, this.live(proc), oomTotalPages(this));
+  }
+
+  /**
+   * `/proc/PID/oom_score`: the badness scaled into [0, 2000] as Linux's `proc_oom_score` does,
+   * 0 for a process the killer never chooses. @throws NoProcessError for an ended process.
+   */
+  oomScore(proc: Process): number {
+    return oomScore(this, proc);
   }
 
   // -------------------------------------------------------------------------

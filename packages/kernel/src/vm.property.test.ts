@@ -323,7 +323,8 @@ function calibrateTop(c: TestConfig): number {
 
 function newWorld(c: TestConfig, mmapTopVpn: number, fork: ForkMode): World {
   const arch = c.arch();
-  const k = bootKernel({ arch, machine: c.machine(), cpus: 2, strictTlb: true, fork });
+  // The model's out of memory kills the faulting process (the behaviour without the OOM killer).
+  const k = bootKernel({ arch, machine: c.machine(), cpus: 2, strictTlb: true, fork, oomKiller: false });
   const g = arch.geometry;
   const hugeLevel = Math.min(...g.leafLevels.filter((l) => l > 1));
   const options: ModelOptions = {
