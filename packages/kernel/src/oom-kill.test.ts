@@ -6,6 +6,8 @@
  * injected at every allocation point of the retry path — on all five configurations, with strict
  * TLB mode and audit() after each.
  */
+
+import { readFileSync } from 'node:fs';
 import type { MmEvent, OomKillEvent } from '@mmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -383,6 +385,34 @@ describe('oom_score_adj', () => {
     k.exit(p);
     expect(() => k.setOomScoreAdj(p, 0)).toThrow(/process 1 is exited/);
     expect(() => k.oomScore(p)).toThrow(/process 1 is exited/);
+  });
+
+  it("names processes by comm: exec of an ELF file sets it (the file name's last component, 15 characters), fork copies it", () => {
+    const e = boot(c);
+    const { k } = e;
+    const elf = new Uint8Array(readFileSync(new URL('../fixtures/elf/hello-aarch64', import.meta.url)));
+    const r = k.spawnElf(elf, { execfn: '/usr/local/bin/memory-hog-deluxe' });
+    if (!r.ok) throw new Error(r.detail);
+    const p = r.value;
+    expect(p.comm).toBe('memory-hog-delu');
+    const f = k.fork(p);
+    if (!f.ok) throw new Error(f.errno);
+    expect(f.process.comm).toBe('memory-hog-delu');
+    expect(k.exec(f.process, { elf, argv: ['./hello'] }).ok).toBe(true);
+    expect(f.process.comm).toBe('hello');
+    expect(k.exec(f.process, { text: new Uint8Array(4) }).ok).toBe(true);
+    expect(f.process.comm).toBeUndefined();
+    const q = proc(k, 2);
+    const release = leaveFree(k, 0);
+    expect(k.setOomScoreAdj(p, 1000).ok).toBe(true); // the ELF process is chosen
+    expect(touch(k, q, 2).ok).toBe(true);
+    expect(ooms(e)[0]!.detail).toMatch(/^Out of memory: Killed process 1 \(memory-hog-delu\) total-vm:/);
+    expect(ooms(e)[0]!.tasks.map((t) => t.name)).toEqual([
+      'memory-hog-delu',
+      `pid ${f.process.pid}`,
+      `pid ${q.pid}`,
+    ]);
+    release();
   });
 
   it('rejects a non-boolean oomKiller option', () => {
