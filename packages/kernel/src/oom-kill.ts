@@ -13,7 +13,9 @@
  * - fork (`fork-exec.ts`): the child's page tables and, with `fork: 'eager'`, its copies
  *   (`dup_mmap` allocates with GFP_KERNEL).
  * Huge-page allocations never do (Linux allocates THP and hugetlb pages with __GFP_NORETRY /
- * from a reserved pool): a failed huge page falls back to small pages, which may.
+ * from a reserved pool): a failed huge page falls back to small pages, which may. Not (yet) wired:
+ * spawn/exec and MAP_POPULATE, which fail with ENOMEM as before (Linux's exec and populate
+ * allocations may OOM-kill too); brk allocates nothing.
  *
  * Ownership: the module holds no state. A process's `oom_score_adj` lives on the
  * {@link Process}; swap entries are counted by its {@link AddressSpace} (`swapEntries`).
@@ -22,7 +24,10 @@
  * - no eligible victim (every live process has oom_score_adj −1000): Linux panics ("System is
  *   deadlocked on memory"); mmkit kills the process whose allocation failed (SIGSEGV SEGV_OOM,
  *   as without the killer) and reports "Out of memory and no killable processes...";
- * - the victim's memory is freed at once (Linux's oom_reaper does it asynchronously).
+ * - the victim's memory is freed at once (Linux's oom_reaper does it asynchronously);
+ * - pid 1 is an ordinary process (Linux never chooses init, `is_global_init`; mmkit has no init);
+ * - page tables are counted as they exist: PAE's PMDs are allocated on demand here, where Linux
+ *   preallocates (and counts) them with the PGD.
  */
 import type { OomKillEvent, OomTask, OomVictim } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
