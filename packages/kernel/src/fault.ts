@@ -117,7 +117,7 @@ function resolveFault(
       // zero page), classified from the PTE the walk found, as Linux's do_wp_page.
       const how = space.breakCow(vpn, vma.value);
       if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
-      return oomRetry(k, proc, vpn, soft, () => space.breakCow(vpn, vma.value));
+      return oomRetry(k, proc, vma, vpn, access, soft, true);
     }
     // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.
     space.upgradeLeaf(vpn, vma.value);
@@ -125,28 +125,28 @@ function resolveFault(
   }
   const how = faultIn(k, space, vpn, vma, r, access);
   if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
-  // The retries take the general path (a fresh walk result): the kill may have run other code.
-  return oomRetry(k, proc, vpn, soft, () => {
-    retryWalk.faultLevel = 0;
-    retryWalk.descriptorPa = 0;
-    return faultIn(k, space, vpn, vma, retryWalk, access);
-  });
+  return oomRetry(k, proc, vma, vpn, access, soft, false);
 }
 
 const retryWalk = new WalkResult();
 
 /**
- * After `attempt` failed for want of memory (having changed nothing): runs the OOM killer and
- * retries until the attempt succeeds, the faulting process itself is the victim, or nobody is
- * eligible. Each round kills one process, so it ends. Only reached on the failure path.
+ * After a fault's allocation failed (having changed nothing): runs the OOM killer and retries the
+ * copy-on-write break (`cow`) or the fault-in until it succeeds, the faulting process itself is
+ * the victim, or nobody is eligible. Each round kills one process, so it ends. Only reached on
+ * the failure path (no closure in `resolveFault`: a captured local would cost every fault a
+ * context allocation).
  */
 function oomRetry(
   k: KernelContext,
   proc: Process,
+  vma: ProcessVma,
   vpn: number,
+  access: AccessKind,
   soft: boolean,
-  attempt: () => string | undefined,
+  cow: boolean,
 ): Resolution {
+  const space = proc.space;
   for (;;) {
     if (!k.oomKiller) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
     const victim = outOfMemory(k, { proc, allocation: `page fault at ${hex(vaOf(vpn))}` });
@@ -161,7 +161,10 @@ function oomRetry(
             resolution: `killed: out of memory (${sig.signal} ${sig.code}, OOM killer)`,
           };
     }
-    const how = attempt();
+    // The retries take the general path (a fresh walk result): the kill ran other code.
+    retryWalk.faultLevel = 0;
+    retryWalk.descriptorPa = 0;
+    const how = cow ? space.breakCow(vpn, vma.value) : faultIn(k, space, vpn, vma, retryWalk, access);
     if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: `${how} (after an OOM kill)` };
   }
 }
