@@ -34,7 +34,10 @@ export interface SpawnArgs {
 /** What exec runs: a simple image or an ELF file with its arguments. */
 export type ExecProgram = ProgramImage | (SpawnArgs & { readonly elf: Uint8Array });
 
-/** Spawns a process from a simple program image; ENOMEM leaves nothing behind. */
+/**
+ * Spawns a process from a simple program image; ENOMEM leaves nothing behind (the OOM killer may
+ * have killed other processes, or the new one, for it: see {@link exec}).
+ */
 export function spawn(
   k: KernelContext,
   image: ProgramImage,
@@ -113,7 +116,9 @@ export function fork(
 /**
  * exec: replaces the user address space of `proc` with a program, keeping its pid, ASID and the
  * kernel half. The new space is built first; only when that succeeded is the old one freed (one
- * ASID-wide invalidation), so a failed exec leaves the process exactly as it was.
+ * ASID-wide invalidation), so a failed exec leaves the process exactly as it was. Out of memory
+ * runs the OOM killer and the build is retried; when the victim is `proc` itself (it is killed)
+ * or nobody is eligible, exec fails with ENOMEM.
  */
 export function exec(k: KernelContext, proc: Process, program: ExecProgram): SysResult<0> {
   k.live(proc);
@@ -121,8 +126,19 @@ export function exec(k: KernelContext, proc: Process, program: ExecProgram): Sys
     throw invalidArgument('program', program, 'a program image { text, data? } or { elf, argv?, envp? }');
   if ('elf' in program) checkSpawnArgs(program);
   else checkImage(program);
-  const fresh = k.newSpaceFor(proc);
-  const built = 'elf' in program ? loadElf(k, fresh, program) : loadImage(k, fresh, checkImage(program));
+  const load = (s: AddressSpace) =>
+    'elf' in program ? loadElf(k, s, program) : loadImage(k, s, checkImage(program));
+  let fresh = k.newSpaceFor(proc);
+  let built = load(fresh);
+  // Out of memory: the OOM killer, then the new program is built again from scratch (Linux's
+  // exec allocates with GFP_KERNEL, which may OOM-kill). The half-built space is freed first.
+  while (!built.ok && built.errno === 'ENOMEM' && k.oomKiller) {
+    fresh.clear();
+    const victim = outOfMemory(k, { proc, allocation: 'exec' });
+    if (victim === undefined || victim === proc) return built;
+    fresh = k.newSpaceFor(proc);
+    built = load(fresh);
+  }
   if (!built.ok) {
     fresh.clear();
     return built;

@@ -251,6 +251,48 @@ describe.each(CONFIGS)('OOM killer: $name', (c) => {
     release();
   });
 
+  it('exec and spawn run the killer and build the program again; a process chosen itself fails with ENOMEM', () => {
+    const e = boot(c);
+    const { k } = e;
+    const image = { text: new Uint8Array(4096), data: new Uint8Array(8192) };
+    const a = proc(k, 4);
+    const b = proc(k, 60);
+    let release = leaveFree(k, 0);
+    expect(k.exec(a, image)).toEqual({ ok: true, value: 0 });
+    expect(b.state).toBe('killed');
+    expect(ooms(e).map((o) => [o.trigger.pid, o.trigger.allocation, o.victim?.pid])).toEqual([
+      [a.pid, 'exec', b.pid],
+    ]);
+    clean(k);
+    release();
+    const big = proc(k, 80);
+    release = leaveFree(k, 0);
+    e.events.length = 0;
+    const s = k.spawn(image);
+    if (!s.ok) throw new Error(s.errno);
+    expect(big.state).toBe('killed');
+    expect(ooms(e)[0]!.trigger).toMatchObject({ pid: s.process.pid, allocation: 'exec' });
+    clean(k);
+    release();
+    // Only −1000 processes besides the one being spawned (0 points): it is chosen and forgotten.
+    for (const p of [a, s.process]) expect(k.setOomScoreAdj(p, -1000).ok).toBe(true);
+    const pids = k.allProcesses.length;
+    release = leaveFree(k, 0);
+    e.events.length = 0;
+    expect(k.spawn(image)).toEqual({ ok: false, errno: 'ENOMEM' });
+    expect(k.allProcesses.length).toBe(pids);
+    expect(ooms(e)[0]!.victim).toMatchObject({ points: 0 });
+    expect(k.allocator.freeCount).toBe(0);
+    clean(k);
+    // exec of the biggest process: it is the victim, exec fails, the process is gone.
+    expect(k.setOomScoreAdj(a, 0).ok).toBe(true);
+    expect(k.exec(a, image)).toMatchObject({ ok: false, errno: 'ENOMEM' });
+    expect(a.state).toBe('killed');
+    expect(k.allocator.freeCount).toBeGreaterThan(0); // its frames came back (audit: none leaked)
+    clean(k);
+    release();
+  });
+
   it("the event has the fields of Linux's report line and dump_tasks", () => {
     const e = boot(c);
     const { k, hand } = e;

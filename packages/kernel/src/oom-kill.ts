@@ -11,11 +11,13 @@
  *   (`GFP_HIGHUSER_MOVABLE` and `GFP_PGTABLE_USER`; also on the copy-to/from-user path, where
  *   the allocation is the same and only the delivery of the failure differs);
  * - fork (`fork-exec.ts`): the child's page tables and, with `fork: 'eager'`, its copies
- *   (`dup_mmap` allocates with GFP_KERNEL).
+ *   (`dup_mmap` allocates with GFP_KERNEL);
+ * - exec and spawn (`fork-exec.ts`): the new program's pages and tables (GFP_KERNEL /
+ *   GFP_HIGHUSER in Linux's exec); the half-built space is freed and built again.
  * Huge-page allocations never do (Linux allocates THP and hugetlb pages with __GFP_NORETRY /
  * from a reserved pool): a failed huge page falls back to small pages, which may. Not (yet) wired:
- * spawn/exec and MAP_POPULATE, which fail with ENOMEM as before (Linux's exec and populate
- * allocations may OOM-kill too); brk allocates nothing.
+ * MAP_POPULATE, which mmap refuses with ENOMEM before anything changes when memory is short
+ * (Linux populates after mapping and may OOM-kill); brk allocates nothing.
  *
  * Ownership: the module holds no state. A process's `oom_score_adj` lives on the
  * {@link Process}; swap entries are counted by its {@link AddressSpace} (`swapEntries`).
