@@ -57,10 +57,10 @@ export interface KernelOptions {
    */
   readonly zeroPage?: boolean;
   /**
-   * When an allocation for a page fault or fork finds neither memory nor swap, run the OOM
-   * killer (default true, as Linux does): the process with the highest badness is killed and the
-   * allocation retried (see `oom-kill.ts`). False kills the faulting process instead (SIGSEGV
-   * `SEGV_OOM`) and fails fork with ENOMEM.
+   * When an allocation for a page fault, fork, exec or spawn finds neither memory nor swap, run
+   * the OOM killer (default true, as Linux does): the process with the highest badness is killed
+   * and the allocation retried (see `oom-kill.ts`). False kills the faulting process instead (SIGSEGV
+   * `SEGV_OOM`) and fails fork, exec and spawn with ENOMEM.
    */
   readonly oomKiller?: boolean;
 }
