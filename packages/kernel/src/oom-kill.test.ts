@@ -355,56 +355,77 @@ describe.each(CONFIGS)('OOM killer: $name', (c) => {
     release();
   });
 
-  it('an allocation failure injected at every allocation point of the retry path: another victim, then success, nothing lost', () => {
-    // How many allocations the retried fault makes: a page far from BASE needs tables too.
-    const far = (k: Kernel, p: Process) => k.store(p, BASE + 0x4000_0000n - PAGE, 8, 9n);
-    const dry = boot(c);
-    const dp = proc(dry.k, 1);
-    expect(dry.k.mmap(dp, BASE + 0x4000_0000n - PAGE, 4096, RW, PRIV | MAP.FIXED).ok).toBe(true);
-    let allocations = 0;
-    const origDry = dry.k.allocator.alloc.bind(dry.k.allocator);
-    dry.k.allocator.alloc = (...args) => {
-      allocations++;
-      return origDry(...args);
-    };
-    expect(far(dry.k, dp).ok).toBe(true);
-    expect(allocations).toBeGreaterThanOrEqual(2); // at least a leaf table and the page
-    for (let failAt = 0; failAt < allocations; failAt++) {
-      const e = boot(c);
-      const { k } = e;
-      const a = proc(k, 1);
-      expect(k.mmap(a, BASE + 0x4000_0000n - PAGE, 4096, RW, PRIV | MAP.FIXED).ok).toBe(true);
-      const v1 = proc(k, 30);
-      const v2 = proc(k, 20);
-      const release = leaveFree(k, 0);
-      // After the first kill, the retry's allocation number `failAt` fails (as if another CPU took
-      // the freed frames); the killer runs again and the next retry succeeds.
-      const orig = k.allocator.alloc.bind(k.allocator);
-      let armed = false;
-      let n = 0;
-      const origKill = k.kill.bind(k);
-      k.kill = (...args) => {
-        origKill(...args);
-        armed = n === 0;
+  /** Operations whose retry path is injected with a failure; each must succeed in the end. */
+  const RETRIED: readonly [string, (k: Kernel, p: Process) => boolean][] = [
+    // A page far from BASE: its tables are allocated too.
+    ['a page fault', (k, p) => k.store(p, BASE + 0x4000_0000n - PAGE, 8, 9n).ok],
+    [
+      'fork',
+      (k, p) => {
+        const f = k.fork(p);
+        if (f.ok) k.exit(f.process);
+        return f.ok;
+      },
+    ],
+    ['exec', (k, p) => k.exec(p, { text: new Uint8Array(4096), data: new Uint8Array(8192) }).ok],
+  ];
+
+  it.each(RETRIED)(
+    'an allocation failure injected at every allocation point of the retry path of %s: another victim, then success, nothing lost',
+    (_name, op) => {
+      const setupA = (k: Kernel) => {
+        const a = proc(k, 1);
+        expect(k.mmap(a, BASE + 0x4000_0000n - PAGE, 4096, RW, PRIV | MAP.FIXED).ok).toBe(true);
+        return a;
       };
-      k.allocator.alloc = (...args) => {
-        if (armed && n++ === failAt) {
-          armed = false;
-          return 0;
-        }
-        return orig(...args);
+      // How many allocations the operation makes (with memory to spare).
+      const dry = boot(c).k;
+      const da = setupA(dry);
+      let allocations = 0;
+      const origDry = dry.allocator.alloc.bind(dry.allocator);
+      dry.allocator.alloc = (...args) => {
+        allocations++;
+        return origDry(...args);
       };
-      expect(far(k, a)).toEqual({ ok: true, value: 0 });
-      expect([v1.state, v2.state]).toEqual(['killed', 'killed']);
-      expect(ooms(e).map((o) => o.victim?.pid)).toEqual([v1.pid, v2.pid]);
-      clean(k);
-      k.allocator.alloc = orig;
-      release();
-      k.exit(a);
-      expect(k.allocator.freeCount).toBe(k.baselineFree);
-      clean(k);
-    }
-  });
+      expect(op(dry, da)).toBe(true);
+      expect(allocations).toBeGreaterThanOrEqual(2);
+      for (let failAt = 0; failAt < allocations; failAt++) {
+        const e = boot(c);
+        const { k } = e;
+        const a = setupA(k);
+        const v1 = proc(k, 30);
+        const v2 = proc(k, 20);
+        const release = leaveFree(k, 0);
+        // After the first kill, the retry's allocation number `failAt` fails (as if another CPU
+        // took the freed frames); the killer runs again and the next retry succeeds.
+        const orig = k.allocator.alloc.bind(k.allocator);
+        let armed = false;
+        let n = 0;
+        const origKill = k.kill.bind(k);
+        k.kill = (...args) => {
+          origKill(...args);
+          armed = n === 0;
+        };
+        k.allocator.alloc = (...args) => {
+          if (armed && n++ === failAt) {
+            armed = false;
+            return 0;
+          }
+          return orig(...args);
+        };
+        expect(op(k, a)).toBe(true);
+        expect(n).toBeGreaterThan(failAt); // the failure was injected
+        expect([v1.state, v2.state]).toEqual(['killed', 'killed']);
+        expect(ooms(e).map((o) => o.victim?.pid)).toEqual([v1.pid, v2.pid]);
+        clean(k);
+        k.allocator.alloc = orig;
+        release();
+        k.exit(a);
+        expect(k.allocator.freeCount).toBe(k.baselineFree);
+        clean(k);
+      }
+    },
+  );
 });
 
 describe('oom_score_adj', () => {
