@@ -120,3 +120,25 @@ describe('mmkit export', () => {
     expect(r).toEqual({ code: 2, stdout: '', stderr: `mmkit: error: ${message}\n` });
   });
 });
+
+describe('mmkit run: the OOM killer', () => {
+  it("prints the OOM kill as Linux's report: invoked oom-killer, dump_tasks, the summary, Killed process", async () => {
+    const { exampleScenario } = await import('@mmkit/scenario');
+    const r = await mmkit(['run', '-'], exampleScenario('oom')!.yaml);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n').map((l) => l.trimEnd());
+    const at = lines.findIndex((l) => l.includes('invoked oom-killer'));
+    expect(lines[at]).toBe(
+      '      oom     pid 3 invoked oom-killer: page fault at 0xFFFF743B000, oom_score_adj=0',
+    );
+    expect(lines.slice(at + 1, at + 7)).toEqual([
+      '              [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name',
+      '              [      1]     0     1      258      258    36864        0         -1000 pid 1',
+      '              [      2]     0     2     2050     2050    53248        0             0 pid 2',
+      '              [      3]     0     3     4098     1101    49152        0             0 pid 3',
+      '              oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=pid 2,pid=2,uid=0',
+      '              Out of memory: Killed process 2 (pid 2) total-vm:8200kB, anon-rss:8200kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:52kB oom_score_adj:0',
+    ]);
+    expect(r.stdout).toContain('pid 3 killed: out of memory (SIGKILL)');
+  });
+});

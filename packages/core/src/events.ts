@@ -60,6 +60,7 @@ export type MmEvent =
       readonly fromPa: number;
       readonly sizeBytes: number;
     }
+  | OomKillEvent
   | { readonly type: 'tlb'; readonly cpu: number; readonly op: string; readonly operand?: bigint }
   | {
       readonly type: 'process';
@@ -80,6 +81,75 @@ export type MmEvent =
       readonly pid: number;
       readonly detail: string;
     };
+
+/**
+ * One row of the OOM killer's task table (Linux `dump_tasks`: `[pid] uid tgid total_vm rss
+ * pgtables_bytes swapents oom_score_adj name`), taken before the kill. Sizes in pages unless named.
+ */
+export interface OomTask {
+  readonly pid: number;
+  /** Always 0: every process runs as root. */
+  readonly uid: number;
+  /** Thread-group id: the pid (one thread per process). */
+  readonly tgid: number;
+  /** Pages of every VMA (`mm->total_vm`). */
+  readonly totalVmPages: number;
+  /** Resident pages: anonymous + file + shmem (`get_mm_rss`). */
+  readonly rssPages: number;
+  /** Bytes of page tables (`mm_pgtables_bytes`). */
+  readonly pgtablesBytes: number;
+  /** Swap entries in the page tables (`MM_SWAPENTS`). */
+  readonly swapEntries: number;
+  readonly oomScoreAdj: number;
+  /** The process name (`comm`), or `pid N`. */
+  readonly name: string;
+}
+
+/**
+ * The victim of an OOM kill, with the fields of Linux's report line `Out of memory: Killed process
+ * %d (%s) total-vm:%lukB, anon-rss:%lukB, file-rss:%lukB, shmem-rss:%lukB, UID:%u pgtables:%lukB
+ * oom_score_adj:%hd` (mm/oom_kill.c `__oom_kill_process`), plus its badness `points`.
+ */
+export interface OomVictim {
+  readonly pid: number;
+  readonly name: string;
+  readonly totalVmKb: number;
+  readonly anonRssKb: number;
+  readonly fileRssKb: number;
+  readonly shmemRssKb: number;
+  readonly uid: number;
+  readonly pgtablesKb: number;
+  readonly oomScoreAdj: number;
+  /** `oom_badness()` of the victim when it was chosen. */
+  readonly points: number;
+}
+
+/**
+ * The OOM killer ran (Linux `out_of_memory`): an allocation failed with neither memory nor swap
+ * to satisfy it, a victim was chosen by badness and killed with SIGKILL, and the allocation is
+ * retried. Without an eligible victim (every process has `oom_score_adj` -1000) `victim` is
+ * undefined (Linux panics: "Out of memory and no killable processes...").
+ */
+export interface OomKillEvent {
+  readonly type: 'oom-kill';
+  /** The process whose allocation failed and what it was allocating (`dump_header`'s "invoked oom-killer"). */
+  readonly trigger: {
+    readonly pid: number;
+    readonly name: string;
+    readonly oomScoreAdj: number;
+    /** E.g. `page fault at 0x…`, `fork`. */
+    readonly allocation: string;
+  };
+  /** Linux's allocation constraint: always `CONSTRAINT_NONE` (no cpusets, mempolicies or memcgs). */
+  readonly constraint: 'CONSTRAINT_NONE';
+  /** `totalpages`: RAM pages plus swap pages, the scale of `oom_score_adj`. */
+  readonly totalPages: number;
+  readonly victim: OomVictim | undefined;
+  /** Every live process before the kill, in task-list order (`dump_tasks`). */
+  readonly tasks: readonly OomTask[];
+  /** The report line as Linux prints it (or "Out of memory and no killable processes..."). */
+  readonly detail: string;
+}
 
 /** Listener of {@link EventStream}. */
 export type MmEventListener = (event: MmEvent) => void;

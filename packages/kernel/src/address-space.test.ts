@@ -17,12 +17,13 @@ import { leaveFree } from './test-fixtures.js';
 const MiB = 2 ** 20;
 const RW = PROT.READ | PROT.WRITE;
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/elf/${name}`, import.meta.url));
-const virt = (ramBytes = 256 * MiB) =>
+const virt = (ramBytes = 256 * MiB, oomKiller = true) =>
   bootKernel({
     arch: createAarch64Arch(),
     machine: createVirtBoard({ ramBytes, pool: 'all-ram' }),
     cpus: 2,
     strictTlb: true,
+    oomKiller,
   });
 const pc64 = () =>
   bootKernel({
@@ -104,7 +105,8 @@ describe('static ELF64 programs', () => {
   });
 
   it('exec that runs out of memory fails with ENOMEM and leaves the old program intact', () => {
-    const k = virt(64 * MiB);
+    // The failure path itself: without the OOM killer (which would kill the only process).
+    const k = virt(64 * MiB, false);
     const s = k.spawn({ text: new Uint8Array(4096) });
     if (!s.ok) throw new Error('spawn');
     const p = s.process;

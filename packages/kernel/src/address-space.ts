@@ -98,6 +98,8 @@ export class AddressSpace {
   residentPages = 0;
   /** Page-table frames owned (root included). */
   tablePages = 0;
+  /** Swap entries in this space's page tables (Linux MM_SWAPENTS); maintained by swap. */
+  swapEntries = 0;
   /** Region boundaries used to name faults (seed 000) and to place the heap and stack. */
   layout: SimpleLayout;
   /** {@link layout} as page numbers. */

@@ -74,6 +74,10 @@ export interface KernelContext {
   readonly forkMode: 'cow' | 'eager';
   /** Whether read faults on private anonymous memory map the zero page. */
   readonly useZeroPage: boolean;
+  /** Whether a failed allocation runs the OOM killer (else the allocating process is killed). */
+  readonly oomKiller: boolean;
+  /** Every process, alive or ended, in creation (task-list) order. */
+  readonly allProcesses: readonly Process[];
   /** The shared zero page (a reserved frame). */
   readonly zeroPage: number;
   /** Which spaces map each user frame, and where. */

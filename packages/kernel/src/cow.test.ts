@@ -293,7 +293,8 @@ describe.each(CONFIGS)('copy-on-write: $name', (c) => {
   });
 
   it('out of memory at every allocation point of fork and of the COW break leaves everything as it was', () => {
-    const e = setup(c);
+    // The failure paths themselves: without the OOM killer (oom-kill.test.ts covers it).
+    const e = setup(c, { oomKiller: false });
     const { k, p } = e;
     const frames = Array.from({ length: 8 }, (_, i) => paOf(k, p, at(e, i)));
     const refs = () => frames.map((pa) => [k.allocator.refCount(pa), k.rmap.count(pa)]);
@@ -355,8 +356,8 @@ describe.each(CONFIGS)('copy-on-write: $name', (c) => {
 
 describe.each(CONFIGS)('copy-on-write of huge pages: $name', (c) => {
   /** A populated private MAP_HUGETLB mapping of one huge page, each 4 KiB page tagged. */
-  function hugeSetup() {
-    const e = setup(c);
+  function hugeSetup(opts: Partial<KernelOptions> = {}) {
+    const e = setup(c, opts);
     const { k, p } = e;
     const g = k.arch.geometry;
     const level = Math.min(...g.leafLevels.filter((l) => l > 1));
@@ -398,7 +399,8 @@ describe.each(CONFIGS)('copy-on-write of huge pages: $name', (c) => {
   });
 
   it('with no aligned run free, the write splits the shared huge leaf and copies only the written page (THP fallback)', () => {
-    const e = hugeSetup();
+    // Its first step is the out-of-memory path (nothing changed): without the OOM killer.
+    const e = hugeSetup({ oomKiller: false });
     const { k, p, va, level, pages } = e;
     const child = must(k.fork(p));
     const pa = paOf(k, p, va);

@@ -12,8 +12,14 @@
  * - a VMA that does not allow the access: SIGSEGV SEGV_ACCERR;
  * - a present PTE below what its VMA allows: upgrade it, retry;
  * - not present: demand paging (zero page, shared-object page, device page, huge page), retry;
- *   out of memory: SIGSEGV (`SEGV_OOM`, mmkit's name for the OOM kill).
- * On the soft path (copy to/from user) every refusal is EFAULT instead of a kill.
+ * - out of memory (for the page, a page table, or a copy-on-write copy): the OOM killer
+ *   (`oom-kill.ts`) kills the process with the highest badness and the fault is retried, as
+ *   Linux's page allocator does for GFP_HIGHUSER_MOVABLE (`__alloc_pages_may_oom` →
+ *   `out_of_memory`); when the victim is the faulting process the fault ends with it killed.
+ *   With no eligible victim, or with the kernel option `oomKiller: false`, the faulting process
+ *   is killed: SIGSEGV (`SEGV_OOM`, mmkit's name for Linux's VM_FAULT_OOM kill).
+ * On the soft path (copy to/from user) every refusal is EFAULT instead of a kill (the OOM
+ * killer still runs: the allocation is the same; a faulting process it kills sees EFAULT).
  */
 import {
   ACCESS_NAMES,
@@ -31,6 +37,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import { isLazyFree } from './madvise.js';
+import { outOfMemory } from './oom-kill.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
@@ -113,7 +120,7 @@ function resolveFault(
       // the write marks it dirty again, which cancels the advice (Linux pte_mkdirty on a write fault).
       const lazy = isLazyFree(space, vpn);
       const how = space.breakCow(vpn, vma.value);
-      if (how === undefined) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+      if (how === undefined) return oomRetry(k, proc, vma, vpn, access, soft, true);
       const resolution =
         lazy && how.startsWith('COW reuse') ? 'software dirty: made writable (MADV_FREE cancelled)' : how;
       return { outcome: FaultOutcome.Retry, resolution };
@@ -124,7 +131,48 @@ function resolveFault(
   }
   const how = faultIn(k, space, vpn, vma, r, access);
   if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
-  return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+  return oomRetry(k, proc, vma, vpn, access, soft, false);
+}
+
+const retryWalk = new WalkResult();
+
+/**
+ * After a fault's allocation failed (having changed nothing): runs the OOM killer and retries the
+ * copy-on-write break (`cow`) or the fault-in until it succeeds, the faulting process itself is
+ * the victim, or nobody is eligible. Each round kills one process, so it ends. Only reached on
+ * the failure path (no closure in `resolveFault`: a captured local would cost every fault a
+ * context allocation).
+ */
+function oomRetry(
+  k: KernelContext,
+  proc: Process,
+  vma: ProcessVma,
+  vpn: number,
+  access: AccessKind,
+  soft: boolean,
+  cow: boolean,
+): Resolution {
+  const space = proc.space;
+  for (;;) {
+    if (!k.oomKiller) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+    const victim = outOfMemory(k, { proc, allocation: `page fault at ${hex(vaOf(vpn))}` });
+    // No eligible victim (every process oom_score_adj -1000): Linux panics; mmkit kills the faulting process.
+    if (victim === undefined) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+    if (victim === proc) {
+      const sig = proc.killSignal!;
+      return soft
+        ? { outcome: FaultOutcome.Refused, resolution: 'EFAULT (killed by the OOM killer)' }
+        : {
+            outcome: FaultOutcome.Killed,
+            resolution: `killed: out of memory (${sig.signal} ${sig.code}, OOM killer)`,
+          };
+    }
+    // The retries take the general path (a fresh walk result): the kill ran other code.
+    retryWalk.faultLevel = 0;
+    retryWalk.descriptorPa = 0;
+    const how = cow ? space.breakCow(vpn, vma.value) : faultIn(k, space, vpn, vma, retryWalk, access);
+    if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: `${how} (after an OOM kill)` };
+  }
 }
 
 function deny(

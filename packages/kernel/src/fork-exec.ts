@@ -13,6 +13,7 @@ import type { KernelContext } from './context.js';
 import { parseElf64 } from './elf.js';
 import { elfPageBytes, planElfLoad } from './elf-load-plan.js';
 import { buildInitialStack, linuxAuxv } from './initial-stack.js';
+import { outOfMemory } from './oom-kill.js';
 import type { Process } from './process.js';
 import { fail, invalidArgument, ok, PROT, type SysResult } from './syscalls.js';
 import { anonVma, stackVma } from './vma.js';
@@ -34,7 +35,10 @@ export interface SpawnArgs {
 /** What exec runs: a simple image or an ELF file with its arguments. */
 export type ExecProgram = ProgramImage | (SpawnArgs & { readonly elf: Uint8Array });
 
-/** Spawns a process from a simple program image; ENOMEM leaves nothing behind. */
+/**
+ * Spawns a process from a simple program image; ENOMEM leaves nothing behind (the OOM killer may
+ * have killed other processes, or the new one, for it: see {@link exec}).
+ */
 export function spawn(
   k: KernelContext,
   image: ProgramImage,
@@ -70,7 +74,11 @@ export function spawnElf(k: KernelContext, elf: Uint8Array, args: SpawnArgs = {}
 /**
  * fork: the child's address space is a clone of the parent's (same layout, break, entry point and
  * VMAs; shared and device pages shared; private pages shared copy-on-write, or copied eagerly
- * with the kernel option `fork: 'eager'`). ENOMEM leaves nothing.
+ * with the kernel option `fork: 'eager'`), its name and `oom_score_adj`. ENOMEM leaves nothing.
+ *
+ * Out of memory runs the OOM killer and the clone is retried: Linux's `dup_mmap` allocates with
+ * GFP_KERNEL, which may OOM-kill (`__alloc_pages_may_oom`). When the victim is the parent itself,
+ * or nobody is eligible, or the kernel option `oomKiller` is false, fork fails with ENOMEM.
  */
 export function fork(
   k: KernelContext,
@@ -78,12 +86,21 @@ export function fork(
 ): { ok: true; process: Process } | { ok: false; errno: 'ENOMEM' } {
   k.live(parent);
   let cowPages = 0;
-  const child = k.createProcess(parent.pid, (pid, asid) => {
+  const build = (pid: number, asid: number) => {
     const c = parent.space.clone(pid, asid);
     cowPages = c?.cowPages ?? 0;
     return c?.space;
-  });
-  if (child === undefined) return { ok: false, errno: 'ENOMEM' };
+  };
+  let child = k.createProcess(parent.pid, build);
+  while (child === undefined) {
+    // The half-built child is gone (clone frees it); the child is not yet in the task list.
+    if (!k.oomKiller) return { ok: false, errno: 'ENOMEM' };
+    const victim = outOfMemory(k, { proc: parent, allocation: 'fork' });
+    if (victim === undefined || victim === parent) return { ok: false, errno: 'ENOMEM' };
+    child = k.createProcess(parent.pid, build);
+  }
+  child.comm = parent.comm;
+  child.oomAdj = parent.oomAdj;
   const space = child.space;
   k.events.emit({
     type: 'process',
@@ -100,7 +117,9 @@ export function fork(
 /**
  * exec: replaces the user address space of `proc` with a program, keeping its pid, ASID and the
  * kernel half. The new space is built first; only when that succeeded is the old one freed (one
- * ASID-wide invalidation), so a failed exec leaves the process exactly as it was.
+ * ASID-wide invalidation), so a failed exec leaves the process exactly as it was. Out of memory
+ * runs the OOM killer and the build is retried; when the victim is `proc` itself (it is killed)
+ * or nobody is eligible, exec fails with ENOMEM.
  */
 export function exec(k: KernelContext, proc: Process, program: ExecProgram): SysResult<0> {
   k.live(proc);
@@ -108,8 +127,19 @@ export function exec(k: KernelContext, proc: Process, program: ExecProgram): Sys
     throw invalidArgument('program', program, 'a program image { text, data? } or { elf, argv?, envp? }');
   if ('elf' in program) checkSpawnArgs(program);
   else checkImage(program);
-  const fresh = k.newSpaceFor(proc);
-  const built = 'elf' in program ? loadElf(k, fresh, program) : loadImage(k, fresh, checkImage(program));
+  const load = (s: AddressSpace) =>
+    'elf' in program ? loadElf(k, s, program) : loadImage(k, s, checkImage(program));
+  let fresh = k.newSpaceFor(proc);
+  let built = load(fresh);
+  // Out of memory: the OOM killer, then the new program is built again from scratch (Linux's
+  // exec allocates with GFP_KERNEL, which may OOM-kill). The half-built space is freed first.
+  while (!built.ok && built.errno === 'ENOMEM' && k.oomKiller) {
+    fresh.clear();
+    const victim = outOfMemory(k, { proc, allocation: 'exec' });
+    if (victim === undefined || victim === proc) return built;
+    fresh = k.newSpaceFor(proc);
+    built = load(fresh);
+  }
   if (!built.ok) {
     fresh.clear();
     return built;
@@ -117,6 +147,9 @@ export function exec(k: KernelContext, proc: Process, program: ExecProgram): Sys
   const old = proc.space;
   old.clear(); // every translation of this ASID is invalidated here
   proc.space = fresh;
+  // Linux's exec sets comm to the file name's last component (`__set_task_comm`, at most
+  // TASK_COMM_LEN - 1 = 15 bytes); a simple image has no file name.
+  proc.comm = 'elf' in program ? commOf(program.execfn ?? program.argv?.[0] ?? 'a.out') : undefined;
   for (const cpu of k.cpus) cpu.refreshRoot(fresh);
   k.events.emit({
     type: 'process',
@@ -125,6 +158,11 @@ export function exec(k: KernelContext, proc: Process, program: ExecProgram): Sys
     detail: `exec: ${fresh.residentPages} pages, entry ${hex(fresh.entry)}`,
   });
   return ok(0);
+}
+
+/** The last path component, cut to 15 characters (Linux `kbasename` into `comm`). */
+function commOf(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1).slice(0, 15);
 }
 
 const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((s) => typeof s === 'string');

@@ -64,6 +64,13 @@ export interface KernelOptions {
   readonly memlockLimit?: number;
   /** The processes hold `CAP_IPC_LOCK`: the memlock limit does not apply (default false). */
   readonly capIpcLock?: boolean;
+  /**
+   * When an allocation for a page fault, fork, exec or spawn finds neither memory nor swap, run
+   * the OOM killer (default true, as Linux does): the process with the highest badness is killed
+   * and the allocation retried (see `oom-kill.ts`). False kills the faulting process instead (SIGSEGV
+   * `SEGV_OOM`) and fails fork, exec and spawn with ENOMEM.
+   */
+  readonly oomKiller?: boolean;
 }
 
 /** The mlock policy a kernel was booted with (see {@link KernelOptions.memlockLimit}). */
@@ -90,6 +97,7 @@ export function checkKernelOptions(options: KernelOptions): {
   forkMode: ForkMode;
   useZeroPage: boolean;
   memlock: MemlockPolicy;
+  oomKiller: boolean;
 } {
   if (options === null || typeof options !== 'object')
     throw invalidArgument('options', options, 'an object with arch and machine');
@@ -165,7 +173,9 @@ export function checkKernelOptions(options: KernelOptions): {
     limitNonZero: limit !== 0,
     privileged,
   };
-  return { arch, machine, forkMode, useZeroPage, memlock };
+  const oomKiller = options.oomKiller ?? true;
+  if (typeof oomKiller !== 'boolean') throw invalidArgument('oomKiller', oomKiller, 'true or false');
+  return { arch, machine, forkMode, useZeroPage, memlock, oomKiller };
 }
 
 /** @internal Lowest mmap page from `mmapMinAddr` (default 65536 bytes, Linux's usual `vm.mmap_min_addr`). */

@@ -45,6 +45,8 @@ describe('kernel property: observable memory matches a reference model, audit cl
           machine: createVirtBoard({ ramBytes: 32 * 2 ** 20, pool: 'all-ram' }),
           cpus: 2,
           strictTlb: true,
+          // The model: out of memory kills the faulting process, never on copy_to_user (no OOM killer).
+          oomKiller: false,
         });
         const base = k.layout.heapBase;
         type Model = { proc: Process; brkPages: number; words: Map<number, number> };

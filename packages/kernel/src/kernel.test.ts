@@ -337,7 +337,12 @@ describe('TLB maintenance across CPUs', () => {
 
 describe('nothing is lost: out of memory at every allocation point', () => {
   it('demand faults, spawn and fork fail cleanly for every amount of free memory', () => {
-    const k = bootKernel({ arch, machine: createVirtBoard({ ramBytes: 64 * 2 ** 20, pool: 'all-ram' }) });
+    // The failure paths themselves: without the OOM killer (which would kill and retry).
+    const k = bootKernel({
+      arch,
+      machine: createVirtBoard({ ramBytes: 64 * 2 ** 20, pool: 'all-ram' }),
+      oomKiller: false,
+    });
     const s = k.spawn({ text: new Uint8Array(8192), data: new Uint8Array(5000) });
     if (!s.ok) throw new Error('spawn');
     const parent = s.process;

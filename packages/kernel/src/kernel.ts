@@ -18,6 +18,7 @@
  * | `zero-page.ts`       | the shared zero page's reservation                                    |
  * | `madvise.ts`         | madvise (DONTNEED, FREE, COLD, PAGEOUT, WILLNEED, …), mincore          |
  * | `mlock.ts`           | mlock, mlock2, munlock, mlockall, munlockall; locked-page queries      |
+ * | `oom-kill.ts`        | the OOM killer: badness, victim choice, the kill and its report       |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
  * the kernel page tables (TTBR1 on AArch64; the kernel half of every root on single-root formats),
@@ -84,6 +85,7 @@ import type { MachineDescription } from './machine.js';
 import { discardLazyFree, isColdFrame, madvise, mincore } from './madvise.js';
 import { isFrameLocked, lockedPages, mlock2, mlockall, munlock, munlockall } from './mlock.js';
 import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';
+import { oomBadness, oomScore, oomTotalPages, setOomScoreAdj } from './oom-kill.js';
 import { PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
 import type { KillReason, KillSignal, Process } from './process.js';
@@ -164,6 +166,8 @@ export class Kernel implements FaultHandler, KernelContext {
   readonly zeroPage: number;
   /** Whether read faults on private anonymous memory map {@link zeroPage} (see {@link KernelOptions.zeroPage}). */
   readonly useZeroPage: boolean;
+  /** Whether a failed allocation runs the OOM killer (see {@link KernelOptions.oomKiller}). */
+  readonly oomKiller: boolean;
   /** Which address spaces map each user frame, and where (see {@link ReverseMap}). */
   readonly rmap: ReverseMap<AddressSpace>;
   /** RLIMIT_MEMLOCK and CAP_IPC_LOCK of the processes (see {@link KernelOptions.memlockLimit}). */
@@ -184,6 +188,7 @@ export class Kernel implements FaultHandler, KernelContext {
     this.forkMode = checked.forkMode;
     this.memlock = checked.memlock;
     this.useZeroPage = checked.useZeroPage;
+    this.oomKiller = checked.oomKiller;
     this.arch = arch;
     this.machine = machine;
     this.events = options.events ?? new EventStream();
@@ -691,6 +696,36 @@ export class Kernel implements FaultHandler, KernelContext {
       pageTablePages: s.tablePages,
       lockedPages: lockedPages(s),
     };
+  }
+
+  // -------------------------------------------------------------------------
+  // The OOM killer (see `oom-kill.ts`)
+
+  /**
+   * Writes `/proc/PID/oom_score_adj`: an integer from −1000 (never chosen by the OOM killer) to
+   * 1000; anything else is EINVAL and changes nothing. Fork copies the value, exec keeps it.
+   * @throws InvalidArgumentError unless `value` is a number; NoProcessError for an ended process.
+   */
+  setOomScoreAdj(proc: Process, value: number): SysResult<0> {
+    return setOomScoreAdj(this, proc, value);
+  }
+
+  /**
+   * The OOM killer's badness of a process (Linux `oom_badness`): resident pages + swap entries +
+   * page-table pages + `oom_score_adj * (totalpages / 1000)`; undefined when it can never be
+   * chosen (oom_score_adj −1000). The victim is the live process with the highest badness.
+   * @throws NoProcessError for an ended process.
+   */
+  oomBadness(proc: Process): number | undefined {
+    return oomBadness(this, this.live(proc), oomTotalPages(this));
+  }
+
+  /**
+   * `/proc/PID/oom_score`: the badness scaled into [0, 2000] as Linux's `proc_oom_score` does,
+   * 0 for a process the killer never chooses. @throws NoProcessError for an ended process.
+   */
+  oomScore(proc: Process): number {
+    return oomScore(this, proc);
   }
 
   // -------------------------------------------------------------------------

@@ -119,9 +119,12 @@ export class ProcessTable {
     this.releaseAsid(proc.asid);
   }
 
-  /** Tears down and unregisters a process that never ran (a failed spawn or fork). */
+  /**
+   * Tears down and unregisters a process that never ran (a failed spawn or fork); one the OOM
+   * killer killed while it was being built is torn down already.
+   */
   forget(proc: Process): void {
-    this.teardown(proc, 'exited');
+    if (proc.alive) this.teardown(proc, 'exited');
     this.byPid.delete(proc.pid);
   }
 

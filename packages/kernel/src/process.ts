@@ -19,10 +19,14 @@ export type KillReason =
   | 'out of memory'
   | 'alignment fault';
 
-/** Signal and si_code of a kill, as Linux would deliver them. */
+/**
+ * Signal and si_code of a kill, as Linux would deliver them. The OOM killer sends SIGKILL with
+ * `SI_KERNEL` (mm/oom_kill.c `__oom_kill_process`: `do_send_sig_info(SIGKILL, SEND_SIG_PRIV, …)`,
+ * and SEND_SIG_PRIV is a kernel-generated signal, si_code SI_KERNEL).
+ */
 export interface KillSignal {
-  readonly signal: 'SIGSEGV' | 'SIGBUS';
-  readonly code: 'SEGV_MAPERR' | 'SEGV_ACCERR' | 'BUS_ADRALN' | 'SEGV_OOM';
+  readonly signal: 'SIGSEGV' | 'SIGBUS' | 'SIGKILL';
+  readonly code: 'SEGV_MAPERR' | 'SEGV_ACCERR' | 'BUS_ADRALN' | 'SEGV_OOM' | 'SI_KERNEL';
 }
 
 /** Lifecycle state. */
@@ -37,6 +41,14 @@ export class Process {
   killReason: KillReason | undefined;
   /** The signal that killed the process (with `killReason`). */
   killSignal: KillSignal | undefined;
+  /**
+   * The process name (Linux `comm`): the last path component of the executable, at most 15
+   * characters (TASK_COMM_LEN − 1), set by exec of an ELF file and inherited by fork; undefined
+   * for processes made from simple images (reports then say `pid N`).
+   */
+  comm: string | undefined;
+  /** @internal See {@link oomScoreAdj}. */
+  oomAdj = 0;
 
   constructor(
     readonly pid: number,
@@ -90,6 +102,15 @@ export class Process {
   /** Initial stack pointer of the program loaded by spawnElf/exec (0 otherwise). */
   get initialSp(): bigint {
     return this.space.initialSp;
+  }
+
+  /**
+   * `/proc/PID/oom_score_adj` (−1000..1000, default 0): added to the OOM badness in units of
+   * totalpages / 1000; −1000 makes the process unkillable by the OOM killer. Set with
+   * `Kernel.setOomScoreAdj`; fork copies it, exec keeps it.
+   */
+  get oomScoreAdj(): number {
+    return this.oomAdj;
   }
 
   /** True while the process can run. */

@@ -546,6 +546,9 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
   ],
   copyFromUser: (w) => [procs(w), addr(w), len(w), arg(w, [undefined, ...CPUS])],
   copyToUser: (w) => [procs(w), addr(w), bytes(w), arg(w, [undefined, ...CPUS])],
+  setOomScoreAdj: (w) => [procs(w), arg(w, [0, -1000, 1000, 1001, -1001, 0.5, Number.NaN, '5', 2n])],
+  oomBadness: (w) => [procs(w)],
+  oomScore: (w) => [procs(w)],
 };
 
 function isGetter(name: string): boolean {

@@ -15,8 +15,9 @@ import { leaveFree, tinyMachine } from './test-fixtures.js';
 const arch = createAarch64Arch();
 // The seed's fake pool is 256 pages; the kernel's own tables come out of it first.
 // Seed 000's demand paging: every fault maps a fresh frame (no zero page) and fork copies eagerly.
+// Seed 000 has no OOM killer: out of memory fails (or kills) the allocating process only.
 const boot = (pages = 256): Kernel =>
-  bootKernel({ arch, machine: tinyMachine(pages), zeroPage: false, fork: 'eager' });
+  bootKernel({ arch, machine: tinyMachine(pages), zeroPage: false, fork: 'eager', oomKiller: false });
 const rwx = (k: Kernel) => k.userAttributes({ read: true, write: true, execute: false });
 
 describe('seed 000 (mm_user) host tests', () => {

@@ -438,6 +438,7 @@ function calibrateTop(c: TestConfig): number {
 
 function newWorld(c: TestConfig, mmapTopVpn: number, fork: ForkMode): World {
   const arch = c.arch();
+  // The model's out of memory kills the faulting process (the behaviour without the OOM killer).
   const k = bootKernel({
     arch,
     machine: c.machine(),
@@ -445,6 +446,7 @@ function newWorld(c: TestConfig, mmapTopVpn: number, fork: ForkMode): World {
     strictTlb: true,
     fork,
     memlockLimit: Number.POSITIVE_INFINITY,
+    oomKiller: false,
   });
   const g = arch.geometry;
   const hugeLevel = Math.min(...g.leafLevels.filter((l) => l > 1));

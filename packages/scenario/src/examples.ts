@@ -171,6 +171,55 @@ steps:
   - { op: exit, process: app }
 `;
 
+const OOM = `# Out of memory: the OOM killer chooses by badness, spares oom_score_adj -1000, and the allocation is retried.
+name: oom
+description: >-
+  Three processes on a 16 MiB machine: a daemon that must survive (oom_score_adj -1000), a cache
+  holding 8 MiB, and a hog whose memory grows 4 MiB at a time. When nothing is left, the OOM
+  killer kills the process with the highest badness (resident pages + swap entries + page tables)
+  that is not -1000: first the cache, and the hog's fault is retried; later the hog itself, now
+  the biggest. The daemon outlives both.
+board: virt
+ram: 16M
+steps:
+  - title: "the daemon: oom_score_adj -1000, the OOM killer never chooses it"
+    op: spawn
+    as: daemon
+  - { op: oomScoreAdj, process: daemon, value: -1000 }
+  - { op: mmap, process: daemon, length: 1M, prot: rw-, as: state }
+  - { op: touch, process: daemon, addr: state, length: 1M, write: true }
+
+  - title: the cache holds 8 MiB
+    op: spawn
+    as: cache
+  - { op: mmap, process: cache, length: 8M, prot: rw-, as: lines }
+  - { op: touch, process: cache, addr: lines, length: 8M, write: true }
+
+  - title: the hog grows 4 MiB at a time
+    op: spawn
+    as: hog
+  - { op: mmap, process: hog, length: 16M, prot: rw-, as: arena }
+  - { op: touch, process: hog, addr: arena, length: 4M, write: true }
+  - title: "out of memory: the cache is the biggest, the OOM killer kills it and the hog's fault is retried"
+    op: touch
+    process: hog
+    addr: arena+0x40_0000
+    length: 4M
+    write: true
+    expect: ok
+  - { op: touch, process: hog, addr: arena+0x80_0000, length: 4M, write: true, expect: ok }
+  - title: "out of memory again: now the hog is the biggest, and its own fault kills it"
+    op: touch
+    process: hog
+    addr: arena+0xC0_0000
+    length: 4M
+    write: true
+    expect: "killed: out of memory"
+
+  - { op: read, process: daemon, addr: state, equals: 0 }
+  - { op: exit, process: daemon }
+`;
+
 /** The shipped scenarios, by id. */
 export const EXAMPLE_SCENARIOS: readonly ExampleScenario[] = [
   {
@@ -188,6 +237,12 @@ export const EXAMPLE_SCENARIOS: readonly ExampleScenario[] = [
     id: 'brk-growth',
     summary: 'the heap grows with brk, faults in page by page, and shrinks',
     yaml: BRK_GROWTH,
+  },
+  {
+    id: 'oom',
+    summary:
+      'out of memory: the OOM killer kills the biggest process, never a -1000 one, and the fault is retried',
+    yaml: OOM,
   },
 ];
 

@@ -228,6 +228,7 @@ class Stepper implements ScenarioStepper {
       ...(o.flushThreshold === undefined ? {} : { flushThreshold: o.flushThreshold }),
       ...(o.fork === undefined ? {} : { fork: o.fork }),
       ...(o.zeroPage === undefined ? {} : { zeroPage: o.zeroPage }),
+      ...(o.oomKiller === undefined ? {} : { oomKiller: o.oomKiller }),
     });
     this.kernel.events.on((e) => {
       this.current.push(e);
@@ -443,6 +444,15 @@ class Stepper implements ScenarioStepper {
         return {
           status: 'ok',
           outcome: `pid ${p.pid} exited; ${k.allocator.freeCount} frames free (baseline ${k.baselineFree})`,
+        };
+      }
+      case 'oomScoreAdj': {
+        const p = this.proc(step.process);
+        const r = k.setOomScoreAdj(p, step.value);
+        if (!r.ok) throw new Failure(r.errno, `${r.errno} (${r.detail})`);
+        return {
+          status: 'ok',
+          outcome: `oom_score_adj ${step.value}; oom_score ${k.oomScore(p)}`,
         };
       }
       case 'mmap': {
@@ -679,6 +689,8 @@ export function summarize(step: ScenarioStep): string {
       return `copy_to_user ${step.process} ${a(step.addr)} ${JSON.stringify(step.text)}`;
     case 'copy-from-user':
       return `copy_from_user ${step.process} ${a(step.addr)} ${n(step.length)} bytes`;
+    case 'oomScoreAdj':
+      return `oom_score_adj of ${step.process} = ${step.value}`;
     case 'maps':
       return `/proc/${step.process}/maps`;
     case 'dump':

@@ -150,6 +150,40 @@ describe('runScenario', () => {
     expect(z.message).toContain('true or false');
   });
 
+  it('oomScoreAdj sets /proc/PID/oom_score_adj (EINVAL outside -1000..1000); options.oomKiller: false kills the faulting process', () => {
+    const run = runScenario(
+      parseScenario(
+        'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: oomScoreAdj, process: p, value: 500 }\n' +
+          '  - { op: fork, process: p, as: c }\n  - { op: oomScoreAdj, process: c, value: 1001, expect: EINVAL }\n',
+      ),
+    );
+    expect(run.ok).toBe(true);
+    expect(run.processes.get('c')!.oomScoreAdj).toBe(500); // fork copied it; 1001 changed nothing
+    expect(run.steps[1]!.summary).toBe('oom_score_adj of p = 500');
+    expect(run.steps[1]!.outcome).toMatch(/^oom_score_adj 500; oom_score \d+$/);
+    expect(run.steps[3]!.outcome).toBe('EINVAL (oom_score_adj 1001 is not an integer from -1000 to 1000)');
+    const e = errorOf(() =>
+      parseScenario(
+        'board: virt\nsteps:\n  - { op: spawn, as: p }\n  - { op: oomScoreAdj, process: p, value: "x" }\n',
+      ),
+    );
+    expect(e.message).toBe(
+      'line 4: step 2 (oomScoreAdj): value "x" is not valid; expected an integer such as -1000 or 500',
+    );
+    // The shipped oom scenario without the killer: the hog's own fault kills it; the cache lives.
+    const off = runScenario({
+      ...parseScenario(exampleScenario('oom')!.yaml),
+      options: { oomKiller: false },
+    });
+    expect(off.processes.get('cache')!.alive).toBe(true);
+    expect(off.steps.find((r) => r.status.startsWith('killed'))!.outcome).toBe(
+      'pid 3 killed: out of memory (SIGSEGV)',
+    );
+    expect(
+      errorOf(() => parseScenario('board: virt\noptions: { oomKiller: 1 }\nsteps: []\n')).message,
+    ).toContain('true or false');
+  });
+
   it('reports an unmet expectation as a problem (the run is not ok)', () => {
     const s: Scenario = {
       board: 'virt',
@@ -251,6 +285,7 @@ describe('runScenario', () => {
           'mincore',
           'mlock',
           'munlock',
+          'oomScoreAdj',
         ),
         process: fc.constantFrom('p', 'q'),
         as: fc.constantFrom('q', 'b'),
@@ -261,6 +296,7 @@ describe('runScenario', () => {
         to: fc.constantFrom('heap+0x2000', 'heap'),
         text: fc.constant('hi'),
         advice: fc.constantFrom('dontneed', 'free', 'cold', 'pageout', 'willneed', 'random', 'bogus'),
+        value: fc.constantFrom(-1000, 0, 1000, 1001),
       },
       { requiredKeys: ['op', 'process'] },
     );

@@ -227,6 +227,17 @@ export interface ExitStep extends StepCommon {
   readonly process: string;
 }
 
+/**
+ * Writes `/proc/PID/oom_score_adj`: −1000 (the OOM killer never chooses the process) to 1000
+ * (chosen first); EINVAL outside. Fork copies it.
+ */
+export interface OomScoreAdjStep extends StepCommon {
+  readonly op: 'oomScoreAdj';
+  readonly process: string;
+  /** An integer from −1000 to 1000. */
+  readonly value: number;
+}
+
 /** Records /proc/PID/maps of a process. */
 export interface MapsStep extends StepCommon {
   readonly op: 'maps';
@@ -260,6 +271,7 @@ export type ScenarioStep =
   | ForkStep
   | ExecStep
   | ExitStep
+  | OomScoreAdjStep
   | MapsStep
   | DumpStep;
 
@@ -278,6 +290,8 @@ export interface ScenarioKernelOptions {
   readonly fork?: 'cow' | 'eager';
   /** Read faults on private anonymous memory map the shared zero page (default true). */
   readonly zeroPage?: boolean;
+  /** Out of memory runs the OOM killer (default true); false kills the faulting process. */
+  readonly oomKiller?: boolean;
 }
 
 /** A scenario: where it runs and what it does. */

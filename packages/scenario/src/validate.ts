@@ -45,6 +45,7 @@ type FieldKind =
   | 'text'
   | 'hex'
   | 'value'
+  | 'integer'
   | 'expect';
 
 interface StepSpec {
@@ -92,6 +93,7 @@ export const STEP_SPECS: Readonly<Record<StepOp, StepSpec>> = {
   fork: { required: { ...P, as: 'define' }, optional: {} },
   exec: { required: { ...P }, optional: { text: 'hex' } },
   exit: { required: { ...P }, optional: {} },
+  oomScoreAdj: { required: { ...P, value: 'integer' }, optional: {} },
   maps: { required: { ...P }, optional: {} },
   dump: { required: { ...P }, optional: {} },
 };
@@ -101,7 +103,8 @@ export const STEP_OPS = Object.keys(STEP_SPECS) as StepOp[];
 
 const COMMON: Readonly<Record<string, FieldKind>> = { op: 'text', title: 'text', expect: 'expect' };
 const TOP_FIELDS = ['name', 'description', 'board', 'arch', 'ram', 'cpus', 'options', 'steps'];
-const OPTION_FIELDS = ['strictTlb', 'tlbEntries', 'flushThreshold', 'fork', 'zeroPage'];
+const OPTION_FIELDS = ['strictTlb', 'tlbEntries', 'flushThreshold', 'fork', 'zeroPage', 'oomKiller'];
+const BOOL_OPTIONS = ['strictTlb', 'zeroPage', 'oomKiller'];
 const MMAP_FLAGS = ['shared', 'fixed', 'fixed-noreplace', 'populate', 'growsdown'];
 /** The advice a madvise step takes (Linux MADV_* names, lower case, `_` as `-`). */
 export const MADVISE_ADVICE = [
@@ -142,6 +145,7 @@ const EXPECTED: Readonly<Record<FieldKind, string>> = {
   text: 'a string',
   hex: 'hex bytes such as "40 05 80 d2 c0 03 5f d6"',
   value: 'a number (0x…, decimal) or a string',
+  integer: 'an integer such as -1000 or 500',
   expect: EXPECT_SYNTAX,
 };
 
@@ -178,6 +182,8 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
       return parseHexBytes(v) !== undefined;
     case 'value':
       return typeof v === 'string' || parseNumber(v) !== undefined;
+    case 'integer':
+      return typeof v === 'number' && Number.isSafeInteger(v);
     case 'expect':
       return typeof v === 'string' && /^(ok|E[A-Z0-9]+|killed(:\s*\S.*)?)$/.test(v.trim());
   }
@@ -239,17 +245,16 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
         throw err(['options', k], `unknown option ${show(k)}`, `one of: ${OPTION_FIELDS.join(', ')}`, {
           field: k,
         });
-      const good =
-        k === 'strictTlb' || k === 'zeroPage'
-          ? typeof v === 'boolean'
-          : k === 'fork'
-            ? v === 'cow' || v === 'eager'
-            : typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+      const good = BOOL_OPTIONS.includes(k)
+        ? typeof v === 'boolean'
+        : k === 'fork'
+          ? v === 'cow' || v === 'eager'
+          : typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
       if (!good)
         throw err(
           ['options', k],
           `option ${k} ${show(v)} is not valid`,
-          k === 'strictTlb' || k === 'zeroPage'
+          BOOL_OPTIONS.includes(k)
             ? 'true or false'
             : k === 'fork'
               ? '"cow" or "eager"'

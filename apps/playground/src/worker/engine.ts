@@ -249,6 +249,8 @@ export function formatEvent(e: MmEvent): string {
         : e.action === 'reuse'
           ? `cow pid ${e.pid} ${hx(e.va)}: reuse ${hx(e.pa)} (only reference), now writable`
           : `cow pid ${e.pid} ${hx(e.va)}: ${e.action} ${hx(e.fromPa)} → ${hx(e.pa)} ${e.sizeBytes / 1024} KiB`;
+    case 'oom-kill':
+      return `oom-kill: ${e.trigger.name} invoked oom-killer (${e.trigger.allocation}); ${e.detail}`;
   }
 }
 

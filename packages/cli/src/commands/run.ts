@@ -145,7 +145,35 @@ export function formatEvent(e: MmEvent, style: Output['style']): string {
       return `${style.magenta('tlb    ')} ${e.op}${e.operand !== undefined ? ` ${groupedHex(e.operand, e.operand >> 64n ? 32 : 16)}` : ''} (broadcast from cpu ${e.cpu})`;
     case 'process':
       return `${style.cyan('process')} pid ${e.pid} ${e.action}: ${e.detail}`;
+    case 'oom-kill':
+      return formatOomKill(e, style);
   }
+}
+
+/**
+ * The OOM killer's report as Linux prints it (mm/oom_kill.c): `dump_header`'s "invoked
+ * oom-killer" line (the allocation in place of the gfp mask), the `dump_tasks` table, the
+ * `dump_oom_summary` line and `__oom_kill_process`'s "Out of memory: Killed process" line
+ * (continuation lines indented under the first).
+ */
+function formatOomKill(e: Extract<MmEvent, { type: 'oom-kill' }>, style: Output['style']): string {
+  const t = e.trigger;
+  const lines = [
+    `${style.red('oom    ')} ${t.name} invoked oom-killer: ${t.allocation}, oom_score_adj=${t.oomScoreAdj}`,
+    '[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name',
+    // Linux: "[%7d] %5d %5d %8lu %8lu %8ld %8lu         %5hd %s"
+    ...e.tasks.map(
+      (r) =>
+        `[${String(r.pid).padStart(7)}] ${String(r.uid).padStart(5)} ${String(r.tgid).padStart(5)} ${String(r.totalVmPages).padStart(8)} ${String(r.rssPages).padStart(8)} ${String(r.pgtablesBytes).padStart(8)} ${String(r.swapEntries).padStart(8)}         ${String(r.oomScoreAdj).padStart(5)} ${r.name}`,
+    ),
+    ...(e.victim
+      ? [
+          `oom-kill:constraint=${e.constraint},nodemask=(null),cpuset=/,mems_allowed=0,global_oom,task_memcg=/,task=${e.victim.name},pid=${e.victim.pid},uid=${e.victim.uid}`,
+        ]
+      : []),
+    style.red(e.detail),
+  ];
+  return lines.join(`\n${' '.repeat(14)}`);
 }
 
 /** A finished run as one JSON document (bigints become hex strings in `toJson`). */
