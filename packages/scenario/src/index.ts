@@ -36,6 +36,7 @@ export {
   type MachineTrace,
   replayOnMachine,
 } from './machine-replay.js';
+export { formatMachineTimelineSvg, type MachineTimelineSvgOptions } from './machine-timeline-svg.js';
 export { parseScenario } from './parse.js';
 export {
   runScenario,

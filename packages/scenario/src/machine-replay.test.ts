@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createBackend,
   createMachineReplay,
+  formatMachineTimelineSvg,
   type MachineReplayResult,
   replayOnMachine,
   resolveMachine,
@@ -325,5 +326,28 @@ describe('machine replay: addresses, kills and sources', () => {
       /kinds\[1\]: 3 is invalid; expected 0 \(read\)/,
     );
     await expect(replayOnMachine({ pages: [P(D)], kinds: [33] }, ok)).rejects.toThrow(/kinds\[0\]/);
+  });
+});
+
+describe('formatMachineTimelineSvg', () => {
+  it('is deterministic, titled and escaped; one line per counter that moved, (0) for the others', async () => {
+    const pages = Float64Array.from({ length: 40 }, (_, i) => P(D) + (i % 10));
+    const r = await replayOnMachine(
+      { pages, kinds: new Uint8Array(40).fill(1) },
+      { board: 'virt', sampleEvery: 10 },
+    );
+    const svg = formatMachineTimelineSvg(r, { title: 'a <b> & c' });
+    expect(formatMachineTimelineSvg(r, { title: 'a <b> & c' })).toBe(svg);
+    expect(svg).toContain('<title>a &lt;b&gt; &amp; c</title>');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="720" height="535"')).toBe(true);
+    // RSS 10 pages from the first sample on: x = 70 + (a / 40) × 500, y = 170 − rss / 10 × 130.
+    expect(svg).toContain('<polyline points="195.00,40.00 320.00,40.00 445.00,40.00 570.00,40.00"');
+    expect(svg).toContain('>COW copies (0)</text>');
+    expect(svg).toContain('>minor faults</text>');
+    expect(svg.match(/<polyline/g)).toHaveLength(4); // RSS, TLB misses, walks, minor faults
+    expect(svg).toContain('accesses (a sample every 10)');
+    expect(formatMachineTimelineSvg(r)).toContain(
+      '<title>machine replay: 40 accesses on virt/aarch64</title>',
+    );
   });
 });

@@ -404,7 +404,38 @@ export class MachineReplay {
     start = 0,
     end = pages.length,
   ): boolean {
-    if (this.stoppedAt) return false;
+    let i = start;
+    while (i < end) {
+      if (this.stoppedAt) return false;
+      if (this.accesses === this.forkAt && !this.forked) {
+        this.doFork();
+        if (this.stoppedAt) return false;
+      }
+      // One segment: up to the next sample, and up to the fork.
+      let stop = Math.min(end, i + this.untilSample);
+      if (!this.forked && this.forkAt > this.accesses)
+        stop = Math.min(stop, i + (this.forkAt - this.accesses));
+      i = this.segment(pages, kinds, i, stop);
+      if (this.stoppedAt) {
+        this.sample();
+        return false;
+      }
+      if (this.untilSample === 0) this.sample();
+    }
+    return !this.stoppedAt;
+  }
+
+  /**
+   * The hot loop over `pages[i, stop)`: returns where it stopped (`stop`, just after an access
+   * that killed the process, or at a region that found no room). Locals only; the counters go
+   * back to the fields once per segment (also when a bad value throws).
+   */
+  private segment(
+    pages: ArrayLike<number>,
+    kinds: ArrayLike<number> | undefined,
+    i: number,
+    stop: number,
+  ): number {
     const rTag = this.rTag;
     const rDelta = this.rDelta;
     const rAllow = this.rAllow;
@@ -419,83 +450,77 @@ export class MachineReplay {
     const bRead = permBit(0, Privilege.User);
     const bWrite = permBit(1, Privilege.User);
     const bFetch = permBit(2, Privilege.User);
-    let proc = this.proc;
-    let asid = proc.asid;
+    const proc = this.proc;
+    const asid = proc.asid;
+    const def = this.defaultKind;
     let hits = 0;
     let misses = 0;
-    const counts = this.kindCounts;
-    const def = this.defaultKind;
-    for (let i = start; i < end; i++) {
-      if (this.accesses === this.forkAt && !this.forked) {
-        this.hits += hits;
-        this.misses += misses;
-        hits = 0;
-        misses = 0;
-        this.doFork();
-        if (this.stoppedAt) return false;
-        proc = this.proc;
-        asid = proc.asid;
-      }
-      const page = pages[i]!;
-      const kind = (kinds === undefined ? def : kinds[i]!) as AccessKind;
-      const region = Math.floor(page / MACHINE_REPLAY_REGION_PAGES);
-      const ci = region & (REGION_CACHE - 1);
-      if (rTag[ci] !== region || (rAllow[ci]! & KIND_BIT[kind]!) === 0) {
-        if (!this.regionMiss(page, kind, ci)) {
-          this.hits += hits;
-          this.misses += misses;
-          return false;
+    let nRead = 0;
+    let nWrite = 0;
+    let nFetch = 0;
+    try {
+      for (; i < stop; i++) {
+        const page = pages[i]!;
+        const kind = (kinds === undefined ? def : kinds[i]!) as AccessKind;
+        const region = Math.floor(page / MACHINE_REPLAY_REGION_PAGES);
+        const ci = region & (REGION_CACHE - 1);
+        if (rTag[ci] !== region || (rAllow[ci]! & KIND_BIT[kind]!) === 0) {
+          if (!this.regionMiss(page, kind, ci, this.accesses + hits + misses)) return i;
+        }
+        const vpn = page + rDelta[ci]!;
+        const ti = (vpn >>> 0) & tmask;
+        let bit: number;
+        if (kind === 0) {
+          nRead++;
+          bit = bRead;
+        } else if (kind === 1) {
+          nWrite++;
+          bit = bWrite;
+        } else {
+          nFetch++;
+          bit = bFetch;
+        }
+        if (!strict && tv[ti] === vpn && (ta[ti] === asid || tg[ti] === 1) && (tp[ti]! & bit) !== 0) {
+          hits++;
+        } else {
+          const fills = tlb.fills;
+          if (cpu.translateSlow(proc, vpn, 0, 1, kind, Privilege.User, false) < 0) {
+            misses++;
+            this.stoppedAt = {
+              atAccess: this.accesses + hits + misses,
+              reason: `process ${proc.pid} killed: ${proc.killReason ?? 'unknown'}${proc.killSignal ? ` (${proc.killSignal.signal} ${proc.killSignal.code})` : ''}`,
+            };
+            return i + 1;
+          }
+          // In strict mode every access takes the slow path: a hit is one that filled nothing.
+          if (strict && tlb.fills === fills) hits++;
+          else misses++;
         }
       }
-      const vpn = page + rDelta[ci]!;
-      const ti = (vpn >>> 0) & tmask;
-      const bit = kind === 0 ? bRead : kind === 1 ? bWrite : bFetch;
-      if (!strict && tv[ti] === vpn && (ta[ti] === asid || tg[ti] === 1) && (tp[ti]! & bit) !== 0) {
-        hits++;
-      } else {
-        const fills = tlb.fills;
-        if (cpu.translateSlow(proc, vpn, 0, 1, kind, Privilege.User, false) < 0) {
-          this.hits += hits;
-          this.misses += misses + 1;
-          this.accesses++;
-          counts[kind]!++;
-          this.stoppedAt = {
-            atAccess: this.accesses,
-            reason: `process ${proc.pid} killed: ${proc.killReason ?? 'unknown'}${proc.killSignal ? ` (${proc.killSignal.signal} ${proc.killSignal.code})` : ''}`,
-          };
-          this.sample();
-          return false;
-        }
-        // In strict mode every access goes through the slow path: a hit is one that filled nothing.
-        if (strict && tlb.fills === fills) hits++;
-        else misses++;
-      }
-      counts[kind]!++;
-      this.accesses++;
-      if (--this.untilSample === 0) {
-        this.hits += hits;
-        this.misses += misses;
-        hits = 0;
-        misses = 0;
-        this.sample();
-      }
+      return i;
+    } finally {
+      // Also when a bad value throws: the accesses before it were replayed and are counted.
+      this.accesses += hits + misses;
+      this.untilSample -= hits + misses;
+      this.hits += hits;
+      this.misses += misses;
+      this.kindCounts[0]! += nRead;
+      this.kindCounts[1]! += nWrite;
+      this.kindCounts[2]! += nFetch;
     }
-    this.hits += hits;
-    this.misses += misses;
-    return true;
   }
 
   /** Maps the region of `page` or widens its permissions; false (replay stopped) when that fails. */
-  private regionMiss(page: number, kind: AccessKind, ci: number): boolean {
+  private regionMiss(page: number, kind: AccessKind, ci: number, position: number): boolean {
     if (!(Number.isInteger(page) && page >= 0 && page < 2 ** 52)) {
       throw new InvalidArgumentError(
-        `trace[${this.accesses}]`,
+        `trace[${position}]`,
         page,
         'a 4 KiB page number: an integer in [0, 2^52)',
       );
     }
     if (kind !== 0 && kind !== 1 && kind !== 2) {
-      throw new InvalidArgumentError(`kinds[${this.accesses}]`, kind, '0 (read), 1 (write) or 2 (fetch)');
+      throw new InvalidArgumentError(`kinds[${position}]`, kind, '0 (read), 1 (write) or 2 (fetch)');
     }
     const index = Math.floor(page / MACHINE_REPLAY_REGION_PAGES);
     const want = kind === 2 ? PROT.READ | PROT.EXEC : PROT.READ | PROT.WRITE;
