@@ -67,6 +67,7 @@ import { resolveMachine } from './machine.js';
 export const MACHINE_REPLAY_REGION_PAGES = 512;
 const REGION_BYTES = MACHINE_REPLAY_REGION_PAGES * 4096;
 const REGION_CACHE = 256;
+const INV_REGION_PAGES = 1 / MACHINE_REPLAY_REGION_PAGES;
 const DEFAULT_SAMPLE_EVERY = 65536;
 const ACCESS_NAMES = ['read', 'write', 'fetch'] as const;
 /** Region permission bit of each access kind (0 for anything that is not 0, 1 or 2: a miss that then throws). */
@@ -462,7 +463,7 @@ export class MachineReplay {
       for (; i < stop; i++) {
         const page = pages[i]!;
         const kind = (kinds === undefined ? def : kinds[i]!) as AccessKind;
-        const region = Math.floor(page / MACHINE_REPLAY_REGION_PAGES);
+        const region = Math.floor(page * INV_REGION_PAGES); // exact: a power of two
         const ci = region & (REGION_CACHE - 1);
         if (rTag[ci] !== region || (rAllow[ci]! & KIND_BIT[kind]!) === 0) {
           if (!this.regionMiss(page, kind, ci, this.accesses + hits + misses)) return i;
