@@ -268,6 +268,16 @@ describe('machine replay: addresses, kills and sources', () => {
     expect(k64.regions[0]!.page).toBe(k64.regions[0]!.tracePage);
   });
 
+  it.each(CONFIGS)('the region at address 0 (below mmap_min_addr) is placed by mmap on $arch', async (c) => {
+    const r = await replayOnMachine({ pages: [0x10, 0x11, 0x10], kinds: [1, 0, 2] }, c);
+    expect(r.stopped).toBeUndefined();
+    expect(r.regions).toHaveLength(1);
+    expect(r.regions[0]!.tracePage).toBe(0);
+    expect(r.regions[0]!.page).toBeGreaterThanOrEqual(16); // at or above 64 KiB
+    expect(r.regions[0]!.prot).toBe('rwx');
+    expect(r.rssPages).toBe(2);
+  });
+
   it('out of memory stops the replay with the kill, counts up to it', async () => {
     const pages = Float64Array.from({ length: 4000 }, (_, i) => P(D) + i);
     const r = await replayOnMachine(

@@ -17,9 +17,10 @@
  *   to a region creates one anonymous private mapping of the whole region with
  *   `mmap(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE)` at the trace's own address, so the
  *   replayed addresses are the traced ones. Where that fails (the address is past this format's
- *   user space — a 64-bit trace on 32-bit x86 —, below `mmap_min_addr`, or overlaps the stack VMA)
- *   the region is placed where `mmap` without a hint puts it (top-down) and every page of it is
- *   shifted by the same amount: its layout inside the region is kept.
+ *   user space — a 64-bit trace on 32-bit x86 —, or overlaps the stack VMA), and for the region at
+ *   address 0 (below `mmap_min_addr`, where Linux refuses a fixed mapping), the region is placed
+ *   where `mmap` without a hint puts it (top-down) and every page of it is shifted by the same
+ *   amount: its layout inside the region is kept.
  * - Permissions follow the first access: an instruction fetch makes the region `r-x` (text), a
  *   read or a write makes it `rw-` (data). When a later access needs more (a store into a region
  *   that was text, a fetch from data — small programs keep text and data in one 2 MiB region), the
@@ -530,11 +531,16 @@ export class MachineReplay {
     if (r === undefined) {
       const tracePage = index * MACHINE_REPLAY_REGION_PAGES;
       const flags = MAP.PRIVATE | MAP.ANONYMOUS;
-      let got = k.mmap(this.proc, BigInt(tracePage) * 4096n, REGION_BYTES, want, flags | MAP.FIXED_NOREPLACE);
-      if (!got.ok) got = k.mmap(this.proc, 0, REGION_BYTES, want, flags);
+      // Region 0 holds address 0, below mmap_min_addr: Linux refuses a fixed mapping there
+      // (security_mmap_addr → EPERM), so it is always placed by mmap.
+      let got =
+        index === 0
+          ? undefined
+          : k.mmap(this.proc, BigInt(tracePage) * 4096n, REGION_BYTES, want, flags | MAP.FIXED_NOREPLACE);
+      if (!got?.ok) got = k.mmap(this.proc, 0, REGION_BYTES, want, flags);
       if (!got.ok) {
         this.stoppedAt = {
-          atAccess: this.accesses,
+          atAccess: position,
           reason: `no room for the 2 MiB region at 0x${(tracePage * 4096).toString(16)}: mmap ${got.errno}`,
         };
         return false;
@@ -546,7 +552,7 @@ export class MachineReplay {
       const res = k.mprotect(this.proc, BigInt(r.page) * 4096n, REGION_BYTES, prot);
       if (!res.ok) {
         this.stoppedAt = {
-          atAccess: this.accesses,
+          atAccess: position,
           reason: `mprotect of the region at 0x${(r.page * 4096).toString(16)} to ${protString(prot)} failed: ${res.errno}`,
         };
         return false;
