@@ -71,11 +71,13 @@ const REGION_CACHE = 256;
 const INV_REGION_PAGES = 1 / MACHINE_REPLAY_REGION_PAGES;
 const DEFAULT_SAMPLE_EVERY = 65536;
 const ACCESS_NAMES = ['read', 'write', 'fetch'] as const;
-/** Region permission bit of each access kind (0 for anything that is not 0, 1 or 2: a miss that then throws). */
+/**
+ * The permission bit of each access kind, for a region and for the TLB's user permissions alike
+ * (`permBit(kind, Privilege.User)` = 1 << kind); 0 for anything that is not 0, 1 or 2, so such a
+ * value always fails the region check (and is then refused).
+ */
 const KIND_BIT = new Uint8Array(256);
-KIND_BIT[0] = 1;
-KIND_BIT[1] = 2;
-KIND_BIT[2] = 4;
+for (const kind of [0, 1, 2] as const) KIND_BIT[kind] = permBit(kind, Privilege.User);
 
 /** An access kind by name. */
 export type MachineAccessName = (typeof ACCESS_NAMES)[number];
@@ -449,15 +451,11 @@ export class MachineReplay {
     const tp = tlb.perms;
     const tmask = tlb.mask;
     const strict = cpu.strict;
-    const bRead = permBit(0, Privilege.User);
-    const bWrite = permBit(1, Privilege.User);
-    const bFetch = permBit(2, Privilege.User);
     const proc = this.proc;
     const asid = proc.asid;
     const def = this.defaultKind;
     let hits = 0;
     let misses = 0;
-    let nRead = 0;
     let nWrite = 0;
     let nFetch = 0;
     try {
@@ -466,22 +464,16 @@ export class MachineReplay {
         const kind = (kinds === undefined ? def : kinds[i]!) as AccessKind;
         const region = Math.floor(page * INV_REGION_PAGES); // exact: a power of two
         const ci = region & (REGION_CACHE - 1);
-        if (rTag[ci] !== region || (rAllow[ci]! & KIND_BIT[kind]!) === 0) {
+        // The kind's bit: the region's permission bit and the TLB's user permission bit alike
+        // (permBit(kind, user) = 1 << kind); 0 for a bad kind, which then fails the region check.
+        const bit = KIND_BIT[kind]!;
+        if (rTag[ci] !== region || (rAllow[ci]! & bit) === 0) {
           if (!this.regionMiss(page, kind, ci, this.accesses + hits + misses)) return i;
         }
         const vpn = page + rDelta[ci]!;
         const ti = (vpn >>> 0) & tmask;
-        let bit: number;
-        if (kind === 0) {
-          nRead++;
-          bit = bRead;
-        } else if (kind === 1) {
-          nWrite++;
-          bit = bWrite;
-        } else {
-          nFetch++;
-          bit = bFetch;
-        }
+        nWrite += kind & 1; // branch-free: kind is 0, 1 or 2 here
+        nFetch += kind >> 1;
         if (!strict && tv[ti] === vpn && (ta[ti] === asid || tg[ti] === 1) && (tp[ti]! & bit) !== 0) {
           hits++;
         } else {
@@ -506,7 +498,7 @@ export class MachineReplay {
       this.untilSample -= hits + misses;
       this.hits += hits;
       this.misses += misses;
-      this.kindCounts[0]! += nRead;
+      this.kindCounts[0]! += hits + misses - nWrite - nFetch;
       this.kindCounts[1]! += nWrite;
       this.kindCounts[2]! += nFetch;
     }
