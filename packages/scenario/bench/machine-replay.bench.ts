@@ -23,7 +23,9 @@
  *   page-table bytes (every table frame of the process exported after the cold pass, at its PA),
  *   the same region shifts and the same references: region lookup, direct-mapped TLB of the same
  *   size and indexing, IA-32e walk on a miss. Its hit and miss counts must equal mmkit's warm
- *   pass, else the bench throws. `machine replay warm, mmkit ÷ C` (> 1 would mean mmkit is faster).
+ *   pass, else the bench throws. mmkit's warm pass and one C run alternate for 5 rounds (2 with
+ *   `--quick`), best of the rounds on each side; `machine replay warm, mmkit ÷ C` (> 1 would mean
+ *   mmkit is faster).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -230,49 +232,61 @@ export default async function machineReplayBench(bench: BenchContext): Promise<v
       regions[2 * i] = BigInt(g.tracePage / 512);
       regions[2 * i + 1] = BigInt(g.page - g.tracePage);
     });
-    let warm = { hits: 0, misses: 0 };
+    const warmRun = (): { rate: number; hits: number; misses: number } => {
+      m.cpu.tlb.invalidateAll();
+      const before = m.result();
+      const t = performance.now();
+      m.feed(trace.pages, trace.kinds);
+      const ms = performance.now() - t;
+      const after = m.result();
+      if (after.faults.total !== before.faults.total) throw new Error('the warm pass faulted');
+      return {
+        rate: (n * 1000) / ms,
+        hits: after.tlb.hits - before.tlb.hits,
+        misses: after.tlb.misses - before.tlb.misses,
+      };
+    };
+    peer = NativePeer.compile(
+      new URL('./native/machine-replay-peer.c', import.meta.url),
+      'machine-replay.bench',
+    );
+    const inputs = peer && [
+      peer.writeInput('tables.bin', tables),
+      `0x${m.process.root.toString(16)}`,
+      m.arch.description.paBits,
+      peer.writeInput('regions.bin', regions),
+      peer.writeInput('pages.bin', toUint64(trace.pages)),
+      peer.writeInput('kinds.bin', trace.kinds),
+      4096,
+      1,
+    ];
+    // mmkit and C in alternating rounds, best of the rounds on each side, so a change of load on
+    // this shared machine hits both sides.
+    let bestMmkit = 0;
+    let bestC = 0;
+    for (let round = 0; round < (bench.quick ? 2 : 5); round++) {
+      const w = warmRun();
+      bestMmkit = Math.max(bestMmkit, w.rate);
+      if (peer && inputs) {
+        const c = peer.run<{ accesses: number; hits: number; misses: number; accesses_per_s: number }>(
+          inputs,
+        );
+        sameOrThrow('warm-pass accesses', n, c.accesses);
+        sameOrThrow('warm-pass TLB hits', w.hits, c.hits);
+        sameOrThrow('warm-pass TLB misses', w.misses, c.misses);
+        bestC = Math.max(bestC, c.accesses_per_s);
+      }
+    }
     const mmkit = await bench.measure({
       name: 'machine replay, warm (x86_64 pc, TLB 4096, tables built, TLB flushed)',
       inputSize: size,
       unit: 'accesses/s',
       better: 'higher',
-      run: () => {
-        m.cpu.tlb.invalidateAll();
-        const before = m.result();
-        const t = performance.now();
-        m.feed(trace.pages, trace.kinds);
-        const ms = performance.now() - t;
-        const after = m.result();
-        warm = { hits: after.tlb.hits - before.tlb.hits, misses: after.tlb.misses - before.tlb.misses };
-        if (after.faults.total !== before.faults.total) throw new Error('the warm pass faulted');
-        return (n * 1000) / ms;
-      },
+      repeat: 1,
+      run: () => bestMmkit,
     });
-    peer = NativePeer.compile(
-      new URL('./native/machine-replay-peer.c', import.meta.url),
-      'machine-replay.bench',
-    );
     if (peer) {
-      const c = peer.run<{ accesses: number; hits: number; misses: number; accesses_per_s: number }>([
-        peer.writeInput('tables.bin', tables),
-        `0x${m.process.root.toString(16)}`,
-        m.arch.description.paBits,
-        peer.writeInput('regions.bin', regions),
-        peer.writeInput('pages.bin', toUint64(trace.pages)),
-        peer.writeInput('kinds.bin', trace.kinds),
-        4096,
-        bench.quick ? 2 : 5,
-      ]);
-      sameOrThrow('warm-pass accesses', n, c.accesses);
-      sameOrThrow('warm-pass TLB hits', warm.hits, c.hits);
-      sameOrThrow('warm-pass TLB misses', warm.misses, c.misses);
-      const cRate = await peerRow(
-        bench,
-        'C machine-replay-peer, warm (TLB 4096)',
-        size,
-        'accesses/s',
-        c.accesses_per_s,
-      );
+      const cRate = await peerRow(bench, 'C machine-replay-peer, warm (TLB 4096)', size, 'accesses/s', bestC);
       await ratioRow(bench, 'machine replay warm, mmkit ÷ C', size, mmkit / cRate);
     }
   } finally {
