@@ -102,7 +102,7 @@ export interface MachineReplayOptions {
   readonly defaultKind?: MachineAccessName;
   /** Verify every TLB hit against the page tables (the kernel's strict TLB mode; slower). */
   readonly strictTlb?: boolean;
-  /** Called after each batch (at most every 65536 accesses) with the accesses replayed so far. */
+  /** Called at each timeline sample (every `sampleEvery` accesses, and at the end) with the accesses replayed so far. */
   readonly onProgress?: (accesses: number) => void;
 }
 
