@@ -84,6 +84,8 @@ describe('mmkit replay --machine', () => {
     ]);
     expect(json.accesses).toBe(240);
     expect([json.reads, json.writes, json.fetches]).toEqual([40, 40, 160]);
+    const data = await mmkit(['replay', '--machine', 'pc', '--data-only', '--json', file]);
+    expect([JSON.parse(data.stdout).accesses, JSON.parse(data.stdout).fetches]).toEqual([80, 0]);
   });
 
   it('text summary; gzip; --fork; the SVG timeline written atomically, equal to the renderer', async () => {

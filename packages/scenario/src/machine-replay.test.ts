@@ -132,8 +132,15 @@ function scenarioCounts(c: (typeof CONFIGS)[number], trace: readonly Access[], f
 describe.each(CONFIGS)('machine replay on $board/$arch', (c) => {
   it('a hand-made trace gives the faults, RSS and COW copies of a scenario of the same touches', async () => {
     const trace = handTrace();
-    const r = await replayOnMachine(asTrace(trace), { board: c.board, arch: c.arch, sampleEvery: 7 });
+    const progress: number[] = [];
+    const r = await replayOnMachine(asTrace(trace), {
+      board: c.board,
+      arch: c.arch,
+      sampleEvery: 7,
+      onProgress: (n) => progress.push(n),
+    });
     const want = scenarioCounts(c, trace);
+    expect(progress).toEqual([7, 14, 21, 28, 35, 42, 49, 52]);
     expect(r.stopped).toBeUndefined();
     expect(r.accesses).toBe(trace.length);
     expect([r.reads, r.writes, r.fetches]).toEqual([22, 17, 13]);
@@ -276,6 +283,23 @@ describe('machine replay: addresses, kills and sources', () => {
     expect(r.regions[0]!.page).toBeGreaterThanOrEqual(16); // at or above 64 KiB
     expect(r.regions[0]!.prot).toBe('rwx');
     expect(r.rssPages).toBe(2);
+  });
+
+  it('a trace wider than the user space stops when a region finds no room (x86-32: 3 GiB)', async () => {
+    // One read in each of 1 600 regions of a 64-bit address space: 3.2 GiB of regions.
+    const pages = Float64Array.from({ length: 1600 }, (_, i) => 0x7f00_0000_0000 / 4096 + i * 512);
+    const r = await replayOnMachine(pages, { board: 'pc', arch: 'x86-32', sampleEvery: 1000 });
+    expect(r.stopped?.reason).toMatch(/^no room for the 2 MiB region at 0x7f[0-9a-f]+: mmap ENOMEM$/);
+    expect(r.accesses).toBe(r.stopped!.atAccess);
+    expect(r.regions).toHaveLength(r.accesses);
+    expect(r.accesses).toBeGreaterThan(1000);
+    expect(r.accesses).toBeLessThan(1536);
+    // The process lives on: nothing was killed, and feeding more does nothing.
+    const m = createMachineReplay({ board: 'pc', arch: 'x86-32' });
+    expect(m.feed(pages, undefined)).toBe(false);
+    expect(m.process.alive).toBe(true);
+    expect(m.feed([pages[0]!], undefined)).toBe(false);
+    expect(m.result().accesses).toBe(r.accesses);
   });
 
   it('out of memory stops the replay with the kill, counts up to it', async () => {
