@@ -77,7 +77,13 @@ export {
 export { createSievePolicy, SievePolicy } from './sieve.js';
 export { formatResultsSvg, type SvgPlotOptions } from './svg-plot.js';
 export { DEFAULT_BATCH_SIZE, type TraceFormat, TraceReader } from './trace-reader.js';
-export { checkKeys, forEachBatch, type TraceBatch, type TraceSource } from './trace-source.js';
+export {
+  checkKeys,
+  forEachBatch,
+  TRACE_ACCESS_KINDS,
+  type TraceBatch,
+  type TraceSource,
+} from './trace-source.js';
 export { createTwoListPolicy, type TwoListOptions, TwoListPolicy } from './two-list.js';
 export { createTwoQPolicy, TwoQPolicy } from './two-q.js';
 export { createWsClockPolicy, type WsClockOptions, WsClockPolicy } from './ws-clock.js';

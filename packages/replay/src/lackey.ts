@@ -21,6 +21,12 @@ import { DEFAULT_BATCH_SIZE, TraceReader } from './trace-reader.js';
 export interface LackeyOptions {
   /** Skip `I` (instruction) lines (default false). */
   readonly dataOnly?: boolean;
+  /**
+   * Attach each reference's access kind to the batches (`TraceBatch.kinds`): `L` read (0), `S` and
+   * `M` write (1: a modify is a load and a store to the same bytes; the store is what the MMU must
+   * allow, and it sets the dirty state), `I` fetch (2). Default false.
+   */
+  readonly accessKinds?: boolean;
   /** log2 of the page size (default 12, 4 KiB); from 12 to 32. */
   readonly pageShift?: number;
   /** Keys per batch (default 65536). */
@@ -68,8 +74,13 @@ export function readLackeyTrace(path: string, options: LackeyOptions = {}): Trac
       throw lineError(buf, start, end, ctx, EXPECTED);
     }
     if (dataOnly && type === 0x49) return -1;
+    ctx.kind = type === 0x4c ? 0 : type === 0x49 ? 2 : 1;
     return page;
   };
   const onFileBytes = checkCallback('lackey onFileBytes', options.onFileBytes);
-  return new TraceReader(path, 'lackey', () => textBatches(path, parse, batchSize, onFileBytes));
+  const accessKinds = options.accessKinds ?? false;
+  if (typeof accessKinds !== 'boolean') {
+    throw new InvalidArgumentError('lackey accessKinds', accessKinds, 'a boolean');
+  }
+  return new TraceReader(path, 'lackey', () => textBatches(path, parse, batchSize, onFileBytes, accessKinds));
 }

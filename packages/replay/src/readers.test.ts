@@ -67,6 +67,23 @@ describe('lackey reader', () => {
     expect(await collect(reader)).toEqual(expected);
     expect(await collect(reader)).toEqual(expected);
   });
+  it('accessKinds attaches L → read (0), S and M → write (1), I → fetch (2), in small batches', async () => {
+    const seen: [number, number][] = [];
+    for await (const b of readLackeyTrace(file('k.lackey', LACKEY), { accessKinds: true, batchSize: 2 })) {
+      for (let i = 0; i < b.length; i++) seen.push([b.keys[i]!, b.kinds![i]!]);
+    }
+    expect(seen).toEqual([
+      [0x4000d, 2],
+      [0x7ff000, 1],
+      [0x4001, 0],
+      [0x401, 1],
+      [0x400d, 2],
+    ]);
+    for await (const b of readLackeyTrace(file('k2.lackey', LACKEY))) expect(b.kinds).toBeUndefined();
+    expect(() => readLackeyTrace('x', { accessKinds: 'yes' as unknown as boolean })).toThrow(
+      /lackey accessKinds.*a boolean/,
+    );
+  });
   it('64-bit addresses are exact', async () => {
     expect(await collect(readLackeyTrace(file('d.lackey', ' L ffffffffffffffff,8\n')))).toEqual([
       0xfffffffffffff,

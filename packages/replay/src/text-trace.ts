@@ -10,6 +10,8 @@ import type { TraceBatch } from './trace-source.js';
 export interface LineContext {
   readonly file: string;
   line: number;
+  /** Set by a parser that knows the line's access kind (0 read, 1 write, 2 fetch). */
+  kind: number;
 }
 
 /**
@@ -36,22 +38,31 @@ export function lineError(
   );
 }
 
-/** Batches of the keys `parse` finds in the lines of `path`. */
+/**
+ * Batches of the keys `parse` finds in the lines of `path`; with `withKinds`, each batch also
+ * carries the `ctx.kind` the parser set for each key.
+ */
 export async function* textBatches(
   path: string,
   parse: LineParser,
   batchSize: number,
   onFileBytes?: (bytes: number) => void,
+  withKinds = false,
 ): AsyncGenerator<TraceBatch> {
   const keys = new Float64Array(batchSize);
-  const batch = { keys, length: 0 };
-  const ctx: LineContext = { file: path, line: 0 };
+  const kinds = withKinds ? new Uint8Array(batchSize) : undefined;
+  const batch: { keys: Float64Array; length: number; kinds?: Uint8Array } =
+    kinds === undefined ? { keys, length: 0 } : { keys, length: 0, kinds };
+  const ctx: LineContext = { file: path, line: 0, kind: 0 };
   let carry: Uint8Array | null = null;
   const handle = (buf: Uint8Array, start: number, end: number): void => {
     ctx.line++;
     if (end > start && buf[end - 1] === 0x0d) end--;
     const key = parse(buf, start, end, ctx);
-    if (key >= 0) keys[batch.length++] = key;
+    if (key >= 0) {
+      if (kinds !== undefined) kinds[batch.length] = ctx.kind;
+      keys[batch.length++] = key;
+    }
   };
   for await (const chunk of readBytes(path, onFileBytes)) {
     let start = 0;

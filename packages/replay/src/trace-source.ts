@@ -5,10 +5,22 @@
  */
 import { InvalidArgumentError } from '@mmkit/core';
 
+/**
+ * Access kinds a reader can attach to its keys ({@link TraceBatch.kinds}), with `@mmkit/core`'s
+ * `AccessKind` numbering: 0 = read (lackey `L`), 1 = write (lackey `S` and `M`), 2 = instruction
+ * fetch (lackey `I`).
+ */
+export const TRACE_ACCESS_KINDS = ['read', 'write', 'fetch'] as const;
+
 /** A batch of page keys: `keys[0..length)` are valid. The reader reuses the object and its array. */
 export interface TraceBatch {
   readonly keys: Float64Array;
   readonly length: number;
+  /**
+   * The access kind of each key (`kinds[i]` for `keys[i]`, numbered as {@link TRACE_ACCESS_KINDS}),
+   * when the reader was asked for them (lackey's `accessKinds`); undefined otherwise. Reused too.
+   */
+  readonly kinds?: Uint8Array;
 }
 
 /**

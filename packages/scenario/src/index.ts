@@ -24,6 +24,19 @@ export {
   resolveMachine,
   type ScenarioMachine,
 } from './machine.js';
+export {
+  createMachineReplay,
+  MACHINE_REPLAY_REGION_PAGES,
+  type MachineAccessName,
+  MachineReplay,
+  type MachineReplayOptions,
+  type MachineReplayRegion,
+  type MachineReplayResult,
+  type MachineReplayTimeline,
+  type MachineTrace,
+  replayOnMachine,
+} from './machine-replay.js';
+export { formatMachineTimelineSvg, type MachineTimelineSvgOptions } from './machine-timeline-svg.js';
 export { parseScenario } from './parse.js';
 export {
   runScenario,

@@ -36,6 +36,12 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import type { CliStream, Output } from '../io.js';
 import { invalidValue, UsageError } from '../usage-error.js';
+import {
+  flagOf,
+  MACHINE_ONLY_OPTIONS,
+  type MachineReplayCommandOptions,
+  runMachineReplay,
+} from './replay-machine.js';
 
 /** The trace formats `--format` accepts. */
 export const REPLAY_FORMATS = ['lackey', 'pages', 'oracle-bin', 'oracle-csv'] as const;
@@ -43,9 +49,10 @@ export const REPLAY_FORMATS = ['lackey', 'pages', 'oracle-bin', 'oracle-csv'] as
 export type ReplayFormat = (typeof REPLAY_FORMATS)[number];
 
 /** Parsed options of `replay` (as commander gives them). */
-export interface ReplayCommandOptions {
+export interface ReplayCommandOptions extends MachineReplayCommandOptions {
   readonly format?: string;
-  readonly policy: string;
+  /** Default `lru` (applied by {@link planReplay}, so `--machine` can tell it was not given). */
+  readonly policy?: string;
   readonly size?: string;
   readonly sizes?: string;
   readonly mrc?: boolean;
@@ -126,6 +133,11 @@ export interface ReplayPlan {
  * @throws UsageError naming the option, the value and what was expected.
  */
 export function planReplay(file: string, opts: ReplayCommandOptions): ReplayPlan {
+  for (const o of MACHINE_ONLY_OPTIONS) {
+    if (opts[o] !== undefined) {
+      throw new UsageError(`${flagOf(o)} goes with --machine; expected --machine BOARD ${flagOf(o)} …`);
+    }
+  }
   let format: ReplayFormat;
   if (opts.format === undefined) format = guessFormat(file);
   else if ((REPLAY_FORMATS as readonly string[]).includes(opts.format)) format = opts.format as ReplayFormat;
@@ -170,7 +182,7 @@ export function planReplay(file: string, opts: ReplayCommandOptions): ReplayPlan
   return {
     file,
     format,
-    policies: parsePolicies(opts.policy),
+    policies: parsePolicies(opts.policy ?? 'lru'),
     sizes,
     points:
       opts.points === undefined
@@ -203,7 +215,8 @@ function reader(plan: ReplayPlan, onFileBytes: (bytes: number) => void): TraceRe
   }
 }
 
-function fsProblem(e: unknown): string | undefined {
+/** What is wrong with a file, from a Node error's code (undefined: not a file problem). */
+export function fsProblem(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
   switch (code) {
     case 'ENOENT':
@@ -258,7 +271,7 @@ async function loadTrace(plan: ReplayPlan, stderr: CliStream): Promise<CompactTr
 }
 
 /** A progress bar on stderr with rate and ETA, or nothing when stderr is not a terminal. */
-function progressBar(
+export function progressBar(
   stderr: CliStream,
   total: number,
   label: string,
@@ -304,7 +317,7 @@ function formatRate(perSecond: number): string {
 }
 
 /** Writes `text` to `path` through a temporary file in the same directory, renamed into place. */
-function writeAtomically(path: string, text: string): void {
+export function writeAtomically(path: string, text: string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     writeFileSync(tmp, text);
@@ -346,6 +359,10 @@ function table(results: readonly ReplayResult[]): string[] {
 
 /** Runs `replay` (see the module documentation). */
 export async function runReplay(file: string, opts: ReplayCommandOptions, out: Output): Promise<void> {
+  if (opts.machine !== undefined) {
+    await runMachineReplay(file, opts as ReplayCommandOptions & Record<string, unknown>, out);
+    return;
+  }
   const plan = planReplay(file, opts);
   const trace = await loadTrace(plan, out.io.stderr);
   const sizes = plan.sizes ?? missRatioCurveSizes(trace.distinct, plan.points);
@@ -393,19 +410,21 @@ export async function runReplay(file: string, opts: ReplayCommandOptions, out: O
 export function registerReplay(program: Command, out: () => Output): Command {
   return program
     .command('replay')
-    .summary('miss ratios of replacement policies on a memory trace')
+    .summary('miss ratios of replacement policies on a memory trace, or the trace run on a machine')
     .description(
       'Replay a memory trace through replacement policies and print their miss ratios: at one size (--size), ' +
         'at several (--sizes) or as miss-ratio curves (--mrc, the default). LRU curves come from stack distances ' +
         'in one pass; other policies run in parallel worker threads. Conventions as libCacheSim with ' +
-        '--ignore-obj-size: the cache starts empty, every reference counts, sizes are in pages.',
+        '--ignore-obj-size: the cache starts empty, every reference counts, sizes are in pages. ' +
+        'With --machine BOARD the trace instead runs as one process on a booted board (TLB, page-table walks, ' +
+        'faults, copy-on-write, reclaim and swap) and the counts are TLB misses, walks, faults, COW copies, swap I/O and RSS.',
     )
     .argument('<trace>', 'trace file (gzip accepted)')
     .option(
       '--format <format>',
       `trace format: ${REPLAY_FORMATS.join(', ')} (default: from the name: *.lackey, *.csv, *.bin or *oracleGeneral*, else pages)`,
     )
-    .option('--policy <list>', `comma-separated policies: ${POLICY_NAMES.join(', ')}, or all`, 'lru')
+    .option('--policy <list>', `comma-separated policies: ${POLICY_NAMES.join(', ')}, or all (default lru)`)
     .option('--size <pages>', 'one cache size in pages')
     .option('--sizes <list>', 'comma-separated cache sizes in pages')
     .option('--mrc', 'miss-ratio curves at sizes chosen from the trace (the default)')
@@ -414,7 +433,17 @@ export function registerReplay(program: Command, out: () => Output): Command {
     .option('--obj-id-col <n>', 'oracle-csv: 1-based column of the object id (default 2)')
     .option('--csv', 'print CSV: policy,capacity,accesses,hits,misses,miss_ratio')
     .option('--json', 'print one JSON document')
-    .option('--svg <file>', 'also write an SVG plot of miss ratio against size')
+    .option('--svg <file>', 'also write an SVG plot of miss ratio against size (--machine: the timeline)')
+    .option(
+      '--machine <board>',
+      'run the trace on a booted board: virt, rpi4b or pc (lackey or pages traces)',
+    )
+    .option('--arch <id>', "--machine: paging format (default: the board's)")
+    .option('--ram <MiB>', "--machine: RAM in MiB (default: the board's)")
+    .option('--tlb <entries>', '--machine: TLB entries per CPU, a power of two (default 4096)')
+    .option('--fork <n>', '--machine: fork after n accesses; the child runs the rest (copy-on-write)')
+    .option('--sample-every <n>', '--machine: timeline resolution in accesses (default 65536)')
+    .option('--access <kind>', '--machine: access kind of a pages trace: read, write or fetch (default read)')
     .option(
       '--workers <n>',
       'worker threads (default: the number of CPUs, none below 4 Mi references of work; 0 = none)',
