@@ -1,7 +1,8 @@
 /**
  * @mmkit/scenario — the scenario format (JSON or YAML steps) that drives `mmkit run`, the demo,
  * tests and the playground: parse a scenario, boot its board with a paging backend, run the steps
- * and read an ordered event log. Browser-safe: no Node built-ins; reading files is the caller's.
+ * and read an ordered event log; and page-table sources (a memory image or ELF core with its
+ * registers → the paging backend they select and the tables they reach). Browser-safe: no Node built-ins; reading files is the caller's.
  *
  * @packageDocumentation
  * @module @mmkit/scenario
@@ -18,13 +19,42 @@ export {
 export { ScenarioError, type ScenarioErrorDetails } from './errors.js';
 export { EXAMPLE_SCENARIOS, type ExampleScenario, exampleScenario } from './examples.js';
 export {
+  bytesReader,
+  elfCoreSource,
+  type ImageReader,
+  rawImageSource,
+} from './image-source.js';
+export {
+  type LoadedState,
+  type LoadedTable,
+  loadTables,
+  MAX_TABLES,
+  type UnreadableTable,
+} from './load-tables.js';
+export {
   boardArchs,
   type MachineField,
   ramExpectation,
   resolveMachine,
   type ScenarioMachine,
 } from './machine.js';
+export {
+  inRegions,
+  mergeRegions,
+  type PageTableSource,
+  PageTableSourceError,
+  type SourceRegion,
+} from './page-table-source.js';
 export { parseScenario } from './parse.js';
+export {
+  backendFor,
+  loadRegime,
+  parseRegisterList,
+  parseRegisterValue,
+  REGISTER_NAMES,
+  type Regime,
+  registerName,
+} from './regime.js';
 export {
   runScenario,
   type ScenarioEvent,
