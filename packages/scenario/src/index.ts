@@ -66,6 +66,7 @@ export {
   type StepRecord,
   start,
   summarize,
+  type TlbCheck,
 } from './run.js';
 export type * from './types.js';
 export { LAYOUT_SYMBOLS, type SourceLocator, STEP_OPS, validateScenario } from './validate.js';

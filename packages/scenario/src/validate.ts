@@ -88,6 +88,7 @@ export const STEP_SPECS: Readonly<Record<StepOp, StepSpec>> = {
   exit: { required: { ...P }, optional: {} },
   maps: { required: { ...P }, optional: {} },
   dump: { required: { ...P }, optional: {} },
+  'drop-flushes': { required: {}, optional: {} },
 };
 
 /** Every step op, in documentation order. */
