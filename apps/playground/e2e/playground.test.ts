@@ -344,6 +344,29 @@ describe('playground in Chromium', () => {
     expect(await page.getByTestId('imported').locator('.walk-levels li').count()).toBe(3);
   });
 
+  it('shows the strict TLB checker’s verdict per step, and catches a kernel that skips TLB maintenance', async () => {
+    await open(page, '#scenario=demo&board=virt&arch=aarch64&p=13&view=tlb');
+    await page.getByLabel('follow the step').uncheck();
+    // Step 13 shrinks the heap: the obligations were discharged with TLB invalidations.
+    await expect
+      .poll(() => page.getByTestId('tlb-verdict').textContent())
+      .toMatch(/^Step 13: every flush obligation discharged \([1-9]\d* TLB maintenance operations\)/);
+    await page.getByRole('button', { name: 'Load a kernel that skips TLB maintenance' }).click();
+    await expect.poll(() => position(page)).toBe('step 0 / 9');
+    for (let k = 1; k <= 9; k++) {
+      await page.getByRole('button', { name: 'Step forward (])' }).click();
+      await expect.poll(() => position(page)).toBe(`step ${k} / 9`);
+    }
+    await page.getByRole('tab', { name: 'TLBs' }).click();
+    expect(await page.getByTestId('tlb-verdict').textContent()).toMatch(/^Step 9: FAILED: stale TLB entry used/);
+    const table = page.getByRole('table', { name: 'Strict TLB checker, step by step' });
+    expect(await table.locator('tbody tr').count()).toBe(9);
+    expect(await table.locator('tr.verdict-fail td:first-child').allTextContents()).toEqual(['8', '9']);
+    expect(await table.locator('tr.verdict-fail').first().textContent()).toContain(
+      'FAILED: obligations not discharged',
+    );
+  });
+
   it('follows a shared URL to the same board, paging format, position and view', async () => {
     await open(page, '#scenario=demo&board=virt&arch=aarch64&p=9&view=spaces');
     await page.getByRole('tab', { name: 'Address spaces' }).click();

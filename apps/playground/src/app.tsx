@@ -323,7 +323,12 @@ export function App({ client }: { client: Client }) {
             {walk ? <WalkOutcome w={walk} /> : null}
           </section>
         ) : view === 'tlb' ? (
-          <TlbView snap={snap} />
+          <TlbView
+            snap={snap}
+            onOpen={(r: ScenarioRef) => {
+              void request(client.call({ type: 'open', ref: r, position: 0 }), false, false);
+            }}
+          />
         ) : view === 'timeline' ? (
           <TimelineView snap={snap} onGoto={goto} />
         ) : view === 'scenario' ? (

@@ -29,7 +29,7 @@ import {
   type Process,
   type TranslationState,
 } from '@mmkit/kernel';
-import { type Scenario, type ScenarioStepper, start } from '@mmkit/scenario';
+import { type Scenario, type ScenarioStepper, start, type TlbCheck } from '@mmkit/scenario';
 import { loadScenario, optionsOf, resolveAddress, type ScenarioRef } from './scenario.js';
 
 /** Frame map codes (one byte per frame). */
@@ -63,6 +63,8 @@ export interface StepRecord {
   /** The VA the step accessed, hex, for the walk explainer. */
   readonly va?: string;
   readonly pid?: number;
+  /** The strict TLB checker's verdict (absent when the scenario runs without `strictTlb`). */
+  readonly tlbCheck?: TlbCheck;
 }
 
 /** A field of a descriptor or syndrome, as text. */
@@ -331,6 +333,7 @@ export class Engine {
       events: events.map(formatEvent),
       ...(va === undefined ? {} : { va: hx(va) }),
       ...(pid === undefined ? {} : { pid }),
+      ...(r.tlbCheck === undefined ? {} : { tlbCheck: r.tlbCheck }),
     };
     this.records.push(rec);
     return rec;
