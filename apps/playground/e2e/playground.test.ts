@@ -203,6 +203,81 @@ describe('playground in Chromium', () => {
     await expect.poll(async () => Number(await canvas.getAttribute('data-zoom'))).toBeGreaterThan(1);
   });
 
+  it('colours the frames a fork shares copy-on-write (refcount 2) and stops when exec drops them', async () => {
+    // Counted in the page: the frame map's pixels of the "shared" red, and the first one's index.
+    const redPixels = () =>
+      page.evaluate(() => {
+        const c = document.getElementById('frame-map') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        let first = -1;
+        for (let k = 0; k < d.length; k += 4) {
+          if (d[k] === 231 && d[k + 1] === 76 && d[k + 2] === 60) {
+            if (first < 0) first = k / 4;
+            n++;
+          }
+        }
+        return { n, first };
+      });
+    const shared = async () => (await redPixels()).n;
+    await open(page, '#scenario=fork-exec&p=3&view=machine');
+    await page.getByLabel('follow the step').uncheck();
+    expect(await shared()).toBe(0);
+    await page.getByRole('button', { name: 'Step forward (])' }).click();
+    await expect.poll(() => position(page)).toBe('step 4 / 10');
+    // The fork: the heap's pages (and the text) are now mapped by both processes, read-only.
+    await expect.poll(shared).toBeGreaterThan(0);
+    const n = await shared();
+    expect(await page.locator('.legend').textContent()).toContain(`shared: ${n}`);
+    const canvas = page.locator('#frame-map');
+    const box = (await canvas.boundingBox())!;
+    const [w, h] = await canvas.evaluate((c) => [
+      (c as HTMLCanvasElement).width,
+      (c as HTMLCanvasElement).height,
+    ]);
+    const i = (await redPixels()).first;
+    await page.mouse.move(...framePoint(box, w, h, i));
+    const info = page.getByTestId('frame-info');
+    await expect.poll(() => info.textContent()).toMatch(/refcount2/);
+    expect(await info.textContent()).toMatch(/pid 1 .*pid 2 /s);
+    // exec gives the child a fresh address space: the parent's frames are its own again.
+    await page.getByRole('button', { name: 'Step forward (])' }).click();
+    await page.getByRole('button', { name: 'Step forward (])' }).click();
+    await expect.poll(() => position(page)).toBe('step 6 / 10');
+    await expect.poll(shared).toBe(0);
+  });
+
+  it('zooms the frame map with a two-finger touch pinch (CDP Input.dispatchTouchEvent)', async () => {
+    const touch = await browser.newPage({ viewport: { width: 800, height: 900 }, hasTouch: true });
+    await open(touch, '#scenario=demo&board=virt&arch=aarch64&p=1&view=machine');
+    const canvas = touch.locator('#frame-map');
+    expect(await canvas.getAttribute('data-zoom')).toBe('1');
+    const box = (await canvas.boundingBox())!;
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    const cdp = await touch.context().newCDPSession(touch);
+    const points = (d: number) => [
+      { x: cx - d, y: cy, id: 0 },
+      { x: cx + d, y: cy, id: 1 },
+    ];
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: points(20) });
+    for (const d of [30, 40, 60, 80]) {
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: points(d) });
+    }
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    // The fingers moved from 40 to 160 pixels apart: ×4.
+    await expect.poll(async () => Number(await canvas.getAttribute('data-zoom'))).toBeGreaterThan(3);
+    const zoomed = Number(await canvas.getAttribute('data-zoom'));
+    // Pinching back in zooms out.
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: points(80) });
+    for (const d of [60, 40]) {
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: points(d) });
+    }
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    await expect.poll(async () => Number(await canvas.getAttribute('data-zoom'))).toBeLessThan(zoomed);
+    // No close(): @sparticuz/chromium runs single-process, where closing a page ends the browser.
+  });
+
   it('shows the kernel tables (the TTBR1_EL1 half) next to a process tables', async () => {
     await open(page, '#scenario=demo&board=virt&arch=aarch64&p=1&view=tables');
     await expect
@@ -358,7 +433,9 @@ describe('playground in Chromium', () => {
       await expect.poll(() => position(page)).toBe(`step ${k} / 9`);
     }
     await page.getByRole('tab', { name: 'TLBs' }).click();
-    expect(await page.getByTestId('tlb-verdict').textContent()).toMatch(/^Step 9: FAILED: stale TLB entry used/);
+    expect(await page.getByTestId('tlb-verdict').textContent()).toMatch(
+      /^Step 9: FAILED: stale TLB entry used/,
+    );
     const table = page.getByRole('table', { name: 'Strict TLB checker, step by step' });
     expect(await table.locator('tbody tr').count()).toBe(9);
     expect(await table.locator('tr.verdict-fail td:first-child').allTextContents()).toEqual(['8', '9']);
