@@ -5,6 +5,7 @@
  */
 
 import type { ScenarioStep } from '@mmkit/scenario';
+import type { ComponentType } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from './client.js';
 import { decodeHash, encodeHash, VIEWS, type ViewId } from './url-state.js';
@@ -31,6 +32,7 @@ const VIEW_NAMES: Record<ViewId, string> = {
   scenario: 'Scenarios',
   compare: 'Compare',
   import: 'Import/export',
+  replacement: 'Replacement',
 };
 
 /** The app. `client` talks to the kernel worker. */
@@ -52,6 +54,15 @@ export function App({ client }: { client: Client }) {
   // Steps in the open scenario (a ref, so handlers registered before the last render see it).
   const steps = useRef(0);
   const tabRefs = useRef<(HTMLButtonElement | null)[]>([]);
+  // The Replacement view (with @mmkit/replay) is not on the first screen: fetched when first opened.
+  const [Replacement, setReplacement] = useState<ComponentType | null>(null);
+  useEffect(() => {
+    if (view !== 'replacement' || Replacement) return;
+    import('./views/replacement.js').then(
+      (m) => setReplacement(() => m.ReplacementView),
+      (e: Error) => setError(`the Replacement view did not load: ${e.message}`),
+    );
+  }, [view, Replacement]);
 
   const runWalk = useCallback(
     (q: WalkQuery) => {
@@ -307,7 +318,13 @@ export function App({ client }: { client: Client }) {
         ))}
       </div>
       <main id="panel" role="tabpanel" aria-labelledby={`tab-${view}`}>
-        {!snap ? (
+        {view === 'replacement' ? (
+          Replacement ? (
+            <Replacement />
+          ) : (
+            <p>Loading the replacement policies…</p>
+          )
+        ) : !snap ? (
           <p>Booting the kernel…</p>
         ) : view === 'machine' ? (
           <MachineView snap={snap} client={client} />

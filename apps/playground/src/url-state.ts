@@ -17,6 +17,7 @@ export const VIEWS = [
   'scenario',
   'compare',
   'import',
+  'replacement',
 ] as const;
 /** A view id. */
 export type ViewId = (typeof VIEWS)[number];

@@ -48,7 +48,7 @@ export function TlbView({ snap, onOpen }: { snap: Snapshot; onOpen: (r: Scenario
                 : `Step ${current.index + 1}: ${VERDICT_TEXT[current.tlbCheck.verdict]} — ${current.tlbCheck.detail ?? ''}`}
         </p>
         {checked.length > 0 ? (
-          <table aria-label="Strict TLB checker, step by step">
+          <table class="tlb-checks" aria-label="Strict TLB checker, step by step">
             <thead>
               <tr>
                 <th scope="col">step</th>
