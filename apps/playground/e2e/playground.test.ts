@@ -529,6 +529,22 @@ describe('playground in Chromium', () => {
     // No close(): @sparticuz/chromium runs single-process, where closing a page ends the browser.
   });
 
+  it('fits a 360 px wide screen: the image form, the TLB checker and the Replacement view do not scroll sideways', async () => {
+    const narrow = await browser.newPage({ viewport: { width: 360, height: 740 } });
+    const overflow = () => narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await open(narrow, '#scenario=demo&board=virt&arch=aarch64&p=13&view=tlb');
+    await narrow.getByRole('table', { name: 'Strict TLB checker, step by step' }).waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await narrow.getByRole('tab', { name: 'Import/export' }).click();
+    await narrow.getByRole('form', { name: 'Import a memory image' }).waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await narrow.getByRole('tab', { name: 'Replacement' }).click();
+    await narrow.getByRole('button', { name: "Belady's anomaly" }).click();
+    await narrow.getByRole('button', { name: 'Last reference (End)' }).click();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    // No close(): @sparticuz/chromium runs single-process, where closing a page ends the browser.
+  });
+
   it('is usable with the keyboard alone', async () => {
     await open(page, '#scenario=demo&board=virt&arch=aarch64&p=0&view=machine');
     await page.keyboard.press(']');
