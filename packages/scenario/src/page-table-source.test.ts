@@ -123,7 +123,12 @@ describe('page-table sources over bytes', () => {
     expect(out.pfn).toBe(img.livePfn);
     // Truncated: the PT_LOAD runs past the end; the reader is closed, the error names the segment.
     let closed = false;
-    const short = { ...bytesReader(elf.subarray(0, loadOff + 10)), close: () => void (closed = true) };
+    const short = {
+      ...bytesReader(elf.subarray(0, loadOff + 10)),
+      close: () => {
+        closed = true;
+      },
+    };
     expect(() => elfCoreSource('core t.elf', short, {})).toThrow(/core t\.elf: segment 1 .* is truncated/);
     expect(closed).toBe(true);
     expect(() => elfCoreSource('core x', bytesReader(new Uint8Array(64)), {})).toThrow(
@@ -133,7 +138,12 @@ describe('page-table sources over bytes', () => {
 
   it('refuses bad input with a PageTableSourceError naming the value', async () => {
     let closed = 0;
-    const reader = { ...bytesReader(new Uint8Array(8192)), close: () => void closed++ };
+    const reader = {
+      ...bytesReader(new Uint8Array(8192)),
+      close: () => {
+        closed++;
+      },
+    };
     expect(() => rawImageSource('image a', reader, 0x1001, {})).toThrow(
       'image a: base 0x1001 is not 4 KiB aligned; expected a page-aligned physical address',
     );
