@@ -130,7 +130,14 @@ describe('playground in Chromium', () => {
     // The spawn allocated page-table and user frames: their pixels changed colour.
     await page.getByRole('tab', { name: 'Machine' }).click();
     await page.waitForFunction(() => document.querySelector('.legend')?.textContent?.includes('user: 2'));
-    const after = await framePixels(page);
+    // The canvas is painted in an effect after the legend renders: wait for the new pixels.
+    let after = before;
+    await expect
+      .poll(async () => {
+        after = await framePixels(page);
+        return after.some((v, k) => v !== before[k]);
+      })
+      .toBe(true);
     const changed = after.map((v, i) => (v !== before[i] ? i : -1)).filter((i) => i >= 0);
     expect(changed.length).toBeGreaterThan(0);
     // The first pixel that turned page-table orange or user blue is a frame the spawn took: select
