@@ -130,20 +130,21 @@ describe('playground in Chromium', () => {
     // The spawn allocated page-table and user frames: their pixels changed colour.
     await page.getByRole('tab', { name: 'Machine' }).click();
     await page.waitForFunction(() => document.querySelector('.legend')?.textContent?.includes('user: 2'));
-    // The canvas is painted in an effect after the legend renders: wait for the new pixels.
+    // The canvas is painted in an effect after the legend renders (and a resize clears it first):
+    // wait until the new pixels show frames the spawn took, page-table orange or user blue.
+    const rgba = ([r, g, b]: readonly number[]) => (r! | (g! << 8) | (b! << 16) | (255 << 24)) >>> 0;
+    const taken = new Set([rgba([230, 126, 34]), rgba([52, 120, 219])]);
     let after = before;
     await expect
       .poll(async () => {
         after = await framePixels(page);
-        return after.some((v, k) => v !== before[k]);
+        return after.some((v, k) => v !== before[k] && taken.has(v));
       })
       .toBe(true);
     const changed = after.map((v, i) => (v !== before[i] ? i : -1)).filter((i) => i >= 0);
     expect(changed.length).toBeGreaterThan(0);
     // The first pixel that turned page-table orange or user blue is a frame the spawn took: select
     // it with the keyboard-free hover.
-    const rgba = ([r, g, b]: readonly number[]) => (r! | (g! << 8) | (b! << 16) | (255 << 24)) >>> 0;
-    const taken = new Set([rgba([230, 126, 34]), rgba([52, 120, 219])]);
     const canvas = page.locator('#frame-map');
     const box = (await canvas.boundingBox())!;
     const w = await canvas.evaluate((c) => (c as HTMLCanvasElement).width);
