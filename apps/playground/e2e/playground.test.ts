@@ -515,6 +515,15 @@ describe('playground in Chromium', () => {
     expect(
       await page.getByRole('article', { name: 'FIFO, 4 frames' }).getByTestId('faults').textContent(),
     ).toBe('10');
+    // The link holds exactly this: opened afresh, it shows the same two runs at the same reference.
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain('rf=3%2C+4&rp=fifo&ri=12');
+    const link = await page.evaluate(() => location.hash);
+    await open(page, link);
+    await page.getByRole('heading', { name: 'Page replacement' }).waitFor();
+    expect(await page.getByTestId('replacement-position').textContent()).toBe('reference 12 / 12');
+    expect(
+      await page.getByRole('article', { name: 'FIFO, 4 frames' }).getByTestId('faults').textContent(),
+    ).toBe('10');
     // A bad reference string gets a message naming the item.
     await view.getByLabel('References').fill('1 2 three');
     await expect

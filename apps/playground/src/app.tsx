@@ -8,7 +8,7 @@ import type { ScenarioStep } from '@mmkit/scenario';
 import type { ComponentType } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from './client.js';
-import { decodeHash, encodeHash, VIEWS, type ViewId } from './url-state.js';
+import { decodeHash, encodeHash, type ReplacementState, VIEWS, type ViewId } from './url-state.js';
 import { CompareView } from './views/compare.js';
 import { ImportView } from './views/import.js';
 import { MachineView } from './views/machine.js';
@@ -55,7 +55,12 @@ export function App({ client }: { client: Client }) {
   const steps = useRef(0);
   const tabRefs = useRef<(HTMLButtonElement | null)[]>([]);
   // The Replacement view (with @mmkit/replay) is not on the first screen: fetched when first opened.
-  const [Replacement, setReplacement] = useState<ComponentType | null>(null);
+  const [Replacement, setReplacement] = useState<ComponentType<{
+    initial: ReplacementState | undefined;
+    onChange: (s: ReplacementState) => void;
+  }> | null>(null);
+  // What the Replacement view shows (for the link); set from the link and by the view.
+  const [replacement, setReplacementState] = useState<ReplacementState | undefined>(undefined);
   useEffect(() => {
     if (view !== 'replacement' || Replacement) return;
     import('./views/replacement.js').then(
@@ -136,6 +141,7 @@ export function App({ client }: { client: Client }) {
   const openFromHash = useCallback(() => {
     const st = decodeHash(location.hash);
     setView(st.view);
+    setReplacementState(st.replacement);
     target.current = st.position;
     request(client.call({ type: 'open', ref: st.ref, position: st.position }), false).then(() => {
       if (st.error) setError(st.error);
@@ -154,12 +160,17 @@ export function App({ client }: { client: Client }) {
 
   useEffect(() => {
     if (!snap) return;
-    const h = encodeHash({ ref: snap.ref, position: snap.position, view });
+    const h = encodeHash({
+      ref: snap.ref,
+      position: snap.position,
+      view,
+      ...(replacement ? { replacement } : {}),
+    });
     if (h !== location.hash) {
       lastHash.current = h;
       history.replaceState(null, '', h);
     }
-  }, [snap, view]);
+  }, [snap, view, replacement]);
 
   const total = snap?.scenario.steps.length ?? 0;
   const pos = snap?.position ?? 0;
@@ -320,7 +331,7 @@ export function App({ client }: { client: Client }) {
       <main id="panel" role="tabpanel" aria-labelledby={`tab-${view}`}>
         {view === 'replacement' ? (
           Replacement ? (
-            <Replacement />
+            <Replacement initial={replacement} onChange={setReplacementState} />
           ) : (
             <p>Loading the replacement policies…</p>
           )

@@ -7,7 +7,7 @@
  * Lazily loaded: this module and `@mmkit/replay` are fetched when the tab is first opened.
  */
 import { Fragment } from 'preact';
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import {
   BELADY,
   faultsAt,
@@ -32,12 +32,33 @@ const LABELS: Record<PolicyName, string> = {
   wsclock: 'WSClock',
 };
 
-/** The Replacement view. */
-export function ReplacementView() {
-  const [refsText, setRefsText] = useState('7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1');
-  const [framesText, setFramesText] = useState('3');
-  const [policies, setPolicies] = useState<PolicyName[]>(['fifo', 'clock', 'lru', 'opt']);
-  const [position, setPosition] = useState(0);
+/** What the view shows, as the link carries it. */
+export interface ReplacementLinkState {
+  readonly refs: string;
+  readonly frames: string;
+  readonly policies: string;
+  readonly at: number;
+}
+
+/**
+ * The Replacement view: `initial` comes from the link; `onChange` hears every change, so the
+ * address bar links to exactly what is on screen.
+ */
+export function ReplacementView({
+  initial,
+  onChange,
+}: {
+  initial?: ReplacementLinkState | undefined;
+  onChange?: (s: ReplacementLinkState) => void;
+}) {
+  const [refsText, setRefsText] = useState(initial?.refs ?? '7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1');
+  const [framesText, setFramesText] = useState(initial?.frames ?? '3');
+  const [policies, setPolicies] = useState<PolicyName[]>(() => {
+    const named = (initial?.policies ?? '').split(',');
+    const known = POLICY_NAMES.filter((p) => named.includes(p));
+    return known.length > 0 ? known : ['fifo', 'clock', 'lru', 'opt'];
+  });
+  const [position, setPosition] = useState(initial?.at ?? 0);
   const model = useMemo(() => {
     try {
       const refs = parseReferences(refsText);
@@ -50,6 +71,9 @@ export function ReplacementView() {
   }, [refsText, framesText, policies]);
   const n = model.refs.length;
   const pos = Math.min(position, n);
+  useEffect(() => {
+    onChange?.({ refs: refsText, frames: framesText, policies: policies.join(','), at: pos });
+  }, [refsText, framesText, policies, pos, onChange]);
   const go = (p: number) => setPosition(Math.max(0, Math.min(n, p)));
   const onKey = (e: KeyboardEvent) => {
     if (e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement) return;
