@@ -5,9 +5,10 @@
  */
 
 import type { ScenarioStep } from '@mmkit/scenario';
+import type { ComponentType } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { Client } from './client.js';
-import { decodeHash, encodeHash, VIEWS, type ViewId } from './url-state.js';
+import { decodeHash, encodeHash, type ReplacementState, VIEWS, type ViewId } from './url-state.js';
 import { CompareView } from './views/compare.js';
 import { ImportView } from './views/import.js';
 import { MachineView } from './views/machine.js';
@@ -31,6 +32,7 @@ const VIEW_NAMES: Record<ViewId, string> = {
   scenario: 'Scenarios',
   compare: 'Compare',
   import: 'Import/export',
+  replacement: 'Replacement',
 };
 
 /** The app. `client` talks to the kernel worker. */
@@ -52,6 +54,20 @@ export function App({ client }: { client: Client }) {
   // Steps in the open scenario (a ref, so handlers registered before the last render see it).
   const steps = useRef(0);
   const tabRefs = useRef<(HTMLButtonElement | null)[]>([]);
+  // The Replacement view (with @mmkit/replay) is not on the first screen: fetched when first opened.
+  const [Replacement, setReplacement] = useState<ComponentType<{
+    initial: ReplacementState | undefined;
+    onChange: (s: ReplacementState) => void;
+  }> | null>(null);
+  // What the Replacement view shows (for the link); set from the link and by the view.
+  const [replacement, setReplacementState] = useState<ReplacementState | undefined>(undefined);
+  useEffect(() => {
+    if (view !== 'replacement' || Replacement) return;
+    import('./views/replacement.js').then(
+      (m) => setReplacement(() => m.ReplacementView),
+      (e: Error) => setError(`the Replacement view did not load: ${e.message}`),
+    );
+  }, [view, Replacement]);
 
   const runWalk = useCallback(
     (q: WalkQuery) => {
@@ -125,6 +141,7 @@ export function App({ client }: { client: Client }) {
   const openFromHash = useCallback(() => {
     const st = decodeHash(location.hash);
     setView(st.view);
+    setReplacementState(st.replacement);
     target.current = st.position;
     request(client.call({ type: 'open', ref: st.ref, position: st.position }), false).then(() => {
       if (st.error) setError(st.error);
@@ -143,12 +160,17 @@ export function App({ client }: { client: Client }) {
 
   useEffect(() => {
     if (!snap) return;
-    const h = encodeHash({ ref: snap.ref, position: snap.position, view });
+    const h = encodeHash({
+      ref: snap.ref,
+      position: snap.position,
+      view,
+      ...(replacement ? { replacement } : {}),
+    });
     if (h !== location.hash) {
       lastHash.current = h;
       history.replaceState(null, '', h);
     }
-  }, [snap, view]);
+  }, [snap, view, replacement]);
 
   const total = snap?.scenario.steps.length ?? 0;
   const pos = snap?.position ?? 0;
@@ -307,7 +329,13 @@ export function App({ client }: { client: Client }) {
         ))}
       </div>
       <main id="panel" role="tabpanel" aria-labelledby={`tab-${view}`}>
-        {!snap ? (
+        {view === 'replacement' ? (
+          Replacement ? (
+            <Replacement initial={replacement} onChange={setReplacementState} />
+          ) : (
+            <p>Loading the replacement policies…</p>
+          )
+        ) : !snap ? (
           <p>Booting the kernel…</p>
         ) : view === 'machine' ? (
           <MachineView snap={snap} client={client} />
@@ -323,7 +351,12 @@ export function App({ client }: { client: Client }) {
             {walk ? <WalkOutcome w={walk} /> : null}
           </section>
         ) : view === 'tlb' ? (
-          <TlbView snap={snap} />
+          <TlbView
+            snap={snap}
+            onOpen={(r: ScenarioRef) => {
+              void request(client.call({ type: 'open', ref: r, position: 0 }), false, false);
+            }}
+          />
         ) : view === 'timeline' ? (
           <TimelineView snap={snap} onGoto={goto} />
         ) : view === 'scenario' ? (

@@ -17,15 +17,30 @@ export const VIEWS = [
   'scenario',
   'compare',
   'import',
+  'replacement',
 ] as const;
 /** A view id. */
 export type ViewId = (typeof VIEWS)[number];
+
+/** The Replacement view's inputs as typed, and the reference it shows. */
+export interface ReplacementState {
+  /** The reference string (`1 2 3 4 1 2 5`). */
+  readonly refs: string;
+  /** The frame count or counts (`3` or `3, 4`). */
+  readonly frames: string;
+  /** The policies, comma-separated (`fifo,lru`). */
+  readonly policies: string;
+  /** References run so far. */
+  readonly at: number;
+}
 
 /** What the hash holds. */
 export interface UrlState {
   readonly ref: ScenarioRef;
   readonly position: number;
   readonly view: ViewId;
+  /** The Replacement view's state (`rr`, `rf`, `rp`, `ri`), when the link shows that view. */
+  readonly replacement?: ReplacementState;
 }
 
 function toBase64Url(text: string): string {
@@ -51,6 +66,13 @@ export function encodeHash(st: UrlState): string {
   if (r.ram) q.set('ram', r.ram);
   q.set('p', String(st.position));
   q.set('view', st.view);
+  const rs = st.replacement;
+  if (st.view === 'replacement' && rs) {
+    q.set('rr', rs.refs);
+    q.set('rf', rs.frames);
+    q.set('rp', rs.policies);
+    q.set('ri', String(rs.at));
+  }
   return `#${q.toString()}`;
 }
 
@@ -72,10 +94,23 @@ export function decodeHash(hash: string): UrlState & { error?: string } {
   };
   const example = q.get('scenario');
   const src = q.get('src');
-  if (example !== null) return { ref: { example, ...overrides }, position, view };
+  const ri = Number(q.get('ri') ?? 0);
+  // The view checks the texts (its inputs show them, with the message for a bad one).
+  const extra =
+    q.get('rr') !== null
+      ? {
+          replacement: {
+            refs: q.get('rr')!,
+            frames: q.get('rf') ?? '3',
+            policies: q.get('rp') ?? 'fifo',
+            at: Number.isSafeInteger(ri) && ri >= 0 ? ri : 0,
+          },
+        }
+      : {};
+  if (example !== null) return { ref: { example, ...overrides }, position, view, ...extra };
   if (src !== null) {
     try {
-      return { ref: { text: fromBase64Url(src), ...overrides }, position, view };
+      return { ref: { text: fromBase64Url(src), ...overrides }, position, view, ...extra };
     } catch (e) {
       return {
         ref: DEMO_REF,
@@ -85,5 +120,5 @@ export function decodeHash(hash: string): UrlState & { error?: string } {
       };
     }
   }
-  return { ref: DEMO_REF, position: 0, view: 'machine' };
+  return { ref: DEMO_REF, position: 0, view: view === 'replacement' ? view : 'machine', ...extra };
 }

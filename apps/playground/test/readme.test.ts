@@ -28,4 +28,13 @@ describe('README', () => {
       ref: { example: 'demo', board: 'pc', arch: 'x86-pae' },
     });
   });
+
+  it('its Replacement link opens Belady’s anomaly at the end', async () => {
+    const { decodeHash } = await import('../src/url-state.js');
+    const link = /`(#view=replacement[^`]*)`/.exec(readme)![1]!;
+    expect(decodeHash(link)).toMatchObject({
+      view: 'replacement',
+      replacement: { refs: '1 2 3 4 1 2 5 1 2 3 4 5', frames: '3,4', policies: 'fifo', at: 12 },
+    });
+  });
 });

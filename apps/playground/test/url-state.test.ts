@@ -29,4 +29,24 @@ describe('shareable URL', () => {
     expect(decodeHash('#src=__4').error).toMatch(/^the link's scenario was ignored/);
     expect(decodeHash('#scenario=demo&p=-3&view=nope')).toMatchObject({ position: 0, view: 'machine' });
   });
+
+  it('carries the Replacement view’s reference string, frames, policies and position', () => {
+    const replacement = { refs: '1 2 3 4 1 2 5 1 2 3 4 5', frames: '3, 4', policies: 'fifo', at: 12 };
+    const h = encodeHash({ ref: { example: 'demo' }, position: 0, view: 'replacement', replacement });
+    expect(h).toBe('#scenario=demo&p=0&view=replacement&rr=1+2+3+4+1+2+5+1+2+3+4+5&rf=3%2C+4&rp=fifo&ri=12');
+    expect(decodeHash(h)).toEqual({
+      ref: { example: 'demo' },
+      position: 0,
+      view: 'replacement',
+      replacement,
+    });
+    // Another view leaves it out of the link.
+    expect(encodeHash({ ref: { example: 'demo' }, position: 0, view: 'tlb', replacement })).toBe(
+      '#scenario=demo&p=0&view=tlb',
+    );
+    expect(decodeHash('#view=replacement&rr=1+2&ri=-1')).toMatchObject({
+      view: 'replacement',
+      replacement: { refs: '1 2', frames: '3', policies: 'fifo', at: 0 },
+    });
+  });
 });

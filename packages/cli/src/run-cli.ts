@@ -9,6 +9,8 @@
  * `mmkit: internal error: …` (plus the stack when `MMKIT_DEBUG` is set), exit 70. With `--json`
  * the error is one JSON document on stderr instead: `{"error":{"kind","message","exitCode"}}`.
  */
+
+import { PageTableSourceError } from '@mmkit/scenario';
 import { CommanderError } from 'commander';
 import type { CliIo } from './io.js';
 import { processIo } from './io.js';
@@ -65,7 +67,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
     if (state.stderr) io.stderr.write(state.stderr);
     return state.exitCode;
   } catch (e) {
-    if (e instanceof UsageError) return fail(e.message);
+    // A page-table source's error from @mmkit/scenario (malformed image, registers) is a usage error too.
+    if (e instanceof UsageError || e instanceof PageTableSourceError) return fail(e.message);
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return ExitCode.Ok;
       const cmd = state.failed ?? program;

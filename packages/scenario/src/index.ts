@@ -1,7 +1,8 @@
 /**
  * @mmkit/scenario — the scenario format (JSON or YAML steps) that drives `mmkit run`, the demo,
  * tests and the playground: parse a scenario, boot its board with a paging backend, run the steps
- * and read an ordered event log. Browser-safe: no Node built-ins; reading files is the caller's.
+ * and read an ordered event log; and page-table sources (a memory image or ELF core with its
+ * registers → the paging backend they select and the tables they reach). Browser-safe: no Node built-ins; reading files is the caller's.
  *
  * @packageDocumentation
  * @module @mmkit/scenario
@@ -17,6 +18,19 @@ export {
 } from './arch-registry.js';
 export { ScenarioError, type ScenarioErrorDetails } from './errors.js';
 export { EXAMPLE_SCENARIOS, type ExampleScenario, exampleScenario } from './examples.js';
+export {
+  bytesReader,
+  elfCoreSource,
+  type ImageReader,
+  rawImageSource,
+} from './image-source.js';
+export {
+  type LoadedState,
+  type LoadedTable,
+  loadTables,
+  MAX_TABLES,
+  type UnreadableTable,
+} from './load-tables.js';
 export {
   boardArchs,
   type MachineField,
@@ -37,7 +51,23 @@ export {
   replayOnMachine,
 } from './machine-replay.js';
 export { formatMachineTimelineSvg, type MachineTimelineSvgOptions } from './machine-timeline-svg.js';
+export {
+  inRegions,
+  mergeRegions,
+  type PageTableSource,
+  PageTableSourceError,
+  type SourceRegion,
+} from './page-table-source.js';
 export { parseScenario } from './parse.js';
+export {
+  backendFor,
+  loadRegime,
+  parseRegisterList,
+  parseRegisterValue,
+  REGISTER_NAMES,
+  type Regime,
+  registerName,
+} from './regime.js';
 export {
   runScenario,
   type ScenarioEvent,
@@ -49,6 +79,7 @@ export {
   type StepRecord,
   start,
   summarize,
+  type TlbCheck,
 } from './run.js';
 export type * from './types.js';
 export { LAYOUT_SYMBOLS, type SourceLocator, STEP_OPS, validateScenario } from './validate.js';

@@ -91,6 +91,27 @@ export interface StepRecord {
   readonly expectation?: { readonly expected: string; readonly met: boolean };
   /** The kernel's events during the step, in order. */
   readonly events: readonly MmEvent[];
+  /** The strict TLB checker's verdict on the step; absent when the scenario runs with `strictTlb: false`. */
+  readonly tlbCheck?: TlbCheck;
+}
+
+/**
+ * The strict TLB checker's verdict on one step. Strict mode tracks every flush obligation (a
+ * translation removed or downgraded owes TLB maintenance) and checks every TLB hit against the
+ * tables.
+ */
+export interface TlbCheck {
+  /**
+   * `discharged`: every flush obligation the step created was discharged (or explicitly ignored)
+   * and no access used a stale TLB entry; `undischarged`: the step ended with obligations neither
+   * discharged nor ignored (`UndischargedFlushError`, E_UNDISCHARGED_FLUSH); `stale`: an access
+   * hit a TLB entry the tables no longer justify (`StaleTlbError`, E_STALE_TLB).
+   */
+  readonly verdict: 'discharged' | 'undischarged' | 'stale';
+  /** TLB maintenance operations the step performed (its `tlb` events: TLBI, INVLPG, INVPCID, CR3 writes). */
+  readonly maintenance: number;
+  /** The checker's message, for a failing verdict. */
+  readonly detail?: string;
 }
 
 /** The machine a scenario runs on, as words and numbers. */
@@ -271,13 +292,25 @@ class Stepper implements ScenarioStepper {
     this.events.push({ type: 'step', index, op: step.op, title: step.title, summary });
     this.current = [];
     let result: Omit<StepRecord, 'index' | 'step' | 'title' | 'summary' | 'events' | 'expectation'>;
+    let checkError: { code: string; message: string } | undefined;
     try {
       result = this.exec(step);
     } catch (e) {
       if (e instanceof Failure) result = { status: e.status, outcome: e.outcome };
-      else if (isMmError(e)) result = { status: 'error', outcome: e.message };
-      else throw e;
+      else if (isMmError(e)) {
+        result = { status: 'error', outcome: e.message };
+        checkError = { code: e.code, message: e.message };
+      } else throw e;
     }
+    const strict = this.scenario.options?.strictTlb ?? true;
+    const maintenance = this.current.filter((e) => e.type === 'tlb').length;
+    const tlbCheck: TlbCheck | undefined = !strict
+      ? undefined
+      : checkError?.code === 'E_UNDISCHARGED_FLUSH'
+        ? { verdict: 'undischarged', maintenance, detail: checkError.message }
+        : checkError?.code === 'E_STALE_TLB'
+          ? { verdict: 'stale', maintenance, detail: checkError.message }
+          : { verdict: 'discharged', maintenance };
     const expectation = this.expectation(step, result);
     const record: StepRecord = {
       index,
@@ -287,6 +320,7 @@ class Stepper implements ScenarioStepper {
       ...result,
       ...(expectation ? { expectation } : {}),
       events: this.current,
+      ...(tlbCheck ? { tlbCheck } : {}),
     };
     this.events.push({ type: 'result', index, status: record.status, outcome: record.outcome });
     this.steps.push(record);
@@ -638,6 +672,15 @@ class Stepper implements ScenarioStepper {
           registers,
         };
       }
+      case 'drop-flushes': {
+        // A broken kernel on purpose: every path that owes TLB maintenance goes through
+        // Kernel.discharge, so a no-op there leaves each obligation open (and the entries stale).
+        k.discharge = () => {};
+        return {
+          status: 'ok',
+          outcome: `the kernel now skips TLB maintenance${(this.scenario.options?.strictTlb ?? true) ? ': the strict TLB checker will report it' : ' (strictTlb is off: nothing will report it)'}`,
+        };
+      }
     }
   }
 }
@@ -695,5 +738,7 @@ export function summarize(step: ScenarioStep): string {
       return `/proc/${step.process}/maps`;
     case 'dump':
       return `page tables of ${step.process}`;
+    case 'drop-flushes':
+      return 'drop flush obligations (a broken kernel)';
   }
 }

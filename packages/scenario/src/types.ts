@@ -250,6 +250,17 @@ export interface DumpStep extends StepCommon {
   readonly process: string;
 }
 
+/**
+ * A kernel bug on purpose, to show the strict TLB checker at work: from this step on, the
+ * kernel drops every flush obligation without any TLB maintenance (no TLBI, no INVLPG, no
+ * shootdown). With `strictTlb` (the default) the next step that removes or downgrades a
+ * translation fails with `UndischargedFlushError`, and an access through the stale TLB entry
+ * with `StaleTlbError`; the step records show the verdicts ({@link StepRecord.tlbCheck}).
+ */
+export interface DropFlushesStep extends StepCommon {
+  readonly op: 'drop-flushes';
+}
+
 /** Every step a scenario can have. New kinds (swap, copy-on-write) are new members plus one entry in the step table. */
 export type ScenarioStep =
   | SpawnStep
@@ -273,7 +284,8 @@ export type ScenarioStep =
   | ExitStep
   | OomScoreAdjStep
   | MapsStep
-  | DumpStep;
+  | DumpStep
+  | DropFlushesStep;
 
 /** A step's `op`. */
 export type StepOp = ScenarioStep['op'];

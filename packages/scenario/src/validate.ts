@@ -96,6 +96,7 @@ export const STEP_SPECS: Readonly<Record<StepOp, StepSpec>> = {
   oomScoreAdj: { required: { ...P, value: 'integer' }, optional: {} },
   maps: { required: { ...P }, optional: {} },
   dump: { required: { ...P }, optional: {} },
+  'drop-flushes': { required: {}, optional: {} },
 };
 
 /** Every step op, in documentation order. */

@@ -1,4 +1,7 @@
-/** Import/export: drop a mmkit-translation-state/1 export to browse and walk it; export the current state. */
+/**
+ * Import/export: drop a mmkit-translation-state/1 export, or a raw memory image (or ELF core) with
+ * its registers, to browse and walk its tables; export the current state.
+ */
 import { useState } from 'preact/hooks';
 import type { Client } from '../client.js';
 import type { ImportedEntryView, ImportedView, WalkView } from '../worker/engine.js';
@@ -97,6 +100,18 @@ export function ImportView({ client, pids }: { client: Client; pids: readonly nu
           Import
         </button>
       </div>
+      <ImageForm
+        onLoad={(req) =>
+          client
+            .call({ type: 'importImage', ...req })
+            .then((v) => {
+              setView(v);
+              setWalk(null);
+              setError('');
+            })
+            .catch((e: Error) => setError(e.message))
+        }
+      />
       {error ? (
         <p role="alert" class="error">
           {error}
@@ -113,6 +128,13 @@ export function ImportView({ client, pids }: { client: Client; pids: readonly nu
               .map(([k, v]) => `${k}=${v}`)
               .join('  ')}
           </p>
+          {view.notes && view.notes.length > 0 ? (
+            <ul aria-label="Notes on the import">
+              {view.notes.map((n) => (
+                <li key={n}>{n}</li>
+              ))}
+            </ul>
+          ) : null}
           <ul class="tree" aria-label="Imported tables">
             {view.tables.map((t) => (
               <li key={t.pa}>
@@ -164,5 +186,93 @@ function ImportedTable({ client, pa, title }: { client: Client; pa: string; titl
         </ul>
       ) : null}
     </details>
+  );
+}
+
+/** Register fields of the image form, per architecture (architectural names; the CLI's short names work too). */
+const IMAGE_REGISTERS = {
+  aarch64: ['TTBR0_EL1', 'TTBR1_EL1', 'TCR_EL1', 'MAIR_EL1', 'SCTLR_EL1'],
+  x86: ['CR0', 'CR3', 'CR4', 'EFER'],
+} as const;
+
+/** What the image form sends to the worker. */
+interface ImageFields {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly base: string;
+  readonly registers: Record<string, string>;
+}
+
+/**
+ * A raw physical-memory image (QEMU `pmemsave`, or `mmkit`'s own) loaded at a base address, or an
+ * ELF core from `dump-guest-memory`, with the registers that select its tables: the architecture
+ * and paging mode come from them (x86: CR4.PAE, EFER.LMA, CR4.LA57), as `mmkit walk --from
+ * image:FILE@BASE --regs …` reads them.
+ */
+function ImageForm({ onLoad }: { onLoad: (req: ImageFields) => void }) {
+  const [family, setFamily] = useState<'aarch64' | 'x86'>('aarch64');
+  const [file, setFile] = useState<File | null>(null);
+  const [base, setBase] = useState('0x40000000');
+  const [regs, setRegs] = useState<Record<string, string>>({});
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const registers: Record<string, string> = {};
+    for (const r of IMAGE_REGISTERS[family]) registers[r] = regs[r] ?? '';
+    if (!file) {
+      onLoad({ name: '', bytes: new Uint8Array(0), base, registers });
+      return;
+    }
+    file.arrayBuffer().then((b) => onLoad({ name: file.name, bytes: new Uint8Array(b), base, registers }));
+  };
+  return (
+    <form class="image-form" aria-label="Import a memory image" onSubmit={submit}>
+      <fieldset>
+        <legend>Memory image with its registers</legend>
+        <p>
+          <label for="image-file">Image (raw, or an ELF core): </label>
+          <input
+            id="image-file"
+            type="file"
+            onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)}
+          />
+        </p>
+        <p>
+          <label>
+            Base address{' '}
+            <input
+              name="base"
+              value={base}
+              spellcheck={false}
+              onInput={(e) => setBase((e.target as HTMLInputElement).value)}
+            />
+          </label>{' '}
+          <label>
+            Architecture{' '}
+            <select
+              value={family}
+              onChange={(e) => setFamily((e.target as HTMLSelectElement).value as 'aarch64' | 'x86')}
+            >
+              <option value="aarch64">AArch64 (TTBRn_EL1, TCR_EL1)</option>
+              <option value="x86">x86 (CR0, CR3, CR4, EFER)</option>
+            </select>
+          </label>
+        </p>
+        <p class="regs">
+          {IMAGE_REGISTERS[family].map((r) => (
+            <label key={r}>
+              {r}{' '}
+              <input
+                name={r}
+                value={regs[r] ?? ''}
+                placeholder="0x…"
+                spellcheck={false}
+                onInput={(e) => setRegs({ ...regs, [r]: (e.target as HTMLInputElement).value })}
+              />
+            </label>
+          ))}
+        </p>
+        <button type="submit">Load image</button>
+      </fieldset>
+    </form>
   );
 }

@@ -29,7 +29,7 @@ import {
   type Process,
   type TranslationState,
 } from '@mmkit/kernel';
-import { type Scenario, type ScenarioStepper, start } from '@mmkit/scenario';
+import { type Scenario, type ScenarioStepper, start, type TlbCheck } from '@mmkit/scenario';
 import { loadScenario, optionsOf, resolveAddress, type ScenarioRef } from './scenario.js';
 
 /** Frame map codes (one byte per frame). */
@@ -63,6 +63,8 @@ export interface StepRecord {
   /** The VA the step accessed, hex, for the walk explainer. */
   readonly va?: string;
   readonly pid?: number;
+  /** The strict TLB checker's verdict (absent when the scenario runs without `strictTlb`). */
+  readonly tlbCheck?: TlbCheck;
 }
 
 /** A field of a descriptor or syndrome, as text. */
@@ -333,6 +335,7 @@ export class Engine {
       events: events.map(formatEvent),
       ...(va === undefined ? {} : { va: hx(va) }),
       ...(pid === undefined ? {} : { pid }),
+      ...(r.tlbCheck === undefined ? {} : { tlbCheck: r.tlbCheck }),
     };
     this.records.push(rec);
     return rec;
@@ -716,6 +719,8 @@ export interface ImportedView {
     readonly owner: string;
     readonly present: number;
   }[];
+  /** What was assumed for registers not given, and tables outside the image (images only). */
+  readonly notes?: readonly string[];
 }
 
 /** A present entry of an imported table. */
@@ -846,24 +851,7 @@ export class ImportedState {
   table(pa: string): ImportedEntryView[] {
     const t = this.raw.get(pa);
     if (!t) throw new ImportError(`no table at ${pa} in this export`);
-    const n = this.arch.description.descriptorBytes;
-    const out: ImportedEntryView[] = [];
-    const view = new DataView(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
-    for (let i = 0; i * n < t.bytes.length; i++) {
-      const lo = view.getUint32(i * n, true);
-      const hi = n === 8 ? view.getUint32(i * n + 4, true) : 0;
-      if (lo === 0 && hi === 0) continue;
-      const raw = (BigInt(hi) << 32n) | BigInt(lo);
-      const e = this.arch.codec.decode(lo, hi, t.level);
-      out.push({
-        index: i,
-        raw: `0x${raw.toString(16).padStart(n * 2, '0')}`,
-        kind: e.kind,
-        ...(e.kind === 'table' || e.kind === 'leaf' ? { target: hx(e.pa) } : {}),
-        fields: fieldViews(this.arch.codec.describe(raw, t.level)),
-      });
-    }
-    return out;
+    return decodeTable(this.arch, t.bytes, t.level);
   }
 
   /** Walks `va` through the imported tables. */
@@ -876,6 +864,28 @@ export class ImportedState {
     }
     return explainWalk(this.arch, this.mmu, va, access, privilege);
   }
+}
+
+/** The present entries of a table's bytes at internal `level`, each decoded by the backend. */
+export function decodeTable(arch: ArchBackend, bytes: Uint8Array, level: number): ImportedEntryView[] {
+  const n = arch.description.descriptorBytes;
+  const out: ImportedEntryView[] = [];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i * n < bytes.length; i++) {
+    const lo = view.getUint32(i * n, true);
+    const hi = n === 8 ? view.getUint32(i * n + 4, true) : 0;
+    if (lo === 0 && hi === 0) continue;
+    const raw = (BigInt(hi) << 32n) | BigInt(lo);
+    const e = arch.codec.decode(lo, hi, level);
+    out.push({
+      index: i,
+      raw: `0x${raw.toString(16).padStart(n * 2, '0')}`,
+      kind: e.kind,
+      ...(e.kind === 'table' || e.kind === 'leaf' ? { target: hx(e.pa) } : {}),
+      fields: fieldViews(arch.codec.describe(raw, level)),
+    });
+  }
+  return out;
 }
 
 const ARCH_IDS_LOCAL = ['aarch64', 'x86_64', 'x86_64-la57', 'x86-pae', 'x86-32'] as const;

@@ -3,13 +3,14 @@
  * engine, re-runs from boot to travel back in time, and answers requests.
  */
 import { compare, Engine, ImportedState } from './engine.js';
+import { ImportedImage } from './image.js';
 import type { Request, Responses, Snapshot } from './protocol.js';
 import { loadScenario, type ScenarioRef, scenarioText } from './scenario.js';
 
 /** Handles requests; one instance per worker. */
 export class Host {
   private engine: Engine | undefined;
-  private imported: ImportedState | undefined;
+  private imported: ImportedState | ImportedImage | undefined;
 
   private need(): Engine {
     if (!this.engine) throw new Error('no scenario is open');
@@ -36,6 +37,20 @@ export class Host {
       this.engine = new Engine(ref);
     }
     this.engine.runTo(position);
+  }
+
+  /**
+   * Answers any request, also those answered asynchronously (`importImage`); rejects with a
+   * readable message on bad input. A failed import leaves the previous one in place.
+   */
+  async answer<R extends Request>(req: R): Promise<Responses[R['type']]> {
+    if (req.type === 'importImage') {
+      const { type: _type, ...image } = req as Extract<Request, { type: 'importImage' }>;
+      const loaded = await ImportedImage.load(image);
+      this.imported = loaded;
+      return loaded.view as Responses[R['type']];
+    }
+    return this.handle(req);
   }
 
   /** Answers one request; throws with a readable message on bad input. */
@@ -87,6 +102,8 @@ export class Host {
         case 'import':
           this.imported = new ImportedState(req.text);
           return this.imported.view;
+        case 'importImage':
+          throw new Error('importImage is answered asynchronously: use answer()');
         case 'importedTable':
           if (!this.imported) throw new Error('import a translation-state export first');
           return this.imported.table(req.pa);

@@ -17,6 +17,7 @@ import type {
   TlbView,
   WalkView,
 } from './engine.js';
+import type { ImageRequest } from './image.js';
 import type { ScenarioRef } from './scenario.js';
 
 /** What the UI asks. */
@@ -41,6 +42,8 @@ export type Request =
   | { readonly type: 'compare'; readonly a: ScenarioRef; readonly b: ScenarioRef }
   | { readonly type: 'export'; readonly pid: number | null }
   | { readonly type: 'import'; readonly text: string }
+  /** A raw memory image (or an ELF core) with its registers; answered asynchronously. */
+  | ({ readonly type: 'importImage' } & ImageRequest)
   /** The decoded entries of one imported table, by its `pa` as the export spells it. */
   | { readonly type: 'importedTable'; readonly pa: string }
   | {
@@ -79,6 +82,7 @@ export interface Responses {
   compare: { a: string; b: string; rows: CompareRow[] };
   export: string;
   import: ImportedView;
+  importImage: ImportedView;
   importedTable: ImportedEntryView[];
   walkImported: WalkView;
 }

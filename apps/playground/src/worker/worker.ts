@@ -6,11 +6,11 @@ import type { Envelope, Reply } from './protocol.js';
 const host = new Host();
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
-scope.onmessage = (ev: MessageEvent<Envelope>) => {
+scope.onmessage = async (ev: MessageEvent<Envelope>) => {
   const { id } = ev.data;
   let reply: Reply;
   try {
-    reply = { id, ok: true, value: host.handle(ev.data) };
+    reply = { id, ok: true, value: await host.answer(ev.data) };
   } catch (e) {
     reply = { id, ok: false, error: e instanceof Error ? e.message : String(e) };
   }

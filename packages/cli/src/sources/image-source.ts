@@ -1,22 +1,25 @@
 /**
- * Memory images as page-table sources: a raw physical-memory image (QEMU `pmemsave ADDR SIZE
- * FILE`, or any binary dump) loaded at a base address, and an ELF core from QEMU
- * `dump-guest-memory` (every PT_LOAD is a RAM region at its `p_paddr`; for x86 guests QEMU adds a
- * `QEMU` note per CPU with CR0/CR3/CR4, used when present). Frames are read from the file on
- * demand (only the tables are ever read), so a multi-GiB image costs nothing up front.
+ * Memory images on disk as page-table sources: a raw physical-memory image (QEMU `pmemsave`)
+ * loaded at a base address, and an ELF core from QEMU `dump-guest-memory`. The formats are parsed
+ * by `@mmkit/scenario` (`rawImageSource`, `elfCoreSource`, browser-safe, shared with the
+ * playground); this module only reads the file: frames on demand with positional reads, so a
+ * multi-GiB image costs nothing up front (only the tables are ever read).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { hex } from '@mmkit/core';
-import { mergeRegions, type PageTableSource, SourceError, type SourceRegion } from './source.js';
+import {
+  elfCoreSource as coreOverReader,
+  type ImageReader,
+  rawImageSource as imageOverReader,
+  type PageTableSource,
+} from '@mmkit/scenario';
+import { SourceError } from './source.js';
 
 /** A file opened for positional reads, with a one-line error for every failure. */
-class ImageFile {
+class ImageFile implements ImageReader {
   readonly fd: number;
   readonly size: number;
-  constructor(
-    readonly name: string,
-    file: string,
-  ) {
+  constructor(name: string, file: string) {
     try {
       this.fd = openSync(file, 'r');
       this.size = fstatSync(this.fd).size;
@@ -35,46 +38,10 @@ class ImageFile {
   }
 }
 
-/** Extents of the image: `[pa, pa + memBytes)` backed by `fileBytes` bytes at `offset` (the rest reads zero). */
-interface Extent {
-  readonly pa: number;
-  readonly memBytes: number;
-  readonly offset: number;
-  readonly fileBytes: number;
-}
-
-function imageSource(
-  file: ImageFile,
-  extents: readonly Extent[],
-  registers: Record<string, bigint>,
-  notes: string[],
-): PageTableSource {
-  const sorted = [...extents].sort((a, b) => a.pa - b.pa);
-  const regions: SourceRegion[] = mergeRegions(
-    sorted.map((e) => ({ start: e.pa, end: e.pa + Math.ceil(e.memBytes / 4096) * 4096 })),
-  );
-  return {
-    name: file.name,
-    registers,
-    notes,
-    regions,
-    async readFrame(pfn) {
-      const pa = pfn * 4096;
-      const e = sorted.find((x) => pa >= x.pa && pa < x.pa + x.memBytes);
-      if (e === undefined) return undefined;
-      const inExtent = pa - e.pa;
-      const frame = new Uint8Array(4096);
-      const avail = Math.max(0, Math.min(4096, e.fileBytes - inExtent));
-      if (avail > 0) frame.set(file.read(e.offset + inExtent, avail));
-      return frame;
-    },
-    close: async () => file.close(),
-  };
-}
-
 /**
- * A raw image of physical memory starting at `base` (a 4 KiB-aligned physical address).
- * @throws SourceError for an unreadable or empty file, or a base that is not page aligned.
+ * A raw image of physical memory in the file `path`, starting at `base` (a 4 KiB-aligned physical address).
+ * @throws SourceError for an unreadable file or a base that is not page aligned;
+ *   PageTableSourceError (also exit 2) for an empty image or one that ends above 2^52.
  */
 export function rawImageSource(
   path: string,
@@ -82,141 +49,21 @@ export function rawImageSource(
   registers: Record<string, bigint>,
 ): PageTableSource {
   const name = `image ${path} @ ${hex(base)}`;
+  // Checked before the file is opened, so a misaligned base is reported as such for any path.
   if (base % 4096 !== 0)
     throw new SourceError(
       `${name}: base ${hex(base)} is not 4 KiB aligned; expected a page-aligned physical address`,
     );
-  const file = new ImageFile(name, path);
-  if (file.size === 0) {
-    file.close();
-    throw new SourceError(`${name}: the file is empty; expected a memory image`);
-  }
-  if (base + file.size > 2 ** 52) {
-    file.close();
-    throw new SourceError(`${name}: ends above 2^52; expected an image inside the physical address space`);
-  }
-  return imageSource(
-    file,
-    [{ pa: base, memBytes: file.size, offset: 0, fileBytes: file.size }],
-    registers,
-    [],
-  );
+  return imageOverReader(name, new ImageFile(name, path), base, registers);
 }
 
-const PT_LOAD = 1;
-const PT_NOTE = 4;
-/** e_machine values (Linux `include/uapi/linux/elf-em.h`). */
-const EM_386 = 3;
-const EM_X86_64 = 62;
-const EM_AARCH64 = 183;
 /**
- * QEMU's x86 `QEMUCPUState` note (target/i386/arch_dump.c): version u32, size u32, 18 general
- * registers (rax … rip, rflags) u64, 10 segments of 24 bytes (selector, limit, flags, pad u32;
- * base u64), then `cr[5]` u64 at byte 392: CR0 392, CR2 408, CR3 416, CR4 424.
- */
-const QEMU_NOTE_CR0 = 392;
-const QEMU_NOTE_CR3 = 416;
-const QEMU_NOTE_CR4 = 424;
-
-/**
- * An ELF core written by QEMU `dump-guest-memory` (little-endian ELF32 or ELF64, ET_CORE).
- * Registers: the first CPU's `QEMU` note (x86: CR0, CR3, CR4; EFER.LMA from e_machine, NXE
- * assumed), overridden by `registers` from the command line.
- * @throws SourceError for a file that is not such a core, truncated program headers or segments,
- *   or overlapping RAM segments.
+ * An ELF core written by QEMU `dump-guest-memory`, in the file `path`; `cmdline` registers
+ * override those of its note.
+ * @throws SourceError for an unreadable file; PageTableSourceError (also exit 2) for a file that
+ *   is not such a core.
  */
 export function elfCoreSource(path: string, cmdline: Record<string, bigint>): PageTableSource {
   const name = `core ${path}`;
-  const file = new ImageFile(name, path);
-  const bad = (what: string): never => {
-    file.close();
-    throw new SourceError(`${name}: ${what}`);
-  };
-  const head = file.read(0, 64);
-  const h = new DataView(head.buffer);
-  if (file.size < 52 || h.getUint32(0) !== 0x7f454c46)
-    bad('not an ELF file; expected a core from QEMU dump-guest-memory');
-  const cls = head[4];
-  if (cls !== 1 && cls !== 2) bad(`EI_CLASS ${cls}; expected 1 (ELF32) or 2 (ELF64)`);
-  if (head[5] !== 1) bad(`EI_DATA ${head[5]}; expected 1 (little-endian)`);
-  const is64 = cls === 2;
-  const type = h.getUint16(16, true);
-  if (type !== 4) bad(`e_type ${type}; expected 4 (ET_CORE)`);
-  const machine = h.getUint16(18, true);
-  const u = (v: DataView, off: number) => (is64 ? Number(v.getBigUint64(off, true)) : v.getUint32(off, true));
-  const phoff = u(h, is64 ? 32 : 28);
-  const shoff = u(h, is64 ? 40 : 32);
-  const phentsize = h.getUint16(is64 ? 54 : 42, true);
-  let phnum = h.getUint16(is64 ? 56 : 44, true);
-  const wantEnt = is64 ? 56 : 32;
-  if (phentsize !== wantEnt) bad(`e_phentsize ${phentsize}; expected ${wantEnt}`);
-  if (phnum === 0xffff) {
-    // PN_XNUM: the count is in sh_info of section header 0.
-    if (shoff === 0 || shoff + (is64 ? 64 : 40) > file.size)
-      bad('e_phnum is PN_XNUM but section header 0 is missing');
-    phnum = new DataView(file.read(shoff, 64).buffer).getUint32(is64 ? 44 : 28, true);
-  }
-  if (phoff + phnum * phentsize > file.size)
-    bad(`program headers (${phnum} at ${phoff}) run past the end of the file (${file.size} bytes)`);
-  const ph = new DataView(file.read(phoff, phnum * phentsize).buffer);
-  const extents: Extent[] = [];
-  const registers: Record<string, bigint> = {};
-  const notes: string[] = [];
-  for (let i = 0; i < phnum; i++) {
-    const b = i * phentsize;
-    const ptype = ph.getUint32(b, true);
-    const offset = u(ph, b + (is64 ? 8 : 4));
-    const paddr = u(ph, b + (is64 ? 24 : 12));
-    const filesz = u(ph, b + (is64 ? 32 : 16));
-    const memsz = u(ph, b + (is64 ? 40 : 20));
-    if (offset + filesz > file.size)
-      bad(`segment ${i} (${filesz} bytes at offset ${offset}) is truncated: the file has ${file.size} bytes`);
-    if (ptype === PT_LOAD && memsz > 0) {
-      if (paddr % 4096 !== 0) bad(`PT_LOAD ${i} at p_paddr ${hex(paddr)} is not 4 KiB aligned`);
-      if (paddr + memsz > 2 ** 52) bad(`PT_LOAD ${i} ends above 2^52`);
-      if (filesz > memsz) bad(`PT_LOAD ${i} has p_filesz ${filesz} > p_memsz ${memsz}`);
-      for (const e of extents) {
-        if (paddr < e.pa + e.memBytes && e.pa < paddr + memsz)
-          bad(`PT_LOAD ${i} at ${hex(paddr)} overlaps another`);
-      }
-      extents.push({ pa: paddr, memBytes: memsz, offset, fileBytes: filesz });
-    } else if (ptype === PT_NOTE && 'CR3' in registers === false && filesz <= 1 << 24) {
-      const n = new DataView(file.read(offset, filesz).buffer);
-      let p = 0;
-      while (p + 12 <= filesz) {
-        const namesz = n.getUint32(p, true);
-        const descsz = n.getUint32(p + 4, true);
-        const ntype = n.getUint32(p + 8, true);
-        const nameOff = p + 12;
-        const descOff = nameOff + Math.ceil(namesz / 4) * 4;
-        const end = descOff + Math.ceil(descsz / 4) * 4;
-        if (end > filesz || end <= p) break;
-        const nm = Buffer.from(n.buffer, nameOff, Math.max(0, namesz - 1)).toString('latin1');
-        if (
-          nm === 'QEMU' &&
-          ntype === 0 &&
-          descsz >= QEMU_NOTE_CR4 + 8 &&
-          (machine === EM_X86_64 || machine === EM_386)
-        ) {
-          registers.CR0 = n.getBigUint64(descOff + QEMU_NOTE_CR0, true);
-          registers.CR3 = n.getBigUint64(descOff + QEMU_NOTE_CR3, true);
-          registers.CR4 = n.getBigUint64(descOff + QEMU_NOTE_CR4, true);
-          // EFER is not in the note; QEMU writes an x86-64 core (EM_X86_64) exactly when EFER.LMA = 1.
-          // LME | LMA (bits 8, 10) and NXE (bit 11) assumed.
-          registers.EFER = machine === EM_X86_64 ? 0xd00n : 0x800n;
-          notes.push(
-            `CR0/CR3/CR4 from the first CPU's QEMU note; EFER.LMA from e_machine, NXE = 1 assumed (override with --regs EFER=…)`,
-          );
-          break;
-        }
-        p = end;
-      }
-    }
-  }
-  if (extents.length === 0) bad('has no PT_LOAD segment; expected RAM regions');
-  if (machine !== EM_386 && machine !== EM_X86_64 && machine !== EM_AARCH64) {
-    notes.push(`e_machine ${machine} is neither x86 nor AArch64; the registers decide`);
-  }
-  for (const [k, v] of Object.entries(cmdline)) registers[k] = v;
-  return imageSource(file, extents, registers, notes);
+  return coreOverReader(name, new ImageFile(name, path), cmdline);
 }
