@@ -82,3 +82,10 @@ export {
   VmaTree,
   type VmaTreeOptions,
 } from './vma-tree.js';
+export type {
+  FaultStats,
+  PffAdvice,
+  ResolvedWorkingSetOptions,
+  WorkingSetOptions,
+  WorkingSetStats,
+} from './working-set.js';

@@ -145,6 +145,10 @@ export function formatEvent(e: MmEvent, style: Output['style']): string {
       return `${style.magenta('tlb    ')} ${e.op}${e.operand !== undefined ? ` ${groupedHex(e.operand, e.operand >> 64n ? 32 : 16)}` : ''} (broadcast from cpu ${e.cpu})`;
     case 'process':
       return `${style.cyan('process')} pid ${e.pid} ${e.action}: ${e.detail}`;
+    case 'working-set':
+      return `${style.cyan('wset   ')} pid ${e.pid} W(t, τ=${e.tau}) ≈ ${e.sizePages} pages${e.exactPages === undefined ? '' : ` (exact ${e.exactPages})`} of ${e.residentPages} resident`;
+    case 'thrashing':
+      return `${style.red('thrash ')} pid ${e.pid} ${e.faults} faults in ${e.window} accesses (${e.faultRate} per 1000) > threshold ${e.threshold}`;
   }
 }
 
