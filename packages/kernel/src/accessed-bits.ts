@@ -167,21 +167,22 @@ export function clearPageReferenced(k: KernelContext, space: AddressSpace, vpn: 
 
 /**
  * As {@link clearPageReferenced}, recording the page in `flush` (when the architecture
- * invalidates after clearing) instead of invalidating it at once: a caller clearing many pages
- * of one space discharges one obligation for all of them.
+ * invalidates after clearing, or always with `always`) instead of invalidating it at once: a
+ * caller clearing many pages of one space discharges one obligation for all of them.
  */
 export function clearPageReferencedInto(
   k: KernelContext,
   space: AddressSpace,
   vpn: number,
   flush: FlushObligation | undefined,
+  always = false,
 ): boolean {
   const m = masksOf(k);
   const c = seekLeaf(k, space, vpn);
   if (c === undefined || !accessedAt(k, m, c)) return false;
   const leafVpn = c.vpn;
   clearAt(k, m, c);
-  if (m.flush) flush?.addPage(leafVpn);
+  if (m.flush || always) flush?.addPage(leafVpn);
   return true;
 }
 

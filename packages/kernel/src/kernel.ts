@@ -680,11 +680,12 @@ export class Kernel implements FaultHandler, KernelContext {
 
   /**
    * The working set of `proc` (Denning's W(t, τ): the sampled estimate, and the exact size when
-   * exact tracking is on), or undefined when the `workingSet` option is off.
-   * @throws NoProcessError
+   * exact tracking is on), or undefined when the `workingSet` option is off. Works for ended
+   * processes too (their last values).
+   * @throws NoProcessError for a process this kernel does not know.
    */
   workingSet(proc: Process): WorkingSetStats | undefined {
-    return workingSetOf(this.live(proc));
+    return workingSetOf(this.known(proc));
   }
 
   /**
@@ -694,7 +695,14 @@ export class Kernel implements FaultHandler, KernelContext {
    * @throws NoProcessError for a process this kernel does not know.
    */
   faultStats(proc: Process): FaultStats {
-    return faultStatsOf(this.process(typeof proc === 'object' && proc !== null ? proc.pid : -1));
+    return faultStatsOf(this.known(proc));
+  }
+
+  /** `proc` if this kernel knows it (alive or ended). @throws NoProcessError */
+  private known(proc: Process): Process {
+    const p = this.process(typeof proc === 'object' && proc !== null ? proc.pid : -1);
+    if (p !== proc) this.live(proc); // a process of another kernel: the live check names it
+    return p;
   }
 
   private checkedPa(pa: number): number {

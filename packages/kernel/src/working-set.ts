@@ -7,7 +7,8 @@
  *   the way WSClock does (Carr & Hennessy 1981): every `sampleInterval` accesses it harvests the
  *   accessed flags of the process's resident leaves (`accessed-bits.ts`, with each
  *   architecture's TLB rule), records "last referenced at t" for each leaf found referenced and
- *   clears its flag; the estimate is the number of resident pages last referenced within the
+ *   clears its flag (and invalidates the TLB entries, on every architecture: see
+ *   `clearReferencedPages`); the estimate is the number of resident pages last referenced within the
  *   last τ (a huge leaf has one flag: all of its pages count). The simulator does see every
  *   reference, so with `exact` it also keeps the exact W(t, τ): a ring of the last τ page
  *   numbers and a count per page, O(1) per access (only when enabled).
@@ -331,11 +332,18 @@ export class WorkingSetTracker {
   }
 }
 
-/** Clears the accessed flags of `vpns` in `space`, with one TLB invalidation for all of them where the architecture needs one. */
+/**
+ * Clears the accessed flags of `vpns` in `space` and invalidates their TLB entries, on every
+ * architecture (one obligation for all of them; ASID-wide above the flush threshold). Unlike
+ * reclaim's x86 rule (no flush: `accessed-bits.ts`), the estimate needs the next reference to
+ * set the flag again: otherwise a page kept in the TLB would look idle forever. The seed, on
+ * x86 without PCIDs, gets the same effect from the CR3 load of every context switch; mmkit has
+ * no scheduler, so the harvest invalidates.
+ */
 function clearReferencedPages(k: KernelContext, space: AddressSpace, vpns: readonly number[]): void {
   if (vpns.length === 0) return;
   const flush = k.editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
-  for (const vpn of vpns) clearPageReferencedInto(k, space, vpn, flush);
+  for (const vpn of vpns) clearPageReferencedInto(k, space, vpn, flush, true);
   k.discharge(flush);
 }
 
