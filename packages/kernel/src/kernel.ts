@@ -104,10 +104,10 @@ import {
 } from './user-access.js';
 import type { SharedObject, VmaValue } from './vma.js';
 import {
-  checkWorkingSetOptions,
   type FaultStats,
   faultStatsOf,
   type ResolvedWorkingSetOptions,
+  resolveWorkingSetOptions,
   type WorkingSetStats,
   WorkingSetTracker,
   workingSetOf,
@@ -190,7 +190,7 @@ export class Kernel implements FaultHandler, KernelContext {
     const d = arch.description;
     this.forkMode = checked.forkMode;
     this.useZeroPage = checked.useZeroPage;
-    this.workingSetOptions = checkWorkingSetOptions(options.workingSet);
+    this.workingSetOptions = resolveWorkingSetOptions(options.workingSet);
     this.arch = arch;
     this.machine = machine;
     this.events = options.events ?? new EventStream();

@@ -72,11 +72,13 @@ const MAX_TAU = 2 ** 22;
 const MAX_WINDOW = 2 ** 40;
 
 /**
- * @internal Checks the kernel's `workingSet` option: `true` for the defaults, an object to set
- * some, `false`/undefined for off.
- * @throws InvalidArgumentError naming the first bad field.
+ * Checks a value for the kernel's `workingSet` option and fills in the defaults: `true` for the
+ * defaults, an object to set some, `false`/undefined for off (returns undefined). What
+ * `bootKernel` does with the option; exported so that a caller (a scenario file's validator) can
+ * refuse a bad value before booting.
+ * @throws InvalidArgumentError naming the first bad field and what it must be.
  */
-export function checkWorkingSetOptions(value: unknown): ResolvedWorkingSetOptions | undefined {
+export function resolveWorkingSetOptions(value: unknown): ResolvedWorkingSetOptions | undefined {
   if (value === undefined || value === false) return undefined;
   if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value)))
     throw invalidArgument('workingSet', value, 'true, false or an options object { tau, sampleInterval, … }');
