@@ -195,8 +195,14 @@ function faultIn(
     return space.mapZeroPage(vpn, v) ? 'zero page mapped (read-only)' : undefined;
   }
   if (v.prot === (PROT.READ | PROT.WRITE) && !v.huge) {
+    // Constant strings: the fault statistics count by resolution (a Map keyed by it), and a
+    // constant's hash is computed once, a freshly built string's on every fault.
     return demandZero(k, space, vpn, r)
-      ? `demand-zero ${v.name === '[stack]' ? 'stack' : v.name === '[heap]' ? 'heap' : 'anonymous'} page`
+      ? v.name === '[stack]'
+        ? 'demand-zero stack page'
+        : v.name === '[heap]'
+          ? 'demand-zero heap page'
+          : 'demand-zero anonymous page'
       : undefined;
   }
   return space.allocPage(vpn, k.attrsFor(v)) !== 0 ? 'demand-zero page' : undefined;
