@@ -167,23 +167,45 @@ export function clearPageReferenced(k: KernelContext, space: AddressSpace, vpn: 
 
 /**
  * As {@link clearPageReferenced}, recording the page in `flush` (when the architecture
- * invalidates after clearing, or always with `always`) instead of invalidating it at once: a
- * caller clearing many pages of one space discharges one obligation for all of them.
+ * invalidates after clearing) instead of invalidating it at once: a caller clearing many pages
+ * of one space discharges one obligation for all of them.
  */
 export function clearPageReferencedInto(
   k: KernelContext,
   space: AddressSpace,
   vpn: number,
   flush: FlushObligation | undefined,
-  always = false,
 ): boolean {
   const m = masksOf(k);
   const c = seekLeaf(k, space, vpn);
   if (c === undefined || !accessedAt(k, m, c)) return false;
   const leafVpn = c.vpn;
   clearAt(k, m, c);
-  if (m.flush || always) flush?.addPage(leafVpn);
+  if (m.flush) flush?.addPage(leafVpn);
   return true;
+}
+
+/**
+ * Clears the accessed flag of the leaf descriptor at `descriptorPa` (a leaf found at `level` by a
+ * table walk the caller is doing, e.g. `forEachLeaf`; known to have the flag set). No TLB
+ * maintenance: the caller records the page in its own obligation.
+ */
+export function clearAccessedAt(k: KernelContext, descriptorPa: number, level: number): void {
+  const m = masksOf(k);
+  const mem = k.memory;
+  const wide = k.arch.description.descriptorBytes === 8;
+  const lo = mem.read32(descriptorPa);
+  const hi = wide ? mem.read32(descriptorPa + 4) : 0;
+  if (m.ok[level] === 1) {
+    mem.write32(descriptorPa, lo & ~m.lo[level]!);
+    if (wide) mem.write32(descriptorPa + 4, hi & ~m.hi[level]!);
+    return;
+  }
+  const e = k.arch.codec.decode(lo, hi, level);
+  if (e.kind !== 'leaf') return;
+  const raw = k.arch.codec.encode({ kind: 'leaf', pa: e.pa, attrs: { ...e.attrs, accessed: false } }, level);
+  mem.write32(descriptorPa, raw.lo);
+  if (wide) mem.write32(descriptorPa + 4, raw.hi);
 }
 
 function flushPage(k: KernelContext, space: AddressSpace, vpn: number): void {

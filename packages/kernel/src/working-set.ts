@@ -8,7 +8,7 @@
  *   accessed flags of the process's resident leaves (`accessed-bits.ts`, with each
  *   architecture's TLB rule), records "last referenced at t" for each leaf found referenced and
  *   clears its flag (and invalidates the TLB entries, on every architecture: see
- *   `clearReferencedPages`); the estimate is the number of resident pages last referenced within the
+ *   the note at the end of the module); the estimate is the number of resident pages last referenced within the
  *   last τ (a huge leaf has one flag: all of its pages count). The simulator does see every
  *   reference, so with `exact` it also keeps the exact W(t, τ): a ring of the last τ page
  *   numbers and a count per page, O(1) per access (only when enabled).
@@ -38,8 +38,7 @@
  * software "young" bit (Linux `folio_test_young`) — not done here.
  */
 import { Fault, type LeafRef } from '@mmkit/core';
-import { clearPageReferencedInto } from './accessed-bits.js';
-import type { AddressSpace } from './address-space.js';
+import { clearAccessedAt } from './accessed-bits.js';
 import type { KernelContext } from './context.js';
 import type { Process } from './process.js';
 import { invalidArgument } from './syscalls.js';
@@ -297,26 +296,35 @@ export class WorkingSetTracker {
     const tau = this.options.tau;
     const old = this.lastRef;
     const next = new Map<number, number>();
-    const referenced: number[] = [];
     let resident = 0;
     let estimate = 0;
     if (space.root !== 0) {
-      const { userStartVpn, userEndVpn } = k.bounds;
+      // Leaves exist only inside VMAs (audit invariant 3): walking each VMA's range visits far
+      // fewer table entries than the whole user half. The flags found set are cleared in the
+      // walk and their pages invalidated together at the end, on every architecture (see the
+      // note at the end of this module).
+      const flush = k.editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
       const entryPages = k.arch.geometry.entryPages;
-      k.editor.forEachLeaf({ root: space.root, startVpn: userStartVpn, endVpn: userEndVpn }, (l: LeafRef) => {
+      let lastLeaf = -1;
+      const visit = (l: LeafRef) => {
+        if (l.vpn <= lastLeaf) return; // a leaf reached from two adjacent VMAs counts once
+        lastLeaf = l.vpn;
         const pages = entryPages[l.level]!;
         resident += pages;
         let last = old.get(l.vpn);
         if (l.attrs.accessed) {
-          referenced.push(l.vpn);
+          clearAccessedAt(k, l.descriptorPa, l.level);
+          flush.addPage(l.vpn);
           last = t;
         }
         if (last === undefined) return;
         next.set(l.vpn, last);
         if (last > t - tau) estimate += pages;
-      });
+      };
+      for (const vma of space.vmas)
+        k.editor.forEachLeaf({ root: space.root, startVpn: vma.startVpn, endVpn: vma.endVpn }, visit);
+      k.discharge(flush);
     }
-    clearReferencedPages(k, space, referenced);
     this.lastRef = next;
     this.samples++;
     this.sampledAt = t;
@@ -334,20 +342,13 @@ export class WorkingSetTracker {
   }
 }
 
-/**
- * Clears the accessed flags of `vpns` in `space` and invalidates their TLB entries, on every
- * architecture (one obligation for all of them; ASID-wide above the flush threshold). Unlike
- * reclaim's x86 rule (no flush: `accessed-bits.ts`), the estimate needs the next reference to
- * set the flag again: otherwise a page kept in the TLB would look idle forever. The seed, on
- * x86 without PCIDs, gets the same effect from the CR3 load of every context switch; mmkit has
- * no scheduler, so the harvest invalidates.
+/*
+ * Why the harvest invalidates the cleared pages on every architecture: unlike reclaim's x86 rule (no flush: `accessed-bits.ts`), the
+ * estimate needs the next reference to set the flag again, or a page kept in the TLB would look
+ * idle forever. The seed, on x86 without PCIDs, gets the same effect from the CR3 load of every
+ * context switch; mmkit has no scheduler, so the harvest invalidates (one obligation for all the
+ * pages of a harvest; ASID-wide above the flush threshold).
  */
-function clearReferencedPages(k: KernelContext, space: AddressSpace, vpns: readonly number[]): void {
-  if (vpns.length === 0) return;
-  const flush = k.editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
-  for (const vpn of vpns) clearPageReferencedInto(k, space, vpn, flush, true);
-  k.discharge(flush);
-}
 
 /** @internal Counts a fault of `proc` (every fault; `kind` is the walk's fault kind). */
 export function countFault(proc: Process, kind: number, resolution: string): void {
