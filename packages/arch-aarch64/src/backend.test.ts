@@ -54,6 +54,8 @@ describe('the AArch64 description (arch-facts A1, A2, A3)', () => {
       softwareBits: 4,
       softwarePayloadBits: 52,
       contiguousEntries: 16,
+      // Linux arm64 ptep_clear_flush_young invalidates the page after clearing AF.
+      flushOnAccessedClear: true,
     });
     const sw = createAarch64Arch({ hardwareAccessFlag: false });
     expect([

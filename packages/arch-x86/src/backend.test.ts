@@ -100,6 +100,8 @@ describe('the four descriptions (arch-facts B1)', () => {
       softwareBits: 10,
       softwarePayloadBits: 51,
       contiguousEntries: 0,
+      // Linux x86 ptep_clear_flush_young deliberately does not flush.
+      flushOnAccessedClear: false,
     });
     expect(caps({ mode: 'x86-32' })).toMatchObject({
       noExecute: false,

@@ -41,6 +41,7 @@ import { outOfMemory } from './oom-kill.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
+import { countFault } from './working-set.js';
 
 const SEGV_MAPERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_MAPERR' };
 const SEGV_ACCERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_ACCERR' };
@@ -64,12 +65,18 @@ export function handleFault(
   r: WalkResult,
   soft: boolean,
 ): FaultOutcomeCode {
-  if (!k.events.active) return resolveFault(k, proc, vpn, access, r, soft).outcome;
-  // Report the fault before what its handler did (allocations, mappings, a kill).
-  return k.events.hold(
-    () => resolveFault(k, proc, vpn, access, r, soft),
-    (res) => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, res.resolution),
-  ).outcome;
+  const kind = r.faultKind;
+  let res: Resolution;
+  if (!k.events.active) res = resolveFault(k, proc, vpn, access, r, soft);
+  else {
+    // Report the fault before what its handler did (allocations, mappings, a kill).
+    res = k.events.hold(
+      () => resolveFault(k, proc, vpn, access, r, soft),
+      (res) => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, res.resolution),
+    );
+  }
+  countFault(proc, kind, res.resolution);
+  return res.outcome;
 }
 
 function resolveFault(

@@ -7,6 +7,7 @@ import { type AddressInput, type ArchBackend, CONTRACT_VERSION, type EventStream
 import { checkLayout, type SimpleLayout } from './layout.js';
 import type { MachineDescription } from './machine.js';
 import { invalidArgument } from './syscalls.js';
+import type { WorkingSetOptions } from './working-set.js';
 
 /** Options of {@link bootKernel}. */
 export interface KernelOptions {
@@ -71,6 +72,12 @@ export interface KernelOptions {
    * `SEGV_OOM`) and fails fork, exec and spawn with ENOMEM.
    */
   readonly oomKiller?: boolean;
+  /**
+   * Working-set, page-fault-frequency and thrash tracking per process (see `working-set.ts`):
+   * `true` for the defaults, an options object to set some, false (default) for none — then
+   * nothing is tracked and nothing is allocated for it.
+   */
+  readonly workingSet?: boolean | WorkingSetOptions;
 }
 
 /** The mlock policy a kernel was booted with (see {@link KernelOptions.memlockLimit}). */

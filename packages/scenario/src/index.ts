@@ -73,6 +73,7 @@ export {
   type ScenarioEvent,
   type ScenarioMachineInfo,
   type ScenarioOptions,
+  type ScenarioProcessStats,
   type ScenarioProgress,
   type ScenarioRun,
   type ScenarioStepper,
