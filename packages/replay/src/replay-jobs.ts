@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from '@mmkit/core';
 import { checkCapacity } from './checks.js';
 import type { CompactTrace } from './compact-trace.js';
-import { createReplayer } from './fast-replay.js';
+import { createReplayer, createRunReplayer, isFastPolicy } from './fast-replay.js';
 import { StackDistanceCounter } from './lru-mrc.js';
 import { computeNextUseSync } from './next-use.js';
 import { isPolicyName, POLICY_NAMES, type PolicyName } from './policies.js';
@@ -45,10 +45,24 @@ function result(policy: string, capacity: number, accesses: number, hits: number
   return { policy, capacity, accesses, hits, misses, missRatio: accesses > 0 ? misses / accesses : 0 };
 }
 
+/** The first run whose first reference is at or after `position` (`count` if none). */
+function firstRunFrom(starts: Int32Array, count: number, position: number): number {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (starts[mid]! < position) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
- * Runs one job on this thread: LRU at several sizes by stack distances, anything else one
- * replayer per size. `onProgress(refs)` is called with the references replayed since the last
- * call, about every million.
+ * Runs one job on this thread: LRU at several sizes by stack distances; FIFO, CLOCK, LRU and
+ * SIEVE over the trace's runs when it has them (one step per run of repeats, see
+ * `compact-trace.ts`); anything else one replayer per size over the ids. `onProgress(refs)` is
+ * called with the references replayed since the last call, about every million runs or
+ * references.
  */
 export function runReplayJob(
   trace: CompactTrace,
@@ -68,6 +82,28 @@ export function runReplayJob(
       onProgress?.(end - start);
     }
     return job.sizes.map((c) => result('lru', c, counted, counter.hitsAt(c)));
+  }
+  const { runs, runStarts, runCount } = trace;
+  const policy = job.policy;
+  if (isFastPolicy(policy) && runs !== undefined && runStarts !== undefined && runCount !== undefined) {
+    // The references of the run that straddles the warm-up's end are repeats, hence hits: only
+    // runs starting at or after it can miss while counting.
+    const first = firstRunFrom(runStarts, runCount, warmup);
+    return job.sizes.map((capacity) => {
+      const r = createRunReplayer(policy, capacity, trace);
+      let misses = 0;
+      for (let start = 0; start < runCount; start += CHUNK) {
+        const end = Math.min(runCount, start + CHUNK);
+        if (start < first) {
+          r.runMisses(runs, start, Math.min(end, first));
+          if (end > first) misses += r.runMisses(runs, first, end);
+        } else {
+          misses += r.runMisses(runs, start, end);
+        }
+        onProgress?.(runStarts[end]! - runStarts[start]!);
+      }
+      return result(policy, capacity, counted, counted - misses);
+    });
   }
   const nextUse =
     job.policy === 'opt' ? (settings.nextUse ?? computeNextUseSync(ids.subarray(0, n))) : undefined;
@@ -109,6 +145,25 @@ export interface MissRatiosOptions extends ReplayJobSettings {
 function checkOptions(trace: CompactTrace, options: MissRatiosOptions): ReplayJob[] {
   if (trace === null || typeof trace !== 'object' || !(trace.ids instanceof Int32Array)) {
     throw new InvalidArgumentError('trace', trace, 'a CompactTrace (compactTrace / loadCompactTrace)');
+  }
+  const { runs, runStarts, runCount } = trace;
+  if (
+    (runs !== undefined || runStarts !== undefined || runCount !== undefined) &&
+    !(
+      runs instanceof Int32Array &&
+      runStarts instanceof Int32Array &&
+      Number.isSafeInteger(runCount) &&
+      runCount! >= 0 &&
+      runs.length >= runCount! &&
+      runStarts.length > runCount! &&
+      runStarts[runCount!] === trace.length
+    )
+  ) {
+    throw new InvalidArgumentError(
+      'trace runs',
+      runCount,
+      'runs (Int32Array of runCount), runStarts (Int32Array of runCount + 1, ending at length) and runCount together',
+    );
   }
   const { policies, sizes } = options;
   if (!Array.isArray(policies) || policies.length === 0) {
@@ -183,6 +238,8 @@ export type WorkerRequest =
       readonly ids: Int32Array;
       readonly length: number;
       readonly distinct: number;
+      /** The trace's runs, when it has them (`CompactTrace.runs` …). */
+      readonly runs?: { readonly runs: Int32Array; readonly starts: Int32Array; readonly count: number };
       readonly settings: ReplayJobSettings;
     }
   | { readonly type: 'job'; readonly job: number; readonly spec: ReplayJob };
@@ -220,11 +277,21 @@ function runInWorkers(
   const nextUse = needsNextUse
     ? shared(settings.nextUse ?? computeNextUseSync(ids), (b) => new Float64Array(b))
     : undefined;
+  const { runs, runStarts, runCount } = trace;
   const init: WorkerRequest = {
     type: 'init',
     ids,
     length: trace.length,
     distinct: trace.distinct,
+    ...(runs === undefined || runStarts === undefined || runCount === undefined
+      ? {}
+      : {
+          runs: {
+            runs: shared(runs.subarray(0, runCount), (b) => new Int32Array(b)),
+            starts: shared(runStarts.subarray(0, runCount + 1), (b) => new Int32Array(b)),
+            count: runCount,
+          },
+        }),
     settings: {
       ...(settings.warmup === undefined ? {} : { warmup: settings.warmup }),
       ...(settings.tau === undefined ? {} : { tau: settings.tau }),
