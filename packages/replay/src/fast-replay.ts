@@ -105,10 +105,16 @@ class FifoReplayer implements RunReplayer {
     let size = this.size;
     let hand = this.hand;
     let misses = 0;
-    for (let i = start; i < end; i++) {
-      const v = runs[i]!;
-      const id = v ^ (v >> 31); // ~id → id
-      if (resident[id] !== 0) continue;
+    // Hits skip in an inner loop (V8 compiles the two loops tighter than one loop with `continue`).
+    let i = start;
+    outer: while (i < end) {
+      let v = runs[i++]!;
+      let id = v ^ (v >> 31); // ~id → id
+      while (resident[id] !== 0) {
+        if (i === end) break outer;
+        v = runs[i++]!;
+        id = v ^ (v >> 31);
+      }
       misses++;
       if (size < cap) {
         ring[size++] = id;
@@ -194,13 +200,17 @@ class ClockReplayer implements RunReplayer {
     let size = this.size;
     let hand = this.hand;
     let misses = 0;
-    for (let i = start; i < end; i++) {
-      const v = runs[i]!;
-      const id = v ^ (v >> 31);
-      const st = state[id]!;
-      if (st !== 0) {
+    let i = start;
+    outer: while (i < end) {
+      let v = runs[i++]!;
+      let id = v ^ (v >> 31);
+      let st = state[id]!;
+      while (st !== 0) {
         if (st === 1) state[id] = 2;
-        continue;
+        if (i === end) break outer;
+        v = runs[i++]!;
+        id = v ^ (v >> 31);
+        st = state[id]!;
       }
       misses++;
       if (size < cap) {
@@ -224,41 +234,41 @@ class ClockReplayer implements RunReplayer {
   }
 }
 
-/** Exact LRU: a circular doubly linked list over ids with a sentinel (`distinct`); MRU first. */
+/**
+ * Exact LRU: a circular doubly linked list over ids with a sentinel (`distinct`), MRU first;
+ * `prev[id]` is -1 for a page that is not resident (so the hit test reads the link it needs).
+ */
 class LruReplayer implements RunReplayer {
   readonly policy = 'lru';
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
-  private readonly resident: Uint8Array;
   private size = 0;
 
   constructor(
     readonly capacity: number,
     private readonly distinct: number,
   ) {
-    this.prev = new Int32Array(distinct + 1);
+    this.prev = new Int32Array(distinct + 1).fill(-1);
     this.next = new Int32Array(distinct + 1);
     this.prev[distinct] = distinct;
     this.next[distinct] = distinct;
-    this.resident = new Uint8Array(distinct);
   }
 
   run(ids: Int32Array, start: number, end: number): number {
     const prev = this.prev;
     const next = this.next;
-    const resident = this.resident;
     const head = this.distinct;
     const cap = this.capacity;
     let size = this.size;
+    let first = next[head]!; // the MRU page (the sentinel when empty)
     let hits = 0;
     for (let i = start; i < end; i++) {
       const id = ids[i]!;
-      if (resident[id] !== 0) {
+      const p = prev[id]!;
+      if (p >= 0) {
         hits++;
-        const first = next[head]!;
         if (first === id) continue;
         // Unlink, then push at the MRU end.
-        const p = prev[id]!;
         const n = next[id]!;
         next[p] = n;
         prev[n] = p;
@@ -266,23 +276,24 @@ class LruReplayer implements RunReplayer {
         prev[first] = id;
         prev[id] = head;
         next[head] = id;
+        first = id;
         continue;
       }
       if (size < cap) {
         size++;
       } else {
         const victim = prev[head]!;
-        const p = prev[victim]!;
-        next[p] = head;
-        prev[head] = p;
-        resident[victim] = 0;
+        const v = prev[victim]!;
+        next[v] = head;
+        prev[head] = v;
+        prev[victim] = -1;
+        if (victim === first) first = head; // capacity 1: the list is empty now
       }
-      resident[id] = 1;
-      const first = next[head]!;
       next[id] = first;
       prev[first] = id;
       prev[id] = head;
       next[head] = id;
+      first = id;
     }
     this.size = size;
     return hits;
@@ -294,19 +305,18 @@ class LruReplayer implements RunReplayer {
   runMisses(runs: Int32Array, start: number, end: number): number {
     const prev = this.prev;
     const next = this.next;
-    const resident = this.resident;
     const head = this.distinct;
     const cap = this.capacity;
     let size = this.size;
+    let first = next[head]!;
     let misses = 0;
     for (let i = start; i < end; i++) {
       const v = runs[i]!;
       const id = v ^ (v >> 31);
-      const first = next[head]!;
-      if (resident[id] !== 0) {
-        // Consecutive runs differ, but a run split across pieces by hand may repeat the MRU page.
+      const p = prev[id]!;
+      if (p >= 0) {
+        // Consecutive runs differ, but runs built by hand may repeat the MRU page.
         if (first === id) continue;
-        const p = prev[id]!;
         const n = next[id]!;
         next[p] = n;
         prev[n] = p;
@@ -314,25 +324,25 @@ class LruReplayer implements RunReplayer {
         prev[first] = id;
         prev[id] = head;
         next[head] = id;
+        first = id;
         continue;
       }
       misses++;
-      let mru = first;
       if (size < cap) {
         size++;
       } else {
         const victim = prev[head]!;
-        const p = prev[victim]!;
-        next[p] = head;
-        prev[head] = p;
-        resident[victim] = 0;
-        if (victim === mru) mru = head; // capacity 1: the list is empty now
+        const pv = prev[victim]!;
+        next[pv] = head;
+        prev[head] = pv;
+        prev[victim] = -1;
+        if (victim === first) first = head;
       }
-      resident[id] = 1;
-      next[id] = mru;
-      prev[mru] = id;
+      next[id] = first;
+      prev[first] = id;
       prev[id] = head;
       next[head] = id;
+      first = id;
     }
     this.size = size;
     return misses;
@@ -421,12 +431,17 @@ class SieveReplayer implements RunReplayer {
     let size = this.size;
     let hand = this.hand;
     let misses = 0;
-    for (let i = start; i < end; i++) {
-      const v = runs[i]!;
-      const id = v ^ (v >> 31);
-      if (state[id] !== 0) {
-        state[id] = 2;
-        continue;
+    let i = start;
+    outer: while (i < end) {
+      let v = runs[i++]!;
+      let id = v ^ (v >> 31);
+      let st = state[id]!;
+      while (st !== 0) {
+        if (st === 1) state[id] = 2;
+        if (i === end) break outer;
+        v = runs[i++]!;
+        id = v ^ (v >> 31);
+        st = state[id]!;
       }
       misses++;
       if (size < cap) {
