@@ -11,8 +11,8 @@
  * distinct key). With `shared: true` the ids live in a `SharedArrayBuffer`, so worker threads
  * read them without a copy.
  *
- * Runs: the builder also records the trace with consecutive repeats of one page collapsed (8 more
- * bytes per run: `runs` and `runStarts`). A run is one id and how many times in a row it is
+ * Runs: the builder also records the trace with consecutive repeats of one page collapsed (4 more
+ * bytes per run, `runs`). A run is one id and how many times in a row it is
  * referenced; `runs[r]` is the id if the run has one reference and `~id` (negative) if it has two or
  * more. For FIFO, CLOCK, LRU and SIEVE a repeat of the page just referenced is a hit that leaves the
  * policy's state exactly as the repeat's first reference left it, except CLOCK's and SIEVE's bit
@@ -34,15 +34,12 @@ export interface CompactTrace {
   /** `keys[id]`: the page key of an id (`distinct` elements). */
   readonly keys: Float64Array;
   /**
-   * The trace with consecutive repeats collapsed (see the module documentation): `runs[r]` is the
-   * id of run r if it has one reference, `~id` if it has two or more; two consecutive runs never
-   * have the same id. Absent on a trace built by hand (replay then uses `ids`).
+   * The trace with consecutive repeats collapsed (see the module documentation), exactly one
+   * element per run: `runs[r]` is the id of run r if it has one reference, `~id` if it has two or
+   * more; two consecutive runs never have the same id. Absent on a trace built by hand (replay
+   * then uses `ids`).
    */
   readonly runs?: Int32Array;
-  /** `runStarts[r]`: the position of run r's first reference; `runStarts[runCount] = length`. */
-  readonly runStarts?: Int32Array;
-  /** Number of runs (`runs` has exactly this many elements, `runStarts` one more). */
-  readonly runCount?: number;
 }
 
 /** Options of {@link compactTrace} and {@link CompactTraceBuilder}. */
@@ -72,7 +69,6 @@ export class CompactTraceBuilder {
   private ids: Int32Array;
   private position = 0;
   private runs: Int32Array;
-  private runStarts: Int32Array;
   private runCount = 0;
   /** The key and id of the last reference pushed (NaN before the first), so runs span batches. */
   private lastKey = Number.NaN;
@@ -91,8 +87,7 @@ export class CompactTraceBuilder {
     this.mask = size - 1;
     this.distinctKeys = new Float64Array(size >>> 1);
     this.ids = newIds(Math.max(16, expectedLength), this.shared);
-    this.runs = newIds(16, this.shared);
-    this.runStarts = newIds(16, this.shared);
+    this.runs = newIds(Math.max(16, expectedLength), this.shared);
   }
 
   /** References pushed so far. */
@@ -124,7 +119,6 @@ export class CompactTraceBuilder {
     let mask = this.mask;
     let p = this.position;
     let runs = this.runs;
-    let runStarts = this.runStarts;
     let r = this.runCount;
     // A run of references to one page (common in real traces: instruction fetches, sequential
     // data) needs no lookup. NaN never equals a key, so the first reference always looks up.
@@ -168,10 +162,8 @@ export class CompactTraceBuilder {
         this.runCount = r;
         this.growRuns();
         runs = this.runs;
-        runStarts = this.runStarts;
       }
-      runs[r] = lastId;
-      runStarts[r++] = p;
+      runs[r++] = lastId;
     }
     this.position = p;
     this.runCount = r;
@@ -183,10 +175,7 @@ export class CompactTraceBuilder {
     const n = Math.min(this.runs.length * 2, MAX_COMPACT_REFERENCES);
     const runs = newIds(n, this.shared);
     runs.set(this.runs.subarray(0, this.runCount));
-    const starts = newIds(n, this.shared);
-    starts.set(this.runStarts.subarray(0, this.runCount));
     this.runs = runs;
-    this.runStarts = starts;
   }
 
   /** A new key at free slot `j` (kept out of the hot loop): checks it, numbers it, grows. */
@@ -226,18 +215,7 @@ export class CompactTraceBuilder {
       runs = newIds(runCount, this.shared);
       runs.set(this.runs.subarray(0, runCount));
     }
-    const runStarts = newIds(runCount + 1, this.shared);
-    runStarts.set(this.runStarts.subarray(0, runCount));
-    runStarts[runCount] = length;
-    return {
-      ids,
-      length,
-      distinct: this.count,
-      keys: this.distinctKeys.slice(0, this.count),
-      runs,
-      runStarts,
-      runCount,
-    };
+    return { ids, length, distinct: this.count, keys: this.distinctKeys.slice(0, this.count), runs };
   }
 
   private grow(): void {

@@ -45,16 +45,12 @@ function result(policy: string, capacity: number, accesses: number, hits: number
   return { policy, capacity, accesses, hits, misses, missRatio: accesses > 0 ? misses / accesses : 0 };
 }
 
-/** The first run whose first reference is at or after `position` (`count` if none). */
-function firstRunFrom(starts: Int32Array, count: number, position: number): number {
-  let lo = 0;
-  let hi = count;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (starts[mid]! < position) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/** Runs that start before reference `position` (consecutive runs differ, so a run starts where the id changes). */
+function runsBefore(ids: Int32Array, position: number): number {
+  if (position <= 0) return 0;
+  let count = 1;
+  for (let i = 1; i < position; i++) if (ids[i] !== ids[i - 1]) count++;
+  return count;
 }
 
 /**
@@ -62,7 +58,8 @@ function firstRunFrom(starts: Int32Array, count: number, position: number): numb
  * SIEVE over the trace's runs when it has them (one step per run of repeats, see
  * `compact-trace.ts`); anything else one replayer per size over the ids. `onProgress(refs)` is
  * called with the references replayed since the last call, about every million runs or
- * references.
+ * references (over runs, in proportion to the runs replayed; the reports add up to the trace
+ * length).
  */
 export function runReplayJob(
   trace: CompactTrace,
@@ -83,24 +80,28 @@ export function runReplayJob(
     }
     return job.sizes.map((c) => result('lru', c, counted, counter.hitsAt(c)));
   }
-  const { runs, runStarts, runCount } = trace;
+  const { runs } = trace;
   const policy = job.policy;
-  if (isFastPolicy(policy) && runs !== undefined && runStarts !== undefined && runCount !== undefined) {
+  if (isFastPolicy(policy) && runs !== undefined) {
     // The references of the run that straddles the warm-up's end are repeats, hence hits: only
     // runs starting at or after it can miss while counting.
-    const first = firstRunFrom(runStarts, runCount, warmup);
+    const count = runs.length;
+    const first = runsBefore(ids, warmup);
     return job.sizes.map((capacity) => {
       const r = createRunReplayer(policy, capacity, trace);
       let misses = 0;
-      for (let start = 0; start < runCount; start += CHUNK) {
-        const end = Math.min(runCount, start + CHUNK);
+      let reported = 0;
+      for (let start = 0; start < count; start += CHUNK) {
+        const end = Math.min(count, start + CHUNK);
         if (start < first) {
           r.runMisses(runs, start, Math.min(end, first));
           if (end > first) misses += r.runMisses(runs, first, end);
         } else {
           misses += r.runMisses(runs, start, end);
         }
-        onProgress?.(runStarts[end]! - runStarts[start]!);
+        const done = end === count ? n : Math.floor((n * end) / count);
+        onProgress?.(done - reported);
+        reported = done;
       }
       return result(policy, capacity, counted, counted - misses);
     });
@@ -146,23 +147,11 @@ function checkOptions(trace: CompactTrace, options: MissRatiosOptions): ReplayJo
   if (trace === null || typeof trace !== 'object' || !(trace.ids instanceof Int32Array)) {
     throw new InvalidArgumentError('trace', trace, 'a CompactTrace (compactTrace / loadCompactTrace)');
   }
-  const { runs, runStarts, runCount } = trace;
-  if (
-    (runs !== undefined || runStarts !== undefined || runCount !== undefined) &&
-    !(
-      runs instanceof Int32Array &&
-      runStarts instanceof Int32Array &&
-      Number.isSafeInteger(runCount) &&
-      runCount! >= 0 &&
-      runs.length >= runCount! &&
-      runStarts.length > runCount! &&
-      runStarts[runCount!] === trace.length
-    )
-  ) {
+  if (trace.runs !== undefined && !(trace.runs instanceof Int32Array && trace.runs.length <= trace.length)) {
     throw new InvalidArgumentError(
       'trace runs',
-      runCount,
-      'runs (Int32Array of runCount), runStarts (Int32Array of runCount + 1, ending at length) and runCount together',
+      trace.runs,
+      'an Int32Array of at most `length` runs (as CompactTraceBuilder makes it), or absent',
     );
   }
   const { policies, sizes } = options;
@@ -238,8 +227,8 @@ export type WorkerRequest =
       readonly ids: Int32Array;
       readonly length: number;
       readonly distinct: number;
-      /** The trace's runs, when it has them (`CompactTrace.runs` …). */
-      readonly runs?: { readonly runs: Int32Array; readonly starts: Int32Array; readonly count: number };
+      /** The trace's runs, when it has them (`CompactTrace.runs`). */
+      readonly runs?: Int32Array;
       readonly settings: ReplayJobSettings;
     }
   | { readonly type: 'job'; readonly job: number; readonly spec: ReplayJob };
@@ -277,21 +266,12 @@ function runInWorkers(
   const nextUse = needsNextUse
     ? shared(settings.nextUse ?? computeNextUseSync(ids), (b) => new Float64Array(b))
     : undefined;
-  const { runs, runStarts, runCount } = trace;
   const init: WorkerRequest = {
     type: 'init',
     ids,
     length: trace.length,
     distinct: trace.distinct,
-    ...(runs === undefined || runStarts === undefined || runCount === undefined
-      ? {}
-      : {
-          runs: {
-            runs: shared(runs.subarray(0, runCount), (b) => new Int32Array(b)),
-            starts: shared(runStarts.subarray(0, runCount + 1), (b) => new Int32Array(b)),
-            count: runCount,
-          },
-        }),
+    ...(trace.runs === undefined ? {} : { runs: shared(trace.runs, (b) => new Int32Array(b)) }),
     settings: {
       ...(settings.warmup === undefined ? {} : { warmup: settings.warmup }),
       ...(settings.tau === undefined ? {} : { tau: settings.tau }),

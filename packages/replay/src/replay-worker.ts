@@ -21,9 +21,7 @@ port.on('message', (m: WorkerRequest) => {
         length: m.length,
         distinct: m.distinct,
         keys: new Float64Array(0),
-        ...(m.runs === undefined
-          ? {}
-          : { runs: m.runs.runs, runStarts: m.runs.starts, runCount: m.runs.count }),
+        ...(m.runs === undefined ? {} : { runs: m.runs }),
       };
       settings = m.settings;
       return;

@@ -18,12 +18,22 @@ function referenceSequence(policy: PolicyName, keys: readonly number[], capacity
   return keys.map((k) => (p.access(k) ? 1 : 0));
 }
 
+/** Where each run starts (a run starts where the id changes), and the trace length at the end. */
+function runStarts(trace: CompactTrace): number[] {
+  const starts: number[] = [];
+  for (let i = 0; i < trace.length; i++) if (i === 0 || trace.ids[i] !== trace.ids[i - 1]) starts.push(i);
+  starts.push(trace.length);
+  return starts;
+}
+
 /** Expands per-run outcomes (1 = the run's first reference hit) to per-reference hits. */
 function expand(trace: CompactTrace, firstHit: readonly number[]): number[] {
+  const starts = runStarts(trace);
+  expect(starts.length - 1).toBe(trace.runs!.length);
   const out: number[] = [];
-  for (let r = 0; r < trace.runCount!; r++) {
+  for (let r = 0; r < trace.runs!.length; r++) {
     out.push(firstHit[r]!);
-    for (let i = trace.runStarts![r]! + 1; i < trace.runStarts![r + 1]!; i++) out.push(1);
+    for (let i = starts[r]! + 1; i < starts[r + 1]!; i++) out.push(1);
   }
   return out;
 }
@@ -32,7 +42,7 @@ function expand(trace: CompactTrace, firstHit: readonly number[]): number[] {
 function runSequence(policy: FastPolicyName, trace: CompactTrace, capacity: number): number[] {
   const r = createRunReplayer(policy, capacity, trace);
   const first: number[] = [];
-  for (let i = 0; i < trace.runCount!; i++) first.push(1 - r.runMisses(trace.runs!, i, i + 1));
+  for (let i = 0; i < trace.runs!.length; i++) first.push(1 - r.runMisses(trace.runs!, i, i + 1));
   return expand(trace, first);
 }
 
@@ -49,7 +59,7 @@ function naiveCollapseSequence(
 ): number[] {
   const p = createPolicy(policy, capacity);
   const first: number[] = [];
-  for (let r = 0; r < trace.runCount!; r++) {
+  for (let r = 0; r < trace.runs!.length; r++) {
     const v = trace.runs![r]!;
     const id = v < 0 ? ~v : v;
     first.push(p.access(id) ? 1 : 0);
@@ -69,10 +79,8 @@ describe('compact trace runs', () => {
     const t = compactTrace([5, 5, 7, 5, 5, 5, 9, 7]);
     expect(Array.from(t.ids)).toEqual([0, 0, 1, 0, 0, 0, 2, 1]);
     expect(Array.from(t.runs!)).toEqual([~0, 1, ~0, 2, 1]);
-    expect(Array.from(t.runStarts!)).toEqual([0, 2, 3, 6, 7, 8]);
-    expect(t.runCount).toBe(5);
-    const empty = compactTrace([]);
-    expect([empty.runCount, Array.from(empty.runStarts!)]).toEqual([0, [0]]);
+    expect(runStarts(t)).toEqual([0, 2, 3, 6, 7, 8]);
+    expect(compactTrace([]).runs!.length).toBe(0);
   });
   it('a run continues across batches; after a bad key the runs end at the kept references', () => {
     const b = new CompactTraceBuilder({ shared: true }, 2);
@@ -84,7 +92,6 @@ describe('compact trace runs', () => {
     expect(t.runs!.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(Array.from(t.ids)).toEqual([0, 0, 0, 1, 1, 1, 1, 0]);
     expect(Array.from(t.runs!)).toEqual([~0, ~1, 0]);
-    expect(Array.from(t.runStarts!)).toEqual([0, 3, 7, 8]);
   });
   it('expand back to the ids, consecutive runs differ (random traces, random batches)', () => {
     fc.assert(
@@ -92,11 +99,12 @@ describe('compact trace runs', () => {
         const b = new CompactTraceBuilder({}, 1);
         for (let i = 0; i < keys.length; i += batch) b.push(keys.slice(i, i + batch));
         const t = b.finish();
-        expect(t.runStarts![t.runCount!]).toBe(keys.length);
-        for (let r = 0; r < t.runCount!; r++) {
+        const starts = runStarts(t);
+        expect(starts.length - 1).toBe(t.runs!.length);
+        for (let r = 0; r < t.runs!.length; r++) {
           const v = t.runs![r]!;
           const id = v < 0 ? ~v : v;
-          const [s, e] = [t.runStarts![r]!, t.runStarts![r + 1]!];
+          const [s, e] = [starts[r]!, starts[r + 1]!];
           expect(e - s >= 2).toBe(v < 0);
           for (let i = s; i < e; i++) expect(t.ids[i]).toBe(id);
           if (r > 0) expect(t.ids[s - 1]).not.toBe(id);
@@ -141,7 +149,7 @@ describe('run replay ≡ the reference policy on the original keys, reference by
       keys.push(...Array<number>(1 + (x % 4)).fill((x >>> 8) % 40));
     }
     const t = compactTrace(keys);
-    const { runs: _r, runStarts: _s, runCount: _c, ...noRuns } = t;
+    const { runs: _runs, ...noRuns } = t;
     for (const policy of FAST_POLICY_NAMES) {
       for (const warmup of [0, 1, 3, 10, keys.length]) {
         for (const capacity of [1, 4, 9]) {
@@ -159,7 +167,7 @@ describe('run replay ≡ the reference policy on the original keys, reference by
   it('refuses run replay for a policy where a repeat is not a no-op, and inconsistent runs', async () => {
     const t = compactTrace([1, 1, 2]);
     expect(() => createRunReplayer('lfu' as 'lru', 2, t)).toThrow(/one of fifo, clock, lru, sieve/);
-    const bad = { ...t, runStarts: Int32Array.of(0, 2) };
+    const bad = { ...t, runs: Int32Array.of(0, 1, 0, 1) };
     await expect(missRatios(bad, { policies: ['fifo'], sizes: [2], workers: 0 })).rejects.toThrow(
       /trace runs/,
     );
