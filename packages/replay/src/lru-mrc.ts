@@ -74,6 +74,17 @@ export class StackDistanceCounter {
     this.t++;
   }
 
+  /**
+   * `count` counted repeats of the page just pushed (stack distance 1, a hit at every size): what
+   * the replay of a compact trace's runs adds for the references it skips. Changes nothing else
+   * (a repeat leaves the stack as it is).
+   */
+  pushRepeats(count: number): void {
+    if (count <= 0) return;
+    this.counted += count;
+    this.hist[1]! += count;
+  }
+
   /** Hits of an LRU cache of `capacity` pages over the counted references. */
   hitsAt(capacity: number): number {
     let hits = 0;

@@ -71,6 +71,27 @@ export function runReplayJob(
   const ids = trace.ids;
   const warmup = Math.min(settings.warmup ?? 0, n);
   const counted = n - warmup;
+  const { runs } = trace;
+  if (job.policy === 'lru' && job.sizes.length > 1 && runs !== undefined) {
+    // Over runs: skipping a repeat changes no other reference's stack distance (the pages between
+    // two references of a page stay the same); each counted repeat is a distance-1 hit.
+    const counter = new StackDistanceCounter();
+    const count = runs.length;
+    const first = runsBefore(ids, warmup);
+    let reported = 0;
+    for (let start = 0; start < count; start += CHUNK) {
+      const end = Math.min(count, start + CHUNK);
+      for (let r = start; r < end; r++) {
+        const v = runs[r]!;
+        counter.pushId(v ^ (v >> 31), r >= first);
+      }
+      const done = end === count ? n : Math.floor((n * end) / count);
+      onProgress?.(done - reported);
+      reported = done;
+    }
+    counter.pushRepeats(counted - (count - first));
+    return job.sizes.map((c) => result('lru', c, counted, counter.hitsAt(c)));
+  }
   if (job.policy === 'lru' && job.sizes.length > 1) {
     const counter = new StackDistanceCounter();
     for (let start = 0; start < n; start += CHUNK) {
@@ -80,7 +101,6 @@ export function runReplayJob(
     }
     return job.sizes.map((c) => result('lru', c, counted, counter.hitsAt(c)));
   }
-  const { runs } = trace;
   const policy = job.policy;
   if (isFastPolicy(policy) && runs !== undefined) {
     // The references of the run that straddles the warm-up's end are repeats, hence hits: only

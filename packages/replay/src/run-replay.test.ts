@@ -159,6 +159,11 @@ describe('run replay ≡ the reference policy on the original keys, reference by
         }
       }
     }
+    for (const warmup of [0, 1, 3, 10, keys.length]) {
+      // LRU at several sizes: one pass by stack distances, over the run heads plus the repeats.
+      const job = { policy: 'lru', sizes: [1, 2, 5, 17, 40] } as const;
+      expect(runReplayJob(t, job, { warmup })).toEqual(runReplayJob(noRuns, job, { warmup }));
+    }
     const options = { policies: [...FAST_POLICY_NAMES], sizes: [2, 5], warmup: 7 };
     expect(await missRatios(t, { ...options, workers: 2 })).toEqual(
       await missRatios(noRuns, { ...options, workers: 0 }),
