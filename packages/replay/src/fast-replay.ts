@@ -323,8 +323,7 @@ class LruReplayer implements RunReplayer {
         next[id] = first;
         prev[first] = id;
         prev[id] = head;
-        next[head] = id;
-        first = id;
+        first = id; // next[head] is written once, at the end (nothing reads it in the loop)
         continue;
       }
       misses++;
@@ -341,9 +340,9 @@ class LruReplayer implements RunReplayer {
       next[id] = first;
       prev[first] = id;
       prev[id] = head;
-      next[head] = id;
       first = id;
     }
+    next[head] = first;
     this.size = size;
     return misses;
   }
