@@ -7,6 +7,10 @@
  * equal hits on random traces). The other policies run their generic `ReplacementPolicy` over the
  * ids. A replayer can be run in pieces (`run(ids, 0, a)`, `run(ids, a, b)`, …): its state carries
  * over, so callers can count only after a warm-up and report progress between pieces.
+ *
+ * The four specialised replayers are also {@link RunReplayer}s: they replay a compact trace's
+ * `runs` (consecutive repeats collapsed, see `compact-trace.ts`) one step per run, which is exact
+ * for these four policies only (each `runMisses` says why).
  */
 import { InvalidArgumentError } from '@mmkit/core';
 import { checkCapacity } from './checks.js';

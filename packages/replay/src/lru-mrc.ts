@@ -75,9 +75,9 @@ export class StackDistanceCounter {
   }
 
   /**
-   * `count` counted repeats of the page just pushed (stack distance 1, a hit at every size): what
-   * the replay of a compact trace's runs adds for the references it skips. Changes nothing else
-   * (a repeat leaves the stack as it is).
+   * `count` counted repeats: references to the page referenced just before them (stack distance
+   * 1, a hit at every size), which the replay of a compact trace's runs skips. A repeat leaves
+   * the stack as it is, so only the counts change and they may be added at any time.
    */
   pushRepeats(count: number): void {
     if (count <= 0) return;

@@ -169,6 +169,26 @@ describe('run replay ≡ the reference policy on the original keys, reference by
       await missRatios(noRuns, { ...options, workers: 0 }),
     );
   });
+  it('progress over runs comes in pieces and adds up to the references (more than a million runs)', () => {
+    const keys = new Float64Array(3_000_000);
+    for (let i = 0; i < keys.length; i++) keys[i] = (i >> 1) % 5000; // runs of two, 1.5 M runs
+    const t = compactTrace(keys);
+    expect(t.runs!.length).toBe(1_500_000);
+    for (const job of [
+      { policy: 'fifo', sizes: [100] },
+      { policy: 'lru', sizes: [100, 6000] },
+    ] as const) {
+      const reports: number[] = [];
+      const results = runReplayJob(t, job, { warmup: 7 }, (refs) => reports.push(refs));
+      expect(reports.length).toBeGreaterThan(1);
+      expect(reports.every((r) => r > 0)).toBe(true);
+      expect(reports.reduce((a, b) => a + b, 0)).toBe(
+        keys.length * (job.policy === 'lru' ? 1 : job.sizes.length),
+      );
+      // Every other reference is a repeat; at 100 pages every counted run head misses (a sweep).
+      expect(results[0]!.misses).toBe(1_500_000 - 4); // runs at 0, 2, 4, 6 are warm-up
+    }
+  });
   it('refuses run replay for a policy where a repeat is not a no-op, and inconsistent runs', async () => {
     const t = compactTrace([1, 1, 2]);
     expect(() => createRunReplayer('lfu' as 'lru', 2, t)).toThrow(/one of fifo, clock, lru, sieve/);
