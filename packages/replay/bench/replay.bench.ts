@@ -6,10 +6,14 @@
  *
  * Rows:
  * - `replay <policy> (4096 pages)`: `replaySync` on the Float64Array of keys: it compacts the
- *   trace to dense ids (one hash lookup per reference, every key validated) and runs the
- *   specialised loop — the whole job, as the C peer does it.
- * - `compactTrace`: the compaction alone; `replay <policy> over a compact trace`: the loop alone
- *   (what each further size or policy costs once the trace is compact, as in `mmkit replay`).
+ *   trace to dense ids and runs (one hash lookup per reference, every key validated) and runs the
+ *   specialised loop over the runs — the whole job, as the C peer does it.
+ * - `compactTrace`: the compaction alone; `replay <policy> over a compact trace`: the per-reference
+ *   loop alone over the ids (what the C peer's id loops do); `… over runs`: the loop `mmkit
+ *   replay` runs per size and policy once the trace is compact (one step per run of repeats; this
+ *   trace has almost none, so it shows the cost of the run form where it cannot help), and the
+ *   same on a trace where each page is held for 1–4 consecutive references (mean 2.5, like the
+ *   valgrind lackey traces of gzip and xz).
  * - C peer (native/replay-peer.c, see native/README.md): FIFO, CLOCK and LRU in plain C (hash
  *   table + arrays) on the same trace, written to a temporary file as uint64s, and the same
  *   compaction and id loops as mmkit's in C; each miss count (and the distinct count) must equal
@@ -21,7 +25,15 @@
  */
 import type { BenchContext } from '../../../scripts/bench-api.js';
 import { NativePeer, peerRow, ratioRow, sameOrThrow, toUint64 } from '../../../scripts/native-peer.js';
-import { compactTrace, createReplayer, lruMissRatioCurveSync, missRatios, replaySync } from '../src/index.js';
+import {
+  type CompactTrace,
+  compactTrace,
+  createReplayer,
+  createRunReplayer,
+  lruMissRatioCurveSync,
+  missRatios,
+  replaySync,
+} from '../src/index.js';
 
 const N = 10_000_000;
 const CAPACITY = 4096;
@@ -51,6 +63,28 @@ function replayRate(trace: Float64Array, policy: Peer | 'sieve'): { rate: number
   return { rate: (N * 1000) / ms, misses: r!.misses };
 }
 
+/** The synthetic trace with each reference repeated 1–4 times (mean 2.5), cut to N references. */
+function withRepeats(trace: Float64Array): Float64Array {
+  const out = new Float64Array(N);
+  let x = 0x1b873593;
+  for (let i = 0, o = 0; o < N; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    for (let k = 1 + (x & 3); k > 0 && o < N; k--) out[o++] = trace[i]!;
+  }
+  return out;
+}
+
+/** The loop alone over the runs of `t`: references per second (the original count) and misses. */
+function runsRate(t: CompactTrace, policy: Peer | 'sieve'): { rate: number; misses: number } {
+  const t0 = performance.now();
+  const misses = createRunReplayer(policy, CAPACITY, t).runMisses(t.runs!, 0, t.runs!.length);
+  return { rate: (t.length * 1000) / (performance.now() - t0), misses };
+}
+
 type Rate = { rate: number; misses: number };
 type PeerResult = { misses: number; refs_per_s: number };
 type PeerOutput = Record<Peer | `${Peer}_ids`, PeerResult> & {
@@ -59,6 +93,8 @@ type PeerOutput = Record<Peer | `${Peer}_ids`, PeerResult> & {
 
 export default async function replayBench(bench: BenchContext): Promise<void> {
   const trace = syntheticTrace();
+  const repeated = compactTrace(withRepeats(trace));
+  let syntheticRuns = 0;
   const rounds = bench.quick ? 1 : 5;
   const best = new Map<string, Rate>();
   const keep = (name: string, m: Rate) => {
@@ -74,12 +110,17 @@ export default async function replayBench(bench: BenchContext): Promise<void> {
       for (const policy of POLICIES) keep(policy, replayRate(trace, policy));
       let t0 = performance.now();
       const compact = compactTrace(trace);
+      syntheticRuns = compact.runs!.length;
       keep('compact', { rate: (N * 1000) / (performance.now() - t0), misses: compact.distinct });
       for (const policy of [...POLICIES, 'sieve'] as const) {
         t0 = performance.now();
         const r = createReplayer(policy, CAPACITY, compact);
         const hits = r.run(compact.ids, 0, compact.length);
         keep(`${policy} ids`, { rate: (N * 1000) / (performance.now() - t0), misses: N - hits });
+        const runs = runsRate(compact, policy);
+        if (runs.misses !== N - hits) throw new Error(`${policy}: runs and ids disagree`);
+        keep(`${policy} runs`, runs);
+        keep(`${policy} repeated runs`, runsRate(repeated, policy));
       }
       if (peer && input) {
         const c = peer.run<PeerOutput>([input, CAPACITY, 1]);
@@ -114,6 +155,20 @@ export default async function replayBench(bench: BenchContext): Promise<void> {
       `replay ${policy} over a compact trace (${CAPACITY} pages)`,
       `10 M refs as dense ids, the loop alone; ${of}`,
       best.get(`${policy} ids`)!.rate,
+    );
+  }
+  for (const policy of [...POLICIES, 'sieve'] as const) {
+    await row(
+      `replay ${policy} over runs (${CAPACITY} pages)`,
+      `the same 10 M refs in ${syntheticRuns} runs; the loop alone; ${of}`,
+      best.get(`${policy} runs`)!.rate,
+    );
+  }
+  for (const policy of [...POLICIES, 'sieve'] as const) {
+    await row(
+      `replay ${policy} over runs, pages held 1–4 refs (${CAPACITY} pages)`,
+      `10 M refs in ${repeated.runs!.length} runs; the loop alone, refs/s of the original count; ${of}`,
+      best.get(`${policy} repeated runs`)!.rate,
     );
   }
   if (best.has('C compact')) {

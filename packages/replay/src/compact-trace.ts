@@ -10,6 +10,15 @@
  * per reference plus 8 per distinct key (and, while building, a hash table of ≤ 24 bytes per
  * distinct key). With `shared: true` the ids live in a `SharedArrayBuffer`, so worker threads
  * read them without a copy.
+ *
+ * Runs: the builder also records the trace with consecutive repeats of one page collapsed (4 more
+ * bytes per run, `runs`). A run is one id and how many times in a row it is
+ * referenced; `runs[r]` is the id if the run has one reference and `~id` (negative) if it has two or
+ * more. For FIFO, CLOCK, LRU and SIEVE a repeat of the page just referenced is a hit that leaves the
+ * policy's state exactly as the repeat's first reference left it, except CLOCK's and SIEVE's bit
+ * (set by the first repeat): so those policies replay runs, one step per run, and the 1-bit flag
+ * carries what the repeats do (`fast-replay.ts`). Other policies (LFU counts every reference, ARC
+ * and 2Q move a page on its second reference, OPT looks at positions) replay `ids`.
  */
 import { InvalidArgumentError } from '@mmkit/core';
 import { forEachBatch, type TraceSource } from './trace-source.js';
@@ -24,6 +33,13 @@ export interface CompactTrace {
   readonly distinct: number;
   /** `keys[id]`: the page key of an id (`distinct` elements). */
   readonly keys: Float64Array;
+  /**
+   * The trace with consecutive repeats collapsed (see the module documentation), exactly one
+   * element per run: `runs[r]` is the id of run r if it has one reference, `~id` if it has two or
+   * more; two consecutive runs never have the same id. Absent on a trace built by hand (replay
+   * then uses `ids`).
+   */
+  readonly runs?: Int32Array;
 }
 
 /** Options of {@link compactTrace} and {@link CompactTraceBuilder}. */
@@ -52,6 +68,11 @@ export class CompactTraceBuilder {
   private count = 0;
   private ids: Int32Array;
   private position = 0;
+  private runs: Int32Array;
+  private runCount = 0;
+  /** The key and id of the last reference pushed (NaN before the first), so runs span batches. */
+  private lastKey = Number.NaN;
+  private lastId = 0;
   private readonly shared: boolean;
 
   /**
@@ -66,6 +87,7 @@ export class CompactTraceBuilder {
     this.mask = size - 1;
     this.distinctKeys = new Float64Array(size >>> 1);
     this.ids = newIds(Math.max(16, expectedLength), this.shared);
+    this.runs = newIds(Math.max(16, expectedLength), this.shared);
   }
 
   /** References pushed so far. */
@@ -96,17 +118,19 @@ export class CompactTraceBuilder {
     let tv = this.tableIds;
     let mask = this.mask;
     let p = this.position;
+    let runs = this.runs;
+    let r = this.runCount;
     // A run of references to one page (common in real traces: instruction fetches, sequential
     // data) needs no lookup. NaN never equals a key, so the first reference always looks up.
-    let lastKey = Number.NaN;
-    let lastId = 0;
+    let lastKey = this.lastKey;
+    let lastId = this.lastId;
     for (let i = 0; i < length; i++, p++) {
       const key = keys[i]!;
       if (key === lastKey) {
         ids[p] = lastId;
+        runs[r - 1] = ~lastId; // the run has two or more references
         continue;
       }
-      lastKey = key;
       // KeyIndex's hash: mix the low 32 bits with the bits above them.
       let h = Math.imul((key >>> 0) ^ Math.imul((key * TWO_POW_MINUS_32) >>> 0, 0x27d4eb2d), 0x9e3779b1);
       h ^= h >>> 15;
@@ -115,9 +139,12 @@ export class CompactTraceBuilder {
         const k = tk[j]!;
         // The empty marker first: a key of -1 must not match it.
         if (k === -1) {
+          // Everything before reference p is recorded (a bad key throws here and keeps it).
           this.position = p;
+          this.runCount = r;
+          this.lastKey = lastKey;
+          this.lastId = lastId;
           lastId = this.add(key, j);
-          ids[p] = lastId;
           tk = this.tableKeys;
           tv = this.tableIds;
           mask = this.mask;
@@ -125,13 +152,30 @@ export class CompactTraceBuilder {
         }
         if (k === key) {
           lastId = tv[j]!;
-          ids[p] = lastId;
           break;
         }
         j = (j + 1) & mask;
       }
+      lastKey = key;
+      ids[p] = lastId;
+      if (r === runs.length) {
+        this.runCount = r;
+        this.growRuns();
+        runs = this.runs;
+      }
+      runs[r++] = lastId;
     }
     this.position = p;
+    this.runCount = r;
+    this.lastKey = lastKey;
+    this.lastId = lastId;
+  }
+
+  private growRuns(): void {
+    const n = Math.min(this.runs.length * 2, MAX_COMPACT_REFERENCES);
+    const runs = newIds(n, this.shared);
+    runs.set(this.runs.subarray(0, this.runCount));
+    this.runs = runs;
   }
 
   /** A new key at free slot `j` (kept out of the hot loop): checks it, numbers it, grows. */
@@ -165,7 +209,13 @@ export class CompactTraceBuilder {
       exact.set(ids.subarray(0, length));
       ids = exact;
     }
-    return { ids, length, distinct: this.count, keys: this.distinctKeys.slice(0, this.count) };
+    const runCount = this.runCount;
+    let runs = this.runs;
+    if (runs.length !== runCount) {
+      runs = newIds(runCount, this.shared);
+      runs.set(this.runs.subarray(0, runCount));
+    }
+    return { ids, length, distinct: this.count, keys: this.distinctKeys.slice(0, this.count), runs };
   }
 
   private grow(): void {

@@ -7,6 +7,10 @@
  * equal hits on random traces). The other policies run their generic `ReplacementPolicy` over the
  * ids. A replayer can be run in pieces (`run(ids, 0, a)`, `run(ids, a, b)`, …): its state carries
  * over, so callers can count only after a warm-up and report progress between pieces.
+ *
+ * The four specialised replayers are also {@link RunReplayer}s: they replay a compact trace's
+ * `runs` (consecutive repeats collapsed, see `compact-trace.ts`) one step per run, which is exact
+ * for these four policies only (each `runMisses` says why).
  */
 import { InvalidArgumentError } from '@mmkit/core';
 import { checkCapacity } from './checks.js';
@@ -25,6 +29,20 @@ export interface Replayer {
   run(ids: Int32Array, start: number, end: number): number;
 }
 
+/**
+ * A replayer that also replays the collapsed form of a trace ({@link CompactTrace.runs}): one step
+ * per run of consecutive references to one page. Only for FIFO, CLOCK, LRU and SIEVE, where a
+ * repeat of the page just referenced is provably a hit that changes nothing but CLOCK's reference
+ * bit and SIEVE's visited bit (which the run's flag carries; see each loop).
+ */
+export interface RunReplayer extends Replayer {
+  /**
+   * Replays `runs[start … end)` (each `id`, or `~id` for a run of two or more references) and
+   * returns the misses among them: every reference of a run but the first is a hit.
+   */
+  runMisses(runs: Int32Array, start: number, end: number): number;
+}
+
 /** The policies with a specialised loop. */
 export const FAST_POLICY_NAMES = ['fifo', 'clock', 'lru', 'sieve'] as const;
 
@@ -37,7 +55,7 @@ export function isFastPolicy(name: unknown): name is FastPolicyName {
 }
 
 /** FIFO: a ring of ids and one resident byte per id; a hit changes nothing. */
-class FifoReplayer implements Replayer {
+class FifoReplayer implements RunReplayer {
   readonly policy = 'fifo';
   private readonly resident: Uint8Array;
   private readonly ring: Int32Array;
@@ -79,18 +97,54 @@ class FifoReplayer implements Replayer {
     this.hand = hand;
     return hits;
   }
+
+  /**
+   * FIFO over runs: a hit changes nothing at all, so a repeat (always a hit: the page was just
+   * referenced and nothing was loaded since) is skipped.
+   */
+  runMisses(runs: Int32Array, start: number, end: number): number {
+    const resident = this.resident;
+    const ring = this.ring;
+    const cap = this.capacity;
+    let size = this.size;
+    let hand = this.hand;
+    let misses = 0;
+    // Hits skip in an inner loop (V8 compiles the two loops tighter than one loop with `continue`).
+    let i = start;
+    outer: while (i < end) {
+      let v = runs[i++]!;
+      let id = v ^ (v >> 31); // ~id → id
+      while (resident[id] !== 0) {
+        if (i === end) break outer;
+        v = runs[i++]!;
+        id = v ^ (v >> 31);
+      }
+      misses++;
+      if (size < cap) {
+        ring[size++] = id;
+      } else {
+        resident[ring[hand]!] = 0;
+        ring[hand] = id;
+        hand = hand + 1 === cap ? 0 : hand + 1;
+      }
+      resident[id] = 1;
+    }
+    this.size = size;
+    this.hand = hand;
+    return misses;
+  }
 }
 
 /**
- * CLOCK: a ring of slots with one reference bit each and the hand at the oldest page. The generic
- * policy moves a spared page to the newest end; on a full ring that is the same as advancing the
- * hand past it, so the ring order is the queue order.
+ * CLOCK: a ring of ids with the hand at the oldest page, and one state byte per id (0 absent,
+ * 1 resident, 2 resident with the reference bit set). The generic policy moves a spared page to
+ * the newest end; on a full ring that is the same as advancing the hand past it, so the ring order
+ * is the queue order.
  */
-class ClockReplayer implements Replayer {
+class ClockReplayer implements RunReplayer {
   readonly policy = 'clock';
-  private readonly slot: Int32Array;
+  private readonly state: Uint8Array;
   private readonly ring: Int32Array;
-  private readonly ref: Uint8Array;
   private size = 0;
   private hand = 0;
 
@@ -98,85 +152,127 @@ class ClockReplayer implements Replayer {
     readonly capacity: number,
     distinct: number,
   ) {
-    this.slot = new Int32Array(distinct).fill(-1);
-    const n = Math.min(capacity, distinct);
-    this.ring = new Int32Array(n);
-    this.ref = new Uint8Array(n);
+    this.state = new Uint8Array(distinct);
+    this.ring = new Int32Array(Math.min(capacity, distinct));
   }
 
   run(ids: Int32Array, start: number, end: number): number {
-    const slot = this.slot;
+    const state = this.state;
     const ring = this.ring;
-    const ref = this.ref;
     const cap = this.capacity;
     let size = this.size;
     let hand = this.hand;
     let hits = 0;
     for (let i = start; i < end; i++) {
       const id = ids[i]!;
-      const s = slot[id]!;
-      if (s >= 0) {
+      const st = state[id]!;
+      if (st !== 0) {
         hits++;
-        ref[s] = 1;
+        if (st === 1) state[id] = 2;
         continue;
       }
-      let t: number;
       if (size < cap) {
-        t = size++;
+        ring[size++] = id;
       } else {
-        while (ref[hand] !== 0) {
-          ref[hand] = 0;
+        let victim = ring[hand]!;
+        while (state[victim] === 2) {
+          state[victim] = 1;
           hand = hand + 1 === cap ? 0 : hand + 1;
+          victim = ring[hand]!;
         }
-        t = hand;
-        slot[ring[t]!] = -1;
+        state[victim] = 0;
+        ring[hand] = id;
         hand = hand + 1 === cap ? 0 : hand + 1;
       }
-      ring[t] = id;
-      ref[t] = 0;
-      slot[id] = t;
+      state[id] = 1;
     }
     this.size = size;
     this.hand = hand;
     return hits;
   }
+
+  /**
+   * CLOCK over runs: the first repeat of a run is a hit on a resident page and sets its bit; later
+   * repeats find the bit set and change nothing. So a run is its first reference, then "bit set"
+   * if it has two or more (the sign of `runs[i]`). On a hit the first reference sets the bit
+   * already. Residency and the bit live in one byte per id (`state`), so a hit reads one byte.
+   */
+  runMisses(runs: Int32Array, start: number, end: number): number {
+    const state = this.state;
+    const ring = this.ring;
+    const cap = this.capacity;
+    let size = this.size;
+    let hand = this.hand;
+    let misses = 0;
+    let i = start;
+    outer: while (i < end) {
+      let v = runs[i++]!;
+      let id = v ^ (v >> 31);
+      let st = state[id]!;
+      while (st !== 0) {
+        if (st === 1) state[id] = 2;
+        if (i === end) break outer;
+        v = runs[i++]!;
+        id = v ^ (v >> 31);
+        st = state[id]!;
+      }
+      misses++;
+      if (size < cap) {
+        ring[size++] = id;
+      } else {
+        let victim = ring[hand]!;
+        while (state[victim] === 2) {
+          state[victim] = 1;
+          hand = hand + 1 === cap ? 0 : hand + 1;
+          victim = ring[hand]!;
+        }
+        state[victim] = 0;
+        ring[hand] = id;
+        hand = hand + 1 === cap ? 0 : hand + 1;
+      }
+      state[id] = 1 + (v >>> 31); // loaded with the bit clear; a repeat sets it
+    }
+    this.size = size;
+    this.hand = hand;
+    return misses;
+  }
 }
 
-/** Exact LRU: a circular doubly linked list over ids with a sentinel (`distinct`); MRU first. */
-class LruReplayer implements Replayer {
+/**
+ * Exact LRU: a circular doubly linked list over ids with a sentinel (`distinct`), MRU first;
+ * `prev[id]` is -1 for a page that is not resident (so the hit test reads the link it needs).
+ */
+class LruReplayer implements RunReplayer {
   readonly policy = 'lru';
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
-  private readonly resident: Uint8Array;
   private size = 0;
 
   constructor(
     readonly capacity: number,
     private readonly distinct: number,
   ) {
-    this.prev = new Int32Array(distinct + 1);
+    this.prev = new Int32Array(distinct + 1).fill(-1);
     this.next = new Int32Array(distinct + 1);
     this.prev[distinct] = distinct;
     this.next[distinct] = distinct;
-    this.resident = new Uint8Array(distinct);
   }
 
   run(ids: Int32Array, start: number, end: number): number {
     const prev = this.prev;
     const next = this.next;
-    const resident = this.resident;
     const head = this.distinct;
     const cap = this.capacity;
     let size = this.size;
+    let first = next[head]!; // the MRU page (the sentinel when empty)
     let hits = 0;
     for (let i = start; i < end; i++) {
       const id = ids[i]!;
-      if (resident[id] !== 0) {
+      const p = prev[id]!;
+      if (p >= 0) {
         hits++;
-        const first = next[head]!;
         if (first === id) continue;
         // Unlink, then push at the MRU end.
-        const p = prev[id]!;
         const n = next[id]!;
         next[p] = n;
         prev[n] = p;
@@ -184,26 +280,75 @@ class LruReplayer implements Replayer {
         prev[first] = id;
         prev[id] = head;
         next[head] = id;
+        first = id;
         continue;
       }
       if (size < cap) {
         size++;
       } else {
         const victim = prev[head]!;
-        const p = prev[victim]!;
-        next[p] = head;
-        prev[head] = p;
-        resident[victim] = 0;
+        const v = prev[victim]!;
+        next[v] = head;
+        prev[head] = v;
+        prev[victim] = -1;
+        if (victim === first) first = head; // capacity 1: the list is empty now
       }
-      resident[id] = 1;
-      const first = next[head]!;
       next[id] = first;
       prev[first] = id;
       prev[id] = head;
       next[head] = id;
+      first = id;
     }
     this.size = size;
     return hits;
+  }
+
+  /**
+   * LRU over runs: a repeat hits the most recently used page and leaves the order as it is.
+   */
+  runMisses(runs: Int32Array, start: number, end: number): number {
+    const prev = this.prev;
+    const next = this.next;
+    const head = this.distinct;
+    const cap = this.capacity;
+    let size = this.size;
+    let first = next[head]!;
+    let misses = 0;
+    for (let i = start; i < end; i++) {
+      const v = runs[i]!;
+      const id = v ^ (v >> 31);
+      const p = prev[id]!;
+      if (p >= 0) {
+        // Consecutive runs differ, but runs built by hand may repeat the MRU page.
+        if (first === id) continue;
+        const n = next[id]!;
+        next[p] = n;
+        prev[n] = p;
+        next[id] = first;
+        prev[first] = id;
+        prev[id] = head;
+        first = id; // next[head] is written once, at the end (nothing reads it in the loop)
+        continue;
+      }
+      misses++;
+      if (size < cap) {
+        size++;
+      } else {
+        const victim = prev[head]!;
+        const pv = prev[victim]!;
+        next[pv] = head;
+        prev[head] = pv;
+        prev[victim] = -1;
+        if (victim === first) first = head;
+      }
+      next[id] = first;
+      prev[first] = id;
+      prev[id] = head;
+      first = id;
+    }
+    next[head] = first;
+    this.size = size;
+    return misses;
   }
 }
 
@@ -212,7 +357,7 @@ class LruReplayer implements Replayer {
  * move, a visited bit per id, and a hand that resumes where it stopped (at the oldest page at
  * first or after running off the newest end).
  */
-class SieveReplayer implements Replayer {
+class SieveReplayer implements RunReplayer {
   readonly policy = 'sieve';
   private readonly newer: Int32Array;
   private readonly older: Int32Array;
@@ -274,6 +419,59 @@ class SieveReplayer implements Replayer {
     this.size = size;
     this.hand = hand;
     return hits;
+  }
+
+  /**
+   * SIEVE over runs: the first repeat marks the page visited, later repeats change nothing; pages
+   * never move on a hit. So a run is its first reference, loaded visited if it has two or more.
+   */
+  runMisses(runs: Int32Array, start: number, end: number): number {
+    const newer = this.newer;
+    const older = this.older;
+    const state = this.state;
+    const head = this.distinct;
+    const cap = this.capacity;
+    let size = this.size;
+    let hand = this.hand;
+    let misses = 0;
+    let i = start;
+    outer: while (i < end) {
+      let v = runs[i++]!;
+      let id = v ^ (v >> 31);
+      let st = state[id]!;
+      while (st !== 0) {
+        if (st === 1) state[id] = 2;
+        if (i === end) break outer;
+        v = runs[i++]!;
+        id = v ^ (v >> 31);
+        st = state[id]!;
+      }
+      misses++;
+      if (size < cap) {
+        size++;
+      } else {
+        let n = hand === head ? newer[head]! : hand;
+        while (state[n] === 2) {
+          state[n] = 1;
+          n = newer[n]!;
+          if (n === head) n = newer[head]!;
+        }
+        hand = newer[n]!;
+        const o = older[n]!;
+        newer[o] = hand;
+        older[hand] = o;
+        state[n] = 0;
+      }
+      state[id] = 1 + (v >>> 31);
+      const last = older[head]!;
+      newer[last] = id;
+      older[id] = last;
+      newer[id] = head;
+      older[head] = id;
+    }
+    this.size = size;
+    this.hand = hand;
+    return misses;
   }
 }
 
@@ -343,4 +541,21 @@ export function createReplayer(
       ...(options.tau === undefined ? {} : { tau: options.tau }),
     }),
   );
+}
+
+/**
+ * A replayer for FIFO, CLOCK, LRU or SIEVE at `capacity` pages over `trace` that can also replay
+ * its runs ({@link RunReplayer.runMisses}).
+ * @throws InvalidArgumentError for another policy (a repeat is not a no-op for LFU, ARC, 2Q, OPT,
+ *   …) or a bad capacity.
+ */
+export function createRunReplayer(
+  policy: FastPolicyName,
+  capacity: number,
+  trace: CompactTrace,
+): RunReplayer {
+  if (!isFastPolicy(policy)) {
+    throw new InvalidArgumentError('run replay policy', policy, `one of ${FAST_POLICY_NAMES.join(', ')}`);
+  }
+  return createReplayer(policy, capacity, trace) as RunReplayer;
 }

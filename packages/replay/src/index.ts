@@ -22,11 +22,13 @@ export { type CsvTraceOptions, looksLikeCsvHeader, readCsvTrace } from './csv-tr
 export { TraceFormatError, type TracePosition } from './errors.js';
 export {
   createReplayer,
+  createRunReplayer,
   FAST_POLICY_NAMES,
   type FastPolicyName,
   isFastPolicy,
   type Replayer,
   type ReplayerOptions,
+  type RunReplayer,
 } from './fast-replay.js';
 export { createFifoPolicy, FifoPolicy } from './fifo.js';
 export { formatResultsCsv, formatResultsJson, RESULT_CSV_HEADER } from './format.js';

@@ -74,6 +74,17 @@ export class StackDistanceCounter {
     this.t++;
   }
 
+  /**
+   * `count` counted repeats: references to the page referenced just before them (stack distance
+   * 1, a hit at every size), which the replay of a compact trace's runs skips. A repeat leaves
+   * the stack as it is, so only the counts change and they may be added at any time.
+   */
+  pushRepeats(count: number): void {
+    if (count <= 0) return;
+    this.counted += count;
+    this.hist[1]! += count;
+  }
+
   /** Hits of an LRU cache of `capacity` pages over the counted references. */
   hitsAt(capacity: number): number {
     let hits = 0;

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from '@mmkit/core';
 import { checkCapacity } from './checks.js';
 import type { CompactTrace } from './compact-trace.js';
-import { createReplayer } from './fast-replay.js';
+import { createReplayer, createRunReplayer, isFastPolicy } from './fast-replay.js';
 import { StackDistanceCounter } from './lru-mrc.js';
 import { computeNextUseSync } from './next-use.js';
 import { isPolicyName, POLICY_NAMES, type PolicyName } from './policies.js';
@@ -45,10 +45,21 @@ function result(policy: string, capacity: number, accesses: number, hits: number
   return { policy, capacity, accesses, hits, misses, missRatio: accesses > 0 ? misses / accesses : 0 };
 }
 
+/** Runs that start before reference `position` (consecutive runs differ, so a run starts where the id changes). */
+function runsBefore(ids: Int32Array, position: number): number {
+  if (position <= 0) return 0;
+  let count = 1;
+  for (let i = 1; i < position; i++) if (ids[i] !== ids[i - 1]) count++;
+  return count;
+}
+
 /**
- * Runs one job on this thread: LRU at several sizes by stack distances, anything else one
- * replayer per size. `onProgress(refs)` is called with the references replayed since the last
- * call, about every million.
+ * Runs one job on this thread: LRU at several sizes by stack distances; FIFO, CLOCK, LRU and
+ * SIEVE over the trace's runs when it has them (one step per run of repeats, see
+ * `compact-trace.ts`); anything else one replayer per size over the ids. `onProgress(refs)` is
+ * called with the references replayed since the last call, about every million runs or
+ * references (over runs, in proportion to the runs replayed; the reports add up to the trace
+ * length).
  */
 export function runReplayJob(
   trace: CompactTrace,
@@ -60,6 +71,27 @@ export function runReplayJob(
   const ids = trace.ids;
   const warmup = Math.min(settings.warmup ?? 0, n);
   const counted = n - warmup;
+  const { runs } = trace;
+  if (job.policy === 'lru' && job.sizes.length > 1 && runs !== undefined) {
+    // Over runs: skipping a repeat changes no other reference's stack distance (the pages between
+    // two references of a page stay the same); each counted repeat is a distance-1 hit.
+    const counter = new StackDistanceCounter();
+    const count = runs.length;
+    const first = runsBefore(ids, warmup);
+    let reported = 0;
+    for (let start = 0; start < count; start += CHUNK) {
+      const end = Math.min(count, start + CHUNK);
+      for (let r = start; r < end; r++) {
+        const v = runs[r]!;
+        counter.pushId(v ^ (v >> 31), r >= first);
+      }
+      const done = end === count ? n : Math.floor((n * end) / count);
+      onProgress?.(done - reported);
+      reported = done;
+    }
+    counter.pushRepeats(counted - (count - first));
+    return job.sizes.map((c) => result('lru', c, counted, counter.hitsAt(c)));
+  }
   if (job.policy === 'lru' && job.sizes.length > 1) {
     const counter = new StackDistanceCounter();
     for (let start = 0; start < n; start += CHUNK) {
@@ -68,6 +100,31 @@ export function runReplayJob(
       onProgress?.(end - start);
     }
     return job.sizes.map((c) => result('lru', c, counted, counter.hitsAt(c)));
+  }
+  const policy = job.policy;
+  if (isFastPolicy(policy) && runs !== undefined) {
+    // The references of the run that straddles the warm-up's end are repeats, hence hits: only
+    // runs starting at or after it can miss while counting.
+    const count = runs.length;
+    const first = runsBefore(ids, warmup);
+    return job.sizes.map((capacity) => {
+      const r = createRunReplayer(policy, capacity, trace);
+      let misses = 0;
+      let reported = 0;
+      for (let start = 0; start < count; start += CHUNK) {
+        const end = Math.min(count, start + CHUNK);
+        if (start < first) {
+          r.runMisses(runs, start, Math.min(end, first));
+          if (end > first) misses += r.runMisses(runs, first, end);
+        } else {
+          misses += r.runMisses(runs, start, end);
+        }
+        const done = end === count ? n : Math.floor((n * end) / count);
+        onProgress?.(done - reported);
+        reported = done;
+      }
+      return result(policy, capacity, counted, counted - misses);
+    });
   }
   const nextUse =
     job.policy === 'opt' ? (settings.nextUse ?? computeNextUseSync(ids.subarray(0, n))) : undefined;
@@ -109,6 +166,13 @@ export interface MissRatiosOptions extends ReplayJobSettings {
 function checkOptions(trace: CompactTrace, options: MissRatiosOptions): ReplayJob[] {
   if (trace === null || typeof trace !== 'object' || !(trace.ids instanceof Int32Array)) {
     throw new InvalidArgumentError('trace', trace, 'a CompactTrace (compactTrace / loadCompactTrace)');
+  }
+  if (trace.runs !== undefined && !(trace.runs instanceof Int32Array && trace.runs.length <= trace.length)) {
+    throw new InvalidArgumentError(
+      'trace runs',
+      trace.runs,
+      'an Int32Array of at most `length` runs (as CompactTraceBuilder makes it), or absent',
+    );
   }
   const { policies, sizes } = options;
   if (!Array.isArray(policies) || policies.length === 0) {
@@ -183,6 +247,8 @@ export type WorkerRequest =
       readonly ids: Int32Array;
       readonly length: number;
       readonly distinct: number;
+      /** The trace's runs, when it has them (`CompactTrace.runs`). */
+      readonly runs?: Int32Array;
       readonly settings: ReplayJobSettings;
     }
   | { readonly type: 'job'; readonly job: number; readonly spec: ReplayJob };
@@ -225,6 +291,7 @@ function runInWorkers(
     ids,
     length: trace.length,
     distinct: trace.distinct,
+    ...(trace.runs === undefined ? {} : { runs: shared(trace.runs, (b) => new Int32Array(b)) }),
     settings: {
       ...(settings.warmup === undefined ? {} : { warmup: settings.warmup }),
       ...(settings.tau === undefined ? {} : { tau: settings.tau }),

@@ -16,7 +16,13 @@ const reply = (m: WorkerReply) => port.postMessage(m);
 port.on('message', (m: WorkerRequest) => {
   try {
     if (m.type === 'init') {
-      trace = { ids: m.ids, length: m.length, distinct: m.distinct, keys: new Float64Array(0) };
+      trace = {
+        ids: m.ids,
+        length: m.length,
+        distinct: m.distinct,
+        keys: new Float64Array(0),
+        ...(m.runs === undefined ? {} : { runs: m.runs }),
+      };
       settings = m.settings;
       return;
     }

@@ -3,8 +3,9 @@
  * several, or as miss-ratio curves (LRU in one pass by stack distances, the other policies in
  * parallel worker threads), printed as a table, CSV or JSON, optionally plotted as SVG.
  *
- * The trace is read once into memory as dense ids (`@mmkit/replay`'s `loadCompactTrace`: 4 bytes
- * per reference). Bad input (an unreadable file, a malformed line, a truncated binary record) is a
+ * The trace is read once into memory as dense ids and runs of repeats (`@mmkit/replay`'s
+ * `loadCompactTrace`: 4 bytes per reference plus 4 per run; FIFO, CLOCK, LRU and SIEVE replay one
+ * step per run). Bad input (an unreadable file, a malformed line, a truncated binary record) is a
  * usage error naming the file and the line or byte offset (exit 2), and nothing is written: the
  * SVG goes to a temporary file renamed into place only when everything succeeded, and stdout is
  * written once, at the end. Progress bars (rate and ETA; one for reading the file, one for the
