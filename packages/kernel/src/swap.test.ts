@@ -307,3 +307,120 @@ describe.each(CONFIGS)('swap: $name', (c) => {
     clean(k);
   });
 });
+
+describe('swap devices (swapon, swapoff, priorities)', () => {
+  const c = CONFIGS[0]!;
+  const boot = (opts: Partial<KernelOptions> = {}) => bootKernel({ arch: c.arch(), machine: c.machine(), ...opts });
+
+  it('bad arguments are typed errors naming the value', () => {
+    const k = boot();
+    const bad: [unknown, string][] = [
+      [null, 'swapon options'],
+      [{ pages: 1 }, 'swapon pages'],
+      [{ pages: 2.5 }, 'swapon pages'],
+      [{ pages: '8' }, 'swapon pages'],
+      [{ pages: 8, priority: -1 }, 'swapon priority'],
+      [{ pages: 8, priority: 0x8000 }, 'swapon priority'],
+      [{ pages: 8, name: '' }, 'swapon name'],
+    ];
+    for (const [opts, what] of bad) {
+      expect(() => k.swapon(opts as never)).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }));
+      expect(() => k.swapon(opts as never)).toThrow(what);
+    }
+    for (const t of [-1, 32, 0.5, '0', null]) expect(() => k.swapoff(t as never)).toThrow('swapoff type');
+    expect(() => k.reclaim(-1)).toThrow('reclaim pages');
+    expect(() => boot({ swapReadahead: 3 })).toThrow('swapReadahead');
+    expect(k.swapDevices).toEqual([]);
+  });
+
+  it('a backend without arch.swap refuses swapon with a clear error', () => {
+    const arch = c.arch();
+    const k = bootKernel({ arch: Object.create(arch, { swap: { value: undefined } }), machine: c.machine() });
+    expect(() => k.swapon({ pages: 8 })).toThrow(/swap-entry encoding \(arch\.swap\)/);
+    expect(k.reclaim(10)).toBe(0);
+  });
+
+  it('types are the lowest free index; default priorities -2, -3, … and higher priorities are used first', () => {
+    const k = boot();
+    const a = k.swapon({ pages: 4 });
+    const b = k.swapon({ pages: 4, name: 'disk' });
+    const hi = k.swapon({ pages: 3, priority: 10 });
+    expect([a, b, hi].map((r) => r.ok && [r.value.type, r.value.priority, r.value.name])).toEqual([
+      [0, -2, 'swap0'],
+      [1, -3, 'disk'],
+      [2, 10, 'swap2'],
+    ]);
+    expect(k.swapDevices[0]).toEqual({
+      type: 0,
+      name: 'swap0',
+      pages: 4,
+      usablePages: 3,
+      usedPages: 0,
+      cachedPages: 0,
+      priority: -2,
+    });
+    const p = k.createProcess();
+    const m = k.mmap(p, 0, 8 * 4096, PROT.READ | PROT.WRITE, PRIV);
+    if (!m.ok) throw new Error(m.detail);
+    for (let i = 0; i < 8; i++) k.store(p, m.value + BigInt(i) * PAGE, 8, BigInt(i + 1));
+    const types: number[] = [];
+    k.events.on((e) => {
+      if (e.type === 'swap' && e.action === 'swap-out') types.push(e.swapType);
+    });
+    expect(pageOutRange(k, p.space, vpnOf(m.value), vpnOf(m.value) + 8)).toBe(8);
+    // Type 2 (priority 10) until full, then type 0 (-2), then type 1 (-3).
+    expect(types).toEqual([2, 2, 0, 0, 0, 1, 1, 1]);
+    // Every device full: nothing more can go, nothing changed.
+    const q = k.createProcess();
+    k.brk(q, q.layout.heapBase + 4096n);
+    k.store(q, q.layout.heapBase, 8, 5n);
+    expect(k.reclaim(1)).toBe(0);
+    expect(q.residentPages).toBeGreaterThan(0);
+    expect(audit(k).problems).toEqual([]);
+    // swapoff of type 1 is refused with ENOMEM only when memory is short; here it succeeds.
+    expect(k.swapoff(0)).toEqual({ ok: true, value: 0 });
+    // The lower negative priority moves up (Linux swapoff), the type is free again.
+    expect(k.swapDevices.map((d) => [d.type, d.priority])).toEqual([
+      [1, -2],
+      [2, 10],
+    ]);
+    const again = k.swapon({ pages: 4 });
+    expect(again.ok && [again.value.type, again.value.priority]).toEqual([0, -3]);
+    for (let i = 0; i < 8; i++)
+      expect(k.load(p, m.value + BigInt(i) * PAGE, 8)).toEqual({ ok: true, value: BigInt(i + 1) });
+    expect(audit(k).problems).toEqual([]);
+  });
+
+  it('equal priorities take turns (round-robin); EPERM beyond MAX_SWAPFILES (23)', () => {
+    const k = boot();
+    k.swapon({ pages: 8, priority: 5 });
+    k.swapon({ pages: 8, priority: 5 });
+    const p = k.createProcess();
+    const m = k.mmap(p, 0, 6 * 4096, PROT.READ | PROT.WRITE, PRIV);
+    if (!m.ok) throw new Error(m.detail);
+    for (let i = 0; i < 6; i++) k.store(p, m.value + BigInt(i) * PAGE, 8, BigInt(i + 1));
+    const slots: string[] = [];
+    k.events.on((e) => {
+      if (e.type === 'swap' && e.action === 'swap-out') slots.push(`${e.swapType}:${e.offset}`);
+    });
+    expect(k.reclaim(6)).toBe(6);
+    expect(slots).toEqual(['0:1', '1:1', '0:2', '1:2', '0:3', '1:3']);
+    for (let i = 2; i < 23; i++) expect(k.swapon({ pages: 2 }).ok).toBe(true);
+    expect(k.swapon({ pages: 2 })).toMatchObject({ ok: false, errno: 'EPERM' });
+    expect(audit(k).problems).toEqual([]);
+  });
+});
+
+describe.each(CONFIGS)('swap and exec: $name', (c) => {
+  it('exec frees the old space’s slots', () => {
+    const e = setup(c);
+    const { k, p } = e;
+    expect(pageOutRange(k, p.space, vpn(e, 0), vpn(e, N))).toBe(N);
+    expect(used(k)).toBe(N);
+    expect(k.exec(p, { text: new Uint8Array(100) })).toEqual({ ok: true, value: 0 });
+    expect(used(k)).toBe(0);
+    expect(p.space.swapEntries).toBe(0);
+    expect(swaps(e, 'swap-free')).toHaveLength(N);
+    clean(k);
+  });
+});
