@@ -134,6 +134,9 @@ describe.each(configs)('audit() swap checks fire: $name', (cfg) => {
     const dev = w.k.swap.devices[0]!;
     dev.used++;
     dev.cached--;
-    expect(audit(w.k).problems).toEqual(['swap 0 counts 2 used slots, 1 are', 'swap 0 counts 0 cached pages, 1 are']);
+    expect(audit(w.k).problems).toEqual([
+      'swap 0 counts 2 used slots, 1 are',
+      'swap 0 counts 0 cached pages, 1 are',
+    ]);
   });
 });

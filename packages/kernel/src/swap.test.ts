@@ -310,7 +310,8 @@ describe.each(CONFIGS)('swap: $name', (c) => {
 
 describe('swap devices (swapon, swapoff, priorities)', () => {
   const c = CONFIGS[0]!;
-  const boot = (opts: Partial<KernelOptions> = {}) => bootKernel({ arch: c.arch(), machine: c.machine(), ...opts });
+  const boot = (opts: Partial<KernelOptions> = {}) =>
+    bootKernel({ arch: c.arch(), machine: c.machine(), ...opts });
 
   it('bad arguments are typed errors naming the value', () => {
     const k = boot();
