@@ -759,9 +759,12 @@ export function swapIn(k: KernelContext, space: AddressSpace, vpn: number, v: Vm
     if (sw.readahead > 1) readAround(k, dev, e.offset);
   }
   allocator.ref(pa); // the PTE's reference
+  // The slot is named by this PTE and the cache (both counted); when nothing else names it, the
+  // cache entry goes with this PTE's count and the frame keeps only the PTEs' references.
+  const dropsCache = dev.counts[e.offset] === 2;
+  const exclusive = allocator.refCount(pa) - (dropsCache ? 1 : 0) === 1;
+  space.mapSwappedIn(vpn, ref.descriptorPa, pa, exclusive ? k.attrsFor(v) : k.readOnlyAttrsFor(v));
   space.swapEntries--;
-  sw.put(dev, e.offset); // may drop the cache entry (and its reference) when nobody else waits
-  space.mapSwappedIn(vpn, ref.descriptorPa, pa, space.leafAttrsFor(v, 1, pa));
   const ev = k.events;
   if (ev.active)
     ev.emit(
@@ -773,11 +776,10 @@ export function swapIn(k: KernelContext, space: AddressSpace, vpn: number, v: Vm
         dev.type,
         e.offset,
         major,
-        major
-          ? `read from ${dev.name} slot ${e.offset}`
-          : `found in the swap cache (${dev.name} slot ${e.offset})`,
+        major ? `read from ${dev.name} slot ${e.offset}` : `found in the swap cache (${dev.name} slot ${e.offset})`,
       ),
     );
+  sw.put(dev, e.offset); // drops the cache entry (and its reference) when nobody else waits
   return major ? SWAP_IN_MAJOR : SWAP_IN_MINOR;
 }
 
