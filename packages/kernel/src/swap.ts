@@ -776,7 +776,9 @@ export function swapIn(k: KernelContext, space: AddressSpace, vpn: number, v: Vm
         dev.type,
         e.offset,
         major,
-        major ? `read from ${dev.name} slot ${e.offset}` : `found in the swap cache (${dev.name} slot ${e.offset})`,
+        major
+          ? `read from ${dev.name} slot ${e.offset}`
+          : `found in the swap cache (${dev.name} slot ${e.offset})`,
       ),
     );
   sw.put(dev, e.offset); // drops the cache entry (and its reference) when nobody else waits
