@@ -81,6 +81,8 @@ describe.each(CONFIGS)('swap: $name', (c) => {
     expect(p.residentPages).toBe(rss0 - N);
     expect(k.allocator.freeCount).toBe(free0 + N);
     expect(used(k)).toBe(N);
+    // /proc/PID/smaps reports them (Swap: of the VMA).
+    expect(k.procSmaps(p)).toMatch(new RegExp(`\\nSwap: +${N * 4} kB\\n`));
     expect(swaps(e, 'swap-out').map((s) => [s.pid, s.va, s.swapType])).toEqual(
       Array.from({ length: N }, (_, i) => [p.pid, at(e, i), 0]),
     );
@@ -255,6 +257,35 @@ describe.each(CONFIGS)('swap: $name', (c) => {
     k.exit(p);
     expect(used(k)).toBe(0);
     expect(k.allocator.freeCount).toBe(k.baselineFree);
+  });
+
+  it('swap-in with readahead at every allocation point: nothing changes without the page, each further frame reads one more slot ahead', () => {
+    for (let keep = 0; keep <= 5; keep++) {
+      const e = setup(c, { swapReadahead: 8 });
+      const { k, p } = e;
+      expect(pageOutRange(k, p.space, vpn(e, 0), vpn(e, N))).toBe(N);
+      const dev = k.swap.devices[0]!;
+      const counts = Array.from(dev.counts.subarray(0, 10));
+      const release = leaveFree(k, keep);
+      const r = k.copyFromUser(p, at(e, 2) + 16n, 8);
+      if (keep === 0) {
+        expect(r).toMatchObject({ ok: false, errno: 'EFAULT' });
+        expect(Array.from(dev.counts.subarray(0, 10))).toEqual(counts);
+        expect(p.space.swapEntries).toBe(N);
+        expect(dev.cached).toBe(0);
+      } else {
+        expect(r.ok).toBe(true);
+        // Slot 3 (page 2) is read; its cluster is slots 0…7 (0 is the header): up to 6 more.
+        expect(dev.cached).toBe(Math.min(keep - 1, 6));
+        expect(p.majorFaults).toBe(1);
+      }
+      clean(k);
+      release();
+      expect(readAll(e, p)).toEqual(expected);
+      k.exit(p);
+      expect(k.allocator.freeCount).toBe(k.baselineFree);
+      clean(k);
+    }
   });
 
   it('readahead reads the aligned cluster into the swap cache: the neighbours are minor faults', () => {
