@@ -75,7 +75,8 @@ export default async function swapBench(bench: BenchContext): Promise<void> {
         sum += r.value as number;
       }
       const t = performance.now() - t0;
-      if (p.space.swapEntries !== 0 || k.swapDevices[0]!.usedPages !== 0) throw new Error('slots left in use');
+      if (p.space.swapEntries !== 0 || k.swapDevices[0]!.usedPages !== 0)
+        throw new Error('slots left in use');
       checksum = sum;
       return PAGES / (t / 1000);
     };
