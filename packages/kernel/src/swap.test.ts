@@ -7,6 +7,7 @@
 import { type MmEvent, vpnOf } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
+import { dumpPageTable, formatDump } from './inspect.js';
 import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
 import type { Process } from './process.js';
 import { pageOutRange, reclaimFrame } from './swap.js';
@@ -93,6 +94,10 @@ describe.each(CONFIGS)('swap: $name', (c) => {
     const out = swaps(e, 'swap-out')[3]!;
     expect(k.arch.swap!.decode(lo, hi, 1)).toMatchObject({ type: 0, offset: out.offset });
     expect(out.offset).toBeGreaterThan(0); // slot 0 is the header
+    // The page-table dump names it.
+    const dumped = formatDump(dumpPageTable(k, p)).filter((l) => l.includes('swap entry'));
+    expect(dumped).toHaveLength(N);
+    expect(dumped[3]).toContain(`swap entry (type 0, offset ${out.offset})`);
     clean(k);
     const major0 = p.majorFaults;
     expect(readAll(e, p)).toEqual(expected);
