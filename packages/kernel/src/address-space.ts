@@ -315,7 +315,17 @@ export class AddressSpace {
    * maintenance.
    */
   mapSwappedIn(vpn: number, descriptorPa: number, pa: number, attrs: LeafAttributes): void {
-    this.k.editor.writeEntry(descriptorPa, { kind: 'leaf', pa, attrs }, 1);
+    const { editor, arch } = this.k;
+    const t = this.k.templateFor(attrs);
+    if (t !== undefined) {
+      // "template | PA" (see leafTemplate): no encode per page.
+      const wide = arch.description.descriptorBytes === 8;
+      editor.writeRaw(
+        descriptorPa,
+        (t.lo | (pa >>> 0)) >>> 0,
+        wide ? (t.hi | Math.floor(pa / 2 ** 32)) >>> 0 : 0,
+      );
+    } else editor.writeEntry(descriptorPa, { kind: 'leaf', pa, attrs }, 1);
     this.mapped(vpn, pa, 1, attrs);
   }
 

@@ -32,7 +32,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import type { KillReason, KillSignal, Process } from './process.js';
-import { countFault, swapIn, swapPteAt } from './swap.js';
+import { countFault, NOT_SWAPPED, swapInIfSwapped } from './swap.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
 
@@ -184,9 +184,10 @@ function faultIn(
     k.allocator.ref(pa); // …and the PTE holds one more
     return 'demand-zero shared page';
   }
-  if (space.swapEntries > 0 && isCowVma(v) && swapPteAt(k, space, vpn) !== undefined) {
+  if (space.swapEntries > 0 && isCowVma(v)) {
     // A swapped-out page (Linux do_swap_page).
-    return swapIn(k, space, vpn, v);
+    const how = swapInIfSwapped(k, space, vpn, v);
+    if (how !== NOT_SWAPPED) return how;
   }
   if (v.huge) {
     const how = faultInHuge(k, space, vpn, vma);

@@ -28,7 +28,7 @@
  * allocated slot of an active device; no swap PTE lies outside a VMA; `AddressSpace.swapEntries`
  * equals its swap PTEs.
  */
-import { hex, type PageTableCursor, type SwapEntryCodec, vaOf } from '@mmkit/core';
+import { type FlushObligation, hex, type PageTableCursor, type SwapEntryCodec, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
@@ -243,7 +243,7 @@ export class SwapManager {
       chunk = new Uint8Array(CHUNK_SLOTS * page);
       dev.chunks[ci] = chunk;
     }
-    chunk.set(this.k.memory.readBytes(pa, page), (offset % CHUNK_SLOTS) * page);
+    this.k.memory.readFrameInto(pa / page, chunk, (offset % CHUNK_SLOTS) * page);
   }
 
   /** Reads the slot into frame `pa` (a slot never written reads as zeros). */
@@ -254,8 +254,7 @@ export class SwapManager {
       this.k.memory.fill(pa, page, 0);
       return;
     }
-    const at = (offset % CHUNK_SLOTS) * page;
-    this.k.memory.writeBytes(pa, chunk.subarray(at, at + page));
+    this.k.memory.writeFrameFrom(pa / page, chunk, (offset % CHUNK_SLOTS) * page);
   }
 
   /** @internal The bytes of a slot (tests and audit); undefined for a free slot. */
@@ -369,12 +368,12 @@ export function swapoff(k: KernelContext, type: number): SysResult<0> {
   for (const proc of k.liveProcesses) {
     const space = proc.space;
     if (space.swapEntries === 0) continue;
-    const found: number[] = [];
-    forEachSwapPte(k, space, k.bounds.userStartVpn, k.bounds.userEndVpn, (vpn, _d, e) => {
-      if (e.type === type) found.push(vpn);
+    const found: { vpn: number; descriptorPa: number; e: SwapPte }[] = [];
+    forEachSwapPte(k, space, k.bounds.userStartVpn, k.bounds.userEndVpn, (vpn, descriptorPa, e) => {
+      if (e.type === type) found.push({ vpn, descriptorPa, e });
     });
-    for (const vpn of found) {
-      const how = swapIn(k, space, vpn, space.vmas.find(vpn)!.value);
+    for (const f of found) {
+      const how = swapIn(k, space, f.vpn, space.vmas.find(f.vpn)!.value, f.descriptorPa, f.e);
       if (how === undefined) throw new Error('kernel bug: swapoff ran out of memory after the check');
     }
   }
@@ -579,6 +578,31 @@ function unswappable(k: KernelContext, pa: number): string | undefined {
 }
 
 /**
+ * The TLB invalidations of a batch of swap-outs, one obligation per address space, discharged
+ * once at the end (Linux batches them the same way: `TTU_BATCH_FLUSH`, `try_to_unmap_flush`).
+ * Nothing runs on the CPUs between the swap-outs of a batch, and no frame it frees is handed out
+ * before the end, so no CPU can use a stale translation.
+ */
+export class FlushBatch {
+  private readonly flushes = new Map<AddressSpace, FlushObligation>();
+  constructor(private readonly k: KernelContext) {}
+  /** Records that page `vpn` of `space` lost its translation. */
+  add(space: AddressSpace, vpn: number): void {
+    let f = this.flushes.get(space);
+    if (f === undefined) {
+      f = this.k.editor.newFlush({ asid: space.asid, threshold: this.k.flushThreshold });
+      this.flushes.set(space, f);
+    }
+    f.addPage(vpn);
+  }
+  /** Runs every recorded invalidation on every CPU. */
+  discharge(): void {
+    for (const f of this.flushes.values()) this.k.discharge(f);
+    this.flushes.clear();
+  }
+}
+
+/**
  * Swaps out one frame (the primitive reclaim calls; Linux `shrink_folio_list` for an anonymous
  * folio: `add_to_swap`, `try_to_unmap`, `pageout`, `__remove_mapping`): for a USER frame of
  * private anonymous memory, takes a slot (or the one its swap-cache entry has), replaces every
@@ -586,9 +610,10 @@ function unswappable(k: KernelContext, pa: number): string | undefined {
  * translation, invalidated on every CPU (break, TLBI, as `ptep_clear_flush`) — writes the
  * contents to the slot and frees the frame. Returns false, with nothing changed, for a frame that
  * cannot be swapped (see {@link unswappable}: shared, device, zero page, kernel, huge, pinned) or
- * when every device is full.
+ * when every device is full. With a `batch`, the invalidations are left to it (the caller
+ * discharges it before anything else runs).
  */
-export function reclaimFrame(k: KernelContext, pa: number): boolean {
+export function reclaimFrame(k: KernelContext, pa: number, batch?: FlushBatch): boolean {
   if (unswappable(k, pa) !== undefined) return false;
   const sw = k.swap;
   const codec = sw.codec!;
@@ -605,9 +630,12 @@ export function reclaimFrame(k: KernelContext, pa: number): boolean {
     const space = m.space;
     const ref = space.lookup(m.vpn)!;
     editor.writeRaw(ref.descriptorPa, raw.lo, raw.hi);
-    const flush = editor.newFlush({ asid: space.asid });
-    flush.addPage(m.vpn);
-    k.discharge(flush);
+    if (batch !== undefined) batch.add(space, m.vpn);
+    else {
+      const flush = editor.newFlush({ asid: space.asid });
+      flush.addPage(m.vpn);
+      k.discharge(flush);
+    }
     space.residentPages--;
     space.swapEntries++;
     rmap.remove(pa, space, m.vpn);
@@ -672,7 +700,12 @@ export function pageOutRange(
     candidates.push(l.pa);
   });
   let n = 0;
-  for (const pa of candidates) if (reclaimFrame(k, pa)) n++;
+  const batch = new FlushBatch(k);
+  try {
+    for (const pa of candidates) if (reclaimFrame(k, pa, batch)) n++;
+  } finally {
+    batch.discharge();
+  }
   return n;
 }
 
@@ -688,11 +721,22 @@ export function reclaim(k: KernelContext, pages: number): number {
     throw invalidArgument('reclaim pages', pages, 'a non-negative integer');
   let n = 0;
   const sw = k.swap;
+  const batch = new FlushBatch(k);
+  try {
+    n = reclaimInto(k, sw, pages, batch);
+  } finally {
+    batch.discharge();
+  }
+  return n;
+}
+
+function reclaimInto(k: KernelContext, sw: SwapManager, pages: number, batch: FlushBatch): number {
+  let n = 0;
   for (const dev of sw.devices) {
     if (!dev) continue;
     for (let s = 1; s < dev.pages && n < pages; s++) {
       const pa = dev.cache[s]!;
-      if (pa !== 0 && k.rmap.count(pa) === 0 && reclaimFrame(k, pa)) n++;
+      if (pa !== 0 && k.rmap.count(pa) === 0 && reclaimFrame(k, pa, batch)) n++;
     }
   }
   for (const proc of k.liveProcesses) {
@@ -706,7 +750,7 @@ export function reclaim(k: KernelContext, pages: number): number {
     });
     for (const pa of candidates) {
       if (n >= pages) break;
-      if (k.allocator.stateOf(pa) === FrameState.USER && reclaimFrame(k, pa)) n++;
+      if (k.allocator.stateOf(pa) === FrameState.USER && reclaimFrame(k, pa, batch)) n++;
     }
   }
   return n;
@@ -715,18 +759,28 @@ export function reclaim(k: KernelContext, pages: number): number {
 // ---------------------------------------------------------------------------
 // Swap-in
 
+/** {@link swapInIfSwapped}'s answer for a PTE that holds no swap entry. */
+export const NOT_SWAPPED = 'not swapped';
+
 /**
- * The swap entry in the PTE of `vpn`, when it holds one. Only spaces with swap entries pay for
- * the lookup.
+ * The fault path's entry (Linux `handle_pte_fault` → `do_swap_page` for a non-present PTE that is
+ * a swap entry): when the PTE of `vpn` holds a swap entry, swaps the page in ({@link swapIn}: its
+ * resolution, or undefined when out of memory); otherwise {@link NOT_SWAPPED}.
  */
-export function swapPteAt(k: KernelContext, space: AddressSpace, vpn: number): SwapPte | undefined {
+export function swapInIfSwapped(
+  k: KernelContext,
+  space: AddressSpace,
+  vpn: number,
+  v: VmaValue,
+): string | undefined {
   const codec = k.swap.codec;
-  if (codec === undefined || space.swapEntries === 0) return undefined;
+  if (codec === undefined || space.swapEntries === 0) return NOT_SWAPPED;
   const ref = space.lookup(vpn);
   if (ref === undefined || ref.level !== 1 || ref.entry.kind === 'absent' || ref.entry.kind === 'leaf')
-    return undefined;
+    return NOT_SWAPPED;
   const [lo, hi] = k.editor.readRaw(ref.descriptorPa);
-  return codec.decode(lo, hi, 1);
+  const e = codec.decode(lo, hi, 1);
+  return e === undefined ? NOT_SWAPPED : swapIn(k, space, vpn, v, ref.descriptorPa, e);
 }
 
 /**
@@ -738,13 +792,17 @@ export function swapPteAt(k: KernelContext, space: AddressSpace, vpn: number): S
  * only when the frame ends up exclusive (Linux: `exclusive || folio_ref_count == 1` → writable);
  * a page still shared with other processes is mapped read-only, copy-on-write.
  * Returns {@link SWAP_IN_MAJOR} / {@link SWAP_IN_MINOR}, or undefined when out of memory
- * (nothing changed). The caller made sure the PTE is a swap entry in VMA `v`.
+ * (nothing changed). The caller found swap entry `e` in the PTE at `descriptorPa`, in VMA `v`.
  */
-export function swapIn(k: KernelContext, space: AddressSpace, vpn: number, v: VmaValue): string | undefined {
+export function swapIn(
+  k: KernelContext,
+  space: AddressSpace,
+  vpn: number,
+  v: VmaValue,
+  descriptorPa: number,
+  e: SwapPte,
+): string | undefined {
   const sw = k.swap;
-  const ref = space.lookup(vpn)!;
-  const [lo, hi] = k.editor.readRaw(ref.descriptorPa);
-  const e = sw.codec!.decode(lo, hi, 1)!;
   const dev = sw.devices[e.type];
   if (dev === undefined || dev.counts[e.offset] === 0)
     throw new Error(`kernel bug: swap PTE at ${hex(vaOf(vpn))} names free slot ${e.type}:${e.offset}`);
@@ -763,7 +821,7 @@ export function swapIn(k: KernelContext, space: AddressSpace, vpn: number, v: Vm
   // cache entry goes with this PTE's count and the frame keeps only the PTEs' references.
   const dropsCache = dev.counts[e.offset] === 2;
   const exclusive = allocator.refCount(pa) - (dropsCache ? 1 : 0) === 1;
-  space.mapSwappedIn(vpn, ref.descriptorPa, pa, exclusive ? k.attrsFor(v) : k.readOnlyAttrsFor(v));
+  space.mapSwappedIn(vpn, descriptorPa, pa, exclusive ? k.attrsFor(v) : k.readOnlyAttrsFor(v));
   space.swapEntries--;
   const ev = k.events;
   if (ev.active)
