@@ -344,6 +344,49 @@ describe.each(CONFIGS)('swap: $name', (c) => {
   });
 });
 
+describe.each(CONFIGS)('what cannot be swapped: $name', (c) => {
+  it('huge pages (hugetlbfs: never swapped, not split) and pinned frames are refused, nothing changed', () => {
+    const e = setup(c);
+    const { k, p } = e;
+    const hugeBytes = BigInt(k.bounds.hugePages * 4096);
+    const huge = k.mmap(p, 0, 2 * Number(hugeBytes), RW, PRIV | MAP.HUGETLB);
+    if (!huge.ok) throw new Error(huge.detail);
+    const aligned = (huge.value + hugeBytes - 1n) & ~(hugeBytes - 1n);
+    expect(k.store(p, aligned, 8, 1n)).toMatchObject({ ok: true });
+    const ref = k.lookup(p, aligned)!;
+    if (ref.entry.kind !== 'leaf') throw new Error('not mapped');
+    const free = k.allocator.freeCount;
+    expect(ref.level).toBeGreaterThan(1);
+    expect(reclaimFrame(k, ref.entry.pa)).toBe(false);
+    expect(reclaimFrame(k, ref.entry.pa + 4096)).toBe(false);
+    expect(pageOutRange(k, p.space, vpnOf(huge.value), vpnOf(huge.value) + 2 * k.bounds.hugePages)).toBe(0);
+    expect(k.lookup(p, aligned)!.level).toBe(ref.level); // not split
+    // A pinned frame (a reference besides its mappings) stays.
+    const pinned = paOf(k, p, at(e, 0));
+    k.allocator.ref(pinned);
+    expect(reclaimFrame(k, pinned)).toBe(false);
+    k.allocator.unref(pinned);
+    expect(k.allocator.freeCount).toBe(free);
+    expect(used(k)).toBe(0);
+    clean(k);
+    expect(reclaimFrame(k, pinned)).toBe(true);
+    clean(k);
+  });
+
+  it('mremap shrinking a range with swapped-out pages frees their slots', () => {
+    const e = setup(c);
+    const { k, p } = e;
+    expect(pageOutRange(k, p.space, vpn(e, 0), vpn(e, N))).toBe(N);
+    expect(k.mremap(p, at(e, 0), N * 4096, 2 * 4096)).toEqual({ ok: true, value: at(e, 0) });
+    expect(used(k)).toBe(2);
+    expect(p.space.swapEntries).toBe(2);
+    for (let i = 0; i < 2; i++)
+      expect(k.load(p, at(e, i) + 16n, 8)).toEqual({ ok: true, value: expected[i] });
+    expect(used(k)).toBe(0);
+    clean(k);
+  });
+});
+
 describe('swap devices (swapon, swapoff, priorities)', () => {
   const c = CONFIGS[0]!;
   const boot = (opts: Partial<KernelOptions> = {}) =>
