@@ -402,6 +402,7 @@ describe('swap devices (swapon, swapoff, priorities)', () => {
       [{ pages: 8, priority: -1 }, 'swapon priority'],
       [{ pages: 8, priority: 0x8000 }, 'swapon priority'],
       [{ pages: 8, name: '' }, 'swapon name'],
+      [{ pages: 2 ** 24 + 1 }, 'swapon pages'],
     ];
     for (const [opts, what] of bad) {
       expect(() => k.swapon(opts as never)).toThrow(expect.objectContaining({ code: 'E_INVALID_ARGUMENT' }));

@@ -45,6 +45,12 @@ export const CHUNK_SLOTS = 64;
  */
 export const MAX_SWAPFILES = 23;
 
+/**
+ * Largest device mmkit simulates: 2^24 pages (64 GiB). Each slot's count and swap-cache entry are
+ * allocated with the device (12 bytes a slot); a page's data only when first written.
+ */
+export const MAX_SWAP_PAGES = 2 ** 24;
+
 /** Highest priority `swapon` accepts: SWAP_FLAG_PRIO_MASK (0x7fff, include/linux/swap.h). */
 export const MAX_SWAP_PRIORITY = 0x7fff;
 
@@ -303,12 +309,16 @@ export function swapon(k: KernelContext, options: SwapOnOptions): SysResult<Swap
   if (options === null || typeof options !== 'object')
     throw invalidArgument('swapon options', options, 'an object { pages, priority?, name? }');
   const { pages, priority, name } = options;
-  const maxPages = Math.min(sw.codec.maxOffset + 1, 2 ** 32);
+  const maxPages = Math.min(sw.codec.maxOffset + 1, MAX_SWAP_PAGES);
   if (typeof pages !== 'number' || !Number.isSafeInteger(pages) || pages < 2 || pages > maxPages)
     throw invalidArgument(
       'swapon pages',
       pages,
-      `an integer from 2 (the header and one slot) to ${maxPages} (the largest swap offset + 1)`,
+      `an integer from 2 (the header and one slot) to ${maxPages} (${
+        maxPages === MAX_SWAP_PAGES
+          ? 'the largest device mmkit simulates, 64 GiB'
+          : 'the largest swap offset + 1'
+      })`,
     );
   if (
     priority !== undefined &&
