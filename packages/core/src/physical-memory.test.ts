@@ -233,6 +233,23 @@ describe('PhysicalMemory bulk helpers across frames', () => {
     m.copy(0x4000_0000, 0x4000_0000, 0);
   });
 
+  it('readFrameInto / writeFrameFrom copy a whole frame to and from a buffer (an untouched frame reads as zeros)', () => {
+    const m = new PhysicalMemory({ ram: [{ name: 'ram', start: 0x4000_0000, end: 0x4001_0000 }] });
+    const buf = new Uint8Array(3 * P).fill(7);
+    m.write32(0x4000_1000, 0xdead_beef);
+    m.readFrameInto(0x4000_1000 / P, buf, P);
+    expect(buf[P]).toBe(0xef);
+    expect(buf[P + 4]).toBe(0);
+    expect(buf[0]).toBe(7);
+    m.readFrameInto(0x4000_2000 / P, buf, 2 * P); // untouched
+    expect(buf.subarray(2 * P).every((b) => b === 0)).toBe(true);
+    m.writeFrameFrom(0x4000_3000 / P, buf, P);
+    expect(m.read32(0x4000_3000)).toBe(0xdead_beef);
+    expect(() => m.readFrameInto(0x4100_0000 / P, buf, 0)).toThrow(BusError);
+    expect(() => m.readFrameInto(0x4000_0000 / P, buf, 2 * P + 1)).toThrow('out offset');
+    expect(() => m.writeFrameFrom(0x4000_0000 / P, [] as never, 0)).toThrow('src');
+  });
+
   it('copyFrame copies a whole frame; an untouched source makes the destination untouched', () => {
     const m = mem();
     m.write32(0x4000_0010, 0xcafe);

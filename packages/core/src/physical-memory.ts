@@ -126,6 +126,22 @@ function toPfn(value: unknown, what = 'frame number'): number {
   throw new InvalidArgumentError(what, value, 'a non-negative integer frame number below 2^41');
 }
 
+/** Checks that `buf` is a Uint8Array with a whole page from byte `offset`. */
+function pageRoom(buf: unknown, offset: unknown, what: string): void {
+  if (!(buf instanceof Uint8Array)) throw new InvalidArgumentError(what, buf, 'a Uint8Array');
+  if (
+    typeof offset !== 'number' ||
+    !Number.isInteger(offset) ||
+    offset < 0 ||
+    offset + PAGE_SIZE > buf.length
+  )
+    throw new InvalidArgumentError(
+      `${what} offset`,
+      offset,
+      `an integer from 0 to ${buf.length - PAGE_SIZE} (a whole page of the ${buf.length}-byte buffer)`,
+    );
+}
+
 function toSize(value: unknown): 1 | 2 | 4 | 8 {
   if (value === 1 || value === 2 || value === 4 || value === 8) return value;
   throw new InvalidArgumentError('access size', value, '1, 2, 4 or 8 bytes');
@@ -1094,6 +1110,42 @@ export class PhysicalMemory {
     const sb = (s & (SLAB_FRAMES - 1)) << 12;
     this.slabBytes[d >>> SLAB_SHIFT]!.set(
       this.slabBytes[s >>> SLAB_SHIFT]!.subarray(sb, sb + PAGE_SIZE),
+      (d & (SLAB_FRAMES - 1)) << 12,
+    );
+  }
+
+  /**
+   * Copies frame `pfn` (4096 bytes) into `out` from byte `offset` without allocating a copy (a swap
+   * device's write of a page); an untouched frame reads as zeros.
+   * @throws InvalidArgumentError for a bad frame number, an `out` that is not a Uint8Array or an
+   *   `offset` that is not an integer leaving a whole page in `out`; BusError if the frame is not RAM.
+   */
+  readFrameInto(pfn: number, out: Uint8Array, offset: number): void {
+    const f = toPfn(pfn);
+    pageRoom(out, offset, 'out');
+    if (this.extentOf(f) < 0) this.busError(f * PAGE_SIZE, PAGE_SIZE);
+    const s = this.slotOf(f);
+    if (s < 0) {
+      out.fill(0, offset, offset + PAGE_SIZE);
+      return;
+    }
+    const b = (s & (SLAB_FRAMES - 1)) << 12;
+    out.set(this.slabBytes[s >>> SLAB_SHIFT]!.subarray(b, b + PAGE_SIZE), offset);
+  }
+
+  /**
+   * Copies 4096 bytes of `src` from byte `offset` into frame `pfn` (a swap device's read of a page).
+   * @throws InvalidArgumentError for a bad frame number, a `src` that is not a Uint8Array or an
+   *   `offset` that is not an integer leaving a whole page in `src`; BusError if the frame is not
+   *   RAM; HostLimitError if the frame cannot get backing store (nothing is written then).
+   */
+  writeFrameFrom(pfn: number, src: Uint8Array, offset: number): void {
+    const f = toPfn(pfn);
+    pageRoom(src, offset, 'src');
+    if (this.extentOf(f) < 0) this.busError(f * PAGE_SIZE, PAGE_SIZE);
+    const d = this.materialize(f);
+    this.slabBytes[d >>> SLAB_SHIFT]!.set(
+      src.subarray(offset, offset + PAGE_SIZE),
       (d & (SLAB_FRAMES - 1)) << 12,
     );
   }

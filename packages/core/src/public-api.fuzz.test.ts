@@ -735,7 +735,17 @@ describe('public API fuzz: garbage in, MmError (or a normal return) out', () => 
 
   it('fuzzes the methods it should: PhysicalMemory has its whole public surface covered', () => {
     const methods = methodsOf(core.PhysicalMemory as unknown as AnyFn, CLASSES.PhysicalMemory!.internal);
-    for (const m of ['read32', 'write32', 'readPair', 'readPairInFrame', 'writeN', 'fill', 'copyFrame']) {
+    for (const m of [
+      'read32',
+      'write32',
+      'readPair',
+      'readPairInFrame',
+      'writeN',
+      'fill',
+      'copyFrame',
+      'readFrameInto',
+      'writeFrameFrom',
+    ]) {
       expect(methods).toContain(m);
     }
   });

@@ -24,6 +24,7 @@ import type { SimpleLayout } from './layout.js';
 import type { PageAllocator } from './page-allocator.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import type { ReverseMap } from './rmap.js';
+import type { SwapManager } from './swap.js';
 import type { SharedObject, VmaValue } from './vma.js';
 
 /**
@@ -84,6 +85,10 @@ export interface KernelContext {
   readonly rmap: ReverseMap<AddressSpace>;
   /** RLIMIT_MEMLOCK and CAP_IPC_LOCK of the processes (mlock). */
   readonly memlock: MemlockPolicy;
+  /** Swap devices, slot counts and the swap cache. */
+  readonly swap: SwapManager;
+  /** Live processes (swapoff walks them). */
+  readonly liveProcesses: readonly Process[];
   /** The verified level-1 leaf template of the kernel's cached `attrs`, when the encoding allows. */
   templateFor(attrs: LeafAttributes): LeafTemplate | undefined;
   /** {@link attrsFor} without write permission (copy-on-write and zero-page leaves). */

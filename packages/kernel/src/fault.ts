@@ -11,7 +11,8 @@
  * - no VMA (after trying stack growth): SIGSEGV SEGV_MAPERR, named by the seed's regions;
  * - a VMA that does not allow the access: SIGSEGV SEGV_ACCERR;
  * - a present PTE below what its VMA allows: upgrade it, retry;
- * - not present: demand paging (zero page, shared-object page, device page, huge page), retry;
+ * - not present: a swap entry is swapped in (swap.ts); otherwise demand paging (zero page,
+ *   shared-object page, device page, huge page), retry;
  * - out of memory (for the page, a page table, or a copy-on-write copy): the OOM killer
  *   (`oom-kill.ts`) kills the process with the highest badness and the fault is retried, as
  *   Linux's page allocator does for GFP_HIGHUSER_MOVABLE (`__alloc_pages_may_oom` →
@@ -39,6 +40,7 @@ import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import { isLazyFree } from './madvise.js';
 import { outOfMemory } from './oom-kill.js';
 import type { KillReason, KillSignal, Process } from './process.js';
+import { countFault as countMinorMajor, NOT_SWAPPED, swapInIfSwapped } from './swap.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
 import { countFault } from './working-set.js';
@@ -76,6 +78,7 @@ export function handleFault(
     );
   }
   countFault(proc, kind, res.resolution);
+  if (res.outcome === FaultOutcome.Retry) countMinorMajor(proc, res.resolution);
   return res.outcome;
 }
 
@@ -239,6 +242,11 @@ function faultIn(
     obj.pages.set(idx, pa); // the object's own reference is the allocation's…
     k.allocator.ref(pa); // …and the PTE holds one more
     return 'demand-zero shared page';
+  }
+  if (space.swapEntries > 0 && isCowVma(v)) {
+    // A swapped-out page (Linux do_swap_page).
+    const how = swapInIfSwapped(k, space, vpn, v);
+    if (how !== NOT_SWAPPED) return how;
   }
   if (v.huge) {
     const how = faultInHuge(k, space, vpn, vma);

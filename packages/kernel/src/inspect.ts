@@ -158,6 +158,8 @@ export interface DumpLine {
   readonly entry: NeutralEntry;
   /** Effective permissions from a real walk (leaves only). */
   readonly effective?: string;
+  /** The swap entry a non-present leaf-level PTE holds (a swapped-out page), as `arch.swap` decodes it. */
+  readonly swap?: { readonly type: number; readonly offset: number };
 }
 
 /**
@@ -185,6 +187,7 @@ export function dumpPageTable(kernel: Kernel, proc: Process): DumpLine[] {
       const [lo, hi] = editor.readRaw(dpa);
       if (lo === 0 && hi === 0) continue;
       const entry = arch.codec.decode(lo, hi, level);
+      const swapEntry = entry.kind === 'leaf' ? undefined : arch.swap?.decode(lo, hi, level);
       let effective: string | undefined;
       if (entry.kind === 'leaf') {
         let mask = 0;
@@ -204,6 +207,7 @@ export function dumpPageTable(kernel: Kernel, proc: Process): DumpLine[] {
         raw: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0),
         entry,
         ...(effective ? { effective } : {}),
+        ...(swapEntry ? { swap: { type: swapEntry.type, offset: swapEntry.offset } } : {}),
       });
       if (entry.kind === 'table') visit(entry.pa, level - 1, vpn, depth + 1, PAGE_SIZE);
     }
@@ -237,6 +241,9 @@ export function formatDump(lines: readonly DumpLine[]): string[] {
     if (e.kind === 'table') return `${head} → table at ${hex(e.pa)}`;
     if (e.kind === 'leaf')
       return `${head} → ${hex(e.pa)} ${l.effective ?? ''}${e.attrs.accessed ? ' AF' : ''}${e.attrs.dirty ? ' dirty' : ''}${e.attrs.global ? ' global' : ' nG'}`;
+    const sw = l.swap as { type?: unknown; offset?: unknown } | undefined;
+    if (sw !== undefined && typeof sw === 'object' && sw !== null)
+      return `${head} swap entry (type ${String(sw.type)}, offset ${String(sw.offset)})`;
     if (e.kind === 'software') return `${head} software payload ${e.payload}`;
     return `${head} ${e.kind}`;
   });

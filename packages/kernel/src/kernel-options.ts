@@ -78,6 +78,12 @@ export interface KernelOptions {
    * nothing is tracked and nothing is allocated for it.
    */
   readonly workingSet?: boolean | WorkingSetOptions;
+  /**
+   * Swap readahead: a major swap-in fault reads the whole aligned cluster of this many slots
+   * (a power of two up to 1024) into the swap cache, as Linux's `swap_cluster_readahead` reads
+   * 2^`page-cluster` slots. Default 0: off (only the faulting slot is read).
+   */
+  readonly swapReadahead?: number;
 }
 
 /** The mlock policy a kernel was booted with (see {@link KernelOptions.memlockLimit}). */
@@ -105,6 +111,7 @@ export function checkKernelOptions(options: KernelOptions): {
   useZeroPage: boolean;
   memlock: MemlockPolicy;
   oomKiller: boolean;
+  swapReadahead: number;
 } {
   if (options === null || typeof options !== 'object')
     throw invalidArgument('options', options, 'an object with arch and machine');
@@ -182,7 +189,16 @@ export function checkKernelOptions(options: KernelOptions): {
   };
   const oomKiller = options.oomKiller ?? true;
   if (typeof oomKiller !== 'boolean') throw invalidArgument('oomKiller', oomKiller, 'true or false');
-  return { arch, machine, forkMode, useZeroPage, memlock, oomKiller };
+  const swapReadahead = options.swapReadahead ?? 0;
+  if (
+    typeof swapReadahead !== 'number' ||
+    !Number.isInteger(swapReadahead) ||
+    swapReadahead < 0 ||
+    swapReadahead > 1024 ||
+    (swapReadahead & (swapReadahead - 1)) !== 0
+  )
+    throw invalidArgument('swapReadahead', swapReadahead, '0 (off) or a power of two from 1 to 1024 (pages)');
+  return { arch, machine, forkMode, useZeroPage, memlock, oomKiller, swapReadahead };
 }
 
 /** @internal Lowest mmap page from `mmapMinAddr` (default 65536 bytes, Linux's usual `vm.mmap_min_addr`). */

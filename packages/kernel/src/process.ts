@@ -62,6 +62,13 @@ export class Process {
   readonly faultsByResolution = new Map<string, number>();
   /** @internal Working-set, PFF and thrash tracking (the kernel's `workingSet` option). */
   tracker: WorkingSetTracker | undefined;
+  /**
+   * Faults resolved without reading the swap device (Linux `min_flt`: demand paging, copy-on-write,
+   * a page found in the swap cache, …), counted across exec.
+   */
+  minorFaults = 0;
+  /** Faults that read a page from a swap device (Linux `maj_flt`). */
+  majorFaults = 0;
 
   constructor(
     readonly pid: number,

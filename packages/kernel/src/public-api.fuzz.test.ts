@@ -567,6 +567,20 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
   setOomScoreAdj: (w) => [procs(w), arg(w, [0, -1000, 1000, 1001, -1001, 0.5, Number.NaN, '5', 2n])],
   oomBadness: (w) => [procs(w)],
   oomScore: (w) => [procs(w)],
+  swapon: (w) => [
+    arg(w, [
+      { pages: 16 },
+      { pages: 16, priority: 5, name: 'fast' },
+      { pages: 1 },
+      { pages: 1.5 },
+      { pages: 16, priority: -1 },
+      { pages: 16, priority: 0x8000 },
+      { pages: 16, name: '' },
+    ]),
+  ],
+  swapoff: (w) => [arg(w, [0, 1, 22, 31, 32, -1, 0.5])],
+  swapDevices: () => [],
+  reclaim: (w) => [arg(w, [0, 1, 4, 100, -1, 1.5])],
 };
 
 function isGetter(name: string): boolean {

@@ -48,6 +48,7 @@ type FieldKind =
   | 'hex'
   | 'value'
   | 'integer'
+  | 'count'
   | 'expect';
 
 interface StepSpec {
@@ -99,6 +100,9 @@ export const STEP_SPECS: Readonly<Record<StepOp, StepSpec>> = {
   maps: { required: { ...P }, optional: {} },
   dump: { required: { ...P }, optional: {} },
   'drop-flushes': { required: {}, optional: {} },
+  swapon: { required: { size: 'size' }, optional: { priority: 'count', name: 'text' } },
+  swapoff: { required: { type: 'count' }, optional: {} },
+  reclaim: { required: { pages: 'count' }, optional: {} },
 };
 
 /** Every step op, in documentation order. */
@@ -114,6 +118,7 @@ const OPTION_FIELDS = [
   'zeroPage',
   'oomKiller',
   'workingSet',
+  'swapReadahead',
 ];
 const BOOL_OPTIONS = ['strictTlb', 'zeroPage', 'oomKiller'];
 const MMAP_FLAGS = ['shared', 'fixed', 'fixed-noreplace', 'populate', 'growsdown'];
@@ -157,6 +162,7 @@ const EXPECTED: Readonly<Record<FieldKind, string>> = {
   hex: 'hex bytes such as "40 05 80 d2 c0 03 5f d6"',
   value: 'a number (0x…, decimal) or a string',
   integer: 'an integer such as -1000 or 500',
+  count: 'a non-negative integer',
   expect: EXPECT_SYNTAX,
 };
 
@@ -195,6 +201,8 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
       return typeof v === 'string' || parseNumber(v) !== undefined;
     case 'integer':
       return typeof v === 'number' && Number.isSafeInteger(v);
+    case 'count':
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
     case 'expect':
       return typeof v === 'string' && /^(ok|E[A-Z0-9]+|killed(:\s*\S.*)?)$/.test(v.trim());
   }
@@ -276,7 +284,9 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
         ? typeof v === 'boolean'
         : k === 'fork'
           ? v === 'cow' || v === 'eager'
-          : typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+          : k === 'swapReadahead'
+            ? typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1024 && (v & (v - 1)) === 0
+            : typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
       if (!good)
         throw err(
           ['options', k],
@@ -285,7 +295,9 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
             ? 'true or false'
             : k === 'fork'
               ? '"cow" or "eager"'
-              : 'a positive integer',
+              : k === 'swapReadahead'
+                ? '0 (off) or a power of two up to 1024 (pages)'
+                : 'a positive integer',
           {
             field: k,
             value: v,

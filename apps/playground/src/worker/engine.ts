@@ -257,6 +257,14 @@ export function formatEvent(e: MmEvent): string {
           : `cow pid ${e.pid} ${hx(e.va)}: ${e.action} ${hx(e.fromPa)} → ${hx(e.pa)} ${e.sizeBytes / 1024} KiB`;
     case 'oom-kill':
       return `oom-kill: ${e.trigger.name} invoked oom-killer (${e.trigger.allocation}); ${e.detail}`;
+    case 'swap':
+      return e.action === 'swap-out'
+        ? `swap-out pid ${e.pid} ${hx(e.va)}: ${hx(e.pa)} → slot ${e.swapType}:${e.offset}`
+        : e.action === 'swap-in'
+          ? `swap-in ${e.pid === 0 ? 'readahead' : `pid ${e.pid} ${hx(e.va)}`}: slot ${e.swapType}:${e.offset} → ${hx(e.pa)} (${e.major ? 'major' : 'minor'})`
+          : e.action === 'swap-free'
+            ? `swap-free slot ${e.swapType}:${e.offset}`
+            : `${e.action} type ${e.swapType}: ${e.detail}`;
   }
 }
 
