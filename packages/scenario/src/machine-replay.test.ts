@@ -145,7 +145,7 @@ describe.each(CONFIGS)('machine replay on $board/$arch', (c) => {
     expect(r.accesses).toBe(trace.length);
     expect([r.reads, r.writes, r.fetches]).toEqual([22, 17, 13]);
     expect(r.faults).toEqual({ minor: want.faults, major: 0, total: want.faults });
-    expect(r.faultCounters).toBe('handler');
+    expect(r.faultCounters).toBe('process');
     expect(r.rssPages).toBe(want.rss);
     expect(r.cow).toEqual(want.cow);
     expect(r.cow.zeroPages).toBeGreaterThan(5);
