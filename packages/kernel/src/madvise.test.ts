@@ -7,7 +7,7 @@ import { createVirtBoard } from '@mmkit/boards';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
-import { forEachSwapPte, isLazyFree, LAZY_FREE_SOFTWARE_BIT, MADV, madviseName } from './madvise.js';
+import { isLazyFree, LAZY_FREE_SOFTWARE_BIT, MADV, madviseName } from './madvise.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs, type TestConfig } from './test-fixtures.js';
@@ -340,37 +340,45 @@ describe('MADV_FREE with software dirty tracking (AArch64, TCR_EL1.HD = 0)', () 
   });
 });
 
-describe.each(CONFIGS)('swap PTEs on $name', (c) => {
-  it('forEachSwapPte finds exactly the non-present software entries; mincore counts them not resident', () => {
+describe.each(CONFIGS)('madvise and mincore with swap on $name', (c) => {
+  it('PAGEOUT swaps out, mincore counts swapped pages not resident, WILLNEED reads them into the swap cache, FREE drops them', () => {
     const k = boot(c);
+    expect(k.swapon({ pages: 16 }).ok).toBe(true);
     const p = k.createProcess();
     const r = k.mmap(p, 0, 8 * 4096, RW, PRIV);
     if (!r.ok) throw new Error(r.detail);
-    const vpn0 = Number(r.value / PAGE);
-    k.store(p, r.value, 8, 1n); // builds the tables
-    k.store(p, r.value + 5n * PAGE, 8, 1n);
-    const payload = 0x1234 & (2 ** k.arch.description.capabilities.softwarePayloadBits - 1);
-    for (const i of [2, 3, 7]) {
-      const ref = k.lookup(p, r.value + BigInt(i) * PAGE)!;
-      expect(ref.level).toBe(1);
-      k.editor.writeEntry(ref.descriptorPa, { kind: 'software', payload: payload + i }, 1);
-    }
-    const seen: [number, number][] = [];
-    forEachSwapPte(k, p.space, vpn0, vpn0 + 8, (vpn, pl) => seen.push([vpn - vpn0, pl - payload]));
-    expect(seen).toEqual([
-      [2, 2],
-      [3, 3],
-      [7, 7],
-    ]);
-    seen.length = 0;
-    forEachSwapPte(k, p.space, vpn0 + 3, vpn0 + 7, (vpn, pl) => seen.push([vpn - vpn0, pl - payload]));
-    expect(seen).toEqual([[3, 3]]);
+    for (const i of [0, 2, 3, 5, 7]) k.store(p, r.value + BigInt(i) * PAGE, 8, BigInt(0x100 + i));
+    // MADV_PAGEOUT (madvise_pageout → reclaim_pages): pages 2, 3 and 7 go to the device.
+    for (const i of [2, 3, 7])
+      expect(k.madvise(p, r.value + BigInt(i) * PAGE, 4096, MADV.PAGEOUT)).toEqual({ ok: true, value: 0 });
+    expect(p.space.swapEntries).toBe(3);
+    expect(k.swapDevices[0]!.usedPages).toBe(3);
+    // mincore_swap: a swap PTE is resident only while its page is in the swap cache.
     expect(k.mincore(p, r.value, 8 * 4096)).toEqual({
       ok: true,
       value: Uint8Array.of(1, 0, 0, 0, 0, 1, 0, 0),
     });
-    expect(k.madvise(p, r.value, 8 * 4096, MADV.WILLNEED)).toEqual({ ok: true, value: 0 });
-    for (const i of [2, 3, 7]) k.editor.clearSoftware(p.root, vpn0 + i);
+    // MADV_WILLNEED on pages 2..3 reads them into the swap cache; the PTEs stay swap entries.
+    expect(k.madvise(p, r.value + 2n * PAGE, 2 * 4096, MADV.WILLNEED)).toEqual({ ok: true, value: 0 });
+    expect(p.space.swapEntries).toBe(3);
+    expect(k.swapDevices[0]!.cachedPages).toBe(2);
+    expect(k.mincore(p, r.value, 8 * 4096)).toEqual({
+      ok: true,
+      value: Uint8Array.of(1, 0, 1, 1, 0, 1, 0, 0),
+    });
+    // The next touch finds the page in the swap cache: a minor fault, contents kept.
+    const major = p.majorFaults;
+    expect(k.load(p, r.value + 3n * PAGE, 8)).toEqual({ ok: true, value: 0x103n });
+    expect(p.majorFaults).toBe(major);
+    // MADV_FREE on a swapped-out page drops it (madvise_free_pte_range: free_swap_and_cache).
+    expect(k.madvise(p, r.value + 7n * PAGE, 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    expect(p.space.swapEntries).toBe(1);
+    expect(k.load(p, r.value + 7n * PAGE, 8)).toEqual({ ok: true, value: 0n });
+    // MADV_DONTNEED on a swapped-out page frees its slot too; it reads zero afterwards.
+    expect(k.madvise(p, r.value + 2n * PAGE, 4096, MADV.DONTNEED)).toEqual({ ok: true, value: 0 });
+    expect(p.space.swapEntries).toBe(0);
+    expect(k.load(p, r.value + 2n * PAGE, 8)).toEqual({ ok: true, value: 0n });
+    expect(k.swapDevices[0]!.usedPages).toBe(0);
     clean(k);
   });
 });

@@ -31,6 +31,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
+import { forEachCachedSwapPte, pageOutRange, willneedSwapIn, zapSwapEntries } from './swap.js';
 import {
   checkedAddress,
   type Errno,
@@ -167,7 +168,7 @@ function pieces(space: AddressSpace, s: number, e: number): { list: [number, num
  * | DONTNEED_LOCKED | DONTNEED that also applies to locked VMAs | device VMAs |
  * | FREE | lazy free: private anonymous pages stay mapped with their contents, made clean and old; reclaim may drop them ({@link discardLazyFree}); a write cancels it for that page | anything but private anonymous memory; locked, device, MAP_HUGETLB VMAs |
  * | COLD | clears the accessed bit of each page only this process maps and marks the frame cold for reclaim ({@link isColdFrame}) | locked, device, MAP_HUGETLB VMAs (`can_madv_lru_vma`) |
- * | PAGEOUT | as COLD, then hands the range to {@link pageOutPages} | as COLD |
+ * | PAGEOUT | as COLD, then swaps out the pages only this process maps (swap.ts `pageOutRange`; nothing without a swap device) | as COLD |
  */
 export function madvise(
   k: KernelContext,
@@ -249,8 +250,7 @@ function adviseVma(
     case MADV.WILLNEED:
       // madvise_willneed: anonymous (and shmem) memory starts swap-in of swapped-out pages; pages
       // never touched are not prefaulted. A device mapping has nothing to read ahead.
-      if (v.kind !== 'device')
-        forEachSwapPte(k, space, from, to, (vpn, payload) => willneedSwapIn(k, space, vpn, payload));
+      if (v.kind !== 'device') willneedSwapIn(k, space, from, to);
       return undefined;
     case MADV.DONTNEED:
     case MADV.DONTNEED_LOCKED: {
@@ -296,7 +296,7 @@ function adviseVma(
           `madvise: ${where} is ${v.kind === 'device' ? 'a device (VM_PFNMAP)' : v.huge ? 'a MAP_HUGETLB' : 'a locked'} mapping`,
         ];
       deactivate(k, space, from, to);
-      if (advice === MADV.PAGEOUT) pageOutPages(k, space, from, to);
+      if (advice === MADV.PAGEOUT) pageOutRange(k, space, from, to);
       return undefined;
     default:
       throw new Error(`kernel bug: unhandled advice ${advice}`);
@@ -341,6 +341,9 @@ function mapCount(k: KernelContext, pa: number): number {
  */
 function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: number, to: number): void {
   if (space.root === 0) return;
+  // A swapped-out page's contents are dropped: its slot is freed and the page reads zero (Linux
+  // madvise_free_pte_range: free_swap_and_cache, pte_clear_not_present_full).
+  if (space.swapEntries > 0) zapSwapEntries(k, space, from, to);
   const { allocator, editor } = k;
   const hwDirty = k.arch.description.capabilities.hardwareDirty;
   const leaves: { vpn: number; attrs: LeafAttributes }[] = [];
@@ -396,71 +399,6 @@ function deactivate(k: KernelContext, space: AddressSpace, from: number, to: num
     if (f) flush.merge(f);
   }
   k.discharge(flush);
-}
-
-/**
- * MADV_PAGEOUT's reclaim step for [vpnStart, vpnEnd) of `space` (Linux `reclaim_pages` on the
- * folios `madvise_pageout_page_range` isolated). This is where swap-out plugs in; there is no swap
- * device in this kernel, so nothing is written out and the pages stay resident (Linux's answer
- * without swap too: anonymous pages cannot be reclaimed).
- */
-export function pageOutPages(
-  _k: KernelContext,
-  _space: AddressSpace,
-  _vpnStart: number,
-  _vpnEnd: number,
-): void {}
-
-/**
- * MADV_WILLNEED's step for one swapped-out page (Linux `swapin_walk_pmd_entry` →
- * `read_swap_cache_async`): where swap-in read-ahead plugs in. There is no swap device in this
- * kernel, so no swap PTE exists and nothing is read.
- */
-export function willneedSwapIn(
-  _k: KernelContext,
-  _space: AddressSpace,
-  _vpn: number,
-  _payload: number,
-): void {}
-
-/**
- * Whether a swap PTE's page counts as resident for mincore (Linux `mincore_swap`: only when it is
- * in the swap cache). There is no swap cache in this kernel: never.
- */
-export function swapPteResident(_k: KernelContext, _payload: number): boolean {
-  return false;
-}
-
-/**
- * Visits every non-present software entry (a swap PTE) of [from, to), skipping missing tables
- * and leaves.
- */
-export function forEachSwapPte(
-  k: KernelContext,
-  space: AddressSpace,
-  from: number,
-  to: number,
-  visit: (vpn: number, payload: number) => void,
-): void {
-  if (space.root === 0 || to <= from) return;
-  // One cursor pass over the tables that exist (as the editor's forEachLeaf), not a walk per page.
-  const codec = k.arch.codec;
-  const c = k.editor.createCursor();
-  let more = c.begin({ root: space.root, startVpn: from, endVpn: to });
-  while (more) {
-    if (!c.absent) {
-      const next = c.nextTable();
-      if (next >= 0) {
-        c.down(next);
-        continue;
-      }
-      if (c.level === 1) {
-        const e = codec.decode(c.lo, c.hi, 1);
-        if (e.kind === 'software') visit(c.vpn, e.payload);
-      }
-    }
-    more = c.next();
-  }
 }
 
 /**
@@ -545,8 +483,8 @@ export function isColdFrame(k: KernelContext, pa: number): boolean {
  * (`access_ok`) or any page of it is unmapped (`do_mincore`: no VMA). Length 0 → an empty vector.
  * @throws InvalidArgumentError for a mapped range of more than 0x7FFF_F000 pages (a vector
  *   that large is not built).
- * A present PTE is resident (the zero page too); a swap PTE only when {@link swapPteResident}
- * says so (in the swap cache); an absent PTE of a MAP_SHARED anonymous mapping is resident when
+ * A present PTE is resident (the zero page too); a swap PTE only when its page is in the swap
+ * cache (Linux `mincore_swap`); an absent PTE of a MAP_SHARED anonymous mapping is resident when
  * the shared object holds the page (shmem's page cache, `mincore_page`); a device mapping
  * (VM_PFNMAP) reports 0 (`walk_page_test` treats it as a hole).
  */
@@ -608,7 +546,7 @@ function residency(
     const hi = Math.min(l.vpn + g.entryPages[l.level]!, to);
     for (let vpn = lo; vpn < hi; vpn++) vec[vpn - base] = 1;
   });
-  forEachSwapPte(k, space, from, to, (vpn, payload) => {
-    if (swapPteResident(k, payload)) vec[vpn - base] = 1;
+  forEachCachedSwapPte(k, space, from, to, (vpn) => {
+    vec[vpn - base] = 1;
   });
 }

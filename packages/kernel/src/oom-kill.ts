@@ -36,6 +36,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import type { KillSignal, Process } from './process.js';
+import { swapTotalPages } from './swap.js';
 import { fail, invalidArgument, ok, type SysResult } from './syscalls.js';
 
 /** Lowest `oom_score_adj`: the process is never chosen (Linux OOM_SCORE_ADJ_MIN). */
@@ -109,11 +110,6 @@ export function pgtablesPages(k: KernelContext, space: AddressSpace): number {
  */
 export function oomTotalPages(k: KernelContext): number {
   return k.allocator.totalCount + swapTotalPages(k);
-}
-
-/** Pages of swap space: swap devices are not part of this kernel yet, so 0. */
-function swapTotalPages(_k: KernelContext): number {
-  return 0;
 }
 
 /**

@@ -860,25 +860,84 @@ function readAround(k: KernelContext, dev: SwapDevice, offset: number): void {
   const start = offset - (offset % n);
   for (let s = Math.max(1, start); s < Math.min(start + n, dev.pages); s++) {
     if (s === offset || dev.counts[s] === 0 || dev.cache[s] !== 0) continue;
-    const pa = k.allocator.alloc('user', -1);
-    if (pa === 0) return; // readahead is best effort
-    sw.readSlot(dev, s, pa);
-    sw.addToCache(dev, s, pa);
-    const ev = k.events;
-    if (ev.active)
-      ev.emit(
-        swapEvent(
-          'swap-in',
-          0,
-          0n,
-          pa,
-          dev.type,
-          s,
-          true,
-          `readahead of ${dev.name} slot ${s} into the swap cache`,
-        ),
-      );
+    if (!readIntoSwapCache(k, dev, s, 'readahead')) return; // readahead is best effort
   }
+}
+
+/**
+ * Reads slot `offset` of `dev` into a fresh frame in the swap cache, mapped by nobody (Linux
+ * `read_swap_cache_async`). False when out of memory (nothing changed).
+ */
+function readIntoSwapCache(k: KernelContext, dev: SwapDevice, offset: number, why: string): boolean {
+  const sw = k.swap;
+  const pa = k.allocator.alloc('user', -1);
+  if (pa === 0) return false;
+  sw.readSlot(dev, offset, pa);
+  sw.addToCache(dev, offset, pa);
+  const ev = k.events;
+  if (ev.active)
+    ev.emit(
+      swapEvent(
+        'swap-in',
+        0,
+        0n,
+        pa,
+        dev.type,
+        offset,
+        true,
+        `${why} of ${dev.name} slot ${offset} into the swap cache`,
+      ),
+    );
+  return true;
+}
+
+/**
+ * MADV_WILLNEED on [startVpn, endVpn) of `space` (Linux `madvise_willneed` → `swapin_walk_pmd_entry`
+ * → `read_swap_cache_async`): every swapped-out page whose slot is not in the swap cache is read
+ * into it, best effort (stops when memory runs out). The PTEs stay swap entries: the next touch
+ * is a minor fault. Returns the pages read.
+ */
+export function willneedSwapIn(
+  k: KernelContext,
+  space: AddressSpace,
+  startVpn: number,
+  endVpn: number,
+): number {
+  const slots: SwapPte[] = [];
+  forEachSwapPte(k, space, startVpn, endVpn, (_vpn, _d, e) => {
+    slots.push(e);
+  });
+  let n = 0;
+  for (const e of slots) {
+    const dev = k.swap.devices[e.type];
+    if (dev === undefined || dev.cache[e.offset] !== 0) continue;
+    if (!readIntoSwapCache(k, dev, e.offset, 'MADV_WILLNEED read')) break;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * Visits each swap PTE of [startVpn, endVpn) of `space` whose page is in the swap cache (Linux
+ * `mincore_swap`: such a page counts as resident).
+ */
+export function forEachCachedSwapPte(
+  k: KernelContext,
+  space: AddressSpace,
+  startVpn: number,
+  endVpn: number,
+  visit: (vpn: number) => void,
+): void {
+  forEachSwapPte(k, space, startVpn, endVpn, (vpn, _d, e) => {
+    if ((k.swap.devices[e.type]?.cache[e.offset] ?? 0) !== 0) visit(vpn);
+  });
+}
+
+/** Pages of swap space that can hold pages (Linux `total_swap_pages`: headers excluded). */
+export function swapTotalPages(k: KernelContext): number {
+  let n = 0;
+  for (const d of k.swap.devices) if (d) n += d.pages - 1;
+  return n;
 }
 
 /** @internal Process counters a fault updates. */
