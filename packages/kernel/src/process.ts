@@ -60,6 +60,14 @@ export class Process {
   faults = 0;
   /** @internal Faults by the kernel's resolution. */
   readonly faultsByResolution = new Map<string, number>();
+  /**
+   * @internal The resolution of the latest faults not yet added to {@link faultsByResolution}, and
+   * how many (a run of equal resolutions costs one comparison per fault, not a Map update: see
+   * `countFault` and `faultStatsOf` in working-set.ts).
+   */
+  pendingResolution: string | undefined = undefined;
+  /** @internal See {@link pendingResolution}. */
+  pendingCount = 0;
   /** @internal Working-set, PFF and thrash tracking (the kernel's `workingSet` option). */
   tracker: WorkingSetTracker | undefined;
   /**

@@ -353,10 +353,25 @@ export class WorkingSetTracker {
 /** @internal Counts a fault of `proc` (every fault; `kind` is the walk's fault kind). */
 export function countFault(proc: Process, kind: number, resolution: string): void {
   proc.faults++;
-  const m = proc.faultsByResolution;
-  m.set(resolution, (m.get(resolution) ?? 0) + 1);
+  // Runs of one resolution (a process faulting in its heap) are counted without a Map update.
+  if (resolution === proc.pendingResolution) proc.pendingCount++;
+  else {
+    flushPendingFaults(proc);
+    proc.pendingResolution = resolution;
+    proc.pendingCount = 1;
+  }
   const t = proc.tracker;
   if (t !== undefined && kind !== Fault.AccessFlag) t.faults++;
+}
+
+/** Adds the pending run of {@link countFault} to `proc.faultsByResolution`. */
+function flushPendingFaults(proc: Process): void {
+  const r = proc.pendingResolution;
+  if (r === undefined) return;
+  const m = proc.faultsByResolution;
+  m.set(r, (m.get(r) ?? 0) + proc.pendingCount);
+  proc.pendingResolution = undefined;
+  proc.pendingCount = 0;
 }
 
 /** @internal The working set of `proc`, or undefined when tracking is off. */
@@ -379,6 +394,7 @@ export function workingSetOf(proc: Process): WorkingSetStats | undefined {
 
 /** @internal The fault statistics of `proc`. */
 export function faultStatsOf(proc: Process): FaultStats {
+  flushPendingFaults(proc);
   const t = proc.tracker;
   const o = t?.options;
   return {
