@@ -86,6 +86,39 @@ describe('mmkit run', () => {
   });
 });
 
+describe('mmkit run: swap', () => {
+  it('shows swap events in the log: swapon, swap-out per PTE, a major then a minor swap-in, swap-free, swapoff', async () => {
+    const p = file(
+      'swap.yaml',
+      `board: virt
+steps:
+  - { op: spawn, as: a }
+  - { op: brk, process: a, to: heap+0x1000 }
+  - { op: write, process: a, addr: heap, value: 9 }
+  - { op: fork, process: a, as: b }
+  - { op: swapon, size: 8 pages }
+  - { op: reclaim, pages: 8 }
+  - { op: read, process: a, addr: heap, equals: 9 }
+  - { op: read, process: b, addr: heap, equals: 9 }
+  - { op: swapoff, type: 0 }
+`,
+    );
+    const r = await mmkit(['run', p]);
+    expect(r.code).toBe(0);
+    const swap = r.stdout.split('\n').filter((l) => l.trim().startsWith('swap '));
+    expect(swap[0]).toContain('swap    swapon type 0: swap0: 8 pages, priority -2');
+    expect(swap.some((l) => /swap-out pid 2 0x0001_0000_0000 0x[0-9A-F_]+ → swap 0:2$/.test(l))).toBe(true);
+    expect(swap.some((l) => /swap-in pid 1 0x0001_0000_0000 swap 0:2 → 0x[0-9A-F_]+ \(major\)/.test(l))).toBe(
+      true,
+    );
+    expect(swap.some((l) => /swap-in pid 2 0x0001_0000_0000 swap 0:2 → 0x[0-9A-F_]+ \(minor\)/.test(l))).toBe(
+      true,
+    );
+    expect(swap).toContain('      swap    swap-free swap 0:2');
+    expect(swap.at(-1)).toContain('swap    swapoff type 0: swap0 removed');
+  });
+});
+
 describe('mmkit export', () => {
   it('--step 0 exports the kernel alone (no process yet)', async () => {
     const r = await mmkit(['export', '--demo', '--step', '0', '-o', '-']);

@@ -60,6 +60,31 @@ export type MmEvent =
       readonly fromPa: number;
       readonly sizeBytes: number;
     }
+  | {
+      /**
+       * Swap (Linux mm/swapfile.c, mm/vmscan.c, mm/memory.c `do_swap_page`):
+       * - `swapon` / `swapoff`: a device was added / removed (every page brought back);
+       * - `swap-out`: a PTE of `pid` at `va` mapping `pa` now holds the swap entry (`swapType`, `offset`);
+       * - `swap-in`: the page came back at `va` in frame `pa`, read from the device (`major`) or
+       *   found in the swap cache; readahead into the swap cache has pid 0;
+       * - `swap-free`: the slot was freed (no PTE and no swap-cache page names it any more).
+       */
+      readonly type: 'swap';
+      readonly action: 'swapon' | 'swapoff' | 'swap-out' | 'swap-in' | 'swap-free';
+      /** The process whose PTE changed; 0 for device-level actions. */
+      readonly pid: number;
+      /** The page's virtual address (0 for device-level actions). */
+      readonly va: bigint;
+      /** The frame (0 when none is involved). */
+      readonly pa: number;
+      /** The device: Linux's `swp_type`. */
+      readonly swapType: number;
+      /** The slot: Linux's `swp_offset` (0 for swapon/swapoff). */
+      readonly offset: number;
+      /** swap-in: read from the device (a major fault) rather than found in the swap cache. */
+      readonly major: boolean;
+      readonly detail: string;
+    }
   | { readonly type: 'tlb'; readonly cpu: number; readonly op: string; readonly operand?: bigint }
   | {
       readonly type: 'process';

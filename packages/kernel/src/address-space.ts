@@ -31,6 +31,7 @@ import {
 import type { KernelContext } from './context.js';
 import type { SimpleLayout } from './layout.js';
 import { FrameState } from './page-allocator.js';
+import { copySwapEntries, moveSwapEntries, zapSwapEntries } from './swap.js';
 import { checkLeafAttributes, PROT } from './syscalls.js';
 import { anonVma, createVmaTree, isCowVma, type SharedObject, type VmaValue, vmaWith } from './vma.js';
 import type { VmaTree } from './vma-tree.js';
@@ -98,6 +99,8 @@ export class AddressSpace {
   residentPages = 0;
   /** Page-table frames owned (root included). */
   tablePages = 0;
+  /** PTEs holding a swap entry (Linux MM_SWAPENTS): pages of this space swapped out. */
+  swapEntries = 0;
   /** Region boundaries used to name faults (seed 000) and to place the heap and stack. */
   layout: SimpleLayout;
   /** {@link layout} as page numbers. */
@@ -309,6 +312,16 @@ export class AddressSpace {
     return true;
   }
 
+  /**
+   * Replaces the swap PTE at `vpn` (descriptor `descriptorPa`) by a leaf mapping `pa` (swap-in;
+   * the frame's reference is the caller's). A non-present entry was never cached: no TLB
+   * maintenance.
+   */
+  mapSwappedIn(vpn: number, descriptorPa: number, pa: number, attrs: LeafAttributes): void {
+    this.k.editor.writeEntry(descriptorPa, { kind: 'leaf', pa, attrs }, 1);
+    this.mapped(vpn, pa, 1, attrs);
+  }
+
   /** Bookkeeping after pages were mapped: the resident count, the reverse map and the `map` event. */
   private mapped(vpn: number, pa: number, pages: number, attrs: LeafAttributes): void {
     this.residentPages += pages;
@@ -338,11 +351,13 @@ export class AddressSpace {
 
   /**
    * Removes every leaf inside [startVpn, endVpn) in one pass, dropping the frames' references,
-   * and records the pages in `flush` (the caller discharges it). Tables are kept. Returns the
-   * number of leaves removed.
+   * and records the pages in `flush` (the caller discharges it). Swap PTEs in the range are
+   * cleared and their slots released (Linux `zap_pte_range` → `free_swap_and_cache`). Tables
+   * are kept. Returns the number of leaves removed.
    */
   clearLeaves(startVpn: number, endVpn: number, flush: FlushObligation): number {
     if (this.root === 0 || endVpn <= startVpn) return 0;
+    if (this.swapEntries > 0) zapSwapEntries(this.k, this, startVpn, endVpn);
     const { arch, allocator, events, bounds, rmap } = this.k;
     const g = arch.geometry;
     const pageBytes = bounds.pageBytes;
@@ -739,6 +754,7 @@ export class AddressSpace {
       });
       if (!m.ok) throw new Error(`kernel bug: mremap move failed after the pre-check (${m.reason})`);
     }
+    if (this.swapEntries > 0) moveSwapEntries(this.k, this, startVpn, endVpn, destVpn);
     flush.merge(this.pruneTablesAround(startVpn, endVpn));
     this.k.discharge(flush);
   }
@@ -860,6 +876,11 @@ export class AddressSpace {
         if (writable) protect.push(l.vpn, l.level, l.descriptorPa, l.pa, l.level === 1 ? t : -1);
       });
     });
+    // Swap PTEs are copied and their slots counted once more (Linux copy_nonpresent_pte).
+    if (ok && this.swapEntries > 0) {
+      const { userStartVpn, userEndVpn } = this.k.bounds;
+      ok = copySwapEntries(this.k, this, child, userStartVpn, userEndVpn);
+    }
     if (!ok) {
       child.clear();
       return undefined;

@@ -22,7 +22,10 @@
  * 6. no private frame with more than one reference is mapped user-writable (a copy-on-write
  *    page must fault on its first write);
  * 7. the shared zero page is reserved, reads as zeros, has no reverse-map entries and is never
- *    mapped user-writable. Every check is listed, with the test that
+ *    mapped user-writable;
+ * 8. swap (see `auditSwap` in swap.ts): every slot's count equals the swap PTEs naming it plus
+ *    its swap-cache page; every swap PTE names an allocated slot and lies inside a private
+ *    anonymous VMA; `swapEntries` equals each space's swap PTEs. Every check is listed, with the test that
  * makes it fire, in the package README ("What audit() proves").
  */
 import {
@@ -40,6 +43,7 @@ import {
 import type { Kernel } from './kernel.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
+import { auditSwap } from './swap.js';
 import { checkKernel, PROT } from './syscalls.js';
 
 /** Result of {@link audit}. */
@@ -170,6 +174,8 @@ export function audit(kernel: Kernel): AuditReport {
   // Each page of a shared object holds one reference of its own (see SharedObject).
   for (const o of kernel.sharedObjects())
     for (const pa of o.pages.values()) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
+  // Invariant 8 (swap): slot counts = swap PTEs + swap cache; each swap-cache page holds a reference.
+  auditSwap(kernel, problems, (pa) => userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1));
 
   let free = 0;
   let tablesN = 0;

@@ -23,6 +23,7 @@ import type { SimpleLayout } from './layout.js';
 import type { PageAllocator } from './page-allocator.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import type { ReverseMap } from './rmap.js';
+import type { SwapManager } from './swap.js';
 import type { SharedObject, VmaValue } from './vma.js';
 
 /**
@@ -77,6 +78,10 @@ export interface KernelContext {
   readonly zeroPage: number;
   /** Which spaces map each user frame, and where. */
   readonly rmap: ReverseMap<AddressSpace>;
+  /** Swap devices, slot counts and the swap cache. */
+  readonly swap: SwapManager;
+  /** Live processes (swapoff walks them). */
+  readonly liveProcesses: readonly Process[];
   /** The verified level-1 leaf template of the kernel's cached `attrs`, when the encoding allows. */
   templateFor(attrs: LeafAttributes): LeafTemplate | undefined;
   /** {@link attrsFor} without write permission (copy-on-write and zero-page leaves). */

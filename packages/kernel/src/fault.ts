@@ -11,7 +11,8 @@
  * - no VMA (after trying stack growth): SIGSEGV SEGV_MAPERR, named by the seed's regions;
  * - a VMA that does not allow the access: SIGSEGV SEGV_ACCERR;
  * - a present PTE below what its VMA allows: upgrade it, retry;
- * - not present: demand paging (zero page, shared-object page, device page, huge page), retry;
+ * - not present: a swap entry is swapped in (swap.ts); otherwise demand paging (zero page,
+ *   shared-object page, device page, huge page), retry;
  *   out of memory: SIGSEGV (`SEGV_OOM`, mmkit's name for the OOM kill).
  * On the soft path (copy to/from user) every refusal is EFAULT instead of a kill.
  */
@@ -31,6 +32,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import type { KillReason, KillSignal, Process } from './process.js';
+import { countFault, swapIn, swapPteAt } from './swap.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
 
@@ -56,12 +58,15 @@ export function handleFault(
   r: WalkResult,
   soft: boolean,
 ): FaultOutcomeCode {
-  if (!k.events.active) return resolveFault(k, proc, vpn, access, r, soft).outcome;
-  // Report the fault before what its handler did (allocations, mappings, a kill).
-  return k.events.hold(
-    () => resolveFault(k, proc, vpn, access, r, soft),
-    (res) => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, res.resolution),
-  ).outcome;
+  const res = k.events.active
+    ? // Report the fault before what its handler did (allocations, mappings, a kill).
+      k.events.hold(
+        () => resolveFault(k, proc, vpn, access, r, soft),
+        (res) => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, res.resolution),
+      )
+    : resolveFault(k, proc, vpn, access, r, soft);
+  if (res.outcome === FaultOutcome.Retry) countFault(proc, res.resolution);
+  return res.outcome;
 }
 
 function resolveFault(
@@ -178,6 +183,10 @@ function faultIn(
     obj.pages.set(idx, pa); // the object's own reference is the allocation's…
     k.allocator.ref(pa); // …and the PTE holds one more
     return 'demand-zero shared page';
+  }
+  if (space.swapEntries > 0 && isCowVma(v) && swapPteAt(k, space, vpn) !== undefined) {
+    // A swapped-out page (Linux do_swap_page).
+    return swapIn(k, space, vpn, v);
   }
   if (v.huge) {
     const how = faultInHuge(k, space, vpn, vma);

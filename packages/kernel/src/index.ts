@@ -54,6 +54,7 @@ export {
 export { procMaps, procSmaps, type VmaSummary } from './proc-maps.js';
 export { type KillReason, type KillSignal, Process, type ProcessState } from './process.js';
 export { ReverseMap, type ReverseMapping } from './rmap.js';
+export type { SwapDeviceInfo, SwapManager, SwapOnOptions } from './swap.js';
 export {
   type Errno,
   fail,

@@ -56,6 +56,12 @@ export interface KernelOptions {
    * Linux does); false allocates a zeroed frame for them too (seed `000_…`'s demand paging).
    */
   readonly zeroPage?: boolean;
+  /**
+   * Swap readahead: a major swap-in fault reads the whole aligned cluster of this many slots
+   * (a power of two up to 1024) into the swap cache, as Linux's `swap_cluster_readahead` reads
+   * 2^`page-cluster` slots. Default 0: off (only the faulting slot is read).
+   */
+  readonly swapReadahead?: number;
 }
 
 /** See {@link KernelOptions.fork}. */
@@ -71,6 +77,7 @@ export function checkKernelOptions(options: KernelOptions): {
   machine: MachineDescription;
   forkMode: ForkMode;
   useZeroPage: boolean;
+  swapReadahead: number;
 } {
   if (options === null || typeof options !== 'object')
     throw invalidArgument('options', options, 'an object with arch and machine');
@@ -132,7 +139,16 @@ export function checkKernelOptions(options: KernelOptions): {
   if (forkMode !== 'cow' && forkMode !== 'eager') throw invalidArgument('fork', forkMode, "'cow' or 'eager'");
   const useZeroPage = options.zeroPage ?? true;
   if (typeof useZeroPage !== 'boolean') throw invalidArgument('zeroPage', useZeroPage, 'true or false');
-  return { arch, machine, forkMode, useZeroPage };
+  const swapReadahead = options.swapReadahead ?? 0;
+  if (
+    typeof swapReadahead !== 'number' ||
+    !Number.isInteger(swapReadahead) ||
+    swapReadahead < 0 ||
+    swapReadahead > 1024 ||
+    (swapReadahead & (swapReadahead - 1)) !== 0
+  )
+    throw invalidArgument('swapReadahead', swapReadahead, '0 (off) or a power of two from 1 to 1024 (pages)');
+  return { arch, machine, forkMode, useZeroPage, swapReadahead };
 }
 
 /** @internal Lowest mmap page from `mmapMinAddr` (default 65536 bytes, Linux's usual `vm.mmap_min_addr`). */

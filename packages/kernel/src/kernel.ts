@@ -16,6 +16,7 @@
  * | `seed-api.ts`        | the seed kernels' page-level API (map_page, allocate_user_page, …)    |
  * | `rmap.ts`            | the reverse map: which spaces map each user frame, and where          |
  * | `zero-page.ts`       | the shared zero page's reservation                                    |
+ * | `swap.ts`            | swap devices, slot counts, the swap cache, swap-out and swap-in       |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
  * the kernel page tables (TTBR1 on AArch64; the kernel half of every root on single-root formats),
@@ -80,6 +81,7 @@ import type { KillReason, KillSignal, Process } from './process.js';
 import { ProcessTable } from './process-table.js';
 import { ReverseMap } from './rmap.js';
 import { allocateUserPage, lookupUser, mapUserPage, unmapUserRange } from './seed-api.js';
+import { reclaim, type SwapDeviceInfo, SwapManager, type SwapOnOptions, swapoff, swapon } from './swap.js';
 import { checkedAddress, invalidArgument, type SysResult } from './syscalls.js';
 import { discharge } from './tlb-shootdown.js';
 import {
@@ -156,6 +158,8 @@ export class Kernel implements FaultHandler, KernelContext {
   readonly useZeroPage: boolean;
   /** Which address spaces map each user frame, and where (see {@link ReverseMap}). */
   readonly rmap: ReverseMap<AddressSpace>;
+  /** @internal Swap devices, slot counts and the swap cache (see `swap.ts`). */
+  readonly swap: SwapManager;
   /** Strict mode's ledger of flush obligations (undefined when not strict). */
   private readonly ledger: FlushLedger | undefined;
   private readonly table: ProcessTable;
@@ -206,6 +210,7 @@ export class Kernel implements FaultHandler, KernelContext {
     this.rmap = new ReverseMap<AddressSpace>(this.allocator.frameIndexCount, (pa) =>
       this.allocator.frameIndex(pa),
     );
+    this.swap = new SwapManager(this, checked.swapReadahead);
     this.recursiveSlot = checkRecursiveSlot(arch, this.editor, options.recursiveSlot);
     this.linearMapBase = checkLinearMapBase(arch, options.linearMapBase ?? d.kernelRange.start);
     this.widenedPermissions = this.attrs.widened;
@@ -588,6 +593,44 @@ export class Kernel implements FaultHandler, KernelContext {
   }
 
   // -------------------------------------------------------------------------
+  // Swap
+
+  /**
+   * swapon: adds a swap device of `pages` pages (slot 0 is the header), with an optional priority
+   * (0 … 32767; higher is used first, equal ones round-robin) and name. Returns its description;
+   * its `type` is Linux's `swp_type`, the type field of its swap PTEs. EPERM when 23 devices
+   * (MAX_SWAPFILES) are active. See `swap.ts`.
+   * @throws InvalidArgumentError for bad options, or a backend without `arch.swap`.
+   */
+  swapon(options: SwapOnOptions): SysResult<SwapDeviceInfo> {
+    return this.settled(swapon(this, options));
+  }
+
+  /**
+   * swapoff: brings every page of device `type` back into memory (Linux `try_to_unuse`) and
+   * removes it. ENOMEM with nothing changed when memory cannot hold them; EINVAL for no such device.
+   * @throws InvalidArgumentError unless `type` is an integer from 0 to 31.
+   */
+  swapoff(type: number): SysResult<0> {
+    return this.settled(swapoff(this, type));
+  }
+
+  /** Usage of every active swap device, by type (`/proc/swaps`). */
+  get swapDevices(): readonly SwapDeviceInfo[] {
+    return this.swap.infos();
+  }
+
+  /**
+   * Swaps out up to `pages` frames of private anonymous memory and returns how many were freed.
+   * Victims: frames only the swap cache holds, then live processes in pid order, each from its
+   * lowest address (a simple order; replacement policies come later). See `swap.ts`.
+   * @throws InvalidArgumentError unless `pages` is a non-negative integer.
+   */
+  reclaim(pages: number): number {
+    return this.settled(reclaim(this, pages));
+  }
+
+  // -------------------------------------------------------------------------
   // Introspection
 
   /** `/proc/PID/maps` of a process (Linux format, see proc-maps.ts). */
@@ -723,4 +766,4 @@ export class Kernel implements FaultHandler, KernelContext {
 }
 
 export { NoProcessError } from './process-table.js';
-export type { ForkMode, FramePurpose, KernelOptions };
+export type { ForkMode, FramePurpose, KernelOptions, SwapDeviceInfo, SwapOnOptions };

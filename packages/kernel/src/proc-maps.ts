@@ -12,6 +12,7 @@
 import { vaOf } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 import type { Process } from './process.js';
+import { forEachSwapPte } from './swap.js';
 import { checkKernel } from './syscalls.js';
 import { mapsPerms, type VmaValue } from './vma.js';
 
@@ -67,6 +68,14 @@ export function procSmaps(kernel: KernelContext, proc: Process): string {
   const pageKb = kernel.bounds.pageBytes / 1024;
   const kb = (pages: number) => `${pages * pageKb} kB`;
   const field = (name: string, value: string) => `${`${name}:`.padEnd(16)}${value.padStart(12)}`;
+  // Linux smaps `Swap`: the VMA's pages whose PTE holds a swap entry.
+  const swapped = (start: number, end: number) => {
+    let n = 0;
+    forEachSwapPte(kernel, proc.space, start, end, () => {
+      n++;
+    });
+    return n;
+  };
   proc.vmas.forEach((v) => {
     const val = v.value;
     let rss = 0;
@@ -122,7 +131,7 @@ export function procSmaps(kernel: KernelContext, proc: Process): string {
       field('Private_Dirty', kb(privateDirty)),
       field('Anonymous', kb(val.kind === 'anon' && !val.shared ? rss : 0)),
       field('AnonHugePages', kb(val.kind === 'anon' ? huge : 0)),
-      field('Swap', '0 kB'),
+      field('Swap', kb(swapped(v.startVpn, v.endVpn))),
       `VmFlags: ${flags.join(' ')} `,
     );
   });

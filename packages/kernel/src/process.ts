@@ -37,6 +37,13 @@ export class Process {
   killReason: KillReason | undefined;
   /** The signal that killed the process (with `killReason`). */
   killSignal: KillSignal | undefined;
+  /**
+   * Faults resolved without reading the swap device (Linux `min_flt`: demand paging, copy-on-write,
+   * a page found in the swap cache, …), counted across exec.
+   */
+  minorFaults = 0;
+  /** Faults that read a page from a swap device (Linux `maj_flt`). */
+  majorFaults = 0;
 
   constructor(
     readonly pid: number,

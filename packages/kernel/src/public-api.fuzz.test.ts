@@ -536,6 +536,20 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
   ],
   copyFromUser: (w) => [procs(w), addr(w), len(w), arg(w, [undefined, ...CPUS])],
   copyToUser: (w) => [procs(w), addr(w), bytes(w), arg(w, [undefined, ...CPUS])],
+  swapon: (w) => [
+    arg(w, [
+      { pages: 16 },
+      { pages: 16, priority: 5, name: 'fast' },
+      { pages: 1 },
+      { pages: 1.5 },
+      { pages: 16, priority: -1 },
+      { pages: 16, priority: 0x8000 },
+      { pages: 16, name: '' },
+    ]),
+  ],
+  swapoff: (w) => [arg(w, [0, 1, 22, 31, 32, -1, 0.5])],
+  swapDevices: () => [],
+  reclaim: (w) => [arg(w, [0, 1, 4, 100, -1, 1.5])],
 };
 
 function isGetter(name: string): boolean {

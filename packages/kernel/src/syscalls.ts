@@ -34,7 +34,7 @@ export const MAP = {
 export const MREMAP = { MAYMOVE: 1, FIXED: 2 } as const;
 
 /** errno names the facade returns. */
-export type Errno = 'EFAULT' | 'ENOMEM' | 'EINVAL' | 'EEXIST' | 'EACCES' | 'ENOEXEC' | 'E2BIG';
+export type Errno = 'EFAULT' | 'ENOMEM' | 'EINVAL' | 'EEXIST' | 'EACCES' | 'ENOEXEC' | 'E2BIG' | 'EPERM';
 
 /** A syscall result: the value, or an errno with a sentence saying which argument was wrong. */
 export type SysResult<T> =

@@ -171,6 +171,50 @@ steps:
   - { op: exit, process: app }
 `;
 
+const SWAP = `# Swap: pages shared after fork go to a swap device once and come back once.
+name: swap
+description: >-
+  A small machine with a swap device: two processes share heap pages after fork, reclaim swaps
+  them out (one slot per page, two swap PTEs), the parent's touch reads the page back (a major
+  fault, into the swap cache), the child's touch finds it there (a minor fault).
+board: virt
+ram: 64M
+steps:
+  - { op: spawn, as: parent }
+  - { op: brk, process: parent, to: heap+0x2000 }
+  - { op: write, process: parent, addr: heap, text: kept across swap }
+  - { op: write, process: parent, addr: heap+0x1000, value: 0x5eed }
+  - title: fork shares the heap copy-on-write
+    op: fork
+    process: parent
+    as: child
+  - title: a 64-page swap device (slot 0 is its header)
+    op: swapon
+    size: 64 pages
+  - title: "reclaim: every private page goes to swap, each shared page once (two swap PTEs, slot count 2)"
+    op: reclaim
+    pages: 64
+  - title: the parent's touch reads the page from the device (a major fault)
+    op: read
+    process: parent
+    addr: heap
+    length: 16
+    equals: kept across swap
+  - title: the child's touch finds it in the swap cache (a minor fault); the slot is freed
+    op: read
+    process: child
+    addr: heap
+    length: 16
+    equals: kept across swap
+  - { op: read, process: child, addr: heap+0x1000, equals: 0x5eed }
+  - title: swapoff brings the rest back
+    op: swapoff
+    type: 0
+  - { op: read, process: parent, addr: heap+0x1000, equals: 0x5eed }
+  - { op: exit, process: child }
+  - { op: exit, process: parent }
+`;
+
 /** The shipped scenarios, by id. */
 export const EXAMPLE_SCENARIOS: readonly ExampleScenario[] = [
   {
@@ -188,6 +232,11 @@ export const EXAMPLE_SCENARIOS: readonly ExampleScenario[] = [
     id: 'brk-growth',
     summary: 'the heap grows with brk, faults in page by page, and shrinks',
     yaml: BRK_GROWTH,
+  },
+  {
+    id: 'swap',
+    summary: 'pages shared after fork are swapped out once and in once: a major then a minor fault',
+    yaml: SWAP,
   },
 ];
 

@@ -225,6 +225,7 @@ class Stepper implements ScenarioStepper {
       ...(o.flushThreshold === undefined ? {} : { flushThreshold: o.flushThreshold }),
       ...(o.fork === undefined ? {} : { fork: o.fork }),
       ...(o.zeroPage === undefined ? {} : { zeroPage: o.zeroPage }),
+      ...(o.swapReadahead === undefined ? {} : { swapReadahead: o.swapReadahead }),
     });
     this.kernel.events.on((e) => {
       this.current.push(e);
@@ -575,6 +576,35 @@ class Stepper implements ScenarioStepper {
         const lines = k.procMaps(this.proc(step.process)).trimEnd().split('\n');
         return { status: 'ok', outcome: `${lines.length} VMAs`, lines };
       }
+      case 'swapon': {
+        const pages = Math.floor(Number(this.size(step.size)) / 4096);
+        const r = k.swapon({
+          pages,
+          ...(step.priority === undefined ? {} : { priority: step.priority }),
+          ...(step.name === undefined ? {} : { name: step.name }),
+        });
+        if (!r.ok) throw new Failure(r.errno, `${r.errno}: ${r.detail}`);
+        const d = r.value;
+        return {
+          status: 'ok',
+          outcome: `swap type ${d.type} (${d.name}): ${d.usablePages} slots (slot 0 is the header), priority ${d.priority}`,
+          value: d.type,
+        };
+      }
+      case 'swapoff': {
+        const r = k.swapoff(step.type);
+        if (!r.ok) throw new Failure(r.errno, `${r.errno}: ${r.detail}`);
+        return { status: 'ok', outcome: `swap type ${step.type} removed; its pages are back in memory` };
+      }
+      case 'reclaim': {
+        const n = k.reclaim(step.pages);
+        const usage = k.swapDevices.map((d) => `${d.name} ${d.usedPages}/${d.usablePages}`).join(', ');
+        return {
+          status: 'ok',
+          outcome: `${n} page${n === 1 ? '' : 's'} swapped out (${usage || 'no swap device'}); ${k.allocator.freeCount} frames free`,
+          value: n,
+        };
+      }
       case 'dump': {
         const p = this.proc(step.process);
         const entries = dumpPageTable(k, p);
@@ -633,5 +663,11 @@ export function summarize(step: ScenarioStep): string {
       return `/proc/${step.process}/maps`;
     case 'dump':
       return `page tables of ${step.process}`;
+    case 'swapon':
+      return `swapon ${n(step.size)}${step.priority === undefined ? '' : ` priority ${step.priority}`}${step.name ? ` as ${step.name}` : ''}`;
+    case 'swapoff':
+      return `swapoff type ${step.type}`;
+    case 'reclaim':
+      return `reclaim ${step.pages} pages`;
   }
 }

@@ -278,3 +278,54 @@ describe('runScenario', () => {
     expect(ran).toBeGreaterThan(0);
   });
 });
+
+describe('swap steps', () => {
+  const ARCHS = ['aarch64', 'x86_64', 'x86_64-la57', 'x86-pae', 'x86-32'] as const;
+
+  it.each(ARCHS)(
+    'the "swap" example on %s: shared pages swapped out once, a major then a minor fault, swapoff',
+    (arch) => {
+      const s = parseScenario(exampleScenario('swap')!.yaml, 'swap.yaml');
+      const run = runScenario(s, arch === 'aarch64' ? {} : { board: 'pc', arch, ram: '64M' });
+      expect(run.problems).toEqual([]);
+      expect(run.ok).toBe(true);
+      const swaps = run.steps.flatMap((r) =>
+        r.events.flatMap((e) =>
+          e.type === 'swap' ? [{ step: r.step.op, action: e.action, pid: e.pid, major: e.major }] : [],
+        ),
+      );
+      const reclaim = run.steps.find((r) => r.step.op === 'reclaim')!;
+      expect(reclaim.value).toBeGreaterThan(2);
+      // Each shared heap page: two swap-out events (one per PTE).
+      expect(swaps.filter((x) => x.step === 'reclaim' && x.action === 'swap-out').length).toBeGreaterThan(
+        Number(reclaim.value),
+      );
+      const ins = swaps.filter((x) => x.step === 'read' && x.action === 'swap-in');
+      expect(ins.slice(0, 2).map((x) => [x.pid, x.major])).toEqual([
+        [1, true],
+        [2, false],
+      ]);
+      expect(swaps.at(-1)).toMatchObject({ step: 'swapoff', action: 'swapoff' });
+    },
+  );
+
+  it('validates swap steps: sizes, counts, the readahead option', () => {
+    const bad = (step: string) => errorOf(() => parseScenario(`board: virt\nsteps:\n  - ${step}\n`));
+    expect(bad('{ op: swapon }').message).toContain('size is missing');
+    expect(bad('{ op: swapon, size: lots }').message).toContain('size "lots" is not valid');
+    expect(bad('{ op: swapon, size: 8 pages, priority: -1 }').message).toContain('a non-negative integer');
+    expect(bad('{ op: swapoff, type: x }').message).toContain('type "x" is not valid');
+    expect(bad('{ op: reclaim, pages: 1.5 }').message).toContain('pages 1.5 is not valid');
+    expect(
+      errorOf(() => parseScenario('board: virt\noptions: { swapReadahead: 3 }\nsteps: []\n')).message,
+    ).toContain('power of two');
+    const run = runScenario(
+      parseScenario(
+        'board: virt\noptions: { swapReadahead: 4 }\nsteps:\n  - { op: swapoff, type: 0, expect: EINVAL }\n  - { op: swapon, size: 1 pages, expect: ok }\n  - { op: reclaim, pages: 5 }\n',
+      ),
+    );
+    expect(run.steps.map((r) => r.status)).toEqual(['EINVAL', 'error', 'ok']);
+    expect(run.steps[1]!.outcome).toContain('swapon pages');
+    expect(run.steps[2]!.outcome).toContain('0 pages swapped out (no swap device)');
+  });
+});

@@ -191,6 +191,30 @@ export interface DumpStep extends StepCommon {
   readonly process: string;
 }
 
+/** swapon: adds a swap device (slot 0 is its header). */
+export interface SwaponStep extends StepCommon {
+  readonly op: 'swapon';
+  /** Its size (`64 pages`, `256K`): whole pages, header included. */
+  readonly size: SizeExpr;
+  /** 0 … 32767, higher used first; default: -2, -3, … in swapon order (as Linux). */
+  readonly priority?: number;
+  /** Its name (default `swapN`). */
+  readonly name?: string;
+}
+
+/** swapoff: brings every page of the device back into memory and removes it. */
+export interface SwapoffStep extends StepCommon {
+  readonly op: 'swapoff';
+  /** The device's type (its index, as swapon reported it: 0 for the first). */
+  readonly type: number;
+}
+
+/** Reclaim: swaps out up to `pages` frames of private anonymous memory (see `Kernel.reclaim`). */
+export interface ReclaimStep extends StepCommon {
+  readonly op: 'reclaim';
+  readonly pages: number;
+}
+
 /** Every step a scenario can have. New kinds (swap, copy-on-write) are new members plus one entry in the step table. */
 export type ScenarioStep =
   | SpawnStep
@@ -209,7 +233,10 @@ export type ScenarioStep =
   | ExecStep
   | ExitStep
   | MapsStep
-  | DumpStep;
+  | DumpStep
+  | SwaponStep
+  | SwapoffStep
+  | ReclaimStep;
 
 /** A step's `op`. */
 export type StepOp = ScenarioStep['op'];
@@ -226,6 +253,8 @@ export interface ScenarioKernelOptions {
   readonly fork?: 'cow' | 'eager';
   /** Read faults on private anonymous memory map the shared zero page (default true). */
   readonly zeroPage?: boolean;
+  /** Swap readahead: a major swap-in reads the aligned cluster of this many slots (a power of two; default off). */
+  readonly swapReadahead?: number;
 }
 
 /** A scenario: where it runs and what it does. */

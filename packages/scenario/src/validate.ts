@@ -43,6 +43,7 @@ type FieldKind =
   | 'text'
   | 'hex'
   | 'value'
+  | 'count'
   | 'expect';
 
 interface StepSpec {
@@ -88,6 +89,9 @@ export const STEP_SPECS: Readonly<Record<StepOp, StepSpec>> = {
   exit: { required: { ...P }, optional: {} },
   maps: { required: { ...P }, optional: {} },
   dump: { required: { ...P }, optional: {} },
+  swapon: { required: { size: 'size' }, optional: { priority: 'count', name: 'text' } },
+  swapoff: { required: { type: 'count' }, optional: {} },
+  reclaim: { required: { pages: 'count' }, optional: {} },
 };
 
 /** Every step op, in documentation order. */
@@ -95,7 +99,7 @@ export const STEP_OPS = Object.keys(STEP_SPECS) as StepOp[];
 
 const COMMON: Readonly<Record<string, FieldKind>> = { op: 'text', title: 'text', expect: 'expect' };
 const TOP_FIELDS = ['name', 'description', 'board', 'arch', 'ram', 'cpus', 'options', 'steps'];
-const OPTION_FIELDS = ['strictTlb', 'tlbEntries', 'flushThreshold', 'fork', 'zeroPage'];
+const OPTION_FIELDS = ['strictTlb', 'tlbEntries', 'flushThreshold', 'fork', 'zeroPage', 'swapReadahead'];
 const MMAP_FLAGS = ['shared', 'fixed', 'fixed-noreplace', 'populate', 'growsdown'];
 const EXPECT_SYNTAX =
   'ok, an errno (EFAULT, ENOMEM, EINVAL, EEXIST, EACCES …), killed, or "killed: <reason>"';
@@ -122,6 +126,7 @@ const EXPECTED: Readonly<Record<FieldKind, string>> = {
   text: 'a string',
   hex: 'hex bytes such as "40 05 80 d2 c0 03 5f d6"',
   value: 'a number (0x…, decimal) or a string',
+  count: 'a non-negative integer',
   expect: EXPECT_SYNTAX,
 };
 
@@ -154,6 +159,8 @@ function fieldOk(kind: FieldKind, v: unknown): boolean {
       return parseHexBytes(v) !== undefined;
     case 'value':
       return typeof v === 'string' || parseNumber(v) !== undefined;
+    case 'count':
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
     case 'expect':
       return typeof v === 'string' && /^(ok|E[A-Z0-9]+|killed(:\s*\S.*)?)$/.test(v.trim());
   }
@@ -220,7 +227,9 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
           ? typeof v === 'boolean'
           : k === 'fork'
             ? v === 'cow' || v === 'eager'
-            : typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+            : k === 'swapReadahead'
+              ? typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1024 && (v & (v - 1)) === 0
+              : typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
       if (!good)
         throw err(
           ['options', k],
@@ -229,7 +238,9 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
             ? 'true or false'
             : k === 'fork'
               ? '"cow" or "eager"'
-              : 'a positive integer',
+              : k === 'swapReadahead'
+                ? '0 (off) or a power of two up to 1024 (pages)'
+                : 'a positive integer',
           {
             field: k,
             value: v,

@@ -140,6 +140,18 @@ export function formatEvent(e: MmEvent, style: Output['style']): string {
       return `${style.yellow('fault  ')} pid ${e.pid} ${e.detail} → ${e.resolution.startsWith('killed') ? style.red(e.resolution) : e.resolution}`;
     case 'cow':
       return `${style.yellow('cow    ')} pid ${e.pid} ${va(e.va)} ${e.action}${e.action === 'reuse' || e.action === 'zero-page' ? ` ${pa(e.pa)}` : ` ${pa(e.fromPa)} → ${pa(e.pa)}`}`;
+    case 'swap': {
+      const slot = `swap ${e.swapType}:${e.offset}`;
+      const what =
+        e.action === 'swap-out'
+          ? `pid ${e.pid} ${va(e.va)} ${pa(e.pa)} → ${slot}`
+          : e.action === 'swap-in'
+            ? `${e.pid === 0 ? 'readahead' : `pid ${e.pid} ${va(e.va)}`} ${slot} → ${pa(e.pa)} (${e.major ? 'major' : 'minor'})`
+            : e.action === 'swap-free'
+              ? slot
+              : `type ${e.swapType}: ${e.detail}`;
+      return `${style.yellow('swap   ')} ${e.action} ${what}`;
+    }
     case 'tlb':
       // A 128-bit operand (the INVPCID descriptor) is padded to 32 digits so its two 64-bit halves show.
       return `${style.magenta('tlb    ')} ${e.op}${e.operand !== undefined ? ` ${groupedHex(e.operand, e.operand >> 64n ? 32 : 16)}` : ''} (broadcast from cpu ${e.cpu})`;

@@ -1,0 +1,119 @@
+/**
+ * Swap benchmark (issue 8): swap-out + swap-in round trips of private anonymous pages — every page
+ * of a 64 MiB mapping swapped out through `pageOutRange` (MADV_PAGEOUT's walk: reverse map, slot,
+ * swap PTE, TLB invalidation on every CPU, 4 KiB copied to the device, frame freed) and touched
+ * again (a major fault each: walk, fault handler, frame, 4 KiB copied back, PTE, slot freed) — on
+ * mmkit for AArch64 (virt) and x86-64 (pc), and the same data movement and bookkeeping in C
+ * (`bench/native/swap-peer.c`: memcpy both ways, PTE encode/decode, slot counts, a free stack; no
+ * page walk, TLB or fault delivery). Ratio rows are `mmkit ÷ C`. Run with `pnpm bench swap`.
+ */
+import { createAarch64Arch } from '@mmkit/arch-aarch64';
+import { createX86Arch } from '@mmkit/arch-x86';
+import { createPcBoard, createVirtBoard } from '@mmkit/boards';
+import type { ArchBackend } from '@mmkit/core';
+import type { BenchContext } from '../../../scripts/bench-api.js';
+import { NativePeer, peerRow, ratioRow, sameOrThrow } from '../../../scripts/native-peer.js';
+import { bootKernel } from '../src/kernel.js';
+import type { MachineDescription } from '../src/machine.js';
+import { pageOutRange } from '../src/swap.js';
+import { MAP, PROT } from '../src/syscalls.js';
+
+const PAGE = 4096;
+const MiB = 2 ** 20;
+const PAGES = 16_384; // 64 MiB
+
+interface Config {
+  readonly name: string;
+  readonly arch: () => ArchBackend;
+  readonly machine: () => MachineDescription;
+}
+
+const CONFIGS: readonly Config[] = [
+  {
+    name: 'aarch64',
+    arch: () => createAarch64Arch(),
+    machine: () => createVirtBoard({ ramBytes: 256 * MiB, pool: 'all-ram' }),
+  },
+  {
+    name: 'x86_64',
+    arch: () => createX86Arch({ mode: 'x86_64' }),
+    machine: () => createPcBoard({ ramBytes: 256 * MiB }),
+  },
+];
+
+interface PeerResult {
+  readonly pages: number;
+  readonly repeats: number;
+  readonly round_trips_per_s: number;
+  readonly checksum: number;
+}
+
+export default async function swapBench(bench: BenchContext): Promise<void> {
+  const repeats = bench.quick ? 2 : 5;
+  const rates = new Map<string, number>();
+  let checksum = -1;
+  for (const c of CONFIGS) {
+    const k = bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2 });
+    const dev = k.swapon({ pages: PAGES + 1 });
+    if (!dev.ok) throw new Error(dev.detail);
+    const p = k.createProcess();
+    const m = k.mmap(p, 0, PAGES * PAGE, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
+    if (!m.ok) throw new Error(m.detail);
+    const va = Number(m.value);
+    const vpn = va / PAGE;
+    for (let i = 0; i < PAGES; i++) {
+      k.writeUser(p, va + i * PAGE, new Uint8Array(PAGE).fill(i & 0xff));
+      k.store(p, va + i * PAGE, 8, BigInt(i + 1));
+    }
+    const roundTrip = (): number => {
+      const t0 = performance.now();
+      if (pageOutRange(k, p.space, vpn, vpn + PAGES) !== PAGES) throw new Error('not every page swapped out');
+      let sum = 0;
+      for (let i = 0; i < PAGES; i++) {
+        const r = k.load(p, va + i * PAGE, 4);
+        if (!r.ok) throw new Error(`swap-in of page ${i} failed`);
+        sum += r.value as number;
+      }
+      const t = performance.now() - t0;
+      if (p.space.swapEntries !== 0 || k.swapDevices[0]!.usedPages !== 0)
+        throw new Error('slots left in use');
+      checksum = sum;
+      return PAGES / (t / 1000);
+    };
+    for (let i = 0; i < 2; i++) roundTrip(); // warm-up: the JIT and the device's chunks
+    const rate = await bench.measure({
+      name: `mmkit swap-out + swap-in round trip (${c.name})`,
+      inputSize: `${PAGES} private 4 KiB pages (64 MiB) per run, 2 CPUs, 256 MiB board`,
+      unit: 'pages/s',
+      better: 'higher',
+      repeat: repeats,
+      run: roundTrip,
+    });
+    rates.set(c.name, rate);
+    k.exit(p);
+    if (k.allocator.freeCount !== k.baselineFree) throw new Error('the swap runs leaked frames');
+    bench.gc();
+  }
+  const peer = NativePeer.compile(new URL('./native/swap-peer.c', import.meta.url), 'swap.bench');
+  if (!peer) return;
+  try {
+    const r = peer.run<PeerResult>([PAGES, repeats]);
+    sameOrThrow('sum of the pages after the round trips', checksum, r.checksum);
+    await peerRow(
+      bench,
+      'C swap-out + swap-in round trip (memcpy + PTE + slot work only)',
+      `${PAGES} pages per run, best of ${repeats}`,
+      'pages/s',
+      r.round_trips_per_s,
+    );
+    for (const c of CONFIGS)
+      await ratioRow(
+        bench,
+        `swap round trip (${c.name}), mmkit ÷ C`,
+        'best ÷ best, same run',
+        (rates.get(c.name) ?? 0) / r.round_trips_per_s,
+      );
+  } finally {
+    peer.dispose();
+  }
+}
