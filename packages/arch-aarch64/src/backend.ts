@@ -127,6 +127,9 @@ export function createAarch64Arch(options: Aarch64Options = {}): Aarch64Backend 
       softwareBits: 4,
       softwarePayloadBits: 52,
       contiguousEntries: 16,
+      // Linux arm64 `ptep_clear_flush_young`: clear AF, then `flush_tlb_page_nosync` (TLBI VALE1IS),
+      // or the cached entry hides the next accesses from AF (no fault, no hardware update).
+      flushOnAccessedClear: true,
     }),
     rootTableBytes: 4096,
     faultRegisters: Object.freeze(['ESR_EL1', 'FAR_EL1'] as const),

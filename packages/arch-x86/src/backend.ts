@@ -151,6 +151,9 @@ export function createX86Arch(options: X86Options): X86Backend {
       softwareBits: format.softwareBits,
       softwarePayloadBits: format.payloadBits,
       contiguousEntries: 0,
+      // Linux x86 `ptep_clear_flush_young` deliberately does not flush: a stale TLB entry only
+      // delays the next A update (imprecise ageing), never corrupts anything.
+      flushOnAccessedClear: false,
     }),
     rootTableBytes: mode === 'x86-pae' ? 32 : 4096,
     faultRegisters: Object.freeze(['#PF error code', 'CR2'] as const),

@@ -380,6 +380,14 @@ export interface ArchCapabilities {
   readonly softwarePayloadBits: number;
   /** Entries per contiguous-hint group at the leaf table (0 = no hint). */
   readonly contiguousEntries: number;
+  /**
+   * Whether a kernel invalidates a page's TLB entry after clearing its accessed flag, as Linux's
+   * `ptep_clear_flush_young` of the architecture does: true on arm64 (`flush_tlb_page_nosync`:
+   * a cached entry would keep the page from taking the Access flag fault or having AF set again),
+   * false on x86 (a stale entry only makes the A bit less precise; no flush, to save the IPIs).
+   * Absent: true (flushing is always correct).
+   */
+  readonly flushOnAccessedClear?: boolean;
 }
 
 /** Readonly description of a paging format. */

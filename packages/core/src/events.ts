@@ -87,6 +87,38 @@ export type MmEvent =
     }
   | { readonly type: 'tlb'; readonly cpu: number; readonly op: string; readonly operand?: bigint }
   | {
+      /**
+       * A periodic working-set sample of a process (the kernel's `workingSet` option): the
+       * estimate of Denning's |W(t, τ)| from the harvested accessed flags, in pages.
+       */
+      readonly type: 'working-set';
+      readonly pid: number;
+      /** Estimated working-set size in pages. */
+      readonly sizePages: number;
+      /** Denning's window τ, in accesses of process virtual time. */
+      readonly tau: number;
+      /** Resident pages of the process at the sample. */
+      readonly residentPages: number;
+      /** The exact |W(t, τ)|, when exact tracking is on. */
+      readonly exactPages?: number;
+    }
+  | {
+      /**
+       * A process took more page faults in one window than the threshold (seed EYN-OS's thrash
+       * heuristic): the kernel considers it thrashing.
+       */
+      readonly type: 'thrashing';
+      readonly pid: number;
+      /** Faults in the window. */
+      readonly faults: number;
+      /** Window length in accesses of process virtual time. */
+      readonly window: number;
+      /** Faults per 1 000 accesses in the window. */
+      readonly faultRate: number;
+      /** Faults per window above which a process is thrashing. */
+      readonly threshold: number;
+    }
+  | {
       readonly type: 'process';
       readonly action:
         | 'create'

@@ -32,9 +32,10 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import type { KillReason, KillSignal, Process } from './process.js';
-import { countFault, swapIn, swapPteAt } from './swap.js';
+import { countFault as countMinorMajor, swapIn, swapPteAt } from './swap.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
+import { countFault } from './working-set.js';
 
 const SEGV_MAPERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_MAPERR' };
 const SEGV_ACCERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_ACCERR' };
@@ -58,14 +59,18 @@ export function handleFault(
   r: WalkResult,
   soft: boolean,
 ): FaultOutcomeCode {
-  const res = k.events.active
-    ? // Report the fault before what its handler did (allocations, mappings, a kill).
-      k.events.hold(
-        () => resolveFault(k, proc, vpn, access, r, soft),
-        (res) => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, res.resolution),
-      )
-    : resolveFault(k, proc, vpn, access, r, soft);
-  if (res.outcome === FaultOutcome.Retry) countFault(proc, res.resolution);
+  const kind = r.faultKind;
+  let res: Resolution;
+  if (!k.events.active) res = resolveFault(k, proc, vpn, access, r, soft);
+  else {
+    // Report the fault before what its handler did (allocations, mappings, a kill).
+    res = k.events.hold(
+      () => resolveFault(k, proc, vpn, access, r, soft),
+      (res) => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, res.resolution),
+    );
+  }
+  countFault(proc, kind, res.resolution);
+  if (res.outcome === FaultOutcome.Retry) countMinorMajor(proc, res.resolution);
   return res.outcome;
 }
 
@@ -197,13 +202,15 @@ function faultIn(
     return space.mapZeroPage(vpn, v) ? 'zero page mapped (read-only)' : undefined;
   }
   if (v.prot === (PROT.READ | PROT.WRITE) && !v.huge) {
-    if (!demandZero(k, space, vpn, r)) return undefined;
-    // Whole literals (no string built per fault).
-    return v.name === '[stack]'
-      ? 'demand-zero stack page'
-      : v.name === '[heap]'
-        ? 'demand-zero heap page'
-        : 'demand-zero anonymous page';
+    // Constant strings: the fault statistics count by resolution (a Map keyed by it), and a
+    // constant's hash is computed once, a freshly built string's on every fault.
+    return demandZero(k, space, vpn, r)
+      ? v.name === '[stack]'
+        ? 'demand-zero stack page'
+        : v.name === '[heap]'
+          ? 'demand-zero heap page'
+          : 'demand-zero anonymous page'
+      : undefined;
   }
   return space.allocPage(vpn, k.attrsFor(v)) !== 0 ? 'demand-zero page' : undefined;
 }

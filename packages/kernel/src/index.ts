@@ -84,3 +84,11 @@ export {
   VmaTree,
   type VmaTreeOptions,
 } from './vma-tree.js';
+export {
+  type FaultStats,
+  type PffAdvice,
+  type ResolvedWorkingSetOptions,
+  resolveWorkingSetOptions,
+  type WorkingSetOptions,
+  type WorkingSetStats,
+} from './working-set.js';

@@ -7,6 +7,7 @@ import { type AddressInput, type ArchBackend, CONTRACT_VERSION, type EventStream
 import { checkLayout, type SimpleLayout } from './layout.js';
 import type { MachineDescription } from './machine.js';
 import { invalidArgument } from './syscalls.js';
+import type { WorkingSetOptions } from './working-set.js';
 
 /** Options of {@link bootKernel}. */
 export interface KernelOptions {
@@ -62,6 +63,12 @@ export interface KernelOptions {
    * 2^`page-cluster` slots. Default 0: off (only the faulting slot is read).
    */
   readonly swapReadahead?: number;
+  /**
+   * Working-set, page-fault-frequency and thrash tracking per process (see `working-set.ts`):
+   * `true` for the defaults, an options object to set some, false (default) for none — then
+   * nothing is tracked and nothing is allocated for it.
+   */
+  readonly workingSet?: boolean | WorkingSetOptions;
 }
 
 /** See {@link KernelOptions.fork}. */

@@ -17,6 +17,8 @@
  * | `rmap.ts`            | the reverse map: which spaces map each user frame, and where          |
  * | `zero-page.ts`       | the shared zero page's reservation                                    |
  * | `swap.ts`            | swap devices, slot counts, the swap cache, swap-out and swap-in       |
+ * | `accessed-bits.ts`   | reference bits: test and clear the accessed flag, per frame or page   |
+ * | `working-set.ts`     | working sets W(t, τ), page-fault frequency, thrash detection          |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
  * the kernel page tables (TTBR1 on AArch64; the kernel half of every root on single-root formats),
@@ -48,6 +50,12 @@ import {
   Tlb,
   type WalkResult,
 } from '@mmkit/core';
+import {
+  clearFrameReferenced,
+  clearPageReferenced,
+  frameReferenced,
+  pageReferenced,
+} from './accessed-bits.js';
 import { AddressSpace, type MapOutcome } from './address-space.js';
 import { AttributeChooser, type LeafTemplate, leafTemplate, type MappingRequest } from './attributes.js';
 import type { KernelContext, SpaceBounds } from './context.js';
@@ -97,6 +105,15 @@ import {
   writeUser,
 } from './user-access.js';
 import type { SharedObject, VmaValue } from './vma.js';
+import {
+  type FaultStats,
+  faultStatsOf,
+  type ResolvedWorkingSetOptions,
+  resolveWorkingSetOptions,
+  type WorkingSetStats,
+  WorkingSetTracker,
+  workingSetOf,
+} from './working-set.js';
 import { reserveZeroPage } from './zero-page.js';
 
 /**
@@ -160,6 +177,8 @@ export class Kernel implements FaultHandler, KernelContext {
   readonly rmap: ReverseMap<AddressSpace>;
   /** @internal Swap devices, slot counts and the swap cache (see `swap.ts`). */
   readonly swap: SwapManager;
+  /** Working-set, PFF and thrash tracking options, or undefined when off (see {@link KernelOptions.workingSet}). */
+  readonly workingSetOptions: ResolvedWorkingSetOptions | undefined;
   /** Strict mode's ledger of flush obligations (undefined when not strict). */
   private readonly ledger: FlushLedger | undefined;
   private readonly table: ProcessTable;
@@ -175,6 +194,7 @@ export class Kernel implements FaultHandler, KernelContext {
     const d = arch.description;
     this.forkMode = checked.forkMode;
     this.useZeroPage = checked.useZeroPage;
+    this.workingSetOptions = resolveWorkingSetOptions(options.workingSet);
     this.arch = arch;
     this.machine = machine;
     this.events = options.events ?? new EventStream();
@@ -340,7 +360,10 @@ export class Kernel implements FaultHandler, KernelContext {
     parentPid = 0,
     build?: (pid: number, asid: number) => AddressSpace | undefined,
   ): Process | undefined {
-    return this.table.create(parentPid, build);
+    const proc = this.table.create(parentPid, build);
+    if (proc !== undefined && this.workingSetOptions !== undefined)
+      proc.tracker = new WorkingSetTracker(this.workingSetOptions);
+    return proc;
   }
 
   /** @internal A new empty address space for `proc` (exec builds the new program there). */
@@ -656,6 +679,87 @@ export class Kernel implements FaultHandler, KernelContext {
       vszBytes: BigInt(s.vmas.mappedPages) * BigInt(this.bounds.pageBytes),
       pageTablePages: s.tablePages,
     };
+  }
+
+  // -------------------------------------------------------------------------
+  // Reference bits, working sets, fault statistics (accessed-bits.ts, working-set.ts)
+
+  /**
+   * True when any mapping of user frame `pa` has its accessed flag set (AArch64 AF, x86 A;
+   * Linux `folio_referenced`); false for a frame nothing maps.
+   * @throws InvalidArgumentError unless `pa` is a non-negative safe integer.
+   */
+  frameReferenced(pa: number): boolean {
+    return frameReferenced(this, this.checkedPa(pa));
+  }
+
+  /**
+   * Test-and-clear of the accessed flag in every mapping of user frame `pa`, each followed by
+   * the TLB invalidation the architecture's Linux `ptep_clear_flush_young` does (arm64: the page
+   * is invalidated; x86: deliberately none). Returns whether any mapping had it set.
+   * @throws InvalidArgumentError unless `pa` is a non-negative safe integer.
+   */
+  clearFrameReferenced(pa: number): boolean {
+    return this.settled(clearFrameReferenced(this, this.checkedPa(pa)));
+  }
+
+  /**
+   * True when the leaf mapping user address `va` in `proc` has its accessed flag set (a huge
+   * leaf: the block's one flag); false when nothing maps it.
+   * @throws InvalidArgumentError for an address outside the user half; NoProcessError.
+   */
+  pageReferenced(proc: Process, va: AddressInput): boolean {
+    return pageReferenced(this, this.live(proc).space, this.userVpn(va));
+  }
+
+  /**
+   * Test-and-clear of the accessed flag of the leaf mapping `va` in `proc`, with the
+   * architecture's TLB rule (see {@link clearFrameReferenced}). Returns whether it was set.
+   * @throws InvalidArgumentError for an address outside the user half; NoProcessError.
+   */
+  clearPageReferenced(proc: Process, va: AddressInput): boolean {
+    return this.settled(clearPageReferenced(this, this.live(proc).space, this.userVpn(va)));
+  }
+
+  /**
+   * The working set of `proc` (Denning's W(t, τ): the sampled estimate, and the exact size when
+   * exact tracking is on), or undefined when the `workingSet` option is off. Works for ended
+   * processes too (their last values).
+   * @throws NoProcessError for a process this kernel does not know.
+   */
+  workingSet(proc: Process): WorkingSetStats | undefined {
+    return workingSetOf(this.known(proc));
+  }
+
+  /**
+   * Accesses (process virtual time) and page faults of `proc`, by resolution; with the
+   * `workingSet` option also its page-fault frequency and the thrash detector's state.
+   * Works for ended processes too.
+   * @throws NoProcessError for a process this kernel does not know.
+   */
+  faultStats(proc: Process): FaultStats {
+    return faultStatsOf(this.known(proc));
+  }
+
+  /** `proc` if this kernel knows it (alive or ended). @throws NoProcessError */
+  private known(proc: Process): Process {
+    const p = this.process(typeof proc === 'object' && proc !== null ? proc.pid : -1);
+    if (p !== proc) this.live(proc); // a process of another kernel: the live check names it
+    return p;
+  }
+
+  private checkedPa(pa: number): number {
+    if (typeof pa !== 'number' || !Number.isSafeInteger(pa) || pa < 0)
+      throw invalidArgument('physical address', pa, 'a non-negative safe integer');
+    return pa;
+  }
+
+  private userVpn(va: AddressInput): number {
+    const v = checkedAddress(va, 'user address');
+    const vpn = Number(v >> BigInt(this.arch.geometry.pageShift));
+    if (vpn < this.bounds.userStartVpn || vpn >= this.bounds.userEndVpn)
+      throw invalidArgument('user address', hex(v), 'an address in the user half');
+    return vpn;
   }
 
   // -------------------------------------------------------------------------

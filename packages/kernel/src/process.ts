@@ -8,6 +8,7 @@ import type { AddressSpace, LayoutVpns } from './address-space.js';
 import type { SimpleLayout } from './layout.js';
 import type { VmaValue } from './vma.js';
 import type { VmaTree } from './vma-tree.js';
+import type { WorkingSetTracker } from './working-set.js';
 
 /** Why the kernel killed a process (the seed's kill reasons, plus a few). */
 export type KillReason =
@@ -44,6 +45,18 @@ export class Process {
   minorFaults = 0;
   /** Faults that read a page from a swap device (Linux `maj_flt`). */
   majorFaults = 0;
+  /**
+   * Process virtual time: the user accesses the process made through the kernel's user-access
+   * paths (each load, store and fetch; one per page of a multi-byte read or write or copy to or
+   * from user memory).
+   */
+  accesses = 0;
+  /** Page faults the process took (every kind and resolution; see `Kernel.faultStats`). */
+  faults = 0;
+  /** @internal Faults by the kernel's resolution. */
+  readonly faultsByResolution = new Map<string, number>();
+  /** @internal Working-set, PFF and thrash tracking (the kernel's `workingSet` option). */
+  tracker: WorkingSetTracker | undefined;
 
   constructor(
     readonly pid: number,

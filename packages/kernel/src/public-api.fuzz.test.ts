@@ -331,6 +331,9 @@ const KERNEL_NOT_FUZZED: Record<string, string> = {
   live: '@internal',
   newSpaceFor: '@internal',
   settled: 'private',
+  checkedPa: 'private',
+  userVpn: 'private',
+  known: 'private',
   kill: '@internal',
   teardown: '@internal',
   forget: '@internal',
@@ -419,6 +422,15 @@ const attrs = (w: World) =>
     w.kernel.userAttributes({ read: true, write: false, execute: true }),
     { user: {}, kernel: {} },
   ]);
+/** Frames: mapped user frames of the live process, other frames, and values that are no frame. */
+const frames = (w: World) =>
+  fc.oneof(
+    fc.constant(null).map(() => {
+      const ref = w.kernel.lookup(w.live, w.va);
+      return ref?.entry.kind === 'leaf' ? ref.entry.pa : 0;
+    }),
+    arg(w, [0, 4096, w.kernel.zeroPage, w.kernel.kernelRoot, 2 ** 52, -4096, 1.5, 2 ** 53]),
+  );
 const bytes = (w: World) => arg(w, [new Uint8Array(16), new Uint8Array(5000).fill(0xaa), new Uint8Array(0)]);
 
 const KERNEL_METHODS: Record<string, ArgSpec> = {
@@ -507,6 +519,12 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
   procSmaps: (w) => [procs(w)],
   vmas: (w) => [procs(w)],
   memoryStats: (w) => [procs(w)],
+  frameReferenced: (w) => [frames(w)],
+  clearFrameReferenced: (w) => [frames(w)],
+  pageReferenced: (w) => [procs(w), addr(w)],
+  clearPageReferenced: (w) => [procs(w), addr(w)],
+  workingSet: (w) => [procs(w)],
+  faultStats: (w) => [procs(w)],
   handleSyndrome: (w) => [
     procs(w),
     addr(w),
@@ -619,6 +637,18 @@ const KERNEL_READERS = [
 const FUNCTIONS: Record<string, ArgSpec> = {
   anonVma: (w) => [arg(w, PROTS), arg(w, ['', 'name']), arg(w, [undefined, {}, { shared: true }])],
   stackVma: () => [],
+  resolveWorkingSetOptions: (w) => [
+    arg(w, [
+      undefined,
+      true,
+      false,
+      {},
+      { tau: 4, exact: true },
+      { tau: 0 },
+      { pffLower: 9, pffUpper: 1 },
+      { x: 1 },
+    ]),
+  ],
   mapsPerms: (w) => [arg(w, [api.anonVma(3, ''), api.stackVma()])],
   protString: (w) => [arg(w, PROTS)],
   showValue: (w) => [arg(w, [1, 'x', 2n])],

@@ -160,6 +160,8 @@ function accessValue(
     for (let i = size - 1; i >= 0; i--) out = (out << 8n) | BigInt(bytes[i]!);
     return { ok: true, value: size === 8 ? out : Number(out) };
   }
+  proc.accesses++; // process virtual time (working sets, PFF); accessBytes counts its pages itself
+  if (proc.tracker !== undefined) proc.tracker.onAccess(k, proc, vpn);
   const pfn = cpu.translate(proc, vpn, off, size, access, Privilege.User, false);
   if (pfn < 0) return outcomeOf(proc);
   const pa = pfn * pageBytes + off;
@@ -219,6 +221,8 @@ function accessBytes(
   let off = Number(va % page);
   while (done < buf.length) {
     const n = Math.min(buf.length - done, pageBytes - off);
+    proc.accesses++;
+    if (proc.tracker !== undefined) proc.tracker.onAccess(k, proc, vpn);
     const pfn = cpu.translate(proc, vpn, off, 1, access, privilege, soft);
     if (pfn < 0) return false;
     const pa = pfn * pageBytes + off;

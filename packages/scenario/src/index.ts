@@ -30,6 +30,7 @@ export {
   type ScenarioEvent,
   type ScenarioMachineInfo,
   type ScenarioOptions,
+  type ScenarioProcessStats,
   type ScenarioProgress,
   type ScenarioRun,
   type ScenarioStepper,

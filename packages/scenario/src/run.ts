@@ -18,11 +18,13 @@ import {
   bootKernel,
   dumpPageTable,
   exportTranslationState,
+  type FaultStats,
   formatDump,
   type Kernel,
   MAP,
   MREMAP,
   type Process,
+  type WorkingSetStats,
 } from '@mmkit/kernel';
 import { type ArchId, createBackend } from './arch-registry.js';
 import { resolveMachine } from './machine.js';
@@ -139,6 +141,18 @@ export interface ScenarioRun extends Omit<ScenarioStepper, 'step' | 'finish' | '
   readonly problems: readonly string[];
   /** True when the audit is clean and every expectation was met. */
   readonly ok: boolean;
+  /**
+   * Per named process (alive or ended): its accesses and page faults by resolution, and with
+   * the `workingSet` option its page-fault frequency, thrash detection and working set.
+   */
+  readonly stats: Readonly<Record<string, ScenarioProcessStats>>;
+}
+
+/** What {@link ScenarioRun.stats} holds for one process. */
+export interface ScenarioProcessStats {
+  readonly faults: FaultStats;
+  /** Present with the `workingSet` option. */
+  readonly workingSet?: WorkingSetStats;
 }
 
 // A tiny AArch64 program: mov x0, #42; ret (its bytes are only ever fetched, never run).
@@ -226,6 +240,7 @@ class Stepper implements ScenarioStepper {
       ...(o.fork === undefined ? {} : { fork: o.fork }),
       ...(o.zeroPage === undefined ? {} : { zeroPage: o.zeroPage }),
       ...(o.swapReadahead === undefined ? {} : { swapReadahead: o.swapReadahead }),
+      ...(o.workingSet === undefined ? {} : { workingSet: o.workingSet }),
     });
     this.kernel.events.on((e) => {
       this.current.push(e);
@@ -324,6 +339,12 @@ class Stepper implements ScenarioStepper {
       audit: { ok: report.ok, problems: report.problems },
       problems,
       ok: report.ok && problems.length === 0,
+      stats: Object.fromEntries(
+        [...this.processes].map(([name, p]) => {
+          const ws = k.workingSet(p);
+          return [name, { faults: k.faultStats(p), ...(ws ? { workingSet: ws } : {}) }];
+        }),
+      ),
     };
   }
 

@@ -11,6 +11,7 @@
  *   units), or `3 pages`.
  * - Permissions (`prot`) are as in /proc/PID/maps: `rw-`, `r-x`, `r--`, `---` (also `none`).
  */
+import type { WorkingSetOptions } from '@mmkit/kernel';
 
 /** Paging formats (backend ids) a scenario can name; see `ARCH_IDS`. */
 export type ScenarioArch = 'aarch64' | 'x86-32' | 'x86-pae' | 'x86_64' | 'x86_64-la57';
@@ -255,6 +256,12 @@ export interface ScenarioKernelOptions {
   readonly zeroPage?: boolean;
   /** Swap readahead: a major swap-in reads the aligned cluster of this many slots (a power of two; default off). */
   readonly swapReadahead?: number;
+  /**
+   * Working-set, page-fault-frequency and thrash tracking (the kernel's `workingSet` option):
+   * `true` for the defaults or an object `{ tau, sampleInterval, exact, pffWindow, pffUpper,
+   * pffLower, thrashWindow, thrashThreshold }`. Off by default.
+   */
+  readonly workingSet?: boolean | WorkingSetOptions;
 }
 
 /** A scenario: where it runs and what it does. */

@@ -4,6 +4,8 @@
  * process and address name defined by an earlier step. `parseScenario` runs it with line numbers;
  * `start` runs it on objects built in code.
  */
+import { isMmError } from '@mmkit/core';
+import { resolveWorkingSetOptions } from '@mmkit/kernel';
 import { ScenarioError, show } from './errors.js';
 import type { Scenario, ScenarioStep, StepOp } from './types.js';
 import {
@@ -99,7 +101,15 @@ export const STEP_OPS = Object.keys(STEP_SPECS) as StepOp[];
 
 const COMMON: Readonly<Record<string, FieldKind>> = { op: 'text', title: 'text', expect: 'expect' };
 const TOP_FIELDS = ['name', 'description', 'board', 'arch', 'ram', 'cpus', 'options', 'steps'];
-const OPTION_FIELDS = ['strictTlb', 'tlbEntries', 'flushThreshold', 'fork', 'zeroPage', 'swapReadahead'];
+const OPTION_FIELDS = [
+  'strictTlb',
+  'tlbEntries',
+  'flushThreshold',
+  'fork',
+  'zeroPage',
+  'swapReadahead',
+  'workingSet',
+];
 const MMAP_FLAGS = ['shared', 'fixed', 'fixed-noreplace', 'populate', 'growsdown'];
 const EXPECT_SYNTAX =
   'ok, an errno (EFAULT, ENOMEM, EINVAL, EEXIST, EACCES …), killed, or "killed: <reason>"';
@@ -222,6 +232,22 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
         throw err(['options', k], `unknown option ${show(k)}`, `one of: ${OPTION_FIELDS.join(', ')}`, {
           field: k,
         });
+      if (k === 'workingSet') {
+        // The kernel's own check (ranges, unknown fields), reported as a scenario error.
+        try {
+          resolveWorkingSetOptions(v);
+        } catch (e) {
+          if (!isMmError(e)) throw e;
+          const expected = (e as { expected?: unknown }).expected;
+          throw err(
+            ['options', k],
+            `option workingSet: ${e.message}`,
+            typeof expected === 'string' ? expected : 'valid working-set options',
+            { field: k, value: v },
+          );
+        }
+        continue;
+      }
       const good =
         k === 'strictTlb' || k === 'zeroPage'
           ? typeof v === 'boolean'

@@ -243,6 +243,10 @@ export function formatEvent(e: MmEvent): string {
       return `tlb cpu ${e.cpu}: ${e.op}${e.operand === undefined ? '' : ` ${hx(e.operand)}`}`;
     case 'process':
       return `process ${e.action} pid ${e.pid}${e.detail ? `: ${e.detail}` : ''}`;
+    case 'working-set':
+      return `working set pid ${e.pid}: W(t, τ=${e.tau}) ≈ ${e.sizePages} pages${e.exactPages === undefined ? '' : ` (exact ${e.exactPages})`} of ${e.residentPages} resident`;
+    case 'thrashing':
+      return `thrashing pid ${e.pid}: ${e.faults} faults in ${e.window} accesses > ${e.threshold}`;
     case 'cow':
       return e.action === 'zero-page'
         ? `cow pid ${e.pid} ${hx(e.va)}: zero page ${hx(e.pa)} mapped read-only`

@@ -157,6 +157,10 @@ export function formatEvent(e: MmEvent, style: Output['style']): string {
       return `${style.magenta('tlb    ')} ${e.op}${e.operand !== undefined ? ` ${groupedHex(e.operand, e.operand >> 64n ? 32 : 16)}` : ''} (broadcast from cpu ${e.cpu})`;
     case 'process':
       return `${style.cyan('process')} pid ${e.pid} ${e.action}: ${e.detail}`;
+    case 'working-set':
+      return `${style.cyan('wset   ')} pid ${e.pid} W(t, τ=${e.tau}) ≈ ${e.sizePages} pages${e.exactPages === undefined ? '' : ` (exact ${e.exactPages})`} of ${e.residentPages} resident`;
+    case 'thrashing':
+      return `${style.red('thrash ')} pid ${e.pid} ${e.faults} faults in ${e.window} accesses (${e.faultRate} per 1000) > threshold ${e.threshold}`;
   }
 }
 
@@ -183,6 +187,7 @@ export function runJson(run: ScenarioRun) {
     })),
     audit: run.audit,
     problems: run.problems,
+    stats: run.stats,
     ok: run.ok,
   };
 }
@@ -224,6 +229,15 @@ export function renderRun(run: ScenarioRun, heading: string, out: Output): numbe
   const expectations = run.steps.filter((r) => r.expectation).length;
   if (expectations > 0)
     out.line(`Expectations: ${expectations - run.problems.length} of ${expectations} met`);
+  // With the workingSet option: each process's working set, page-fault frequency and thrashing.
+  for (const [name, st] of Object.entries(run.stats)) {
+    const ws = st.workingSet;
+    const f = st.faults;
+    if (ws === undefined || f.pff === undefined || f.thrashing === undefined) continue;
+    out.line(
+      `${name} (pid ${f.pid}): ${f.accesses} accesses, ${f.faults} faults; W(t, τ=${ws.tau}) ≈ ${ws.estimatedPages} pages${ws.exactPages === undefined ? '' : ` (exact ${ws.exactPages})`}; PFF ${f.pff.faultRate}/1000 → ${f.pff.advice}; thrashing in ${f.thrashing.detections} window(s)`,
+    );
+  }
   if (!framesBack) {
     const live = [...run.processes.entries()]
       .filter(([, p]) => p.alive)
