@@ -32,6 +32,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import type { KillReason, KillSignal, Process } from './process.js';
+import { reclaimBelowMin, reclaimOnOom, wakeKswapd } from './reclaim.js';
 import { countFault as countMinorMajor, swapIn, swapPteAt } from './swap.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
@@ -61,17 +62,38 @@ export function handleFault(
 ): FaultOutcomeCode {
   const kind = r.faultKind;
   let res: Resolution;
-  if (!k.events.active) res = resolveFault(k, proc, vpn, access, r, soft);
+  if (!k.events.active) res = resolveOrReclaim(k, proc, vpn, access, r, soft);
   else {
     // Report the fault before what its handler did (allocations, mappings, a kill).
     res = k.events.hold(
-      () => resolveFault(k, proc, vpn, access, r, soft),
+      () => resolveOrReclaim(k, proc, vpn, access, r, soft),
       (res) => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, res.resolution),
     );
   }
   countFault(proc, kind, res.resolution);
   if (res.outcome === FaultOutcome.Retry) countMinorMajor(proc, res.resolution);
+  wakeKswapd(k); // kswapd runs at the end of every fault (reclaim.ts)
   return res.outcome;
+}
+
+const RECLAIMED_ON_OOM = 'direct reclaim (out of memory), retry';
+
+/**
+ * Direct reclaim (reclaim.ts) around the fault's resolution: first when free frames are at the
+ * min watermark and the page is not present (so it cannot be a victim, and the walk's result
+ * stays valid: reclaim turns present PTEs into swap entries, it never frees a table). When an
+ * allocation fails, see `resolveFault`.
+ */
+function resolveOrReclaim(
+  k: KernelContext,
+  proc: Process,
+  vpn: number,
+  access: AccessKind,
+  r: WalkResult,
+  soft: boolean,
+): Resolution {
+  if (r.faultKind === Fault.Translation) reclaimBelowMin(k);
+  return resolveFault(k, proc, vpn, access, r, soft);
 }
 
 function resolveFault(
@@ -119,14 +141,22 @@ function resolveFault(
       // A write to a present read-only page of a private writable VMA: copy-on-write (or the
       // zero page), classified from the PTE the walk found, as Linux's do_wp_page.
       const how = space.breakCow(vpn, vma.value);
-      if (how === undefined) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+      if (how === undefined) {
+        // Out of memory: direct reclaim, then the CPU retries from the walk (the page itself may
+        // have been swapped out); nothing reclaimable: the out-of-memory path.
+        if (reclaimOnOom(k)) return { outcome: FaultOutcome.Retry, resolution: RECLAIMED_ON_OOM };
+        return deny(k, proc, soft, 'out of memory', SEGV_OOM);
+      }
       return { outcome: FaultOutcome.Retry, resolution: how };
     }
     // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.
     space.upgradeLeaf(vpn, vma.value);
     return { outcome: FaultOutcome.Retry, resolution: 'PTE upgraded to the VMA permissions' };
   }
-  const how = faultIn(k, space, vpn, vma, r, access);
+  let how = faultIn(k, space, vpn, vma, r, access);
+  // Out of memory (nothing changed): direct reclaim and try again while it frees something. The
+  // page is not present, so reclaim cannot take it, and the walk's result stays valid.
+  while (how === undefined && reclaimOnOom(k)) how = faultIn(k, space, vpn, vma, r, access);
   if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
   return deny(k, proc, soft, 'out of memory', SEGV_OOM);
 }

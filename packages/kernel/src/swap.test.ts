@@ -232,7 +232,8 @@ describe.each(CONFIGS)('swap: $name', (c) => {
   });
 
   it('swap-in out of memory: the fault kills (SEGV_OOM) or is EFAULT on the soft path, nothing changed', () => {
-    const e = setup(c, { swapReadahead: 8 });
+    // Without automatic reclaim: direct reclaim would free the frame (reclaim.test.ts tests that).
+    const e = setup(c, { swapReadahead: 8, autoReclaim: false });
     const { k, p } = e;
     const q = must(k.fork(p));
     expect(k.reclaim(N)).toBe(N);
@@ -261,7 +262,7 @@ describe.each(CONFIGS)('swap: $name', (c) => {
 
   it('swap-in with readahead at every allocation point: nothing changes without the page, each further frame reads one more slot ahead', () => {
     for (let keep = 0; keep <= 5; keep++) {
-      const e = setup(c, { swapReadahead: 8 });
+      const e = setup(c, { swapReadahead: 8, autoReclaim: false });
       const { k, p } = e;
       expect(pageOutRange(k, p.space, vpn(e, 0), vpn(e, N))).toBe(N);
       const dev = k.swap.devices[0]!;
