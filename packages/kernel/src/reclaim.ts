@@ -376,7 +376,7 @@ export class Reclaimer implements UserFrameHook {
 
   /** Explicit reclaim of up to `pages` frames (Kernel.reclaim): activates the policy if needed. */
   reclaimExplicit(pages: number): number {
-    if (this.k.swap.codec === undefined) return 0;
+    if (this.k.swap.order.length === 0) return 0; // no swap device: nothing can be reclaimed
     this.activate();
     return this.shrink(pages, EXPLICIT);
   }
