@@ -66,6 +66,70 @@ function expectContents(k: Kernel, p: Process, base: bigint, pages: number): voi
     expect(k.load(p, base + BigInt(i) * PAGE + 8n, 8)).toEqual({ ok: true, value: 0x7000n + BigInt(i) });
 }
 
+/**
+ * Drives one reference string through the kernel (reclaiming one page whenever CAP pages are
+ * resident and a missing one is needed) and through an offline policy; returns both victim
+ * orders, as page indices.
+ */
+function crossCheck(
+  c: TestConfig,
+  kernelPolicy: ReclaimPolicyName,
+  replayPolicy: ReclaimPolicyName,
+): { want: number[]; got: number[]; k: Kernel } {
+  const { k, events } = boot(c, { reclaimPolicy: kernelPolicy });
+  expect(k.swapon({ pages: 64 }).ok).toBe(true);
+  const p = k.createProcess();
+  const PAGES = 12;
+  const CAP = 5;
+  const base = mapAnon(k, p, PAGES);
+  expect(k.reclaimer.policy!.size).toBe(0);
+  // A reference string with locality: a xorshift walk over a moving window.
+  let x = 0x2545f491;
+  const trace: number[] = [];
+  for (let t = 0; t < 300; t++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    trace.push((((x >>> 0) % 7) + (t >> 4)) % PAGES);
+  }
+  const replay = createPolicy(replayPolicy, CAP);
+  const want: number[] = [];
+  const got: number[] = [];
+  const va = (i: number) => base + BigInt(i) * PAGE;
+  let resident = 0;
+  for (const key of trace) {
+    // Offline: exactly what access() does, with the victim recorded.
+    if (replay.has(key)) replay.referenced(key);
+    else {
+      if (replay.size === CAP) want.push(replay.selectVictim());
+      replay.insert(key);
+    }
+    // Kernel: a present page's access sets its accessed bit (every TLB is emptied first, so the
+    // access walks); a missing page is reclaimed for when CAP pages are resident, then faulted in
+    // with its accessed bit cleared (replay inserts a page unreferenced).
+    const ref = k.lookup(p, va(key));
+    if (ref?.entry.kind === 'leaf') {
+      for (const cpu of k.cpus) cpu.tlb.invalidateAll();
+      expect(k.store(p, va(key), 4, key)).toMatchObject({ ok: true });
+    } else {
+      if (resident === CAP) {
+        events.length = 0;
+        expect(k.reclaim(1)).toBe(1);
+        const out = events.find((e) => e.type === 'swap' && e.action === 'swap-out');
+        if (out?.type !== 'swap') throw new Error('no swap-out');
+        got.push(Number((out.va - base) / PAGE));
+        resident--;
+      }
+      expect(k.store(p, va(key), 4, key)).toMatchObject({ ok: true });
+      clearPageReferenced(k, p.space, vpnOf(va(key)));
+      resident++;
+    }
+  }
+  for (let i = 0; i < PAGES; i++)
+    if (trace.includes(i)) expect(k.load(p, va(i), 4)).toEqual({ ok: true, value: i });
+  return { want, got, k };
+}
+
 describe('watermarks', () => {
   it("are Linux's __setup_per_zone_wmarks of calculate_min_free_kbytes (hand-computed)", () => {
     // 32 MiB: lowmem 32768 kB; int_sqrt(524288) = 724 kB; min = 724 >> 2 = 181 pages;
@@ -228,63 +292,30 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
 
   for (const policy of ['fifo', 'clock', 'sieve'] as const)
     it(`victim order equals offline replay of the same reference string (${policy})`, () => {
-      const { k, events } = boot(c, { reclaimPolicy: policy });
-      expect(k.swapon({ pages: 64 }).ok).toBe(true);
-      const p = k.createProcess();
-      const PAGES = 12;
-      const CAP = 5;
-      const base = mapAnon(k, p, PAGES);
-      expect(k.reclaimer.policy!.size).toBe(0);
-      // A reference string with locality: a xorshift walk over a moving window.
-      let x = 0x2545f491;
-      const trace: number[] = [];
-      for (let t = 0; t < 300; t++) {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        trace.push((((x >>> 0) % 7) + (t >> 4)) % PAGES);
-      }
-      const replay = createPolicy(policy, CAP);
-      const wantVictims: number[] = [];
-      const gotVictims: number[] = [];
-      const va = (i: number) => base + BigInt(i) * PAGE;
-      let resident = 0;
-      for (const key of trace) {
-        // Offline: exactly what access() does, with the victim recorded.
-        if (replay.has(key)) replay.referenced(key);
-        else {
-          if (replay.size === CAP) wantVictims.push(replay.selectVictim());
-          replay.insert(key);
-        }
-        // Kernel: a present page's access sets its accessed bit (every TLB is emptied first, so
-        // the access walks); a missing page is reclaimed for when CAP pages are resident, then
-        // faulted in with its accessed bit cleared (as replay inserts unreferenced).
-        const ref = k.lookup(p, va(key));
-        if (ref?.entry.kind === 'leaf') {
-          for (const cpu of k.cpus) cpu.tlb.invalidateAll();
-          expect(k.store(p, va(key), 4, key)).toMatchObject({ ok: true });
-        } else {
-          if (resident === CAP) {
-            events.length = 0;
-            expect(k.reclaim(1)).toBe(1);
-            const out = events.find((e) => e.type === 'swap' && e.action === 'swap-out');
-            if (out?.type !== 'swap') throw new Error('no swap-out');
-            gotVictims.push(Number((out.va - base) / PAGE));
-            resident--;
-          }
-          expect(k.store(p, va(key), 4, key)).toMatchObject({ ok: true });
-          clearPageReferenced(k, p.space, vpnOf(va(key)));
-          resident++;
-        }
-      }
-      expect(wantVictims.length).toBeGreaterThan(20);
-      expect(gotVictims).toEqual(wantVictims);
+      const { want, got, k } = crossCheck(c, policy, policy);
+      expect(want.length).toBeGreaterThan(20);
+      expect(got).toEqual(want);
       clean(k);
-      for (let i = 0; i < PAGES; i++) {
-        const last = trace.lastIndexOf(i);
-        if (last >= 0) expect(k.load(p, va(i), 4)).toEqual({ ok: true, value: i });
-      }
     });
+
+  it('the cross-check catches a kernel whose policy differs from the replayed one (fifo vs clock)', () => {
+    const { want, got } = crossCheck(c, 'fifo', 'clock');
+    expect(got).not.toEqual(want);
+  });
+
+  it('audit catches a tracked frame that is not a USER frame', () => {
+    const { k } = boot(c);
+    expect(k.swapon({ pages: 16 }).ok).toBe(true);
+    const pa = k.allocator.alloc('kernel', -1);
+    const i = k.allocator.frameIndex(pa);
+    k.reclaimer.added(i, pa);
+    expect(audit(k).problems).toContainEqual(
+      expect.stringContaining('reclaim: the LRU tracks frame-table index'),
+    );
+    k.reclaimer.freed(i);
+    k.allocator.free(pa);
+    clean(k);
+  });
 
   it('reclaim at every free-frame count: a write either succeeds with reclaim or fails with nothing changed', () => {
     for (let keep = 0; keep <= 4; keep++)

@@ -150,9 +150,12 @@ export function defaultWatermarks(
 
 /**
  * Checks explicit watermarks: integers with 0 ≤ min ≤ low ≤ high ≤ `managedPages`.
- * @throws InvalidArgumentError naming the bad value.
+ * @returns the watermarks, frozen.
+ * @throws InvalidArgumentError naming the bad value (or a bad `managedPages`).
  */
 export function checkWatermarks(value: unknown, managedPages: number): Watermarks {
+  if (typeof managedPages !== 'number' || !Number.isSafeInteger(managedPages) || managedPages < 0)
+    throw invalidArgument('managedPages', managedPages, 'a non-negative integer (pages)');
   if (value === null || typeof value !== 'object')
     throw invalidArgument('watermarks', value, 'an object { min, low, high } in pages');
   const w = value as Record<string, unknown>;
