@@ -88,7 +88,7 @@ import { PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { ProcessTable } from './process-table.js';
-import { type ReclaimPolicyName, Reclaimer, type VmStat, type Watermarks, wakeKswapd } from './reclaim.js';
+import { Reclaimer, type ReclaimPolicyName, type VmStat, type Watermarks, wakeKswapd } from './reclaim.js';
 import { ReverseMap } from './rmap.js';
 import { allocateUserPage, lookupUser, mapUserPage, unmapUserRange } from './seed-api.js';
 import { reclaim, type SwapDeviceInfo, SwapManager, type SwapOnOptions, swapoff, swapon } from './swap.js';

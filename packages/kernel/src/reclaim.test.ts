@@ -20,8 +20,8 @@ import {
   type ReclaimPolicyName,
 } from './reclaim.js';
 import { MAP, PROT } from './syscalls.js';
-import type { VmaValue } from './vma.js';
 import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
+import type { VmaValue } from './vma.js';
 
 const MiB = 2 ** 20;
 const PAGE = 4096n;

@@ -51,14 +51,15 @@
  * {@link VmStat}: Linux /proc/vmstat's `pgscan_kswapd`, `pgscan_direct`, `pgsteal_kswapd`,
  * `pgsteal_direct`, `pswpin`, `pswpout`, `allocstall`, `pageoutrun`.
  */
+// The browser-safe entry point: the policies without the trace readers (Node's fs, zlib, workers).
 import {
-  createPolicy,
-  POLICY_NAMES,
   type ClearReferenced,
+  createPolicy,
   type IsReferenced,
+  POLICY_NAMES,
   type PolicyName,
   type ReplacementPolicy,
-} from '@mmkit/replay';
+} from '@mmkit/replay/policies';
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
