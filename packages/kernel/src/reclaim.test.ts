@@ -16,6 +16,7 @@ import {
   checkWatermarks,
   defaultWatermarks,
   isUnevictable,
+  MAX_RECLAIM_RETRIES,
   RECLAIM_POLICY_NAMES,
   type ReclaimPolicyName,
 } from './reclaim.js';
@@ -253,6 +254,30 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
     expect(off.p.state).toBe('killed');
     expect(off.k.vmstat.allocstall).toBe(0);
     clean(off.k);
+  });
+
+  it('kswapd stops waking after MAX_RECLAIM_RETRIES runs that reclaim nothing, until reclaim progresses', () => {
+    const e = boot(c, { watermarks: { min: 0, low: 8, high: 16 } });
+    const { k } = e;
+    expect(k.swapon({ pages: 2 }).ok).toBe(true); // one usable slot
+    const p = k.createProcess();
+    const base = mapAnon(k, p, 4);
+    expect(fill(k, p, base, 4)).toBe(4);
+    expect(k.reclaim(4)).toBe(1); // the device is full
+    const release = leaveFree(k, 4);
+    for (let i = 0; i < 20; i++) expect(k.mmap(p, 0, 4096, RW, PRIV).ok).toBe(true);
+    const wakes = () => reclaimEvents(e).filter((x) => x.action === 'kswapd-wake').length;
+    expect(wakes()).toBe(MAX_RECLAIM_RETRIES);
+    expect(k.reclaimer.kswapdFailures).toBe(MAX_RECLAIM_RETRIES);
+    // Room again (the swapped page comes back, freeing its slot); reclaim progresses, kswapd wakes.
+    release();
+    expectContents(k, p, base, 4);
+    expect(k.reclaim(1)).toBe(1);
+    expect(k.reclaimer.kswapdFailures).toBe(0);
+    leaveFree(k, 4);
+    expect(k.mmap(p, 0, 4096, RW, PRIV).ok).toBe(true);
+    expect(wakes()).toBe(MAX_RECLAIM_RETRIES + 1);
+    clean(k);
   });
 
   it('mlocked pages are never evicted (isUnevictable), by explicit, direct or background reclaim', () => {

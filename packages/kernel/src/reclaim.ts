@@ -217,6 +217,8 @@ export class Reclaimer implements UserFrameHook {
   /** Victims a policy pushed out on insertion (2Q): reclaimed first. */
   private readonly forced: number[] = [];
   private running = false;
+  /** kswapd runs in a row that reclaimed nothing (Linux `pgdat->kswapd_failures`). */
+  kswapdFailures = 0;
   pgscanKswapd = 0;
   pgscanDirect = 0;
   pgstealKswapd = 0;
@@ -322,6 +324,16 @@ export class Reclaimer implements UserFrameHook {
     return this.unevictableFound;
   }
 
+  /**
+   * Whether anything could be reclaimed at all: a free slot on some device, or a frame in the
+   * swap cache (its slot already holds the contents). Otherwise a scan would only age the lists.
+   */
+  private canReclaim(): boolean {
+    if (this.swapHasRoom()) return true;
+    for (const dev of this.k.swap.order) if (dev.cached > 0) return true;
+    return false;
+  }
+
   /** Whether some swap device has a free slot. */
   private swapHasRoom(): boolean {
     for (const dev of this.k.swap.order) if (dev.used < dev.pages - 1) return true;
@@ -336,7 +348,8 @@ export class Reclaimer implements UserFrameHook {
    */
   shrink(pages: number, mode: Mode): number {
     const policy = this.policy;
-    if (policy === undefined || pages <= 0) return 0;
+    this.lastScanned = 0;
+    if (policy === undefined || pages <= 0 || !this.canReclaim()) return 0;
     const { allocator, swap } = this.k;
     const paOf = this.paOf!;
     let scanned = 0;
@@ -361,9 +374,11 @@ export class Reclaimer implements UserFrameHook {
         stolen++;
         continue;
       }
-      // Put back (Linux putback_lru_page); the frame is still allocated.
-      this.track(policy.insert(key));
+      // Put back (Linux putback_lru_page); the frame is still allocated. (A key pushed out on
+      // insertion may have been freed and allocated again meanwhile: then it is resident.)
+      if (!policy.has(key)) this.track(policy.insert(key));
     }
+    if (stolen > 0) this.kswapdFailures = 0; // progress: kswapd may try again (Linux resets it)
     if (mode === KSWAPD) {
       this.pgscanKswapd += scanned;
       this.pgstealKswapd += stolen;
@@ -415,6 +430,7 @@ export class Reclaimer implements UserFrameHook {
         stolen += n;
         if (n === 0) break;
       }
+      if (stolen === 0) this.kswapdFailures++;
       if (events.active)
         events.emit(
           reclaimEvent(
@@ -509,8 +525,20 @@ export function reclaimOnOom(k: KernelContext): boolean {
   return r.auto && r.direct('allocation failed: no free frame') > 0;
 }
 
+/**
+ * Linux's MAX_RECLAIM_RETRIES: after this many kswapd runs in a row that reclaimed nothing, kswapd
+ * is no longer woken until reclaim makes progress again (`kswapd_failures`, mm/vmscan.c).
+ */
+export const MAX_RECLAIM_RETRIES = 16;
+
 /** Wakes kswapd when free frames are below the low watermark (see the module documentation). */
 export function wakeKswapd(k: KernelContext): void {
   const r = k.reclaimer;
-  if (r.auto && r.policy !== undefined && k.allocator.freeCount < r.watermarks.low) r.kswapd();
+  if (
+    r.auto &&
+    r.policy !== undefined &&
+    k.allocator.freeCount < r.watermarks.low &&
+    r.kswapdFailures < MAX_RECLAIM_RETRIES
+  )
+    r.kswapd();
 }
