@@ -256,6 +256,21 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
     clean(off.k);
   });
 
+  it('every reclaim policy keeps contents under pressure (kswapd and direct reclaim)', () => {
+    for (const reclaimPolicy of RECLAIM_POLICY_NAMES) {
+      const { k } = boot(c, { reclaimPolicy, watermarks: { min: 4, low: 8, high: 24 } });
+      expect(k.swapon({ pages: 256 }).ok).toBe(true);
+      const p = k.createProcess();
+      const base = mapAnon(k, p, 64);
+      leaveFree(k, 24);
+      expect(fill(k, p, base, 64)).toBe(64);
+      expectContents(k, p, base, 64);
+      const s = k.vmstat;
+      expect(s.pgstealKswapd + s.pgstealDirect).toBeGreaterThanOrEqual(40);
+      clean(k);
+    }
+  });
+
   it('kswapd stops waking after MAX_RECLAIM_RETRIES runs that reclaim nothing, until reclaim progresses', () => {
     const e = boot(c, { watermarks: { min: 0, low: 8, high: 16 } });
     const { k } = e;
