@@ -32,7 +32,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import type { KillReason, KillSignal, Process } from './process.js';
-import { reclaimBelowMin, reclaimOnOom, wakeKswapd } from './reclaim.js';
+import { reclaimBelowMin, reclaimOnOom } from './reclaim.js';
 import { countFault as countMinorMajor, swapIn, swapPteAt } from './swap.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
@@ -72,7 +72,8 @@ export function handleFault(
   }
   countFault(proc, kind, res.resolution);
   if (res.outcome === FaultOutcome.Retry) countMinorMajor(proc, res.resolution);
-  wakeKswapd(k); // kswapd runs at the end of every fault (reclaim.ts)
+  // kswapd does not run here but when the kernel call ends (reclaim.ts): run between the fault
+  // and the access it retries, it could take the very page just faulted in, again and again.
   return res.outcome;
 }
 

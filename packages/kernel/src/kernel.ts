@@ -683,7 +683,7 @@ export class Kernel implements FaultHandler, KernelContext {
   /**
    * Runs kswapd now if it is awake (free frames below the low watermark, a swap device on): it
    * reclaims until free frames reach the high watermark or nothing more can be reclaimed.
-   * Returns the frames freed. The kernel also runs it at the end of every fault and kernel call.
+   * Returns the frames freed. The kernel also runs it at the end of every kernel call.
    */
   runKswapd(): number {
     return this.settled(this.reclaimer.kswapd());

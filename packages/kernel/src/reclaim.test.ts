@@ -277,6 +277,20 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
     }
   });
 
+  it('kswapd never takes the page an access is faulting in (it runs after the access)', () => {
+    const e = boot(c, { watermarks: { min: 0, low: 1000, high: 1000 } });
+    const { k } = e;
+    expect(k.swapon({ pages: 64 }).ok).toBe(true);
+    const p = k.createProcess();
+    const base = mapAnon(k, p, 8);
+    leaveFree(k, 16); // always below low: kswapd evicts every user page after every call
+    expect(fill(k, p, base, 8)).toBe(8);
+    expectContents(k, p, base, 8);
+    expect(p.residentPages).toBe(0);
+    expect(k.vmstat.pgstealKswapd).toBeGreaterThanOrEqual(16);
+    clean(k);
+  });
+
   it('kswapd stops waking after MAX_RECLAIM_RETRIES runs that reclaim nothing, until reclaim progresses', () => {
     const e = boot(c, { watermarks: { min: 0, low: 8, high: 16 } });
     const { k } = e;

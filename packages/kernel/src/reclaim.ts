@@ -15,8 +15,10 @@
  *
  * ## When reclaim runs (the simulator is single-threaded)
  *
- * - kswapd: woken when free frames are below `low`, checked at the end of every page fault and of
- *   every kernel call that settles (mmap, fork, swapon, …), and on {@link Kernel.runKswapd}; it
+ * - kswapd: woken when free frames are below `low`, checked when every kernel call ends (loads,
+ *   stores and copies included: after the access the faults served, never between a fault and
+ *   the access it retries, which would let kswapd take the page just faulted in), and on
+ *   {@link Kernel.runKswapd}; it
  *   reclaims in batches of {@link SWAP_CLUSTER_MAX} until free ≥ `high` or nothing more can be
  *   reclaimed (Linux `balance_pgdat`), then sleeps. Events `kswapd-wake` / `kswapd-sleep`.
  * - Direct reclaim: a fault that starts with free ≤ `min` (the next allocation would go below

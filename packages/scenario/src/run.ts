@@ -241,6 +241,9 @@ class Stepper implements ScenarioStepper {
       ...(o.zeroPage === undefined ? {} : { zeroPage: o.zeroPage }),
       ...(o.swapReadahead === undefined ? {} : { swapReadahead: o.swapReadahead }),
       ...(o.workingSet === undefined ? {} : { workingSet: o.workingSet }),
+      ...(o.reclaimPolicy === undefined ? {} : { reclaimPolicy: o.reclaimPolicy }),
+      ...(o.watermarks === undefined ? {} : { watermarks: o.watermarks }),
+      ...(o.autoReclaim === undefined ? {} : { autoReclaim: o.autoReclaim }),
     });
     this.kernel.events.on((e) => {
       this.current.push(e);
