@@ -8,12 +8,11 @@ const packages = readdirSync(new URL('./packages', import.meta.url));
 // The README examples (scripts/readme-examples) import the packages by name from generated files
 // outside any package, so they get every package's src by alias (the same modules the
 // "@mmkit/source" condition gives the package tests).
-const sources = Object.fromEntries(
-  packages.map((name) => [
-    `@mmkit/${name}`,
-    new URL(`./packages/${name}/src/index.ts`, import.meta.url).pathname,
-  ]),
-);
+// Exact matches only: a subpath (`@mmkit/replay/policies`) resolves through the package's exports.
+const sources = packages.map((name) => ({
+  find: new RegExp(`^@mmkit/${name}$`),
+  replacement: new URL(`./packages/${name}/src/index.ts`, import.meta.url).pathname,
+}));
 
 export default defineConfig({
   resolve: { conditions: ['@mmkit/source'] },

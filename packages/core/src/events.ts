@@ -86,6 +86,26 @@ export type MmEvent =
       readonly major: boolean;
       readonly detail: string;
     }
+  | {
+      /**
+       * Page reclaim (Linux mm/vmscan.c tracepoints `mm_vmscan_kswapd_wake` / `_sleep`,
+       * `mm_vmscan_direct_reclaim_begin` / `_end`):
+       * - `kswapd-wake`: free memory fell below the low watermark; background reclaim starts;
+       * - `kswapd-sleep`: free memory is back at the high watermark (or nothing more can be
+       *   reclaimed); `scanned` / `reclaimed` count the run;
+       * - `direct-begin` / `direct-end`: an allocation found memory below the min watermark (or
+       *   none at all) and reclaimed synchronously before retrying.
+       */
+      readonly type: 'reclaim';
+      readonly action: 'kswapd-wake' | 'kswapd-sleep' | 'direct-begin' | 'direct-end';
+      /** Free frames when the event was emitted. */
+      readonly free: number;
+      /** Frames the replacement policy offered as victims in this run (0 on wake/begin). */
+      readonly scanned: number;
+      /** Frames freed in this run (0 on wake/begin). */
+      readonly reclaimed: number;
+      readonly detail: string;
+    }
   | { readonly type: 'tlb'; readonly cpu: number; readonly op: string; readonly operand?: bigint }
   | {
       /**

@@ -25,7 +25,9 @@
  *    mapped user-writable;
  * 8. swap (see `auditSwap` in swap.ts): every slot's count equals the swap PTEs naming it plus
  *    its swap-cache page; every swap PTE names an allocated slot and lies inside a private
- *    anonymous VMA; `swapEntries` equals each space's swap PTEs. Every check is listed, with the test that
+ *    anonymous VMA; `swapEntries` equals each space's swap PTEs.
+ * 9. reclaim (see `Reclaimer.audit` in reclaim.ts): every frame the replacement policy tracks is a
+ *    USER frame. Every check is listed, with the test that
  * makes it fire, in the package README ("What audit() proves").
  */
 import {
@@ -176,6 +178,7 @@ export function audit(kernel: Kernel): AuditReport {
     for (const pa of o.pages.values()) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
   // Invariant 8 (swap): slot counts = swap PTEs + swap cache; each swap-cache page holds a reference.
   auditSwap(kernel, problems, (pa) => userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1));
+  kernel.reclaimer.audit(problems);
 
   let free = 0;
   let tablesN = 0;

@@ -23,6 +23,7 @@ import type { MemlockPolicy } from './kernel-options.js';
 import type { SimpleLayout } from './layout.js';
 import type { PageAllocator } from './page-allocator.js';
 import type { KillReason, KillSignal, Process } from './process.js';
+import type { Reclaimer } from './reclaim.js';
 import type { ReverseMap } from './rmap.js';
 import type { SwapManager } from './swap.js';
 import type { SharedObject, VmaValue } from './vma.js';
@@ -87,6 +88,8 @@ export interface KernelContext {
   readonly memlock: MemlockPolicy;
   /** Swap devices, slot counts and the swap cache. */
   readonly swap: SwapManager;
+  /** Watermarks, kswapd, direct reclaim and the kernel's replacement policy. */
+  readonly reclaimer: Reclaimer;
   /** Live processes (swapoff walks them). */
   readonly liveProcesses: readonly Process[];
   /** The verified level-1 leaf template of the kernel's cached `attrs`, when the encoding allows. */

@@ -40,6 +40,7 @@ import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import { isLazyFree } from './madvise.js';
 import { outOfMemory } from './oom-kill.js';
 import type { KillReason, KillSignal, Process } from './process.js';
+import { reclaimBelowMin, reclaimOnOom } from './reclaim.js';
 import { countFault as countMinorMajor, NOT_SWAPPED, swapInIfSwapped } from './swap.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma } from './vma.js';
@@ -69,17 +70,39 @@ export function handleFault(
 ): FaultOutcomeCode {
   const kind = r.faultKind;
   let res: Resolution;
-  if (!k.events.active) res = resolveFault(k, proc, vpn, access, r, soft);
+  if (!k.events.active) res = resolveOrReclaim(k, proc, vpn, access, r, soft);
   else {
     // Report the fault before what its handler did (allocations, mappings, a kill).
     res = k.events.hold(
-      () => resolveFault(k, proc, vpn, access, r, soft),
+      () => resolveOrReclaim(k, proc, vpn, access, r, soft),
       (res) => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, res.resolution),
     );
   }
   countFault(proc, kind, res.resolution);
   if (res.outcome === FaultOutcome.Retry) countMinorMajor(proc, res.resolution);
+  // kswapd does not run here but when the kernel call ends (reclaim.ts): run between the fault
+  // and the access it retries, it could take the very page just faulted in, again and again.
   return res.outcome;
+}
+
+const RECLAIMED_ON_OOM = 'direct reclaim (out of memory), retry';
+
+/**
+ * Direct reclaim (reclaim.ts) around the fault's resolution: first when free frames are at the
+ * min watermark and the page is not present (so it cannot be a victim, and the walk's result
+ * stays valid: reclaim turns present PTEs into swap entries, it never frees a table). When an
+ * allocation fails, see `resolveFault`.
+ */
+function resolveOrReclaim(
+  k: KernelContext,
+  proc: Process,
+  vpn: number,
+  access: AccessKind,
+  r: WalkResult,
+  soft: boolean,
+): Resolution {
+  if (r.faultKind === Fault.Translation) reclaimBelowMin(k);
+  return resolveFault(k, proc, vpn, access, r, soft);
 }
 
 function resolveFault(
@@ -130,7 +153,12 @@ function resolveFault(
       // the write marks it dirty again, which cancels the advice (Linux pte_mkdirty on a write fault).
       const lazy = isLazyFree(space, vpn);
       const how = space.breakCow(vpn, vma.value);
-      if (how === undefined) return oomRetry(k, proc, vma, vpn, access, soft, true);
+      if (how === undefined) {
+        // Out of memory: direct reclaim, then the CPU retries from the walk (the page itself may
+        // have been swapped out); nothing reclaimable: the OOM killer (oom-kill.ts).
+        if (reclaimOnOom(k)) return { outcome: FaultOutcome.Retry, resolution: RECLAIMED_ON_OOM };
+        return oomRetry(k, proc, vma, vpn, access, soft, true);
+      }
       const resolution =
         lazy && how.startsWith('COW reuse') ? 'software dirty: made writable (MADV_FREE cancelled)' : how;
       return { outcome: FaultOutcome.Retry, resolution };
@@ -139,7 +167,10 @@ function resolveFault(
     space.upgradeLeaf(vpn, vma.value);
     return { outcome: FaultOutcome.Retry, resolution: 'PTE upgraded to the VMA permissions' };
   }
-  const how = faultIn(k, space, vpn, vma, r, access);
+  let how = faultIn(k, space, vpn, vma, r, access);
+  // Out of memory (nothing changed): direct reclaim and try again while it frees something. The
+  // page is not present, so reclaim cannot take it, and the walk's result stays valid.
+  while (how === undefined && reclaimOnOom(k)) how = faultIn(k, space, vpn, vma, r, access);
   if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
   return oomRetry(k, proc, vma, vpn, access, soft, false);
 }

@@ -56,6 +56,17 @@ export {
 } from './page-allocator.js';
 export { procMaps, procSmaps, type VmaSummary } from './proc-maps.js';
 export { type KillReason, type KillSignal, Process, type ProcessState } from './process.js';
+export {
+  checkWatermarks,
+  defaultWatermarks,
+  RECLAIM_POLICY_NAMES,
+  type Reclaimer,
+  type ReclaimPolicyName,
+  SWAP_CLUSTER_MAX,
+  type VmStat,
+  WATERMARK_SCALE_FACTOR,
+  type Watermarks,
+} from './reclaim.js';
 export { ReverseMap, type ReverseMapping } from './rmap.js';
 export type { SwapDeviceInfo, SwapManager, SwapOnOptions } from './swap.js';
 export {

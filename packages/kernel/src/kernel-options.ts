@@ -6,6 +6,7 @@
 import { type AddressInput, type ArchBackend, CONTRACT_VERSION, type EventStream } from '@mmkit/core';
 import { checkLayout, type SimpleLayout } from './layout.js';
 import type { MachineDescription } from './machine.js';
+import { checkReclaimPolicy, type ReclaimPolicyName, type Watermarks } from './reclaim.js';
 import { invalidArgument } from './syscalls.js';
 import type { WorkingSetOptions } from './working-set.js';
 
@@ -84,6 +85,23 @@ export interface KernelOptions {
    * 2^`page-cluster` slots. Default 0: off (only the faulting slot is read).
    */
   readonly swapReadahead?: number;
+  /**
+   * The kernel's page-replacement policy for reclaim (see `reclaim.ts`): `two-list` (default,
+   * Linux's active/inactive LRU), `fifo`, `clock`, `wsclock`, `sieve`, `lru`, `lfu`, `arc`, `2q`.
+   * Reclaim runs only with a swap device.
+   */
+  readonly reclaimPolicy?: ReclaimPolicyName;
+  /**
+   * The page allocator's watermarks in pages (0 ≤ min ≤ low ≤ high ≤ managed pages). Default:
+   * Linux's, computed from the managed pages (`defaultWatermarks`).
+   */
+  readonly watermarks?: Watermarks;
+  /**
+   * Automatic reclaim (default true): kswapd below the low watermark and direct reclaim in faults
+   * (see `reclaim.ts`). False keeps only explicit reclaim (`Kernel.reclaim`, `Kernel.runKswapd`,
+   * MADV_PAGEOUT): an allocation that fails then goes straight to the out-of-memory path.
+   */
+  readonly autoReclaim?: boolean;
 }
 
 /** The mlock policy a kernel was booted with (see {@link KernelOptions.memlockLimit}). */
@@ -112,6 +130,8 @@ export function checkKernelOptions(options: KernelOptions): {
   memlock: MemlockPolicy;
   oomKiller: boolean;
   swapReadahead: number;
+  reclaimPolicy: ReclaimPolicyName;
+  autoReclaim: boolean;
 } {
   if (options === null || typeof options !== 'object')
     throw invalidArgument('options', options, 'an object with arch and machine');
@@ -198,7 +218,20 @@ export function checkKernelOptions(options: KernelOptions): {
     (swapReadahead & (swapReadahead - 1)) !== 0
   )
     throw invalidArgument('swapReadahead', swapReadahead, '0 (off) or a power of two from 1 to 1024 (pages)');
-  return { arch, machine, forkMode, useZeroPage, memlock, oomKiller, swapReadahead };
+  const reclaimPolicy = checkReclaimPolicy(options.reclaimPolicy);
+  const autoReclaim = options.autoReclaim ?? true;
+  if (typeof autoReclaim !== 'boolean') throw invalidArgument('autoReclaim', autoReclaim, 'true or false');
+  return {
+    arch,
+    machine,
+    forkMode,
+    useZeroPage,
+    memlock,
+    oomKiller,
+    swapReadahead,
+    reclaimPolicy,
+    autoReclaim,
+  };
 }
 
 /** @internal Lowest mmap page from `mmapMinAddr` (default 65536 bytes, Linux's usual `vm.mmap_min_addr`). */

@@ -22,6 +22,7 @@
  * | `accessed-bits.ts`   | reference bits: test and clear the accessed flag, per frame or page   |
  * | `working-set.ts`     | working sets W(t, τ), page-fault frequency, thrash detection          |
  * | `swap.ts`            | swap devices, slot counts, the swap cache, swap-out and swap-in       |
+ * | `reclaim.ts`         | watermarks, kswapd, direct reclaim, the kernel's replacement policy   |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
  * the kernel page tables (TTBR1 on AArch64; the kernel half of every root on single-root formats),
@@ -99,6 +100,7 @@ import { PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { ProcessTable } from './process-table.js';
+import { Reclaimer, type ReclaimPolicyName, type VmStat, type Watermarks, wakeKswapd } from './reclaim.js';
 import { ReverseMap } from './rmap.js';
 import { allocateUserPage, lookupUser, mapUserPage, unmapUserRange } from './seed-api.js';
 import { reclaim, type SwapDeviceInfo, SwapManager, type SwapOnOptions, swapoff, swapon } from './swap.js';
@@ -195,6 +197,8 @@ export class Kernel implements FaultHandler, KernelContext {
   readonly workingSetOptions: ResolvedWorkingSetOptions | undefined;
   /** @internal Swap devices, slot counts and the swap cache (see `swap.ts`). */
   readonly swap: SwapManager;
+  /** @internal Watermarks, kswapd, direct reclaim, the replacement policy (see `reclaim.ts`). */
+  readonly reclaimer: Reclaimer;
   /** Strict mode's ledger of flush obligations (undefined when not strict). */
   private readonly ledger: FlushLedger | undefined;
   private readonly table: ProcessTable;
@@ -249,6 +253,7 @@ export class Kernel implements FaultHandler, KernelContext {
       this.allocator.frameIndex(pa),
     );
     this.swap = new SwapManager(this, checked.swapReadahead);
+    this.reclaimer = new Reclaimer(this, checked.reclaimPolicy, options.watermarks, checked.autoReclaim);
     this.recursiveSlot = checkRecursiveSlot(arch, this.editor, options.recursiveSlot);
     this.linearMapBase = checkLinearMapBase(arch, options.linearMapBase ?? d.kernelRange.start);
     this.widenedPermissions = this.attrs.widened;
@@ -403,6 +408,7 @@ export class Kernel implements FaultHandler, KernelContext {
    * @throws UndischargedFlushError
    */
   private settled<T>(value: T): T {
+    wakeKswapd(this); // kswapd runs at the end of every kernel call (see reclaim.ts)
     this.ledger?.assertSettled();
     return value;
   }
@@ -700,7 +706,9 @@ export class Kernel implements FaultHandler, KernelContext {
    * @throws InvalidArgumentError for bad options, or a backend without `arch.swap`.
    */
   swapon(options: SwapOnOptions): SysResult<SwapDeviceInfo> {
-    return this.settled(swapon(this, options));
+    const r = swapon(this, options);
+    if (r.ok) this.reclaimer.activate(); // the replacement policy starts tracking frames
+    return this.settled(r);
   }
 
   /**
@@ -719,12 +727,40 @@ export class Kernel implements FaultHandler, KernelContext {
 
   /**
    * Swaps out up to `pages` frames of private anonymous memory and returns how many were freed.
-   * Victims: frames only the swap cache holds, then live processes in pid order, each from its
-   * lowest address (a simple order; replacement policies come later). See `swap.ts`.
+   * The victims are the replacement policy's ({@link KernelOptions.reclaimPolicy}; see
+   * `reclaim.ts`). 0 without a swap device.
    * @throws InvalidArgumentError unless `pages` is a non-negative integer.
    */
   reclaim(pages: number): number {
     return this.settled(reclaim(this, pages));
+  }
+
+  /**
+   * The page allocator's watermarks in pages (Linux `min_free_kbytes`-derived defaults, or the
+   * `watermarks` option): kswapd wakes below `low` and reclaims up to `high`; faults reclaim
+   * directly at or below `min`. See `reclaim.ts`.
+   */
+  get watermarks(): Watermarks {
+    return this.reclaimer.watermarks;
+  }
+
+  /** The replacement policy reclaim uses (see {@link KernelOptions.reclaimPolicy}). */
+  get reclaimPolicy(): ReclaimPolicyName {
+    return this.reclaimer.policyName;
+  }
+
+  /** Reclaim and swap counters, as Linux's /proc/vmstat names them (a snapshot). */
+  get vmstat(): VmStat {
+    return this.reclaimer.vmstat();
+  }
+
+  /**
+   * Runs kswapd now if it is awake (free frames below the low watermark, a swap device on): it
+   * reclaims until free frames reach the high watermark or nothing more can be reclaimed.
+   * Returns the frames freed. The kernel also runs it at the end of every kernel call.
+   */
+  runKswapd(): number {
+    return this.settled(this.reclaimer.kswapd());
   }
 
   // -------------------------------------------------------------------------

@@ -157,10 +157,27 @@ function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
+/**
+ * @internal What the kernel's reclaim LRU needs to hear from the allocator: a USER frame was
+ * handed out by {@link PageAllocator.alloc} (single frames only: runs from `allocContiguous` are
+ * huge pages, which are never reclaimed) and a USER frame went back to the pool.
+ */
+export interface UserFrameHook {
+  /** Frame-table index `index` (physical address `pa`) became a USER frame. */
+  added(index: number, pa: number): void;
+  /** The USER frame at frame-table index `index` was freed. */
+  freed(index: number): void;
+}
+
 /** See the module documentation. */
 export class PageAllocator {
   /** Number of frames the frame table covers (RAM or not). */
   readonly poolFrames: number;
+  /**
+   * @internal Told about USER frames coming and going while set (the kernel sets it when reclaim
+   * starts tracking frames: with the first swap device). Undefined costs one test per call.
+   */
+  userFrames: UserFrameHook | undefined = undefined;
 
   private readonly memory: PhysicalMemory;
   private readonly events: EventStream | undefined;
@@ -359,6 +376,7 @@ export class PageAllocator {
     this.counts[FREE] = this.counts[FREE]! - 1;
     this.counts[st] = this.counts[st]! + 1;
     const pa = pfn * PAGE_SIZE;
+    if (st === USER && this.userFrames !== undefined) this.userFrames.added(i, pa);
     if (this.events?.active) this.events.emit({ type: 'frame-alloc', pa, purpose });
     return pa;
   }
@@ -544,6 +562,7 @@ export class PageAllocator {
     this.free_++;
     this.counts[st] = this.counts[st]! - 1;
     this.counts[FREE] = this.counts[FREE]! + 1;
+    if (st === USER && this.userFrames !== undefined) this.userFrames.freed(i);
     if (this.events?.active) this.events.emit({ type: 'frame-free', pa, purpose: purposeOfState(st) });
   }
 

@@ -581,6 +581,10 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
   swapoff: (w) => [arg(w, [0, 1, 22, 31, 32, -1, 0.5])],
   swapDevices: () => [],
   reclaim: (w) => [arg(w, [0, 1, 4, 100, -1, 1.5])],
+  watermarks: () => [],
+  reclaimPolicy: () => [],
+  vmstat: () => [],
+  runKswapd: () => [],
 };
 
 function isGetter(name: string): boolean {
@@ -663,6 +667,21 @@ const FUNCTIONS: Record<string, ArgSpec> = {
     ]),
   ],
   mapsPerms: (w) => [arg(w, [api.anonVma(3, ''), api.stackVma()])],
+  defaultWatermarks: (w) => [
+    arg(w, [0, 64, 8192, 2 ** 31, -1, 1.5, 2 ** 60]),
+    arg(w, [undefined, 4096, 65536, 1000, 512]),
+  ],
+  checkWatermarks: (w) => [
+    arg(w, [
+      { min: 1, low: 2, high: 3 },
+      { min: 3, low: 2, high: 1 },
+      { min: 0, low: 0, high: 1e9 },
+      { min: -1, low: 0, high: 0 },
+      { min: 1 },
+      [],
+    ]),
+    arg(w, [0, 100, 8192]),
+  ],
   protString: (w) => [arg(w, PROTS)],
   showValue: (w) => [arg(w, [1, 'x', 2n])],
   fail: (w) => [arg(w, ['EINVAL', 'ENOMEM']), arg(w, ['detail'])],

@@ -238,7 +238,7 @@ describe.each(CONFIGS)('swap: $name', (c) => {
 
   // Without the OOM killer (oomKiller: false): the old fail-or-kill path, nothing changed.
   it('swap-in out of memory: the fault kills (SEGV_OOM) or is EFAULT on the soft path, nothing changed', () => {
-    const e = setup(c, { swapReadahead: 8, oomKiller: false });
+    const e = setup(c, { swapReadahead: 8, oomKiller: false, autoReclaim: false });
     const { k, p } = e;
     const q = must(k.fork(p));
     expect(k.reclaim(N)).toBe(N);
@@ -267,7 +267,7 @@ describe.each(CONFIGS)('swap: $name', (c) => {
 
   it('swap-in with readahead at every allocation point: nothing changes without the page, each further frame reads one more slot ahead', () => {
     for (let keep = 0; keep <= 5; keep++) {
-      const e = setup(c, { swapReadahead: 8, oomKiller: false });
+      const e = setup(c, { swapReadahead: 8, oomKiller: false, autoReclaim: false });
       const { k, p } = e;
       expect(pageOutRange(k, p.space, vpn(e, 0), vpn(e, N))).toBe(N);
       const dev = k.swap.devices[0]!;

@@ -136,6 +136,10 @@ export class SwapManager {
   /** Per frame-table index: slot of the cache entry holding it. */
   readonly frameOffset: Float64Array;
   readonly codec: SwapEntryCodec | undefined;
+  /** Pages read from a device (Linux /proc/vmstat `pswpin`). */
+  pswpin = 0;
+  /** Pages written to a device (Linux /proc/vmstat `pswpout`). */
+  pswpout = 0;
   private cursorObj: PageTableCursor | undefined;
 
   constructor(
@@ -242,6 +246,7 @@ export class SwapManager {
 
   /** Writes frame `pa` to the slot (the data chunk is allocated on first use). */
   writeSlot(dev: SwapDevice, offset: number, pa: number): void {
+    this.pswpout++;
     const page = this.k.bounds.pageBytes;
     const ci = Math.floor(offset / CHUNK_SLOTS);
     let chunk = dev.chunks[ci];
@@ -254,6 +259,7 @@ export class SwapManager {
 
   /** Reads the slot into frame `pa` (a slot never written reads as zeros). */
   readSlot(dev: SwapDevice, offset: number, pa: number): void {
+    this.pswpin++;
     const page = this.k.bounds.pageBytes;
     const chunk = dev.chunks[Math.floor(offset / CHUNK_SLOTS)];
     if (chunk === undefined) {
@@ -720,50 +726,14 @@ export function pageOutRange(
 }
 
 /**
- * Swaps out up to `pages` frames (a direct reclaim entry point; replacement policies come
- * later). Victims, in this order: frames only the swap cache holds (read ahead, mapped by
- * nobody: their slot already has the contents), then the live processes in pid order (the
- * oldest first), each from its lowest address up. A frame shared by several processes is
- * swapped out once, from all of them. Returns the frames freed.
+ * Swaps out up to `pages` frames, the victims chosen by the kernel's replacement policy (see
+ * `reclaim.ts`; the policy starts tracking frames with the first swap device). A frame shared by
+ * several processes is swapped out once, from all of them. Returns the frames freed.
  */
 export function reclaim(k: KernelContext, pages: number): number {
   if (typeof pages !== 'number' || !Number.isSafeInteger(pages) || pages < 0)
     throw invalidArgument('reclaim pages', pages, 'a non-negative integer');
-  let n = 0;
-  const sw = k.swap;
-  const batch = new FlushBatch(k);
-  try {
-    n = reclaimInto(k, sw, pages, batch);
-  } finally {
-    batch.discharge();
-  }
-  return n;
-}
-
-function reclaimInto(k: KernelContext, sw: SwapManager, pages: number, batch: FlushBatch): number {
-  let n = 0;
-  for (const dev of sw.devices) {
-    if (!dev) continue;
-    for (let s = 1; s < dev.pages && n < pages; s++) {
-      const pa = dev.cache[s]!;
-      if (pa !== 0 && k.rmap.count(pa) === 0 && reclaimFrame(k, pa, batch)) n++;
-    }
-  }
-  for (const proc of k.liveProcesses) {
-    if (n >= pages) break;
-    const space = proc.space;
-    if (space.root === 0) continue;
-    const candidates: number[] = [];
-    const { start, end } = { start: k.bounds.userStartVpn, end: k.bounds.userEndVpn };
-    k.editor.forEachLeaf({ root: space.root, startVpn: start, endVpn: end }, (l) => {
-      if (l.level === 1 && l.pa !== k.zeroPage) candidates.push(l.pa);
-    });
-    for (const pa of candidates) {
-      if (n >= pages) break;
-      if (k.allocator.stateOf(pa) === FrameState.USER && reclaimFrame(k, pa, batch)) n++;
-    }
-  }
-  return n;
+  return k.reclaimer.reclaimExplicit(pages);
 }
 
 // ---------------------------------------------------------------------------

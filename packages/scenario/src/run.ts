@@ -266,6 +266,9 @@ class Stepper implements ScenarioStepper {
       ...(o.oomKiller === undefined ? {} : { oomKiller: o.oomKiller }),
       ...(o.workingSet === undefined ? {} : { workingSet: o.workingSet }),
       ...(o.swapReadahead === undefined ? {} : { swapReadahead: o.swapReadahead }),
+      ...(o.reclaimPolicy === undefined ? {} : { reclaimPolicy: o.reclaimPolicy }),
+      ...(o.watermarks === undefined ? {} : { watermarks: o.watermarks }),
+      ...(o.autoReclaim === undefined ? {} : { autoReclaim: o.autoReclaim }),
     });
     this.kernel.events.on((e) => {
       this.current.push(e);

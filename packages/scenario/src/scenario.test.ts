@@ -429,4 +429,23 @@ describe('swap steps', () => {
     expect(run.steps[1]!.outcome).toContain('swapon pages');
     expect(run.steps[2]!.outcome).toContain('0 pages swapped out (no swap device)');
   });
+
+  it('validates and applies the reclaim options: policy, watermarks, autoReclaim', () => {
+    const bad = (options: string) =>
+      errorOf(() => parseScenario(`board: virt\noptions: ${options}\nsteps: []\n`)).message;
+    expect(bad('{ reclaimPolicy: opt }')).toContain('option reclaimPolicy "opt" is not valid');
+    expect(bad('{ autoReclaim: 1 }')).toContain('option autoReclaim 1 is not valid');
+    expect(bad('{ watermarks: { min: 3, low: 2, high: 4 } }')).toContain('watermarks.low');
+    expect(bad('{ watermarks: 5 }')).toContain('option watermarks');
+    // Low watermark just under the free frames after boot: kswapd wakes once swap exists.
+    const run = runScenario(
+      parseScenario(
+        'board: virt\nram: 64M\noptions: { watermarks: { min: 0, low: 15730, high: 15732 }, reclaimPolicy: clock }\nsteps:\n  - { op: spawn, as: a }\n  - { op: brk, process: a, to: heap+0x40000 }\n  - { op: swapon, size: 64 pages }\n  - { op: write, process: a, addr: heap, value: 9 }\n  - { op: read, process: a, addr: heap, equals: 9 }\n',
+      ),
+    );
+    expect(run.ok).toBe(true);
+    const reclaim = run.steps.flatMap((s) => s.events).filter((e) => e.type === 'reclaim');
+    expect(reclaim.map((e) => (e.type === 'reclaim' ? e.action : ''))).toContain('kswapd-wake');
+    expect(reclaim.map((e) => (e.type === 'reclaim' ? e.action : ''))).toContain('kswapd-sleep');
+  });
 });

@@ -11,7 +11,7 @@
  *   units), or `3 pages`.
  * - Permissions (`prot`) are as in /proc/PID/maps: `rw-`, `r-x`, `r--`, `---` (also `none`).
  */
-import type { WorkingSetOptions } from '@mmkit/kernel';
+import type { ReclaimPolicyName, Watermarks, WorkingSetOptions } from '@mmkit/kernel';
 
 /** Paging formats (backend ids) a scenario can name; see `ARCH_IDS`. */
 export type ScenarioArch = 'aarch64' | 'x86-32' | 'x86-pae' | 'x86_64' | 'x86_64-la57';
@@ -340,6 +340,15 @@ export interface ScenarioKernelOptions {
   readonly workingSet?: boolean | WorkingSetOptions;
   /** Swap readahead: a major swap-in reads the aligned cluster of this many slots (a power of two; default off). */
   readonly swapReadahead?: number;
+  /**
+   * The kernel's replacement policy for reclaim (`two-list` by default; `fifo`, `clock`,
+   * `wsclock`, `sieve`, `lru`, `lfu`, `arc`, `2q`). Reclaim runs only with a swap device.
+   */
+  readonly reclaimPolicy?: ReclaimPolicyName;
+  /** The page allocator's watermarks in pages `{ min, low, high }` (default: Linux's). */
+  readonly watermarks?: Watermarks;
+  /** kswapd and direct reclaim run by themselves (default true). */
+  readonly autoReclaim?: boolean;
 }
 
 /** A scenario: where it runs and what it does. */

@@ -5,7 +5,7 @@
  * `start` runs it on objects built in code.
  */
 import { isMmError } from '@mmkit/core';
-import { resolveWorkingSetOptions } from '@mmkit/kernel';
+import { checkWatermarks, RECLAIM_POLICY_NAMES, resolveWorkingSetOptions } from '@mmkit/kernel';
 import { ScenarioError, show } from './errors.js';
 import type { Scenario, ScenarioStep, StepOp } from './types.js';
 import {
@@ -119,8 +119,11 @@ const OPTION_FIELDS = [
   'oomKiller',
   'workingSet',
   'swapReadahead',
+  'reclaimPolicy',
+  'watermarks',
+  'autoReclaim',
 ];
-const BOOL_OPTIONS = ['strictTlb', 'zeroPage', 'oomKiller'];
+const BOOL_OPTIONS = ['strictTlb', 'zeroPage', 'oomKiller', 'autoReclaim'];
 const MMAP_FLAGS = ['shared', 'fixed', 'fixed-noreplace', 'populate', 'growsdown'];
 /** The advice a madvise step takes (Linux MADV_* names, lower case, `_` as `-`). */
 export const MADVISE_ADVICE = [
@@ -264,6 +267,24 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
         throw err(['options', k], `unknown option ${show(k)}`, `one of: ${OPTION_FIELDS.join(', ')}`, {
           field: k,
         });
+      if (k === 'watermarks') {
+        // The kernel's own check (integers, min ≤ low ≤ high); the bound by RAM is checked at boot.
+        try {
+          checkWatermarks(v, Number.MAX_SAFE_INTEGER);
+        } catch (e) {
+          if (!isMmError(e)) throw e;
+          throw err(
+            ['options', k],
+            `option watermarks: ${e.message}`,
+            '{ min, low, high } in pages, min ≤ low ≤ high',
+            {
+              field: k,
+              value: v,
+            },
+          );
+        }
+        continue;
+      }
       if (k === 'workingSet') {
         // The kernel's own check (ranges, unknown fields), reported as a scenario error.
         try {
@@ -282,22 +303,26 @@ export function validateScenario(value: unknown, where: SourceLocator = NO_LINES
       }
       const good = BOOL_OPTIONS.includes(k)
         ? typeof v === 'boolean'
-        : k === 'fork'
-          ? v === 'cow' || v === 'eager'
-          : k === 'swapReadahead'
-            ? typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1024 && (v & (v - 1)) === 0
-            : typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+        : k === 'reclaimPolicy'
+          ? (RECLAIM_POLICY_NAMES as readonly unknown[]).includes(v)
+          : k === 'fork'
+            ? v === 'cow' || v === 'eager'
+            : k === 'swapReadahead'
+              ? typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1024 && (v & (v - 1)) === 0
+              : typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
       if (!good)
         throw err(
           ['options', k],
           `option ${k} ${show(v)} is not valid`,
           BOOL_OPTIONS.includes(k)
             ? 'true or false'
-            : k === 'fork'
-              ? '"cow" or "eager"'
-              : k === 'swapReadahead'
-                ? '0 (off) or a power of two up to 1024 (pages)'
-                : 'a positive integer',
+            : k === 'reclaimPolicy'
+              ? `one of ${RECLAIM_POLICY_NAMES.join(', ')}`
+              : k === 'fork'
+                ? '"cow" or "eager"'
+                : k === 'swapReadahead'
+                  ? '0 (off) or a power of two up to 1024 (pages)'
+                  : 'a positive integer',
           {
             field: k,
             value: v,

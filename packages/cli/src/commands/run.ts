@@ -152,6 +152,8 @@ export function formatEvent(e: MmEvent, style: Output['style']): string {
               : `type ${e.swapType}: ${e.detail}`;
       return `${style.yellow('swap   ')} ${e.action} ${what}`;
     }
+    case 'reclaim':
+      return `${style.yellow('reclaim')} ${e.action} free ${e.free}${e.action === 'kswapd-sleep' || e.action === 'direct-end' ? ` (scanned ${e.scanned}, reclaimed ${e.reclaimed})` : ''}: ${e.detail}`;
     case 'tlb':
       // A 128-bit operand (the INVPCID descriptor) is padded to 32 digits so its two 64-bit halves show.
       return `${style.magenta('tlb    ')} ${e.op}${e.operand !== undefined ? ` ${groupedHex(e.operand, e.operand >> 64n ? 32 : 16)}` : ''} (broadcast from cpu ${e.cpu})`;

@@ -1,0 +1,546 @@
+/**
+ * Page reclaim: the page allocator's watermarks, background reclaim (kswapd), direct reclaim and
+ * the kernel-wide replacement policy that picks the victims (Linux mm/vmscan.c, mm/page_alloc.c).
+ *
+ * ## Watermarks
+ *
+ * Three free-frame thresholds (Linux `zone->_watermark[WMARK_MIN/LOW/HIGH]`), by default as
+ * Linux 6.x computes them for one zone (`calculate_min_free_kbytes` and `__setup_per_zone_wmarks`,
+ * mm/page_alloc.c): `min_free_kbytes = int_sqrt(lowmem_kbytes × 16)` clamped to [128, 262144],
+ * `min = min_free_kbytes >> (PAGE_SHIFT − 10)`, `step = max(min >> 2, managed ×
+ * watermark_scale_factor / 10000)` (`mult_frac`, factor 10), `low = min + step`,
+ * `high = low + step`. `lowmem_kbytes` is `nr_free_buffer_pages()` at boot, which is the managed
+ * pages (the watermarks are still 0 then): here the allocator's {@link PageAllocator.totalCount}.
+ * Or explicit, with the `watermarks` kernel option.
+ *
+ * ## When reclaim runs (the simulator is single-threaded)
+ *
+ * - kswapd: woken when free frames are below `low`, checked when every kernel call ends (loads,
+ *   stores and copies included: after the access the faults served, never between a fault and
+ *   the access it retries, which would let kswapd take the page just faulted in), and on
+ *   {@link Kernel.runKswapd}; it
+ *   reclaims in batches of {@link SWAP_CLUSTER_MAX} until free ≥ `high` or nothing more can be
+ *   reclaimed (Linux `balance_pgdat`), then sleeps. Events `kswapd-wake` / `kswapd-sleep`.
+ * - Direct reclaim: a fault that starts with free ≤ `min` (the next allocation would go below
+ *   it), or whose allocation failed, reclaims {@link SWAP_CLUSTER_MAX} frames synchronously
+ *   (Linux `__alloc_pages_direct_reclaim` → `try_to_free_pages`) and, when that freed something,
+ *   retries the access (the CPU re-walks: the page that faulted may have been the victim). When
+ *   nothing could be reclaimed the out-of-memory path runs as before. Events `direct-begin` /
+ *   `direct-end`.
+ *
+ * Reclaim happens only when a swap device exists (mmkit has no page cache: anonymous memory is the
+ * only reclaimable kind) — without one nothing here runs and nothing is allocated for it.
+ *
+ * ## The kernel's LRU
+ *
+ * One kernel-wide `ReplacementPolicy` of `@mmkit/replay` (option `reclaimPolicy`, default
+ * `two-list`, Linux's active/inactive lists), created with the first swap device, with capacity =
+ * the allocator's frame-table size and keys = frame-table indices. Every USER frame the allocator
+ * hands out one at a time (demand-zero, zero-fill, copy-on-write copy, swap-in, readahead into the
+ * swap cache) is inserted; every USER frame freed is removed (the allocator's {@link UserFrameHook}:
+ * a few typed-array operations). Frames present when the policy is created are inserted process
+ * by process, lowest address first. Huge pages (allocated as runs) are never tracked, nor are
+ * the 4 KiB frames of a huge page split later (documented simplification). A victim that cannot
+ * be swapped (shared-object, file-loaded, pinned, mlocked: {@link isUnevictable}) is put back
+ * (inserted again) and counts as scanned, as Linux's `putback_lru_page`. "Referenced" for
+ * CLOCK, SIEVE, two-list and WSClock is the hardware accessed bit of any mapping of the frame
+ * (`frameReferenced` / `clearFrameReferenced`, with the architecture's TLB rule). Policies that
+ * need every reference (LRU, LFU, ARC, 2Q) see only insertions in the kernel: the kernel does not
+ * observe individual accesses.
+ *
+ * ## Statistics
+ *
+ * {@link VmStat}: Linux /proc/vmstat's `pgscan_kswapd`, `pgscan_direct`, `pgsteal_kswapd`,
+ * `pgsteal_direct`, `pswpin`, `pswpout`, `allocstall`, `pageoutrun`.
+ */
+// The browser-safe entry point: the policies without the trace readers (Node's fs, zlib, workers).
+import {
+  type ClearReferenced,
+  createPolicy,
+  type IsReferenced,
+  POLICY_NAMES,
+  type PolicyName,
+  type ReplacementPolicy,
+} from '@mmkit/replay/policies';
+import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
+import type { AddressSpace } from './address-space.js';
+import type { KernelContext } from './context.js';
+import { FrameState, type UserFrameHook } from './page-allocator.js';
+import { reclaimFrame } from './swap.js';
+import { invalidArgument } from './syscalls.js';
+
+/** Pages per reclaim batch (Linux `SWAP_CLUSTER_MAX`, include/linux/swap.h). */
+export const SWAP_CLUSTER_MAX = 32;
+/** Linux's default `vm.watermark_scale_factor` (in units of 1/10000 of managed memory). */
+export const WATERMARK_SCALE_FACTOR = 10;
+
+/** The allocator's free-frame thresholds, in pages. */
+export interface Watermarks {
+  /** Below this, allocations reclaim directly (Linux `WMARK_MIN`). */
+  readonly min: number;
+  /** Below this, kswapd is woken (Linux `WMARK_LOW`). */
+  readonly low: number;
+  /** kswapd reclaims until free frames reach this (Linux `WMARK_HIGH`). */
+  readonly high: number;
+}
+
+/** The policies the kernel's reclaim can use (every `@mmkit/replay` policy but OPT, which needs the future). */
+export const RECLAIM_POLICY_NAMES = POLICY_NAMES.filter(
+  (n): n is Exclude<PolicyName, 'opt'> => n !== 'opt',
+) as readonly Exclude<PolicyName, 'opt'>[];
+
+/** A policy name of {@link RECLAIM_POLICY_NAMES}. */
+export type ReclaimPolicyName = Exclude<PolicyName, 'opt'>;
+
+/** Reclaim counters, as Linux's /proc/vmstat names them. */
+export interface VmStat {
+  /** Frames offered as victims by kswapd's scans (`pgscan_kswapd`). */
+  readonly pgscanKswapd: number;
+  /** Frames offered as victims by direct reclaim (`pgscan_direct`). */
+  readonly pgscanDirect: number;
+  /** Frames kswapd freed (`pgsteal_kswapd`). */
+  readonly pgstealKswapd: number;
+  /** Frames direct reclaim freed (`pgsteal_direct`). */
+  readonly pgstealDirect: number;
+  /** Pages read from swap devices, readahead included (`pswpin`). */
+  readonly pswpin: number;
+  /** Pages written to swap devices (`pswpout`). */
+  readonly pswpout: number;
+  /** Direct reclaims (`allocstall`). */
+  readonly allocstall: number;
+  /** kswapd runs (`pageoutrun`). */
+  readonly pageoutrun: number;
+}
+
+/** Linux's `int_sqrt`: the integer square root (floor). */
+function intSqrt(x: number): number {
+  let r = Math.floor(Math.sqrt(x));
+  while (r * r > x) r--;
+  while ((r + 1) * (r + 1) <= x) r++;
+  return r;
+}
+
+/**
+ * The watermarks Linux 6.x computes for one zone of `managedPages` pages of `pageBytes` bytes
+ * (see the module documentation), with the `min_free_kbytes` they come from.
+ * @throws InvalidArgumentError unless `managedPages` is a non-negative safe integer and
+ *   `pageBytes` a power of two ≥ 1024.
+ */
+export function defaultWatermarks(
+  managedPages: number,
+  pageBytes = 4096,
+): Watermarks & { readonly minFreeKbytes: number } {
+  if (typeof managedPages !== 'number' || !Number.isSafeInteger(managedPages) || managedPages < 0)
+    throw invalidArgument('managedPages', managedPages, 'a non-negative integer (pages)');
+  if (
+    typeof pageBytes !== 'number' ||
+    !Number.isSafeInteger(pageBytes) ||
+    pageBytes < 1024 ||
+    (pageBytes & (pageBytes - 1)) !== 0
+  )
+    throw invalidArgument('pageBytes', pageBytes, 'a power of two ≥ 1024');
+  const kbPerPage = pageBytes / 1024;
+  // calculate_min_free_kbytes: lowmem_kbytes = nr_free_buffer_pages() * (PAGE_SIZE >> 10).
+  const lowmemKbytes = managedPages * kbPerPage;
+  const minFreeKbytes = Math.min(262144, Math.max(128, intSqrt(lowmemKbytes * 16)));
+  // __setup_per_zone_wmarks: pages_min = min_free_kbytes >> (PAGE_SHIFT - 10); one zone, so
+  // tmp = pages_min * managed / lowmem_pages = pages_min.
+  const min = Math.floor(minFreeKbytes / kbPerPage);
+  const scaled = Math.floor((managedPages * WATERMARK_SCALE_FACTOR) / 10000); // mult_frac
+  const step = Math.max(min >> 2, scaled);
+  return { min, low: min + step, high: min + 2 * step, minFreeKbytes };
+}
+
+/**
+ * Checks explicit watermarks: integers with 0 ≤ min ≤ low ≤ high ≤ `managedPages`.
+ * @returns the watermarks, frozen.
+ * @throws InvalidArgumentError naming the bad value (or a bad `managedPages`).
+ */
+export function checkWatermarks(value: unknown, managedPages: number): Watermarks {
+  if (typeof managedPages !== 'number' || !Number.isSafeInteger(managedPages) || managedPages < 0)
+    throw invalidArgument('managedPages', managedPages, 'a non-negative integer (pages)');
+  if (value === null || typeof value !== 'object')
+    throw invalidArgument('watermarks', value, 'an object { min, low, high } in pages');
+  const w = value as Record<string, unknown>;
+  const out: number[] = [];
+  for (const name of ['min', 'low', 'high'] as const) {
+    const v = w[name];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > managedPages)
+      throw invalidArgument(
+        `watermarks.${name}`,
+        v,
+        `an integer from 0 to ${managedPages} (the managed pages)`,
+      );
+    out.push(v);
+  }
+  const [min, low, high] = out as [number, number, number];
+  if (low < min) throw invalidArgument('watermarks.low', low, `at least watermarks.min (${min})`);
+  if (high < low) throw invalidArgument('watermarks.high', high, `at least watermarks.low (${low})`);
+  return Object.freeze({ min, low, high });
+}
+
+/** @internal Checks the `reclaimPolicy` option. */
+export function checkReclaimPolicy(value: unknown): ReclaimPolicyName {
+  if (value === undefined) return 'two-list';
+  if (typeof value !== 'string' || !(RECLAIM_POLICY_NAMES as readonly string[]).includes(value))
+    throw invalidArgument(
+      'reclaimPolicy',
+      value,
+      `one of ${RECLAIM_POLICY_NAMES.map((n) => `'${n}'`).join(', ')} (OPT needs the future: replay only)`,
+    );
+  return value as ReclaimPolicyName;
+}
+
+/**
+ * Whether the page at `vpn` of `space` must never be evicted: its VMA is mlocked (`lock` is
+ * `'locked'` or `'onfault'`, Linux VM_LOCKED / VM_LOCKONFAULT: such pages go to the unevictable
+ * list, mm/mlock.c). False outside any VMA.
+ */
+export function isUnevictable(_k: KernelContext, space: AddressSpace, vpn: number): boolean {
+  const vma = space.vmas.find(vpn);
+  if (vma === undefined) return false;
+  const lock = (vma.value as { lock?: string }).lock;
+  return lock === 'locked' || lock === 'onfault';
+}
+
+/** Which reclaim is running: decides which counters and events it updates. */
+type Mode = 0 | 1 | 2; // kswapd, direct, explicit (Kernel.reclaim)
+const KSWAPD: Mode = 0;
+const DIRECT: Mode = 1;
+const EXPLICIT: Mode = 2;
+
+/** @internal The kernel's reclaim state: watermarks, policy, counters (see the module documentation). */
+export class Reclaimer implements UserFrameHook {
+  readonly watermarks: Watermarks;
+  /** The policy, once a swap device has been added. */
+  policy: ReplacementPolicy | undefined;
+  /** Per frame-table index: the frame's physical address (valid while the key is tracked). */
+  private paOf: Float64Array | undefined;
+  /** Victims a policy pushed out on insertion (2Q): reclaimed first. */
+  private readonly forced: number[] = [];
+  private running = false;
+  /** kswapd runs in a row that reclaimed nothing (Linux `pgdat->kswapd_failures`). */
+  kswapdFailures = 0;
+  pgscanKswapd = 0;
+  pgscanDirect = 0;
+  pgstealKswapd = 0;
+  pgstealDirect = 0;
+  allocstall = 0;
+  pageoutrun = 0;
+  private readonly isRef: IsReferenced;
+  private readonly clearRef: ClearReferenced;
+  private unevictableFound = false;
+  private readonly visitUnevictable: (space: AddressSpace, vpn: number) => void;
+
+  constructor(
+    private readonly k: KernelContext,
+    readonly policyName: ReclaimPolicyName,
+    watermarks: unknown,
+    /** kswapd and direct reclaim run by themselves (the `autoReclaim` option). */
+    readonly auto: boolean,
+  ) {
+    const managed = k.allocator.totalCount;
+    this.watermarks =
+      watermarks === undefined
+        ? (({ min, low, high }) => Object.freeze({ min, low, high }))(
+            defaultWatermarks(managed, k.bounds.pageBytes),
+          )
+        : checkWatermarks(watermarks, managed);
+    this.isRef = (key) => frameReferenced(k, this.paOf![key]!);
+    this.clearRef = (key) => {
+      clearFrameReferenced(k, this.paOf![key]!);
+    };
+    this.visitUnevictable = (space, vpn) => {
+      if (!this.unevictableFound && isUnevictable(k, space, vpn)) this.unevictableFound = true;
+    };
+  }
+
+  /** The counters (a snapshot). */
+  vmstat(): VmStat {
+    return {
+      pgscanKswapd: this.pgscanKswapd,
+      pgscanDirect: this.pgscanDirect,
+      pgstealKswapd: this.pgstealKswapd,
+      pgstealDirect: this.pgstealDirect,
+      pswpin: this.k.swap.pswpin,
+      pswpout: this.k.swap.pswpout,
+      allocstall: this.allocstall,
+      pageoutrun: this.pageoutrun,
+    };
+  }
+
+  /**
+   * Starts tracking frames (with the first swap device): creates the policy and inserts the USER
+   * frames present now — frames only the swap cache holds, then each live process's 4 KiB leaves
+   * from its lowest address — then hooks the allocator.
+   */
+  activate(): void {
+    if (this.policy !== undefined) return;
+    const { allocator, rmap, editor, bounds, zeroPage } = this.k;
+    const n = allocator.frameIndexCount;
+    const policy = createPolicy(this.policyName, n);
+    const paOf = new Float64Array(n);
+    this.policy = policy;
+    this.paOf = paOf;
+    const add = (pa: number) => {
+      const i = allocator.frameIndex(pa);
+      if (i < 0 || allocator.stateOf(pa) !== FrameState.USER || policy.has(i)) return;
+      paOf[i] = pa;
+      this.track(policy.insert(i));
+    };
+    for (const dev of this.k.swap.devices) {
+      if (!dev) continue;
+      for (let s = 1; s < dev.pages; s++)
+        if (dev.cache[s] !== 0 && rmap.count(dev.cache[s]!) === 0) add(dev.cache[s]!);
+    }
+    for (const proc of this.k.liveProcesses) {
+      const root = proc.space.root;
+      if (root === 0) continue;
+      editor.forEachLeaf({ root, startVpn: bounds.userStartVpn, endVpn: bounds.userEndVpn }, (l) => {
+        if (l.level === 1 && l.pa !== zeroPage) add(l.pa);
+      });
+    }
+    allocator.userFrames = this;
+  }
+
+  /** @internal Allocator hook: a USER frame was allocated. */
+  added(index: number, pa: number): void {
+    this.paOf![index] = pa;
+    const out = this.policy!.insert(index);
+    if (out >= 0) this.track(out);
+  }
+
+  /** @internal Allocator hook: a USER frame was freed. */
+  freed(index: number): void {
+    this.policy!.remove(index);
+  }
+
+  private track(pushedOut: number): void {
+    if (pushedOut >= 0) this.forced.push(pushedOut);
+  }
+
+  /** True when some mapping of `pa` is mlocked. */
+  private unevictable(pa: number): boolean {
+    this.unevictableFound = false;
+    this.k.rmap.forEach(pa, this.visitUnevictable);
+    return this.unevictableFound;
+  }
+
+  /**
+   * Whether anything could be reclaimed at all: a free slot on some device, or a frame in the
+   * swap cache (its slot already holds the contents). Otherwise a scan would only age the lists.
+   */
+  private canReclaim(): boolean {
+    if (this.swapHasRoom()) return true;
+    for (const dev of this.k.swap.order) if (dev.cached > 0) return true;
+    return false;
+  }
+
+  /** Whether some swap device has a free slot. */
+  private swapHasRoom(): boolean {
+    for (const dev of this.k.swap.order) if (dev.used < dev.pages - 1) return true;
+    return false;
+  }
+
+  /**
+   * Reclaims up to `pages` frames through the policy (Linux `shrink_lruvec` reduced to the anon
+   * list): each victim the policy selects is swapped out ({@link reclaimFrame}) or, when it
+   * cannot be (unswappable, mlocked, no free slot for it), put back. Every resident frame is
+   * offered at most once per call. Returns the frames freed.
+   */
+  shrink(pages: number, mode: Mode): number {
+    const policy = this.policy;
+    this.lastScanned = 0;
+    if (policy === undefined || pages <= 0 || !this.canReclaim()) return 0;
+    const { allocator, swap } = this.k;
+    const paOf = this.paOf!;
+    let scanned = 0;
+    let stolen = 0;
+    let budget = policy.size + this.forced.length;
+    while (stolen < pages && budget > 0) {
+      let key: number;
+      let resident = true;
+      if (this.forced.length > 0) {
+        key = this.forced.shift()!;
+        resident = false;
+      } else key = policy.selectVictim(this.isRef, this.clearRef);
+      if (key < 0) break;
+      budget--;
+      scanned++;
+      const pa = paOf[key]!;
+      // A key pushed out on insertion may have been freed meanwhile (freed() could not see it).
+      if (!resident && (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER))
+        continue;
+      const cached = swap.cacheSlotOf(pa) !== undefined;
+      if ((cached || this.swapHasRoom()) && !this.unevictable(pa) && reclaimFrame(this.k, pa)) {
+        stolen++;
+        continue;
+      }
+      // Put back (Linux putback_lru_page); the frame is still allocated. (A key pushed out on
+      // insertion may have been freed and allocated again meanwhile: then it is resident.)
+      if (!policy.has(key)) this.track(policy.insert(key));
+    }
+    if (stolen > 0) this.kswapdFailures = 0; // progress: kswapd may try again (Linux resets it)
+    if (mode === KSWAPD) {
+      this.pgscanKswapd += scanned;
+      this.pgstealKswapd += stolen;
+    } else if (mode === DIRECT) {
+      this.pgscanDirect += scanned;
+      this.pgstealDirect += stolen;
+    }
+    this.lastScanned = scanned;
+    return stolen;
+  }
+
+  /** Victims offered in the last {@link shrink}. */
+  private lastScanned = 0;
+
+  /** Explicit reclaim of up to `pages` frames (Kernel.reclaim): activates the policy if needed. */
+  reclaimExplicit(pages: number): number {
+    if (this.k.swap.order.length === 0) return 0; // no swap device: nothing can be reclaimed
+    this.activate();
+    return this.shrink(pages, EXPLICIT);
+  }
+
+  /**
+   * Runs kswapd when it is awake: free frames below `low` and a policy exists. Reclaims in
+   * batches of {@link SWAP_CLUSTER_MAX} until free ≥ `high` or a batch frees nothing (Linux
+   * `balance_pgdat`). Returns the frames freed.
+   */
+  kswapd(): number {
+    const { allocator, events } = this.k;
+    if (this.policy === undefined || this.running || allocator.freeCount >= this.watermarks.low) return 0;
+    this.running = true;
+    try {
+      this.pageoutrun++;
+      const high = this.watermarks.high;
+      if (events.active)
+        events.emit(
+          reclaimEvent(
+            'kswapd-wake',
+            allocator.freeCount,
+            0,
+            0,
+            `free ${allocator.freeCount} < low watermark ${this.watermarks.low}`,
+          ),
+        );
+      let scanned = 0;
+      let stolen = 0;
+      while (allocator.freeCount < high) {
+        const n = this.shrink(Math.min(SWAP_CLUSTER_MAX, high - allocator.freeCount), KSWAPD);
+        scanned += this.lastScanned;
+        stolen += n;
+        if (n === 0) break;
+      }
+      if (stolen === 0) this.kswapdFailures++;
+      if (events.active)
+        events.emit(
+          reclaimEvent(
+            'kswapd-sleep',
+            allocator.freeCount,
+            scanned,
+            stolen,
+            allocator.freeCount >= high
+              ? `free ${allocator.freeCount} ≥ high watermark ${high}`
+              : `nothing more to reclaim (free ${allocator.freeCount} < high watermark ${high})`,
+          ),
+        );
+      return stolen;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /**
+   * Direct reclaim of {@link SWAP_CLUSTER_MAX} frames (Linux `__alloc_pages_direct_reclaim`),
+   * counted as an `allocstall`. Returns the frames freed (0 without a policy).
+   */
+  direct(why: string): number {
+    const { allocator, events } = this.k;
+    if (this.policy === undefined || this.running) return 0;
+    this.running = true;
+    try {
+      this.allocstall++;
+      if (events.active) events.emit(reclaimEvent('direct-begin', allocator.freeCount, 0, 0, why));
+      const n = this.shrink(SWAP_CLUSTER_MAX, DIRECT);
+      if (events.active)
+        events.emit(
+          reclaimEvent(
+            'direct-end',
+            allocator.freeCount,
+            this.lastScanned,
+            n,
+            `${n} of ${SWAP_CLUSTER_MAX} frames reclaimed`,
+          ),
+        );
+      return n;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /**
+   * The audit part: every tracked key is a USER frame at that frame-table index. Appends problems.
+   */
+  audit(problems: string[]): void {
+    const policy = this.policy;
+    if (policy === undefined) return;
+    const { allocator } = this.k;
+    const keys = policy.state().resident;
+    if (keys.length !== policy.size)
+      problems.push(`reclaim: the policy counts ${policy.size} frames but lists ${keys.length}`);
+    for (const key of keys) {
+      const pa = this.paOf![key]!;
+      if (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER)
+        problems.push(`reclaim: the LRU tracks frame-table index ${key}, which is not a USER frame`);
+    }
+  }
+}
+
+function reclaimEvent(
+  action: 'kswapd-wake' | 'kswapd-sleep' | 'direct-begin' | 'direct-end',
+  free: number,
+  scanned: number,
+  reclaimed: number,
+  detail: string,
+) {
+  return { type: 'reclaim', action, free, scanned, reclaimed, detail } as const;
+}
+
+/**
+ * The fault handler's hook before it resolves a fault: free frames at or below the min watermark
+ * mean the next allocation would go below it, so reclaim directly first. Returns true when
+ * something was reclaimed (the caller retries the access: the faulting page may have moved).
+ */
+export function reclaimBelowMin(k: KernelContext): boolean {
+  const r = k.reclaimer;
+  if (!r.auto || r.policy === undefined || k.allocator.freeCount > r.watermarks.min) return false;
+  return r.direct(`free ${k.allocator.freeCount} ≤ min watermark ${r.watermarks.min}`) > 0;
+}
+
+/**
+ * The one call where an allocation failed (out of memory): direct reclaim. True when it freed
+ * something (the caller retries); false sends the caller down its out-of-memory path.
+ */
+export function reclaimOnOom(k: KernelContext): boolean {
+  const r = k.reclaimer;
+  return r.auto && r.direct('allocation failed: no free frame') > 0;
+}
+
+/**
+ * Linux's MAX_RECLAIM_RETRIES: after this many kswapd runs in a row that reclaimed nothing, kswapd
+ * is no longer woken until reclaim makes progress again (`kswapd_failures`, mm/vmscan.c).
+ */
+export const MAX_RECLAIM_RETRIES = 16;
+
+/** Wakes kswapd when free frames are below the low watermark (see the module documentation). */
+export function wakeKswapd(k: KernelContext): void {
+  const r = k.reclaimer;
+  if (
+    r.auto &&
+    r.policy !== undefined &&
+    k.allocator.freeCount < r.watermarks.low &&
+    r.kswapdFailures < MAX_RECLAIM_RETRIES
+  )
+    r.kswapd();
+}

@@ -1,0 +1,22 @@
+/**
+ * `@mmkit/replay/policies` — the replacement policies alone, without the trace readers and
+ * parallel replay (which use Node's `fs`, `zlib` and `worker_threads`): what a kernel's reclaim
+ * and a browser need. Everything here is also exported by the package's main entry.
+ *
+ * @module @mmkit/replay/policies
+ */
+export {
+  type CreatePolicyOptions,
+  createPolicy,
+  isPolicyName,
+  POLICY_NAMES,
+  type PolicyName,
+} from './policies.js';
+export {
+  type ClearReferenced,
+  type IsReferenced,
+  NEVER_REFERENCED,
+  NO_CLEAR,
+  type PolicyState,
+  type ReplacementPolicy,
+} from './policy.js';
