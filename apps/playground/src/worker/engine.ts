@@ -249,8 +249,6 @@ export function formatEvent(e: MmEvent): string {
       return `working set pid ${e.pid}: W(t, τ=${e.tau}) ≈ ${e.sizePages} pages${e.exactPages === undefined ? '' : ` (exact ${e.exactPages})`} of ${e.residentPages} resident`;
     case 'thrashing':
       return `thrashing pid ${e.pid}: ${e.faults} faults in ${e.window} accesses > ${e.threshold}`;
-    case 'swap':
-      return `swap ${e.action}${e.pid === 0 ? '' : ` pid ${e.pid} ${hx(e.va)}`}: ${e.detail}`;
     case 'reclaim':
       return `reclaim ${e.action}: free ${e.free}${e.action === 'kswapd-sleep' || e.action === 'direct-end' ? `, scanned ${e.scanned}, reclaimed ${e.reclaimed}` : ''} (${e.detail})`;
     case 'cow':
