@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { clearPageReferenced } from './accessed-bits.js';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
+import { MADV } from './madvise.js';
+import { MLOCK } from './mlock.js';
 import type { Process } from './process.js';
 import {
   checkWatermarks,
@@ -22,7 +24,6 @@ import {
 } from './reclaim.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
-import type { VmaValue } from './vma.js';
 
 const MiB = 2 ** 20;
 const PAGE = 4096n;
@@ -315,8 +316,28 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
     clean(k);
   });
 
-  it('mlocked pages are never evicted (isUnevictable), by explicit, direct or background reclaim', () => {
+  it('reclaim drops a clean MADV_FREE page instead of swapping it; a page written after MADV_FREE is swapped', () => {
     const { k } = boot(c, { watermarks: { min: 0, low: 0, high: 0 } });
+    expect(k.swapon({ pages: 64 }).ok).toBe(true);
+    const p = k.createProcess();
+    const base = mapAnon(k, p, 4);
+    expect(fill(k, p, base, 4)).toBe(4);
+    expect(k.madvise(p, base, 2 * 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    // Page 1 written again: the advice is cancelled for it (its contents must survive).
+    expect(k.store(p, base + PAGE + 8n, 8, 0x7001n).ok).toBe(true);
+    expect(k.reclaim(4)).toBe(4);
+    // Page 0 was dropped (no slot), pages 1–3 went to swap.
+    expect(k.swapDevices[0]!.usedPages).toBe(3);
+    expect(p.space.swapEntries).toBe(3);
+    expect(k.load(p, base + 8n, 8)).toEqual({ ok: true, value: 0n });
+    for (let i = 1; i < 4; i++)
+      expect(k.load(p, base + BigInt(i) * PAGE + 8n, 8)).toEqual({ ok: true, value: 0x7000n + BigInt(i) });
+    clean(k);
+  });
+
+  it('mlocked pages are never evicted (isUnevictable), by explicit, direct or background reclaim', () => {
+    // Without the OOM killer: the refused fault below must leave the locked pages as they are.
+    const { k } = boot(c, { watermarks: { min: 0, low: 0, high: 0 }, oomKiller: false });
     expect(k.swapon({ pages: 256 }).ok).toBe(true);
     const p = k.createProcess();
     // Three 8-page ranges with a hole between them (no VMA merging across the ranges).
@@ -325,12 +346,9 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
     const other = locked + 18n * PAGE;
     expect(k.munmap(p, locked + 8n * PAGE, 4096).ok).toBe(true);
     expect(k.munmap(p, locked + 17n * PAGE, 4096).ok).toBe(true);
-    // The madvise helper adds VmaValue.lock (mlock); until it lands, set it as mlock will: a
-    // changed value on exactly that range (the tree splits the VMA).
-    const lock = (b: bigint, lock: string) =>
-      p.space.vmas.update(vpnOf(b), vpnOf(b) + 8, (v) => ({ ...v, lock }) as VmaValue);
-    lock(locked, 'locked');
-    lock(onfault, 'onfault');
+    // mlock faults the range in and marks it VM_LOCKED; mlock2(MLOCK_ONFAULT) locks without faulting.
+    expect(k.mlock(p, locked, 8 * 4096)).toEqual({ ok: true, value: 0 });
+    expect(k.mlock2(p, onfault, 8 * 4096, MLOCK.ONFAULT)).toEqual({ ok: true, value: 0 });
     expect(isUnevictable(k, p.space, vpnOf(locked))).toBe(true);
     expect(isUnevictable(k, p.space, vpnOf(onfault) + 7)).toBe(true);
     expect(isUnevictable(k, p.space, vpnOf(other))).toBe(false);
@@ -392,7 +410,8 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
   it('reclaim at every free-frame count: a write either succeeds with reclaim or fails with nothing changed', () => {
     for (let keep = 0; keep <= 4; keep++)
       for (const full of [false, true]) {
-        const { k } = boot(c, { watermarks: { min: 0, low: 0, high: 0 } });
+        // Without the OOM killer: "fails with nothing changed" is the refused path.
+        const { k } = boot(c, { watermarks: { min: 0, low: 0, high: 0 }, oomKiller: false });
         // A full device (9 usable slots, all used) leaves nothing reclaimable.
         expect(k.swapon({ pages: full ? 10 : 64 }).ok).toBe(true);
         const p = k.createProcess();

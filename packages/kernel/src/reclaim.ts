@@ -65,6 +65,7 @@ import {
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
+import { discardLazyFree } from './madvise.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
 import { reclaimFrame } from './swap.js';
 import { invalidArgument } from './syscalls.js';
@@ -371,6 +372,12 @@ export class Reclaimer implements UserFrameHook {
       // A key pushed out on insertion may have been freed meanwhile (freed() could not see it).
       if (!resident && (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER))
         continue;
+      // A clean lazily freed page (MADV_FREE) is dropped, not swapped (Linux shrink_folio_list on a
+      // !swapbacked anon folio): its pages read zero afterwards.
+      if (discardLazyFree(this.k, pa)) {
+        stolen++;
+        continue;
+      }
       const cached = swap.cacheSlotOf(pa) !== undefined;
       if ((cached || this.swapHasRoom()) && !this.unevictable(pa) && reclaimFrame(this.k, pa)) {
         stolen++;
