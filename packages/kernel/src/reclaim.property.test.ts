@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel } from './kernel.js';
-import type { Process } from './process.js';
+import { type ModelProcess, type PressureOp, peekPage, pressureOps } from './pressure-fixtures.js';
 import { pageOutRange } from './swap.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs, leaveFree } from './test-fixtures.js';
@@ -25,74 +25,16 @@ const FREE = 8; // free frames left once the first process has written its pages
 const DEVICE = 48; // 47 usable slots
 const CONFIGS = fiveConfigs(16 * 2 ** 20);
 
-type Op =
-  | { op: 'fork'; who: number }
-  | { op: 'write'; who: number; page: number; value: number }
-  | { op: 'touch'; who: number; page: number }
-  | { op: 'exit'; who: number }
-  | { op: 'munmap'; who: number; page: number; pages: number }
-  | { op: 'mmap'; who: number }
-  | { op: 'pageout'; who: number; page: number; pages: number }
-  | { op: 'fail'; allocations: number };
+type Op = PressureOp | { op: 'mmap'; who: number } | { op: 'fail'; allocations: number };
 
-const who = fc.nat(7);
-const page = fc.nat(PAGES - 1);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ op: fc.constant('fork' as const), who }), weight: 2 },
-  {
-    arbitrary: fc.record({
-      op: fc.constant('write' as const),
-      who,
-      page,
-      value: fc.integer({ min: 1, max: 2 ** 31 }),
-    }),
-    weight: 8,
-  },
-  { arbitrary: fc.record({ op: fc.constant('touch' as const), who, page }), weight: 4 },
-  { arbitrary: fc.record({ op: fc.constant('exit' as const), who }), weight: 1 },
-  {
-    arbitrary: fc.record({
-      op: fc.constant('munmap' as const),
-      who,
-      page,
-      pages: fc.integer({ min: 1, max: 3 }),
-    }),
-    weight: 1,
-  },
-  { arbitrary: fc.record({ op: fc.constant('mmap' as const), who }), weight: 1 },
-  {
-    arbitrary: fc.record({
-      op: fc.constant('pageout' as const),
-      who,
-      page,
-      pages: fc.integer({ min: 1, max: 4 }),
-    }),
-    weight: 1,
-  },
+  ...pressureOps({ pages: PAGES, writeWeight: 8, pageoutMax: 4, pageoutWeight: 1 }),
+  { arbitrary: fc.record({ op: fc.constant('mmap' as const), who: fc.nat(7) }), weight: 1 },
   {
     arbitrary: fc.record({ op: fc.constant('fail' as const), allocations: fc.integer({ min: 1, max: 3 }) }),
     weight: 2,
   },
 );
-
-/** The model: per process, each page's value (undefined = unmapped; 0 = never written). */
-interface Model {
-  readonly proc: Process;
-  readonly pages: (number | undefined)[];
-}
-
-/** What a page holds, read without side effects: its frame, or its swap slot. */
-function peek(k: Kernel, p: Process, va: bigint): number | undefined {
-  const ref = k.lookup(p, va);
-  if (ref === undefined || ref.level !== 1) return 0;
-  if (ref.entry.kind === 'leaf') return Number(k.memory.readN(ref.entry.pa, 4));
-  if (ref.entry.kind === 'absent') return 0;
-  const [lo, hi] = k.editor.readRaw(ref.descriptorPa);
-  const e = k.arch.swap!.decode(lo, hi, 1);
-  if (e === undefined) return undefined;
-  const bytes = k.swap.slotBytes(e.type, e.offset)!;
-  return new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
-}
 
 interface Outcome {
   /** Frames reclaimed by kswapd and direct reclaim. */
@@ -133,7 +75,7 @@ function run(cfg: (typeof CONFIGS)[number], ops: Op[], sabotage?: (k: Kernel) =>
   // Every page starts written (value i + 1): material for reclaim from the first step.
   for (let i = 0; i < PAGES; i++) expect(k.store(first, va(i), 4, i + 1)).toMatchObject({ ok: true });
   const release = leaveFree(k, FREE);
-  let procs: Model[] = [{ proc: first, pages: Array.from({ length: PAGES }, (_, i) => i + 1) }];
+  let procs: ModelProcess[] = [{ proc: first, pages: Array.from({ length: PAGES }, (_, i) => i + 1) }];
   const pick = (n: number) => procs[n % procs.length];
   let refused = 0;
   for (const o of ops) {
@@ -219,7 +161,7 @@ function run(cfg: (typeof CONFIGS)[number], ops: Op[], sabotage?: (k: Kernel) =>
     expect(audit(k).problems).toEqual([]);
     for (const m0 of procs)
       for (let i = 0; i < PAGES; i++)
-        if (m0.pages[i] !== undefined) expect(peek(k, m0.proc, va(i))).toBe(m0.pages[i]);
+        if (m0.pages[i] !== undefined) expect(peekPage(k, m0.proc, va(i))).toBe(m0.pages[i]);
   }
   failing = 0;
   // Everything readable through the fault path too (reclaim makes room), then given back.

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel } from './kernel.js';
-import type { Process } from './process.js';
+import { type ModelProcess, type PressureOp, peekPage, pressureOps } from './pressure-fixtures.js';
 import { pageOutRange } from './swap.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs } from './test-fixtures.js';
@@ -22,74 +22,16 @@ const PAGES = 12;
 const DEVICE = 10; // 9 usable slots: the device fills up
 const CONFIGS = fiveConfigs(16 * 2 ** 20);
 
-type Op =
-  | { op: 'fork'; who: number }
-  | { op: 'write'; who: number; page: number; value: number }
-  | { op: 'touch'; who: number; page: number }
-  | { op: 'exit'; who: number }
-  | { op: 'munmap'; who: number; page: number; pages: number }
-  | { op: 'pageout'; who: number; page: number; pages: number }
-  | { op: 'reclaim'; pages: number }
-  | { op: 'swapoff' };
+type Op = PressureOp | { op: 'reclaim'; pages: number } | { op: 'swapoff' };
 
-const who = fc.nat(7);
-const page = fc.nat(PAGES - 1);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ op: fc.constant('fork' as const), who }), weight: 2 },
-  {
-    arbitrary: fc.record({
-      op: fc.constant('write' as const),
-      who,
-      page,
-      value: fc.integer({ min: 1, max: 2 ** 31 }),
-    }),
-    weight: 5,
-  },
-  { arbitrary: fc.record({ op: fc.constant('touch' as const), who, page }), weight: 4 },
-  { arbitrary: fc.record({ op: fc.constant('exit' as const), who }), weight: 1 },
-  {
-    arbitrary: fc.record({
-      op: fc.constant('munmap' as const),
-      who,
-      page,
-      pages: fc.integer({ min: 1, max: 3 }),
-    }),
-    weight: 1,
-  },
-  {
-    arbitrary: fc.record({
-      op: fc.constant('pageout' as const),
-      who,
-      page,
-      pages: fc.integer({ min: 1, max: PAGES }),
-    }),
-    weight: 4,
-  },
+  ...pressureOps({ pages: PAGES, writeWeight: 5, pageoutMax: PAGES, pageoutWeight: 4 }),
   {
     arbitrary: fc.record({ op: fc.constant('reclaim' as const), pages: fc.integer({ min: 1, max: 12 }) }),
     weight: 4,
   },
   { arbitrary: fc.constant({ op: 'swapoff' as const }), weight: 1 },
 );
-
-/** The model: per process, each page's value (undefined = unmapped; 0 = never written). */
-interface Model {
-  readonly proc: Process;
-  readonly pages: (number | undefined)[];
-}
-
-/** What page `i` of `p` holds, read without side effects: its frame, or its swap slot. */
-function peek(k: Kernel, p: Process, va: bigint): number | undefined {
-  const ref = k.lookup(p, va);
-  if (ref === undefined || ref.level !== 1) return 0; // no table: never touched
-  if (ref.entry.kind === 'leaf') return Number(k.memory.readN(ref.entry.pa, 4));
-  if (ref.entry.kind === 'absent') return 0;
-  const [lo, hi] = k.editor.readRaw(ref.descriptorPa);
-  const e = k.arch.swap!.decode(lo, hi, 1);
-  if (e === undefined) return undefined;
-  const bytes = k.swap.slotBytes(e.type, e.offset)!;
-  return new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
-}
 
 /** Runs `ops` and returns the pages swapped out. */
 function run(cfg: (typeof CONFIGS)[number], ops: Op[], sabotage?: (k: Kernel) => void): number {
@@ -109,7 +51,7 @@ function run(cfg: (typeof CONFIGS)[number], ops: Op[], sabotage?: (k: Kernel) =>
   const va = (i: number) => base + BigInt(i) * 4096n;
   // Every page starts written (value i + 1): material for swap from the first step.
   for (let i = 0; i < PAGES; i++) expect(k.store(first, va(i), 4, i + 1)).toMatchObject({ ok: true });
-  let procs: Model[] = [{ proc: first, pages: Array.from({ length: PAGES }, (_, i) => i + 1) }];
+  let procs: ModelProcess[] = [{ proc: first, pages: Array.from({ length: PAGES }, (_, i) => i + 1) }];
   const pick = (n: number) => procs[n % procs.length];
   let swapped = 0;
   for (const o of ops) {
@@ -181,7 +123,7 @@ function run(cfg: (typeof CONFIGS)[number], ops: Op[], sabotage?: (k: Kernel) =>
     expect(audit(k).problems).toEqual([]);
     for (const m0 of procs)
       for (let i = 0; i < PAGES; i++)
-        if (m0.pages[i] !== undefined) expect(peek(k, m0.proc, va(i))).toBe(m0.pages[i]);
+        if (m0.pages[i] !== undefined) expect(peekPage(k, m0.proc, va(i))).toBe(m0.pages[i]);
   }
   // Everything readable through the fault path too, then everything given back.
   for (const m0 of procs)
