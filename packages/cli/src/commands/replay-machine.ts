@@ -28,11 +28,13 @@ import {
 import type { Output } from '../io.js';
 import { invalidValue, UsageError } from '../usage-error.js';
 import {
+  emptyTrace,
   fsProblem,
   guessFormat,
   progressBar,
   REPLAY_FORMATS,
   type ReplayFormat,
+  traceReadError,
   writeAtomically,
 } from './replay.js';
 
@@ -234,23 +236,11 @@ export async function runMachineReplay(
   } catch (e) {
     if (e instanceof ScenarioError) throw machineError(e);
     // TraceFormatError (file:line) and a bad page number in the file are the file's fault.
-    const code = (e as { code?: unknown } | null)?.code;
-    if (code === 'E_TRACE_FORMAT' || code === 'E_INVALID_ARGUMENT')
-      throw new UsageError((e as Error).message);
-    const problem = fsProblem(e);
-    if (problem) throw invalidValue('trace file', plan.file, problem, 'a readable trace file');
-    throw e;
+    throw traceReadError(e, plan.file);
   } finally {
     bar.stop();
   }
-  if (result.accesses === 0) {
-    throw invalidValue(
-      'trace file',
-      plan.file,
-      `has no references (${plan.format})`,
-      'at least one reference',
-    );
-  }
+  if (result.accesses === 0) throw emptyTrace(plan.file, plan.format);
   if (plan.svg !== undefined) {
     writeAtomically(
       plan.svg,

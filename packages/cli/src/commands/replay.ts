@@ -249,26 +249,30 @@ async function loadTrace(plan: ReplayPlan, stderr: CliStream): Promise<CompactTr
   try {
     trace = await loadCompactTrace(reader(plan, bar.tick), { shared: true });
   } catch (e) {
-    // TraceFormatError (file:line or file@byte N, found, expected) and InvalidArgumentError are
-    // the file's fault, not ours: both are one line already.
-    const code = (e as { code?: unknown } | null)?.code;
-    if (code === 'E_TRACE_FORMAT' || code === 'E_INVALID_ARGUMENT')
-      throw new UsageError((e as Error).message);
-    const problem = fsProblem(e);
-    if (problem) throw invalidValue('trace file', plan.file, problem, 'a readable trace file');
-    throw e;
+    throw traceReadError(e, plan.file);
   } finally {
     bar.stop();
   }
-  if (trace.length === 0) {
-    throw invalidValue(
-      'trace file',
-      plan.file,
-      `has no references (${plan.format})`,
-      'at least one reference',
-    );
-  }
+  if (trace.length === 0) throw emptyTrace(plan.file, plan.format);
   return trace;
+}
+
+/**
+ * What a failure while reading trace `file` becomes: TraceFormatError (file:line or file@byte N,
+ * found, expected) and InvalidArgumentError are the file's fault, not ours — both one line
+ * already — and so are file-system problems; anything else is returned unchanged (a bug).
+ */
+export function traceReadError(e: unknown, file: string): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === 'E_TRACE_FORMAT' || code === 'E_INVALID_ARGUMENT') return new UsageError((e as Error).message);
+  const problem = fsProblem(e);
+  if (problem) return invalidValue('trace file', file, problem, 'a readable trace file');
+  return e;
+}
+
+/** The usage error for a trace file without a single reference. */
+export function emptyTrace(file: string, format: string): UsageError {
+  return invalidValue('trace file', file, `has no references (${format})`, 'at least one reference');
 }
 
 /** A progress bar on stderr with rate and ETA, or nothing when stderr is not a terminal. */
