@@ -54,6 +54,7 @@ import {
   Tlb,
   type WalkResult,
 } from '@mmkit/core';
+import type { PolicyState } from '@mmkit/replay/policies';
 import {
   clearFrameReferenced,
   clearPageReferenced,
@@ -101,7 +102,6 @@ import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.
 import type { KillReason, KillSignal, Process } from './process.js';
 import { ProcessTable } from './process-table.js';
 import { Reclaimer, type ReclaimPolicyName, type VmStat, type Watermarks, wakeKswapd } from './reclaim.js';
-import type { PolicyState } from '@mmkit/replay/policies';
 import { ReverseMap } from './rmap.js';
 import { allocateUserPage, lookupUser, mapUserPage, unmapUserRange } from './seed-api.js';
 import { reclaim, type SwapDeviceInfo, SwapManager, type SwapOnOptions, swapoff, swapon } from './swap.js';

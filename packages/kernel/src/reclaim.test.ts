@@ -469,7 +469,11 @@ describe.each(CONFIGS.slice(0, 2))('reclaimPolicyState: $name', (c) => {
     expect([...s.resident].sort((a, b) => a - b)).toEqual([...pas].sort((a, b) => a - b));
     // Every page was just written: the hardware accessed bits are set.
     expect([...s.referenced].sort((a, b) => a - b)).toEqual([...pas].sort((a, b) => a - b));
-    expect(Object.values(s.lists).flat().sort((a, b) => a - b)).toEqual([...pas].sort((a, b) => a - b));
+    expect(
+      Object.values(s.lists)
+        .flat()
+        .sort((a, b) => a - b),
+    ).toEqual([...pas].sort((a, b) => a - b));
     // A reclaimed frame leaves the state.
     expect(k.reclaim(1)).toBe(1);
     expect(k.reclaimPolicyState()!.size).toBe(3);

@@ -3,7 +3,8 @@
  * compact grid, the swap cache, the reclaim counters (/proc/vmstat), the watermarks against the
  * free frames, and the kernel's reclaim policy (eviction order, clock hand, referenced frames).
  */
-import { SLOT_CODE_NAMES, type SwapView } from '../worker/engine.js';
+import { useState } from 'preact/hooks';
+import { SLOT_CODE_NAMES, type SwapDeviceView, type SwapView } from '../worker/engine.js';
 
 /** Slot colours by code (header, free, used, cached). */
 const SLOT_COLOURS = ['rgb(120,120,120)', 'rgb(198,222,200)', 'rgb(52,120,219)', 'rgb(231,76,60)'];
@@ -36,24 +37,7 @@ export function SwapPanel({ swap }: { swap: SwapView }) {
                 </li>
               ))}
             </ul>
-            <div
-              class="slot-grid"
-              role="img"
-              tabIndex={0}
-              data-testid={`swap-slots-${d.type}`}
-              aria-label={`Slots of ${d.name}: ${d.used} used, ${d.cached} cached, ${d.usable - d.used} free of ${d.usable} (slot 0 is the header)`}
-            >
-              {Array.from(d.slots.subarray(0, SLOTS_SHOWN), (code, i) => (
-                <span
-                  // biome-ignore lint/suspicious/noArrayIndexKey: slots are positional
-                  key={i}
-                  class="slot"
-                  data-code={code}
-                  title={`slot ${i}: ${SLOT_CODE_NAMES[code]}`}
-                  style={{ background: SLOT_COLOURS[code] }}
-                />
-              ))}
-            </div>
+            <SlotGrid device={d} />
             {d.slots.length > SLOTS_SHOWN ? (
               <p>
                 (first {SLOTS_SHOWN} of {d.slots.length} slots)
@@ -120,5 +104,61 @@ export function SwapPanel({ swap }: { swap: SwapView }) {
         </div>
       ) : null}
     </section>
+  );
+}
+
+/**
+ * A device's slots as a compact grid: a listbox, so the keyboard reaches it (arrow keys, Home,
+ * End) and a screen reader names the slot in focus.
+ */
+function SlotGrid({ device: d }: { device: SwapDeviceView }) {
+  const [at, setAt] = useState(0);
+  const shown = Math.min(SLOTS_SHOWN, d.slots.length);
+  const cur = Math.min(at, shown - 1);
+  const id = (i: number) => `swap-${d.type}-slot-${i}`;
+  const onKey = (ev: KeyboardEvent) => {
+    const next = {
+      ArrowRight: cur + 1,
+      ArrowDown: cur + 32,
+      ArrowLeft: cur - 1,
+      ArrowUp: cur - 32,
+      Home: 0,
+      End: shown - 1,
+    }[ev.key];
+    if (next === undefined) return;
+    ev.preventDefault();
+    setAt(Math.max(0, Math.min(shown - 1, next)));
+  };
+  return (
+    <>
+      <div
+        class="slot-grid"
+        role="listbox"
+        tabIndex={0}
+        data-testid={`swap-slots-${d.type}`}
+        aria-activedescendant={id(cur)}
+        aria-label={`Slots of ${d.name}: ${d.used} used, ${d.cached} cached, ${d.usable - d.used} free of ${d.usable} (slot 0 is the header)`}
+        onKeyDown={onKey}
+      >
+        {Array.from(d.slots.subarray(0, shown), (code, i) => (
+          <span
+            // biome-ignore lint/suspicious/noArrayIndexKey: slots are positional
+            key={i}
+            id={id(i)}
+            role="option"
+            tabIndex={-1}
+            aria-selected={i === cur}
+            aria-label={`slot ${i}: ${SLOT_CODE_NAMES[code]}`}
+            class={i === cur ? 'slot current' : 'slot'}
+            data-code={code}
+            title={`slot ${i}: ${SLOT_CODE_NAMES[code]}`}
+            style={{ background: SLOT_COLOURS[code] }}
+          />
+        ))}
+      </div>
+      <p aria-live="polite" data-testid={`swap-slot-${d.type}`}>
+        slot {cur}: {SLOT_CODE_NAMES[d.slots[cur]!]}
+      </p>
+    </>
   );
 }
