@@ -142,7 +142,6 @@ function SlotGrid({ device: d }: { device: SwapDeviceView }) {
       >
         {Array.from(d.slots.subarray(0, shown), (code, i) => (
           <span
-            // biome-ignore lint/suspicious/noArrayIndexKey: slots are positional
             key={i}
             id={id(i)}
             role="option"
