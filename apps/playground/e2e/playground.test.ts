@@ -272,6 +272,43 @@ describe('playground in Chromium', () => {
     await expect.poll(shared).toBe(0);
   });
 
+  it('shows the swap slots, counters and reclaim policy per step (the swap example)', async () => {
+    await open(page, '#scenario=swap&p=7&view=machine');
+    await page.getByLabel('follow the step').uncheck();
+    await expect.poll(() => position(page)).toBe('step 7 / 14');
+    const panel = page.getByRole('region', { name: 'Swap and reclaim' });
+    // After the reclaim step: pages in slots, none cached, the policy empty.
+    const grid = panel.getByRole('listbox', { name: /^Slots of swap0: / });
+    const used = Number(await panel.getByTestId('swap-used-0').textContent());
+    expect(used).toBeGreaterThan(0);
+    expect(await grid.locator('[data-code="2"]').count()).toBe(used);
+    expect(await grid.locator('.slot').count()).toBe(64);
+    expect(await grid.getAttribute('aria-label')).toContain(`${used} used, 0 cached`);
+    expect(await panel.getByTestId('swap-pswp').textContent()).toMatch(new RegExp(`^0 / ${used}$`));
+    // Keyboard reachable.
+    await grid.focus();
+    expect(await grid.evaluate((el) => el === document.activeElement)).toBe(true);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => panel.getByTestId('swap-slot-0').textContent()).toBe('slot 1: used');
+    await page.keyboard.press('Home');
+    await expect.poll(() => panel.getByTestId('swap-slot-0').textContent()).toBe('slot 0: header');
+    // The parent's read swaps a page in: it stays in the swap cache, its slot now "cached".
+    await page.getByRole('button', { name: 'Step forward (])' }).click();
+    await expect.poll(() => position(page)).toBe('step 8 / 14');
+    await expect.poll(() => grid.locator('[data-code="3"]').count()).toBeGreaterThan(0);
+    expect(await panel.getByTestId('swap-cached-0').textContent()).not.toBe('0');
+    expect(await panel.getByTestId('swap-pswp').textContent()).not.toMatch(/^0 \//);
+    expect(
+      await panel.getByRole('list', { name: 'two-list eviction order' }).locator('li').count(),
+    ).toBeGreaterThan(0);
+    // The child's read finds it in the cache and frees the slot.
+    await page.getByRole('button', { name: 'Step forward (])' }).click();
+    await expect.poll(() => position(page)).toBe('step 9 / 14');
+    await expect
+      .poll(async () => Number(await panel.getByTestId('swap-used-0').textContent()))
+      .toBe(used - 1);
+  });
+
   it('zooms the frame map with a two-finger touch pinch (CDP Input.dispatchTouchEvent)', async () => {
     const touch = await browser.newPage({ viewport: { width: 800, height: 900 }, hasTouch: true });
     await open(touch, '#scenario=demo&board=virt&arch=aarch64&p=1&view=machine');

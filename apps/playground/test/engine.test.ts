@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compare, Engine, FRAME_CODES, ImportedState } from '../src/worker/engine.js';
+import { compare, Engine, FRAME_CODES, ImportedState, SLOT_CODES } from '../src/worker/engine.js';
 import type { ScenarioRef } from '../src/worker/scenario.js';
 
 /** The shipped demo, optionally on another board and paging format. */
@@ -284,5 +284,73 @@ describe('engine: import of an export, compare', () => {
     const diff = compare(demoScenario(), demoScenario('pc', 'x86-pae'));
     const levels = diff.rows.find((r) => r.what === 'levels')!;
     expect(levels).toMatchObject({ a: 'L0 → L1 → L2 → L3', b: 'PDPT → PD → PT', differs: true });
+  });
+});
+
+describe('engine: the swap view', () => {
+  const swapAt = (n: number) => at({ example: 'swap' }, n).swap();
+
+  it('no device and no policy before swapon; then the slots, counters and policy step by step', () => {
+    const before = swapAt(5);
+    expect(before.devices).toEqual([]);
+    expect(before.policy).toBeUndefined();
+    expect(before.vmstat.pswpout).toBe(0);
+    const on = swapAt(6); // swapon 64 pages
+    expect(on.devices).toHaveLength(1);
+    const d0 = on.devices[0]!;
+    expect(d0).toMatchObject({ type: 0, used: 0, cached: 0, usable: 63 });
+    expect(d0.slots).toHaveLength(64);
+    expect(d0.slots[0]).toBe(SLOT_CODES.header);
+    expect(d0.slots.subarray(1).every((c) => c === SLOT_CODES.free)).toBe(true);
+    // The policy tracks the resident user frames: the parent's and the child's (shared) pages.
+    expect(on.policy!.name).toBe('two-list');
+    expect(on.policy!.size).toBeGreaterThan(0);
+    expect(on.policy!.order).toHaveLength(on.policy!.size);
+    expect(on.policy!.order.every((pa) => /^0x[0-9a-f]+000$/.test(pa))).toBe(true);
+    expect(on.watermarks.min).toBeLessThanOrEqual(on.watermarks.low);
+    expect(on.freeFrames).toBeGreaterThan(on.watermarks.high);
+
+    const out = swapAt(7); // reclaim: everything goes out
+    const d1 = out.devices[0]!;
+    expect(d1.used).toBeGreaterThan(0);
+    expect(d1.cached).toBe(0);
+    expect(d1.slots.filter((c) => c === SLOT_CODES.used)).toHaveLength(d1.used);
+    expect(out.vmstat.pswpout).toBe(d1.used);
+    expect(out.policy!.size).toBe(0);
+    expect(out.freeFrames).toBeGreaterThan(on.freeFrames);
+
+    const major = swapAt(8); // the parent's read: major fault, the page stays in the swap cache
+    const d2 = major.devices[0]!;
+    expect(major.vmstat.pswpin).toBeGreaterThan(0);
+    expect(d2.cached).toBeGreaterThan(0);
+    expect(major.swapCache).toBe(d2.cached);
+    expect(d2.slots.filter((c) => c === SLOT_CODES.cached)).toHaveLength(d2.cached);
+    expect(major.policy!.size).toBeGreaterThan(0);
+
+    const minor = swapAt(9); // the child's read finds it in the cache; the slot is freed
+    expect(minor.devices[0]!.used).toBe(d2.used - 1);
+    expect(minor.vmstat.pswpin).toBe(major.vmstat.pswpin);
+  });
+
+  it('clock: the hand and the referenced frames (hardware accessed bits)', () => {
+    const text =
+      'board: virt\nram: 64M\noptions: { reclaimPolicy: clock, autoReclaim: false }\nsteps:\n' +
+      '  - { op: spawn, as: a }\n  - { op: brk, process: a, to: heap+0x3000 }\n' +
+      '  - { op: swapon, size: 16 pages }\n' +
+      '  - { op: write, process: a, addr: heap, value: 1 }\n' +
+      '  - { op: write, process: a, addr: heap+0x1000, value: 2 }\n' +
+      '  - { op: write, process: a, addr: heap+0x2000, value: 3 }\n' +
+      '  - { op: reclaim, pages: 1 }\n';
+    const three = at({ text }, 6).swap().policy!;
+    expect(three.name).toBe('clock');
+    // The spawned program's two pages (inserted at swapon), then the three heap pages.
+    expect(three.order).toHaveLength(5);
+    expect(three.hand).toBe(0);
+    expect(three.referenced).toEqual(three.order); // all just written
+    // One reclaim sweeps the clock once (clearing every bit) and evicts the first page.
+    const after = at({ text }, 7).swap().policy!;
+    expect(after.order).toEqual(three.order.slice(1));
+    expect(after.hand).toBe(0);
+    expect(after.referenced).toEqual([]);
   });
 });

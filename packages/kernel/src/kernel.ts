@@ -54,6 +54,7 @@ import {
   Tlb,
   type WalkResult,
 } from '@mmkit/core';
+import type { PolicyState } from '@mmkit/replay/policies';
 import {
   clearFrameReferenced,
   clearPageReferenced,
@@ -747,6 +748,16 @@ export class Kernel implements FaultHandler, KernelContext {
   /** The replacement policy reclaim uses (see {@link KernelOptions.reclaimPolicy}). */
   get reclaimPolicy(): ReclaimPolicyName {
     return this.reclaimer.policyName;
+  }
+
+  /**
+   * The reclaim policy's state for teaching (the playground's Swap view): `@mmkit/replay`'s
+   * `PolicyState` with its keys as physical frame addresses — the resident USER frames in
+   * eviction order, the clock hand, the referenced bits, the lists — or undefined before the
+   * first swapon (no policy exists yet). Allocates; a snapshot.
+   */
+  reclaimPolicyState(): PolicyState | undefined {
+    return this.reclaimer.policyState();
   }
 
   /** Reclaim and swap counters, as Linux's /proc/vmstat names them (a snapshot). */

@@ -584,6 +584,7 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
   watermarks: () => [],
   reclaimPolicy: () => [],
   vmstat: () => [],
+  reclaimPolicyState: () => [],
   runKswapd: () => [],
 };
 

@@ -445,3 +445,62 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
       }
   });
 });
+
+describe.each(CONFIGS.slice(0, 2))('reclaimPolicyState: $name', (c) => {
+  const frameOf = (k: Kernel, p: Process, va: bigint): number => {
+    const ref = k.lookup(p, va)!;
+    expect(ref.entry.kind).toBe('leaf');
+    return (ref.entry as { pa: number }).pa;
+  };
+
+  it('undefined before swapon; then the resident user frames in eviction order, by physical address', () => {
+    const { k } = boot(c, { autoReclaim: false });
+    const p = k.createProcess();
+    const base = mapAnon(k, p, 4);
+    expect(fill(k, p, base, 2)).toBe(2);
+    expect(k.reclaimPolicyState()).toBeUndefined();
+    expect(k.swapon({ pages: 16 }).ok).toBe(true);
+    expect(fill(k, p, base, 4)).toBe(4);
+    const pas = [0, 1, 2, 3].map((i) => frameOf(k, p, base + BigInt(i) * PAGE));
+    const s = k.reclaimPolicyState()!;
+    expect(s.name).toBe('two-list');
+    expect(s.size).toBe(4);
+    expect(s.capacity).toBe(k.allocator.frameIndexCount);
+    expect([...s.resident].sort((a, b) => a - b)).toEqual([...pas].sort((a, b) => a - b));
+    // Every page was just written: the hardware accessed bits are set.
+    expect([...s.referenced].sort((a, b) => a - b)).toEqual([...pas].sort((a, b) => a - b));
+    expect(
+      Object.values(s.lists)
+        .flat()
+        .sort((a, b) => a - b),
+    ).toEqual([...pas].sort((a, b) => a - b));
+    // A reclaimed frame leaves the state.
+    expect(k.reclaim(1)).toBe(1);
+    expect(k.reclaimPolicyState()!.size).toBe(3);
+    clean(k);
+  });
+
+  it('clock: the hand at the oldest frame, referenced = frames whose accessed bit is set', () => {
+    const { k } = boot(c, { autoReclaim: false, reclaimPolicy: 'clock' });
+    const p = k.createProcess();
+    const base = mapAnon(k, p, 3);
+    expect(k.swapon({ pages: 16 }).ok).toBe(true);
+    expect(fill(k, p, base, 3)).toBe(3);
+    const pas = [0, 1, 2].map((i) => frameOf(k, p, base + BigInt(i) * PAGE));
+    let s = k.reclaimPolicyState()!;
+    expect(s.name).toBe('clock');
+    expect(s.resident).toEqual(pas); // insertion order: the first page touched first
+    expect(s.hand).toBe(0);
+    expect(s.referenced).toEqual(pas);
+    expect(k.clearPageReferenced(p, base + PAGE)).toBe(true);
+    s = k.reclaimPolicyState()!;
+    expect(s.referenced).toEqual([pas[0], pas[2]]);
+    // The hand sweeps: pages 0 (second chance, bit cleared) then 1 (evicted).
+    expect(k.reclaim(1)).toBe(1);
+    s = k.reclaimPolicyState()!;
+    expect(s.resident).toEqual([pas[2], pas[0]]);
+    expect(s.hand).toBe(0);
+    expect(s.referenced).toEqual([pas[2]]);
+    clean(k);
+  });
+});

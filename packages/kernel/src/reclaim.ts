@@ -60,6 +60,7 @@ import {
   type IsReferenced,
   POLICY_NAMES,
   type PolicyName,
+  type PolicyState,
   type ReplacementPolicy,
 } from '@mmkit/replay/policies';
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
@@ -267,6 +268,40 @@ export class Reclaimer implements UserFrameHook {
       pswpout: this.k.swap.pswpout,
       allocstall: this.allocstall,
       pageoutrun: this.pageoutrun,
+    };
+  }
+
+  /**
+   * The policy's {@link PolicyState} with every key (frame-table index) replaced by the frame's
+   * physical address — `resident`, `referenced` (the policy's own bits and every resident frame
+   * whose hardware accessed bit is set in some mapping, in eviction order), every list (ghost entries included: a frame-table
+   * index always names the same frame) and the `count:<key>` values — or undefined before the
+   * first swap device. Allocates (teaching and debugging only).
+   */
+  policyState(): PolicyState | undefined {
+    const policy = this.policy;
+    if (policy === undefined) return undefined;
+    const paOf = this.paOf!;
+    const pa = (key: number) => paOf[key]!;
+    const s = policy.state();
+    const lists: Record<string, readonly number[]> = {};
+    for (const [name, keys] of Object.entries(s.lists)) lists[name] = keys.map(pa);
+    const values: Record<string, number> = {};
+    for (const [name, v] of Object.entries(s.values)) {
+      const m = /^count:(\d+)$/.exec(name);
+      values[m === null ? name : `count:${pa(Number(m[1]))}`] = v;
+    }
+    return {
+      name: s.name,
+      capacity: s.capacity,
+      size: s.size,
+      resident: s.resident.map(pa),
+      hand: s.hand,
+      // The policy's own bits plus the hardware accessed bits, which are what the kernel's
+      // reference-bit policies consult (`isRef`): the kernel never calls `policy.referenced`.
+      referenced: s.resident.filter((key) => s.referenced.includes(key) || this.isRef(key)).map(pa),
+      lists,
+      values,
     };
   }
 

@@ -19,6 +19,7 @@ import {
 import type { FrameInfo } from '../worker/engine.js';
 import { FRAME_CODE_NAMES } from '../worker/engine.js';
 import type { Snapshot } from '../worker/protocol.js';
+import { SwapPanel } from './swap.js';
 
 /** The machine view. */
 export function MachineView({ snap, client }: { snap: Snapshot; client: Client }) {
@@ -291,6 +292,7 @@ export function MachineView({ snap, client }: { snap: Snapshot; client: Client }
           </table>
         </div>
       </div>
+      <SwapPanel swap={snap.swap} />
     </section>
   );
 }

@@ -28,6 +28,8 @@ import {
   type Kernel,
   type Process,
   type TranslationState,
+  type VmStat,
+  type Watermarks,
 } from '@mmkit/kernel';
 import { type Scenario, type ScenarioStepper, start, type TlbCheck } from '@mmkit/scenario';
 import { loadScenario, optionsOf, resolveAddress, type ScenarioRef } from './scenario.js';
@@ -211,6 +213,55 @@ export interface MachineView {
 const ACCESS = ['read', 'write', 'fetch'] as const;
 const PRIV = ['user', 'kernel'] as const;
 
+/** Slot codes of {@link SwapDeviceView.slots} (one byte per slot). */
+export const SLOT_CODES = { header: 0, free: 1, used: 2, cached: 3 } as const;
+/** Names of {@link SLOT_CODES}, by code. */
+export const SLOT_CODE_NAMES = ['header', 'free', 'used', 'cached'];
+/** Entries of the policy's eviction order sent to the UI (the rest is counted, not listed). */
+export const POLICY_LIST_LIMIT = 128;
+
+/** One swap device: its slots and counts. */
+export interface SwapDeviceView {
+  /** Linux's `swp_type`. */
+  readonly type: number;
+  readonly name: string;
+  readonly priority: number;
+  /** Per slot a {@link SLOT_CODES} code: `used` = named by swap PTEs only, `cached` = also in memory. */
+  readonly slots: Uint8Array;
+  readonly used: number;
+  readonly cached: number;
+  readonly usable: number;
+}
+
+/** The reclaim policy's state, frames as physical addresses (hex). */
+export interface PolicyView {
+  readonly name: string;
+  /** Resident frames tracked. */
+  readonly size: number;
+  /** The first {@link POLICY_LIST_LIMIT} frames in eviction order (for a clock: from the hand). */
+  readonly order: readonly string[];
+  /** Position of the clock hand in `order`, or -1. */
+  readonly hand: number;
+  /** Frames of `order` whose reference bit (the policy's or the hardware accessed bit) is set. */
+  readonly referenced: readonly string[];
+  /** The policy's lists: name and length. */
+  readonly lists: readonly { readonly name: string; readonly length: number }[];
+  /** Scalar state (ARC's `p`, …), per-frame counts left out. */
+  readonly values: readonly { readonly name: string; readonly value: number }[];
+}
+
+/** Swap and reclaim after a step: devices, swap cache, counters, watermarks, policy. */
+export interface SwapView {
+  readonly devices: readonly SwapDeviceView[];
+  /** Frames in the swap cache (slots whose page is also in memory). */
+  readonly swapCache: number;
+  readonly vmstat: VmStat;
+  readonly watermarks: Watermarks;
+  readonly freeFrames: number;
+  /** Undefined before the first swapon. */
+  readonly policy?: PolicyView;
+}
+
 const hx = (v: bigint | number): string => `0x${v.toString(16)}`;
 const PAGE_BYTES = 4096;
 
@@ -377,6 +428,57 @@ export class Engine {
       freeFrames: this.kernel.allocator.freeCount,
       totalFrames: this.kernel.allocator.totalCount,
       baselineFree: this.kernel.baselineFree,
+    };
+  }
+
+  /** Swap and reclaim state (the Swap panel of the machine view). */
+  swap(): SwapView {
+    const k = this.kernel;
+    const devices: SwapDeviceView[] = [];
+    let swapCache = 0;
+    // The kernel's swap manager holds the per-slot counts (Linux swap_map) and swap-cache frames.
+    for (const d of k.swap.devices) {
+      if (!d) continue;
+      const slots = new Uint8Array(d.pages).fill(SLOT_CODES.free);
+      slots[0] = SLOT_CODES.header;
+      for (let i = 1; i < d.pages; i++)
+        if (d.cache[i] !== 0) slots[i] = SLOT_CODES.cached;
+        else if (d.counts[i] !== 0) slots[i] = SLOT_CODES.used;
+      swapCache += d.cached;
+      devices.push({
+        type: d.type,
+        name: d.name,
+        priority: d.priority,
+        slots,
+        used: d.used,
+        cached: d.cached,
+        usable: d.pages - 1,
+      });
+    }
+    const st = k.reclaimPolicyState();
+    let policy: PolicyView | undefined;
+    if (st !== undefined) {
+      const order = st.resident.slice(0, POLICY_LIST_LIMIT);
+      const shown = new Set(order);
+      policy = {
+        name: st.name,
+        size: st.size,
+        order: order.map(hx),
+        hand: st.hand < order.length ? st.hand : -1,
+        referenced: st.referenced.filter((pa) => shown.has(pa)).map(hx),
+        lists: Object.entries(st.lists).map(([name, l]) => ({ name, length: l.length })),
+        values: Object.entries(st.values)
+          .filter(([name]) => !name.startsWith('count:'))
+          .map(([name, value]) => ({ name, value })),
+      };
+    }
+    return {
+      devices,
+      swapCache,
+      vmstat: k.vmstat,
+      watermarks: k.watermarks,
+      freeFrames: k.allocator.freeCount,
+      ...(policy === undefined ? {} : { policy }),
     };
   }
 

@@ -27,6 +27,7 @@ export class Host {
       machine: e.machine(),
       processes: e.processes(),
       frames: e.frameMap(),
+      swap: e.swap(),
       tlbs: e.tlbs(),
       elapsedMs: Math.round((performance.now() - started) * 10) / 10,
     };

@@ -13,6 +13,7 @@ import type {
   MachineView,
   ProcessView,
   StepRecord,
+  SwapView,
   TableEntryView,
   TlbView,
   WalkView,
@@ -64,6 +65,8 @@ export interface Snapshot {
   readonly machine: MachineView;
   readonly processes: readonly ProcessView[];
   readonly frames: FrameMap;
+  /** Swap devices, swap cache, reclaim counters, watermarks and the reclaim policy's state. */
+  readonly swap: SwapView;
   readonly tlbs: readonly TlbView[];
   /** Milliseconds the worker took (re-running included). */
   readonly elapsedMs: number;
