@@ -449,7 +449,14 @@ describe('structure', () => {
   it('no module of the kernel imports kernel.ts (they share a KernelContext; no import cycles)', () => {
     const dir = new URL('.', import.meta.url);
     // audit.ts and inspect.ts look at a Kernel from outside, as the CLI does; so do the test fixtures.
-    const outside = new Set(['index.ts', 'kernel.ts', 'audit.ts', 'inspect.ts', 'test-fixtures.ts', 'pressure-fixtures.ts']);
+    const outside = new Set([
+      'index.ts',
+      'kernel.ts',
+      'audit.ts',
+      'inspect.ts',
+      'test-fixtures.ts',
+      'pressure-fixtures.ts',
+    ]);
     for (const f of readdirSync(dir)) {
       if (!f.endsWith('.ts') || f.endsWith('.test.ts') || outside.has(f)) continue;
       const code = readFileSync(new URL(f, dir), 'utf8');
