@@ -30,10 +30,9 @@ import { invalidValue, UsageError } from '../usage-error.js';
 import {
   emptyTrace,
   fsProblem,
-  guessFormat,
+  parseCount,
   progressBar,
-  REPLAY_FORMATS,
-  type ReplayFormat,
+  traceFormat,
   traceReadError,
   writeAtomically,
 } from './replay.js';
@@ -67,14 +66,6 @@ export interface MachineReplayPlan {
   readonly dataOnly: boolean;
   readonly json: boolean;
   readonly svg: string | undefined;
-}
-
-function whole(text: string, what: string, min: number, max: number, unit: string): number {
-  const t = text.trim().replace(/_/g, '');
-  const n = /^[0-9]+$/.test(t) ? Number(t) : Number.NaN;
-  if (!Number.isSafeInteger(n)) throw invalidValue(what, text, 'is not a whole number', unit);
-  if (n < min || n > max) throw invalidValue(what, text, 'is out of range', `${unit} from ${min} to ${max}`);
-  return n;
 }
 
 /** The options that only policy replay has, and that machine replay refuses. */
@@ -112,16 +103,7 @@ export function planMachineReplay(
       );
     }
   }
-  let format: ReplayFormat;
-  if (opts.format === undefined) format = guessFormat(file);
-  else if ((REPLAY_FORMATS as readonly string[]).includes(opts.format)) format = opts.format as ReplayFormat;
-  else
-    throw invalidValue(
-      '--format',
-      opts.format,
-      'is not a trace format',
-      `one of ${REPLAY_FORMATS.join(', ')}`,
-    );
+  const format = traceFormat(file, opts.format);
   if (format !== 'lackey' && format !== 'pages') {
     throw new UsageError(
       `--machine replays addresses, and ${format} traces hold object ids; expected a lackey or pages trace (--format lackey or pages)`,
@@ -136,13 +118,13 @@ export function planMachineReplay(
   }
   let tlbEntries: number | undefined;
   if (opts.tlb !== undefined) {
-    tlbEntries = whole(opts.tlb, '--tlb', 1, 2 ** 20, 'a number of TLB entries');
+    tlbEntries = parseCount(opts.tlb, '--tlb', 1, 2 ** 20, 'a number of TLB entries');
     if ((tlbEntries & (tlbEntries - 1)) !== 0) {
       throw invalidValue('--tlb', opts.tlb, 'is not a power of two', 'a power of two from 1 to 1048576');
     }
   }
   const ramMiB =
-    opts.ram === undefined ? undefined : whole(opts.ram, '--ram', 1, 2 ** 22, 'a RAM size in MiB');
+    opts.ram === undefined ? undefined : parseCount(opts.ram, '--ram', 1, 2 ** 22, 'a RAM size in MiB');
   try {
     resolveMachine(board, opts.arch, ramMiB === undefined ? undefined : `${ramMiB}M`);
   } catch (e) {
@@ -158,11 +140,11 @@ export function planMachineReplay(
     fork:
       opts.fork === undefined
         ? undefined
-        : whole(opts.fork, '--fork', 0, Number.MAX_SAFE_INTEGER, 'an access count'),
+        : parseCount(opts.fork, '--fork', 0, Number.MAX_SAFE_INTEGER, 'an access count'),
     sampleEvery:
       opts.sampleEvery === undefined
         ? undefined
-        : whole(opts.sampleEvery, '--sample-every', 1, 2 ** 40, 'a number of accesses'),
+        : parseCount(opts.sampleEvery, '--sample-every', 1, 2 ** 40, 'a number of accesses'),
     access,
     dataOnly: opts.dataOnly === true,
     json: opts.json === true,

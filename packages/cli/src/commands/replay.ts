@@ -80,10 +80,11 @@ export function guessFormat(file: string): ReplayFormat {
   return 'pages';
 }
 
-function parseCount(text: string, what: string, min: number, max: number, unit: string): number {
+/** A whole number option in [min, max] (`_` separators allowed), or a usage error naming it. */
+export function parseCount(text: string, what: string, min: number, max: number, unit: string): number {
   const t = text.trim().replace(/_/g, '');
   const n = /^[0-9]+$/.test(t) ? Number(t) : Number.NaN;
-  if (!Number.isSafeInteger(n)) throw invalidValue(what, text, 'is not a whole number', `${unit}`);
+  if (!Number.isSafeInteger(n)) throw invalidValue(what, text, 'is not a whole number', unit);
   if (n < min || n > max) throw invalidValue(what, text, 'is out of range', `${unit} from ${min} to ${max}`);
   return n;
 }
@@ -139,16 +140,7 @@ export function planReplay(file: string, opts: ReplayCommandOptions): ReplayPlan
       throw new UsageError(`${flagOf(o)} goes with --machine; expected --machine BOARD ${flagOf(o)} …`);
     }
   }
-  let format: ReplayFormat;
-  if (opts.format === undefined) format = guessFormat(file);
-  else if ((REPLAY_FORMATS as readonly string[]).includes(opts.format)) format = opts.format as ReplayFormat;
-  else
-    throw invalidValue(
-      '--format',
-      opts.format,
-      'is not a trace format',
-      `one of ${REPLAY_FORMATS.join(', ')}`,
-    );
+  const format = traceFormat(file, opts.format);
   const chosen = [
     opts.size !== undefined && '--size',
     opts.sizes !== undefined && '--sizes',
@@ -214,6 +206,13 @@ function reader(plan: ReplayPlan, onFileBytes: (bytes: number) => void): TraceRe
     case 'oracle-csv':
       return readCsvTrace(plan.file, { objIdColumn: plan.objIdColumn, onFileBytes });
   }
+}
+
+/** `--format` if given (checked), else the format guessed from the file name. */
+export function traceFormat(file: string, option: string | undefined): ReplayFormat {
+  if (option === undefined) return guessFormat(file);
+  if ((REPLAY_FORMATS as readonly string[]).includes(option)) return option as ReplayFormat;
+  throw invalidValue('--format', option, 'is not a trace format', `one of ${REPLAY_FORMATS.join(', ')}`);
 }
 
 /** What is wrong with a file, from a Node error's code (undefined: not a file problem). */
