@@ -9,10 +9,11 @@
  */
 import { hex, isMmError } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
+import { linuxAuxv } from './auxv.js';
 import type { KernelContext } from './context.js';
 import { parseElf64 } from './elf.js';
 import { elfPageBytes, planElfLoad } from './elf-load-plan.js';
-import { buildInitialStack, linuxAuxv } from './initial-stack.js';
+import { buildInitialStack } from './initial-stack.js';
 import { outOfMemory } from './oom-kill.js';
 import type { Process } from './process.js';
 import { fail, invalidArgument, ok, PROT, type SysResult } from './syscalls.js';

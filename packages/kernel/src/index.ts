@@ -14,6 +14,7 @@ export {
   perms,
 } from './attributes.js';
 export { type AuditReport, assertAudit, audit } from './audit.js';
+export * from './auxv.js';
 export type { KernelContext, SpaceBounds } from './context.js';
 export { Cpu, type FaultHandler, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 export * from './elf.js';

@@ -2,10 +2,7 @@ import { readFileSync } from 'node:fs';
 import { AlignmentError, isMmError } from '@mmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseElf64 } from './elf.js';
-import { planElfLoad } from './elf-load-plan.js';
 import {
-  ArgumentListTooLongError,
   AT_BASE,
   AT_CLKTCK,
   AT_EGID,
@@ -31,8 +28,13 @@ import {
   AT_UID,
   AUXV_NAMES,
   type AuxvEntry,
-  buildInitialStack,
   linuxAuxv,
+} from './auxv.js';
+import { parseElf64 } from './elf.js';
+import { planElfLoad } from './elf-load-plan.js';
+import {
+  ArgumentListTooLongError,
+  buildInitialStack,
   MAX_ARG_STRLEN,
   readInitialStack,
 } from './initial-stack.js';

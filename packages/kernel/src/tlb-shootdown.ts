@@ -6,6 +6,7 @@
  */
 import type { FlushObligation } from '@mmkit/core';
 import type { KernelContext } from './context.js';
+import { invalidArgument } from './syscalls.js';
 
 /** Runs the TLB maintenance `flush` needs on every CPU and marks it discharged. */
 export function discharge(
@@ -27,4 +28,32 @@ export function discharge(
       });
     }
   }
+}
+
+/**
+ * {@link discharge} for callers outside the kernel (`Kernel.discharge`): checks that `flush` is a
+ * flush obligation and `initiator` a CPU index first.
+ * @throws InvalidArgumentError naming the bad value.
+ */
+export function dischargeChecked(
+  k: Pick<KernelContext, 'arch' | 'cpus' | 'events'>,
+  flush: FlushObligation,
+  initiator = 0,
+): void {
+  const f = flush as Partial<FlushObligation> | null;
+  if (
+    f === null ||
+    typeof f !== 'object' ||
+    typeof f.need !== 'function' ||
+    typeof f.markDischarged !== 'function'
+  )
+    throw invalidArgument('flush', flush, 'a FlushObligation');
+  if (
+    typeof initiator !== 'number' ||
+    !Number.isInteger(initiator) ||
+    initiator < 0 ||
+    initiator >= k.cpus.length
+  )
+    throw invalidArgument('initiator', initiator, `a CPU index 0..${k.cpus.length - 1}`);
+  discharge(k, flush, initiator);
 }

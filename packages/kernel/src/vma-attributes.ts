@@ -1,0 +1,79 @@
+/**
+ * The leaf attributes the kernel maps user pages with, cached for the fault path: per VMA
+ * protection, memory type and level ({@link VmaAttributes.forVma}), their read-only form for
+ * copy-on-write and the zero page ({@link VmaAttributes.readOnlyForVma}), and each one's verified
+ * descriptor template ({@link VmaAttributes.template}). The {@link AttributeChooser} behind them
+ * finds what the backend can express.
+ */
+import { type ArchBackend, type LeafAttributes, MEMORY_TYPES } from '@mmkit/core';
+import { AttributeChooser, type LeafTemplate, leafTemplate } from './attributes.js';
+import { invalidArgument } from './syscalls.js';
+import type { VmaValue } from './vma.js';
+
+/** See the module documentation. */
+export class VmaAttributes {
+  /** The backend's attribute chooser (widened permissions, arbitrary requests). */
+  readonly chooser: AttributeChooser;
+  private readonly vmaAttrs: (LeafAttributes | undefined)[] = [];
+  private readonly readOnlyAttrs: (LeafAttributes | undefined)[] = [];
+  private readonly templates = new WeakMap<LeafAttributes, LeafTemplate | undefined>();
+
+  constructor(private readonly arch: ArchBackend) {
+    this.chooser = new AttributeChooser(arch);
+  }
+
+  /** Leaf attributes for pages of a VMA at `level` (the most the page tables may grant). */
+  forVma(v: VmaValue, level = 1): LeafAttributes {
+    // A numeric cache in front of the chooser (which keys by string): this runs on every fault,
+    // so the checks are integer ones; a bad field would otherwise alias another key.
+    if (v === null || typeof v !== 'object')
+      throw invalidArgument('vma', v, 'a VMA value { prot, memoryType }');
+    const prot = v.prot;
+    const type = MEMORY_TYPES.indexOf(v.memoryType);
+    if (typeof prot !== 'number' || (prot & 7) !== prot)
+      throw invalidArgument('vma.prot', prot, 'PROT_* bits 0..7');
+    if (type < 0) throw invalidArgument('vma.memoryType', v.memoryType, `one of ${MEMORY_TYPES.join(', ')}`);
+    if (typeof level !== 'number' || (level & 7) !== level)
+      throw invalidArgument('level', level, 'a page-table level 0..7');
+    const key = prot | (type << 3) | (level << 5);
+    let a = this.vmaAttrs[key];
+    if (a === undefined) {
+      const w = (v.prot & 2) !== 0;
+      // PROT_WRITE implies read on every architecture mmkit models (as in Linux).
+      const user = { read: (v.prot & 1) !== 0 || w, write: w, execute: (v.prot & 4) !== 0 };
+      a = this.chooser.leaf({ user, memoryType: v.memoryType, global: false }, level);
+      this.vmaAttrs[key] = a;
+    }
+    return a;
+  }
+
+  /**
+   * `full` (what {@link forVma} gave for `v` and `level`; checked there) without write
+   * permission: the leaf of a private page shared copy-on-write (or the zero page).
+   * PROT_WRITE's implied read is kept.
+   */
+  readOnlyForVma(v: VmaValue, level: number, full: LeafAttributes): LeafAttributes {
+    const key = v.prot | (MEMORY_TYPES.indexOf(v.memoryType) << 3) | (level << 5);
+    let a = this.readOnlyAttrs[key];
+    if (a === undefined) {
+      const user = { read: full.user.read, write: false, execute: full.user.execute };
+      a = this.chooser.leaf({ user, memoryType: v.memoryType, global: false }, level);
+      this.readOnlyAttrs[key] = a;
+    }
+    return a;
+  }
+
+  /**
+   * The verified leaf template of `attrs` (level 1), or undefined when the encoding is not
+   * "template | PA" (see `leafTemplate`). Cached per attributes object: pass the cached
+   * attributes of {@link forVma} and {@link readOnlyForVma}.
+   */
+  template(attrs: LeafAttributes): LeafTemplate | undefined {
+    let t = this.templates.get(attrs);
+    if (t === undefined && !this.templates.has(attrs)) {
+      t = leafTemplate(this.arch, attrs);
+      this.templates.set(attrs, t);
+    }
+    return t;
+  }
+}
