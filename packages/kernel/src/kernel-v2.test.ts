@@ -479,7 +479,7 @@ describe('structure', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('no module of the kernel imports kernel.ts (they share a KernelContext; no import cycles)', () => {
+  it('no module of the kernel imports kernel.ts or its layers (they share a KernelContext; no import cycles)', () => {
     const dir = new URL('.', import.meta.url);
     // audit.ts and inspect.ts look at a Kernel from outside, as the CLI does; so do the test fixtures.
     const outside = new Set([
@@ -494,6 +494,9 @@ describe('structure', () => {
       if (!f.endsWith('.ts') || f.endsWith('.test.ts') || outside.has(f)) continue;
       const code = readFileSync(new URL(f, dir), 'utf8');
       expect(code, f).not.toMatch(/from '\.\/kernel\.js'/);
+      // The Kernel's layers: kernel.ts extends kernel-memory-api.ts, which extends kernel-core.ts.
+      if (f !== 'kernel-memory-api.ts') expect(code, f).not.toMatch(/from '\.\/kernel-core\.js'/);
+      expect(code, f).not.toMatch(/from '\.\/kernel-memory-api\.js'/);
     }
   });
 
