@@ -61,7 +61,8 @@ function isProt(prot: unknown): prot is number {
  * ranges. Linux's order: EINVAL for length 0, unknown flags or not exactly one of
  * MAP_SHARED/MAP_PRIVATE; ENOMEM for a length past the user space; with MAP_FIXED, ENOMEM for a
  * range past the user space before EINVAL for an unaligned address (get_unmapped_area checks the
- * range first). A hint is rounded down to a page and raised to `mmap_min_addr`
+ * range first), then EPERM for a fixed address below `mmap_min_addr` (`cap_mmap_addr`: processes
+ * are unprivileged). A hint is rounded down to a page and raised to `mmap_min_addr`
  * (`KernelOptions.mmapMinAddr`); it is used when the range there is free, else placement is
  * top-down below the stack gap. MAP_POPULATE faults everything in; MAP_HUGETLB uses huge leaves
  * where whole aligned ones fit. Lazy demand-zero by default. On failure nothing changed.
@@ -131,6 +132,13 @@ export function mmap(
       return fail('ENOMEM', `[${hex(vaOf(aVpn, aOff))}, +${pages} pages) is outside the user address space`);
     if (aOff !== 0) return fail('EINVAL', `addr ${hex(vaOf(aVpn, aOff))} is not page aligned (MAP_FIXED)`);
     start = aVpn;
+    // security_mmap_addr → cap_mmap_addr: a fixed address below vm.mmap_min_addr needs
+    // CAP_SYS_RAWIO, which no simulated process has (checked after the range and alignment).
+    if (start < mmapMinVpn)
+      return fail(
+        'EPERM',
+        `addr ${hex(vaOf(aVpn))} is below mmap_min_addr ${hex(vaOf(mmapMinVpn))} (MAP_FIXED needs CAP_SYS_RAWIO there)`,
+      );
     if (flags & MAP.FIXED_NOREPLACE && space.vmas.findIntersection(start, start + pages)) {
       return fail(
         'EEXIST',

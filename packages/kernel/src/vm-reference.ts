@@ -348,6 +348,7 @@ export class AddressSpaceModel {
     if (fixed) {
       if (addr / PAGE + pagesBig > BigInt(o.userEndVpn)) return fail('ENOMEM', 'outside the user half');
       start = Number(addr / PAGE);
+      if (start < o.mmapMinVpn) return fail('EPERM', 'fixed addr below mmap_min_addr');
       if (flags & MAP.FIXED_NOREPLACE && !this.isFree(start, start + pages))
         return fail('EEXIST', 'noreplace');
     } else {

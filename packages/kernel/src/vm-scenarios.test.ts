@@ -521,6 +521,23 @@ describe.each(CONFIGS)('$name', (c) => {
       expect(audit(e.k).problems).toEqual([]);
     });
 
+    it('MAP_FIXED below mmap_min_addr is EPERM (Linux cap_mmap_addr) and changes nothing', () => {
+      const e = setup(c);
+      const before = snap(e);
+      const page = PAGE;
+      // vm.mmap_min_addr = 65536 (the kernel's default): pages 0 … 65536/page - 1 are refused.
+      for (const addr of [0n, page, 0x1_0000n - page]) {
+        for (const flags of [PRIV | MAP.FIXED, PRIV | MAP.FIXED_NOREPLACE]) {
+          const r = e.k.mmap(e.p, addr, page, RW, flags);
+          expect(errnoOf(r)).toBe('EPERM');
+          expectUnchanged(e, before);
+        }
+      }
+      // At mmap_min_addr itself it maps; without MAP_FIXED, 0 is "anywhere".
+      expect(e.k.mmap(e.p, 0x1_0000n, page, RW, PRIV | MAP.FIXED)).toEqual({ ok: true, value: 0x1_0000n });
+      expect(e.k.mmap(e.p, 0n, page, RW, PRIV).ok).toBe(true);
+    });
+
     it('MAP_FIXED_NOREPLACE into free space maps; over any mapped page is EEXIST and changes nothing', () => {
       const e = setup(c);
       expect(e.k.mmap(e.p, pg(e, 4), bytes(2), RW, PRIV | MAP.FIXED_NOREPLACE)).toEqual({
