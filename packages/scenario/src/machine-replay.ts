@@ -79,6 +79,12 @@ const ACCESS_NAMES = ['read', 'write', 'fetch'] as const;
 const KIND_BIT = new Uint8Array(256);
 for (const kind of [0, 1, 2] as const) KIND_BIT[kind] = permBit(kind, Privilege.User);
 
+/** What {@link MachineReplay}'s `rareAccess` did: go on, or stop (the access counted, or not). */
+const RARE_NEXT = 0;
+const RARE_KILLED = 1;
+const RARE_NO_ROOM = 2;
+type RareOutcome = typeof RARE_NEXT | typeof RARE_KILLED | typeof RARE_NO_ROOM;
+
 /** An access kind by name. */
 export type MachineAccessName = (typeof ACCESS_NAMES)[number];
 
@@ -234,6 +240,8 @@ export class MachineReplay {
   private readonly rTag = new Float64Array(REGION_CACHE).fill(-1);
   private readonly rDelta = new Float64Array(REGION_CACHE);
   private readonly rAllow = new Uint8Array(REGION_CACHE);
+  /** The hit memo of {@link segment}, by access kind (256 entries: any byte indexes it; NaN = none). */
+  private readonly memo = new Float64Array(256).fill(Number.NaN);
   private readonly sampleEvery: number;
   private readonly forkAt: number;
   private readonly defaultKind: AccessKind;
@@ -433,8 +441,179 @@ export class MachineReplay {
    * The hot loop over `pages[i, stop)`: returns where it stopped (`stop`, just after an access
    * that killed the process, or at a region that found no room). Locals only; the counters go
    * back to the fields once per segment (also when a bad value throws).
+   *
+   * Without strict mode an access first checks the **hit memo**: `memo[kind]` is the last trace
+   * page of that kind known to pass the region check and the TLB hit test. A page equal to it is
+   * a hit with nothing else read: the memo is set only right after the full test passed (or a
+   * miss's fill left an entry that passes it), and every memo is forgotten before anything that
+   * can change the region cache or the TLB (a region miss, the slow path) — between them only
+   * hits run, and a hit changes nothing. So a memo hit is exactly what the full test would say.
    */
   private segment(
+    pages: ArrayLike<number>,
+    kinds: ArrayLike<number> | undefined,
+    i: number,
+    stop: number,
+  ): number {
+    if (this.cpu.strict) return this.segmentStrict(pages, kinds, i, stop);
+    if (kinds === undefined) return this.segmentOneKind(pages, i, stop);
+    const rTag = this.rTag;
+    const rDelta = this.rDelta;
+    const rAllow = this.rAllow;
+    const memo = this.memo;
+    const tlb = this.cpu.tlb;
+    const tv = tlb.vpn;
+    const ta = tlb.asid;
+    const tg = tlb.global;
+    const tp = tlb.perms;
+    const tmask = tlb.mask | 0;
+    const asid = this.proc.asid | 0;
+    // The hit memo, one local per kind (NaN: none; a bad kind reads NaN too).
+    let m0 = Number.NaN;
+    let m1 = Number.NaN;
+    let m2 = Number.NaN;
+    for (;;) {
+      // The hits: no call, no field write; the first access that is not one leaves the loop.
+      const from = i;
+      let nWrite = 0;
+      let nFetch = 0;
+      for (; i < stop; i++) {
+        const page = pages[i]!;
+        const kind = kinds[i]!;
+        if ((kind === 2 ? m2 : kind === 0 ? m0 : kind === 1 ? m1 : Number.NaN) !== page) {
+          const region = Math.floor(page * INV_REGION_PAGES); // exact: a power of two
+          const ci = region & (REGION_CACHE - 1);
+          // The kind's bit: the region's permission bit and the TLB's user permission bit alike
+          // (permBit(kind, user) = 1 << kind); 0 for a bad kind, which then fails the region check.
+          const bit = KIND_BIT[kind]!;
+          if (rTag[ci] !== region || (rAllow[ci]! & bit) === 0) break;
+          const vpn = page + rDelta[ci]!;
+          const ti = (vpn >>> 0) & tmask;
+          // The CPU's hit test (Cpu.translate): same page, the ASID or a global entry, the bit.
+          if (tv[ti] !== vpn || (ta[ti] !== asid && tg[ti] !== 1) || (tp[ti]! & bit) === 0) break;
+          if (kind === 2) m2 = page;
+          else if (kind === 0) m0 = page;
+          else m1 = page;
+        }
+        // Branch-free kind counts (reads are the rest): kind is 0, 1 or 2 past the tests.
+        nWrite += kind & 1;
+        nFetch += kind >> 1;
+      }
+      this.count(i - from, 0, nWrite, nFetch);
+      if (i === stop) return i;
+      // A region miss or a TLB miss: the one place where the region cache and the TLB change.
+      const rare = this.rareAccess(pages[i]!, kinds[i]!);
+      if (rare !== RARE_NEXT) return rare === RARE_KILLED ? i + 1 : i;
+      m0 = memo[0]!;
+      m1 = memo[1]!;
+      m2 = memo[2]!;
+      i++;
+    }
+  }
+
+  /** {@link segment} for a source without kinds: every access is `defaultKind` (one memo). */
+  private segmentOneKind(pages: ArrayLike<number>, i: number, stop: number): number {
+    const rTag = this.rTag;
+    const rDelta = this.rDelta;
+    const rAllow = this.rAllow;
+    const tlb = this.cpu.tlb;
+    const tv = tlb.vpn;
+    const ta = tlb.asid;
+    const tg = tlb.global;
+    const tp = tlb.perms;
+    const tmask = tlb.mask | 0;
+    const asid = this.proc.asid | 0;
+    const kind = this.defaultKind;
+    const bit = KIND_BIT[kind]!;
+    let memo = Number.NaN;
+    for (;;) {
+      const from = i;
+      for (; i < stop; i++) {
+        const page = pages[i]!;
+        if (page === memo) continue;
+        const region = Math.floor(page * INV_REGION_PAGES);
+        const ci = region & (REGION_CACHE - 1);
+        if (rTag[ci] !== region || (rAllow[ci]! & bit) === 0) break;
+        const vpn = page + rDelta[ci]!;
+        const ti = (vpn >>> 0) & tmask;
+        if (tv[ti] !== vpn || (ta[ti] !== asid && tg[ti] !== 1) || (tp[ti]! & bit) === 0) break;
+        memo = page;
+      }
+      const n = i - from;
+      this.count(n, 0, kind === 1 ? n : 0, kind === 2 ? n : 0);
+      if (i === stop) return i;
+      const rare = this.rareAccess(pages[i]!, kind);
+      if (rare !== RARE_NEXT) return rare === RARE_KILLED ? i + 1 : i;
+      memo = this.memo[kind]!;
+      i++;
+    }
+  }
+
+  /**
+   * One access of {@link segment} that is not a plain hit: maps or widens its region when the
+   * region cache says so, then tests the TLB and takes the slow path on a miss. Forgets the hit
+   * memo first (this is where the region cache and the TLB change), sets it again when the access
+   * leaves an entry that passes the hit test. Counts the access unless its region found no room.
+   * @throws InvalidArgumentError for a bad page or kind (named by its position, nothing counted).
+   */
+  private rareAccess(page: number, kind: number): RareOutcome {
+    const memo = this.memo;
+    memo[0] = memo[1] = memo[2] = Number.NaN;
+    const region = Math.floor(page * INV_REGION_PAGES);
+    const ci = region & (REGION_CACHE - 1);
+    const bit = KIND_BIT[kind]!;
+    if (this.rTag[ci] !== region || (this.rAllow[ci]! & bit) === 0) {
+      if (!this.regionMiss(page, kind as AccessKind, ci, this.accesses)) return RARE_NO_ROOM;
+    }
+    const vpn = page + this.rDelta[ci]!;
+    const cpu = this.cpu;
+    const proc = this.proc;
+    const w = kind & 1;
+    const f = kind >> 1;
+    if (this.hitTest(vpn, bit)) {
+      memo[kind] = page;
+      this.count(1, 0, w, f);
+      return RARE_NEXT;
+    }
+    this.count(0, 1, w, f);
+    if (cpu.translateSlow(proc, vpn, 0, 1, kind as AccessKind, Privilege.User, false) < 0) {
+      this.killed(proc, this.accesses);
+      return RARE_KILLED;
+    }
+    if (this.hitTest(vpn, bit)) memo[kind] = page;
+    return RARE_NEXT;
+  }
+
+  /** The CPU's TLB hit test (`Cpu.translate`) for a user access whose permission bit is `bit`. */
+  private hitTest(vpn: number, bit: number): boolean {
+    const tlb = this.cpu.tlb;
+    const ti = (vpn >>> 0) & tlb.mask;
+    return (
+      tlb.vpn[ti] === vpn &&
+      (tlb.asid[ti] === this.proc.asid || tlb.global[ti] === 1) &&
+      (tlb.perms[ti]! & bit) !== 0
+    );
+  }
+
+  private count(hits: number, misses: number, nWrite: number, nFetch: number): void {
+    this.accesses += hits + misses;
+    this.untilSample -= hits + misses;
+    this.hits += hits;
+    this.misses += misses;
+    this.kindCounts[0]! += hits + misses - nWrite - nFetch;
+    this.kindCounts[1]! += nWrite;
+    this.kindCounts[2]! += nFetch;
+  }
+
+  private killed(proc: Process, atAccess: number): void {
+    this.stoppedAt = {
+      atAccess,
+      reason: `process ${proc.pid} killed: ${proc.killReason ?? 'unknown'}${proc.killSignal ? ` (${proc.killSignal.signal} ${proc.killSignal.code})` : ''}`,
+    };
+  }
+
+  /** {@link segment} in strict TLB mode: every access takes the slow path (which verifies hits). */
+  private segmentStrict(
     pages: ArrayLike<number>,
     kinds: ArrayLike<number> | undefined,
     i: number,
@@ -445,14 +624,7 @@ export class MachineReplay {
     const rAllow = this.rAllow;
     const cpu = this.cpu;
     const tlb = cpu.tlb;
-    const tv = tlb.vpn;
-    const ta = tlb.asid;
-    const tg = tlb.global;
-    const tp = tlb.perms;
-    const tmask = tlb.mask;
-    const strict = cpu.strict;
     const proc = this.proc;
-    const asid = proc.asid;
     const def = this.defaultKind;
     let hits = 0;
     let misses = 0;
@@ -462,45 +634,28 @@ export class MachineReplay {
       for (; i < stop; i++) {
         const page = pages[i]!;
         const kind = (kinds === undefined ? def : kinds[i]!) as AccessKind;
-        const region = Math.floor(page * INV_REGION_PAGES); // exact: a power of two
+        const region = Math.floor(page * INV_REGION_PAGES);
         const ci = region & (REGION_CACHE - 1);
-        // The kind's bit: the region's permission bit and the TLB's user permission bit alike
-        // (permBit(kind, user) = 1 << kind); 0 for a bad kind, which then fails the region check.
         const bit = KIND_BIT[kind]!;
         if (rTag[ci] !== region || (rAllow[ci]! & bit) === 0) {
           if (!this.regionMiss(page, kind, ci, this.accesses + hits + misses)) return i;
         }
         const vpn = page + rDelta[ci]!;
-        const ti = (vpn >>> 0) & tmask;
-        nWrite += kind & 1; // branch-free: kind is 0, 1 or 2 here
+        nWrite += kind & 1;
         nFetch += kind >> 1;
-        if (!strict && tv[ti] === vpn && (ta[ti] === asid || tg[ti] === 1) && (tp[ti]! & bit) !== 0) {
-          hits++;
-        } else {
-          const fills = tlb.fills;
-          if (cpu.translateSlow(proc, vpn, 0, 1, kind, Privilege.User, false) < 0) {
-            misses++;
-            this.stoppedAt = {
-              atAccess: this.accesses + hits + misses,
-              reason: `process ${proc.pid} killed: ${proc.killReason ?? 'unknown'}${proc.killSignal ? ` (${proc.killSignal.signal} ${proc.killSignal.code})` : ''}`,
-            };
-            return i + 1;
-          }
-          // In strict mode every access takes the slow path: a hit is one that filled nothing.
-          if (strict && tlb.fills === fills) hits++;
-          else misses++;
+        const fills = tlb.fills;
+        if (cpu.translateSlow(proc, vpn, 0, 1, kind, Privilege.User, false) < 0) {
+          misses++;
+          this.killed(proc, this.accesses + hits + misses);
+          return i + 1;
         }
+        // A hit is an access that filled nothing.
+        if (tlb.fills === fills) hits++;
+        else misses++;
       }
       return i;
     } finally {
-      // Also when a bad value throws: the accesses before it were replayed and are counted.
-      this.accesses += hits + misses;
-      this.untilSample -= hits + misses;
-      this.hits += hits;
-      this.misses += misses;
-      this.kindCounts[0]! += hits + misses - nWrite - nFetch;
-      this.kindCounts[1]! += nWrite;
-      this.kindCounts[2]! += nFetch;
+      this.count(hits, misses, nWrite, nFetch);
     }
   }
 
