@@ -23,7 +23,8 @@
  *   REGIONS  pairs of (uint64 region index, int64 page shift), sorted by region
  *   PAGES    uint64 page numbers of the trace; KINDS one byte per page: 0 read, 1 write, 2 fetch
  * Each run starts with an empty TLB and region cache; prints one JSON object with the counts of
- * the last run and the best rate. Exit 1 on bad input or a faulting walk.
+ * the last run and the best rate, by the wall clock (`accesses_per_s`) and by the process's CPU
+ * time (`accesses_per_cpu_s`: what a loaded machine disturbs least). Exit 1 on bad input or a faulting walk.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdint.h>
@@ -145,7 +146,7 @@ int main(int argc, char **argv) {
   uint64_t *tag = malloc(tlb_entries * 8), *tpfn = malloc(tlb_entries * 8);
   uint8_t *tperm = malloc(tlb_entries);
   int64_t rtag[REGION_CACHE], rdelta[REGION_CACHE];
-  double best = 0;
+  double best = 0, best_cpu = 0;
   uint64_t hits = 0, misses = 0, pfn_sum = 0;
   for (int run = 0; run < runs; run++) {
     for (size_t i = 0; i < ntables; i++) {
@@ -156,7 +157,8 @@ int main(int argc, char **argv) {
     for (uint64_t i = 0; i < tlb_entries; i++) tag[i] = UINT64_MAX;
     for (int i = 0; i < REGION_CACHE; i++) rtag[i] = -1;
     hits = misses = pfn_sum = 0;
-    struct timespec t0, t1;
+    struct timespec t0, t1, c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (use_memo) {
       /* The hit memo, by kind (256 entries: any byte indexes it, as mmkit's); UINT64_MAX = none. */
@@ -229,11 +231,14 @@ int main(int argc, char **argv) {
       }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
     const double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    const double rate = (double)n / s;
-    if (rate > best) best = rate;
+    const double cs = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+    if ((double)n / s > best) best = (double)n / s;
+    if ((double)n / cs > best_cpu) best_cpu = (double)n / cs;
   }
-  printf("{\"accesses\":%zu,\"hits\":%llu,\"misses\":%llu,\"pfn_sum\":%llu,\"accesses_per_s\":%.0f}\n", n,
-         (unsigned long long)hits, (unsigned long long)misses, (unsigned long long)pfn_sum, best);
+  printf("{\"accesses\":%zu,\"hits\":%llu,\"misses\":%llu,\"pfn_sum\":%llu,\"accesses_per_s\":%.0f,"
+         "\"accesses_per_cpu_s\":%.0f}\n",
+         n, (unsigned long long)hits, (unsigned long long)misses, (unsigned long long)pfn_sum, best, best_cpu);
   return 0;
 }
