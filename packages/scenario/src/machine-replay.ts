@@ -94,8 +94,11 @@ export class MachineReplay {
   private proc: Process;
   private readonly pids = new Set<number>();
   private readonly regionMap: RegionMap;
-  /** The hit memo of {@link segment}, by access kind (256 entries: any byte indexes it; NaN = none). */
-  private readonly memo = new Float64Array(256).fill(Number.NaN);
+  /**
+   * The hit memo as `rareAccess` leaves it, by access kind (NaN = none), for the loops to take
+   * into their locals. Written only for a kind 0, 1 or 2 (one that passed the region check).
+   */
+  private readonly memo = new Float64Array(3).fill(Number.NaN);
   private readonly sampleEvery: number;
   private readonly forkAt: number;
   private readonly defaultKind: AccessKind;
