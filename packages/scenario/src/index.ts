@@ -38,18 +38,17 @@ export {
   resolveMachine,
   type ScenarioMachine,
 } from './machine.js';
-export {
-  createMachineReplay,
-  MACHINE_REPLAY_REGION_PAGES,
-  type MachineAccessName,
-  MachineReplay,
-  type MachineReplayOptions,
-  type MachineReplayRegion,
-  type MachineReplayResult,
-  type MachineReplayTimeline,
-  type MachineTrace,
-  replayOnMachine,
-} from './machine-replay.js';
+export { createMachineReplay, MachineReplay } from './machine-replay.js';
+export { MACHINE_REPLAY_REGION_PAGES } from './machine-replay-regions.js';
+export { replayOnMachine } from './machine-replay-source.js';
+export type {
+  MachineAccessName,
+  MachineReplayOptions,
+  MachineReplayRegion,
+  MachineReplayResult,
+  MachineReplayTimeline,
+  MachineTrace,
+} from './machine-replay-types.js';
 export { formatMachineTimelineSvg, type MachineTimelineSvgOptions } from './machine-timeline-svg.js';
 export {
   inRegions,

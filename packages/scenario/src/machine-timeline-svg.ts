@@ -4,7 +4,7 @@
  * golden test can pin it. Three panels share the x axis (accesses replayed): resident pages; TLB
  * misses and walks; page faults (minor, major), COW copies and swap I/O — all cumulative but RSS.
  */
-import type { MachineReplayResult } from './machine-replay.js';
+import type { MachineReplayResult } from './machine-replay-types.js';
 
 /** Options of {@link formatMachineTimelineSvg}. */
 export interface MachineTimelineSvgOptions {

@@ -13,12 +13,18 @@
  * written back on success, write permission cached only for a dirty leaf. Then fill the TLB.
  * A walk that faults is an error: the bench replays a warm machine (every page present).
  *
- * usage: machine-replay-peer TABLES CR3 MAXPHYADDR REGIONS PAGES KINDS TLB_ENTRIES RUNS
+ * With MEMO = 1 it also keeps mmkit's hit memo (MachineReplay's `segment`): per access kind, the
+ * last page known to pass the region lookup and the TLB hit test; a reference equal to it is a
+ * hit with nothing else read; every memo is forgotten on a region-cache miss and on a TLB miss,
+ * and set after a hit or a fill. MEMO = 0 is the plain per-access loop.
+ *
+ * usage: machine-replay-peer TABLES CR3 MAXPHYADDR REGIONS PAGES KINDS TLB_ENTRIES RUNS [MEMO]
  *   TABLES   records of (uint64 pa, 4096 bytes): every page-table frame of the process
  *   REGIONS  pairs of (uint64 region index, int64 page shift), sorted by region
  *   PAGES    uint64 page numbers of the trace; KINDS one byte per page: 0 read, 1 write, 2 fetch
  * Each run starts with an empty TLB and region cache; prints one JSON object with the counts of
- * the last run and the best rate. Exit 1 on bad input or a faulting walk.
+ * the last run and the best rate, by the wall clock (`accesses_per_s`) and by the process's CPU
+ * time (`accesses_per_cpu_s`: what a loaded machine disturbs least). Exit 1 on bad input or a faulting walk.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdint.h>
@@ -104,7 +110,7 @@ static inline int walk(uint64_t vpn, int access, uint64_t *pfn_out) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 9) die("usage: TABLES CR3 MAXPHYADDR REGIONS PAGES KINDS TLB_ENTRIES RUNS");
+  if (argc != 9 && argc != 10) die("usage: TABLES CR3 MAXPHYADDR REGIONS PAGES KINDS TLB_ENTRIES RUNS [MEMO]");
   size_t tlen, rlen, plen, klen;
   uint8_t *tables = read_file(argv[1], &tlen);
   cr3 = strtoull(argv[2], 0, 0);
@@ -117,6 +123,8 @@ int main(int argc, char **argv) {
   uint8_t *kinds = read_file(argv[6], &klen);
   const uint64_t tlb_entries = strtoull(argv[7], 0, 0);
   const int runs = atoi(argv[8]);
+  const int use_memo = argc == 10 ? atoi(argv[9]) : 0;
+  if (use_memo != 0 && use_memo != 1) die("bad MEMO (0 or 1)");
   const size_t rec = 8 + 4096, ntables = tlen / rec, nregions = rlen / 16, n = plen / 8;
   if (tlen % rec || rlen % 16 || plen % 8 || klen != n || !ntables || !nregions || runs < 1 ||
       !tlb_entries || (tlb_entries & (tlb_entries - 1)))
@@ -138,7 +146,7 @@ int main(int argc, char **argv) {
   uint64_t *tag = malloc(tlb_entries * 8), *tpfn = malloc(tlb_entries * 8);
   uint8_t *tperm = malloc(tlb_entries);
   int64_t rtag[REGION_CACHE], rdelta[REGION_CACHE];
-  double best = 0;
+  double best = 0, best_cpu = 0;
   uint64_t hits = 0, misses = 0, pfn_sum = 0;
   for (int run = 0; run < runs; run++) {
     for (size_t i = 0; i < ntables; i++) {
@@ -149,42 +157,88 @@ int main(int argc, char **argv) {
     for (uint64_t i = 0; i < tlb_entries; i++) tag[i] = UINT64_MAX;
     for (int i = 0; i < REGION_CACHE; i++) rtag[i] = -1;
     hits = misses = pfn_sum = 0;
-    struct timespec t0, t1;
+    struct timespec t0, t1, c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (size_t i = 0; i < n; i++) {
-      const uint64_t page = pages[i];
-      const int kind = kinds[i];
-      const uint64_t region = page / REGION_PAGES;
-      const int ci = (int)(region & (REGION_CACHE - 1));
-      if (rtag[ci] != (int64_t)region) {
-        size_t a = 0, b = nregions;
-        while (a < b) {
-          size_t m = (a + b) / 2;
-          if (regions[2 * m] < region) a = m + 1;
-          else b = m;
+    if (use_memo) {
+      /* The hit memo, by kind (256 entries: any byte indexes it, as mmkit's); UINT64_MAX = none. */
+      uint64_t memo[256];
+      for (int k = 0; k < 256; k++) memo[k] = UINT64_MAX;
+      for (size_t i = 0; i < n; i++) {
+        const uint64_t page = pages[i];
+        const int kind = kinds[i];
+        if (memo[kind] == page) {
+          hits++;
+          continue;
         }
-        if (a == nregions || regions[2 * a] != region) die("a page outside every region");
-        rtag[ci] = (int64_t)region, rdelta[ci] = (int64_t)regions[2 * a + 1];
+        const uint64_t region = page / REGION_PAGES;
+        const int ci = (int)(region & (REGION_CACHE - 1));
+        if (rtag[ci] != (int64_t)region) {
+          memo[0] = memo[1] = memo[2] = UINT64_MAX;
+          size_t a = 0, b = nregions;
+          while (a < b) {
+            size_t m = (a + b) / 2;
+            if (regions[2 * m] < region) a = m + 1;
+            else b = m;
+          }
+          if (a == nregions || regions[2 * a] != region) die("a page outside every region");
+          rtag[ci] = (int64_t)region, rdelta[ci] = (int64_t)regions[2 * a + 1];
+        }
+        const uint64_t vpn = page + (uint64_t)rdelta[ci];
+        const uint64_t ti = vpn & mask;
+        if (tag[ti] == vpn && (tperm[ti] & (1 << kind))) {
+          hits++;
+        } else {
+          memo[0] = memo[1] = memo[2] = UINT64_MAX;
+          uint64_t pfn;
+          const int perms = walk(vpn, kind, &pfn);
+          if (perms < 0) die("a walk faulted: the bench's machine must be warm");
+          tag[ti] = vpn, tperm[ti] = (uint8_t)perms, tpfn[ti] = pfn;
+          pfn_sum += pfn;
+          misses++;
+          if (!(perms & (1 << kind))) continue;
+        }
+        memo[kind] = page;
       }
-      const uint64_t vpn = page + (uint64_t)rdelta[ci];
-      const uint64_t ti = vpn & mask;
-      if (tag[ti] == vpn && (tperm[ti] & (1 << kind))) {
-        hits++;
-      } else {
-        uint64_t pfn;
-        const int perms = walk(vpn, kind, &pfn);
-        if (perms < 0) die("a walk faulted: the bench's machine must be warm");
-        tag[ti] = vpn, tperm[ti] = (uint8_t)perms, tpfn[ti] = pfn;
-        pfn_sum += pfn;
-        misses++;
+    } else {
+      for (size_t i = 0; i < n; i++) {
+        const uint64_t page = pages[i];
+        const int kind = kinds[i];
+        const uint64_t region = page / REGION_PAGES;
+        const int ci = (int)(region & (REGION_CACHE - 1));
+        if (rtag[ci] != (int64_t)region) {
+          size_t a = 0, b = nregions;
+          while (a < b) {
+            size_t m = (a + b) / 2;
+            if (regions[2 * m] < region) a = m + 1;
+            else b = m;
+          }
+          if (a == nregions || regions[2 * a] != region) die("a page outside every region");
+          rtag[ci] = (int64_t)region, rdelta[ci] = (int64_t)regions[2 * a + 1];
+        }
+        const uint64_t vpn = page + (uint64_t)rdelta[ci];
+        const uint64_t ti = vpn & mask;
+        if (tag[ti] == vpn && (tperm[ti] & (1 << kind))) {
+          hits++;
+        } else {
+          uint64_t pfn;
+          const int perms = walk(vpn, kind, &pfn);
+          if (perms < 0) die("a walk faulted: the bench's machine must be warm");
+          tag[ti] = vpn, tperm[ti] = (uint8_t)perms, tpfn[ti] = pfn;
+          pfn_sum += pfn;
+          misses++;
+        }
       }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
     const double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    const double rate = (double)n / s;
-    if (rate > best) best = rate;
+    const double cs = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+    if ((double)n / s > best) best = (double)n / s;
+    if ((double)n / cs > best_cpu) best_cpu = (double)n / cs;
   }
-  printf("{\"accesses\":%zu,\"hits\":%llu,\"misses\":%llu,\"pfn_sum\":%llu,\"accesses_per_s\":%.0f}\n", n,
-         (unsigned long long)hits, (unsigned long long)misses, (unsigned long long)pfn_sum, best);
+  printf("{\"accesses\":%zu,\"hits\":%llu,\"misses\":%llu,\"pfn_sum\":%llu,\"accesses_per_s\":%.0f,"
+         "\"accesses_per_cpu_s\":%.0f}\n",
+         n, (unsigned long long)hits, (unsigned long long)misses, (unsigned long long)pfn_sum, best, best_cpu);
   return 0;
 }
