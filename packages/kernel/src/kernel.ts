@@ -22,6 +22,7 @@
  * | `accessed-bits.ts`   | reference bits: test and clear the accessed flag, per frame or page   |
  * | `working-set.ts`     | working sets W(t, τ), page-fault frequency, thrash detection          |
  * | `swap.ts`            | swap devices, slot counts, the swap cache, swap-out and swap-in       |
+ * | `swap-view.ts`       | a read-only view of one device's slots: counts, cache, owning PTEs    |
  * | `reclaim.ts`         | watermarks, kswapd, direct reclaim, the kernel's replacement policy   |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
@@ -105,6 +106,7 @@ import { Reclaimer, type ReclaimPolicyName, type VmStat, type Watermarks, wakeKs
 import { ReverseMap } from './rmap.js';
 import { allocateUserPage, lookupUser, mapUserPage, unmapUserRange } from './seed-api.js';
 import { reclaim, type SwapDeviceInfo, SwapManager, type SwapOnOptions, swapoff, swapon } from './swap.js';
+import { type SwapSlots, swapSlots } from './swap-view.js';
 import { checkedAddress, invalidArgument, type SysResult } from './syscalls.js';
 import { discharge } from './tlb-shootdown.js';
 import {
@@ -724,6 +726,16 @@ export class Kernel implements FaultHandler, KernelContext {
   /** Usage of every active swap device, by type (`/proc/swaps`). */
   get swapDevices(): readonly SwapDeviceInfo[] {
     return this.swap.infos();
+  }
+
+  /**
+   * The slots in use on swap device `type` — each with its count of swap PTEs, its swap-cache
+   * flag and frame, and which process and page each swap PTE belongs to — or undefined when no
+   * active device has that type. A read-only snapshot (see `swap-view.ts`).
+   * @throws InvalidArgumentError unless `type` is an integer from 0 to 31.
+   */
+  swapSlots(type: number): SwapSlots | undefined {
+    return swapSlots(this, type);
   }
 
   /**
