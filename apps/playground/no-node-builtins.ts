@@ -9,6 +9,12 @@ import type { Plugin } from 'vite';
 
 const BUILTINS = new Set(builtinModules);
 
+/**
+ * What a Node built-in leaves in built JavaScript: an import (static or dynamic) of a `node:`
+ * module, or Vite's empty "browser external" stub for one. The e2e test scans the bundle with it.
+ */
+export const NODE_IN_BUNDLE = /(?:from|import)\s*\(?\s*["']node:|__vite-browser-external/;
+
 /** Whether `source` names a Node built-in (`node:` prefixed, or a bare built-in name such as `fs/promises`). */
 export function isNodeBuiltin(source: string): boolean {
   return source.startsWith('node:') || BUILTINS.has(source);

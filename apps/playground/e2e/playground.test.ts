@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import chromium from '@sparticuz/chromium';
 import { type Browser, type Page, chromium as pw } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { NODE_IN_BUNDLE } from '../no-node-builtins.js';
 
 const baseUrl = inject('baseUrl');
 const distDir = inject('distDir');
@@ -136,7 +137,7 @@ describe('playground in Chromium', () => {
     // no import of a node: module and no Vite "browser external" stub.
     for (const f of all) {
       const code = readFileSync(join(assets, f), 'utf8');
-      expect(code, f).not.toMatch(/(?:from|import)\s*\(?\s*["']node:|__vite-browser-external/);
+      expect(code, f).not.toMatch(NODE_IN_BUNDLE);
     }
     expect(await page.textContent('.machine-line')).toContain('QEMU virt');
     expect(await position(page)).toBe('step 0 / 26');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'vite';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isNodeBuiltin, noNodeBuiltins } from '../no-node-builtins.js';
+import { isNodeBuiltin, NODE_IN_BUNDLE, noNodeBuiltins } from '../no-node-builtins.js';
 import config from '../vite.config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmkit-no-node-'));
@@ -31,6 +31,18 @@ describe('no Node built-ins in the browser bundle', () => {
       expect(isNodeBuiltin(b), b).toBe(true);
     for (const b of ['preact', 'yaml', '@mmkit/replay/policies', './fs.js'])
       expect(isNodeBuiltin(b), b).toBe(false);
+  });
+
+  it('the bundle scan finds what a built-in leaves in built code, and not yaml’s `node:` keys', () => {
+    for (const code of [
+      'import{readFileSync as a}from"node:fs";',
+      'const z=await import("node:zlib")',
+      "import * as w from 'node:worker_threads'",
+      'var __vite-browser-external={}',
+    ])
+      expect(NODE_IN_BUNDLE.test(code), code).toBe(true);
+    for (const code of ['c={anchor:null,node:null}', 'const s="node: a YAML node"', 'x.node:y'])
+      expect(NODE_IN_BUNDLE.test(code), code).toBe(false);
   });
 
   it('fails a build that imports one, naming it and the importer', async () => {
