@@ -234,11 +234,11 @@ export function MachineView({ snap, client }: { snap: Snapshot; client: Client }
             </button>{' '}
             <span data-testid="zoom">
               {view.zoom === 1 ? 'whole map' : `×${Math.round(view.zoom * 10) / 10}`}
-            </span>{' '}
-            <button type="button" onClick={nextSwapped} disabled={swapped === 0}>
-              Next swapped-out frame (s)
-            </button>
-          </fieldset>
+            </span>
+          </fieldset>{' '}
+          <button type="button" onClick={nextSwapped} disabled={swapped === 0}>
+            Next swapped-out frame (s)
+          </button>
           <canvas
             ref={canvas}
             id="frame-map"

@@ -1,8 +1,9 @@
 /**
  * Swap panel of the machine view: per swap device its slots (header, free, used, cached) as a
  * compact grid — the slot in focus named with its count and the swap PTEs that name it (which
- * process, which page; `kernel.swapSlots`) —, the swap cache, the reclaim counters (/proc/vmstat), the watermarks against the
- * free frames, and the kernel's reclaim policy (eviction order, clock hand, referenced frames).
+ * process, which page; `kernel.swapSlots`) —, the swap cache, the reclaim counters
+ * (/proc/vmstat), the watermarks against the free frames, and the kernel's reclaim policy
+ * (eviction order, clock hand, referenced frames).
  */
 import { useState } from 'preact/hooks';
 import { SLOT_CODE_NAMES, type SlotDetail, type SwapDeviceView, type SwapView } from '../worker/engine.js';
@@ -166,8 +167,8 @@ function SlotGrid({ device: d }: { device: SwapDeviceView }) {
 }
 
 /**
- * A slot as text: `slot 3: used` for a free or header slot's name, and for one in use its count of
- * swap PTEs and whose they are, and its swap-cache frame.
+ * A slot as text: `slot 3: free` for a free slot or the header; for one in use, also its count of
+ * swap PTEs, whose they are, and its swap-cache frame.
  */
 export function slotText(offset: number, name: string, d: SlotDetail | undefined): string {
   if (d === undefined) return `slot ${offset}: ${name}`;
