@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { slotText } from '../src/views/swap.js';
-import { compare, Engine, FRAME_CODES, ImportedState, SLOT_CODES } from '../src/worker/engine.js';
+import {
+  compare,
+  Engine,
+  FRAME_CODES,
+  ImportedState,
+  SLOT_CODES,
+  SLOTS_SHOWN,
+} from '../src/worker/engine.js';
 import type { ScenarioRef } from '../src/worker/scenario.js';
 
 /** The shipped demo, optionally on another board and paging format. */
@@ -431,6 +438,21 @@ describe('engine: frames just swapped out, and kernel.swapSlots in the swap view
       `slot ${c.offset}: cached, 1 swap PTE (${c.ptes[0]}), in the swap cache at ${c.frame}`,
     );
     expect(slotText(0, 'header', undefined)).toBe('slot 0: header');
+  });
+});
+
+describe('engine: a large swap device', () => {
+  it('describes only the slots the panel draws (the first SLOTS_SHOWN), counts all', () => {
+    const text =
+      'board: virt\nram: 64M\noptions: { autoReclaim: false }\nsteps:\n' +
+      '  - { op: spawn, as: a }\n  - { op: brk, process: a, to: heap+0x480000 }\n' +
+      '  - { op: touch, process: a, addr: heap, length: 1152 pages, write: true }\n' +
+      '  - { op: swapon, size: 2048 pages }\n  - { op: reclaim, pages: 1200 }\n';
+    const d = at({ text }, 5).swap().devices[0]!;
+    expect(d.used).toBeGreaterThan(SLOTS_SHOWN);
+    expect(d.slots.filter((c) => c === SLOT_CODES.used)).toHaveLength(d.used);
+    expect(d.details).toHaveLength(SLOTS_SHOWN - 1); // slots 1 … 1023: slot 0 is the header
+    expect(d.details.every((x) => x.offset < SLOTS_SHOWN && x.count === 1 && x.ptes.length === 1)).toBe(true);
   });
 });
 

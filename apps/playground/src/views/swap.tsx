@@ -6,12 +6,16 @@
  * (eviction order, clock hand, referenced frames).
  */
 import { useState } from 'preact/hooks';
-import { SLOT_CODE_NAMES, type SlotDetail, type SwapDeviceView, type SwapView } from '../worker/engine.js';
+import {
+  SLOT_CODE_NAMES,
+  SLOTS_SHOWN,
+  type SlotDetail,
+  type SwapDeviceView,
+  type SwapView,
+} from '../worker/engine.js';
 
 /** Slot colours by code (header, free, used, cached). */
 const SLOT_COLOURS = ['rgb(120,120,120)', 'rgb(198,222,200)', 'rgb(52,120,219)', 'rgb(231,76,60)'];
-/** Slots drawn per device (a larger device shows its first slots and says so). */
-const SLOTS_SHOWN = 1024;
 
 /** The swap panel. */
 export function SwapPanel({ swap }: { swap: SwapView }) {

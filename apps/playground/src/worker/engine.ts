@@ -243,6 +243,8 @@ const PRIV = ['user', 'kernel'] as const;
 export const SLOT_CODES = { header: 0, free: 1, used: 2, cached: 3 } as const;
 /** Names of {@link SLOT_CODES}, by code. */
 export const SLOT_CODE_NAMES = ['header', 'free', 'used', 'cached'];
+/** Slots per device the Swap panel draws and describes (a larger device shows its first ones). */
+export const SLOTS_SHOWN = 1024;
 /** Entries of the policy's eviction order sent to the UI (the rest is counted, not listed). */
 export const POLICY_LIST_LIMIT = 128;
 
@@ -266,7 +268,7 @@ export interface SwapDeviceView {
   readonly priority: number;
   /** Per slot a {@link SLOT_CODES} code: `used` = named by swap PTEs only, `cached` = also in memory. */
   readonly slots: Uint8Array;
-  /** The slots in use, by offset (`kernel.swapSlots`). */
+  /** The slots in use among the first {@link SLOTS_SHOWN}, by offset (`kernel.swapSlots`). */
   readonly details: readonly SlotDetail[];
   readonly used: number;
   readonly cached: number;
@@ -499,6 +501,7 @@ export class Engine {
       const details: SlotDetail[] = [];
       for (const s of d.slots) {
         slots[s.offset] = s.cached ? SLOT_CODES.cached : SLOT_CODES.used;
+        if (s.offset >= SLOTS_SHOWN) continue;
         details.push({
           offset: s.offset,
           count: s.count,
