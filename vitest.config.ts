@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
 // One vitest project per package. Workspace dependencies resolve to their
@@ -7,12 +7,26 @@ const packages = readdirSync(new URL('./packages', import.meta.url));
 
 // The README examples (scripts/readme-examples) import the packages by name from generated files
 // outside any package, so they get every package's src by alias (the same modules the
-// "@mmkit/source" condition gives the package tests).
-// Exact matches only: a subpath (`@mmkit/replay/policies`) resolves through the package's exports.
-const sources = packages.map((name) => ({
-  find: new RegExp(`^@mmkit/${name}$`),
-  replacement: new URL(`./packages/${name}/src/index.ts`, import.meta.url).pathname,
-}));
+// "@mmkit/source" condition gives the package tests): each entry point of each package's exports
+// (`@mmkit/replay` and its subpath `@mmkit/replay/policies`), exact matches only.
+const sources = packages.flatMap((dir) => {
+  const pkgUrl = new URL(`./packages/${dir}/`, import.meta.url);
+  const pkg = JSON.parse(readFileSync(new URL('package.json', pkgUrl), 'utf8')) as {
+    name: string;
+    exports?: Record<string, string | Record<string, string>>;
+  };
+  return Object.entries(pkg.exports ?? {}).flatMap(([sub, target]) => {
+    const src = typeof target === 'object' ? target['@mmkit/source'] : undefined;
+    if (src === undefined) return [];
+    const id = sub === '.' ? pkg.name : `${pkg.name}/${sub.slice(2)}`;
+    return [
+      {
+        find: new RegExp(`^${id.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`),
+        replacement: new URL(src, pkgUrl).pathname,
+      },
+    ];
+  });
+});
 
 export default defineConfig({
   resolve: { conditions: ['@mmkit/source'] },

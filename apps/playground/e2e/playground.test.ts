@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import chromium from '@sparticuz/chromium';
 import { type Browser, type Page, chromium as pw } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { NODE_IN_BUNDLE } from '../no-node-builtins.js';
 
 const baseUrl = inject('baseUrl');
 const distDir = inject('distDir');
@@ -64,6 +65,40 @@ async function framePixels(p: Page): Promise<number[]> {
   });
 }
 
+/** Drops a file (text, or bytes given as base64) on the element `selector` names, as a drag from the desktop would. */
+async function dropFile(
+  p: Page,
+  selector: string,
+  name: string,
+  content: { text: string } | { base64: string },
+) {
+  return p.evaluate(
+    ({ selector, name, content }) => {
+      const data =
+        'text' in content ? content.text : Uint8Array.from(atob(content.base64), (ch) => ch.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([data], name));
+      const target = document.querySelector(selector)!;
+      // Whether each event's default was prevented (a drop target cancels dragover).
+      return ['dragenter', 'dragover', 'drop'].map(
+        (type) =>
+          !target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: dt })),
+      );
+    },
+    { selector, name, content },
+  );
+}
+
+/** The translation-state export of pid 1 at the current step, through the Import/export view. */
+async function exportPid1(p: Page): Promise<string> {
+  await p.getByRole('tab', { name: 'Import/export' }).click();
+  await p.getByLabel('Process to export').selectOption('1');
+  const download = p.waitForEvent('download');
+  await p.getByRole('button', { name: 'Export translation state' }).click();
+  await download;
+  return p.locator('#import-text').inputValue();
+}
+
 beforeAll(async () => {
   browser = await pw.launch({ executablePath: inject('chromiumPath'), args: chromium.args, headless: true });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -98,6 +133,12 @@ describe('playground in Chromium', () => {
     const gz = js.reduce((n, f) => n + gzOf(f), 0);
     const lazyGz = lazy.reduce((n, f) => n + gzOf(f), 0);
     expect(gz).toBeLessThan(300 * 1024);
+    // No Node built-in reached the bundle (the build refuses them; this checks the output too):
+    // no import of a node: module and no Vite "browser external" stub.
+    for (const f of all) {
+      const code = readFileSync(join(assets, f), 'utf8');
+      expect(code, f).not.toMatch(NODE_IN_BUNDLE);
+    }
     expect(await page.textContent('.machine-line')).toContain('QEMU virt');
     expect(await position(page)).toBe('step 0 / 26');
     // An 8 GiB Raspberry Pi 4B: 2 M frames in one ImageData.
@@ -272,6 +313,105 @@ describe('playground in Chromium', () => {
     await expect.poll(shared).toBe(0);
   });
 
+  it('shows a frame just swapped out in its own colour, names its slot, until the frame is reused', async () => {
+    const yellow = () =>
+      page.evaluate(() => {
+        const c = document.getElementById('frame-map') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        const at: number[] = [];
+        for (let k = 0; k < d.length; k += 4)
+          if (d[k] === 241 && d[k + 1] === 196 && d[k + 2] === 15) at.push(k / 4);
+        return at;
+      });
+    await open(page, '#scenario=swap&p=6&view=machine');
+    await page.getByLabel('follow the step').uncheck();
+    expect(await yellow()).toEqual([]);
+    expect(await page.locator('.legend').first().textContent()).toContain('just swapped out: 0');
+    // The reclaim step: every page goes out; the heap pages the fork shared once for both.
+    await page.getByRole('button', { name: 'Step forward (])' }).click();
+    await expect.poll(() => position(page)).toBe('step 7 / 14');
+    await expect.poll(async () => (await yellow()).length).toBeGreaterThan(0);
+    const out = await yellow();
+    expect(await page.locator('.legend').first().textContent()).toContain(`just swapped out: ${out.length}`);
+    const canvas = page.locator('#frame-map');
+    expect(await canvas.getAttribute('aria-label')).toContain(`${out.length} just swapped out`);
+    // Pointing at one names the slot its contents went to.
+    const box = (await canvas.boundingBox())!;
+    const [w, h] = await canvas.evaluate((c) => [
+      (c as HTMLCanvasElement).width,
+      (c as HTMLCanvasElement).height,
+    ]);
+    await page.mouse.move(...framePoint(box, w, h, out[0]!));
+    const info = page.getByTestId('frame-info');
+    await expect.poll(() => info.textContent()).toContain('free, just swapped out');
+    expect(await page.getByTestId('frame-swapped-to').textContent()).toMatch(
+      /^slot 0:\d+ of swap0 at step 7 \(pid 1 0x[0-9a-f]+, pid 2 0x[0-9a-f]+\)$/,
+    );
+    // The keyboard: `s` on the focused map selects the next swapped-out frame after the selected
+    // one, wrapping (the live region says which).
+    await page.mouse.move(0, 0);
+    await canvas.focus();
+    for (let k = 1; k <= out.length; k++) {
+      await page.keyboard.press('s');
+      await expect.poll(() => info.textContent()).toContain(`#${out[k % out.length]} at PA`);
+      expect(await info.textContent()).toMatch(/swapped out toslot 0:\d+ of swap0/);
+    }
+    // The parent's read takes a frame for the page it swaps in: a reused frame loses the colour.
+    await page.getByRole('button', { name: 'Step forward (])' }).click();
+    await expect.poll(() => position(page)).toBe('step 8 / 14');
+    await expect.poll(async () => (await yellow()).length).toBeLessThan(out.length);
+    const still = await yellow();
+    expect(still.every((i) => out.includes(i))).toBe(true);
+  });
+
+  it('imports a file dropped on the Import/export view: a translation-state export, or a memory image on the image form', async () => {
+    await open(page, '#scenario=demo&board=pc&arch=x86-pae&p=4&view=walk');
+    await expect.poll(() => walkedVa(page)).toMatch(/^0x[0-9a-f]+$/);
+    const va = (await walkedVa(page))!;
+    const pa = await page.getByTestId('walk-pa').textContent();
+    const text = await exportPid1(page);
+    await page.locator('#import-text').fill('');
+    // The export, dropped anywhere on the view (here its heading): imported at once.
+    expect(await dropFile(page, '#import-h', 'state.json', { text })).toEqual([false, true, true]);
+    await expect
+      .poll(() => page.getByTestId('imported').locator('h3').textContent())
+      .toContain('x86-pae on pc, pid 1');
+    expect(await page.locator('#import-text').inputValue()).toBe(text);
+    // A memory image dropped on the image form: it becomes the form's file and loads with the
+    // base address and registers typed there.
+    const state = JSON.parse(text) as {
+      registers: Record<string, string>;
+      tables: { pa: string; bytes: string }[];
+    };
+    const pas = state.tables.map((t) => Number.parseInt(t.pa, 16));
+    const base = Math.floor(Math.min(...pas) / 4096) * 4096;
+    const image = Buffer.alloc(Math.max(...pas.map((p) => Math.floor(p / 4096) * 4096 + 4096)) - base);
+    for (const t of state.tables) Buffer.from(t.bytes, 'hex').copy(image, Number.parseInt(t.pa, 16) - base);
+    const form = page.getByRole('form', { name: 'Import a memory image' });
+    await form.getByLabel('Base address').fill(`0x${base.toString(16)}`);
+    await form.getByLabel('Architecture').selectOption('x86');
+    for (const r of ['CR0', 'CR3', 'CR4', 'EFER'])
+      await form.getByLabel(r, { exact: true }).fill(state.registers[r]!);
+    expect(
+      await dropFile(page, 'form.image-form', 'dropped.bin', { base64: image.toString('base64') }),
+    ).toEqual([false, true, true]);
+    await expect
+      .poll(() => page.getByTestId('imported').locator('h3').textContent())
+      .toContain(`x86-pae on image dropped.bin @ 0x${base.toString(16)}`);
+    expect(await page.getByTestId('image-file-name').textContent()).toBe(
+      `dropped.bin (${image.length} bytes)`,
+    );
+    const iform = page.getByTestId('imported').getByRole('form', { name: 'Walk a virtual address' });
+    await iform.getByLabel('VA').fill(va);
+    await iform.getByLabel('Access').selectOption('write');
+    await iform.getByRole('button', { name: 'Walk' }).click();
+    await expect.poll(() => page.getByTestId('imported').getByTestId('walk-pa').textContent()).toBe(pa);
+    // A dropped image without the registers it needs gets the message naming what is missing.
+    await form.getByLabel('CR3', { exact: true }).fill('');
+    await dropFile(page, 'form.image-form', 'dropped.bin', { base64: image.toString('base64') });
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/CR3/);
+  });
+
   it('shows the swap slots, counters and reclaim policy per step (the swap example)', async () => {
     await open(page, '#scenario=swap&p=7&view=machine');
     await page.getByLabel('follow the step').uncheck();
@@ -289,7 +429,9 @@ describe('playground in Chromium', () => {
     await grid.focus();
     expect(await grid.evaluate((el) => el === document.activeElement)).toBe(true);
     await page.keyboard.press('ArrowRight');
-    await expect.poll(() => panel.getByTestId('swap-slot-0').textContent()).toBe('slot 1: used');
+    await expect
+      .poll(() => panel.getByTestId('swap-slot-0').textContent())
+      .toMatch(/^slot 1: used, 2 swap PTEs \(pid 1 \(parent\) 0x[0-9a-f]+, pid 2 \(child\) 0x[0-9a-f]+\)$/);
     await page.keyboard.press('Home');
     await expect.poll(() => panel.getByTestId('swap-slot-0').textContent()).toBe('slot 0: header');
     // The parent's read swaps a page in: it stays in the swap cache, its slot now "cached".

@@ -4,7 +4,10 @@
  * milliseconds.
  */
 
-/** RGBA colours per frame code (free, reserved, page table, user, kernel, shared, not managed). */
+/**
+ * RGBA colours per frame code (free, reserved, page table, user, kernel, shared, not managed, just
+ * swapped out).
+ */
 export const FRAME_COLOURS: readonly (readonly [number, number, number])[] = [
   [198, 222, 200], // free: pale green
   [120, 120, 120], // reserved: grey
@@ -13,6 +16,7 @@ export const FRAME_COLOURS: readonly (readonly [number, number, number])[] = [
   [142, 68, 173], // kernel: purple
   [231, 76, 60], // shared: red
   [60, 60, 60], // not managed: dark grey
+  [241, 196, 15], // just swapped out: yellow
 ];
 
 /** Columns of the map for `frames` frames: a power of two, at most 1024, near-square. */

@@ -10,7 +10,7 @@ import {
   POLICY_NAMES,
   type PolicyName,
   type PolicyState,
-} from '@mmkit/replay';
+} from '@mmkit/replay/policies';
 
 /** Most references the view runs (a lecture's string is a few dozen). */
 export const MAX_REFERENCES = 500;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { compare, Engine, FRAME_CODES, ImportedState, SLOT_CODES } from '../src/worker/engine.js';
+import { slotText } from '../src/views/swap.js';
+import {
+  compare,
+  Engine,
+  FRAME_CODES,
+  ImportedState,
+  SLOT_CODES,
+  SLOTS_SHOWN,
+} from '../src/worker/engine.js';
 import type { ScenarioRef } from '../src/worker/scenario.js';
 
 /** The shipped demo, optionally on another board and paging format. */
@@ -354,3 +362,104 @@ describe('engine: the swap view', () => {
     expect(after.referenced).toEqual([]);
   });
 });
+
+describe('engine: frames just swapped out, and kernel.swapSlots in the swap view', () => {
+  const swapped = (e: Engine) => {
+    const f = e.frameMap();
+    const out: number[] = [];
+    for (let i = 0; i < f.codes.length; i++) if (f.codes[i] === FRAME_CODES.swapped) out.push(i);
+    expect(f.counts[FRAME_CODES.swapped]).toBe(out.length);
+    return out;
+  };
+
+  it('marks each frame a swap-out freed, names the slot and the PTEs, until the frame is reused', () => {
+    expect(swapped(at({ example: 'swap' }, 6))).toEqual([]); // swapon: nothing out yet
+    const e = at({ example: 'swap' }, 7); // reclaim
+    const outs = e.records[6]!.events.filter((x) => x.startsWith('swap-out '));
+    const pas = new Set(outs.map((x) => /: (0x[0-9a-f]+) → slot/.exec(x)![1]));
+    const marked = swapped(e);
+    expect(marked).toHaveLength(pas.size);
+    for (const i of marked) {
+      const info = e.frameInfo(i)!;
+      expect(pas.has(info.pa)).toBe(true);
+      expect(info.state).toBe('free, just swapped out');
+      expect(info.refCount).toBe(0);
+      expect(info.mappedBy).toEqual([]);
+      const ptes = outs.filter((x) => x.includes(`: ${info.pa} → slot`));
+      const slot = /slot (\d+:\d+)$/.exec(ptes[0]!)![1];
+      expect(info.swappedTo).toBe(
+        `slot ${slot} of swap0 at step 7 (${ptes
+          .map((x) => /^swap-out (pid \d+ 0x[0-9a-f]+)/.exec(x)![1]!)
+          .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+          .join(', ')})`,
+      );
+    }
+    // A heap page the fork shared went out once, for both processes.
+    expect(
+      marked.some((i) => /\(pid 1 0x[0-9a-f]+, pid 2 0x[0-9a-f]+\)$/.test(e.frameInfo(i)!.swappedTo!)),
+    ).toBe(true);
+    // The parent's major fault allocates a frame: a reused one is no longer marked; the rest stay.
+    const next = at({ example: 'swap' }, 8);
+    const still = swapped(next);
+    const reused = marked.filter((i) => !still.includes(i));
+    expect(reused.length).toBeGreaterThan(0);
+    for (const i of reused) expect(next.frameInfo(i)!.state).not.toMatch(/^free/);
+    for (const i of still) expect(marked).toContain(i);
+    // Time travel: back to step 7 the marks are the same (the engine re-runs from boot).
+    expect(swapped(at({ example: 'swap' }, 7))).toEqual(marked);
+  });
+
+  it('lists each slot in use with its swap PTEs and swap-cache frame (kernel.swapSlots)', () => {
+    const out = at({ example: 'swap' }, 7).swap().devices[0]!;
+    expect(out.details).toHaveLength(out.used);
+    expect(out.details.map((d) => d.offset)).toEqual(
+      [...out.slots].flatMap((c, i) => (c === SLOT_CODES.used ? [i] : [])),
+    );
+    const shared = out.details.filter((d) => d.count === 2);
+    expect(shared.length).toBeGreaterThan(0);
+    for (const d of shared) {
+      expect(d.cached).toBe(false);
+      expect(d.ptes).toHaveLength(2);
+      expect(d.ptes[0]).toMatch(/^pid 1 \(parent\) 0x[0-9a-f]+$/);
+      expect(d.ptes[1]).toBe(d.ptes[0]!.replace('pid 1 (parent)', 'pid 2 (child)'));
+    }
+    // The parent's read: the slot stays for the child, its page in the swap cache.
+    const e = at({ example: 'swap' }, 8);
+    const major = e.swap().devices[0]!;
+    const cached = major.details.filter((d) => d.cached);
+    expect(cached).toHaveLength(major.cached);
+    const c = cached[0]!;
+    expect(c.count).toBe(1);
+    expect(c.ptes).toEqual([expect.stringMatching(/^pid 2 \(child\) 0x/)]);
+    expect(e.frameInfo(e.frameMap().ranges.length ? indexOf(e, c.frame!) : -1)!.mappedBy).toEqual([
+      expect.stringMatching(/^pid 1 L3\[\d+\] VA 0x/),
+    ]);
+    expect(slotText(c.offset, 'cached', c)).toBe(
+      `slot ${c.offset}: cached, 1 swap PTE (${c.ptes[0]}), in the swap cache at ${c.frame}`,
+    );
+    expect(slotText(0, 'header', undefined)).toBe('slot 0: header');
+  });
+});
+
+describe('engine: a large swap device', () => {
+  it('describes only the slots the panel draws (the first SLOTS_SHOWN), counts all', () => {
+    const text =
+      'board: virt\nram: 64M\noptions: { autoReclaim: false }\nsteps:\n' +
+      '  - { op: spawn, as: a }\n  - { op: brk, process: a, to: heap+0x480000 }\n' +
+      '  - { op: touch, process: a, addr: heap, length: 1152 pages, write: true }\n' +
+      '  - { op: swapon, size: 2048 pages }\n  - { op: reclaim, pages: 1200 }\n';
+    const d = at({ text }, 5).swap().devices[0]!;
+    expect(d.used).toBeGreaterThan(SLOTS_SHOWN);
+    expect(d.slots.filter((c) => c === SLOT_CODES.used)).toHaveLength(d.used);
+    expect(d.details).toHaveLength(SLOTS_SHOWN - 1); // slots 1 … 1023: slot 0 is the header
+    expect(d.details.every((x) => x.offset < SLOTS_SHOWN && x.count === 1 && x.ptes.length === 1)).toBe(true);
+  });
+});
+
+/** The frame-map index of physical address `pa` (hex). */
+function indexOf(e: Engine, pa: string): number {
+  const n = Number(BigInt(pa));
+  for (const [start, end, first] of e.frameMap().ranges)
+    if (n >= start && n < end) return first + (n - start) / 4096;
+  return -1;
+}

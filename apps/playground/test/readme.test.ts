@@ -19,6 +19,29 @@ describe('README', () => {
     expect(e.machine().boardName).toContain('512 MiB');
   });
 
+  it('its swap topic: four frames just swapped out at step 7, one named as the README names it', async () => {
+    const { FRAME_CODES } = await import('../src/worker/engine.js');
+    const e = new Engine({ example: 'swap' });
+    e.runTo(7);
+    const f = e.frameMap();
+    expect(f.counts[FRAME_CODES.swapped]).toBe(4);
+    const named = [...f.codes.keys()]
+      .filter((i) => f.codes[i] === FRAME_CODES.swapped)
+      .map((i) => e.frameInfo(i)!.swappedTo);
+    const quoted = /"(slot 0:2 of swap0 at step 7 \(pid 1 0x100000000, pid 2 0x100000000\))"/.exec(
+      readme,
+    )![1];
+    expect(named).toContain(quoted);
+    const slot = e.swap().devices[0]!.details.find((d) => d.offset === 2)!;
+    expect(slot).toMatchObject({ count: 2, cached: false });
+    e.runTo(8);
+    expect(e.frameMap().counts[FRAME_CODES.swapped]).toBe(3);
+    expect(e.swap().devices[0]!.details.find((d) => d.offset === 2)).toMatchObject({
+      count: 1,
+      cached: true,
+    });
+  });
+
   it('its example link opens what it says', async () => {
     const { decodeHash } = await import('../src/url-state.js');
     const link = /`(#scenario=demo[^`]*)`/.exec(readme)![1]!;

@@ -70,6 +70,7 @@ export {
 } from './reclaim.js';
 export { ReverseMap, type ReverseMapping } from './rmap.js';
 export type { SwapDeviceInfo, SwapManager, SwapOnOptions } from './swap.js';
+export type { SwapSlotPte, SwapSlots, SwapSlotView } from './swap-view.js';
 export {
   type Errno,
   fail,

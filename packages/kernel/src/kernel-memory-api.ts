@@ -26,6 +26,7 @@ import type { Process } from './process.js';
 import type { ReclaimPolicyName, VmStat, Watermarks } from './reclaim.js';
 import { allocateUserPage, lookupUser, mapUserPage, unmapUserRange } from './seed-api.js';
 import { reclaim, type SwapDeviceInfo, type SwapOnOptions, swapoff, swapon } from './swap.js';
+import { type SwapSlots, swapSlots } from './swap-view.js';
 import type { SysResult } from './syscalls.js';
 
 /** The memory-management calls of `Kernel` (see the module documentation). */
@@ -219,6 +220,16 @@ export abstract class KernelMemoryApi extends KernelCore {
   /** Usage of every active swap device, by type (`/proc/swaps`). */
   get swapDevices(): readonly SwapDeviceInfo[] {
     return this.swap.infos();
+  }
+
+  /**
+   * The slots in use on swap device `type` — each with its count of swap PTEs, its swap-cache
+   * flag and frame, and which process and page each swap PTE belongs to — or undefined when no
+   * active device has that type. A read-only snapshot (see `swap-view.ts`).
+   * @throws InvalidArgumentError unless `type` is an integer from 0 to 31.
+   */
+  swapSlots(type: number): SwapSlots | undefined {
+    return swapSlots(this, type);
   }
 
   /**

@@ -34,6 +34,7 @@
  * | `accessed-bits.ts`   | reference bits: test and clear the accessed flag, per frame or page   |
  * | `working-set.ts`     | working sets W(t, τ), page-fault frequency, thrash detection          |
  * | `swap.ts`            | swap devices, slot counts, the swap cache, swap-out and swap-in       |
+ * | `swap-view.ts`       | a read-only view of one device's slots: counts, cache, owning PTEs    |
  * | `reclaim.ts`         | watermarks, kswapd, direct reclaim, the kernel's replacement policy   |
  *
  * The VMA tree of every address space: `vma-tree.ts` (`VmaTree`: lookups, iteration, insert,

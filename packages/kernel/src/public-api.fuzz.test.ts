@@ -578,6 +578,7 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
   ],
   swapoff: (w) => [arg(w, [0, 1, 22, 31, 32, -1, 0.5])],
   swapDevices: () => [],
+  swapSlots: (w) => [arg(w, [0, 1, 22, 31, 32, -1, 0.5])],
   reclaim: (w) => [arg(w, [0, 1, 4, 100, -1, 1.5])],
   watermarks: () => [],
   reclaimPolicy: () => [],

@@ -1,10 +1,11 @@
 /**
  * `@mmkit/replay/policies` — the replacement policies alone, without the trace readers and
  * parallel replay (which use Node's `fs`, `zlib` and `worker_threads`): what a kernel's reclaim
- * and a browser need. Everything here is also exported by the package's main entry.
+ * and a browser need, with OPT's next-use pass over an in-memory string ({@link computeNextUseSync}). Everything here is also exported by the package's main entry.
  *
  * @module @mmkit/replay/policies
  */
+export { computeNextUseSync } from './next-use.js';
 export {
   type CreatePolicyOptions,
   createPolicy,

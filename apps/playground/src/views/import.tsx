@@ -1,8 +1,10 @@
 /**
  * Import/export: drop a mmkit-translation-state/1 export, or a raw memory image (or ELF core) with
- * its registers, to browse and walk its tables; export the current state.
+ * its registers, to browse and walk its tables; export the current state. A file dropped anywhere
+ * on the view is told apart by its first bytes ({@link classifyDrop}) and imported the way its
+ * kind needs.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Client } from '../client.js';
 import type { ImportedEntryView, ImportedView, WalkView } from '../worker/engine.js';
 import { Fields } from './fields.js';
@@ -39,6 +41,16 @@ export function ImportView({ client, pids }: { client: Client; pids: readonly nu
       })
       .catch((e: Error) => setError(e.message));
   };
+  // A memory image dropped on the view goes to the image form (its base and registers apply).
+  const [dropped, setDropped] = useState<{ readonly file: File } | null>(null);
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    const file = e.dataTransfer?.files[0];
+    if (!file) return;
+    classifyDrop(file)
+      .then((kind) => (kind === 'state' ? file.text().then(load) : setDropped({ file })))
+      .catch((err: Error) => setError(`${file.name}: ${err.message}`));
+  };
   const onWalk = (q: WalkQuery) =>
     client
       .call({ type: 'walkImported', va: q.va, access: q.access, privilege: q.privilege })
@@ -48,7 +60,17 @@ export function ImportView({ client, pids }: { client: Client; pids: readonly nu
       })
       .catch((e: Error) => setError(e.message));
   return (
-    <section aria-labelledby="import-h" class="view">
+    // Dropping a file is a mouse shortcut; the file inputs and the text box are the keyboard way.
+    <section
+      aria-labelledby="import-h"
+      class="view"
+      data-testid="import-view"
+      onDragOver={(e) => {
+        e.preventDefault();
+        if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
+      }}
+      onDrop={onDrop}
+    >
       <h2 id="import-h">Import / export</h2>
       <p>
         <label>
@@ -73,16 +95,12 @@ export function ImportView({ client, pids }: { client: Client; pids: readonly nu
           Export translation state
         </button>
       </p>
-      {/* biome-ignore lint/a11y/noStaticElementInteractions: dropping a file is a mouse shortcut; the file input and the text box inside are the keyboard way */}
-      <div
-        class="drop"
-        onDragOver={(e) => e.preventDefault()}
-        onDrop={(e) => {
-          e.preventDefault();
-          e.dataTransfer?.files[0]?.text().then(load);
-        }}
-      >
-        <label for="import-file">Drop a mmkit-translation-state/1 file here, or choose one: </label>
+      <p class="hint">
+        Drop a file anywhere here: a translation-state export is imported at once, a memory image or ELF core
+        goes to the image form below and loads with its base address and registers.
+      </p>
+      <div class="drop">
+        <label for="import-file">A mmkit-translation-state/1 file: </label>
         <input
           id="import-file"
           type="file"
@@ -101,6 +119,7 @@ export function ImportView({ client, pids }: { client: Client; pids: readonly nu
         </button>
       </div>
       <ImageForm
+        dropped={dropped}
         onLoad={(req) =>
           client
             .call({ type: 'importImage', ...req })
@@ -209,13 +228,19 @@ interface ImageFields {
  * and paging mode come from them (x86: CR4.PAE, EFER.LMA, CR4.LA57), as `mmkit walk --from
  * image:FILE@BASE --regs …` reads them.
  */
-function ImageForm({ onLoad }: { onLoad: (req: ImageFields) => void }) {
+function ImageForm({
+  onLoad,
+  dropped,
+}: {
+  onLoad: (req: ImageFields) => void;
+  /** A file dropped on the view: it becomes the image and is loaded at once. */
+  dropped: { readonly file: File } | null;
+}) {
   const [family, setFamily] = useState<'aarch64' | 'x86'>('aarch64');
   const [file, setFile] = useState<File | null>(null);
   const [base, setBase] = useState('0x40000000');
   const [regs, setRegs] = useState<Record<string, string>>({});
-  const submit = (e: Event) => {
-    e.preventDefault();
+  const send = (file: File | null) => {
     const registers: Record<string, string> = {};
     for (const r of IMAGE_REGISTERS[family]) registers[r] = regs[r] ?? '';
     if (!file) {
@@ -224,6 +249,16 @@ function ImageForm({ onLoad }: { onLoad: (req: ImageFields) => void }) {
     }
     file.arrayBuffer().then((b) => onLoad({ name: file.name, bytes: new Uint8Array(b), base, registers }));
   };
+  const submit = (e: Event) => {
+    e.preventDefault();
+    send(file);
+  };
+  // A drop loads once, with the fields as they are then.
+  useEffect(() => {
+    if (!dropped) return;
+    setFile(dropped.file);
+    send(dropped.file);
+  }, [dropped]);
   return (
     <form class="image-form" aria-label="Import a memory image" onSubmit={submit}>
       <fieldset>
@@ -234,7 +269,10 @@ function ImageForm({ onLoad }: { onLoad: (req: ImageFields) => void }) {
             id="image-file"
             type="file"
             onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)}
-          />
+          />{' '}
+          <span data-testid="image-file-name">
+            {file ? `${file.name} (${file.size} bytes)` : 'or drop one on this view'}
+          </span>
         </p>
         <p>
           <label>
@@ -275,4 +313,20 @@ function ImageForm({ onLoad }: { onLoad: (req: ImageFields) => void }) {
       </fieldset>
     </form>
   );
+}
+
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+/** Bytes a JSON text may start with before its `{`: blanks and a UTF-8 byte-order mark. */
+const JSON_LEAD = new Set([0x20, 0x09, 0x0a, 0x0d, 0xef, 0xbb, 0xbf]);
+
+/**
+ * What a dropped file is, from its first bytes: an ELF core (`\x7fELF`) or anything that is not
+ * JSON text is a memory image (`image`); a file whose first non-blank byte is `{` is a
+ * translation-state export (`state`).
+ */
+export async function classifyDrop(file: Blob): Promise<'state' | 'image'> {
+  const head = new Uint8Array(await file.slice(0, 64).arrayBuffer());
+  if (ELF_MAGIC.every((b, i) => head[i] === b)) return 'image';
+  const first = head.findIndex((b) => !JSON_LEAD.has(b));
+  return first >= 0 && head[first] === 0x7b ? 'state' : 'image';
 }

@@ -17,7 +17,7 @@ import {
   zoomAt,
 } from '../frame-map.js';
 import type { FrameInfo } from '../worker/engine.js';
-import { FRAME_CODE_NAMES } from '../worker/engine.js';
+import { FRAME_CODE_NAMES, FRAME_CODES } from '../worker/engine.js';
 import type { Snapshot } from '../worker/protocol.js';
 import { SwapPanel } from './swap.js';
 
@@ -157,7 +157,22 @@ export function MachineView({ snap, client }: { snap: Snapshot; client: Client }
       ),
     );
   };
+  const swapped = snap.frames.counts[FRAME_CODES.swapped] ?? 0;
+  /** Selects the next frame just swapped out after the selected one (wrapping), and shows it. */
+  const nextSwapped = () => {
+    const codes = snap.frames.codes;
+    let i = codes.indexOf(FRAME_CODES.swapped, selected + 1);
+    if (i < 0) i = codes.indexOf(FRAME_CODES.swapped);
+    if (i < 0) return;
+    setSelected(i);
+    setView((v) => ensureVisible(v, i, size.width, size.height));
+  };
   const onKey = (ev: KeyboardEvent) => {
+    if (ev.key === 's') {
+      ev.preventDefault();
+      nextSwapped();
+      return;
+    }
     if (ev.key === '+' || ev.key === '=' || ev.key === '-' || ev.key === '0') {
       ev.preventDefault();
       if (ev.key === '0') setView(FULL_VIEW);
@@ -220,7 +235,10 @@ export function MachineView({ snap, client }: { snap: Snapshot; client: Client }
             <span data-testid="zoom">
               {view.zoom === 1 ? 'whole map' : `×${Math.round(view.zoom * 10) / 10}`}
             </span>
-          </fieldset>
+          </fieldset>{' '}
+          <button type="button" onClick={nextSwapped} disabled={swapped === 0}>
+            Next swapped-out frame (s)
+          </button>
           <canvas
             ref={canvas}
             id="frame-map"
@@ -229,7 +247,7 @@ export function MachineView({ snap, client }: { snap: Snapshot; client: Client }
             tabIndex={0}
             role="img"
             style={{ touchAction: 'none' }}
-            aria-label={`Physical frame map, ${frames} frames; arrow keys select a frame, + and - zoom, 0 shows the whole map`}
+            aria-label={`Physical frame map, ${frames} frames${swapped > 0 ? `, ${swapped} just swapped out` : ''}; arrow keys select a frame${swapped > 0 ? ', s the next swapped-out one' : ''}, + and - zoom, 0 shows the whole map`}
             onMouseMove={pick}
             onClick={pick}
             onKeyDown={onKey}
@@ -260,6 +278,12 @@ export function MachineView({ snap, client }: { snap: Snapshot; client: Client }
                 ) : null}
                 <dt>mapped by</dt>
                 <dd>{info.mappedBy.length ? info.mappedBy.join('; ') : 'no PTE'}</dd>
+                {info.swappedTo ? (
+                  <>
+                    <dt>swapped out to</dt>
+                    <dd data-testid="frame-swapped-to">{info.swappedTo}</dd>
+                  </>
+                ) : null}
               </dl>
             ) : (
               <p>Point at a frame (or focus the map and use the arrow keys).</p>

@@ -1,15 +1,21 @@
 /**
  * Swap panel of the machine view: per swap device its slots (header, free, used, cached) as a
- * compact grid, the swap cache, the reclaim counters (/proc/vmstat), the watermarks against the
- * free frames, and the kernel's reclaim policy (eviction order, clock hand, referenced frames).
+ * compact grid — the slot in focus named with its count and the swap PTEs that name it (which
+ * process, which page; `kernel.swapSlots`) —, the swap cache, the reclaim counters
+ * (/proc/vmstat), the watermarks against the free frames, and the kernel's reclaim policy
+ * (eviction order, clock hand, referenced frames).
  */
 import { useState } from 'preact/hooks';
-import { SLOT_CODE_NAMES, type SwapDeviceView, type SwapView } from '../worker/engine.js';
+import {
+  SLOT_CODE_NAMES,
+  SLOTS_SHOWN,
+  type SlotDetail,
+  type SwapDeviceView,
+  type SwapView,
+} from '../worker/engine.js';
 
 /** Slot colours by code (header, free, used, cached). */
 const SLOT_COLOURS = ['rgb(120,120,120)', 'rgb(198,222,200)', 'rgb(52,120,219)', 'rgb(231,76,60)'];
-/** Slots drawn per device (a larger device shows its first slots and says so). */
-const SLOTS_SHOWN = 1024;
 
 /** The swap panel. */
 export function SwapPanel({ swap }: { swap: SwapView }) {
@@ -116,6 +122,8 @@ function SlotGrid({ device: d }: { device: SwapDeviceView }) {
   const shown = Math.min(SLOTS_SHOWN, d.slots.length);
   const cur = Math.min(at, shown - 1);
   const id = (i: number) => `swap-${d.type}-slot-${i}`;
+  const byOffset = new Map(d.details.map((x) => [x.offset, x]));
+  const describe = (i: number) => slotText(i, SLOT_CODE_NAMES[d.slots[i]!]!, byOffset.get(i));
   const onKey = (ev: KeyboardEvent) => {
     const next = {
       ArrowRight: cur + 1,
@@ -147,17 +155,30 @@ function SlotGrid({ device: d }: { device: SwapDeviceView }) {
             role="option"
             tabIndex={-1}
             aria-selected={i === cur}
-            aria-label={`slot ${i}: ${SLOT_CODE_NAMES[code]}`}
+            aria-label={describe(i)}
             class={i === cur ? 'slot current' : 'slot'}
             data-code={code}
-            title={`slot ${i}: ${SLOT_CODE_NAMES[code]}`}
+            title={describe(i)}
             style={{ background: SLOT_COLOURS[code] }}
           />
         ))}
       </div>
       <p aria-live="polite" data-testid={`swap-slot-${d.type}`}>
-        slot {cur}: {SLOT_CODE_NAMES[d.slots[cur]!]}
+        {describe(cur)}
       </p>
     </>
   );
+}
+
+/**
+ * A slot as text: `slot 3: free` for a free slot or the header; for one in use, also its count of
+ * swap PTEs, whose they are, and its swap-cache frame.
+ */
+export function slotText(offset: number, name: string, d: SlotDetail | undefined): string {
+  if (d === undefined) return `slot ${offset}: ${name}`;
+  const ptes =
+    d.count === 0
+      ? 'no swap PTE'
+      : `${d.count} swap PTE${d.count === 1 ? '' : 's'}${d.ptes.length ? ` (${d.ptes.join(', ')})` : ''}`;
+  return `slot ${offset}: ${name}, ${ptes}${d.frame ? `, in the swap cache at ${d.frame}` : ''}`;
 }

@@ -40,51 +40,49 @@ export function TablesView({ snap, client }: { snap: Snapshot; client: Client })
   return (
     <section aria-labelledby="tables-h" class="view">
       <h2 id="tables-h">Page tables</h2>
-      <>
-        <label>
-          Tables of{' '}
-          <select
-            value={String(chosen)}
-            onChange={(e) => {
-              const v = (e.target as HTMLSelectElement).value;
-              setPid(v === 'kernel' ? 'kernel' : Number(v));
-            }}
-          >
-            {live.map((p) => (
-              <option key={p.pid} value={p.pid}>
-                pid {p.pid} ({p.name})
-              </option>
-            ))}
-            <option value="kernel">{kernelLabel}</option>
-          </select>
-        </label>
-        <p>
-          Levels: {snap.machine.levelNames.join(' → ')}. {rows.length} present entries. Open an entry for its
-          bits.
-        </p>
-        {error ? <p role="alert">{error}</p> : null}
-        <ul
-          class="tree"
-          aria-label={chosen === 'kernel' ? 'Kernel page tables' : `Page tables of pid ${chosen}`}
+      <label>
+        Tables of{' '}
+        <select
+          value={String(chosen)}
+          onChange={(e) => {
+            const v = (e.target as HTMLSelectElement).value;
+            setPid(v === 'kernel' ? 'kernel' : Number(v));
+          }}
         >
-          {rows.map((r) => (
-            <li key={`${r.descriptorPa}`} style={{ marginLeft: `${r.depth * 1.2}em` }} class={r.kind}>
-              <details>
-                <summary>
-                  <span class="lvl">{r.levelName}</span>[{r.index}] <code>{r.va}</code> <code>{r.raw}</code>{' '}
-                  {r.kind}
-                  {r.target ? ` → ${r.target}` : ''}
-                  {r.effective ? <span class="eff"> {r.effective}</span> : null}
-                </summary>
-                <p>
-                  descriptor at PA <code>{r.descriptorPa}</code>
-                </p>
-                <Fields fields={r.fields} label={`Bits of ${r.levelName}[${r.index}]`} />
-              </details>
-            </li>
+          {live.map((p) => (
+            <option key={p.pid} value={p.pid}>
+              pid {p.pid} ({p.name})
+            </option>
           ))}
-        </ul>
-      </>
+          <option value="kernel">{kernelLabel}</option>
+        </select>
+      </label>
+      <p>
+        Levels: {snap.machine.levelNames.join(' → ')}. {rows.length} present entries. Open an entry for its
+        bits.
+      </p>
+      {error ? <p role="alert">{error}</p> : null}
+      <ul
+        class="tree"
+        aria-label={chosen === 'kernel' ? 'Kernel page tables' : `Page tables of pid ${chosen}`}
+      >
+        {rows.map((r) => (
+          <li key={`${r.descriptorPa}`} style={{ marginLeft: `${r.depth * 1.2}em` }} class={r.kind}>
+            <details>
+              <summary>
+                <span class="lvl">{r.levelName}</span>[{r.index}] <code>{r.va}</code> <code>{r.raw}</code>{' '}
+                {r.kind}
+                {r.target ? ` → ${r.target}` : ''}
+                {r.effective ? <span class="eff"> {r.effective}</span> : null}
+              </summary>
+              <p>
+                descriptor at PA <code>{r.descriptorPa}</code>
+              </p>
+              <Fields fields={r.fields} label={`Bits of ${r.levelName}[${r.index}]`} />
+            </details>
+          </li>
+        ))}
+      </ul>
     </section>
   );
 }

@@ -43,9 +43,20 @@ export const FRAME_CODES = {
   kernel: 4,
   shared: 5,
   unmanaged: 6,
+  /** Free, its last contents swapped out (a `swap-out` event) and not reused since. */
+  swapped: 7,
 } as const;
 /** Names of {@link FRAME_CODES}, by code. */
-export const FRAME_CODE_NAMES = ['free', 'reserved', 'page table', 'user', 'kernel', 'shared', 'not managed'];
+export const FRAME_CODE_NAMES = [
+  'free',
+  'reserved',
+  'page table',
+  'user',
+  'kernel',
+  'shared',
+  'not managed',
+  'just swapped out',
+];
 
 /** The view a step changes most (the UI brings it into focus). */
 export type Focus = 'machine' | 'spaces' | 'tables' | 'walk' | 'tlb';
@@ -192,6 +203,21 @@ export interface FrameInfo {
   readonly reason?: string;
   /** PTEs (user leaves) that map the frame, and tables that hold it as a table. */
   readonly mappedBy: readonly string[];
+  /**
+   * For a frame swapped out and not reused since: where its contents went, e.g. `slot 0:3 of
+   * swap0 at step 7 (pid 1 0x…, pid 2 0x…)`.
+   */
+  readonly swappedTo?: string;
+}
+
+/** Where a frame's contents went when it was swapped out (see {@link FRAME_CODES.swapped}). */
+interface Eviction {
+  readonly type: number;
+  readonly offset: number;
+  /** The step (1-based) that swapped it out. */
+  readonly step: number;
+  /** The PTEs that became swap entries: `pid N 0x…`. */
+  readonly ptes: string[];
 }
 
 /** A machine summary (board memory map, arch). */
@@ -217,8 +243,22 @@ const PRIV = ['user', 'kernel'] as const;
 export const SLOT_CODES = { header: 0, free: 1, used: 2, cached: 3 } as const;
 /** Names of {@link SLOT_CODES}, by code. */
 export const SLOT_CODE_NAMES = ['header', 'free', 'used', 'cached'];
+/** Slots per device the Swap panel draws and describes (a larger device shows its first ones). */
+export const SLOTS_SHOWN = 1024;
 /** Entries of the policy's eviction order sent to the UI (the rest is counted, not listed). */
 export const POLICY_LIST_LIMIT = 128;
+
+/** A slot in use, as `kernel.swapSlots(type)` describes it. */
+export interface SlotDetail {
+  readonly offset: number;
+  /** Swap PTEs naming the slot (Linux `swap_count`). */
+  readonly count: number;
+  readonly cached: boolean;
+  /** The swap-cache frame (hex), when cached. */
+  readonly frame?: string;
+  /** The swap PTEs naming the slot: `pid N (name) 0x…`. */
+  readonly ptes: readonly string[];
+}
 
 /** One swap device: its slots and counts. */
 export interface SwapDeviceView {
@@ -228,6 +268,8 @@ export interface SwapDeviceView {
   readonly priority: number;
   /** Per slot a {@link SLOT_CODES} code: `used` = named by swap PTEs only, `cached` = also in memory. */
   readonly slots: Uint8Array;
+  /** The slots in use among the first {@link SLOTS_SHOWN}, by offset (`kernel.swapSlots`). */
+  readonly details: readonly SlotDetail[];
   readonly used: number;
   readonly cached: number;
   readonly usable: number;
@@ -330,6 +372,8 @@ export class Engine {
   readonly scenario: Scenario;
   readonly records: StepRecord[] = [];
   private readonly stepper: ScenarioStepper;
+  /** Frames swapped out and not allocated since, by physical address. */
+  private readonly evicted = new Map<number, Eviction>();
 
   /** Parses and boots the scenario `ref` names; throws its ScenarioError for a bad file or machine. */
   constructor(readonly ref: ScenarioRef) {
@@ -368,6 +412,17 @@ export class Engine {
     const r = this.stepper.step();
     if (!r) return undefined;
     const events = r.events;
+    for (const e of events) {
+      if (e.type === 'frame-alloc') this.evicted.delete(e.pa);
+      else if (e.type === 'swap' && e.action === 'swap-out') {
+        // A page shared by several processes goes out once: one event per PTE, the same slot.
+        const pte = `pid ${e.pid} ${hx(e.va)}`;
+        const was = this.evicted.get(e.pa);
+        if (was && was.type === e.swapType && was.offset === e.offset && was.step === r.index + 1)
+          was.ptes.push(pte);
+        else this.evicted.set(e.pa, { type: e.swapType, offset: e.offset, step: r.index + 1, ptes: [pte] });
+      }
+    }
     const faulted = events.some((e) => e.type === 'fault');
     const op = r.step.op;
     const focus: Focus = faulted
@@ -436,22 +491,34 @@ export class Engine {
     const k = this.kernel;
     const devices: SwapDeviceView[] = [];
     let swapCache = 0;
-    // The kernel's swap manager holds the per-slot counts (Linux swap_map) and swap-cache frames.
-    for (const d of k.swap.devices) {
-      if (!d) continue;
+    const names = this.processNames();
+    // kernel.swapSlots: per slot in use its count (Linux swap_map), the swap-cache flag and frame,
+    // and the swap PTEs naming it.
+    for (const info of k.swapDevices) {
+      const d = k.swapSlots(info.type)!;
       const slots = new Uint8Array(d.pages).fill(SLOT_CODES.free);
       slots[0] = SLOT_CODES.header;
-      for (let i = 1; i < d.pages; i++)
-        if (d.cache[i] !== 0) slots[i] = SLOT_CODES.cached;
-        else if (d.counts[i] !== 0) slots[i] = SLOT_CODES.used;
-      swapCache += d.cached;
+      const details: SlotDetail[] = [];
+      for (const s of d.slots) {
+        slots[s.offset] = s.cached ? SLOT_CODES.cached : SLOT_CODES.used;
+        if (s.offset >= SLOTS_SHOWN) continue;
+        details.push({
+          offset: s.offset,
+          count: s.count,
+          cached: s.cached,
+          ...(s.frame === undefined ? {} : { frame: hx(s.frame) }),
+          ptes: s.ptes.map((p) => `pid ${p.pid} (${names.get(p.pid) ?? '?'}) ${hx(p.va)}`),
+        });
+      }
+      swapCache += d.cachedPages;
       devices.push({
         type: d.type,
         name: d.name,
         priority: d.priority,
         slots,
-        used: d.used,
-        cached: d.cached,
+        details,
+        used: d.usedPages,
+        cached: d.cachedPages,
         usable: d.pages - 1,
       });
     }
@@ -497,7 +564,11 @@ export class Engine {
       const r = ranges[ri];
       if (r === undefined || pa < r[0]) return; // pool frame that is not RAM (a hole in the seed pool)
       codes[r[2] + (pa - r[0]) / 4096] =
-        state === FrameState.USER && refCount > 1 ? FRAME_CODES.shared : STATE_TO_CODE[state]!;
+        state === FrameState.USER && refCount > 1
+          ? FRAME_CODES.shared
+          : state === FrameState.FREE && this.evicted.has(pa)
+            ? FRAME_CODES.swapped
+            : STATE_TO_CODE[state]!;
     });
     const counts = new Array<number>(FRAME_CODE_NAMES.length).fill(0);
     for (let i = 0; i < codes.length; i++) counts[codes[i]!]!++;
@@ -538,10 +609,20 @@ export class Engine {
     if (pa === this.kernel.kernelRoot) mappedBy.push('kernel root table');
     const owner = st === undefined ? -1 : a.ownerOf(pa);
     const reason = managed ? a.reservationReason(pa) : undefined;
+    const ev = st === FrameState.FREE ? this.evicted.get(pa) : undefined;
+    const dev = ev && this.kernel.swapDevices.find((d) => d.type === ev.type);
+    const swappedTo =
+      ev &&
+      `slot ${ev.type}:${ev.offset}${dev ? ` of ${dev.name}` : ''} at step ${ev.step} (${[...ev.ptes].sort(byPid).join(', ')})`;
     return {
       index,
       pa: hx(pa),
-      state: st === undefined ? 'not managed by the allocator' : (FRAME_STATE_NAMES_LOCAL[st] ?? '?'),
+      state:
+        st === undefined
+          ? 'not managed by the allocator'
+          : ev
+            ? 'free, just swapped out'
+            : (FRAME_STATE_NAMES_LOCAL[st] ?? '?'),
       refCount: st === undefined ? 0 : a.refCount(pa),
       owner:
         owner < 0
@@ -551,6 +632,7 @@ export class Engine {
           : `pid ${owner}`,
       ...(reason === undefined ? {} : { reason }),
       mappedBy,
+      ...(swappedTo === undefined ? {} : { swappedTo }),
     };
   }
 
@@ -558,10 +640,16 @@ export class Engine {
     return this.arch.geometry.rootLevel - depth;
   }
 
-  /** Live and dead processes. */
-  processes(): ProcessView[] {
+  /** The names the scenario gave its processes, by pid. */
+  private processNames(): Map<number, string> {
     const names = new Map<number, string>();
     for (const [n, p] of this.stepper.processes) names.set(p.pid, n);
+    return names;
+  }
+
+  /** Live and dead processes. */
+  processes(): ProcessView[] {
+    const names = this.processNames();
     return this.kernel.allProcesses.map((p) => ({
       pid: p.pid,
       name: names.get(p.pid) ?? `pid ${p.pid}`,
@@ -721,6 +809,9 @@ export class Engine {
     return exportTranslationState(this.kernel, pid === undefined ? undefined : this.live(pid));
   }
 }
+
+/** Orders `pid N …` texts by pid (numerically), then address. */
+const byPid = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
 
 const FRAME_STATE_NAMES_LOCAL = ['free', 'reserved', 'page table', 'user', 'kernel'];
 const STATE_TO_CODE = [
