@@ -96,6 +96,15 @@ describe('the README example checker', () => {
       'SNIPPET.md:3: a "→" comment that belongs to no statement (put it at the end of the statement\'s last line, or on lines of its own after it)',
     ]);
     expect(problems('```console\n$ ls\n```')[0]).toMatch(/only mmkit commands run here/);
+    // Broken fences (what an interleaving merge leaves): never closed, closed by a fence that
+    // opens the next block, and a program line outside any block.
+    expect(problems('```ts\n1;\n')).toContain('SNIPPET.md:1: this code fence is never closed');
+    expect(problems('```ts\n1;\n```ts\n2;\n```')[0]).toBe(
+      'SNIPPET.md:3: "```ts" closes the block opened at line 1 (a closing fence has no language: unbalanced fences?)',
+    );
+    expect(problems("text\nimport { x } from '@mmkit/core';\nmore")).toEqual([
+      'SNIPPET.md:2: an import outside a fenced code block (unbalanced fences?)',
+    ]);
     // A skip with a reason is not an error, and the block is listed as skipped.
     const plan = planReadme(ts('this is not code', '<!-- example: skip (pseudo-code) -->'), 'SNIPPET.md');
     expect(plan.problems).toEqual([]);

@@ -55,11 +55,23 @@ export function extractBlocks(markdown: string, file: string): { blocks: CodeBlo
   const problems: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     const open = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)/.exec(lines[i] ?? '');
-    if (!open) continue;
+    if (!open) {
+      // A program's line outside any fence means the fences around it are broken (a merge that
+      // interleaved two examples left exactly this).
+      if (/^import .* from '[^']+';$/.test(lines[i] ?? ''))
+        problems.push(`${file}:${i + 1}: an import outside a fenced code block (unbalanced fences?)`);
+      continue;
+    }
     const fence = open[2] ?? '```';
     const lang = (open[3] ?? '').toLowerCase();
     let j = i + 1;
     while (j < lines.length && !(lines[j] ?? '').trim().startsWith(fence)) j++;
+    if (j >= lines.length) problems.push(`${file}:${i + 1}: this code fence is never closed`);
+    else if ((lines[j] ?? '').trim() !== fence)
+      // CommonMark: a closing fence has no info string; "```ts" here opens the next block.
+      problems.push(
+        `${file}:${j + 1}: "${(lines[j] ?? '').trim()}" closes the block opened at line ${i + 1} (a closing fence has no language: unbalanced fences?)`,
+      );
     // Directives: the HTML comment lines just before the fence (blank lines allowed between).
     let directive: Directive | undefined;
     for (let k = i - 1; k >= 0; k--) {
