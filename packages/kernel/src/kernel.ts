@@ -23,6 +23,7 @@
  * | `working-set.ts`     | working sets W(t, τ), page-fault frequency, thrash detection          |
  * | `swap.ts`            | swap devices, slot counts, the swap cache, swap-out and swap-in       |
  * | `reclaim.ts`         | watermarks, kswapd, direct reclaim, the kernel's replacement policy   |
+ * | `progress.ts`        | progress reports of boot and audit (throttled, for a progress bar)    |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
  * the kernel page tables (TTBR1 on AArch64; the kernel half of every root on single-root formats),
@@ -101,6 +102,7 @@ import { PageAllocator } from './page-allocator.js';
 import { procMaps, procSmaps, type VmaSummary, vmaSummaries } from './proc-maps.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { ProcessTable } from './process-table.js';
+import { BootProgress } from './progress.js';
 import { Reclaimer, type ReclaimPolicyName, type VmStat, type Watermarks, wakeKswapd } from './reclaim.js';
 import { ReverseMap } from './rmap.js';
 import { allocateUserPage, lookupUser, mapUserPage, unmapUserRange } from './seed-api.js';
@@ -245,14 +247,18 @@ export class Kernel implements FaultHandler, KernelContext {
     const asidBits = d.capabilities.asidBits;
     this.table = new ProcessTable(this, asidBits);
 
+    const progress = new BootProgress(checked.onProgress);
+    progress.phase('frame table');
     this.allocator = new PageAllocator(this.memory, machine.pool.ranges, { events: this.events });
     for (const r of machine.pool.reservations) this.allocator.reserveRange(r.start, r.end, r.reason);
     // Frames the paging format cannot address (above 2^paBits) are never handed out.
     this.allocator.reserveAbove(2 ** d.paBits, `above the ${d.paBits}-bit physical address space of ${d.id}`);
     this.zeroPage = reserveZeroPage(this.allocator, this.memory, pageBytes);
+    progress.phase('reverse map');
     this.rmap = new ReverseMap<AddressSpace>(this.allocator.frameIndexCount, (pa) =>
       this.allocator.frameIndex(pa),
     );
+    progress.phase('swap map');
     this.swap = new SwapManager(this, checked.swapReadahead);
     this.reclaimer = new Reclaimer(this, checked.reclaimPolicy, options.watermarks, checked.autoReclaim);
     this.recursiveSlot = checkRecursiveSlot(arch, this.editor, options.recursiveSlot);
@@ -282,6 +288,7 @@ export class Kernel implements FaultHandler, KernelContext {
       recursiveSlot: this.recursiveSlot,
       kernelBaseVpn: this.bounds.kernelBaseVpn,
     };
+    progress.phase('linear map');
     this.unmappedPhysical = buildLinearMap(build);
     if (d.splitRoots) {
       const empty = source.allocTable(d.levels.length);
@@ -300,6 +307,7 @@ export class Kernel implements FaultHandler, KernelContext {
     this.anonTemplate = leafTemplate(arch, this.anonAttrs);
     this.deviceMemoryType = deviceMemoryType(arch);
 
+    progress.phase('cpus');
     const n = options.cpus ?? 1;
     const cpus: Cpu[] = [];
     for (let i = 0; i < n; i++) {
@@ -319,6 +327,7 @@ export class Kernel implements FaultHandler, KernelContext {
     }
     this.cpus = cpus;
     this.baselineFree = this.allocator.freeCount;
+    progress.done();
   }
 
   // -------------------------------------------------------------------------
