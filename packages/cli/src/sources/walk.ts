@@ -313,6 +313,16 @@ export function walkVa(
       cause: faultCause(state, r, trace, access, privilege),
     };
   }
+  const notes = [...state.source.notes, ...state.notes];
+  // A PAE PDPTE with A (bit 5) set: bits 8:5 are reserved there, checked only when MOV to CR3
+  // loads the PDPTE registers (#GP(0)), and a real CPU never writes a PDPTE (arch-facts B3, B7).
+  // QEMU's TCG does set A in the PAE PDPTEs its walks use, so a live QEMU guest shows it.
+  const pdpte = d.id === 'x86-pae' ? trace.find((s) => s.levelName === 'PDPT') : undefined;
+  if (pdpte !== undefined && (pdpte.raw & 0x1e6n) === 0x20n && (pdpte.raw & 1n) === 1n) {
+    notes.push(
+      `PDPT[${pdpte.index}] = ${hex(pdpte.raw)} has A (bit 5) set, a reserved bit of a PAE PDPTE: the walk takes the reserved-bit fault the tables in memory call for; a real CPU checks PDPTEs only at MOV to CR3 (#GP(0)) and never sets A in one, but QEMU's TCG does set it in the PDPTEs its walks use`,
+    );
+  }
   return {
     source: state.source.name,
     arch: d.id,
@@ -322,6 +332,6 @@ export function walkVa(
     root: { register: select.name, pa: BigInt(select.pa) },
     steps,
     outcome,
-    notes: [...state.source.notes, ...state.notes],
+    notes,
   };
 }
