@@ -46,6 +46,8 @@ const ALIASES: Readonly<Record<string, string>> = {
   MAIR: 'MAIR_EL1',
   SCTLR: 'SCTLR_EL1',
   PAT: 'IA32_PAT',
+  CPSR: 'PSTATE',
+  RFLAGS: 'EFLAGS',
 };
 /** Every register a source may carry. */
 export const REGISTER_NAMES = [
@@ -60,7 +62,14 @@ export const REGISTER_NAMES = [
   'EFER',
   'IA32_PAT',
   'PKRU',
+  'PSTATE',
+  'EFLAGS',
 ] as const;
+
+/** PSTATE.PAN: bit 22 of the SPSR / gdb `cpsr` view of PSTATE (Arm ARM D1.4; arch-facts A6). */
+export const PSTATE_PAN_BIT = 22;
+/** EFLAGS.AC: bit 18 (Intel SDM vol. 1 §3.4.3.3; with CR4.SMAP, arch-facts B5). */
+export const EFLAGS_AC_BIT = 18;
 
 /** Normalises a register name (`ttbr0` → `TTBR0_EL1`); undefined if unknown. */
 export function registerName(text: string): string | undefined {
@@ -230,6 +239,12 @@ export function loadRegime(
       if (regs.TTBR1_EL1 === undefined) notes.push('TTBR1_EL1 not given: 0 assumed');
       mmu.setUserRoot(base(ttbr0), Number(ttbr0 >> 48n));
       mmu.setKernelRoot(base(ttbr1));
+      // PSTATE.PAN (arch-facts A6): EL1 data accesses to EL0-accessible memory take a Permission
+      // fault; instruction fetches are unaffected. Only when the source gives PSTATE.
+      if (regs.PSTATE !== undefined) {
+        mmu.pan = bit(regs.PSTATE, PSTATE_PAN_BIT);
+        notes.push(`PSTATE.PAN = ${mmu.pan ? 1 : 0} (PSTATE bit ${PSTATE_PAN_BIT})`);
+      }
       roots.push({ name: 'TTBR0_EL1', pa: base(ttbr0) }, { name: 'TTBR1_EL1', pa: base(ttbr1) });
       return { backend, mmu, roots, notes };
     }
@@ -246,10 +261,17 @@ export function loadRegime(
           ? Number(cr3 & 0xffff_f000n)
           : Number(cr3 & 0x000f_ffff_ffff_f000n);
     const pcid = mode.startsWith('x86_64') && bit(cr4, CR4_BITS.PCIDE) ? Number(cr3 & 0xfffn) : 0;
-    const mmu = x.createMmu(
-      memory,
-      regs.PKRU === undefined ? {} : { pkru: Number(regs.PKRU & 0xffff_ffffn) },
-    );
+    // EFLAGS.AC (arch-facts B5): with CR4.SMAP, supervisor data accesses to user pages fault
+    // unless AC = 1 (STAC). Only when the source gives EFLAGS; otherwise AC = 0.
+    const ac = bit(regs.EFLAGS, EFLAGS_AC_BIT);
+    const mmu = x.createMmu(memory, {
+      ...(regs.PKRU === undefined ? {} : { pkru: Number(regs.PKRU & 0xffff_ffffn) }),
+      acFlag: ac,
+    });
+    if (regs.EFLAGS !== undefined)
+      notes.push(
+        `EFLAGS.AC = ${ac ? 1 : 0} (EFLAGS bit ${EFLAGS_AC_BIT}) with CR4.SMAP = ${bit(cr4, CR4_BITS.SMAP) ? 1 : 0}`,
+      );
     mmu.setUserRoot(root, pcid);
     roots.push({ name: 'CR3', pa: root });
     return { backend, mmu, roots, notes };

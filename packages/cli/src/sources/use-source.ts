@@ -10,22 +10,76 @@ import type { Styles } from '../io.js';
 import { parseU64 } from '../parse.js';
 import { invalidValue } from '../usage-error.js';
 import { openSource, SOURCE_FORMS } from './open.js';
+import type { PageTableSource } from './source.js';
 import { type LoadedState, loadTables } from './tables.js';
 
 /** Options of a command that reads sources. */
 export interface SourceCommandOptions {
   readonly regs?: string;
   readonly timeout?: string;
+  readonly pan?: string;
+  readonly ac?: string;
 }
 
-/** Adds `--regs` and `--timeout` to a command. */
+/** Adds `--regs`, `--timeout`, `--pan` and `--ac` to a command. */
 export function addSourceOptions(cmd: Command): Command {
   return cmd
     .option(
       '--regs <list>',
-      'registers for image:/core: sources, NAME=VALUE,… (TTBR0_EL1, TTBR1_EL1, TCR_EL1, MAIR_EL1, SCTLR_EL1, or CR0, CR3, CR4, EFER, IA32_PAT)',
+      'registers for image:/core: sources, NAME=VALUE,… (TTBR0_EL1, TTBR1_EL1, TCR_EL1, MAIR_EL1, SCTLR_EL1, PSTATE, or CR0, CR3, CR4, EFER, IA32_PAT, EFLAGS)',
     )
-    .option('--timeout <ms>', 'gdb: sources: milliseconds to wait for the target (default 5000)');
+    .option('--timeout <ms>', 'gdb: sources: milliseconds to wait for the target (default 5000)')
+    .option(
+      '--pan <0|1>',
+      'AArch64 PSTATE.PAN for the walk (bit 22 of PSTATE): 1 makes EL1 data accesses to EL0-accessible pages fault; overrides the source (a live target reports its own)',
+    )
+    .option(
+      '--ac <0|1>',
+      'x86 EFLAGS.AC for the walk (bit 18 of EFLAGS): with CR4.SMAP, 0 makes supervisor data accesses to user pages fault; overrides the source',
+    );
+}
+
+/** PSTATE.PAN (arch-facts A6) and EFLAGS.AC (arch-facts B5): bits 22 and 18. */
+const PAN = 1n << 22n;
+const AC = 1n << 18n;
+
+function flagOf(option: string, text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim().toLowerCase();
+  if (t === '1' || t === 'on') return true;
+  if (t === '0' || t === 'off') return false;
+  throw invalidValue(option, text, 'is not a flag value', '0 or 1 (or off, on)');
+}
+
+/**
+ * The source with `--pan` / `--ac` folded into its registers (PSTATE bit 22, EFLAGS bit 18; the
+ * other bits as the source gives them), or the source itself without them.
+ */
+function withFlags(
+  source: PageTableSource,
+  pan: boolean | undefined,
+  ac: boolean | undefined,
+): PageTableSource {
+  if (pan === undefined && ac === undefined) return source;
+  const registers: Record<string, bigint> = { ...source.registers };
+  const set = (name: string, mask: bigint, on: boolean) => {
+    registers[name] = on ? (registers[name] ?? 0n) | mask : (registers[name] ?? 0n) & ~mask;
+  };
+  if (pan !== undefined) set('PSTATE', PAN, pan);
+  if (ac !== undefined) set('EFLAGS', AC, ac);
+  return {
+    name: source.name,
+    registers,
+    ...(source.declaredArch === undefined ? {} : { declaredArch: source.declaredArch }),
+    notes: [
+      ...source.notes,
+      ...(pan === undefined ? [] : [`--pan ${pan ? 1 : 0}`]),
+      ...(ac === undefined ? [] : [`--ac ${ac ? 1 : 0}`]),
+    ],
+    regions: source.regions,
+    readFrame: (pfn) => source.readFrame(pfn),
+    close: () => source.close(),
+  };
 }
 
 /** The help line that lists the source forms. */
@@ -50,12 +104,30 @@ export async function withSource<T>(
   regsApply = true,
 ): Promise<T> {
   const isImage = /^(image|core|elf):/.test(spec);
+  const pan = flagOf('--pan', opts.pan);
+  const ac = flagOf('--ac', opts.ac);
   const source = await openSource(spec, {
     ...(opts.regs !== undefined && (regsApply || isImage) ? { regs: opts.regs } : {}),
     timeoutMs: timeoutOf(opts),
   });
   try {
-    return await work(await loadTables(source));
+    const state = await loadTables(withFlags(source, pan, ac));
+    const arch = state.backend.description.id;
+    if (pan !== undefined && arch !== 'aarch64')
+      throw invalidValue(
+        '--pan',
+        opts.pan!,
+        `does not apply to ${arch} (${source.name})`,
+        '--ac for x86 (EFLAGS.AC with CR4.SMAP)',
+      );
+    if (ac !== undefined && arch === 'aarch64')
+      throw invalidValue(
+        '--ac',
+        opts.ac!,
+        `does not apply to aarch64 (${source.name})`,
+        '--pan for AArch64 (PSTATE.PAN)',
+      );
+    return await work(state);
   } finally {
     await source.close();
   }

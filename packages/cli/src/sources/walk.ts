@@ -178,14 +178,16 @@ function permissionCause(
     if (mmu.wxn === true && access === 2 && (a.kernel.write || a.user.write)) {
       return 'SCTLR_EL1.WXN = 1: writable memory is execute-never';
     }
-    if (mmu.pan === true && privilege === 1 && access !== 2 && userPage)
-      return 'PSTATE.PAN = 1: EL1 data access to EL0-accessible memory';
+    // PAN (arch-facts A6): EL1 data accesses to EL0-accessible memory fault; fetches are unaffected.
+    if (mmu.pan === true && privilege === 1 && access !== 2 && (a.user.read || a.user.write))
+      return 'PSTATE.PAN = 1: EL1 data access to EL0-accessible memory (PAN)';
     return 'denied by the regime (WXN/PAN)';
   }
   if (privilege === 1 && access === 2 && userPage && mmu.smep === true)
     return 'CR4.SMEP = 1: supervisor fetch from a user page';
-  if (privilege === 1 && access !== 2 && userPage && mmu.smap === true)
-    return 'CR4.SMAP = 1 (EFLAGS.AC = 0): supervisor access to a user page';
+  // SMAP (arch-facts B5): a supervisor data access to a user page faults unless EFLAGS.AC = 1.
+  if (privilege === 1 && access !== 2 && userPage && mmu.smap === true && mmu.acFlag !== true)
+    return 'CR4.SMAP = 1 and EFLAGS.AC = 0: supervisor data access to a user page (SMAP)';
   if (privilege === 1 && access === 1) return 'CR0.WP = 1: supervisor write to a read-only page';
   return 'PKRU: the protection key of the page denies it';
 }
