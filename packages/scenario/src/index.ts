@@ -66,6 +66,7 @@ export {
   parseRegisterValue,
   REGISTER_NAMES,
   type Regime,
+  type RegimeOptions,
   registerName,
 } from './regime.js';
 export {

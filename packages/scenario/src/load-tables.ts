@@ -10,7 +10,7 @@
  */
 import { hex, PhysicalMemory } from '@mmkit/core';
 import { inRegions, type PageTableSource, PageTableSourceError } from './page-table-source.js';
-import { loadRegime, type Regime } from './regime.js';
+import { loadRegime, type Regime, type RegimeOptions } from './regime.js';
 
 /** Most distinct table frames a source may have (a 64 GiB machine mapped with 4 KiB pages needs ~32 Ki). */
 export const MAX_TABLES = 1 << 18;
@@ -53,7 +53,7 @@ export interface LoadedState extends Regime {
  * Reads every reachable table of `source`.
  * @throws PageTableSourceError for registers that select no supported regime or more than MAX_TABLES tables.
  */
-export async function loadTables(source: PageTableSource): Promise<LoadedState> {
+export async function loadTables(source: PageTableSource, options: RegimeOptions = {}): Promise<LoadedState> {
   const ram = source.regions.map((r, i) => ({ name: `region ${i}`, start: r.start, end: r.end }));
   if (ram.length === 0) throw new PageTableSourceError(`${source.name}: holds no memory`);
   let memory: PhysicalMemory;
@@ -62,7 +62,7 @@ export async function loadTables(source: PageTableSource): Promise<LoadedState> 
   } catch (e) {
     throw new PageTableSourceError(`${source.name}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const regime = loadRegime(source.name, source.registers, memory);
+  const regime = loadRegime(source.name, source.registers, memory, options);
   const { backend } = regime;
   const d = backend.description;
   if (source.declaredArch !== undefined && source.declaredArch !== d.id) {

@@ -120,16 +120,38 @@ function fail(source: string, message: string): never {
   throw new PageTableSourceError(`${source}: ${message}`);
 }
 
+/** Options of {@link backendFor}, {@link loadRegime} and `loadTables`. */
+export interface RegimeOptions {
+  /**
+   * x86-32 and PAE: the first kernel virtual address (the user/kernel split, Linux's
+   * `PAGE_OFFSET`), which decides which half a mapping is in; default 0xC000_0000 (Linux's 3G/1G
+   * `VMSPLIT_3G`). The backend's rule applies: a multiple of 4 MiB (x86-32) or 1 GiB (PAE, as
+   * Linux's `VMSPLIT_*` choices with `X86_PAE`) inside 4 GiB. Refused for other formats, whose
+   * halves the architecture fixes.
+   */
+  readonly kernelSplit?: number;
+}
+
 /** The backend (without memory) the registers select; see {@link loadRegime}. */
 export function backendFor(
   source: string,
   regs: Readonly<Record<string, bigint>>,
+  options: RegimeOptions = {},
 ): { backend: ArchBackend; notes: string[] } {
   const notes: string[] = [];
+  const split = options.kernelSplit;
+  const noSplit = (format: string) => {
+    if (split !== undefined)
+      fail(
+        source,
+        `a kernel split (${hex(split)}) does not apply to ${format}: its user and kernel halves are fixed by the architecture; expected x86-32 or PAE registers`,
+      );
+  };
   const isArm = ['TTBR0_EL1', 'TTBR1_EL1', 'TCR_EL1'].some((n) => n in regs);
   const isX86 = 'CR3' in regs;
   if (isArm && isX86) fail(source, 'registers of two architectures (TTBRn_EL1/TCR_EL1 and CR3)');
   if (isArm) {
+    noSplit('AArch64');
     const t = TCR_EL1_BITS;
     const tcr = regs.TCR_EL1;
     if (tcr === undefined) {
@@ -196,18 +218,27 @@ export function backendFor(
     if (efer === undefined && pae) notes.push('EFER not given: LMA = 0, NXE = 1 assumed');
     const nxe = mode === 'x86-32' ? false : efer === undefined ? true : bit(efer, EFER_BITS.NXE);
     const ia32e = mode === 'x86_64' || mode === 'x86_64-la57';
+    if (ia32e) noSplit(mode);
+    else if (split !== undefined) notes.push(`kernel half from ${hex(split)} (kernel split)`);
     if (regs.IA32_PAT === undefined) notes.push("IA32_PAT not given: Linux's PAT assumed");
-    const backend = createX86Arch({
-      mode,
-      pse: bit(cr4, CR4_BITS.PSE),
-      nxe,
-      pge: bit(cr4, CR4_BITS.PGE),
-      ...(ia32e ? { pcid: bit(cr4, CR4_BITS.PCIDE), pke: bit(cr4, CR4_BITS.PKE) } : {}),
-      wp: cr0 === undefined ? true : bit(cr0, CR0_BITS.WP),
-      smep: bit(cr4, CR4_BITS.SMEP),
-      smap: bit(cr4, CR4_BITS.SMAP),
-      ...(regs.IA32_PAT === undefined ? {} : { pat: regs.IA32_PAT }),
-    });
+    let backend: ArchBackend;
+    try {
+      backend = createX86Arch({
+        mode,
+        pse: bit(cr4, CR4_BITS.PSE),
+        nxe,
+        pge: bit(cr4, CR4_BITS.PGE),
+        ...(ia32e ? { pcid: bit(cr4, CR4_BITS.PCIDE), pke: bit(cr4, CR4_BITS.PKE) } : {}),
+        wp: cr0 === undefined ? true : bit(cr0, CR0_BITS.WP),
+        smep: bit(cr4, CR4_BITS.SMEP),
+        smap: bit(cr4, CR4_BITS.SMAP),
+        ...(regs.IA32_PAT === undefined ? {} : { pat: regs.IA32_PAT }),
+        ...(split === undefined ? {} : { userSplit: split }),
+      });
+    } catch (e) {
+      // A kernel split the backend refuses (not a multiple of 4 MiB / 1 GiB): a usage error.
+      return fail(source, e instanceof Error ? e.message : String(e));
+    }
     return { backend, notes };
   }
   return fail(
@@ -225,8 +256,9 @@ export function loadRegime(
   source: string,
   regs: Readonly<Record<string, bigint>>,
   memory: PhysicalMemory,
+  options: RegimeOptions = {},
 ): Regime {
-  const { backend, notes } = backendFor(source, regs);
+  const { backend, notes } = backendFor(source, regs, options);
   const roots: { name: string; pa: number }[] = [];
   try {
     if (backend.description.id === 'aarch64') {

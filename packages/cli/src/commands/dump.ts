@@ -22,6 +22,7 @@ import {
 } from '../sources/ranges.js';
 import type { LoadedState } from '../sources/tables.js';
 import {
+  addKernelSplitOption,
   addSourceOptions,
   FROM_HELP,
   parseVaRange,
@@ -265,6 +266,7 @@ export function registerDump(program: Command, out: () => Output, setExit: (code
     .option('--max-entries <count>', 'give up after this many present entries (default 1048576)')
     .option('--json', 'print one JSON document');
   addSourceOptions(cmd);
+  addKernelSplitOption(cmd);
   return cmd.action(async (opts: DumpOptions) => {
     setExit(await runDump(opts, out()));
   });

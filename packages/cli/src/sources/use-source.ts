@@ -19,6 +19,31 @@ export interface SourceCommandOptions {
   readonly timeout?: string;
   readonly pan?: string;
   readonly ac?: string;
+  readonly kernelSplit?: string;
+}
+
+/**
+ * Adds `--kernel-split` (x86-32 and PAE: where the kernel half starts) to a command that sorts
+ * mappings into user and kernel halves (`dump`, `diff`).
+ */
+export function addKernelSplitOption(cmd: Command): Command {
+  return cmd.option(
+    '--kernel-split <addr>',
+    "x86-32 / PAE: the first kernel VA (Linux's PAGE_OFFSET) for the user/kernel halves, filters and checks; default 0xC000_0000 (3G/1G)",
+  );
+}
+
+function kernelSplitOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const v = parseU64(text, '--kernel-split');
+  if (v === 0n || v >= 1n << 32n)
+    throw invalidValue(
+      '--kernel-split',
+      text,
+      'is outside the 32-bit address space',
+      'an address between 0 and 0x1_0000_0000, exclusive',
+    );
+  return Number(v);
 }
 
 /** Adds `--regs`, `--timeout`, `--pan` and `--ac` to a command. */
@@ -106,12 +131,16 @@ export async function withSource<T>(
   const isImage = /^(image|core|elf):/.test(spec);
   const pan = flagOf('--pan', opts.pan);
   const ac = flagOf('--ac', opts.ac);
+  const kernelSplit = kernelSplitOf(opts.kernelSplit);
   const source = await openSource(spec, {
     ...(opts.regs !== undefined && (regsApply || isImage) ? { regs: opts.regs } : {}),
     timeoutMs: timeoutOf(opts),
   });
   try {
-    const state = await loadTables(withFlags(source, pan, ac));
+    const state = await loadTables(
+      withFlags(source, pan, ac),
+      kernelSplit === undefined ? {} : { kernelSplit },
+    );
     const arch = state.backend.description.id;
     if (pan !== undefined && arch !== 'aarch64')
       throw invalidValue(
