@@ -80,7 +80,9 @@ describe.each([CONFIGS[1], CONFIGS[2]])('--kernel-split on $name', (config) => {
     const opt = await mmkit(['dump', ...img, '--kernel-split', '0xB000_0000']);
     if (config.arch === 'x86-pae') {
       expect(opt.code).toBe(2);
-      expect(opt.stderr).toMatch(/^mmkit: error: image .*: x86-pae option userSplit: 2952790016 is invalid; expected a multiple of 1 GiB \(one PDPTE\) between 0 and 4 GiB, exclusive\n$/);
+      expect(opt.stderr).toMatch(
+        /^mmkit: error: image .*: x86-pae option userSplit: 2952790016 is invalid; expected a multiple of 1 GiB \(one PDPTE\) between 0 and 4 GiB, exclusive\n$/,
+      );
     } else {
       expect(opt.code).toBe(0);
       expect(opt.stderr).toBe('');
