@@ -27,6 +27,7 @@ export {
 export {
   type LoadedState,
   type LoadedTable,
+  type LoadTablesOptions,
   loadTables,
   MAX_TABLES,
   type UnreadableTable,

@@ -29,7 +29,7 @@ export async function runDiff(a: string, b: string, opts: DiffOptions, out: Outp
   const side = (spec: string) =>
     withSource(
       spec,
-      opts,
+      { ...opts, progress: out.io.stderr },
       (s) => ({
         name: s.source.name,
         arch: s.backend.description.id,

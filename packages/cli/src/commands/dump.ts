@@ -219,7 +219,7 @@ function render(
 export async function runDump(opts: DumpOptions, out: Output): Promise<number> {
   const keep = filterOf(opts);
   const maxEntries = maxEntriesOf(opts.maxEntries);
-  return withSource(opts.from, opts, (state) => {
+  return withSource(opts.from, { ...opts, progress: out.io.stderr }, (state) => {
     const loops: TableLoop[] = [];
     const ranges = mergeRanges(collectLeaves(state, { maxEntries, loops })).filter(keep);
     const findings = opts.check ? runChecks(state, ranges) : undefined;

@@ -4,9 +4,10 @@
  */
 
 import type { Field } from '@mmkit/core';
+import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { formatTable, groupedHex } from '../format.js';
-import type { Styles } from '../io.js';
+import type { CliStream, Styles } from '../io.js';
 import { parseU64 } from '../parse.js';
 import { invalidValue } from '../usage-error.js';
 import { openSource, SOURCE_FORMS } from './open.js';
@@ -20,6 +21,41 @@ export interface SourceCommandOptions {
   readonly pan?: string;
   readonly ac?: string;
   readonly kernelSplit?: string;
+  /** Where a progress bar of the table reads may go (drawn only on a terminal). Not a command-line option. */
+  readonly progress?: CliStream;
+}
+
+/**
+ * A progress bar of the tables read from a source, on `stream` when it is a terminal (nothing in
+ * a pipe): a live guest answers one frame per round trip, a large image holds many tables. The
+ * total grows as table descriptors are found. No bar for a load that ends before its first report.
+ */
+function tableProgress(
+  stream: CliStream | undefined,
+  name: string,
+): { onProgress?: (done: number, total: number) => void; stop(): void } {
+  if (stream?.isTTY !== true) return { stop: () => {} };
+  let bar: SingleBar | undefined;
+  return {
+    onProgress: (done, total) => {
+      if (bar === undefined) {
+        if (done === total) return;
+        bar = new SingleBar({
+          stream: stream as unknown as NodeJS.WritableStream,
+          format: `mmkit read tables [{bar}] {value}/{total} · ${name}`,
+          clearOnComplete: true,
+          hideCursor: true,
+          barsize: 30,
+        });
+        bar.start(total, done);
+      } else {
+        bar.setTotal(total);
+        bar.update(done);
+        bar.render();
+      }
+    },
+    stop: () => bar?.stop(),
+  };
 }
 
 /**
@@ -137,10 +173,16 @@ export async function withSource<T>(
     timeoutMs: timeoutOf(opts),
   });
   try {
-    const state = await loadTables(
-      withFlags(source, pan, ac),
-      kernelSplit === undefined ? {} : { kernelSplit },
-    );
+    const bar = tableProgress(opts.progress, source.name);
+    let state: LoadedState;
+    try {
+      state = await loadTables(withFlags(source, pan, ac), {
+        ...(kernelSplit === undefined ? {} : { kernelSplit }),
+        ...(bar.onProgress === undefined ? {} : { onProgress: bar.onProgress }),
+      });
+    } finally {
+      bar.stop();
+    }
     const arch = state.backend.description.id;
     if (pan !== undefined && arch !== 'aarch64')
       throw invalidValue(
