@@ -132,11 +132,7 @@ function withFlags(
     name: source.name,
     registers,
     ...(source.declaredArch === undefined ? {} : { declaredArch: source.declaredArch }),
-    notes: [
-      ...source.notes,
-      ...(pan === undefined ? [] : [`--pan ${pan ? 1 : 0}`]),
-      ...(ac === undefined ? [] : [`--ac ${ac ? 1 : 0}`]),
-    ],
+    notes: source.notes,
     regions: source.regions,
     readFrame: (pfn) => source.readFrame(pfn),
     close: () => source.close(),
