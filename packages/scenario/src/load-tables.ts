@@ -103,6 +103,8 @@ export async function loadTables(
   const seen = new Set<string>();
   const bytes = d.descriptorBytes;
   let reads = 0;
+  let lastDone = -1;
+  let lastTotal = -1;
   const queue: { pa: number; level: number; from: string }[] = regime.roots.map((r) => ({
     pa: r.pa,
     level: g.rootLevel,
@@ -120,8 +122,11 @@ export async function loadTables(
     }
     const pfn = Math.floor(pa / 4096);
     const frame = inRegions(source.regions, pfn) ? await source.readFrame(pfn) : undefined;
-    if (onProgress !== undefined && ++reads % LOAD_PROGRESS_TABLES === 0)
-      onProgress(reads, reads + queue.length);
+    if (onProgress !== undefined && ++reads % LOAD_PROGRESS_TABLES === 0) {
+      lastDone = reads;
+      lastTotal = reads + queue.length;
+      onProgress(reads, lastTotal);
+    }
     if (frame === undefined) {
       unreadable.push({ pa, level, from });
       continue;
@@ -144,6 +149,7 @@ export async function loadTables(
         queue.push({ pa: next, level: level - 1, from: `${levelName(level)}[${i}] of ${hex(pa)}` });
     }
   }
-  onProgress?.(reads, reads);
+  // The end (done = total = every table read), unless the last report already said exactly that.
+  if (lastDone !== reads || lastTotal !== reads) onProgress?.(reads, reads);
   return { ...regime, source, memory, tables, unreadable, tableFrames: loadedFrames, levelName };
 }
