@@ -71,7 +71,7 @@ export async function loadTables(
   source: PageTableSource,
   options: LoadTablesOptions = {},
 ): Promise<LoadedState> {
-  const onProgress = options.onProgress;
+  const onProgress = options?.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function')
     throw new PageTableSourceError(`${source.name}: onProgress is not a function`);
   const ram = source.regions.map((r, i) => ({ name: `region ${i}`, start: r.start, end: r.end }));
@@ -86,7 +86,7 @@ export async function loadTables(
     source.name,
     source.registers,
     memory,
-    options.kernelSplit === undefined ? {} : { kernelSplit: options.kernelSplit },
+    options?.kernelSplit === undefined ? {} : { kernelSplit: options.kernelSplit },
   );
   const { backend } = regime;
   const d = backend.description;

@@ -139,7 +139,13 @@ export function backendFor(
   options: RegimeOptions = {},
 ): { backend: ArchBackend; notes: string[] } {
   const notes: string[] = [];
+  if (options === null || typeof options !== 'object') fail(source, 'regime options are not an object');
   const split = options.kernelSplit;
+  if (split !== undefined && (typeof split !== 'number' || !Number.isSafeInteger(split) || split < 0))
+    fail(
+      source,
+      `kernel split ${String(split)} is not an address; expected a whole number of bytes between 0 and 4 GiB`,
+    );
   const noSplit = (format: string) => {
     if (split !== undefined)
       fail(
