@@ -269,6 +269,26 @@ describe('progress bar', () => {
     expect(JSON.parse(r.stdout).ok).toBe(true);
   });
 
+  it('export draws boot and the steps on a terminal, nothing in a pipe; stdout is the export', async () => {
+    for (const tty of [true, false]) {
+      let stderr = '';
+      let stdout = '';
+      const io: CliIo = {
+        stdout: { write: (s: string) => (stdout += s), isTTY: false },
+        stderr: { write: (s: string) => (stderr += s), isTTY: tty, columns: 80 } as CliIo['stderr'],
+        env: {},
+      };
+      const code = await runCli(['export', '--demo', '--step', '3', '--process', 'init', '-o', '-'], io);
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout).format).toBe('mmkit-translation-state/1');
+      if (tty) {
+        expect(stderr).toContain('mmkit boot [------------------------------] 0/28 · frame table');
+        expect(stderr).toMatch(/mmkit step \[[=-]+\] 4\/28/);
+        expect(stderr.endsWith('\u001b[2K')).toBe(true);
+      } else expect(stderr).toBe('');
+    }
+  });
+
   it('is not drawn in a pipe', async () => {
     const r = await run(false);
     expect(r.stderr).toBe('');

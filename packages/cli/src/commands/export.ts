@@ -10,7 +10,14 @@ import type { Command } from 'commander';
 import type { Output } from '../io.js';
 import { ExitCode, invalidValue, UsageError } from '../usage-error.js';
 import { demoScenario } from './demo.js';
-import { chooseProcess, machineOptions, readScenario, startScenario, writeExport } from './run.js';
+import {
+  chooseProcess,
+  machineOptions,
+  progressBar,
+  readScenario,
+  startScenario,
+  writeExport,
+} from './run.js';
 
 /** Raw options of `export`. */
 export interface ExportCliOptions {
@@ -55,8 +62,18 @@ export async function exportCommand(
         `a number from 0 to ${total} (0: right after boot)`,
       );
   }
-  const st = startScenario(scenario, opts, { source: file ?? 'demo.yaml' });
-  while (st.next < upTo) st.step();
+  // On a terminal, a bar for boot (the kernel's phases) and the steps; export runs no audit.
+  const progress = progressBar(out.io);
+  let st: ReturnType<typeof startScenario>;
+  try {
+    st = startScenario(scenario, opts, {
+      source: file ?? 'demo.yaml',
+      ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+    });
+    while (st.next < upTo) st.step();
+  } finally {
+    progress.stop();
+  }
   const proc = chooseProcess(st, opts, upTo === total ? 'at the end of the scenario' : `after step ${upTo}`);
   const state = exportTranslationState(st.kernel, proc);
   writeExport(state, opts.output!, out);
