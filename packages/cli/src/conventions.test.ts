@@ -229,7 +229,7 @@ describe('fuzzed command lines', () => {
 });
 
 describe('progress bar', () => {
-  const run = async (tty: boolean) => {
+  const run = async (tty: boolean, extra: readonly string[] = []) => {
     let stderr = '';
     let stdout = '';
     const io: CliIo = {
@@ -237,9 +237,28 @@ describe('progress bar', () => {
       stderr: { write: (s: string) => (stderr += s), isTTY: tty, columns: 80 } as CliIo['stderr'],
       env: {},
     };
-    const code = await runCli(['demo', '--json'], io);
+    const code = await runCli(['demo', '--json', ...extra], io);
     return { code, stderr, stdout };
   };
+
+  it("shows the kernel's boot phases and the frames audited (a 12 GiB pc: 3 Mi frames)", async () => {
+    const r = await run(true, ['--board', 'pc', '--ram', '12G']);
+    expect(r.code).toBe(0);
+    for (const phase of ['frame table', 'reverse map', 'swap map', 'linear map', 'cpus'])
+      expect(r.stderr).toContain(`mmkit boot [------------------------------] 0/28 · ${phase}`);
+    const frames = [...r.stderr.matchAll(/mmkit audit \[[-=]+\] 27\/28 · frames (\d+)\/(\d+)/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+    // Start, every 2^20 frames, end: never per frame.
+    expect(frames).toEqual([
+      [0, 3145728],
+      [1048576, 3145728],
+      [2097152, 3145728],
+      [3145728, 3145728],
+    ]);
+    expect(JSON.parse(r.stdout).ok).toBe(true);
+  });
 
   it('is drawn on a terminal (stderr) and cleared at the end; stdout stays the document', async () => {
     const r = await run(true);
@@ -248,6 +267,26 @@ describe('progress bar', () => {
     expect(r.stderr).toMatch(/mmkit audit \[=+\] 28\/28/);
     expect(r.stderr.endsWith('\u001b[2K')).toBe(true); // the bar's line is cleared at the end
     expect(JSON.parse(r.stdout).ok).toBe(true);
+  });
+
+  it('export draws boot and the steps on a terminal, nothing in a pipe; stdout is the export', async () => {
+    for (const tty of [true, false]) {
+      let stderr = '';
+      let stdout = '';
+      const io: CliIo = {
+        stdout: { write: (s: string) => (stdout += s), isTTY: false },
+        stderr: { write: (s: string) => (stderr += s), isTTY: tty, columns: 80 } as CliIo['stderr'],
+        env: {},
+      };
+      const code = await runCli(['export', '--demo', '--step', '3', '--process', 'init', '-o', '-'], io);
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout).format).toBe('mmkit-translation-state/1');
+      if (tty) {
+        expect(stderr).toContain('mmkit boot [------------------------------] 0/28 · frame table');
+        expect(stderr).toMatch(/mmkit step \[[=-]+\] 4\/28/);
+        expect(stderr.endsWith('\u001b[2K')).toBe(true);
+      } else expect(stderr).toBe('');
+    }
   });
 
   it('is not drawn in a pipe', async () => {

@@ -19,10 +19,12 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type GenResult, generateTables, parseGenSpec } from './commands/gen.js';
+import { mmkit } from './sources/test-states.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmkit-qemu-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -192,6 +194,104 @@ async function compareInfoMem(q: Qmp, r: GenResult): Promise<string[]> {
   }
   if (ranges.length === 0) wrong.push(`no ranges in info mem: ${await q.hmp('info mem')}`);
   return wrong;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** What `mmkit walk --json` says about one VA. */
+interface LiveWalk {
+  arch: string;
+  notes: string[];
+  outcome: { ok: boolean; pa?: string; fault?: string; syndrome?: string; cause?: string };
+}
+
+async function liveWalk(gdbPort: number, va: bigint, ...extra: string[]): Promise<LiveWalk> {
+  const r = await mmkit([
+    'walk',
+    `0x${va.toString(16)}`,
+    '--from',
+    `gdb:127.0.0.1:${gdbPort}`,
+    '--json',
+    ...extra,
+  ]);
+  if (r.code !== 0 || r.stderr !== '')
+    throw new Error(`walk 0x${va.toString(16)}: exit ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as LiveWalk;
+}
+
+/**
+ * `mmkit walk VA --from gdb:…` against QEMU's own `gva2gpa` for the leaf edges of the spec (the
+ * first and last 12 samples: a live walk connects, reads the registers and detaches each time):
+ * the same physical address, or a translation fault where QEMU finds nothing. Checks the paging
+ * mode the live source chose from CR0.PG, CR4.PAE and EFER.LMA. One known difference, counted in
+ * `pdpteA`: QEMU sets A (bit 5, reserved) in the PAE PDPTEs its walks use, which a CPU never does
+ * (arch-facts B3, B7); mmkit walks the tables in memory, so there it reports the reserved-bit #PF
+ * (error code 0x9: P | RSVD) and says why in a note.
+ */
+async function compareLive(
+  q: Qmp,
+  r: GenResult,
+  gdbPort: number,
+  arch: string,
+): Promise<{ wrong: string[]; pdpteA: number }> {
+  const all = samples(r);
+  const picked = all.length <= 24 ? all : [...all.slice(0, 12), ...all.slice(-12)];
+  const wrong: string[] = [];
+  let pdpteA = 0;
+  for (const s of picked) {
+    const w = await liveWalk(gdbPort, s.va);
+    const at = `VA 0x${s.va.toString(16)}`;
+    if (w.arch !== arch) wrong.push(`${at}: walked as ${w.arch}, expected ${arch}`);
+    const reply = (await q.hmp(`gva2gpa 0x${s.va.toString(16)}`)).trim();
+    const m = /^gpa: (0x[0-9a-f]+|0)$/.exec(reply);
+    const qemu = m ? Number(m[1]) : undefined;
+    if (qemu !== s.pa) wrong.push(`${at}: QEMU ${JSON.stringify(reply)}, spec ${s.pa}`);
+    if (w.notes.some((n) => /has A \(bit 5\) set, a reserved bit of a PAE PDPTE/.test(n))) {
+      pdpteA++;
+      if (w.outcome.fault !== 'reserved-bit' || w.outcome.syndrome !== '0x9')
+        wrong.push(`${at}: PDPTE with A set, but ${JSON.stringify(w.outcome)}`);
+      continue;
+    }
+    const mine = w.outcome.ok ? Number(w.outcome.pa) : undefined;
+    if (mine !== s.pa)
+      wrong.push(`${at}: mmkit ${w.outcome.ok ? w.outcome.pa : `${w.outcome.fault} fault`}, spec ${s.pa}`);
+    else if (!w.outcome.ok && w.outcome.fault !== 'translation')
+      wrong.push(`${at}: ${w.outcome.fault} fault, expected a translation fault`);
+  }
+  return { wrong, pdpteA };
+}
+
+/**
+ * The live checks of a 32-bit guest: {@link compareLive}, with QEMU's PDPTE A bit where the guest
+ * ran (the ROM, PDPT[3]) on PAE and nowhere else; a fault the guest would take read live.
+ */
+async function checkLive32(q: Qmp, r: GenResult, gdbPort: number, arch: string): Promise<void> {
+  const live = await compareLive(q, r, gdbPort, arch);
+  expect(live.wrong.join('\n')).toBe('');
+  const romWalk = await liveWalk(gdbPort, 0xffff_0000n);
+  if (arch === 'x86-pae') {
+    expect(live.pdpteA).toBeGreaterThan(0);
+    expect(romWalk.outcome).toMatchObject({ ok: false, fault: 'reserved-bit', syndrome: '0x9' });
+    // Below PDPT[3] nothing was touched by the guest: a user read of the low region (PDPT[0],
+    // supervisor-only) is the protection #PF P | U/S = 0x5 (arch-facts B6).
+    const user = await liveWalk(gdbPort, 0x1000n, '--user');
+    expect(user.outcome).toMatchObject({ ok: false, fault: 'permission', syndrome: '0x5' });
+  } else {
+    expect(live.pdpteA).toBe(0);
+    expect(romWalk.outcome).toMatchObject({ ok: true, pa: '0xFFFF0000' });
+    // The kernel region is supervisor-only: a user read is #PF P | U/S = 0x5 (arch-facts B6).
+    const user = await liveWalk(gdbPort, 0xc000_0000n, '--user');
+    expect(user.outcome).toMatchObject({ ok: false, fault: 'permission', syndrome: '0x5' });
+  }
 }
 
 const u32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
@@ -388,7 +488,7 @@ describe('generated tables in QEMU: its own walks agree with the spec', () => {
 
   it.skipIf(!haveX86).each(Object.keys(X86))(
     '%s on qemu-system-x86_64 -cpu max',
-    { timeout: 60_000 },
+    { timeout: 90_000 },
     async (arch) => {
       const r = generateTables(parseGenSpec(X86[arch]!, `${arch}.yaml`));
       const bios = x86Bios(r.registers);
@@ -396,11 +496,13 @@ describe('generated tables in QEMU: its own walks agree with the spec', () => {
       const rom = join(dir, `${arch}-bios.bin`);
       writeFileSync(tables, r.image);
       writeFileSync(rom, bios.bytes);
+      const gdbPort = await freePort();
       await withQemu(
         'qemu-system-x86_64',
         [
           ...['-M', 'q35', '-cpu', 'max', '-m', '2G', '-bios', rom],
           ...['-device', `loader,file=${tables},addr=0x${r.spec.tablesPa.toString(16)},force-raw=on`],
+          ...['-gdb', `tcp:127.0.0.1:${gdbPort}`],
         ],
         async (q) => {
           await waitForPc(q, bios.spin);
@@ -418,6 +520,47 @@ describe('generated tables in QEMU: its own walks agree with the spec', () => {
               'big: QEMU says urw at 0x40000000, spec -rw',
             ]);
           }
+          // The 32-bit formats live: the guest stopped in its spin loop with 32-bit paging or PAE on.
+          // qemu-system-x86_64's gdbstub describes the 64-bit register file (i386-64bit.xml) even
+          // for a 32-bit guest; the live source reads CR0/CR3/CR4/EFER from `info registers` and
+          // picks the mode from CR0.PG, CR4.PAE and EFER.LMA (regime.ts).
+          if (arch === 'x86-32' || arch === 'x86-pae') {
+            await checkLive32(q, r, gdbPort, arch);
+            // mmkit detached after each walk: the guest runs its spin loop again.
+            await waitForPc(q, bios.spin);
+          }
+        },
+      );
+    },
+  );
+
+  const haveI386 = have('qemu-system-i386');
+  if (!haveI386) console.warn('gen-qemu.test: qemu-system-i386 not found: skipping its live walks');
+  it.skipIf(!haveI386).each(['x86-32', 'x86-pae'])(
+    '%s live on qemu-system-i386: walk --from gdb agrees with QEMU, and the mode comes from CR0/CR4/EFER',
+    { timeout: 90_000 },
+    async (arch) => {
+      const r = generateTables(parseGenSpec(X86[arch]!, `${arch}.yaml`));
+      const bios = x86Bios(r.registers);
+      const tables = join(dir, `${arch}-i386-tables.bin`);
+      const rom = join(dir, `${arch}-i386-bios.bin`);
+      writeFileSync(tables, r.image);
+      writeFileSync(rom, bios.bytes);
+      const gdbPort = await freePort();
+      await withQemu(
+        'qemu-system-i386',
+        [
+          ...['-M', 'q35', '-cpu', 'max', '-m', '2G', '-bios', rom],
+          ...['-device', `loader,file=${tables},addr=0x${r.spec.tablesPa.toString(16)},force-raw=on`],
+          ...['-gdb', `tcp:127.0.0.1:${gdbPort}`],
+        ],
+        async (q) => {
+          await waitForPc(q, bios.spin);
+          await checkLive32(q, r, gdbPort, arch);
+          // The registers came from QEMU itself: the walk's notes say so.
+          const w = await liveWalk(gdbPort, 0n);
+          expect(w.notes.join('\n')).toMatch(/CR0\/CR3\/CR4\/EFER from QEMU's 'info registers'/);
+          await waitForPc(q, bios.spin);
         },
       );
     },

@@ -151,9 +151,14 @@ export function createProgram(io: CliIo, state: RunState): Command {
     .summary('show help for a command')
     .description('Show help for mmkit, or for one of its commands.')
     .argument('[command]', 'the command')
-    .action((name: string | undefined) => {
+    .option('--json', 'print the commands (or the command: usage, description, options) as one JSON document')
+    .action((name: string | undefined, opts: { json?: boolean }) => {
       if (name === undefined) {
-        program.outputHelp();
+        if (opts.json)
+          output().json({
+            commands: program.commands.map((c) => ({ name: c.name(), summary: c.summary() })),
+          });
+        else program.outputHelp();
         return;
       }
       const cmd = program.commands.find((c) => c.name() === name);
@@ -166,7 +171,18 @@ export function createProgram(io: CliIo, state: RunState): Command {
           name,
         );
       }
-      cmd.outputHelp();
+      if (opts.json) {
+        output().json({
+          name: cmd.name(),
+          usage: `${commandPath(cmd)} ${cmd.usage()}`,
+          summary: cmd.summary(),
+          description: cmd.description(),
+          options: (cmd as unknown as { options: readonly Option[] }).options.map((o) => ({
+            flags: o.flags,
+            description: o.description,
+          })),
+        });
+      } else cmd.outputHelp();
     });
 
   // Every command: its own exit override (so runCli knows which command failed) and no excess operands.

@@ -58,7 +58,8 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   let program: ReturnType<typeof createProgram> | undefined;
   try {
     program = createProgram(io, state);
-    if (argv.length === 0) {
+    // No command at all (`mmkit`, `mmkit --json`): say so, rather than that --json is unknown.
+    if (argv.length === 0 || argv.every((a) => a === '--json')) {
       return fail(
         `missing command; expected one of: ${program.commands.map((c) => c.name()).join(', ')} (see 'mmkit --help')`,
       );

@@ -13,7 +13,7 @@ export {
   type MappingRequest,
   perms,
 } from './attributes.js';
-export { type AuditReport, assertAudit, audit } from './audit.js';
+export { type AuditOptions, type AuditReport, assertAudit, audit } from './audit.js';
 export * from './auxv.js';
 export type { KernelContext, SpaceBounds } from './context.js';
 export { Cpu, type FaultHandler, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
@@ -57,6 +57,7 @@ export {
 } from './page-allocator.js';
 export { procMaps, procSmaps, type VmaSummary } from './proc-maps.js';
 export { type KillReason, type KillSignal, Process, type ProcessState } from './process.js';
+export type { ProgressCallback } from './progress.js';
 export {
   checkWatermarks,
   defaultWatermarks,

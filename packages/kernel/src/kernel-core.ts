@@ -49,6 +49,7 @@ import type { MachineDescription } from './machine.js';
 import type { PageAllocator } from './page-allocator.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { ProcessTable } from './process-table.js';
+import { BootProgress } from './progress.js';
 import { Reclaimer, wakeKswapd } from './reclaim.js';
 import { ReverseMap } from './rmap.js';
 import { SwapManager } from './swap.js';
@@ -153,16 +154,21 @@ export abstract class KernelCore implements FaultHandler, KernelContext {
     this.flushThreshold = options.flushThreshold ?? 32;
     this.bounds = spaceBounds(arch, options.mmapMinAddr);
     this.table = new ProcessTable(this, d.capabilities.asidBits);
+    const progress = new BootProgress(checked.onProgress);
+    progress.phase('frame table');
     this.allocator = createAllocator(machine, this.memory, this.events, d);
     this.zeroPage = reserveZeroPage(this.allocator, this.memory, this.bounds.pageBytes);
+    progress.phase('reverse map');
     this.rmap = new ReverseMap<AddressSpace>(this.allocator.frameIndexCount, (pa) =>
       this.allocator.frameIndex(pa),
     );
+    progress.phase('swap map');
     this.swap = new SwapManager(this, checked.swapReadahead);
     this.reclaimer = new Reclaimer(this, checked.reclaimPolicy, options.watermarks, checked.autoReclaim);
     this.recursiveSlot = checkRecursiveSlot(arch, this.editor, options.recursiveSlot);
     this.linearMapBase = checkLinearMapBase(arch, options.linearMapBase ?? d.kernelRange.start);
     this.widenedPermissions = this.attrs.chooser.widened;
+    progress.phase('linear map');
     const tables = buildKernelTables(
       {
         arch,
@@ -187,8 +193,10 @@ export abstract class KernelCore implements FaultHandler, KernelContext {
     });
     this.anonTemplate = leafTemplate(arch, this.anonAttrs);
     this.deviceMemoryType = deviceMemoryType(arch);
+    progress.phase('cpus');
     this.cpus = createCpus(this, options);
     this.baselineFree = this.allocator.freeCount;
+    progress.done();
   }
 
   // -------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 import { type AddressInput, type ArchBackend, CONTRACT_VERSION, type EventStream } from '@mmkit/core';
 import { checkLayout, type SimpleLayout } from './layout.js';
 import type { MachineDescription } from './machine.js';
+import { checkProgress, type ProgressCallback } from './progress.js';
 import { checkReclaimPolicy, type ReclaimPolicyName, type Watermarks } from './reclaim.js';
 import { invalidArgument } from './syscalls.js';
 import type { WorkingSetOptions } from './working-set.js';
@@ -102,6 +103,13 @@ export interface KernelOptions {
    * MADV_PAGEOUT): an allocation that fails then goes straight to the out-of-memory path.
    */
   readonly autoReclaim?: boolean;
+  /**
+   * Told how boot advances, for a progress bar on a large board (a 1 TiB pc boots in seconds):
+   * `(phase, done, total)` once as each phase starts (`frame table`, `reverse map`, `swap map`,
+   * `linear map`, `cpus`; `done` = phases finished, `total` = 5) and `('boot', 5, 5)` at the end.
+   * Never called per frame. Must not call back into the kernel (it is not built yet).
+   */
+  readonly onProgress?: ProgressCallback;
 }
 
 /** The mlock policy a kernel was booted with (see {@link KernelOptions.memlockLimit}). */
@@ -132,6 +140,7 @@ export function checkKernelOptions(options: KernelOptions): {
   swapReadahead: number;
   reclaimPolicy: ReclaimPolicyName;
   autoReclaim: boolean;
+  onProgress: ProgressCallback | undefined;
 } {
   if (options === null || typeof options !== 'object')
     throw invalidArgument('options', options, 'an object with arch and machine');
@@ -221,6 +230,7 @@ export function checkKernelOptions(options: KernelOptions): {
   const reclaimPolicy = checkReclaimPolicy(options.reclaimPolicy);
   const autoReclaim = options.autoReclaim ?? true;
   if (typeof autoReclaim !== 'boolean') throw invalidArgument('autoReclaim', autoReclaim, 'true or false');
+  const onProgress = checkProgress('onProgress', options.onProgress);
   return {
     arch,
     machine,
@@ -231,6 +241,7 @@ export function checkKernelOptions(options: KernelOptions): {
     swapReadahead,
     reclaimPolicy,
     autoReclaim,
+    onProgress,
   };
 }
 

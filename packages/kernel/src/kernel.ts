@@ -36,6 +36,7 @@
  * | `swap.ts`            | swap devices, slot counts, the swap cache, swap-out and swap-in       |
  * | `swap-view.ts`       | a read-only view of one device's slots: counts, cache, owning PTEs    |
  * | `reclaim.ts`         | watermarks, kswapd, direct reclaim, the kernel's replacement policy   |
+ * | `progress.ts`        | progress reports of boot and audit (throttled, for a progress bar)    |
  *
  * The VMA tree of every address space: `vma-tree.ts` (`VmaTree`: lookups, iteration, insert,
  * remove, update with split and merge), `vma-tree-nodes.ts` (its node arena, positioning and

@@ -27,6 +27,7 @@ export {
 export {
   type LoadedState,
   type LoadedTable,
+  type LoadTablesOptions,
   loadTables,
   MAX_TABLES,
   type UnreadableTable,
@@ -65,6 +66,7 @@ export {
   parseRegisterValue,
   REGISTER_NAMES,
   type Regime,
+  type RegimeOptions,
   registerName,
 } from './regime.js';
 export {

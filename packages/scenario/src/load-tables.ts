@@ -10,7 +10,7 @@
  */
 import { hex, PhysicalMemory } from '@mmkit/core';
 import { inRegions, type PageTableSource, PageTableSourceError } from './page-table-source.js';
-import { loadRegime, type Regime } from './regime.js';
+import { loadRegime, type Regime, type RegimeOptions } from './regime.js';
 
 /** Most distinct table frames a source may have (a 64 GiB machine mapped with 4 KiB pages needs ~32 Ki). */
 export const MAX_TABLES = 1 << 18;
@@ -49,11 +49,31 @@ export interface LoadedState extends Regime {
   levelName(level: number): string;
 }
 
+/** Options of {@link loadTables}. */
+export interface LoadTablesOptions extends RegimeOptions {
+  /**
+   * Told how the load advances, for a progress bar (a live guest answers a frame per round trip;
+   * a large image has tens of thousands of tables): `done` tables read of `total` known so far
+   * (read plus queued: it grows as table descriptors are found). Called every
+   * 16 tables and once at the end, never per descriptor.
+   */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** {@link LoadTablesOptions.onProgress} is called once per this many tables read. */
+export const LOAD_PROGRESS_TABLES = 16;
+
 /**
  * Reads every reachable table of `source`.
  * @throws PageTableSourceError for registers that select no supported regime or more than MAX_TABLES tables.
  */
-export async function loadTables(source: PageTableSource): Promise<LoadedState> {
+export async function loadTables(
+  source: PageTableSource,
+  options: LoadTablesOptions = {},
+): Promise<LoadedState> {
+  const onProgress = options?.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw new PageTableSourceError(`${source.name}: onProgress is not a function`);
   const ram = source.regions.map((r, i) => ({ name: `region ${i}`, start: r.start, end: r.end }));
   if (ram.length === 0) throw new PageTableSourceError(`${source.name}: holds no memory`);
   let memory: PhysicalMemory;
@@ -62,7 +82,12 @@ export async function loadTables(source: PageTableSource): Promise<LoadedState> 
   } catch (e) {
     throw new PageTableSourceError(`${source.name}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const regime = loadRegime(source.name, source.registers, memory);
+  const regime = loadRegime(
+    source.name,
+    source.registers,
+    memory,
+    options?.kernelSplit === undefined ? {} : { kernelSplit: options.kernelSplit },
+  );
   const { backend } = regime;
   const d = backend.description;
   if (source.declaredArch !== undefined && source.declaredArch !== d.id) {
@@ -77,6 +102,9 @@ export async function loadTables(source: PageTableSource): Promise<LoadedState> 
   const unreadable: UnreadableTable[] = [];
   const seen = new Set<string>();
   const bytes = d.descriptorBytes;
+  let reads = 0;
+  let lastDone = -1;
+  let lastTotal = -1;
   const queue: { pa: number; level: number; from: string }[] = regime.roots.map((r) => ({
     pa: r.pa,
     level: g.rootLevel,
@@ -94,6 +122,11 @@ export async function loadTables(source: PageTableSource): Promise<LoadedState> 
     }
     const pfn = Math.floor(pa / 4096);
     const frame = inRegions(source.regions, pfn) ? await source.readFrame(pfn) : undefined;
+    if (onProgress !== undefined && ++reads % LOAD_PROGRESS_TABLES === 0) {
+      lastDone = reads;
+      lastTotal = reads + queue.length;
+      onProgress(reads, lastTotal);
+    }
     if (frame === undefined) {
       unreadable.push({ pa, level, from });
       continue;
@@ -116,5 +149,7 @@ export async function loadTables(source: PageTableSource): Promise<LoadedState> 
         queue.push({ pa: next, level: level - 1, from: `${levelName(level)}[${i}] of ${hex(pa)}` });
     }
   }
+  // The end (done = total = every table read), unless the last report already said exactly that.
+  if (lastDone !== reads || lastTotal !== reads) onProgress?.(reads, reads);
   return { ...regime, source, memory, tables, unreadable, tableFrames: loadedFrames, levelName };
 }

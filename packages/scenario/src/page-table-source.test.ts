@@ -1,10 +1,13 @@
-import { WalkResult } from '@mmkit/core';
+import { PhysicalMemory, WalkResult } from '@mmkit/core';
 import { exportTranslationState } from '@mmkit/kernel';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  backendFor,
   bytesReader,
   elfCoreSource,
   inRegions,
+  loadRegime,
   loadTables,
   mergeRegions,
   PageTableSourceError,
@@ -182,5 +185,72 @@ describe('page-table sources over bytes', () => {
     ]);
     expect(r).toEqual([{ start: 0x1000, end: 0x4000 }]);
     expect([0, 1, 3, 4].map((pfn) => inRegions(r, pfn))).toEqual([false, true, true, false]);
+  });
+});
+
+describe('regime controls: PSTATE.PAN, EFLAGS.AC, the kernel split (fuzzed)', () => {
+  it('any kernel split on any x86 register set: the backend with that split, or one PageTableSourceError', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.constantFrom(
+            0x4000_0000,
+            0x8000_0000,
+            0xc000_0000,
+            0xb000_0000,
+            0x7800_0000,
+            0,
+            -1,
+            2 ** 32,
+            0.5,
+          ),
+          fc.integer({ min: -(2 ** 33), max: 2 ** 33 }),
+          fc.double(),
+        ),
+        fc.constantFrom(0n, 0x20n, 0x10n, 0x30n, 0x1020n),
+        fc.constantFrom(undefined, 0n, 0x500n, 0xd00n),
+        fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+        (split, cr4, efer, eflags) => {
+          const regs = {
+            CR3: 0x1000n,
+            CR4: cr4,
+            EFLAGS: eflags,
+            ...(efer === undefined ? {} : { EFER: efer }),
+          };
+          let backend: ReturnType<typeof backendFor>['backend'] | undefined;
+          try {
+            backend = backendFor('fuzz', regs, { kernelSplit: split }).backend;
+          } catch (e) {
+            expect(e).toBeInstanceOf(PageTableSourceError);
+            expect((e as Error).message).toMatch(/^fuzz: [^\n]+$/);
+            return;
+          }
+          const d = backend.description;
+          expect(d.signExtended).toBe(false);
+          expect(d.kernelRange.start).toBe(BigInt(split));
+          const legacy = d.id === 'x86-32';
+          expect(Number.isInteger(split) && split > 0 && split < 2 ** 32).toBe(true);
+          expect(split % (legacy ? 0x40_0000 : 0x4000_0000)).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('PSTATE bit 22 is PAN and EFLAGS bit 18 is AC, whatever the other bits', () => {
+    const memory = new PhysicalMemory({ ram: [{ name: 'ram', start: 0, end: 0x10_0000 }] });
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (v) => {
+        const arm = loadRegime(
+          'a',
+          { TTBR0_EL1: 0x1000n, TTBR1_EL1: 0x2000n, TCR_EL1: 0x8010_0010n, PSTATE: v },
+          memory,
+        );
+        expect((arm.mmu as unknown as { pan: boolean }).pan).toBe(((v >> 22n) & 1n) === 1n);
+        const x86 = loadRegime('x', { CR3: 0x1000n, CR4: 0x20_0000n, EFLAGS: v }, memory);
+        expect((x86.mmu as unknown as { acFlag: boolean }).acFlag).toBe(((v >> 18n) & 1n) === 1n);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

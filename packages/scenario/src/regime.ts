@@ -46,6 +46,8 @@ const ALIASES: Readonly<Record<string, string>> = {
   MAIR: 'MAIR_EL1',
   SCTLR: 'SCTLR_EL1',
   PAT: 'IA32_PAT',
+  CPSR: 'PSTATE',
+  RFLAGS: 'EFLAGS',
 };
 /** Every register a source may carry. */
 export const REGISTER_NAMES = [
@@ -60,7 +62,14 @@ export const REGISTER_NAMES = [
   'EFER',
   'IA32_PAT',
   'PKRU',
+  'PSTATE',
+  'EFLAGS',
 ] as const;
+
+/** PSTATE.PAN: bit 22 of the SPSR / gdb `cpsr` view of PSTATE (Arm ARM D1.4; arch-facts A6). */
+export const PSTATE_PAN_BIT = 22;
+/** EFLAGS.AC: bit 18 (Intel SDM vol. 1 §3.4.3.3; with CR4.SMAP, arch-facts B5). */
+export const EFLAGS_AC_BIT = 18;
 
 /** Normalises a register name (`ttbr0` → `TTBR0_EL1`); undefined if unknown. */
 export function registerName(text: string): string | undefined {
@@ -111,16 +120,44 @@ function fail(source: string, message: string): never {
   throw new PageTableSourceError(`${source}: ${message}`);
 }
 
+/** Options of {@link backendFor}, {@link loadRegime} and `loadTables`. */
+export interface RegimeOptions {
+  /**
+   * x86-32 and PAE: the first kernel virtual address (the user/kernel split, Linux's
+   * `PAGE_OFFSET`), which decides which half a mapping is in; default 0xC000_0000 (Linux's 3G/1G
+   * `VMSPLIT_3G`). The backend's rule applies: a multiple of 4 MiB (x86-32) or 1 GiB (PAE, as
+   * Linux's `VMSPLIT_*` choices with `X86_PAE`) inside 4 GiB. Refused for other formats, whose
+   * halves the architecture fixes.
+   */
+  readonly kernelSplit?: number;
+}
+
 /** The backend (without memory) the registers select; see {@link loadRegime}. */
 export function backendFor(
   source: string,
   regs: Readonly<Record<string, bigint>>,
+  options: RegimeOptions = {},
 ): { backend: ArchBackend; notes: string[] } {
   const notes: string[] = [];
+  if (options === null || typeof options !== 'object') fail(source, 'regime options are not an object');
+  const split = options.kernelSplit;
+  if (split !== undefined && (typeof split !== 'number' || !Number.isSafeInteger(split) || split < 0))
+    fail(
+      source,
+      `kernel split ${String(split)} is not an address; expected a whole number of bytes between 0 and 4 GiB`,
+    );
+  const noSplit = (format: string) => {
+    if (split !== undefined)
+      fail(
+        source,
+        `a kernel split (${hex(split)}) does not apply to ${format}: its user and kernel halves are fixed by the architecture; expected x86-32 or PAE registers`,
+      );
+  };
   const isArm = ['TTBR0_EL1', 'TTBR1_EL1', 'TCR_EL1'].some((n) => n in regs);
   const isX86 = 'CR3' in regs;
   if (isArm && isX86) fail(source, 'registers of two architectures (TTBRn_EL1/TCR_EL1 and CR3)');
   if (isArm) {
+    noSplit('AArch64');
     const t = TCR_EL1_BITS;
     const tcr = regs.TCR_EL1;
     if (tcr === undefined) {
@@ -187,18 +224,27 @@ export function backendFor(
     if (efer === undefined && pae) notes.push('EFER not given: LMA = 0, NXE = 1 assumed');
     const nxe = mode === 'x86-32' ? false : efer === undefined ? true : bit(efer, EFER_BITS.NXE);
     const ia32e = mode === 'x86_64' || mode === 'x86_64-la57';
+    if (ia32e) noSplit(mode);
+    else if (split !== undefined) notes.push(`kernel half from ${hex(split)} (kernel split)`);
     if (regs.IA32_PAT === undefined) notes.push("IA32_PAT not given: Linux's PAT assumed");
-    const backend = createX86Arch({
-      mode,
-      pse: bit(cr4, CR4_BITS.PSE),
-      nxe,
-      pge: bit(cr4, CR4_BITS.PGE),
-      ...(ia32e ? { pcid: bit(cr4, CR4_BITS.PCIDE), pke: bit(cr4, CR4_BITS.PKE) } : {}),
-      wp: cr0 === undefined ? true : bit(cr0, CR0_BITS.WP),
-      smep: bit(cr4, CR4_BITS.SMEP),
-      smap: bit(cr4, CR4_BITS.SMAP),
-      ...(regs.IA32_PAT === undefined ? {} : { pat: regs.IA32_PAT }),
-    });
+    let backend: ArchBackend;
+    try {
+      backend = createX86Arch({
+        mode,
+        pse: bit(cr4, CR4_BITS.PSE),
+        nxe,
+        pge: bit(cr4, CR4_BITS.PGE),
+        ...(ia32e ? { pcid: bit(cr4, CR4_BITS.PCIDE), pke: bit(cr4, CR4_BITS.PKE) } : {}),
+        wp: cr0 === undefined ? true : bit(cr0, CR0_BITS.WP),
+        smep: bit(cr4, CR4_BITS.SMEP),
+        smap: bit(cr4, CR4_BITS.SMAP),
+        ...(regs.IA32_PAT === undefined ? {} : { pat: regs.IA32_PAT }),
+        ...(split === undefined ? {} : { userSplit: split }),
+      });
+    } catch (e) {
+      // A kernel split the backend refuses (not a multiple of 4 MiB / 1 GiB): a usage error.
+      return fail(source, e instanceof Error ? e.message : String(e));
+    }
     return { backend, notes };
   }
   return fail(
@@ -216,8 +262,9 @@ export function loadRegime(
   source: string,
   regs: Readonly<Record<string, bigint>>,
   memory: PhysicalMemory,
+  options: RegimeOptions = {},
 ): Regime {
-  const { backend, notes } = backendFor(source, regs);
+  const { backend, notes } = backendFor(source, regs, options);
   const roots: { name: string; pa: number }[] = [];
   try {
     if (backend.description.id === 'aarch64') {
@@ -230,6 +277,12 @@ export function loadRegime(
       if (regs.TTBR1_EL1 === undefined) notes.push('TTBR1_EL1 not given: 0 assumed');
       mmu.setUserRoot(base(ttbr0), Number(ttbr0 >> 48n));
       mmu.setKernelRoot(base(ttbr1));
+      // PSTATE.PAN (arch-facts A6): EL1 data accesses to EL0-accessible memory take a Permission
+      // fault; instruction fetches are unaffected. Only when the source gives PSTATE.
+      if (regs.PSTATE !== undefined) {
+        mmu.pan = bit(regs.PSTATE, PSTATE_PAN_BIT);
+        notes.push(`PSTATE.PAN = ${mmu.pan ? 1 : 0} (PSTATE bit ${PSTATE_PAN_BIT})`);
+      }
       roots.push({ name: 'TTBR0_EL1', pa: base(ttbr0) }, { name: 'TTBR1_EL1', pa: base(ttbr1) });
       return { backend, mmu, roots, notes };
     }
@@ -246,10 +299,17 @@ export function loadRegime(
           ? Number(cr3 & 0xffff_f000n)
           : Number(cr3 & 0x000f_ffff_ffff_f000n);
     const pcid = mode.startsWith('x86_64') && bit(cr4, CR4_BITS.PCIDE) ? Number(cr3 & 0xfffn) : 0;
-    const mmu = x.createMmu(
-      memory,
-      regs.PKRU === undefined ? {} : { pkru: Number(regs.PKRU & 0xffff_ffffn) },
-    );
+    // EFLAGS.AC (arch-facts B5): with CR4.SMAP, supervisor data accesses to user pages fault
+    // unless AC = 1 (STAC). Only when the source gives EFLAGS; otherwise AC = 0.
+    const ac = bit(regs.EFLAGS, EFLAGS_AC_BIT);
+    const mmu = x.createMmu(memory, {
+      ...(regs.PKRU === undefined ? {} : { pkru: Number(regs.PKRU & 0xffff_ffffn) }),
+      acFlag: ac,
+    });
+    if (regs.EFLAGS !== undefined)
+      notes.push(
+        `EFLAGS.AC = ${ac ? 1 : 0} (EFLAGS bit ${EFLAGS_AC_BIT}) with CR4.SMAP = ${bit(cr4, CR4_BITS.SMAP) ? 1 : 0}`,
+      );
     mmu.setUserRoot(root, pcid);
     roots.push({ name: 'CR3', pa: root });
     return { backend, mmu, roots, notes };

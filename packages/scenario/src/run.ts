@@ -54,6 +54,12 @@ export interface ScenarioProgress {
   readonly phase: 'boot' | 'step' | 'audit';
   readonly done: number;
   readonly total: number;
+  /**
+   * Inside boot and the audit, the kernel's own report (`KernelOptions.onProgress`, `audit`'s
+   * `onProgress`): its phase (`frame table`, `reverse map`, …, `audit`) and `done` of `total`
+   * (boot phases; frames audited).
+   */
+  readonly detail?: { readonly phase: string; readonly done: number; readonly total: number };
 }
 
 /** One entry of the ordered event log. */
@@ -254,9 +260,16 @@ class Stepper implements ScenarioStepper {
     options.onProgress?.({ phase: 'boot', done: 0, total: this.total });
     this.arch = createBackend(archId);
     const o = scenario.options ?? {};
+    const onProgress = options.onProgress;
     this.kernel = bootKernel({
       arch: this.arch,
       machine: board,
+      ...(onProgress === undefined
+        ? {}
+        : {
+            onProgress: (phase: string, done: number, total: number) =>
+              onProgress({ phase: 'boot', done: 0, total: this.total, detail: { phase, done, total } }),
+          }),
       cpus: scenario.cpus ?? 2,
       strictTlb: o.strictTlb ?? true,
       ...(o.tlbEntries === undefined ? {} : { tlbEntries: o.tlbEntries }),
@@ -352,7 +365,21 @@ class Stepper implements ScenarioStepper {
     while (!this.done) this.step();
     // The audit walks every frame (tens of seconds on a 1 TiB board): say so before it starts.
     this.options.onProgress?.({ phase: 'audit', done: this.total - 1, total: this.total });
-    const report = audit(this.kernel);
+    const onProgress = this.options.onProgress;
+    const report = audit(
+      this.kernel,
+      onProgress === undefined
+        ? {}
+        : {
+            onProgress: (phase, done, total) =>
+              onProgress({
+                phase: 'audit',
+                done: this.total - 1,
+                total: this.total,
+                detail: { phase, done, total },
+              }),
+          },
+    );
     this.options.onProgress?.({ phase: 'audit', done: this.total, total: this.total });
     const problems = this.steps
       .filter((r) => r.expectation && !r.expectation.met)

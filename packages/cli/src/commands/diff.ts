@@ -8,6 +8,7 @@ import type { Output } from '../io.js';
 import { collectLeaves, type DiffRange, diffLeaves, type MappedRange, shortSize } from '../sources/ranges.js';
 import { SourceError } from '../sources/source.js';
 import {
+  addKernelSplitOption,
   addSourceOptions,
   parseVaRange,
   type SourceCommandOptions,
@@ -28,7 +29,7 @@ export async function runDiff(a: string, b: string, opts: DiffOptions, out: Outp
   const side = (spec: string) =>
     withSource(
       spec,
-      opts,
+      { ...opts, progress: out.io.stderr },
       (s) => ({
         name: s.source.name,
         arch: s.backend.description.id,
@@ -129,6 +130,7 @@ export function registerDiff(program: Command, out: () => Output, setExit: (code
     .option('--exit-code', 'exit with 1 when there are differences (as git diff --exit-code)')
     .option('--json', 'print one JSON document');
   addSourceOptions(cmd);
+  addKernelSplitOption(cmd);
   return cmd.action(async (a: string, b: string, opts: DiffOptions) => {
     setExit(await runDiff(a, b, opts, out()));
   });

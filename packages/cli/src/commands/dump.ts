@@ -22,6 +22,7 @@ import {
 } from '../sources/ranges.js';
 import type { LoadedState } from '../sources/tables.js';
 import {
+  addKernelSplitOption,
   addSourceOptions,
   FROM_HELP,
   parseVaRange,
@@ -218,7 +219,7 @@ function render(
 export async function runDump(opts: DumpOptions, out: Output): Promise<number> {
   const keep = filterOf(opts);
   const maxEntries = maxEntriesOf(opts.maxEntries);
-  return withSource(opts.from, opts, (state) => {
+  return withSource(opts.from, { ...opts, progress: out.io.stderr }, (state) => {
     const loops: TableLoop[] = [];
     const ranges = mergeRanges(collectLeaves(state, { maxEntries, loops })).filter(keep);
     const findings = opts.check ? runChecks(state, ranges) : undefined;
@@ -265,6 +266,7 @@ export function registerDump(program: Command, out: () => Output, setExit: (code
     .option('--max-entries <count>', 'give up after this many present entries (default 1048576)')
     .option('--json', 'print one JSON document');
   addSourceOptions(cmd);
+  addKernelSplitOption(cmd);
   return cmd.action(async (opts: DumpOptions) => {
     setExit(await runDump(opts, out()));
   });

@@ -10,7 +10,14 @@ import type { Command } from 'commander';
 import type { Output } from '../io.js';
 import { ExitCode, invalidValue, UsageError } from '../usage-error.js';
 import { demoScenario } from './demo.js';
-import { chooseProcess, machineOptions, readScenario, startScenario, writeExport } from './run.js';
+import {
+  chooseProcess,
+  machineOptions,
+  progressBar,
+  readScenario,
+  startScenario,
+  writeExport,
+} from './run.js';
 
 /** Raw options of `export`. */
 export interface ExportCliOptions {
@@ -19,6 +26,7 @@ export interface ExportCliOptions {
   readonly step?: string;
   readonly process?: string;
   readonly pid?: string;
+  readonly json?: boolean;
   readonly board?: string;
   readonly arch?: string;
   readonly ram?: string;
@@ -54,10 +62,24 @@ export async function exportCommand(
         `a number from 0 to ${total} (0: right after boot)`,
       );
   }
-  const st = startScenario(scenario, opts, { source: file ?? 'demo.yaml' });
-  while (st.next < upTo) st.step();
+  // On a terminal, a bar for boot (the kernel's phases) and the steps; export runs no audit.
+  const progress = progressBar(out.io);
+  let st: ReturnType<typeof startScenario>;
+  try {
+    st = startScenario(scenario, opts, {
+      source: file ?? 'demo.yaml',
+      ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+    });
+    while (st.next < upTo) st.step();
+  } finally {
+    progress.stop();
+  }
   const proc = chooseProcess(st, opts, upTo === total ? 'at the end of the scenario' : `after step ${upTo}`);
-  writeExport(exportTranslationState(st.kernel, proc), opts.output!, out);
+  const state = exportTranslationState(st.kernel, proc);
+  writeExport(state, opts.output!, out);
+  // With -o FILE and --json, one document says what was written (with -o - the export is the document).
+  if (opts.json && opts.output !== '-')
+    out.json({ output: opts.output, format: state.format, arch: state.arch, pid: state.pid });
   return ExitCode.Ok;
 }
 
@@ -78,7 +100,11 @@ export function registerExport(program: Command, out: () => Output): Command {
       '--process <name>',
       'the process to export (default: the last one still running, else the kernel alone)',
     )
-    .option('--pid <n>', 'the process to export, by pid');
+    .option('--pid <n>', 'the process to export, by pid')
+    .option(
+      '--json',
+      'with -o FILE print one JSON document naming what was written (with -o - the export is the document); errors as one JSON document on stderr',
+    );
   machineOptions(cmd).action(async (file: string | undefined, opts: ExportCliOptions) => {
     await exportCommand(file, opts, out());
   });

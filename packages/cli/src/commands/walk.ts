@@ -105,7 +105,9 @@ export async function runWalk(vaText: string, opts: WalkOptions, out: Output): P
   if (access === undefined)
     throw invalidValue('--access', opts.access ?? '', 'is not an access', 'read, write or fetch');
   const privilege: PrivilegeLevel = opts.el0 || opts.user ? 0 : 1;
-  const report = await withSource(opts.from, opts, (state) => walkVa(state, va, access, privilege));
+  const report = await withSource(opts.from, { ...opts, progress: out.io.stderr }, (state) =>
+    walkVa(state, va, access, privilege),
+  );
   if (opts.json) out.json(report);
   else render(report, opts.brief === true, out);
 }

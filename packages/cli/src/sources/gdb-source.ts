@@ -3,7 +3,8 @@
  *
  * Read only: registers come from `p` reads of the registers the target description
  * (`qXfer:features:read:target.xml`) lists — AArch64 TTBR0_EL1, TTBR1_EL1, TCR_EL1, MAIR_EL1,
- * SCTLR_EL1 from QEMU's system-register feature; x86 cr0, cr3, cr4, efer — and memory from `m`
+ * SCTLR_EL1 from QEMU's system-register feature and `cpsr` (PSTATE, for PAN); x86 cr0, cr3, cr4,
+ * efer and eflags (AC, for SMAP) — and memory from `m`
  * reads in physical mode: QEMU's gdbstub reads *virtual* memory through the current CPU's MMU
  * unless `Qqemu.PhyMemMode:1` is set, which this source sets on open and clears on close.
  *
@@ -27,6 +28,10 @@ const WANTED: Readonly<Record<string, string>> = {
   cr3: 'CR3',
   cr4: 'CR4',
   efer: 'EFER',
+  // PSTATE as GDB's AArch64 core feature shows it (`cpsr`, 32 bits): PAN is bit 22. x86 `eflags`:
+  // AC is bit 18. They decide PAN and SMAP permission faults of a kernel-mode walk.
+  cpsr: 'PSTATE',
+  eflags: 'EFLAGS',
 };
 
 /** Parses little-endian hex register bytes. */
@@ -132,6 +137,8 @@ export async function gdbSource(host: string, port: number, timeoutMs: number): 
       const cr3 = grab(/\bCR3=([0-9a-f]+)/i);
       const cr4 = grab(/\bCR4=([0-9a-f]+)/i);
       const efer = grab(/\bEFER=([0-9a-f]+)/i);
+      const eflags = grab(/\bEFL=([0-9a-f]+)/i);
+      if (eflags !== undefined) registers.EFLAGS = eflags;
       if (cr0 !== undefined && cr3 !== undefined && cr4 !== undefined && efer !== undefined) {
         Object.assign(registers, { CR0: cr0, CR3: cr3, CR4: cr4, EFER: efer });
         notes.push("CR0/CR3/CR4/EFER from QEMU's 'info registers' (monitor command over the gdbstub)");

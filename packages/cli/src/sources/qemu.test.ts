@@ -286,6 +286,51 @@ describe.skipIf(!haveAarch64)(
         await expectLiveEqualsExport(state, dir, gdbPort);
         // The guest was resumed after each walk (gdb detach): it is still running.
         expect(await mon.cmd('info status')).toMatch(/running/);
+        // PSTATE.PAN read live (gdb `cpsr`, bit 22): the harness sets it through the gdbstub and
+        // leaves the CPU stopped; an EL1 read of the user heap then takes the permission fault
+        // (ESR_EL1 0x9600000F: Data Abort from the current EL, permission fault at L3; arch-facts A6).
+        const heap = `0x${(states.heap + 0x123n).toString(16)}`;
+        const walkHeap = async () => {
+          const r = await mmkit(['walk', heap, '--from', `gdb:127.0.0.1:${gdbPort}`, '--json']);
+          expect(r.stderr).toBe('');
+          return JSON.parse(r.stdout) as {
+            notes: string[];
+            outcome: { ok: boolean; syndrome?: string; cause?: string };
+          };
+        };
+        const clear = await walkHeap();
+        expect(clear.notes).toContain('PSTATE.PAN = 0 (PSTATE bit 22)');
+        expect(clear.outcome.ok).toBe(true);
+        const setup = await RspClient.connect('127.0.0.1', gdbPort, 5000);
+        await setup.request('qSupported:xmlRegisters=aarch64');
+        await setup.request('?');
+        // QEMU answers `p` only after the debugger has read the target description.
+        const xmls: string[] = [];
+        for (const annex of ['target.xml', 'aarch64-core.xml']) {
+          let xml = '';
+          for (;;) {
+            const r = await setup.request(`qXfer:features:read:${annex}:${xml.length.toString(16)},ffb`);
+            xml += r.slice(1);
+            if (r[0] !== 'm') break;
+          }
+          xmls.push(xml);
+        }
+        const cpsrNum = registersOfDescription(xmls).get('cpsr')!.regnum.toString(16);
+        const reply = await setup.request(`p${cpsrNum}`);
+        expect(reply, 'p21 (cpsr)').toMatch(/^[0-9a-f]{8}$/);
+        const cpsr = BigInt(`0x${reply.match(/../g)!.reverse().join('')}`);
+        expect(await setup.request(`P${cpsrNum}=${leHexOf(cpsr | (1n << 22n), 4)}`)).toBe('OK');
+        await setup.close();
+        const pan = await walkHeap();
+        expect(pan.notes).toContain('PSTATE.PAN = 1 (PSTATE bit 22)');
+        expect(pan.outcome).toMatchObject({
+          ok: false,
+          syndrome: '0x9600000F',
+          cause: 'PSTATE.PAN = 1: EL1 data access to EL0-accessible memory (PAN)',
+        });
+        // --pan 0 overrides the live value.
+        const r = await mmkit(['walk', heap, '--from', `gdb:127.0.0.1:${gdbPort}`, '--json', '--pan', '0']);
+        expect(JSON.parse(r.stdout).outcome.ok).toBe(true);
       } finally {
         mon.close();
       }
@@ -347,6 +392,9 @@ describe.skipIf(!haveX86)(
         [
           '-M',
           'q35',
+          // SMAP in CPUID: QEMU drops CR4.SMAP on a CPU without it (used by the SMAP check below).
+          '-cpu',
+          'qemu64,+smap',
           '-m',
           '128M',
           '-nographic',
@@ -383,11 +431,12 @@ describe.skipIf(!haveX86)(
         // QEMU 7.2's x86_64 stub numbers registers (`p` and `P`) without the three ss/ds/es_base
         // entries its target description lists before fs_base: a control register is at its
         // described number minus 3 (mmkit reads them with `info registers` instead). Checked below.
-        const put = async (name: string, value: bigint) => {
+        const putOn = async (client: RspClient, name: string, value: bigint) => {
           const r = regs.get(name)!;
           const n = r.regnum >= regs.get('fs_base')!.regnum ? r.regnum - 3 : r.regnum;
-          expect(await setup.request(`P${n.toString(16)}=${leHexOf(value, r.bits / 8)}`), name).toBe('OK');
+          expect(await client.request(`P${n.toString(16)}=${leHexOf(value, r.bits / 8)}`), name).toBe('OK');
         };
+        const put = (name: string, value: bigint) => putOn(setup, name, value);
         await put('cs', 0n);
         await put('rip', 0x8000n);
         await put('efer', 0x900n);
@@ -421,6 +470,43 @@ describe.skipIf(!haveX86)(
         // mmkit detached after each walk: the guest runs (its `jmp $`), with paging still on.
         expect(await mon.cmd('info status')).toMatch(/running/);
         expect(await gva2gpa(mon, 0x8000n)).toBe(0x8000n);
+        // CR4.SMAP and EFLAGS.AC read live (`info registers`: CR4=, EFL= bit 18): the harness sets
+        // SMAP and then AC through the gdbstub, leaving the CPU stopped. A supervisor read of the
+        // user heap is #PF error code 0x1 (P, supervisor read) with AC = 0, and translates with
+        // AC = 1 (STAC) (arch-facts B5, B6).
+        const heap = `0x${(states.heap + 0x123n).toString(16)}`;
+        const walkHeap = async () => {
+          const r = await mmkit(['walk', heap, '--from', `gdb:127.0.0.1:${gdbPort}`, '--json']);
+          expect(r.stderr).toBe('');
+          return JSON.parse(r.stdout) as {
+            notes: string[];
+            outcome: { ok: boolean; syndrome?: string; cause?: string };
+          };
+        };
+        const smapOn = async (eflags: bigint) => {
+          const c = await RspClient.connect('127.0.0.1', gdbPort, 5000);
+          await c.request('qSupported');
+          for (let x = ''; ; ) {
+            const r = await c.request(`qXfer:features:read:i386-64bit.xml:${x.length.toString(16)},ffb`);
+            x += r.slice(1);
+            if (r[0] !== 'm') break;
+          }
+          await putOn(c, 'cr4', BigInt(state.registers.CR4!) | (1n << 21n));
+          await putOn(c, 'eflags', eflags);
+          await c.close();
+        };
+        await smapOn(0x2n);
+        const smap = await walkHeap();
+        expect(smap.notes).toContain('EFLAGS.AC = 0 (EFLAGS bit 18) with CR4.SMAP = 1');
+        expect(smap.outcome).toMatchObject({
+          ok: false,
+          syndrome: '0x1',
+          cause: 'CR4.SMAP = 1 and EFLAGS.AC = 0: supervisor data access to a user page (SMAP)',
+        });
+        await smapOn(0x4_0002n);
+        const stac = await walkHeap();
+        expect(stac.notes).toContain('EFLAGS.AC = 1 (EFLAGS bit 18) with CR4.SMAP = 1');
+        expect(stac.outcome.ok).toBe(true);
       } finally {
         mon.close();
       }

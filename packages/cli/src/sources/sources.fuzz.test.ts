@@ -203,4 +203,65 @@ describe('fuzzed sources give one-line errors, never a hang or a stack trace', (
       expect(r.stderr).toMatch(/^mmkit: error: [^\n]+\n$/);
     }
   });
+  it('--pan, --ac and --kernel-split: any value on any format is a walk/dump or one usage error', async () => {
+    const pae = buildStates(CONFIGS[2]);
+    const files = [aarch64, x86, pae].map((st) => {
+      const f = `${write('')}.json`;
+      writeFileSync(f, toJson(st.a));
+      return { f, st };
+    });
+    const value = fc.oneof(
+      fc.constantFrom('0', '1', 'on', 'off', '2', '', '-1', 'yes', '0x1'),
+      fc.string({ maxLength: 8 }),
+    );
+    const split = fc.oneof(
+      fc.constantFrom(
+        '0xC000_0000',
+        '0x8000_0000',
+        '0x4000_0000',
+        '0xB000_0000',
+        '0x7800_0000',
+        '0',
+        '0x1_0000_0000',
+      ),
+      fc.bigInt({ min: 0n, max: (1n << 33n) - 1n }).map((v) => `0x${v.toString(16)}`),
+      fc.string({ maxLength: 10 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: 2 }),
+        fc.option(value, { nil: undefined }),
+        fc.option(value, { nil: undefined }),
+        fc.option(split, { nil: undefined }),
+        fc.constantFrom('read', 'write', 'fetch'),
+        async (which, pan, ac, ks, access) => {
+          const { f, st } = files[which]!;
+          const flags = [
+            ...(pan === undefined ? [] : ['--pan', pan]),
+            ...(ac === undefined ? [] : ['--ac', ac]),
+          ];
+          const w = await mmkit([
+            'walk',
+            `0x${st.heap.toString(16)}`,
+            '--from',
+            f,
+            '--access',
+            access,
+            ...flags,
+          ]);
+          expectClean(w);
+          // A walk succeeds exactly when the flag values are well formed and fit the format.
+          const ok = (v: string | undefined) =>
+            v === undefined || ['0', '1', 'on', 'off'].includes(v.trim().toLowerCase());
+          const arm = which === 0;
+          const fits = ok(pan) && ok(ac) && (pan === undefined || arm) && (ac === undefined || !arm);
+          expect(w.code).toBe(fits ? 0 : 2);
+          expectClean(
+            await mmkit(['dump', '--from', f, ...(ks === undefined ? [] : ['--kernel-split', ks])]),
+          );
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
 });

@@ -178,14 +178,16 @@ function permissionCause(
     if (mmu.wxn === true && access === 2 && (a.kernel.write || a.user.write)) {
       return 'SCTLR_EL1.WXN = 1: writable memory is execute-never';
     }
-    if (mmu.pan === true && privilege === 1 && access !== 2 && userPage)
-      return 'PSTATE.PAN = 1: EL1 data access to EL0-accessible memory';
+    // PAN (arch-facts A6): EL1 data accesses to EL0-accessible memory fault; fetches are unaffected.
+    if (mmu.pan === true && privilege === 1 && access !== 2 && (a.user.read || a.user.write))
+      return 'PSTATE.PAN = 1: EL1 data access to EL0-accessible memory (PAN)';
     return 'denied by the regime (WXN/PAN)';
   }
   if (privilege === 1 && access === 2 && userPage && mmu.smep === true)
     return 'CR4.SMEP = 1: supervisor fetch from a user page';
-  if (privilege === 1 && access !== 2 && userPage && mmu.smap === true)
-    return 'CR4.SMAP = 1 (EFLAGS.AC = 0): supervisor access to a user page';
+  // SMAP (arch-facts B5): a supervisor data access to a user page faults unless EFLAGS.AC = 1.
+  if (privilege === 1 && access !== 2 && userPage && mmu.smap === true && mmu.acFlag !== true)
+    return 'CR4.SMAP = 1 and EFLAGS.AC = 0: supervisor data access to a user page (SMAP)';
   if (privilege === 1 && access === 1) return 'CR0.WP = 1: supervisor write to a read-only page';
   return 'PKRU: the protection key of the page denies it';
 }
@@ -313,6 +315,16 @@ export function walkVa(
       cause: faultCause(state, r, trace, access, privilege),
     };
   }
+  const notes = [...state.source.notes, ...state.notes];
+  // A PAE PDPTE with A (bit 5) set: bits 8:5 are reserved there, checked only when MOV to CR3
+  // loads the PDPTE registers (#GP(0)), and a real CPU never writes a PDPTE (arch-facts B3, B7).
+  // QEMU's TCG does set A in the PAE PDPTEs its walks use, so a live QEMU guest shows it.
+  const pdpte = d.id === 'x86-pae' ? trace.find((s) => s.levelName === 'PDPT') : undefined;
+  if (pdpte !== undefined && (pdpte.raw & 0x1e6n) === 0x20n && (pdpte.raw & 1n) === 1n) {
+    notes.push(
+      `PDPT[${pdpte.index}] = ${hex(pdpte.raw)} has A (bit 5) set, a reserved bit of a PAE PDPTE: the walk takes the reserved-bit fault the tables in memory call for; a real CPU checks PDPTEs only at MOV to CR3 (#GP(0)) and never sets A in one, but QEMU's TCG does set it in the PDPTEs its walks use`,
+    );
+  }
   return {
     source: state.source.name,
     arch: d.id,
@@ -322,6 +334,6 @@ export function walkVa(
     root: { register: select.name, pa: BigInt(select.pa) },
     steps,
     outcome,
-    notes: [...state.source.notes, ...state.notes],
+    notes,
   };
 }
