@@ -19,7 +19,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import { copySwapEntries } from './swap.js';
-import { vmaWith } from './vma.js';
+import { type VmaValue, vmaWith } from './vma.js';
 
 /** Whether two leaf attributes encode the same leaf (every field). */
 function sameAttrs(a: LeafAttributes, b: LeafAttributes): boolean {
@@ -70,83 +70,269 @@ export function copyIntoChild(
     );
   });
   if (parent.root === 0) return 0;
-  let ok = true;
-  const { editor, allocator, zeroPage, forkMode, rmap, events } = k;
-  const pageBytes = k.bounds.pageBytes;
-  const entryPages = k.arch.geometry.entryPages;
-  const entries = k.bounds.leafTableEntries;
-  const bytes = k.arch.description.descriptorBytes;
-  const wide = bytes === 8;
-  // Parent leaves to write-protect in phase 2: (page number, level, descriptor, frame, template
-  // index) flattened; templates[i] is the read-only template of a VMA (or undefined: protect).
-  const protect: number[] = [];
-  const templates: (LeafTemplate | undefined)[] = [];
-  const emit = events.active;
-  let cowPages = 0;
+  const f = new ForkCopy(k, parent, child);
   parent.vmas.forEach((vma) => {
-    if (!ok) return;
-    const v = vma.value;
-    const share = v.shm !== undefined || v.kind === 'device';
-    const cow = !share && forkMode === 'cow';
-    const roAttrs = cow ? k.readOnlyAttrsFor(v, 1) : undefined;
-    // Fast path (no listeners): 4 KiB leaves go into the child's leaf table through a verified
-    // template ("template | PA", see leafTemplate), found once per leaf table by a walk.
-    const tmpl = cow && !emit ? k.templateFor(roAttrs!) : undefined;
-    templates.push(tmpl);
-    const t = templates.length - 1;
-    let tableVpn = -1;
-    let tableBase = 0;
-    editor.forEachLeaf({ root: parent.root, startVpn: vma.startVpn, endVpn: vma.endVpn }, (l) => {
-      if (!ok) return;
-      if (share || l.pa === zeroPage) {
-        // MAP_SHARED, device pages and the zero page are shared with the child, not copied.
-        if (!child.mapLeaf(l.vpn, l.pa, l.level, l.attrs)) ok = false;
-        else if (v.shm) allocator.ref(l.pa);
-        return;
-      }
-      if (!cow) {
-        if (!copyLeaf(k, child, l.vpn, l.pa, l.level, l.attrs)) ok = false;
-        return;
-      }
-      const writable = l.attrs.user.write;
-      const pages = entryPages[l.level]!;
-      // The child's leaf is the read-only one; a leaf that is read-only already keeps its attributes.
-      const fast = tmpl !== undefined && l.level === 1 && (writable || sameAttrs(l.attrs, roAttrs!));
-      if (fast && l.vpn - (l.vpn % entries) === tableVpn) {
-        if (!editor.fillAbsent(tableBase + (l.vpn % entries) * bytes, l.pa, tmpl))
-          throw new Error('kernel bug: the child slot of a fork is taken');
-        child.residentPages++;
-        if (allocator.stateOf(l.pa) === FrameState.USER) rmap.add(l.pa, child, l.vpn);
-      } else {
-        if (!child.mapLeaf(l.vpn, l.pa, l.level, writable ? k.readOnlyAttrsFor(v, l.level) : l.attrs)) {
-          ok = false;
-          return;
-        }
-        if (fast) {
-          tableVpn = l.vpn - (l.vpn % entries);
-          tableBase = editor.lookup(child.root, l.vpn).descriptorPa - (l.vpn % entries) * bytes;
-        }
-      }
-      for (let i = 0; i < pages; i++) {
-        const f = l.pa + i * pageBytes;
-        if (allocator.stateOf(f) === FrameState.USER) allocator.ref(f);
-      }
-      cowPages += pages;
-      if (writable) protect.push(l.vpn, l.level, l.descriptorPa, l.pa, l.level === 1 ? t : -1);
-    });
+    if (f.ok) f.copyVma(vma.startVpn, vma.endVpn, vma.value);
   });
   // Swap PTEs are copied and their slots counted once more (Linux copy_nonpresent_pte).
-  if (ok && parent.swapEntries > 0) {
+  if (f.ok && parent.swapEntries > 0) {
     const { userStartVpn, userEndVpn } = k.bounds;
-    ok = copySwapEntries(k, parent, child, userStartVpn, userEndVpn);
+    f.ok = copySwapEntries(k, parent, child, userStartVpn, userEndVpn);
   }
-  if (!ok) {
+  if (!f.ok) {
     child.clear();
     return undefined;
   }
-  if (protect.length > 0) {
-    // Phase 2: the parent's writable private leaves become read-only; one invalidation.
+  f.protectParent();
+  return f.cowPages;
+}
+
+/** Classes of a level-1 descriptor's non-address bits (see {@link ForkCopy.classify}). */
+const SKIP = 0; // not a leaf (a swap entry, or invalid): not copied here
+const WRITABLE = 1; // a writable leaf: shared read-only through the template, parent protected
+const READ_ONLY = 2; // a leaf equal to the template already: shared as it is
+const SLOW = 3; // anything else: decoded and copied leaf by leaf
+const TWO_32 = 2 ** 32;
+
+/**
+ * The state of one fork's copy. Phase 1 ({@link copyVma}) walks the parent per VMA; phase 2
+ * ({@link protectParent}) write-protects what phase 1 recorded.
+ *
+ * Private copy-on-write VMAs with a verified read-only template and no event listener take the
+ * table-at-a-time path (Linux `copy_pte_range`): each of the parent's leaf tables is read as
+ * raw descriptors; a descriptor's non-address bits are classified once per distinct pattern (a
+ * decode, not one per leaf), and a leaf of a known class goes into the child's leaf table as
+ * "template | PA" with its reference and reverse-map entry — no decoding cursor, no object per
+ * leaf. Runs of the parent's writable descriptors are recorded as (descriptor, page, count) and
+ * rewritten through the same template in phase 2. Everything else (shared and device VMAs, the
+ * zero page, huge leaves, eager copies, unknown patterns, and any copy while events are
+ * listened to) takes the per-leaf path ({@link leaf}); both produce the same bytes (a property
+ * test compares them).
+ */
+class ForkCopy {
+  ok = true;
+  cowPages = 0;
+  /** Parent leaves to write-protect one by one: (page, level, descriptor, frame, template index) flattened. */
+  private readonly protect: number[] = [];
+  /** Runs of parent level-1 leaves to write-protect through a template: (descriptor, page, count, template index). */
+  private readonly runs: number[] = [];
+  /** templates[i]: the read-only template of a VMA (or undefined: protect through the editor). */
+  private readonly templates: (LeafTemplate | undefined)[] = [];
+  private readonly bytes: number;
+  private readonly wide: boolean;
+  /** The physical-address bits of a level-1 descriptor: bits [page shift, paBits) in each half. */
+  private readonly oaLo: number;
+  private readonly oaHi: number;
+  // The VMA being copied.
+  private v: VmaValue | undefined;
+  private share = false;
+  private cow = false;
+  private roAttrs: LeafAttributes | undefined;
+  private t = -1;
+
+  constructor(
+    private readonly k: KernelContext,
+    private readonly parent: AddressSpace,
+    private readonly child: AddressSpace,
+  ) {
+    const d = k.arch.description;
+    this.bytes = d.descriptorBytes;
+    this.wide = this.bytes === 8;
+    const low = 2 ** d.pageShift - 1;
+    this.oaLo = (d.paBits >= 32 ? 0xffff_ffff & ~low : (2 ** d.paBits - 1) & ~low) >>> 0;
+    this.oaHi = d.paBits > 32 ? 2 ** Math.min(d.paBits - 32, 32) - 1 : 0;
+  }
+
+  /** Phase 1 for the VMA [startVpn, endVpn) of value `v`. */
+  copyVma(startVpn: number, endVpn: number, v: VmaValue): void {
+    const k = this.k;
+    this.v = v;
+    this.share = v.shm !== undefined || v.kind === 'device';
+    this.cow = !this.share && k.forkMode === 'cow';
+    this.roAttrs = this.cow ? k.readOnlyAttrsFor(v, 1) : undefined;
+    // Fast path (no listeners): 4 KiB leaves go into the child's leaf table through a verified
+    // template ("template | PA", see leafTemplate).
+    const tmpl = this.cow && !k.events.active ? k.templateFor(this.roAttrs!) : undefined;
+    this.templates.push(tmpl);
+    this.t = this.templates.length - 1;
+    if (tmpl !== undefined) {
+      this.copyTables(startVpn, endVpn, tmpl);
+      return;
+    }
+    k.editor.forEachLeaf({ root: this.parent.root, startVpn, endVpn }, (l) => {
+      if (this.ok) this.leaf(l.vpn, l.level, l.pa, l.attrs, l.descriptorPa);
+    });
+  }
+
+  /**
+   * The per-leaf path: copies the leaf of `level` at `vpn` (descriptor `dpa`) mapping `pa` with
+   * `attrs` into the child, as the current VMA says.
+   */
+  private leaf(vpn: number, level: number, pa: number, attrs: LeafAttributes, dpa: number): void {
+    const { k, child } = this;
+    const { allocator } = k;
+    if (this.share || pa === k.zeroPage) {
+      // MAP_SHARED, device pages and the zero page are shared with the child, not copied.
+      if (!child.mapLeaf(vpn, pa, level, attrs)) this.ok = false;
+      else if (this.v!.shm) allocator.ref(pa);
+      return;
+    }
+    if (!this.cow) {
+      if (!copyLeaf(k, child, vpn, pa, level, attrs)) this.ok = false;
+      return;
+    }
+    const writable = attrs.user.write;
+    const pages = k.arch.geometry.entryPages[level]!;
+    // The child's leaf is the read-only one; a leaf that is read-only already keeps its attributes.
+    if (!child.mapLeaf(vpn, pa, level, writable ? k.readOnlyAttrsFor(this.v!, level) : attrs)) {
+      this.ok = false;
+      return;
+    }
+    const pageBytes = k.bounds.pageBytes;
+    for (let i = 0; i < pages; i++) {
+      const f = pa + i * pageBytes;
+      if (allocator.stateOf(f) === FrameState.USER) allocator.ref(f);
+    }
+    this.cowPages += pages;
+    if (writable) this.protect.push(vpn, level, dpa, pa, level === 1 ? this.t : -1);
+  }
+
+  /**
+   * The table-at-a-time path over [startVpn, endVpn) of a private VMA whose read-only leaves
+   * are `tmpl | PA`: one walk per leaf table of the parent (to its level-2 entry), then its
+   * descriptors as numbers.
+   */
+  private copyTables(startVpn: number, endVpn: number, tmpl: LeafTemplate): void {
+    const { k, parent } = this;
+    const { editor } = k;
+    const entryPages = k.arch.geometry.entryPages;
+    const entries = k.bounds.leafTableEntries;
+    let vpn = startVpn;
+    while (vpn < endVpn && this.ok) {
+      const ref = editor.lookup(parent.root, vpn, 2);
+      const e = ref.entry;
+      if (ref.level === 2 && e.kind === 'table') {
+        const tableVpn = vpn - (vpn % entries);
+        const stop = Math.min(endVpn, tableVpn + entries);
+        this.copyTable(e.pa, tableVpn, vpn, stop, tmpl);
+        vpn = stop;
+        continue;
+      }
+      // A huge leaf (copied whole, per leaf), or nothing below this entry: skip its span.
+      const pages = entryPages[ref.level]!;
+      const base = vpn - (vpn % pages);
+      if (e.kind === 'leaf') this.leaf(base, ref.level, e.pa, e.attrs, ref.descriptorPa);
+      vpn = base + pages;
+    }
+  }
+
+  /** Copies the descriptors [from, stop) of the parent's leaf table at `tablePa` (first page `tableVpn`). */
+  private copyTable(tablePa: number, tableVpn: number, from: number, stop: number, tmpl: LeafTemplate): void {
+    const { k, child, bytes, wide, oaLo, oaHi } = this;
+    const { memory, allocator, rmap, zeroPage } = k;
+    const tLo = tmpl.lo;
+    const tHi = tmpl.hi;
+    const USER = FrameState.USER;
+    let keyLo = -1;
+    let keyHi = -1;
+    let cls = SKIP;
+    /** The child's leaf table, once the first leaf made it (or found it). */
+    let childTable = -1;
+    let runDpa = -1;
+    let runVpn = 0;
+    let runCount = 0;
+    let copied = 0;
+    for (let vpn = from; vpn < stop; vpn++) {
+      const dpa = tablePa + (vpn - tableVpn) * bytes;
+      const lo = memory.read32(dpa);
+      const hi = wide ? memory.read32(dpa + 4) : 0;
+      if (lo === 0 && hi === 0) continue;
+      const kLo = (lo & ~oaLo) >>> 0;
+      const kHi = (hi & ~oaHi) >>> 0;
+      const aLo = (lo & oaLo) >>> 0;
+      const aHi = hi & oaHi;
+      const pa = aHi * TWO_32 + aLo;
+      if (kLo !== keyLo || kHi !== keyHi) {
+        cls = this.classify(lo, hi, pa);
+        keyLo = kLo;
+        keyHi = kHi;
+      }
+      if (cls === SKIP) continue;
+      if (cls === SLOW || childTable < 0 || pa === zeroPage) {
+        // The per-leaf path: the first leaf of the table (which makes the child's table), the
+        // zero page, and patterns the template does not cover.
+        if (runCount > 0) this.runs.push(runDpa, runVpn, runCount, this.t);
+        runCount = 0;
+        const entry = k.arch.codec.decode(lo, hi, 1);
+        if (entry.kind !== 'leaf') continue;
+        this.leaf(vpn, 1, entry.pa, entry.attrs, dpa);
+        if (!this.ok) break;
+        if (childTable < 0) {
+          const c = k.editor.lookup(child.root, vpn, 2);
+          if (c.level === 2 && c.entry.kind === 'table') childTable = c.entry.pa;
+        }
+        continue;
+      }
+      // "template | PA" into the child's (fresh, absent) slot; a reference and a reverse-map entry.
+      const cd = childTable + (vpn - tableVpn) * bytes;
+      memory.write32(cd, (tLo | aLo) >>> 0);
+      if (wide) memory.write32(cd + 4, (tHi | aHi) >>> 0);
+      copied++;
+      if (allocator.stateOf(pa) === USER) {
+        allocator.ref(pa);
+        rmap.addAt(allocator.frameIndex(pa), child, vpn);
+      }
+      if (cls === WRITABLE) {
+        if (runCount > 0 && dpa === runDpa + runCount * bytes) runCount++;
+        else {
+          if (runCount > 0) this.runs.push(runDpa, runVpn, runCount, this.t);
+          runDpa = dpa;
+          runVpn = vpn;
+          runCount = 1;
+        }
+      }
+    }
+    if (runCount > 0) this.runs.push(runDpa, runVpn, runCount, this.t);
+    child.residentPages += copied;
+    this.cowPages += copied;
+  }
+
+  /**
+   * The class of the level-1 descriptor (lo, hi) whose address bits read `pa`, for every
+   * descriptor with the same non-address bits: decoded once. A leaf is taken as "template | PA"
+   * only when the decoder agrees that its address bits are the PA (the leafTemplate
+   * assumption, checked on this descriptor).
+   */
+  private classify(lo: number, hi: number, pa: number): number {
+    const entry = this.k.arch.codec.decode(lo, hi, 1);
+    if (entry.kind !== 'leaf') return SKIP;
+    if (entry.pa !== pa) return SLOW;
+    if (entry.attrs.user.write) return WRITABLE;
+    return sameAttrs(entry.attrs, this.roAttrs!) ? READ_ONLY : SLOW;
+  }
+
+  /**
+   * Phase 2: the parent's writable private leaves become read-only; one invalidation for the
+   * parent (Linux flushes the parent's TLB once after `copy_page_range`).
+   */
+  protectParent(): void {
+    const { k, parent, protect, runs, templates, bytes, wide, oaLo, oaHi } = this;
+    if (protect.length === 0 && runs.length === 0) return;
+    const { editor, memory } = k;
     const flush = editor.newFlush({ asid: parent.asid, threshold: k.flushThreshold });
+    for (let i = 0; i < runs.length; i += 4) {
+      const tmpl = templates[runs[i + 3]!]!;
+      const first = runs[i]!;
+      const vpn = runs[i + 1]!;
+      const n = runs[i + 2]!;
+      for (let j = 0; j < n; j++) {
+        const dpa = first + j * bytes;
+        // The descriptor still holds the leaf phase 1 read: keep its address, take the template's bits.
+        memory.write32(dpa, (tmpl.lo | (memory.read32(dpa) & oaLo)) >>> 0);
+        if (wide) memory.write32(dpa + 4, (tmpl.hi | (memory.read32(dpa + 4) & oaHi)) >>> 0);
+        flush.addPage(vpn + j);
+      }
+    }
     for (let i = 0; i < protect.length; i += 5) {
       const vpn = protect[i]!;
       const level = protect[i + 1]!;
@@ -156,7 +342,7 @@ export function copyIntoChild(
         editor.writeRaw(
           protect[i + 2]!,
           (tmpl.lo | (pa >>> 0)) >>> 0,
-          wide ? (tmpl.hi | Math.floor(pa / 2 ** 32)) >>> 0 : 0,
+          wide ? (tmpl.hi | Math.floor(pa / TWO_32)) >>> 0 : 0,
         );
         flush.addPage(vpn);
         continue;
@@ -171,7 +357,6 @@ export function copyIntoChild(
     }
     k.discharge(flush);
   }
-  return cowPages;
 }
 
 /** Copies one private leaf of a parent into `space` (a huge leaf stays huge when a contiguous run is free). */
