@@ -18,7 +18,9 @@
 import { type LeafAttributes, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
+import { isLazyFree } from './madvise.js';
 import { FrameState } from './page-allocator.js';
+import { invalidateUserPage } from './tlb-shootdown.js';
 import type { VmaValue } from './vma.js';
 
 /** True when each of the `pages` frames from `pa` is a USER frame with one reference (not the zero page). */
@@ -109,6 +111,100 @@ export function breakCow(
   replaceLeaf(k, space, base, level, ref.descriptorPa, old, pa, k.attrsFor(vma, level));
   cowEvent(k, space, zero ? 'zero-fill' : 'copy', base, pa, old, pages);
   return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
+}
+
+/** The backend whose address masks {@link maskLo} and {@link maskHi} hold (one-entry memo). */
+let maskArch: unknown;
+let maskLo = 0;
+let maskHi = 0;
+
+function masksOf(k: KernelContext): void {
+  if (maskArch === k.arch) return;
+  const d = k.arch.description;
+  const low = 2 ** d.pageShift - 1;
+  maskLo = (d.paBits >= 32 ? ~low : (2 ** d.paBits - 1) & ~low) >>> 0;
+  maskHi = d.paBits > 32 ? 2 ** Math.min(d.paBits - 32, 32) - 1 : 0;
+  maskArch = k.arch;
+}
+
+/** Bits [page shift, paBits) of a level-1 descriptor's low half: where a "template | PA" leaf keeps the PA. */
+export function addressMaskLo(k: KernelContext): number {
+  masksOf(k);
+  return maskLo;
+}
+
+/** Bits [32, paBits) of a level-1 descriptor, as bits of its high half. */
+export function addressMaskHi(k: KernelContext): number {
+  masksOf(k);
+  return maskHi;
+}
+
+const TWO_32 = 2 ** 32;
+
+/**
+ * {@link breakCow} for a write fault whose walk stopped at the level-1 leaf `descriptorPa`
+ * (`level` is the walk's fault level): the fault's own walk is used, not walked again. When the
+ * descriptor is exactly the VMA's read-only leaf ("template | PA", see leafTemplate: its address
+ * bits are then the frame) and the frame is shared or the zero page, the copy (or zero-fill) is
+ * done here: a fresh frame, one typed-array copy, break (clear, one-page invalidation on every
+ * CPU without an obligation when nothing verifies or reports it — `invalidateUserPage`), make
+ * through the writable template, the reverse map and references moved. Everything else (huge
+ * leaves, reuse, other descriptors) takes {@link breakCow}. Same results as {@link breakCow}.
+ */
+export function breakCowAt(
+  k: KernelContext,
+  space: AddressSpace,
+  vpn: number,
+  vma: VmaValue,
+  level: number,
+  descriptorPa: number,
+): string | undefined {
+  if (level !== 1 || descriptorPa <= 0) return breakCowSlow(k, space, vpn, vma);
+  const wt = k.templateFor(k.attrsFor(vma, 1));
+  const rt = k.templateFor(k.readOnlyAttrsFor(vma, 1));
+  if (wt === undefined || rt === undefined) return breakCowSlow(k, space, vpn, vma);
+  const { memory, allocator, rmap } = k;
+  const wide = k.arch.description.descriptorBytes === 8;
+  masksOf(k);
+  const mLo = maskLo;
+  const mHi = maskHi;
+  const lo = memory.read32(descriptorPa);
+  const hi = wide ? memory.read32(descriptorPa + 4) : 0;
+  if ((lo & ~mLo) >>> 0 !== rt.lo || (hi & ~mHi) >>> 0 !== rt.hi) return breakCowSlow(k, space, vpn, vma);
+  const old = (hi & mHi) * TWO_32 + ((lo & mLo) >>> 0);
+  const zero = old === k.zeroPage;
+  if (!zero && space.exclusive(old, 1)) return breakCowSlow(k, space, vpn, vma);
+  const pa = allocator.alloc('user', space.pid);
+  if (pa === 0) return undefined;
+  const pageBytes = k.bounds.pageBytes;
+  if (!zero) memory.copyFrame(pa / pageBytes, old / pageBytes);
+  // Break-before-make (arch-facts A11; Linux ptep_clear_flush then set_pte_at): an invalid
+  // descriptor is all zeros in every format; invalidate; make "template | PA".
+  memory.write32(descriptorPa, 0);
+  if (wide) memory.write32(descriptorPa + 4, 0);
+  invalidateUserPage(k, vpn, space.asid);
+  memory.write32(descriptorPa, (wt.lo | (pa >>> 0)) >>> 0);
+  if (wide) memory.write32(descriptorPa + 4, (wt.hi | Math.floor(pa / TWO_32)) >>> 0);
+  if (allocator.stateOf(old) === FrameState.USER) {
+    rmap.remove(old, space, vpn);
+    allocator.unref(old);
+  }
+  rmap.addAt(allocator.frameIndex(pa), space, vpn);
+  cowEvent(k, space, zero ? 'zero-fill' : 'copy', vpn, pa, old, 1);
+  return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
+}
+
+/**
+ * {@link breakCow} with the fault's view of MADV_FREE: a page MADV_FREE made clean under software
+ * dirty tracking (mapped read-only, madvise.ts) that the write makes writable again in place has
+ * its advice cancelled (Linux pte_mkdirty on a write fault), which the resolution says. (A
+ * descriptor that is exactly the read-only template carries no such mark: {@link breakCowAt}
+ * skips this look-up.)
+ */
+function breakCowSlow(k: KernelContext, space: AddressSpace, vpn: number, vma: VmaValue): string | undefined {
+  const lazy = isLazyFree(space, vpn);
+  const how = breakCow(k, space, vpn, vma);
+  return lazy && how?.startsWith('COW reuse') ? 'software dirty: made writable (MADV_FREE cancelled)' : how;
 }
 
 /**
