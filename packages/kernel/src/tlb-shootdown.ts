@@ -38,21 +38,25 @@ const pageFlags = new WeakMap<ArchBackend, number>();
  * `includeGlobal`; -1 when it is not exactly one such call. Derived once per backend by applying
  * the backend's own operation to probe TLBs (so nothing about an architecture is assumed here):
  * the page of the ASID must go, another page must stay; the page of another ASID and a global
- * entry for the page tell the two flags.
+ * entry for the page tell the two flags (without ASIDs, `allAsids` is false: there is only ASID 0).
  */
 export function pageInvalidationFlags(arch: ArchBackend): number {
   let flags = pageFlags.get(arch);
   if (flags !== undefined) return flags;
   const vpn = 0x1234;
-  const ops = arch.tlbOperations({ scope: 'page', asid: 1, vpns: [vpn], global: false, leafOnly: true });
+  // Without ASIDs (asidBits 0: x86 without PCIDs) every translation is ASID 0's: `allAsids` is moot.
+  const multi = arch.description.asidBits > 0;
+  const asid = multi ? 1 : 0;
+  const ops = arch.tlbOperations({ scope: 'page', asid, vpns: [vpn], global: false, leafOnly: true });
   const dropped = (fillAsid: number, global: boolean, at: number): boolean => {
     const tlb = new Tlb(16);
     tlb.fill(at, fillAsid, global, 0x42, 0x3f, 0, 1, at, 1);
     for (const op of ops) op.apply(tlb);
     return tlb.peek(at) < 0;
   };
-  const exact = ops.length === 1 && dropped(1, false, vpn) && !dropped(1, false, vpn + 1);
-  flags = exact ? (dropped(2, false, vpn) ? 1 : 0) | (dropped(0, true, vpn) ? 2 : 0) : -1;
+  const exact = ops.length === 1 && dropped(asid, false, vpn) && !dropped(asid, false, vpn + 1);
+  const allAsids = multi && dropped(2, false, vpn);
+  flags = exact ? (allAsids ? 1 : 0) | (dropped(asid, true, vpn) ? 2 : 0) : -1;
   pageFlags.set(arch, flags);
   return flags;
 }
