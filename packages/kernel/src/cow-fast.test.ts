@@ -76,7 +76,7 @@ describe.each(CONFIGS)('copy-on-write fast path: $name', (c) => {
   it("the derived one-page invalidation drops exactly what the backend's own operation drops", () => {
     const arch = c.arch();
     const flags = pageInvalidationFlags(arch);
-    const maxAsid = arch.description.asidBits > 0 ? 3 : 0;
+    const maxAsid = arch.description.capabilities.asidBits > 0 ? 3 : 0;
     expect(flags).toBeGreaterThanOrEqual(0);
     const entry = fc.record({
       vpn: fc.integer({ min: 0x1000, max: 0x1003 }),

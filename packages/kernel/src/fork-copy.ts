@@ -228,24 +228,27 @@ class ForkCopy {
 
   /** Copies the descriptors [from, stop) of the parent's leaf table at `tablePa` (first page `tableVpn`). */
   private copyTable(tablePa: number, tableVpn: number, from: number, stop: number, tmpl: LeafTemplate): void {
-    const { k, child, bytes, wide, oaLo, oaHi } = this;
+    const { k, child, wide, oaLo, oaHi } = this;
     const { memory, allocator, rmap, zeroPage } = k;
+    const pageBytes = k.bounds.pageBytes;
     const tLo = tmpl.lo;
     const tHi = tmpl.hi;
     const USER = FrameState.USER;
+    // The parent's table as words (descriptor i: words[i] or words[2i], words[2i + 1]).
+    const words = memory.frameWords(tablePa / pageBytes);
+    const step = wide ? 2 : 1;
     let keyLo = -1;
     let keyHi = -1;
     let cls = SKIP;
-    /** The child's leaf table, once the first leaf made it (or found it). */
-    let childTable = -1;
-    let runDpa = -1;
-    let runVpn = 0;
+    /** The child's leaf table as words, once the first leaf made it. */
+    let out: Uint32Array | undefined;
+    let runFirst = -1;
     let runCount = 0;
     let copied = 0;
     for (let vpn = from; vpn < stop; vpn++) {
-      const dpa = tablePa + (vpn - tableVpn) * bytes;
-      const lo = memory.read32(dpa);
-      const hi = wide ? memory.read32(dpa + 4) : 0;
+      const w = (vpn - tableVpn) * step;
+      const lo = words[w]!;
+      const hi = wide ? words[w + 1]! : 0;
       if (lo === 0 && hi === 0) continue;
       const kLo = (lo & ~oaLo) >>> 0;
       const kHi = (hi & ~oaHi) >>> 0;
@@ -258,43 +261,46 @@ class ForkCopy {
         keyHi = kHi;
       }
       if (cls === SKIP) continue;
-      if (cls === SLOW || childTable < 0 || pa === zeroPage) {
+      if (cls === SLOW || out === undefined || pa === zeroPage) {
         // The per-leaf path: the first leaf of the table (which makes the child's table), the
         // zero page, and patterns the template does not cover.
-        if (runCount > 0) this.runs.push(runDpa, runVpn, runCount, this.t);
+        if (runCount > 0) this.pushRun(tablePa, tableVpn, runFirst, runCount);
         runCount = 0;
         const entry = k.arch.codec.decode(lo, hi, 1);
         if (entry.kind !== 'leaf') continue;
-        this.leaf(vpn, 1, entry.pa, entry.attrs, dpa);
+        this.leaf(vpn, 1, entry.pa, entry.attrs, tablePa + (w / step) * this.bytes);
         if (!this.ok) break;
-        if (childTable < 0) {
+        if (out === undefined) {
           const c = k.editor.lookup(child.root, vpn, 2);
-          if (c.level === 2 && c.entry.kind === 'table') childTable = c.entry.pa;
+          if (c.level === 2 && c.entry.kind === 'table') out = memory.frameWords(c.entry.pa / pageBytes);
         }
         continue;
       }
       // "template | PA" into the child's (fresh, absent) slot; a reference and a reverse-map entry.
-      const cd = childTable + (vpn - tableVpn) * bytes;
-      memory.write32(cd, (tLo | aLo) >>> 0);
-      if (wide) memory.write32(cd + 4, (tHi | aHi) >>> 0);
+      out[w] = tLo | aLo;
+      if (wide) out[w + 1] = tHi | aHi;
       copied++;
       if (allocator.stateOf(pa) === USER) {
         allocator.ref(pa);
         rmap.addAt(allocator.frameIndex(pa), child, vpn);
       }
       if (cls === WRITABLE) {
-        if (runCount > 0 && dpa === runDpa + runCount * bytes) runCount++;
+        if (runCount > 0 && vpn === runFirst + runCount) runCount++;
         else {
-          if (runCount > 0) this.runs.push(runDpa, runVpn, runCount, this.t);
-          runDpa = dpa;
-          runVpn = vpn;
+          if (runCount > 0) this.pushRun(tablePa, tableVpn, runFirst, runCount);
+          runFirst = vpn;
           runCount = 1;
         }
       }
     }
-    if (runCount > 0) this.runs.push(runDpa, runVpn, runCount, this.t);
+    if (runCount > 0) this.pushRun(tablePa, tableVpn, runFirst, runCount);
     child.residentPages += copied;
     this.cowPages += copied;
+  }
+
+  /** Records `count` writable parent leaves from page `first` of the leaf table at `tablePa` for phase 2. */
+  private pushRun(tablePa: number, tableVpn: number, first: number, count: number): void {
+    this.runs.push(tablePa + (first - tableVpn) * this.bytes, first, count, this.t);
   }
 
   /**
@@ -320,16 +326,21 @@ class ForkCopy {
     if (protect.length === 0 && runs.length === 0) return;
     const { editor, memory } = k;
     const flush = editor.newFlush({ asid: parent.asid, threshold: k.flushThreshold });
+    const pageBytes = k.bounds.pageBytes;
+    const step = wide ? 2 : 1;
     for (let i = 0; i < runs.length; i += 4) {
       const tmpl = templates[runs[i + 3]!]!;
       const first = runs[i]!;
       const vpn = runs[i + 1]!;
       const n = runs[i + 2]!;
+      // The descriptors still hold the leaves phase 1 read: keep their addresses, take the template's bits.
+      const table = first - (first % pageBytes);
+      const words = memory.frameWords(table / pageBytes);
+      const w0 = ((first - table) / bytes) * step;
       for (let j = 0; j < n; j++) {
-        const dpa = first + j * bytes;
-        // The descriptor still holds the leaf phase 1 read: keep its address, take the template's bits.
-        memory.write32(dpa, (tmpl.lo | (memory.read32(dpa) & oaLo)) >>> 0);
-        if (wide) memory.write32(dpa + 4, (tmpl.hi | (memory.read32(dpa + 4) & oaHi)) >>> 0);
+        const w = w0 + j * step;
+        words[w] = tmpl.lo | (words[w]! & oaLo);
+        if (wide) words[w + 1] = tmpl.hi | (words[w + 1]! & oaHi);
         flush.addPage(vpn + j);
       }
     }

@@ -45,7 +45,7 @@ export function pageInvalidationFlags(arch: ArchBackend): number {
   if (flags !== undefined) return flags;
   const vpn = 0x1234;
   // Without ASIDs (asidBits 0: x86 without PCIDs) every translation is ASID 0's: `allAsids` is moot.
-  const multi = arch.description.asidBits > 0;
+  const multi = arch.description.capabilities.asidBits > 0;
   const asid = multi ? 1 : 0;
   const ops = arch.tlbOperations({ scope: 'page', asid, vpns: [vpn], global: false, leafOnly: true });
   const dropped = (fillAsid: number, global: boolean, at: number): boolean => {
