@@ -233,7 +233,6 @@ class ForkCopy {
     const pageBytes = k.bounds.pageBytes;
     const tLo = tmpl.lo;
     const tHi = tmpl.hi;
-    const USER = FrameState.USER;
     // The parent's table as words (descriptor i: words[i] or words[2i], words[2i + 1]).
     const words = memory.frameWords(tablePa / pageBytes);
     const step = wide ? 2 : 1;
@@ -280,10 +279,8 @@ class ForkCopy {
       out[w] = tLo | aLo;
       if (wide) out[w + 1] = tHi | aHi;
       copied++;
-      if (allocator.stateOf(pa) === USER) {
-        allocator.ref(pa);
-        rmap.addAt(allocator.frameIndex(pa), child, vpn);
-      }
+      const f = allocator.refIfUser(pa);
+      if (f >= 0) rmap.addAt(f, child, vpn);
       if (cls === WRITABLE) {
         if (runCount > 0 && vpn === runFirst + runCount) runCount++;
         else {
