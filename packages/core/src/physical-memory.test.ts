@@ -250,6 +250,27 @@ describe('PhysicalMemory bulk helpers across frames', () => {
     expect(() => m.writeFrameFrom(0x4000_0000 / P, [] as never, 0)).toThrow('src');
   });
 
+  it('frameWords is a live view of one frame: its words are what read32 / write32 see, both ways', () => {
+    const m = new PhysicalMemory({ ram: [{ name: 'ram', start: 0x4000_0000, end: 0x4001_0000 }] });
+    m.write32(0x4000_1008, 0xdead_beef);
+    const w = m.frameWords(0x4000_1000 / P);
+    expect(w).toHaveLength(1024);
+    expect(w[2]).toBe(0xdead_beef);
+    w[1023] = 0x8000_0001;
+    expect(m.read32(0x4000_1ffc)).toBe(0x8000_0001);
+    expect(m.read32(0x4000_2000)).toBe(0); // the view ends with its frame
+    // An untouched frame gets backing store (zeros) and stays consistent.
+    expect(m.isTouched(0x4000_3000 / P)).toBe(false);
+    const u = m.frameWords(0x4000_3000 / P);
+    expect(m.isTouched(0x4000_3000 / P)).toBe(true);
+    expect(u.every((x) => x === 0)).toBe(true);
+    u[0] = 7;
+    expect(m.read32(0x4000_3000)).toBe(7);
+    expect(() => m.frameWords(0x4100_0000 / P)).toThrow(BusError);
+    expect(() => m.frameWords(1.5)).toThrow(InvalidArgumentError);
+    expect(() => m.frameWords('x' as never)).toThrow(InvalidArgumentError);
+  });
+
   it('copyFrame copies a whole frame; an untouched source makes the destination untouched', () => {
     const m = mem();
     m.write32(0x4000_0010, 0xcafe);

@@ -1115,6 +1115,24 @@ export class PhysicalMemory {
   }
 
   /**
+   * A live view of frame `pfn` as 1024 32-bit little-endian words, the words {@link read32} and
+   * {@link write32} read and write: bulk work on one page-table frame (the kernel's
+   * table-at-a-time fork) with no lookup per access. An untouched frame gets its backing store
+   * (zeros) first. The view is valid only until the frame loses its backing store (discarded by
+   * {@link discardFrame}, a whole-frame zero {@link fill}, or a {@link copyFrame} from an untouched
+   * frame): use it for one operation, never keep it.
+   * @throws InvalidArgumentError for a bad frame number; BusError if the frame is not RAM;
+   *   HostLimitError if the frame cannot get backing store.
+   */
+  frameWords(pfn: number): Uint32Array {
+    const f = toPfn(pfn);
+    if (this.extentOf(f) < 0) this.busError(f * PAGE_SIZE, PAGE_SIZE);
+    const slot = this.materialize(f);
+    const base = (slot & (SLAB_FRAMES - 1)) << 10;
+    return this.slabWords[slot >>> SLAB_SHIFT]!.subarray(base, base + 1024);
+  }
+
+  /**
    * Copies frame `pfn` (4096 bytes) into `out` from byte `offset` without allocating a copy (a swap
    * device's write of a page); an untouched frame reads as zeros.
    * @throws InvalidArgumentError for a bad frame number, an `out` that is not a Uint8Array or an

@@ -743,6 +743,7 @@ describe('public API fuzz: garbage in, MmError (or a normal return) out', () => 
       'writeN',
       'fill',
       'copyFrame',
+      'frameWords',
       'readFrameInto',
       'writeFrameFrom',
     ]) {

@@ -22,18 +22,20 @@ import {
   type FlushObligation,
   type FrameSource,
   hex,
-  isMmError,
   type LeafAttributes,
   type LeafTemplate,
   type NeutralEntry,
   vaOf,
 } from '@mmkit/core';
 import type { KernelContext } from './context.js';
+import { breakCow, cowEvent, framesExclusive, upgradeLeaf } from './cow.js';
+import { copyIntoChild } from './fork-copy.js';
 import type { SimpleLayout } from './layout.js';
 import { FrameState } from './page-allocator.js';
-import { copySwapEntries, moveSwapEntries, zapSwapEntries } from './swap.js';
+import * as ranges from './space-ranges.js';
+import { zapSwapEntries } from './swap.js';
 import { checkLeafAttributes, PROT } from './syscalls.js';
-import { anonVma, createVmaTree, isCowVma, type SharedObject, type VmaValue, vmaWith } from './vma.js';
+import { anonVma, createVmaTree, isCowVma, type SharedObject, type VmaValue } from './vma.js';
 import type { VmaTree } from './vma-tree.js';
 
 /** Result of mapping operations that can run out of memory. */
@@ -61,24 +63,6 @@ function layoutVpns(layout: SimpleLayout, pageShift: bigint): LayoutVpns {
     stackLow: v(layout.stackLow),
     stackTop: v(layout.stackTop),
   };
-}
-
-/** Whether two leaf attributes encode the same leaf (every field). */
-function sameAttrs(a: LeafAttributes, b: LeafAttributes): boolean {
-  return (
-    a.user.read === b.user.read &&
-    a.user.write === b.user.write &&
-    a.user.execute === b.user.execute &&
-    a.kernel.read === b.kernel.read &&
-    a.kernel.write === b.kernel.write &&
-    a.kernel.execute === b.kernel.execute &&
-    a.memoryType === b.memoryType &&
-    a.global === b.global &&
-    a.accessed === b.accessed &&
-    a.dirty === b.dirty &&
-    a.software === b.software &&
-    (a.contiguous ?? false) === (b.contiguous ?? false)
-  );
 }
 
 /** Short permission string of leaf attributes: `user rw- kernel rw- normal-wb`. */
@@ -419,8 +403,8 @@ export class AddressSpace {
     return true;
   }
 
-  /** Frees table pages that no longer cover any VMA around [startVpn, endVpn) (Linux free_pgtables). */
-  private pruneTablesAround(startVpn: number, endVpn: number): FlushObligation {
+  /** @internal Frees table pages that no longer cover any VMA around [startVpn, endVpn) (Linux free_pgtables). */
+  pruneTablesAround(startVpn: number, endVpn: number): FlushObligation {
     const { userStartVpn, userEndVpn } = this.k.bounds;
     const lo = this.vmas.findLastBefore(startVpn)?.endVpn ?? userStartVpn;
     const hi = this.vmas.findFirstAtOrAfter(endVpn)?.startVpn ?? userEndVpn;
@@ -434,84 +418,24 @@ export class AddressSpace {
     }).flush;
   }
 
-  /** Splits huge leaves until none straddles page `vpn`. False when out of memory. */
+  /** Splits huge leaves until none straddles page `vpn`. False when out of memory (space-ranges.ts). */
   splitAt(vpn: number): boolean {
-    if (this.root === 0) return true;
-    for (;;) {
-      const ref = this.k.editor.lookup(this.root, vpn);
-      if (ref.entry.kind !== 'leaf' || ref.level === 1) return true;
-      const pages = this.k.arch.geometry.entryPages[ref.level]!;
-      if (vpn % pages === 0) return true;
-      // Break-before-make (arch-facts A11): build the table, break, invalidate, make.
-      const prep = this.k.editor.prepareSplit({
-        root: this.root,
-        vpn,
-        source: this.source,
-        tableAttrs: this.k.arch.defaults.userTable,
-        asid: this.asid,
-      });
-      if (!prep.ok) return false;
-      this.k.discharge(prep.plan.break());
-      prep.plan.make();
-    }
+    return ranges.splitAt(this.k, this, vpn);
   }
 
   /** Splits every huge leaf inside [startVpn, endVpn) into smallest pages. False when out of memory. */
   splitAll(startVpn: number, endVpn: number): boolean {
-    if (!this.splitAt(startVpn) || !this.splitAt(endVpn)) return false;
-    if (this.root === 0) return true;
-    for (let vpn = startVpn; vpn < endVpn; vpn++) {
-      const ref = this.k.editor.lookup(this.root, vpn);
-      if (ref.entry.kind === 'leaf' && ref.level > 1 && !this.splitAt(vpn + 1)) return false;
-    }
-    return true;
+    return ranges.splitAll(this.k, this, startVpn, endVpn);
   }
 
   /** Clears the Contiguous hint of every group that has a page in [startVpn, endVpn) (before any of them changes). */
   clearContiguous(startVpn: number, endVpn: number): void {
-    const n = this.k.arch.description.capabilities.contiguousEntries;
-    if (n === 0 || this.root === 0) return;
-    // Only device mappings ever carry the hint (see setContiguousRuns).
-    let device = false;
-    this.vmas.forEach(
-      (v) => {
-        if (v.value.kind === 'device') device = true;
-      },
-      Math.max(0, startVpn - n),
-      endVpn + n,
-    );
-    if (!device) return;
-    const groups = new Set<number>();
-    this.k.editor.forEachLeaf({ root: this.root, startVpn, endVpn }, (leaf) => {
-      if (leaf.attrs.contiguous && leaf.level === 1) groups.add(leaf.vpn - (leaf.vpn % n));
-    });
-    for (const g of groups) this.setContiguous(g, n, false);
+    ranges.clearContiguous(this.k, this, startVpn, endVpn);
   }
 
   /** AArch64 Contiguous hint on every aligned group of physically contiguous device leaves in [startVpn, endVpn). */
   setContiguousRuns(startVpn: number, endVpn: number): void {
-    const n = this.k.arch.description.capabilities.contiguousEntries;
-    if (n === 0 || this.root === 0) return;
-    const vma = this.vmas.find(startVpn);
-    if (vma?.value.kind !== 'device') return;
-    const pageBytes = this.k.bounds.pageBytes;
-    for (let g = startVpn + ((n - (startVpn % n)) % n); g + n <= endVpn; g += n) {
-      const pa = vma.value.pa + (g - vma.startVpn) * pageBytes;
-      if (pa % (n * pageBytes) !== 0) continue;
-      try {
-        this.setContiguous(g, n, true);
-      } catch (e) {
-        if (!isMmError(e)) throw e; // a group that does not qualify keeps its plain entries
-      }
-    }
-  }
-
-  /** Sets or clears the Contiguous hint on `count` leaves from `vpn` (break-before-make, arch-facts A11). */
-  private setContiguous(vpn: number, count: number, on: boolean): void {
-    const plan = this.k.editor.prepareContiguousRun({ root: this.root, vpn, count, on, asid: this.asid });
-    if (plan === undefined) return;
-    this.k.discharge(plan.break());
-    plan.make();
+    ranges.setContiguousRuns(this.k, this, startVpn, endVpn);
   }
 
   // -------------------------------------------------------------------------
@@ -523,27 +447,7 @@ export class AddressSpace {
    * TLBs invalidated once. False, with nothing changed, when a split runs out of memory.
    */
   protectRange(startVpn: number, endVpn: number, prot: number): boolean {
-    if (!this.splitAt(startVpn) || !this.splitAt(endVpn)) return false;
-    this.vmas.update(startVpn, endVpn, (v) => (v.prot === prot ? v : vmaWith(v, { prot })));
-    if (this.root === 0) return true;
-    this.clearContiguous(startVpn, endVpn);
-    const leaves: { vpn: number; level: number; pa: number }[] = [];
-    this.k.editor.forEachLeaf({ root: this.root, startVpn, endVpn }, (l) =>
-      leaves.push({ vpn: l.vpn, level: l.level, pa: l.pa }),
-    );
-    const flush = this.k.editor.newFlush({ asid: this.asid, threshold: this.k.flushThreshold });
-    for (const l of leaves) {
-      const vma = this.vmas.find(l.vpn)!;
-      const f = this.k.editor.protect({
-        root: this.root,
-        vpn: l.vpn,
-        attrs: this.leafAttrsFor(vma.value, l.level, l.pa),
-        asid: this.asid,
-      });
-      if (f) flush.merge(f);
-    }
-    this.k.discharge(flush);
-    return true;
+    return ranges.protectRange(this.k, this, startVpn, endVpn, prot);
   }
 
   /**
@@ -551,15 +455,7 @@ export class AddressSpace {
    * makes a page shared copy-on-write (or the zero page) writable: that takes {@link breakCow}.
    */
   upgradeLeaf(vpn: number, vma: VmaValue): void {
-    const ref = this.lookup(vpn);
-    if (ref?.entry.kind !== 'leaf') return;
-    const flush = this.k.editor.protect({
-      root: this.root,
-      vpn,
-      attrs: this.leafAttrsFor(vma, ref.level, ref.entry.pa),
-      asid: this.asid,
-    });
-    if (flush) this.k.discharge(flush);
+    upgradeLeaf(this.k, this, vpn, vma);
   }
 
   /**
@@ -574,140 +470,18 @@ export class AddressSpace {
     return this.k.attrsFor(v, level);
   }
 
-  /** True when each of the `pages` frames from `pa` is a USER frame with one reference (not the zero page). */
-  private exclusive(pa: number, pages: number): boolean {
-    const { allocator, bounds } = this.k;
-    for (let i = 0; i < pages; i++) {
-      const f = pa + i * bounds.pageBytes;
-      if (allocator.stateOf(f) !== FrameState.USER || allocator.refCount(f) !== 1) return false;
-    }
-    return true;
+  /** @internal True when each of the `pages` frames from `pa` is a USER frame with one reference (not the zero page). */
+  exclusive(pa: number, pages: number): boolean {
+    return framesExclusive(this.k, pa, pages);
   }
 
   /**
-   * A write fault on a present, read-only leaf in a private writable VMA (Linux `do_wp_page`):
-   * - the writer holds the only reference → the frame is made writable in place (`reuse`,
-   *   Linux `wp_page_reuse`);
-   * - the zero page → a fresh zeroed frame replaces it (`zero-fill`);
-   * - a shared frame → it is copied into a fresh frame (`copy`, Linux `wp_page_copy`), the old
-   *   reference dropped.
-   * Replacing a live translation's output address is break-before-make (arch-facts A11; Linux
-   * `ptep_clear_flush` then `set_pte_at`): clear, invalidate on every CPU, then write the new leaf.
-   * A huge leaf is copied whole into a fresh aligned run (hugetlbfs, `hugetlb_wp`); when no run is
-   * free it is split into pages and only the written page is copied (THP,
-   * `do_huge_pmd_wp_page` → `__split_huge_pmd`).
-   * Returns how it was resolved, or undefined when out of memory (nothing changed).
+   * A write fault on a present, read-only leaf in a private writable VMA (Linux `do_wp_page`; see
+   * cow.ts): reuse, zero-fill or copy. Returns how it was resolved, or undefined when out of
+   * memory (nothing changed).
    */
   breakCow(vpn: number, vma: VmaValue): string | undefined {
-    const ref = this.lookup(vpn);
-    if (ref?.entry.kind !== 'leaf') return 'spurious (no leaf)';
-    const { allocator, arch, bounds, memory } = this.k;
-    const level = ref.level;
-    const pages = arch.geometry.entryPages[level]!;
-    const base = vpn - (vpn % pages);
-    const old = ref.entry.pa;
-    const pageBytes = bounds.pageBytes;
-    const zero = old === this.k.zeroPage;
-    if (!zero && this.exclusive(old, pages)) {
-      const flush = this.k.editor.protect({
-        root: this.root,
-        vpn: base,
-        attrs: this.k.attrsFor(vma, level),
-        asid: this.asid,
-      });
-      if (flush) this.k.discharge(flush);
-      this.cowEvent('reuse', base, old, old, pages);
-      return 'COW reuse (only reference): made writable';
-    }
-    let pa: number;
-    if (pages === 1) {
-      pa = allocator.alloc('user', this.pid);
-      if (pa === 0) return undefined;
-      if (!zero) memory.copyFrame(pa / pageBytes, old / pageBytes);
-    } else {
-      pa = allocator.allocContiguous(pages, pages, 'user', this.pid);
-      if (pa === 0) {
-        // No aligned run: split to pages (a table per level down; the pre-check makes the split
-        // and the page's copy certain to succeed) and copy only the written page.
-        if (allocator.freeCount < level) return undefined;
-        if (!this.splitAt(vpn) || !this.splitAt(vpn + 1))
-          throw new Error('kernel bug: split failed after the pre-check');
-        return this.breakCow(vpn, vma);
-      }
-      for (let i = 0; i < pages; i++) memory.copyFrame(pa / pageBytes + i, old / pageBytes + i);
-    }
-    this.replaceLeaf(base, level, ref.descriptorPa, old, pa, this.k.attrsFor(vma, level));
-    this.cowEvent(zero ? 'zero-fill' : 'copy', base, pa, old, pages);
-    return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
-  }
-
-  /**
-   * Replaces the leaf of `level` at `base` (mapping `oldPa`) by one mapping `newPa` (whose
-   * reference the caller hands over), break-before-make; moves the reverse-map entries and drops
-   * the old frames' references. The leaf table stays, so nothing is allocated.
-   */
-  private replaceLeaf(
-    base: number,
-    level: number,
-    descriptorPa: number,
-    oldPa: number,
-    newPa: number,
-    attrs: LeafAttributes,
-  ): void {
-    const { editor, allocator, rmap, arch, bounds } = this.k;
-    const t = level === 1 ? this.k.templateFor(attrs) : undefined;
-    if (t !== undefined) {
-      // Fast path: the walk already found the slot. Break (an invalid descriptor is all zeros in
-      // every format, as fillAbsent assumes), invalidate the page, make through the template.
-      editor.writeRaw(descriptorPa, 0, 0);
-      const flush = editor.newFlush({ asid: this.asid });
-      flush.addPage(base);
-      this.k.discharge(flush);
-      if (!editor.fillAbsent(descriptorPa, newPa, t)) throw new Error('kernel bug: COW slot not cleared');
-    } else {
-      const u = editor.unmap(this.root, base, this.asid);
-      if (u === undefined) throw new Error('kernel bug: COW leaf vanished');
-      this.k.discharge(u.flush);
-      const m = editor.map({
-        root: this.root,
-        vpn: base,
-        pa: newPa,
-        level,
-        attrs,
-        tableAttrs: arch.defaults.userTable,
-        source: this.source,
-      });
-      if (!m.ok) throw new Error(`kernel bug: COW remap failed (${m.reason})`);
-    }
-    const pages = arch.geometry.entryPages[level]!;
-    for (let i = 0; i < pages; i++) {
-      const o = oldPa + i * bounds.pageBytes;
-      if (allocator.stateOf(o) === FrameState.USER) {
-        rmap.remove(o, this, base + i);
-        allocator.unref(o);
-      }
-      rmap.add(newPa + i * bounds.pageBytes, this, base + i);
-    }
-  }
-
-  private cowEvent(
-    action: 'zero-page' | 'zero-fill' | 'copy' | 'reuse',
-    vpn: number,
-    pa: number,
-    fromPa: number,
-    pages: number,
-  ): void {
-    const ev = this.k.events;
-    if (ev.active)
-      ev.emit({
-        type: 'cow',
-        action,
-        pid: this.pid,
-        va: vaOf(vpn),
-        pa,
-        fromPa,
-        sizeBytes: pages * this.k.bounds.pageBytes,
-      });
+    return breakCow(this.k, this, vpn, vma);
   }
 
   /**
@@ -716,7 +490,7 @@ export class AddressSpace {
    */
   mapZeroPage(vpn: number, v: VmaValue): boolean {
     if (!this.mapPage(vpn, this.k.zeroPage, this.k.readOnlyAttrsFor(v)).ok) return false;
-    this.cowEvent('zero-page', vpn, this.k.zeroPage, this.k.zeroPage, 1);
+    cowEvent(this.k, this, 'zero-page', vpn, this.k.zeroPage, this.k.zeroPage, 1);
     return true;
   }
 
@@ -738,35 +512,7 @@ export class AddressSpace {
    * enough frames are free for the new tables and split huge leaves; a failure here is a bug.
    */
   moveRange(startVpn: number, endVpn: number, destVpn: number, newPages: number, moved: VmaValue): void {
-    this.vmas.removeRange(startVpn, endVpn);
-    this.vmas.insert(destVpn, destVpn + newPages, moved);
-    if (this.root === 0) return;
-    const { editor, arch } = this.k;
-    const leaves: { vpn: number; pa: number; attrs: LeafAttributes }[] = [];
-    editor.forEachLeaf({ root: this.root, startVpn, endVpn }, (l) =>
-      leaves.push({ vpn: l.vpn, pa: l.pa, attrs: l.attrs }),
-    );
-    const flush = editor.newFlush({ asid: this.asid, threshold: this.k.flushThreshold });
-    const { allocator, rmap } = this.k;
-    for (const l of leaves) {
-      const u = editor.unmap(this.root, l.vpn, this.asid);
-      if (u) flush.merge(u.flush);
-      if (allocator.stateOf(l.pa) === FrameState.USER)
-        rmap.move(l.pa, this, l.vpn, destVpn + (l.vpn - startVpn));
-      const m = editor.map({
-        root: this.root,
-        vpn: destVpn + (l.vpn - startVpn),
-        pa: l.pa,
-        level: 1,
-        attrs: l.attrs,
-        tableAttrs: arch.defaults.userTable,
-        source: this.source,
-      });
-      if (!m.ok) throw new Error(`kernel bug: mremap move failed after the pre-check (${m.reason})`);
-    }
-    if (this.swapEntries > 0) moveSwapEntries(this.k, this, startVpn, endVpn, destVpn);
-    flush.merge(this.pruneTablesAround(startVpn, endVpn));
-    this.k.discharge(flush);
+    ranges.moveRange(this.k, this, startVpn, endVpn, destVpn, newPages, moved);
   }
 
   // -------------------------------------------------------------------------
@@ -798,162 +544,15 @@ export class AddressSpace {
   }
 
   /**
-   * fork: a new space for `pid`/`asid` with the same layout, break, entry point and VMAs. Shared
-   * and device pages are shared. Private pages (Linux `is_cow_mapping`), with the kernel's
-   * `fork: 'cow'` (default), are shared read-only by parent and child — huge leaves as huge
-   * leaves — and copied on the first write ({@link breakCow}); with `fork: 'eager'` they are
-   * copied now (a huge leaf stays huge when a contiguous run is free). The zero page is shared.
-   *
-   * Two phases, so that a failure changes nothing: (1) the child's tables are built and every
-   * frame it maps gets its reference — out of memory clears the half-built child and returns
-   * undefined, the parent untouched; (2) only then are the parent's writable private leaves made
-   * read-only, with one TLB invalidation at the end (Linux `dup_mmap` → `flush_tlb_mm`).
-   * Returns the child and the number of pages shared copy-on-write.
+   * fork: a new space for `pid`/`asid` with this one's layout, break, entry point, VMAs and
+   * mappings — private pages shared copy-on-write (or copied with `fork: 'eager'`), shared and
+   * device pages shared (fork-copy.ts). Returns the child and the number of pages shared
+   * copy-on-write, or undefined when out of memory (nothing changed).
    */
   clone(pid: number, asid: number): { space: AddressSpace; cowPages: number } | undefined {
     const child = new AddressSpace(this.k, pid, asid, this.layout);
-    child.setBrk(this.brk);
-    child.entry = this.entry;
-    child.initialSp = this.initialSp;
-    this.vmas.forEach((v) => {
-      // VM_LOCKED is not inherited (Linux dup_mmap clears VM_LOCKED_MASK).
-      child.vmas.insert(
-        v.startVpn,
-        v.endVpn,
-        v.value.lock === 'none' ? v.value : vmaWith(v.value, { lock: 'none' }),
-      );
-    });
-    if (this.root === 0) return { space: child, cowPages: 0 };
-    let ok = true;
-    const { editor, allocator, zeroPage, forkMode, rmap, events } = this.k;
-    const pageBytes = this.k.bounds.pageBytes;
-    const entryPages = this.k.arch.geometry.entryPages;
-    const entries = this.k.bounds.leafTableEntries;
-    const bytes = this.k.arch.description.descriptorBytes;
-    const wide = bytes === 8;
-    // Parent leaves to write-protect in phase 2: (page number, level, descriptor, frame, template
-    // index) flattened; templates[i] is the read-only template of a VMA (or undefined: protect).
-    const protect: number[] = [];
-    const templates: (LeafTemplate | undefined)[] = [];
-    const emit = events.active;
-    let cowPages = 0;
-    this.vmas.forEach((vma) => {
-      if (!ok) return;
-      const v = vma.value;
-      const share = v.shm !== undefined || v.kind === 'device';
-      const cow = !share && forkMode === 'cow';
-      const roAttrs = cow ? this.k.readOnlyAttrsFor(v, 1) : undefined;
-      // Fast path (no listeners): 4 KiB leaves go into the child's leaf table through a verified
-      // template ("template | PA", see leafTemplate), found once per leaf table by a walk.
-      const tmpl = cow && !emit ? this.k.templateFor(roAttrs!) : undefined;
-      templates.push(tmpl);
-      const t = templates.length - 1;
-      let tableVpn = -1;
-      let tableBase = 0;
-      editor.forEachLeaf({ root: this.root, startVpn: vma.startVpn, endVpn: vma.endVpn }, (l) => {
-        if (!ok) return;
-        if (share || l.pa === zeroPage) {
-          // MAP_SHARED, device pages and the zero page are shared with the child, not copied.
-          if (!child.mapLeaf(l.vpn, l.pa, l.level, l.attrs)) ok = false;
-          else if (v.shm) allocator.ref(l.pa);
-          return;
-        }
-        if (!cow) {
-          if (!child.copyLeaf(l.vpn, l.pa, l.level, l.attrs)) ok = false;
-          return;
-        }
-        const writable = l.attrs.user.write;
-        const pages = entryPages[l.level]!;
-        // The child's leaf is the read-only one; a leaf that is read-only already keeps its attributes.
-        const fast = tmpl !== undefined && l.level === 1 && (writable || sameAttrs(l.attrs, roAttrs!));
-        if (fast && l.vpn - (l.vpn % entries) === tableVpn) {
-          if (!editor.fillAbsent(tableBase + (l.vpn % entries) * bytes, l.pa, tmpl))
-            throw new Error('kernel bug: the child slot of a fork is taken');
-          child.residentPages++;
-          if (allocator.stateOf(l.pa) === FrameState.USER) rmap.add(l.pa, child, l.vpn);
-        } else {
-          if (
-            !child.mapLeaf(l.vpn, l.pa, l.level, writable ? this.k.readOnlyAttrsFor(v, l.level) : l.attrs)
-          ) {
-            ok = false;
-            return;
-          }
-          if (fast) {
-            tableVpn = l.vpn - (l.vpn % entries);
-            tableBase = editor.lookup(child.root, l.vpn).descriptorPa - (l.vpn % entries) * bytes;
-          }
-        }
-        for (let i = 0; i < pages; i++) {
-          const f = l.pa + i * pageBytes;
-          if (allocator.stateOf(f) === FrameState.USER) allocator.ref(f);
-        }
-        cowPages += pages;
-        if (writable) protect.push(l.vpn, l.level, l.descriptorPa, l.pa, l.level === 1 ? t : -1);
-      });
-    });
-    // Swap PTEs are copied and their slots counted once more (Linux copy_nonpresent_pte).
-    if (ok && this.swapEntries > 0) {
-      const { userStartVpn, userEndVpn } = this.k.bounds;
-      ok = copySwapEntries(this.k, this, child, userStartVpn, userEndVpn);
-    }
-    if (!ok) {
-      child.clear();
-      return undefined;
-    }
-    if (protect.length > 0) {
-      // Phase 2: the parent's writable private leaves become read-only; one invalidation.
-      const flush = editor.newFlush({ asid: this.asid, threshold: this.k.flushThreshold });
-      for (let i = 0; i < protect.length; i += 5) {
-        const vpn = protect[i]!;
-        const level = protect[i + 1]!;
-        const tmpl = protect[i + 4]! >= 0 ? templates[protect[i + 4]!] : undefined;
-        if (tmpl !== undefined) {
-          const pa = protect[i + 3]!;
-          editor.writeRaw(
-            protect[i + 2]!,
-            (tmpl.lo | (pa >>> 0)) >>> 0,
-            wide ? (tmpl.hi | Math.floor(pa / 2 ** 32)) >>> 0 : 0,
-          );
-          flush.addPage(vpn);
-          continue;
-        }
-        const f = editor.protect({
-          root: this.root,
-          vpn,
-          attrs: this.k.readOnlyAttrsFor(this.vmas.find(vpn)!.value, level),
-          asid: this.asid,
-        });
-        if (f) flush.merge(f);
-      }
-      this.k.discharge(flush);
-    }
-    return { space: child, cowPages };
-  }
-
-  /** Copies one private leaf of a parent into this space (a huge leaf stays huge when a contiguous run is free). */
-  private copyLeaf(vpn: number, srcPa: number, level: number, attrs: LeafAttributes): boolean {
-    const { allocator, memory, arch, bounds } = this.k;
-    const pages = arch.geometry.entryPages[level]!;
-    const pageBytes = bounds.pageBytes;
-    if (pages > 1) {
-      const pa = allocator.allocContiguous(pages, pages, 'user', this.pid);
-      if (pa !== 0) {
-        if (this.mapLeaf(vpn, pa, level, attrs)) {
-          for (let i = 0; i < pages; i++) memory.copyFrame(pa / pageBytes + i, srcPa / pageBytes + i);
-          return true;
-        }
-        allocator.freeContiguous(pa, pages);
-      }
-      // Fall back to single-page copies.
-      const small = this.k.leafAttributes({ user: attrs.user, memoryType: attrs.memoryType, global: false });
-      for (let i = 0; i < pages; i++)
-        if (!this.copyLeaf(vpn + i, srcPa + i * pageBytes, 1, small)) return false;
-      return true;
-    }
-    const pa = this.allocPage(vpn, attrs);
-    if (pa === 0) return false;
-    memory.copyFrame(pa / pageBytes, srcPa / pageBytes);
-    return true;
+    const cowPages = copyIntoChild(this.k, this, child);
+    return cowPages === undefined ? undefined : { space: child, cowPages };
   }
 
   // -------------------------------------------------------------------------

@@ -36,8 +36,8 @@ import {
 } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
+import { breakCowAt } from './cow.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
-import { isLazyFree } from './madvise.js';
 import { outOfMemory } from './oom-kill.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { reclaimBelowMin, reclaimOnOom } from './reclaim.js';
@@ -148,19 +148,16 @@ function resolveFault(
   if (kind === Fault.Permission) {
     if (access === 1 && isCowVma(vma.value)) {
       // A write to a present read-only page of a private writable VMA: copy-on-write (or the
-      // zero page), classified from the PTE the walk found, as Linux's do_wp_page.
-      // A page MADV_FREE made clean under software dirty tracking (mapped read-only, madvise.ts):
-      // the write marks it dirty again, which cancels the advice (Linux pte_mkdirty on a write fault).
-      const lazy = isLazyFree(space, vpn);
-      const how = space.breakCow(vpn, vma.value);
-      if (how === undefined) {
+      // zero page), classified from the PTE the walk found, as Linux's do_wp_page; the walk's
+      // leaf descriptor is handed on (no second walk). A page MADV_FREE made clean is made dirty
+      // again, which cancels the advice (cow.ts).
+      const resolution = breakCowAt(k, space, vpn, vma.value, r.faultLevel, r.descriptorPa);
+      if (resolution === undefined) {
         // Out of memory: direct reclaim, then the CPU retries from the walk (the page itself may
         // have been swapped out); nothing reclaimable: the OOM killer (oom-kill.ts).
         if (reclaimOnOom(k)) return { outcome: FaultOutcome.Retry, resolution: RECLAIMED_ON_OOM };
         return oomRetry(k, proc, vma, vpn, access, soft, true);
       }
-      const resolution =
-        lazy && how.startsWith('COW reuse') ? 'software dirty: made writable (MADV_FREE cancelled)' : how;
       return { outcome: FaultOutcome.Retry, resolution };
     }
     // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.

@@ -20,6 +20,9 @@
  * | `process-table.ts`   | pids, ASIDs (allocation, recycling), process lookup, reaping          |
  * | `kernel-space.ts`    | the kernel half: linear map, device map, identity map, recursive slot |
  * | `address-space.ts`   | one user address space: VMAs, tables, ASID, break, every table change |
+ * | `space-ranges.ts`    | huge-leaf splits, the Contiguous hint, mprotect and mremap of a range |
+ * | `fork-copy.ts`       | fork's copy of an address space (copy-on-write sharing, eager copy)   |
+ * | `cow.ts`             | copy-on-write breaks (reuse, zero-fill, copy) and lazy PTE upgrades   |
  * | `mm-syscalls.ts`     | mmap, munmap, mprotect, mremap, brk (POSIX errnos)                    |
  * | `fault.ts`           | the fault handler: classification, demand paging, kills               |
  * | `fork-exec.ts`       | fork, exec, spawn, static ELF64                                       |

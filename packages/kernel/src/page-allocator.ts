@@ -527,6 +527,20 @@ export class PageAllocator {
   }
 
   /**
+   * @internal {@link ref} for fork's table-at-a-time copy, which maps whatever a parent's leaf
+   * maps: adds a reference when the frame containing `pa` (a physical address a leaf decoded to)
+   * is a USER frame and returns its frame-table index; -1, changing nothing, for any other frame
+   * (devices, the zero page, frames outside the pool). One index lookup instead of three.
+   */
+  refIfUser(pa: number): number {
+    const i = this.indexOfPfn(Math.floor(pa / PAGE_SIZE));
+    if (i < 0 || this.state[i] !== USER) return -1;
+    if (this.refsOrPrev[i] === MAX_FRAMES) this.ref(pa); // throws the overflow error
+    this.refsOrPrev[i]!++;
+    return i;
+  }
+
+  /**
    * Drops a reference to a USER frame; frees it (as {@link free}) when the count reaches 0.
    * @returns true if the frame was freed.
    * @throws as {@link free} (DoubleFreeError for a FREE frame, NotOwnedError for reserved or foreign

@@ -846,6 +846,8 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     'stateName',
     'reasonOfIndex',
     'formatPool',
+    // @internal fast path of ref for fork's table copy (checks only that the frame is USER).
+    'refIfUser',
   ],
   // addAt: @internal unchecked fast path of add (the demand-fault path holds a valid index).
   ReverseMap: ['constructor', 'find', 'frame', 'grow', 'addAt'],

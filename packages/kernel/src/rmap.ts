@@ -56,7 +56,9 @@ export class ReverseMap<S> {
     this.head = new Int32Array(frames).fill(NONE);
     this.vpns = new Float64Array(initialNodes);
     this.next = new Int32Array(initialNodes);
-    this.owner.length = initialNodes;
+    // Filled, not `length =`: an array given a length it never held goes to V8's dictionary
+    // (hash table) elements, whose stores slow down as the map grows.
+    this.owner = new Array<S | undefined>(initialNodes).fill(undefined);
   }
 
   /** Number of entries (mappings) in the map. */
@@ -178,6 +180,6 @@ export class ReverseMap<S> {
     next.set(this.next);
     this.vpns = vpns;
     this.next = next;
-    this.owner.length = n;
+    for (let i = this.owner.length; i < n; i++) this.owner.push(undefined);
   }
 }

@@ -1,0 +1,282 @@
+/**
+ * Copy-on-write breaks: what a write fault on a present, read-only leaf of a private writable
+ * VMA does (Linux `do_wp_page`), and the exclusivity test mprotect shares with it.
+ *
+ * Ownership: nothing of its own. Every function works on one {@link AddressSpace} (its tables,
+ * counters and reverse-map entries) on behalf of the fault handler; `AddressSpace.breakCow` and
+ * `AddressSpace.leafAttrsFor` are the entry points.
+ *
+ * Invariants: a break replaces exactly one leaf (or splits one huge leaf first) and moves the
+ * reverse-map entries and references with it; out of memory changes nothing.
+ *
+ * ```
+ *   write fault ─▶ breakCow ─┬─ only reference ──▶ protect in place (reuse)
+ *                            ├─ zero page ───────▶ fresh zeroed frame ─┐
+ *                            └─ shared frame ────▶ fresh frame, copy ──┴─▶ replaceLeaf (BBM)
+ * ```
+ */
+import { type LeafAttributes, vaOf } from '@mmkit/core';
+import type { AddressSpace } from './address-space.js';
+import type { KernelContext } from './context.js';
+import { isLazyFree } from './madvise.js';
+import { FrameState } from './page-allocator.js';
+import { invalidateUserPage } from './tlb-shootdown.js';
+import type { VmaValue } from './vma.js';
+
+/** True when each of the `pages` frames from `pa` is a USER frame with one reference (not the zero page). */
+export function framesExclusive(k: KernelContext, pa: number, pages: number): boolean {
+  const { allocator, bounds } = k;
+  for (let i = 0; i < pages; i++) {
+    const f = pa + i * bounds.pageBytes;
+    if (allocator.stateOf(f) !== FrameState.USER || allocator.refCount(f) !== 1) return false;
+  }
+  return true;
+}
+
+/**
+ * Rewrites the leaf mapping `vpn` of `space` to what its VMA `vma` allows (a lazily upgraded PTE)
+ * — but never makes a page shared copy-on-write (or the zero page) writable: that takes
+ * {@link breakCow}.
+ */
+export function upgradeLeaf(k: KernelContext, space: AddressSpace, vpn: number, vma: VmaValue): void {
+  const ref = space.lookup(vpn);
+  if (ref?.entry.kind !== 'leaf') return;
+  const flush = k.editor.protect({
+    root: space.root,
+    vpn,
+    attrs: space.leafAttrsFor(vma, ref.level, ref.entry.pa),
+    asid: space.asid,
+  });
+  if (flush) k.discharge(flush);
+}
+
+/**
+ * A write fault on a present, read-only leaf at `vpn` of `space` in the private writable VMA
+ * `vma` (Linux `do_wp_page`):
+ * - the writer holds the only reference → the frame is made writable in place (`reuse`,
+ *   Linux `wp_page_reuse`);
+ * - the zero page → a fresh zeroed frame replaces it (`zero-fill`);
+ * - a shared frame → it is copied into a fresh frame (`copy`, Linux `wp_page_copy`), the old
+ *   reference dropped.
+ * Replacing a live translation's output address is break-before-make (arch-facts A11; Linux
+ * `ptep_clear_flush` then `set_pte_at`): clear, invalidate on every CPU, then write the new leaf.
+ * A huge leaf is copied whole into a fresh aligned run (hugetlbfs, `hugetlb_wp`); when no run is
+ * free it is split into pages and only the written page is copied (THP,
+ * `do_huge_pmd_wp_page` → `__split_huge_pmd`).
+ * Returns how it was resolved, or undefined when out of memory (nothing changed).
+ */
+export function breakCow(
+  k: KernelContext,
+  space: AddressSpace,
+  vpn: number,
+  vma: VmaValue,
+): string | undefined {
+  const ref = space.lookup(vpn);
+  if (ref?.entry.kind !== 'leaf') return 'spurious (no leaf)';
+  const { allocator, arch, bounds, memory } = k;
+  const level = ref.level;
+  const pages = arch.geometry.entryPages[level]!;
+  const base = vpn - (vpn % pages);
+  const old = ref.entry.pa;
+  const pageBytes = bounds.pageBytes;
+  const zero = old === k.zeroPage;
+  if (!zero && space.exclusive(old, pages)) {
+    const flush = k.editor.protect({
+      root: space.root,
+      vpn: base,
+      attrs: k.attrsFor(vma, level),
+      asid: space.asid,
+    });
+    if (flush) k.discharge(flush);
+    cowEvent(k, space, 'reuse', base, old, old, pages);
+    return 'COW reuse (only reference): made writable';
+  }
+  let pa: number;
+  if (pages === 1) {
+    pa = allocator.alloc('user', space.pid);
+    if (pa === 0) return undefined;
+    if (!zero) memory.copyFrame(pa / pageBytes, old / pageBytes);
+  } else {
+    pa = allocator.allocContiguous(pages, pages, 'user', space.pid);
+    if (pa === 0) {
+      // No aligned run: split to pages (a table per level down; the pre-check makes the split
+      // and the page's copy certain to succeed) and copy only the written page.
+      if (allocator.freeCount < level) return undefined;
+      if (!space.splitAt(vpn) || !space.splitAt(vpn + 1))
+        throw new Error('kernel bug: split failed after the pre-check');
+      return breakCow(k, space, vpn, vma);
+    }
+    for (let i = 0; i < pages; i++) memory.copyFrame(pa / pageBytes + i, old / pageBytes + i);
+  }
+  replaceLeaf(k, space, base, level, ref.descriptorPa, old, pa, k.attrsFor(vma, level));
+  cowEvent(k, space, zero ? 'zero-fill' : 'copy', base, pa, old, pages);
+  return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
+}
+
+/** The backend whose address masks {@link maskLo} and {@link maskHi} hold (one-entry memo). */
+let maskArch: unknown;
+let maskLo = 0;
+let maskHi = 0;
+
+function masksOf(k: KernelContext): void {
+  if (maskArch === k.arch) return;
+  const d = k.arch.description;
+  const low = 2 ** d.pageShift - 1;
+  maskLo = (d.paBits >= 32 ? ~low : (2 ** d.paBits - 1) & ~low) >>> 0;
+  maskHi = d.paBits > 32 ? 2 ** Math.min(d.paBits - 32, 32) - 1 : 0;
+  maskArch = k.arch;
+}
+
+/** Bits [page shift, paBits) of a level-1 descriptor's low half: where a "template | PA" leaf keeps the PA. */
+export function addressMaskLo(k: KernelContext): number {
+  masksOf(k);
+  return maskLo;
+}
+
+/** Bits [32, paBits) of a level-1 descriptor, as bits of its high half. */
+export function addressMaskHi(k: KernelContext): number {
+  masksOf(k);
+  return maskHi;
+}
+
+const TWO_32 = 2 ** 32;
+
+/**
+ * {@link breakCow} for a write fault whose walk stopped at the level-1 leaf `descriptorPa`
+ * (`level` is the walk's fault level): the fault's own walk is used, not walked again. When the
+ * descriptor is exactly the VMA's read-only leaf ("template | PA", see leafTemplate: its address
+ * bits are then the frame) and the frame is shared or the zero page, the copy (or zero-fill) is
+ * done here: a fresh frame, one typed-array copy, break (clear, one-page invalidation on every
+ * CPU without an obligation when nothing verifies or reports it — `invalidateUserPage`), make
+ * through the writable template, the reverse map and references moved. Everything else (huge
+ * leaves, reuse, other descriptors) takes {@link breakCow}. Same results as {@link breakCow}.
+ */
+export function breakCowAt(
+  k: KernelContext,
+  space: AddressSpace,
+  vpn: number,
+  vma: VmaValue,
+  level: number,
+  descriptorPa: number,
+): string | undefined {
+  if (level !== 1 || descriptorPa <= 0) return breakCowSlow(k, space, vpn, vma);
+  const wt = k.templateFor(k.attrsFor(vma, 1));
+  const rt = k.templateFor(k.readOnlyAttrsFor(vma, 1));
+  if (wt === undefined || rt === undefined) return breakCowSlow(k, space, vpn, vma);
+  const { memory, allocator, rmap } = k;
+  const wide = k.arch.description.descriptorBytes === 8;
+  masksOf(k);
+  const mLo = maskLo;
+  const mHi = maskHi;
+  const lo = memory.read32(descriptorPa);
+  const hi = wide ? memory.read32(descriptorPa + 4) : 0;
+  if ((lo & ~mLo) >>> 0 !== rt.lo || (hi & ~mHi) >>> 0 !== rt.hi) return breakCowSlow(k, space, vpn, vma);
+  const old = (hi & mHi) * TWO_32 + ((lo & mLo) >>> 0);
+  const zero = old === k.zeroPage;
+  if (!zero && space.exclusive(old, 1)) return breakCowSlow(k, space, vpn, vma);
+  const pa = allocator.alloc('user', space.pid);
+  if (pa === 0) return undefined;
+  const pageBytes = k.bounds.pageBytes;
+  if (!zero) memory.copyFrame(pa / pageBytes, old / pageBytes);
+  // Break-before-make (arch-facts A11; Linux ptep_clear_flush then set_pte_at): an invalid
+  // descriptor is all zeros in every format; invalidate; make "template | PA".
+  memory.write32(descriptorPa, 0);
+  if (wide) memory.write32(descriptorPa + 4, 0);
+  invalidateUserPage(k, vpn, space.asid);
+  memory.write32(descriptorPa, (wt.lo | (pa >>> 0)) >>> 0);
+  if (wide) memory.write32(descriptorPa + 4, (wt.hi | Math.floor(pa / TWO_32)) >>> 0);
+  if (allocator.stateOf(old) === FrameState.USER) {
+    rmap.remove(old, space, vpn);
+    allocator.unref(old);
+  }
+  rmap.addAt(allocator.frameIndex(pa), space, vpn);
+  cowEvent(k, space, zero ? 'zero-fill' : 'copy', vpn, pa, old, 1);
+  return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
+}
+
+/**
+ * {@link breakCow} with the fault's view of MADV_FREE: a page MADV_FREE made clean under software
+ * dirty tracking (mapped read-only, madvise.ts) that the write makes writable again in place has
+ * its advice cancelled (Linux pte_mkdirty on a write fault), which the resolution says. (A
+ * descriptor that is exactly the read-only template carries no such mark: {@link breakCowAt}
+ * skips this look-up.)
+ */
+function breakCowSlow(k: KernelContext, space: AddressSpace, vpn: number, vma: VmaValue): string | undefined {
+  const lazy = isLazyFree(space, vpn);
+  const how = breakCow(k, space, vpn, vma);
+  return lazy && how?.startsWith('COW reuse') ? 'software dirty: made writable (MADV_FREE cancelled)' : how;
+}
+
+/**
+ * Replaces the leaf of `level` at `base` (mapping `oldPa`) by one mapping `newPa` (whose
+ * reference the caller hands over), break-before-make; moves the reverse-map entries and drops
+ * the old frames' references. The leaf table stays, so nothing is allocated.
+ */
+function replaceLeaf(
+  k: KernelContext,
+  space: AddressSpace,
+  base: number,
+  level: number,
+  descriptorPa: number,
+  oldPa: number,
+  newPa: number,
+  attrs: LeafAttributes,
+): void {
+  const { editor, allocator, rmap, arch, bounds } = k;
+  const t = level === 1 ? k.templateFor(attrs) : undefined;
+  if (t !== undefined) {
+    // Fast path: the walk already found the slot. Break (an invalid descriptor is all zeros in
+    // every format, as fillAbsent assumes), invalidate the page, make through the template.
+    editor.writeRaw(descriptorPa, 0, 0);
+    const flush = editor.newFlush({ asid: space.asid });
+    flush.addPage(base);
+    k.discharge(flush);
+    if (!editor.fillAbsent(descriptorPa, newPa, t)) throw new Error('kernel bug: COW slot not cleared');
+  } else {
+    const u = editor.unmap(space.root, base, space.asid);
+    if (u === undefined) throw new Error('kernel bug: COW leaf vanished');
+    k.discharge(u.flush);
+    const m = editor.map({
+      root: space.root,
+      vpn: base,
+      pa: newPa,
+      level,
+      attrs,
+      tableAttrs: arch.defaults.userTable,
+      source: space.tableSource,
+    });
+    if (!m.ok) throw new Error(`kernel bug: COW remap failed (${m.reason})`);
+  }
+  const pages = arch.geometry.entryPages[level]!;
+  for (let i = 0; i < pages; i++) {
+    const o = oldPa + i * bounds.pageBytes;
+    if (allocator.stateOf(o) === FrameState.USER) {
+      rmap.remove(o, space, base + i);
+      allocator.unref(o);
+    }
+    rmap.add(newPa + i * bounds.pageBytes, space, base + i);
+  }
+}
+
+/** Emits the `cow` event of `action` (when anyone listens). */
+export function cowEvent(
+  k: KernelContext,
+  space: AddressSpace,
+  action: 'zero-page' | 'zero-fill' | 'copy' | 'reuse',
+  vpn: number,
+  pa: number,
+  fromPa: number,
+  pages: number,
+): void {
+  const ev = k.events;
+  if (ev.active)
+    ev.emit({
+      type: 'cow',
+      action,
+      pid: space.pid,
+      va: vaOf(vpn),
+      pa,
+      fromPa,
+      sizeBytes: pages * k.bounds.pageBytes,
+    });
+}

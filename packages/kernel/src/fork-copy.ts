@@ -1,0 +1,401 @@
+/**
+ * fork's copy of an address space (Linux `dup_mmap` → `copy_page_range`): the child's page
+ * tables, references and reverse-map entries, then the parent's write protection.
+ *
+ * Ownership: nothing of its own. {@link copyIntoChild} fills a fresh child space that
+ * `AddressSpace.clone` made (VMAs already copied); on failure it leaves the child empty and the
+ * parent as it was.
+ *
+ * Invariants: phase 1 builds the child only (the parent unchanged); phase 2 write-protects the
+ * parent's writable private leaves and discharges one TLB obligation for the parent.
+ *
+ * ```
+ *   parent leaves ──phase 1──▶ child leaves (read-only, frames referenced, rmap entries)
+ *                 ──phase 2──▶ parent leaves write-protected, one invalidation
+ * ```
+ */
+import type { LeafAttributes, LeafTemplate } from '@mmkit/core';
+import type { AddressSpace } from './address-space.js';
+import type { KernelContext } from './context.js';
+import { FrameState } from './page-allocator.js';
+import { copySwapEntries } from './swap.js';
+import { type VmaValue, vmaWith } from './vma.js';
+
+/** Whether two leaf attributes encode the same leaf (every field). */
+function sameAttrs(a: LeafAttributes, b: LeafAttributes): boolean {
+  return (
+    a.user.read === b.user.read &&
+    a.user.write === b.user.write &&
+    a.user.execute === b.user.execute &&
+    a.kernel.read === b.kernel.read &&
+    a.kernel.write === b.kernel.write &&
+    a.kernel.execute === b.kernel.execute &&
+    a.memoryType === b.memoryType &&
+    a.global === b.global &&
+    a.accessed === b.accessed &&
+    a.dirty === b.dirty &&
+    a.software === b.software &&
+    (a.contiguous ?? false) === (b.contiguous ?? false)
+  );
+}
+
+/**
+ * fork (`AddressSpace.clone`): gives the fresh, empty `child` the parent's break, entry point and
+ * VMAs, then maps into it what the parent maps. Shared and device pages are shared. Private pages
+ * (Linux `is_cow_mapping`), with the kernel's `fork: 'cow'` (default), are shared read-only by
+ * parent and child — huge leaves as huge leaves — and copied on the first write (cow.ts); with
+ * `fork: 'eager'` they are copied now (a huge leaf stays huge when a contiguous run is free). The
+ * zero page is shared.
+ *
+ * Two phases, so that a failure changes nothing: (1) the child's tables are built and every
+ * frame it maps gets its reference — out of memory clears the half-built child and returns
+ * undefined, the parent untouched; (2) only then are the parent's writable private leaves made
+ * read-only, with one TLB invalidation at the end (Linux `dup_mmap` → `flush_tlb_mm`).
+ * Returns the number of pages shared copy-on-write.
+ */
+export function copyIntoChild(
+  k: KernelContext,
+  parent: AddressSpace,
+  child: AddressSpace,
+): number | undefined {
+  child.setBrk(parent.brk);
+  child.entry = parent.entry;
+  child.initialSp = parent.initialSp;
+  parent.vmas.forEach((v) => {
+    // VM_LOCKED is not inherited (Linux dup_mmap clears VM_LOCKED_MASK).
+    child.vmas.insert(
+      v.startVpn,
+      v.endVpn,
+      v.value.lock === 'none' ? v.value : vmaWith(v.value, { lock: 'none' }),
+    );
+  });
+  if (parent.root === 0) return 0;
+  const f = new ForkCopy(k, parent, child);
+  parent.vmas.forEach((vma) => {
+    if (f.ok) f.copyVma(vma.startVpn, vma.endVpn, vma.value);
+  });
+  // Swap PTEs are copied and their slots counted once more (Linux copy_nonpresent_pte).
+  if (f.ok && parent.swapEntries > 0) {
+    const { userStartVpn, userEndVpn } = k.bounds;
+    f.ok = copySwapEntries(k, parent, child, userStartVpn, userEndVpn);
+  }
+  if (!f.ok) {
+    child.clear();
+    return undefined;
+  }
+  f.protectParent();
+  return f.cowPages;
+}
+
+/** Classes of a level-1 descriptor's non-address bits (see {@link ForkCopy.classify}). */
+const SKIP = 0; // not a leaf (a swap entry, or invalid): not copied here
+const WRITABLE = 1; // a writable leaf: shared read-only through the template, parent protected
+const READ_ONLY = 2; // a leaf equal to the template already: shared as it is
+const SLOW = 3; // anything else: decoded and copied leaf by leaf
+const TWO_32 = 2 ** 32;
+
+/**
+ * The state of one fork's copy. Phase 1 ({@link copyVma}) walks the parent per VMA; phase 2
+ * ({@link protectParent}) write-protects what phase 1 recorded.
+ *
+ * Private copy-on-write VMAs with a verified read-only template and no event listener take the
+ * table-at-a-time path (Linux `copy_pte_range`): each of the parent's leaf tables is read as
+ * raw descriptors; a descriptor's non-address bits are classified once per distinct pattern (a
+ * decode, not one per leaf), and a leaf of a known class goes into the child's leaf table as
+ * "template | PA" with its reference and reverse-map entry — no decoding cursor, no object per
+ * leaf. Runs of the parent's writable descriptors are recorded as (descriptor, page, count) and
+ * rewritten through the same template in phase 2. Everything else (shared and device VMAs, the
+ * zero page, huge leaves, eager copies, unknown patterns, and any copy while events are
+ * listened to) takes the per-leaf path ({@link leaf}); both produce the same bytes (a property
+ * test compares them).
+ */
+class ForkCopy {
+  ok = true;
+  cowPages = 0;
+  /** Parent leaves to write-protect one by one: (page, level, descriptor, frame, template index) flattened. */
+  private readonly protect: number[] = [];
+  /** Runs of parent level-1 leaves to write-protect through a template: (descriptor, page, count, template index). */
+  private readonly runs: number[] = [];
+  /** templates[i]: the read-only template of a VMA (or undefined: protect through the editor). */
+  private readonly templates: (LeafTemplate | undefined)[] = [];
+  private readonly bytes: number;
+  private readonly wide: boolean;
+  /** The physical-address bits of a level-1 descriptor: bits [page shift, paBits) in each half. */
+  private readonly oaLo: number;
+  private readonly oaHi: number;
+  // The VMA being copied.
+  private v: VmaValue | undefined;
+  private share = false;
+  private cow = false;
+  private roAttrs: LeafAttributes | undefined;
+  private t = -1;
+
+  constructor(
+    private readonly k: KernelContext,
+    private readonly parent: AddressSpace,
+    private readonly child: AddressSpace,
+  ) {
+    const d = k.arch.description;
+    this.bytes = d.descriptorBytes;
+    this.wide = this.bytes === 8;
+    const low = 2 ** d.pageShift - 1;
+    this.oaLo = (d.paBits >= 32 ? 0xffff_ffff & ~low : (2 ** d.paBits - 1) & ~low) >>> 0;
+    this.oaHi = d.paBits > 32 ? 2 ** Math.min(d.paBits - 32, 32) - 1 : 0;
+  }
+
+  /** Phase 1 for the VMA [startVpn, endVpn) of value `v`. */
+  copyVma(startVpn: number, endVpn: number, v: VmaValue): void {
+    const k = this.k;
+    this.v = v;
+    this.share = v.shm !== undefined || v.kind === 'device';
+    this.cow = !this.share && k.forkMode === 'cow';
+    this.roAttrs = this.cow ? k.readOnlyAttrsFor(v, 1) : undefined;
+    // Fast path (no listeners): 4 KiB leaves go into the child's leaf table through a verified
+    // template ("template | PA", see leafTemplate).
+    const tmpl = this.cow && !k.events.active ? k.templateFor(this.roAttrs!) : undefined;
+    this.templates.push(tmpl);
+    this.t = this.templates.length - 1;
+    if (tmpl !== undefined) {
+      this.copyTables(startVpn, endVpn, tmpl);
+      return;
+    }
+    k.editor.forEachLeaf({ root: this.parent.root, startVpn, endVpn }, (l) => {
+      if (this.ok) this.leaf(l.vpn, l.level, l.pa, l.attrs, l.descriptorPa);
+    });
+  }
+
+  /**
+   * The per-leaf path: copies the leaf of `level` at `vpn` (descriptor `dpa`) mapping `pa` with
+   * `attrs` into the child, as the current VMA says.
+   */
+  private leaf(vpn: number, level: number, pa: number, attrs: LeafAttributes, dpa: number): void {
+    const { k, child } = this;
+    const { allocator } = k;
+    if (this.share || pa === k.zeroPage) {
+      // MAP_SHARED, device pages and the zero page are shared with the child, not copied.
+      if (!child.mapLeaf(vpn, pa, level, attrs)) this.ok = false;
+      else if (this.v!.shm) allocator.ref(pa);
+      return;
+    }
+    if (!this.cow) {
+      if (!copyLeaf(k, child, vpn, pa, level, attrs)) this.ok = false;
+      return;
+    }
+    const writable = attrs.user.write;
+    const pages = k.arch.geometry.entryPages[level]!;
+    // The child's leaf is the read-only one; a leaf that is read-only already keeps its attributes.
+    if (!child.mapLeaf(vpn, pa, level, writable ? k.readOnlyAttrsFor(this.v!, level) : attrs)) {
+      this.ok = false;
+      return;
+    }
+    const pageBytes = k.bounds.pageBytes;
+    for (let i = 0; i < pages; i++) {
+      const f = pa + i * pageBytes;
+      if (allocator.stateOf(f) === FrameState.USER) allocator.ref(f);
+    }
+    this.cowPages += pages;
+    if (writable) this.protect.push(vpn, level, dpa, pa, level === 1 ? this.t : -1);
+  }
+
+  /**
+   * The table-at-a-time path over [startVpn, endVpn) of a private VMA whose read-only leaves
+   * are `tmpl | PA`: one walk per leaf table of the parent (to its level-2 entry), then its
+   * descriptors as numbers.
+   */
+  private copyTables(startVpn: number, endVpn: number, tmpl: LeafTemplate): void {
+    const { k, parent } = this;
+    const { editor } = k;
+    const entryPages = k.arch.geometry.entryPages;
+    const entries = k.bounds.leafTableEntries;
+    let vpn = startVpn;
+    while (vpn < endVpn && this.ok) {
+      const ref = editor.lookup(parent.root, vpn, 2);
+      const e = ref.entry;
+      if (ref.level === 2 && e.kind === 'table') {
+        const tableVpn = vpn - (vpn % entries);
+        const stop = Math.min(endVpn, tableVpn + entries);
+        this.copyTable(e.pa, tableVpn, vpn, stop, tmpl);
+        vpn = stop;
+        continue;
+      }
+      // A huge leaf (copied whole, per leaf), or nothing below this entry: skip its span.
+      const pages = entryPages[ref.level]!;
+      const base = vpn - (vpn % pages);
+      if (e.kind === 'leaf') this.leaf(base, ref.level, e.pa, e.attrs, ref.descriptorPa);
+      vpn = base + pages;
+    }
+  }
+
+  /** Copies the descriptors [from, stop) of the parent's leaf table at `tablePa` (first page `tableVpn`). */
+  private copyTable(tablePa: number, tableVpn: number, from: number, stop: number, tmpl: LeafTemplate): void {
+    const { k, child, wide, oaLo, oaHi } = this;
+    const { memory, allocator, rmap, zeroPage } = k;
+    const pageBytes = k.bounds.pageBytes;
+    const tLo = tmpl.lo;
+    const tHi = tmpl.hi;
+    // The parent's table as words (descriptor i: words[i] or words[2i], words[2i + 1]).
+    const words = memory.frameWords(tablePa / pageBytes);
+    const step = wide ? 2 : 1;
+    let keyLo = -1;
+    let keyHi = -1;
+    let cls = SKIP;
+    /** The child's leaf table as words, once the first leaf made it. */
+    let out: Uint32Array | undefined;
+    let runFirst = -1;
+    let runCount = 0;
+    let copied = 0;
+    for (let vpn = from; vpn < stop; vpn++) {
+      const w = (vpn - tableVpn) * step;
+      const lo = words[w]!;
+      const hi = wide ? words[w + 1]! : 0;
+      if (lo === 0 && hi === 0) continue;
+      const kLo = (lo & ~oaLo) >>> 0;
+      const kHi = (hi & ~oaHi) >>> 0;
+      const aLo = (lo & oaLo) >>> 0;
+      const aHi = hi & oaHi;
+      const pa = aHi * TWO_32 + aLo;
+      if (kLo !== keyLo || kHi !== keyHi) {
+        cls = this.classify(lo, hi, pa);
+        keyLo = kLo;
+        keyHi = kHi;
+      }
+      if (cls === SKIP) continue;
+      if (cls === SLOW || out === undefined || pa === zeroPage) {
+        // The per-leaf path: the first leaf of the table (which makes the child's table), the
+        // zero page, and patterns the template does not cover.
+        if (runCount > 0) this.pushRun(tablePa, tableVpn, runFirst, runCount);
+        runCount = 0;
+        const entry = k.arch.codec.decode(lo, hi, 1);
+        if (entry.kind !== 'leaf') continue;
+        this.leaf(vpn, 1, entry.pa, entry.attrs, tablePa + (w / step) * this.bytes);
+        if (!this.ok) break;
+        if (out === undefined) {
+          const c = k.editor.lookup(child.root, vpn, 2);
+          if (c.level === 2 && c.entry.kind === 'table') out = memory.frameWords(c.entry.pa / pageBytes);
+        }
+        continue;
+      }
+      // "template | PA" into the child's (fresh, absent) slot; a reference and a reverse-map entry.
+      out[w] = tLo | aLo;
+      if (wide) out[w + 1] = tHi | aHi;
+      copied++;
+      const f = allocator.refIfUser(pa);
+      if (f >= 0) rmap.addAt(f, child, vpn);
+      if (cls === WRITABLE) {
+        if (runCount > 0 && vpn === runFirst + runCount) runCount++;
+        else {
+          if (runCount > 0) this.pushRun(tablePa, tableVpn, runFirst, runCount);
+          runFirst = vpn;
+          runCount = 1;
+        }
+      }
+    }
+    if (runCount > 0) this.pushRun(tablePa, tableVpn, runFirst, runCount);
+    child.residentPages += copied;
+    this.cowPages += copied;
+  }
+
+  /** Records `count` writable parent leaves from page `first` of the leaf table at `tablePa` for phase 2. */
+  private pushRun(tablePa: number, tableVpn: number, first: number, count: number): void {
+    this.runs.push(tablePa + (first - tableVpn) * this.bytes, first, count, this.t);
+  }
+
+  /**
+   * The class of the level-1 descriptor (lo, hi) whose address bits read `pa`, for every
+   * descriptor with the same non-address bits: decoded once. A leaf is taken as "template | PA"
+   * only when the decoder agrees that its address bits are the PA (the leafTemplate
+   * assumption, checked on this descriptor).
+   */
+  private classify(lo: number, hi: number, pa: number): number {
+    const entry = this.k.arch.codec.decode(lo, hi, 1);
+    if (entry.kind !== 'leaf') return SKIP;
+    if (entry.pa !== pa) return SLOW;
+    if (entry.attrs.user.write) return WRITABLE;
+    return sameAttrs(entry.attrs, this.roAttrs!) ? READ_ONLY : SLOW;
+  }
+
+  /**
+   * Phase 2: the parent's writable private leaves become read-only; one invalidation for the
+   * parent (Linux flushes the parent's TLB once after `copy_page_range`).
+   */
+  protectParent(): void {
+    const { k, parent, protect, runs, templates, bytes, wide, oaLo, oaHi } = this;
+    if (protect.length === 0 && runs.length === 0) return;
+    const { editor, memory } = k;
+    const flush = editor.newFlush({ asid: parent.asid, threshold: k.flushThreshold });
+    const pageBytes = k.bounds.pageBytes;
+    const step = wide ? 2 : 1;
+    for (let i = 0; i < runs.length; i += 4) {
+      const tmpl = templates[runs[i + 3]!]!;
+      const first = runs[i]!;
+      const vpn = runs[i + 1]!;
+      const n = runs[i + 2]!;
+      // The descriptors still hold the leaves phase 1 read: keep their addresses, take the template's bits.
+      const table = first - (first % pageBytes);
+      const words = memory.frameWords(table / pageBytes);
+      const w0 = ((first - table) / bytes) * step;
+      for (let j = 0; j < n; j++) {
+        const w = w0 + j * step;
+        words[w] = tmpl.lo | (words[w]! & oaLo);
+        if (wide) words[w + 1] = tmpl.hi | (words[w + 1]! & oaHi);
+        flush.addPage(vpn + j);
+      }
+    }
+    for (let i = 0; i < protect.length; i += 5) {
+      const vpn = protect[i]!;
+      const level = protect[i + 1]!;
+      const tmpl = protect[i + 4]! >= 0 ? templates[protect[i + 4]!] : undefined;
+      if (tmpl !== undefined) {
+        const pa = protect[i + 3]!;
+        editor.writeRaw(
+          protect[i + 2]!,
+          (tmpl.lo | (pa >>> 0)) >>> 0,
+          wide ? (tmpl.hi | Math.floor(pa / TWO_32)) >>> 0 : 0,
+        );
+        flush.addPage(vpn);
+        continue;
+      }
+      const f = editor.protect({
+        root: parent.root,
+        vpn,
+        attrs: k.readOnlyAttrsFor(parent.vmas.find(vpn)!.value, level),
+        asid: parent.asid,
+      });
+      if (f) flush.merge(f);
+    }
+    k.discharge(flush);
+  }
+}
+
+/** Copies one private leaf of a parent into `space` (a huge leaf stays huge when a contiguous run is free). */
+function copyLeaf(
+  k: KernelContext,
+  space: AddressSpace,
+  vpn: number,
+  srcPa: number,
+  level: number,
+  attrs: LeafAttributes,
+): boolean {
+  const { allocator, memory, arch, bounds } = k;
+  const pages = arch.geometry.entryPages[level]!;
+  const pageBytes = bounds.pageBytes;
+  if (pages > 1) {
+    const pa = allocator.allocContiguous(pages, pages, 'user', space.pid);
+    if (pa !== 0) {
+      if (space.mapLeaf(vpn, pa, level, attrs)) {
+        for (let i = 0; i < pages; i++) memory.copyFrame(pa / pageBytes + i, srcPa / pageBytes + i);
+        return true;
+      }
+      allocator.freeContiguous(pa, pages);
+    }
+    // Fall back to single-page copies.
+    const small = k.leafAttributes({ user: attrs.user, memoryType: attrs.memoryType, global: false });
+    for (let i = 0; i < pages; i++)
+      if (!copyLeaf(k, space, vpn + i, srcPa + i * pageBytes, 1, small)) return false;
+    return true;
+  }
+  const pa = space.allocPage(vpn, attrs);
+  if (pa === 0) return false;
+  memory.copyFrame(pa / pageBytes, srcPa / pageBytes);
+  return true;
+}
