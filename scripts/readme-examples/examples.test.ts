@@ -38,6 +38,13 @@ describe('the README example checker', () => {
     expect(f).toEqual(['SNIPPET.md:5: expected 43, got 42']);
   });
 
+  it('checks arrows after a template literal with a substitution (and none inside one)', async () => {
+    // A raw token scan loses its place after `${…}` and used to skip every later check.
+    const code =
+      "const n = 2;\nconst s = `a ${n} b // → not a comment`;\ns; // → 'a 2 b // → not a comment'\nn * 21; // → 43";
+    expect(await failuresOf(ts(code))).toEqual(['SNIPPET.md:5: expected 43, got 42']);
+  });
+
   it('tells a number from a bigint and an object with an extra key from one without', async () => {
     expect(await failuresOf(ts('BigInt(1); // → 1'))).toEqual(['SNIPPET.md:2: expected 1, got 1n']);
     expect(await failuresOf(ts("({ ok: false, errno: 'EFAULT' }); // → { ok: false }"))).toHaveLength(1);

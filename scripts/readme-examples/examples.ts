@@ -250,19 +250,20 @@ export function transformProgram(blocks: readonly CodeBlock[], fullOutput?: read
 
   // Every line comment with an arrow must be claimed by a check.
   const arrowComments = new Map<number, { pos: number; end: number; body: string }>();
-  const scanner = ts.createScanner(ts.ScriptTarget.ES2022, false, ts.LanguageVariant.Standard, text);
-  for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
-    if (kind === ts.SyntaxKind.SingleLineCommentTrivia) {
-      const body = scanner.getTokenText().slice(2);
-      if (body.includes(ARROW)) {
-        arrowComments.set(scanner.getTokenStart(), {
-          pos: scanner.getTokenStart(),
-          end: scanner.getTokenEnd(),
-          body,
-        });
-      }
-    }
-  }
+  // Comments come from the parsed tree (leading and trailing trivia of every node), not from a
+  // raw token scan: a raw scanner does not re-scan a template literal after its `${…}`, so every
+  // comment after one would be missed.
+  const record = (c: ts.CommentRange) => {
+    if (c.kind !== ts.SyntaxKind.SingleLineCommentTrivia || arrowComments.has(c.pos)) return;
+    const body = text.slice(c.pos + 2, c.end);
+    if (body.includes(ARROW)) arrowComments.set(c.pos, { pos: c.pos, end: c.end, body });
+  };
+  const visitComments = (node: ts.Node): void => {
+    for (const c of ts.getLeadingCommentRanges(text, node.getFullStart()) ?? []) record(c);
+    for (const c of ts.getTrailingCommentRanges(text, node.end) ?? []) record(c);
+    for (const child of node.getChildren(sf)) visitComments(child);
+  };
+  visitComments(sf);
   const claimed = new Set<number>();
   const checks: Check[] = [];
   const insertions: { pos: number; text: string; order: number }[] = [];
