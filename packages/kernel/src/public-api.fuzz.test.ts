@@ -797,33 +797,8 @@ const CONSTRUCTORS: Record<string, ArgSpec> = {
 /** Members of exported classes' prototypes that are not public (TypeScript `private`). */
 const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
   AttributeChooser: ['constructor'],
-  PageAllocator: [
-    'constructor',
-    'release',
-    'unlink',
-    'setFull',
-    'clearFull',
-    'releaseIndex',
-    'findRun',
-    'findBlockAligned',
-    'findInPartialBlocks',
-    'scanBlock',
-    'findAnywhere',
-    'firstBusy',
-    'prefixFree',
-    'firstNotFull',
-    'nextFull',
-    'reserve',
-    'segSlice',
-    'indexOfPfn',
-    'segmentOfIndex',
-    'pfnOfIndex',
-    'refsOfIndex',
-    'queryIndex',
-    'stateName',
-    'reasonOfIndex',
-    'formatPool',
-  ],
+  // The frame table, block index and reservations are internal objects of their own (frame-*.ts).
+  PageAllocator: ['constructor', 'release', 'releaseIndex'],
   // addAt: @internal unchecked fast path of add (the demand-fault path holds a valid index).
   ReverseMap: ['constructor', 'find', 'frame', 'grow', 'addAt'],
   VmaTree: [
