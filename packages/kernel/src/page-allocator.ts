@@ -95,6 +95,12 @@ export class PageAllocator {
    * starts tracking frames: with the first swap device). Undefined costs one test per call.
    */
   userFrames: UserFrameHook | undefined = undefined;
+  /**
+   * @internal Frame-table index ({@link frameIndex}) of the frame the last successful
+   * {@link alloc} handed out: the demand-fault path adds its reverse-map entry by it (no second
+   * address-to-index conversion per fault).
+   */
+  lastIndex = -1;
 
   private readonly memory: PhysicalMemory;
   private readonly events: EventStream | undefined;
@@ -179,6 +185,7 @@ export class PageAllocator {
     t.counts[FREE] = t.counts[FREE]! - 1;
     t.counts[st] = t.counts[st]! + 1;
     const pa = pfn * PAGE_SIZE;
+    this.lastIndex = i;
     if (st === USER && this.userFrames !== undefined) this.userFrames.added(i, pa);
     if (this.events?.active) this.events.emit({ type: 'frame-alloc', pa, purpose });
     return pa;
