@@ -53,6 +53,18 @@ export interface PoolRange {
   readonly end: number;
 }
 
+/**
+ * @internal What the kernel's reclaim LRU needs to hear from the allocator: a USER frame was
+ * handed out by `PageAllocator.alloc` (single frames only: runs from `allocContiguous` are
+ * huge pages, which are never reclaimed) and a USER frame went back to the pool.
+ */
+export interface UserFrameHook {
+  /** Frame-table index `index` (physical address `pa`) became a USER frame. */
+  added(index: number, pa: number): void;
+  /** The USER frame at frame-table index `index` was freed. */
+  freed(index: number): void;
+}
+
 export const FREE = FrameState.FREE;
 export const RESERVED = FrameState.RESERVED;
 export const USER = FrameState.USER;

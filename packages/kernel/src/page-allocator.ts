@@ -51,6 +51,7 @@ import {
   RESERVED,
   stateOfPurpose,
   USER,
+  type UserFrameHook,
 } from './frame-table.js';
 import { checkFunction, checkObject, invalidArgument } from './syscalls.js';
 
@@ -62,6 +63,7 @@ export {
   type FrameStateCode,
   type FrameStateCounts,
   type PoolRange,
+  type UserFrameHook,
 } from './frame-table.js';
 
 /** Options of {@link PageAllocator}. */
@@ -73,18 +75,6 @@ export interface PageAllocatorOptions {
 /** Largest alignment {@link PageAllocator.allocContiguous} accepts (2^40 frames = 4 PiB). */
 const MAX_ALIGN_PAGES = 2 ** 40;
 const MAX_REFS = 0x7fff_ffff;
-
-/**
- * @internal What the kernel's reclaim LRU needs to hear from the allocator: a USER frame was
- * handed out by {@link PageAllocator.alloc} (single frames only: runs from `allocContiguous` are
- * huge pages, which are never reclaimed) and a USER frame went back to the pool.
- */
-export interface UserFrameHook {
-  /** Frame-table index `index` (physical address `pa`) became a USER frame. */
-  added(index: number, pa: number): void;
-  /** The USER frame at frame-table index `index` was freed. */
-  freed(index: number): void;
-}
 
 /** See the module documentation. */
 export class PageAllocator {
@@ -116,6 +106,11 @@ export class PageAllocator {
   private readonly ownerOrNext: Int32Array;
   private readonly blockFree: Uint16Array;
   private readonly blockRun: Uint16Array;
+  private readonly counts: Float64Array;
+  // The table's constant layout, likewise (alloc turns an index into a frame number with them).
+  private readonly singleSegment: boolean;
+  private readonly firstPfn: number;
+  private readonly firstBase: number;
 
   /**
    * Creates the frame table over `ranges` of `memory`. Frames of the ranges that are not RAM
@@ -146,6 +141,10 @@ export class PageAllocator {
     this.ownerOrNext = t.ownerOrNext;
     this.blockFree = this.blocks.blockFree;
     this.blockRun = this.blocks.blockRun;
+    this.counts = t.counts;
+    this.singleSegment = t.singleSegment;
+    this.firstPfn = t.firstPfn;
+    this.firstBase = t.firstBase;
   }
 
   // -------------------------------------------------------------------------
@@ -172,7 +171,7 @@ export class PageAllocator {
     const i = t.head;
     if (i === END_OF_LIST) return 0;
     t.head = this.ownerOrNext[i]!; // the new head's prev link is never read
-    const pfn = t.singleSegment ? t.firstPfn + i - t.firstBase : t.pfnOfIndex(i);
+    const pfn = this.singleSegment ? this.firstPfn + i - this.firstBase : t.pfnOfIndex(i);
     this.memory.discardFrame(pfn);
     this.state[i] = st;
     this.refsOrPrev[i] = st === USER ? 1 : 0;
@@ -182,8 +181,8 @@ export class PageAllocator {
     if (f === BLOCK) this.blocks.clearFull(b);
     this.blockFree[b] = f - 1;
     t.free--;
-    t.counts[FREE] = t.counts[FREE]! - 1;
-    t.counts[st] = t.counts[st]! + 1;
+    this.counts[FREE] = this.counts[FREE]! - 1;
+    this.counts[st] = this.counts[st]! + 1;
     const pa = pfn * PAGE_SIZE;
     this.lastIndex = i;
     if (st === USER && this.userFrames !== undefined) this.userFrames.added(i, pa);
@@ -257,8 +256,8 @@ export class PageAllocator {
       }
     }
     t.free -= pages;
-    t.counts[FREE] = t.counts[FREE]! - pages;
-    t.counts[st] = t.counts[st]! + pages;
+    this.counts[FREE] = this.counts[FREE]! - pages;
+    this.counts[st] = this.counts[st]! + pages;
     if (this.events?.active) {
       for (let k = 0; k < pages; k++)
         this.events.emit({ type: 'frame-alloc', pa: (pfn0 + k) * PAGE_SIZE, purpose });
@@ -375,8 +374,8 @@ export class PageAllocator {
     this.blockRun[b] = BLOCK;
     if (f === BLOCK) this.blocks.setFull(b);
     t.free++;
-    t.counts[st] = t.counts[st]! - 1;
-    t.counts[FREE] = t.counts[FREE]! + 1;
+    this.counts[st] = this.counts[st]! - 1;
+    this.counts[FREE] = this.counts[FREE]! + 1;
     if (st === USER && this.userFrames !== undefined) this.userFrames.freed(i);
     if (this.events?.active) this.events.emit({ type: 'frame-free', pa, purpose: purposeOfState(st) });
   }
