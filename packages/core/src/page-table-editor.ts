@@ -361,7 +361,9 @@ export class PageTableEditor {
         throw new InvalidArgumentError('descriptorPa', descriptorPa, `alignment to ${this.bytes} bytes`);
       }
       const mem = this.memory;
-      if (mem.read32(descriptorPa) !== 0 || (this.wide && mem.read32(descriptorPa + 4) !== 0)) return false;
+      // One lookup for both words of a 64-bit descriptor (readPair), not two.
+      if (this.wide ? mem.readPair(descriptorPa) !== 0 || mem.pairHi !== 0 : mem.read32(descriptorPa) !== 0)
+        return false;
       const lo = (template.lo | (pa >>> 0)) >>> 0;
       const hi = this.wide ? (template.hi | Math.floor(pa / TWO_32)) >>> 0 : 0;
       mem.write32(descriptorPa, lo);

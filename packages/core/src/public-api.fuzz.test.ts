@@ -792,6 +792,27 @@ describe('public API fuzz: the page-table API reaches its tables (valid calls st
     expect(u?.leaf.pa).toBe(0x4002_0000);
     expect(editor.fillAbsent(u!.leaf.descriptorPa, 0x4003_0000, t!)).toBe(true);
   });
+
+  it('fillAbsent refuses a slot with either word set (one readPair for both) and changes nothing', () => {
+    const memory = newMemory();
+    const editor = new core.PageTableEditor(fuzzBackend, memory);
+    const source = frameSource(memory);
+    editor.map({ root: ROOT, vpn: 0x200, pa: 0x4002_0000, level: 1, attrs: RW_ATTRS, source });
+    const dpa = editor.unmap(ROOT, 0x200)!.leaf.descriptorPa;
+    const t = core.leafTemplate(fuzzBackend, RW_ATTRS)!;
+    for (const [lo, hi] of [
+      [0, 0x8000_0000], // only the high word: a swap entry or software bits up there
+      [0x1000, 0],
+      [0, 1],
+    ] as const) {
+      editor.writeRaw(dpa, lo, hi);
+      expect(editor.fillAbsent(dpa, 0x4003_0000, t)).toBe(false);
+      expect(editor.readRaw(dpa)).toEqual([lo, hi]);
+    }
+    editor.writeRaw(dpa, 0, 0);
+    expect(editor.fillAbsent(dpa, 0x4003_0000, t)).toBe(true);
+    expect(editor.readRaw(dpa)).not.toEqual([0, 0]);
+  });
 });
 
 describe('public API fuzz: garbage names the argument (regressions)', () => {

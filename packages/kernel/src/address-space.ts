@@ -283,6 +283,7 @@ export class AddressSpace {
     const { editor, allocator } = this.k;
     const pa = allocator.alloc('user', this.pid);
     if (pa === 0) return false;
+    const index = allocator.lastIndex; // the frame's table index, for the reverse map
     // fillAbsent reads the slot itself (one read per fault, not two); a slot that is no longer
     // absent (never on this single-threaded path) gives the frame back: nothing changed.
     if (!editor.fillAbsent(descriptorPa, pa, template)) {
@@ -291,7 +292,7 @@ export class AddressSpace {
     }
     // The frame was just allocated for the user: its reverse-map entry needs no state lookup.
     this.residentPages++;
-    this.k.rmap.addAt(allocator.frameIndex(pa), this, vpn);
+    this.k.rmap.addAt(index, this, vpn);
     if (this.k.events.active) this.emitMap(vpn, pa, 1, this.k.anonAttrs);
     return true;
   }

@@ -29,6 +29,7 @@ import {
   FAULT_KINDS,
   Fault,
   hex,
+  type LeafAttributes,
   PRIVILEGE_NAMES,
   type PrivilegeLevel,
   vaOf,
@@ -43,7 +44,7 @@ import type { KillReason, KillSignal, Process } from './process.js';
 import { reclaimBelowMin, reclaimOnOom } from './reclaim.js';
 import { countFault as countMinorMajor, NOT_SWAPPED, swapInIfSwapped } from './swap.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
-import { isCowVma, type ProcessVma } from './vma.js';
+import { isCowVma, type ProcessVma, type VmaValue } from './vma.js';
 import { countFault } from './working-set.js';
 
 const SEGV_MAPERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_MAPERR' };
@@ -51,9 +52,18 @@ const SEGV_ACCERR: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_ACCERR' };
 const SEGV_OOM: KillSignal = { signal: 'SIGSEGV', code: 'SEGV_OOM' };
 const BUS_ADRALN: KillSignal = { signal: 'SIGBUS', code: 'BUS_ADRALN' };
 
-interface Resolution {
-  readonly outcome: FaultOutcomeCode;
-  readonly resolution: string;
+/**
+ * What the last fault's handler did (the `resolution` of its event and of the per-resolution
+ * counts), set by every path that decides an outcome. The handler returns only the outcome code:
+ * no result object per fault (it runs once per demand fault), and nothing keeps the string
+ * beyond the handler's own caller.
+ */
+let resolved = '';
+
+/** Records `how` as the resolution and returns `outcome`. */
+function decide(outcome: FaultOutcomeCode, how: string): FaultOutcomeCode {
+  resolved = how;
+  return outcome;
 }
 
 /** Handles a fault the CPU raised for `vpn`; emits the fault event before the handler's own events. */
@@ -69,20 +79,21 @@ export function handleFault(
   soft: boolean,
 ): FaultOutcomeCode {
   const kind = r.faultKind;
-  let res: Resolution;
-  if (!k.events.active) res = resolveOrReclaim(k, proc, vpn, access, r, soft);
+  let outcome: FaultOutcomeCode;
+  if (!k.events.active) outcome = resolveOrReclaim(k, proc, vpn, access, r, soft);
   else {
     // Report the fault before what its handler did (allocations, mappings, a kill).
-    res = k.events.hold(
+    outcome = k.events.hold(
       () => resolveOrReclaim(k, proc, vpn, access, r, soft),
-      (res) => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, res.resolution),
+      () => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, resolved),
     );
   }
-  countFault(proc, kind, res.resolution);
-  if (res.outcome === FaultOutcome.Retry) countMinorMajor(proc, res.resolution);
+  const how = resolved;
+  countFault(proc, kind, how);
+  if (outcome === FaultOutcome.Retry) countMinorMajor(proc, how);
   // kswapd does not run here but when the kernel call ends (reclaim.ts): run between the fault
   // and the access it retries, it could take the very page just faulted in, again and again.
-  return res.outcome;
+  return outcome;
 }
 
 const RECLAIMED_ON_OOM = 'direct reclaim (out of memory), retry';
@@ -100,7 +111,7 @@ function resolveOrReclaim(
   access: AccessKind,
   r: WalkResult,
   soft: boolean,
-): Resolution {
+): FaultOutcomeCode {
   if (r.faultKind === Fault.Translation) reclaimBelowMin(k);
   return resolveFault(k, proc, vpn, access, r, soft);
 }
@@ -112,13 +123,13 @@ function resolveFault(
   access: AccessKind,
   r: WalkResult,
   soft: boolean,
-): Resolution {
+): FaultOutcomeCode {
   const space = proc.space;
   const kind = r.faultKind;
   if (kind === Fault.AccessFlag) {
     // Software access-flag management: set AF and retry (no TLBI needed: AF=0 is never cached).
     space.setAccessed(vpn);
-    return { outcome: FaultOutcome.Retry, resolution: 'access flag set' };
+    return decide(FaultOutcome.Retry, 'access flag set');
   }
   if (kind === Fault.Alignment) return deny(k, proc, soft, 'alignment fault', BUS_ADRALN);
   if (kind !== Fault.Translation && kind !== Fault.Permission) {
@@ -141,7 +152,7 @@ function resolveFault(
   }
   // What the VMA allows is what its encodable leaf grants the user (PROT_WRITE implies read, and
   // on x86 PROT_EXEC implies read too), so the check and the page tables can never disagree.
-  const allowed = k.attrsFor(vma.value).user;
+  const allowed = userPermsOf(k, vma.value);
   if (!(access === 0 ? allowed.read : access === 1 ? allowed.write : allowed.execute)) {
     return deny(k, proc, soft, access === 2 ? 'exec fault' : 'permission fault', SEGV_ACCERR);
   }
@@ -155,21 +166,39 @@ function resolveFault(
       if (resolution === undefined) {
         // Out of memory: direct reclaim, then the CPU retries from the walk (the page itself may
         // have been swapped out); nothing reclaimable: the OOM killer (oom-kill.ts).
-        if (reclaimOnOom(k)) return { outcome: FaultOutcome.Retry, resolution: RECLAIMED_ON_OOM };
+        if (reclaimOnOom(k)) return decide(FaultOutcome.Retry, RECLAIMED_ON_OOM);
         return oomRetry(k, proc, vma, vpn, access, soft, true);
       }
-      return { outcome: FaultOutcome.Retry, resolution };
+      return decide(FaultOutcome.Retry, resolution);
     }
     // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.
     space.upgradeLeaf(vpn, vma.value);
-    return { outcome: FaultOutcome.Retry, resolution: 'PTE upgraded to the VMA permissions' };
+    return decide(FaultOutcome.Retry, 'PTE upgraded to the VMA permissions');
   }
   let how = faultIn(k, space, vpn, vma, r, access);
   // Out of memory (nothing changed): direct reclaim and try again while it frees something. The
   // page is not present, so reclaim cannot take it, and the walk's result stays valid.
   while (how === undefined && reclaimOnOom(k)) how = faultIn(k, space, vpn, vma, r, access);
-  if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: how };
+  if (how !== undefined) return decide(FaultOutcome.Retry, how);
   return oomRetry(k, proc, vma, vpn, access, soft, false);
+}
+
+// A one-entry cache of the last VMA value's user permissions, per kernel: a process faulting in
+// a range asks about the same value every time, and attrsFor validates its argument and looks its
+// memory type up by name. VMA values are immutable (a change makes a new value), so identity is
+// enough.
+let permsKernel: KernelContext | undefined;
+let permsValue: VmaValue | undefined;
+let permsUser: LeafAttributes['user'] | undefined;
+
+/** What `k.attrsFor(v)` grants the user (see resolveFault). */
+function userPermsOf(k: KernelContext, v: VmaValue): LeafAttributes['user'] {
+  if (v === permsValue && k === permsKernel) return permsUser!;
+  const user = k.attrsFor(v).user;
+  permsKernel = k;
+  permsValue = v;
+  permsUser = user;
+  return user;
 }
 
 const retryWalk = new WalkResult();
@@ -189,7 +218,7 @@ function oomRetry(
   access: AccessKind,
   soft: boolean,
   cow: boolean,
-): Resolution {
+): FaultOutcomeCode {
   const space = proc.space;
   for (;;) {
     if (!k.oomKiller) return deny(k, proc, soft, 'out of memory', SEGV_OOM);
@@ -199,17 +228,14 @@ function oomRetry(
     if (victim === proc) {
       const sig = proc.killSignal!;
       return soft
-        ? { outcome: FaultOutcome.Refused, resolution: 'EFAULT (killed by the OOM killer)' }
-        : {
-            outcome: FaultOutcome.Killed,
-            resolution: `killed: out of memory (${sig.signal} ${sig.code}, OOM killer)`,
-          };
+        ? decide(FaultOutcome.Refused, 'EFAULT (killed by the OOM killer)')
+        : decide(FaultOutcome.Killed, `killed: out of memory (${sig.signal} ${sig.code}, OOM killer)`);
     }
     // The retries take the general path (a fresh walk result): the kill ran other code.
     retryWalk.faultLevel = 0;
     retryWalk.descriptorPa = 0;
     const how = cow ? space.breakCow(vpn, vma.value) : faultIn(k, space, vpn, vma, retryWalk, access);
-    if (how !== undefined) return { outcome: FaultOutcome.Retry, resolution: `${how} (after an OOM kill)` };
+    if (how !== undefined) return decide(FaultOutcome.Retry, `${how} (after an OOM kill)`);
   }
 }
 
@@ -219,10 +245,10 @@ function deny(
   soft: boolean,
   reason: KillReason,
   signal: KillSignal,
-): Resolution {
-  if (soft) return { outcome: FaultOutcome.Refused, resolution: `EFAULT (${reason})` };
+): FaultOutcomeCode {
+  if (soft) return decide(FaultOutcome.Refused, `EFAULT (${reason})`);
   k.kill(proc, reason, signal);
-  return { outcome: FaultOutcome.Killed, resolution: `killed: ${reason} (${signal.signal} ${signal.code})` };
+  return decide(FaultOutcome.Killed, `killed: ${reason} (${signal.signal} ${signal.code})`);
 }
 
 /**

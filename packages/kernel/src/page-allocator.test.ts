@@ -976,3 +976,26 @@ describe('PageAllocator contiguous runs: property test against a frame-state mod
     );
   });
 });
+
+describe('PageAllocator.lastIndex (the demand-fault path adds reverse-map entries by it)', () => {
+  it('is the frame-table index of the frame the last successful alloc returned, across segments', () => {
+    const memory = new PhysicalMemory({
+      ram: [
+        { name: 'a', start: 0x10_0000, end: 0x10_4000 },
+        { name: 'b', start: 0x4000_0000, end: 0x4000_4000 },
+      ],
+    });
+    const a = new PageAllocator(memory, [
+      { start: 0x10_0000, end: 0x10_4000 },
+      { start: 0x4000_0000, end: 0x4000_4000 },
+    ]);
+    for (let n = 0; n < 8; n++) {
+      const pa = a.alloc(n % 2 === 0 ? 'user' : 'page-table');
+      expect(pa).not.toBe(0);
+      expect(a.lastIndex).toBe(a.frameIndex(pa));
+    }
+    const last = a.lastIndex;
+    expect(a.alloc('user')).toBe(0); // exhausted: a failed alloc leaves it alone
+    expect(a.lastIndex).toBe(last);
+  });
+});

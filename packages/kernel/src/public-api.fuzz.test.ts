@@ -820,32 +820,11 @@ const CONSTRUCTORS: Record<string, ArgSpec> = {
 /** Members of exported classes' prototypes that are not public (TypeScript `private`). */
 const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
   AttributeChooser: ['constructor'],
+  // The frame table, block index and reservations are internal objects of their own (frame-*.ts).
   PageAllocator: [
     'constructor',
     'release',
-    'unlink',
-    'setFull',
-    'clearFull',
     'releaseIndex',
-    'findRun',
-    'findBlockAligned',
-    'findInPartialBlocks',
-    'scanBlock',
-    'findAnywhere',
-    'firstBusy',
-    'prefixFree',
-    'firstNotFull',
-    'nextFull',
-    'reserve',
-    'segSlice',
-    'indexOfPfn',
-    'segmentOfIndex',
-    'pfnOfIndex',
-    'refsOfIndex',
-    'queryIndex',
-    'stateName',
-    'reasonOfIndex',
-    'formatPool',
     // @internal fast path of ref for fork's table copy (checks only that the frame is USER).
     'refIfUser',
   ],

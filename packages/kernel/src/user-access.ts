@@ -74,6 +74,9 @@ function checkData(data: unknown): Uint8Array {
   return data;
 }
 
+/** 2^(8n) by store size n (1, 2, 4, 8). */
+const STORE_LIMIT = [0, 2 ** 8, 2 ** 16, 0, 2 ** 32, 0, 0, 0, 2 ** 64];
+
 /**
  * Checks a store value: an integer (number or bigint) that fits the access size, unsigned or
  * two's-complement signed (−2^(8n−1) … 2^(8n) − 1). Anything else (1.5, NaN, a string) is refused
@@ -81,8 +84,8 @@ function checkData(data: unknown): Uint8Array {
  */
 function checkValue(value: unknown, size: 1 | 2 | 4 | 8): number | bigint {
   if (typeof value === 'number') {
-    if (Number.isSafeInteger(value) && value >= -(2 ** (8 * size - 1)) && value < 2 ** (8 * size))
-      return value;
+    const lim = STORE_LIMIT[size]!; // 2^(8n): a table, not `2 **` per store
+    if (Number.isSafeInteger(value) && value >= -lim / 2 && value < lim) return value;
   } else if (typeof value === 'bigint') {
     const bits = BigInt(8 * size);
     if (value >= -(1n << (bits - 1n)) && value < 1n << bits) return value;
@@ -139,7 +142,10 @@ function accessValue(
   let vpn: number;
   let off: number;
   if (typeof va === 'number' && Number.isSafeInteger(va) && va >= 0) {
-    off = va % pageBytes; // number fast path: no BigInt per access
+    // Number fast path: no BigInt per access. Page sizes are powers of two and `&` sees the low
+    // 32 bits of a safe integer exactly, so the mask is the remainder (no floating-point `%`,
+    // a library call for addresses above 2^31).
+    off = va & (pageBytes - 1);
     vpn = (va - off) / pageBytes;
   } else {
     const v = checkedAddress(va, 'user address');
