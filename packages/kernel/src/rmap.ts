@@ -16,13 +16,15 @@
  * chain of a frame is as long as the number of spaces mapping it, so removal is a short scan.
  *
  * ```
- *   head[frameIndex] ──▶ node ──▶ node ──▶ -1        node = { owner (space), vpn, next }
+ *   head[frameIndex] ──▶ node ──▶ node ──▶ 0         node = { owner (space), vpn, next }; node 0 unused
  * ```
  */
 import { hex, InvalidArgumentError } from '@mmkit/core';
 import { checkFunction } from './syscalls.js';
 
-const NONE = -1;
+// Node 0 is never used, so 0 ends a chain and an untouched head means "no entry": the head
+// array needs no fill (a 1 TiB board's 2^28 heads would otherwise write 1 GiB at boot).
+const NONE = 0;
 
 /**
  * One mapping of a frame: the space and the page number.
@@ -40,7 +42,7 @@ export class ReverseMap<S> {
   private vpns: Float64Array;
   private next: Int32Array;
   private freeNode = NONE;
-  private used = 0;
+  private used = 1;
   private entries = 0;
 
   /**
@@ -53,7 +55,7 @@ export class ReverseMap<S> {
     private readonly indexOf: (pa: number) => number,
     initialNodes = 1024,
   ) {
-    this.head = new Int32Array(frames).fill(NONE);
+    this.head = new Int32Array(frames);
     this.vpns = new Float64Array(initialNodes);
     this.next = new Int32Array(initialNodes);
     // Filled, not `length =`: an array given a length it never held goes to V8's dictionary
