@@ -21,7 +21,11 @@
  * | `oom-kill.ts`        | the OOM killer: badness, victim choice, the kill and its report       |
  * | `accessed-bits.ts`   | reference bits: test and clear the accessed flag, per frame or page   |
  * | `working-set.ts`     | working sets W(t, τ), page-fault frequency, thrash detection          |
- * | `swap.ts`            | swap devices, slot counts, the swap cache, swap-out and swap-in       |
+ * | `swap.ts`            | swapon, swapoff, explicit reclaim, the swap audit (re-exports below)  |
+ * | `swap-device.ts`     | swap devices, slot counts, the swap cache's tables, slot allocation   |
+ * | `swap-walk.ts`       | walks over swap PTEs: copy (fork), move (mremap), zap (munmap)        |
+ * | `swap-out.ts`        | swap-out of a frame through the reverse map, MADV_PAGEOUT             |
+ * | `swap-in.ts`         | swap-in on a fault, readahead, MADV_WILLNEED                          |
  * | `reclaim.ts`         | watermarks, kswapd, direct reclaim, the kernel's replacement policy   |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
