@@ -54,6 +54,7 @@
  * `pgsteal_direct`, `pswpin`, `pswpout`, `allocstall`, `pageoutrun`.
  */
 // The browser-safe entry point: the policies without the trace readers (Node's fs, zlib, workers).
+import { hex } from '@mmkit/core';
 import {
   type ClearReferenced,
   createPolicy,
@@ -66,7 +67,7 @@ import {
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
-import { discardLazyFree } from './madvise.js';
+import { discardLazyFree, isColdFrame } from './madvise.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
 import { reclaimFrame } from './swap.js';
 import { invalidArgument } from './syscalls.js';
@@ -220,6 +221,17 @@ export class Reclaimer implements UserFrameHook {
   private paOf: Float64Array | undefined;
   /** Victims a policy pushed out on insertion (2Q): reclaimed first. */
   private readonly forced: number[] = [];
+  /**
+   * Frames MADV_COLD deactivated ({@link deactivate}), oldest first from {@link coldHead}: out of
+   * the policy, offered to reclaim before any victim the policy chooses.
+   */
+  private readonly cold: number[] = [];
+  private coldHead = 0;
+  /**
+   * Per frame-table index: 1 + its position in {@link cold} while the frame waits there, else 0
+   * (an entry whose frame was freed meanwhile is stale: its position no longer matches).
+   */
+  private coldAt: Float64Array | undefined;
   private running = false;
   /** kswapd runs in a row that reclaimed nothing (Linux `pgdat->kswapd_failures`). */
   kswapdFailures = 0;
@@ -318,6 +330,7 @@ export class Reclaimer implements UserFrameHook {
     const paOf = new Float64Array(n);
     this.policy = policy;
     this.paOf = paOf;
+    this.coldAt = new Float64Array(n);
     const add = (pa: number) => {
       const i = allocator.frameIndex(pa);
       if (i < 0 || allocator.stateOf(pa) !== FrameState.USER || policy.has(i)) return;
@@ -349,6 +362,54 @@ export class Reclaimer implements UserFrameHook {
   /** @internal Allocator hook: a USER frame was freed. */
   freed(index: number): void {
     this.policy!.remove(index);
+    this.coldAt![index] = 0;
+  }
+
+  /**
+   * MADV_COLD's hint for USER frame `pa` (Linux `folio_deactivate` → `lru_deactivate_fn`: off the
+   * active list, referenced flag cleared): the frame leaves the policy for the cold queue, which
+   * reclaim empties before it asks the policy for a victim — so reclaim takes cold pages first,
+   * oldest hint first, whatever the policy. A cold frame accessed again before reclaim reaches it
+   * goes back into the policy as a fresh insertion (Linux re-activates a referenced folio). No-op
+   * before the first swap device or for a frame the policy does not track. Returns whether the
+   * frame was deactivated.
+   */
+  deactivate(pa: number): boolean {
+    const policy = this.policy;
+    if (policy === undefined) return false;
+    const i = this.k.allocator.frameIndex(pa);
+    if (i < 0 || !policy.has(i)) return false;
+    policy.remove(i);
+    this.cold.push(i);
+    this.coldAt![i] = this.cold.length;
+    return true;
+  }
+
+  /** Frames waiting in the cold queue, oldest first (their physical addresses). */
+  coldFrames(): number[] {
+    const out: number[] = [];
+    for (let j = this.coldHead; j < this.cold.length; j++) {
+      const key = this.cold[j]!;
+      if (this.coldAt![key] === j + 1) out.push(this.paOf![key]!);
+    }
+    return out;
+  }
+
+  /** The next live key of the cold queue (taken out of it), or -1. */
+  private nextCold(): number {
+    const coldAt = this.coldAt!;
+    while (this.coldHead < this.cold.length) {
+      const key = this.cold[this.coldHead++]!;
+      if (coldAt[key] === this.coldHead) {
+        coldAt[key] = 0;
+        return key;
+      }
+    }
+    if (this.coldHead > 0) {
+      this.cold.length = 0;
+      this.coldHead = 0;
+    }
+    return -1;
   }
 
   private track(pushedOut: number): void {
@@ -392,14 +453,24 @@ export class Reclaimer implements UserFrameHook {
     const paOf = this.paOf!;
     let scanned = 0;
     let stolen = 0;
-    let budget = policy.size + this.forced.length;
+    let budget = policy.size + this.forced.length + (this.cold.length - this.coldHead);
     while (stolen < pages && budget > 0) {
       let key: number;
       let resident = true;
       if (this.forced.length > 0) {
         key = this.forced.shift()!;
         resident = false;
-      } else key = policy.selectVictim(this.isRef, this.clearRef);
+      } else {
+        key = this.nextCold();
+        if (key >= 0 && !isColdFrame(this.k, paOf[key]!)) {
+          // Accessed since MADV_COLD: in use again, back into the policy (not a victim).
+          budget--;
+          scanned++;
+          this.track(policy.insert(key));
+          continue;
+        }
+        if (key < 0) key = policy.selectVictim(this.isRef, this.clearRef);
+      }
       if (key < 0) break;
       budget--;
       scanned++;
@@ -531,6 +602,15 @@ export class Reclaimer implements UserFrameHook {
     const keys = policy.state().resident;
     if (keys.length !== policy.size)
       problems.push(`reclaim: the policy counts ${policy.size} frames but lists ${keys.length}`);
+    const coldAt = this.coldAt!;
+    for (let key = 0; key < coldAt.length; key++) {
+      if (coldAt[key] === 0) continue;
+      const pa = this.paOf![key]!;
+      if (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER)
+        problems.push(`reclaim: the cold queue holds frame-table index ${key}, which is not a USER frame`);
+      else if (policy.has(key))
+        problems.push(`reclaim: frame ${hex(pa)} is both in the cold queue and in the policy`);
+    }
     for (const key of keys) {
       const pa = this.paOf![key]!;
       if (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER)
@@ -563,10 +643,15 @@ export function reclaimBelowMin(k: KernelContext): boolean {
 /**
  * The one call where an allocation failed (out of memory): direct reclaim. True when it freed
  * something (the caller retries); false sends the caller down its out-of-memory path.
+ * `allocation` names what failed, for the `direct-begin` event.
  */
-export function reclaimOnOom(k: KernelContext): boolean {
+export function reclaimOnOom(k: KernelContext, allocation?: string): boolean {
   const r = k.reclaimer;
-  return r.auto && r.direct('allocation failed: no free frame') > 0;
+  return (
+    r.auto &&
+    r.direct(allocation === undefined ? 'allocation failed: no free frame' : `${allocation}: no free frame`) >
+      0
+  );
 }
 
 /**
