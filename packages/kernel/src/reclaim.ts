@@ -385,16 +385,6 @@ export class Reclaimer implements UserFrameHook {
     return true;
   }
 
-  /** Frames waiting in the cold queue, oldest first (their physical addresses). */
-  coldFrames(): number[] {
-    const out: number[] = [];
-    for (let j = this.coldHead; j < this.cold.length; j++) {
-      const key = this.cold[j]!;
-      if (this.coldAt![key] === j + 1) out.push(this.paOf![key]!);
-    }
-    return out;
-  }
-
   /** The next live key of the cold queue (taken out of it), or -1. */
   private nextCold(): number {
     const coldAt = this.coldAt!;
