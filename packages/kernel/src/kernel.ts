@@ -27,6 +27,8 @@
  * | `swap-out.ts`        | swap-out of a frame through the reverse map, MADV_PAGEOUT             |
  * | `swap-in.ts`         | swap-in on a fault, readahead, MADV_WILLNEED                          |
  * | `reclaim.ts`         | watermarks, kswapd, direct reclaim, the kernel's replacement policy   |
+ * | `watermarks.ts`      | the allocator's watermarks: Linux's defaults, explicit ones checked   |
+ * | `slow-path.ts`       | the allocator slow path: direct reclaim, then the OOM killer, retry   |
  *
  * Ownership: the kernel owns the {@link PageAllocator} (every frame's state, refcount and owner),
  * the kernel page tables (TTBR1 on AArch64; the kernel half of every root on single-root formats),

@@ -71,21 +71,17 @@ import { discardLazyFree, isColdFrame } from './madvise.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
 import { reclaimFrame } from './swap.js';
 import { invalidArgument } from './syscalls.js';
+import { checkWatermarks, defaultWatermarks, type Watermarks } from './watermarks.js';
+
+export {
+  checkWatermarks,
+  defaultWatermarks,
+  WATERMARK_SCALE_FACTOR,
+  type Watermarks,
+} from './watermarks.js';
 
 /** Pages per reclaim batch (Linux `SWAP_CLUSTER_MAX`, include/linux/swap.h). */
 export const SWAP_CLUSTER_MAX = 32;
-/** Linux's default `vm.watermark_scale_factor` (in units of 1/10000 of managed memory). */
-export const WATERMARK_SCALE_FACTOR = 10;
-
-/** The allocator's free-frame thresholds, in pages. */
-export interface Watermarks {
-  /** Below this, allocations reclaim directly (Linux `WMARK_MIN`). */
-  readonly min: number;
-  /** Below this, kswapd is woken (Linux `WMARK_LOW`). */
-  readonly low: number;
-  /** kswapd reclaims until free frames reach this (Linux `WMARK_HIGH`). */
-  readonly high: number;
-}
 
 /** The policies the kernel's reclaim can use (every `@mmkit/replay` policy but OPT, which needs the future). */
 export const RECLAIM_POLICY_NAMES = POLICY_NAMES.filter(
@@ -113,73 +109,6 @@ export interface VmStat {
   readonly allocstall: number;
   /** kswapd runs (`pageoutrun`). */
   readonly pageoutrun: number;
-}
-
-/** Linux's `int_sqrt`: the integer square root (floor). */
-function intSqrt(x: number): number {
-  let r = Math.floor(Math.sqrt(x));
-  while (r * r > x) r--;
-  while ((r + 1) * (r + 1) <= x) r++;
-  return r;
-}
-
-/**
- * The watermarks Linux 6.x computes for one zone of `managedPages` pages of `pageBytes` bytes
- * (see the module documentation), with the `min_free_kbytes` they come from.
- * @throws InvalidArgumentError unless `managedPages` is a non-negative safe integer and
- *   `pageBytes` a power of two ≥ 1024.
- */
-export function defaultWatermarks(
-  managedPages: number,
-  pageBytes = 4096,
-): Watermarks & { readonly minFreeKbytes: number } {
-  if (typeof managedPages !== 'number' || !Number.isSafeInteger(managedPages) || managedPages < 0)
-    throw invalidArgument('managedPages', managedPages, 'a non-negative integer (pages)');
-  if (
-    typeof pageBytes !== 'number' ||
-    !Number.isSafeInteger(pageBytes) ||
-    pageBytes < 1024 ||
-    (pageBytes & (pageBytes - 1)) !== 0
-  )
-    throw invalidArgument('pageBytes', pageBytes, 'a power of two ≥ 1024');
-  const kbPerPage = pageBytes / 1024;
-  // calculate_min_free_kbytes: lowmem_kbytes = nr_free_buffer_pages() * (PAGE_SIZE >> 10).
-  const lowmemKbytes = managedPages * kbPerPage;
-  const minFreeKbytes = Math.min(262144, Math.max(128, intSqrt(lowmemKbytes * 16)));
-  // __setup_per_zone_wmarks: pages_min = min_free_kbytes >> (PAGE_SHIFT - 10); one zone, so
-  // tmp = pages_min * managed / lowmem_pages = pages_min.
-  const min = Math.floor(minFreeKbytes / kbPerPage);
-  const scaled = Math.floor((managedPages * WATERMARK_SCALE_FACTOR) / 10000); // mult_frac
-  const step = Math.max(min >> 2, scaled);
-  return { min, low: min + step, high: min + 2 * step, minFreeKbytes };
-}
-
-/**
- * Checks explicit watermarks: integers with 0 ≤ min ≤ low ≤ high ≤ `managedPages`.
- * @returns the watermarks, frozen.
- * @throws InvalidArgumentError naming the bad value (or a bad `managedPages`).
- */
-export function checkWatermarks(value: unknown, managedPages: number): Watermarks {
-  if (typeof managedPages !== 'number' || !Number.isSafeInteger(managedPages) || managedPages < 0)
-    throw invalidArgument('managedPages', managedPages, 'a non-negative integer (pages)');
-  if (value === null || typeof value !== 'object')
-    throw invalidArgument('watermarks', value, 'an object { min, low, high } in pages');
-  const w = value as Record<string, unknown>;
-  const out: number[] = [];
-  for (const name of ['min', 'low', 'high'] as const) {
-    const v = w[name];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > managedPages)
-      throw invalidArgument(
-        `watermarks.${name}`,
-        v,
-        `an integer from 0 to ${managedPages} (the managed pages)`,
-      );
-    out.push(v);
-  }
-  const [min, low, high] = out as [number, number, number];
-  if (low < min) throw invalidArgument('watermarks.low', low, `at least watermarks.min (${min})`);
-  if (high < low) throw invalidArgument('watermarks.high', high, `at least watermarks.low (${low})`);
-  return Object.freeze({ min, low, high });
 }
 
 /** @internal Checks the `reclaimPolicy` option. */
