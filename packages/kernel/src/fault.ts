@@ -42,6 +42,7 @@ import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import { outOfMemory } from './oom-kill.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { reclaimBelowMin, reclaimOnOom } from './reclaim.js';
+import { allocSlowPath, processOfSpace } from './slow-path.js';
 import { countFault as countMinorMajor, NOT_SWAPPED, swapInIfSwapped } from './swap.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
 import { isCowVma, type ProcessVma, type VmaValue } from './vma.js';
@@ -468,7 +469,35 @@ export function populateRange(
     scratch.descriptorPa = 0;
     // Linux populates private writable mappings with write faults (FOLL_WRITE), the rest with reads.
     const access = (vma.value.prot & PROT.WRITE) !== 0 && !vma.value.shared ? 1 : 0;
-    if (faultIn(k, space, vpn, vma, scratch, access) === undefined) return false;
+    if (
+      faultIn(k, space, vpn, vma, scratch, access) === undefined &&
+      !populateSlowPath(k, space, vpn, vma, access)
+    )
+      return false;
   }
   return true;
+}
+
+/**
+ * The allocator's slow path for one page of {@link populateRange} (slow-path.ts: direct reclaim,
+ * then the OOM killer, as `populate_vma_page_range` → `handle_mm_fault` runs it). False when the
+ * page cannot be had: nothing to reclaim or kill, the space is not a live process's (one being
+ * built: its builder retries), or the process itself was killed.
+ */
+function populateSlowPath(
+  k: KernelContext,
+  space: AddressSpace,
+  vpn: number,
+  vma: ProcessVma,
+  access: AccessKind,
+): boolean {
+  const proc = processOfSpace(k, space);
+  if (proc === undefined) return false;
+  const what = `populate at ${hex(vaOf(vpn))}`;
+  while (allocSlowPath(k, proc, what)) {
+    scratch.faultLevel = 0;
+    scratch.descriptorPa = 0;
+    if (faultIn(k, space, vpn, vma, scratch, access) !== undefined) return true;
+  }
+  return false;
 }

@@ -14,8 +14,8 @@ import type { KernelContext } from './context.js';
 import { parseElf64 } from './elf.js';
 import { elfPageBytes, planElfLoad } from './elf-load-plan.js';
 import { buildInitialStack } from './initial-stack.js';
-import { outOfMemory } from './oom-kill.js';
 import type { Process } from './process.js';
+import { allocSlowPath } from './slow-path.js';
 import { fail, invalidArgument, ok, PROT, type SysResult } from './syscalls.js';
 import { anonVma, stackVma } from './vma.js';
 
@@ -77,9 +77,10 @@ export function spawnElf(k: KernelContext, elf: Uint8Array, args: SpawnArgs = {}
  * VMAs; shared and device pages shared; private pages shared copy-on-write, or copied eagerly
  * with the kernel option `fork: 'eager'`), its name and `oom_score_adj`. ENOMEM leaves nothing.
  *
- * Out of memory runs the OOM killer and the clone is retried: Linux's `dup_mmap` allocates with
- * GFP_KERNEL, which may OOM-kill (`__alloc_pages_may_oom`). When the victim is the parent itself,
- * or nobody is eligible, or the kernel option `oomKiller` is false, fork fails with ENOMEM.
+ * Out of memory runs the allocator's slow path (slow-path.ts: direct reclaim, then the OOM killer)
+ * and the clone is retried: Linux's `dup_mmap` allocates with GFP_KERNEL, which may reclaim and
+ * OOM-kill (`__alloc_pages_slowpath`). When nothing can be reclaimed and the victim is the parent
+ * itself, or nobody is eligible, or the kernel option `oomKiller` is false, fork fails with ENOMEM.
  */
 export function fork(
   k: KernelContext,
@@ -95,9 +96,8 @@ export function fork(
   let child = k.createProcess(parent.pid, build);
   while (child === undefined) {
     // The half-built child is gone (clone frees it); the child is not yet in the task list.
-    if (!k.oomKiller) return { ok: false, errno: 'ENOMEM' };
-    const victim = outOfMemory(k, { proc: parent, allocation: 'fork' });
-    if (victim === undefined || victim === parent) return { ok: false, errno: 'ENOMEM' };
+    // Direct reclaim, then the OOM killer (slow-path.ts), then the clone again.
+    if (!allocSlowPath(k, parent, 'fork')) return { ok: false, errno: 'ENOMEM' };
     child = k.createProcess(parent.pid, build);
   }
   child.comm = parent.comm;
@@ -119,7 +119,7 @@ export function fork(
  * exec: replaces the user address space of `proc` with a program, keeping its pid, ASID and the
  * kernel half. The new space is built first; only when that succeeded is the old one freed (one
  * ASID-wide invalidation), so a failed exec leaves the process exactly as it was. Out of memory
- * runs the OOM killer and the build is retried; when the victim is `proc` itself (it is killed)
+ * runs direct reclaim, then the OOM killer (slow-path.ts), and the build is retried; when the victim is `proc` itself (it is killed)
  * or nobody is eligible, exec fails with ENOMEM.
  */
 export function exec(k: KernelContext, proc: Process, program: ExecProgram): SysResult<0> {
@@ -134,10 +134,10 @@ export function exec(k: KernelContext, proc: Process, program: ExecProgram): Sys
   let built = load(fresh);
   // Out of memory: the OOM killer, then the new program is built again from scratch (Linux's
   // exec allocates with GFP_KERNEL, which may OOM-kill). The half-built space is freed first.
-  while (!built.ok && built.errno === 'ENOMEM' && k.oomKiller) {
+  while (!built.ok && built.errno === 'ENOMEM') {
     fresh.clear();
-    const victim = outOfMemory(k, { proc, allocation: 'exec' });
-    if (victim === undefined || victim === proc) return built;
+    // Direct reclaim, then the OOM killer (slow-path.ts); ENOMEM when neither helps.
+    if (!allocSlowPath(k, proc, 'exec')) return built;
     fresh = k.newSpaceFor(proc);
     built = load(fresh);
   }

@@ -36,9 +36,15 @@
  * | `oom-kill.ts`        | the OOM killer: badness, victim choice, the kill and its report       |
  * | `accessed-bits.ts`   | reference bits: test and clear the accessed flag, per frame or page   |
  * | `working-set.ts`     | working sets W(t, τ), page-fault frequency, thrash detection          |
- * | `swap.ts`            | swap devices, slot counts, the swap cache, swap-out and swap-in       |
- * | `swap-view.ts`       | a read-only view of one device's slots: counts, cache, owning PTEs    |
+ * | `swap.ts`            | swapon, swapoff, explicit reclaim, the swap audit (re-exports below)  |
+ * | `swap-device.ts`     | swap devices, slot counts, the swap cache's tables, slot allocation   |
+ * | `swap-walk.ts`       | walks over swap PTEs: copy (fork), move (mremap), zap (munmap)        |
+ * | `swap-out.ts`        | swap-out of a frame through the reverse map, MADV_PAGEOUT             |
+ * | `swap-in.ts`         | swap-in on a fault, readahead, MADV_WILLNEED                          |
  * | `reclaim.ts`         | watermarks, kswapd, direct reclaim, the kernel's replacement policy   |
+ * | `watermarks.ts`      | the allocator's watermarks: Linux's defaults, explicit ones checked   |
+ * | `slow-path.ts`       | the allocator slow path: direct reclaim, then the OOM killer, retry   |
+ * | `swap-view.ts`       | a read-only view of one device's slots: counts, cache, owning PTEs    |
  * | `progress.ts`        | progress reports of boot and audit (throttled, for a progress bar)    |
  *
  * The VMA tree of every address space: `vma-tree.ts` (`VmaTree`: lookups, iteration, insert,

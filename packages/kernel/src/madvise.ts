@@ -389,6 +389,7 @@ function deactivate(k: KernelContext, space: AddressSpace, from: number, to: num
   const flush = editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
   for (const l of leaves) {
     cold[allocator.frameIndex(l.pa)] = 1;
+    k.reclaimer.deactivate(l.pa); // reclaim takes it first (reclaim.ts)
     if (!l.attrs.accessed) continue;
     const f = editor.protect({
       root: space.root,

@@ -161,7 +161,8 @@ describe.each(CONFIGS)('mlock on $name', (c) => {
 
   it('out of memory at every point of populate: EAGAIN or success, never a leak, contents kept', () => {
     for (let keep = 0; keep <= 12; keep++) {
-      const k = boot(c);
+      // Without the OOM killer (which would take the child: slow-path.test.ts has that case).
+      const k = boot(c, { oomKiller: false });
       const p = k.createProcess();
       const a = mapped(k, p, 8);
       k.store(p, a + 3n * PAGE, 8, 33n); // one page with data, the rest untouched

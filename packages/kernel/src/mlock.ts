@@ -27,6 +27,7 @@ import { populateRange } from './fault.js';
 import { checkFramePa } from './madvise.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
+import { allocSlowPath, processOfSpace } from './slow-path.js';
 import { checkedAddress, fail, ok, PROT, type SysResult, showValue } from './syscalls.js';
 import { isCowVma, type VmaLock, type VmaValue, vmaWith } from './vma.js';
 
@@ -172,10 +173,12 @@ export function populateLocked(
     s,
     e,
   );
+  const proc = processOfSpace(k, space);
   for (const [from, to, v] of list) {
     if (v.lock !== 'locked' || !lockable(v)) continue;
     const err = populateVma(k, space, from, to, v);
-    if (err !== undefined && !ignoreErrors) return err;
+    // The OOM killer may have chosen this process: nothing is left to populate.
+    if (err !== undefined && (!ignoreErrors || proc?.alive === false)) return err;
   }
   return undefined;
 }
@@ -198,7 +201,7 @@ function populateVma(
   for (let vpn = from; vpn < to; vpn++) {
     const ref = space.lookup(vpn);
     if (ref?.entry.kind === 'leaf') {
-      if (write && !ref.entry.attrs.user.write && space.breakCow(vpn, v) === undefined) return 'ENOMEM';
+      if (write && !ref.entry.attrs.user.write && !breakCowOrReclaim(k, space, vpn, v)) return 'ENOMEM';
       const pages = g.entryPages[ref.level]!;
       vpn += pages - 1 - (vpn % pages);
       continue;
@@ -206,6 +209,26 @@ function populateVma(
     if (!populateRange(k, space, vpn, vpn + 1)) return 'ENOMEM';
   }
   return undefined;
+}
+
+/**
+ * A write fault's copy-on-write break for population, with the allocator's slow path when the copy
+ * cannot be allocated (slow-path.ts: direct reclaim, then the OOM killer; Linux's
+ * `populate_vma_page_range` → `handle_mm_fault` → `do_wp_page`). False when the page cannot be
+ * had (the process may have been the OOM killer's victim).
+ */
+function breakCowOrReclaim(k: KernelContext, space: AddressSpace, vpn: number, v: VmaValue): boolean {
+  if (space.breakCow(vpn, v) !== undefined) return true;
+  const proc = processOfSpace(k, space);
+  if (proc === undefined) return false;
+  while (allocSlowPath(k, proc, `mlock copy-on-write at ${hex(vaOf(vpn))}`)) {
+    const ref = space.lookup(vpn);
+    // Reclaim never takes a locked VMA's page, but a page swapped out before is faulted back in.
+    if (ref?.entry.kind !== 'leaf')
+      return populateRange(k, space, vpn, vpn + 1) && breakCowOrReclaim(k, space, vpn, v);
+    if (ref.entry.attrs.user.write || space.breakCow(vpn, v) !== undefined) return true;
+  }
+  return false;
 }
 
 /** Linux `can_do_mlock`. */
@@ -314,6 +337,7 @@ export function mlockall(k: KernelContext, proc: Process, flags: number): SysRes
   applyAll(space, flags & MCL.FUTURE ? lock : 'none', flags & MCL.CURRENT ? lock : undefined);
   emit(k, proc, 'mlock', `mlockall ${mclString(flags)}`);
   if (flags & MCL.CURRENT) populateLocked(k, space, k.bounds.userStartVpn, k.bounds.userEndVpn, true);
+  if (!proc.alive) return fail('ENOMEM', 'mlockall: killed by the OOM killer while faulting the pages in');
   return ok(0);
 }
 

@@ -13,6 +13,8 @@ import { populateRange } from './fault.js';
 import { futureLock, mlockFutureOk, populateLocked } from './mlock.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
+import { reclaimOnOom } from './reclaim.js';
+import { allocSlowPath } from './slow-path.js';
 import {
   checkedAddress,
   fail,
@@ -193,10 +195,16 @@ export function mmap(
   }
   const populate = (flags & MAP.POPULATE) !== 0;
   if (populate && physical === undefined) {
-    // Atomicity: a populate that could run out of memory is refused before anything changes.
+    // Atomicity: a populate that could run out of memory is refused before anything changes when
+    // the allocator's slow path cannot help (no reclaim, no OOM killer), or when MAP_FIXED would
+    // first destroy an old mapping; direct reclaim runs first. Otherwise each page populated runs
+    // the slow path itself (slow-path.ts: reclaim, then the OOM killer, as Linux's
+    // populate_vma_page_range → handle_mm_fault) and a final failure unmaps the new range.
     const levels = k.arch.geometry.rootLevel;
     const need = pages + (Math.ceil(pages / k.bounds.leafTableEntries) + 2) * levels;
-    if (k.allocator.freeCount < need)
+    while (k.allocator.freeCount < need && reclaimOnOom(k, 'MAP_POPULATE'));
+    const replaces = (flags & MAP.FIXED) !== 0 && space.vmas.findIntersection(start, end) !== undefined;
+    if (k.allocator.freeCount < need && (!k.oomKiller || replaces))
       return fail(
         'ENOMEM',
         `MAP_POPULATE needs up to ${need} free frames, ${k.allocator.freeCount} are free`,
@@ -219,6 +227,8 @@ export function mmap(
   space.vmas.insert(start, end, value);
   if (populate || physical !== undefined) {
     if (!populateRange(k, space, start, end)) {
+      // The OOM killer chose this process: its space is gone with it.
+      if (!proc.alive) return fail('ENOMEM', 'out of memory while populating: killed by the OOM killer');
       space.unmapRange(start, end);
       return fail('ENOMEM', 'out of memory while populating');
     }
@@ -226,6 +236,7 @@ export function mmap(
   } else if (lock === 'locked') {
     // A locked mapping is populated, failures ignored (vm_mmap_pgoff → mm_populate).
     populateLocked(k, space, start, end, true);
+    if (!proc.alive) return fail('ENOMEM', 'out of memory while populating: killed by the OOM killer');
   }
   if (k.events.active)
     k.events.emit({
@@ -387,9 +398,15 @@ export function mremap(
   const dest = space.vmas.findGap(newPages, mmapMinVpn, mmapTopVpn(k, proc), { topDown: true });
   if (dest < 0) return fail('ENOMEM', `mremap: no free range of ${newPages} pages`);
   // Atomicity: moving needs at most a few table frames per leaf table of pages; refuse first.
+  // Short: the allocator's slow path (slow-path.ts: direct reclaim, then the OOM killer), as
+  // Linux's move_page_tables allocates the destination's tables with GFP_PGTABLE_USER.
   const levels = k.arch.geometry.rootLevel;
-  if (k.allocator.freeCount < (Math.ceil(oldPages / k.bounds.leafTableEntries) + 2) * levels + 1)
-    return fail('ENOMEM', 'mremap: out of memory for page tables');
+  const need = (Math.ceil(oldPages / k.bounds.leafTableEntries) + 2) * levels + 1;
+  while (k.allocator.freeCount < need)
+    if (!allocSlowPath(k, proc, 'mremap')) {
+      if (!proc.alive) return fail('ENOMEM', 'mremap: killed by the OOM killer');
+      return fail('ENOMEM', 'mremap: out of memory for page tables');
+    }
   // Moves go page by page: split huge leaves at the ends and inside.
   if (!space.splitAll(s, e)) return fail('ENOMEM', 'out of memory splitting a huge page');
   const pieceOffset = s - vma.startVpn;

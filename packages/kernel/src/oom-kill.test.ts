@@ -55,6 +55,10 @@ interface Env {
 function boot(c: TestConfig, opts: Partial<KernelOptions> = {}): Env {
   const k = bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true, ...opts });
   const events: MmEvent[] = [];
+  // pid 1 (the global init) is never the OOM killer's victim (oom_unkillable_task): it is used
+  // up here, so the processes under test are ordinary ones (pid 1 has its own tests in
+  // slow-path.test.ts).
+  k.exit(k.createProcess());
   k.events.on((e) => events.push(e));
   return { k, events, hand: HAND[c.name]! };
 }
@@ -448,8 +452,8 @@ describe('oom_score_adj', () => {
     expect(k.exec(p, { text: new Uint8Array([1, 2, 3, 4]) }).ok).toBe(true);
     expect(p.oomScoreAdj).toBe(-250);
     k.exit(p);
-    expect(() => k.setOomScoreAdj(p, 0)).toThrow(/process 1 is exited/);
-    expect(() => k.oomScore(p)).toThrow(/process 1 is exited/);
+    expect(() => k.setOomScoreAdj(p, 0)).toThrow(/process 2 is exited/);
+    expect(() => k.oomScore(p)).toThrow(/process 2 is exited/);
   });
 
   it("names processes by comm: exec of an ELF file sets it (the file name's last component, 15 characters), fork copies it", () => {
@@ -471,7 +475,7 @@ describe('oom_score_adj', () => {
     const release = leaveFree(k, 0);
     expect(k.setOomScoreAdj(p, 1000).ok).toBe(true); // the ELF process is chosen
     expect(touch(k, q, 2).ok).toBe(true);
-    expect(ooms(e)[0]!.detail).toMatch(/^Out of memory: Killed process 1 \(memory-hog-delu\) total-vm:/);
+    expect(ooms(e)[0]!.detail).toMatch(/^Out of memory: Killed process 2 \(memory-hog-delu\) total-vm:/);
     expect(ooms(e)[0]!.tasks.map((t) => t.name)).toEqual([
       'memory-hog-delu',
       `pid ${f.process.pid}`,

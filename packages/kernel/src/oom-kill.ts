@@ -14,20 +14,26 @@
  *   (`dup_mmap` allocates with GFP_KERNEL);
  * - exec and spawn (`fork-exec.ts`): the new program's pages and tables (GFP_KERNEL /
  *   GFP_HIGHUSER in Linux's exec); the half-built space is freed and built again.
+ * - MAP_POPULATE and mlock population, per page, and mremap's page tables;
+ * each after direct reclaim freed nothing (`slow-path.ts`).
  * Huge-page allocations never do (Linux allocates THP and hugetlb pages with __GFP_NORETRY /
- * from a reserved pool): a failed huge page falls back to small pages, which may. Not (yet) wired:
- * MAP_POPULATE, which mmap refuses with ENOMEM before anything changes when memory is short
- * (Linux populates after mapping and may OOM-kill); brk allocates nothing.
+ * from a reserved pool): a failed huge page falls back to small pages, which may. brk allocates
+ * nothing.
  *
  * Ownership: the module holds no state. A process's `oom_score_adj` lives on the
  * {@link Process}; swap entries are counted by its {@link AddressSpace} (`swapEntries`).
  *
+ * Never chosen (Linux `oom_unkillable_task`): pid 1, the global init (`is_global_init`), and
+ * kernel threads (mmkit has none); nor a process with oom_score_adj −1000.
+ *
  * Choices where mmkit differs from Linux (documented, tested):
- * - no eligible victim (every live process has oom_score_adj −1000): Linux panics ("System is
- *   deadlocked on memory"); mmkit kills the process whose allocation failed (SIGSEGV SEGV_OOM,
- *   as without the killer) and reports "Out of memory and no killable processes...";
+ * - no eligible victim (only pid 1 and processes with oom_score_adj −1000 are alive): Linux
+ *   prints "Out of memory and no killable processes..." and panics ("System is deadlocked on
+ *   memory"); mmkit emits the `oom-kill` event without a victim (that line as its detail) and
+ *   fails the allocation instead: a fault kills the faulting process (SIGSEGV SEGV_OOM, as without
+ *   the killer — pid 1 included: the simulation goes on where Linux would have stopped), a soft
+ *   access gets EFAULT, a system call (fork, exec, mmap with MAP_POPULATE, mlock, mremap) ENOMEM;
  * - the victim's memory is freed at once (Linux's oom_reaper does it asynchronously);
- * - pid 1 is an ordinary process (Linux never chooses init, `is_global_init`; mmkit has no init);
  * - page tables are counted as they exist: PAE's PMDs are allocated on demand here, where Linux
  *   preallocates (and counts) them with the PGD.
  */
@@ -112,14 +118,27 @@ export function oomTotalPages(k: KernelContext): number {
   return k.allocator.totalCount + swapTotalPages(k);
 }
 
+/** The global init's pid (Linux `is_global_init`: the first process of the initial pid namespace). */
+export const INIT_PID = 1;
+
+/**
+ * Linux `oom_unkillable_task`: the global init (pid 1, `is_global_init`) and kernel threads
+ * (`PF_KTHREAD`) are never the OOM killer's victims. mmkit has no kernel threads (every process
+ * has a user address space), so only pid 1 is unkillable.
+ */
+export function oomUnkillable(proc: Process): boolean {
+  return proc.pid === INIT_PID;
+}
+
 /**
  * Linux `oom_badness(p, totalpages)`: undefined (Linux's LONG_MIN: never chosen) for a process
- * with oom_score_adj −1000 or that has ended; otherwise rss + swap entries + page-table pages,
+ * with oom_score_adj −1000, that has ended, or that is unkillable ({@link oomUnkillable}: pid 1);
+ * otherwise rss + swap entries + page-table pages,
  * plus `oom_score_adj * (totalpages / 1000)` — Linux divides first (`adj *= totalpages / 1000`),
  * with C's integer division.
  */
 export function oomBadness(k: KernelContext, proc: Process, totalPages: number): number | undefined {
-  if (!proc.alive || proc.oomAdj === OOM_SCORE_ADJ_MIN) return undefined;
+  if (!proc.alive || proc.oomAdj === OOM_SCORE_ADJ_MIN || oomUnkillable(proc)) return undefined;
   const space = proc.space;
   const rss = rssOf(k, space);
   const points = rss.anon + rss.file + rss.shmem + space.swapEntries + pgtablesPages(k, space);
@@ -127,7 +146,8 @@ export function oomBadness(k: KernelContext, proc: Process, totalPages: number):
 }
 
 /**
- * `/proc/PID/oom_score` (Linux `proc_oom_score`): 0 for an unkillable process, otherwise the
+ * `/proc/PID/oom_score` (Linux `proc_oom_score`): 0 for an unkillable process (oom_score_adj −1000,
+ * or pid 1: `oom_badness` returns LONG_MIN for it), otherwise the
  * badness scaled into [0, 2000] as `(1000 + badness * 1000 / totalpages) * 2 / 3`, every division
  * truncating as C's does.
  */

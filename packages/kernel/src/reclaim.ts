@@ -54,6 +54,7 @@
  * `pgsteal_direct`, `pswpin`, `pswpout`, `allocstall`, `pageoutrun`.
  */
 // The browser-safe entry point: the policies without the trace readers (Node's fs, zlib, workers).
+import { hex } from '@mmkit/core';
 import {
   type ClearReferenced,
   createPolicy,
@@ -66,25 +67,21 @@ import {
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
-import { discardLazyFree } from './madvise.js';
+import { discardLazyFree, isColdFrame } from './madvise.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
 import { reclaimFrame } from './swap.js';
 import { invalidArgument } from './syscalls.js';
+import { checkWatermarks, defaultWatermarks, type Watermarks } from './watermarks.js';
+
+export {
+  checkWatermarks,
+  defaultWatermarks,
+  WATERMARK_SCALE_FACTOR,
+  type Watermarks,
+} from './watermarks.js';
 
 /** Pages per reclaim batch (Linux `SWAP_CLUSTER_MAX`, include/linux/swap.h). */
 export const SWAP_CLUSTER_MAX = 32;
-/** Linux's default `vm.watermark_scale_factor` (in units of 1/10000 of managed memory). */
-export const WATERMARK_SCALE_FACTOR = 10;
-
-/** The allocator's free-frame thresholds, in pages. */
-export interface Watermarks {
-  /** Below this, allocations reclaim directly (Linux `WMARK_MIN`). */
-  readonly min: number;
-  /** Below this, kswapd is woken (Linux `WMARK_LOW`). */
-  readonly low: number;
-  /** kswapd reclaims until free frames reach this (Linux `WMARK_HIGH`). */
-  readonly high: number;
-}
 
 /** The policies the kernel's reclaim can use (every `@mmkit/replay` policy but OPT, which needs the future). */
 export const RECLAIM_POLICY_NAMES = POLICY_NAMES.filter(
@@ -112,73 +109,6 @@ export interface VmStat {
   readonly allocstall: number;
   /** kswapd runs (`pageoutrun`). */
   readonly pageoutrun: number;
-}
-
-/** Linux's `int_sqrt`: the integer square root (floor). */
-function intSqrt(x: number): number {
-  let r = Math.floor(Math.sqrt(x));
-  while (r * r > x) r--;
-  while ((r + 1) * (r + 1) <= x) r++;
-  return r;
-}
-
-/**
- * The watermarks Linux 6.x computes for one zone of `managedPages` pages of `pageBytes` bytes
- * (see the module documentation), with the `min_free_kbytes` they come from.
- * @throws InvalidArgumentError unless `managedPages` is a non-negative safe integer and
- *   `pageBytes` a power of two ≥ 1024.
- */
-export function defaultWatermarks(
-  managedPages: number,
-  pageBytes = 4096,
-): Watermarks & { readonly minFreeKbytes: number } {
-  if (typeof managedPages !== 'number' || !Number.isSafeInteger(managedPages) || managedPages < 0)
-    throw invalidArgument('managedPages', managedPages, 'a non-negative integer (pages)');
-  if (
-    typeof pageBytes !== 'number' ||
-    !Number.isSafeInteger(pageBytes) ||
-    pageBytes < 1024 ||
-    (pageBytes & (pageBytes - 1)) !== 0
-  )
-    throw invalidArgument('pageBytes', pageBytes, 'a power of two ≥ 1024');
-  const kbPerPage = pageBytes / 1024;
-  // calculate_min_free_kbytes: lowmem_kbytes = nr_free_buffer_pages() * (PAGE_SIZE >> 10).
-  const lowmemKbytes = managedPages * kbPerPage;
-  const minFreeKbytes = Math.min(262144, Math.max(128, intSqrt(lowmemKbytes * 16)));
-  // __setup_per_zone_wmarks: pages_min = min_free_kbytes >> (PAGE_SHIFT - 10); one zone, so
-  // tmp = pages_min * managed / lowmem_pages = pages_min.
-  const min = Math.floor(minFreeKbytes / kbPerPage);
-  const scaled = Math.floor((managedPages * WATERMARK_SCALE_FACTOR) / 10000); // mult_frac
-  const step = Math.max(min >> 2, scaled);
-  return { min, low: min + step, high: min + 2 * step, minFreeKbytes };
-}
-
-/**
- * Checks explicit watermarks: integers with 0 ≤ min ≤ low ≤ high ≤ `managedPages`.
- * @returns the watermarks, frozen.
- * @throws InvalidArgumentError naming the bad value (or a bad `managedPages`).
- */
-export function checkWatermarks(value: unknown, managedPages: number): Watermarks {
-  if (typeof managedPages !== 'number' || !Number.isSafeInteger(managedPages) || managedPages < 0)
-    throw invalidArgument('managedPages', managedPages, 'a non-negative integer (pages)');
-  if (value === null || typeof value !== 'object')
-    throw invalidArgument('watermarks', value, 'an object { min, low, high } in pages');
-  const w = value as Record<string, unknown>;
-  const out: number[] = [];
-  for (const name of ['min', 'low', 'high'] as const) {
-    const v = w[name];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > managedPages)
-      throw invalidArgument(
-        `watermarks.${name}`,
-        v,
-        `an integer from 0 to ${managedPages} (the managed pages)`,
-      );
-    out.push(v);
-  }
-  const [min, low, high] = out as [number, number, number];
-  if (low < min) throw invalidArgument('watermarks.low', low, `at least watermarks.min (${min})`);
-  if (high < low) throw invalidArgument('watermarks.high', high, `at least watermarks.low (${low})`);
-  return Object.freeze({ min, low, high });
 }
 
 /** @internal Checks the `reclaimPolicy` option. */
@@ -220,6 +150,17 @@ export class Reclaimer implements UserFrameHook {
   private paOf: Float64Array | undefined;
   /** Victims a policy pushed out on insertion (2Q): reclaimed first. */
   private readonly forced: number[] = [];
+  /**
+   * Frames MADV_COLD deactivated ({@link deactivate}), oldest first from {@link coldHead}: out of
+   * the policy, offered to reclaim before any victim the policy chooses.
+   */
+  private readonly cold: number[] = [];
+  private coldHead = 0;
+  /**
+   * Per frame-table index: 1 + its position in {@link cold} while the frame waits there, else 0
+   * (an entry whose frame was freed meanwhile is stale: its position no longer matches).
+   */
+  private coldAt: Float64Array | undefined;
   private running = false;
   /** kswapd runs in a row that reclaimed nothing (Linux `pgdat->kswapd_failures`). */
   kswapdFailures = 0;
@@ -318,6 +259,7 @@ export class Reclaimer implements UserFrameHook {
     const paOf = new Float64Array(n);
     this.policy = policy;
     this.paOf = paOf;
+    this.coldAt = new Float64Array(n);
     const add = (pa: number) => {
       const i = allocator.frameIndex(pa);
       if (i < 0 || allocator.stateOf(pa) !== FrameState.USER || policy.has(i)) return;
@@ -349,6 +291,44 @@ export class Reclaimer implements UserFrameHook {
   /** @internal Allocator hook: a USER frame was freed. */
   freed(index: number): void {
     this.policy!.remove(index);
+    this.coldAt![index] = 0;
+  }
+
+  /**
+   * MADV_COLD's hint for USER frame `pa` (Linux `folio_deactivate` → `lru_deactivate_fn`: off the
+   * active list, referenced flag cleared): the frame leaves the policy for the cold queue, which
+   * reclaim empties before it asks the policy for a victim — so reclaim takes cold pages first,
+   * oldest hint first, whatever the policy. A cold frame accessed again before reclaim reaches it
+   * goes back into the policy as a fresh insertion (Linux re-activates a referenced folio). No-op
+   * before the first swap device or for a frame the policy does not track. Returns whether the
+   * frame was deactivated.
+   */
+  deactivate(pa: number): boolean {
+    const policy = this.policy;
+    if (policy === undefined) return false;
+    const i = this.k.allocator.frameIndex(pa);
+    if (i < 0 || !policy.has(i)) return false;
+    policy.remove(i);
+    this.cold.push(i);
+    this.coldAt![i] = this.cold.length;
+    return true;
+  }
+
+  /** The next live key of the cold queue (taken out of it), or -1. */
+  private nextCold(): number {
+    const coldAt = this.coldAt!;
+    while (this.coldHead < this.cold.length) {
+      const key = this.cold[this.coldHead++]!;
+      if (coldAt[key] === this.coldHead) {
+        coldAt[key] = 0;
+        return key;
+      }
+    }
+    if (this.coldHead > 0) {
+      this.cold.length = 0;
+      this.coldHead = 0;
+    }
+    return -1;
   }
 
   private track(pushedOut: number): void {
@@ -392,14 +372,24 @@ export class Reclaimer implements UserFrameHook {
     const paOf = this.paOf!;
     let scanned = 0;
     let stolen = 0;
-    let budget = policy.size + this.forced.length;
+    let budget = policy.size + this.forced.length + (this.cold.length - this.coldHead);
     while (stolen < pages && budget > 0) {
       let key: number;
       let resident = true;
       if (this.forced.length > 0) {
         key = this.forced.shift()!;
         resident = false;
-      } else key = policy.selectVictim(this.isRef, this.clearRef);
+      } else {
+        key = this.nextCold();
+        if (key >= 0 && !isColdFrame(this.k, paOf[key]!)) {
+          // Accessed since MADV_COLD: in use again, back into the policy (not a victim).
+          budget--;
+          scanned++;
+          this.track(policy.insert(key));
+          continue;
+        }
+        if (key < 0) key = policy.selectVictim(this.isRef, this.clearRef);
+      }
       if (key < 0) break;
       budget--;
       scanned++;
@@ -531,6 +521,15 @@ export class Reclaimer implements UserFrameHook {
     const keys = policy.state().resident;
     if (keys.length !== policy.size)
       problems.push(`reclaim: the policy counts ${policy.size} frames but lists ${keys.length}`);
+    const coldAt = this.coldAt!;
+    for (let key = 0; key < coldAt.length; key++) {
+      if (coldAt[key] === 0) continue;
+      const pa = this.paOf![key]!;
+      if (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER)
+        problems.push(`reclaim: the cold queue holds frame-table index ${key}, which is not a USER frame`);
+      else if (policy.has(key))
+        problems.push(`reclaim: frame ${hex(pa)} is both in the cold queue and in the policy`);
+    }
     for (const key of keys) {
       const pa = this.paOf![key]!;
       if (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER)
@@ -563,10 +562,15 @@ export function reclaimBelowMin(k: KernelContext): boolean {
 /**
  * The one call where an allocation failed (out of memory): direct reclaim. True when it freed
  * something (the caller retries); false sends the caller down its out-of-memory path.
+ * `allocation` names what failed, for the `direct-begin` event.
  */
-export function reclaimOnOom(k: KernelContext): boolean {
+export function reclaimOnOom(k: KernelContext, allocation?: string): boolean {
   const r = k.reclaimer;
-  return r.auto && r.direct('allocation failed: no free frame') > 0;
+  return (
+    r.auto &&
+    r.direct(allocation === undefined ? 'allocation failed: no free frame' : `${allocation}: no free frame`) >
+      0
+  );
 }
 
 /**
