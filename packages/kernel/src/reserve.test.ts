@@ -37,7 +37,7 @@ class ReserveChecker {
   private reclaiming = false;
   private exempting = false;
 
-  constructor(private readonly k: Kernel) {
+  constructor(k: Kernel) {
     k.events.on((e) => {
       this.events.push(e);
       if (e.type === 'reclaim') this.reclaiming = e.action === 'direct-begin' || e.action === 'kswapd-wake';

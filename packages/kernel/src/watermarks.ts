@@ -1,7 +1,8 @@
 /**
  * The page allocator's watermarks (Linux `zone->_watermark[WMARK_MIN/LOW/HIGH]`): Linux 6.x's
  * defaults for one zone and the check of explicit ones (see `reclaim.ts` for how reclaim uses
- * them).
+ * them), and {@link withoutReserve}, which lifts the allocator's reserve below `min` for the
+ * allocations that are exempt from it.
  */
 import type { PageAllocator } from './page-allocator.js';
 import { invalidArgument } from './syscalls.js';
@@ -11,7 +12,10 @@ export const WATERMARK_SCALE_FACTOR = 10;
 
 /** The allocator's free-frame thresholds, in pages. */
 export interface Watermarks {
-  /** Below this, allocations reclaim directly (Linux `WMARK_MIN`). */
+  /**
+   * Free frames user and page-table allocations leave alone while a swap device is on (the
+   * reserve): one that would go below it reclaims directly first (Linux `WMARK_MIN`).
+   */
   readonly min: number;
   /** Below this, kswapd is woken (Linux `WMARK_LOW`). */
   readonly low: number;
