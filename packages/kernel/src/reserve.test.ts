@@ -254,3 +254,66 @@ describe.each(CONFIGS)('the reserve below the min watermark — $name', (c) => {
     clean(k);
   });
 });
+
+describe.each(CONFIGS)('the reserve in the allocator and the huge-page COW split — $name', (c) => {
+  it('alloc and allocContiguous leave the reserve; KERNEL frames ignore it; availableCount agrees', () => {
+    const { k } = boot(c);
+    const a = k.allocator;
+    expect(k.swapon({ pages: 16 }).ok).toBe(true);
+    expect(a.reserve).toBe(MIN);
+    const release = leaveFree(k, MIN + 4);
+    expect(a.availableCount).toBe(4);
+    expect(a.allocContiguous(5, 1, 'user', -1)).toBe(0); // would leave MIN − 1
+    expect(a.freeCount).toBe(MIN + 4);
+    const run = a.allocContiguous(4, 1, 'page-table', -1); // leaves exactly MIN
+    expect(run).not.toBe(0);
+    expect(a.availableCount).toBe(0);
+    expect(a.alloc('user', -1)).toBe(0);
+    expect(a.alloc('page-table', -1)).toBe(0);
+    expect(a.freeCount).toBe(MIN);
+    const kernelRun = a.allocContiguous(2, 1, 'kernel', -1);
+    expect(kernelRun).not.toBe(0);
+    const kernelPa = a.alloc('kernel', -1);
+    expect(kernelPa).not.toBe(0);
+    expect(a.freeCount).toBe(MIN - 3);
+    expect(a.availableCount).toBe(0); // never negative
+    a.free(kernelPa);
+    a.freeContiguous(kernelRun, 2);
+    a.freeContiguous(run, 4);
+    release();
+    clean(k);
+  });
+
+  it('a COW write to a shared huge page with only the reserve short of the split fails or reclaims, never half-splits', () => {
+    const { k, check } = boot(c, false);
+    expect(k.swapon({ pages: 64 }).ok).toBe(true);
+    const p = k.createProcess();
+    const g = k.arch.geometry;
+    const level = Math.min(...g.leafLevels.filter((l) => l > 1));
+    const pages = g.entryPages[level]!;
+    const r = k.mmap(p, 0, BigInt(pages) * PAGE, RW, PRIV | MAP.HUGETLB | MAP.POPULATE);
+    if (!r.ok) throw new Error(r.detail);
+    const va = r.value;
+    expect(k.store(p, va + PAGE, 4, 0x101).ok).toBe(true);
+    const child = k.fork(p);
+    if (!child.ok) throw new Error('fork failed');
+    // No aligned run for a copy; free frames for the split's tables and the page, but only by
+    // taking the reserve (the pre-check must count the frames above it).
+    for (const extra of [level - 2, level - 1]) {
+      const release = leaveFree(k, MIN + extra);
+      const before = audit(k);
+      const w = k.copyToUser(child.process, va + PAGE, new Uint8Array([7]));
+      if (!w.ok) {
+        expect(w).toMatchObject({ errno: 'EFAULT' });
+        expect(audit(k)).toEqual(before); // nothing changed
+        expect(k.lookup(child.process, va)!.level).toBe(level);
+      }
+      expect(k.allocator.freeCount).toBeGreaterThanOrEqual(MIN);
+      clean(k);
+      release();
+    }
+    expect(k.load(p, va + PAGE, 4)).toEqual({ ok: true, value: 0x101 });
+    expect(check.violations).toEqual([]);
+    clean(k);
+  });
+});
