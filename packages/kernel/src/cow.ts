@@ -101,7 +101,7 @@ export function breakCow(
     if (pa === 0) {
       // No aligned run: split to pages (a table per level down; the pre-check makes the split
       // and the page's copy certain to succeed) and copy only the written page.
-      if (allocator.freeCount < level) return undefined;
+      if (allocator.availableCount < level) return undefined; // the tables may not take the reserve
       if (!space.splitAt(vpn) || !space.splitAt(vpn + 1))
         throw new Error('kernel bug: split failed after the pre-check');
       return breakCow(k, space, vpn, vma);

@@ -41,7 +41,7 @@ import { breakCowAt } from './cow.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import { outOfMemory } from './oom-kill.js';
 import type { KillReason, KillSignal, Process } from './process.js';
-import { reclaimBelowMin, reclaimOnOom } from './reclaim.js';
+import { reclaimOnOom } from './reclaim.js';
 import { allocSlowPath, processOfSpace } from './slow-path.js';
 import { countFault as countMinorMajor, NOT_SWAPPED, swapInIfSwapped } from './swap.js';
 import { checkedAddress, invalidArgument, PROT } from './syscalls.js';
@@ -81,11 +81,11 @@ export function handleFault(
 ): FaultOutcomeCode {
   const kind = r.faultKind;
   let outcome: FaultOutcomeCode;
-  if (!k.events.active) outcome = resolveOrReclaim(k, proc, vpn, access, r, soft);
+  if (!k.events.active) outcome = resolveFault(k, proc, vpn, access, r, soft);
   else {
     // Report the fault before what its handler did (allocations, mappings, a kill).
     outcome = k.events.hold(
-      () => resolveOrReclaim(k, proc, vpn, access, r, soft),
+      () => resolveFault(k, proc, vpn, access, r, soft),
       () => emitFault(k, cpu, proc, vpn, offset, access, privilege, r, resolved),
     );
   }
@@ -100,23 +100,10 @@ export function handleFault(
 const RECLAIMED_ON_OOM = 'direct reclaim (out of memory), retry';
 
 /**
- * Direct reclaim (reclaim.ts) around the fault's resolution: first when free frames are at the
- * min watermark and the page is not present (so it cannot be a victim, and the walk's result
- * stays valid: reclaim turns present PTEs into swap entries, it never frees a table). When an
- * allocation fails, see `resolveFault`.
+ * Resolves a fault. An allocation that fails — no free frame, or one that would take the free
+ * count below the min watermark's reserve (reclaim.ts) — changes nothing and runs direct reclaim,
+ * then the OOM killer (see below).
  */
-function resolveOrReclaim(
-  k: KernelContext,
-  proc: Process,
-  vpn: number,
-  access: AccessKind,
-  r: WalkResult,
-  soft: boolean,
-): FaultOutcomeCode {
-  if (r.faultKind === Fault.Translation) reclaimBelowMin(k);
-  return resolveFault(k, proc, vpn, access, r, soft);
-}
-
 function resolveFault(
   k: KernelContext,
   proc: Process,

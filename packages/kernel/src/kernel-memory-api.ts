@@ -244,8 +244,9 @@ export abstract class KernelMemoryApi extends KernelCore {
 
   /**
    * The page allocator's watermarks in pages (Linux `min_free_kbytes`-derived defaults, or the
-   * `watermarks` option): kswapd wakes below `low` and reclaims up to `high`; faults reclaim
-   * directly at or below `min`. See `reclaim.ts`.
+   * `watermarks` option): kswapd wakes below `low` and reclaims up to `high`; while a swap
+   * device is on, user and page-table allocations leave `min` frames free (the reserve: one that
+   * would take them reclaims directly first). See `reclaim.ts`.
    */
   get watermarks(): Watermarks {
     return this.reclaimer.watermarks;

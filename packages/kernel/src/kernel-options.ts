@@ -98,9 +98,10 @@ export interface KernelOptions {
    */
   readonly watermarks?: Watermarks;
   /**
-   * Automatic reclaim (default true): kswapd below the low watermark and direct reclaim in faults
-   * (see `reclaim.ts`). False keeps only explicit reclaim (`Kernel.reclaim`, `Kernel.runKswapd`,
-   * MADV_PAGEOUT): an allocation that fails then goes straight to the out-of-memory path.
+   * Automatic reclaim (default true): kswapd below the low watermark, direct reclaim when an
+   * allocation fails, and the reserve below the min watermark (see `reclaim.ts`). False keeps only
+   * explicit reclaim (`Kernel.reclaim`, `Kernel.runKswapd`, MADV_PAGEOUT) and no reserve: an
+   * allocation that fails then goes straight to the out-of-memory path.
    */
   readonly autoReclaim?: boolean;
   /**

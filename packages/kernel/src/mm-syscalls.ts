@@ -202,12 +202,17 @@ export function mmap(
     // populate_vma_page_range → handle_mm_fault) and a final failure unmaps the new range.
     const levels = k.arch.geometry.rootLevel;
     const need = pages + (Math.ceil(pages / k.bounds.leafTableEntries) + 2) * levels;
-    while (k.allocator.freeCount < need && reclaimOnOom(k, 'MAP_POPULATE'));
+    // Counted above the min watermark's reserve, which the populate's allocations may not take.
+    const alloc = k.allocator;
+    while (alloc.availableCount < need && reclaimOnOom(k, 'MAP_POPULATE'));
     const replaces = (flags & MAP.FIXED) !== 0 && space.vmas.findIntersection(start, end) !== undefined;
-    if (k.allocator.freeCount < need && (!k.oomKiller || replaces))
+    if (alloc.availableCount < need && (!k.oomKiller || replaces))
       return fail(
         'ENOMEM',
-        `MAP_POPULATE needs up to ${need} free frames, ${k.allocator.freeCount} are free`,
+        `MAP_POPULATE needs up to ${need} free frames, ${alloc.availableCount} are available` +
+          (alloc.reserve > 0
+            ? ` (${alloc.freeCount} free, ${alloc.reserve} reserved below the min watermark)`
+            : ''),
       );
   }
   if (flags & MAP.FIXED && !space.unmapRange(start, end))
@@ -402,7 +407,8 @@ export function mremap(
   // Linux's move_page_tables allocates the destination's tables with GFP_PGTABLE_USER.
   const levels = k.arch.geometry.rootLevel;
   const need = (Math.ceil(oldPages / k.bounds.leafTableEntries) + 2) * levels + 1;
-  while (k.allocator.freeCount < need)
+  while (k.allocator.availableCount < need)
+    // above the min watermark's reserve (reclaim.ts)
     if (!allocSlowPath(k, proc, 'mremap')) {
       if (!proc.alive) return fail('ENOMEM', 'mremap: killed by the OOM killer');
       return fail('ENOMEM', 'mremap: out of memory for page tables');

@@ -91,6 +91,15 @@ export class PageAllocator {
    * address-to-index conversion per fault).
    */
   lastIndex = -1;
+  /**
+   * @internal Frames that USER and PAGE_TABLE allocations must leave free: {@link alloc} and
+   * {@link allocContiguous} fail (return 0, nothing changed) rather than take the free count below
+   * it, as Linux's `__zone_watermark_ok` refuses an allocation that would take a zone below its
+   * min watermark. KERNEL allocations ignore it. 0 (no reserve) unless the kernel sets it: the
+   * min watermark while watermarks apply, lifted while the reclaim path runs (Linux
+   * `PF_MEMALLOC` → `ALLOC_NO_WATERMARKS`); see `reclaim.ts`. A non-negative integer.
+   */
+  reserve = 0;
 
   private readonly memory: PhysicalMemory;
   private readonly events: EventStream | undefined;
@@ -155,21 +164,29 @@ export class PageAllocator {
    * as zeros and has no host memory). USER frames start with reference count 1; PAGE_TABLE and
    * KERNEL frames are not reference counted (0). Emits `frame-alloc` while the event stream has
    * listeners. O(1).
-   * @returns the frame's physical address, or 0 when no frame is free (0 is never a frame).
+   * @returns the frame's physical address, or 0 when no frame is free, or when a USER or
+   *   PAGE_TABLE frame would take the free count below the kernel's reserve (see
+   *   {@link availableCount}; 0 is never a frame).
    * @throws InvalidArgumentError for an unknown purpose or an owner that is not an int32 ≥ -1.
    */
   alloc(purpose: FramePurpose, owner = NO_OWNER): number {
     const t = this.t;
     let st: number;
+    // The frames this allocation must leave free: the reserve, none for KERNEL frames.
+    let floor = this.reserve;
     if (purpose === 'user') st = USER;
     else if (purpose === 'page-table') st = FrameState.PAGE_TABLE;
-    else if (purpose === 'kernel') st = FrameState.KERNEL;
-    else throw invalidArgument('frame purpose', purpose, "'page-table', 'user' or 'kernel'");
+    else if (purpose === 'kernel') {
+      st = FrameState.KERNEL;
+      floor = 0;
+    } else throw invalidArgument('frame purpose', purpose, "'page-table', 'user' or 'kernel'");
     if (typeof owner !== 'number' || (owner | 0) !== owner || owner < NO_OWNER) {
       throw invalidArgument('frame owner', owner, 'an int32 ≥ -1 (-1 = kernel/none)');
     }
+    // One comparison covers both an empty free list (free 0, floor ≥ 0) and the reserve: Linux
+    // __zone_watermark_ok for order 0 allows the allocation only when free > min.
+    if (t.free <= floor) return 0;
     const i = t.head;
-    if (i === END_OF_LIST) return 0;
     t.head = this.ownerOrNext[i]!; // the new head's prev link is never read
     const pfn = this.singleSegment ? this.firstPfn + i - this.firstBase : t.pfnOfIndex(i);
     this.memory.discardFrame(pfn);
@@ -204,8 +221,8 @@ export class PageAllocator {
    *
    * Cost: the search (see the module documentation; O(blocks / 32) for block-aligned runs) plus
    * O(pages).
-   * @returns the physical address of the first frame, or 0 when no such run is free (nothing
-   *   changes then).
+   * @returns the physical address of the first frame, or 0 when no such run is free or taking
+   *   it would go below the reserve (nothing changes then).
    * @throws InvalidArgumentError for `pages` that is not a positive safe integer, `alignPages`
    *   that is not a power of two in [1, 2^40], an unknown purpose or a bad owner.
    */
@@ -224,7 +241,9 @@ export class PageAllocator {
     }
     const st = stateOfPurpose(purpose);
     checkOwner(owner);
-    if (pages > t.free) return 0;
+    // The reserve (see alloc): __zone_watermark_ok for order n allows free − (2^n − 1) > min,
+    // i.e. pages ≤ free − min.
+    if (pages > t.free - (st === FrameState.KERNEL ? 0 : this.reserve)) return 0;
     const first = this.blocks.findRun(pages, alignPages);
     if (first < 0) return 0;
     const pfn0 = t.pfnOfIndex(first);
@@ -510,6 +529,16 @@ export class PageAllocator {
   /** Free frames. */
   get freeCount(): number {
     return this.t.free;
+  }
+
+  /**
+   * Free frames a USER or PAGE_TABLE allocation may take now: {@link freeCount} minus the frames
+   * the kernel keeps in reserve below its min watermark while watermarks apply (a swap device on
+   * and automatic reclaim; see the kernel README's Reclaim section), never below 0. Equal to
+   * {@link freeCount} when nothing is reserved.
+   */
+  get availableCount(): number {
+    return Math.max(0, this.t.free - this.reserve);
   }
 
   /** Pool frames minus reserved frames. Constant once boot reservations are done. */

@@ -887,6 +887,7 @@ const CLASSES: Record<string, ClassSpec> = {
       setOwner: (w) => [pas(w), arg(w, [-1, 1, 7])],
       reservationReason: (w) => [pas(w)],
       freeCount: () => [],
+      availableCount: () => [],
       totalCount: () => [],
       usedCount: () => [],
       reservedCount: () => [],

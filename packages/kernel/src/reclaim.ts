@@ -21,12 +21,33 @@
  *   {@link Kernel.runKswapd}; it
  *   reclaims in batches of {@link SWAP_CLUSTER_MAX} until free ≥ `high` or nothing more can be
  *   reclaimed (Linux `balance_pgdat`), then sleeps. Events `kswapd-wake` / `kswapd-sleep`.
- * - Direct reclaim: a fault that starts with free ≤ `min` (the next allocation would go below
- *   it), or whose allocation failed, reclaims {@link SWAP_CLUSTER_MAX} frames synchronously
- *   (Linux `__alloc_pages_direct_reclaim` → `try_to_free_pages`) and, when that freed something,
- *   retries the access (the CPU re-walks: the page that faulted may have been the victim). When
- *   nothing could be reclaimed the out-of-memory path runs as before. Events `direct-begin` /
- *   `direct-end`.
+ * - Direct reclaim: an allocation that failed — no free frame, or one it may not take because of
+ *   the reserve below — reclaims {@link SWAP_CLUSTER_MAX} frames synchronously (Linux
+ *   `__alloc_pages_direct_reclaim` → `try_to_free_pages`) and, when that freed something, the
+ *   operation is retried (a fault retries the access: the CPU re-walks, the page that faulted
+ *   may have been the victim). When nothing could be reclaimed the out-of-memory path runs
+ *   (slow-path.ts). Events `direct-begin` / `direct-end`.
+ *
+ * ## The reserve below `min`
+ *
+ * While watermarks apply, USER and PAGE_TABLE allocations leave `min` frames free
+ * ({@link PageAllocator.reserve}, one comparison in the allocator): an allocation that would take
+ * the free count below `min` fails, which sends it to direct reclaim and then the OOM killer
+ * before memory is completely gone — Linux's `__zone_watermark_ok` with `ALLOC_WMARK_MIN` (the
+ * slow path's watermark; Linux's fast path first tries `ALLOC_WMARK_LOW` and wakes kswapd, which
+ * here runs when the kernel call ends instead, so only `min` is checked). The frames below `min`
+ * are for the allocations that must make progress to free memory, which are exempt:
+ * - the reclaim path itself: kswapd, direct reclaim and `Kernel.reclaim` shrink with the reserve
+ *   lifted (`withoutReserve` in `watermarks.ts`; Linux `PF_MEMALLOC` → `ALLOC_NO_WATERMARKS`,
+ *   `memalloc_noreclaim_save`). mmkit's swap-out allocates nothing today (a swap PTE replaces a
+ *   present one in place), so this is for any allocation it may make, as in Linux;
+ * - swapoff's `try_to_unuse` (every page comes back; its up-front check counts every free frame);
+ * - KERNEL frames (kernel-internal allocations) and boot (the reserve is 0 until the first swapon).
+ *
+ * When watermarks apply: while automatic reclaim is on (`autoReclaim`) and a swap device is active.
+ * Linux applies them always, but mmkit has no page cache: without swap nothing is reclaimable, so
+ * a reserve would only make the OOM killer fire `min` frames early, and nothing that needs it
+ * (reclaim) runs. With `autoReclaim: false` nothing would reclaim for the allocation either.
  *
  * Reclaim happens only when a swap device exists (mmkit has no page cache: anonymous memory is the
  * only reclaimable kind) — without one nothing here runs and nothing is allocated for it.
@@ -252,7 +273,21 @@ export class Reclaimer implements UserFrameHook {
    * from its lowest address — then hooks the allocator.
    */
   activate(): void {
-    if (this.policy !== undefined) return;
+    if (this.policy === undefined) this.startTracking();
+    this.updateReserve();
+  }
+
+  /**
+   * Sets the allocator's reserve (see the module documentation): `min` while automatic reclaim is
+   * on, the policy exists and a swap device is active; 0 otherwise. Called by {@link activate}
+   * (swapon) and after swapoff.
+   */
+  updateReserve(): void {
+    this.k.allocator.reserve =
+      this.auto && this.policy !== undefined && this.k.swap.order.length > 0 ? this.watermarks.min : 0;
+  }
+
+  private startTracking(): void {
     const { allocator, rmap, editor, bounds, zeroPage } = this.k;
     const n = allocator.frameIndexCount;
     const policy = createPolicy(this.policyName, n);
@@ -368,6 +403,18 @@ export class Reclaimer implements UserFrameHook {
     const policy = this.policy;
     this.lastScanned = 0;
     if (policy === undefined || pages <= 0 || !this.canReclaim()) return 0;
+    // The reclaim path may use the frames below min (Linux PF_MEMALLOC): see withoutReserve.
+    const allocator = this.k.allocator;
+    const reserve = allocator.reserve;
+    allocator.reserve = 0;
+    try {
+      return this.shrinkUnreserved(policy, pages, mode);
+    } finally {
+      allocator.reserve = reserve;
+    }
+  }
+
+  private shrinkUnreserved(policy: ReplacementPolicy, pages: number, mode: Mode): number {
     const { allocator, swap } = this.k;
     const paOf = this.paOf!;
     let scanned = 0;
@@ -549,28 +596,23 @@ function reclaimEvent(
 }
 
 /**
- * The fault handler's hook before it resolves a fault: free frames at or below the min watermark
- * mean the next allocation would go below it, so reclaim directly first. Returns true when
- * something was reclaimed (the caller retries the access: the faulting page may have moved).
- */
-export function reclaimBelowMin(k: KernelContext): boolean {
-  const r = k.reclaimer;
-  if (!r.auto || r.policy === undefined || k.allocator.freeCount > r.watermarks.min) return false;
-  return r.direct(`free ${k.allocator.freeCount} ≤ min watermark ${r.watermarks.min}`) > 0;
-}
-
-/**
- * The one call where an allocation failed (out of memory): direct reclaim. True when it freed
- * something (the caller retries); false sends the caller down its out-of-memory path.
- * `allocation` names what failed, for the `direct-begin` event.
+ * The one call where an allocation failed (out of memory, or the reserve below `min` would have
+ * been taken): direct reclaim. True when it freed something (the caller retries); false sends
+ * the caller down its out-of-memory path. `allocation` names what failed, for the `direct-begin`
+ * event.
  */
 export function reclaimOnOom(k: KernelContext, allocation?: string): boolean {
   const r = k.reclaimer;
-  return (
-    r.auto &&
-    r.direct(allocation === undefined ? 'allocation failed: no free frame' : `${allocation}: no free frame`) >
-      0
-  );
+  if (!r.auto) return false;
+  const free = k.allocator.freeCount;
+  const reserve = k.allocator.reserve;
+  const why =
+    free === 0
+      ? 'no free frame'
+      : free <= reserve
+        ? `free ${free} ≤ min watermark ${reserve}`
+        : `not enough free frames (${free} free)`;
+  return r.direct(allocation === undefined ? `allocation failed: ${why}` : `${allocation}: ${why}`) > 0;
 }
 
 /**

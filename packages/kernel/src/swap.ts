@@ -49,6 +49,7 @@ import { swapIn } from './swap-in.js';
 import { forEachSwapPte, type SwapPte } from './swap-walk.js';
 import { fail, invalidArgument, ok, type SysResult } from './syscalls.js';
 import { isCowVma } from './vma.js';
+import { withoutReserve } from './watermarks.js';
 
 export {
   CHUNK_SLOTS,
@@ -154,23 +155,27 @@ export function swapoff(k: KernelContext, type: number): SysResult<0> {
   if (dev === undefined) return fail('EINVAL', `swapoff: no swap device has type ${type}`);
   let needed = 0;
   for (let s = 1; s < dev.pages; s++) if (dev.counts[s]! > 0 && dev.cache[s] === 0) needed++;
+  // try_to_unuse may take the frames below the min watermark (reclaim.ts: it is exempt from the
+  // reserve), so the check counts every free frame and the swap-ins run with the reserve lifted.
   if (k.allocator.freeCount < needed)
     return fail(
       'ENOMEM',
       `swapoff: ${needed} pages must come back into memory, ${k.allocator.freeCount} frames are free`,
     );
-  for (const proc of k.liveProcesses) {
-    const space = proc.space;
-    if (space.swapEntries === 0) continue;
-    const found: { vpn: number; descriptorPa: number; e: SwapPte }[] = [];
-    forEachSwapPte(k, space, k.bounds.userStartVpn, k.bounds.userEndVpn, (vpn, descriptorPa, e) => {
-      if (e.type === type) found.push({ vpn, descriptorPa, e });
-    });
-    for (const f of found) {
-      const how = swapIn(k, space, f.vpn, space.vmas.find(f.vpn)!.value, f.descriptorPa, f.e);
-      if (how === undefined) throw new Error('kernel bug: swapoff ran out of memory after the check');
+  withoutReserve(k.allocator, () => {
+    for (const proc of k.liveProcesses) {
+      const space = proc.space;
+      if (space.swapEntries === 0) continue;
+      const found: { vpn: number; descriptorPa: number; e: SwapPte }[] = [];
+      forEachSwapPte(k, space, k.bounds.userStartVpn, k.bounds.userEndVpn, (vpn, descriptorPa, e) => {
+        if (e.type === type) found.push({ vpn, descriptorPa, e });
+      });
+      for (const f of found) {
+        const how = swapIn(k, space, f.vpn, space.vmas.find(f.vpn)!.value, f.descriptorPa, f.e);
+        if (how === undefined) throw new Error('kernel bug: swapoff ran out of memory after the check');
+      }
     }
-  }
+  });
   // Pages only the swap cache holds (read ahead, never mapped) go with the device.
   for (let s = 1; s < dev.pages; s++) if (dev.cache[s] !== 0) sw.uncache(dev, s);
   if (dev.used !== 0) throw new Error(`kernel bug: swapoff left ${dev.used} slots in use`);
@@ -181,6 +186,7 @@ export function swapoff(k: KernelContext, type: number): SysResult<0> {
     for (const d of sw.order) if (d.priority < dev.priority) d.priority++;
     sw.leastPriority++;
   }
+  k.reclaimer.updateReserve(); // no reserve once the last device is gone
   const ev = k.events;
   if (ev.active) ev.emit(swapEvent('swapoff', 0, 0n, 0, type, 0, false, `${dev.name} removed`));
   return ok(0);

@@ -1,8 +1,10 @@
 /**
  * The page allocator's watermarks (Linux `zone->_watermark[WMARK_MIN/LOW/HIGH]`): Linux 6.x's
  * defaults for one zone and the check of explicit ones (see `reclaim.ts` for how reclaim uses
- * them).
+ * them), and {@link withoutReserve}, which lifts the allocator's reserve below `min` for the
+ * allocations that are exempt from it.
  */
+import type { PageAllocator } from './page-allocator.js';
 import { invalidArgument } from './syscalls.js';
 
 /** Linux's default `vm.watermark_scale_factor` (in units of 1/10000 of managed memory). */
@@ -10,7 +12,10 @@ export const WATERMARK_SCALE_FACTOR = 10;
 
 /** The allocator's free-frame thresholds, in pages. */
 export interface Watermarks {
-  /** Below this, allocations reclaim directly (Linux `WMARK_MIN`). */
+  /**
+   * Free frames user and page-table allocations leave alone while a swap device is on (the
+   * reserve): one that would go below it reclaims directly first (Linux `WMARK_MIN`).
+   */
   readonly min: number;
   /** Below this, kswapd is woken (Linux `WMARK_LOW`). */
   readonly low: number;
@@ -83,4 +88,20 @@ export function checkWatermarks(value: unknown, managedPages: number): Watermark
   if (low < min) throw invalidArgument('watermarks.low', low, `at least watermarks.min (${min})`);
   if (high < low) throw invalidArgument('watermarks.high', high, `at least watermarks.low (${low})`);
   return Object.freeze({ min, low, high });
+}
+
+/**
+ * Runs `fn` with the allocator's reserve lifted and restores it afterwards, even when `fn` throws
+ * (Linux `memalloc_noreclaim_save` / `_restore`: a task with `PF_MEMALLOC` allocates with
+ * `ALLOC_NO_WATERMARKS`). For the allocations that free memory or must not fail: see the module
+ * documentation. Not for the hot path (a closure).
+ */
+export function withoutReserve<T>(allocator: PageAllocator, fn: () => T): T {
+  const reserve = allocator.reserve;
+  allocator.reserve = 0;
+  try {
+    return fn();
+  } finally {
+    allocator.reserve = reserve;
+  }
 }
