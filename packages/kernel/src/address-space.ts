@@ -33,6 +33,7 @@ import { copyIntoChild } from './fork-copy.js';
 import type { SimpleLayout } from './layout.js';
 import { FrameState } from './page-allocator.js';
 import * as ranges from './space-ranges.js';
+import { freeSwapCacheIfUnmapped } from './swap-cache.js';
 import { zapSwapEntries } from './swap.js';
 import { checkLeafAttributes, PROT } from './syscalls.js';
 import { anonVma, createVmaTree, isCowVma, type SharedObject, type VmaValue } from './vma.js';
@@ -366,6 +367,7 @@ export class AddressSpace {
         if (allocator.stateOf(pa) === FrameState.USER) {
           rmap.remove(pa, this, leaf.vpn + i);
           allocator.unref(pa);
+          if (allocator.stateOf(pa) === FrameState.USER) freeSwapCacheIfUnmapped(this.k, pa);
         }
       }
       if (emit) {

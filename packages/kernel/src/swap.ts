@@ -31,7 +31,7 @@
  * Invariants (proved by `audit()`): count(slot) = swap PTEs naming it + (cached ? 1 : 0); a USER
  * frame's refcount = PTEs + shared-object holds + swap-cache holds; every swap PTE names an
  * allocated slot of an active device; no swap PTE lies outside a VMA; `AddressSpace.swapEntries`
- * equals its swap PTEs.
+ * equals its swap PTEs; an exclusive swap PTE (SWP_EXCLUSIVE) is the only one naming its slot.
  */
 import { hex, vaOf } from '@mmkit/core';
 import type { KernelContext } from './context.js';
@@ -204,13 +204,15 @@ export function reclaim(k: KernelContext, pages: number): number {
  * The swap part of `audit()`: every swap PTE lies inside a private anonymous VMA and names an
  * allocated slot of an active device; each space's `swapEntries` equals its swap PTEs; each
  * slot's count equals the swap PTEs naming it plus one when cached (slot 0, the header, stays
- * 0); each swap-cache frame is a USER frame the frame side of the cache agrees on; the device's
+ * 0); an exclusive swap PTE (SWP_EXCLUSIVE) is the only one naming its slot; each swap-cache
+ * frame is a USER frame the frame side of the cache agrees on; the device's
  * used and cached counters match. `addRef` is called once per swap-cache frame (its reference).
  */
 export function auditSwap(k: KernelContext, problems: string[], addRef: (pa: number) => void): void {
   const sw = k.swap;
   if (sw.codec === undefined) return;
   const ptes = new Map<string, number>();
+  const exclusive: { at: string; key: string }[] = [];
   const { userStartVpn, userEndVpn } = k.bounds;
   for (const proc of k.liveProcesses) {
     const space = proc.space;
@@ -230,12 +232,17 @@ export function auditSwap(k: KernelContext, problems: string[], addRef: (pa: num
           problems.push(`${at} names a slot that is not allocated`);
         const key = `${e.type}:${e.offset}`;
         ptes.set(key, (ptes.get(key) ?? 0) + 1);
+        if (e.exclusive) exclusive.push({ at, key });
       },
       true,
     );
     if (n !== space.swapEntries)
       problems.push(`process ${proc.pid} counts ${space.swapEntries} swap entries, its tables hold ${n}`);
   }
+  // SWP_EXCLUSIVE means the page was this PTE's alone: fork clears it (copy_nonpresent_pte).
+  for (const x of exclusive)
+    if (ptes.get(x.key) !== 1)
+      problems.push(`${x.at} is exclusive (SWP_EXCLUSIVE), but ${ptes.get(x.key)} swap PTEs name its slot`);
   const { allocator } = k;
   for (const dev of sw.devices) {
     if (!dev) continue;
