@@ -24,6 +24,20 @@ const CONFIGS = fiveConfigs(32 * 2 ** 20);
 
 type Swap = Extract<MmEvent, { type: 'swap' }>;
 
+/**
+ * The swap PTE of slot 1 of device 0 with SWP_EXCLUSIVE, by hand from Linux's macros:
+ * arm64 `__swp_entry` (offset << 12) | PTE_SWP_EXCLUSIVE (bit 2); x86-64 and PAE the inverted
+ * offset ~1 in bits 58:9 | _PAGE_SWP_EXCLUSIVE (_PAGE_PWT, bit 3 on x86-64; _PAGE_PSE, bit 7 on
+ * PAE and 2-level, `pgtable-2level.h` / `pgtable-3level.h`); 2-level 1 << 9 | bit 7.
+ */
+const GOLDEN: Record<string, bigint> = {
+  'aarch64 on virt': 0x1004n,
+  'x86_64 on pc': 0x07ff_ffff_ffff_fc08n,
+  'x86_64-la57 on pc': 0x07ff_ffff_ffff_fc08n,
+  'x86-pae on pc': 0x07ff_ffff_ffff_fc80n,
+  'x86-32 on pc': 0x280n,
+};
+
 interface Env {
   readonly k: Kernel;
   readonly p: Process;
@@ -88,7 +102,8 @@ describe.each(CONFIGS)('swap cache kept after swap-in: $name', (c) => {
     const first = swapPte(k, p, at(e, 0));
     const slot = first.e!.offset;
     // Mapped once: SWP_EXCLUSIVE, at the backend's bit, and exactly codec.encode's bytes.
-    expect(first.e).toMatchObject({ type: 0, exclusive: true });
+    expect(first.e).toMatchObject({ type: 0, offset: 1, exclusive: true });
+    expect((BigInt(first.hi) << 32n) | BigInt(first.lo)).toBe(GOLDEN[c.name]);
     expect(bit(first.lo, first.hi, exBit)).toBe(1n);
     expect(k.arch.swap!.encode({ type: 0, offset: slot, exclusive: true })).toEqual({
       lo: first.lo,
