@@ -367,7 +367,7 @@ export class AddressSpace {
         if (allocator.stateOf(pa) === FrameState.USER) {
           rmap.remove(pa, this, leaf.vpn + i);
           allocator.unref(pa);
-          if (allocator.stateOf(pa) === FrameState.USER) freeSwapCacheIfUnmapped(this.k, pa);
+          freeSwapCacheIfUnmapped(this.k, pa); // a swap-cache frame nothing maps (free_swap_cache)
         }
       }
       if (emit) {

@@ -6,7 +6,8 @@
  *
  * Modules: `swap-device.ts` (devices, slot counts, the swap cache's tables), `swap-walk.ts` (walks
  * over swap PTEs: fork, mremap, munmap), `swap-out.ts` (swap-out through the reverse map,
- * MADV_PAGEOUT), `swap-in.ts` (swap-in on a fault, readahead, MADV_WILLNEED), and this one:
+ * MADV_PAGEOUT), `swap-in.ts` (swap-in on a fault, readahead, MADV_WILLNEED), `swap-cache.ts`
+ * (the swap cache kept after swap-in: when swap is freed, frame dirtiness), and this one:
  * swapon, swapoff, explicit reclaim and the audit.
  *
  * Ownership: the kernel owns one {@link SwapManager}. A device owns its slots: slot 0 is the
@@ -15,12 +16,14 @@
  * it (`SWAP_HAS_CACHE`). A slot is free when its count is 0. A page's 4 KiB are kept in typed
  * arrays allocated lazily per chunk of {@link CHUNK_SLOTS} slots (no object per page).
  *
- * The swap cache (Linux `swapper_spaces`): slot → frame while the frame's contents are the
- * slot's. The cache holds one reference on its frame. An entry lives while some swap PTE still
- * names the slot (a page shared by forked processes: the first fault reads it, the others find
- * it here) or until the frame is reclaimed again; when the last swap PTE of a slot goes (swap-in,
- * munmap, exit) the cache entry is dropped and the slot freed (Linux frees swap on the last
- * swap-in when `should_try_to_free_swap` holds; mmkit always does: documented simplification).
+ * The swap cache (Linux `swapper_spaces`): slot → frame, the slot holding the frame's contents
+ * unless the frame is dirty (a PTE's dirty bit, or the frame's mark: `swap-cache.ts`). The cache
+ * holds one reference on its frame. An entry lives while some swap PTE still names the slot (a
+ * page shared by forked processes: the first fault reads it, the others find it here), and after
+ * the last swap-in too (Linux `do_swap_page` keeps it unless `should_try_to_free_swap`), so that a
+ * clean page is reclaimed again without a write; it goes when the page is written through a
+ * fault, swap is more than half full, the VMA is locked, the last PTE mapping it goes, or the
+ * frame is reclaimed (see `swap-cache.ts`).
  *
  * ```
  *  PTE ──swap entry (type, offset)──▶ device[type].counts[offset] ── data chunk[offset / 64]
