@@ -78,7 +78,8 @@ const swapPte = (k: Kernel, p: Process, va: bigint) => {
   const [lo, hi] = k.editor.readRaw(ref.descriptorPa);
   return { lo, hi, e: k.arch.swap!.decode(lo, hi, 1) };
 };
-const bit = (lo: number, hi: number, n: number) => ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)) >> BigInt(n) & 1n;
+const bit = (lo: number, hi: number, n: number) =>
+  (((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)) >> BigInt(n)) & 1n;
 const used = (k: Kernel) => k.swapDevices.reduce((n, d) => n + d.usedPages, 0);
 const cached = (k: Kernel) => k.swapDevices.reduce((n, d) => n + d.cachedPages, 0);
 const load = (k: Kernel, p: Process, va: bigint) => {
