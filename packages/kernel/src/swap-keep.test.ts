@@ -12,7 +12,7 @@ import { type MmEvent, vpnOf } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
-import { MADV } from './madvise.js';
+import { LAZY_FREE_SOFTWARE_BIT, MADV } from './madvise.js';
 import type { Process } from './process.js';
 import { pageOutRange, reclaimFrame } from './swap.js';
 import { MAP, PROT } from './syscalls.js';
@@ -182,6 +182,29 @@ describe.each(CONFIGS)('swap cache kept after swap-in: $name', (c) => {
     k.exit(p);
     expect([used(k), cached(k)]).toEqual([0, 0]);
     expect(k.allocator.freeCount).toBe(k.baselineFree);
+    clean(k);
+  });
+
+  it('MADV_FREE frees a swap-cache page’s slot first, and leaves one alone whose slot another swap PTE names', () => {
+    const e = setup(c);
+    const { k, p } = e;
+    const f = k.fork(p);
+    if (!f.ok) throw new Error(f.errno);
+    const child = f.process;
+    expect(reclaimFrame(k, paOf(k, p, at(e, 0)))).toBe(true); // shared: one slot, two swap PTEs
+    expect(load(k, p, at(e, 0))).toBe(0x7000n); // cached; the child's swap PTE still names the slot
+    expect([used(k), cached(k)]).toEqual([1, 1]);
+    expect(k.madvise(p, at(e, 0), 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    expect(leafOf(k, p, at(e, 0)).attrs.software & LAZY_FREE_SOFTWARE_BIT).toBe(0); // skipped
+    expect([used(k), cached(k)]).toEqual([1, 1]);
+    clean(k);
+    // The child's swap-in takes the last swap PTE; now MADV_FREE frees the swap, then marks the page.
+    expect(load(k, child, at(e, 0))).toBe(0x7000n);
+    k.exit(child);
+    expect([used(k), cached(k)]).toEqual([1, 1]);
+    expect(k.madvise(p, at(e, 0), 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    expect([used(k), cached(k)]).toEqual([0, 0]);
+    expect(leafOf(k, p, at(e, 0)).attrs.software & LAZY_FREE_SOFTWARE_BIT).not.toBe(0);
     clean(k);
   });
 
