@@ -80,6 +80,21 @@ describe('decode explains swap PTEs', () => {
       'swap entry: type 0, offset 1 (slot at byte 1 × 4096 = 0x1000 of swap device 0)',
       'flags  exclusive, soft-dirty, uffd-wp',
     ],
+    // The PTE mmkit's kernel writes for slot 1 of device 0, mapped once (swap-keep.test.ts):
+    // ~1 << 9 | _PAGE_SWP_EXCLUSIVE (_PAGE_PWT, bit 3).
+    [
+      'x86_64',
+      '0x07FF_FFFF_FFFF_FC08',
+      'swap entry: type 0, offset 1 (slot at byte 1 × 4096 = 0x1000 of swap device 0)',
+      'flags  exclusive',
+    ],
+    // 2-level: 1 << 9 | _PAGE_SWP_EXCLUSIVE (_PAGE_PSE, bit 7).
+    [
+      'x86-32',
+      '0x280',
+      'swap entry: type 0, offset 1 (slot at byte 1 × 4096 = 0x1000 of swap device 0)',
+      'flags  exclusive',
+    ],
     // SWP_PTE_MARKER (type 31) is not a swap slot.
     [
       'x86_64',

@@ -34,6 +34,7 @@ import type { SimpleLayout } from './layout.js';
 import { FrameState } from './page-allocator.js';
 import * as ranges from './space-ranges.js';
 import { zapSwapEntries } from './swap.js';
+import { freeSwapCacheIfUnmapped } from './swap-cache.js';
 import { checkLeafAttributes, PROT } from './syscalls.js';
 import { anonVma, createVmaTree, isCowVma, type SharedObject, type VmaValue } from './vma.js';
 import type { VmaTree } from './vma-tree.js';
@@ -366,6 +367,7 @@ export class AddressSpace {
         if (allocator.stateOf(pa) === FrameState.USER) {
           rmap.remove(pa, this, leaf.vpn + i);
           allocator.unref(pa);
+          freeSwapCacheIfUnmapped(this.k, pa); // a swap-cache frame nothing maps (free_swap_cache)
         }
       }
       if (emit) {

@@ -20,6 +20,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { isLazyFree } from './madvise.js';
 import { FrameState } from './page-allocator.js';
+import { freeSwapForReuse, markSwapCacheDirty } from './swap-cache.js';
 import { invalidateUserPage } from './tlb-shootdown.js';
 import type { VmaValue } from './vma.js';
 
@@ -41,6 +42,7 @@ export function framesExclusive(k: KernelContext, pa: number, pages: number): bo
 export function upgradeLeaf(k: KernelContext, space: AddressSpace, vpn: number, vma: VmaValue): void {
   const ref = space.lookup(vpn);
   if (ref?.entry.kind !== 'leaf') return;
+  if (ref.level === 1) markSwapCacheDirty(k, ref.entry.pa, ref.entry.attrs);
   const flush = k.editor.protect({
     root: space.root,
     vpn,
@@ -80,6 +82,8 @@ export function breakCow(
   const old = ref.entry.pa;
   const pageBytes = bounds.pageBytes;
   const zero = old === k.zeroPage;
+  // wp_can_reuse_anon_folio: a swap-cache page the writer alone maps gives up its slot first.
+  if (!zero && pages === 1) freeSwapForReuse(k, old);
   if (!zero && space.exclusive(old, pages)) {
     const flush = k.editor.protect({
       root: space.root,
@@ -173,6 +177,7 @@ export function breakCowAt(
   if ((lo & ~mLo) >>> 0 !== rt.lo || (hi & ~mHi) >>> 0 !== rt.hi) return breakCowSlow(k, space, vpn, vma);
   const old = (hi & mHi) * TWO_32 + ((lo & mLo) >>> 0);
   const zero = old === k.zeroPage;
+  if (!zero && k.swap.frameType[allocator.frameIndex(old)]! >= 0) freeSwapForReuse(k, old);
   if (!zero && space.exclusive(old, 1)) return breakCowSlow(k, space, vpn, vma);
   const pa = allocator.alloc('user', space.pid);
   if (pa === 0) return undefined;

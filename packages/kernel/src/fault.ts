@@ -287,7 +287,7 @@ function faultIn(
   }
   if (space.swapEntries > 0 && isCowVma(v)) {
     // A swapped-out page (Linux do_swap_page).
-    const how = swapInIfSwapped(k, space, vpn, v);
+    const how = swapInIfSwapped(k, space, vpn, v, access === 1);
     if (how !== NOT_SWAPPED) return how;
   }
   if (v.huge) {

@@ -19,6 +19,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import { copySwapEntries } from './swap.js';
+import { markSwapCacheDirty, markSwapCacheDirtyRaw } from './swap-cache.js';
 import { type VmaValue, vmaWith } from './vma.js';
 
 /** Whether two leaf attributes encode the same leaf (every field). */
@@ -183,6 +184,8 @@ class ForkCopy {
     }
     const writable = attrs.user.write;
     const pages = k.arch.geometry.entryPages[level]!;
+    // Both leaves become read-only and clean: a swap-cache page's dirtiness moves to the frame.
+    if (writable && level === 1) markSwapCacheDirty(k, pa, attrs);
     // The child's leaf is the read-only one; a leaf that is read-only already keeps its attributes.
     if (!child.mapLeaf(vpn, pa, level, writable ? k.readOnlyAttrsFor(this.v!, level) : attrs)) {
       this.ok = false;
@@ -282,6 +285,7 @@ class ForkCopy {
       const f = allocator.refIfUser(pa);
       if (f >= 0) rmap.addAt(f, child, vpn);
       if (cls === WRITABLE) {
+        markSwapCacheDirtyRaw(k, f, lo, hi); // as in leaf(): only a swap-cache frame is decoded
         if (runCount > 0 && vpn === runFirst + runCount) runCount++;
         else {
           if (runCount > 0) this.pushRun(tablePa, tableVpn, runFirst, runCount);

@@ -41,6 +41,7 @@
  * | `swap-walk.ts`       | walks over swap PTEs: copy (fork), move (mremap), zap (munmap)        |
  * | `swap-out.ts`        | swap-out of a frame through the reverse map, MADV_PAGEOUT             |
  * | `swap-in.ts`         | swap-in on a fault, readahead, MADV_WILLNEED                          |
+ * | `swap-cache.ts`      | the swap cache kept after swap-in: freeing swap, frame dirtiness      |
  * | `reclaim.ts`         | watermarks, kswapd, direct reclaim, the kernel's replacement policy   |
  * | `watermarks.ts`      | the allocator's watermarks: Linux's defaults, explicit ones checked   |
  * | `slow-path.ts`       | the allocator slow path: direct reclaim, then the OOM killer, retry   |

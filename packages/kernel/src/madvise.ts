@@ -32,6 +32,7 @@ import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
 import { forEachCachedSwapPte, pageOutRange, willneedSwapIn, zapSwapEntries } from './swap.js';
+import { freeSwap } from './swap-cache.js';
 import {
   checkedAddress,
   type Errno,
@@ -347,10 +348,17 @@ function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: 
   const { allocator, editor } = k;
   const hwDirty = k.arch.description.capabilities.hardwareDirty;
   const leaves: { vpn: number; attrs: LeafAttributes }[] = [];
+  const pas: number[] = [];
   editor.forEachLeaf({ root: space.root, startVpn: from, endVpn: to }, (l) => {
-    if (l.level === 1 && allocator.stateOf(l.pa) === FrameState.USER)
+    if (l.level === 1 && allocator.stateOf(l.pa) === FrameState.USER) {
       leaves.push({ vpn: l.vpn, attrs: l.attrs });
+      pas.push(l.pa);
+    }
   });
+  // A swap-cache page gives up its slot first (madvise_free_pte_range: folio_free_swap); one
+  // whose slot other swap PTEs still name is left alone (Linux skips it).
+  for (let i = leaves.length - 1; i >= 0; i--)
+    if (k.swap.cacheSlotOf(pas[i]!) !== undefined && !freeSwap(k, pas[i]!)) leaves.splice(i, 1);
   if (leaves.length === 0) return;
   const flush = editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
   for (const l of leaves) {

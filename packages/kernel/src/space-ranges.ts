@@ -20,6 +20,7 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import { moveSwapEntries } from './swap.js';
+import { markSwapCacheDirty } from './swap-cache.js';
 import { type VmaValue, vmaWith } from './vma.js';
 
 /** Splits huge leaves until none straddles page `vpn`. False when out of memory. */
@@ -129,9 +130,11 @@ export function protectRange(
   if (space.root === 0) return true;
   clearContiguous(k, space, startVpn, endVpn);
   const leaves: { vpn: number; level: number; pa: number }[] = [];
-  k.editor.forEachLeaf({ root: space.root, startVpn, endVpn }, (l) =>
-    leaves.push({ vpn: l.vpn, level: l.level, pa: l.pa }),
-  );
+  k.editor.forEachLeaf({ root: space.root, startVpn, endVpn }, (l) => {
+    // The leaf is rewritten clean: a swap-cache page's dirtiness moves to the frame.
+    if (l.level === 1) markSwapCacheDirty(k, l.pa, l.attrs);
+    leaves.push({ vpn: l.vpn, level: l.level, pa: l.pa });
+  });
   const flush = k.editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
   for (const l of leaves) {
     const vma = space.vmas.find(l.vpn)!;

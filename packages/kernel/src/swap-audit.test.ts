@@ -102,6 +102,17 @@ describe.each(configs)('audit() swap checks fire: $name', (cfg) => {
     expect(audit(w.k).problems).toEqual([`process ${w.p.pid} counts 2 swap entries, its tables hold 1`]);
   });
 
+  it('an exclusive swap PTE (SWP_EXCLUSIVE) whose slot another swap PTE names (fork must clear it)', () => {
+    const w = world(cfg);
+    const codec = w.k.arch.swap!;
+    const ref = w.k.lookup(w.child, w.va)!;
+    const raw = codec.encode({ type: 0, offset: w.offset, exclusive: true });
+    w.k.editor.writeRaw(ref.descriptorPa, raw.lo, raw.hi);
+    expect(audit(w.k).problems).toEqual([
+      `pid ${w.child.pid}: swap PTE at ${hex(vaOf(vpnOf(w.va)), 16)} (0:${w.offset}) is exclusive (SWP_EXCLUSIVE), but 2 swap PTEs name its slot`,
+    ]);
+  });
+
   it('a count on the header slot 0', () => {
     const w = world(cfg);
     w.k.swap.devices[0]!.counts[0] = 1;

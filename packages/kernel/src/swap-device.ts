@@ -102,6 +102,12 @@ export class SwapManager {
   readonly frameType: Int8Array;
   /** Per frame-table index: slot of the cache entry holding it. */
   readonly frameOffset: Float64Array;
+  /**
+   * Per frame-table index: 1 when the swap-cache frame was written since its slot was (Linux
+   * PG_dirty on a swap-cache folio) while no PTE shows it (see swap-cache.ts); cleared with the
+   * cache entry and when the slot is written.
+   */
+  readonly frameDirty: Uint8Array;
   readonly codec: SwapEntryCodec | undefined;
   /** Pages read from a device (Linux /proc/vmstat `pswpin`). */
   pswpin = 0;
@@ -117,6 +123,7 @@ export class SwapManager {
     const n = k.allocator.frameIndexCount;
     this.frameType = new Int8Array(n).fill(-1);
     this.frameOffset = new Float64Array(n);
+    this.frameDirty = new Uint8Array(n);
     this.codec = k.arch.swap;
   }
 
@@ -172,15 +179,33 @@ export class SwapManager {
     return undefined;
   }
 
-  /** Drops one count of a slot; frees it (and the cache entry left alone) when nothing else names it. */
+  /**
+   * Drops one swap PTE's count of a slot (Linux `free_swap_and_cache`): frees it when nothing else
+   * names it; when only the swap cache does, the cache entry goes too unless its frame is mapped
+   * and swap is at most half full (`__try_to_reclaim_swap` with TTRS_UNMAPPED | TTRS_FULL).
+   */
   put(dev: SwapDevice, offset: number): void {
     const c = dev.counts[offset]!;
     if (c === 0) throw new Error(`kernel bug: swap slot ${dev.type}:${offset} freed twice`);
     dev.counts[offset] = c - 1;
     const pa = dev.cache[offset]!;
-    if (c - 1 === 1 && pa !== 0)
-      this.uncache(dev, offset); // only the cache names it: drop both
-    else if (c - 1 === 0) this.freed(dev, offset);
+    if (c - 1 === 1 && pa !== 0) {
+      if (this.k.rmap.count(pa) === 0 || this.full()) this.uncache(dev, offset); // drop both
+    } else if (c - 1 === 0) this.freed(dev, offset);
+  }
+
+  /**
+   * Linux `vm_swap_full` (include/linux/swap.h): more than half of the swap space is in use,
+   * `nr_swap_pages * 2 < total_swap_pages` (free slots, headers excluded).
+   */
+  full(): boolean {
+    let free = 0;
+    let total = 0;
+    for (const d of this.order) {
+      total += d.pages - 1;
+      free += d.pages - 1 - d.used;
+    }
+    return total > 0 && free * 2 < total;
   }
 
   /** Adds frame `pa` (whose reference the cache takes over) to the cache for the slot. */
@@ -191,6 +216,7 @@ export class SwapManager {
     const i = this.k.allocator.frameIndex(pa);
     this.frameType[i] = dev.type;
     this.frameOffset[i] = offset;
+    this.frameDirty[i] = 0;
   }
 
   /** Removes the slot's cache entry: drops the cache's count and its frame reference. */
@@ -198,7 +224,9 @@ export class SwapManager {
     const pa = dev.cache[offset]!;
     dev.cache[offset] = 0;
     dev.cached--;
-    this.frameType[this.k.allocator.frameIndex(pa)] = -1;
+    const i = this.k.allocator.frameIndex(pa);
+    this.frameType[i] = -1;
+    this.frameDirty[i] = 0;
     const c = --dev.counts[offset]!;
     this.k.allocator.unref(pa);
     if (c === 0) this.freed(dev, offset);

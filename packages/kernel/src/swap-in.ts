@@ -6,6 +6,7 @@ import { hex, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import type { Process } from './process.js';
+import { freeSwap } from './swap-cache.js';
 import { type SwapDevice, swapEvent } from './swap-device.js';
 import { forEachSwapPte, type SwapPte } from './swap-walk.js';
 import type { VmaValue } from './vma.js';
@@ -28,6 +29,7 @@ export function swapInIfSwapped(
   space: AddressSpace,
   vpn: number,
   v: VmaValue,
+  write = false,
 ): string | undefined {
   const codec = k.swap.codec;
   if (codec === undefined || space.swapEntries === 0) return NOT_SWAPPED;
@@ -36,17 +38,22 @@ export function swapInIfSwapped(
     return NOT_SWAPPED;
   const [lo, hi] = k.editor.readRaw(ref.descriptorPa);
   const e = codec.decode(lo, hi, 1);
-  return e === undefined ? NOT_SWAPPED : swapIn(k, space, vpn, v, ref.descriptorPa, e);
+  return e === undefined ? NOT_SWAPPED : swapIn(k, space, vpn, v, ref.descriptorPa, e, write);
 }
 
 /**
  * Brings the page named by the swap PTE at `vpn` back (Linux `do_swap_page`): from the swap
  * cache (minor) or read from the device into a fresh frame put in the swap cache (major; with
  * readahead, the rest of the aligned cluster of allocated slots is read into the cache too,
- * Linux `swap_cluster_readahead`). The PTE becomes a present leaf; the slot loses the PTE's count
- * (and is freed with its cache entry when no swap PTE names it any more). The leaf is writable
- * only when the frame ends up exclusive (Linux: `exclusive || folio_ref_count == 1` → writable);
- * a page still shared with other processes is mapped read-only, copy-on-write.
+ * Linux `swap_cluster_readahead`). The PTE becomes a present leaf and the slot loses the PTE's
+ * count (`swap_free`); the page stays in the swap cache with its slot (swap-cache.ts) unless
+ * `should_try_to_free_swap` holds — swap more than half full (`vm_swap_full`), a locked VMA
+ * (VM_LOCKED), or a `write` fault while the cache and this PTE hold the only references — and
+ * then `folio_free_swap` frees the slot when no other swap PTE names it. The leaf is writable
+ * when the entry was exclusive (SWP_EXCLUSIVE: no copy-on-write break even on a write) or the
+ * frame ends up with this PTE's reference only (Linux: `exclusive || folio_ref_count == 1`); a
+ * page still shared with other processes (or with the swap cache, without the exclusive bit) is
+ * mapped read-only, and a write then takes `do_wp_page`.
  * Returns {@link SWAP_IN_MAJOR} / {@link SWAP_IN_MINOR}, or undefined when out of memory
  * (nothing changed). The caller found swap entry `e` in the PTE at `descriptorPa`, in VMA `v`.
  */
@@ -57,6 +64,7 @@ export function swapIn(
   v: VmaValue,
   descriptorPa: number,
   e: SwapPte,
+  write = false,
 ): string | undefined {
   const sw = k.swap;
   const dev = sw.devices[e.type];
@@ -73,12 +81,13 @@ export function swapIn(
     if (sw.readahead > 1) readAround(k, dev, e.offset);
   }
   allocator.ref(pa); // the PTE's reference
-  // The slot is named by this PTE and the cache (both counted); when nothing else names it, the
-  // cache entry goes with this PTE's count and the frame keeps only the PTEs' references.
-  const dropsCache = dev.counts[e.offset] === 2;
-  const exclusive = allocator.refCount(pa) - (dropsCache ? 1 : 0) === 1;
-  space.mapSwappedIn(vpn, descriptorPa, pa, exclusive ? k.attrsFor(v) : k.readOnlyAttrsFor(v));
+  dev.counts[e.offset]!--; // swap_free: this PTE no longer names the slot; the cache still does
   space.swapEntries--;
+  // should_try_to_free_swap (mm/memory.c): the cache's reference + this PTE's = 2 when nobody
+  // else maps the frame.
+  if (sw.full() || v.lock !== 'none' || (write && allocator.refCount(pa) === 2)) freeSwap(k, pa);
+  const writable = e.exclusive === true || allocator.refCount(pa) === 1;
+  space.mapSwappedIn(vpn, descriptorPa, pa, writable ? k.attrsFor(v) : k.readOnlyAttrsFor(v));
   const ev = k.events;
   if (ev.active)
     ev.emit(
@@ -95,7 +104,6 @@ export function swapIn(
           : `found in the swap cache (${dev.name} slot ${e.offset})`,
       ),
     );
-  sw.put(dev, e.offset); // drops the cache entry (and its reference) when nobody else waits
   return major ? SWAP_IN_MAJOR : SWAP_IN_MINOR;
 }
 

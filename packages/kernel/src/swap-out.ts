@@ -72,8 +72,10 @@ export class FlushBatch {
  * folio: `add_to_swap`, `try_to_unmap`, `pageout`, `__remove_mapping`): for a USER frame of
  * private anonymous memory, takes a slot (or the one its swap-cache entry has), replaces every
  * PTE mapping it (found through the reverse map) by the swap entry — each a removed
- * translation, invalidated on every CPU (break, TLBI, as `ptep_clear_flush`) — writes the
- * contents to the slot and frees the frame. Returns false, with nothing changed, for a frame that
+ * translation, invalidated on every CPU (break, TLBI, as `ptep_clear_flush`), with SWP_EXCLUSIVE
+ * for a page exclusive to its one PTE — writes the contents to the slot unless the frame is a
+ * clean swap-cache page (no PTE dirty since it was read: the slot holds it already; swap-cache.ts)
+ * and frees the frame. Returns false, with nothing changed, for a frame that
  * cannot be swapped (see {@link unswappable}: shared, device, zero page, kernel, huge, pinned) or
  * when every device is full. With a `batch`, the invalidations are left to it (the caller
  * discharges it before anything else runs).
@@ -86,14 +88,35 @@ export function reclaimFrame(k: KernelContext, pa: number, batch?: FlushBatch): 
   const slot = cachedSlot ?? sw.allocSlot();
   if (slot === undefined) return false;
   const { dev, offset } = slot;
-  const raw = codec.encode({ type: dev.type, offset });
   const { editor, allocator, rmap } = k;
   const mappings = rmap.mappings(pa);
+  // try_to_unmap_one: the PTEs' dirty bits go to the folio (folio_mark_dirty); SWP_EXCLUSIVE for
+  // a page exclusive to its one PTE (PageAnonExclusive: mmkit does not track that flag; a page
+  // mapped once, writable or in a read-only VMA, whose slot no other swap PTE names, counts).
+  let dirty = cachedSlot === undefined || sw.frameDirty[allocator.frameIndex(pa)] === 1;
+  let exclusive =
+    codec.flagBits.exclusive !== undefined &&
+    mappings.length === 1 &&
+    (cachedSlot === undefined || dev.counts[offset] === 1);
+  const refs = mappings.map((m) => m.space.lookup(m.vpn)!);
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i]!;
+    if (ref.entry.kind !== 'leaf') continue;
+    if (ref.entry.attrs.dirty) dirty = true;
+    if (exclusive && !ref.entry.attrs.user.write) {
+      const vma = mappings[i]!.space.vmas.find(mappings[i]!.vpn)!.value;
+      if (k.attrsFor(vma).user.write) exclusive = false; // read-only in a writable VMA: shared before
+    }
+  }
+  const raw = codec.encode({ type: dev.type, offset, exclusive });
   const ev = k.events;
-  sw.writeSlot(dev, offset, pa); // before the PTEs go: a CPU may have written up to now
-  for (const m of mappings) {
+  // pageout → swap_writepage only for a dirty folio: a clean swap-cache page's slot already
+  // holds its contents (shrink_folio_list drops it without I/O; pswpout does not count it).
+  if (dirty) sw.writeSlot(dev, offset, pa); // before the PTEs go: a CPU may have written up to now
+  for (let i = 0; i < mappings.length; i++) {
+    const m = mappings[i]!;
     const space = m.space;
-    const ref = space.lookup(m.vpn)!;
+    const ref = refs[i]!;
     editor.writeRaw(ref.descriptorPa, raw.lo, raw.hi);
     if (batch !== undefined) batch.add(space, m.vpn);
     else {
@@ -122,7 +145,7 @@ export function reclaimFrame(k: KernelContext, pa: number, batch?: FlushBatch): 
           dev.type,
           offset,
           false,
-          `to ${dev.name} slot ${offset}`,
+          dirty ? `to ${dev.name} slot ${offset}` : `clean: ${dev.name} slot ${offset} already holds it`,
         ),
       );
     }

@@ -84,12 +84,25 @@ describe.each(fiveConfigs(32 * 2 ** 20))('swapSlots: $name', (c) => {
     });
     expect(v.cachedPages).toBe(1);
     expect(v.slots.filter((x) => x.cached)).toHaveLength(1);
-    // The child finds it in the cache (a minor fault): the last swap PTE goes, the slot is freed.
+    // The child finds it in the cache (a minor fault): the last swap PTE goes, but the page stays
+    // in the swap cache with its slot (should_try_to_free_swap: a read, swap not half full).
     expect(k.load(child, base, 8)).toEqual({ ok: true, value: 0x600n });
     const after = k.swapSlots(type)!;
-    expect(after.slots.some((x) => x.offset === before.offset)).toBe(false);
-    expect(after).toMatchObject({ usedPages: N - 1, cachedPages: 0 });
-    expect(after.slots).toHaveLength(N - 1);
+    expect(after.slots.find((x) => x.offset === before.offset)).toEqual({
+      offset: before.offset,
+      count: 0,
+      cached: true,
+      frame: paOf(k, parent, base),
+      ptes: [],
+    });
+    expect(after).toMatchObject({ usedPages: N, cachedPages: 1 });
+    expect(audit(k).problems).toEqual([]);
+    // The child's write copies (the parent still maps the frame); the parent's write then reuses
+    // it and frees the slot (wp_can_reuse_anon_folio → folio_free_swap).
+    expect(k.store(child, base, 8, 1n).ok).toBe(true);
+    expect(k.swapSlots(type)).toMatchObject({ usedPages: N, cachedPages: 1 });
+    expect(k.store(parent, base, 8, 2n).ok).toBe(true);
+    expect(k.swapSlots(type)).toMatchObject({ usedPages: N - 1, cachedPages: 0 });
     expect(audit(k).problems).toEqual([]);
   });
 

@@ -10,6 +10,8 @@ import type { KernelContext } from './context.js';
 export interface SwapPte {
   readonly type: number;
   readonly offset: number;
+  /** SWP_EXCLUSIVE (`pte_swp_exclusive`): the page was exclusive to this PTE when swapped out. */
+  readonly exclusive?: boolean;
 }
 
 /**
@@ -79,9 +81,11 @@ export function zapSwapEntries(
 
 /**
  * fork (Linux `copy_nonpresent_pte`): copies the parent's swap PTEs of [startVpn, endVpn) into
- * the child and counts each slot once more (`swap_duplicate`). The child's missing tables are
- * built here; false when out of memory (what was copied is counted, so clearing the child
- * undoes it).
+ * the child and counts each slot once more (`swap_duplicate`); an exclusive entry loses its
+ * SWP_EXCLUSIVE bit in both copies (`pte_swp_clear_exclusive`: the page is shared now). The
+ * child's missing tables are built here; false when out of memory (what was copied is counted,
+ * so clearing the child undoes it; the parent's cleared bits stay cleared, as in Linux, which
+ * only costs a later swap-in its write-without-copy shortcut).
  */
 export function copySwapEntries(
   k: KernelContext,
@@ -91,8 +95,13 @@ export function copySwapEntries(
   endVpn: number,
 ): boolean {
   const found: { vpn: number; lo: number; hi: number; e: SwapPte }[] = [];
-  forEachSwapPte(k, parent, startVpn, endVpn, (vpn, _d, e, lo, hi) => {
-    found.push({ vpn, lo, hi, e });
+  const codec = k.swap.codec;
+  forEachSwapPte(k, parent, startVpn, endVpn, (vpn, _d, e, lo, hi, write) => {
+    if (e.exclusive && codec !== undefined) {
+      const shared = codec.encode({ type: e.type, offset: e.offset });
+      write(shared.lo, shared.hi);
+      found.push({ vpn, lo: shared.lo, hi: shared.hi, e });
+    } else found.push({ vpn, lo, hi, e });
   });
   const sw = k.swap;
   for (const f of found) {

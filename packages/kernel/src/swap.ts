@@ -6,7 +6,8 @@
  *
  * Modules: `swap-device.ts` (devices, slot counts, the swap cache's tables), `swap-walk.ts` (walks
  * over swap PTEs: fork, mremap, munmap), `swap-out.ts` (swap-out through the reverse map,
- * MADV_PAGEOUT), `swap-in.ts` (swap-in on a fault, readahead, MADV_WILLNEED), and this one:
+ * MADV_PAGEOUT), `swap-in.ts` (swap-in on a fault, readahead, MADV_WILLNEED), `swap-cache.ts`
+ * (the swap cache kept after swap-in: when swap is freed, frame dirtiness), and this one:
  * swapon, swapoff, explicit reclaim and the audit.
  *
  * Ownership: the kernel owns one {@link SwapManager}. A device owns its slots: slot 0 is the
@@ -15,12 +16,14 @@
  * it (`SWAP_HAS_CACHE`). A slot is free when its count is 0. A page's 4 KiB are kept in typed
  * arrays allocated lazily per chunk of {@link CHUNK_SLOTS} slots (no object per page).
  *
- * The swap cache (Linux `swapper_spaces`): slot → frame while the frame's contents are the
- * slot's. The cache holds one reference on its frame. An entry lives while some swap PTE still
- * names the slot (a page shared by forked processes: the first fault reads it, the others find
- * it here) or until the frame is reclaimed again; when the last swap PTE of a slot goes (swap-in,
- * munmap, exit) the cache entry is dropped and the slot freed (Linux frees swap on the last
- * swap-in when `should_try_to_free_swap` holds; mmkit always does: documented simplification).
+ * The swap cache (Linux `swapper_spaces`): slot → frame, the slot holding the frame's contents
+ * unless the frame is dirty (a PTE's dirty bit, or the frame's mark: `swap-cache.ts`). The cache
+ * holds one reference on its frame. An entry lives while some swap PTE still names the slot (a
+ * page shared by forked processes: the first fault reads it, the others find it here), and after
+ * the last swap-in too (Linux `do_swap_page` keeps it unless `should_try_to_free_swap`), so that a
+ * clean page is reclaimed again without a write; it goes when the page is written through a
+ * fault, swap is more than half full, the VMA is locked, the last PTE mapping it goes, or the
+ * frame is reclaimed (see `swap-cache.ts`).
  *
  * ```
  *  PTE ──swap entry (type, offset)──▶ device[type].counts[offset] ── data chunk[offset / 64]
@@ -31,7 +34,7 @@
  * Invariants (proved by `audit()`): count(slot) = swap PTEs naming it + (cached ? 1 : 0); a USER
  * frame's refcount = PTEs + shared-object holds + swap-cache holds; every swap PTE names an
  * allocated slot of an active device; no swap PTE lies outside a VMA; `AddressSpace.swapEntries`
- * equals its swap PTEs.
+ * equals its swap PTEs; an exclusive swap PTE (SWP_EXCLUSIVE) is the only one naming its slot.
  */
 import { hex, vaOf } from '@mmkit/core';
 import type { KernelContext } from './context.js';
@@ -210,13 +213,15 @@ export function reclaim(k: KernelContext, pages: number): number {
  * The swap part of `audit()`: every swap PTE lies inside a private anonymous VMA and names an
  * allocated slot of an active device; each space's `swapEntries` equals its swap PTEs; each
  * slot's count equals the swap PTEs naming it plus one when cached (slot 0, the header, stays
- * 0); each swap-cache frame is a USER frame the frame side of the cache agrees on; the device's
+ * 0); an exclusive swap PTE (SWP_EXCLUSIVE) is the only one naming its slot; each swap-cache
+ * frame is a USER frame the frame side of the cache agrees on; the device's
  * used and cached counters match. `addRef` is called once per swap-cache frame (its reference).
  */
 export function auditSwap(k: KernelContext, problems: string[], addRef: (pa: number) => void): void {
   const sw = k.swap;
   if (sw.codec === undefined) return;
   const ptes = new Map<string, number>();
+  const exclusive: { at: string; key: string }[] = [];
   const { userStartVpn, userEndVpn } = k.bounds;
   for (const proc of k.liveProcesses) {
     const space = proc.space;
@@ -236,12 +241,17 @@ export function auditSwap(k: KernelContext, problems: string[], addRef: (pa: num
           problems.push(`${at} names a slot that is not allocated`);
         const key = `${e.type}:${e.offset}`;
         ptes.set(key, (ptes.get(key) ?? 0) + 1);
+        if (e.exclusive) exclusive.push({ at, key });
       },
       true,
     );
     if (n !== space.swapEntries)
       problems.push(`process ${proc.pid} counts ${space.swapEntries} swap entries, its tables hold ${n}`);
   }
+  // SWP_EXCLUSIVE means the page was this PTE's alone: fork clears it (copy_nonpresent_pte).
+  for (const x of exclusive)
+    if (ptes.get(x.key) !== 1)
+      problems.push(`${x.at} is exclusive (SWP_EXCLUSIVE), but ${ptes.get(x.key)} swap PTEs name its slot`);
   const { allocator } = k;
   for (const dev of sw.devices) {
     if (!dev) continue;

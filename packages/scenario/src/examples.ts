@@ -249,7 +249,7 @@ steps:
     addr: heap
     length: 16
     equals: kept across swap
-  - title: the child's touch finds it in the swap cache (a minor fault); the slot is freed
+  - title: the child's touch finds it in the swap cache (a minor fault); the slot stays with the cache
     op: read
     process: child
     addr: heap

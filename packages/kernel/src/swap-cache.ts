@@ -1,0 +1,83 @@
+/**
+ * The swap cache kept after swap-in (the design is described in `swap.ts`): when a swapped-out
+ * page comes back, Linux leaves it in the swap cache with its slot, so that a page nobody writes
+ * can be reclaimed again without a second write (mm/memory.c `do_swap_page` →
+ * `should_try_to_free_swap`; mm/vmscan.c `shrink_folio_list` writes only a dirty folio). The slot
+ * goes when the page is written through a fault (`folio_free_swap` on a write swap-in, or in
+ * `do_wp_page`'s reuse test `wp_can_reuse_anon_folio`), when swap is more than half full
+ * (`vm_swap_full`), in a locked VMA, or when the last PTE mapping the page goes
+ * (`free_swap_cache`).
+ *
+ * Dirty state is the architecture's (the PTE's hardware dirty bit, or its writability where the
+ * hardware has no dirty state: such a writable leaf is always mapped dirty, see attributes.ts).
+ * Where mmkit rewrites a dirty leaf of a swap-cache frame into a clean one (fork's and mprotect's
+ * write-protection; Linux keeps the bit in the PTE there, mmkit's read-only leaves carry none),
+ * the dirtiness moves to the frame ({@link markSwapCacheDirty}, Linux `folio_mark_dirty`), so
+ * reclaim still writes the page.
+ *
+ * Ownership: nothing of its own; the per-frame dirty flag lives in {@link SwapManager}.
+ */
+import type { LeafAttributes } from '@mmkit/core';
+import type { KernelContext } from './context.js';
+
+/**
+ * Linux `folio_free_swap` (mm/swapfile.c): when frame `pa` is in the swap cache and no swap PTE
+ * names its slot any more (`folio_swapped` is false), the cache entry and the slot are freed and
+ * the cache's reference on the frame dropped. True when freed. The caller holds another reference
+ * when the frame must survive.
+ */
+export function freeSwap(k: KernelContext, pa: number): boolean {
+  const sw = k.swap;
+  const i = k.allocator.frameIndex(pa);
+  if (i < 0 || sw.frameType[i]! < 0) return false;
+  const dev = sw.devices[sw.frameType[i]!]!;
+  const offset = sw.frameOffset[i]!;
+  if (dev.counts[offset] !== 1) return false; // another swap PTE still names the slot
+  sw.uncache(dev, offset);
+  return true;
+}
+
+/**
+ * After a PTE mapping USER frame `pa` went (munmap, exit, exec; Linux `free_pages_and_swap_cache`
+ * → `free_swap_cache`): a swap-cache frame that nothing maps any more is freed with its slot when
+ * no swap PTE names the slot.
+ */
+export function freeSwapCacheIfUnmapped(k: KernelContext, pa: number): void {
+  const i = k.allocator.frameIndex(pa);
+  if (i < 0 || k.swap.frameType[i]! < 0 || k.rmap.count(pa) !== 0) return;
+  freeSwap(k, pa);
+}
+
+/**
+ * `do_wp_page`'s reuse test for a swap-cache frame (Linux `wp_can_reuse_anon_folio`): when the
+ * writer's PTE and the swap cache hold the only references, the swap is freed
+ * ({@link freeSwap}) so the frame can be reused in place; a page other swap PTEs still name stays
+ * cached (and is copied).
+ */
+export function freeSwapForReuse(k: KernelContext, pa: number): void {
+  const i = k.allocator.frameIndex(pa);
+  if (i < 0 || k.swap.frameType[i]! < 0 || k.allocator.refCount(pa) !== 2) return;
+  freeSwap(k, pa);
+}
+
+/**
+ * A leaf of swap-cache frame `pa` with `attrs` is rewritten without its dirty bit (fork's and
+ * mprotect's write-protection): the frame is marked dirty (Linux `folio_mark_dirty`), so the
+ * next reclaim writes it to its slot again.
+ */
+export function markSwapCacheDirty(k: KernelContext, pa: number, attrs: LeafAttributes): void {
+  if (!attrs.dirty) return;
+  const i = k.allocator.frameIndex(pa);
+  if (i >= 0 && k.swap.frameType[i]! >= 0) k.swap.frameDirty[i] = 1;
+}
+
+/**
+ * {@link markSwapCacheDirty} for a level-1 descriptor (lo, hi) mapping frame table index `index`
+ * (fork's table-at-a-time path, which works on descriptors as numbers): decoded only when the
+ * frame is in the swap cache.
+ */
+export function markSwapCacheDirtyRaw(k: KernelContext, index: number, lo: number, hi: number): void {
+  if (index < 0 || k.swap.frameType[index]! < 0) return;
+  const e = k.arch.codec.decode(lo, hi, 1);
+  if (e.kind === 'leaf' && e.attrs.dirty) k.swap.frameDirty[index] = 1;
+}
