@@ -5,6 +5,7 @@ import {
   type DecodedSyndrome,
   deriveGeometry,
   KNOWN_ARCH_IDS,
+  type LeafAttributes,
   MEMORY_TYPES,
   type MemoryType,
 } from './arch.js';
@@ -12,6 +13,7 @@ import {
   isCanonicalVa,
   MEMORY_TYPE_FALLBACK_ORDER,
   memoryTypeFallback,
+  sameLeafAttributes,
   syndromeMatches,
   syndromeMismatches,
   vaSignBit,
@@ -233,5 +235,64 @@ describe('vaSignBit / isCanonicalVa (ArchDescription.signExtended)', () => {
   it('rejects values outside 64 bits', () => {
     expect(isCanonicalVa(description(), -1n)).toBe(false);
     expect(isCanonicalVa(description(), 1n << 64n)).toBe(false);
+  });
+});
+
+describe('sameLeafAttributes', () => {
+  const base: LeafAttributes = {
+    user: { read: true, write: true, execute: false },
+    kernel: { read: true, write: true, execute: false },
+    global: false,
+    memoryType: 'normal-wb',
+    accessed: true,
+    dirty: false,
+    software: 0,
+  };
+  const changes: [string, Partial<LeafAttributes>][] = [
+    ['user.write', { user: { read: true, write: false, execute: false } }],
+    ['user.execute', { user: { read: true, write: true, execute: true } }],
+    ['kernel.read', { kernel: { read: false, write: true, execute: false } }],
+    ['kernel.execute', { kernel: { read: true, write: true, execute: true } }],
+    ['global', { global: true }],
+    ['memoryType', { memoryType: 'device' }],
+    ['software', { software: 1 }],
+  ];
+
+  it('is true for equal sets (an absent contiguous hint equals false) and false when any field differs', () => {
+    expect(sameLeafAttributes(base, { ...base, contiguous: false })).toBe(true);
+    for (const [name, change] of changes) {
+      expect([name, sameLeafAttributes(base, { ...base, ...change })]).toEqual([name, false]);
+      // Ignoring accessed/dirty and the hint never hides a difference of another field.
+      expect(
+        sameLeafAttributes(base, { ...base, ...change }, { ignoreAccessDirty: true, ignoreContiguous: true }),
+      ).toBe(false);
+    }
+  });
+
+  it('compares accessed/dirty and the contiguous hint unless told to ignore them', () => {
+    for (const change of [{ accessed: false }, { dirty: true }] as Partial<LeafAttributes>[]) {
+      expect(sameLeafAttributes(base, { ...base, ...change })).toBe(false);
+      expect(sameLeafAttributes(base, { ...base, ...change }, { ignoreAccessDirty: true })).toBe(true);
+    }
+    expect(sameLeafAttributes(base, { ...base, contiguous: true })).toBe(false);
+    expect(sameLeafAttributes(base, { ...base, contiguous: true }, { ignoreContiguous: true })).toBe(true);
+  });
+
+  it('refuses what is not leaf attributes or options, naming the argument', () => {
+    for (const [a, b, o] of [
+      [null, base, undefined],
+      [base, { ...base, memoryType: 'weird' }, undefined],
+      [base, base, { ignoreAccessDirty: 1 }],
+    ] as const) {
+      const e = (() => {
+        try {
+          sameLeafAttributes(a as never, b as never, o as never);
+        } catch (err) {
+          return err;
+        }
+        return undefined;
+      })();
+      expect(isMmError(e)).toBe(true);
+    }
   });
 });

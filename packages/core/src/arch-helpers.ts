@@ -10,13 +10,23 @@ import {
   type ExpectedFault,
   FAULT_KINDS,
   type FaultKind,
+  type LeafAttributes,
   MEMORY_TYPES,
   type MemoryType,
   PRIVILEGE_NAMES,
   type SyndromePrecision,
 } from './arch.js';
-import { checkDescription, checkInt, checkObject, field } from './arg-checks.js';
+import {
+  checkBool,
+  checkDescription,
+  checkInt,
+  checkLeafAttributes,
+  checkObject,
+  field,
+  fields,
+} from './arg-checks.js';
 import { InvalidArgumentError } from './errors.js';
+import { leafAttributesEqual } from './leaf-equality.js';
 
 function checkPrecision(value: unknown): SyndromePrecision {
   const what = 'syndrome precision';
@@ -184,4 +194,34 @@ export function isCanonicalVa(description: ArchDescription, va: bigint | number)
   if (bit < 0) return va < 1n << BigInt(description.vaBits);
   const top = va >> BigInt(bit);
   return top === 0n || top === (1n << BigInt(64 - bit)) - 1n;
+}
+
+/** What {@link sameLeafAttributes} leaves out of the comparison. */
+export interface LeafComparison {
+  /** Ignore the accessed and dirty state (default false). */
+  readonly ignoreAccessDirty?: boolean;
+  /** Ignore the contiguous hint (default false). */
+  readonly ignoreContiguous?: boolean;
+}
+
+/**
+ * True if `a` and `b` encode the same leaf field by field: user and kernel permissions, memory
+ * type, global, software bits, accessed/dirty and the contiguous hint (an absent hint is false),
+ * less what `options` ignores.
+ * @throws InvalidArgumentError unless `a` and `b` are leaf attributes and `options` an object of
+ *   booleans (or undefined).
+ */
+export function sameLeafAttributes(
+  a: LeafAttributes,
+  b: LeafAttributes,
+  options: LeafComparison = {},
+): boolean {
+  const x = checkLeafAttributes('sameLeafAttributes a', a);
+  const y = checkLeafAttributes('sameLeafAttributes b', b);
+  const o = fields('sameLeafAttributes options', options, ['ignoreAccessDirty', 'ignoreContiguous']);
+  const ad =
+    o.ignoreAccessDirty === undefined ? false : checkBool('options.ignoreAccessDirty', o.ignoreAccessDirty);
+  const cont =
+    o.ignoreContiguous === undefined ? false : checkBool('options.ignoreContiguous', o.ignoreContiguous);
+  return leafAttributesEqual(x, y, ad, cont);
 }

@@ -15,6 +15,7 @@ import { type LeafAttributes, OPEN_TABLE, type TableAttributes } from './arch.js
 import { checkBool, checkFrameSource, checkTableAttributes, checkVpn, fields } from './arg-checks.js';
 import { BreakBeforeMakePlan } from './break-before-make.js';
 import type { EditorHost } from './editor-host.js';
+import { leafAttributesEqual } from './leaf-equality.js';
 import { InvalidArgumentError, NotMappedError, UnrepresentableError } from './errors.js';
 import type { FrameSource, LeafRef, RootRef } from './page-table-editor-types.js';
 
@@ -101,22 +102,6 @@ export type CollapsePrepared =
         | 'attributes-differ'
         | 'not-contiguous';
     };
-
-/** True if two leaves have the same attributes, optionally ignoring accessed/dirty; contiguous is always ignored. */
-function sameLeafAttributes(a: LeafAttributes, b: LeafAttributes, ignoreAccessDirty: boolean): boolean {
-  return (
-    a.user.read === b.user.read &&
-    a.user.write === b.user.write &&
-    a.user.execute === b.user.execute &&
-    a.kernel.read === b.kernel.read &&
-    a.kernel.write === b.kernel.write &&
-    a.kernel.execute === b.kernel.execute &&
-    a.global === b.global &&
-    a.memoryType === b.memoryType &&
-    a.software === b.software &&
-    (ignoreAccessDirty || (a.accessed === b.accessed && a.dirty === b.dirty))
-  );
-}
 
 /** True if a table descriptor restricts nothing (its accessed bit is not a restriction). */
 function isOpenTable(t: TableAttributes): boolean {
@@ -248,7 +233,7 @@ export function prepareCollapse(h: EditorHost, options: CollapseOptions): Collap
     if (first === undefined) {
       first = e.attrs;
       base = e.pa;
-    } else if (!sameLeafAttributes(first, e.attrs, true)) {
+    } else if (!leafAttributesEqual(first, e.attrs, true, true)) {
       return { ok: false, reason: 'attributes-differ' };
     }
     accessed ||= e.attrs.accessed;
@@ -355,7 +340,7 @@ export function prepareContiguousRun(
     for (let j = 0; j < group; j++) {
       const leaf = leaves[j]!;
       if (on) {
-        if (!sameLeafAttributes(g0.attrs, leaf.attrs, true)) {
+        if (!leafAttributesEqual(g0.attrs, leaf.attrs, true, true)) {
           throw new InvalidArgumentError(
             'contiguous run',
             `vpn ${leaf.vpn}`,

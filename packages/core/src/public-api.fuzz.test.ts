@@ -509,6 +509,7 @@ const FUNCTIONS = [
   'rangeIntersect',
   'rangeSize',
   'rangesOverlap',
+  'sameLeafAttributes',
   'signExtend',
   'split64',
   'syndromeMatches',

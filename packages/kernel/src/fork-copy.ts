@@ -14,31 +14,13 @@
  *                 ──phase 2──▶ parent leaves write-protected, one invalidation
  * ```
  */
-import type { LeafAttributes, LeafTemplate } from '@mmkit/core';
+import { type LeafAttributes, type LeafTemplate, sameLeafAttributes } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import { copySwapEntries } from './swap.js';
 import { markSwapCacheDirty, markSwapCacheDirtyRaw } from './swap-cache.js';
 import { type VmaValue, vmaWith } from './vma.js';
-
-/** Whether two leaf attributes encode the same leaf (every field). */
-function sameAttrs(a: LeafAttributes, b: LeafAttributes): boolean {
-  return (
-    a.user.read === b.user.read &&
-    a.user.write === b.user.write &&
-    a.user.execute === b.user.execute &&
-    a.kernel.read === b.kernel.read &&
-    a.kernel.write === b.kernel.write &&
-    a.kernel.execute === b.kernel.execute &&
-    a.memoryType === b.memoryType &&
-    a.global === b.global &&
-    a.accessed === b.accessed &&
-    a.dirty === b.dirty &&
-    a.software === b.software &&
-    (a.contiguous ?? false) === (b.contiguous ?? false)
-  );
-}
 
 /**
  * fork (`AddressSpace.clone`): gives the fresh, empty `child` the parent's break, entry point and
@@ -315,7 +297,7 @@ class ForkCopy {
     if (entry.kind !== 'leaf') return SKIP;
     if (entry.pa !== pa) return SLOW;
     if (entry.attrs.user.write) return WRITABLE;
-    return sameAttrs(entry.attrs, this.roAttrs!) ? READ_ONLY : SLOW;
+    return sameLeafAttributes(entry.attrs, this.roAttrs!) ? READ_ONLY : SLOW;
   }
 
   /**
