@@ -15,8 +15,8 @@ import { type LeafAttributes, OPEN_TABLE, type TableAttributes } from './arch.js
 import { checkBool, checkFrameSource, checkTableAttributes, checkVpn, fields } from './arg-checks.js';
 import { BreakBeforeMakePlan } from './break-before-make.js';
 import type { EditorHost } from './editor-host.js';
-import { leafAttributesEqual } from './leaf-equality.js';
 import { InvalidArgumentError, NotMappedError, UnrepresentableError } from './errors.js';
+import { leafAttributesEqual } from './leaf-equality.js';
 import type { FrameSource, LeafRef, RootRef } from './page-table-editor-types.js';
 
 /** Options of {@link PageTableEditor.prepareSplit}. */
