@@ -27,6 +27,7 @@ import type { Reclaimer } from './reclaim.js';
 import type { ReverseMap } from './rmap.js';
 import type { SwapManager } from './swap.js';
 import type { SharedObject, VmaValue } from './vma.js';
+import type { PageTemplates } from './vma-attributes.js';
 
 /**
  * Page-number bounds and sizes derived once from the backend's description (no 4 KiB or
@@ -94,6 +95,8 @@ export interface KernelContext {
   readonly liveProcesses: readonly Process[];
   /** The verified level-1 leaf template of the kernel's cached `attrs`, when the encoding allows. */
   templateFor(attrs: LeafAttributes): LeafTemplate | undefined;
+  /** The level-1 templates of {@link attrsFor} and {@link readOnlyAttrsFor} of `v` (a one-entry memo; read its fields at once). */
+  pageTemplates(v: VmaValue): PageTemplates;
   /** {@link attrsFor} without write permission (copy-on-write and zero-page leaves). */
   readOnlyAttrsFor(v: VmaValue, level?: number): LeafAttributes;
   /** Leaf attributes for a VMA's pages at `level` (what the page tables may grant). */

@@ -28,8 +28,8 @@ import type { VmaValue } from './vma.js';
 export function framesExclusive(k: KernelContext, pa: number, pages: number): boolean {
   const { allocator, bounds } = k;
   for (let i = 0; i < pages; i++) {
-    const f = pa + i * bounds.pageBytes;
-    if (allocator.stateOf(f) !== FrameState.USER || allocator.refCount(f) !== 1) return false;
+    const f = allocator.frameIndex(pa + i * bounds.pageBytes);
+    if (f < 0 || allocator.userRefsAt(f) !== 1) return false;
   }
   return true;
 }
@@ -164,8 +164,9 @@ export function breakCowAt(
   descriptorPa: number,
 ): string | undefined {
   if (level !== 1 || descriptorPa <= 0) return breakCowSlow(k, space, vpn, vma);
-  const wt = k.templateFor(k.attrsFor(vma, 1));
-  const rt = k.templateFor(k.readOnlyAttrsFor(vma, 1));
+  const templates = k.pageTemplates(vma);
+  const wt = templates.writable;
+  const rt = templates.readOnly;
   if (wt === undefined || rt === undefined) return breakCowSlow(k, space, vpn, vma);
   const { memory, allocator, rmap } = k;
   const wide = k.arch.description.descriptorBytes === 8;
@@ -177,8 +178,10 @@ export function breakCowAt(
   if ((lo & ~mLo) >>> 0 !== rt.lo || (hi & ~mHi) >>> 0 !== rt.hi) return breakCowSlow(k, space, vpn, vma);
   const old = (hi & mHi) * TWO_32 + ((lo & mLo) >>> 0);
   const zero = old === k.zeroPage;
-  if (!zero && k.swap.frameType[allocator.frameIndex(old)]! >= 0) freeSwapForReuse(k, old);
-  if (!zero && space.exclusive(old, 1)) return breakCowSlow(k, space, vpn, vma);
+  // The old frame's table index, used for every test and update below (-1: not a pool frame).
+  const oi = zero ? -1 : allocator.frameIndex(old);
+  if (oi >= 0 && k.swap.frameType[oi]! >= 0) freeSwapForReuse(k, old);
+  if (oi >= 0 && space.exclusive(old, 1)) return breakCowSlow(k, space, vpn, vma); // reuse
   const pa = allocator.alloc('user', space.pid);
   if (pa === 0) return undefined;
   const pageBytes = k.bounds.pageBytes;
@@ -190,11 +193,11 @@ export function breakCowAt(
   invalidateUserPage(k, vpn, space.asid);
   memory.write32(descriptorPa, (wt.lo | (pa >>> 0)) >>> 0);
   if (wide) memory.write32(descriptorPa + 4, (wt.hi | Math.floor(pa / TWO_32)) >>> 0);
-  if (allocator.stateOf(old) === FrameState.USER) {
-    rmap.remove(old, space, vpn);
-    allocator.unref(old);
+  if (oi >= 0 && allocator.userRefsAt(oi) > 0) {
+    rmap.removeAt(oi, space, vpn);
+    allocator.unrefAt(oi, old);
   }
-  rmap.addAt(allocator.frameIndex(pa), space, vpn);
+  rmap.addAt(allocator.lastIndex, space, vpn); // the frame alloc() just returned
   cowEvent(k, space, zero ? 'zero-fill' : 'copy', vpn, pa, old, 1);
   return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
 }

@@ -76,6 +76,10 @@ const WRITABLE = 1; // a writable leaf: shared read-only through the template, p
 const READ_ONLY = 2; // a leaf equal to the template already: shared as it is
 const SLOW = 3; // anything else: decoded and copied leaf by leaf
 const TWO_32 = 2 ** 32;
+/** The page allocator's frames are 4 KiB: a frame number is the PA's high word · 2^20 + its low word >>> 12. */
+const PAGE_SHIFT = 12;
+const PFN_HI_SHIFT = 32 - PAGE_SHIFT;
+const PFN_HI = 2 ** PFN_HI_SHIFT;
 
 /**
  * The state of one fork's copy. Phase 1 ({@link copyVma}) walks the parent per VMA; phase 2
@@ -112,6 +116,14 @@ class ForkCopy {
   private cow = false;
   private roAttrs: LeafAttributes | undefined;
   private t = -1;
+  // One leaf table's pending template copies (copyTable), referenced and reverse-mapped in one
+  // batch: frame numbers, table indices, frame-table indices, and which of them were writable.
+  private readonly pfnBuf: Float64Array;
+  private readonly offBuf: Int32Array;
+  private readonly idxBuf: Int32Array;
+  private readonly wrBuf: Int32Array;
+  private pending = 0;
+  private pendingWritable = 0;
 
   constructor(
     private readonly k: KernelContext,
@@ -124,6 +136,11 @@ class ForkCopy {
     const low = 2 ** d.pageShift - 1;
     this.oaLo = (d.paBits >= 32 ? 0xffff_ffff & ~low : (2 ** d.paBits - 1) & ~low) >>> 0;
     this.oaHi = d.paBits > 32 ? 2 ** Math.min(d.paBits - 32, 32) - 1 : 0;
+    const entries = k.bounds.leafTableEntries;
+    this.pfnBuf = new Float64Array(entries);
+    this.offBuf = new Int32Array(entries);
+    this.idxBuf = new Int32Array(entries);
+    this.wrBuf = new Int32Array(entries);
   }
 
   /** Phase 1 for the VMA [startVpn, endVpn) of value `v`. */
@@ -213,72 +230,147 @@ class ForkCopy {
 
   /** Copies the descriptors [from, stop) of the parent's leaf table at `tablePa` (first page `tableVpn`). */
   private copyTable(tablePa: number, tableVpn: number, from: number, stop: number, tmpl: LeafTemplate): void {
-    const { k, child, wide, oaLo, oaHi } = this;
-    const { memory, allocator, rmap, zeroPage } = k;
+    const { k, child, wide } = this;
+    const { memory, zeroPage } = k;
     const pageBytes = k.bounds.pageBytes;
-    const tLo = tmpl.lo;
-    const tHi = tmpl.hi;
+    // Everything in the loop is int32 arithmetic on locals (V8 keeps it in registers): the
+    // non-address bits, the address bits and the frame number of each descriptor are split with
+    // masks; a double (a page number, a PA above 2^31) appears only on the rare per-leaf path.
+    const notOaLo = ~this.oaLo | 0;
+    const notOaHi = ~this.oaHi | 0;
+    const oaLo = this.oaLo | 0;
+    const oaHi = this.oaHi | 0;
+    const tLo = tmpl.lo | 0;
+    const tHi = tmpl.hi | 0;
+    const zLo = (zeroPage % TWO_32) | 0;
+    const zHi = Math.floor(zeroPage / TWO_32) | 0;
+    const pfnBuf = this.pfnBuf;
+    const offBuf = this.offBuf;
+    const wrBuf = this.wrBuf;
     // The parent's table as words (descriptor i: words[i] or words[2i], words[2i + 1]).
     const words = memory.frameWords(tablePa / pageBytes);
     const step = wide ? 2 : 1;
-    let keyLo = -1;
-    let keyHi = -1;
+    let keyLo = 0;
+    let keyHi = 0;
+    let keyed = false;
     let cls = SKIP;
     /** The child's leaf table as words, once the first leaf made it. */
     let out: Uint32Array | undefined;
     let runFirst = -1;
     let runCount = 0;
     let copied = 0;
-    for (let vpn = from; vpn < stop; vpn++) {
-      const w = (vpn - tableVpn) * step;
-      const lo = words[w]!;
-      const hi = wide ? words[w + 1]! : 0;
+    let c = this.pending;
+    let nw = this.pendingWritable;
+    // The loop counts table indices (small integers): a page number is above 2^31 in most of the
+    // user range.
+    const end = stop - tableVpn;
+    for (let j = from - tableVpn; j < end; j++) {
+      const w = j * step;
+      const lo = words[w]! | 0;
+      const hi = wide ? words[w + 1]! | 0 : 0;
       if (lo === 0 && hi === 0) continue;
-      const kLo = (lo & ~oaLo) >>> 0;
-      const kHi = (hi & ~oaHi) >>> 0;
-      const aLo = (lo & oaLo) >>> 0;
+      const kLo = lo & notOaLo;
+      const kHi = hi & notOaHi;
+      const aLo = lo & oaLo;
       const aHi = hi & oaHi;
-      const pa = aHi * TWO_32 + aLo;
-      if (kLo !== keyLo || kHi !== keyHi) {
-        cls = this.classify(lo, hi, pa);
+      if (!keyed || kLo !== keyLo || kHi !== keyHi) {
+        cls = this.classify(lo >>> 0, hi >>> 0, aHi * TWO_32 + (aLo >>> 0));
         keyLo = kLo;
         keyHi = kHi;
+        keyed = true;
       }
-      if (cls === SKIP) continue;
-      if (cls === SLOW || out === undefined || pa === zeroPage) {
+      if (cls === SKIP && out === undefined) continue;
+      if (cls === SLOW || out === undefined || (aLo === zLo && aHi === zHi)) {
         // The per-leaf path: the first leaf of the table (which makes the child's table), the
-        // zero page, and patterns the template does not cover.
-        if (runCount > 0) this.pushRun(tablePa, tableVpn, runFirst, runCount);
+        // zero page, and patterns the template does not cover. The batch is settled first: a
+        // failure here clears the child, which drops a reference for every leaf written.
+        if (out !== undefined) {
+          out[w] = 0; // the bulk copy's descriptor: the per-leaf path maps an absent slot
+          if (wide) out[w + 1] = 0;
+        }
+        this.pending = c;
+        this.pendingWritable = nw;
+        this.settle(words, tableVpn);
+        c = 0;
+        nw = 0;
+        if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount);
         runCount = 0;
-        const entry = k.arch.codec.decode(lo, hi, 1);
+        const entry = k.arch.codec.decode(lo >>> 0, hi >>> 0, 1);
         if (entry.kind !== 'leaf') continue;
-        this.leaf(vpn, 1, entry.pa, entry.attrs, tablePa + (w / step) * this.bytes);
-        if (!this.ok) break;
+        this.leaf(tableVpn + j, 1, entry.pa, entry.attrs, tablePa + j * this.bytes);
+        if (!this.ok) {
+          // Out of memory: the bulk copy's descriptors past here hold no reference yet; the
+          // child is cleared (copyIntoChild), which must not see them.
+          out?.fill(0, (j + 1) * step, end * step);
+          break;
+        }
         if (out === undefined) {
-          const c = k.editor.lookup(child.root, vpn, 2);
-          if (c.level === 2 && c.entry.kind === 'table') out = memory.frameWords(c.entry.pa / pageBytes);
+          const ref = k.editor.lookup(child.root, tableVpn + j, 2);
+          if (ref.level === 2 && ref.entry.kind === 'table') {
+            out = memory.frameWords(ref.entry.pa / pageBytes);
+            // The rest of the range in one native copy (the child's slots there are absent: no
+            // other VMA covers them); the loop then only fixes what differs from the parent.
+            out.set(words.subarray(w + step, end * step), w + step);
+          }
         }
         continue;
       }
-      // "template | PA" into the child's (fresh, absent) slot; a reference and a reverse-map entry.
-      out[w] = tLo | aLo;
-      if (wide) out[w + 1] = tHi | aHi;
+      if (cls === SKIP) {
+        // Copied by the bulk copy, but not by this path (swap entries: copySwapEntries).
+        out[w] = 0;
+        if (wide) out[w + 1] = 0;
+        continue;
+      }
+      // "template | PA" in the child's slot (the bulk copy left the parent's descriptor there:
+      // rewritten unless its non-address bits are the template's already); a reference and a
+      // reverse-map entry, batched.
+      if (kLo !== tLo || kHi !== tHi) {
+        out[w] = tLo | aLo;
+        if (wide) out[w + 1] = tHi | aHi;
+      }
       copied++;
-      const f = allocator.refIfUser(pa);
-      if (f >= 0) rmap.addAt(f, child, vpn);
+      pfnBuf[c] =
+        aHi < 2048 ? (aHi << PFN_HI_SHIFT) | (aLo >>> PAGE_SHIFT) : aHi * PFN_HI + (aLo >>> PAGE_SHIFT);
+      offBuf[c] = j;
       if (cls === WRITABLE) {
-        markSwapCacheDirtyRaw(k, f, lo, hi); // as in leaf(): only a swap-cache frame is decoded
-        if (runCount > 0 && vpn === runFirst + runCount) runCount++;
+        wrBuf[nw++] = c;
+        if (runCount > 0 && j === runFirst + runCount) runCount++;
         else {
-          if (runCount > 0) this.pushRun(tablePa, tableVpn, runFirst, runCount);
-          runFirst = vpn;
+          if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount);
+          runFirst = j;
           runCount = 1;
         }
       }
+      c++;
     }
-    if (runCount > 0) this.pushRun(tablePa, tableVpn, runFirst, runCount);
+    this.pending = c;
+    this.pendingWritable = nw;
+    this.settle(words, tableVpn);
+    if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount);
     child.residentPages += copied;
     this.cowPages += copied;
+  }
+
+  /**
+   * The references and reverse-map entries of the pending template copies of the leaf table
+   * whose parent descriptors are `words` (first page `tableVpn`), in one batch each; a writable
+   * leaf's swap-cache dirtiness moves to its frame as in {@link leaf}.
+   */
+  private settle(words: Uint32Array, tableVpn: number): void {
+    const n = this.pending;
+    if (n === 0) return;
+    const { k, idxBuf, offBuf } = this;
+    k.allocator.refIfUserBatch(this.pfnBuf, n, idxBuf);
+    k.rmap.addBatch(idxBuf, offBuf, n, this.child, tableVpn);
+    const step = this.wide ? 2 : 1;
+    for (let i = 0; i < this.pendingWritable; i++) {
+      const c = this.wrBuf[i]!;
+      const w = offBuf[c]! * step;
+      // Only a swap-cache frame is decoded.
+      markSwapCacheDirtyRaw(k, idxBuf[c]!, words[w]!, this.wide ? words[w + 1]! : 0);
+    }
+    this.pending = 0;
+    this.pendingWritable = 0;
   }
 
   /** Records `count` writable parent leaves from page `first` of the leaf table at `tablePa` for phase 2. */

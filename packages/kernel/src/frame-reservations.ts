@@ -7,7 +7,16 @@
 import type { PhysicalMemory } from '@mmkit/core';
 import { hex, PAGE_SIZE } from '@mmkit/core';
 import type { BlockIndex } from './frame-blocks.js';
-import { BLOCK, BLOCK_SHIFT, FREE, type FrameTable, NO_OWNER, PA0_REASON, RESERVED } from './frame-table.js';
+import {
+  BLOCK,
+  BLOCK_SHIFT,
+  checkPa,
+  FREE,
+  type FrameTable,
+  NO_OWNER,
+  PA0_REASON,
+  RESERVED,
+} from './frame-table.js';
 import { invalidArgument } from './syscalls.js';
 
 /** A boot reservation recorded by the allocator. */
@@ -34,6 +43,24 @@ export class Reservations {
     private readonly memory: PhysicalMemory,
   ) {
     if (table.reservedPa0) this.log.push({ start: 0, end: PAGE_SIZE, reason: PA0_REASON, frames: 1 });
+  }
+
+  /** PageAllocator.reserveBelow: every pool frame below `endPa`. */
+  below(endPa: number, reason: string | undefined): number {
+    const t = this.table;
+    checkPa('reserveBelow end', endPa);
+    if (endPa <= t.firstPfn * PAGE_SIZE) return 0;
+    return this.reserve(t.firstPfn * PAGE_SIZE, endPa, reason ?? `below ${hex(endPa)}`, 'reserveBelow');
+  }
+
+  /** PageAllocator.reserveAbove: every pool frame at or above `startPa`. */
+  above(startPa: number, reason: string | undefined): number {
+    const t = this.table;
+    checkPa('reserveAbove start', startPa);
+    const last = t.segStart.length - 1;
+    const poolEnd = (t.segStart[last]! + t.segFrames[last]!) * PAGE_SIZE;
+    if (startPa >= poolEnd) return 0;
+    return this.reserve(startPa, poolEnd, reason ?? `at or above ${hex(startPa)}`, 'reserveAbove');
   }
 
   /**

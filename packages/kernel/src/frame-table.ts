@@ -263,6 +263,33 @@ export class FrameTable {
     }
   }
 
+  /**
+   * Adds a reference to each USER frame of `pfns[0 … n)` and sets `index[j]` to its table index,
+   * or -1 (nothing changed) for a frame outside the pool or not USER: fork's copy of one leaf table
+   * in one tight loop. When a count would pass `maxRefs`, every reference this call added is taken
+   * back and the failing position is returned (the caller throws); -1 when all went in.
+   */
+  refIfUserBatch(pfns: Float64Array, n: number, index: Int32Array, maxRefs: number): number {
+    const { state, refsOrPrev: refs, firstPfn: first, poolFrames: frames, firstBase: base } = this;
+    const single = this.singleSegment;
+    for (let j = 0; j < n; j++) {
+      const pfn = pfns[j]!;
+      const rel = pfn - first;
+      const i = single ? (rel >= 0 && rel < frames ? rel + base : -1) : this.indexOfPfn(pfn);
+      if (i < 0 || state[i] !== USER) {
+        index[j] = -1;
+        continue;
+      }
+      if (refs[i] === maxRefs) {
+        for (let u = 0; u < j; u++) if (index[u]! >= 0) refs[index[u]!]!--;
+        return j;
+      }
+      refs[i]!++;
+      index[j] = i;
+    }
+    return -1;
+  }
+
   /** Table index of frame `pfn`, or -1 if it is outside the pool. */
   indexOfPfn(pfn: number): number {
     if (this.singleSegment) {

@@ -56,7 +56,7 @@ import { SwapManager } from './swap.js';
 import { invalidArgument } from './syscalls.js';
 import { dischargeChecked } from './tlb-shootdown.js';
 import type { SharedObject, VmaValue } from './vma.js';
-import { VmaAttributes } from './vma-attributes.js';
+import { type PageTemplates, VmaAttributes } from './vma-attributes.js';
 import {
   type ResolvedWorkingSetOptions,
   resolveWorkingSetOptions,
@@ -335,6 +335,11 @@ export abstract class KernelCore implements FaultHandler, KernelContext {
    */
   templateFor(attrs: LeafAttributes): LeafTemplate | undefined {
     return this.attrs.template(attrs);
+  }
+
+  /** @internal The level-1 templates of {@link attrsFor} and {@link readOnlyAttrsFor} of `v` (a one-entry memo). */
+  pageTemplates(v: VmaValue): PageTemplates {
+    return this.attrs.pageTemplates(v);
   }
 
   /** @internal */

@@ -999,3 +999,44 @@ describe('PageAllocator.lastIndex (the demand-fault path adds reverse-map entrie
     expect(a.lastIndex).toBe(last);
   });
 });
+
+describe('batched references (fork copies a leaf table at a time)', () => {
+  it('refIfUserBatch references the USER frames, -1 for the rest, as refIfUser one by one', () => {
+    const { alloc } = small(8);
+    const u1 = alloc.alloc('user', 1);
+    const t = alloc.alloc('page-table');
+    const u2 = alloc.alloc('user', 1);
+    const pfns = Float64Array.from([u1 / P, t / P, u2 / P, 0x7_0000, u1 / P]);
+    const index = new Int32Array(5);
+    alloc.refIfUserBatch(pfns, 5, index);
+    expect([...index]).toEqual([alloc.frameIndex(u1), -1, alloc.frameIndex(u2), -1, alloc.frameIndex(u1)]);
+    expect([alloc.refCount(u1), alloc.refCount(t), alloc.refCount(u2)]).toEqual([3, 0, 2]);
+  });
+
+  it('a reference count overflow in the middle of a batch throws with every count as it was', () => {
+    const { alloc } = small(8);
+    const u1 = alloc.alloc('user', 1);
+    const u2 = alloc.alloc('user', 1);
+    const i2 = alloc.frameIndex(u2);
+    // White box: a frame at the 2^31 - 1 reference limit (unreachable by a test otherwise).
+    (alloc as unknown as { refsOrPrev: Int32Array }).refsOrPrev[i2] = 0x7fff_ffff;
+    const index = new Int32Array(3);
+    expect(() => alloc.refIfUserBatch(Float64Array.from([u1 / P, u1 / P, u2 / P]), 3, index)).toThrow(
+      /fewer than 2\^31 - 1 references/,
+    );
+    expect(alloc.refCount(u1)).toBe(1);
+    expect(alloc.refCount(u2)).toBe(0x7fff_ffff);
+  });
+
+  it('userRefsAt and unrefAt agree with refCount and unref', () => {
+    const { alloc } = small(8);
+    const u = alloc.alloc('user', 1);
+    const t = alloc.alloc('page-table');
+    alloc.ref(u);
+    expect(alloc.userRefsAt(alloc.frameIndex(u))).toBe(2);
+    expect(alloc.userRefsAt(alloc.frameIndex(t))).toBe(0);
+    expect(alloc.unrefAt(alloc.frameIndex(u), u)).toBe(false);
+    expect(alloc.unrefAt(alloc.frameIndex(u), u)).toBe(true);
+    expect(alloc.stateOf(u)).toBe(FrameState.FREE);
+  });
+});

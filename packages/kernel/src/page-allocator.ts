@@ -371,6 +371,12 @@ export class PageAllocator {
     return i;
   }
 
+  /** @internal {@link refIfUser} for `n` frame numbers at once (fork's copy of one leaf table; FrameTable.refIfUserBatch). */
+  refIfUserBatch(pfns: Float64Array, n: number, index: Int32Array): void {
+    const failed = this.t.refIfUserBatch(pfns, n, index, MAX_REFS);
+    if (failed >= 0) this.ref(pfns[failed]! * PAGE_SIZE); // throws the overflow error
+  }
+
   /**
    * Drops a reference to a USER frame; frees it (as {@link free}) when the count reaches 0.
    * @returns true if the frame was freed.
@@ -389,6 +395,21 @@ export class PageAllocator {
       return false;
     }
     this.release(i, pa, st);
+    return true;
+  }
+
+  /** @internal The reference count of the frame at (valid) frame-table index `i` if it is a USER frame, else 0. */
+  userRefsAt(i: number): number {
+    return this.state[i] === USER ? this.refsOrPrev[i]! : 0;
+  }
+
+  /** @internal {@link unref} for the USER frame at frame-table index `i`, address `pa` (both checked by the caller). */
+  unrefAt(i: number, pa: number): boolean {
+    if (this.refsOrPrev[i]! > 1) {
+      this.refsOrPrev[i]!--;
+      return false;
+    }
+    this.release(i, pa, USER);
     return true;
   }
 
@@ -598,15 +619,7 @@ export class PageAllocator {
    *   (reservations are boot-only; nothing changes then).
    */
   reserveBelow(endPa: number, reason?: string): number {
-    const t = this.t;
-    checkPa('reserveBelow end', endPa);
-    if (endPa <= t.firstPfn * PAGE_SIZE) return 0;
-    return this.reservations_.reserve(
-      t.firstPfn * PAGE_SIZE,
-      endPa,
-      reason ?? `below ${hex(endPa)}`,
-      'reserveBelow',
-    );
+    return this.reservations_.below(endPa, reason);
   }
 
   /**
@@ -617,17 +630,7 @@ export class PageAllocator {
    * @throws as {@link reserveBelow}.
    */
   reserveAbove(startPa: number, reason?: string): number {
-    const t = this.t;
-    checkPa('reserveAbove start', startPa);
-    const last = t.segStart.length - 1;
-    const poolEnd = (t.segStart[last]! + t.segFrames[last]!) * PAGE_SIZE;
-    if (startPa >= poolEnd) return 0;
-    return this.reservations_.reserve(
-      startPa,
-      poolEnd,
-      reason ?? `at or above ${hex(startPa)}`,
-      'reserveAbove',
-    );
+    return this.reservations_.above(startPa, reason);
   }
 
   /**

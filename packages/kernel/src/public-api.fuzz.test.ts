@@ -450,6 +450,7 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
     arg(w, [undefined, 1, 2, 3, 4, 5]),
   ],
   templateFor: (w) => [arg(w, [w.kernel.anonAttrs, w.kernel.attrsFor(api.stackVma()), {}])],
+  pageTemplates: (w) => [arg(w, [api.anonVma(3, 'x'), api.stackVma(), { prot: 9, memoryType: 'bogus' }])],
   readOnlyAttrsFor: (w) => [
     arg(w, [api.anonVma(3, 'x'), api.stackVma(), { prot: 9, memoryType: 'bogus' }]),
     arg(w, [undefined, 1, 2, 3, 4, 5]),
@@ -827,9 +828,26 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     'releaseIndex',
     // @internal fast path of ref for fork's table copy (checks only that the frame is USER).
     'refIfUser',
+    // @internal unchecked index-based fast paths (fork's batched copy, the COW fault), whose
+    // callers hold valid frame-table indices.
+    'refIfUserBatch',
+    'userRefsAt',
+    'unrefAt',
   ],
-  // addAt: @internal unchecked fast path of add (the demand-fault path holds a valid index).
-  ReverseMap: ['constructor', 'find', 'frame', 'grow', 'addAt'],
+  // addAt, addBatch, removeAt: @internal unchecked fast paths of add/remove (the fault and fork
+  // paths hold valid indices); idOf, knownId, dropEntries: the private owner-id registry.
+  ReverseMap: [
+    'constructor',
+    'find',
+    'frame',
+    'grow',
+    'addAt',
+    'addBatch',
+    'removeAt',
+    'idOf',
+    'knownId',
+    'dropEntries',
+  ],
   VmaTree: ['constructor', 'mergeAcross'],
 };
 

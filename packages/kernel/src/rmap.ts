@@ -11,9 +11,12 @@
  * looked up directly.
  *
  * Layout (Linux 2.5's `pte_chain` idea, in typed arrays): a head per frame-table index and a
- * pool of nodes (owner, vpn, next) with a free list. Adding or removing an entry allocates
- * nothing once the pool has grown to the peak number of mappings (it doubles when full); the
- * chain of a frame is as long as the number of spaces mapping it, so removal is a short scan.
+ * pool of nodes (owner, vpn, next) with a stack of free nodes. Adding or removing an entry
+ * allocates nothing once the pool has grown to the peak number of mappings (it doubles when
+ * full); the chain of a frame is as long as the number of spaces mapping it, so removal is a
+ * short scan. The free nodes are a stack in an array, not a list threaded through `next`: taking
+ * one is then a load whose address is known in advance, not a chain of dependent loads (fork adds
+ * one entry per page, 262 144 for 1 GiB, and the chain's latency was a third of its cost).
  *
  * ```
  *   head[frameIndex] ──▶ node ──▶ node ──▶ 0         node = { owner (space), vpn, next }; node 0 unused
@@ -38,10 +41,27 @@ export interface ReverseMapping<S> {
 /** See the module documentation. */
 export class ReverseMap<S> {
   private readonly head: Int32Array;
-  private owner: (S | undefined)[] = [];
+  /**
+   * The space of each node, as a small number (see {@link idOf}), not an object reference: a
+   * store of a reference costs V8's write barrier, and a space made by fork is young, so every
+   * one of the child's entries (262 144 for 1 GiB) also went into the remembered set — half of
+   * fork's time.
+   */
+  private owner: Int32Array;
+  /** spaces[id]: the space of owner id `id` while it has entries (id 0 unused). */
+  private readonly spaces: (S | undefined)[] = [undefined];
+  /** Entries per owner id; an id whose count drops to 0 is forgotten and reused. */
+  private idEntries: number[] = [0];
+  private readonly ids = new Map<S, number>();
+  private readonly freeIds: number[] = [];
+  // One-entry memo of idOf: a fault, a fork or an exit asks about the same space again and again.
+  private memoSpace: S | undefined;
+  private memoId = 0;
   private vpns: Float64Array;
   private next: Int32Array;
-  private freeNode = NONE;
+  /** Free nodes: freeStack[0 … freeTop). */
+  private freeStack: Int32Array;
+  private freeTop = 0;
   private used = 1;
   private entries = 0;
 
@@ -58,9 +78,49 @@ export class ReverseMap<S> {
     this.head = new Int32Array(frames);
     this.vpns = new Float64Array(initialNodes);
     this.next = new Int32Array(initialNodes);
-    // Filled, not `length =`: an array given a length it never held goes to V8's dictionary
-    // (hash table) elements, whose stores slow down as the map grows.
-    this.owner = new Array<S | undefined>(initialNodes).fill(undefined);
+    this.freeStack = new Int32Array(initialNodes);
+    this.owner = new Int32Array(initialNodes);
+  }
+
+  /** The owner id of `space`, assigned on its first entry. */
+  private idOf(space: S): number {
+    if (space === this.memoSpace) return this.memoId;
+    let id = this.ids.get(space);
+    if (id === undefined) {
+      id = this.freeIds.pop() ?? this.spaces.length;
+      if (id === this.spaces.length) {
+        this.spaces.push(space);
+        this.idEntries.push(0);
+      } else {
+        this.spaces[id] = space;
+        this.idEntries[id] = 0;
+      }
+      this.ids.set(space, id);
+    }
+    this.memoSpace = space;
+    this.memoId = id;
+    return id;
+  }
+
+  /** The owner id of `space` if it has entries, else 0 (matches no node). */
+  private knownId(space: S): number {
+    if (space === this.memoSpace) return this.memoId;
+    return this.ids.get(space) ?? 0;
+  }
+
+  /** Counts `n` fewer entries for owner id `id`; forgets the space when none is left. */
+  private dropEntries(id: number, n: number): void {
+    const left = this.idEntries[id]! - n;
+    this.idEntries[id] = left;
+    if (left > 0) return;
+    const space = this.spaces[id] as S;
+    this.ids.delete(space);
+    this.spaces[id] = undefined;
+    this.freeIds.push(id);
+    if (this.memoSpace === space) {
+      this.memoSpace = undefined;
+      this.memoId = 0;
+    }
   }
 
   /** Number of entries (mappings) in the map. */
@@ -86,32 +146,67 @@ export class ReverseMap<S> {
    * checks, no lookup.
    */
   addAt(f: number, space: S, vpn: number): void {
-    let n = this.freeNode;
-    if (n !== NONE) this.freeNode = this.next[n]!;
+    let n: number;
+    if (this.freeTop > 0) n = this.freeStack[--this.freeTop]!;
     else {
       if (this.used === this.next.length) this.grow();
       n = this.used++;
     }
-    this.owner[n] = space;
+    const id = this.idOf(space);
+    this.idEntries[id]!++;
+    this.owner[n] = id;
     this.vpns[n] = vpn;
     this.next[n] = this.head[f]!;
     this.head[f] = n;
     this.entries++;
   }
 
+  /**
+   * @internal {@link addAt} for `n` entries of one space at once (fork's copy of one leaf table):
+   * entry j maps frame-table index `index[j]` at page `baseVpn + offset[j]`; an index of -1 is
+   * skipped. One tight loop, the arrays read once.
+   */
+  addBatch(index: Int32Array, offset: Int32Array, n: number, space: S, baseVpn: number): void {
+    let fresh = 0;
+    for (let j = 0; j < n; j++) if (index[j]! >= 0) fresh++;
+    if (fresh === 0) return;
+    while (this.freeTop + (this.next.length - this.used) < fresh) this.grow();
+    const id = this.idOf(space);
+    this.idEntries[id]! += fresh;
+    const { head, next, owner, vpns, freeStack } = this;
+    let top = this.freeTop;
+    for (let j = 0; j < n; j++) {
+      const f = index[j]!;
+      if (f < 0) continue;
+      const node = top > 0 ? freeStack[--top]! : this.used++;
+      owner[node] = id;
+      vpns[node] = baseVpn + offset[j]!;
+      next[node] = head[f]!;
+      head[f] = node;
+    }
+    this.freeTop = top;
+    this.entries += fresh;
+  }
+
   /** Removes the entry (`space`, `vpn`) of frame `pa`; false when there was none. */
   remove(pa: number, space: S, vpn: number): boolean {
     const f = this.find(pa);
-    if (f < 0) return false;
+    return f >= 0 && this.removeAt(f, space, vpn);
+  }
+
+  /** @internal {@link remove} for a caller that holds the frame-table index `f` of a pool frame. */
+  removeAt(f: number, space: S, vpn: number): boolean {
+    const id = this.knownId(space);
+    if (id === 0) return false;
     let prev = NONE;
     for (let n = this.head[f]!; n !== NONE; prev = n, n = this.next[n]!) {
-      if (this.owner[n] !== space || this.vpns[n] !== vpn) continue;
+      if (this.owner[n] !== id || this.vpns[n] !== vpn) continue;
       if (prev === NONE) this.head[f] = this.next[n]!;
       else this.next[prev] = this.next[n]!;
-      this.owner[n] = undefined;
-      this.next[n] = this.freeNode;
-      this.freeNode = n;
+      this.owner[n] = 0;
+      this.freeStack[this.freeTop++] = n;
       this.entries--;
+      this.dropEntries(id, 1);
       return true;
     }
     return false;
@@ -120,9 +215,10 @@ export class ReverseMap<S> {
   /** Moves the entry of frame `pa` in `space` from page `from` to page `to` (mremap); false when there was none. */
   move(pa: number, space: S, from: number, to: number): boolean {
     const f = this.find(pa);
-    if (f < 0) return false;
+    const id = this.knownId(space);
+    if (f < 0 || id === 0) return false;
     for (let n = this.head[f]!; n !== NONE; n = this.next[n]!) {
-      if (this.owner[n] === space && this.vpns[n] === from) {
+      if (this.owner[n] === id && this.vpns[n] === from) {
         this.vpns[n] = to;
         return true;
       }
@@ -133,9 +229,10 @@ export class ReverseMap<S> {
   /** True when (`space`, `vpn`) is an entry of frame `pa`. */
   has(pa: number, space: S, vpn: number): boolean {
     const f = this.find(pa);
-    if (f < 0) return false;
+    const id = this.knownId(space);
+    if (f < 0 || id === 0) return false;
     for (let n = this.head[f]!; n !== NONE; n = this.next[n]!)
-      if (this.owner[n] === space && this.vpns[n] === vpn) return true;
+      if (this.owner[n] === id && this.vpns[n] === vpn) return true;
     return false;
   }
 
@@ -152,7 +249,8 @@ export class ReverseMap<S> {
     checkFunction('reverse map forEach visit', visit);
     const f = this.find(pa);
     if (f < 0) return;
-    for (let n = this.head[f]!; n !== NONE; n = this.next[n]!) visit(this.owner[n] as S, this.vpns[n]!);
+    for (let n = this.head[f]!; n !== NONE; n = this.next[n]!)
+      visit(this.spaces[this.owner[n]!] as S, this.vpns[n]!);
   }
 
   /** Every mapping of frame `pa` (what reclaim needs to unmap it everywhere). */
@@ -180,8 +278,13 @@ export class ReverseMap<S> {
     vpns.set(this.vpns);
     const next = new Int32Array(n);
     next.set(this.next);
+    const stack = new Int32Array(n);
+    stack.set(this.freeStack);
+    const owner = new Int32Array(n);
+    owner.set(this.owner);
     this.vpns = vpns;
     this.next = next;
-    for (let i = this.owner.length; i < n; i++) this.owner.push(undefined);
+    this.freeStack = stack;
+    this.owner = owner;
   }
 }

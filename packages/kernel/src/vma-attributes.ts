@@ -10,8 +10,20 @@ import { AttributeChooser, type LeafTemplate, leafTemplate } from './attributes.
 import { invalidArgument } from './syscalls.js';
 import type { VmaValue } from './vma.js';
 
+/** The level-1 templates of one VMA value, as {@link VmaAttributes.pageTemplates} leaves them. */
+export interface PageTemplates {
+  /** The template of `forVma(v, 1)`, or undefined when the encoding is not "template | PA". */
+  readonly writable: LeafTemplate | undefined;
+  /** The template of `readOnlyForVma(v, 1, …)`, or undefined likewise. */
+  readonly readOnly: LeafTemplate | undefined;
+}
+
 /** See the module documentation. */
-export class VmaAttributes {
+export class VmaAttributes implements PageTemplates {
+  writable: LeafTemplate | undefined;
+  readOnly: LeafTemplate | undefined;
+  /** The VMA value {@link writable} and {@link readOnly} belong to. */
+  private templatesOf: VmaValue | undefined;
   /** The backend's attribute chooser (widened permissions, arbitrary requests). */
   readonly chooser: AttributeChooser;
   private readonly vmaAttrs: (LeafAttributes | undefined)[] = [];
@@ -61,6 +73,22 @@ export class VmaAttributes {
       this.readOnlyAttrs[key] = a;
     }
     return a;
+  }
+
+  /**
+   * The level-1 templates of VMA value `v` (its leaf attributes and their read-only form), as
+   * this object's {@link writable} and {@link readOnly}: a one-entry memo by the value's identity
+   * (VMA values are immutable; a change makes a new one), so that the copy-on-write fault path
+   * asks no cache per fault. Returns this object (nothing is allocated).
+   */
+  pageTemplates(v: VmaValue): PageTemplates {
+    if (v !== this.templatesOf) {
+      const full = this.forVma(v, 1); // checks v
+      this.writable = this.template(full);
+      this.readOnly = this.template(this.readOnlyForVma(v, 1, full));
+      this.templatesOf = v;
+    }
+    return this;
   }
 
   /**
