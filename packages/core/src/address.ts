@@ -255,7 +255,15 @@ export function range(start: AddressInput, end: AddressInput | bigint, what = 'r
 /** Validates a {@link Range} built by hand: bigint endpoints, 0 ≤ start ≤ end ≤ 2^64. */
 function checkRange(r: unknown, what: string): Range {
   if (typeof r === 'object' && r !== null) {
-    const { start, end } = r as Partial<Range>;
+    // Each field is read once, here (a getter may throw or change its answer): callers use the
+    // returned snapshot, never `r` again.
+    let start: unknown;
+    let end: unknown;
+    try {
+      ({ start, end } = r as Partial<Range>);
+    } catch {
+      throw new InvalidArgumentError(what, r, 'a range { start, end } whose fields can be read');
+    }
     if (
       typeof start === 'bigint' &&
       typeof end === 'bigint' &&
@@ -263,7 +271,7 @@ function checkRange(r: unknown, what: string): Range {
       start <= end &&
       end <= ADDRESS_LIMIT
     ) {
-      return r as Range;
+      return { start, end };
     }
   }
   throw new InvalidArgumentError(what, r, 'a range { start, end } of bigints with 0 ≤ start ≤ end ≤ 2^64');
@@ -290,18 +298,18 @@ export function rangeContains(r: Range, address: AddressInput): boolean {
  * True if the two ranges share at least one byte.
  * @throws InvalidArgumentError unless both are ranges.
  */
-export function rangesOverlap(a: Range, b: Range): boolean {
-  checkRange(a, 'first range');
-  checkRange(b, 'second range');
+export function rangesOverlap(first: Range, second: Range): boolean {
+  const a = checkRange(first, 'first range');
+  const b = checkRange(second, 'second range');
   return a.start < b.end && b.start < a.end && a.start < a.end && b.start < b.end;
 }
 /**
  * Intersection of two ranges, or undefined if empty.
  * @throws InvalidArgumentError unless both are ranges.
  */
-export function rangeIntersect(a: Range, b: Range): Range | undefined {
-  checkRange(a, 'first range');
-  checkRange(b, 'second range');
+export function rangeIntersect(first: Range, second: Range): Range | undefined {
+  const a = checkRange(first, 'first range');
+  const b = checkRange(second, 'second range');
   // biome-ignore lint/complexity/useMathMinMax: bigints (Math.max does not take them)
   const start = a.start > b.start ? a.start : b.start;
   // biome-ignore lint/complexity/useMathMinMax: bigints
@@ -312,7 +320,7 @@ export function rangeIntersect(a: Range, b: Range): Range | undefined {
  * Formats a range as `[0x…, 0x…)`.
  * @throws InvalidArgumentError unless `r` is a range.
  */
-export function formatRange(r: Range): string {
-  checkRange(r, 'range');
+export function formatRange(range: Range): string {
+  const r = checkRange(range, 'range');
   return `[0x${r.start.toString(16).toUpperCase()}, 0x${r.end.toString(16).toUpperCase()})`;
 }

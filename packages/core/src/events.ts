@@ -262,11 +262,13 @@ export class EventStream {
    */
   emit(event: MmEvent): void {
     if (!this.active) return;
-    if (
-      typeof event !== 'object' ||
-      event === null ||
-      typeof (event as { type?: unknown }).type !== 'string'
-    ) {
+    let type: unknown;
+    try {
+      type = typeof event === 'object' && event !== null ? (event as { type?: unknown }).type : undefined;
+    } catch {
+      type = undefined; // a throwing getter: reported as the bad event below
+    }
+    if (typeof type !== 'string') {
       throw new InvalidArgumentError('event', event, 'an MmEvent object with a string type');
     }
     if (this.held) {

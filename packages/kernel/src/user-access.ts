@@ -128,6 +128,9 @@ export function fetchUser(
   return accessValue(k, proc, va, checkSize(sizeBytes), 2, 0, cpuIndex);
 }
 
+/** What every successful store returns: one frozen object, not one per access. */
+const STORE_OK: AccessResult<number> = Object.freeze({ ok: true as const, value: 0 });
+
 function accessValue(
   k: KernelContext,
   proc: Process,
@@ -173,7 +176,7 @@ function accessValue(
   const pa = pfn * pageBytes + off;
   if (access === 1) {
     k.memory.writeN(pa, size, value);
-    return { ok: true, value: 0 };
+    return STORE_OK;
   }
   return { ok: true, value: k.memory.readN(pa, size) };
 }
