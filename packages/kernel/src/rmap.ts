@@ -184,4 +184,23 @@ export class ReverseMap<S> {
     this.next = next;
     for (let i = this.owner.length; i < n; i++) this.owner.push(undefined);
   }
+
+  /**
+   * @internal {@link remove} for a caller that already holds the frame-table index `f` of a pool
+   * frame (exit's and munmap's table-at-a-time teardown, zap.ts): no address check, no lookup.
+   */
+  removeAt(f: number, space: S, vpn: number): boolean {
+    let prev = NONE;
+    for (let n = this.head[f]!; n !== NONE; prev = n, n = this.next[n]!) {
+      if (this.owner[n] !== space || this.vpns[n] !== vpn) continue;
+      if (prev === NONE) this.head[f] = this.next[n]!;
+      else this.next[prev] = this.next[n]!;
+      this.owner[n] = undefined;
+      this.next[n] = this.freeNode;
+      this.freeNode = n;
+      this.entries--;
+      return true;
+    }
+    return false;
+  }
 }
