@@ -3,7 +3,10 @@
  * entries once its leaves are gone (`freeSubtables`, exit and exec), and pruning the tables an
  * unmap left empty (`pruneEmptyTables`, Linux `free_pgtables`). Both walk with a spare cursor of
  * the editor and either complete or change nothing (freeSubtables checks the whole range before
- * freeing; pruneEmptyTables frees only tables it has just found empty).
+ * freeing; pruneEmptyTables frees only tables it has just found empty). A leaf table is checked
+ * whole from its words (`PhysicalMemory.frameWords`) instead of being descended into entry by
+ * entry — it has nothing below it — and freed or kept at the point of the walk where the descent
+ * would have done it, so tables reach the frame source in the same order either way.
  *
  * The editor's public methods carry the documentation and delegate here.
  */
@@ -93,7 +96,9 @@ function pruneChild(c: PageTableCursor, source: FrameSource, flush: FlushObligat
 
 /** True when every word of the leaf table at `tablePa` is zero (read as words, no walk). */
 function leafTableIsZero(h: EditorHost, tablePa: number): boolean {
-  const words = h.memory.frameWords(tablePa / PAGE_SIZE);
+  const pfn = tablePa / PAGE_SIZE;
+  if (!h.memory.isTouched(pfn)) return true; // never written: zeros, and no backing store to give it
+  const words = h.memory.frameWords(pfn);
   for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
   return true;
 }

@@ -828,8 +828,9 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     // @internal fast path of ref for fork's table copy (checks only that the frame is USER).
     'refIfUser',
   ],
-  // addAt: @internal unchecked fast path of add (the demand-fault path holds a valid index).
-  ReverseMap: ['constructor', 'find', 'frame', 'grow', 'addAt'],
+  // addAt: @internal unchecked fast path of add (the demand-fault path holds a valid index);
+  // removeAt: likewise of remove (the table-at-a-time teardown, zap.ts, holds a valid index).
+  ReverseMap: ['constructor', 'find', 'frame', 'grow', 'addAt', 'removeAt'],
   VmaTree: ['constructor', 'mergeAcross'],
 };
 
