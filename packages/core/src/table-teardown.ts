@@ -13,8 +13,8 @@
 import { PAGE_SIZE } from './address.js';
 import { checkBool, checkFrameSource, fields } from './arg-checks.js';
 import type { EditorHost } from './editor-host.js';
-import type { FlushObligation } from './flush.js';
 import { InvalidArgumentError } from './errors.js';
+import type { FlushObligation } from './flush.js';
 import { CURSOR_DONE, CURSOR_UP, type PageTableCursor } from './page-table-cursor.js';
 import type {
   FrameSource,

@@ -126,7 +126,14 @@ export default async function zapBench(bench: BenchContext): Promise<void> {
   const input = `${RESIDENT_MIB} MiB resident (${PAGES} private 4 KiB pages, written), shared COW with the child`;
   if (peer) {
     const row = (name: string, inputSize: string, value: number) =>
-      bench.measure({ name: `${linux} ${name}`, inputSize, unit: 'ms', better: 'lower', repeat: 1, run: () => value });
+      bench.measure({
+        name: `${linux} ${name}`,
+        inputSize,
+        unit: 'ms',
+        better: 'lower',
+        repeat: 1,
+        run: () => value,
+      });
     const how = `${input}, MADV_NOHUGEPAGE, best of ${repeats}`;
     await row(`fork of a process with ${RESIDENT_MIB} MiB resident (COW)`, how, peer.fork_ms);
     await row('exit of the forked child (exit_mmap)', `${how}; to the parent's waitpid`, peer.exit_ms);
@@ -155,11 +162,24 @@ export default async function zapBench(bench: BenchContext): Promise<void> {
     const min = (pick: (r: Run) => number) => Math.min(...runs.map(pick));
     const fromRuns = (name: string, inputSize: string, pick: (r: Run) => number) =>
       bench.measure({ name, inputSize, unit: 'ms', better: 'lower', repeat: 1, run: () => min(pick) });
-    best.set(`fork ${c.name}`, min((r) => r.forkMs));
-    best.set(`exit ${c.name}`, min((r) => r.exitMs));
-    best.set(`munmap ${c.name}`, min((r) => r.munmapMs));
+    best.set(
+      `fork ${c.name}`,
+      min((r) => r.forkMs),
+    );
+    best.set(
+      `exit ${c.name}`,
+      min((r) => r.exitMs),
+    );
+    best.set(
+      `munmap ${c.name}`,
+      min((r) => r.munmapMs),
+    );
     await fromRuns(`mmkit exit of the forked child (${c.name})`, `${board}, same runs`, (r) => r.exitMs);
-    await fromRuns(`mmkit munmap of ${RESIDENT_MIB} MiB in the forked child (${c.name})`, `${board}, same runs`, (r) => r.munmapMs);
+    await fromRuns(
+      `mmkit munmap of ${RESIDENT_MIB} MiB in the forked child (${c.name})`,
+      `${board}, same runs`,
+      (r) => r.munmapMs,
+    );
     const slow: Run[] = [];
     await bench.measure({
       name: `mmkit exit of the forked child, per-leaf path (an event listener attached) (${c.name})`,

@@ -52,7 +52,12 @@ type Teardown =
   | { op: 'munmap'; region: number; page: number; pages: number; child: boolean }
   | { op: 'dontneed'; region: number; page: number; pages: number };
 
-const protArb = fc.constantFrom(PROT.READ | PROT.WRITE, PROT.READ, PROT.READ | PROT.WRITE | PROT.EXEC, PROT.NONE);
+const protArb = fc.constantFrom(
+  PROT.READ | PROT.WRITE,
+  PROT.READ,
+  PROT.READ | PROT.WRITE | PROT.EXEC,
+  PROT.NONE,
+);
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 3,
@@ -87,7 +92,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.constant({ op: 'fork' as const }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('pageout' as const), region: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('swapin' as const), region: fc.nat(), page: fc.nat() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('swapin' as const), region: fc.nat(), page: fc.nat() }),
+  },
 );
 
 const teardownArb: fc.Arbitrary<Teardown> = fc.oneof(
@@ -136,7 +144,13 @@ function world(c: TestConfig, ops: readonly Op[]): World {
   for (let i = 0; i < 1100; i++) k.store(p, Number(big.value) + i * PAGE, 1, (i & 0xff) | 1);
   // Two huge pages (the smallest huge leaf of the format), written: huge leaves to tear down.
   const hugePages = k.arch.geometry.entryPages[2]!;
-  const huge = k.mmap(p, 0, 2 * hugePages * PAGE, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS | MAP.HUGETLB);
+  const huge = k.mmap(
+    p,
+    0,
+    2 * hugePages * PAGE,
+    PROT.READ | PROT.WRITE,
+    MAP.PRIVATE | MAP.ANONYMOUS | MAP.HUGETLB,
+  );
   if (!huge.ok) throw new Error(huge.detail);
   w.regions.push({ va: Number(huge.value), pages: 2 * hugePages });
   for (let i = 0; i < 2; i++) k.store(p, Number(huge.value) + i * hugePages * PAGE, 1, 7);
@@ -247,7 +261,8 @@ function snapshot(k: Kernel) {
   const ram = new Uint8Array(frames0 * PAGE);
   let at = 0;
   for (const r of k.memory.ram) {
-    for (let pfn = r.start / PAGE; pfn < r.end / PAGE; pfn++, at += PAGE) k.memory.readFrameInto(pfn, ram, at);
+    for (let pfn = r.start / PAGE; pfn < r.end / PAGE; pfn++, at += PAGE)
+      k.memory.readFrameInto(pfn, ram, at);
   }
   const frames: number[] = [];
   const rmap: string[] = [];
@@ -308,26 +323,30 @@ let fastLeaves = 0;
 /** The comparison of the two paths, as a fast-check property. */
 function twinsAgree(c: TestConfig, numRuns: number): void {
   fc.assert(
-    fc.property(fc.array(opArb, { maxLength: 20 }), fc.array(teardownArb, { minLength: 1, maxLength: 3 }), (ops, tds) => {
-      const a = world(c, ops);
-      const b = world(c, ops);
-      expectSame(snapshot(a.k), snapshot(b.k)); // the twins did the same work
-      for (const t of tds) {
-        // removeAt is the table-at-a-time path's reverse-map call: never per leaf, always without listeners.
-        const perLeaf = vi.spyOn(a.k.rmap, 'removeAt');
-        const tableAtATime = vi.spyOn(b.k.rmap, 'removeAt');
-        const ra = teardown(a, t, true);
-        const rb = teardown(b, t, false);
-        expect(perLeaf).not.toHaveBeenCalled();
-        fastLeaves += tableAtATime.mock.calls.length;
-        perLeaf.mockRestore();
-        tableAtATime.mockRestore();
-        expect(rb).toEqual(ra);
-        expectSame(snapshot(a.k), snapshot(b.k));
-        expect(nextFrames(b.k, 300)).toEqual(nextFrames(a.k, 300));
-        expect(audit(b.k).problems).toEqual([]);
-      }
-    }),
+    fc.property(
+      fc.array(opArb, { maxLength: 20 }),
+      fc.array(teardownArb, { minLength: 1, maxLength: 3 }),
+      (ops, tds) => {
+        const a = world(c, ops);
+        const b = world(c, ops);
+        expectSame(snapshot(a.k), snapshot(b.k)); // the twins did the same work
+        for (const t of tds) {
+          // removeAt is the table-at-a-time path's reverse-map call: never per leaf, always without listeners.
+          const perLeaf = vi.spyOn(a.k.rmap, 'removeAt');
+          const tableAtATime = vi.spyOn(b.k.rmap, 'removeAt');
+          const ra = teardown(a, t, true);
+          const rb = teardown(b, t, false);
+          expect(perLeaf).not.toHaveBeenCalled();
+          fastLeaves += tableAtATime.mock.calls.length;
+          perLeaf.mockRestore();
+          tableAtATime.mockRestore();
+          expect(rb).toEqual(ra);
+          expectSame(snapshot(a.k), snapshot(b.k));
+          expect(nextFrames(b.k, 300)).toEqual(nextFrames(a.k, 300));
+          expect(audit(b.k).problems).toEqual([]);
+        }
+      },
+    ),
     { numRuns, seed: 0x2a9 },
   );
 }
@@ -368,16 +387,20 @@ describe.each(CONFIGS)('zap paths: $name', (c) => {
 });
 
 describe('leaves whose pattern has no verified template', () => {
-  it.each(CONFIGS)('are torn down one by one inside a table, with the same result: $name', (c) => {
-    refuse.dirty = true;
-    try {
-      fastLeaves = 0;
-      twinsAgree(c, 4);
-      expect(fastLeaves).toBeGreaterThan(0);
-    } finally {
-      refuse.dirty = false;
-    }
-  }, 240_000);
+  it.each(CONFIGS)(
+    'are torn down one by one inside a table, with the same result: $name',
+    (c) => {
+      refuse.dirty = true;
+      try {
+        fastLeaves = 0;
+        twinsAgree(c, 4);
+        expect(fastLeaves).toBeGreaterThan(0);
+      } finally {
+        refuse.dirty = false;
+      }
+    },
+    240_000,
+  );
 });
 
 describe('the twin comparison catches a teardown bug', () => {

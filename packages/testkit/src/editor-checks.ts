@@ -605,7 +605,9 @@ export function checkFreeSubtables(backend: ArchBackend, options: EditorCheckOpt
     const n = h.editor.freeSubtables({ ...range, source });
     // (The harness's roots were handed out before `live` was read.)
     if (n !== tables.length - 1 || h.frames.liveFrames !== live || h.editor.tableFrames(range).length !== 1)
-      p.push(`freeSubtables freed ${n} of ${tables.length - 1} tables; ${h.frames.liveFrames - live} still live`);
+      p.push(
+        `freeSubtables freed ${n} of ${tables.length - 1} tables; ${h.frames.liveFrames - live} still live`,
+      );
     // Bottom-up: a table is freed (with its level) after every table below it.
     const at = new Map(freed.map((f, i) => [f.pa, i]));
     for (const t of tables.slice(1)) {
