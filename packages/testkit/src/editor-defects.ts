@@ -156,9 +156,10 @@ class ClearEndInclusive extends PageTableEditor {
 
 class FreeSubtablesDropsLeaves extends PageTableEditor {
   override freeSubtables(options: FreeSubtablesOptions): number {
-    const flush = this.newFlush({ asid: 0 });
-    this.clearLeaves({ ...options, flush }, () => {});
-    flush.ignore('editor defect: the leaves it drops are never invalidated');
+    const vpns: number[] = [];
+    this.forEachLeaf(options, (leaf) => vpns.push(leaf.vpn));
+    for (const vpn of vpns)
+      this.unmap(options.root, vpn)?.flush.ignore('editor defect: the leaves it drops are never invalidated');
     return super.freeSubtables(options);
   }
 }
