@@ -3,7 +3,10 @@
  * entries once its leaves are gone (`freeSubtables`, exit and exec), and pruning the tables an
  * unmap left empty (`pruneEmptyTables`, Linux `free_pgtables`). Both walk with a spare cursor of
  * the editor and either complete or change nothing (freeSubtables checks the whole range before
- * freeing; pruneEmptyTables frees only tables it has just found empty).
+ * freeing; pruneEmptyTables frees only tables it has just found empty). A leaf table is checked
+ * whole from its words (`PhysicalMemory.frameWords`) instead of being descended into entry by
+ * entry — it has nothing below it — and freed or kept at the point of the walk where the descent
+ * would have done it, so tables reach the frame source in the same order either way.
  *
  * The editor's public methods carry the documentation and delegate here.
  */
@@ -11,7 +14,8 @@ import { PAGE_SIZE } from './address.js';
 import { checkBool, checkFrameSource, fields } from './arg-checks.js';
 import type { EditorHost } from './editor-host.js';
 import { InvalidArgumentError } from './errors.js';
-import { CURSOR_DONE, CURSOR_UP } from './page-table-cursor.js';
+import type { FlushObligation } from './flush.js';
+import { CURSOR_DONE, CURSOR_UP, type PageTableCursor } from './page-table-cursor.js';
 import type {
   FrameSource,
   FreeSubtablesOptions,
@@ -35,7 +39,9 @@ export function freeSubtables(h: EditorHost, options: FreeSubtablesOptions): num
         if (c.level !== rootLevel && next < 0) {
           throw new InvalidArgumentError('table teardown', `vpn ${c.vpn}`, 'no leaf left in the range');
         }
-        if (next >= 0 && (c.level !== rootLevel || c.inside)) {
+        // A leaf table wholly inside the range: all zero is all pass 2 needs (no descent).
+        const whole = next >= 0 && c.level === 2 && c.inside && leafTableIsZero(h, next);
+        if (next >= 0 && (c.level !== rootLevel || c.inside) && !whole) {
           c.down(next);
           continue;
         }
@@ -47,16 +53,19 @@ export function freeSubtables(h: EditorHost, options: FreeSubtablesOptions): num
     while (more) {
       const next = c.absent ? -1 : c.nextTable();
       if (next >= 0 && (c.level !== rootLevel || c.inside)) {
-        c.down(next);
-        continue;
+        if (c.level !== 2 || !c.inside) {
+          c.down(next);
+          continue;
+        }
+        // A leaf table wholly inside the range (pass 1 found it all zero): freed without the
+        // descent, at the point of the walk the descent would have freed it.
+        freeChild(h, c, source as FrameSource);
+        freed++;
       }
       let r = c.step();
       while (r === CURSOR_UP) {
         // Finished the table of the current entry: free it.
-        const child = h.backend.codec.nextTable(c.lo, c.hi, c.level);
-        h.memory.fill(child, PAGE_SIZE, 0);
-        (source as FrameSource).freeTable(child, c.level - 1);
-        c.write(0, 0);
+        freeChild(h, c, source as FrameSource);
         freed++;
         r = c.step();
       }
@@ -66,6 +75,32 @@ export function freeSubtables(h: EditorHost, options: FreeSubtablesOptions): num
     h.release(c);
   }
   return freed;
+}
+
+/** Frees the table the cursor's entry points to (zeroed) and clears the entry. */
+function freeChild(h: EditorHost, c: PageTableCursor, source: FrameSource): void {
+  const child = h.backend.codec.nextTable(c.lo, c.hi, c.level);
+  h.memory.fill(child, PAGE_SIZE, 0);
+  source.freeTable(child, c.level - 1);
+  c.write(0, 0);
+}
+
+/** Frees the (empty) table the cursor's entry points to for pruneEmptyTables; returns 1. */
+function pruneChild(c: PageTableCursor, source: FrameSource, flush: FlushObligation): number {
+  const child = c.nextTable();
+  c.write(0, 0);
+  source.freeTable(child, c.level - 1);
+  flush.addPage(c.vpn);
+  return 1;
+}
+
+/** True when every word of the leaf table at `tablePa` is zero (read as words, no walk). */
+function leafTableIsZero(h: EditorHost, tablePa: number): boolean {
+  const pfn = tablePa / PAGE_SIZE;
+  if (!h.memory.isTouched(pfn)) return true; // never written: zeros, and no backing store to give it
+  const words = h.memory.frameWords(pfn);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  return true;
 }
 
 /** @internal {@link PageTableEditor.pruneEmptyTables}'s body (see there). */
@@ -81,19 +116,17 @@ export function pruneEmptyTables(h: EditorHost, options: PruneOptions): PruneRes
     let more = c.begin(options);
     while (more) {
       const next = c.absent ? -1 : c.nextTable();
-      if (next >= 0) {
+      if (next >= 0 && c.level !== 2) {
         c.down(next);
         continue;
       }
+      // A leaf table is checked whole without the descent (nothing below it to prune), at the
+      // point of the walk the descent would have checked it.
+      if (next >= 0 && leafTableIsZero(h, next)) freed += pruneChild(c, source, flush);
       let r = c.step();
       while (r === CURSOR_UP) {
         const child = h.backend.codec.nextTable(c.lo, c.hi, c.level);
-        if (c.tableIsEmpty(child)) {
-          c.write(0, 0);
-          source.freeTable(child, c.level - 1);
-          flush.addPage(c.vpn);
-          freed++;
-        }
+        if (c.tableIsEmpty(child)) freed += pruneChild(c, source, flush);
         r = c.step();
       }
       more = r !== CURSOR_DONE;

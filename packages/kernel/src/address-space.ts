@@ -34,10 +34,10 @@ import type { SimpleLayout } from './layout.js';
 import { FrameState } from './page-allocator.js';
 import * as ranges from './space-ranges.js';
 import { zapSwapEntries } from './swap.js';
-import { freeSwapCacheIfUnmapped } from './swap-cache.js';
 import { checkLeafAttributes, PROT } from './syscalls.js';
 import { anonVma, createVmaTree, isCowVma, type SharedObject, type VmaValue } from './vma.js';
 import type { VmaTree } from './vma-tree.js';
+import { releaseLeafFrames, zapLeafTables } from './zap.js';
 
 /** Result of mapping operations that can run out of memory. */
 export type MapOutcome =
@@ -354,31 +354,21 @@ export class AddressSpace {
   clearLeaves(startVpn: number, endVpn: number, flush: FlushObligation): number {
     if (this.root === 0 || endVpn <= startVpn) return 0;
     if (this.swapEntries > 0) zapSwapEntries(this.k, this, startVpn, endVpn);
-    const { arch, allocator, events, bounds, rmap } = this.k;
+    const { arch, events, bounds } = this.k;
+    // Nobody listening: a leaf table at a time (zap.ts); else per leaf, with an event each.
+    if (!events.active) return zapLeafTables(this.k, this, startVpn, endVpn, flush);
     const g = arch.geometry;
     const pageBytes = bounds.pageBytes;
-    const emit = events.active;
     return this.k.editor.clearLeaves({ root: this.root, startVpn, endVpn, flush }, (leaf) => {
       const pages = g.entryPages[leaf.level]!;
-      this.residentPages -= pages;
-      for (let i = 0; i < pages; i++) {
-        const pa = leaf.pa + i * pageBytes;
-        // Frames outside the pool (devices) and the zero page carry no reference.
-        if (allocator.stateOf(pa) === FrameState.USER) {
-          rmap.remove(pa, this, leaf.vpn + i);
-          allocator.unref(pa);
-          freeSwapCacheIfUnmapped(this.k, pa); // a swap-cache frame nothing maps (free_swap_cache)
-        }
-      }
-      if (emit) {
-        events.emit({
-          type: 'unmap',
-          space: `pid ${this.pid}`,
-          va: vaOf(leaf.vpn),
-          pa: leaf.pa,
-          sizeBytes: pages * pageBytes,
-        });
-      }
+      releaseLeafFrames(this.k, this, leaf.vpn, leaf.pa, pages);
+      events.emit({
+        type: 'unmap',
+        space: `pid ${this.pid}`,
+        va: vaOf(leaf.vpn),
+        pa: leaf.pa,
+        sizeBytes: pages * pageBytes,
+      });
     });
   }
 

@@ -22,6 +22,7 @@
  * | `address-space.ts`   | one user address space: VMAs, tables, ASID, break, every table change |
  * | `space-ranges.ts`    | huge-leaf splits, the Contiguous hint, mprotect and mremap of a range |
  * | `fork-copy.ts`       | fork's copy of an address space (copy-on-write sharing, eager copy)   |
+ * | `zap.ts`             | teardown of leaves (exit, exec, munmap, DONTNEED), table-at-a-time    |
  * | `cow.ts`             | copy-on-write breaks (reuse, zero-fill, copy) and lazy PTE upgrades   |
  * | `mm-syscalls.ts`     | mmap, munmap, mprotect, mremap, brk (POSIX errnos)                    |
  * | `fault.ts`           | the fault handler: classification, demand paging, kills               |

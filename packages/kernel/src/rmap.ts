@@ -194,7 +194,10 @@ export class ReverseMap<S> {
     return f >= 0 && this.removeAt(f, space, vpn);
   }
 
-  /** @internal {@link remove} for a caller that holds the frame-table index `f` of a pool frame. */
+  /**
+   * @internal {@link remove} for a caller that holds the frame-table index `f` of a pool frame (the
+   * COW fault, exit's and munmap's table-at-a-time teardown in zap.ts): no address check, no lookup.
+   */
   removeAt(f: number, space: S, vpn: number): boolean {
     const id = this.knownId(space);
     if (id === 0) return false;

@@ -24,6 +24,7 @@ import {
   checkEditorSplitCollapse,
   checkFaultSyndrome,
   checkFlushLedger,
+  checkFreeSubtables,
   checkLeafAddresses,
   checkLeafRoundTrip,
   checkLeafTemplate,
@@ -65,6 +66,7 @@ const EDITOR_CHECKS = {
   checkFlushLedger,
   checkRangeValidation,
   checkClearAndPrune,
+  checkFreeSubtables,
   checkLeafTemplate,
 } as const satisfies Record<string, EditorCheck>;
 
@@ -300,6 +302,7 @@ describe('each editor check catches the editor defect it is meant to catch', () 
     ['ledger-not-told', checkFlushLedger, /a dropped unmap obligation is not counted \(0\)/],
     ['cursor-clamps-end', checkRangeValidation, /end past the address space: accepted/],
     ['clear-end-inclusive', checkClearAndPrune, /clearLeaves removed \[2049,3074,4095\] \(count 3\)/],
+    ['free-subtables-drops-leaves', checkFreeSubtables, /with a leaf left in the range did not throw/],
   ];
   it('covers every editor defect', () => {
     expect(cases.map(([defect]) => defect).sort()).toEqual(Object.values(EDITOR_DEFECT_FOR_CHECK).sort());

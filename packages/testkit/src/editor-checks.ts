@@ -22,6 +22,7 @@ import {
   type BreakBeforeMakePlan,
   FlushLedger,
   type FlushObligation,
+  hex,
   isMmError,
   type LeafAttributes,
   leafTemplate,
@@ -29,6 +30,7 @@ import {
   type PageTableEditorOptions,
   type PhysicalMemory,
   Privilege,
+  type TableFrame,
   UndischargedFlushError,
   WalkResult,
 } from '@mmkit/core';
@@ -544,6 +546,81 @@ export function checkClearAndPrune(backend: ArchBackend, options: EditorCheckOpt
   return p;
 }
 
+/**
+ * freeSubtables (exit's and exec's teardown): refuses, freeing nothing, while a leaf is left in
+ * the range; once the leaves are gone it frees every table below the root (children before their
+ * parents) and keeps the root.
+ */
+export function checkFreeSubtables(backend: ArchBackend, options: EditorCheckOptions = {}): string[] {
+  const p: string[] = [];
+  const g = backend.geometry;
+  const d = backend.description;
+  const attrs = dataAttrs(backend, 1, false);
+  if (!attrs) return ['no user-half page to map'];
+  attempt(p, 'freeSubtables', () => {
+    const h = editorHarness(backend, options);
+    const range = { root: h.userRoot }; // the whole root: the harness maps nothing else under it
+    const live = h.frames.liveFrames;
+    const span = g.entries[1]!;
+    // Three leaf tables: two neighbours, and one under another table of the level above (where
+    // the format has one).
+    const far = g.rootLevel >= 3 ? g.entryPages[3]! + 7 : 6 * span + 7;
+    const vpns = [2 * span, 3 * span + 5, 3 * span + span - 1, far];
+    for (const [i, v] of vpns.entries())
+      h.editor.map({ root: h.userRoot, vpn: v, pa: LEAF_PA + i * 4096, level: 1, attrs, source: h.frames });
+    const tables = h.editor.tableFrames(range);
+    // Each table's children, read from its descriptors before anything is freed.
+    const children = new Map<number, number[]>();
+    for (const t of tables.slice(1)) {
+      const out: number[] = [];
+      for (let off = 0; t.level > 1 && off < 4096; off += d.descriptorBytes) {
+        const lo = h.memory.read32(t.pa + off);
+        const hi = d.descriptorBytes === 8 ? h.memory.read32(t.pa + off + 4) : 0;
+        const next = backend.codec.nextTable(lo, hi, t.level);
+        if (next >= 0 && tables.some((x) => x.pa === next)) out.push(next);
+      }
+      children.set(t.pa, out);
+    }
+    const used = h.frames.liveFrames;
+    const freed: TableFrame[] = [];
+    const source = {
+      allocTable: (level: number) => h.frames.allocTable(level),
+      freeTable: (pa: number, level: number) => {
+        freed.push({ pa, level });
+        h.frames.freeTable(pa, level);
+      },
+    };
+    // One leaf left (the last one): an error, nothing freed.
+    for (const v of vpns.slice(0, -1)) ignore(h.editor.unmap(h.userRoot, v, h.asid)!.flush);
+    try {
+      h.editor.freeSubtables({ ...range, source });
+      p.push('freeSubtables with a leaf left in the range did not throw');
+    } catch (e) {
+      if (!isMmError(e)) p.push(`freeSubtables with a leaf left threw ${String(e)}`);
+    }
+    if (freed.length > 0 || h.frames.liveFrames !== used)
+      p.push(`a refused freeSubtables freed ${freed.length} table(s)`);
+    const last = h.editor.unmap(h.userRoot, vpns.at(-1)!, h.asid); // (gone already under a defect)
+    if (last) ignore(last.flush);
+    const n = h.editor.freeSubtables({ ...range, source });
+    // (The harness's roots were handed out before `live` was read.)
+    if (n !== tables.length - 1 || h.frames.liveFrames !== live || h.editor.tableFrames(range).length !== 1)
+      p.push(
+        `freeSubtables freed ${n} of ${tables.length - 1} tables; ${h.frames.liveFrames - live} still live`,
+      );
+    // Bottom-up: a table is freed (with its level) after every table below it.
+    const at = new Map(freed.map((f, i) => [f.pa, i]));
+    for (const t of tables.slice(1)) {
+      const i = at.get(t.pa);
+      if (i === undefined) p.push(`table ${hex(t.pa)} (level ${t.level}) was not freed`);
+      else if (freed[i]!.level !== t.level) p.push(`table ${hex(t.pa)} freed as level ${freed[i]!.level}`);
+      else if (children.get(t.pa)!.some((c) => (at.get(c) ?? -1) > i))
+        p.push(`table ${hex(t.pa)} (level ${t.level}) was freed before a table below it`);
+    }
+  });
+  return p;
+}
+
 /** A leaf template (where the format allows one) installs exactly what map installs. */
 export function checkLeafTemplate(backend: ArchBackend, options: EditorCheckOptions = {}): string[] {
   const p: string[] = [];
@@ -596,6 +673,9 @@ export function describeEditorConformance(name: string, make: () => ArchBackend)
     });
     it('clearLeaves removes exactly the leaves inside; prune gives back every table', () => {
       expect(checkClearAndPrune(make())).toEqual([]);
+    });
+    it('freeSubtables refuses while a leaf is left, then frees every table below the root', () => {
+      expect(checkFreeSubtables(make())).toEqual([]);
     });
     it('a leaf template installs exactly what map installs', () => {
       expect(checkLeafTemplate(make())).toEqual([]);

@@ -17,6 +17,7 @@ import {
   type CollapsePrepared,
   FlushObligation,
   type FrameSource,
+  type FreeSubtablesOptions,
   type LeafRef,
   type NewFlushOptions,
   OutOfRangeError,
@@ -52,7 +53,9 @@ export type EditorDefect =
    */
   | 'cursor-clamps-end'
   /** `clearLeaves` treats `endVpn` as inclusive and removes the leaf just after the range (checkClearAndPrune). */
-  | 'clear-end-inclusive';
+  | 'clear-end-inclusive'
+  /** `freeSubtables` clears the leaves left in the range instead of refusing (checkFreeSubtables). */
+  | 'free-subtables-drops-leaves';
 
 /**
  * For each editor check whose subject is the core editor, the editor defect that this check, and
@@ -67,6 +70,7 @@ export const EDITOR_DEFECT_FOR_CHECK = Object.freeze({
   checkFlushLedger: 'ledger-not-told',
   checkRangeValidation: 'cursor-clamps-end',
   checkClearAndPrune: 'clear-end-inclusive',
+  checkFreeSubtables: 'free-subtables-drops-leaves',
 } as const satisfies Record<string, EditorDefect>);
 
 class ForEachLeafSkipsBlocks extends PageTableEditor {
@@ -150,6 +154,16 @@ class ClearEndInclusive extends PageTableEditor {
   }
 }
 
+class FreeSubtablesDropsLeaves extends PageTableEditor {
+  override freeSubtables(options: FreeSubtablesOptions): number {
+    const vpns: number[] = [];
+    this.forEachLeaf(options, (leaf) => vpns.push(leaf.vpn));
+    for (const vpn of vpns)
+      this.unmap(options.root, vpn)?.flush.ignore('editor defect: the leaves it drops are never invalidated');
+    return super.freeSubtables(options);
+  }
+}
+
 const EDITORS: Readonly<Record<EditorDefect, typeof PageTableEditor>> = {
   'for-each-leaf-skips-blocks': ForEachLeafSkipsBlocks,
   'split-breaks-before-alloc': SplitBreaksBeforeAlloc,
@@ -158,6 +172,7 @@ const EDITORS: Readonly<Record<EditorDefect, typeof PageTableEditor>> = {
   'ledger-not-told': LedgerNotTold,
   'cursor-clamps-end': CursorClampsEnd,
   'clear-end-inclusive': ClearEndInclusive,
+  'free-subtables-drops-leaves': FreeSubtablesDropsLeaves,
 };
 
 /** An {@link EditorFactory} for the editor checks' `createEditor` option that builds an editor with `defect`. */

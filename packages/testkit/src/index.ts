@@ -45,6 +45,7 @@ export {
   checkEditorOutOfMemory,
   checkEditorSplitCollapse,
   checkFlushLedger,
+  checkFreeSubtables,
   checkLeafTemplate,
   checkRangeValidation,
   describeEditorConformance,
