@@ -169,9 +169,9 @@ class Zap {
       cleared++;
       // releaseLeafFrames for one page, with the frame index looked up once.
       const f = allocator.frameIndex(pa);
-      if (f < 0 || allocator.stateOf(pa) !== FrameState.USER) continue;
+      if (f < 0 || allocator.userRefsAt(f) === 0) continue; // not a USER frame
       rmap.removeAt(f, space, vpn);
-      allocator.unref(pa);
+      allocator.unrefAt(f, pa);
       if (frameType[f]! >= 0) freeSwapCacheIfUnmapped(k, pa);
     }
     space.residentPages -= cleared;
