@@ -179,6 +179,7 @@ describe.each(CONFIGS)('the reserve below the min watermark — $name', (c) => {
     expect(k.allocator.freeCount).toBe(MIN); // the reserve is intact
     clean(k);
     expect(k.munmap(p, m.value, 8 * 4096).ok).toBe(true);
+    expect(p.space.vmas.size).toBe(vmas);
     expect(k.allocator.freeCount).toBe(MIN + 4);
     expect(k.mremap(p, base, 8 * 4096, 4096 * 4096, 1).ok).toBe(false); // MREMAP_MAYMOVE
     expect(k.allocator.freeCount).toBe(MIN + 4);
