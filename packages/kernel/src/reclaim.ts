@@ -163,8 +163,10 @@ export function isUnevictable(_k: KernelContext, space: AddressSpace, vpn: numbe
   return lock === 'locked' || lock === 'onfault';
 }
 
-/** Which reclaim is running: decides which counters and events it updates. */
-/** @internal Which reclaim is running: kswapd, direct, explicit (Kernel.reclaim). */
+/**
+ * @internal Which reclaim is running — kswapd, direct, explicit (Kernel.reclaim): decides which
+ * counters and events it updates.
+ */
 export type Mode = 0 | 1 | 2;
 /** @internal */
 export const KSWAPD: Mode = 0;
