@@ -4,8 +4,8 @@
  * - `activate_locked`: a swap-cache page reclaim keeps — activated because referenced (two-list:
  *   the second reference, not the first, which only rotates it; CLOCK: its second chance),
  *   mlocked, or pinned — gives up its slot when swap is more than half full or it is mlocked;
- * - a split huge page's frames enter the replacement policy as 4 KiB frames, lowest first, and
- *   are reclaimed in that order (`lru_add_split_folio`);
+ * - a split huge page's frames (munmap, mprotect, a copy-on-write split) enter the replacement
+ *   policy as 4 KiB frames, lowest first, and are reclaimed in that order (`lru_add_split_folio`);
  * - kswapd is woken where Linux's fast path (`ALLOC_WMARK_LOW`) fails — also when the call itself
  *   brings free frames back above `low` (direct reclaim) — and not one frame earlier.
  */
@@ -214,6 +214,45 @@ describe.each(CONFIGS)('a split huge page feeds the policy per 4 KiB frame: $nam
       expect(k.allocator.freeCount).toBe(k.baselineFree);
       clean(k);
     }, 60_000);
+});
+
+describe.each(CONFIGS)('a copy-on-write split feeds the policy too: $name', (c) => {
+  it('a write to a shared huge page with no aligned run free splits it; the child’s frames are then reclaimable', () => {
+    const k = bootKernel({
+      arch: c.arch(),
+      machine: c.machine(),
+      cpus: 2,
+      strictTlb: true,
+      autoReclaim: false,
+      reclaimPolicy: 'fifo',
+    });
+    const hp = k.bounds.hugePages;
+    const parent = k.createProcess();
+    const r = k.mmap(parent, 0, BigInt(hp) * PAGE, RW, PRIV | MAP.HUGETLB | MAP.POPULATE);
+    if (!r.ok) throw new Error(r.detail);
+    const va = (i: number) => r.value + BigInt(i) * PAGE;
+    for (const i of [0, 1, hp - 1])
+      expect(k.store(parent, va(i) + 16n, 8, 0x9000n + BigInt(i)).ok).toBe(true);
+    expect(k.swapon({ pages: hp + 8 }).ok).toBe(true);
+    const f = k.fork(parent);
+    if (!f.ok) throw new Error(f.errno);
+    const child = f.process;
+    const release = leaveFree(k, 16); // no aligned run for a whole copy (hugetlb_wp): split instead
+    expect(k.store(child, va(1) + 16n, 8, 0xc0ffeen).ok).toBe(true);
+    expect(k.lookup(child, va(0))!.level).toBe(1);
+    expect(k.lookup(parent, va(0))!.level).toBeGreaterThan(1);
+    release();
+    clean(k);
+    k.exit(parent); // the child alone maps the frames now
+    clean(k);
+    expect(k.reclaim(hp)).toBe(hp); // every 4 KiB page, the copy included
+    expect(child.residentPages).toBe(0);
+    clean(k);
+    expect(load(k, child, va(0))).toBe(0x9000n);
+    expect(load(k, child, va(1))).toBe(0xc0ffeen);
+    expect(load(k, child, va(hp - 1))).toBe(0x9000n + BigInt(hp - 1));
+    clean(k);
+  }, 60_000);
 });
 
 type Reclaim = Extract<MmEvent, { type: 'reclaim' }>;
