@@ -273,8 +273,9 @@ export abstract class KernelMemoryApi extends KernelCore {
   }
 
   /**
-   * Runs kswapd now if it is awake (free frames below the low watermark, a swap device on): it
-   * reclaims until free frames reach the high watermark or nothing more can be reclaimed.
+   * Runs kswapd now if it is awake (woken by an allocation at or below the low watermark, or free
+   * frames below it; a swap device on): it reclaims until free frames reach the high watermark or
+   * nothing more can be reclaimed (see `kswapd.ts`).
    * Returns the frames freed. The kernel also runs it at the end of every kernel call.
    */
   runKswapd(): number {

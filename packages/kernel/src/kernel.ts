@@ -43,7 +43,8 @@
  * | `swap-out.ts`        | swap-out of a frame through the reverse map, MADV_PAGEOUT             |
  * | `swap-in.ts`         | swap-in on a fault, readahead, MADV_WILLNEED                          |
  * | `swap-cache.ts`      | the swap cache kept after swap-in: freeing swap, frame dirtiness      |
- * | `reclaim.ts`         | watermarks, kswapd, direct reclaim, the kernel's replacement policy   |
+ * | `reclaim.ts`         | the kernel's replacement policy, shrinking, the reserve, counters     |
+ * | `kswapd.ts`          | when reclaim runs: kswapd's wake and run, direct reclaim              |
  * | `watermarks.ts`      | the allocator's watermarks: Linux's defaults, explicit ones checked   |
  * | `slow-path.ts`       | the allocator slow path: direct reclaim, then the OOM killer, retry   |
  * | `swap-view.ts`       | a read-only view of one device's slots: counts, cache, owning PTEs    |

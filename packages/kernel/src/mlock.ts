@@ -184,6 +184,33 @@ export function populateLocked(
 }
 
 /**
+ * Linux `mm_populate(start, len)` — `__mm_populate(start, len, ignore_errors = 1)`, which
+ * `vm_mmap_pgoff` runs after an mmap with MAP_POPULATE or of a VM_LOCKED mapping and whose result
+ * it ignores: every VMA piece of [s, e) in order is populated as `populate_vma_page_range` does
+ * (see {@link populateVma}: write faults for private writable memory, nothing for PROT_NONE),
+ * except device pieces (`VM_IO | VM_PFNMAP`) and MLOCK_ONFAULT ones (`VM_LOCKONFAULT`). Each page
+ * runs the allocator's slow path (direct reclaim, then the OOM killer); a page that still cannot
+ * be had ends that VMA's population (the pages faulted so far stay, the rest fault in on first
+ * touch) and the next VMA is tried. Stops when the OOM killer chose the process itself.
+ */
+export function mmPopulate(k: KernelContext, space: AddressSpace, s: number, e: number): void {
+  const list: [number, number, VmaValue][] = [];
+  space.vmas.forEach(
+    (v) => {
+      list.push([Math.max(v.startVpn, s), Math.min(v.endVpn, e), v.value]);
+    },
+    s,
+    e,
+  );
+  const proc = processOfSpace(k, space);
+  for (const [from, to, v] of list) {
+    if (v.kind === 'device' || v.lock === 'onfault') continue;
+    populateVma(k, space, from, to, v);
+    if (proc?.alive === false) return;
+  }
+}
+
+/**
  * Linux `populate_vma_page_range`: a write fault per page of a private writable VMA (breaking
  * copy-on-write sharing and replacing the zero page, FOLL_WRITE), a read fault otherwise; a
  * PROT_NONE VMA is not accessible (`check_vma_flags`: EFAULT).

@@ -10,10 +10,9 @@
 import { type AddressInput, hex, vaOf } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 import { populateRange } from './fault.js';
-import { futureLock, mlockFutureOk, populateLocked } from './mlock.js';
+import { futureLock, mlockFutureOk, mmPopulate, populateLocked } from './mlock.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
-import { reclaimOnOom } from './reclaim.js';
 import { allocSlowPath } from './slow-path.js';
 import {
   checkedAddress,
@@ -66,8 +65,10 @@ function isProt(prot: unknown): prot is number {
  * range first), then EPERM for a fixed address below `mmap_min_addr` (`cap_mmap_addr`: processes
  * are unprivileged). A hint is rounded down to a page and raised to `mmap_min_addr`
  * (`KernelOptions.mmapMinAddr`); it is used when the range there is free, else placement is
- * top-down below the stack gap. MAP_POPULATE faults everything in; MAP_HUGETLB uses huge leaves
- * where whole aligned ones fit. Lazy demand-zero by default. On failure nothing changed.
+ * top-down below the stack gap. MAP_POPULATE faults everything in that memory allows (Linux
+ * `vm_mmap_pgoff` → `mm_populate`, result ignored: running out of memory while populating is not
+ * an mmap error); MAP_HUGETLB uses huge leaves where whole aligned ones fit. Lazy demand-zero by
+ * default. On failure nothing changed.
  */
 export function mmap(
   k: KernelContext,
@@ -193,28 +194,6 @@ export function mmap(
         return fail('EACCES', `physical ${hex(physical + i * pageBytes)} is RAM the kernel manages`);
     }
   }
-  const populate = (flags & MAP.POPULATE) !== 0;
-  if (populate && physical === undefined) {
-    // Atomicity: a populate that could run out of memory is refused before anything changes when
-    // the allocator's slow path cannot help (no reclaim, no OOM killer), or when MAP_FIXED would
-    // first destroy an old mapping; direct reclaim runs first. Otherwise each page populated runs
-    // the slow path itself (slow-path.ts: reclaim, then the OOM killer, as Linux's
-    // populate_vma_page_range → handle_mm_fault) and a final failure unmaps the new range.
-    const levels = k.arch.geometry.rootLevel;
-    const need = pages + (Math.ceil(pages / k.bounds.leafTableEntries) + 2) * levels;
-    // Counted above the min watermark's reserve, which the populate's allocations may not take.
-    const alloc = k.allocator;
-    while (alloc.availableCount < need && reclaimOnOom(k, 'MAP_POPULATE'));
-    const replaces = (flags & MAP.FIXED) !== 0 && space.vmas.findIntersection(start, end) !== undefined;
-    if (alloc.availableCount < need && (!k.oomKiller || replaces))
-      return fail(
-        'ENOMEM',
-        `MAP_POPULATE needs up to ${need} free frames, ${alloc.availableCount} are available` +
-          (alloc.reserve > 0
-            ? ` (${alloc.freeCount} free, ${alloc.reserve} reserved below the min watermark)`
-            : ''),
-      );
-  }
   if (flags & MAP.FIXED && !space.unmapRange(start, end))
     return fail('ENOMEM', 'out of memory splitting a huge page at the range ends');
   const value: VmaValue = anonVma(prot, opts.name ?? '', {
@@ -230,17 +209,20 @@ export function mmap(
     lock,
   });
   space.vmas.insert(start, end, value);
-  if (populate || physical !== undefined) {
+  if (physical !== undefined) {
+    // remap_pfn_range: the page tables of a device mapping are built now; out of memory fails
+    // the mmap (the mapping goes again).
     if (!populateRange(k, space, start, end)) {
-      // The OOM killer chose this process: its space is gone with it.
       if (!proc.alive) return fail('ENOMEM', 'out of memory while populating: killed by the OOM killer');
       space.unmapRange(start, end);
       return fail('ENOMEM', 'out of memory while populating');
     }
-    if (physical !== undefined) space.setContiguousRuns(start, end);
-  } else if (lock === 'locked') {
-    // A locked mapping is populated, failures ignored (vm_mmap_pgoff → mm_populate).
-    populateLocked(k, space, start, end, true);
+    space.setContiguousRuns(start, end);
+  } else if ((flags & MAP.POPULATE) !== 0 || lock === 'locked') {
+    // vm_mmap_pgoff → mm_populate, whose result Linux ignores: the mapping exists whatever
+    // population achieved (pages it could not fault in fault in on first touch); the allocator's
+    // slow path, the OOM killer included, runs per page (see mmPopulate).
+    mmPopulate(k, space, start, end);
     if (!proc.alive) return fail('ENOMEM', 'out of memory while populating: killed by the OOM killer');
   }
   if (k.events.active)

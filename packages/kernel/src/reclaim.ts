@@ -15,12 +15,13 @@
  *
  * ## When reclaim runs (the simulator is single-threaded)
  *
- * - kswapd: woken when free frames are below `low`, checked when every kernel call ends (loads,
- *   stores and copies included: after the access the faults served, never between a fault and
- *   the access it retries, which would let kswapd take the page just faulted in), and on
- *   {@link Kernel.runKswapd}; it
- *   reclaims in batches of {@link SWAP_CLUSTER_MAX} until free ≥ `high` or nothing more can be
- *   reclaimed (Linux `balance_pgdat`), then sleeps. Events `kswapd-wake` / `kswapd-sleep`.
+ * - kswapd (`kswapd.ts`): woken where Linux's allocation fast path would fail — a USER frame
+ *   allocated at free ≤ `low`, direct reclaim — or by free frames below `low`, and run when the
+ *   kernel call ends (loads, stores and copies included: after the access the faults served,
+ *   never between a fault and the access it retries, which would let kswapd take the page just
+ *   faulted in), or on {@link Kernel.runKswapd}; it reclaims in batches of
+ *   {@link SWAP_CLUSTER_MAX} until free ≥ `high` or nothing more can be reclaimed (Linux
+ *   `balance_pgdat`), then sleeps. Events `kswapd-wake` / `kswapd-sleep`.
  * - Direct reclaim: an allocation that failed — no free frame, or one it may not take because of
  *   the reserve below — reclaims {@link SWAP_CLUSTER_MAX} frames synchronously (Linux
  *   `__alloc_pages_direct_reclaim` → `try_to_free_pages`) and, when that freed something, the
@@ -34,8 +35,8 @@
  * ({@link PageAllocator.reserve}, one comparison in the allocator): an allocation that would take
  * the free count below `min` fails, which sends it to direct reclaim and then the OOM killer
  * before memory is completely gone — Linux's `__zone_watermark_ok` with `ALLOC_WMARK_MIN` (the
- * slow path's watermark; Linux's fast path first tries `ALLOC_WMARK_LOW` and wakes kswapd, which
- * here runs when the kernel call ends instead, so only `min` is checked). The frames below `min`
+ * slow path's watermark; the fast path's `ALLOC_WMARK_LOW` failure only wakes kswapd, which the
+ * allocator hook records: `kswapd.ts`). The frames below `min`
  * are for the allocations that must make progress to free memory, which are exempt:
  * - the reclaim path itself: kswapd, direct reclaim and `Kernel.reclaim` shrink with the reserve
  *   lifted (`withoutReserve` in `watermarks.ts`; Linux `PF_MEMALLOC` → `ALLOC_NO_WATERMARKS`,
@@ -60,10 +61,13 @@
  * hands out one at a time (demand-zero, zero-fill, copy-on-write copy, swap-in, readahead into the
  * swap cache) is inserted; every USER frame freed is removed (the allocator's {@link UserFrameHook}:
  * a few typed-array operations). Frames present when the policy is created are inserted process
- * by process, lowest address first. Huge pages (allocated as runs) are never tracked, nor are
- * the 4 KiB frames of a huge page split later (documented simplification). A victim that cannot
+ * by process, lowest address first. Huge pages (allocated as runs) are never tracked: a huge leaf
+ * is never swapped. When one is split into 4 KiB leaves its frames enter the policy
+ * ({@link Reclaimer.splitHuge}, Linux's `lru_add_split_folio`). A victim that cannot
  * be swapped (shared-object, file-loaded, pinned, mlocked: {@link isUnevictable}) is put back
- * (inserted again) and counts as scanned, as Linux's `putback_lru_page`. "Referenced" for
+ * (inserted again) and counts as scanned, as Linux's `putback_lru_page`; a swap-cache page kept
+ * this way, or kept because the policy activated it, gives up its slot when swap is more than
+ * half full or it is mlocked (`activate_locked`, see `keepSwapCache`). "Referenced" for
  * CLOCK, SIEVE, two-list and WSClock is the hardware accessed bit of any mapping of the frame
  * (`frameReferenced` / `clearFrameReferenced`, with the architecture's TLB rule). Policies that
  * need every reference (LRU, LFU, ARC, 2Q) see only insertions in the kernel: the kernel does not
@@ -88,12 +92,15 @@ import {
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
+import { directReclaim, runKswapd } from './kswapd.js';
 import { discardLazyFree, isColdFrame } from './madvise.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
 import { reclaimFrame } from './swap.js';
+import { freeSwap } from './swap-cache.js';
 import { invalidArgument } from './syscalls.js';
 import { checkWatermarks, defaultWatermarks, type Watermarks } from './watermarks.js';
 
+export { MAX_RECLAIM_RETRIES, reclaimOnOom, wakeKswapd } from './kswapd.js';
 export {
   checkWatermarks,
   defaultWatermarks,
@@ -156,10 +163,15 @@ export function isUnevictable(_k: KernelContext, space: AddressSpace, vpn: numbe
   return lock === 'locked' || lock === 'onfault';
 }
 
-/** Which reclaim is running: decides which counters and events it updates. */
-type Mode = 0 | 1 | 2; // kswapd, direct, explicit (Kernel.reclaim)
-const KSWAPD: Mode = 0;
-const DIRECT: Mode = 1;
+/**
+ * @internal Which reclaim is running — kswapd, direct, explicit (Kernel.reclaim): decides which
+ * counters and events it updates.
+ */
+export type Mode = 0 | 1 | 2;
+/** @internal */
+export const KSWAPD: Mode = 0;
+/** @internal */
+export const DIRECT: Mode = 1;
 const EXPLICIT: Mode = 2;
 
 /** @internal The kernel's reclaim state: watermarks, policy, counters (see the module documentation). */
@@ -182,7 +194,13 @@ export class Reclaimer implements UserFrameHook {
    * (an entry whose frame was freed meanwhile is stale: its position no longer matches).
    */
   private coldAt: Float64Array | undefined;
-  private running = false;
+  /** @internal kswapd or direct reclaim is running (neither nests). */
+  running = false;
+  /**
+   * @internal kswapd was woken during the current kernel call (Linux `wakeup_kswapd` from the
+   * failed fast path): set by {@link added} and direct reclaim, consumed when the call ends.
+   */
+  kswapdWoken = false;
   /** kswapd runs in a row that reclaimed nothing (Linux `pgdat->kswapd_failures`). */
   kswapdFailures = 0;
   pgscanKswapd = 0;
@@ -211,8 +229,11 @@ export class Reclaimer implements UserFrameHook {
           )
         : checkWatermarks(watermarks, managed);
     this.isRef = (key) => frameReferenced(k, this.paOf![key]!);
-    this.clearRef = (key) => {
-      clearFrameReferenced(k, this.paOf![key]!);
+    this.clearRef = (key, activated) => {
+      const pa = this.paOf![key]!;
+      clearFrameReferenced(k, pa);
+      // Kept because referenced: shrink_folio_list's activate_locked (see keepSwapCache).
+      if (activated && k.swap.full()) keepSwapCache(k, pa);
     };
     this.visitUnevictable = (space, vpn) => {
       if (!this.unevictableFound && isUnevictable(k, space, vpn)) this.unevictableFound = true;
@@ -318,6 +339,9 @@ export class Reclaimer implements UserFrameHook {
 
   /** @internal Allocator hook: a USER frame was allocated. */
   added(index: number, pa: number): void {
+    // The frame left fewer than `low` free: Linux's fast path found free ≤ low, failed and woke
+    // kswapd (kswapd.ts).
+    if (this.k.allocator.freeCount < this.watermarks.low) this.kswapdWoken = true;
     this.paOf![index] = pa;
     const out = this.policy!.insert(index);
     if (out >= 0) this.track(out);
@@ -327,6 +351,27 @@ export class Reclaimer implements UserFrameHook {
   freed(index: number): void {
     this.policy!.remove(index);
     this.coldAt![index] = 0;
+  }
+
+  /**
+   * A huge leaf mapping frames [pa, pa + pages) was split into 4 KiB leaves (space-ranges.ts
+   * `splitAt`): its frames enter the policy as 4 KiB frames, lowest first. Linux's THP split puts
+   * each subpage on the LRU right behind the head (`__split_huge_page` → `lru_add_split_folio`),
+   * so the head is reclaimed first and the tails follow in ascending order; mmkit never tracks a
+   * huge page, so they go in as fresh insertions. Frames already tracked (the page was split in
+   * another process sharing it) or no longer USER are skipped. No-op before the first swap device.
+   */
+  splitHuge(pa: number, pages: number): void {
+    const policy = this.policy;
+    if (policy === undefined) return;
+    const { allocator, bounds } = this.k;
+    for (let i = 0; i < pages; i++) {
+      const f = pa + i * bounds.pageBytes;
+      const index = allocator.frameIndex(f);
+      if (index < 0 || allocator.stateOf(f) !== FrameState.USER || policy.has(index)) continue;
+      this.paOf![index] = f;
+      this.track(policy.insert(index));
+    }
   }
 
   /**
@@ -451,13 +496,19 @@ export class Reclaimer implements UserFrameHook {
         continue;
       }
       const cached = swap.cacheSlotOf(pa) !== undefined;
-      if ((cached || this.swapHasRoom()) && !this.unevictable(pa) && reclaimFrame(this.k, pa)) {
-        stolen++;
-        continue;
+      if (cached || this.swapHasRoom()) {
+        const locked = this.unevictable(pa);
+        if (!locked && reclaimFrame(this.k, pa)) {
+          stolen++;
+          continue;
+        }
+        // activate_locked: mlocked (folio_evictable false), or pinned (try_to_unmap fails on a
+        // pinned page, which is always anon-exclusive: folio_try_share_anon_rmap_pte refuses it).
+        if (cached && (locked || swap.full())) keepSwapCache(this.k, pa);
       }
       // Put back (Linux putback_lru_page); the frame is still allocated. (A key pushed out on
       // insertion may have been freed and allocated again meanwhile: then it is resident.)
-      if (!policy.has(key)) this.track(policy.insert(key));
+      if (!policy.has(key) && allocator.stateOf(pa) === FrameState.USER) this.track(policy.insert(key));
     }
     if (stolen > 0) this.kswapdFailures = 0; // progress: kswapd may try again (Linux resets it)
     if (mode === KSWAPD) {
@@ -471,8 +522,8 @@ export class Reclaimer implements UserFrameHook {
     return stolen;
   }
 
-  /** Victims offered in the last {@link shrink}. */
-  private lastScanned = 0;
+  /** @internal Victims offered in the last {@link shrink}. */
+  lastScanned = 0;
 
   /** Explicit reclaim of up to `pages` frames (Kernel.reclaim): activates the policy if needed. */
   reclaimExplicit(pages: number): number {
@@ -482,80 +533,19 @@ export class Reclaimer implements UserFrameHook {
   }
 
   /**
-   * Runs kswapd when it is awake: free frames below `low` and a policy exists. Reclaims in
-   * batches of {@link SWAP_CLUSTER_MAX} until free ≥ `high` or a batch frees nothing (Linux
-   * `balance_pgdat`). Returns the frames freed.
+   * Runs kswapd when it is awake (see `kswapd.ts`): woken by an allocation that found free frames
+   * at or below `low`, or free frames below `low` now. Returns the frames freed.
    */
   kswapd(): number {
-    const { allocator, events } = this.k;
-    if (this.policy === undefined || this.running || allocator.freeCount >= this.watermarks.low) return 0;
-    this.running = true;
-    try {
-      this.pageoutrun++;
-      const high = this.watermarks.high;
-      if (events.active)
-        events.emit(
-          reclaimEvent(
-            'kswapd-wake',
-            allocator.freeCount,
-            0,
-            0,
-            `free ${allocator.freeCount} < low watermark ${this.watermarks.low}`,
-          ),
-        );
-      let scanned = 0;
-      let stolen = 0;
-      while (allocator.freeCount < high) {
-        const n = this.shrink(Math.min(SWAP_CLUSTER_MAX, high - allocator.freeCount), KSWAPD);
-        scanned += this.lastScanned;
-        stolen += n;
-        if (n === 0) break;
-      }
-      if (stolen === 0) this.kswapdFailures++;
-      if (events.active)
-        events.emit(
-          reclaimEvent(
-            'kswapd-sleep',
-            allocator.freeCount,
-            scanned,
-            stolen,
-            allocator.freeCount >= high
-              ? `free ${allocator.freeCount} ≥ high watermark ${high}`
-              : `nothing more to reclaim (free ${allocator.freeCount} < high watermark ${high})`,
-          ),
-        );
-      return stolen;
-    } finally {
-      this.running = false;
-    }
+    return runKswapd(this.k, this);
   }
 
   /**
-   * Direct reclaim of {@link SWAP_CLUSTER_MAX} frames (Linux `__alloc_pages_direct_reclaim`),
-   * counted as an `allocstall`. Returns the frames freed (0 without a policy).
+   * Direct reclaim of {@link SWAP_CLUSTER_MAX} frames (see `kswapd.ts`), counted as an
+   * `allocstall`. Returns the frames freed (0 without a policy).
    */
   direct(why: string): number {
-    const { allocator, events } = this.k;
-    if (this.policy === undefined || this.running) return 0;
-    this.running = true;
-    try {
-      this.allocstall++;
-      if (events.active) events.emit(reclaimEvent('direct-begin', allocator.freeCount, 0, 0, why));
-      const n = this.shrink(SWAP_CLUSTER_MAX, DIRECT);
-      if (events.active)
-        events.emit(
-          reclaimEvent(
-            'direct-end',
-            allocator.freeCount,
-            this.lastScanned,
-            n,
-            `${n} of ${SWAP_CLUSTER_MAX} frames reclaimed`,
-          ),
-        );
-      return n;
-    } finally {
-      this.running = false;
-    }
+    return directReclaim(this.k, this, why);
   }
 
   /**
@@ -585,50 +575,14 @@ export class Reclaimer implements UserFrameHook {
   }
 }
 
-function reclaimEvent(
-  action: 'kswapd-wake' | 'kswapd-sleep' | 'direct-begin' | 'direct-end',
-  free: number,
-  scanned: number,
-  reclaimed: number,
-  detail: string,
-) {
-  return { type: 'reclaim', action, free, scanned, reclaimed, detail } as const;
-}
-
 /**
- * The one call where an allocation failed (out of memory, or the reserve below `min` would have
- * been taken): direct reclaim. True when it freed something (the caller retries); false sends
- * the caller down its out-of-memory path. `allocation` names what failed, for the `direct-begin`
- * event.
+ * Linux `shrink_folio_list`'s `activate_locked` for frame `pa`, which reclaim keeps — referenced
+ * and activated, mlocked, or pinned: a swap-cache page gives up its slot (`folio_free_swap`, when
+ * no swap PTE names it any more) when swap is more than half full (`mem_cgroup_swap_full` →
+ * `vm_swap_full`; mmkit has no memory cgroups) or the page is mlocked. The caller checks those
+ * conditions. The page stays mapped; reclaiming it later takes a fresh slot. (A clean swap-cache
+ * page reclaim does take is dropped without a write and keeps its slot: `reclaimFrame`.)
  */
-export function reclaimOnOom(k: KernelContext, allocation?: string): boolean {
-  const r = k.reclaimer;
-  if (!r.auto) return false;
-  const free = k.allocator.freeCount;
-  const reserve = k.allocator.reserve;
-  const why =
-    free === 0
-      ? 'no free frame'
-      : free <= reserve
-        ? `free ${free} ≤ min watermark ${reserve}`
-        : `not enough free frames (${free} free)`;
-  return r.direct(allocation === undefined ? `allocation failed: ${why}` : `${allocation}: ${why}`) > 0;
-}
-
-/**
- * Linux's MAX_RECLAIM_RETRIES: after this many kswapd runs in a row that reclaimed nothing, kswapd
- * is no longer woken until reclaim makes progress again (`kswapd_failures`, mm/vmscan.c).
- */
-export const MAX_RECLAIM_RETRIES = 16;
-
-/** Wakes kswapd when free frames are below the low watermark (see the module documentation). */
-export function wakeKswapd(k: KernelContext): void {
-  const r = k.reclaimer;
-  if (
-    r.auto &&
-    r.policy !== undefined &&
-    k.allocator.freeCount < r.watermarks.low &&
-    r.kswapdFailures < MAX_RECLAIM_RETRIES
-  )
-    r.kswapd();
+function keepSwapCache(k: KernelContext, pa: number): void {
+  if (k.swap.cacheSlotOf(pa) !== undefined && k.rmap.count(pa) > 0) freeSwap(k, pa);
 }

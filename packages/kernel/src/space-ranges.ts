@@ -42,6 +42,7 @@ export function splitAt(k: KernelContext, space: AddressSpace, vpn: number): boo
     if (!prep.ok) return false;
     k.discharge(prep.plan.break());
     prep.plan.make();
+    if (ref.level === 2) k.reclaimer.splitHuge(ref.entry.pa, pages); // 4 KiB frames now: into the LRU
   }
 }
 

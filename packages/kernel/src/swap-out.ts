@@ -25,10 +25,11 @@ function unswappable(k: KernelContext, pa: number): string | undefined {
     // Only private anonymous memory is swap-backed: MAP_SHARED pages belong to their object
     // (Linux: shmem swaps through its own path), device pages have no frame, the zero page is
     // never in the reverse map, and pages loaded from a file (mmkit has no page cache to drop
-    // them to) stay. MAP_HUGETLB pages are hugetlbfs pages, which Linux never swaps (VM_HUGETLB:
-    // `can_madv_lru_vma` refuses them, reclaim never isolates them): mmkit skips them, unsplit.
+    // them to) stay. A huge leaf is never swapped (Linux never swaps hugetlbfs pages, VM_HUGETLB,
+    // and mmkit does not split a huge page to swap it); the 4 KiB pages of a MAP_HUGETLB VMA — a
+    // split huge leaf's, or those faulted where no whole huge page fit — are ordinary anonymous
+    // pages, as a split THP's subpages are (`lru_add_split_folio` puts them on the LRU).
     if (!vma || !isCowVma(vma.value) || vma.value.file) bad = 'not private anonymous memory';
-    else if (vma.value.huge) bad = 'a huge page (hugetlbfs pages are never swapped)';
     else {
       const ref = space.lookup(vpn);
       if (ref?.entry.kind !== 'leaf' || ref.level !== 1) bad = 'not mapped by a 4 KiB leaf';

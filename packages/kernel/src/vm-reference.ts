@@ -24,6 +24,9 @@
  *   the facade's rule; Linux rounds it up), and anything else is placed
  *   top-down: the highest free range ending at or below `mmapTopVpn` (Linux
  *   `unmapped_area_topdown`), aligned to a huge page for MAP_HUGETLB requests of at least one.
+ *   MAP_POPULATE changes nothing a program observes (a populated page reads zeros as a lazy
+ *   one does) and is never an error: Linux's `vm_mmap_pgoff` ignores `mm_populate`'s result,
+ *   so running out of memory while populating leaves the rest to fault in on first touch.
  * - munmap: page-aligned addr, non-zero length, range inside the user half (EINVAL, Linux's
  *   `len > TASK_SIZE - start` check); any range; unmapping nothing succeeds.
  * - mprotect: prot ⊆ rwx, page-aligned addr, non-zero length (EINVAL; Linux returns 0 for a

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AttributeChooser } from './attributes.js';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel } from './kernel.js';
+import { MCL } from './mlock.js';
 import type { Process } from './process.js';
 import { MAP, MREMAP, PROT, protString, type SysResult } from './syscalls.js';
 import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
@@ -505,6 +506,18 @@ describe.each(CONFIGS)('$name', (c) => {
       mapFixed(e, 0, 16, R, PRIV | MAP.POPULATE);
       expect(win(e)).toEqual(['[0, 16) r--p resident 16']);
       expect(e.k.load(e.p, pg(e, 15), 8)).toEqual({ ok: true, value: 0n });
+    });
+
+    it('MAP_POPULATE leaves PROT_NONE and MLOCK_ONFAULT mappings unpopulated (populate_vma_page_range)', () => {
+      const e = setup(c);
+      const free0 = e.k.allocator.freeCount;
+      mapFixed(e, 0, 4, NONE, PRIV | MAP.POPULATE); // not accessible: EFAULT, ignored
+      expect(win(e)).toEqual(['[0, 4) ---p resident 0']);
+      expect(e.k.mlockall(e.p, MCL.FUTURE | MCL.ONFAULT)).toMatchObject({ ok: true });
+      mapFixed(e, 8, 4, RW, PRIV | MAP.POPULATE); // VM_LOCKONFAULT: nothing faulted in
+      expect(win(e)).toEqual(['[0, 4) ---p resident 0', '[8, 12) rw-p resident 0']);
+      expect(e.k.allocator.freeCount).toBe(free0);
+      expect(audit(e.k).problems).toEqual([]);
     });
 
     it('MAP_FIXED replaces what was there: old contents gone, old frames freed', () => {
@@ -1013,29 +1026,47 @@ describe.each(CONFIGS)('$name', (c) => {
       expectUnchanged(e, before);
     });
 
-    it('mmap: MAP_POPULATE out of memory is ENOMEM and changes nothing', () => {
+    it('mmap: MAP_POPULATE out of memory still succeeds (Linux ignores mm_populate); the rest faults in on touch', () => {
       const e = prepared();
       for (const keep of [0, 1, 3]) {
-        const release = leaveFree(e.k, keep);
-        const before = snap(e);
-        expect(errnoOf(e.k.mmap(e.p, pg(e, 8), bytes(4), RW, PRIV | MAP.FIXED | MAP.POPULATE))).toBe(
-          'ENOMEM',
-        );
-        expectUnchanged(e, before);
-        expect(errnoOf(e.k.mmap(e.p, 0, bytes(4), RW, SHARED | MAP.POPULATE))).toBe('ENOMEM');
-        expectUnchanged(e, before);
-        release();
+        for (const [at, flags] of [
+          [pg(e, 8), PRIV | MAP.FIXED | MAP.POPULATE],
+          [0n, SHARED | MAP.POPULATE],
+        ] as const) {
+          const base = e.k.allocator.freeCount;
+          const release = leaveFree(e.k, keep);
+          const r = e.k.mmap(e.p, at, bytes(4), RW, flags);
+          expect(r.ok, `keep ${keep}`).toBe(true);
+          if (!r.ok) return;
+          const v = e.k.vmas(e.p).find((m) => m.start === r.value)!;
+          // Only what the free frames could hold was populated (nobody to reclaim or kill: pid 1).
+          expect(v.residentPages).toBeLessThan(4);
+          expect(e.p.alive).toBe(true);
+          expect(audit(e.k).problems).toEqual([]);
+          release();
+          for (let i = 0n; i < 4n; i++)
+            expect(e.k.store(e.p, r.value + i * PAGE, 8, i)).toMatchObject({ ok: true });
+          expect(e.k.munmap(e.p, r.value, bytes(4))).toMatchObject({ ok: true });
+          expect(e.k.allocator.freeCount).toBe(base); // nothing leaked
+          expect(audit(e.k).problems).toEqual([]);
+        }
+        expectFilled(e, 0, 4);
       }
     });
 
-    it('mmap: MAP_FIXED | MAP_POPULATE over a populated mapping, out of memory: ENOMEM and the old mapping is intact', () => {
+    it('mmap: MAP_FIXED | MAP_POPULATE over a populated mapping, out of memory: the old mapping is replaced, the new one partly populated', () => {
       const e = prepared();
-      const release = leaveFree(e.k, 1);
-      const before = snap(e);
-      expect(errnoOf(e.k.mmap(e.p, pg(e, 0), bytes(4), R, PRIV | MAP.FIXED | MAP.POPULATE))).toBe('ENOMEM');
-      expectUnchanged(e, before);
+      const release = leaveFree(e.k, 0);
+      const r = e.k.mmap(e.p, pg(e, 0), bytes(8), RW, PRIV | MAP.FIXED | MAP.POPULATE);
+      expect(r).toMatchObject({ ok: true, value: pg(e, 0) });
+      // The old pages' frames went first (MAP_FIXED); the populate used them, then ran out.
+      const v = e.k.vmas(e.p).find((m) => m.start === pg(e, 0))!;
+      expect(v.residentPages).toBeGreaterThan(0);
+      expect(v.residentPages).toBeLessThan(8);
+      expect(audit(e.k).problems).toEqual([]);
       release();
-      expectFilled(e, 0, 4);
+      for (let i = 0; i < 8; i++) expect(e.k.load(e.p, pg(e, i) + 8n, 8)).toEqual({ ok: true, value: 0n });
+      expect(audit(e.k).problems).toEqual([]);
     });
 
     it('a lazy mmap succeeds out of memory; the first touch then kills with "out of memory"', () => {

@@ -121,7 +121,7 @@ export class ClockPolicy implements ReplacementPolicy {
         return key;
       }
       ref[n] = 0;
-      if (hw && clearReferenced !== null) clearReferenced(key);
+      if (hw && clearReferenced !== null) clearReferenced(key, true);
       pool.unlink(n);
       pool.pushNewest(Q, n);
     }

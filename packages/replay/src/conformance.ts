@@ -13,7 +13,8 @@
  *    returns whether the key was resident and leaves it non-resident; `selectVictim` returns a key
  *    that was resident and is not any more; `referenced` returns residency and changes no residency.
  * 4. Callbacks: `isReferenced` and `clearReferenced` are only called with resident keys, and
- *    `clearReferenced(k)` only after `isReferenced(k)` returned true in the same call.
+ *    `clearReferenced(k, activated)` only after `isReferenced(k)` returned true in the same call,
+ *    with a boolean `activated`.
  * 5. `state()` agrees with `size`, and its `resident` list holds exactly the resident keys.
  * 6. `access` behaves exactly like the kernel sequence `has → referenced`, or `while full:
  *    selectVictim(…, key)` then `insert(key)` (plus the extra key `insert` returns): two instances
@@ -168,8 +169,10 @@ function checkOne(
         if (set) asked.add(k);
         return set;
       };
-      const clearReferenced = (k: number) => {
+      const clearReferenced = (k: number, activated: boolean) => {
         if (!asked.has(k)) fail(policy, context, `clearReferenced(${k}) without isReferenced(${k}) = true`);
+        if (typeof activated !== 'boolean')
+          fail(policy, context, `clearReferenced(${k}, ${String(activated)}): activated is not a boolean`);
         hardware.delete(k);
         asked.delete(k);
       };

@@ -84,16 +84,19 @@ describe('CLOCK', () => {
     const p = createClockPolicy(3);
     for (const k of [1, 2, 3]) p.insert(k);
     const accessed = new Set([1, 2]);
-    const cleared: number[] = [];
+    const cleared: [number, boolean][] = [];
     const victim = p.selectVictim(
       (k) => accessed.has(k),
-      (k) => {
-        cleared.push(k);
+      (k, activated) => {
+        cleared.push([k, activated]);
         accessed.delete(k);
       },
     );
     expect(victim).toBe(3);
-    expect(cleared).toEqual([1, 2]);
+    expect(cleared).toEqual([
+      [1, true],
+      [2, true],
+    ]); // second chances: kept because referenced
     expect(p.state().resident).toEqual([1, 2]);
   });
 });
@@ -180,6 +183,31 @@ describe('two-list (Linux active/inactive)', () => {
     const got = [1, 2, 1, 2, 1, 2, 3, 4, 1, 1].map((k) => p.access(k));
     expect(got).toEqual([false, false, true, true, true, true, false, false, true, true]);
     expect(p.state().lists).toEqual({ inactive: [4], active: [2, 1] });
+  });
+  it('in a kernel, tells activation (FOLIOREF_ACTIVATE) from rotation (FOLIOREF_KEEP) and aging', () => {
+    const p = createTwoListPolicy(4);
+    for (const k of [1, 2, 3, 4]) p.insert(k);
+    p.referenced(2); // PG_referenced on 2
+    const accessed = new Set([1, 2]);
+    const cleared: [number, boolean][] = [];
+    const clear = (k: number, activated: boolean) => {
+      cleared.push([k, activated]);
+      accessed.delete(k);
+    };
+    // 1: accessed, flag clear → flag set, rotated (keep); 2: accessed and flagged → activated; 3 evicted.
+    expect(p.selectVictim((k) => accessed.has(k), clear)).toBe(3);
+    expect(cleared).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect(p.state().lists).toEqual({ inactive: [4, 1], active: [2] });
+    // The inactive list is low now: the active page is demoted first (its accessed bit aged, not activated).
+    accessed.add(2);
+    cleared.length = 0;
+    p.remove(4);
+    p.remove(1);
+    expect(p.selectVictim((k) => accessed.has(k), clear)).toBe(2);
+    expect(cleared).toEqual([[2, false]]);
   });
   it('inactive_is_low uses ⌊√(10·GiB)⌋ above 1 GiB', () => {
     const p = createTwoListPolicy(100, { pagesPerGiB: 10 }); // 10 "pages per GiB"

@@ -36,8 +36,16 @@
 
 /** Asks the kernel whether the hardware accessed bit of a resident page is set. */
 export type IsReferenced = (key: number) => boolean;
-/** Asks the kernel to clear the hardware accessed bit of a resident page (with its TLB flush). */
-export type ClearReferenced = (key: number) => void;
+/**
+ * Asks the kernel to clear the hardware accessed bit of a resident page (with its TLB flush).
+ * `activated` tells the kernel why: true when the policy keeps the page *because* it was
+ * referenced — two-list activates it (Linux `folio_check_references` → `FOLIOREF_ACTIVATE`),
+ * CLOCK, SIEVE and WSClock give it its second chance — and false when the bit is only aged: the
+ * two-list's demotion of an active page (`shrink_active_list`) or its first reference of an
+ * inactive one, which rotates it (`FOLIOREF_KEEP`). A kernel frees a kept swap-cache page's slot
+ * on activation when swap is short (Linux `shrink_folio_list`'s `activate_locked`).
+ */
+export type ClearReferenced = (key: number, activated: boolean) => void;
 
 /** A snapshot of a policy for teaching and debugging (the playground draws it). */
 export interface PolicyState {

@@ -125,7 +125,7 @@ export class SievePolicy implements ReplacementPolicy {
       const hw = isReferenced?.(key) === true;
       if (visited[n] === 0 && !hw) break;
       visited[n] = 0;
-      if (hw && clearReferenced !== null) clearReferenced(key);
+      if (hw && clearReferenced !== null) clearReferenced(key, true);
       const next = pool.newer[n]!;
       n = next >= 0 ? next : pool.oldest[Q]!;
     }

@@ -163,14 +163,14 @@ export class TwoListPolicy implements ReplacementPolicy {
     for (;;) {
       while (pool.length[ACTIVE]! > 0 && (pool.length[INACTIVE] === 0 || this.inactiveIsLow())) {
         const a = pool.oldest[ACTIVE]!;
-        if (isReferenced?.(pool.key[a]!) === true) clearReferenced?.(pool.key[a]!);
+        if (isReferenced?.(pool.key[a]!) === true) clearReferenced?.(pool.key[a]!, false);
         pool.unlink(a);
         pool.pushNewest(INACTIVE, a);
       }
       const n = pool.oldest[INACTIVE]!;
       const key = pool.key[n]!;
       if (--budget > 0 && isReferenced?.(key) === true) {
-        if (clearReferenced !== null) clearReferenced(key);
+        if (clearReferenced !== null) clearReferenced(key, this.flag[n] === 1);
         pool.unlink(n);
         if (this.flag[n]) {
           pool.pushNewest(ACTIVE, n);

@@ -180,7 +180,7 @@ export class WsClockPolicy implements ReplacementPolicy {
       const hw = isReferenced?.(key) === true;
       if (ref[n] || hw) {
         ref[n] = 0;
-        if (hw && clearReferenced !== null) clearReferenced(key);
+        if (hw && clearReferenced !== null) clearReferenced(key, true);
         lastUse[n] = now;
       } else if (now - lastUse[n]! > this.tau) {
         victim = n;
