@@ -486,6 +486,7 @@ const FUNCTIONS = [
   'createSwapEntryCodec',
   'describeValue',
   'formatRange',
+  'formatSwapEntry',
   'formatSize',
   'groupedHex',
   'hex',
