@@ -12,7 +12,8 @@
  * Where the marks live:
  * - lazy free is a bit of the leaf's software bits ({@link LAZY_FREE_SOFTWARE_BIT}), so it goes
  *   with the PTE: a leaf that is unmapped, replaced (copy-on-write) or made writable by a write
- *   fault loses it, and a reused frame can never inherit a stale mark. A frame is lazy free when
+ *   fault loses it (mprotect keeps it, as Linux's `pte_modify` keeps software bits and the folio
+ *   stays lazy-free), and a reused frame can never inherit a stale mark. A frame is lazy free when
  *   every PTE mapping it carries the bit (Linux's mark is per folio; a page shared with a process
  *   that did not give the advice keeps its contents, as Linux keeps it because that process's PTE
  *   is dirty — fork keeps the dirty bit);
@@ -351,6 +352,8 @@ function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: 
   if (space.swapEntries > 0) zapSwapEntries(k, space, from, to);
   const { allocator, editor } = k;
   const hwDirty = k.arch.description.capabilities.hardwareDirty;
+  // pte_mkclean clears the software dirty bit too (arm64 PTE_DIRTY, which mprotect may have set).
+  const swDirty = k.arch.description.capabilities.softwareDirty ?? 0;
   const leaves: { vpn: number; attrs: LeafAttributes }[] = [];
   const pas: number[] = [];
   editor.forEachLeaf({ root: space.root, startVpn: from, endVpn: to }, (l) => {
@@ -373,7 +376,7 @@ function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: 
       ...base,
       accessed: false,
       dirty: false,
-      software: a.software | LAZY_FREE_SOFTWARE_BIT,
+      software: (a.software & ~swDirty) | LAZY_FREE_SOFTWARE_BIT,
     };
     const f = editor.protect({ root: space.root, vpn: l.vpn, attrs, asid: space.asid });
     if (f) flush.merge(f);

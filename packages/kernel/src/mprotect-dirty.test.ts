@@ -153,6 +153,20 @@ describe.each(CONFIGS)('mprotect keeps the hardware state (Linux pte_modify): $n
     expect(k.load(p, at(1) + 8n, 8)).toMatchObject({ ok: true, value: 0x999n });
     clean(k);
   });
+
+  it('MADV_FREE after r-- and rw- again cleans the PTE fully (pte_mkclean clears arm64 PTE_DIRTY too)', () => {
+    const { k, p, base, arm } = setup(c);
+    ok(k.store(p, base, 8, 0x42n));
+    ok(k.mprotect(p, base, 4096, PROT.READ));
+    ok(k.mprotect(p, base, 4096, RW));
+    expect((raw(k, p, base) & A64_SW_DIRTY) !== 0n).toBe(arm);
+    ok(k.madvise(p, base, 4096, MADV.FREE));
+    expect(raw(k, p, base) & A64_SW_DIRTY).toBe(0n);
+    expect(isLeafDirty(k.arch.description, leafOf(k, p, base).attrs)).toBe(false);
+    expect(k.discardLazyFree(leafOf(k, p, base).pa)).toBe(true);
+    expect(k.load(p, base, 8)).toMatchObject({ ok: true, value: 0n });
+    clean(k);
+  });
 });
 
 describe('mprotect on AArch64 without hardware dirty state (TCR_EL1.HD = 0)', () => {
