@@ -126,6 +126,25 @@ describe.each(CONFIGS)('mprotect keeps the hardware state (Linux pte_modify): $n
     clean(k);
   });
 
+  it('a huge leaf keeps its state too (the same pte_modify at the PMD: pmd_modify)', () => {
+    const k = bootKernel({ arch: c.arch(), machine: c.machine(), strictTlb: true });
+    const arm = k.arch.description.id === 'aarch64';
+    const p = k.createProcess();
+    const bytes = k.arch.geometry.entryPages[2]! * 4096;
+    const r = k.mmap(p, 0, bytes, RW, MAP.PRIVATE | MAP.ANONYMOUS | MAP.HUGETLB);
+    if (!r.ok) throw new Error(r.detail);
+    ok(k.store(p, r.value + 8n, 8, 0x77n));
+    expect(k.lookup(p, r.value)!.level).toBe(2);
+    const before = raw(k, p, r.value);
+    ok(k.mprotect(p, r.value, bytes, PROT.READ));
+    expect(k.lookup(p, r.value)!.level).toBe(2);
+    expect(raw(k, p, r.value).toString(16)).toBe(linuxReadOnly(arm, before).toString(16));
+    ok(k.mprotect(p, r.value, bytes, RW));
+    expect(raw(k, p, r.value).toString(16)).toBe((arm ? before | A64_SW_DIRTY : before).toString(16));
+    expect(k.load(p, r.value + 8n, 8)).toMatchObject({ ok: true, value: 0x77n });
+    clean(k);
+  });
+
   it('smaps counts a dirty page made read-only as Private_Dirty (Linux smaps_pte_entry: pte_dirty)', () => {
     const { k, p, base } = setup(c);
     ok(k.store(p, base, 8, 1n));
