@@ -56,6 +56,8 @@ describe('the AArch64 description (arch-facts A1, A2, A3)', () => {
       contiguousEntries: 16,
       // Linux arm64 ptep_clear_flush_young invalidates the page after clearing AF.
       flushOnAccessedClear: true,
+      // Linux arm64 PTE_DIRTY = bit 55 = software bit 0 (bits [58:55]).
+      softwareDirty: 1,
     });
     const sw = createAarch64Arch({ hardwareAccessFlag: false });
     expect([

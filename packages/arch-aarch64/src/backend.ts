@@ -130,6 +130,10 @@ export function createAarch64Arch(options: Aarch64Options = {}): Aarch64Backend 
       // Linux arm64 `ptep_clear_flush_young`: clear AF, then `flush_tlb_page_nosync` (TLBI VALE1IS),
       // or the cached entry hides the next accesses from AF (no fault, no hardware update).
       flushOnAccessedClear: true,
+      // Software bit 0 = descriptor bit 55, Linux arm64 `PTE_DIRTY` (pgtable-hwdef.h): where
+      // `pte_wrprotect` / `pte_modify` keep a write-protected leaf's dirty state (arch-facts A10:
+      // without write permission, AP[2] = 1 cannot say "dirty").
+      softwareDirty: 1,
     }),
     rootTableBytes: 4096,
     faultRegisters: Object.freeze(['ESR_EL1', 'FAR_EL1'] as const),

@@ -258,7 +258,15 @@ function describeLeaf(value: bigint, level: number, config: DescribeConfig, leve
       bitsOf(value, 53, 53) ? 'EL1 execute-never' : 'EL1 may execute (unless EL0 can write)',
     ),
     field('UXN', value, 54, 54, bitsOf(value, 54, 54) ? 'EL0 execute-never' : 'EL0 may execute'),
-    field('SW', value, 58, 55, 'reserved for software (mmkit `software` value)'),
+    field(
+      'SW',
+      value,
+      58,
+      55,
+      bitsOf(value, 55, 55)
+        ? 'reserved for software (mmkit `software` value); bit 55 = Linux PTE_DIRTY: dirty, kept while write-protected'
+        : 'reserved for software (mmkit `software` value)',
+    ),
     field('ignored', value, 62, 59, 'ignored by hardware (POIndex / PBHA with FEAT_S1POE / FEAT_HPDS2)'),
     field('ignored', value, 63, 63, 'ignored by hardware (Linux uses it as a software bit)'),
   );

@@ -411,3 +411,22 @@ describe('describe(): every field by its manual name', () => {
     expect(() => linux.codec.describe(0n, 5)).toThrow(/level/);
   });
 });
+
+describe('software dirty bit (Linux PTE_DIRTY, bit 55)', () => {
+  it('is software bit 0 of the neutral entry, named by describe, and the capability says so', () => {
+    expect(linux.description.capabilities.softwareDirty).toBe(1);
+    // L3 page, read-only EL0 (AP = 11), AF, PTE_DIRTY: what mprotect(PROT_READ) leaves of a dirty page.
+    const raw = 0x00e0_0000_4029_afc3n;
+    const e = linux.codec.decode(Number(raw & 0xffff_ffffn), Number(raw >> 32n), 1);
+    expect(e.kind === 'leaf' && [e.attrs.user.write, e.attrs.dirty, e.attrs.software]).toEqual([
+      false,
+      false,
+      1,
+    ]);
+    const sw = linux.codec.describe(raw, 1).find((f) => f.name === 'SW')!;
+    expect(sw.meaning).toMatch(/bit 55 = Linux PTE_DIRTY/);
+    expect(linux.codec.describe(raw & ~(1n << 55n), 1).find((f) => f.name === 'SW')!.meaning).not.toMatch(
+      /PTE_DIRTY/,
+    );
+  });
+});

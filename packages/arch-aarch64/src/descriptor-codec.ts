@@ -25,6 +25,7 @@
 import {
   type DescriptorCodec,
   type Field,
+  formatSwapEntry,
   hex,
   type LeafAttributes,
   type NeutralEntry,
@@ -61,6 +62,7 @@ import {
   TWO_32,
 } from './descriptor-bits.js';
 import type { MairMap } from './mair.js';
+import { AARCH64_SWAP_CODEC } from './swap-entry.js';
 
 const ARCH = 'aarch64';
 
@@ -100,11 +102,16 @@ export class Aarch64DescriptorCodec implements DescriptorCodec {
       return { kind: 'invalid', reason: `level ${level} does not exist (AArch64 has 1 = L3 … 4 = L0)` };
     if ((lo & LO_VALID) === 0) {
       if (hi >>> 21 !== 0) {
-        return {
-          kind: 'invalid',
-          reason:
-            'invalid descriptor (bit 0 = 0) with bits [63:53] set: not an mmkit software entry (payload in [52:1])',
-        };
+        // A neutral software payload is a number of bits [52:1] (exact in a double); a Linux swap
+        // PTE with an offset of 2^41 or more (offset << 12) sets bits above them and stays
+        // `invalid`, named here (`ArchBackend.swap` decodes it exactly; x86-64 does the same for
+        // every swap PTE, whose type and inverted offset always set bits 63:52).
+        const s = level === 1 ? AARCH64_SWAP_CODEC.decode(lo, hi, 1) : undefined;
+        const what =
+          s === undefined
+            ? 'not an mmkit software entry (payload in [52:1])'
+            : `${formatSwapEntry(s)} (its offset reaches past a software payload's bits [52:1])`;
+        return { kind: 'invalid', reason: `invalid descriptor (bit 0 = 0) with bits [63:53] set: ${what}` };
       }
       return { kind: 'software', payload: ((hi & 0x1f_ffff) * TWO_32 + lo) / 2 };
     }

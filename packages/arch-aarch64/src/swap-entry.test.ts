@@ -167,3 +167,23 @@ describe('arm64 swap entries (Linux __swp_entry golden vectors)', () => {
     );
   });
 });
+
+describe('the descriptor codec on swap PTEs (neutral decoding)', () => {
+  it('a swap PTE within the software payload bits [52:1] is a software entry; beyond them invalid, naming the swap entry', () => {
+    // type 3, offset 0x12345, exclusive: 0x1234_50C4 → payload = value >> 1.
+    expect(backend.codec.decode(0x1234_50c4, 0, 1)).toEqual({ kind: 'software', payload: 0x1234_50c4 / 2 });
+    // offset 2^49 (0x2000_0000_0000_0000): bit 61 is above the payload bits.
+    const big = swap.encode({ type: 0, offset: 2 ** 49, exclusive: true });
+    expect(backend.codec.decode(big.lo, big.hi, 1)).toEqual({
+      kind: 'invalid',
+      reason:
+        "invalid descriptor (bit 0 = 0) with bits [63:53] set: Linux swap entry type 0, offset 562949953421312, exclusive (its offset reaches past a software payload's bits [52:1])",
+    });
+    // The same bits above L3 are no swap PTE (Linux writes swap entries only in leaf PTEs).
+    expect(backend.codec.decode(big.lo, big.hi, 2)).toEqual({
+      kind: 'invalid',
+      reason:
+        'invalid descriptor (bit 0 = 0) with bits [63:53] set: not an mmkit software entry (payload in [52:1])',
+    });
+  });
+});

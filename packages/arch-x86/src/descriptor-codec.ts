@@ -39,6 +39,7 @@
 import {
   type DescriptorCodec,
   type Field,
+  formatSwapEntry,
   hex,
   type LeafAttributes,
   type NeutralEntry,
@@ -70,6 +71,7 @@ import {
 import { X86_LEVEL_NAMES } from './modes.js';
 import type { X86Format } from './options.js';
 import { patIndexBits, patIndexOf } from './pat.js';
+import { x86SwapCodec } from './swap-entry.js';
 
 /** Frozen permission objects, indexed by r | w << 1 | x << 2. */
 const PERMS: readonly Permissions[] = Array.from({ length: 8 }, (_, i) =>
@@ -171,19 +173,30 @@ export class X86DescriptorCodec implements DescriptorCodec {
     }
     if ((lo & LO_P) === 0) {
       if (!f.wide) return { kind: 'software', payload: lo >>> 1 };
-      if (hi >>> 20 !== 0) {
-        return {
-          kind: 'invalid',
-          reason:
-            'not-present entry (P = 0) with bits 63:52 set: not an mmkit software entry (payload in bits 51:1); a walk takes a not-present #PF',
-        };
-      }
+      if (hi >>> 20 !== 0) return { kind: 'invalid', reason: this.nonPresentReason(lo, hi, level) };
       return { kind: 'software', payload: (hi * TWO_32 + lo) / 2 };
     }
     const why = this.reservedReason(lo, hi, level);
     if (why !== undefined) return { kind: 'invalid', reason: why };
     if (this.isLeaf(lo, level)) return this.decodeLeaf(lo, hi, level);
     return { kind: 'table', pa: this.tableAddress(lo, hi), attrs: this.tableAttributes(lo, hi, level) };
+  }
+
+  /**
+   * Why a not-present entry with bits 63:52 set decodes as `invalid`. A Linux swap PTE of x86-64
+   * or PAE always has them set (the type in 63:59, the L1TF-inverted offset up to bit 58), but a
+   * neutral `software` payload is a number of bits 51:1 (exact in a double, below 2^53) and
+   * cannot hold it: the contract keeps such entries `invalid` — to the hardware they are simply
+   * not present — and the reason names the swap entry (`ArchBackend.swap` decodes it exactly).
+   * AArch64 does the same for a swap PTE beyond its payload bits [52:1].
+   */
+  private nonPresentReason(lo: number, hi: number, level: number): string {
+    const s = level === 1 ? x86SwapCodec(this.format.mode).decode(lo, hi, 1) : undefined;
+    const what =
+      s === undefined
+        ? 'not an mmkit software entry (payload in bits 51:1)'
+        : `${formatSwapEntry(s)} (bits 63:52 hold the type and the inverted offset, beyond a software payload's bits 51:1)`;
+    return `not-present entry (P = 0) with bits 63:52 set: ${what}; a walk takes a not-present #PF`;
   }
 
   private tableAddress(lo: number, hi: number): number {

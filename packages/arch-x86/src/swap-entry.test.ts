@@ -281,3 +281,39 @@ describe.each(X86_MODES)('%s swap entries (Linux __swp_entry golden vectors)', (
     );
   });
 });
+
+describe('the descriptor codec on swap PTEs (neutral decoding)', () => {
+  // A neutral software payload is a number of bits 51:1 (below 2^53); x86-64 and PAE swap PTEs set
+  // bits 63:52 (type, inverted offset), so the codec keeps them `invalid` and names the entry.
+  it.each(['x86_64', 'x86_64-la57', 'x86-pae'] as const)(
+    '%s: invalid, the reason names type, offset and the exclusive bit',
+    (mode) => {
+      const codec = createX86Arch({ mode }).codec;
+      const [lo, hi] = split(0x1fff_ffff_fdb9_7400n); // __swp_entry(3, 0x12345), golden above
+      expect(codec.decode(lo, hi, 1)).toEqual({
+        kind: 'invalid',
+        reason:
+          "not-present entry (P = 0) with bits 63:52 set: Linux swap entry type 3, offset 74565, not exclusive (bits 63:52 hold the type and the inverted offset, beyond a software payload's bits 51:1); a walk takes a not-present #PF",
+      });
+      const ex = x86SwapCodec(mode).encode({ type: 0, offset: 1, exclusive: true });
+      const e = codec.decode(ex.lo, ex.hi, 1);
+      expect(e.kind === 'invalid' && e.reason).toContain('Linux swap entry type 0, offset 1, exclusive (');
+      // Not a swap PTE: above the PT, or a bit Linux's encoding leaves clear (G = _PAGE_PROTNONE).
+      for (const [l, h, level] of [
+        [lo, hi, 2],
+        [lo | 0x100, hi, 1],
+      ] as const)
+        expect(codec.decode(l, h, level)).toEqual({
+          kind: 'invalid',
+          reason:
+            'not-present entry (P = 0) with bits 63:52 set: not an mmkit software entry (payload in bits 51:1); a walk takes a not-present #PF',
+        });
+    },
+  );
+
+  it('x86-32: every swap PTE fits the 31-bit software payload', () => {
+    const codec = createX86Arch({ mode: 'x86-32' }).codec;
+    const { lo, hi } = x86SwapCodec('x86-32').encode({ type: 3, offset: 0x12345, exclusive: true });
+    expect(codec.decode(lo, hi, 1)).toEqual({ kind: 'software', payload: lo >>> 1 });
+  });
+});

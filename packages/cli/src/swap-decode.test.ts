@@ -42,7 +42,7 @@ ignored           [63:52]  0x1FF               set by software; ignored by hardw
 
 neutral decoding
   entry   invalid at this level (a walk faults on it)
-  reason  not-present entry (P = 0) with bits 63:52 set: not an mmkit software entry (payload in bits 51:1); a walk takes a not-present #PF
+  reason  not-present entry (P = 0) with bits 63:52 set: Linux swap entry type 3, offset 74565, not exclusive (bits 63:52 hold the type and the inverted offset, beyond a software payload's bits 51:1); a walk takes a not-present #PF
 `;
 
 describe('decode explains swap PTEs', () => {

@@ -388,6 +388,15 @@ export interface ArchCapabilities {
    * Absent: true (flushing is always correct).
    */
   readonly flushOnAccessedClear?: boolean;
+  /**
+   * The bit of {@link LeafAttributes.software} in which a kernel keeps the dirty state of a leaf
+   * whose write permission it removes, where the architecture's own dirty state cannot outlive
+   * write permission: arm64 `1` (descriptor bit 55, Linux `PTE_DIRTY`: `pte_wrprotect` and
+   * `pte_modify` move a hardware-dirty state — DBM set, AP[2] clear — there). Absent or 0 where
+   * the hardware dirty bit stays valid on a read-only leaf (x86 D, which Linux's `pte_modify`
+   * keeps through `_PAGE_CHG_MASK`). See `modifyLeaf` and `isLeafDirty`.
+   */
+  readonly softwareDirty?: number;
 }
 
 /** Readonly description of a paging format. */

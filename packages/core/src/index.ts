@@ -14,6 +14,7 @@ export * from './errors.js';
 export * from './events.js';
 export * from './flush.js';
 export * from './format.js';
+export * from './leaf-state.js';
 export * from './leaf-template.js';
 export * from './page-table-cursor.js';
 export * from './page-table-editor.js';

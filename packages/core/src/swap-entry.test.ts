@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isMmError } from './errors.js';
 import {
   createSwapEntryCodec,
+  formatSwapEntry,
   LINUX_SWAP_TYPES,
   type LinuxSwapLayout,
   linuxSwapTypeMeaning,
@@ -65,5 +66,21 @@ describe('linuxSwapTypeMeaning', () => {
     expect(linuxSwapTypeMeaning(28)).toMatch(/DEVICE/);
     expect(linuxSwapTypeMeaning(31)).toMatch(/PTE_MARKER/);
     expect(code(() => linuxSwapTypeMeaning(32))).toBe('E_RANGE');
+  });
+});
+
+describe('formatSwapEntry', () => {
+  it('names type, offset and the exclusive bit always, the other flags when set', () => {
+    expect(formatSwapEntry({ type: 3, offset: 74565 })).toBe(
+      'Linux swap entry type 3, offset 74565, not exclusive',
+    );
+    expect(formatSwapEntry({ type: 0, offset: 1, exclusive: true, softDirty: true, uffdWp: true })).toBe(
+      'Linux swap entry type 0, offset 1, exclusive, soft-dirty, uffd-wp',
+    );
+  });
+
+  it('rejects what is not a swap entry with a typed error', () => {
+    for (const bad of [null, 5, { type: 1 }, { type: 0.5, offset: 1 }])
+      expect(() => formatSwapEntry(bad as never)).toThrow(/swap entry/);
   });
 });

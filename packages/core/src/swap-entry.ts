@@ -171,6 +171,38 @@ export function linuxSwapTypeMeaning(type: number): string {
   return 'unused type';
 }
 
+/**
+ * One line naming a decoded swap PTE for people: `Linux swap entry type 3, offset 74565,
+ * exclusive` — type, offset and the exclusive bit always, soft-dirty and uffd-wp when
+ * set. Used by every decoder that shows a swap PTE (the backends' `invalid` reasons, the kernel's
+ * dump, `mmkit walk`).
+ * @throws InvalidArgumentError unless `entry` is an object with non-negative integers `type` and
+ *   `offset`.
+ */
+export function formatSwapEntry(entry: SwapEntry): string {
+  const expected = 'a swap entry { type, offset, exclusive? }';
+  if (typeof entry !== 'object' || entry === null)
+    throw new InvalidArgumentError('swap entry', entry, expected);
+  let fields: SwapEntry;
+  try {
+    // One read of each field (a getter that throws is the caller's bad argument, not a crash).
+    const { type, offset, exclusive, softDirty, uffdWp } = entry;
+    fields = { type, offset, exclusive, softDirty, uffdWp };
+  } catch {
+    throw new InvalidArgumentError('swap entry', '(a getter that throws)', expected);
+  }
+  const { type, offset } = fields;
+  if (!Number.isSafeInteger(type) || type < 0)
+    throw new InvalidArgumentError('swap entry.type', type, 'a non-negative integer');
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new InvalidArgumentError('swap entry.offset', offset, 'a non-negative integer');
+  let s = `Linux swap entry type ${type}, offset ${offset}, `;
+  s += fields.exclusive === true ? 'exclusive' : 'not exclusive';
+  if (fields.softDirty === true) s += ', soft-dirty';
+  if (fields.uffdWp === true) s += ', uffd-wp';
+  return s;
+}
+
 const TWO_32 = 2 ** 32;
 
 /** Bits [shift, shift + bits) of the 64-bit value hi:lo, exact for fields up to 53 bits. */

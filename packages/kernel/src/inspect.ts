@@ -158,8 +158,11 @@ export interface DumpLine {
   readonly entry: NeutralEntry;
   /** Effective permissions from a real walk (leaves only). */
   readonly effective?: string;
-  /** The swap entry a non-present leaf-level PTE holds (a swapped-out page), as `arch.swap` decodes it. */
-  readonly swap?: { readonly type: number; readonly offset: number };
+  /**
+   * The swap entry a non-present leaf-level PTE holds (a swapped-out page), as `arch.swap`
+   * decodes it: type, offset and the SWP_EXCLUSIVE bit.
+   */
+  readonly swap?: { readonly type: number; readonly offset: number; readonly exclusive: boolean };
 }
 
 /**
@@ -207,7 +210,9 @@ export function dumpPageTable(kernel: Kernel, proc: Process): DumpLine[] {
         raw: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0),
         entry,
         ...(effective ? { effective } : {}),
-        ...(swapEntry ? { swap: { type: swapEntry.type, offset: swapEntry.offset } } : {}),
+        ...(swapEntry
+          ? { swap: { type: swapEntry.type, offset: swapEntry.offset, exclusive: swapEntry.exclusive } }
+          : {}),
       });
       if (entry.kind === 'table') visit(entry.pa, level - 1, vpn, depth + 1, PAGE_SIZE);
     }
@@ -241,9 +246,9 @@ export function formatDump(lines: readonly DumpLine[]): string[] {
     if (e.kind === 'table') return `${head} → table at ${hex(e.pa)}`;
     if (e.kind === 'leaf')
       return `${head} → ${hex(e.pa)} ${l.effective ?? ''}${e.attrs.accessed ? ' AF' : ''}${e.attrs.dirty ? ' dirty' : ''}${e.attrs.global ? ' global' : ' nG'}`;
-    const sw = l.swap as { type?: unknown; offset?: unknown } | undefined;
+    const sw = l.swap as { type?: unknown; offset?: unknown; exclusive?: unknown } | undefined;
     if (sw !== undefined && typeof sw === 'object' && sw !== null)
-      return `${head} swap entry (type ${String(sw.type)}, offset ${String(sw.offset)})`;
+      return `${head} swap entry (type ${String(sw.type)}, offset ${String(sw.offset)}, ${sw.exclusive === true ? 'exclusive' : 'not exclusive'})`;
     if (e.kind === 'software') return `${head} software payload ${e.payload}`;
     return `${head} ${e.kind}`;
   });

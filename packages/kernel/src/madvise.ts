@@ -12,7 +12,8 @@
  * Where the marks live:
  * - lazy free is a bit of the leaf's software bits ({@link LAZY_FREE_SOFTWARE_BIT}), so it goes
  *   with the PTE: a leaf that is unmapped, replaced (copy-on-write) or made writable by a write
- *   fault loses it, and a reused frame can never inherit a stale mark. A frame is lazy free when
+ *   fault loses it (mprotect keeps it, as Linux's `pte_modify` keeps software bits and the folio
+ *   stays lazy-free), and a reused frame can never inherit a stale mark. A frame is lazy free when
  *   every PTE mapping it carries the bit (Linux's mark is per folio; a page shared with a process
  *   that did not give the advice keeps its contents, as Linux keeps it because that process's PTE
  *   is dirty — fork keeps the dirty bit);
@@ -20,13 +21,15 @@
  *   its accessed bit set again (Linux reclaim re-activates a referenced inactive folio).
  *
  * Dirty state is the architecture's: `LeafAttributes.dirty` is x86's D bit and AArch64's DBM/AP[2]
- * "writable-clean" state (arch-facts A10, Linux `pte_hw_dirty`). A backend without hardware dirty
+ * "writable-clean" state (arch-facts A10, Linux `pte_hw_dirty`), plus, on AArch64, the software
+ * `PTE_DIRTY` bit in which mprotect keeps a write-protected page's dirtiness (core `isLeafDirty`,
+ * Linux `pte_dirty`). A backend without hardware dirty
  * management (AArch64 with TCR_EL1.HD = 0) cannot encode a clean writable leaf: MADV_FREE maps the
  * page read-only instead (Linux arm64 `pte_mkclean` sets PTE_RDONLY), so the first write takes a
  * permission fault that makes it writable again — software dirty tracking — and that write clears
  * the lazy-free bit with the leaf's rewrite.
  */
-import { type AddressInput, hex, type LeafAttributes, vaOf } from '@mmkit/core';
+import { type AddressInput, hex, isLeafDirty, type LeafAttributes, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
@@ -88,9 +91,11 @@ const LINUX_ONLY: Readonly<Record<number, string>> = {
 
 /**
  * The software-bit value (in `LeafAttributes.software`) that marks a leaf lazily freed by
- * MADV_FREE. Bit 0 of the bits the architecture leaves to software (AArch64 bit 55, x86 bit 9).
+ * MADV_FREE. Bit 1 of the bits the architecture leaves to software (AArch64 bit 56, x86 bit 10):
+ * bit 0 is AArch64's bit 55, Linux arm64 `PTE_DIRTY` (`capabilities.softwareDirty`), where
+ * mprotect keeps a write-protected page's dirty state.
  */
-export const LAZY_FREE_SOFTWARE_BIT = 1;
+export const LAZY_FREE_SOFTWARE_BIT = 2;
 
 /** The most pages one mincore vector holds here (Linux's read(2) limit, MAX_RW_COUNT, in bytes). */
 const MINCORE_MAX_PAGES = 0x7fff_f000;
@@ -347,6 +352,8 @@ function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: 
   if (space.swapEntries > 0) zapSwapEntries(k, space, from, to);
   const { allocator, editor } = k;
   const hwDirty = k.arch.description.capabilities.hardwareDirty;
+  // pte_mkclean clears the software dirty bit too (arm64 PTE_DIRTY, which mprotect may have set).
+  const swDirty = k.arch.description.capabilities.softwareDirty ?? 0;
   const leaves: { vpn: number; attrs: LeafAttributes }[] = [];
   const pas: number[] = [];
   editor.forEachLeaf({ root: space.root, startVpn: from, endVpn: to }, (l) => {
@@ -369,7 +376,7 @@ function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: 
       ...base,
       accessed: false,
       dirty: false,
-      software: a.software | LAZY_FREE_SOFTWARE_BIT,
+      software: (a.software & ~swDirty) | LAZY_FREE_SOFTWARE_BIT,
     };
     const f = editor.protect({ root: space.root, vpn: l.vpn, attrs, asid: space.asid });
     if (f) flush.merge(f);
@@ -435,7 +442,9 @@ export function discardLazyFree(k: KernelContext, pa: number): boolean {
     if (m.space.vmas.find(m.vpn)?.value.lock !== 'none') return false;
     refs.push({ space: m.space, vpn: m.vpn, attrs: ref.entry.attrs });
   }
-  if (refs.some((r) => r.attrs.dirty)) {
+  // Linux pte_dirty: the hardware state or, on arm64, PTE_DIRTY (a dirty page mprotect made read-only).
+  const d = k.arch.description;
+  if (refs.some((r) => isLeafDirty(d, r.attrs))) {
     for (const r of refs) {
       const f = editor.protect({
         root: r.space.root,

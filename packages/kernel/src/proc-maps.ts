@@ -9,7 +9,7 @@
  * mapping), device `00:00`, inode (the shared object's id, else 0), then the name from
  * column 73 (checked against a real /proc/self/maps recorded in fixtures/elf).
  */
-import { vaOf } from '@mmkit/core';
+import { isLeafDirty, vaOf } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 import type { Process } from './process.js';
 import { forEachSwapPte } from './swap.js';
@@ -95,7 +95,8 @@ export function procSmaps(kernel: KernelContext, proc: Process): string {
         const refs =
           val.kind === 'device' ? 1 : Math.max(1, kernel.allocator.refCount(leaf.pa) - (val.shm ? 1 : 0));
         pss += n / refs;
-        const dirty = leaf.attrs.dirty;
+        // Linux smaps_pte_entry: pte_dirty (arm64: hardware dirty or PTE_DIRTY).
+        const dirty = isLeafDirty(kernel.arch.description, leaf.attrs);
         if (refs > 1) {
           if (dirty) sharedDirty += n;
           else sharedClean += n;

@@ -15,7 +15,7 @@
  *   moveRange ───▶ VMAs ─▶ unmap + map each leaf (rmap moved) ─▶ prune tables ─▶ one flush
  * ```
  */
-import { isMmError, type LeafAttributes } from '@mmkit/core';
+import { type ArchDescription, isMmError, type LeafAttributes, modifyLeaf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
@@ -114,6 +114,31 @@ function setContiguous(k: KernelContext, space: AddressSpace, vpn: number, count
   plan.make();
 }
 
+/** {@link keptState}'s results: per target attributes, by the old leaf's accessed/dirty/software state. */
+const keptCache = new WeakMap<LeafAttributes, Map<number, LeafAttributes>>();
+
+/**
+ * core's `modifyLeaf(d, old, next)` (Linux `pte_modify`), one object per distinct result: `next`
+ * is a cached attributes object (VmaAttributes), and the result depends on `old` only through its
+ * accessed, dirty and software fields, so equal inputs give the same object back — which keeps
+ * the editor's and the codec's per-object caches hitting (a fresh object per leaf made mprotect
+ * ~4× slower).
+ */
+function keptState(d: ArchDescription, old: LeafAttributes, next: LeafAttributes): LeafAttributes {
+  const key = (old.accessed ? 1 : 0) | (old.dirty ? 2 : 0) | (old.software * 4);
+  let byState = keptCache.get(next);
+  if (byState === undefined) {
+    byState = new Map();
+    keptCache.set(next, byState);
+  }
+  let attrs = byState.get(key);
+  if (attrs === undefined) {
+    attrs = modifyLeaf(d, old, next);
+    byState.set(key, attrs);
+  }
+  return attrs;
+}
+
 /**
  * Gives [startVpn, endVpn) (fully covered by VMAs) protection `prot`: huge leaves at the ends
  * are split, VMAs split and merged, present leaves rewritten to what the VMA allows, and the
@@ -130,19 +155,24 @@ export function protectRange(
   space.vmas.update(startVpn, endVpn, (v) => (v.prot === prot ? v : vmaWith(v, { prot })));
   if (space.root === 0) return true;
   clearContiguous(k, space, startVpn, endVpn);
-  const leaves: { vpn: number; level: number; pa: number }[] = [];
+  const leaves: { vpn: number; level: number; pa: number; attrs: LeafAttributes }[] = [];
   k.editor.forEachLeaf({ root: space.root, startVpn, endVpn }, (l) => {
-    // The leaf is rewritten clean: a swap-cache page's dirtiness moves to the frame.
+    // The leaf keeps its dirty state (below), but reclaim also reads the frame's flag: a dirty
+    // swap-cache page is marked on the frame too (Linux folio_mark_dirty), as fork does.
     if (l.level === 1) markSwapCacheDirty(k, l.pa, l.attrs);
-    leaves.push({ vpn: l.vpn, level: l.level, pa: l.pa });
+    leaves.push({ vpn: l.vpn, level: l.level, pa: l.pa, attrs: l.attrs });
   });
   const flush = k.editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
+  const d = k.arch.description;
   for (const l of leaves) {
     const vma = space.vmas.find(l.vpn)!;
+    // Linux change_pte_range: ptent = pte_modify(oldpte, newprot): the new permissions with the
+    // old accessed/dirty state and software bits (x86 keeps A and D; arm64 keeps AF and moves a
+    // hardware-dirty state to PTE_DIRTY, and a writable dirty leaf is hardware-dirty again).
     const f = k.editor.protect({
       root: space.root,
       vpn: l.vpn,
-      attrs: space.leafAttrsFor(vma.value, l.level, l.pa),
+      attrs: keptState(d, l.attrs, space.leafAttrsFor(vma.value, l.level, l.pa)),
       asid: space.asid,
     });
     if (f) flush.merge(f);

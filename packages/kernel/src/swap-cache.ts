@@ -17,7 +17,7 @@
  *
  * Ownership: nothing of its own; the per-frame dirty flag lives in {@link SwapManager}.
  */
-import type { LeafAttributes } from '@mmkit/core';
+import { isLeafDirty, type LeafAttributes } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 
 /**
@@ -66,7 +66,7 @@ export function freeSwapForReuse(k: KernelContext, pa: number): void {
  * next reclaim writes it to its slot again.
  */
 export function markSwapCacheDirty(k: KernelContext, pa: number, attrs: LeafAttributes): void {
-  if (!attrs.dirty) return;
+  if (!isLeafDirty(k.arch.description, attrs)) return;
   const i = k.allocator.frameIndex(pa);
   if (i >= 0 && k.swap.frameType[i]! >= 0) k.swap.frameDirty[i] = 1;
 }
@@ -79,5 +79,5 @@ export function markSwapCacheDirty(k: KernelContext, pa: number, attrs: LeafAttr
 export function markSwapCacheDirtyRaw(k: KernelContext, index: number, lo: number, hi: number): void {
   if (index < 0 || k.swap.frameType[index]! < 0) return;
   const e = k.arch.codec.decode(lo, hi, 1);
-  if (e.kind === 'leaf' && e.attrs.dirty) k.swap.frameDirty[index] = 1;
+  if (e.kind === 'leaf' && isLeafDirty(k.arch.description, e.attrs)) k.swap.frameDirty[index] = 1;
 }

@@ -3,7 +3,7 @@
  * calls), the batched TLB invalidations of several, and `madvise(MADV_PAGEOUT)`'s walk (the
  * design is described in `swap.ts`).
  */
-import { type FlushObligation, hex, vaOf } from '@mmkit/core';
+import { type FlushObligation, hex, isLeafDirty, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
@@ -103,7 +103,8 @@ export function reclaimFrame(k: KernelContext, pa: number, batch?: FlushBatch): 
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
     if (ref.entry.kind !== 'leaf') continue;
-    if (ref.entry.attrs.dirty) dirty = true;
+    // Linux try_to_unmap_one: pte_dirty (arm64: also PTE_DIRTY on a leaf mprotect made read-only).
+    if (isLeafDirty(k.arch.description, ref.entry.attrs)) dirty = true;
     if (exclusive && !ref.entry.attrs.user.write) {
       const vma = mappings[i]!.space.vmas.find(mappings[i]!.vpn)!.value;
       if (k.attrsFor(vma).user.write) exclusive = false; // read-only in a writable VMA: shared before

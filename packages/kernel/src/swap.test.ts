@@ -97,7 +97,8 @@ describe.each(CONFIGS)('swap: $name', (c) => {
     // The page-table dump names it.
     const dumped = formatDump(dumpPageTable(k, p)).filter((l) => l.includes('swap entry'));
     expect(dumped).toHaveLength(N);
-    expect(dumped[3]).toContain(`swap entry (type 0, offset ${out.offset})`);
+    // Mapped once when swapped out: SWP_EXCLUSIVE, named by the dump.
+    expect(dumped[3]).toContain(`swap entry (type 0, offset ${out.offset}, exclusive)`);
     clean(k);
     const major0 = p.majorFaults;
     expect(readAll(e, p)).toEqual(expected);

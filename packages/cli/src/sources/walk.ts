@@ -11,6 +11,7 @@ import {
   FAULT_KINDS,
   type Field,
   formatPerms,
+  formatSwapEntry,
   hex,
   MEMORY_TYPES,
   type NeutralEntry,
@@ -213,6 +214,14 @@ function faultCause(
     case 'translation': {
       if (!last) return 'VA[63:48] are not all equal to VA[55]: outside both halves (no descriptor read)';
       const e = last.entry;
+      // A swapped-out page: name the swap entry (the codec may call it software or invalid).
+      const swap = state.backend.swap?.decode(
+        Number(last.raw & 0xffff_ffffn),
+        Number(last.raw >> 32n),
+        last.level,
+      );
+      if (swap !== undefined)
+        return `${labels(arch).valid}${at}: a ${formatSwapEntry(swap)} (a swapped-out page)`;
       if (e.kind === 'invalid') return `${e.reason}${at}`;
       if (e.kind === 'software') return `${labels(arch).valid}${at}: a software entry (payload ${e.payload})`;
       return `${labels(arch).valid}${at}`;
