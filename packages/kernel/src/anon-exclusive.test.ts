@@ -277,6 +277,28 @@ describe.each(CONFIGS)('PG_anon_exclusive: $name', (c) => {
     }
   });
 
+  it('a fork of 2100 pages that runs out of memory late restores every flag it had cleared (the log grows)', () => {
+    let failures = 0;
+    for (let keep = 0; ; keep++) {
+      const k = bootKernel({ arch: c.arch(), machine: c.machine(), strictTlb: true });
+      const p = k.createProcess();
+      const m = k.mmap(p, 0, 2100 * 4096, RW, PRIV | MAP.POPULATE);
+      if (!m.ok) throw new Error(m.detail);
+      expect(k.anonExclusive.count()).toBe(2100);
+      const release = leaveFree(k, keep);
+      const f = k.fork(p);
+      if (f.ok) {
+        expect(failures).toBeGreaterThan(0);
+        expect(k.anonExclusive.count()).toBe(0);
+        break;
+      }
+      failures++;
+      expect(k.anonExclusive.count()).toBe(2100);
+      release();
+      clean(k);
+    }
+  });
+
   it('eager fork (copy_present_page): the child’s copies are exclusive and the parent’s pages stay so', () => {
     const e = setup(c, 0, { fork: 'eager' });
     const { k, p } = e;

@@ -16,7 +16,11 @@
  *
  * mremap and mprotect keep it (the frame does not change). fork with `fork: 'eager'` copies like
  * Linux's `copy_present_page` (a pinned page): the child's copy is exclusive, the parent's page
- * stays so. Pages of MAP_SHARED objects, devices and the zero page never have it.
+ * stays so. Pages of MAP_SHARED objects, devices and the zero page never have it. Pages exec
+ * loads from a file are private frames in mmkit (there is no page cache): they count as fresh
+ * anonymous pages, so a writable one is exclusive (Linux would copy it from the page cache on
+ * the first write). The seed API's `mapPage` marks a frame it maps into a private VMA exclusive
+ * when no other PTE maps it (and clears the flag when one does).
  *
  * Used by: swap-out (SWP_EXCLUSIVE exactly when the page was anon-exclusive), mprotect and lazy
  * PTE upgrades (`can_change_pte_writable`: a private page becomes writable in place only when
@@ -54,7 +58,9 @@ export class AnonExclusive {
   /** Per frame-table index (`PageAllocator.frameIndex`): 1 when the frame is anon-exclusive. */
   readonly flags: Uint8Array;
   /** Frame-table indices whose flag the fork under way cleared (restored if the fork fails). */
-  private readonly forkCleared: number[] = [];
+  private forkCleared = new Int32Array(1024);
+  /** How many of {@link forkCleared} are in use. */
+  private forkClearedCount = 0;
 
   constructor(private readonly allocator: FrameIndexer) {
     this.flags = new Uint8Array(allocator.frameIndexCount);
@@ -79,6 +85,11 @@ export class AnonExclusive {
    */
   set(pa: number, pages = 1): void {
     const { allocator, flags } = this;
+    if (pages === 1) {
+      const i = allocator.frameIndex(pa);
+      if (i >= 0) flags[i] = 1;
+      return;
+    }
     for (let j = 0; j < pages; j++) {
       const i = allocator.frameIndex(pa + j * PAGE_SIZE);
       if (i >= 0) flags[i] = 1;
@@ -96,7 +107,7 @@ export class AnonExclusive {
 
   /** Starts a fork's copy: {@link share} records what it clears from now on. */
   beginFork(): void {
-    this.forkCleared.length = 0;
+    this.forkClearedCount = 0;
   }
 
   /**
@@ -115,13 +126,22 @@ export class AnonExclusive {
     const flags = this.flags;
     if (flags[i] !== 1) return;
     flags[i] = 0;
-    this.forkCleared.push(i);
+    let log = this.forkCleared;
+    const n = this.forkClearedCount;
+    if (n === log.length) {
+      log = new Int32Array(n * 2);
+      log.set(this.forkCleared);
+      this.forkCleared = log;
+    }
+    log[n] = i;
+    this.forkClearedCount = n + 1;
   }
 
   /** The fork failed (nothing may change): the flags it cleared are set again. */
   rollbackFork(): void {
-    for (const i of this.forkCleared) this.flags[i] = 1;
-    this.forkCleared.length = 0;
+    const { flags, forkCleared } = this;
+    for (let j = 0; j < this.forkClearedCount; j++) flags[forkCleared[j]!] = 1;
+    this.forkClearedCount = 0;
   }
 
   /** Anon-exclusive frames (a scan of the table, for the audit). */
