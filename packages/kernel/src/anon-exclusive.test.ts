@@ -367,7 +367,7 @@ describe.each(CONFIGS)('audit() checks PG_anon_exclusive: $name', (c) => {
     const tablePa = table.entry.pa;
     k.anonExclusive.flags[k.allocator.frameIndex(free)] = 1;
     k.anonExclusive.set(tablePa);
-    expect(audit(k).problems.sort()).toEqual(
+    expect([...audit(k).problems].sort()).toEqual(
       [
         `anon-exclusive flag on frame ${hex(free)}, which is not a USER frame`,
         `anon-exclusive flag on frame ${hex(tablePa)}, which is not a USER frame`,
