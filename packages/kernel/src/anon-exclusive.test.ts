@@ -221,6 +221,35 @@ describe.each(CONFIGS)('PG_anon_exclusive: $name', (c) => {
     clean(k);
   });
 
+  it('swapoff (unuse_pte): read-only, anon-exclusive exactly when the entry was; a write then reuses the page', () => {
+    const e = setup(c);
+    const { k, p } = e;
+    expect(reclaimFrame(k, paOf(k, p, at(e, 0)))).toBe(true); // mapped once: exclusive entry
+    const child = forkOf(k, p);
+    expect(reclaimFrame(k, paOf(k, p, at(e, 1)))).toBe(true); // shared: not exclusive
+    k.exit(child); // the parent's entry of page 1 is the only one naming its slot now
+    expect(swapPte(k, p, at(e, 1)).e).toMatchObject({ exclusive: false });
+    // Page 0's entry lost its bit at fork too (copy_nonpresent_pte); page 2 is swapped out after.
+    expect(k.store(p, at(e, 2) + 16n, 8, 9n)).toMatchObject({ ok: true }); // reuse: exclusive
+    expect(reclaimFrame(k, paOf(k, p, at(e, 2)))).toBe(true);
+    expect(swapPte(k, p, at(e, 2)).e).toMatchObject({ exclusive: true });
+    expect(k.swapoff(0)).toEqual({ ok: true, value: 0 });
+    for (const [i, x] of [
+      [0, false],
+      [1, false],
+      [2, true],
+    ] as const) {
+      expect(leafOf(k, p, at(e, i)).attrs.user.write).toBe(false);
+      expect([i, exclusive(k, p, at(e, i)), k.allocator.refCount(paOf(k, p, at(e, i)))]).toEqual([i, x, 1]);
+    }
+    clean(k);
+    e.events.length = 0;
+    for (const i of [0, 1, 2]) expect(k.store(p, at(e, i) + 16n, 8, 1n)).toMatchObject({ ok: true });
+    expect(cowActions(e)).toEqual(['reuse', 'reuse', 'reuse']);
+    for (const i of [0, 1, 2]) expect(exclusive(k, p, at(e, i))).toBe(true);
+    clean(k);
+  });
+
   it('a page two processes share through the swap cache is exclusive in neither', () => {
     const e = setup(c);
     const { k, p } = e;

@@ -55,6 +55,9 @@ export function swapInIfSwapped(
  * or the frame ends up with this PTE's reference only (Linux: `exclusive || folio_ref_count ==
  * 1`); a page still shared with other processes (or with the swap cache, without the exclusive
  * bit) is mapped read-only and not exclusive, and a write then takes `do_wp_page`.
+ * With `unuse` (swapoff, Linux `unuse_pte`) the page is mapped read-only, with the VMA's
+ * `vm_page_prot` (a write then takes `do_wp_page`), and anon-exclusive exactly when the entry was
+ * (RMAP_EXCLUSIVE only for `pte_swp_exclusive`).
  * Returns {@link SWAP_IN_MAJOR} / {@link SWAP_IN_MINOR}, or undefined when out of memory
  * (nothing changed). The caller found swap entry `e` in the PTE at `descriptorPa`, in VMA `v`.
  */
@@ -66,6 +69,7 @@ export function swapIn(
   descriptorPa: number,
   e: SwapPte,
   write = false,
+  unuse = false,
 ): string | undefined {
   const sw = k.swap;
   const dev = sw.devices[e.type];
@@ -90,8 +94,8 @@ export function swapIn(
   // do_swap_page: `exclusive || folio_ref_count(folio) == 1` → RMAP_EXCLUSIVE, and the PTE is made
   // writable when the VMA allows (attrsFor grants only what it allows). mmkit always goes
   // through the swap cache (no SWP_SYNCHRONOUS_IO path), so the entry's bit is what counts.
-  const exclusive = e.exclusive === true || allocator.refCount(pa) === 1;
-  space.mapSwappedIn(vpn, descriptorPa, pa, exclusive ? k.attrsFor(v) : k.readOnlyAttrsFor(v));
+  const exclusive = e.exclusive === true || (!unuse && allocator.refCount(pa) === 1);
+  space.mapSwappedIn(vpn, descriptorPa, pa, exclusive && !unuse ? k.attrsFor(v) : k.readOnlyAttrsFor(v));
   if (exclusive) k.anonExclusive.set(pa);
   const ev = k.events;
   if (ev.active)
