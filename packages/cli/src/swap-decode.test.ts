@@ -1,3 +1,6 @@
+import { createX86Arch } from '@mmkit/arch-x86';
+import { createPcBoard } from '@mmkit/boards';
+import { bootKernel, MADV, MAP, PROT } from '@mmkit/kernel';
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from './io.js';
 import { runCli } from './run-cli.js';
@@ -139,5 +142,49 @@ describe('decode explains swap PTEs', () => {
     });
     const plain = JSON.parse((await mmkit(['decode', 'x86_64', '0', '--json'])).stdout);
     expect('swap' in plain).toBe(false);
+  });
+});
+
+describe('decode explains the swap PTEs the kernel writes (PG_anon_exclusive)', () => {
+  /** A page of a private mapping, written, then swapped out: its swap PTE as `0x…` text. */
+  function swapPteOf(mode: 'x86_64' | 'x86-32', partnerWrites: 'nobody' | 'parent'): string {
+    const k = bootKernel({
+      arch: createX86Arch({ mode }),
+      machine: createPcBoard({ flavour: mode === 'x86-32' ? '32' : '64' }),
+    });
+    expect(k.swapon({ pages: 16 }).ok).toBe(true);
+    const p = k.createProcess();
+    const m = k.mmap(p, 0, 4096, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
+    if (!m.ok) throw new Error(m.detail);
+    expect(k.store(p, m.value, 8, 1n).ok).toBe(true);
+    const f = k.fork(p);
+    if (!f.ok) throw new Error(f.errno);
+    k.exit(f.process); // the fork partner leaves without writing
+    if (partnerWrites === 'parent') expect(k.store(p, m.value, 8, 2n).ok).toBe(true);
+    expect(k.madvise(p, m.value, 4096, MADV.PAGEOUT).ok).toBe(true);
+    const [lo, hi] = k.editor.readRaw(k.lookup(p, m.value)!.descriptorPa);
+    return `0x${((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString(16)}`;
+  }
+
+  it('x86_64: the partner exited without writing → not exclusive; written since → SWP_EXCLUSIVE (bit 3)', async () => {
+    const shared = swapPteOf('x86_64', 'nobody');
+    expect(shared).toBe('0x7fffffffffffc00'); // __swp_entry(0, 1): ~1 << 9, no _PAGE_SWP_EXCLUSIVE
+    const a = await mmkit(['decode', 'x86_64', shared, '--level', 'PT']);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toContain(
+      'SWP_EXCLUSIVE       [3]      0                   not exclusive (PG_anon_exclusive)',
+    );
+    expect(a.stdout).toContain('  flags  none');
+    const written = swapPteOf('x86_64', 'parent');
+    expect(written).toBe('0x7fffffffffffc08');
+    const b = await mmkit(['decode', 'x86_64', written, '--level', 'PT']);
+    expect(b.stdout).toContain('  flags  exclusive');
+  });
+
+  it('x86-32: the same, bit 7 (_PAGE_PSE)', async () => {
+    expect(swapPteOf('x86-32', 'nobody')).toBe('0x200');
+    expect((await mmkit(['decode', 'x86-32', '0x200'])).stdout).toContain('  flags  none');
+    expect(swapPteOf('x86-32', 'parent')).toBe('0x280');
+    expect((await mmkit(['decode', 'x86-32', '0x280'])).stdout).toContain('  flags  exclusive');
   });
 });

@@ -248,6 +248,7 @@ export class AddressSpace {
       this.k.allocator.free(pa);
       return 0;
     }
+    this.k.anonExclusive.set(pa); // a fresh page mapped once: folio_add_new_anon_rmap(RMAP_EXCLUSIVE)
     return pa;
   }
 
@@ -294,6 +295,7 @@ export class AddressSpace {
     // The frame was just allocated for the user: its reverse-map entry needs no state lookup.
     this.residentPages++;
     this.k.rmap.addAt(index, this, vpn);
+    this.k.anonExclusive.flags[index] = 1; // do_anonymous_page: RMAP_EXCLUSIVE
     if (this.k.events.active) this.emitMap(vpn, pa, 1, this.k.anonAttrs);
     return true;
   }
@@ -453,12 +455,12 @@ export class AddressSpace {
 
   /**
    * The attributes a leaf of `level` mapping `pa` may have in VMA `v`: what the VMA allows,
-   * without write permission when the page is private and not exclusively this leaf's (shared
-   * copy-on-write, or the zero page) — Linux's mprotect keeps such pages read-only too
-   * (`can_change_pte_writable` requires an exclusive anonymous page).
+   * without write permission when the page is private and not anon-exclusive (shared
+   * copy-on-write, shared before and not written since, or the zero page) — Linux's mprotect
+   * keeps such pages read-only too (`can_change_pte_writable` requires `PageAnonExclusive`).
    */
   leafAttrsFor(v: VmaValue, level: number, pa: number): LeafAttributes {
-    if (isCowVma(v) && !this.exclusive(pa, this.k.arch.geometry.entryPages[level]!))
+    if (isCowVma(v) && !this.k.anonExclusive.all(pa, this.k.arch.geometry.entryPages[level]!))
       return this.k.readOnlyAttrsFor(v, level);
     return this.k.attrsFor(v, level);
   }

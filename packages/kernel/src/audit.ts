@@ -27,7 +27,11 @@
  *    its swap-cache page; every swap PTE names an allocated slot and lies inside a private
  *    anonymous VMA; `swapEntries` equals each space's swap PTEs.
  * 9. reclaim (see `Reclaimer.audit` in reclaim.ts): every frame the replacement policy tracks is a
- *    USER frame. Every check is listed, with the test that
+ *    USER frame.
+ * 10. PG_anon_exclusive (see anon-exclusive.ts): an anon-exclusive frame is a USER frame mapped by
+ *    exactly one PTE, in a private VMA, with no reference but its PTE's and the swap cache's
+ *    (whose slot no swap PTE names); a user-writable leaf of a private VMA maps an
+ *    anon-exclusive frame. Every check is listed, with the test that
  * makes it fire, in the package README ("What audit() proves").
  */
 import {
@@ -42,12 +46,14 @@ import {
   permBit,
   vaOf,
 } from '@mmkit/core';
+import { auditExclusiveFrame, auditExclusiveOthers } from './anon-exclusive.js';
 import type { Kernel } from './kernel.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
 import { AUDIT_PROGRESS_FRAMES, checkProgress, type ProgressCallback } from './progress.js';
 import { auditSwap } from './swap.js';
 import { checkKernel, invalidArgument, PROT } from './syscalls.js';
+import { isCowVma } from './vma.js';
 
 /** Result of {@link audit}. */
 export interface AuditReport {
@@ -78,7 +84,7 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
     throw invalidArgument('audit options', options, 'an object such as { onProgress }');
   const onProgress = checkProgress('onProgress', options.onProgress);
   const problems: string[] = [];
-  const { allocator: alloc, editor, rmap, zeroPage } = kernel;
+  const { allocator: alloc, editor, rmap, zeroPage, anonExclusive: anonX } = kernel;
   const tableOwner = new Map<number, number>(); // pa -> owner pid (-1 kernel)
   const userRefs = new Map<number, number>(); // pa -> mappings
   const liveSpaces = new Map<unknown, number>(); // current space of each live process -> pid
@@ -165,6 +171,12 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
             problems.push(
               `pid ${proc.pid}: ${hex(vaOf(leaf.vpn + i), 16)} maps private frame ${hex(pa)} writable, but ${rmap.count(pa)} PTEs map it: copy-on-write broken`,
             );
+          // Invariant 10: a writable private page is anon-exclusive (Linux never maps one otherwise).
+          // (A frame mapped more than once is reported by invariant 6 above.)
+          if (leaf.attrs.user.write && vma && isCowVma(vma.value) && rmap.count(pa) <= 1 && !anonX.has(pa))
+            problems.push(
+              `pid ${proc.pid}: ${hex(vaOf(leaf.vpn + i), 16)} maps private frame ${hex(pa)} writable, but it is not anon-exclusive`,
+            );
         }
       }
       if (!vma || vma.endVpn < leaf.vpn + pages) {
@@ -200,6 +212,7 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
   let userN = 0;
   let kernelN = 0;
   let rmapEntries = 0;
+  let exclusiveFrames = 0;
   const total = alloc.frameIndexCount;
   let visited = 0;
   let report = AUDIT_PROGRESS_FRAMES;
@@ -248,6 +261,11 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
           problems.push(
             `user frame ${hex(pa)} has refcount ${refcount} but ${refs} mapping(s)${refs === 0 ? ': leaked' : ''}`,
           );
+        // Invariant 10: an anon-exclusive frame is mapped by exactly one PTE (anon-exclusive.ts).
+        if (anonX.has(pa)) {
+          exclusiveFrames++;
+          auditExclusiveFrame(kernel, pa, refcount, refs === refcount, problems);
+        }
         break;
       }
       case FrameState.KERNEL:
@@ -260,6 +278,7 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
     }
   });
   onProgress?.('audit', total, total);
+  auditExclusiveOthers(kernel, exclusiveFrames, FrameState.USER, problems);
   // Free frames, from the other side: a mapped frame or a claimed table frame that is free.
   for (const [pa, refs] of userRefs) {
     if (alloc.stateOf(pa) === FrameState.FREE)

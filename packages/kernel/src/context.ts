@@ -17,6 +17,7 @@ import type {
   PhysicalMemory,
 } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
+import type { AnonExclusive } from './anon-exclusive.js';
 import type { MappingRequest } from './attributes.js';
 import type { Cpu } from './cpu.js';
 import type { MemlockPolicy } from './kernel-options.js';
@@ -85,6 +86,8 @@ export interface KernelContext {
   readonly zeroPage: number;
   /** Which spaces map each user frame, and where. */
   readonly rmap: ReverseMap<AddressSpace>;
+  /** PG_anon_exclusive of every frame (anon-exclusive.ts). */
+  readonly anonExclusive: AnonExclusive;
   /** RLIMIT_MEMLOCK and CAP_IPC_LOCK of the processes (mlock). */
   readonly memlock: MemlockPolicy;
   /** Swap devices, slot counts and the swap cache. */

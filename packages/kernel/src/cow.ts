@@ -92,6 +92,7 @@ export function breakCow(
       asid: space.asid,
     });
     if (flush) k.discharge(flush);
+    k.anonExclusive.set(old, pages); // wp_page_reuse: the page is the writer's alone (anon-exclusive.ts)
     cowEvent(k, space, 'reuse', base, old, old, pages);
     return 'COW reuse (only reference): made writable';
   }
@@ -113,6 +114,7 @@ export function breakCow(
     for (let i = 0; i < pages; i++) memory.copyFrame(pa / pageBytes + i, old / pageBytes + i);
   }
   replaceLeaf(k, space, base, level, ref.descriptorPa, old, pa, k.attrsFor(vma, level));
+  k.anonExclusive.set(pa, pages); // wp_page_copy: a new anon-exclusive page (anon-exclusive.ts)
   cowEvent(k, space, zero ? 'zero-fill' : 'copy', base, pa, old, pages);
   return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
 }
@@ -198,6 +200,7 @@ export function breakCowAt(
     allocator.unrefAt(oi, old);
   }
   rmap.addAt(allocator.lastIndex, space, vpn); // the frame alloc() just returned
+  k.anonExclusive.set(pa); // wp_page_copy: a new anon-exclusive page (anon-exclusive.ts)
   cowEvent(k, space, zero ? 'zero-fill' : 'copy', vpn, pa, old, 1);
   return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
 }

@@ -332,6 +332,7 @@ function faultInHuge(
       k.allocator.freeContiguous(pa, pages);
       continue;
     }
+    k.anonExclusive.set(pa, pages); // a fresh private page, every subpage exclusive (anon-exclusive.ts)
     return `huge page (${k.editor.levelName(level)} leaf, ${(pages * k.bounds.pageBytes) / 1024} KiB)`;
   }
   return undefined;

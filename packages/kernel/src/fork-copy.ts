@@ -53,6 +53,7 @@ export function copyIntoChild(
     );
   });
   if (parent.root === 0) return 0;
+  k.anonExclusive.beginFork(); // fork clears PG_anon_exclusive of what it shares (anon-exclusive.ts)
   const f = new ForkCopy(k, parent, child);
   parent.vmas.forEach((vma) => {
     if (f.ok) f.copyVma(vma.startVpn, vma.endVpn, vma.value);
@@ -63,6 +64,7 @@ export function copyIntoChild(
     f.ok = copySwapEntries(k, parent, child, userStartVpn, userEndVpn);
   }
   if (!f.ok) {
+    k.anonExclusive.rollbackFork(); // nothing changed: the shared pages are exclusive again
     child.clear();
     return undefined;
   }
@@ -195,6 +197,7 @@ class ForkCopy {
       const f = pa + i * pageBytes;
       if (allocator.stateOf(f) === FrameState.USER) allocator.ref(f);
     }
+    k.anonExclusive.share(pa, pages); // folio_try_dup_anon_rmap_pte: neither copy is exclusive
     this.cowPages += pages;
     if (writable) this.protect.push(vpn, level, dpa, pa, level === 1 ? this.t : -1);
   }
@@ -362,6 +365,9 @@ class ForkCopy {
     const { k, idxBuf, offBuf } = this;
     k.allocator.refIfUserBatch(this.pfnBuf, n, idxBuf);
     k.rmap.addBatch(idxBuf, offBuf, n, this.child, tableVpn);
+    // folio_try_dup_anon_rmap_pte: a page shared by fork is no longer anon-exclusive (anon-exclusive.ts).
+    const ae = k.anonExclusive;
+    for (let i = 0; i < n; i++) if (idxBuf[i]! >= 0) ae.shareIndex(idxBuf[i]!);
     const step = this.wide ? 2 : 1;
     for (let i = 0; i < this.pendingWritable; i++) {
       const c = this.wrBuf[i]!;
@@ -461,6 +467,7 @@ function copyLeaf(
     const pa = allocator.allocContiguous(pages, pages, 'user', space.pid);
     if (pa !== 0) {
       if (space.mapLeaf(vpn, pa, level, attrs)) {
+        k.anonExclusive.set(pa, pages); // copy_present_page: the child's copy is exclusive
         for (let i = 0; i < pages; i++) memory.copyFrame(pa / pageBytes + i, srcPa / pageBytes + i);
         return true;
       }

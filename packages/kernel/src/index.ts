@@ -6,6 +6,7 @@
  * @module @mmkit/kernel
  */
 export { AddressSpace, describeAttrs, type LayoutVpns, type MapOutcome } from './address-space.js';
+export type { AnonExclusive, FrameIndexer } from './anon-exclusive.js';
 export {
   AttributeChooser,
   type LeafTemplate,

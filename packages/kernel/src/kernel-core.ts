@@ -25,6 +25,7 @@ import {
   type WalkResult,
 } from '@mmkit/core';
 import { AddressSpace } from './address-space.js';
+import { AnonExclusive } from './anon-exclusive.js';
 import type { MappingRequest } from './attributes.js';
 import { buildKernelTables, createAllocator, createCpus, spaceBounds } from './boot.js';
 import type { KernelContext, SpaceBounds } from './context.js';
@@ -118,6 +119,8 @@ export abstract class KernelCore implements FaultHandler, KernelContext {
   readonly oomKiller: boolean;
   /** Which address spaces map each user frame, and where (see {@link ReverseMap}). */
   readonly rmap: ReverseMap<AddressSpace>;
+  /** @internal PG_anon_exclusive of every frame (see `anon-exclusive.ts`). */
+  readonly anonExclusive: AnonExclusive;
   /** RLIMIT_MEMLOCK and CAP_IPC_LOCK of the processes (see {@link KernelOptions.memlockLimit}). */
   readonly memlock: MemlockPolicy;
   /** Working-set, PFF and thrash tracking options, or undefined when off (see {@link KernelOptions.workingSet}). */
@@ -162,6 +165,7 @@ export abstract class KernelCore implements FaultHandler, KernelContext {
     this.rmap = new ReverseMap<AddressSpace>(this.allocator.frameIndexCount, (pa) =>
       this.allocator.frameIndex(pa),
     );
+    this.anonExclusive = new AnonExclusive(this.allocator);
     progress.phase('swap map');
     this.swap = new SwapManager(this, checked.swapReadahead);
     this.reclaimer = new Reclaimer(this, checked.reclaimPolicy, options.watermarks, checked.autoReclaim);

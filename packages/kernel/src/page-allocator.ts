@@ -85,6 +85,8 @@ export class PageAllocator {
    * starts tracking frames: with the first swap device). Undefined costs one test per call.
    */
   userFrames: UserFrameHook | undefined = undefined;
+  /** @internal Per-frame bytes (by {@link frameIndex}) zeroed on free: the kernel's PG_anon_exclusive. */
+  clearOnFree: Uint8Array | undefined = undefined;
   /**
    * @internal Frame-table index ({@link frameIndex}) of the frame the last successful
    * {@link alloc} handed out: the demand-fault path adds its reverse-map entry by it (no second
@@ -431,6 +433,7 @@ export class PageAllocator {
     this.counts[st] = this.counts[st]! - 1;
     this.counts[FREE] = this.counts[FREE]! + 1;
     if (st === USER && this.userFrames !== undefined) this.userFrames.freed(i);
+    if (this.clearOnFree !== undefined) this.clearOnFree[i] = 0;
     if (this.events?.active) this.events.emit({ type: 'frame-free', pa, purpose: purposeOfState(st) });
   }
 

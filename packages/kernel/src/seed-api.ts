@@ -9,6 +9,7 @@ import type { KernelContext } from './context.js';
 import { FRAME_STATE_NAMES, FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
 import { checkedAddress, checkLeafAttributes, invalidArgument } from './syscalls.js';
+import { isCowVma } from './vma.js';
 
 /** Page number of a page-aligned user address. @throws InvalidArgumentError */
 export function userVpn(k: KernelContext, va: AddressInput, what: string): number {
@@ -57,7 +58,13 @@ export function mapUserPage(
       hex(pa),
       `a frame allocated for user pages (allocator.alloc('user')) or one outside the pool; this frame is ${FRAME_STATE_NAMES[state]}`,
     );
-  return space.mapPageCovered(vpn, pa, checkAttrs(k, attrs, pa));
+  const out = space.mapPageCovered(vpn, pa, checkAttrs(k, attrs, pa));
+  // The caller's frame in a private VMA is a page mapped by this PTE alone (anon-exclusive, as a
+  // fresh page a fault maps) unless another PTE maps it too (then neither is, as after fork).
+  if (out.ok && state === FrameState.USER)
+    if (k.rmap.count(pa) === 1 && isCowVma(space.vmas.find(vpn)!.value)) k.anonExclusive.set(pa);
+    else k.anonExclusive.clear(pa);
+  return out;
 }
 
 /** Seed `allocate_user_page`: the new frame's kernel virtual address, or 0 when out of memory. */

@@ -49,11 +49,15 @@ export function swapInIfSwapped(
  * count (`swap_free`); the page stays in the swap cache with its slot (swap-cache.ts) unless
  * `should_try_to_free_swap` holds — swap more than half full (`vm_swap_full`), a locked VMA
  * (VM_LOCKED), or a `write` fault while the cache and this PTE hold the only references — and
- * then `folio_free_swap` frees the slot when no other swap PTE names it. The leaf is writable
- * when the entry was exclusive (SWP_EXCLUSIVE: no copy-on-write break even on a write) or the
- * frame ends up with this PTE's reference only (Linux: `exclusive || folio_ref_count == 1`); a
- * page still shared with other processes (or with the swap cache, without the exclusive bit) is
- * mapped read-only, and a write then takes `do_wp_page`.
+ * then `folio_free_swap` frees the slot when no other swap PTE names it. The page is
+ * anon-exclusive (RMAP_EXCLUSIVE, anon-exclusive.ts) and its leaf writable (as far as the VMA
+ * allows) when the entry was exclusive (SWP_EXCLUSIVE: no copy-on-write break even on a write)
+ * or the frame ends up with this PTE's reference only (Linux: `exclusive || folio_ref_count ==
+ * 1`); a page still shared with other processes (or with the swap cache, without the exclusive
+ * bit) is mapped read-only and not exclusive, and a write then takes `do_wp_page`.
+ * With `unuse` (swapoff, Linux `unuse_pte`) the page is mapped read-only, with the VMA's
+ * `vm_page_prot` (a write then takes `do_wp_page`), and anon-exclusive exactly when the entry was
+ * (RMAP_EXCLUSIVE only for `pte_swp_exclusive`).
  * Returns {@link SWAP_IN_MAJOR} / {@link SWAP_IN_MINOR}, or undefined when out of memory
  * (nothing changed). The caller found swap entry `e` in the PTE at `descriptorPa`, in VMA `v`.
  */
@@ -65,6 +69,7 @@ export function swapIn(
   descriptorPa: number,
   e: SwapPte,
   write = false,
+  unuse = false,
 ): string | undefined {
   const sw = k.swap;
   const dev = sw.devices[e.type];
@@ -86,8 +91,12 @@ export function swapIn(
   // should_try_to_free_swap (mm/memory.c): the cache's reference + this PTE's = 2 when nobody
   // else maps the frame.
   if (sw.full() || v.lock !== 'none' || (write && allocator.refCount(pa) === 2)) freeSwap(k, pa);
-  const writable = e.exclusive === true || allocator.refCount(pa) === 1;
-  space.mapSwappedIn(vpn, descriptorPa, pa, writable ? k.attrsFor(v) : k.readOnlyAttrsFor(v));
+  // do_swap_page: `exclusive || folio_ref_count(folio) == 1` → RMAP_EXCLUSIVE, and the PTE is made
+  // writable when the VMA allows (attrsFor grants only what it allows). mmkit always goes
+  // through the swap cache (no SWP_SYNCHRONOUS_IO path), so the entry's bit is what counts.
+  const exclusive = e.exclusive === true || (!unuse && allocator.refCount(pa) === 1);
+  space.mapSwappedIn(vpn, descriptorPa, pa, exclusive && !unuse ? k.attrsFor(v) : k.readOnlyAttrsFor(v));
+  if (exclusive) k.anonExclusive.set(pa);
   const ev = k.events;
   if (ev.active)
     ev.emit(

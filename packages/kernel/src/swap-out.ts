@@ -74,7 +74,7 @@ export class FlushBatch {
  * private anonymous memory, takes a slot (or the one its swap-cache entry has), replaces every
  * PTE mapping it (found through the reverse map) by the swap entry — each a removed
  * translation, invalidated on every CPU (break, TLBI, as `ptep_clear_flush`), with SWP_EXCLUSIVE
- * for a page exclusive to its one PTE — writes the contents to the slot unless the frame is a
+ * for an anon-exclusive page (PG_anon_exclusive, anon-exclusive.ts) — writes the contents to the slot unless the frame is a
  * clean swap-cache page (no PTE dirty since it was read: the slot holds it already; swap-cache.ts)
  * and frees the frame. Returns false, with nothing changed, for a frame that
  * cannot be swapped (see {@link unswappable}: shared, device, zero page, kernel, huge, pinned) or
@@ -91,24 +91,18 @@ export function reclaimFrame(k: KernelContext, pa: number, batch?: FlushBatch): 
   const { dev, offset } = slot;
   const { editor, allocator, rmap } = k;
   const mappings = rmap.mappings(pa);
-  // try_to_unmap_one: the PTEs' dirty bits go to the folio (folio_mark_dirty); SWP_EXCLUSIVE for
-  // a page exclusive to its one PTE (PageAnonExclusive: mmkit does not track that flag; a page
-  // mapped once, writable or in a read-only VMA, whose slot no other swap PTE names, counts).
+  // try_to_unmap_one: the PTEs' dirty bits go to the folio (folio_mark_dirty); SWP_EXCLUSIVE
+  // exactly when the page is anon-exclusive (`anon_exclusive = folio_test_anon(folio) &&
+  // PageAnonExclusive(subpage)`; such a page is mapped by this one PTE, anon-exclusive.ts), and
+  // `folio_try_share_anon_rmap_pte` clears the flag: the swap PTE carries it now.
   let dirty = cachedSlot === undefined || sw.frameDirty[allocator.frameIndex(pa)] === 1;
-  let exclusive =
-    codec.flagBits.exclusive !== undefined &&
-    mappings.length === 1 &&
-    (cachedSlot === undefined || dev.counts[offset] === 1);
+  const exclusive = codec.flagBits.exclusive !== undefined && k.anonExclusive.has(pa);
+  k.anonExclusive.clear(pa);
   const refs = mappings.map((m) => m.space.lookup(m.vpn)!);
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
-    if (ref.entry.kind !== 'leaf') continue;
     // Linux try_to_unmap_one: pte_dirty (arm64: also PTE_DIRTY on a leaf mprotect made read-only).
-    if (isLeafDirty(k.arch.description, ref.entry.attrs)) dirty = true;
-    if (exclusive && !ref.entry.attrs.user.write) {
-      const vma = mappings[i]!.space.vmas.find(mappings[i]!.vpn)!.value;
-      if (k.attrsFor(vma).user.write) exclusive = false; // read-only in a writable VMA: shared before
-    }
+    if (ref.entry.kind === 'leaf' && isLeafDirty(k.arch.description, ref.entry.attrs)) dirty = true;
   }
   const raw = codec.encode({ type: dev.type, offset, exclusive });
   const ev = k.events;

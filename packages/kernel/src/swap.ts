@@ -145,8 +145,9 @@ function checkType(what: string, type: unknown): number {
 
 /**
  * swapoff: brings every page of device `type` back into memory and removes the device (Linux
- * `try_to_unuse`: each swap PTE becomes a present PTE again, pages shared by several processes
- * are read once, through the swap cache). ENOMEM, with nothing changed, when memory cannot hold
+ * `try_to_unuse`: each swap PTE becomes a present PTE again — read-only, anon-exclusive when the
+ * entry was, as `unuse_pte` maps it — pages shared by several processes are read once, through
+ * the swap cache). ENOMEM, with nothing changed, when memory cannot hold
  * every page not already in the swap cache (Linux fails the same way when `try_to_unuse` cannot
  * allocate: the device stays on). EINVAL when no device has that type.
  * @throws InvalidArgumentError unless `type` is an integer from 0 to 31.
@@ -174,7 +175,8 @@ export function swapoff(k: KernelContext, type: number): SysResult<0> {
         if (e.type === type) found.push({ vpn, descriptorPa, e });
       });
       for (const f of found) {
-        const how = swapIn(k, space, f.vpn, space.vmas.find(f.vpn)!.value, f.descriptorPa, f.e);
+        const v = space.vmas.find(f.vpn)!.value;
+        const how = swapIn(k, space, f.vpn, v, f.descriptorPa, f.e, false, true); // unuse_pte
         if (how === undefined) throw new Error('kernel bug: swapoff ran out of memory after the check');
       }
     }
