@@ -844,6 +844,7 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     'addAt',
     'addBatch',
     'removeAt',
+    'unlink',
     'idOf',
     'knownId',
     'dropEntries',

@@ -191,7 +191,7 @@ export class ReverseMap<S> {
   /** Removes the entry (`space`, `vpn`) of frame `pa`; false when there was none. */
   remove(pa: number, space: S, vpn: number): boolean {
     const f = this.find(pa);
-    return f >= 0 && this.removeAt(f, space, vpn);
+    return f >= 0 && this.unlink(f, space, vpn);
   }
 
   /**
@@ -199,6 +199,10 @@ export class ReverseMap<S> {
    * COW fault, exit's and munmap's table-at-a-time teardown in zap.ts): no address check, no lookup.
    */
   removeAt(f: number, space: S, vpn: number): boolean {
+    return this.unlink(f, space, vpn);
+  }
+
+  private unlink(f: number, space: S, vpn: number): boolean {
     const id = this.knownId(space);
     if (id === 0) return false;
     let prev = NONE;

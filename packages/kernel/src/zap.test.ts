@@ -405,12 +405,13 @@ describe('leaves whose pattern has no verified template', () => {
 
 describe('the twin comparison catches a teardown bug', () => {
   it('a table-at-a-time teardown that skips a reference drop is caught', () => {
-    const proto = PageAllocator.prototype as unknown as { unref: (pa: number) => boolean };
-    const original = proto.unref;
+    // The fast path drops references by frame-table index (unrefAt); the planted bug keeps one.
+    const proto = PageAllocator.prototype as unknown as { unrefAt: (i: number, pa: number) => boolean };
+    const original = proto.unrefAt;
     let calls = 0;
-    proto.unref = function (this: PageAllocator, pa: number) {
+    proto.unrefAt = function (this: PageAllocator, i: number, pa: number) {
       if (fastTeardown && ++calls % 97 === 0) return false; // the planted bug: a reference kept
-      return original.call(this, pa);
+      return original.call(this, i, pa);
     };
     let error: unknown;
     try {
@@ -418,7 +419,7 @@ describe('the twin comparison catches a teardown bug', () => {
     } catch (e) {
       error = e;
     } finally {
-      proto.unref = original;
+      proto.unrefAt = original;
     }
     expect(String(error)).toMatch(/Property failed/);
     // Caught by the twin comparison itself (the frame table), before the audit looks.
