@@ -88,9 +88,8 @@ export class PageAllocator {
   /** @internal Per-frame bytes (by {@link frameIndex}) zeroed on free: the kernel's PG_anon_exclusive. */
   clearOnFree: Uint8Array | undefined = undefined;
   /**
-   * @internal Frame-table index ({@link frameIndex}) of the frame the last successful
-   * {@link alloc} handed out: the demand-fault path adds its reverse-map entry by it (no second
-   * address-to-index conversion per fault).
+   * @internal Frame-table index ({@link frameIndex}) of the frame the last successful {@link alloc}
+   * handed out: the fault paths add its reverse-map entry by it (no second conversion per fault).
    */
   lastIndex = -1;
   /**
