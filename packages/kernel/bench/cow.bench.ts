@@ -8,22 +8,18 @@
  * `mmkit ÷ linux` (> 1: mmkit faster); the issue's targets: fork ≥ 1×, COW fault rate ≥ 2×.
  * Run with `pnpm bench cow` (see scripts/bench.ts and bench/native/README.md).
  */
-import { createAarch64Arch } from '@mmkit/arch-aarch64';
-import { createX86Arch } from '@mmkit/arch-x86';
-import { createPcBoard, createVirtBoard } from '@mmkit/boards';
-import type { ArchBackend } from '@mmkit/core';
 import type { BenchContext } from '../../../scripts/bench-api.js';
-import { NativePeer } from '../../../scripts/native-peer.js';
 import { bootKernel, type Kernel } from '../src/kernel.js';
-import type { MachineDescription } from '../src/machine.js';
 import type { Process } from '../src/process.js';
-import { MAP, PROT } from '../src/syscalls.js';
-
-const PAGE = 4096;
-const MiB = 2 ** 20;
-const RESIDENT_MIB = 1024;
-const BOARD_MIB = 2560;
-const PAGES = (RESIDENT_MIB * MiB) / PAGE; // 262 144
+import {
+  BOARD_MIB,
+  CONFIGS,
+  PAGE,
+  PAGES,
+  RESIDENT_MIB,
+  residentProcess,
+  runResidentPeer,
+} from './resident-gib.js';
 
 /** What `cow-peer` prints (see native/cow-peer.c). */
 interface PeerResult {
@@ -37,47 +33,10 @@ interface PeerResult {
   readonly child_minflt: number;
 }
 
-interface Config {
-  readonly name: string;
-  readonly arch: () => ArchBackend;
-  readonly machine: () => MachineDescription;
-}
-
-const CONFIGS: readonly Config[] = [
-  {
-    name: 'aarch64',
-    arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: BOARD_MIB * MiB, pool: 'all-ram' }),
-  },
-  {
-    name: 'x86_64',
-    arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: BOARD_MIB * MiB }),
-  },
-];
-
 function runPeer(repeats: number): PeerResult | undefined {
-  const peer = NativePeer.compile(new URL('./native/cow-peer.c', import.meta.url), 'cow.bench');
-  if (!peer) return undefined;
-  try {
-    const r = peer.run<PeerResult>([RESIDENT_MIB, repeats]);
-    if (!(r.forks_per_s > 0) || !(r.cow_faults_per_s > 0))
-      throw new Error(`cow-peer printed no rates: ${JSON.stringify(r)}`);
-    if (r.pages !== PAGES) throw new Error(`cow-peer used ${r.pages} pages, expected ${PAGES}`);
-    return r;
-  } finally {
-    peer.dispose();
-  }
-}
-
-/** A process with {@link PAGES} private anonymous pages, each written (resident and dirty). */
-function residentProcess(k: Kernel): { p: Process; va: number } {
-  const p = k.createProcess();
-  const r = k.mmap(p, 0, PAGES * PAGE, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
-  if (!r.ok) throw new Error(`mmap failed: ${r.errno} (${r.detail})`);
-  const va = Number(r.value);
-  for (let i = 0; i < PAGES; i++) k.store(p, va + i * PAGE, 1, 1);
-  return { p, va };
+  return runResidentPeer<PeerResult>('cow-peer.c', 'cow.bench', repeats, (r) =>
+    r.forks_per_s > 0 && r.cow_faults_per_s > 0 ? undefined : 'printed no rates',
+  );
 }
 
 /** One fork (timed) and the child's first writes over every page (timed); the child then exits. */
@@ -134,7 +93,7 @@ export default async function cowBench(bench: BenchContext): Promise<void> {
   }
   for (const c of CONFIGS) {
     const k = bootKernel({ arch: c.arch(), machine: c.machine() });
-    const { p, va } = residentProcess(k);
+    const { p, va } = residentProcess(k, () => 1);
     const faults: number[] = [];
     // Warm-up, discarded: the JIT needs a few whole runs (fork and fault paths run 65 536 times
     // each), and the first runs touch fresh host memory of the simulator.

@@ -11,22 +11,18 @@
  * against Linux are `mmkit ÷ linux` as rates (> 1: mmkit faster).
  * Run with `pnpm bench zap` (see scripts/bench.ts and bench/native/README.md).
  */
-import { createAarch64Arch } from '@mmkit/arch-aarch64';
-import { createX86Arch } from '@mmkit/arch-x86';
-import { createPcBoard, createVirtBoard } from '@mmkit/boards';
-import type { ArchBackend } from '@mmkit/core';
 import type { BenchContext } from '../../../scripts/bench-api.js';
-import { NativePeer } from '../../../scripts/native-peer.js';
 import { bootKernel, type Kernel } from '../src/kernel.js';
-import type { MachineDescription } from '../src/machine.js';
 import type { Process } from '../src/process.js';
-import { MAP, PROT } from '../src/syscalls.js';
-
-const PAGE = 4096;
-const MiB = 2 ** 20;
-const RESIDENT_MIB = 1024;
-const BOARD_MIB = 2560;
-const PAGES = (RESIDENT_MIB * MiB) / PAGE; // 262 144
+import {
+  BOARD_MIB,
+  CONFIGS,
+  PAGE,
+  PAGES,
+  RESIDENT_MIB,
+  residentProcess,
+  runResidentPeer,
+} from './resident-gib.js';
 
 /** What `zap-peer` prints (see native/zap-peer.c). */
 interface PeerResult {
@@ -39,47 +35,10 @@ interface PeerResult {
   readonly munmap_ms: number;
 }
 
-interface Config {
-  readonly name: string;
-  readonly arch: () => ArchBackend;
-  readonly machine: () => MachineDescription;
-}
-
-const CONFIGS: readonly Config[] = [
-  {
-    name: 'aarch64',
-    arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: BOARD_MIB * MiB, pool: 'all-ram' }),
-  },
-  {
-    name: 'x86_64',
-    arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: BOARD_MIB * MiB }),
-  },
-];
-
 function runPeer(repeats: number): PeerResult | undefined {
-  const peer = NativePeer.compile(new URL('./native/zap-peer.c', import.meta.url), 'zap.bench');
-  if (!peer) return undefined;
-  try {
-    const r = peer.run<PeerResult>([RESIDENT_MIB, repeats]);
-    if (!(r.fork_ms > 0) || !(r.exit_ms > 0) || !(r.munmap_ms > 0))
-      throw new Error(`zap-peer printed no times: ${JSON.stringify(r)}`);
-    if (r.pages !== PAGES) throw new Error(`zap-peer used ${r.pages} pages, expected ${PAGES}`);
-    return r;
-  } finally {
-    peer.dispose();
-  }
-}
-
-/** A process with {@link PAGES} private anonymous pages, each written (resident and dirty). */
-function residentProcess(k: Kernel): { p: Process; va: number } {
-  const p = k.createProcess();
-  const r = k.mmap(p, 0, PAGES * PAGE, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
-  if (!r.ok) throw new Error(`mmap failed: ${r.errno} (${r.detail})`);
-  const va = Number(r.value);
-  for (let i = 0; i < PAGES; i++) k.store(p, va + i * PAGE, 1, (i & 0xff) | 1);
-  return { p, va };
+  return runResidentPeer<PeerResult>('zap-peer.c', 'zap.bench', repeats, (r) =>
+    r.fork_ms > 0 && r.exit_ms > 0 && r.munmap_ms > 0 ? undefined : 'printed no times',
+  );
 }
 
 /** Times of one run: a fork, the child's exit, and a second child's munmap of the whole range. */
@@ -142,7 +101,7 @@ export default async function zapBench(bench: BenchContext): Promise<void> {
   const best = new Map<string, number>();
   for (const c of CONFIGS) {
     const k = bootKernel({ arch: c.arch(), machine: c.machine() });
-    const { p, va } = residentProcess(k);
+    const { p, va } = residentProcess(k, (i) => (i & 0xff) | 1);
     // Warm-up, discarded: the JIT needs a few whole runs, and the first runs touch fresh host memory.
     for (let i = 0; i < 4; i++) zapRun(k, p, va, false);
     const runs: Run[] = [];
