@@ -19,7 +19,7 @@ import {
   RESIDENT_MIB,
   residentProcess,
   runResidentPeer,
-} from './resident-gib.js';
+} from './bench-boards.js';
 
 /** What `cow-peer` prints (see native/cow-peer.c). */
 interface PeerResult {

@@ -7,40 +7,19 @@
  * (VMA split and merge, populate finding every page present). Run with `pnpm bench madvise`.
  * There is no native peer: these rates are mmkit's own, for regressions.
  */
-import { createAarch64Arch } from '@mmkit/arch-aarch64';
-import { createX86Arch } from '@mmkit/arch-x86';
-import { createPcBoard, createVirtBoard } from '@mmkit/boards';
-import type { ArchBackend } from '@mmkit/core';
 import type { BenchContext } from '../../../scripts/bench-api.js';
 import { bootKernel, type Kernel } from '../src/kernel.js';
-import type { MachineDescription } from '../src/machine.js';
 import { MADV } from '../src/madvise.js';
 import type { Process } from '../src/process.js';
 import { MAP, PROT } from '../src/syscalls.js';
+import { boardConfigs } from './bench-boards.js';
 
 const PAGE = 4096;
 const MiB = 2 ** 20;
 const BATCH = 64;
 const SCAN_PAGES = (256 * MiB) / PAGE;
 
-interface Config {
-  readonly name: string;
-  readonly arch: () => ArchBackend;
-  readonly machine: () => MachineDescription;
-}
-
-const CONFIGS: readonly Config[] = [
-  {
-    name: 'aarch64',
-    arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: 1024 * MiB, pool: 'all-ram' }),
-  },
-  {
-    name: 'x86_64',
-    arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: 1024 * MiB }),
-  },
-];
+const CONFIGS = boardConfigs(1024);
 
 function mapWritten(k: Kernel, p: Process, pages: number): bigint {
   const r = k.mmap(p, 0, pages * PAGE, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);

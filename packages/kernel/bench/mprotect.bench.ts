@@ -5,37 +5,15 @@
  * `pte_modify`; arm64 moves the dirtiness to PTE_DIRTY and back), the VMA split and merged, one
  * TLB invalidation per call. Run with `pnpm bench mprotect`. No native peer: regression numbers.
  */
-import { createAarch64Arch } from '@mmkit/arch-aarch64';
-import { createX86Arch } from '@mmkit/arch-x86';
-import { createPcBoard, createVirtBoard } from '@mmkit/boards';
-import type { ArchBackend } from '@mmkit/core';
 import type { BenchContext } from '../../../scripts/bench-api.js';
 import { bootKernel } from '../src/kernel.js';
-import type { MachineDescription } from '../src/machine.js';
 import { MAP, PROT } from '../src/syscalls.js';
+import { boardConfigs } from './bench-boards.js';
 
 const PAGE = 4096;
-const MiB = 2 ** 20;
 const PAGES = 512;
 
-interface Config {
-  readonly name: string;
-  readonly arch: () => ArchBackend;
-  readonly machine: () => MachineDescription;
-}
-
-const CONFIGS: readonly Config[] = [
-  {
-    name: 'aarch64',
-    arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: 256 * MiB, pool: 'all-ram' }),
-  },
-  {
-    name: 'x86_64',
-    arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: 256 * MiB }),
-  },
-];
+const CONFIGS = boardConfigs(256);
 
 export default async function mprotectBench(bench: BenchContext): Promise<void> {
   for (const c of CONFIGS) {

@@ -11,39 +11,17 @@
  * second run on the swap-out writes nothing (clean pages, `pswpout` unchanged). Run with
  * `pnpm bench swap`.
  */
-import { createAarch64Arch } from '@mmkit/arch-aarch64';
-import { createX86Arch } from '@mmkit/arch-x86';
-import { createPcBoard, createVirtBoard } from '@mmkit/boards';
-import type { ArchBackend } from '@mmkit/core';
 import type { BenchContext } from '../../../scripts/bench-api.js';
 import { NativePeer, peerRow, ratioRow, sameOrThrow } from '../../../scripts/native-peer.js';
 import { bootKernel } from '../src/kernel.js';
-import type { MachineDescription } from '../src/machine.js';
 import { pageOutRange } from '../src/swap.js';
 import { MAP, PROT } from '../src/syscalls.js';
+import { boardConfigs } from './bench-boards.js';
 
 const PAGE = 4096;
-const MiB = 2 ** 20;
 const PAGES = 16_384; // 64 MiB
 
-interface Config {
-  readonly name: string;
-  readonly arch: () => ArchBackend;
-  readonly machine: () => MachineDescription;
-}
-
-const CONFIGS: readonly Config[] = [
-  {
-    name: 'aarch64',
-    arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: 256 * MiB, pool: 'all-ram' }),
-  },
-  {
-    name: 'x86_64',
-    arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: 256 * MiB }),
-  },
-];
+const CONFIGS = boardConfigs(256);
 
 interface PeerResult {
   readonly pages: number;

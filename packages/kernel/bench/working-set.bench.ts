@@ -5,37 +5,15 @@
  * `workingSet` option on user loads that hit the TLB — off (one comparison per access) and on
  * (sampled every 100 accesses, exact W(t, τ) on and off). Run with `pnpm bench working-set`.
  */
-import { createAarch64Arch } from '@mmkit/arch-aarch64';
-import { createX86Arch } from '@mmkit/arch-x86';
-import { createPcBoard, createVirtBoard } from '@mmkit/boards';
-import type { ArchBackend } from '@mmkit/core';
 import type { BenchContext } from '../../../scripts/bench-api.js';
 import { bootKernel } from '../src/kernel.js';
-import type { MachineDescription } from '../src/machine.js';
 import { MAP, PROT } from '../src/syscalls.js';
 import type { WorkingSetOptions } from '../src/working-set.js';
+import { boardConfigs, type Config } from './bench-boards.js';
 
-const MiB = 2 ** 20;
 const PAGES = 2048;
 
-interface Config {
-  readonly name: string;
-  readonly arch: () => ArchBackend;
-  readonly machine: () => MachineDescription;
-}
-
-const CONFIGS: readonly Config[] = [
-  {
-    name: 'aarch64',
-    arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: 256 * MiB, pool: 'all-ram' }),
-  },
-  {
-    name: 'x86_64',
-    arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: 256 * MiB }),
-  },
-];
+const CONFIGS = boardConfigs(256);
 
 /** A process with PAGES written pages, forked (every frame mapped twice); returns the frames. */
 function sharedFrames(c: Config) {

@@ -22,7 +22,7 @@ import {
   RESIDENT_MIB,
   residentProcess,
   runResidentPeer,
-} from './resident-gib.js';
+} from './bench-boards.js';
 
 /** What `zap-peer` prints (see native/zap-peer.c). */
 interface PeerResult {

@@ -1,6 +1,7 @@
 /**
- * What the fork/COW and teardown benchmarks (cow.bench.ts, zap.bench.ts) share: the two boards
- * (AArch64 on virt, x86-64 on pc, 2.5 GiB each — the parent's GiB, the child's copies, the
+ * What the kernel benchmarks share: the two boards they compare (AArch64 on virt, x86-64 on pc)
+ * at a RAM size ({@link boardConfigs}); and for the fork/COW and teardown benchmarks (cow.bench.ts,
+ * zap.bench.ts) the 2.5 GiB boards ({@link CONFIGS}: the parent's GiB, the child's copies, the
  * tables), the process with 1 GiB of private anonymous pages, every page written, and the run of a
  * native Linux peer that prints one JSON object.
  */
@@ -27,18 +28,24 @@ export interface Config {
   readonly machine: () => MachineDescription;
 }
 
-export const CONFIGS: readonly Config[] = [
-  {
-    name: 'aarch64',
-    arch: () => createAarch64Arch(),
-    machine: () => createVirtBoard({ ramBytes: BOARD_MIB * MiB, pool: 'all-ram' }),
-  },
-  {
-    name: 'x86_64',
-    arch: () => createX86Arch({ mode: 'x86_64' }),
-    machine: () => createPcBoard({ ramBytes: BOARD_MIB * MiB }),
-  },
-];
+/** AArch64 on a virt board and x86-64 on a pc board, each with `ramMiB` MiB of RAM. */
+export function boardConfigs(ramMiB: number): readonly Config[] {
+  return [
+    {
+      name: 'aarch64',
+      arch: () => createAarch64Arch(),
+      machine: () => createVirtBoard({ ramBytes: ramMiB * MiB, pool: 'all-ram' }),
+    },
+    {
+      name: 'x86_64',
+      arch: () => createX86Arch({ mode: 'x86_64' }),
+      machine: () => createPcBoard({ ramBytes: ramMiB * MiB }),
+    },
+  ];
+}
+
+/** The fork/COW and teardown benchmarks' boards: {@link BOARD_MIB} MiB each. */
+export const CONFIGS: readonly Config[] = boardConfigs(BOARD_MIB);
 
 /** A process with {@link PAGES} private anonymous pages, page i written with `value(i)` (resident and dirty). */
 export function residentProcess(k: Kernel, value: (i: number) => number): { p: Process; va: number } {
