@@ -6,7 +6,7 @@
  * leaving every flag as it was, huge pages per subpage, eager fork; and audit()'s checks, each
  * made to fire on a planted violation.
  */
-import { hex, type MmEvent, vpnOf } from '@mmkit/core';
+import { hex, vpnOf } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
@@ -14,7 +14,7 @@ import { MADV } from './madvise.js';
 import type { Process } from './process.js';
 import { pageOutRange, reclaimFrame } from './swap.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
+import { fiveConfigs, leaveFree, type SwapTestEnv, swapTestEnv, type TestConfig } from './test-fixtures.js';
 
 const PAGE = 4096n;
 const N = 4;
@@ -37,27 +37,11 @@ const SLOT1: Record<string, { shared: bigint; exclusive: bigint }> = {
   'x86-32 on pc': { shared: 0x200n, exclusive: 0x280n },
 };
 
-interface Env {
-  readonly k: Kernel;
-  readonly p: Process;
-  readonly events: MmEvent[];
-  readonly base: bigint;
-}
+type Env = SwapTestEnv;
 
 /** N private rw- pages, page i holding `0x7000 + i` at offset 16, and a swap device of `pages` pages. */
-function setup(c: TestConfig, pages = 64, opts: Partial<KernelOptions> = {}): Env {
-  const k = bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true, ...opts });
-  const events: MmEvent[] = [];
-  k.events.on((e) => events.push(e));
-  const p = k.createProcess();
-  const r = k.mmap(p, 0, N * 4096, RW, PRIV);
-  if (!r.ok) throw new Error(r.detail);
-  for (let i = 0; i < N; i++)
-    expect(k.store(p, r.value + BigInt(i) * PAGE + 16n, 8, 0x7000n + BigInt(i))).toMatchObject({ ok: true });
-  if (pages > 0) expect(k.swapon({ pages }).ok).toBe(true);
-  events.length = 0;
-  return { k, p, events, base: r.value };
-}
+const setup = (c: TestConfig, pages = 64, opts: Partial<KernelOptions> = {}): Env =>
+  swapTestEnv(c, N, pages, opts);
 
 const at = (e: Env, i: number) => e.base + BigInt(i) * PAGE;
 const clean = (k: Kernel) => expect(audit(k).problems).toEqual([]);

@@ -11,12 +11,12 @@
 import { isLeafDirty, type MmEvent, vpnOf } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
-import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
+import type { Kernel, KernelOptions } from './kernel.js';
 import { LAZY_FREE_SOFTWARE_BIT, MADV } from './madvise.js';
 import type { Process } from './process.js';
 import { pageOutRange, reclaimFrame } from './swap.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, type TestConfig } from './test-fixtures.js';
+import { fiveConfigs, type SwapTestEnv, swapTestEnv, type TestConfig } from './test-fixtures.js';
 
 const PAGE = 4096n;
 const N = 8;
@@ -38,27 +38,11 @@ const GOLDEN: Record<string, bigint> = {
   'x86-32 on pc': 0x280n,
 };
 
-interface Env {
-  readonly k: Kernel;
-  readonly p: Process;
-  readonly events: MmEvent[];
-  readonly base: bigint;
-}
+type Env = SwapTestEnv;
 
-/** N private rw- pages, page i holding `0x7000 + i` at offset 16, and a device of `pages` pages. */
-function setup(c: TestConfig, pages = 64, opts: Partial<KernelOptions> = {}): Env {
-  const k = bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true, ...opts });
-  const events: MmEvent[] = [];
-  k.events.on((e) => events.push(e));
-  const p = k.createProcess();
-  const r = k.mmap(p, 0, N * 4096, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
-  if (!r.ok) throw new Error(r.detail);
-  for (let i = 0; i < N; i++)
-    expect(k.store(p, r.value + BigInt(i) * PAGE + 16n, 8, 0x7000n + BigInt(i))).toMatchObject({ ok: true });
-  expect(k.swapon({ pages }).ok).toBe(true);
-  events.length = 0;
-  return { k, p, events, base: r.value };
-}
+/** N private rw- pages, page i holding `0x7000 + i` at offset 16, and a swap device of `pages` pages. */
+const setup = (c: TestConfig, pages = 64, opts: Partial<KernelOptions> = {}): Env =>
+  swapTestEnv(c, N, pages, opts);
 
 const at = (e: Env, i: number) => e.base + BigInt(i) * PAGE;
 const clean = (k: Kernel) => expect(audit(k).problems).toEqual([]);

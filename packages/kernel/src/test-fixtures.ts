@@ -5,9 +5,11 @@
 import { createAarch64Arch } from '@mmkit/arch-aarch64';
 import { createX86Arch } from '@mmkit/arch-x86';
 import { createPcBoard, createVirtBoard } from '@mmkit/boards';
-import { type MmioWindow, PAGE_SIZE, PhysicalMemory, type PhysicalRegion } from '@mmkit/core';
-import type { Kernel } from './kernel.js';
+import { type MmEvent, type MmioWindow, PAGE_SIZE, PhysicalMemory, type PhysicalRegion } from '@mmkit/core';
+import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
 import type { MachineDescription } from './machine.js';
+import type { Process } from './process.js';
+import { MAP, PROT } from './syscalls.js';
 
 /** A machine with `pages` frames of RAM at 0x4000_0000, all in the allocator pool, plus a UART window. */
 export function tinyMachine(pages: number): MachineDescription {
@@ -79,4 +81,39 @@ export function fiveConfigs(ramBytes: number): readonly TestConfig[] {
       machine: () => createPcBoard({ ramBytes, flavour: '32' }),
     },
   ];
+}
+
+/** A kernel with one process of private rw- pages and a swap device (see {@link swapTestEnv}). */
+export interface SwapTestEnv {
+  readonly k: Kernel;
+  readonly p: Process;
+  /** Every event since the setup (cleared after it). */
+  readonly events: MmEvent[];
+  /** The first page's address. */
+  readonly base: bigint;
+}
+
+/**
+ * Boots `c` (two CPUs, strict TLB mode, `opts`), maps `n` private rw- pages in a new process,
+ * page i holding `0x7000 + i` at offset 16, and adds a swap device of `pages` pages (none for 0).
+ */
+export function swapTestEnv(
+  c: TestConfig,
+  n: number,
+  pages: number,
+  opts: Partial<KernelOptions> = {},
+): SwapTestEnv {
+  const k = bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true, ...opts });
+  const events: MmEvent[] = [];
+  k.events.on((e) => events.push(e));
+  const p = k.createProcess();
+  const r = k.mmap(p, 0, n * PAGE_SIZE, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
+  if (!r.ok) throw new Error(r.detail);
+  for (let i = 0; i < n; i++) {
+    const w = k.store(p, r.value + BigInt(i * PAGE_SIZE + 16), 8, 0x7000n + BigInt(i));
+    if (!w.ok) throw new Error(`setup store to page ${i} failed: ${w.killed}`);
+  }
+  if (pages > 0 && !k.swapon({ pages }).ok) throw new Error('setup swapon failed');
+  events.length = 0;
+  return { k, p, events, base: r.value };
 }
