@@ -15,11 +15,12 @@
  *                            └─ shared frame ────▶ fresh frame, copy ──┴─▶ replaceLeaf (BBM)
  * ```
  */
-import { type LeafAttributes, vaOf } from '@mmkit/core';
+import { type LeafAttributes, sameLeafAttributes, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
-import { isLazyFree } from './madvise.js';
+import { isLazyFree, LAZY_FREE_SOFTWARE_BIT } from './madvise.js';
 import { FrameState } from './page-allocator.js';
+import { keptState } from './space-ranges.js';
 import { freeSwapForReuse, markSwapCacheDirty } from './swap-cache.js';
 import { invalidateUserPage } from './tlb-shootdown.js';
 import type { VmaValue } from './vma.js';
@@ -147,6 +148,25 @@ export function addressMaskHi(k: KernelContext): number {
 
 const TWO_32 = 2 ** 32;
 
+// One-entry memo of breakCowAt's other accepted pattern: the non-address bits (altLo, altHi) of a
+// leaf found to be a form of the read-only template `altOf` (an old and/or dirty one).
+let altOf: unknown;
+let altLo = 0;
+let altHi = 0;
+
+/**
+ * True when the level-1 descriptor (lo, hi) is the read-only leaf of `vma` in some accessed /
+ * dirty state (what `keptState` makes of it is itself) and carries no MADV_FREE mark: a copy-on-
+ * write break treats it as it treats the template.
+ */
+function readOnlyFormOf(k: KernelContext, vma: VmaValue, lo: number, hi: number): boolean {
+  const e = k.arch.codec.decode(lo >>> 0, hi >>> 0, 1);
+  if (e.kind !== 'leaf' || e.attrs.user.write) return false;
+  if ((e.attrs.software & LAZY_FREE_SOFTWARE_BIT) !== 0) return false;
+  const ro = k.readOnlyAttrsFor(vma, 1);
+  return sameLeafAttributes(keptState(k.arch.description, e.attrs, ro), e.attrs);
+}
+
 /**
  * {@link breakCow} for a write fault whose walk stopped at the level-1 leaf `descriptorPa`
  * (`level` is the walk's fault level): the fault's own walk is used, not walked again. When the
@@ -177,7 +197,16 @@ export function breakCowAt(
   const mHi = maskHi;
   const lo = memory.read32(descriptorPa);
   const hi = wide ? memory.read32(descriptorPa + 4) : 0;
-  if ((lo & ~mLo) >>> 0 !== rt.lo || (hi & ~mHi) >>> 0 !== rt.hi) return breakCowSlow(k, space, vpn, vma);
+  const kLo = (lo & ~mLo) >>> 0;
+  const kHi = (hi & ~mHi) >>> 0;
+  if ((kLo !== rt.lo || kHi !== rt.hi) && !(altOf === rt && kLo === altLo && kHi === altHi)) {
+    // Not the read-only template itself: fork leaves the child's copy old and the parent's dirty
+    // (copy_present_pte); any such form of the VMA's read-only leaf is broken here too.
+    if (!readOnlyFormOf(k, vma, lo, hi)) return breakCowSlow(k, space, vpn, vma);
+    altOf = rt;
+    altLo = kLo;
+    altHi = kHi;
+  }
   const old = (hi & mHi) * TWO_32 + ((lo & mLo) >>> 0);
   const zero = old === k.zeroPage;
   // The old frame's table index, used for every test and update below (-1: not a pool frame).

@@ -6,7 +6,7 @@
  * every reverse-map entry and every space's counters. Out of memory at every allocation point of
  * a table-at-a-time fork leaves all of that as it was. All five configurations.
  */
-import { type LeafAttributes, type LeafTemplate, leafTemplate } from '@mmkit/core';
+import { isLeafDirty, type LeafAttributes, type LeafTemplate, leafTemplate } from '@mmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
@@ -272,4 +272,71 @@ describe('the twin comparison catches a table-at-a-time bug', () => {
     }
     twinsAgree(CONFIGS[0]!, 2); // the control: the real method passes
   }, 120_000);
+});
+
+describe.each(CONFIGS)('the leaves fork leaves behind are Linux copy_present_pte’s: $name', (c) => {
+  it('the parent keeps its pages dirty and accessed, write-protected; the child’s copies are old and dirty', () => {
+    for (const listened of [false, true]) {
+      // Both copy paths: table at a time (nobody listens) and per leaf (a listener).
+      const k = bootKernel({ arch: c.arch(), machine: c.machine(), strictTlb: true });
+      const off = listened ? k.events.on(() => {}) : undefined;
+      const p = k.createProcess();
+      const r = k.mmap(p, 0, 4 * PAGE, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
+      if (!r.ok) throw new Error(r.detail);
+      const va = Number(r.value);
+      expect(k.store(p, va, 1, 7).ok).toBe(true); // page 0: written (dirty)
+      expect(k.load(p, va + PAGE, 1).ok).toBe(true); // page 1: the zero page
+      const f = k.fork(p);
+      if (!f.ok) throw new Error('fork failed');
+      const d = k.arch.description;
+      const leaf = (proc: Process, i: number) => {
+        const ref = k.lookup(proc, BigInt(va + i * PAGE))!;
+        if (ref.entry.kind !== 'leaf') throw new Error('not mapped');
+        return { attrs: ref.entry.attrs, raw: k.editor.readRaw(ref.descriptorPa) };
+      };
+      const parent = leaf(p, 0);
+      const child = leaf(f.process, 0);
+      const dirty = (a: LeafAttributes) => isLeafDirty(d, a);
+      // ptep_set_wrprotect: x86 clears R/W and keeps A and D; arm64 sets PTE_RDONLY and moves
+      // hardware dirt to PTE_DIRTY (bit 55). The child: pte_wrprotect, then pte_mkold.
+      expect([parent.attrs.user.write, parent.attrs.accessed, dirty(parent.attrs)]).toEqual([
+        false,
+        true,
+        true,
+      ]);
+      expect([child.attrs.user.write, child.attrs.accessed, dirty(child.attrs)]).toEqual([
+        false,
+        false,
+        true,
+      ]);
+      if (c.name.startsWith('x86_64')) {
+        // x86-64 bits: R/W 1, A 5, D 6.
+        expect([(parent.raw[0] >> 1) & 1, (parent.raw[0] >> 5) & 1, (parent.raw[0] >> 6) & 1]).toEqual([
+          0, 1, 1,
+        ]);
+        expect([(child.raw[0] >> 1) & 1, (child.raw[0] >> 5) & 1, (child.raw[0] >> 6) & 1]).toEqual([
+          0, 0, 1,
+        ]);
+      }
+      if (c.name.startsWith('aarch64')) {
+        // AArch64 bits: AP[2] 7 (read-only), AF 10; Linux PTE_DIRTY = bit 55 (bit 23 of the high word).
+        expect([(parent.raw[0] >> 7) & 1, (parent.raw[0] >> 10) & 1, (parent.raw[1] >> 23) & 1]).toEqual([
+          1, 1, 1,
+        ]);
+        expect([(child.raw[0] >> 7) & 1, (child.raw[0] >> 10) & 1, (child.raw[1] >> 23) & 1]).toEqual([
+          1, 0, 1,
+        ]);
+      }
+      // The zero page: shared, and old in the child.
+      expect(leaf(f.process, 1).attrs.accessed).toBe(false);
+      expect(leaf(f.process, 1).attrs.user.write).toBe(false);
+      // The child reads (the walk sets the accessed flag), then writes (a copy-on-write copy).
+      expect(k.load(f.process, va, 1)).toMatchObject({ ok: true, value: 7 });
+      expect(leaf(f.process, 0).attrs.accessed).toBe(true);
+      expect(k.store(f.process, va, 1, 9).ok).toBe(true);
+      expect(k.load(p, va, 1)).toMatchObject({ ok: true, value: 7 });
+      expect(audit(k).problems).toEqual([]);
+      off?.();
+    }
+  });
 });

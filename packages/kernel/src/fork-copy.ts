@@ -18,6 +18,7 @@ import { type LeafAttributes, type LeafTemplate, sameLeafAttributes } from '@mmk
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
+import { keptState } from './space-ranges.js';
 import { copySwapEntries } from './swap.js';
 import { markSwapCacheDirty, markSwapCacheDirtyRaw } from './swap-cache.js';
 import { type VmaValue, vmaWith } from './vma.js';
@@ -101,12 +102,18 @@ const PFN_HI = 2 ** PFN_HI_SHIFT;
 class ForkCopy {
   ok = true;
   cowPages = 0;
-  /** Parent leaves to write-protect one by one: (page, level, descriptor, frame, template index) flattened. */
+  /**
+   * Parent leaves to write-protect one by one: (page, level, descriptor, frame, template index)
+   * flattened, with their new attributes in {@link protectAttrs} (template index -1: the editor).
+   */
   private readonly protect: number[] = [];
+  private readonly protectAttrs: LeafAttributes[] = [];
+  /** Classes found so far: non-address bits (lo, hi) → class, child bits (lo, hi), parent template index. */
+  private readonly classKeys = new Map<number, number[]>();
   /** Runs of parent level-1 leaves to write-protect through a template: (descriptor, page, count, template index). */
   private readonly runs: number[] = [];
-  /** templates[i]: the read-only template of a VMA (or undefined: protect through the editor). */
-  private readonly templates: (LeafTemplate | undefined)[] = [];
+  /** templates[i]: a write-protected parent leaf's template (runs and protect refer to it by index). */
+  private readonly templates: LeafTemplate[] = [];
   private readonly bytes: number;
   private readonly wide: boolean;
   /** The physical-address bits of a level-1 descriptor: bits [page shift, paBits) in each half. */
@@ -117,7 +124,10 @@ class ForkCopy {
   private share = false;
   private cow = false;
   private roAttrs: LeafAttributes | undefined;
-  private t = -1;
+  // Set by classify for the pattern it classified: the child's bits and the parent's template index.
+  private cLo = 0;
+  private cHi = 0;
+  private pT = -1;
   // One leaf table's pending template copies (copyTable), referenced and reverse-mapped in one
   // batch: frame numbers, table indices, frame-table indices, and which of them were writable.
   private readonly pfnBuf: Float64Array;
@@ -155,10 +165,9 @@ class ForkCopy {
     // Fast path (no listeners): 4 KiB leaves go into the child's leaf table through a verified
     // template ("template | PA", see leafTemplate).
     const tmpl = this.cow && !k.events.active ? k.templateFor(this.roAttrs!) : undefined;
-    this.templates.push(tmpl);
-    this.t = this.templates.length - 1;
+    this.classKeys.clear(); // classes depend on the VMA's read-only form
     if (tmpl !== undefined) {
-      this.copyTables(startVpn, endVpn, tmpl);
+      this.copyTables(startVpn, endVpn);
       return;
     }
     k.editor.forEachLeaf({ root: this.parent.root, startVpn, endVpn }, (l) => {
@@ -174,8 +183,10 @@ class ForkCopy {
     const { k, child } = this;
     const { allocator } = k;
     if (this.share || pa === k.zeroPage) {
-      // MAP_SHARED, device pages and the zero page are shared with the child, not copied.
-      if (!child.mapLeaf(vpn, pa, level, attrs)) this.ok = false;
+      // MAP_SHARED, device pages and the zero page are shared with the child, not copied; the
+      // zero page of a private mapping is old in the child (Linux copy_present_pte: pte_mkold).
+      const a = this.share ? attrs : oldLeaf(attrs);
+      if (!child.mapLeaf(vpn, pa, level, a)) this.ok = false;
       else if (this.v!.shm) allocator.ref(pa);
       return;
     }
@@ -185,10 +196,14 @@ class ForkCopy {
     }
     const writable = attrs.user.write;
     const pages = k.arch.geometry.entryPages[level]!;
-    // Both leaves become read-only and clean: a swap-cache page's dirtiness moves to the frame.
     if (writable && level === 1) markSwapCacheDirty(k, pa, attrs);
-    // The child's leaf is the read-only one; a leaf that is read-only already keeps its attributes.
-    if (!child.mapLeaf(vpn, pa, level, writable ? k.readOnlyAttrsFor(this.v!, level) : attrs)) {
+    // Linux copy_present_pte: a writable parent leaf is write-protected keeping its accessed,
+    // dirty and software state (ptep_set_wrprotect; arm64 moves hardware dirt to PTE_DIRTY), and
+    // the child's copy of it is old (pte_mkold).
+    const parentAttrs = writable
+      ? keptState(k.arch.description, attrs, k.readOnlyAttrsFor(this.v!, level))
+      : attrs;
+    if (!child.mapLeaf(vpn, pa, level, oldLeaf(parentAttrs))) {
       this.ok = false;
       return;
     }
@@ -199,7 +214,10 @@ class ForkCopy {
     }
     k.anonExclusive.share(pa, pages); // folio_try_dup_anon_rmap_pte: neither copy is exclusive
     this.cowPages += pages;
-    if (writable) this.protect.push(vpn, level, dpa, pa, level === 1 ? this.t : -1);
+    if (writable) {
+      this.protect.push(vpn, level, dpa, pa, -1);
+      this.protectAttrs.push(parentAttrs);
+    }
   }
 
   /**
@@ -207,7 +225,7 @@ class ForkCopy {
    * are `tmpl | PA`: one walk per leaf table of the parent (to its level-2 entry), then its
    * descriptors as numbers.
    */
-  private copyTables(startVpn: number, endVpn: number, tmpl: LeafTemplate): void {
+  private copyTables(startVpn: number, endVpn: number): void {
     const { k, parent } = this;
     const { editor } = k;
     const entryPages = k.arch.geometry.entryPages;
@@ -219,7 +237,7 @@ class ForkCopy {
       if (ref.level === 2 && e.kind === 'table') {
         const tableVpn = vpn - (vpn % entries);
         const stop = Math.min(endVpn, tableVpn + entries);
-        this.copyTable(e.pa, tableVpn, vpn, stop, tmpl);
+        this.copyTable(e.pa, tableVpn, vpn, stop);
         vpn = stop;
         continue;
       }
@@ -232,7 +250,7 @@ class ForkCopy {
   }
 
   /** Copies the descriptors [from, stop) of the parent's leaf table at `tablePa` (first page `tableVpn`). */
-  private copyTable(tablePa: number, tableVpn: number, from: number, stop: number, tmpl: LeafTemplate): void {
+  private copyTable(tablePa: number, tableVpn: number, from: number, stop: number): void {
     const { k, child, wide } = this;
     const { memory, zeroPage } = k;
     const pageBytes = k.bounds.pageBytes;
@@ -243,8 +261,6 @@ class ForkCopy {
     const notOaHi = ~this.oaHi | 0;
     const oaLo = this.oaLo | 0;
     const oaHi = this.oaHi | 0;
-    const tLo = tmpl.lo | 0;
-    const tHi = tmpl.hi | 0;
     const zLo = (zeroPage % TWO_32) | 0;
     const zHi = Math.floor(zeroPage / TWO_32) | 0;
     const pfnBuf = this.pfnBuf;
@@ -257,6 +273,11 @@ class ForkCopy {
     let keyHi = 0;
     let keyed = false;
     let cls = SKIP;
+    // The current class's child bits and parent template (classify).
+    let cLo = 0;
+    let cHi = 0;
+    let pT = -1;
+    let runT = -1;
     /** The child's leaf table as words, once the first leaf made it. */
     let out: Uint32Array | undefined;
     let runFirst = -1;
@@ -277,7 +298,10 @@ class ForkCopy {
       const aLo = lo & oaLo;
       const aHi = hi & oaHi;
       if (!keyed || kLo !== keyLo || kHi !== keyHi) {
-        cls = this.classify(lo >>> 0, hi >>> 0, aHi * TWO_32 + (aLo >>> 0));
+        cls = this.classify(lo >>> 0, hi >>> 0, aHi * TWO_32 + (aLo >>> 0), kLo, kHi);
+        cLo = this.cLo;
+        cHi = this.cHi;
+        pT = this.pT;
         keyLo = kLo;
         keyHi = kHi;
         keyed = true;
@@ -296,7 +320,7 @@ class ForkCopy {
         this.settle(words, tableVpn);
         c = 0;
         nw = 0;
-        if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount);
+        if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount, runT);
         runCount = 0;
         const entry = k.arch.codec.decode(lo >>> 0, hi >>> 0, 1);
         if (entry.kind !== 'leaf') continue;
@@ -324,12 +348,12 @@ class ForkCopy {
         if (wide) out[w + 1] = 0;
         continue;
       }
-      // "template | PA" in the child's slot (the bulk copy left the parent's descriptor there:
-      // rewritten unless its non-address bits are the template's already); a reference and a
-      // reverse-map entry, batched.
-      if (kLo !== tLo || kHi !== tHi) {
-        out[w] = tLo | aLo;
-        if (wide) out[w + 1] = tHi | aHi;
+      // The child's form (old, write-protected) as "template | PA" in its slot (the bulk copy left
+      // the parent's descriptor there: rewritten unless its non-address bits are the child's
+      // already); a reference and a reverse-map entry, batched.
+      if (kLo !== cLo || kHi !== cHi) {
+        out[w] = cLo | aLo;
+        if (wide) out[w + 1] = cHi | aHi;
       }
       copied++;
       pfnBuf[c] =
@@ -337,11 +361,12 @@ class ForkCopy {
       offBuf[c] = j;
       if (cls === WRITABLE) {
         wrBuf[nw++] = c;
-        if (runCount > 0 && j === runFirst + runCount) runCount++;
+        if (runCount > 0 && j === runFirst + runCount && pT === runT) runCount++;
         else {
-          if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount);
+          if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount, runT);
           runFirst = j;
           runCount = 1;
+          runT = pT;
         }
       }
       c++;
@@ -349,7 +374,7 @@ class ForkCopy {
     this.pending = c;
     this.pendingWritable = nw;
     this.settle(words, tableVpn);
-    if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount);
+    if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount, runT);
     child.residentPages += copied;
     this.cowPages += copied;
   }
@@ -380,8 +405,8 @@ class ForkCopy {
   }
 
   /** Records `count` writable parent leaves from page `first` of the leaf table at `tablePa` for phase 2. */
-  private pushRun(tablePa: number, tableVpn: number, first: number, count: number): void {
-    this.runs.push(tablePa + (first - tableVpn) * this.bytes, first, count, this.t);
+  private pushRun(tablePa: number, tableVpn: number, first: number, count: number, t: number): void {
+    this.runs.push(tablePa + (first - tableVpn) * this.bytes, first, count, t);
   }
 
   /**
@@ -390,12 +415,43 @@ class ForkCopy {
    * only when the decoder agrees that its address bits are the PA (the leafTemplate
    * assumption, checked on this descriptor).
    */
-  private classify(lo: number, hi: number, pa: number): number {
-    const entry = this.k.arch.codec.decode(lo, hi, 1);
-    if (entry.kind !== 'leaf') return SKIP;
-    if (entry.pa !== pa) return SLOW;
-    if (entry.attrs.user.write) return WRITABLE;
-    return sameLeafAttributes(entry.attrs, this.roAttrs!) ? READ_ONLY : SLOW;
+  private classify(lo: number, hi: number, pa: number, kLo: number, kHi: number): number {
+    const key = kLo * TWO_32 + (kHi >>> 0);
+    let c = this.classKeys.get(key);
+    if (c === undefined) {
+      c = this.classOf(lo, hi, pa);
+      this.classKeys.set(key, c);
+    }
+    this.cLo = c[1]!;
+    this.cHi = c[2]!;
+    this.pT = c[3]!;
+    return c[0]!;
+  }
+
+  /**
+   * [class, child lo, child hi, parent template index] of the level-1 descriptor (lo, hi) whose
+   * address bits read `pa`: a leaf of the current VMA becomes, in the child, its write-protected
+   * form made old (Linux copy_present_pte), and a writable one is write-protected in the parent
+   * keeping its accessed, dirty and software state (ptep_set_wrprotect) — each as a verified
+   * template, else the per-leaf path.
+   */
+  private classOf(lo: number, hi: number, pa: number): number[] {
+    const k = this.k;
+    const entry = k.arch.codec.decode(lo, hi, 1);
+    if (entry.kind !== 'leaf') return [SKIP, 0, 0, -1];
+    if (entry.pa !== pa) return [SLOW, 0, 0, -1];
+    const d = k.arch.description;
+    const protectedAttrs = keptState(d, entry.attrs, this.roAttrs!);
+    const writable = entry.attrs.user.write;
+    // A read-only leaf must be the VMA's read-only form already (in some accessed/dirty state).
+    if (!writable && !sameLeafAttributes(protectedAttrs, entry.attrs)) return [SLOW, 0, 0, -1];
+    const childT = k.templateFor(oldLeaf(protectedAttrs));
+    if (childT === undefined) return [SLOW, 0, 0, -1];
+    if (!writable) return [READ_ONLY, childT.lo | 0, childT.hi | 0, -1];
+    const parentT = k.templateFor(protectedAttrs);
+    if (parentT === undefined) return [SLOW, 0, 0, -1];
+    this.templates.push(parentT);
+    return [WRITABLE, childT.lo | 0, childT.hi | 0, this.templates.length - 1];
   }
 
   /**
@@ -427,7 +483,6 @@ class ForkCopy {
     }
     for (let i = 0; i < protect.length; i += 5) {
       const vpn = protect[i]!;
-      const level = protect[i + 1]!;
       const tmpl = protect[i + 4]! >= 0 ? templates[protect[i + 4]!] : undefined;
       if (tmpl !== undefined) {
         const pa = protect[i + 3]!;
@@ -442,7 +497,7 @@ class ForkCopy {
       const f = editor.protect({
         root: parent.root,
         vpn,
-        attrs: k.readOnlyAttrsFor(parent.vmas.find(vpn)!.value, level),
+        attrs: this.protectAttrs[i / 5]!,
         asid: parent.asid,
       });
       if (f) flush.merge(f);
@@ -483,4 +538,18 @@ function copyLeaf(
   if (pa === 0) return false;
   memory.copyFrame(pa / pageBytes, srcPa / pageBytes);
   return true;
+}
+
+/** Each leaf's old form (Linux `pte_mkold`: accessed clear), one object per input object. */
+const oldForms = new WeakMap<LeafAttributes, LeafAttributes>();
+
+/** `attrs` made old (Linux `pte_mkold`): the same object when it is old already. */
+function oldLeaf(attrs: LeafAttributes): LeafAttributes {
+  if (!attrs.accessed) return attrs;
+  let old = oldForms.get(attrs);
+  if (old === undefined) {
+    old = Object.freeze({ ...attrs, accessed: false });
+    oldForms.set(attrs, old);
+  }
+  return old;
 }

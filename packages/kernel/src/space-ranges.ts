@@ -124,7 +124,7 @@ const keptCache = new WeakMap<LeafAttributes, Map<number, LeafAttributes>>();
  * the editor's and the codec's per-object caches hitting (a fresh object per leaf made mprotect
  * ~4× slower).
  */
-function keptState(d: ArchDescription, old: LeafAttributes, next: LeafAttributes): LeafAttributes {
+export function keptState(d: ArchDescription, old: LeafAttributes, next: LeafAttributes): LeafAttributes {
   const key = (old.accessed ? 1 : 0) | (old.dirty ? 2 : 0) | (old.software * 4);
   let byState = keptCache.get(next);
   if (byState === undefined) {

@@ -255,7 +255,7 @@ describe.each(CONFIGS)('swap cache kept after swap-in: $name', (c) => {
     expect(k.allocator.freeCount).toBe(k.baselineFree);
   });
 
-  it('fork and mprotect write-protect a dirty swap-cache page: fork moves its dirtiness to the frame, mprotect keeps it in the PTE (pte_modify) too; reclaim writes it', () => {
+  it('fork and mprotect write-protect a dirty swap-cache page keeping it dirty in the PTE (ptep_set_wrprotect, pte_modify); reclaim writes it', () => {
     for (const how of ['fork', 'mprotect'] as const) {
       const e = setup(c);
       const { k, p } = e;
@@ -267,9 +267,13 @@ describe.each(CONFIGS)('swap cache kept after swap-in: $name', (c) => {
       if (how === 'mprotect') expect(k.mprotect(p, at(e, 0), 4096, PROT.READ).ok).toBe(true);
       const attrs = leafOf(k, p, at(e, 0)).attrs;
       expect(attrs.user.write).toBe(false);
-      // Linux pte_dirty of the write-protected PTE: mprotect's pte_modify keeps it (x86 D, arm64
-      // PTE_DIRTY); mmkit's fork writes the leaf clean and marks the frame instead.
-      expect(isLeafDirty(k.arch.description, attrs)).toBe(how === 'mprotect');
+      // Linux pte_dirty of the write-protected PTE: fork's ptep_set_wrprotect and mprotect's
+      // pte_modify keep it (x86 D, arm64 PTE_DIRTY); the child's copy is dirty and old.
+      expect(isLeafDirty(k.arch.description, attrs)).toBe(true);
+      if (child?.ok) {
+        const c = leafOf(k, child.process, at(e, 0)).attrs;
+        expect([isLeafDirty(k.arch.description, c), c.accessed, c.user.write]).toEqual([true, false, false]);
+      }
       clean(k);
       const out = k.vmstat.pswpout;
       expect(reclaimFrame(k, paOf(k, p, at(e, 0)))).toBe(true);
@@ -304,18 +308,22 @@ describe.each(CONFIGS)('the dirty tracking broken on purpose: $name', (c) => {
     expect(load(k, p, at(e, 0))).toBe(0x7000n); // the write is lost
   });
 
-  it('a frame dirty mark dropped after fork loses the write: the content check sees it', () => {
+  it('fork keeps the write in both PTEs (copy_present_pte): without the frame mark reclaim still writes it', () => {
     const e = setup(c);
     const { k, p } = e;
     if (!k.arch.description.capabilities.hardwareDirty) return;
     expect(reclaimFrame(k, paOf(k, p, at(e, 0)))).toBe(true);
     expect(load(k, p, at(e, 0))).toBe(0x7000n);
     expect(k.store(p, at(e, 0) + 16n, 8, 0xbadn)).toMatchObject({ ok: true });
-    expect(k.fork(p).ok).toBe(true);
+    const f = k.fork(p);
+    if (!f.ok) throw new Error('fork failed');
     const pa = paOf(k, p, at(e, 0));
-    expect(k.swap.frameDirty[k.allocator.frameIndex(pa)]).toBe(1);
-    k.swap.frameDirty[k.allocator.frameIndex(pa)] = 0;
+    k.swap.frameDirty[k.allocator.frameIndex(pa)] = 0; // only the PTEs know now
+    const out = k.vmstat.pswpout;
     expect(reclaimFrame(k, pa)).toBe(true);
-    expect(load(k, p, at(e, 0))).toBe(0x7000n); // the write is lost
+    expect(k.vmstat.pswpout).toBe(out + 1); // written: pte_dirty of the parent's and the child's PTE
+    expect(load(k, p, at(e, 0))).toBe(0xbadn);
+    expect(load(k, f.process, at(e, 0))).toBe(0xbadn);
+    clean(k);
   });
 });
