@@ -162,6 +162,8 @@ let altHi = 0;
 function readOnlyFormOf(k: KernelContext, vma: VmaValue, lo: number, hi: number): boolean {
   const e = k.arch.codec.decode(lo >>> 0, hi >>> 0, 1);
   if (e.kind !== 'leaf' || e.attrs.user.write) return false;
+  // Its address bits must be where the template's are (the fast path reads the frame from them).
+  if (e.pa !== (hi & addressMaskHi(k)) * TWO_32 + ((lo & addressMaskLo(k)) >>> 0)) return false;
   if ((e.attrs.software & LAZY_FREE_SOFTWARE_BIT) !== 0) return false;
   const ro = k.readOnlyAttrsFor(vma, 1);
   return sameLeafAttributes(keptState(k.arch.description, e.attrs, ro), e.attrs);

@@ -20,7 +20,6 @@ import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import { keptState } from './space-ranges.js';
 import { copySwapEntries } from './swap.js';
-import { markSwapCacheDirty, markSwapCacheDirtyRaw } from './swap-cache.js';
 import { type VmaValue, vmaWith } from './vma.js';
 
 /**
@@ -129,13 +128,11 @@ class ForkCopy {
   private cHi = 0;
   private pT = -1;
   // One leaf table's pending template copies (copyTable), referenced and reverse-mapped in one
-  // batch: frame numbers, table indices, frame-table indices, and which of them were writable.
+  // batch: frame numbers, table indices, frame-table indices.
   private readonly pfnBuf: Float64Array;
   private readonly offBuf: Int32Array;
   private readonly idxBuf: Int32Array;
-  private readonly wrBuf: Int32Array;
   private pending = 0;
-  private pendingWritable = 0;
 
   constructor(
     private readonly k: KernelContext,
@@ -152,7 +149,6 @@ class ForkCopy {
     this.pfnBuf = new Float64Array(entries);
     this.offBuf = new Int32Array(entries);
     this.idxBuf = new Int32Array(entries);
-    this.wrBuf = new Int32Array(entries);
   }
 
   /** Phase 1 for the VMA [startVpn, endVpn) of value `v`. */
@@ -196,7 +192,6 @@ class ForkCopy {
     }
     const writable = attrs.user.write;
     const pages = k.arch.geometry.entryPages[level]!;
-    if (writable && level === 1) markSwapCacheDirty(k, pa, attrs);
     // Linux copy_present_pte: a writable parent leaf is write-protected keeping its accessed,
     // dirty and software state (ptep_set_wrprotect; arm64 moves hardware dirt to PTE_DIRTY), and
     // the child's copy of it is old (pte_mkold).
@@ -265,7 +260,6 @@ class ForkCopy {
     const zHi = Math.floor(zeroPage / TWO_32) | 0;
     const pfnBuf = this.pfnBuf;
     const offBuf = this.offBuf;
-    const wrBuf = this.wrBuf;
     // The parent's table as words (descriptor i: words[i] or words[2i], words[2i + 1]).
     const words = memory.frameWords(tablePa / pageBytes);
     const step = wide ? 2 : 1;
@@ -284,7 +278,6 @@ class ForkCopy {
     let runCount = 0;
     let copied = 0;
     let c = this.pending;
-    let nw = this.pendingWritable;
     // The loop counts table indices (small integers): a page number is above 2^31 in most of the
     // user range.
     const end = stop - tableVpn;
@@ -316,10 +309,8 @@ class ForkCopy {
           if (wide) out[w + 1] = 0;
         }
         this.pending = c;
-        this.pendingWritable = nw;
-        this.settle(words, tableVpn);
+        this.settle(tableVpn);
         c = 0;
-        nw = 0;
         if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount, runT);
         runCount = 0;
         const entry = k.arch.codec.decode(lo >>> 0, hi >>> 0, 1);
@@ -360,7 +351,6 @@ class ForkCopy {
         aHi < 2048 ? (aHi << PFN_HI_SHIFT) | (aLo >>> PAGE_SHIFT) : aHi * PFN_HI + (aLo >>> PAGE_SHIFT);
       offBuf[c] = j;
       if (cls === WRITABLE) {
-        wrBuf[nw++] = c;
         if (runCount > 0 && j === runFirst + runCount && pT === runT) runCount++;
         else {
           if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount, runT);
@@ -372,19 +362,18 @@ class ForkCopy {
       c++;
     }
     this.pending = c;
-    this.pendingWritable = nw;
-    this.settle(words, tableVpn);
+    this.settle(tableVpn);
     if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount, runT);
     child.residentPages += copied;
     this.cowPages += copied;
   }
 
   /**
-   * The references and reverse-map entries of the pending template copies of the leaf table
-   * whose parent descriptors are `words` (first page `tableVpn`), in one batch each; a writable
-   * leaf's swap-cache dirtiness moves to its frame as in {@link leaf}.
+   * The references and reverse-map entries of the pending template copies of the leaf table whose
+   * first page is `tableVpn`, in one batch each (the leaves keep their dirty state: fork's
+   * write-protection is Linux's, so nothing moves to the frame).
    */
-  private settle(words: Uint32Array, tableVpn: number): void {
+  private settle(tableVpn: number): void {
     const n = this.pending;
     if (n === 0) return;
     const { k, idxBuf, offBuf } = this;
@@ -393,15 +382,7 @@ class ForkCopy {
     // folio_try_dup_anon_rmap_pte: a page shared by fork is no longer anon-exclusive (anon-exclusive.ts).
     const ae = k.anonExclusive;
     for (let i = 0; i < n; i++) if (idxBuf[i]! >= 0) ae.shareIndex(idxBuf[i]!);
-    const step = this.wide ? 2 : 1;
-    for (let i = 0; i < this.pendingWritable; i++) {
-      const c = this.wrBuf[i]!;
-      const w = offBuf[c]! * step;
-      // Only a swap-cache frame is decoded.
-      markSwapCacheDirtyRaw(k, idxBuf[c]!, words[w]!, this.wide ? words[w + 1]! : 0);
-    }
     this.pending = 0;
-    this.pendingWritable = 0;
   }
 
   /** Records `count` writable parent leaves from page `first` of the leaf table at `tablePa` for phase 2. */

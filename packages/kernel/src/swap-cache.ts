@@ -10,10 +10,10 @@
  *
  * Dirty state is the architecture's (the PTE's hardware dirty bit, or its writability where the
  * hardware has no dirty state: such a writable leaf is always mapped dirty, see attributes.ts).
- * Where mmkit rewrites a dirty leaf of a swap-cache frame into a clean one (fork's and mprotect's
- * write-protection; Linux keeps the bit in the PTE there, mmkit's read-only leaves carry none),
- * the dirtiness moves to the frame ({@link markSwapCacheDirty}, Linux `folio_mark_dirty`), so
- * reclaim still writes the page.
+ * Where mmkit rewrites a dirty leaf of a swap-cache frame into a clean one (the lazy upgrade of a
+ * leaf to its VMA, cow.ts `upgradeLeaf`; fork and mprotect keep the bit in the PTE as Linux does,
+ * and mprotect marks the frame as well), the dirtiness moves to the frame
+ * ({@link markSwapCacheDirty}, Linux `folio_mark_dirty`), so reclaim still writes the page.
  *
  * Ownership: nothing of its own; the per-frame dirty flag lives in {@link SwapManager}.
  */
@@ -69,15 +69,4 @@ export function markSwapCacheDirty(k: KernelContext, pa: number, attrs: LeafAttr
   if (!isLeafDirty(k.arch.description, attrs)) return;
   const i = k.allocator.frameIndex(pa);
   if (i >= 0 && k.swap.frameType[i]! >= 0) k.swap.frameDirty[i] = 1;
-}
-
-/**
- * {@link markSwapCacheDirty} for a level-1 descriptor (lo, hi) mapping frame table index `index`
- * (fork's table-at-a-time path, which works on descriptors as numbers): decoded only when the
- * frame is in the swap cache.
- */
-export function markSwapCacheDirtyRaw(k: KernelContext, index: number, lo: number, hi: number): void {
-  if (index < 0 || k.swap.frameType[index]! < 0) return;
-  const e = k.arch.codec.decode(lo, hi, 1);
-  if (e.kind === 'leaf' && isLeafDirty(k.arch.description, e.attrs)) k.swap.frameDirty[index] = 1;
 }
