@@ -17,7 +17,7 @@ import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
 import type { Process } from './process.js';
 import { pageOutRange } from './swap.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
+import { fiveConfigs, leaveFree, swapTestEnv, type TestConfig } from './test-fixtures.js';
 
 const PAGE = 4096n;
 const N = 8;
@@ -33,14 +33,7 @@ interface Env {
 
 /** N private rw- pages, page i holding `0x7000 + i` at offset 16, then a device of `pages` pages. */
 function setup(c: TestConfig, pages: number, opts: Partial<KernelOptions> = {}): Env {
-  const k = bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true, ...opts });
-  const p = k.createProcess();
-  const r = k.mmap(p, 0, N * 4096, RW, PRIV);
-  if (!r.ok) throw new Error(r.detail);
-  for (let i = 0; i < N; i++)
-    expect(k.store(p, r.value + BigInt(i) * PAGE + 16n, 8, 0x7000n + BigInt(i)).ok).toBe(true);
-  expect(k.swapon({ pages }).ok).toBe(true);
-  return { k, p, base: r.value };
+  return swapTestEnv(c, N, pages, opts, false);
 }
 
 const at = (e: Env, i: number) => e.base + BigInt(i) * PAGE;
