@@ -258,7 +258,7 @@ export class Aarch64Mmu implements Mmu {
             : level === 2
               ? (vLo >>> 9) & 511
               : vLo & 511;
-      lo = memory.readPairInFrame(tablePfn, index * 8);
+      lo = memory.readPairInFrame(tablePfn, index * 8, level);
       hi = memory.pairHi;
       dpa = tablePfn * 4096 + index * 8;
       out.reads++;

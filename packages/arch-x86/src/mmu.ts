@@ -338,7 +338,7 @@ export class X86Mmu implements Mmu {
               : level === 4
                 ? ((vLo >>> 27) | (vHi << 5)) & 511
                 : (vHi >>> 4) & 511;
-      lo = memory.readPairInFrame(tablePfn, index * 8);
+      lo = memory.readPairInFrame(tablePfn, index * 8, level);
       hi = memory.pairHi;
       dpa = tablePfn * 4096 + index * 8;
       out.reads++;
@@ -424,7 +424,7 @@ export class X86Mmu implements Mmu {
     // PDPTE: only P, PWT, PCD, address; no A, no permissions (arch-facts B3, B5).
     const pdptIndex = vpn >>> 18;
     const pdptOff = this.cr3Off + pdptIndex * 8;
-    let lo = memory.readPairInFrame(this.cr3Pfn, pdptOff);
+    let lo = memory.readPairInFrame(this.cr3Pfn, pdptOff, 3);
     let hi = memory.pairHi;
     let dpa = this.cr3Pfn * 4096 + pdptOff;
     out.reads++;
@@ -437,7 +437,7 @@ export class X86Mmu implements Mmu {
     let tablePfn = (hi & HI_ADDR) * 0x10_0000 + (lo >>> 12);
     // PD
     let index = (vpn >>> 9) & 511;
-    lo = memory.readPairInFrame(tablePfn, index * 8);
+    lo = memory.readPairInFrame(tablePfn, index * 8, 2);
     hi = memory.pairHi;
     dpa = tablePfn * 4096 + index * 8;
     out.reads++;
@@ -456,7 +456,7 @@ export class X86Mmu implements Mmu {
     // PT
     tablePfn = (hi & HI_ADDR) * 0x10_0000 + (lo >>> 12);
     index = vpn & 511;
-    lo = memory.readPairInFrame(tablePfn, index * 8);
+    lo = memory.readPairInFrame(tablePfn, index * 8, 1);
     hi = memory.pairHi;
     dpa = tablePfn * 4096 + index * 8;
     out.reads++;

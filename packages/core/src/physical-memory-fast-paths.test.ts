@@ -81,6 +81,74 @@ describe('PhysicalMemory fast paths refuse what the general path refuses', () =>
     expect(() => m.readPairInFrame(pfn, {} as never)).toThrow(InvalidArgumentError);
   });
 
+  it('a recycled slot reads as zeros to every writer but the whole-frame ones, which overwrite it all', () => {
+    const ones = new Uint8Array(P).fill(0xff);
+    const fresh = (): PhysicalMemory => {
+      const m = twoRanges();
+      for (let f = 2; f < 6; f++) m.writeBytes(BASE + f * P, ones); // slots full of 0xff…
+      for (let f = 2; f < 6; f++) m.discardFrame(BASE / P + f); // …recycled, not zeroed
+      return m;
+    };
+    const writers: [string, (m: PhysicalMemory, pa: number) => void][] = [
+      ['write32', (m, pa) => m.write32(pa + 8, 5)],
+      ['writeN', (m, pa) => m.writeN(pa + 8, 2, 5)],
+      ['write8', (m, pa) => m.write8(pa + 8, 5)],
+      ['writeBytes', (m, pa) => m.writeBytes(pa + 8, new Uint8Array([5]))],
+      ['frameWords', (m, pa) => void (m.frameWords(pa / P)[2] = 5)],
+      ['writePairInFrame', (m, pa) => m.writePairInFrame(pa / P, 8, 5, 0)],
+    ];
+    for (const [name, write] of writers) {
+      const m = fresh();
+      const pa = BASE + 10 * P;
+      write(m, pa);
+      const got = m.readBytes(pa, P);
+      expect(got[8], name).toBe(5);
+      got[8] = 0;
+      expect(got.every((b) => b === 0), `${name}: the rest of the frame is zero`).toBe(true);
+    }
+    // copyFrame and writeFrameFrom take a recycled slot without zeroing it: every byte is theirs.
+    const m = fresh();
+    const src = new Uint8Array(P).map((_, i) => (i * 7) & 0xff);
+    m.writeBytes(BASE + 11 * P, src);
+    m.copyFrame(BASE / P + 12, BASE / P + 11);
+    expect(m.readBytes(BASE + 12 * P, P)).toEqual(src);
+    m.writeFrameFrom(BASE / P + 13, src, 0);
+    expect(m.readBytes(BASE + 13 * P, P)).toEqual(src);
+  });
+
+  it('readPairInFrame memo: a bad hint is refused, on the memo path too', () => {
+    const m = twoRanges();
+    const pfn = BASE / P;
+    expect(m.readPairInFrame(pfn, 0, 0)).toBe(0x1122_3344); // memo 0 now names the frame
+    for (const bad of [8, -1, 1.5, '1', null]) {
+      expect(() => m.readPairInFrame(pfn, 0, bad as never)).toThrow(InvalidArgumentError);
+    }
+    // A memoised frame with a bad offset is refused as without a memo.
+    expect(() => m.readPairInFrame(pfn, 4, 0)).toThrow(InvalidArgumentError);
+    expect(() => m.readPairInFrame(pfn + 0.5, 0, 0)).toThrow(InvalidArgumentError);
+  });
+
+  it('readPairInFrame memo: sees every write, and ends when a frame loses its backing store', () => {
+    const m = twoRanges();
+    const a = BASE / P;
+    const b = BASE / P + 1;
+    expect(m.readPairInFrame(a, 8, 3)).toBe(0); // memo 3 names frame a (touched by twoRanges)
+    m.write32(BASE + 8, 7);
+    m.write32(BASE + 12, 9);
+    expect([m.readPairInFrame(a, 8, 3), m.pairHi]).toEqual([7, 9]);
+    // Frame a is discarded (its slot freed and reused by b, which is written): the memo would
+    // read b's words through a's old slot; it must read a as zeros.
+    m.discardFrame(a);
+    m.write32(BASE + P + 8, 0xdead);
+    expect(m.readPairInFrame(b, 8, 3)).toBe(0xdead);
+    expect(m.readPairInFrame(a, 8, 2)).toBe(0); // another hint: no memo
+    m.readPairInFrame(b, 8, 3);
+    m.discardFrame(b);
+    m.write32(BASE + 8, 0xbeef); // a again, in the slot b had
+    expect(m.readPairInFrame(b, 8, 3)).toBe(0);
+    expect(m.readPairInFrame(a, 8, 3)).toBe(0xbeef);
+  });
+
   it('discardFrame: the hole between two RAM ranges is a bus error after a hit in either range', () => {
     const m = twoRanges();
     const hole = BASE / P + 16;

@@ -197,8 +197,12 @@ export function breakCowAt(
   masksOf(k);
   const mLo = maskLo;
   const mHi = maskHi;
-  const lo = memory.read32(descriptorPa);
-  const hi = wide ? memory.read32(descriptorPa + 4) : 0;
+  // The leaf descriptor through the walker's memo of the leaf table (hint 1: the leaf level on
+  // both architectures; a table is one 4 KiB frame), as the break-before-make below writes it.
+  const dPfn = Math.floor(descriptorPa / 4096);
+  const dOff = descriptorPa - dPfn * 4096;
+  const lo = wide ? memory.readPairInFrame(dPfn, dOff, 1) : memory.read32(descriptorPa);
+  const hi = wide ? memory.pairHi : 0;
   const kLo = (lo & ~mLo) >>> 0;
   const kHi = (hi & ~mHi) >>> 0;
   if ((kLo !== rt.lo || kHi !== rt.hi) && !(altOf === rt && kLo === altLo && kHi === altHi)) {
@@ -221,11 +225,15 @@ export function breakCowAt(
   if (!zero) memory.copyFrame(pa / pageBytes, old / pageBytes);
   // Break-before-make (arch-facts A11; Linux ptep_clear_flush then set_pte_at): an invalid
   // descriptor is all zeros in every format; invalidate; make "template | PA".
-  memory.write32(descriptorPa, 0);
-  if (wide) memory.write32(descriptorPa + 4, 0);
-  invalidateUserPage(k, vpn, space.asid);
-  memory.write32(descriptorPa, (wt.lo | (pa >>> 0)) >>> 0);
-  if (wide) memory.write32(descriptorPa + 4, (wt.hi | Math.floor(pa / TWO_32)) >>> 0);
+  if (wide) {
+    memory.writePairInFrame(dPfn, dOff, 0, 0, 1);
+    invalidateUserPage(k, vpn, space.asid);
+    memory.writePairInFrame(dPfn, dOff, (wt.lo | (pa >>> 0)) >>> 0, (wt.hi | Math.floor(pa / TWO_32)) >>> 0, 1);
+  } else {
+    memory.write32(descriptorPa, 0);
+    invalidateUserPage(k, vpn, space.asid);
+    memory.write32(descriptorPa, (wt.lo | (pa >>> 0)) >>> 0);
+  }
   if (oi >= 0 && allocator.userRefsAt(oi) > 0) {
     rmap.removeAt(oi, space, vpn);
     allocator.unrefAt(oi, old);

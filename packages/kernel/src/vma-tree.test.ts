@@ -71,6 +71,30 @@ describe('VmaTree lookups', () => {
     expect(t.check()).toEqual([]);
   });
 
+  it("find's memo of the last VMA ends with every mutation (insert, remove, removeRange, update, clear)", () => {
+    const t = makeTree();
+    const a = t.insert(10, 20, { tag: 1, off: 0 });
+    expect(t.find(15)).toBe(a); // memoised
+    t.remove(a);
+    expect(t.find(15)).toBeUndefined();
+    const b = t.insert(10, 20, { tag: 1, off: 0 });
+    expect(t.find(12)).toBe(b);
+    t.removeRange(10, 14); // b is split: page 12 is gone
+    expect(t.find(12)).toBeUndefined();
+    const c = t.find(16)!;
+    expect([c.startVpn, c.endVpn]).toEqual([14, 20]);
+    t.update(16, 17, (v) => ({ tag: v.tag + 1, off: v.off })); // [14,16) [16,17) [17,20)
+    const mid = t.find(16)!;
+    expect([mid.startVpn, mid.endVpn, mid.value.tag]).toEqual([16, 17, 2]);
+    expect(t.find(15)!.endVpn).toBe(16);
+    t.insert(20, 30, { tag: 1, off: 10 }); // merges with [17,20) (offset 7 + 3 pages)
+    const grown = t.find(18)!;
+    expect([grown.startVpn, grown.endVpn]).toEqual([17, 30]);
+    t.clear();
+    expect(t.find(18)).toBeUndefined();
+    expect(t.check()).toEqual([]);
+  });
+
   it('find is exact at both ends of a half-open range', () => {
     const t = three();
     expect(t.find(9)).toBeUndefined();

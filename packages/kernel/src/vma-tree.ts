@@ -143,6 +143,10 @@ export class VmaTree<V> {
 
   /** The B+-tree's nodes (arena, positioning, gaps, balancing edits). */
   private readonly n: BalancedVmaNodes<V>;
+  /** Bumped before and after every mutation: {@link find}'s memo of the last VMA is valid while it holds. */
+  private version = 0;
+  private lastFound: Vma<V> | undefined;
+  private lastVersion = -1;
 
   /**
    * Creates an empty tree.
@@ -186,6 +190,11 @@ export class VmaTree<V> {
    * `vpn` is not validated (any number works; integers are meant).
    */
   find(vpn: number): Vma<V> | undefined {
+    // The last VMA found, while the tree is unchanged: a process faulting in a range asks for the
+    // same VMA again and again (a VMA's range never changes while it is in the tree).
+    const last = this.lastFound;
+    if (last !== undefined && this.lastVersion === this.version && vpn >= last.startVpn && vpn < last.endVpn)
+      return last;
     if (typeof vpn !== 'number') throw invalidArgument('VmaTree.find page', vpn, 'a page number');
     const keys = this.n.keys;
     const kids = this.n.kids;
@@ -204,7 +213,11 @@ export class VmaTree<V> {
       }
       if (h === 1) {
         // An empty root leaf has +Infinity in slot 0, so `base` is a live slot past this test.
-        return keys[base]! <= x && x < this.n.ends[base]! ? this.n.items[base] : undefined;
+        if (!(keys[base]! <= x && x < this.n.ends[base]!)) return undefined;
+        const found = this.n.items[base];
+        this.lastFound = found;
+        this.lastVersion = this.version;
+        return found;
       }
       node = kids[base]!;
     }
@@ -375,58 +388,64 @@ export class VmaTree<V> {
    * @throws VmaOverlapError if any page of the range already belongs to a VMA (nothing changes).
    */
   insert(startVpn: number, endVpn: number, value: V): Vma<V> {
-    checkRange('VmaTree.insert', startVpn, endVpn, false);
-    // One descent: the cursor lands on the first VMA ending above startVpn, which is the place
-    // of the new VMA; its predecessor there is the left neighbour.
-    const cap = this.n.cap;
-    let leaf = this.n.tail;
-    let idx = this.n.cnt[leaf]!;
-    let over: Entry<V> | undefined;
-    if (this.n.seekAtOrAfter(startVpn)) {
-      leaf = this.n.cLeaf;
-      idx = this.n.cIdx;
-      over = this.n.items[leaf * cap + idx]!;
-      if (over.startVpn < endVpn) throw new VmaOverlapError(startVpn, endVpn, over.startVpn, over.endVpn);
-    }
-    const entry = new Entry(startVpn, endVpn, value);
-    const canMerge = this.canMergeFn;
-    if (canMerge === undefined || !this.mergeOnInsert) {
-      this.n.insertAt(leaf, idx, entry);
-      return entry;
-    }
-    // Decide every merge (callbacks may throw) before changing anything.
-    const pl = this.n.prevLeaf[leaf]!;
-    const before =
-      idx > 0
-        ? this.n.items[leaf * cap + idx - 1]
-        : pl !== NONE && this.n.cnt[pl]! > 0
-          ? this.n.items[pl * cap + this.n.cnt[pl]! - 1]
-          : undefined;
-    const left =
-      before !== undefined && before.endVpn === startVpn && canMerge(before, entry) ? before : undefined;
-    let joined: Entry<V> = entry;
-    if (left !== undefined) joined = new Entry(left.startVpn, endVpn, this.mergeValue(left, entry));
-    const right = over !== undefined && over.startVpn === endVpn && canMerge(joined, over) ? over : undefined;
-    if (right === undefined) {
-      if (left === undefined) {
+    this.version++; // find()'s memo ends (see version)
+    try {
+      checkRange('VmaTree.insert', startVpn, endVpn, false);
+      // One descent: the cursor lands on the first VMA ending above startVpn, which is the place
+      // of the new VMA; its predecessor there is the left neighbour.
+      const cap = this.n.cap;
+      let leaf = this.n.tail;
+      let idx = this.n.cnt[leaf]!;
+      let over: Entry<V> | undefined;
+      if (this.n.seekAtOrAfter(startVpn)) {
+        leaf = this.n.cLeaf;
+        idx = this.n.cIdx;
+        over = this.n.items[leaf * cap + idx]!;
+        if (over.startVpn < endVpn) throw new VmaOverlapError(startVpn, endVpn, over.startVpn, over.endVpn);
+      }
+      const entry = new Entry(startVpn, endVpn, value);
+      const canMerge = this.canMergeFn;
+      if (canMerge === undefined || !this.mergeOnInsert) {
         this.n.insertAt(leaf, idx, entry);
         return entry;
       }
-      this.n.setBounds(left, left.startVpn, endVpn);
-      left.value = joined.value;
+      // Decide every merge (callbacks may throw) before changing anything.
+      const pl = this.n.prevLeaf[leaf]!;
+      const before =
+        idx > 0
+          ? this.n.items[leaf * cap + idx - 1]
+          : pl !== NONE && this.n.cnt[pl]! > 0
+            ? this.n.items[pl * cap + this.n.cnt[pl]! - 1]
+            : undefined;
+      const left =
+        before !== undefined && before.endVpn === startVpn && canMerge(before, entry) ? before : undefined;
+      let joined: Entry<V> = entry;
+      if (left !== undefined) joined = new Entry(left.startVpn, endVpn, this.mergeValue(left, entry));
+      const right =
+        over !== undefined && over.startVpn === endVpn && canMerge(joined, over) ? over : undefined;
+      if (right === undefined) {
+        if (left === undefined) {
+          this.n.insertAt(leaf, idx, entry);
+          return entry;
+        }
+        this.n.setBounds(left, left.startVpn, endVpn);
+        left.value = joined.value;
+        return left;
+      }
+      const merged = this.mergeValue(joined, right);
+      if (left === undefined) {
+        this.n.setBounds(right, startVpn, right.endVpn);
+        right.value = merged;
+        return right;
+      }
+      const end = right.endVpn;
+      this.n.deleteEntry(right);
+      this.n.setBounds(left, left.startVpn, end);
+      left.value = merged;
       return left;
+    } finally {
+      this.version++;
     }
-    const merged = this.mergeValue(joined, right);
-    if (left === undefined) {
-      this.n.setBounds(right, startVpn, right.endVpn);
-      right.value = merged;
-      return right;
-    }
-    const end = right.endVpn;
-    this.n.deleteEntry(right);
-    this.n.setBounds(left, left.startVpn, end);
-    left.value = merged;
-    return left;
   }
 
   /**
@@ -434,16 +453,21 @@ export class VmaTree<V> {
    * @throws InvalidArgumentError if `vma` is not currently in this tree.
    */
   remove(vma: Vma<V>): void {
-    if (!this.has(vma)) {
-      throw invalidArgument(
-        'VmaTree.remove vma',
-        typeof vma?.startVpn === 'number' && typeof vma.endVpn === 'number'
-          ? fmt(vma.startVpn, vma.endVpn)
-          : vma,
-        'a VMA object currently in this tree',
-      );
+    this.version++; // find()'s memo ends (see version)
+    try {
+      if (!this.has(vma)) {
+        throw invalidArgument(
+          'VmaTree.remove vma',
+          typeof vma?.startVpn === 'number' && typeof vma.endVpn === 'number'
+            ? fmt(vma.startVpn, vma.endVpn)
+            : vma,
+          'a VMA object currently in this tree',
+        );
+      }
+      this.n.deleteEntry(vma as Entry<V>);
+    } finally {
+      this.version++;
     }
-    this.n.deleteEntry(vma as Entry<V>);
   }
 
   /**
@@ -456,48 +480,53 @@ export class VmaTree<V> {
    * @throws InvalidArgumentError for bounds that are not page numbers or `hiVpn < loVpn` (nothing changes).
    */
   removeRange(loVpn: number, hiVpn: number): Vma<V>[] {
-    checkRange('VmaTree.removeRange', loVpn, hiVpn, true);
-    const hit = this.n.collect(loVpn, hiVpn);
-    const removed: Vma<V>[] = [];
-    if (hit.length === 0) return removed;
-    const first = hit[0]!;
-    if (hit.length === 1 && first.startVpn >= loVpn && first.endVpn <= hiVpn) {
-      // One VMA removed whole (munmap of exactly one mapping): the cursor from collect() is on it.
-      this.n.deleteAt(this.n.cLeaf, this.n.cIdx);
-      removed.push(first);
-      return removed;
-    }
-    const last = hit[hit.length - 1]!;
-    // Payloads first: a throwing `split` must leave the tree as it was.
-    const split = this.splitValue;
-    if (first.startVpn < loVpn && first.endVpn > hiVpn) {
-      // Hole punch: [start, lo) stays, [lo, hi) goes, [hi, end) comes back as a new VMA.
-      const cut = new Entry(loVpn, hiVpn, split(first.value, loVpn, first.startVpn));
-      const upper = new Entry(hiVpn, first.endVpn, split(first.value, hiVpn, first.startVpn));
-      this.n.setBounds(first, first.startVpn, loVpn);
-      this.n.insertEntry(upper);
-      removed.push(cut);
-      return removed;
-    }
-    const backCut =
-      first.startVpn < loVpn
-        ? new Entry(loVpn, first.endVpn, split(first.value, loVpn, first.startVpn))
-        : undefined;
-    const frontKeep = last.endVpn > hiVpn ? split(last.value, hiVpn, last.startVpn) : undefined;
-    for (const e of hit) {
-      if (e === first && backCut !== undefined) {
-        this.n.setBounds(e, e.startVpn, loVpn);
-        removed.push(backCut);
-      } else if (e === last && frontKeep !== undefined) {
-        removed.push(new Entry(e.startVpn, hiVpn, e.value));
-        this.n.setBounds(e, hiVpn, e.endVpn);
-        e.value = frontKeep;
-      } else {
-        this.n.deleteEntry(e);
-        removed.push(e);
+    this.version++; // find()'s memo ends (see version)
+    try {
+      checkRange('VmaTree.removeRange', loVpn, hiVpn, true);
+      const hit = this.n.collect(loVpn, hiVpn);
+      const removed: Vma<V>[] = [];
+      if (hit.length === 0) return removed;
+      const first = hit[0]!;
+      if (hit.length === 1 && first.startVpn >= loVpn && first.endVpn <= hiVpn) {
+        // One VMA removed whole (munmap of exactly one mapping): the cursor from collect() is on it.
+        this.n.deleteAt(this.n.cLeaf, this.n.cIdx);
+        removed.push(first);
+        return removed;
       }
+      const last = hit[hit.length - 1]!;
+      // Payloads first: a throwing `split` must leave the tree as it was.
+      const split = this.splitValue;
+      if (first.startVpn < loVpn && first.endVpn > hiVpn) {
+        // Hole punch: [start, lo) stays, [lo, hi) goes, [hi, end) comes back as a new VMA.
+        const cut = new Entry(loVpn, hiVpn, split(first.value, loVpn, first.startVpn));
+        const upper = new Entry(hiVpn, first.endVpn, split(first.value, hiVpn, first.startVpn));
+        this.n.setBounds(first, first.startVpn, loVpn);
+        this.n.insertEntry(upper);
+        removed.push(cut);
+        return removed;
+      }
+      const backCut =
+        first.startVpn < loVpn
+          ? new Entry(loVpn, first.endVpn, split(first.value, loVpn, first.startVpn))
+          : undefined;
+      const frontKeep = last.endVpn > hiVpn ? split(last.value, hiVpn, last.startVpn) : undefined;
+      for (const e of hit) {
+        if (e === first && backCut !== undefined) {
+          this.n.setBounds(e, e.startVpn, loVpn);
+          removed.push(backCut);
+        } else if (e === last && frontKeep !== undefined) {
+          removed.push(new Entry(e.startVpn, hiVpn, e.value));
+          this.n.setBounds(e, hiVpn, e.endVpn);
+          e.value = frontKeep;
+        } else {
+          this.n.deleteEntry(e);
+          removed.push(e);
+        }
+      }
+      return removed;
+    } finally {
+      this.version++;
     }
-    return removed;
   }
 
   /**
@@ -512,41 +541,51 @@ export class VmaTree<V> {
    * @throws InvalidArgumentError for bounds that are not page numbers or `hiVpn < loVpn`.
    */
   update(loVpn: number, hiVpn: number, change: (value: V, fromVpn: number, toVpn: number) => V): number {
-    checkRange('VmaTree.update', loVpn, hiVpn, true);
-    checkFunction('VmaTree.update change', change);
-    const hit = this.n.collect(loVpn, hiVpn);
-    if (hit.length === 0) return 0;
-    const split = this.splitValue;
-    const plans: UpdatePlan<V>[] = [];
-    let pages = 0;
-    for (const e of hit) {
-      const from = Math.max(e.startVpn, loVpn);
-      const to = Math.min(e.endVpn, hiVpn);
-      pages += to - from;
-      const own = from > e.startVpn ? split(e.value, from, e.startVpn) : e.value;
-      const value = change(own, from, to);
-      if (value === own) continue;
-      const upper = to < e.endVpn ? split(e.value, to, e.startVpn) : undefined;
-      plans.push({ entry: e, from, to, value, upper });
-    }
-    for (const p of plans) {
-      const e = p.entry;
-      const end = e.endVpn;
-      if (p.to < end) {
-        this.n.setBounds(e, e.startVpn, p.to);
-        this.n.insertEntry(new Entry(p.to, end, p.upper as V));
+    this.version++; // find()'s memo ends (see version)
+    try {
+      checkRange('VmaTree.update', loVpn, hiVpn, true);
+      checkFunction('VmaTree.update change', change);
+      const hit = this.n.collect(loVpn, hiVpn);
+      if (hit.length === 0) return 0;
+      const split = this.splitValue;
+      const plans: UpdatePlan<V>[] = [];
+      let pages = 0;
+      for (const e of hit) {
+        const from = Math.max(e.startVpn, loVpn);
+        const to = Math.min(e.endVpn, hiVpn);
+        pages += to - from;
+        const own = from > e.startVpn ? split(e.value, from, e.startVpn) : e.value;
+        const value = change(own, from, to);
+        if (value === own) continue;
+        const upper = to < e.endVpn ? split(e.value, to, e.startVpn) : undefined;
+        plans.push({ entry: e, from, to, value, upper });
       }
-      if (p.from > e.startVpn) {
-        this.n.setBounds(e, e.startVpn, p.from);
-        this.n.insertEntry(new Entry(p.from, p.to, p.value));
-      } else e.value = p.value;
+      for (const p of plans) {
+        const e = p.entry;
+        const end = e.endVpn;
+        if (p.to < end) {
+          this.n.setBounds(e, e.startVpn, p.to);
+          this.n.insertEntry(new Entry(p.to, end, p.upper as V));
+        }
+        if (p.from > e.startVpn) {
+          this.n.setBounds(e, e.startVpn, p.from);
+          this.n.insertEntry(new Entry(p.from, p.to, p.value));
+        } else e.value = p.value;
+      }
+      if (plans.length > 0) this.mergeAcross(loVpn, hiVpn);
+      return pages;
+    } finally {
+      this.version++;
     }
-    if (plans.length > 0) this.mergeAcross(loVpn, hiVpn);
-    return pages;
   }
   /** Removes every VMA and releases the node memory. O(1). */
   clear(): void {
-    this.n.reset();
+    this.version++; // find()'s memo ends (see version)
+    try {
+      this.n.reset();
+    } finally {
+      this.version++;
+    }
   }
 
   /**
