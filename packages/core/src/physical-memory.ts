@@ -4,9 +4,13 @@
  * Ownership and cost: a RAM frame that was never written reads as zeros and
  * has no backing store. The first write gives it a 4 KiB slot in a slab
  * (slabs are 1 MiB `ArrayBuffer`s, handed out in touch order), so host
- * memory grows by ≈4 KiB + 4 bytes per touched frame. `discardFrame()`
- * returns a frame to the all-zero state and recycles its slot; the page
- * allocator uses it to hand out zeroed pages in O(1).
+ * memory grows by ≈4 KiB + 4 bytes per touched frame, plus one cached view
+ * object (≈ 100 bytes, outside the host budget) per slot the first time a
+ * frame in it is the source of {@link PhysicalMemory.copyFrame} (fork's
+ * copy-on-write sources). `discardFrame()` returns a frame to the all-zero
+ * state and recycles its slot (a recycled slot is zeroed when it is handed out
+ * again, unless a whole-frame copy overwrites it); the page allocator uses it
+ * to hand out zeroed pages in O(1).
  *
  * Nothing costs in proportion to the span of the address space or to the
  * amount of RAM that merely exists: a 4 PiB RAM range, or two ranges at 0 and
@@ -247,6 +251,8 @@ export class PhysicalMemory {
   private readonly slabWords: Uint32Array[] = [];
   /** The slabs' buffers (a view over one is made with `new`, not through the `buffer` getter, a host call). */
   private readonly slabBuffers: ArrayBuffer[] = [];
+  /** Per slot, its 4096 bytes as a view, made the first time the slot is copied from (copyFrame). */
+  private readonly slotViews: (Uint8Array | undefined)[] = [];
   private readonly freeSlots: number[] = [];
   private slotCount = 0;
   private touched = 0;
@@ -630,6 +636,7 @@ export class PhysicalMemory {
       this.slabBuffers.push(buf);
       this.slabBytes.push(new Uint8Array(buf));
       this.slabWords.push(new Uint32Array(buf));
+      for (let i = 0; i < SLAB_FRAMES; i++) this.slotViews.push(undefined);
     }
     this.slotCount++;
     return slot;
@@ -1203,12 +1210,14 @@ export class PhysicalMemory {
       return;
     }
     const d = this.materialize(dst, true); // the copy writes every byte
-    // A view made with the constructor, not `subarray` (which looks up the species constructor:
-    // ≈ 100 ns more per copy, measured on the cold copies of a COW fault).
-    this.slabBytes[d >>> SLAB_SHIFT]!.set(
-      new Uint8Array(this.slabBuffers[s >>> SLAB_SHIFT]!, (s & (SLAB_FRAMES - 1)) << 12, PAGE_SIZE),
-      (d & (SLAB_FRAMES - 1)) << 12,
-    );
+    // The source slot's view, made once (a view per copy was a young-generation allocation per
+    // copy-on-write fault, and its scavenges cost ≈ 2 % of the fault rate).
+    let view = this.slotViews[s];
+    if (view === undefined) {
+      view = new Uint8Array(this.slabBuffers[s >>> SLAB_SHIFT]!, (s & (SLAB_FRAMES - 1)) << 12, PAGE_SIZE);
+      this.slotViews[s] = view;
+    }
+    this.slabBytes[d >>> SLAB_SHIFT]!.set(view, (d & (SLAB_FRAMES - 1)) << 12);
   }
 
   /**
