@@ -114,6 +114,8 @@ describe('PhysicalMemory fast paths refuse what the general path refuses', () =>
     expect(m.readBytes(BASE + 12 * P, P)).toEqual(src);
     m.writeFrameFrom(BASE / P + 13, src, 0);
     expect(m.readBytes(BASE + 13 * P, P)).toEqual(src);
+    m.writeBytes(BASE + 14 * P, src); // a whole frame through writeBytes
+    expect(m.readBytes(BASE + 14 * P, P)).toEqual(src);
   });
 
   it('readPairInFrame memo: a bad hint is refused, on the memo path too', () => {

@@ -1114,7 +1114,7 @@ export class PhysicalMemory {
       const q = p + done;
       const off = q & 0xfff;
       const n = Math.min(data.length - done, PAGE_SIZE - off);
-      const slot = this.materialize(Math.floor(q / PAGE_SIZE));
+      const slot = this.materialize(Math.floor(q / PAGE_SIZE), n === PAGE_SIZE); // a whole frame: no zeroing
       const base = (slot & (SLAB_FRAMES - 1)) << 12;
       this.slabBytes[slot >>> SLAB_SHIFT]!.set(data.subarray(done, done + n), base + off);
       done += n;
