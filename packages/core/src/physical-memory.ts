@@ -120,6 +120,11 @@ function toPa(value: unknown, what = 'physical address'): number {
 }
 
 /** Validates a frame number. */
+/** A 32-bit value as write32 takes it: an integer in [-2^31, 2^32). */
+function isWord(w: unknown): w is number {
+  return typeof w === 'number' && (w >>> 0 === w || (w | 0) === w);
+}
+
 function toPfn(value: unknown, what = 'frame number'): number {
   if (
     typeof value === 'number' &&
@@ -740,6 +745,22 @@ export class PhysicalMemory {
   private releases = 0;
 
   /**
+   * The word index of `byteOffset` in frame `pfn` when memo `h` (`hint & 7`, or -1) names that
+   * frame and the arguments pass the fast path's checks, else -1.
+   */
+  private memoIndex(pfn: number, byteOffset: number, hint: number, h: number): number {
+    if (
+      pfn === this.memoPfn[h] &&
+      this.memoEpoch[h] === this.releases &&
+      typeof byteOffset === 'number' &&
+      (byteOffset & 0xff8) === byteOffset &&
+      h === hint
+    )
+      return this.memoBase[h]! | (byteOffset >>> 2);
+    return -1;
+  }
+
+  /**
    * Like {@link readPair} for the 8-byte-aligned `byteOffset` inside frame `pfn`: no address
    * division on the walker's dependency chain. Returns the low word; the high word is in {@link pairHi}.
    *
@@ -756,17 +777,11 @@ export class PhysicalMemory {
    */
   readPairInFrame(pfn: number, byteOffset: number, hint = 0): number {
     const h = typeof hint === 'number' ? hint & 7 : -1; // -1: no memo, refused below
-    if (
-      pfn === this.memoPfn[h] &&
-      this.memoEpoch[h] === this.releases &&
-      typeof byteOffset === 'number' &&
-      (byteOffset & 0xff8) === byteOffset &&
-      h === hint
-    ) {
+    const m = this.memoIndex(pfn, byteOffset, hint, h);
+    if (m >= 0) {
       const words = this.memoWords[h]!;
-      const i = this.memoBase[h]! | (byteOffset >>> 2);
-      this.pairHi = words[i + 1]!;
-      return words[i]!;
+      this.pairHi = words[m + 1]!;
+      return words[m]!;
     }
     if (typeof pfn === 'number' && typeof byteOffset === 'number' && (byteOffset & 0xff8) === byteOffset) {
       // `(rel | 0) === rel` holds exactly for an integer frame in the cached mid node (the
@@ -810,35 +825,21 @@ export class PhysicalMemory {
    */
   writePairInFrame(pfn: number, byteOffset: number, lo: number, hi: number, hint = 0): void {
     const h = typeof hint === 'number' ? hint & 7 : -1; // -1: no memo, refused below
-    if (
-      pfn === this.memoPfn[h] &&
-      this.memoEpoch[h] === this.releases &&
-      typeof byteOffset === 'number' &&
-      (byteOffset & 0xff8) === byteOffset &&
-      h === hint &&
-      typeof lo === 'number' &&
-      typeof hi === 'number' &&
-      (lo >>> 0 === lo || (lo | 0) === lo) &&
-      (hi >>> 0 === hi || (hi | 0) === hi)
-    ) {
+    const m = this.memoIndex(pfn, byteOffset, hint, h);
+    if (m >= 0 && isWord(lo) && isWord(hi)) {
       const words = this.memoWords[h]!;
-      const i = this.memoBase[h]! | (byteOffset >>> 2);
-      words[i] = lo;
-      words[i + 1] = hi;
+      words[m] = lo;
+      words[m + 1] = hi;
       return;
     }
     const f = toPfn(pfn);
     if (typeof byteOffset !== 'number' || (byteOffset & 0xff8) !== byteOffset) {
       throw new InvalidArgumentError('byte offset', byteOffset, 'a multiple of 8 in [0, 4096)');
     }
-    for (const [name, w] of [
-      ['low word', lo],
-      ['high word', hi],
-    ] as const) {
-      if (typeof w !== 'number' || !(w >>> 0 === w || (w | 0) === w)) {
-        throw new InvalidArgumentError(name, w, 'a 32-bit value (an integer in [-2^31, 2^32))');
-      }
-    }
+    if (!isWord(lo))
+      throw new InvalidArgumentError('low word', lo, 'a 32-bit value (an integer in [-2^31, 2^32))');
+    if (!isWord(hi))
+      throw new InvalidArgumentError('high word', hi, 'a 32-bit value (an integer in [-2^31, 2^32))');
     if (h !== hint) throw new InvalidArgumentError('memo hint', hint, 'an integer in [0, 7]');
     const pa = f * PAGE_SIZE + byteOffset;
     this.write32(pa, lo);

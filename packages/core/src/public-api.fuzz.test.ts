@@ -582,6 +582,8 @@ const CLASSES: Record<
       'materialize',
       'materializeSlow',
       'newSlot',
+      'takeSlot',
+      'memoIndex',
       'busError',
       'device',
       'slowRead',
