@@ -218,7 +218,7 @@ export function breakCowAt(
   // The old frame's table index, used for every test and update below (-1: not a pool frame).
   const oi = zero ? -1 : allocator.frameIndex(old);
   if (oi >= 0 && k.swap.frameType[oi]! >= 0) freeSwapForReuse(k, old);
-  if (oi >= 0 && allocator.userRefsAt(oi) === 1) return breakCowSlow(k, space, vpn, vma); // reuse (framesExclusive)
+  if (oi >= 0 && space.exclusive(old, 1)) return breakCowSlow(k, space, vpn, vma); // reuse
   const pa = allocator.alloc('user', space.pid);
   if (pa === 0) return undefined;
   const pageBytes = k.bounds.pageBytes;

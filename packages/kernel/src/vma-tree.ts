@@ -192,10 +192,10 @@ export class VmaTree<V> {
   find(vpn: number): Vma<V> | undefined {
     // The last VMA found, while the tree is unchanged: a process faulting in a range asks for the
     // same VMA again and again (a VMA's range never changes while it is in the tree).
+    if (typeof vpn !== 'number') throw invalidArgument('VmaTree.find page', vpn, 'a page number');
     const last = this.lastFound;
     if (last !== undefined && this.lastVersion === this.version && vpn >= last.startVpn && vpn < last.endVpn)
       return last;
-    if (typeof vpn !== 'number') throw invalidArgument('VmaTree.find page', vpn, 'a page number');
     const keys = this.n.keys;
     const kids = this.n.kids;
     const cap = this.n.cap;
