@@ -221,8 +221,12 @@ export function breakCowAt(
   if (oi >= 0 && space.exclusive(old, 1)) return breakCowSlow(k, space, vpn, vma); // reuse
   const pa = allocator.alloc('user', space.pid);
   if (pa === 0) return undefined;
-  const pageBytes = k.bounds.pageBytes;
-  if (!zero) memory.copyFrame(pa / pageBytes, old / pageBytes);
+  // The bookkeeping, the break-before-make, then the copy; the old frame's reference is dropped
+  // only after the copy has read it.
+  const shared = oi >= 0 && allocator.userRefsAt(oi) > 0;
+  if (shared) rmap.removeAt(oi, space, vpn);
+  rmap.addAt(allocator.lastIndex, space, vpn); // the frame alloc() just returned
+  k.anonExclusive.set(pa); // wp_page_copy: a new anon-exclusive page (anon-exclusive.ts)
   // Break-before-make (arch-facts A11; Linux ptep_clear_flush then set_pte_at): an invalid
   // descriptor is all zeros in every format; invalidate; make "template | PA".
   if (wide) {
@@ -234,12 +238,9 @@ export function breakCowAt(
     invalidateUserPage(k, vpn, space.asid);
     memory.write32(descriptorPa, (wt.lo | (pa >>> 0)) >>> 0);
   }
-  if (oi >= 0 && allocator.userRefsAt(oi) > 0) {
-    rmap.removeAt(oi, space, vpn);
-    allocator.unrefAt(oi, old);
-  }
-  rmap.addAt(allocator.lastIndex, space, vpn); // the frame alloc() just returned
-  k.anonExclusive.set(pa); // wp_page_copy: a new anon-exclusive page (anon-exclusive.ts)
+  const pageBytes = k.bounds.pageBytes;
+  if (!zero) memory.copyFrame(pa / pageBytes, old / pageBytes);
+  if (shared) allocator.unrefAt(oi, old); // after the copy: the frame is read until here
   cowEvent(k, space, zero ? 'zero-fill' : 'copy', vpn, pa, old, 1);
   return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
 }
