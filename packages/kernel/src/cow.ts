@@ -21,7 +21,7 @@ import type { KernelContext } from './context.js';
 import { isLazyFree, LAZY_FREE_SOFTWARE_BIT } from './madvise.js';
 import { FrameState } from './page-allocator.js';
 import { keptState } from './space-ranges.js';
-import { freeSwapForReuse, markSwapCacheDirty } from './swap-cache.js';
+import { freeSwapForReuse } from './swap-cache.js';
 import { invalidateUserPage } from './tlb-shootdown.js';
 import type { VmaValue } from './vma.js';
 
@@ -75,7 +75,7 @@ export function upgradeLeaf(
 ): void {
   const ref = space.lookup(vpn);
   if (ref?.entry.kind !== 'leaf') return;
-  if (ref.level === 1) markSwapCacheDirty(k, ref.entry.pa, ref.entry.attrs);
+  // The leaf keeps its dirty state (touchedLeaf), so a swap-cache page needs no frame mark.
   const next = space.leafAttrsFor(vma, ref.level, ref.entry.pa);
   const flush = k.editor.protect({
     root: space.root,
