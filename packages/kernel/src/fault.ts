@@ -340,8 +340,7 @@ function faultInHuge(
     const pa = k.allocator.allocContiguous(pages, pages, 'user', space.pid);
     if (pa === 0) continue;
     const v = vma.value;
-    const attrs =
-      access === 1 || !isCowVma(v) ? k.dirtyAttrsFor(v, level) : k.readOnlyAttrsFor(v, level);
+    const attrs = access === 1 || !isCowVma(v) ? k.dirtyAttrsFor(v, level) : k.readOnlyAttrsFor(v, level);
     if (!space.mapLeaf(base, pa, level, attrs)) {
       k.allocator.freeContiguous(pa, pages);
       continue;

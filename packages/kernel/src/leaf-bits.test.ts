@@ -18,7 +18,7 @@
  */
 import { createAarch64Arch } from '@mmkit/arch-aarch64';
 import { createVirtBoard } from '@mmkit/boards';
-import { type LeafAttributes, type MmEvent, isLeafDirty } from '@mmkit/core';
+import { isLeafDirty, type LeafAttributes, type MmEvent } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
@@ -218,7 +218,11 @@ describe.each(CONFIGS)('leaf bits Linux installs: $name', (c) => {
     const attrs: LeafAttributes = { ...ro, accessed: false, software: 4 };
     expect(k.allocateUserPage(p, va, attrs)).not.toBe(0n);
     const before = k.lookup(p, va)!.entry as { attrs: LeafAttributes };
-    expect([before.attrs.user.write, before.attrs.accessed, before.attrs.software]).toEqual([false, false, 4]);
+    expect([before.attrs.user.write, before.attrs.accessed, before.attrs.software]).toEqual([
+      false,
+      false,
+      4,
+    ]);
     ok(k.store(p, va, 8, 6n));
     const after = attrsAt(k, p, va);
     expect(after.software & 4).toBe(4);
@@ -278,7 +282,9 @@ describe.each(CONFIGS)('leaf bits Linux installs: $name', (c) => {
     const minor = child.minorFaults;
     expect(k.load(child, sh, 8)).toMatchObject({ value: 0x11n }); // the shared object's page
     expect(child.minorFaults).toBe(minor + 1);
-    expect((k.lookup(child, sh)!.entry as { pa: number }).pa).toBe((k.lookup(p, sh)!.entry as { pa: number }).pa);
+    expect((k.lookup(child, sh)!.entry as { pa: number }).pa).toBe(
+      (k.lookup(p, sh)!.entry as { pa: number }).pa,
+    );
     ok(k.store(child, sh + PAGE, 8, 0x33n));
     expect(k.load(p, sh + PAGE, 8)).toMatchObject({ value: 0x33n });
     clean(k);

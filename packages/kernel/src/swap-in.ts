@@ -5,11 +5,11 @@
 import { hex, type LeafAttributes, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
+import { oldLeaf } from './fork-copy.js';
 import type { Process } from './process.js';
 import { freeSwap } from './swap-cache.js';
 import { type SwapDevice, swapEvent } from './swap-device.js';
 import { forEachSwapPte, type SwapPte } from './swap-walk.js';
-import { oldLeaf } from './fork-copy.js';
 import type { VmaValue } from './vma.js';
 
 /** What a swap-in fault did (the fault handler counts a major fault for {@link SWAP_IN_MAJOR}). */
