@@ -271,6 +271,10 @@ describe('page tables, shared memory, devices, introspection', () => {
     k.store(p, sh, 1, 1);
     const f = k.fork(p);
     if (!f.ok) throw new Error('fork');
+    // fork copies no PTE of a shared mapping (Linux vma_needs_copy): the child maps the page on
+    // its first touch (a minor fault), and then two processes map it.
+    expect(k.procSmaps(f.process)).toMatch(/\[anon:shm\]\n(?:.*\n){3}Rss:\s+0 kB\n/);
+    expect(k.load(f.process, sh, 1)).toEqual({ ok: true, value: 1 });
     const smaps = k.procSmaps(p);
     const block = smaps.split('\n').slice(smaps.split('\n').findIndex((l) => l.endsWith('[anon:shm]')));
     expect(block[1]).toMatch(/^Size:\s+8 kB$/);

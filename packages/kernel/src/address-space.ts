@@ -448,9 +448,11 @@ export class AddressSpace {
   /**
    * Rewrites the leaf mapping `vpn` to what its VMA allows (a lazily upgraded PTE) — but never
    * makes a page shared copy-on-write (or the zero page) writable: that takes {@link breakCow}.
+   * The leaf keeps its recorded state, made young (and dirty for a `write`), as Linux's
+   * `wp_page_reuse` leaves it (cow.ts).
    */
-  upgradeLeaf(vpn: number, vma: VmaValue): void {
-    upgradeLeaf(this.k, this, vpn, vma);
+  upgradeLeaf(vpn: number, vma: VmaValue, write = false): void {
+    upgradeLeaf(this.k, this, vpn, vma, write);
   }
 
   /**

@@ -660,8 +660,11 @@ describe('permitted attributes are derived independently of the fault path', () 
     const k = boot(cfg, { zeroPage: false }); // a populated read-only page gets its own frame
     const p = k.createProcess();
     const original = k.attrsFor.bind(k);
-    // A broken attribute choice: every VMA's pages get user write as well.
+    const originalDirty = k.dirtyAttrsFor.bind(k);
+    // A broken attribute choice: every VMA's pages get user write as well (the permissions a
+    // fault installs come from dirtyAttrsFor, attrsFor's dirty form).
     k.attrsFor = (v, level) => original(vmaWith(v, { prot: v.prot | PROT.WRITE }), level);
+    k.dirtyAttrsFor = (v, level) => originalDirty(vmaWith(v, { prot: v.prot | PROT.WRITE }), level);
     const r = k.mmap(p, 0, 4096, PROT.READ, PRIVATE | MAP.POPULATE, { name: 'ro' });
     if (!r.ok) throw new Error('mmap');
     const ref = k.lookup(p, r.value)!;

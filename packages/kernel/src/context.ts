@@ -70,7 +70,7 @@ export interface KernelContext {
   readonly flushThreshold: number;
   /** The memory type MMIO is mapped with (`device`, or the backend's closest fallback). */
   readonly deviceMemoryType: MemoryType;
-  /** Leaf attributes of demand-zero anonymous pages (user rw-, no execute). */
+  /** Leaf attributes of demand-zero anonymous pages (user rw-, no execute), young and dirty as a fault installs them ({@link dirtyAttrsFor}). */
   readonly anonAttrs: LeafAttributes;
   /** Their descriptor without the output address, when the encoding allows (fast demand faults). */
   readonly anonTemplate: LeafTemplate | undefined;
@@ -100,6 +100,8 @@ export interface KernelContext {
   templateFor(attrs: LeafAttributes): LeafTemplate | undefined;
   /** The level-1 templates of {@link attrsFor} and {@link readOnlyAttrsFor} of `v` (a one-entry memo; read its fields at once). */
   pageTemplates(v: VmaValue): PageTemplates;
+  /** {@link attrsFor} made dirty where writable: the leaf a fault installs for a page it makes writable (Linux `pte_mkwrite(pte_mkdirty(entry))`, vma-attributes.ts). */
+  dirtyAttrsFor(v: VmaValue, level?: number): LeafAttributes;
   /** {@link attrsFor} without write permission (copy-on-write and zero-page leaves). */
   readOnlyAttrsFor(v: VmaValue, level?: number): LeafAttributes;
   /** Leaf attributes for a VMA's pages at `level` (what the page tables may grant). */

@@ -21,7 +21,7 @@ import type { KernelContext } from './context.js';
 import { isLazyFree, LAZY_FREE_SOFTWARE_BIT } from './madvise.js';
 import { FrameState } from './page-allocator.js';
 import { keptState } from './space-ranges.js';
-import { freeSwapForReuse, markSwapCacheDirty } from './swap-cache.js';
+import { freeSwapForReuse } from './swap-cache.js';
 import { invalidateUserPage } from './tlb-shootdown.js';
 import type { VmaValue } from './vma.js';
 
@@ -36,18 +36,51 @@ export function framesExclusive(k: KernelContext, pa: number, pages: number): bo
 }
 
 /**
- * Rewrites the leaf mapping `vpn` of `space` to what its VMA `vma` allows (a lazily upgraded PTE)
- * — but never makes a page shared copy-on-write (or the zero page) writable: that takes
- * {@link breakCow}.
+ * The leaf a fault leaves when it makes the present leaf `old` (level `level`, in VMA `vma`)
+ * accessed and — for a `write` — dirty, with the permissions `next` (what the VMA allows the
+ * page): Linux `wp_page_reuse` (`pte_mkyoung`, then `maybe_mkwrite(pte_mkdirty(entry))`,
+ * `ptep_set_access_flags`) and the spurious-fault path of `handle_pte_fault` (`pte_mkyoung`, and
+ * `pte_mkdirty` under FAULT_FLAG_WRITE). Everything else the leaf recorded is kept (core
+ * `modifyLeaf`: x86 A/D, arm64 PTE_DIRTY and the software bits) — except the MADV_FREE mark on a
+ * write: a written page is no longer lazily freed (Linux's reclaim sees the dirty PTE and calls
+ * `folio_set_swapbacked`, keeping the page; mmkit drops the mark at the write, which keeps it the
+ * same way and frees nothing sooner).
  */
-export function upgradeLeaf(k: KernelContext, space: AddressSpace, vpn: number, vma: VmaValue): void {
+export function touchedLeaf(
+  k: KernelContext,
+  old: LeafAttributes,
+  next: LeafAttributes,
+  write: boolean,
+): LeafAttributes {
+  const made: LeafAttributes = write
+    ? { ...old, accessed: true, dirty: true, software: old.software & ~LAZY_FREE_SOFTWARE_BIT }
+    : { ...old, accessed: true };
+  return keptState(k.arch.description, made, next);
+}
+
+/**
+ * Rewrites the leaf mapping `vpn` of `space` to what its VMA `vma` allows (a lazily upgraded PTE:
+ * a clean shared page mprotect left read-only, Linux `can_change_pte_writable`, or a leaf mapped
+ * below its VMA through the seed API) — but never makes a page shared copy-on-write (or the zero
+ * page) writable: that takes {@link breakCow}. The leaf keeps its state and is made young, and
+ * dirty on a `write` ({@link touchedLeaf}: Linux `do_wp_page` → `wp_page_reuse` for a shared
+ * page, `handle_pte_fault`'s spurious-fault path otherwise).
+ */
+export function upgradeLeaf(
+  k: KernelContext,
+  space: AddressSpace,
+  vpn: number,
+  vma: VmaValue,
+  write = false,
+): void {
   const ref = space.lookup(vpn);
   if (ref?.entry.kind !== 'leaf') return;
-  if (ref.level === 1) markSwapCacheDirty(k, ref.entry.pa, ref.entry.attrs);
+  // The leaf keeps its dirty state (touchedLeaf), so a swap-cache page needs no frame mark.
+  const next = space.leafAttrsFor(vma, ref.level, ref.entry.pa);
   const flush = k.editor.protect({
     root: space.root,
     vpn,
-    attrs: space.leafAttrsFor(vma, ref.level, ref.entry.pa),
+    attrs: touchedLeaf(k, ref.entry.attrs, next, write && next.user.write),
     asid: space.asid,
   });
   if (flush) k.discharge(flush);
@@ -86,10 +119,11 @@ export function breakCow(
   // wp_can_reuse_anon_folio: a swap-cache page the writer alone maps gives up its slot first.
   if (!zero && pages === 1) freeSwapForReuse(k, old);
   if (!zero && space.exclusive(old, pages)) {
+    // wp_page_reuse (hugetlb_wp: set_huge_ptep_writable): young, dirty, writable, the rest kept.
     const flush = k.editor.protect({
       root: space.root,
       vpn: base,
-      attrs: k.attrsFor(vma, level),
+      attrs: touchedLeaf(k, ref.entry.attrs, k.attrsFor(vma, level), true),
       asid: space.asid,
     });
     if (flush) k.discharge(flush);
@@ -114,7 +148,8 @@ export function breakCow(
     }
     for (let i = 0; i < pages; i++) memory.copyFrame(pa / pageBytes + i, old / pageBytes + i);
   }
-  replaceLeaf(k, space, base, level, ref.descriptorPa, old, pa, k.attrsFor(vma, level));
+  // wp_page_copy: maybe_mkwrite(pte_mkdirty(mk_pte(new page))), young (hugetlb_wp: make_huge_pte).
+  replaceLeaf(k, space, base, level, ref.descriptorPa, old, pa, k.dirtyAttrsFor(vma, level));
   k.anonExclusive.set(pa, pages); // wp_page_copy: a new anon-exclusive page (anon-exclusive.ts)
   cowEvent(k, space, zero ? 'zero-fill' : 'copy', base, pa, old, pages);
   return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';

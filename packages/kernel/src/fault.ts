@@ -160,7 +160,7 @@ function resolveFault(
       return decide(FaultOutcome.Retry, resolution);
     }
     // The VMA allows it but the PTE does not (a lazily upgraded PTE): bring it up to the VMA.
-    space.upgradeLeaf(vpn, vma.value);
+    space.upgradeLeaf(vpn, vma.value, access === 1);
     return decide(FaultOutcome.Retry, 'PTE upgraded to the VMA permissions');
   }
   let how = faultIn(k, space, vpn, vma, r, access);
@@ -276,7 +276,9 @@ function faultIn(
       pa = k.allocator.alloc('user', -1);
       if (pa === 0) return undefined;
     } else k.allocator.ref(pa);
-    if (!space.mapPage(vpn, pa, k.attrsFor(v)).ok) {
+    // Linux finish_fault → set_pte_range: mk_pte(page, vm_page_prot) (young), and on a write
+    // fault maybe_mkwrite(pte_mkdirty(entry)); a read fault leaves the writable leaf clean.
+    if (!space.mapPage(vpn, pa, access === 1 ? k.dirtyAttrsFor(v) : k.attrsFor(v)).ok) {
       k.allocator.unref(pa);
       return undefined;
     }
@@ -291,7 +293,7 @@ function faultIn(
     if (how !== NOT_SWAPPED) return how;
   }
   if (v.huge) {
-    const how = faultInHuge(k, space, vpn, vma);
+    const how = faultInHuge(k, space, vpn, vma, access);
     if (how) return how;
   } else if (access !== 1 && k.useZeroPage && isCowVma(v)) {
     // A read (or fetch) of private anonymous memory maps the shared zero page read-only (Linux
@@ -307,15 +309,24 @@ function faultIn(
         ? 'demand-zero heap page'
         : 'demand-zero anonymous page';
   }
-  return space.allocPage(vpn, k.attrsFor(v)) !== 0 ? 'demand-zero page' : undefined;
+  // do_anonymous_page's own page: young, and made writable and dirty in a VM_WRITE VMA whatever
+  // the access (`if (vma->vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry))`).
+  return space.allocPage(vpn, k.dirtyAttrsFor(v)) !== 0 ? 'demand-zero page' : undefined;
 }
 
-/** A huge leaf (2 MiB / 4 MiB / 1 GiB) for a fault in a MAP_HUGETLB VMA, when a whole aligned one fits and is free. */
+/**
+ * A huge leaf (2 MiB / 4 MiB / 1 GiB) for a fault in a MAP_HUGETLB VMA, when a whole aligned one
+ * fits and is free. Its bits are hugetlb's (`hugetlb_no_page` → `make_huge_pte`, young): a write
+ * fault gets it writable and dirty (`huge_pte_mkwrite(huge_pte_mkdirty(…))`, as `hugetlb_wp`
+ * then leaves a private one), a read fault on a private mapping read-only and clean
+ * (`huge_pte_wrprotect`; its first write is `hugetlb_wp`'s reuse, cow.ts).
+ */
 function faultInHuge(
   k: KernelContext,
   space: AddressSpace,
   vpn: number,
   vma: ProcessVma,
+  access: AccessKind,
 ): string | undefined {
   const g = k.arch.geometry;
   if (!space.ensureRoot()) return undefined;
@@ -328,7 +339,9 @@ function faultInHuge(
     if (ref.entry.kind !== 'absent' || ref.level < level) continue; // a smaller table already exists
     const pa = k.allocator.allocContiguous(pages, pages, 'user', space.pid);
     if (pa === 0) continue;
-    if (!space.mapLeaf(base, pa, level, k.attrsFor(vma.value, level))) {
+    const v = vma.value;
+    const attrs = access === 1 || !isCowVma(v) ? k.dirtyAttrsFor(v, level) : k.readOnlyAttrsFor(v, level);
+    if (!space.mapLeaf(base, pa, level, attrs)) {
       k.allocator.freeContiguous(pa, pages);
       continue;
     }

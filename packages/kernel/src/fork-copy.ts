@@ -24,7 +24,8 @@ import { type VmaValue, vmaWith } from './vma.js';
 
 /**
  * fork (`AddressSpace.clone`): gives the fresh, empty `child` the parent's break, entry point and
- * VMAs, then maps into it what the parent maps. Shared and device pages are shared. Private pages
+ * VMAs, then maps into it what the parent maps (of the VMAs that need it: {@link vmaNeedsCopy} —
+ * none of a MAP_SHARED anonymous mapping's pages). Device pages are shared. Private pages
  * (Linux `is_cow_mapping`), with the kernel's `fork: 'cow'` (default), are shared read-only by
  * parent and child — huge leaves as huge leaves — and copied on the first write (cow.ts); with
  * `fork: 'eager'` they are copied now (a huge leaf stays huge when a contiguous run is free). The
@@ -56,7 +57,7 @@ export function copyIntoChild(
   k.anonExclusive.beginFork(); // fork clears PG_anon_exclusive of what it shares (anon-exclusive.ts)
   const f = new ForkCopy(k, parent, child);
   parent.vmas.forEach((vma) => {
-    if (f.ok) f.copyVma(vma.startVpn, vma.endVpn, vma.value);
+    if (f.ok && vmaNeedsCopy(vma.value)) f.copyVma(vma.startVpn, vma.endVpn, vma.value);
   });
   // Swap PTEs are copied and their slots counted once more (Linux copy_nonpresent_pte).
   if (f.ok && parent.swapEntries > 0) {
@@ -70,6 +71,18 @@ export function copyIntoChild(
   }
   f.protectParent();
   return f.cowPages;
+}
+
+/**
+ * Linux `copy_page_range` → `vma_needs_copy`: fork copies the page tables of a VMA only when it
+ * has an `anon_vma` (private memory that may hold anonymous pages: every private VMA here), is
+ * VM_PFNMAP / VM_MIXEDMAP (device mappings) or VM_HUGETLB (uffd-wp is not modelled). A
+ * MAP_SHARED | MAP_ANONYMOUS mapping is shmem: it never gets an `anon_vma`, so "a page fault will
+ * fill them correctly" — the child starts with none of its PTEs and maps the shared object's
+ * pages on its first touch of each (a minor fault, fault.ts).
+ */
+function vmaNeedsCopy(v: VmaValue): boolean {
+  return v.shm === undefined || v.huge || v.kind === 'device';
 }
 
 /** Classes of a level-1 descriptor's non-address bits (see {@link ForkCopy.classify}). */
@@ -525,7 +538,7 @@ function copyLeaf(
 const oldForms = new WeakMap<LeafAttributes, LeafAttributes>();
 
 /** `attrs` made old (Linux `pte_mkold`): the same object when it is old already. */
-function oldLeaf(attrs: LeafAttributes): LeafAttributes {
+export function oldLeaf(attrs: LeafAttributes): LeafAttributes {
   if (!attrs.accessed) return attrs;
   let old = oldForms.get(attrs);
   if (old === undefined) {

@@ -74,7 +74,8 @@ export function spawnElf(k: KernelContext, elf: Uint8Array, args: SpawnArgs = {}
 
 /**
  * fork: the child's address space is a clone of the parent's (same layout, break, entry point and
- * VMAs; shared and device pages shared; private pages shared copy-on-write, or copied eagerly
+ * VMAs; device pages shared; none of a MAP_SHARED anonymous mapping's pages mapped — the child
+ * maps them on its first touch, Linux `vma_needs_copy`; private pages shared copy-on-write, or copied eagerly
  * with the kernel option `fork: 'eager'`), its name and `oom_score_adj`. ENOMEM leaves nothing.
  *
  * Out of memory runs the allocator's slow path (slow-path.ts: direct reclaim, then the OOM killer)

@@ -101,7 +101,10 @@ export abstract class KernelCore implements FaultHandler, KernelContext {
   readonly flushThreshold: number;
   /** The memory type MMIO is mapped with (`device`, or the backend's closest fallback). */
   readonly deviceMemoryType: MemoryType;
-  /** @internal Leaf attributes of demand-zero heap/stack pages (user rw-, no execute). */
+  /**
+   * @internal Leaf attributes of demand-zero heap/stack pages (user rw-, no execute), young and
+   * dirty as Linux's `do_anonymous_page` installs them ({@link dirtyAttrsFor}).
+   */
   readonly anonAttrs: LeafAttributes;
   /** @internal Their descriptor without the output address, when the encoding allows (fast demand faults). */
   readonly anonTemplate: LeafTemplate | undefined;
@@ -190,11 +193,8 @@ export abstract class KernelCore implements FaultHandler, KernelContext {
     this.kernelRoot = tables.kernelRoot;
     this.emptyUserRoot = tables.emptyUserRoot;
     this.unmappedPhysical = tables.unmappedPhysical;
-    this.anonAttrs = this.attrs.chooser.leaf({
-      user: { read: true, write: true, execute: false },
-      memoryType: 'normal-wb',
-      global: false,
-    });
+    // forVma's chooser request for PROT_READ | PROT_WRITE normal memory, made dirty.
+    this.anonAttrs = this.attrs.dirtyForVma({ prot: 3, memoryType: 'normal-wb' } as VmaValue);
     this.anonTemplate = leafTemplate(arch, this.anonAttrs);
     this.deviceMemoryType = deviceMemoryType(arch);
     progress.phase('cpus');
@@ -322,6 +322,15 @@ export abstract class KernelCore implements FaultHandler, KernelContext {
   /** Leaf attributes for pages of a VMA at `level` (the most the page tables may grant). */
   attrsFor(v: VmaValue, level = 1): LeafAttributes {
     return this.attrs.forVma(v, level);
+  }
+
+  /**
+   * @internal What {@link attrsFor} gives, made dirty when it is writable: the leaf a fault
+   * installs for a page it makes writable (Linux `pte_mkwrite(pte_mkdirty(entry))`: x86 D = 1,
+   * arm64 PTE_DIRTY and PTE_RDONLY clear). Read-only VMAs get {@link attrsFor} itself.
+   */
+  dirtyAttrsFor(v: VmaValue, level = 1): LeafAttributes {
+    return this.attrs.dirtyForVma(v, level);
   }
 
   /**

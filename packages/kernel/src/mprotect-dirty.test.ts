@@ -69,11 +69,16 @@ function linuxWritable(arm: boolean, r: bigint): bigint {
 }
 
 function setup(c: TestConfig): { k: Kernel; p: Process; base: bigint; arm: boolean } {
-  const k = bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true });
+  // Writable private pages that are clean: a fault makes every page it maps writable dirty at
+  // once (Linux do_anonymous_page: pte_mkwrite(pte_mkdirty)), so they are made the way Linux
+  // makes them on a kernel that forbids the zero page (mm_forbids_zeropage): a read-only mapping
+  // populated by read faults (own frames, young, clean), then mprotect rw- (can_change_pte_writable:
+  // anon-exclusive pages become writable in place, still clean).
+  const k = bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true, zeroPage: false });
   const p = k.createProcess();
-  // Populated without an access: every page mapped writable-clean, accessed (attributes.ts).
-  const r = k.mmap(p, 0, 4 * 4096, RW, MAP.PRIVATE | MAP.ANONYMOUS | MAP.POPULATE);
+  const r = k.mmap(p, 0, 4 * 4096, PROT.READ, MAP.PRIVATE | MAP.ANONYMOUS | MAP.POPULATE);
   if (!r.ok) throw new Error(r.detail);
+  ok(k.mprotect(p, r.value, 4 * 4096, RW));
   return { k, p, base: r.value, arm: k.arch.description.id === 'aarch64' };
 }
 

@@ -105,9 +105,13 @@ describe.each(CONFIGS)('OOM killer: $name', (c) => {
     p.space.swapEntries = 5;
     expect(k.oomBadness(p)).toBe(17 + hand.pgtables);
     p.space.swapEntries = 0;
-    // A page shared copy-on-write counts in every process that maps it (MM_ANONPAGES).
+    // A page shared copy-on-write counts in every process that maps it (MM_ANONPAGES); the
+    // shared mapping's pages only once the child maps them (fork copies none of its PTEs: Linux
+    // vma_needs_copy, shmem has no anon_vma), as MM_SHMEMPAGES.
     const f = k.fork(p);
     if (!f.ok) throw new Error(f.errno);
+    expect(k.oomBadness(f.process)).toBe(10 + hand.pgtables);
+    expect(touch(k, f.process, 400).ok && touch(k, f.process, 401).ok).toBe(true);
     expect(k.oomBadness(f.process)).toBe(12 + hand.pgtables);
     // oom_score_adj scales by totalpages / 1000 (integer); −1000 is never chosen.
     expect(k.setOomScoreAdj(p, 500).ok).toBe(true);

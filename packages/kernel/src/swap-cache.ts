@@ -10,10 +10,9 @@
  *
  * Dirty state is the architecture's (the PTE's hardware dirty bit, or its writability where the
  * hardware has no dirty state: such a writable leaf is always mapped dirty, see attributes.ts).
- * Where mmkit rewrites a dirty leaf of a swap-cache frame into a clean one (the lazy upgrade of a
- * leaf to its VMA, cow.ts `upgradeLeaf`; fork and mprotect keep the bit in the PTE as Linux does,
- * and mprotect marks the frame as well), the dirtiness moves to the frame
- * ({@link markSwapCacheDirty}, Linux `folio_mark_dirty`), so reclaim still writes the page.
+ * Every rewrite of a leaf keeps its dirty state in the PTE as Linux does (fork, mprotect, and the
+ * lazy upgrade of a leaf to its VMA, cow.ts `upgradeLeaf`); mprotect marks the frame as well
+ * ({@link markSwapCacheDirty}, Linux `folio_mark_dirty`), so reclaim writes the page either way.
  *
  * Ownership: nothing of its own; the per-frame dirty flag lives in {@link SwapManager}.
  */

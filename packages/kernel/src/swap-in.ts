@@ -2,9 +2,10 @@
  * Swap-in: the fault path's `do_swap_page`, readahead and MADV_WILLNEED reads into the swap
  * cache, and mincore's view of cached swap PTEs (the design is described in `swap.ts`).
  */
-import { hex, vaOf } from '@mmkit/core';
+import { hex, type LeafAttributes, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
+import { oldLeaf } from './fork-copy.js';
 import type { Process } from './process.js';
 import { freeSwap } from './swap-cache.js';
 import { type SwapDevice, swapEvent } from './swap-device.js';
@@ -95,7 +96,7 @@ export function swapIn(
   // writable when the VMA allows (attrsFor grants only what it allows). mmkit always goes
   // through the swap cache (no SWP_SYNCHRONOUS_IO path), so the entry's bit is what counts.
   const exclusive = e.exclusive === true || (!unuse && allocator.refCount(pa) === 1);
-  space.mapSwappedIn(vpn, descriptorPa, pa, exclusive && !unuse ? k.attrsFor(v) : k.readOnlyAttrsFor(v));
+  space.mapSwappedIn(vpn, descriptorPa, pa, swappedInLeaf(k, v, exclusive, write, unuse));
   if (exclusive) k.anonExclusive.set(pa);
   const ev = k.events;
   if (ev.active)
@@ -114,6 +115,26 @@ export function swapIn(
       ),
     );
   return major ? SWAP_IN_MAJOR : SWAP_IN_MINOR;
+}
+
+/**
+ * The leaf a swapped-in page gets. `do_swap_page`: `mk_pte(page, vma->vm_page_prot)` — young
+ * (the accessed bit is in every user `vm_page_prot` on x86 and arm64), read-only in a private
+ * VMA — and for an exclusive page in a VM_WRITE VMA `pte_mkwrite`, plus `pte_mkdirty` on a write
+ * fault only (a read fault leaves it writable and clean: x86 RW = 1, D = 0; arm64 PTE_WRITE with
+ * PTE_RDONLY). swapoff's `unuse_pte`: `pte_mkold(mk_pte(page, vma->vm_page_prot))` — read-only
+ * and old, whether exclusive or not (nothing touched the page).
+ */
+function swappedInLeaf(
+  k: KernelContext,
+  v: VmaValue,
+  exclusive: boolean,
+  write: boolean,
+  unuse: boolean,
+): LeafAttributes {
+  if (unuse) return oldLeaf(k.readOnlyAttrsFor(v));
+  if (!exclusive) return k.readOnlyAttrsFor(v);
+  return write ? k.dirtyAttrsFor(v) : k.attrsFor(v);
 }
 
 /** Reads the other allocated, uncached slots of `offset`'s aligned cluster into the swap cache. */

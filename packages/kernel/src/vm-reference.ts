@@ -54,7 +54,8 @@
  *
  * - fork: the child gets a copy of every private page and shares every MAP_SHARED object. This is
  *   what a program observes under the kernel's copy-on-write fork too (pages shared read-only,
- *   copied on the first write, untouched private pages backed by the shared zero page): a page's
+ *   copied on the first write, untouched private pages backed by the shared zero page, a
+ *   MAP_SHARED object's pages mapped in the child at its first touch): a page's
  *   contents never change because it is shared, a private write is never seen by another process,
  *   a MAP_SHARED write always is. `vm.property.test.ts` checks the kernel against exactly this,
  *   with fork/write/exit-heavy sequences, plus what the model cannot see (no frame shared by two

@@ -5,14 +5,17 @@
  * descriptor template ({@link VmaAttributes.template}). The {@link AttributeChooser} behind them
  * finds what the backend can express.
  */
-import { type ArchBackend, type LeafAttributes, MEMORY_TYPES } from '@mmkit/core';
+import { type ArchBackend, type LeafAttributes, MEMORY_TYPES, modifyLeaf } from '@mmkit/core';
 import { AttributeChooser, type LeafTemplate, leafTemplate } from './attributes.js';
 import { invalidArgument } from './syscalls.js';
 import type { VmaValue } from './vma.js';
 
 /** The level-1 templates of one VMA value, as {@link VmaAttributes.pageTemplates} leaves them. */
 export interface PageTemplates {
-  /** The template of `forVma(v, 1)`, or undefined when the encoding is not "template | PA". */
+  /**
+   * The template of `dirtyForVma(v, 1)` (the leaf a write fault installs: young and dirty), or
+   * undefined when the encoding is not "template | PA".
+   */
   readonly writable: LeafTemplate | undefined;
   /** The template of `readOnlyForVma(v, 1, …)`, or undefined likewise. */
   readonly readOnly: LeafTemplate | undefined;
@@ -28,6 +31,7 @@ export class VmaAttributes implements PageTemplates {
   readonly chooser: AttributeChooser;
   private readonly vmaAttrs: (LeafAttributes | undefined)[] = [];
   private readonly readOnlyAttrs: (LeafAttributes | undefined)[] = [];
+  private readonly dirtyAttrs: (LeafAttributes | undefined)[] = [];
   private readonly templates = new WeakMap<LeafAttributes, LeafTemplate | undefined>();
 
   constructor(private readonly arch: ArchBackend) {
@@ -76,7 +80,38 @@ export class VmaAttributes implements PageTemplates {
   }
 
   /**
-   * The level-1 templates of VMA value `v` (its leaf attributes and their read-only form), as
+   * The leaf a fault installs for a new (or newly exclusive) private page of `v` at `level` that
+   * it makes writable: {@link forVma} (young) made dirty, Linux `pte_mkwrite(pte_mkdirty(entry))`
+   * — `do_anonymous_page` (for every VM_WRITE VMA, write fault or not, when it allocates a page),
+   * `wp_page_copy` and `wp_page_reuse` (`maybe_mkwrite(pte_mkdirty(entry))`), `do_swap_page` on a
+   * write fault, `finish_fault` on a write fault, THP's `__do_huge_pmd_anonymous_page` and
+   * hugetlb's `make_huge_pte(writable)`. In neutral form (core `modifyLeaf` of a dirty leaf):
+   * x86 D = 1; arm64 `pte_mkdirty` sets PTE_DIRTY (software bit 55, the backend's
+   * `softwareDirty`) and, PTE_WRITE being set, clears PTE_RDONLY (hardware-dirty). The CPU's
+   * write on the retry then changes nothing (x86 sets D only when clear; arm64's DBM update only
+   * when AP[2] is set). Without write permission this is {@link forVma} itself (Linux makes no
+   * read-only leaf dirty at a fault).
+   */
+  dirtyForVma(v: VmaValue, level = 1): LeafAttributes {
+    const full = this.forVma(v, level); // checks v and level
+    const key = v.prot | (MEMORY_TYPES.indexOf(v.memoryType) << 3) | (level << 5);
+    let a = this.dirtyAttrs[key];
+    if (a === undefined) {
+      a = full;
+      if (full.user.write) {
+        const made = modifyLeaf(this.arch.description, { ...full, dirty: true }, full);
+        // Canonical form: what the tables decode to (as the chooser's attributes are).
+        const raw = this.arch.codec.encode({ kind: 'leaf', pa: 0, attrs: made }, level);
+        const e = this.arch.codec.decode(raw.lo, raw.hi, level);
+        a = e.kind === 'leaf' ? e.attrs : made;
+      }
+      this.dirtyAttrs[key] = a;
+    }
+    return a;
+  }
+
+  /**
+   * The level-1 templates of VMA value `v` (its dirty leaf attributes and their read-only form), as
    * this object's {@link writable} and {@link readOnly}: a one-entry memo by the value's identity
    * (VMA values are immutable; a change makes a new one), so that the copy-on-write fault path
    * asks no cache per fault. Returns this object (nothing is allocated).
@@ -84,7 +119,7 @@ export class VmaAttributes implements PageTemplates {
   pageTemplates(v: VmaValue): PageTemplates {
     if (v !== this.templatesOf) {
       const full = this.forVma(v, 1); // checks v
-      this.writable = this.template(full);
+      this.writable = this.template(this.dirtyForVma(v, 1));
       this.readOnly = this.template(this.readOnlyForVma(v, 1, full));
       this.templatesOf = v;
     }

@@ -134,9 +134,18 @@ function filterOf(opts: DumpOptions): (r: MappedRange) => boolean {
   return (r) => tests.every((t) => t(r));
 }
 
-function flags(r: MappedRange): string {
-  const f = [r.global ? 'G' : 'nG', r.accessed ? 'AF' : 'no-AF', r.dirty ? 'dirty' : 'clean'];
-  if (r.software) f.push(`sw=${r.software}`);
+/**
+ * The flags column. `swDirty` is the backend's `capabilities.softwareDirty` (0 for none): the
+ * software bit Linux keeps a write-protected page's dirtiness in (arm64 `PTE_DIRTY`, bit 55;
+ * `pte_dirty` = hardware dirty or that bit). A leaf with it is dirty, named as `mmkit decode`
+ * names the bit; the other software bits are shown as `sw=`.
+ */
+function flags(r: MappedRange, swDirty: number): string {
+  const sw = r.software & swDirty;
+  const dirty = sw !== 0 ? 'dirty (PTE_DIRTY)' : r.dirty ? 'dirty' : 'clean';
+  const f = [r.global ? 'G' : 'nG', r.accessed ? 'AF' : 'no-AF', dirty];
+  const rest = r.software & ~swDirty;
+  if (rest) f.push(`sw=${rest}`);
   if (r.contiguous) f.push('contiguous');
   if (r.fault) f.push(`faults: ${r.fault}`);
   return f.join(' ');
@@ -175,7 +184,7 @@ function render(
       groupedHex(r.pa),
       formatPerms(r.perms),
       r.memoryType,
-      flags(r),
+      flags(r, d.capabilities.softwareDirty ?? 0),
     ]),
     style,
   );

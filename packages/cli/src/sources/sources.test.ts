@@ -153,3 +153,33 @@ describe('dump --check catches exactly what each check checks (aarch64 on virt)'
     expect(text.stdout).toMatch(new RegExp(`check ${check} \\(.*\\): 1 found`));
   });
 });
+
+describe('dump names the software dirty bit as Linux pte_dirty sees it', () => {
+  const bit = (n: number) => 1n << BigInt(n);
+  const heapLine = async (s: ReturnType<typeof buildStates>, name: string) => {
+    const r = await mmkit(['dump', '--from', write(name, toJson(exportTranslationState(s.kernel, s.proc)))]);
+    expect(r.code).toBe(0);
+    const start = s.heap.toString(16).toUpperCase().padStart(16, '0');
+    return r.stdout.split('\n').find((l) => l.replaceAll('_', '').startsWith(`0x${start}`));
+  };
+
+  it('aarch64: bit 55 (PTE_DIRTY) is "dirty (PTE_DIRTY)", other software bits stay sw=N', async () => {
+    const s = buildStates(CONFIGS[0]);
+    // The written heap page: hardware-dirty (AP[2] clear) with PTE_DIRTY, as a write fault installs it.
+    expect(await heapLine(s, 'a64-fault.json')).toMatch(/user rw- .* nG AF dirty \(PTE_DIRTY\)$/);
+    // Write-protected (AP[2] set, DBM clear) with PTE_DIRTY and software bit 57 (value 4): still dirty.
+    patchLeaf(s.kernel, s.proc.root, s.heap, (raw) => (raw | bit(7) | bit(55) | bit(57)) & ~bit(51));
+    expect(await heapLine(s, 'a64-ro.json')).toMatch(/user r-- .* nG AF dirty \(PTE_DIRTY\) sw=4$/);
+    // Without PTE_DIRTY the read-only page is clean, and a lone software bit is only sw=N.
+    patchLeaf(s.kernel, s.proc.root, s.heap, (raw) => raw & ~bit(55));
+    expect(await heapLine(s, 'a64-clean.json')).toMatch(/user r-- .* nG AF clean sw=4$/);
+  });
+
+  it('x86_64 (no software dirty bit): D is the dirty state; software bits are sw=N', async () => {
+    const s = buildStates(CONFIGS[3]);
+    expect(await heapLine(s, 'x86-fault.json')).toMatch(/user rw- .* nG AF dirty$/);
+    // x86 D bit 6 clear, software bit 9 set (arch-facts B3): clean sw=1.
+    patchLeaf(s.kernel, s.proc.root, s.heap, (raw) => (raw & ~bit(6)) | bit(9));
+    expect(await heapLine(s, 'x86-sw.json')).toMatch(/user rw- .* nG AF clean sw=1$/);
+  });
+});
