@@ -15,8 +15,9 @@
  *
  * ## When reclaim runs (the simulator is single-threaded)
  *
- * - kswapd (`kswapd.ts`): woken where Linux's allocation fast path would fail — a USER frame
- *   allocated at free ≤ `low`, direct reclaim — or by free frames below `low`, and run when the
+ * - kswapd (`kswapd.ts`): woken where Linux's allocation fast path would fail — any frame (user,
+ *   page table, kernel, a run) allocated at free ≤ `low`, direct reclaim — or by free frames
+ *   below `low`, and run when the
  *   kernel call ends (loads, stores and copies included: after the access the faults served,
  *   never between a fault and the access it retries, which would let kswapd take the page just
  *   faulted in), or on {@link Kernel.runKswapd}; it reclaims in batches of
@@ -345,6 +346,16 @@ export class Reclaimer implements UserFrameHook {
     this.paOf![index] = pa;
     const out = this.policy!.insert(index);
     if (out >= 0) this.track(out);
+  }
+
+  /**
+   * @internal Allocator hook: an untracked frame was allocated (a page table, a kernel frame, a
+   * run). Linux's fast path checks the low watermark for every allocation whatever it is for
+   * (`get_page_from_freelist` → `zone_watermark_fast`; `__alloc_pages_slowpath` →
+   * `wake_all_kswapds`), so it wakes kswapd as {@link added} does.
+   */
+  taken(): void {
+    if (this.k.allocator.freeCount < this.watermarks.low) this.kswapdWoken = true;
   }
 
   /** @internal Allocator hook: a USER frame was freed. */
