@@ -12,7 +12,7 @@
  * hardware has no dirty state: such a writable leaf is always mapped dirty, see attributes.ts).
  * Where mmkit rewrites a dirty leaf of a swap-cache frame into a clean one (the lazy upgrade of a
  * leaf to its VMA, cow.ts `upgradeLeaf`; fork and mprotect keep the bit in the PTE as Linux does,
- * and mprotect marks the frame as well), the dirtiness moves to the frame
+ * and reclaim reads it there), the dirtiness moves to the frame
  * ({@link markSwapCacheDirty}, Linux `folio_mark_dirty`), so reclaim still writes the page.
  *
  * Ownership: nothing of its own; the per-frame dirty flag lives in {@link SwapManager}.
@@ -61,8 +61,8 @@ export function freeSwapForReuse(k: KernelContext, pa: number): void {
 }
 
 /**
- * A leaf of swap-cache frame `pa` with `attrs` is rewritten without its dirty bit (fork's and
- * mprotect's write-protection): the frame is marked dirty (Linux `folio_mark_dirty`), so the
+ * A leaf of swap-cache frame `pa` with `attrs` is rewritten without its dirty bit (the lazy
+ * upgrade of a leaf to its VMA, cow.ts `upgradeLeaf`): the frame is marked dirty (Linux `folio_mark_dirty`), so the
  * next reclaim writes it to its slot again.
  */
 export function markSwapCacheDirty(k: KernelContext, pa: number, attrs: LeafAttributes): void {
