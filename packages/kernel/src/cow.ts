@@ -227,6 +227,8 @@ export function breakCowAt(
   memory.write32(descriptorPa, (wt.lo | (pa >>> 0)) >>> 0);
   if (wide) memory.write32(descriptorPa + 4, (wt.hi | Math.floor(pa / TWO_32)) >>> 0);
   if (oi >= 0 && allocator.userRefsAt(oi) > 0) {
+    // folio_remove_rmap_pte → munlock_vma_folio: an mlocked page is checked again (unevictable.ts).
+    if (k.reclaimer.unevictable.active) k.reclaimer.unevictable.unmapped(oi, old);
     rmap.removeAt(oi, space, vpn);
     allocator.unrefAt(oi, old);
   }
@@ -293,6 +295,7 @@ function replaceLeaf(
   for (let i = 0; i < pages; i++) {
     const o = oldPa + i * bounds.pageBytes;
     if (allocator.stateOf(o) === FrameState.USER) {
+      if (k.reclaimer.unevictable.active) k.reclaimer.unevictable.unmapped(allocator.frameIndex(o), o);
       rmap.remove(o, space, base + i);
       allocator.unref(o);
     }

@@ -46,7 +46,13 @@ describe.each(CONFIGS)('kswapd wake on every allocation kind: $name', (c) => {
   it('munmap splitting a huge page at free = low wakes kswapd through its page-table allocation, though the call ends at low', () => {
     const { k, p, events } = swapTestEnv(c, 4, 256, { watermarks: WATERMARKS });
     const hugeBytes = BigInt(k.bounds.hugePages * 4096);
-    const m = k.mmap(p, 0, 2 * Number(hugeBytes), PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS | MAP.HUGETLB);
+    const m = k.mmap(
+      p,
+      0,
+      2 * Number(hugeBytes),
+      PROT.READ | PROT.WRITE,
+      MAP.PRIVATE | MAP.ANONYMOUS | MAP.HUGETLB,
+    );
     if (!m.ok) throw new Error(m.detail);
     const aligned = (m.value + hugeBytes - 1n) & ~(hugeBytes - 1n);
     expect(k.store(p, aligned, 8, 1n)).toMatchObject({ ok: true });

@@ -154,12 +154,13 @@ export function reclaimOnOom(k: KernelContext, allocation?: string): boolean {
 }
 
 /**
- * At the end of every kernel call: runs kswapd when it was woken during the call or free frames
+ * At the end of every kernel call: drains the mlock batch (`unevictable.ts`), then runs kswapd when it was woken during the call or free frames
  * are below `low`, unless automatic reclaim is off or kswapd is hopeless (see the module
  * documentation). The wake is consumed either way.
  */
 export function wakeKswapd(k: KernelContext): void {
   const r = k.reclaimer;
+  r.drainMlock(); // the unevictable list is settled between kernel calls (unevictable.ts)
   if (
     r.auto &&
     r.policy !== undefined &&

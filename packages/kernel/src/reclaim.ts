@@ -99,9 +99,12 @@ import { FrameState, type UserFrameHook } from './page-allocator.js';
 import { reclaimFrame } from './swap.js';
 import { freeSwap } from './swap-cache.js';
 import { invalidArgument } from './syscalls.js';
+import { type EvictableLru, Unevictable } from './unevictable.js';
+import type { VmStat } from './vmstat.js';
 import { checkWatermarks, defaultWatermarks, type Watermarks } from './watermarks.js';
 
 export { MAX_RECLAIM_RETRIES, reclaimOnOom, wakeKswapd } from './kswapd.js';
+export type { VmStat } from './vmstat.js';
 export {
   checkWatermarks,
   defaultWatermarks,
@@ -119,26 +122,6 @@ export const RECLAIM_POLICY_NAMES = POLICY_NAMES.filter(
 
 /** A policy name of {@link RECLAIM_POLICY_NAMES}. */
 export type ReclaimPolicyName = Exclude<PolicyName, 'opt'>;
-
-/** Reclaim counters, as Linux's /proc/vmstat names them. */
-export interface VmStat {
-  /** Frames offered as victims by kswapd's scans (`pgscan_kswapd`). */
-  readonly pgscanKswapd: number;
-  /** Frames offered as victims by direct reclaim (`pgscan_direct`). */
-  readonly pgscanDirect: number;
-  /** Frames kswapd freed (`pgsteal_kswapd`). */
-  readonly pgstealKswapd: number;
-  /** Frames direct reclaim freed (`pgsteal_direct`). */
-  readonly pgstealDirect: number;
-  /** Pages read from swap devices, readahead included (`pswpin`). */
-  readonly pswpin: number;
-  /** Pages written to swap devices (`pswpout`). */
-  readonly pswpout: number;
-  /** Direct reclaims (`allocstall`). */
-  readonly allocstall: number;
-  /** kswapd runs (`pageoutrun`). */
-  readonly pageoutrun: number;
-}
 
 /** @internal Checks the `reclaimPolicy` option. */
 export function checkReclaimPolicy(value: unknown): ReclaimPolicyName {
@@ -176,8 +159,10 @@ export const DIRECT: Mode = 1;
 const EXPLICIT: Mode = 2;
 
 /** @internal The kernel's reclaim state: watermarks, policy, counters (see the module documentation). */
-export class Reclaimer implements UserFrameHook {
+export class Reclaimer implements UserFrameHook, EvictableLru {
   readonly watermarks: Watermarks;
+  /** The unevictable list: mlocked frames, out of the policy (`unevictable.ts`). */
+  readonly unevictable: Unevictable;
   /** The policy, once a swap device has been added. */
   policy: ReplacementPolicy | undefined;
   /** Per frame-table index: the frame's physical address (valid while the key is tracked). */
@@ -212,8 +197,6 @@ export class Reclaimer implements UserFrameHook {
   pageoutrun = 0;
   private readonly isRef: IsReferenced;
   private readonly clearRef: ClearReferenced;
-  private unevictableFound = false;
-  private readonly visitUnevictable: (space: AddressSpace, vpn: number) => void;
 
   constructor(
     private readonly k: KernelContext,
@@ -229,15 +212,13 @@ export class Reclaimer implements UserFrameHook {
             defaultWatermarks(managed, k.bounds.pageBytes),
           )
         : checkWatermarks(watermarks, managed);
+    this.unevictable = new Unevictable(k);
     this.isRef = (key) => frameReferenced(k, this.paOf![key]!);
     this.clearRef = (key, activated) => {
       const pa = this.paOf![key]!;
       clearFrameReferenced(k, pa);
       // Kept because referenced: shrink_folio_list's activate_locked (see keepSwapCache).
       if (activated && k.swap.full()) keepSwapCache(k, pa);
-    };
-    this.visitUnevictable = (space, vpn) => {
-      if (!this.unevictableFound && isUnevictable(k, space, vpn)) this.unevictableFound = true;
     };
   }
 
@@ -252,6 +233,11 @@ export class Reclaimer implements UserFrameHook {
       pswpout: this.k.swap.pswpout,
       allocstall: this.allocstall,
       pageoutrun: this.pageoutrun,
+      nrUnevictable: this.unevictable.size,
+      unevictablePgsMlocked: this.unevictable.pgsMlocked,
+      unevictablePgsMunlocked: this.unevictable.pgsMunlocked,
+      unevictablePgsCulled: this.unevictable.pgsCulled,
+      unevictablePgsRescued: this.unevictable.pgsRescued,
     };
   }
 
@@ -317,9 +303,11 @@ export class Reclaimer implements UserFrameHook {
     this.policy = policy;
     this.paOf = paOf;
     this.coldAt = new Float64Array(n);
+    this.unevictable.start();
     const add = (pa: number) => {
       const i = allocator.frameIndex(pa);
       if (i < 0 || allocator.stateOf(pa) !== FrameState.USER || policy.has(i)) return;
+      if (this.unevictable.has(i)) return; // mlocked: on the unevictable list
       paOf[i] = pa;
       this.track(policy.insert(i));
     };
@@ -338,13 +326,59 @@ export class Reclaimer implements UserFrameHook {
     allocator.userFrames = this;
   }
 
+  /**
+   * @internal A VMA was mlocked (mlock.ts): the unevictable list starts (if not yet), and from now
+   * on every USER frame allocated or mapped is queued for it; the allocator hook is set for that
+   * (before the first swap device the policy side does nothing).
+   */
+  lockSeen(): void {
+    const u = this.unevictable;
+    if (u.active) return;
+    u.start();
+    u.active = true;
+    this.k.allocator.userFrames = this;
+  }
+
+  /**
+   * @internal Drains the mlock batch (`Unevictable.drain`, Linux `mlock_drain_local`): at the end
+   * of every kernel call and before every reclaim scan.
+   */
+  drainMlock(): void {
+    this.unevictable.drain(this);
+  }
+
+  /** @internal EvictableLru: takes index `i` out of the policy and the cold queue. */
+  isolate(i: number): void {
+    if (this.policy === undefined) return;
+    this.policy.remove(i);
+    this.coldAt![i] = 0;
+  }
+
+  /** @internal EvictableLru: USER frame `pa` at index `i` goes back into the policy as a new page. */
+  putback(i: number, pa: number): void {
+    const policy = this.policy;
+    if (policy === undefined || policy.has(i)) return;
+    this.paOf![i] = pa;
+    this.track(policy.insert(i));
+  }
+
+  /** @internal EvictableLru: whether index `i` is in the policy, the cold queue or the pushed-out victims. */
+  tracks(i: number): boolean {
+    return (
+      this.policy !== undefined && (this.policy.has(i) || this.coldAt![i]! > 0 || this.forced.includes(i))
+    );
+  }
+
   /** @internal Allocator hook: a USER frame was allocated. */
   added(index: number, pa: number): void {
     // The frame left fewer than `low` free: Linux's fast path found free ≤ low, failed and woke
     // kswapd (kswapd.ts).
     if (this.k.allocator.freeCount < this.watermarks.low) this.kswapdWoken = true;
+    this.unevictable.queue(index, pa); // mapped by a locked VMA? (checked at the drain)
+    const policy = this.policy;
+    if (policy === undefined) return; // only the unevictable list is on (lockSeen)
     this.paOf![index] = pa;
-    const out = this.policy!.insert(index);
+    const out = policy.insert(index);
     if (out >= 0) this.track(out);
   }
 
@@ -360,7 +394,9 @@ export class Reclaimer implements UserFrameHook {
 
   /** @internal Allocator hook: a USER frame was freed. */
   freed(index: number): void {
-    this.policy!.remove(index);
+    this.unevictable.freed(index);
+    if (this.policy === undefined) return;
+    this.policy.remove(index);
     this.coldAt![index] = 0;
   }
 
@@ -380,8 +416,10 @@ export class Reclaimer implements UserFrameHook {
       const f = pa + i * bounds.pageBytes;
       const index = allocator.frameIndex(f);
       if (index < 0 || allocator.stateOf(f) !== FrameState.USER || policy.has(index)) continue;
+      if (this.unevictable.has(index)) continue;
       this.paOf![index] = f;
       this.track(policy.insert(index));
+      this.unevictable.queue(index, f);
     }
   }
 
@@ -426,13 +464,6 @@ export class Reclaimer implements UserFrameHook {
     if (pushedOut >= 0) this.forced.push(pushedOut);
   }
 
-  /** True when some mapping of `pa` is mlocked. */
-  private unevictable(pa: number): boolean {
-    this.unevictableFound = false;
-    this.k.rmap.forEach(pa, this.visitUnevictable);
-    return this.unevictableFound;
-  }
-
   /**
    * Whether anything could be reclaimed at all: a free slot on some device, or a frame in the
    * swap cache (its slot already holds the contents). Otherwise a scan would only age the lists.
@@ -459,6 +490,7 @@ export class Reclaimer implements UserFrameHook {
     const policy = this.policy;
     this.lastScanned = 0;
     if (policy === undefined || pages <= 0 || !this.canReclaim()) return 0;
+    this.drainMlock(); // the scan must not meet a page mlocked since the last drain
     // The reclaim path may use the frames below min (Linux PF_MEMALLOC): see withoutReserve.
     const allocator = this.k.allocator;
     const reserve = allocator.reserve;
@@ -500,6 +532,7 @@ export class Reclaimer implements UserFrameHook {
       // A key pushed out on insertion may have been freed meanwhile (freed() could not see it).
       if (!resident && (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER))
         continue;
+      if (!resident && this.unevictable.has(key)) continue; // mlocked after it was pushed out
       // A clean lazily freed page (MADV_FREE) is dropped, not swapped (Linux shrink_folio_list on a
       // !swapbacked anon folio): its pages read zero afterwards.
       if (discardLazyFree(this.k, pa)) {
@@ -507,15 +540,22 @@ export class Reclaimer implements UserFrameHook {
         continue;
       }
       const cached = swap.cacheSlotOf(pa) !== undefined;
+      // folio_evictable false: a frame the unevictable bookkeeping missed (audit() proves none
+      // is) is culled onto the unevictable list (activate_locked → folio_putback_lru), not put back.
+      if (this.unevictable.locked(pa)) {
+        if (cached) keepSwapCache(this.k, pa);
+        this.isolate(key);
+        this.unevictable.cull(key);
+        continue;
+      }
       if (cached || this.swapHasRoom()) {
-        const locked = this.unevictable(pa);
-        if (!locked && reclaimFrame(this.k, pa)) {
+        if (reclaimFrame(this.k, pa)) {
           stolen++;
           continue;
         }
-        // activate_locked: mlocked (folio_evictable false), or pinned (try_to_unmap fails on a
-        // pinned page, which is always anon-exclusive: folio_try_share_anon_rmap_pte refuses it).
-        if (cached && (locked || swap.full())) keepSwapCache(this.k, pa);
+        // activate_locked: pinned (try_to_unmap fails on a pinned page, which is always
+        // anon-exclusive: folio_try_share_anon_rmap_pte refuses it).
+        if (cached && swap.full()) keepSwapCache(this.k, pa);
       }
       // Put back (Linux putback_lru_page); the frame is still allocated. (A key pushed out on
       // insertion may have been freed and allocated again meanwhile: then it is resident.)
@@ -564,6 +604,7 @@ export class Reclaimer implements UserFrameHook {
    */
   audit(problems: string[]): void {
     const policy = this.policy;
+    this.unevictable.audit(problems, policy === undefined ? undefined : this);
     if (policy === undefined) return;
     const { allocator } = this.k;
     const keys = policy.state().resident;
