@@ -378,8 +378,9 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
 
   // With software references (the kernel's policy told of every use, hardware bits clear), every
   // policy without ghost entries follows replay exactly: the kernel's insertions, put-backs and
-  // removals are the replay's. (ARC's and 2Q's ghosts are keyed by frame, which a kernel frees
-  // and reuses: they cannot follow a replay keyed by page.)
+  // removals are the replay's. (ARC's and 2Q's decisions depend on the capacity — ARC's case IV
+  // and directory size, 2Q's Kin and Kout — which in the kernel is the frame-table size, not the
+  // replay's CAP; their ghost identity is tested in ghosts.test.ts.)
   for (const policy of ['lru', 'lfu', 'two-list', 'wsclock', 'clock', 'sieve'] as const)
     it(`victim order equals offline replay with software references (${policy})`, () => {
       const { want, got, k } = crossCheck(c, policy, policy, true);

@@ -91,19 +91,20 @@ import {
   type ReplacementPolicy,
 } from '@mmkit/replay/policies';
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
-import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { directReclaim, runKswapd } from './kswapd.js';
 import { discardLazyFree, isColdFrame } from './madvise.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
 import { reclaimFrame } from './swap.js';
-import { freeSwap } from './swap-cache.js';
+import { keepSwapCache } from './swap-cache.js';
 import { invalidArgument } from './syscalls.js';
+import { SlotGhosts } from './ghosts.js';
 import { type EvictableLru, Unevictable } from './unevictable.js';
 import type { VmStat } from './vmstat.js';
 import { checkWatermarks, defaultWatermarks, type Watermarks } from './watermarks.js';
 
 export { MAX_RECLAIM_RETRIES, reclaimOnOom, wakeKswapd } from './kswapd.js';
+export { isUnevictable } from './unevictable.js';
 export type { VmStat } from './vmstat.js';
 export {
   checkWatermarks,
@@ -136,18 +137,6 @@ export function checkReclaimPolicy(value: unknown): ReclaimPolicyName {
 }
 
 /**
- * Whether the page at `vpn` of `space` must never be evicted: its VMA is mlocked (`lock` is
- * `'locked'` or `'onfault'`, Linux VM_LOCKED / VM_LOCKONFAULT: such pages go to the unevictable
- * list, mm/mlock.c). False outside any VMA.
- */
-export function isUnevictable(_k: KernelContext, space: AddressSpace, vpn: number): boolean {
-  const vma = space.vmas.find(vpn);
-  if (vma === undefined) return false;
-  const lock = (vma.value as { lock?: string }).lock;
-  return lock === 'locked' || lock === 'onfault';
-}
-
-/**
  * @internal Which reclaim is running — kswapd, direct, explicit (Kernel.reclaim): decides which
  * counters and events it updates.
  */
@@ -167,6 +156,10 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
   policy: ReplacementPolicy | undefined;
   /** Per frame-table index: the frame's physical address (valid while the key is tracked). */
   private paOf: Float64Array | undefined;
+  /** Ghost identity (ARC, 2Q: policies with ghost entries), keyed by swap slot (`ghosts.ts`). */
+  private ghosts: SlotGhosts | undefined;
+  /** The victim reclaimFrame is swapping out: its frame's free keeps its ghost (see `ghosts.ts`). */
+  private evicting = -1;
   /** Victims a policy pushed out on insertion (2Q): reclaimed first. */
   private readonly forced: number[] = [];
   /**
@@ -244,15 +237,17 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
   /**
    * The policy's {@link PolicyState} with every key (frame-table index) replaced by the frame's
    * physical address — `resident`, `referenced` (the policy's own bits and every resident frame
-   * whose hardware accessed bit is set in some mapping, in eviction order), every list (ghost entries included: a frame-table
-   * index always names the same frame) and the `count:<key>` values — or undefined before the
-   * first swap device. Allocates (teaching and debugging only).
+   * whose hardware accessed bit is set in some mapping, in eviction order), every list and the
+   * `count:<key>` values — or undefined before the first swap device. A ghost entry (ARC's B1/B2,
+   * 2Q's A1out) names the swap slot its page was written to, as −(type × 2^32 + offset)
+   * (`ghosts.ts`). Allocates (teaching and debugging only).
    */
   policyState(): PolicyState | undefined {
     const policy = this.policy;
     if (policy === undefined) return undefined;
     const paOf = this.paOf!;
-    const pa = (key: number) => paOf[key]!;
+    const ghosts = this.ghosts;
+    const pa = (key: number) => (ghosts === undefined ? paOf[key]! : ghosts.show(key, paOf));
     const s = policy.state();
     const lists: Record<string, readonly number[]> = {};
     for (const [name, keys] of Object.entries(s.lists)) lists[name] = keys.map(pa);
@@ -302,6 +297,7 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
     const paOf = new Float64Array(n);
     this.policy = policy;
     this.paOf = paOf;
+    if (policy.renameGhost !== undefined) this.ghosts = new SlotGhosts(policy as never, n);
     this.coldAt = new Float64Array(n);
     this.unevictable.start();
     const add = (pa: number) => {
@@ -345,6 +341,16 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
    */
   drainMlock(): void {
     this.unevictable.drain(this);
+  }
+
+  /** @internal Swap-in read frame-table index `i` from a slot (`SwapManager.addToCache`): its ghost hit. */
+  refaulted(i: number, type: number, offset: number): void {
+    if (this.ghosts !== undefined) this.track(this.ghosts.refault(i, type, offset));
+  }
+
+  /** @internal A swap slot was freed: its ghost goes. */
+  slotFreed(type: number, offset: number): void {
+    this.ghosts?.slotFreed(type, offset);
   }
 
   /** @internal EvictableLru: takes index `i` out of the policy and the cold queue. */
@@ -395,8 +401,10 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
   /** @internal Allocator hook: a USER frame was freed. */
   freed(index: number): void {
     this.unevictable.freed(index);
-    if (this.policy === undefined) return;
-    this.policy.remove(index);
+    const policy = this.policy;
+    if (policy === undefined) return;
+    // The victim being swapped out keeps its ghost until it is renamed to the slot (ghosts.ts).
+    if (index !== this.evicting || policy.has(index)) policy.remove(index);
     this.coldAt![index] = 0;
   }
 
@@ -549,7 +557,11 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
         continue;
       }
       if (cached || this.swapHasRoom()) {
-        if (reclaimFrame(this.k, pa)) {
+        this.evicting = key;
+        const out = reclaimFrame(this.k, pa);
+        this.evicting = -1;
+        if (out) {
+          this.ghosts?.evicted(key, swap.lastOutType, swap.lastOutOffset); // workingset_eviction
           stolen++;
           continue;
         }
@@ -557,6 +569,7 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
         // anon-exclusive: folio_try_share_anon_rmap_pte refuses it).
         if (cached && swap.full()) keepSwapCache(this.k, pa);
       }
+      this.ghosts?.kept(key); // a putback is no refault: no ghost
       // Put back (Linux putback_lru_page); the frame is still allocated. (A key pushed out on
       // insertion may have been freed and allocated again meanwhile: then it is resident.)
       if (!policy.has(key) && allocator.stateOf(pa) === FrameState.USER) this.track(policy.insert(key));
@@ -625,16 +638,4 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
         problems.push(`reclaim: the LRU tracks frame-table index ${key}, which is not a USER frame`);
     }
   }
-}
-
-/**
- * Linux `shrink_folio_list`'s `activate_locked` for frame `pa`, which reclaim keeps — referenced
- * and activated, mlocked, or pinned: a swap-cache page gives up its slot (`folio_free_swap`, when
- * no swap PTE names it any more) when swap is more than half full (`mem_cgroup_swap_full` →
- * `vm_swap_full`; mmkit has no memory cgroups) or the page is mlocked. The caller checks those
- * conditions. The page stays mapped; reclaiming it later takes a fresh slot. (A clean swap-cache
- * page reclaim does take is dropped without a write and keeps its slot: `reclaimFrame`.)
- */
-function keepSwapCache(k: KernelContext, pa: number): void {
-  if (k.swap.cacheSlotOf(pa) !== undefined && k.rmap.count(pa) > 0) freeSwap(k, pa);
 }

@@ -70,3 +70,15 @@ export function markSwapCacheDirty(k: KernelContext, pa: number, attrs: LeafAttr
   const i = k.allocator.frameIndex(pa);
   if (i >= 0 && k.swap.frameType[i]! >= 0) k.swap.frameDirty[i] = 1;
 }
+
+/**
+ * Linux `shrink_folio_list`'s `activate_locked` for frame `pa`, which reclaim keeps — referenced
+ * and activated, mlocked, or pinned: a swap-cache page gives up its slot (`folio_free_swap`, when
+ * no swap PTE names it any more) when swap is more than half full (`mem_cgroup_swap_full` →
+ * `vm_swap_full`; mmkit has no memory cgroups) or the page is mlocked. The caller checks those
+ * conditions. The page stays mapped; reclaiming it later takes a fresh slot. (A clean swap-cache
+ * page reclaim does take is dropped without a write and keeps its slot: `reclaimFrame`.)
+ */
+export function keepSwapCache(k: KernelContext, pa: number): void {
+  if (k.swap.cacheSlotOf(pa) !== undefined && k.rmap.count(pa) > 0) freeSwap(k, pa);
+}

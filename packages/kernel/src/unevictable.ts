@@ -235,3 +235,15 @@ export class Unevictable {
     });
   }
 }
+
+/**
+ * Whether the page at `vpn` of `space` must never be evicted: its VMA is mlocked (`lock` is
+ * `'locked'` or `'onfault'`, Linux VM_LOCKED / VM_LOCKONFAULT: such pages go to the unevictable
+ * list, mm/mlock.c). False outside any VMA.
+ */
+export function isUnevictable(_k: KernelContext, space: AddressSpace, vpn: number): boolean {
+  const vma = space.vmas.find(vpn);
+  if (vma === undefined) return false;
+  const lock = (vma.value as { lock?: string }).lock;
+  return lock === 'locked' || lock === 'onfault';
+}
