@@ -65,10 +65,12 @@
  * by process, lowest address first. Huge pages (allocated as runs) are never tracked: a huge leaf
  * is never swapped. When one is split into 4 KiB leaves its frames enter the policy
  * ({@link Reclaimer.splitHuge}, Linux's `lru_add_split_folio`). A victim that cannot
- * be swapped (shared-object, file-loaded, pinned, mlocked: {@link isUnevictable}) is put back
- * (inserted again) and counts as scanned, as Linux's `putback_lru_page`; a swap-cache page kept
- * this way, or kept because the policy activated it, gives up its slot when swap is more than
- * half full or it is mlocked (`activate_locked`, see `keepSwapCache`). "Referenced" for
+ * be swapped (shared-object, file-loaded, pinned) is put back (inserted again) and counts as
+ * scanned, as Linux's `putback_lru_page`; a swap-cache page kept this way, or kept because the
+ * policy activated it, gives up its slot when swap is more than half full (`activate_locked`,
+ * see `keepSwapCache`). mlocked frames are not in the policy: they are on the unevictable list
+ * (`unevictable.ts`), which the scan never meets (a locked page the bookkeeping missed would be
+ * culled onto it). ARC's and 2Q's ghosts are keyed by swap slot (`ghosts.ts`). "Referenced" for
  * CLOCK, SIEVE, two-list and WSClock is the hardware accessed bit of any mapping of the frame
  * (`frameReferenced` / `clearFrameReferenced`, with the architecture's TLB rule). Policies that
  * need every reference (LRU, LFU, ARC, 2Q) see only insertions in the kernel: the kernel does not
@@ -77,7 +79,8 @@
  * ## Statistics
  *
  * {@link VmStat}: Linux /proc/vmstat's `pgscan_kswapd`, `pgscan_direct`, `pgsteal_kswapd`,
- * `pgsteal_direct`, `pswpin`, `pswpout`, `allocstall`, `pageoutrun`.
+ * `pgsteal_direct`, `pswpin`, `pswpout`, `allocstall`, `pageoutrun`, and the unevictable list's
+ * `nr_unevictable` and `unevictable_pgs_{mlocked,munlocked,culled,rescued}`.
  */
 // The browser-safe entry point: the policies without the trace readers (Node's fs, zlib, workers).
 import { hex } from '@mmkit/core';
@@ -92,13 +95,13 @@ import {
 } from '@mmkit/replay/policies';
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
 import type { KernelContext } from './context.js';
+import { SlotGhosts } from './ghosts.js';
 import { directReclaim, runKswapd } from './kswapd.js';
 import { discardLazyFree, isColdFrame } from './madvise.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
 import { reclaimFrame } from './swap.js';
 import { keepSwapCache } from './swap-cache.js';
 import { invalidArgument } from './syscalls.js';
-import { SlotGhosts } from './ghosts.js';
 import { type EvictableLru, Unevictable } from './unevictable.js';
 import type { VmStat } from './vmstat.js';
 import { checkWatermarks, defaultWatermarks, type Watermarks } from './watermarks.js';
@@ -491,7 +494,7 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
   /**
    * Reclaims up to `pages` frames through the policy (Linux `shrink_lruvec` reduced to the anon
    * list): each victim the policy selects is swapped out ({@link reclaimFrame}) or, when it
-   * cannot be (unswappable, mlocked, no free slot for it), put back. Every resident frame is
+   * cannot be (unswappable, no free slot for it), put back (culled when mlocked). Every resident frame is
    * offered at most once per call. Returns the frames freed.
    */
   shrink(pages: number, mode: Mode): number {
