@@ -11,16 +11,11 @@ import { audit } from './audit.js';
 import type { Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, swapTestEnv } from './test-fixtures.js';
+import { fiveConfigs, leafPa, swapTestEnv } from './test-fixtures.js';
 
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
 const PAGE = 4096n;
 
-const paOf = (k: Kernel, p: Process, va: bigint): number => {
-  const ref = k.lookup(p, va)!;
-  if (ref.entry.kind !== 'leaf') throw new Error('not mapped');
-  return ref.entry.pa;
-};
 /** The swap slot (type 0) the swap PTE at `va` names, as policyState shows a ghost: −offset. */
 const ghostOf = (k: Kernel, p: Process, va: bigint): number => {
   const ref = k.lookup(p, va)!;
@@ -37,8 +32,8 @@ describe.each(CONFIGS)('ghost identity: $name', (c) => {
       const va = (i: number) => base + BigInt(i) * PAGE;
       const ghostList = policy === 'arc' ? 'B1' : 'A1out';
       const state = () => k.reclaimPolicyState()!;
-      const f0 = paOf(k, p, va(0));
-      expect(state().resident).toEqual([0, 1, 2, 3].map((i) => paOf(k, p, va(i))));
+      const f0 = leafPa(k, p, va(0));
+      expect(state().resident).toEqual([0, 1, 2, 3].map((i) => leafPa(k, p, va(i))));
       // Page 0 (the oldest) is evicted: its ghost is its slot, not its frame.
       expect(k.reclaim(1)).toBe(1);
       const slot0 = ghostOf(k, p, va(0));
@@ -48,7 +43,7 @@ describe.each(CONFIGS)('ghost identity: $name', (c) => {
       const other = k.mmap(p, 0, 4096, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS);
       if (!other.ok) throw new Error(other.detail);
       expect(k.store(p, other.value + 8n, 8, 0xeen)).toMatchObject({ ok: true });
-      expect(paOf(k, p, other.value)).toBe(f0);
+      expect(leafPa(k, p, other.value)).toBe(f0);
       // A fresh page: ARC's T1 with p unchanged, 2Q's A1in; the slot's ghost stays.
       if (policy === 'arc') {
         expect(state().lists.T1).toContain(f0);
@@ -65,7 +60,7 @@ describe.each(CONFIGS)('ghost identity: $name', (c) => {
       clean(k);
       // The true refault: page 0 read back from its slot is the ghost hit.
       expect(k.load(p, va(0) + 16n, 8)).toEqual({ ok: true, value: 0x7000n });
-      const g = paOf(k, p, va(0));
+      const g = leafPa(k, p, va(0));
       expect(g).not.toBe(f0);
       expect(state().lists[ghostList]).toEqual([]);
       if (policy === 'arc') {
@@ -80,7 +75,7 @@ describe.each(CONFIGS)('ghost identity: $name', (c) => {
 
   it('a victim reclaim puts back (pinned) leaves no ghost: its return to the policy is no refault', () => {
     const { k, p, base } = swapTestEnv(c, 2, 64, { autoReclaim: false, reclaimPolicy: 'arc' });
-    const f0 = paOf(k, p, base);
+    const f0 = leafPa(k, p, base);
     k.allocator.ref(f0); // a pin: try_to_unmap fails, the page is put back
     expect(k.reclaim(1)).toBe(1); // page 1 taken after page 0 was put back
     const s = k.reclaimPolicyState()!;

@@ -1,6 +1,7 @@
 /**
  * mlock(2), mlock2(2), munlock(2), mlockall(2) and munlockall(2) with Linux's semantics and errnos
- * (mm/mlock.c, `__mm_populate` in mm/gup.c), and the queries reclaim uses to skip locked pages.
+ * (mm/mlock.c, `__mm_populate` in mm/gup.c). A lock change moves the range's present pages to or
+ * from the unevictable list (`unevictable.ts`: Linux `mlock_vma_pages_range`).
  *
  * Ownership: the lock state lives on the VMAs (`VmaValue.lock`: Linux `VM_LOCKED` and
  * `VM_LOCKONFAULT`; changing it splits and merges VMAs exactly as mprotect does) and, for

@@ -9,20 +9,12 @@
 import { isLeafDirty } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
-import type { Kernel } from './kernel.js';
-import type { Process } from './process.js';
 import { reclaimFrame } from './swap.js';
 import { PROT } from './syscalls.js';
-import { fiveConfigs, swapTestEnv } from './test-fixtures.js';
+import { fiveConfigs, leafPa, swapTestEnv } from './test-fixtures.js';
 
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
 const PAGE = 4096n;
-
-const paOf = (k: Kernel, p: Process, va: bigint): number => {
-  const ref = k.lookup(p, va)!;
-  if (ref.entry.kind !== 'leaf') throw new Error('not mapped');
-  return ref.entry.pa;
-};
 
 describe.each(CONFIGS)('mprotect leaves the swap-cache frame’s dirty flag alone: $name', (c) => {
   for (const prot of [PROT.READ, PROT.NONE])
@@ -32,13 +24,13 @@ describe.each(CONFIGS)('mprotect leaves the swap-cache frame’s dirty flag alon
       const va = (i: number) => base + BigInt(i) * PAGE;
       // Pages 0 and 1 swapped out and read back: swap-cache pages, clean, keeping their slots.
       for (const i of [0, 1]) {
-        expect(reclaimFrame(k, paOf(k, p, va(i)))).toBe(true);
+        expect(reclaimFrame(k, leafPa(k, p, va(i)))).toBe(true);
         expect(k.load(p, va(i) + 16n, 8)).toEqual({ ok: true, value: 0x7000n + BigInt(i) });
       }
       // Page 0 written in place (the CPU sets the dirty bit: no fault, the slot stays).
       expect(k.store(p, va(0) + 16n, 8, 0xd0n)).toMatchObject({ ok: true });
-      const pa0 = paOf(k, p, va(0));
-      const pa1 = paOf(k, p, va(1));
+      const pa0 = leafPa(k, p, va(0));
+      const pa1 = leafPa(k, p, va(1));
       expect(k.swap.cacheSlotOf(pa0)).toBeDefined();
       expect(k.swap.cacheSlotOf(pa1)).toBeDefined();
       expect(k.mprotect(p, base, 2 * 4096, prot)).toEqual({ ok: true, value: 0 });

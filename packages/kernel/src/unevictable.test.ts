@@ -14,7 +14,7 @@ import { MCL, MLOCK } from './mlock.js';
 import type { Process } from './process.js';
 import { reclaimFrame } from './swap.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, type TestConfig } from './test-fixtures.js';
+import { fiveConfigs, leafPa, type TestConfig } from './test-fixtures.js';
 import { vmaWith } from './vma.js';
 
 const PAGE = 4096n;
@@ -44,13 +44,8 @@ function filled(k: Kernel, p: Process, pages: number, flags = PRIV): bigint {
 }
 
 const clean = (k: Kernel) => expect(audit(k).problems).toEqual([]);
-const paOf = (k: Kernel, p: Process, va: bigint): number => {
-  const ref = k.lookup(p, va)!;
-  if (ref.entry.kind !== 'leaf') throw new Error('not mapped');
-  return ref.entry.pa;
-};
 const pas = (k: Kernel, p: Process, base: bigint, from: number, to: number) =>
-  Array.from({ length: to - from }, (_, i) => paOf(k, p, base + BigInt(from + i) * PAGE));
+  Array.from({ length: to - from }, (_, i) => leafPa(k, p, base + BigInt(from + i) * PAGE));
 /** The frames in the policy, in eviction order. */
 const inPolicy = (k: Kernel) => k.reclaimPolicyState()!.resident;
 const counters = (k: Kernel) => {
@@ -98,13 +93,33 @@ describe.each(CONFIGS)('the unevictable list: $name', (c) => {
     clean(k);
   });
 
+  it('two-list: a munlocked page goes back on the inactive list (Linux __munlock_folio → lruvec_add_folio, PG_active cleared)', () => {
+    const k = boot(c, { reclaimPolicy: 'two-list' });
+    expect(k.swapon({ pages: 64 }).ok).toBe(true);
+    const p = k.createProcess();
+    const base = filled(k, p, 3);
+    const all = pas(k, p, base, 0, 3);
+    // Page 0 referenced twice through software: activated (mark_page_accessed).
+    const i0 = k.allocator.frameIndex(all[0]!);
+    k.reclaimer.policy!.referenced(i0);
+    k.reclaimer.policy!.referenced(i0);
+    expect(k.reclaimPolicyState()!.lists.active).toEqual([all[0]]);
+    expect(k.mlock(p, base, 4096)).toEqual({ ok: true, value: 0 });
+    expect(k.reclaimPolicyState()!.lists.active).toEqual([]);
+    expect(k.munlock(p, base, 4096)).toEqual({ ok: true, value: 0 });
+    const s = k.reclaimPolicyState()!;
+    expect(s.lists.active).toEqual([]);
+    expect(s.lists.inactive).toEqual([all[1], all[2], all[0]]); // the newest inactive page
+    clean(k);
+  });
+
   it('faults in a locked VMA (MLOCK_ONFAULT, MCL_FUTURE, swap-in) go straight to the list; munmap and exit take them off', () => {
     const k = boot(c);
     expect(k.swapon({ pages: 64 }).ok).toBe(true);
     const p = k.createProcess();
     const base = filled(k, p, 4);
     // Page 3 swapped out before the VMA is locked on fault: its swap-in maps it into a locked VMA.
-    expect(reclaimFrame(k, paOf(k, p, base + 3n * PAGE))).toBe(true);
+    expect(reclaimFrame(k, leafPa(k, p, base + 3n * PAGE))).toBe(true);
     expect(k.mlock2(p, base, 4 * 4096, MLOCK.ONFAULT)).toEqual({ ok: true, value: 0 });
     expect(counters(k).nr).toBe(3); // the present pages
     expect(k.load(p, base + 3n * PAGE + 8n, 8)).toEqual({ ok: true, value: 0x7003n });
@@ -143,19 +158,19 @@ describe.each(CONFIGS)('the unevictable list: $name', (c) => {
     clean(k);
     // The child's copy-on-write break: its new page is evictable, the shared one stays locked.
     expect(k.store(child, base + 8n, 8, 0xc0n)).toMatchObject({ ok: true });
-    expect(inPolicy(k)).toEqual([paOf(k, child, base)]);
+    expect(inPolicy(k)).toEqual([leafPa(k, child, base)]);
     expect(counters(k).nr).toBe(4);
     clean(k);
     // The parent's break on page 1: its new page is locked; the old one, now the child's only,
     // goes back (munlocked, rescued).
     expect(k.store(p, base + PAGE + 8n, 8, 0xb1n)).toMatchObject({ ok: true });
     expect(counters(k)).toEqual({ nr: 4, mlocked: 5, munlocked: 1, culled: 5, rescued: 1 });
-    expect(inPolicy(k)).toEqual([paOf(k, child, base), shared[1]]);
+    expect(inPolicy(k)).toEqual([leafPa(k, child, base), shared[1]]);
     clean(k);
     // The parent exits: pages 2 and 3, still the child's, go back; the rest are freed.
     k.exit(p);
     expect(counters(k)).toEqual({ nr: 0, mlocked: 5, munlocked: 5, culled: 5, rescued: 5 });
-    expect(new Set(inPolicy(k))).toEqual(new Set([paOf(k, child, base), shared[1], shared[2], shared[3]]));
+    expect(new Set(inPolicy(k))).toEqual(new Set([leafPa(k, child, base), shared[1], shared[2], shared[3]]));
     clean(k);
     expect(k.reclaim(100)).toBe(4);
     for (let i = 0; i < 4; i++)
@@ -236,7 +251,7 @@ describe.each(CONFIGS)('the unevictable list: $name', (c) => {
     clean(k);
     const u = k.reclaimer.unevictable;
     const policy = k.reclaimer.policy!;
-    const idx = (va: bigint) => k.allocator.frameIndex(paOf(k, p, va));
+    const idx = (va: bigint) => k.allocator.frameIndex(leafPa(k, p, va));
     const expectProblem = (text: string) =>
       expect(audit(k).problems).toContainEqual(expect.stringContaining(text));
     // A locked frame put back into the policy.
@@ -267,7 +282,7 @@ describe.each(CONFIGS)('the unevictable list: $name', (c) => {
     policy.insert(idx(base + 2n * PAGE));
     clean(k);
     // The batch left undrained after a call.
-    u.queue(idx(base), paOf(k, p, base));
+    u.queue(idx(base), leafPa(k, p, base));
     expectProblem('frames wait in the mlock batch');
     k.reclaimer.drainMlock();
     clean(k);
