@@ -73,6 +73,30 @@ describe.each(CONFIGS)('ghost identity: $name', (c) => {
       clean(k);
     });
 
+  it('audit catches a ghost keyed by a frame and one that outlived its slot', () => {
+    const { k, p, base } = swapTestEnv(c, 2, 64, { autoReclaim: false, reclaimPolicy: '2q' });
+    expect(k.reclaim(1)).toBe(1);
+    clean(k);
+    const policy = k.reclaimer.policy!;
+    const frames = k.allocator.frameIndexCount;
+    const slot = -ghostOf(k, p, base);
+    const expectProblem = (text: string) =>
+      expect(audit(k).problems).toContainEqual(expect.stringContaining(text));
+    // Renamed back to a frame key (what the kernel did before: a frame is reused at once).
+    expect(policy.renameGhost!(frames + slot, 3)).toBe(true);
+    expectProblem('keeps a ghost of frame-table index 3, not of a swap slot');
+    // Renamed to a slot no page is in.
+    expect(policy.renameGhost!(3, frames + 40)).toBe(true);
+    expectProblem('keeps a ghost of swap slot 0:40, which holds no swapped-out page');
+    expect(policy.renameGhost!(frames + 40, frames + slot)).toBe(true);
+    clean(k);
+    // Read back into the swap cache (the slot stays): the ghost is consumed, none is left behind.
+    expect(k.load(p, base + 16n, 8)).toEqual({ ok: true, value: 0x7000n });
+    expect(k.swap.cacheSlotOf(leafPa(k, p, base))).toBeDefined();
+    expect(k.reclaimPolicyState()!.lists.A1out).toEqual([]);
+    clean(k);
+  });
+
   it('a victim reclaim puts back (pinned) leaves no ghost: its return to the policy is no refault', () => {
     const { k, p, base } = swapTestEnv(c, 2, 64, { autoReclaim: false, reclaimPolicy: 'arc' });
     const f0 = leafPa(k, p, base);

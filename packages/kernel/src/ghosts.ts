@@ -21,6 +21,7 @@
  * Ownership: no state but the policy it adapts; keys ≥ the frame-table size are slot keys.
  */
 import type { ReplacementPolicy } from '@mmkit/replay/policies';
+import type { SwapManager } from './swap-device.js';
 
 /** Slot keys per swap type: offsets are below 2^32 (swap PTEs hold fewer offset bits). */
 const TYPE_SPAN = 2 ** 32;
@@ -46,9 +47,13 @@ export class SlotGhosts {
     return key < this.frames ? paOf[key]! : -(key - this.frames);
   }
 
-  /** `workingset_eviction`: victim `key` was written to slot `offset` of type `type`. */
+  /**
+   * `workingset_eviction`: victim `key` was written to slot `offset` of type `type`. A ghost
+   * that cannot move there (the policy kept none, or the slot key is taken — never, as a slot's
+   * ghost goes when it is read back or freed) leaves nothing under the frame's key.
+   */
   evicted(key: number, type: number, offset: number): void {
-    this.policy.renameGhost(key, this.slotKey(type, offset));
+    if (!this.policy.renameGhost(key, this.slotKey(type, offset))) this.kept(key);
   }
 
   /** A victim reclaim did not swap out: it leaves no ghost (the frame key's entry goes). */
@@ -70,9 +75,33 @@ export class SlotGhosts {
     return policy.insert(key);
   }
 
+  /**
+   * The audit part (appends problems; allocates): every ghost entry is keyed by a swap slot (never
+   * by a frame, which would make the next page there a false refault) that still holds its page
+   * (in use, not read back into the swap cache: a read-back consumes the ghost).
+   */
+  audit(problems: string[], swap: SwapManager): void {
+    const policy = this.policy;
+    const s = policy.state();
+    for (const keys of Object.values(s.lists))
+      for (const key of keys) {
+        if (policy.has(key)) continue;
+        if (key < this.frames) {
+          problems.push(`reclaim: ${s.name} keeps a ghost of frame-table index ${key}, not of a swap slot`);
+          continue;
+        }
+        const type = Math.floor((key - this.frames) / TYPE_SPAN);
+        const offset = key - this.frames - type * TYPE_SPAN;
+        const dev = swap.devices[type];
+        if (dev === undefined || offset >= dev.pages || dev.counts[offset] === 0 || dev.cache[offset] !== 0)
+          problems.push(
+            `reclaim: ${s.name} keeps a ghost of swap slot ${type}:${offset}, which holds no swapped-out page`,
+          );
+      }
+  }
+
   /** The slot was freed: its ghost goes. */
   slotFreed(type: number, offset: number): void {
-    const key = this.slotKey(type, offset);
-    if (!this.policy.has(key)) this.policy.remove(key);
+    this.policy.remove(this.slotKey(type, offset)); // a slot key is never resident
   }
 }

@@ -622,6 +622,7 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
     const policy = this.policy;
     this.unevictable.audit(problems, policy === undefined ? undefined : this);
     if (policy === undefined) return;
+    this.ghosts?.audit(problems, this.k.swap);
     const { allocator } = this.k;
     const keys = policy.state().resident;
     if (keys.length !== policy.size)
