@@ -365,6 +365,9 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
     leaveFree(k, 0);
     expect(k.copyToUser(p, other, new Uint8Array(8))).toMatchObject({ ok: false, errno: 'EFAULT' });
     for (let i = 0; i < 8; i++) expect(present(locked, i)).toBe(true);
+    // On the unevictable list, out of the policy: no scan ever met (culled) a locked page.
+    expect(k.vmstat.nrUnevictable).toBe(16);
+    expect(k.vmstat.unevictablePgsCulled).toBe(k.vmstat.unevictablePgsMlocked);
     clean(k);
   });
 
