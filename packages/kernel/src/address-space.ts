@@ -325,10 +325,14 @@ export class AddressSpace {
     this.residentPages += pages;
     const { allocator, rmap } = this.k;
     const pageBytes = this.k.bounds.pageBytes;
+    const unevictable = this.k.reclaimer.unevictable;
     // Only USER frames are in the reverse map (not devices, not the zero page).
     for (let i = 0; i < pages; i++) {
       const f = pa + i * pageBytes;
-      if (allocator.stateOf(f) === FrameState.USER) rmap.add(f, this, vpn + i);
+      if (allocator.stateOf(f) !== FrameState.USER) continue;
+      rmap.add(f, this, vpn + i);
+      // Linux folio_add_*_rmap → mlock_vma_folio: the unevictable list checks it (unevictable.ts).
+      if (unevictable.active) unevictable.queue(allocator.frameIndex(f), f);
     }
     if (this.k.events.active) this.emitMap(vpn, pa, pages, attrs);
   }

@@ -259,7 +259,11 @@ export function breakCowAt(
   // The bookkeeping, the break-before-make, then the copy; the old frame's reference is dropped
   // only after the copy has read it.
   const shared = oi >= 0 && allocator.userRefsAt(oi) > 0;
-  if (shared) rmap.removeAt(oi, space, vpn);
+  if (shared) {
+    // folio_remove_rmap_pte → munlock_vma_folio: an mlocked page is checked again (unevictable.ts).
+    if (k.reclaimer.unevictable.active) k.reclaimer.unevictable.unmapped(oi, old);
+    rmap.removeAt(oi, space, vpn);
+  }
   rmap.addAt(allocator.lastIndex, space, vpn); // the frame alloc() just returned
   k.anonExclusive.set(pa); // wp_page_copy: a new anon-exclusive page (anon-exclusive.ts)
   // Break-before-make (arch-facts A11; Linux ptep_clear_flush then set_pte_at): an invalid
@@ -337,6 +341,7 @@ function replaceLeaf(
   for (let i = 0; i < pages; i++) {
     const o = oldPa + i * bounds.pageBytes;
     if (allocator.stateOf(o) === FrameState.USER) {
+      if (k.reclaimer.unevictable.active) k.reclaimer.unevictable.unmapped(allocator.frameIndex(o), o);
       rmap.remove(o, space, base + i);
       allocator.unref(o);
     }

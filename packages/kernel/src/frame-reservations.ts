@@ -63,6 +63,23 @@ export class Reservations {
     return this.reserve(startPa, poolEnd, reason ?? `at or above ${hex(startPa)}`, 'reserveAbove');
   }
 
+  /** PageAllocator.reservationReason: why the frame containing `pa` is reserved, or undefined. */
+  reasonAt(pa: number): string | undefined {
+    const i = this.table.queryIndex(pa, 'reservationReason');
+    return this.table.state[i] === RESERVED
+      ? this.reasonOf(i, Math.floor(pa / PAGE_SIZE) * PAGE_SIZE)
+      : undefined;
+  }
+
+  /** PageAllocator.reserveRange: checks the arguments, then {@link reserve}. */
+  range(start: number, end: number, reason: string): number {
+    checkPa('reserveRange start', start);
+    checkPa('reserveRange end', end);
+    if (end < start) throw invalidArgument('reserveRange end', end, `an end ≥ start ${hex(start)}`);
+    if (typeof reason !== 'string') throw invalidArgument('reserveRange reason', reason, 'a string');
+    return this.reserve(start, end, reason, 'reserveRange');
+  }
+
   /**
    * Reserves every pool frame overlapping `[start, end)` (checked addresses, `op` names the
    * public call in errors). Frames already reserved are not counted again; the rest of the free

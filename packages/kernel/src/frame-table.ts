@@ -63,6 +63,11 @@ export interface UserFrameHook {
   added(index: number, pa: number): void;
   /** The USER frame at frame-table index `index` was freed. */
   freed(index: number): void;
+  /**
+   * A frame the hook does not track was allocated: a PAGE_TABLE or KERNEL frame, or a run of any
+   * purpose (allocContiguous). The free count has already dropped.
+   */
+  taken(): void;
 }
 
 export const FREE = FrameState.FREE;

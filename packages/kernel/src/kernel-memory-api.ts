@@ -260,8 +260,10 @@ export abstract class KernelMemoryApi extends KernelCore {
   /**
    * The reclaim policy's state for teaching (the playground's Swap view): `@mmkit/replay`'s
    * `PolicyState` with its keys as physical frame addresses — the resident USER frames in
-   * eviction order, the clock hand, the referenced bits, the lists — or undefined before the
-   * first swapon (no policy exists yet). Allocates; a snapshot.
+   * eviction order, the clock hand, the referenced bits, the lists (ARC's and 2Q's ghost entries
+   * as −(type × 2^32 + offset) of the swap slot their page went to) — or undefined before the
+   * first swapon (no policy exists yet). mlocked frames are not in it (the unevictable list).
+   * Allocates; a snapshot.
    */
   reclaimPolicyState(): PolicyState | undefined {
     return this.reclaimer.policyState();

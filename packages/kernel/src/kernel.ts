@@ -48,6 +48,8 @@
  * | `kswapd.ts`          | when reclaim runs: kswapd's wake and run, direct reclaim              |
  * | `watermarks.ts`      | the allocator's watermarks: Linux's defaults, explicit ones checked   |
  * | `slow-path.ts`       | the allocator slow path: direct reclaim, then the OOM killer, retry   |
+ * | `unevictable.ts`     | the unevictable list: mlocked frames out of the policy, the batch     |
+ * | `vmstat.ts`          | the /proc/vmstat counters the kernel reports (`Kernel.vmstat`)        |
  * | `swap-view.ts`       | a read-only view of one device's slots: counts, cache, owning PTEs    |
  * | `progress.ts`        | progress reports of boot and audit (throttled, for a progress bar)    |
  *

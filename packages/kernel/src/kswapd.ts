@@ -14,15 +14,17 @@
  *
  * mmkit runs kswapd when the kernel call that woke it ends (never between a fault and the access
  * it retries). A wake is recorded where Linux's fast path would have failed: by the allocator hook
- * when a USER frame leaves free frames below `low` (so it found them ≤ `low`), and by direct
+ * when any allocation — USER, PAGE_TABLE or KERNEL frame, or a contiguous run (huge pages) —
+ * leaves free frames below `low` (so it found them ≤ `low`; Linux's `zone_watermark_fast` and
+ * `wake_all_kswapds` do not look at what the allocation is for), and by direct
  * reclaim, which Linux only enters after the fast path failed. So kswapd runs even when the call
  * itself brought free frames back above `low` before it ended — direct reclaim freeing a batch,
  * exec freeing the old image after building the new one — as Linux's woken kswapd does: that run
  * counts a `pageoutrun` and reclaims up to `high` (nothing when free frames already reach it, and
  * then it is no failure: `balance_pgdat` leaves by its `out` label). A call that ends with free
- * frames below `low` wakes it too (frames taken outside the hook: KERNEL and PAGE_TABLE frames,
- * huge runs). The observable sequence is Linux's for a kswapd scheduled after the allocating task:
- * `direct-begin`, `direct-end`, then `kswapd-wake`, `kswapd-sleep`.
+ * frames below `low` wakes it too (frames taken before the policy existed). The observable
+ * sequence is Linux's for a kswapd scheduled after the allocating task: `direct-begin`,
+ * `direct-end`, then `kswapd-wake`, `kswapd-sleep`.
  *
  * Ownership: no state of its own; the counters and the wake flag are the {@link Reclaimer}'s.
  */
@@ -152,12 +154,13 @@ export function reclaimOnOom(k: KernelContext, allocation?: string): boolean {
 }
 
 /**
- * At the end of every kernel call: runs kswapd when it was woken during the call or free frames
+ * At the end of every kernel call: drains the mlock batch (`unevictable.ts`), then runs kswapd when it was woken during the call or free frames
  * are below `low`, unless automatic reclaim is off or kswapd is hopeless (see the module
  * documentation). The wake is consumed either way.
  */
 export function wakeKswapd(k: KernelContext): void {
   const r = k.reclaimer;
+  r.drainMlock(); // the unevictable list is settled between kernel calls (unevictable.ts)
   if (
     r.auto &&
     r.policy !== undefined &&

@@ -1,6 +1,7 @@
 /**
  * mlock(2), mlock2(2), munlock(2), mlockall(2) and munlockall(2) with Linux's semantics and errnos
- * (mm/mlock.c, `__mm_populate` in mm/gup.c), and the queries reclaim uses to skip locked pages.
+ * (mm/mlock.c, `__mm_populate` in mm/gup.c). A lock change moves the range's present pages to or
+ * from the unevictable list (`unevictable.ts`: Linux `mlock_vma_pages_range`).
  *
  * Ownership: the lock state lives on the VMAs (`VmaValue.lock`: Linux `VM_LOCKED` and
  * `VM_LOCKONFAULT`; changing it splits and merges VMAs exactly as mprotect does) and, for
@@ -126,7 +127,14 @@ function lockRange(
  * changed); each VMA piece in order gets `lock` (split/merge); a hole stops the walk with ENOMEM,
  * the pieces before it changed.
  */
-function applyLock(space: AddressSpace, s: number, e: number, lock: VmaLock, what: string): SysResult<0> {
+function applyLock(
+  k: KernelContext,
+  space: AddressSpace,
+  s: number,
+  e: number,
+  lock: VmaLock,
+  what: string,
+): SysResult<0> {
   if (s === e) return ok(0);
   if (space.vmas.find(s) === undefined) return fail('ENOMEM', `${what}: ${hex(vaOf(s))} is not mapped`);
   let at = s;
@@ -140,16 +148,21 @@ function applyLock(space: AddressSpace, s: number, e: number, lock: VmaLock, wha
   );
   for (const [from, to] of list) {
     if (from !== at) return fail('ENOMEM', `${what}: ${space.describeRange(s, e)} is not fully mapped`);
-    setLock(space, from, to, lock);
+    setLock(k, space, from, to, lock);
     at = to;
   }
   if (at < e) return fail('ENOMEM', `${what}: ${space.describeRange(s, e)} is not fully mapped`);
   return ok(0);
 }
 
-/** Linux `mlock_fixup` on [from, to): sets the lock on every lockable VMA piece (split/merge). */
-function setLock(space: AddressSpace, from: number, to: number, lock: VmaLock): void {
+/**
+ * Linux `mlock_fixup` on [from, to): sets the lock on every lockable VMA piece (split/merge); the
+ * present pages move to or from the unevictable list (`mlock_vma_pages_range`: unevictable.ts).
+ */
+function setLock(k: KernelContext, space: AddressSpace, from: number, to: number, lock: VmaLock): void {
   space.vmas.update(from, to, (v) => (v.lock === lock || !lockable(v) ? v : vmaWith(v, { lock })));
+  if (lock !== 'none') k.reclaimer.lockSeen();
+  k.reclaimer.unevictable.queueRange(space, from, to);
 }
 
 /**
@@ -298,7 +311,7 @@ export function mlock2(
         `mlock: ${locked} pages would be locked, RLIMIT_MEMLOCK allows ${k.memlock.limitPages}`,
       );
   }
-  const applied = applyLock(space, s, e, lock, 'mlock');
+  const applied = applyLock(k, space, s, e, lock, 'mlock');
   emit(
     k,
     proc,
@@ -324,7 +337,7 @@ export function munlock(
   const r = lockRange(k, addr, length, 'munlock');
   if (!r.ok) return r;
   const [s, e] = r.value;
-  const applied = applyLock(space, s, e, 'none', 'munlock');
+  const applied = applyLock(k, space, s, e, 'none', 'munlock');
   emit(
     k,
     proc,
@@ -361,7 +374,7 @@ export function mlockall(k: KernelContext, proc: Process, flags: number): SysRes
       `mlockall: ${space.vmas.mappedPages} mapped pages, RLIMIT_MEMLOCK allows ${k.memlock.limitPages}`,
     );
   const lock: VmaLock = flags & MCL.ONFAULT ? 'onfault' : 'locked';
-  applyAll(space, flags & MCL.FUTURE ? lock : 'none', flags & MCL.CURRENT ? lock : undefined);
+  applyAll(k, space, flags & MCL.FUTURE ? lock : 'none', flags & MCL.CURRENT ? lock : undefined);
   emit(k, proc, 'mlock', `mlockall ${mclString(flags)}`);
   if (flags & MCL.CURRENT) populateLocked(k, space, k.bounds.userStartVpn, k.bounds.userEndVpn, true);
   if (!proc.alive) return fail('ENOMEM', 'mlockall: killed by the OOM killer while faulting the pages in');
@@ -371,21 +384,29 @@ export function mlockall(k: KernelContext, proc: Process, flags: number): SysRes
 /** munlockall(2): unlocks every VMA and ends MCL_FUTURE. */
 export function munlockall(k: KernelContext, proc: Process): SysResult<0> {
   const space = k.live(proc).space;
-  applyAll(space, 'none', 'none');
+  applyAll(k, space, 'none', 'none');
   emit(k, proc, 'munlock', 'munlockall');
   return ok(0);
 }
 
 /** Linux `apply_mlockall_flags`: the future default, and (when given) every VMA's lock. */
-function applyAll(space: AddressSpace, future: VmaLock, current: VmaLock | undefined): void {
+function applyAll(
+  k: KernelContext,
+  space: AddressSpace,
+  future: VmaLock,
+  current: VmaLock | undefined,
+): void {
   if (future === 'none') futureLocks.delete(space);
-  else futureLocks.set(space, future);
+  else {
+    futureLocks.set(space, future);
+    k.reclaimer.lockSeen(); // mappings made from now on are locked
+  }
   if (current === undefined) return;
   const list: [number, number][] = [];
   space.vmas.forEach((v) => {
     list.push([v.startVpn, v.endVpn]);
   });
-  for (const [from, to] of list) setLock(space, from, to, current);
+  for (const [from, to] of list) setLock(k, space, from, to, current);
 }
 
 function mclString(flags: number): string {

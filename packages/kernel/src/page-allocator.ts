@@ -203,7 +203,11 @@ export class PageAllocator {
     this.counts[st] = this.counts[st]! + 1;
     const pa = pfn * PAGE_SIZE;
     this.lastIndex = i;
-    if (st === USER && this.userFrames !== undefined) this.userFrames.added(i, pa);
+    const hook = this.userFrames;
+    if (hook !== undefined) {
+      if (st === USER) hook.added(i, pa);
+      else hook.taken(); // not tracked, but watched for the kswapd wake
+    }
     if (this.events?.active) this.events.emit({ type: 'frame-alloc', pa, purpose });
     return pa;
   }
@@ -278,6 +282,7 @@ export class PageAllocator {
     t.free -= pages;
     this.counts[FREE] = this.counts[FREE]! - pages;
     this.counts[st] = this.counts[st]! + pages;
+    if (this.userFrames !== undefined) this.userFrames.taken(); // a run is never tracked
     if (this.events?.active) {
       for (let k = 0; k < pages; k++)
         this.events.emit({ type: 'frame-alloc', pa: (pfn0 + k) * PAGE_SIZE, purpose });
@@ -525,11 +530,7 @@ export class PageAllocator {
 
   /** Why the frame containing `pa` is reserved, or undefined if it is not. @throws as {@link refCount}. */
   reservationReason(pa: number): string | undefined {
-    const t = this.t;
-    const i = t.queryIndex(pa, 'reservationReason');
-    return this.state[i] === RESERVED
-      ? this.reservations_.reasonOf(i, Math.floor(pa / PAGE_SIZE) * PAGE_SIZE)
-      : undefined;
+    return this.reservations_.reasonAt(pa);
   }
 
   /**
@@ -641,10 +642,6 @@ export class PageAllocator {
    * @throws as {@link reserveBelow}; InvalidArgumentError if `end < start` or `reason` is not a string.
    */
   reserveRange(start: number, end: number, reason: string): number {
-    checkPa('reserveRange start', start);
-    checkPa('reserveRange end', end);
-    if (end < start) throw invalidArgument('reserveRange end', end, `an end ≥ start ${hex(start)}`);
-    if (typeof reason !== 'string') throw invalidArgument('reserveRange reason', reason, 'a string');
-    return this.reservations_.reserve(start, end, reason, 'reserveRange');
+    return this.reservations_.range(start, end, reason);
   }
 }

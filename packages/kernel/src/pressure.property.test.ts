@@ -7,7 +7,8 @@
  * deactivated or reclaimed: a page reads what was last written to it (after MADV_FREE: that or
  * zeros, until the next write), an operation that fails changes nothing, and a process the OOM
  * killer chose is gone (pid 1 never is). audit() is clean after every step; at the end every frame
- * and slot comes back. A planted bug (a swap-in that reads zeros) is caught.
+ * and slot comes back. A planted bug (a swap-in that reads zeros) is caught. Also with ARC and 2Q
+ * as the kernel's policy (their ghosts, keyed by swap slot, audited).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import { bootKernel, type Kernel } from './kernel.js';
 import { MADV } from './madvise.js';
 import { peekPage } from './pressure-fixtures.js';
 import type { Process } from './process.js';
+import type { ReclaimPolicyName } from './reclaim.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs, leaveFree } from './test-fixtures.js';
 
@@ -110,8 +112,14 @@ interface Outcome {
   readonly killed: number;
 }
 
-function run(cfg: (typeof CONFIGS)[number], ops: Op[], sabotage?: (k: Kernel) => void): Outcome {
+function run(
+  cfg: (typeof CONFIGS)[number],
+  ops: Op[],
+  sabotage?: (k: Kernel) => void,
+  reclaimPolicy: ReclaimPolicyName = 'two-list',
+): Outcome {
   const k = bootKernel({
+    reclaimPolicy,
     arch: cfg.arch(),
     machine: cfg.machine(),
     cpus: 2,
@@ -287,6 +295,19 @@ describe.each(CONFIGS)('memory under pressure, everything on: $name', (cfg) => {
     expect(reclaimed).toBeGreaterThan(0); // the sequences do swap
     expect(killed).toBeGreaterThan(0); // and the OOM killer does kill
   });
+
+  // ARC and 2Q keep ghosts (keyed by swap slot, ghosts.ts): audit() checks them after every step.
+  for (const policy of ['arc', '2q'] as const)
+    it(`with ${policy} (ghosts keyed by swap slot): the same, audit() clean after every step`, () => {
+      let reclaimed = 0;
+      fc.assert(
+        fc.property(fc.array(opArb, { minLength: 1, maxLength: 80 }), (ops) => {
+          reclaimed += run(cfg, ops, undefined, policy).reclaimed;
+        }),
+        { seed: SEED, numRuns: Math.max(1, NUM_RUNS >> 1) },
+      );
+      expect(reclaimed).toBeGreaterThan(0);
+    });
 
   it('the property catches a planted bug (a swap-in that reads zeros)', () => {
     const ops: Op[] = [{ op: 'madvise', who: 0, page: 0, pages: 4, advice: MADV.PAGEOUT }];

@@ -15,8 +15,9 @@
  *
  * ## When reclaim runs (the simulator is single-threaded)
  *
- * - kswapd (`kswapd.ts`): woken where Linux's allocation fast path would fail — a USER frame
- *   allocated at free ≤ `low`, direct reclaim — or by free frames below `low`, and run when the
+ * - kswapd (`kswapd.ts`): woken where Linux's allocation fast path would fail — any frame (user,
+ *   page table, kernel, a run) allocated at free ≤ `low`, direct reclaim — or by free frames
+ *   below `low`, and run when the
  *   kernel call ends (loads, stores and copies included: after the access the faults served,
  *   never between a fault and the access it retries, which would let kswapd take the page just
  *   faulted in), or on {@link Kernel.runKswapd}; it reclaims in batches of
@@ -64,10 +65,12 @@
  * by process, lowest address first. Huge pages (allocated as runs) are never tracked: a huge leaf
  * is never swapped. When one is split into 4 KiB leaves its frames enter the policy
  * ({@link Reclaimer.splitHuge}, Linux's `lru_add_split_folio`). A victim that cannot
- * be swapped (shared-object, file-loaded, pinned, mlocked: {@link isUnevictable}) is put back
- * (inserted again) and counts as scanned, as Linux's `putback_lru_page`; a swap-cache page kept
- * this way, or kept because the policy activated it, gives up its slot when swap is more than
- * half full or it is mlocked (`activate_locked`, see `keepSwapCache`). "Referenced" for
+ * be swapped (shared-object, file-loaded, pinned) is put back (inserted again) and counts as
+ * scanned, as Linux's `putback_lru_page`; a swap-cache page kept this way, or kept because the
+ * policy activated it, gives up its slot when swap is more than half full (`activate_locked`,
+ * see `keepSwapCache`). mlocked frames are not in the policy: they are on the unevictable list
+ * (`unevictable.ts`), which the scan never meets (a locked page the bookkeeping missed would be
+ * culled onto it). ARC's and 2Q's ghosts are keyed by swap slot (`ghosts.ts`). "Referenced" for
  * CLOCK, SIEVE, two-list and WSClock is the hardware accessed bit of any mapping of the frame
  * (`frameReferenced` / `clearFrameReferenced`, with the architecture's TLB rule). Policies that
  * need every reference (LRU, LFU, ARC, 2Q) see only insertions in the kernel: the kernel does not
@@ -76,7 +79,8 @@
  * ## Statistics
  *
  * {@link VmStat}: Linux /proc/vmstat's `pgscan_kswapd`, `pgscan_direct`, `pgsteal_kswapd`,
- * `pgsteal_direct`, `pswpin`, `pswpout`, `allocstall`, `pageoutrun`.
+ * `pgsteal_direct`, `pswpin`, `pswpout`, `allocstall`, `pageoutrun`, and the unevictable list's
+ * `nr_unevictable` and `unevictable_pgs_{mlocked,munlocked,culled,rescued}`.
  */
 // The browser-safe entry point: the policies without the trace readers (Node's fs, zlib, workers).
 import { hex } from '@mmkit/core';
@@ -90,17 +94,21 @@ import {
   type ReplacementPolicy,
 } from '@mmkit/replay/policies';
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
-import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
+import { SlotGhosts } from './ghosts.js';
 import { directReclaim, runKswapd } from './kswapd.js';
 import { discardLazyFree, isColdFrame } from './madvise.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
 import { reclaimFrame } from './swap.js';
-import { freeSwap } from './swap-cache.js';
+import { keepSwapCache } from './swap-cache.js';
 import { invalidArgument } from './syscalls.js';
+import { type EvictableLru, Unevictable } from './unevictable.js';
+import type { VmStat } from './vmstat.js';
 import { checkWatermarks, defaultWatermarks, type Watermarks } from './watermarks.js';
 
 export { MAX_RECLAIM_RETRIES, reclaimOnOom, wakeKswapd } from './kswapd.js';
+export { isUnevictable } from './unevictable.js';
+export type { VmStat } from './vmstat.js';
 export {
   checkWatermarks,
   defaultWatermarks,
@@ -119,26 +127,6 @@ export const RECLAIM_POLICY_NAMES = POLICY_NAMES.filter(
 /** A policy name of {@link RECLAIM_POLICY_NAMES}. */
 export type ReclaimPolicyName = Exclude<PolicyName, 'opt'>;
 
-/** Reclaim counters, as Linux's /proc/vmstat names them. */
-export interface VmStat {
-  /** Frames offered as victims by kswapd's scans (`pgscan_kswapd`). */
-  readonly pgscanKswapd: number;
-  /** Frames offered as victims by direct reclaim (`pgscan_direct`). */
-  readonly pgscanDirect: number;
-  /** Frames kswapd freed (`pgsteal_kswapd`). */
-  readonly pgstealKswapd: number;
-  /** Frames direct reclaim freed (`pgsteal_direct`). */
-  readonly pgstealDirect: number;
-  /** Pages read from swap devices, readahead included (`pswpin`). */
-  readonly pswpin: number;
-  /** Pages written to swap devices (`pswpout`). */
-  readonly pswpout: number;
-  /** Direct reclaims (`allocstall`). */
-  readonly allocstall: number;
-  /** kswapd runs (`pageoutrun`). */
-  readonly pageoutrun: number;
-}
-
 /** @internal Checks the `reclaimPolicy` option. */
 export function checkReclaimPolicy(value: unknown): ReclaimPolicyName {
   if (value === undefined) return 'two-list';
@@ -149,18 +137,6 @@ export function checkReclaimPolicy(value: unknown): ReclaimPolicyName {
       `one of ${RECLAIM_POLICY_NAMES.map((n) => `'${n}'`).join(', ')} (OPT needs the future: replay only)`,
     );
   return value as ReclaimPolicyName;
-}
-
-/**
- * Whether the page at `vpn` of `space` must never be evicted: its VMA is mlocked (`lock` is
- * `'locked'` or `'onfault'`, Linux VM_LOCKED / VM_LOCKONFAULT: such pages go to the unevictable
- * list, mm/mlock.c). False outside any VMA.
- */
-export function isUnevictable(_k: KernelContext, space: AddressSpace, vpn: number): boolean {
-  const vma = space.vmas.find(vpn);
-  if (vma === undefined) return false;
-  const lock = (vma.value as { lock?: string }).lock;
-  return lock === 'locked' || lock === 'onfault';
 }
 
 /**
@@ -175,12 +151,18 @@ export const DIRECT: Mode = 1;
 const EXPLICIT: Mode = 2;
 
 /** @internal The kernel's reclaim state: watermarks, policy, counters (see the module documentation). */
-export class Reclaimer implements UserFrameHook {
+export class Reclaimer implements UserFrameHook, EvictableLru {
   readonly watermarks: Watermarks;
+  /** The unevictable list: mlocked frames, out of the policy (`unevictable.ts`). */
+  readonly unevictable: Unevictable;
   /** The policy, once a swap device has been added. */
   policy: ReplacementPolicy | undefined;
   /** Per frame-table index: the frame's physical address (valid while the key is tracked). */
   private paOf: Float64Array | undefined;
+  /** Ghost identity (ARC, 2Q: policies with ghost entries), keyed by swap slot (`ghosts.ts`). */
+  private ghosts: SlotGhosts | undefined;
+  /** The victim reclaimFrame is swapping out: its frame's free keeps its ghost (see `ghosts.ts`). */
+  private evicting = -1;
   /** Victims a policy pushed out on insertion (2Q): reclaimed first. */
   private readonly forced: number[] = [];
   /**
@@ -211,8 +193,6 @@ export class Reclaimer implements UserFrameHook {
   pageoutrun = 0;
   private readonly isRef: IsReferenced;
   private readonly clearRef: ClearReferenced;
-  private unevictableFound = false;
-  private readonly visitUnevictable: (space: AddressSpace, vpn: number) => void;
 
   constructor(
     private readonly k: KernelContext,
@@ -228,15 +208,13 @@ export class Reclaimer implements UserFrameHook {
             defaultWatermarks(managed, k.bounds.pageBytes),
           )
         : checkWatermarks(watermarks, managed);
+    this.unevictable = new Unevictable(k);
     this.isRef = (key) => frameReferenced(k, this.paOf![key]!);
     this.clearRef = (key, activated) => {
       const pa = this.paOf![key]!;
       clearFrameReferenced(k, pa);
       // Kept because referenced: shrink_folio_list's activate_locked (see keepSwapCache).
       if (activated && k.swap.full()) keepSwapCache(k, pa);
-    };
-    this.visitUnevictable = (space, vpn) => {
-      if (!this.unevictableFound && isUnevictable(k, space, vpn)) this.unevictableFound = true;
     };
   }
 
@@ -251,21 +229,28 @@ export class Reclaimer implements UserFrameHook {
       pswpout: this.k.swap.pswpout,
       allocstall: this.allocstall,
       pageoutrun: this.pageoutrun,
+      nrUnevictable: this.unevictable.size,
+      unevictablePgsMlocked: this.unevictable.pgsMlocked,
+      unevictablePgsMunlocked: this.unevictable.pgsMunlocked,
+      unevictablePgsCulled: this.unevictable.pgsCulled,
+      unevictablePgsRescued: this.unevictable.pgsRescued,
     };
   }
 
   /**
    * The policy's {@link PolicyState} with every key (frame-table index) replaced by the frame's
    * physical address — `resident`, `referenced` (the policy's own bits and every resident frame
-   * whose hardware accessed bit is set in some mapping, in eviction order), every list (ghost entries included: a frame-table
-   * index always names the same frame) and the `count:<key>` values — or undefined before the
-   * first swap device. Allocates (teaching and debugging only).
+   * whose hardware accessed bit is set in some mapping, in eviction order), every list and the
+   * `count:<key>` values — or undefined before the first swap device. A ghost entry (ARC's B1/B2,
+   * 2Q's A1out) names the swap slot its page was written to, as −(type × 2^32 + offset)
+   * (`ghosts.ts`). Allocates (teaching and debugging only).
    */
   policyState(): PolicyState | undefined {
     const policy = this.policy;
     if (policy === undefined) return undefined;
     const paOf = this.paOf!;
-    const pa = (key: number) => paOf[key]!;
+    const ghosts = this.ghosts;
+    const pa = (key: number) => (ghosts === undefined ? paOf[key]! : ghosts.show(key, paOf));
     const s = policy.state();
     const lists: Record<string, readonly number[]> = {};
     for (const [name, keys] of Object.entries(s.lists)) lists[name] = keys.map(pa);
@@ -315,10 +300,13 @@ export class Reclaimer implements UserFrameHook {
     const paOf = new Float64Array(n);
     this.policy = policy;
     this.paOf = paOf;
+    if (policy.renameGhost !== undefined) this.ghosts = new SlotGhosts(policy as never, n);
     this.coldAt = new Float64Array(n);
+    this.unevictable.start();
     const add = (pa: number) => {
       const i = allocator.frameIndex(pa);
       if (i < 0 || allocator.stateOf(pa) !== FrameState.USER || policy.has(i)) return;
+      if (this.unevictable.has(i)) return; // mlocked: on the unevictable list
       paOf[i] = pa;
       this.track(policy.insert(i));
     };
@@ -337,19 +325,89 @@ export class Reclaimer implements UserFrameHook {
     allocator.userFrames = this;
   }
 
+  /**
+   * @internal A VMA was mlocked (mlock.ts): the unevictable list starts (if not yet), and from now
+   * on every USER frame allocated or mapped is queued for it; the allocator hook is set for that
+   * (before the first swap device the policy side does nothing).
+   */
+  lockSeen(): void {
+    const u = this.unevictable;
+    if (u.active) return;
+    u.start();
+    u.active = true;
+    this.k.allocator.userFrames = this;
+  }
+
+  /**
+   * @internal Drains the mlock batch (`Unevictable.drain`, Linux `mlock_drain_local`): at the end
+   * of every kernel call and before every reclaim scan.
+   */
+  drainMlock(): void {
+    this.unevictable.drain(this);
+  }
+
+  /** @internal Swap-in read frame-table index `i` from a slot (`SwapManager.addToCache`): its ghost hit. */
+  refaulted(i: number, type: number, offset: number): void {
+    if (this.ghosts !== undefined) this.track(this.ghosts.refault(i, type, offset));
+  }
+
+  /** @internal A swap slot was freed: its ghost goes. */
+  slotFreed(type: number, offset: number): void {
+    this.ghosts?.slotFreed(type, offset);
+  }
+
+  /** @internal EvictableLru: takes index `i` out of the policy and the cold queue. */
+  isolate(i: number): void {
+    if (this.policy === undefined) return;
+    this.policy.remove(i);
+    this.coldAt![i] = 0;
+  }
+
+  /** @internal EvictableLru: USER frame `pa` at index `i` goes back into the policy as a new page. */
+  putback(i: number, pa: number): void {
+    const policy = this.policy;
+    if (policy === undefined || policy.has(i)) return;
+    this.paOf![i] = pa;
+    this.track(policy.insert(i));
+  }
+
+  /** @internal EvictableLru: whether index `i` is in the policy, the cold queue or the pushed-out victims. */
+  tracks(i: number): boolean {
+    return (
+      this.policy !== undefined && (this.policy.has(i) || this.coldAt![i]! > 0 || this.forced.includes(i))
+    );
+  }
+
   /** @internal Allocator hook: a USER frame was allocated. */
   added(index: number, pa: number): void {
     // The frame left fewer than `low` free: Linux's fast path found free ≤ low, failed and woke
     // kswapd (kswapd.ts).
     if (this.k.allocator.freeCount < this.watermarks.low) this.kswapdWoken = true;
+    this.unevictable.queue(index, pa); // mapped by a locked VMA? (checked at the drain)
+    const policy = this.policy;
+    if (policy === undefined) return; // only the unevictable list is on (lockSeen)
     this.paOf![index] = pa;
-    const out = this.policy!.insert(index);
+    const out = policy.insert(index);
     if (out >= 0) this.track(out);
+  }
+
+  /**
+   * @internal Allocator hook: an untracked frame was allocated (a page table, a kernel frame, a
+   * run). Linux's fast path checks the low watermark for every allocation whatever it is for
+   * (`get_page_from_freelist` → `zone_watermark_fast`; `__alloc_pages_slowpath` →
+   * `wake_all_kswapds`), so it wakes kswapd as {@link added} does.
+   */
+  taken(): void {
+    if (this.k.allocator.freeCount < this.watermarks.low) this.kswapdWoken = true;
   }
 
   /** @internal Allocator hook: a USER frame was freed. */
   freed(index: number): void {
-    this.policy!.remove(index);
+    this.unevictable.freed(index);
+    const policy = this.policy;
+    if (policy === undefined) return;
+    // The victim being swapped out keeps its ghost until it is renamed to the slot (ghosts.ts).
+    if (index !== this.evicting || policy.has(index)) policy.remove(index);
     this.coldAt![index] = 0;
   }
 
@@ -369,8 +427,10 @@ export class Reclaimer implements UserFrameHook {
       const f = pa + i * bounds.pageBytes;
       const index = allocator.frameIndex(f);
       if (index < 0 || allocator.stateOf(f) !== FrameState.USER || policy.has(index)) continue;
+      if (this.unevictable.has(index)) continue;
       this.paOf![index] = f;
       this.track(policy.insert(index));
+      this.unevictable.queue(index, f);
     }
   }
 
@@ -415,13 +475,6 @@ export class Reclaimer implements UserFrameHook {
     if (pushedOut >= 0) this.forced.push(pushedOut);
   }
 
-  /** True when some mapping of `pa` is mlocked. */
-  private unevictable(pa: number): boolean {
-    this.unevictableFound = false;
-    this.k.rmap.forEach(pa, this.visitUnevictable);
-    return this.unevictableFound;
-  }
-
   /**
    * Whether anything could be reclaimed at all: a free slot on some device, or a frame in the
    * swap cache (its slot already holds the contents). Otherwise a scan would only age the lists.
@@ -441,13 +494,14 @@ export class Reclaimer implements UserFrameHook {
   /**
    * Reclaims up to `pages` frames through the policy (Linux `shrink_lruvec` reduced to the anon
    * list): each victim the policy selects is swapped out ({@link reclaimFrame}) or, when it
-   * cannot be (unswappable, mlocked, no free slot for it), put back. Every resident frame is
+   * cannot be (unswappable, no free slot for it), put back (culled when mlocked). Every resident frame is
    * offered at most once per call. Returns the frames freed.
    */
   shrink(pages: number, mode: Mode): number {
     const policy = this.policy;
     this.lastScanned = 0;
     if (policy === undefined || pages <= 0 || !this.canReclaim()) return 0;
+    this.drainMlock(); // the scan must not meet a page mlocked since the last drain
     // The reclaim path may use the frames below min (Linux PF_MEMALLOC): see withoutReserve.
     const allocator = this.k.allocator;
     const reserve = allocator.reserve;
@@ -489,6 +543,7 @@ export class Reclaimer implements UserFrameHook {
       // A key pushed out on insertion may have been freed meanwhile (freed() could not see it).
       if (!resident && (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER))
         continue;
+      if (!resident && this.unevictable.has(key)) continue; // mlocked after it was pushed out
       // A clean lazily freed page (MADV_FREE) is dropped, not swapped (Linux shrink_folio_list on a
       // !swapbacked anon folio): its pages read zero afterwards.
       if (discardLazyFree(this.k, pa)) {
@@ -496,16 +551,28 @@ export class Reclaimer implements UserFrameHook {
         continue;
       }
       const cached = swap.cacheSlotOf(pa) !== undefined;
+      // folio_evictable false: a frame the unevictable bookkeeping missed (audit() proves none
+      // is) is culled onto the unevictable list (activate_locked → folio_putback_lru), not put back.
+      if (this.unevictable.locked(pa)) {
+        if (cached) keepSwapCache(this.k, pa);
+        this.isolate(key);
+        this.unevictable.cull(key);
+        continue;
+      }
       if (cached || this.swapHasRoom()) {
-        const locked = this.unevictable(pa);
-        if (!locked && reclaimFrame(this.k, pa)) {
+        this.evicting = key;
+        const out = reclaimFrame(this.k, pa);
+        this.evicting = -1;
+        if (out) {
+          this.ghosts?.evicted(key, swap.lastOutType, swap.lastOutOffset); // workingset_eviction
           stolen++;
           continue;
         }
-        // activate_locked: mlocked (folio_evictable false), or pinned (try_to_unmap fails on a
-        // pinned page, which is always anon-exclusive: folio_try_share_anon_rmap_pte refuses it).
-        if (cached && (locked || swap.full())) keepSwapCache(this.k, pa);
+        // activate_locked: pinned (try_to_unmap fails on a pinned page, which is always
+        // anon-exclusive: folio_try_share_anon_rmap_pte refuses it).
+        if (cached && swap.full()) keepSwapCache(this.k, pa);
       }
+      this.ghosts?.kept(key); // a putback is no refault: no ghost
       // Put back (Linux putback_lru_page); the frame is still allocated. (A key pushed out on
       // insertion may have been freed and allocated again meanwhile: then it is resident.)
       if (!policy.has(key) && allocator.stateOf(pa) === FrameState.USER) this.track(policy.insert(key));
@@ -553,7 +620,9 @@ export class Reclaimer implements UserFrameHook {
    */
   audit(problems: string[]): void {
     const policy = this.policy;
+    this.unevictable.audit(problems, policy === undefined ? undefined : this);
     if (policy === undefined) return;
+    this.ghosts?.audit(problems, this.k.swap);
     const { allocator } = this.k;
     const keys = policy.state().resident;
     if (keys.length !== policy.size)
@@ -573,16 +642,4 @@ export class Reclaimer implements UserFrameHook {
         problems.push(`reclaim: the LRU tracks frame-table index ${key}, which is not a USER frame`);
     }
   }
-}
-
-/**
- * Linux `shrink_folio_list`'s `activate_locked` for frame `pa`, which reclaim keeps — referenced
- * and activated, mlocked, or pinned: a swap-cache page gives up its slot (`folio_free_swap`, when
- * no swap PTE names it any more) when swap is more than half full (`mem_cgroup_swap_full` →
- * `vm_swap_full`; mmkit has no memory cgroups) or the page is mlocked. The caller checks those
- * conditions. The page stays mapped; reclaiming it later takes a fresh slot. (A clean swap-cache
- * page reclaim does take is dropped without a write and keeps its slot: `reclaimFrame`.)
- */
-function keepSwapCache(k: KernelContext, pa: number): void {
-  if (k.swap.cacheSlotOf(pa) !== undefined && k.rmap.count(pa) > 0) freeSwap(k, pa);
 }

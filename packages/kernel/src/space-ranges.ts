@@ -20,7 +20,6 @@ import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import { moveSwapEntries } from './swap.js';
-import { markSwapCacheDirty } from './swap-cache.js';
 import { type VmaValue, vmaWith } from './vma.js';
 
 /** Splits huge leaves until none straddles page `vpn`. False when out of memory. */
@@ -156,10 +155,9 @@ export function protectRange(
   if (space.root === 0) return true;
   clearContiguous(k, space, startVpn, endVpn);
   const leaves: { vpn: number; level: number; pa: number; attrs: LeafAttributes }[] = [];
+  // The leaves keep their dirty state (below), where reclaim reads it (try_to_unmap_one →
+  // pte_dirty): the frame is not marked (change_pte_range never calls folio_mark_dirty).
   k.editor.forEachLeaf({ root: space.root, startVpn, endVpn }, (l) => {
-    // The leaf keeps its dirty state (below), but reclaim also reads the frame's flag: a dirty
-    // swap-cache page is marked on the frame too (Linux folio_mark_dirty), as fork does.
-    if (l.level === 1) markSwapCacheDirty(k, l.pa, l.attrs);
     leaves.push({ vpn: l.vpn, level: l.level, pa: l.pa, attrs: l.attrs });
   });
   const flush = k.editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });

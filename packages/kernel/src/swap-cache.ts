@@ -11,12 +11,10 @@
  * Dirty state is the architecture's (the PTE's hardware dirty bit, or its writability where the
  * hardware has no dirty state: such a writable leaf is always mapped dirty, see attributes.ts).
  * Every rewrite of a leaf keeps its dirty state in the PTE as Linux does (fork, mprotect, and the
- * lazy upgrade of a leaf to its VMA, cow.ts `upgradeLeaf`); mprotect marks the frame as well
- * ({@link markSwapCacheDirty}, Linux `folio_mark_dirty`), so reclaim writes the page either way.
+ * lazy upgrade of a leaf to its VMA, cow.ts `upgradeLeaf`), and reclaim reads it there.
  *
  * Ownership: nothing of its own; the per-frame dirty flag lives in {@link SwapManager}.
  */
-import { isLeafDirty, type LeafAttributes } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 
 /**
@@ -60,12 +58,13 @@ export function freeSwapForReuse(k: KernelContext, pa: number): void {
 }
 
 /**
- * A leaf of swap-cache frame `pa` with `attrs` is rewritten without its dirty bit (fork's and
- * mprotect's write-protection): the frame is marked dirty (Linux `folio_mark_dirty`), so the
- * next reclaim writes it to its slot again.
+ * Linux `shrink_folio_list`'s `activate_locked` for frame `pa`, which reclaim keeps — referenced
+ * and activated, mlocked, or pinned: a swap-cache page gives up its slot (`folio_free_swap`, when
+ * no swap PTE names it any more) when swap is more than half full (`mem_cgroup_swap_full` →
+ * `vm_swap_full`; mmkit has no memory cgroups) or the page is mlocked. The caller checks those
+ * conditions. The page stays mapped; reclaiming it later takes a fresh slot. (A clean swap-cache
+ * page reclaim does take is dropped without a write and keeps its slot: `reclaimFrame`.)
  */
-export function markSwapCacheDirty(k: KernelContext, pa: number, attrs: LeafAttributes): void {
-  if (!isLeafDirty(k.arch.description, attrs)) return;
-  const i = k.allocator.frameIndex(pa);
-  if (i >= 0 && k.swap.frameType[i]! >= 0) k.swap.frameDirty[i] = 1;
+export function keepSwapCache(k: KernelContext, pa: number): void {
+  if (k.swap.cacheSlotOf(pa) !== undefined && k.rmap.count(pa) > 0) freeSwap(k, pa);
 }

@@ -113,6 +113,10 @@ export class SwapManager {
   pswpin = 0;
   /** Pages written to a device (Linux /proc/vmstat `pswpout`). */
   pswpout = 0;
+  /** @internal The slot the last successful swap-out used: its type (reclaim keys the ghost by it). */
+  lastOutType = -1;
+  /** @internal …and its offset. */
+  lastOutOffset = 0;
   private cursorObj: PageTableCursor | undefined;
 
   constructor(
@@ -217,6 +221,7 @@ export class SwapManager {
     this.frameType[i] = dev.type;
     this.frameOffset[i] = offset;
     this.frameDirty[i] = 0;
+    this.k.reclaimer.refaulted(i, dev.type, offset); // workingset_refault (ghosts.ts)
   }
 
   /** Removes the slot's cache entry: drops the cache's count and its frame reference. */
@@ -234,6 +239,7 @@ export class SwapManager {
 
   private freed(dev: SwapDevice, offset: number): void {
     dev.used--;
+    this.k.reclaimer.slotFreed(dev.type, offset); // clear_shadow_from_swap_cache (ghosts.ts)
     const ev = this.k.events;
     if (ev.active)
       ev.emit(swapEvent('swap-free', 0, 0n, 0, dev.type, offset, false, `slot ${dev.type}:${offset} freed`));

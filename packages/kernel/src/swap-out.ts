@@ -155,6 +155,8 @@ export function reclaimFrame(k: KernelContext, pa: number, batch?: FlushBatch): 
   }
   if (allocator.stateOf(pa) !== FrameState.FREE)
     throw new Error(`kernel bug: swapped-out frame ${hex(pa)} not freed`);
+  sw.lastOutType = dev.type;
+  sw.lastOutOffset = offset;
   return true;
 }
 

@@ -42,6 +42,13 @@ export function leaveFree(kernel: Kernel, keep: number): () => void {
   };
 }
 
+/** The frame the 4 KiB (or huge) leaf at `va` of `p` maps; throws when nothing is mapped there. */
+export function leafPa(kernel: Kernel, p: Process, va: bigint): number {
+  const ref = kernel.lookup(p, va);
+  if (ref?.entry.kind !== 'leaf') throw new Error(`nothing mapped at ${va.toString(16)}`);
+  return ref.entry.pa;
+}
+
 /** One of the five configurations every cross-architecture test runs on. */
 export interface TestConfig {
   readonly name: string;

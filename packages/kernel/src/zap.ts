@@ -50,11 +50,14 @@ export function releaseLeafFrames(
 ): void {
   const { allocator, rmap } = k;
   const pageBytes = k.bounds.pageBytes;
+  const onList = k.reclaimer.unevictable.onList;
   space.residentPages -= pages;
   for (let i = 0; i < pages; i++) {
     const f = pa + i * pageBytes;
     // Frames outside the pool (devices) and the zero page carry no reference.
     if (allocator.stateOf(f) === FrameState.USER) {
+      // Linux folio_remove_rmap → munlock_vma_folio: an mlocked page is checked again.
+      if (onList !== undefined) k.reclaimer.unevictable.unmapped(allocator.frameIndex(f), f);
       rmap.remove(f, space, vpn + i);
       allocator.unref(f);
       freeSwapCacheIfUnmapped(k, f); // a swap-cache frame nothing maps (free_swap_cache)
@@ -138,6 +141,7 @@ class Zap {
     const { memory, allocator, rmap, swap } = k;
     const pageBytes = k.bounds.pageBytes;
     const frameType = swap.frameType;
+    const onList = k.reclaimer.unevictable.onList; // mlocked frames (unevictable.ts)
     const words = memory.frameWords(tablePa / pageBytes);
     const step = wide ? 2 : 1;
     let keyLo = -1;
@@ -170,6 +174,7 @@ class Zap {
       // releaseLeafFrames for one page, with the frame index looked up once.
       const f = allocator.frameIndex(pa);
       if (f < 0 || allocator.userRefsAt(f) === 0) continue; // not a USER frame
+      if (onList !== undefined && onList[f] === 1) k.reclaimer.unevictable.unmapped(f, pa); // munlock_vma_folio
       rmap.removeAt(f, space, vpn);
       allocator.unrefAt(f, pa);
       if (frameType[f]! >= 0) freeSwapCacheIfUnmapped(k, pa);

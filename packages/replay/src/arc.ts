@@ -109,6 +109,18 @@ export class ArcPolicy implements ReplacementPolicy {
     return resident;
   }
 
+  renameGhost(from: number, to: number): boolean {
+    checkKey('arc.renameGhost from', from);
+    checkKey('arc.renameGhost to', to);
+    const n = this.index.get(from);
+    // `to` must be free: no entry, and not a key whose ghost selectVictim took for its insert.
+    if (n < 0 || this.pool.list[n]! <= T2 || this.index.get(to) >= 0 || to === this.pendingKey) return false;
+    this.index.delete(from);
+    this.pool.key[n] = to;
+    this.index.set(to, n);
+    return true;
+  }
+
   selectVictim(_isReferenced?: IsReferenced, _clearReferenced?: ClearReferenced, incoming?: number): number {
     if (this.size === 0) return -1;
     if (incoming !== undefined && incoming >= 0 && incoming !== this.pendingKey) {

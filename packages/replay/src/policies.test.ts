@@ -172,6 +172,56 @@ describe('2Q', () => {
   });
 });
 
+describe('renameGhost (ARC, 2Q): a ghost entry moves to another key, keeping its place', () => {
+  it('ARC: the renamed ghost is hit by its new key, not by its old one; refused for resident, unknown or taken keys', () => {
+    // C = 4, kernel style: 1..4 loaded, 1, 2, 3 referenced (T1 = [4], T2 = [1, 2, 3]); the
+    // eviction (|T1| + |B1| + 1 = 2 ≤ C, REPLACE with |T1| = 1 > p = 0) sends 4 to B1.
+    const p = createArcPolicy(4);
+    for (const k of [1, 2, 3, 4]) p.insert(k);
+    for (const k of [1, 2, 3]) p.referenced(k);
+    expect(p.selectVictim()).toBe(4);
+    expect(p.state().lists).toMatchObject({ T1: [], T2: [1, 2, 3], B1: [4] });
+    expect(p.renameGhost(4, 104)).toBe(true);
+    expect(p.state().lists).toMatchObject({ B1: [104] });
+    // The old key is an unrelated page now: a fresh page in T1, p unchanged.
+    p.insert(4);
+    expect(p.state()).toMatchObject({ lists: { T1: [4], T2: [1, 2, 3], B1: [104] }, values: { p: 0 } });
+    expect(p.selectVictim()).toBe(4);
+    // The renamed ghost hit: p = min(0 + max(|B2| / |B1| = 0 / 2, 1), 4) = 1, into T2.
+    expect(p.renameGhost(104, 7)).toBe(true);
+    p.insert(7);
+    expect(p.state()).toMatchObject({ lists: { T1: [], T2: [1, 2, 3, 7], B1: [4] }, values: { p: 1 } });
+    // Refused: `from` resident or unknown, `to` resident or a ghost.
+    expect(p.renameGhost(7, 8)).toBe(false);
+    expect(p.renameGhost(55, 8)).toBe(false);
+    expect(p.renameGhost(4, 1)).toBe(false);
+    expect(p.selectVictim()).toBe(1); // T1 empty: T2's oldest to B2
+    expect(p.renameGhost(4, 1)).toBe(false);
+    expect(p.state().lists).toMatchObject({ B1: [4], B2: [1] });
+    expect(() => p.renameGhost(-1, 3)).toThrow(InvalidArgumentError);
+    expect(() => p.renameGhost(4, 0.5)).toThrow(InvalidArgumentError);
+  });
+  it('2Q: an A1out ghost renamed is promoted into Am under its new key', () => {
+    // C = 4 (Kin 1, Kout 2): 1..4 in A1in; one eviction moves 1 to A1out.
+    const p = createTwoQPolicy(4);
+    for (const k of [1, 2, 3, 4]) p.insert(k);
+    expect(p.selectVictim()).toBe(1);
+    expect(p.renameGhost(1, 9)).toBe(true);
+    expect(p.state().lists).toEqual({ A1in: [2, 3, 4], A1out: [9], Am: [] });
+    p.insert(1); // unrelated: A1in
+    expect(p.selectVictim()).toBe(2);
+    expect(p.insert(9)).toBe(-1); // the ghost hit: into Am
+    expect(p.state().lists).toEqual({ A1in: [3, 4, 1], A1out: [2], Am: [9] });
+    expect(p.renameGhost(3, 10)).toBe(false); // resident
+    expect(p.renameGhost(2, 9)).toBe(false); // taken
+    expect(() => p.renameGhost(2, -5)).toThrow(InvalidArgumentError);
+  });
+  it('policies without ghost entries do not have it', () => {
+    for (const name of ['fifo', 'clock', 'lru', 'lfu', 'sieve', 'two-list', 'wsclock'] as const)
+      expect(createPolicy(name, 4).renameGhost).toBeUndefined();
+  });
+});
+
 describe('two-list (Linux active/inactive)', () => {
   it('promotes on the second reference and ages the active list when the inactive one is low', () => {
     // cap 3: 1M 2M inactive=[1,2]; 1H flag; 2H flag; (no promotion yet)

@@ -109,6 +109,17 @@ export interface ReplacementPolicy {
    * uses it to recognise a ghost hit (adapting `p` as `access` would); other policies ignore it.
    */
   selectVictim(isReferenced?: IsReferenced, clearReferenced?: ClearReferenced, incoming?: number): number;
+  /**
+   * Policies with ghost entries (ARC's B1/B2, 2Q's A1out) only: renames the ghost entry of
+   * `from` to `to`, keeping its place in its ghost list, so that a later `insert(to)` (or
+   * `access(to)`) is the ghost hit `from` would have been. A kernel whose keys are frames, which
+   * it reuses for unrelated pages, moves the ghost of an evicted frame to a key naming where the
+   * page went (Linux keeps a shadow entry in the swap slot, mm/workingset.c `workingset_eviction`)
+   * and back to the frame the page is read into (`workingset_refault`). Returns false, changing
+   * nothing, when `from` is not a ghost entry or `to` is resident or a ghost entry. O(1).
+   * @throws InvalidArgumentError if `from` or `to` is not a non-negative safe integer.
+   */
+  renameGhost?(from: number, to: number): boolean;
   /** A snapshot for teaching (allocates). */
   state(): PolicyState;
   /** Forgets everything: empty, as just created. */

@@ -96,6 +96,19 @@ export class TwoQPolicy implements ReplacementPolicy {
     return true;
   }
 
+  renameGhost(from: number, to: number): boolean {
+    checkKey('2q.renameGhost from', from);
+    checkKey('2q.renameGhost to', to);
+    const n = this.index.get(from);
+    // `to` must be free: no entry, and not a key whose ghost selectVictim took for its insert.
+    if (n < 0 || this.pool.list[n] !== AOUT || this.index.get(to) >= 0 || to === this.pendingKey)
+      return false;
+    this.index.delete(from);
+    this.pool.key[n] = to;
+    this.index.set(to, n);
+    return true;
+  }
+
   remove(key: number): boolean {
     checkKey('2q.remove key', key);
     if (this.pendingKey === key) this.pendingKey = -1;
