@@ -94,7 +94,12 @@ describe('PhysicalMemory fast paths refuse what the general path refuses', () =>
       ['writeN', (m, pa) => m.writeN(pa + 8, 2, 5)],
       ['write8', (m, pa) => m.write8(pa + 8, 5)],
       ['writeBytes', (m, pa) => m.writeBytes(pa + 8, new Uint8Array([5]))],
-      ['frameWords', (m, pa) => void (m.frameWords(pa / P)[2] = 5)],
+      [
+        'frameWords',
+        (m, pa) => {
+          m.frameWords(pa / P)[2] = 5;
+        },
+      ],
       ['writePairInFrame', (m, pa) => m.writePairInFrame(pa / P, 8, 5, 0)],
     ];
     for (const [name, write] of writers) {
@@ -104,7 +109,10 @@ describe('PhysicalMemory fast paths refuse what the general path refuses', () =>
       const got = m.readBytes(pa, P);
       expect(got[8], name).toBe(5);
       got[8] = 0;
-      expect(got.every((b) => b === 0), `${name}: the rest of the frame is zero`).toBe(true);
+      expect(
+        got.every((b) => b === 0),
+        `${name}: the rest of the frame is zero`,
+      ).toBe(true);
     }
     // copyFrame and writeFrameFrom take a recycled slot without zeroing it: every byte is theirs.
     const m = fresh();

@@ -271,7 +271,13 @@ export function breakCowAt(
   if (wide) {
     memory.writePairInFrame(dPfn, dOff, 0, 0, 1);
     invalidateUserPage(k, vpn, space.asid);
-    memory.writePairInFrame(dPfn, dOff, (wt.lo | (pa >>> 0)) >>> 0, (wt.hi | Math.floor(pa / TWO_32)) >>> 0, 1);
+    memory.writePairInFrame(
+      dPfn,
+      dOff,
+      (wt.lo | (pa >>> 0)) >>> 0,
+      (wt.hi | Math.floor(pa / TWO_32)) >>> 0,
+      1,
+    );
   } else {
     memory.write32(descriptorPa, 0);
     invalidateUserPage(k, vpn, space.asid);
