@@ -261,21 +261,24 @@ export class Aarch64Mmu implements Mmu {
       lo = memory.readPairInFrame(tablePfn, index * 8, level);
       hi = memory.pairHi;
       dpa = tablePfn * 4096 + index * 8;
-      out.reads++;
-      out.descriptorPa = dpa;
+      // (out.reads and out.descriptorPa are written once, where the walk ends: no stores per level.)
       if (trace !== undefined) this.record(trace, level, tablePfn * 4096, index, dpa, lo, hi);
       // 2. Invalid, or the block encoding where no block is allowed (L0 without DS, L3).
-      if ((lo & 1) === 0) return this.fault(out, FAULT_TRANSLATION, level, access, privilege);
+      if ((lo & 1) === 0) return this.faultAt(out, FAULT_TRANSLATION, level, dpa, access, privilege);
       if ((lo & 2) === 0) {
-        if (level === 1 || level === 4) return this.fault(out, FAULT_TRANSLATION, level, access, privilege);
+        if (level === 1 || level === 4)
+          return this.faultAt(out, FAULT_TRANSLATION, level, dpa, access, privilege);
         break; // block
       }
       if (level === 1) break; // page
-      if ((hi & HI_TABLE_OA_HIGH) !== 0) return this.fault(out, FAULT_ADDRESS_SIZE, level, access, privilege);
+      if ((hi & HI_TABLE_OA_HIGH) !== 0)
+        return this.faultAt(out, FAULT_ADDRESS_SIZE, level, dpa, access, privilege);
       tableAttrs |= hi >>> HI_TABLE_ATTRS_SHIFT;
       tablePfn = (hi & 0xffff) * 0x10_0000 + ((lo & LO_ADDR_4K) >>> 12);
       level--;
     }
+    out.reads = 5 - level; // levels 4 … level were read
+    out.descriptorPa = dpa;
     if ((hi & HI_LEAF_OA_HIGH) !== 0) return this.fault(out, FAULT_ADDRESS_SIZE, level, access, privilege);
     // 3. Access flag and dirty state (arch-facts A7 step 4, A10).
     let next = lo;
@@ -331,6 +334,20 @@ export class Aarch64Mmu implements Mmu {
       raw: join64(lo, hi),
       entry: this.codec.decode(lo, hi, level),
     });
+  }
+
+  /** {@link fault} for a walk that ended at `level` on the descriptor at `dpa` (levels 4 … `level` read). */
+  private faultAt(
+    out: WalkResult,
+    kind: number,
+    level: number,
+    dpa: number,
+    access: AccessKind,
+    privilege: PrivilegeLevel,
+  ): false {
+    out.reads = 5 - level;
+    out.descriptorPa = dpa;
+    return this.fault(out, kind, level, access, privilege);
   }
 
   private fault(

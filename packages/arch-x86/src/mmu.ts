@@ -341,15 +341,23 @@ export class X86Mmu implements Mmu {
       lo = memory.readPairInFrame(tablePfn, index * 8, level);
       hi = memory.pairHi;
       dpa = tablePfn * 4096 + index * 8;
-      out.reads++;
-      out.descriptorPa = dpa;
+      // (out.reads and out.descriptorPa are written once, where the walk ends: no stores per level.)
       if (trace !== undefined) this.record(trace, level, tablePfn * 4096, index, dpa, lo, hi);
       // 2. Not present, reserved bits (arch-facts B4).
-      if ((lo & LO_P) === 0) return this.fault(out, FAULT_TRANSLATION, level, access, privilege, 0);
-      if ((hi & rsvdHi) !== 0) return this.fault(out, FAULT_RESERVED, level, access, privilege, 0);
+      if ((lo & LO_P) === 0) {
+        this.ended(out, level, dpa);
+        return this.fault(out, FAULT_TRANSLATION, level, access, privilege, 0);
+      }
+      if ((hi & rsvdHi) !== 0) {
+        this.ended(out, level, dpa);
+        return this.fault(out, FAULT_RESERVED, level, access, privilege, 0);
+      }
       if (level === 1) break;
       if ((lo & LO_PS) !== 0) {
-        if (level >= 4) return this.fault(out, FAULT_RESERVED, level, access, privilege, 0);
+        if (level >= 4) {
+          this.ended(out, level, dpa);
+          return this.fault(out, FAULT_RESERVED, level, access, privilege, 0);
+        }
         // QEMU: a 1 GiB PDPTE gets A before its reserved-bit and permission checks (arch-facts B7).
         if (level === 3 && update && (lo & LO_A) === 0) {
           lo = (lo | LO_A) >>> 0;
@@ -363,6 +371,7 @@ export class X86Mmu implements Mmu {
       tablePfn = (hi & HI_ADDR) * 0x10_0000 + (lo >>> 12);
       level--;
     }
+    this.ended(out, level, dpa);
     rwus &= lo;
     nx |= hi;
     let pfn: number;
@@ -567,6 +576,12 @@ export class X86Mmu implements Mmu {
       (lo & LO_G) !== 0 && this.pge,
       (next & LO_D) !== 0,
     );
+  }
+
+  /** Records in `out` a 4/5-level walk that ended at `level` on the descriptor at `dpa` (root … `level` read). */
+  private ended(out: WalkResult, level: number, dpa: number): void {
+    out.reads = this.rootLevel - level + 1;
+    out.descriptorPa = dpa;
   }
 
   private record(

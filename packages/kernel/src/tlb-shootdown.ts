@@ -70,8 +70,20 @@ const pageFlags = new WeakMap<ArchBackend, number>();
  * entry for the page tell the two flags (without ASIDs, `allAsids` is false: there is only ASID 0).
  */
 export function pageInvalidationFlags(arch: ArchBackend): number {
+  // The last backend asked, before the WeakMap (one look-up per copy-on-write fault otherwise).
+  if (arch === lastArch) return lastFlags;
   let flags = pageFlags.get(arch);
-  if (flags !== undefined) return flags;
+  if (flags === undefined) flags = probeFlags(arch);
+  lastArch = arch;
+  lastFlags = flags;
+  return flags;
+}
+
+let lastArch: ArchBackend | undefined;
+let lastFlags = -1;
+
+/** {@link pageInvalidationFlags} for a backend not seen yet: probes it and records the answer. */
+function probeFlags(arch: ArchBackend): number {
   const vpn = 0x1234;
   // Without ASIDs (asidBits 0: x86 without PCIDs) every translation is ASID 0's: `allAsids` is moot.
   const multi = arch.description.capabilities.asidBits > 0;
@@ -85,7 +97,7 @@ export function pageInvalidationFlags(arch: ArchBackend): number {
   };
   const exact = ops.length === 1 && dropped(asid, false, vpn) && !dropped(asid, false, vpn + 1);
   const allAsids = multi && dropped(2, false, vpn);
-  flags = exact ? (allAsids ? 1 : 0) | (dropped(asid, true, vpn) ? 2 : 0) : -1;
+  const flags = exact ? (allAsids ? 1 : 0) | (dropped(asid, true, vpn) ? 2 : 0) : -1;
   pageFlags.set(arch, flags);
   return flags;
 }
