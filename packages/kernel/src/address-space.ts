@@ -27,6 +27,7 @@ import {
   type NeutralEntry,
   vaOf,
 } from '@mmkit/core';
+import { PG_ANON_EXCLUSIVE } from './anon-exclusive.js';
 import type { KernelContext } from './context.js';
 import { breakCow, cowEvent, framesExclusive, upgradeLeaf } from './cow.js';
 import { copyIntoChild } from './fork-copy.js';
@@ -295,7 +296,7 @@ export class AddressSpace {
     // The frame was just allocated for the user: its reverse-map entry needs no state lookup.
     this.residentPages++;
     this.k.rmap.addAt(index, this, vpn);
-    this.k.anonExclusive.flags[index] = 1; // do_anonymous_page: RMAP_EXCLUSIVE
+    this.k.anonExclusive.flags[index] = PG_ANON_EXCLUSIVE; // a fresh frame (flags 0); do_anonymous_page: RMAP_EXCLUSIVE
     if (this.k.events.active) this.emitMap(vpn, pa, 1, this.k.anonAttrs);
     return true;
   }
