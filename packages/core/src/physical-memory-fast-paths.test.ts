@@ -104,7 +104,10 @@ describe('PhysicalMemory fast paths refuse what the general path refuses', () =>
       const got = m.readBytes(pa, P);
       expect(got[8], name).toBe(5);
       got[8] = 0;
-      expect(got.every((b) => b === 0), `${name}: the rest of the frame is zero`).toBe(true);
+      expect(
+        got.every((b) => b === 0),
+        `${name}: the rest of the frame is zero`,
+      ).toBe(true);
     }
     // copyFrame and writeFrameFrom take a recycled slot without zeroing it: every byte is theirs.
     const m = fresh();

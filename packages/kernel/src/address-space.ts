@@ -484,10 +484,12 @@ export class AddressSpace {
 
   /**
    * Maps the shared zero page read-only at `vpn` for a read fault in private anonymous VMA `v`
-   * (Linux `do_anonymous_page` without FAULT_FLAG_WRITE). False when out of memory for a table.
+   * (Linux `do_anonymous_page` without FAULT_FLAG_WRITE: `pte_mkspecial(pfn_pte(zero_pfn,
+   * vm_page_prot))`, so the leaf is special). False when out of memory for a table.
    */
   mapZeroPage(vpn: number, v: VmaValue): boolean {
-    if (!this.mapPage(vpn, this.k.zeroPage, this.k.readOnlyAttrsFor(v)).ok) return false;
+    const k = this.k;
+    if (!this.mapPage(vpn, k.zeroPage, k.specialAttrs(k.readOnlyAttrsFor(v))).ok) return false;
     cowEvent(this.k, this, 'zero-page', vpn, this.k.zeroPage, this.k.zeroPage, 1);
     return true;
   }
