@@ -429,4 +429,17 @@ describe('software dirty bit (Linux PTE_DIRTY, bit 55)', () => {
       /PTE_DIRTY/,
     );
   });
+
+  it('bit 56 is named Linux PTE_SPECIAL (software bit 1, capabilities.softwareSpecial)', () => {
+    expect(linux.description.capabilities.softwareSpecial).toBe(2);
+    // The zero page as a read fault maps it: L3, EL0 r-- (AP = 11), AF, nG, PTE_SPECIAL.
+    const raw = 0x0160_0000_4029_afc3n;
+    const e = linux.codec.decode(Number(raw & 0xffff_ffffn), Number(raw >> 32n), 1);
+    expect(e.kind === 'leaf' && e.attrs.software).toBe(2);
+    const meaning = linux.codec.describe(raw, 1).find((f) => f.name === 'SW')!.meaning;
+    expect(meaning).toMatch(/bit 56 = Linux PTE_SPECIAL: special/);
+    expect(meaning).not.toMatch(/PTE_DIRTY/);
+    const both = linux.codec.describe(raw | (1n << 55n), 1).find((f) => f.name === 'SW')!.meaning;
+    expect(both).toMatch(/PTE_DIRTY.*PTE_SPECIAL/);
+  });
 });

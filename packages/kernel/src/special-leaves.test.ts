@@ -9,6 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
+import { dumpPageTable, formatDump } from './inspect.js';
 import { bootKernel, type Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
@@ -118,6 +119,31 @@ describe.each(CONFIGS)('special leaves (pte_mkspecial) on $name', (c) => {
     expect(raw(k, p, dev.va) & specialBit(k)).toBe(specialBit(k));
     ok(k.mprotect(p, dev.va, 4096, RW));
     expect(raw(k, p, dev.va) & specialBit(k)).toBe(specialBit(k));
+    clean(k);
+  });
+});
+
+describe.each(CONFIGS)('dumpPageTable / formatDump on $name', (c) => {
+  it('name the zero page and device leaves special, and dirty as Linux pte_dirty sees it', () => {
+    const k = boot(c);
+    const p = k.createProcess();
+    const va = mapAnon(k, p, 2);
+    ok(k.load(p, va, 8));
+    ok(k.store(p, va + PAGE, 8, 1n));
+    ok(k.mprotect(p, va, 2 * 4096, PROT.READ)); // a dirty page made read-only (arm64: PTE_DIRTY)
+    const dev = mapDevice(k, p);
+    const lines = dumpPageTable(k, p);
+    const text = formatDump(lines);
+    const at = (v: bigint) => {
+      const i = lines.findIndex((l) => l.entry.kind === 'leaf' && l.va === v);
+      return { line: lines[i]!, text: text[i]! };
+    };
+    expect(at(va).line).toMatchObject({ special: true, dirty: false });
+    expect(at(va).text).toMatch(/ user r-[-x] .* AF special nG$/);
+    expect(at(va + PAGE).line).toMatchObject({ special: false, dirty: true });
+    expect(at(va + PAGE).text).toMatch(/ AF dirty nG$/);
+    expect(at(dev.va).line.special).toBe(true);
+    expect(at(dev.va).text).toMatch(/ special nG$/);
     clean(k);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { type ArchBackend, type LeafAttributes, MEMORY_TYPES, modifyLeaf } from '@mmkit/core';
 import { AttributeChooser, type LeafTemplate, leafTemplate } from './attributes.js';
-import { invalidArgument } from './syscalls.js';
+import { checkLeafAttributes, invalidArgument } from './syscalls.js';
 import type { VmaValue } from './vma.js';
 
 /** The level-1 templates of one VMA value, as {@link VmaAttributes.pageTemplates} leaves them. */
@@ -124,6 +124,7 @@ export class VmaAttributes implements PageTemplates {
     if (bit === 0) return attrs;
     let a = this.specials.get(attrs);
     if (a === undefined) {
+      checkLeafAttributes('attrs', attrs);
       const made = { ...attrs, software: attrs.software | bit };
       // Canonical form: what the tables decode to (as the chooser's attributes are).
       const raw = this.arch.codec.encode({ kind: 'leaf', pa: 0, attrs: made }, level);
