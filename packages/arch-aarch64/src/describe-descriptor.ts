@@ -226,7 +226,9 @@ function describeLeaf(value: bigint, level: number, config: DescribeConfig, leve
   const oaHigh = bitsOf(value, 49, 48);
   let dbmMeaning: string;
   if (!config.hardwareDirty)
-    dbmMeaning = dbm ? 'set but ignored (TCR_EL1.HD = 0): a write to AP[2] = 1 faults' : 'clear';
+    dbmMeaning = dbm
+      ? 'set but ignored (TCR_EL1.HD = 0): Linux PTE_WRITE; a write to AP[2] = 1 faults'
+      : 'clear';
   else if (!dbm) dbmMeaning = 'clear: hardware never makes this entry writable';
   else
     dbmMeaning = ap2

@@ -304,7 +304,8 @@ describe('AArch64 without hardware dirty state (TCR_EL1.HD = 0)', () => {
     const va = map(k, p, 1, RW, PRIV);
     ok(k.store(p, va, 8, 1n));
     const d = raw(k, p, va);
-    expect([bit(d, 7), bit(d, 10), bit(d, 55)]).toEqual([0, 1, 1]);
+    // pte_mkwrite(pte_mkdirty()): PTE_RDONLY clear, AF, PTE_WRITE (DBM, ignored without HD), PTE_DIRTY.
+    expect([bit(d, 7), bit(d, 10), bit(d, 51), bit(d, 55)]).toEqual([0, 1, 1, 1]);
     ok(k.madvise(p, va, 4096, MADV.FREE));
     // Software dirty tracking: clean means read-only (pte_mkclean sets PTE_RDONLY); no PTE bit
     // marks the advice (bits 55-58 all clear): the frame carries it.

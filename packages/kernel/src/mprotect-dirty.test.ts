@@ -204,11 +204,13 @@ describe('mprotect on AArch64 without hardware dirty state (TCR_EL1.HD = 0)', ()
       const r = k.mmap(p, 0, 2 * 4096, RW, MAP.PRIVATE | MAP.ANONYMOUS);
       if (!r.ok) throw new Error(r.detail);
       ok(k.store(p, r.value, 8, 0xabn));
-      // Software dirty tracking: a writable leaf is dirty (AP[2] = 0) and DBM is not used.
+      // Software dirty tracking: a writable leaf is dirty (AP[2] = 0); DBM, which the hardware
+      // ignores, is Linux's PTE_WRITE, set on every writable leaf (pte_mkwrite).
       const b = raw(k, p, r.value);
-      expect([(b & A64_AP2) === 0n, (b & A64_DBM) === 0n, (b & A64_AF) !== 0n]).toEqual([true, true, true]);
+      expect([(b & A64_AP2) === 0n, (b & A64_DBM) !== 0n, (b & A64_AF) !== 0n]).toEqual([true, true, true]);
       ok(k.mprotect(p, r.value, 4096, PROT.READ));
-      expect(raw(k, p, r.value).toString(16)).toBe((b | A64_AP2 | A64_SW_DIRTY).toString(16));
+      // pte_wrprotect: PTE_RDONLY set, PTE_WRITE cleared, PTE_DIRTY kept.
+      expect(raw(k, p, r.value).toString(16)).toBe(((b | A64_AP2 | A64_SW_DIRTY) & ~A64_DBM).toString(16));
       ok(k.mprotect(p, r.value, 4096, RW));
       expect(raw(k, p, r.value).toString(16)).toBe((b | A64_SW_DIRTY).toString(16));
       expect(k.load(p, r.value, 8)).toMatchObject({ ok: true, value: 0xabn });
