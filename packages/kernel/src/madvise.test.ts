@@ -280,6 +280,23 @@ describe.each(CONFIGS)('madvise on $name', (c) => {
     clean(k);
   });
 
+  it('audit() catches a lazy-free mark on a frame that is not a USER frame', () => {
+    const e = setup(c);
+    const { k, p } = e;
+    expect(k.madvise(p, e.base, 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    clean(k); // a USER frame with the mark is fine
+    const pa = leafOf(k, p, e.base)!.pa;
+    expect(k.munmap(p, e.base, 4096)).toEqual({ ok: true, value: 0 });
+    clean(k);
+    const i = k.allocator.frameIndex(pa);
+    k.anonExclusive.flags[i] = k.anonExclusive.flags[i]! | 2; // plant the mark on the free frame
+    expect(audit(k).problems).toEqual([
+      `MADV_FREE (lazy-free) mark on frame 0x${pa.toString(16).toUpperCase()}, which is not a USER frame`,
+    ]);
+    k.anonExclusive.flags[i] = 0;
+    clean(k);
+  });
+
   it('FREE: the mark goes with the frame (freed by munmap, never inherited by its next user)', () => {
     const e = setup(c);
     const { k, p } = e;

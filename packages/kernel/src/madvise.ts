@@ -484,6 +484,26 @@ export function checkFramePa(k: KernelContext, pa: unknown): asserts pa is numbe
     throw invalidArgument('pa', pa, 'a page-aligned physical address');
 }
 
+/**
+ * The audit of the MADV_FREE marks: only a USER frame may carry one (the allocator zeroes a
+ * frame's page flags when it frees it). Pushes each other frame carrying it to `problems`.
+ */
+export function auditLazyFree(k: KernelContext, problems: string[]): void {
+  const flags = k.anonExclusive.flags;
+  let any = false;
+  for (let i = 0; i < flags.length; i++)
+    if ((flags[i]! & PG_LAZYFREE) !== 0) {
+      any = true;
+      break;
+    }
+  if (!any) return;
+  const { allocator } = k;
+  allocator.forEachFrame((pa, state) => {
+    if (state !== FrameState.USER && (flags[allocator.frameIndex(pa)]! & PG_LAZYFREE) !== 0)
+      problems.push(`MADV_FREE (lazy-free) mark on frame ${hex(pa)}, which is not a USER frame`);
+  });
+}
+
 /** Whether the page `vpn` of `space` maps a frame MADV_FREE marked lazy free ({@link isLazyFreeFrame}). */
 export function isLazyFree(k: KernelContext, space: AddressSpace, vpn: number): boolean {
   const ref = space.lookup(vpn);
