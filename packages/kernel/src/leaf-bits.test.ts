@@ -211,7 +211,7 @@ describe.each(CONFIGS)('leaf bits Linux installs: $name', (c) => {
   it('a lazily upgraded leaf keeps its state and is made young and dirty by a write (wp_page_reuse)', () => {
     const { k, p } = boot(c);
     // A MAP_SHARED mapping with a page the seed API mapped read-only, old and with a software
-    // bit (value 4, not the dirty or lazy-free bit): the write is a permission fault the VMA
+    // bit (value 4: neither arm64 PTE_DIRTY nor the special bit): the write is a permission fault the VMA
     // allows in a non-copy-on-write VMA.
     const va = map(k, p, 1, RW, MAP.SHARED | MAP.ANONYMOUS);
     const ro = k.readOnlyAttrsFor(p.space.vmas.find(Number(va / PAGE))!.value);
