@@ -58,6 +58,8 @@ describe('the AArch64 description (arch-facts A1, A2, A3)', () => {
       flushOnAccessedClear: true,
       // Linux arm64 PTE_DIRTY = bit 55 = software bit 0 (bits [58:55]).
       softwareDirty: 1,
+      // Linux arm64 PTE_SPECIAL = bit 56 = software bit 1.
+      softwareSpecial: 2,
     });
     const sw = createAarch64Arch({ hardwareAccessFlag: false });
     expect([

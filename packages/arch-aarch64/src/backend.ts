@@ -134,6 +134,9 @@ export function createAarch64Arch(options: Aarch64Options = {}): Aarch64Backend 
       // `pte_wrprotect` / `pte_modify` keep a write-protected leaf's dirty state (arch-facts A10:
       // without write permission, AP[2] = 1 cannot say "dirty").
       softwareDirty: 1,
+      // Software bit 1 = descriptor bit 56, Linux arm64 `PTE_SPECIAL` (pgtable-prot.h): the zero
+      // page and PFN maps (`pte_mkspecial`).
+      softwareSpecial: 2,
     }),
     rootTableBytes: 4096,
     faultRegisters: Object.freeze(['ESR_EL1', 'FAR_EL1'] as const),

@@ -226,7 +226,9 @@ function describeLeaf(value: bigint, level: number, config: DescribeConfig, leve
   const oaHigh = bitsOf(value, 49, 48);
   let dbmMeaning: string;
   if (!config.hardwareDirty)
-    dbmMeaning = dbm ? 'set but ignored (TCR_EL1.HD = 0): a write to AP[2] = 1 faults' : 'clear';
+    dbmMeaning = dbm
+      ? 'set but ignored (TCR_EL1.HD = 0): Linux PTE_WRITE; a write to AP[2] = 1 faults'
+      : 'clear';
   else if (!dbm) dbmMeaning = 'clear: hardware never makes this entry writable';
   else
     dbmMeaning = ap2
@@ -258,17 +260,22 @@ function describeLeaf(value: bigint, level: number, config: DescribeConfig, leve
       bitsOf(value, 53, 53) ? 'EL1 execute-never' : 'EL1 may execute (unless EL0 can write)',
     ),
     field('UXN', value, 54, 54, bitsOf(value, 54, 54) ? 'EL0 execute-never' : 'EL0 may execute'),
-    field(
-      'SW',
-      value,
-      58,
-      55,
-      bitsOf(value, 55, 55)
-        ? 'reserved for software (mmkit `software` value); bit 55 = Linux PTE_DIRTY: dirty, kept while write-protected'
-        : 'reserved for software (mmkit `software` value)',
-    ),
+    field('SW', value, 58, 55, softwareMeaning(value)),
     field('ignored', value, 62, 59, 'ignored by hardware (POIndex / PBHA with FEAT_S1POE / FEAT_HPDS2)'),
     field('ignored', value, 63, 63, 'ignored by hardware (Linux uses it as a software bit)'),
   );
   return out;
+}
+
+/**
+ * The meaning of a leaf's software bits [58:55] as Linux arm64 uses them: bit 55 `PTE_DIRTY`
+ * (dirty, kept while write-protected), bit 56 `PTE_SPECIAL` (`pte_mkspecial`: the zero page or a
+ * PFN map, no page to count).
+ */
+function softwareMeaning(value: bigint): string {
+  const named: string[] = [];
+  if (bitsOf(value, 55, 55)) named.push('bit 55 = Linux PTE_DIRTY: dirty, kept while write-protected');
+  if (bitsOf(value, 56, 56))
+    named.push('bit 56 = Linux PTE_SPECIAL: special (the zero page or a PFN map: no page to count)');
+  return ['reserved for software (mmkit `software` value)', ...named].join('; ');
 }

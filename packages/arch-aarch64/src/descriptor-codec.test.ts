@@ -87,22 +87,23 @@ describe('arch-facts A5 worked encodings (MAIR Attr0 = Device-nGnRnE, Attr1 = No
     const entry = leaf(0x4000_0000, { user: NONE, kernel: RWX, dirty: true });
     expect(decode(a5, 0x0040_0000_4000_0705n, 2)).toEqual(entry);
     expect(decode(a5NoHd, 0x0040_0000_4000_0705n, 2)).toEqual(entry);
-    // Without HD the encoding is exactly the worked one; with HD mmkit adds DBM (Linux PTE_WRITE).
-    expect(encode(a5NoHd, entry, 2)).toBe(0x0040_0000_4000_0705n);
+    // mmkit adds DBM (Linux PTE_WRITE, which pte_mkwrite sets on every writable leaf) with or
+    // without HD; without HD the hardware ignores it, and the worked encoding decodes the same.
+    expect(encode(a5NoHd, entry, 2)).toBe(0x0048_0000_4000_0705n);
     expect(encode(a5, entry, 2)).toBe(0x0048_0000_4000_0705n);
   });
 
   it('A5: L2 2 MiB block, Device idx0, AF, PXN + UXN = 0x0060_0000_0800_0401 (SH = 00 decodes; mmkit encodes SH = 11)', () => {
     const entry = leaf(0x0800_0000, { user: NONE, kernel: RW_, memoryType: 'device', dirty: true });
     expect(decode(a5NoHd, 0x0060_0000_0800_0401n, 2)).toEqual(entry);
-    expect(encode(a5NoHd, entry, 2)).toBe(0x0060_0000_0800_0701n);
+    expect(encode(a5NoHd, entry, 2)).toBe(0x0068_0000_0800_0701n); // + DBM (PTE_WRITE)
   });
 
   it('A5: L3 page, PA 0x4000_1000, idx0 (Linux MT_NORMAL), SH = 11, AF, AP = 00 = 0x0000_0000_4000_1703', () => {
     // UXN = 0 with AP = 00: EL0 may execute but not read (arch-facts A6).
     const entry = leaf(0x4000_1000, { user: __X, kernel: RWX, dirty: true });
     expect(decode(linuxNoHd, 0x0000_0000_4000_1703n, 1)).toEqual(entry);
-    expect(encode(linuxNoHd, entry, 1)).toBe(0x0000_0000_4000_1703n);
+    expect(encode(linuxNoHd, entry, 1)).toBe(0x0008_0000_4000_1703n); // + DBM (PTE_WRITE)
     // With the A5 MAIR, index 0 is Device-nGnRnE.
     expect(decode(a5, 0x0000_0000_4000_1703n, 1)).toMatchObject({ attrs: { memoryType: 'device' } });
   });
@@ -157,10 +158,14 @@ describe('Linux arm64 pgtable-prot.h values (Linux MAIR_EL1_SET, HA + HD; arch-f
     expect(encode(linux, entry, 1)).toBe(value);
   });
 
-  it('A10: PAGE_KERNEL without HD decodes the same (writable = AP[2] = 0) and encodes without DBM', () => {
+  it('A10: PAGE_KERNEL without HD decodes the same (writable = AP[2] = 0) and encodes Linux’s bytes (DBM = PTE_WRITE kept)', () => {
     const entry = leaf(PA, { user: NONE, kernel: RW_, dirty: true });
     expect(decode(linuxNoHd, 0x0068_0000_0000_0703n | BigInt(PA), 1)).toEqual(entry);
-    expect(encode(linuxNoHd, entry, 1)).toBe(0x0060_0000_0000_0703n | BigInt(PA));
+    // Linux sets PTE_WRITE (bit 51 = DBM) on every writable leaf whatever TCR_EL1.HD says; the
+    // hardware ignores it without HD (arch-facts A10), so the architecture's form without it
+    // decodes to the same entry.
+    expect(encode(linuxNoHd, entry, 1)).toBe(0x0068_0000_0000_0703n | BigInt(PA));
+    expect(decode(linuxNoHd, 0x0060_0000_0000_0703n | BigInt(PA), 1)).toEqual(entry);
   });
 
   it('A10: without HD, PAGE_SHARED (DBM + AP[2] = 1) decodes as read-only: DBM is ignored', () => {
@@ -428,5 +433,18 @@ describe('software dirty bit (Linux PTE_DIRTY, bit 55)', () => {
     expect(linux.codec.describe(raw & ~(1n << 55n), 1).find((f) => f.name === 'SW')!.meaning).not.toMatch(
       /PTE_DIRTY/,
     );
+  });
+
+  it('bit 56 is named Linux PTE_SPECIAL (software bit 1, capabilities.softwareSpecial)', () => {
+    expect(linux.description.capabilities.softwareSpecial).toBe(2);
+    // The zero page as a read fault maps it: L3, EL0 r-- (AP = 11), AF, nG, PTE_SPECIAL.
+    const raw = 0x0160_0000_4029_afc3n;
+    const e = linux.codec.decode(Number(raw & 0xffff_ffffn), Number(raw >> 32n), 1);
+    expect(e.kind === 'leaf' && e.attrs.software).toBe(2);
+    const meaning = linux.codec.describe(raw, 1).find((f) => f.name === 'SW')!.meaning;
+    expect(meaning).toMatch(/bit 56 = Linux PTE_SPECIAL: special/);
+    expect(meaning).not.toMatch(/PTE_DIRTY/);
+    const both = linux.codec.describe(raw | (1n << 55n), 1).find((f) => f.name === 'SW')!.meaning;
+    expect(both).toMatch(/PTE_DIRTY.*PTE_SPECIAL/);
   });
 });

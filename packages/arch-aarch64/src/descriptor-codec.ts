@@ -17,7 +17,9 @@
  * writable leaf is encoded the Linux way: DBM = 1 (Linux `PTE_WRITE`) and
  * AP[2] = 1 while clean, 0 once dirty. Without it, DBM is ignored by the
  * hardware, so a writable leaf has AP[2] = 0 and is always dirty (software
- * dirty tracking maps a clean page read-only and handles the Permission fault).
+ * dirty tracking maps a clean page read-only and handles the Permission fault);
+ * DBM is still set on it, as Linux's `pte_mkwrite` sets `PTE_WRITE` (= DBM) on
+ * every writable leaf whatever TCR_EL1.HD says.
  *
  * Software entries (bit 0 = 0, non-zero) carry a payload in bits [52:1]; the
  * hardware ignores bits [63:1] of an invalid descriptor.
@@ -270,7 +272,9 @@ export class Aarch64DescriptorCodec implements DescriptorCodec {
     if (!Number.isInteger(sw) || sw < 0 || sw > 15)
       fail(`software value ${sw} does not fit bits [58:55] (0 … 15)`);
     const ap2 = !writable || (hd && !a.dirty);
-    const dbm = writable && hd;
+    // DBM is Linux's PTE_WRITE (bit 51): `pte_mkwrite` sets it on every writable leaf, with or
+    // without hardware dirty management (TCR_EL1.HD = 0: the hardware ignores it, arch-facts A10).
+    const dbm = writable;
     const lo =
       (pa % TWO_32) |
       LO_VALID |

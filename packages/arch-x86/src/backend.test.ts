@@ -102,7 +102,11 @@ describe('the four descriptions (arch-facts B1)', () => {
       contiguousEntries: 0,
       // Linux x86 ptep_clear_flush_young deliberately does not flush.
       flushOnAccessedClear: false,
+      // Linux _PAGE_SPECIAL = bit 9 (_PAGE_BIT_SOFTW1) = software bit 0, in every mode.
+      softwareSpecial: 1,
     });
+    for (const mode of ['x86_64-la57', 'x86-pae', 'x86-32'] as const)
+      expect(caps({ mode }).softwareSpecial).toBe(1);
     expect(caps({ mode: 'x86-32' })).toMatchObject({
       noExecute: false,
       asidBits: 0,

@@ -154,6 +154,9 @@ export function createX86Arch(options: X86Options): X86Backend {
       // Linux x86 `ptep_clear_flush_young` deliberately does not flush: a stale TLB entry only
       // delays the next A update (imprecise ageing), never corrupts anything.
       flushOnAccessedClear: false,
+      // Software bit 0 = entry bit 9, Linux `_PAGE_SPECIAL` (`_PAGE_BIT_SOFTW1`, pgtable_types.h),
+      // in every mode (ARCH_HAS_PTE_SPECIAL is selected for all x86): the zero page and PFN maps.
+      softwareSpecial: 1,
     }),
     rootTableBytes: mode === 'x86-pae' ? 32 : 4096,
     faultRegisters: Object.freeze(['#PF error code', 'CR2'] as const),

@@ -200,7 +200,17 @@ export function describeEntry(value: bigint, level: number, f: X86Format): Field
     }
     out.push(field('ignored', value, 8, 8, 'ignored in an entry that references a table (no G)'));
   }
-  out.push(field('AVL', value, 11, 9, 'available to software'));
+  out.push(
+    field(
+      'AVL',
+      value,
+      11,
+      9,
+      leaf && bitsOf(value, 9, 9)
+        ? 'available to software; bit 9 = Linux _PAGE_SPECIAL: special (the zero page or a PFN map: no page to count)'
+        : 'available to software',
+    ),
+  );
   const next = names[level - 1];
   if (!f.wide) {
     if (large) {

@@ -530,6 +530,19 @@ describe('describe() explains every bit in the manual names', () => {
     expect(fields.find((f) => f.name === 'XD')!.meaning).toBe('1: execute-disable');
   });
 
+  it('names bit 9 of a leaf Linux _PAGE_SPECIAL (every mode), not of a table entry', () => {
+    for (const codec of [x64.codec, pae.codec, createX86Arch({ mode: 'x86-32' }).codec]) {
+      const avl = (raw: bigint, level: number) =>
+        codec.describe(raw, level).find((f) => f.name === 'AVL')!.meaning;
+      expect(avl(0x10_2225n, 1)).toMatch(/bit 9 = Linux _PAGE_SPECIAL: special/);
+      expect(avl(0x10_2025n, 1)).toBe('available to software');
+      expect(avl(0x10_2227n, 2)).toBe('available to software'); // a page directory entry (a table)
+    }
+    expect(x64.codec.describe(0x10_2425n, 1).find((f) => f.name === 'AVL')!.meaning).toBe(
+      'available to software',
+    );
+  });
+
   it('names the fields of a PAE PDPTE, a 1 GiB page, a PML4E with PS and a 4 MiB PDE', () => {
     expect(pae.codec.describe(0x10_3001n, 3).map((f) => `${f.name}${f.bits}`)).toEqual([
       'P[0]',

@@ -397,6 +397,14 @@ export interface ArchCapabilities {
    * keeps through `_PAGE_CHG_MASK`). See `modifyLeaf` and `isLeafDirty`.
    */
   readonly softwareDirty?: number;
+  /**
+   * The bit of {@link LeafAttributes.software} that marks a *special* leaf: one mapping a frame
+   * with no page to reference count (Linux `pte_mkspecial`: the shared zero page, `remap_pfn_range`
+   * / `vmf_insert_pfn` device memory), which the kernel's `vm_normal_page` then skips. arm64 `2`
+   * (descriptor bit 56, `PTE_SPECIAL`), x86 `1` (bit 9, `_PAGE_SPECIAL` = `_PAGE_BIT_SOFTW1`, in
+   * every paging mode: x86 selects ARCH_HAS_PTE_SPECIAL unconditionally). Absent or 0: none.
+   */
+  readonly softwareSpecial?: number;
 }
 
 /** Readonly description of a paging format. */

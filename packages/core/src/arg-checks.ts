@@ -200,16 +200,13 @@ export function checkDescription(what: string, value: unknown): ArchDescription 
   checkRangeField(`${what}.kernelRange`, field(d, 'kernelRange', what));
   const caps = checkObject(`${what}.capabilities`, field(d, 'capabilities', what));
   checkInt(`${what}.capabilities.contiguousEntries`, field(caps, 'contiguousEntries', what), 0, 2 ** 20);
-  const swDirty = field(caps, 'softwareDirty', what);
-  if (swDirty !== undefined) {
+  for (const name of ['softwareDirty', 'softwareSpecial'] as const) {
+    const bit = field(caps, name, what);
+    if (bit === undefined) continue;
     // One bit of the packed software value (LeafAttributes.software), or 0 for none.
-    const m = checkInt(`${what}.capabilities.softwareDirty`, swDirty, 0, 2 ** 31);
+    const m = checkInt(`${what}.capabilities.${name}`, bit, 0, 2 ** 31);
     if ((m & (m - 1)) !== 0)
-      throw new InvalidArgumentError(
-        `${what}.capabilities.softwareDirty`,
-        m,
-        'one bit (a power of two) or 0',
-      );
+      throw new InvalidArgumentError(`${what}.capabilities.${name}`, m, 'one bit (a power of two) or 0');
   }
   checkInt(`${what}.rootTableBytes`, field(d, 'rootTableBytes', what), bytes, 2 ** 20);
   const types = field(d, 'memoryTypes', what);

@@ -104,6 +104,12 @@ describe('modifyLeaf (Linux pte_modify)', () => {
       () => isLeafDirty(description(0.5), leaf(true)),
       'isLeafDirty description.capabilities.softwareDirty',
     );
+    const special = (v: number): ArchDescription => {
+      const d = description(1);
+      return { ...d, capabilities: { ...d.capabilities, softwareSpecial: v } };
+    };
+    bad(() => isLeafDirty(special(6), leaf(true)), 'isLeafDirty description.capabilities.softwareSpecial');
+    expect(() => isLeafDirty(special(2), leaf(true))).not.toThrow();
   });
 });
 

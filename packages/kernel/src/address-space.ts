@@ -27,6 +27,7 @@ import {
   type NeutralEntry,
   vaOf,
 } from '@mmkit/core';
+import { PG_ANON_EXCLUSIVE } from './anon-exclusive.js';
 import type { KernelContext } from './context.js';
 import { breakCow, cowEvent, framesExclusive, upgradeLeaf } from './cow.js';
 import { copyIntoChild } from './fork-copy.js';
@@ -295,7 +296,7 @@ export class AddressSpace {
     // The frame was just allocated for the user: its reverse-map entry needs no state lookup.
     this.residentPages++;
     this.k.rmap.addAt(index, this, vpn);
-    this.k.anonExclusive.flags[index] = 1; // do_anonymous_page: RMAP_EXCLUSIVE
+    this.k.anonExclusive.flags[index] = PG_ANON_EXCLUSIVE; // a fresh frame (flags 0); do_anonymous_page: RMAP_EXCLUSIVE
     if (this.k.events.active) this.emitMap(vpn, pa, 1, this.k.anonAttrs);
     return true;
   }
@@ -487,10 +488,12 @@ export class AddressSpace {
 
   /**
    * Maps the shared zero page read-only at `vpn` for a read fault in private anonymous VMA `v`
-   * (Linux `do_anonymous_page` without FAULT_FLAG_WRITE). False when out of memory for a table.
+   * (Linux `do_anonymous_page` without FAULT_FLAG_WRITE: `pte_mkspecial(pfn_pte(zero_pfn,
+   * vm_page_prot))`, so the leaf is special). False when out of memory for a table.
    */
   mapZeroPage(vpn: number, v: VmaValue): boolean {
-    if (!this.mapPage(vpn, this.k.zeroPage, this.k.readOnlyAttrsFor(v)).ok) return false;
+    const k = this.k;
+    if (!this.mapPage(vpn, k.zeroPage, k.specialAttrs(k.readOnlyAttrsFor(v))).ok) return false;
     cowEvent(this.k, this, 'zero-page', vpn, this.k.zeroPage, this.k.zeroPage, 1);
     return true;
   }

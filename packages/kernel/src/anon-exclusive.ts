@@ -43,6 +43,14 @@ import { hex, PAGE_SIZE, vaOf } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 import { isCowVma } from './vma.js';
 
+/** @internal Page-flag bit of {@link AnonExclusive.flags}: PG_anon_exclusive. */
+export const PG_ANON_EXCLUSIVE = 1;
+/**
+ * @internal Page-flag bit of {@link AnonExclusive.flags}: a lazily freed anonymous page (MADV_FREE;
+ * Linux clears PG_swapbacked, `folio_mark_lazyfree`). Set and cleared by madvise.ts only.
+ */
+export const PG_LAZYFREE = 2;
+
 /** @internal What {@link AnonExclusive} needs of the page allocator. */
 export interface FrameIndexer {
   /** Frame-table index of the frame containing `pa`, or -1 outside the pool. */
@@ -55,7 +63,11 @@ export interface FrameIndexer {
 
 /** @internal PG_anon_exclusive of every frame (see the module documentation). */
 export class AnonExclusive {
-  /** Per frame-table index (`PageAllocator.frameIndex`): 1 when the frame is anon-exclusive. */
+  /**
+   * Per frame-table index (`PageAllocator.frameIndex`): the frame's page flags, bit 0
+   * ({@link PG_ANON_EXCLUSIVE}) PG_anon_exclusive, bit 1 ({@link PG_LAZYFREE}) the MADV_FREE mark
+   * (madvise.ts); all zeroed when the frame is freed.
+   */
   readonly flags: Uint8Array;
   /** Frame-table indices whose flag the fork under way cleared (restored if the fork fails). */
   private forkCleared = new Int32Array(1024);
@@ -70,7 +82,7 @@ export class AnonExclusive {
   /** Whether frame `pa` is anon-exclusive (false for a frame outside the pool). */
   has(pa: number): boolean {
     const i = this.allocator.frameIndex(pa);
-    return i >= 0 && this.flags[i] === 1;
+    return i >= 0 && (this.flags[i]! & PG_ANON_EXCLUSIVE) !== 0;
   }
 
   /** Whether each of the `pages` frames from `pa` is anon-exclusive. */
@@ -87,12 +99,12 @@ export class AnonExclusive {
     const { allocator, flags } = this;
     if (pages === 1) {
       const i = allocator.frameIndex(pa);
-      if (i >= 0) flags[i] = 1;
+      if (i >= 0) flags[i] = flags[i]! | PG_ANON_EXCLUSIVE;
       return;
     }
     for (let j = 0; j < pages; j++) {
       const i = allocator.frameIndex(pa + j * PAGE_SIZE);
-      if (i >= 0) flags[i] = 1;
+      if (i >= 0) flags[i] = flags[i]! | PG_ANON_EXCLUSIVE;
     }
   }
 
@@ -101,7 +113,7 @@ export class AnonExclusive {
     const { allocator, flags } = this;
     for (let j = 0; j < pages; j++) {
       const i = allocator.frameIndex(pa + j * PAGE_SIZE);
-      if (i >= 0) flags[i] = 0;
+      if (i >= 0) flags[i] = flags[i]! & ~PG_ANON_EXCLUSIVE;
     }
   }
 
@@ -124,8 +136,8 @@ export class AnonExclusive {
   /** {@link share} for frame-table index `i` (fork's table-at-a-time copy). */
   shareIndex(i: number): void {
     const flags = this.flags;
-    if (flags[i] !== 1) return;
-    flags[i] = 0;
+    if ((flags[i]! & PG_ANON_EXCLUSIVE) === 0) return;
+    flags[i] = flags[i]! & ~PG_ANON_EXCLUSIVE;
     let log = this.forkCleared;
     const n = this.forkClearedCount;
     if (n === log.length) {
@@ -140,7 +152,10 @@ export class AnonExclusive {
   /** The fork failed (nothing may change): the flags it cleared are set again. */
   rollbackFork(): void {
     const { flags, forkCleared } = this;
-    for (let j = 0; j < this.forkClearedCount; j++) flags[forkCleared[j]!] = 1;
+    for (let j = 0; j < this.forkClearedCount; j++) {
+      const i = forkCleared[j]!;
+      flags[i] = flags[i]! | PG_ANON_EXCLUSIVE;
+    }
     this.forkClearedCount = 0;
   }
 
@@ -148,7 +163,7 @@ export class AnonExclusive {
   count(): number {
     const flags = this.flags;
     let n = 0;
-    for (let i = 0; i < flags.length; i++) n += flags[i]!;
+    for (let i = 0; i < flags.length; i++) n += flags[i]! & PG_ANON_EXCLUSIVE;
     return n;
   }
 }

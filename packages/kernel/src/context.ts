@@ -106,6 +106,8 @@ export interface KernelContext {
   readOnlyAttrsFor(v: VmaValue, level?: number): LeafAttributes;
   /** Leaf attributes for a VMA's pages at `level` (what the page tables may grant). */
   attrsFor(v: VmaValue, level?: number): LeafAttributes;
+  /** The kernel's cached `attrs` (of `level`) made special (Linux `pte_mkspecial`: the zero page, device leaves; vma-attributes.ts). */
+  specialAttrs(attrs: LeafAttributes, level?: number): LeafAttributes;
   /** Leaf attributes the backend can express for a request. */
   leafAttributes(req: MappingRequest, level?: number): LeafAttributes;
   /** Runs the TLB maintenance of an obligation on every CPU and settles it. */

@@ -18,7 +18,7 @@
 import { type LeafAttributes, sameLeafAttributes, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
-import { isLazyFree, LAZY_FREE_SOFTWARE_BIT } from './madvise.js';
+import { isLazyFree } from './madvise.js';
 import { FrameState } from './page-allocator.js';
 import { keptState } from './space-ranges.js';
 import { freeSwapForReuse } from './swap-cache.js';
@@ -41,10 +41,9 @@ export function framesExclusive(k: KernelContext, pa: number, pages: number): bo
  * page): Linux `wp_page_reuse` (`pte_mkyoung`, then `maybe_mkwrite(pte_mkdirty(entry))`,
  * `ptep_set_access_flags`) and the spurious-fault path of `handle_pte_fault` (`pte_mkyoung`, and
  * `pte_mkdirty` under FAULT_FLAG_WRITE). Everything else the leaf recorded is kept (core
- * `modifyLeaf`: x86 A/D, arm64 PTE_DIRTY and the software bits) — except the MADV_FREE mark on a
- * write: a written page is no longer lazily freed (Linux's reclaim sees the dirty PTE and calls
- * `folio_set_swapbacked`, keeping the page; mmkit drops the mark at the write, which keeps it the
- * same way and frees nothing sooner).
+ * `modifyLeaf`: x86 A/D, arm64 PTE_DIRTY and the software bits). A write to a page MADV_FREE
+ * marked clears no mark: the dirty PTE is what reclaim sees (`try_to_unmap_one` then calls
+ * `folio_set_swapbacked` and keeps the page).
  */
 export function touchedLeaf(
   k: KernelContext,
@@ -52,9 +51,7 @@ export function touchedLeaf(
   next: LeafAttributes,
   write: boolean,
 ): LeafAttributes {
-  const made: LeafAttributes = write
-    ? { ...old, accessed: true, dirty: true, software: old.software & ~LAZY_FREE_SOFTWARE_BIT }
-    : { ...old, accessed: true };
+  const made: LeafAttributes = write ? { ...old, accessed: true, dirty: true } : { ...old, accessed: true };
   return keptState(k.arch.description, made, next);
 }
 
@@ -191,15 +188,14 @@ let altHi = 0;
 
 /**
  * True when the level-1 descriptor (lo, hi) is the read-only leaf of `vma` in some accessed /
- * dirty state (what `keptState` makes of it is itself) and carries no MADV_FREE mark: a copy-on-
- * write break treats it as it treats the template.
+ * dirty state (what `keptState` makes of it is itself): a copy-on-write break treats it as it
+ * treats the template.
  */
 function readOnlyFormOf(k: KernelContext, vma: VmaValue, lo: number, hi: number): boolean {
   const e = k.arch.codec.decode(lo >>> 0, hi >>> 0, 1);
   if (e.kind !== 'leaf' || e.attrs.user.write) return false;
   // Its address bits must be where the template's are (the fast path reads the frame from them).
   if (e.pa !== (hi & addressMaskHi(k)) * TWO_32 + ((lo & addressMaskLo(k)) >>> 0)) return false;
-  if ((e.attrs.software & LAZY_FREE_SOFTWARE_BIT) !== 0) return false;
   const ro = k.readOnlyAttrsFor(vma, 1);
   return sameLeafAttributes(keptState(k.arch.description, e.attrs, ro), e.attrs);
 }
@@ -292,15 +288,16 @@ export function breakCowAt(
 
 /**
  * {@link breakCow} with the fault's view of MADV_FREE: a page MADV_FREE made clean under software
- * dirty tracking (mapped read-only, madvise.ts) that the write makes writable again in place has
- * its advice cancelled (Linux pte_mkdirty on a write fault), which the resolution says. (A
- * descriptor that is exactly the read-only template carries no such mark: {@link breakCowAt}
- * skips this look-up.)
+ * dirty tracking (mapped read-only, madvise.ts) that the write makes writable and dirty again in
+ * place (Linux `pte_mkdirty` on a write fault; the page stays marked, reclaim sees the dirty PTE)
+ * is named so in the resolution.
  */
 function breakCowSlow(k: KernelContext, space: AddressSpace, vpn: number, vma: VmaValue): string | undefined {
-  const lazy = isLazyFree(space, vpn);
+  const lazy = isLazyFree(k, space, vpn);
   const how = breakCow(k, space, vpn, vma);
-  return lazy && how?.startsWith('COW reuse') ? 'software dirty: made writable (MADV_FREE cancelled)' : how;
+  return lazy && how?.startsWith('COW reuse')
+    ? 'software dirty: made writable and dirty (MADV_FREE page written)'
+    : how;
 }
 
 /**

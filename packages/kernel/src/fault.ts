@@ -264,7 +264,8 @@ function faultIn(
   const v = vma.value;
   const index = vpn - vma.startVpn;
   if (v.kind === 'device') {
-    const ok = space.mapPage(vpn, v.pa + index * k.bounds.pageBytes, k.attrsFor(v)).ok;
+    // remap_pfn_range → remap_pte_range: pte_mkspecial(pfn_pte(pfn, prot)) (a special leaf).
+    const ok = space.mapPage(vpn, v.pa + index * k.bounds.pageBytes, k.specialAttrs(k.attrsFor(v))).ok;
     return ok ? 'device page mapped' : undefined;
   }
   if (v.shm) {

@@ -42,7 +42,7 @@ export {
   simpleLayoutFor,
 } from './layout.js';
 export type { MachineDescription, PoolPlan, Reservation } from './machine.js';
-export { LAZY_FREE_SOFTWARE_BIT, MADV, madviseName } from './madvise.js';
+export { MADV, madviseName } from './madvise.js';
 export { MCL, MLOCK } from './mlock.js';
 export type { MmapOptions } from './mm-syscalls.js';
 export {

@@ -9,6 +9,7 @@ import {
   type AccessKind,
   formatPerms,
   hex,
+  isLeafDirty,
   MEMORY_TYPES,
   type NeutralEntry,
   PAGE_SIZE,
@@ -163,6 +164,16 @@ export interface DumpLine {
    * decodes it: type, offset and the SWP_EXCLUSIVE bit.
    */
   readonly swap?: { readonly type: number; readonly offset: number; readonly exclusive: boolean };
+  /**
+   * Leaves only: whether Linux's `pte_dirty` holds — the hardware dirty state or, on arm64, the
+   * software `PTE_DIRTY` of a write-protected dirty page (core `isLeafDirty`).
+   */
+  readonly dirty?: boolean;
+  /**
+   * Leaves only: whether the leaf is special (Linux `pte_special`: the backend's
+   * `capabilities.softwareSpecial` bit — the zero page, device memory).
+   */
+  readonly special?: boolean;
 }
 
 /**
@@ -177,6 +188,7 @@ export function dumpPageTable(kernel: Kernel, proc: Process): DumpLine[] {
   if (proc.root === 0) return lines;
   const { editor, arch } = kernel;
   const g = arch.geometry;
+  const specialBit = arch.description.capabilities.softwareSpecial ?? 0;
   const mmu = mmuFor(kernel, proc);
   const r = new WalkResult();
   const { start, end } = kernel.userVpnRange;
@@ -210,6 +222,12 @@ export function dumpPageTable(kernel: Kernel, proc: Process): DumpLine[] {
         raw: (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0),
         entry,
         ...(effective ? { effective } : {}),
+        ...(entry.kind === 'leaf'
+          ? {
+              dirty: isLeafDirty(arch.description, entry.attrs),
+              special: (entry.attrs.software & specialBit) !== 0,
+            }
+          : {}),
         ...(swapEntry
           ? { swap: { type: swapEntry.type, offset: swapEntry.offset, exclusive: swapEntry.exclusive } }
           : {}),
@@ -221,7 +239,10 @@ export function dumpPageTable(kernel: Kernel, proc: Process): DumpLine[] {
   return lines;
 }
 
-/** Formats a dump as indented text lines. */
+/**
+ * Formats a dump as indented text lines: a leaf shows its output address, effective permissions,
+ * `AF`, `dirty` (Linux `pte_dirty`, {@link DumpLine.dirty}), `special` and `global` / `nG`.
+ */
 export function formatDump(lines: readonly DumpLine[]): string[] {
   if (!Array.isArray(lines)) throw invalidArgument('lines', lines, 'the DumpLine[] dumpPageTable returned');
   return lines.map((l, i) => {
@@ -245,7 +266,7 @@ export function formatDump(lines: readonly DumpLine[]): string[] {
     const e = l.entry;
     if (e.kind === 'table') return `${head} → table at ${hex(e.pa)}`;
     if (e.kind === 'leaf')
-      return `${head} → ${hex(e.pa)} ${l.effective ?? ''}${e.attrs.accessed ? ' AF' : ''}${e.attrs.dirty ? ' dirty' : ''}${e.attrs.global ? ' global' : ' nG'}`;
+      return `${head} → ${hex(e.pa)} ${l.effective ?? ''}${e.attrs.accessed ? ' AF' : ''}${(l.dirty ?? e.attrs.dirty) ? ' dirty' : ''}${l.special === true ? ' special' : ''}${e.attrs.global ? ' global' : ' nG'}`;
     const sw = l.swap as { type?: unknown; offset?: unknown; exclusive?: unknown } | undefined;
     if (sw !== undefined && typeof sw === 'object' && sw !== null)
       return `${head} swap entry (type ${String(sw.type)}, offset ${String(sw.offset)}, ${sw.exclusive === true ? 'exclusive' : 'not exclusive'})`;

@@ -342,6 +342,15 @@ export abstract class KernelCore implements FaultHandler, KernelContext {
   }
 
   /**
+   * @internal `attrs` (the kernel's cached attributes of `level`, {@link attrsFor} or
+   * {@link readOnlyAttrsFor}) made special: Linux `pte_mkspecial`, the leaf of a frame without a
+   * page to count (the zero page, device memory; the backend's `capabilities.softwareSpecial`).
+   */
+  specialAttrs(attrs: LeafAttributes, level = 1): LeafAttributes {
+    return this.attrs.special(attrs, level);
+  }
+
+  /**
    * @internal The verified leaf template of `attrs` (level 1), or undefined when the encoding is
    * not "template | PA" (see `leafTemplate`). Cached per attributes object: pass the kernel's
    * own cached attributes ({@link attrsFor}, {@link readOnlyAttrsFor}).

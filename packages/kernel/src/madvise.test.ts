@@ -7,7 +7,7 @@ import { createVirtBoard } from '@mmkit/boards';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
-import { isLazyFree, LAZY_FREE_SOFTWARE_BIT, MADV, madviseName } from './madvise.js';
+import { isLazyFree, isLazyFreeFrame, MADV, madviseName } from './madvise.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs, type TestConfig } from './test-fixtures.js';
@@ -52,6 +52,18 @@ const leafOf = (k: Kernel, p: Process, va: bigint) => {
   const ref = k.lookup(p, va);
   return ref?.entry.kind === 'leaf' ? ref.entry : undefined;
 };
+/** The raw descriptor of the leaf mapping `va`. */
+const raw = (k: Kernel, p: Process, va: bigint): bigint => {
+  const [lo, hi] = k.editor.readRaw(k.lookup(p, va)!.descriptorPa);
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+};
+const bit = (n: number) => 1n << BigInt(n);
+/**
+ * Linux `pte_mkold(pte_mkclean(pte))` on raw descriptor `d`: x86 clears A (bit 5) and D (bit 6);
+ * arm64 clears AF (bit 10) and PTE_DIRTY (bit 55) and sets PTE_RDONLY (AP[2], bit 7).
+ */
+const mkcleanOld = (k: Kernel, d: bigint): bigint =>
+  k.arch.description.id.startsWith('aarch64') ? (d & ~(bit(10) | bit(55))) | bit(7) : d & ~(bit(5) | bit(6));
 const clean = (k: Kernel) => expect(audit(k).problems).toEqual([]);
 const must = (r: { ok: true; process: Process } | { ok: false; errno: string }): Process => {
   if (!r.ok) throw new Error(r.errno);
@@ -187,25 +199,33 @@ describe.each(CONFIGS)('madvise on $name', (c) => {
     const e = setup(c);
     const { k, p } = e;
     for (let i = 0; i < 8; i++) read(k, p, at(e, i), 1);
+    const before = Array.from({ length: 8 }, (_, i) => raw(k, p, at(e, i)));
     expect(k.madvise(p, e.base, 8 * 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
     for (let i = 0; i < 8; i++) {
+      // Linux's bytes exactly: old and clean, no other bit changed (no lazy-free bit in the PTE).
+      expect(raw(k, p, at(e, i)).toString(16)).toBe(mkcleanOld(k, before[i]!).toString(16));
       const l = leafOf(k, p, at(e, i))!;
       expect(l.attrs.dirty).toBe(false);
       expect(l.attrs.accessed).toBe(false);
-      expect(l.attrs.software & LAZY_FREE_SOFTWARE_BIT).toBe(LAZY_FREE_SOFTWARE_BIT);
+      expect(l.attrs.software).toBe(0);
+      expect(isLazyFreeFrame(k, l.pa)).toBe(true); // the mark is the frame's (folio_mark_lazyfree)
     }
     // Still mapped and readable with the old contents.
     for (let i = 0; i < 8; i++) expect(read(k, p, at(e, i), i & 1)).toBe(0x1000n + BigInt(i));
-    // A write cancels it for that page: the dirty state comes back through the hardware (D / DBM).
+    // A write dirties the PTE (hardware D / DBM) and clears nothing: the frame stays marked.
     expect(k.store(p, at(e, 1) + 8n, 8, 0x77n, 1)).toMatchObject({ ok: true });
+    expect(isLazyFree(k, p.space, Number(at(e, 1) / PAGE))).toBe(true);
     const pa0 = leafOf(k, p, at(e, 0))!.pa;
     const pa1 = leafOf(k, p, at(e, 1))!.pa;
+    const written = raw(k, p, at(e, 1));
     const free = k.allocator.freeCount;
     expect(k.discardLazyFree(pa0)).toBe(true);
+    // Reclaim finds the dirty PTE: folio_set_swapbacked, the PTE left exactly as it was.
     expect(k.discardLazyFree(pa1)).toBe(false);
+    expect(raw(k, p, at(e, 1))).toBe(written);
     expect(k.allocator.freeCount).toBe(free + 1);
-    expect(isLazyFree(p.space, Number(at(e, 1) / PAGE))).toBe(false);
-    expect(isLazyFree(p.space, Number(at(e, 2) / PAGE))).toBe(true);
+    expect(isLazyFree(k, p.space, Number(at(e, 1) / PAGE))).toBe(false);
+    expect(isLazyFree(k, p.space, Number(at(e, 2) / PAGE))).toBe(true);
     expect(read(k, p, at(e, 0))).toBe(0n);
     expect(read(k, p, at(e, 1))).toBe(0x77n);
     // Not a lazy-free frame (any more): nothing happens.
@@ -214,19 +234,81 @@ describe.each(CONFIGS)('madvise on $name', (c) => {
     clean(k);
   });
 
-  it('FREE after fork: a page the other process did not free keeps its contents', () => {
+  it('FREE after fork: a page shared with the child is skipped (PTE and page alike)', () => {
     const e = setup(c);
     const { k, p } = e;
     const child = must(k.fork(p));
+    expect(k.store(p, at(e, 1) + 8n, 8, 0x99n)).toMatchObject({ ok: true }); // page 1: p's own copy
+    const shared = raw(k, p, at(e, 0));
+    const own = raw(k, p, at(e, 1));
     expect(k.madvise(p, e.base, 8 * 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    // madvise_free_pte_range: folio_mapcount != folio_nr_pages → continue (nothing changes).
+    expect(raw(k, p, at(e, 0))).toBe(shared);
     const pa = leafOf(k, p, at(e, 0))!.pa;
+    expect(isLazyFreeFrame(k, pa)).toBe(false);
     expect(k.discardLazyFree(pa)).toBe(false);
-    // When both gave the advice and neither wrote, the shared page goes for both.
+    // The page p alone maps is lazily freed.
+    expect(raw(k, p, at(e, 1))).toBe(mkcleanOld(k, own));
+    expect(k.discardLazyFree(leafOf(k, p, at(e, 1))!.pa)).toBe(true);
+    expect(read(k, p, at(e, 1))).toBe(0n);
+    // Advice from the child as well changes nothing while both map the page.
     expect(k.madvise(child, e.base, 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
-    expect(k.discardLazyFree(pa)).toBe(true);
+    expect(k.discardLazyFree(pa)).toBe(false);
+    expect(read(k, p, at(e, 0))).toBe(0x1000n);
+    expect(read(k, child, at(e, 0), 1)).toBe(0x1000n);
+    expect(read(k, child, at(e, 1), 1)).toBe(0x1001n);
+    clean(k);
+  });
+
+  it('FREE, then fork: both map the marked page; reclaim drops it for both unless one wrote', () => {
+    const e = setup(c);
+    const { k, p } = e;
+    expect(k.madvise(p, e.base, 2 * 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    const child = must(k.fork(p));
+    const pa0 = leafOf(k, p, at(e, 0))!.pa;
+    const pa1 = leafOf(k, p, at(e, 1))!.pa;
+    expect(leafOf(k, child, at(e, 0))!.pa).toBe(pa0);
+    // The child writes page 1 (its own copy: a fresh, unmarked frame); p still maps the marked one.
+    expect(k.store(child, at(e, 1) + 8n, 8, 0x55n)).toMatchObject({ ok: true });
+    expect(isLazyFreeFrame(k, leafOf(k, child, at(e, 1))!.pa)).toBe(false);
+    expect(k.discardLazyFree(pa0)).toBe(true); // clean in both: gone for both
+    expect(k.discardLazyFree(pa1)).toBe(true);
     expect(read(k, p, at(e, 0))).toBe(0n);
     expect(read(k, child, at(e, 0), 1)).toBe(0n);
-    expect(read(k, child, at(e, 1), 1)).toBe(0x1001n);
+    expect(read(k, p, at(e, 1))).toBe(0n);
+    expect(read(k, child, at(e, 1), 1)).toBe(0x55n);
+    clean(k);
+  });
+
+  it('audit() catches a lazy-free mark on a frame that is not a USER frame', () => {
+    const e = setup(c);
+    const { k, p } = e;
+    expect(k.madvise(p, e.base, 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    clean(k); // a USER frame with the mark is fine
+    const pa = leafOf(k, p, e.base)!.pa;
+    expect(k.munmap(p, e.base, 4096)).toEqual({ ok: true, value: 0 });
+    clean(k);
+    const i = k.allocator.frameIndex(pa);
+    k.anonExclusive.flags[i] = k.anonExclusive.flags[i]! | 2; // plant the mark on the free frame
+    expect(audit(k).problems).toEqual([
+      `MADV_FREE (lazy-free) mark on frame 0x${pa.toString(16).toUpperCase()}, which is not a USER frame`,
+    ]);
+    k.anonExclusive.flags[i] = 0;
+    clean(k);
+  });
+
+  it('FREE: the mark goes with the frame (freed by munmap, never inherited by its next user)', () => {
+    const e = setup(c);
+    const { k, p } = e;
+    expect(k.madvise(p, e.base, 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    const pa = leafOf(k, p, e.base)!.pa;
+    expect(isLazyFreeFrame(k, pa)).toBe(true);
+    expect(k.munmap(p, e.base, 4096)).toEqual({ ok: true, value: 0 });
+    expect(k.anonExclusive.flags[k.allocator.frameIndex(pa)]).toBe(0); // zeroed on free
+    // The allocator hands out the frame freed last first (LIFO): its next user finds no mark.
+    expect(k.allocator.alloc('user', p.pid)).toBe(pa);
+    expect(isLazyFreeFrame(k, pa)).toBe(false);
+    k.allocator.free(pa);
     clean(k);
   });
 
@@ -312,7 +394,7 @@ describe.each(CONFIGS)('madvise on $name', (c) => {
 });
 
 describe('MADV_FREE with software dirty tracking (AArch64, TCR_EL1.HD = 0)', () => {
-  it('maps the page read-only; the first write faults, makes it writable and cancels the advice', () => {
+  it('maps the page read-only; the first write faults and makes it writable and dirty (still marked)', () => {
     const k = bootKernel({
       arch: createAarch64Arch({ hardwareDirty: false }),
       machine: createVirtBoard({ ramBytes: 32 * MiB, pool: 'all-ram' }),
@@ -325,13 +407,15 @@ describe('MADV_FREE with software dirty tracking (AArch64, TCR_EL1.HD = 0)', () 
     expect(k.madvise(p, r.value, 2 * 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
     const l = leafOf(k, p, r.value)!;
     expect(l.attrs.user.write).toBe(false); // clean = AP[2] = 1 without hardware dirty state
+    expect(l.attrs.software).toBe(0); // PTE_DIRTY cleared, no other software bit
     const faults: string[] = [];
     k.events.on((e) => {
       if (e.type === 'fault') faults.push(`${e.kind} ${e.resolution}`);
     });
     expect(k.store(p, r.value + PAGE, 8, 42n)).toMatchObject({ ok: true });
-    expect(faults).toEqual(['permission software dirty: made writable (MADV_FREE cancelled)']);
+    expect(faults).toEqual(['permission software dirty: made writable and dirty (MADV_FREE page written)']);
     expect(leafOf(k, p, r.value + PAGE)!.attrs.user.write).toBe(true);
+    expect(isLazyFreeFrame(k, leafOf(k, p, r.value + PAGE)!.pa)).toBe(true);
     expect(k.discardLazyFree(leafOf(k, p, r.value + PAGE)!.pa)).toBe(false);
     expect(k.discardLazyFree(l.pa)).toBe(true);
     expect(k.load(p, r.value, 8)).toEqual({ ok: true, value: 0n });

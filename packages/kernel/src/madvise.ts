@@ -10,13 +10,13 @@
  * flush obligation is discharged before a call returns (strict TLB mode checks it).
  *
  * Where the marks live:
- * - lazy free is a bit of the leaf's software bits ({@link LAZY_FREE_SOFTWARE_BIT}), so it goes
- *   with the PTE: a leaf that is unmapped, replaced (copy-on-write) or made writable by a write
- *   fault loses it (mprotect keeps it, as Linux's `pte_modify` keeps software bits and the folio
- *   stays lazy-free), and a reused frame can never inherit a stale mark. A frame is lazy free when
- *   every PTE mapping it carries the bit (Linux's mark is per folio; a page shared with a process
- *   that did not give the advice keeps its contents, as Linux keeps it because that process's PTE
- *   is dirty — fork keeps the dirty bit);
+ * - lazy free is a page flag of the frame (`PG_LAZYFREE` in `AnonExclusive.flags`, Linux's
+ *   cleared PG_swapbacked), never a PTE bit: the leaf MADV_FREE leaves is Linux's
+ *   `pte_mkold(pte_mkclean(pte))`, byte for byte. The flag is zeroed when the frame is freed (a
+ *   reused frame never inherits it) and cleared where Linux calls `folio_set_swapbacked`:
+ *   reclaim finding a dirty PTE or an extra reference ({@link discardLazyFree}). A write after
+ *   the advice clears nothing: it dirties the PTE (the hardware, or the fault's `pte_mkdirty`),
+ *   and reclaim sees that. mprotect, fork and mremap keep it (the frame does not change);
  * - cold is a per-frame flag ({@link isColdFrame}); it holds only while no PTE mapping the frame has
  *   its accessed bit set again (Linux reclaim re-activates a referenced inactive folio).
  *
@@ -26,11 +26,11 @@
  * Linux `pte_dirty`). A backend without hardware dirty
  * management (AArch64 with TCR_EL1.HD = 0) cannot encode a clean writable leaf: MADV_FREE maps the
  * page read-only instead (Linux arm64 `pte_mkclean` sets PTE_RDONLY), so the first write takes a
- * permission fault that makes it writable again — software dirty tracking — and that write clears
- * the lazy-free bit with the leaf's rewrite.
+ * permission fault that makes it writable and dirty again — software dirty tracking.
  */
 import { type AddressInput, hex, isLeafDirty, type LeafAttributes, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
+import { PG_LAZYFREE } from './anon-exclusive.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
@@ -88,14 +88,6 @@ const LINUX_ONLY: Readonly<Record<number, string>> = {
   100: 'MADV_HWPOISON',
   101: 'MADV_SOFT_OFFLINE',
 };
-
-/**
- * The software-bit value (in `LeafAttributes.software`) that marks a leaf lazily freed by
- * MADV_FREE. Bit 1 of the bits the architecture leaves to software (AArch64 bit 56, x86 bit 10):
- * bit 0 is AArch64's bit 55, Linux arm64 `PTE_DIRTY` (`capabilities.softwareDirty`), where
- * mprotect keeps a write-protected page's dirty state.
- */
-export const LAZY_FREE_SOFTWARE_BIT = 2;
 
 /** The most pages one mincore vector holds here (Linux's read(2) limit, MAX_RW_COUNT, in bytes). */
 const MINCORE_MAX_PAGES = 0x7fff_f000;
@@ -172,7 +164,7 @@ function pieces(space: AddressSpace, s: number, e: number): { list: [number, num
  * | WILLNEED | anonymous memory: starts swap-in of swapped-out pages ({@link willneedSwapIn}); nothing for untouched pages | — |
  * | DONTNEED | zaps the pages: private pages read back zero, shared ones read the shared object again; frames freed (copy-on-write ones lose one reference); TLBs invalidated | locked (`VM_LOCKED`) and device (`VM_PFNMAP`) VMAs; MAP_HUGETLB: an addr not aligned to the huge page |
  * | DONTNEED_LOCKED | DONTNEED that also applies to locked VMAs | device VMAs |
- * | FREE | lazy free: private anonymous pages stay mapped with their contents, made clean and old; reclaim may drop them ({@link discardLazyFree}); a write cancels it for that page | anything but private anonymous memory; locked, device, MAP_HUGETLB VMAs |
+ * | FREE | lazy free: private anonymous pages only this process maps stay mapped with their contents, made clean and old, their frames marked; reclaim drops them unless written since ({@link discardLazyFree}) | anything but private anonymous memory; locked, device, MAP_HUGETLB VMAs |
  * | COLD | clears the accessed bit of each page only this process maps and marks the frame cold for reclaim ({@link isColdFrame}) | locked, device, MAP_HUGETLB VMAs (`can_madv_lru_vma`) |
  * | PAGEOUT | as COLD, then swaps out the pages only this process maps (swap.ts `pageOutRange`; nothing without a swap device) | as COLD |
  */
@@ -341,9 +333,14 @@ function mapCount(k: KernelContext, pa: number): number {
 
 /**
  * MADV_FREE on [from, to) of private anonymous VMA `vma` (Linux `madvise_free_pte_range`): each
- * present page (not the zero page) becomes old and clean (`clear_young_dirty_ptes`) and gets the
- * lazy-free bit; one TLB invalidation at the end (`tlb_remove_tlb_entries`), so the next write
- * walks again and records dirtiness.
+ * present page (not the zero page: `vm_normal_folio`) that this PTE alone maps is marked lazy
+ * free (`folio_mark_lazyfree`: PG_swapbacked cleared) and, when young or dirty, its leaf made old
+ * and clean (`clear_young_dirty_ptes`: `pte_mkold(pte_mkclean(pte))`, nothing else changes); one
+ * TLB invalidation at the end (`tlb_remove_tlb_entries`), so the next write walks again and
+ * records dirtiness. A page other PTEs map too (shared by fork) is skipped, PTE and page alike:
+ * Linux's exclusivity test (`folio_mapcount(folio) != folio_nr_pages(folio)` → continue, and
+ * `folio_likely_mapped_shared` for a large folio) — its data belongs to processes that did not
+ * give the advice.
  */
 function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: number, to: number): void {
   if (space.root === 0) return;
@@ -352,12 +349,11 @@ function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: 
   if (space.swapEntries > 0) zapSwapEntries(k, space, from, to);
   const { allocator, editor } = k;
   const hwDirty = k.arch.description.capabilities.hardwareDirty;
-  // pte_mkclean clears the software dirty bit too (arm64 PTE_DIRTY, which mprotect may have set).
   const swDirty = k.arch.description.capabilities.softwareDirty ?? 0;
   const leaves: { vpn: number; attrs: LeafAttributes }[] = [];
   const pas: number[] = [];
   editor.forEachLeaf({ root: space.root, startVpn: from, endVpn: to }, (l) => {
-    if (l.level === 1 && allocator.stateOf(l.pa) === FrameState.USER) {
+    if (l.level === 1 && allocator.stateOf(l.pa) === FrameState.USER && mapCount(k, l.pa) === 1) {
       leaves.push({ vpn: l.vpn, attrs: l.attrs });
       pas.push(l.pa);
     }
@@ -367,19 +363,21 @@ function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: 
   for (let i = leaves.length - 1; i >= 0; i--)
     if (k.swap.cacheSlotOf(pas[i]!) !== undefined && !freeSwap(k, pas[i]!)) leaves.splice(i, 1);
   if (leaves.length === 0) return;
+  const flags = k.anonExclusive.flags;
+  const d = k.arch.description;
   const flush = editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
-  for (const l of leaves) {
-    const a = l.attrs;
-    // Software dirty tracking (no hardware dirty state): clean means read-only (arch-facts A10).
+  for (let i = 0; i < leaves.length; i++) {
+    const a = leaves[i]!.attrs;
+    const f = allocator.frameIndex(pas[i]!);
+    flags[f] = flags[f]! | PG_LAZYFREE; // folio_mark_lazyfree
+    if (!a.accessed && !isLeafDirty(d, a)) continue; // if (pte_young(ptent) || pte_dirty(ptent))
+    // Software dirty tracking (no hardware dirty state): clean means read-only (arch-facts A10;
+    // arm64 pte_mkclean sets PTE_RDONLY).
     const base = a.user.write && !hwDirty ? k.readOnlyAttrsFor(vma.value) : a;
-    const attrs: LeafAttributes = {
-      ...base,
-      accessed: false,
-      dirty: false,
-      software: (a.software & ~swDirty) | LAZY_FREE_SOFTWARE_BIT,
-    };
-    const f = editor.protect({ root: space.root, vpn: l.vpn, attrs, asid: space.asid });
-    if (f) flush.merge(f);
+    // pte_mkclean also clears the software dirty bit (arm64 PTE_DIRTY, which mprotect may have set).
+    const attrs: LeafAttributes = { ...base, accessed: false, dirty: false, software: a.software & ~swDirty };
+    const fl = editor.protect({ root: space.root, vpn: leaves[i]!.vpn, attrs, asid: space.asid });
+    if (fl) flush.merge(fl);
   }
   k.discharge(flush);
 }
@@ -419,50 +417,65 @@ function deactivate(k: KernelContext, space: AddressSpace, from: number, to: num
 
 /**
  * Reclaim's question for a lazily freed frame (Linux `try_to_unmap_one` on a `!swapbacked` anon
- * folio): when every PTE mapping the USER frame `pa` carries the lazy-free bit, nothing else holds
- * a reference (`ref_count == 1 + map_count`) and no PTE is dirty, the frame is dropped — every
- * PTE cleared, the TLBs invalidated, the frame freed — and the next read of those pages sees
- * zeros; returns true. When a PTE is dirty (written after MADV_FREE) the page is live again: the
- * bits are cleared (`folio_set_swapbacked`) and false returned. False, with nothing changed, for
- * a frame that is not lazily freed or that a locked (mlock) VMA maps.
+ * folio): when the USER frame `pa` carries the MADV_FREE mark, nothing but its PTEs holds a
+ * reference (`ref_count == 1 + map_count`, the 1 being reclaim's isolation) and no PTE mapping it
+ * is dirty (Linux `pte_dirty`: core `isLeafDirty`), the frame is dropped — every PTE cleared, the
+ * TLBs invalidated, the frame freed — and the next read of those pages sees zeros; returns true.
+ * When a PTE is dirty (written after MADV_FREE) or another reference holds it, the page is live
+ * again: the mark is cleared (`folio_set_swapbacked`), the PTEs are left as they are, and false
+ * returned. False, with nothing changed, for a frame without the mark or that a locked (mlock)
+ * VMA maps (try_to_unmap_one stops at a VM_LOCKED VMA).
  * @throws InvalidArgumentError for a `pa` that is not a page-aligned number.
  */
 export function discardLazyFree(k: KernelContext, pa: number): boolean {
   checkFramePa(k, pa);
-  const { allocator, editor, rmap } = k;
-  if (allocator.stateOf(pa) !== FrameState.USER) return false;
+  const { allocator, rmap } = k;
+  if (!isLazyFreeFrame(k, pa)) return false;
   const maps = rmap.mappings(pa);
-  if (maps.length === 0 || allocator.refCount(pa) !== maps.length) return false;
   const refs: { space: AddressSpace; vpn: number; attrs: LeafAttributes }[] = [];
   for (const m of maps) {
     const ref = m.space.lookup(m.vpn);
     if (ref?.entry.kind !== 'leaf' || ref.level !== 1) return false;
-    if ((ref.entry.attrs.software & LAZY_FREE_SOFTWARE_BIT) === 0) return false;
-    // An mlocked page is never reclaimed (try_to_unmap_one stops at a VM_LOCKED VMA).
     if (m.space.vmas.find(m.vpn)?.value.lock !== 'none') return false;
     refs.push({ space: m.space, vpn: m.vpn, attrs: ref.entry.attrs });
   }
-  // Linux pte_dirty: the hardware state or, on arm64, PTE_DIRTY (a dirty page mprotect made read-only).
   const d = k.arch.description;
-  if (refs.some((r) => isLeafDirty(d, r.attrs))) {
-    for (const r of refs) {
-      const f = editor.protect({
-        root: r.space.root,
-        vpn: r.vpn,
-        attrs: { ...r.attrs, software: r.attrs.software & ~LAZY_FREE_SOFTWARE_BIT },
-        asid: r.space.asid,
-      });
-      if (f) k.discharge(f);
-    }
+  if (
+    maps.length === 0 ||
+    allocator.refCount(pa) !== maps.length ||
+    refs.some((r) => isLeafDirty(d, r.attrs))
+  ) {
+    setSwapbacked(k, pa);
     return false;
   }
   coldOf(k)[allocator.frameIndex(pa)] = 0;
   for (const r of refs) {
-    const flush = editor.newFlush({ asid: r.space.asid });
+    const flush = k.editor.newFlush({ asid: r.space.asid });
     r.space.clearLeaves(r.vpn, r.vpn + 1, flush);
     k.discharge(flush);
   }
   return true;
+}
+
+/** Linux `folio_set_swapbacked` on USER frame `pa`: clears its MADV_FREE mark. */
+export function setSwapbacked(k: KernelContext, pa: number): void {
+  const { allocator } = k;
+  const i = allocator.frameIndex(pa);
+  const flags = k.anonExclusive.flags;
+  if (i >= 0) flags[i] = flags[i]! & ~PG_LAZYFREE;
+}
+
+/**
+ * Whether USER frame `pa` carries the MADV_FREE mark (Linux: an anon folio without
+ * PG_swapbacked): set by MADV_FREE, cleared by reclaim's `folio_set_swapbacked` or when the
+ * frame is freed.
+ */
+export function isLazyFreeFrame(k: KernelContext, pa: number): boolean {
+  const { allocator } = k;
+  const i = allocator.frameIndex(pa);
+  return (
+    i >= 0 && allocator.stateOf(pa) === FrameState.USER && (k.anonExclusive.flags[i]! & PG_LAZYFREE) !== 0
+  );
 }
 
 /** @throws InvalidArgumentError unless `pa` is a page-aligned physical address (a safe integer). */
@@ -471,10 +484,30 @@ export function checkFramePa(k: KernelContext, pa: unknown): asserts pa is numbe
     throw invalidArgument('pa', pa, 'a page-aligned physical address');
 }
 
-/** Whether the leaf of `vpn` in `space` carries the lazy-free bit (MADV_FREE, not yet written or reclaimed). */
-export function isLazyFree(space: AddressSpace, vpn: number): boolean {
+/**
+ * The audit of the MADV_FREE marks: only a USER frame may carry one (the allocator zeroes a
+ * frame's page flags when it frees it). Pushes each other frame carrying it to `problems`.
+ */
+export function auditLazyFree(k: KernelContext, problems: string[]): void {
+  const flags = k.anonExclusive.flags;
+  let any = false;
+  for (let i = 0; i < flags.length; i++)
+    if ((flags[i]! & PG_LAZYFREE) !== 0) {
+      any = true;
+      break;
+    }
+  if (!any) return;
+  const { allocator } = k;
+  allocator.forEachFrame((pa, state) => {
+    if (state !== FrameState.USER && (flags[allocator.frameIndex(pa)]! & PG_LAZYFREE) !== 0)
+      problems.push(`MADV_FREE (lazy-free) mark on frame ${hex(pa)}, which is not a USER frame`);
+  });
+}
+
+/** Whether the page `vpn` of `space` maps a frame MADV_FREE marked lazy free ({@link isLazyFreeFrame}). */
+export function isLazyFree(k: KernelContext, space: AddressSpace, vpn: number): boolean {
   const ref = space.lookup(vpn);
-  return ref?.entry.kind === 'leaf' && (ref.entry.attrs.software & LAZY_FREE_SOFTWARE_BIT) !== 0;
+  return ref?.entry.kind === 'leaf' && ref.level === 1 && isLazyFreeFrame(k, ref.entry.pa);
 }
 
 /**

@@ -455,6 +455,10 @@ const KERNEL_METHODS: Record<string, ArgSpec> = {
     arg(w, [api.anonVma(3, 'x'), api.stackVma(), { prot: 9, memoryType: 'bogus' }]),
     arg(w, [undefined, 1, 2, 3, 4, 5]),
   ],
+  specialAttrs: (w) => [
+    arg(w, [w.kernel.anonAttrs, w.kernel.attrsFor(api.stackVma()), {}, null]),
+    arg(w, [undefined, 1, 2, 9]),
+  ],
   dirtyAttrsFor: (w) => [
     arg(w, [api.anonVma(3, 'x'), api.anonVma(1, 'r'), api.stackVma(), { prot: 9, memoryType: 'bogus' }]),
     arg(w, [undefined, 1, 2, 3, 4, 5]),

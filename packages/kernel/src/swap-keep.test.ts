@@ -12,7 +12,7 @@ import { isLeafDirty, type MmEvent, vpnOf } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import type { Kernel, KernelOptions } from './kernel.js';
-import { LAZY_FREE_SOFTWARE_BIT, MADV } from './madvise.js';
+import { isLazyFreeFrame, MADV } from './madvise.js';
 import type { Process } from './process.js';
 import { pageOutRange, reclaimFrame } from './swap.js';
 import { MAP, PROT } from './syscalls.js';
@@ -179,7 +179,7 @@ describe.each(CONFIGS)('swap cache kept after swap-in: $name', (c) => {
     expect(load(k, p, at(e, 0))).toBe(0x7000n); // cached; the child's swap PTE still names the slot
     expect([used(k), cached(k)]).toEqual([1, 1]);
     expect(k.madvise(p, at(e, 0), 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
-    expect(leafOf(k, p, at(e, 0)).attrs.software & LAZY_FREE_SOFTWARE_BIT).toBe(0); // skipped
+    expect(isLazyFreeFrame(k, leafOf(k, p, at(e, 0)).pa)).toBe(false); // skipped
     expect([used(k), cached(k)]).toEqual([1, 1]);
     clean(k);
     // The child's swap-in takes the last swap PTE; now MADV_FREE frees the swap, then marks the page.
@@ -188,7 +188,7 @@ describe.each(CONFIGS)('swap cache kept after swap-in: $name', (c) => {
     expect([used(k), cached(k)]).toEqual([1, 1]);
     expect(k.madvise(p, at(e, 0), 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
     expect([used(k), cached(k)]).toEqual([0, 0]);
-    expect(leafOf(k, p, at(e, 0)).attrs.software & LAZY_FREE_SOFTWARE_BIT).not.toBe(0);
+    expect(isLazyFreeFrame(k, leafOf(k, p, at(e, 0)).pa)).toBe(true);
     clean(k);
   });
 

@@ -7,7 +7,7 @@
  */
 import { type ArchBackend, type LeafAttributes, MEMORY_TYPES, modifyLeaf } from '@mmkit/core';
 import { AttributeChooser, type LeafTemplate, leafTemplate } from './attributes.js';
-import { invalidArgument } from './syscalls.js';
+import { checkLeafAttributes, invalidArgument } from './syscalls.js';
 import type { VmaValue } from './vma.js';
 
 /** The level-1 templates of one VMA value, as {@link VmaAttributes.pageTemplates} leaves them. */
@@ -33,6 +33,7 @@ export class VmaAttributes implements PageTemplates {
   private readonly readOnlyAttrs: (LeafAttributes | undefined)[] = [];
   private readonly dirtyAttrs: (LeafAttributes | undefined)[] = [];
   private readonly templates = new WeakMap<LeafAttributes, LeafTemplate | undefined>();
+  private readonly specials = new WeakMap<LeafAttributes, LeafAttributes>();
 
   constructor(private readonly arch: ArchBackend) {
     this.chooser = new AttributeChooser(arch);
@@ -106,6 +107,30 @@ export class VmaAttributes implements PageTemplates {
         a = e.kind === 'leaf' ? e.attrs : made;
       }
       this.dirtyAttrs[key] = a;
+    }
+    return a;
+  }
+
+  /**
+   * `attrs` (cached attributes of this object for `level`: {@link forVma}, {@link readOnlyForVma})
+   * made special — Linux `pte_mkspecial`, which `do_anonymous_page` applies to the zero page
+   * (`pte_mkspecial(pfn_pte(my_zero_pfn(addr), vma->vm_page_prot))`) and `remap_pfn_range` /
+   * `vmf_insert_pfn` to device memory: the backend's `capabilities.softwareSpecial` bit (arm64
+   * PTE_SPECIAL, bit 56; x86 `_PAGE_SPECIAL`, bit 9) set in the software bits. `attrs` itself
+   * where the backend has no such bit. Cached per attributes object.
+   */
+  special(attrs: LeafAttributes, level = 1): LeafAttributes {
+    const bit = this.arch.description.capabilities.softwareSpecial ?? 0;
+    if (bit === 0) return attrs;
+    let a = this.specials.get(attrs);
+    if (a === undefined) {
+      checkLeafAttributes('attrs', attrs);
+      const made = { ...attrs, software: attrs.software | bit };
+      // Canonical form: what the tables decode to (as the chooser's attributes are).
+      const raw = this.arch.codec.encode({ kind: 'leaf', pa: 0, attrs: made }, level);
+      const e = this.arch.codec.decode(raw.lo, raw.hi, level);
+      a = e.kind === 'leaf' ? e.attrs : made;
+      this.specials.set(attrs, a);
     }
     return a;
   }

@@ -138,13 +138,16 @@ function filterOf(opts: DumpOptions): (r: MappedRange) => boolean {
  * The flags column. `swDirty` is the backend's `capabilities.softwareDirty` (0 for none): the
  * software bit Linux keeps a write-protected page's dirtiness in (arm64 `PTE_DIRTY`, bit 55;
  * `pte_dirty` = hardware dirty or that bit). A leaf with it is dirty, named as `mmkit decode`
- * names the bit; the other software bits are shown as `sw=`.
+ * names the bit. `swSpecial` is `capabilities.softwareSpecial` (0 for none): a leaf with that
+ * bit is `special` (Linux `pte_special`: arm64 `PTE_SPECIAL`, bit 56; x86 `_PAGE_SPECIAL`, bit
+ * 9 — the zero page, PFN maps). The other software bits are shown as `sw=`.
  */
-function flags(r: MappedRange, swDirty: number): string {
+function flags(r: MappedRange, swDirty: number, swSpecial: number): string {
   const sw = r.software & swDirty;
   const dirty = sw !== 0 ? 'dirty (PTE_DIRTY)' : r.dirty ? 'dirty' : 'clean';
   const f = [r.global ? 'G' : 'nG', r.accessed ? 'AF' : 'no-AF', dirty];
-  const rest = r.software & ~swDirty;
+  if ((r.software & swSpecial) !== 0) f.push('special');
+  const rest = r.software & ~swDirty & ~swSpecial;
   if (rest) f.push(`sw=${rest}`);
   if (r.contiguous) f.push('contiguous');
   if (r.fault) f.push(`faults: ${r.fault}`);
@@ -184,7 +187,7 @@ function render(
       groupedHex(r.pa),
       formatPerms(r.perms),
       r.memoryType,
-      flags(r, d.capabilities.softwareDirty ?? 0),
+      flags(r, d.capabilities.softwareDirty ?? 0, d.capabilities.softwareSpecial ?? 0),
     ]),
     style,
   );

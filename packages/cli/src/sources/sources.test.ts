@@ -173,13 +173,19 @@ describe('dump names the software dirty bit as Linux pte_dirty sees it', () => {
     // Without PTE_DIRTY the read-only page is clean, and a lone software bit is only sw=N.
     patchLeaf(s.kernel, s.proc.root, s.heap, (raw) => raw & ~bit(55));
     expect(await heapLine(s, 'a64-clean.json')).toMatch(/user r-- .* nG AF clean sw=4$/);
+    // Bit 56 is Linux PTE_SPECIAL (the zero page, PFN maps): named "special".
+    patchLeaf(s.kernel, s.proc.root, s.heap, (raw) => raw | bit(56));
+    expect(await heapLine(s, 'a64-special.json')).toMatch(/user r-- .* nG AF clean special sw=4$/);
   });
 
-  it('x86_64 (no software dirty bit): D is the dirty state; software bits are sw=N', async () => {
+  it('x86_64 (no software dirty bit): D is the dirty state; bit 9 is special, other software bits sw=N', async () => {
     const s = buildStates(CONFIGS[3]);
     expect(await heapLine(s, 'x86-fault.json')).toMatch(/user rw- .* nG AF dirty$/);
-    // x86 D bit 6 clear, software bit 9 set (arch-facts B3): clean sw=1.
+    // x86 D bit 6 clear, software bit 9 set (arch-facts B3; Linux _PAGE_SPECIAL): clean special.
     patchLeaf(s.kernel, s.proc.root, s.heap, (raw) => (raw & ~bit(6)) | bit(9));
-    expect(await heapLine(s, 'x86-sw.json')).toMatch(/user rw- .* nG AF clean sw=1$/);
+    expect(await heapLine(s, 'x86-sw.json')).toMatch(/user rw- .* nG AF clean special$/);
+    // Bit 10 (software bit 1) has no Linux meaning here: sw=2.
+    patchLeaf(s.kernel, s.proc.root, s.heap, (raw) => (raw & ~bit(9)) | bit(10));
+    expect(await heapLine(s, 'x86-sw2.json')).toMatch(/user rw- .* nG AF clean sw=2$/);
   });
 });
