@@ -47,7 +47,9 @@ export function copyIntoChild(
   child.setBrk(parent.brk);
   child.entry = parent.entry;
   child.initialSp = parent.initialSp;
-  parent.vmas.forEach((v) => child.vmas.insert(v.startVpn, v.endVpn, childVma(v.value)));
+  parent.vmas.forEach((v) => {
+    child.vmas.insert(v.startVpn, v.endVpn, childVma(v.value));
+  });
   if (parent.root === 0) return 0;
   k.anonExclusive.beginFork(); // fork clears PG_anon_exclusive of what it shares (anon-exclusive.ts)
   const f = new ForkCopy(k, parent, child);
