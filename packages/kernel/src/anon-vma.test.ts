@@ -8,7 +8,7 @@ import { audit } from './audit.js';
 import { bootKernel, type Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, type TestConfig } from './test-fixtures.js';
+import { fiveConfigs, swapTestEnv, type TestConfig } from './test-fixtures.js';
 import { vmaWith } from './vma.js';
 
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
@@ -199,8 +199,18 @@ describe.each(CONFIGS)('anon_vma and fork ($name)', (c) => {
   });
 });
 
-describe('audit() checks anon_vma presence (invariant 11)', () => {
-  const c = CONFIGS[0]!;
+describe.each(CONFIGS)('audit() checks anon_vma presence, invariant 11 ($name)', (c) => {
+  it('reports a swap PTE in a VMA without an anon_vma', () => {
+    const { k, p, base } = swapTestEnv(c, 4, 16, {}, false);
+    expect(k.reclaim(100)).toBeGreaterThan(0);
+    clean(k);
+    const v = Number(base / P);
+    p.vmas.update(v, v + 4, (x) => vmaWith(x, { anonVmaId: 0 }));
+    expect(audit(k).problems.join('\n')).toMatch(
+      /swap PTE at 0x[0-9A-Fa-f]+ \(\d+:\d+\) lies in a VMA without an anon_vma/,
+    );
+  });
+
   it('reports a private VMA mapping a page without an anon_vma', () => {
     const { k, p } = boot(c);
     const a = mapAt(k, p, 0, 2);
@@ -208,7 +218,7 @@ describe('audit() checks anon_vma presence (invariant 11)', () => {
     clean(k);
     p.vmas.update(Number(a / P), Number(a / P) + 2, (v) => vmaWith(v, { anonVmaId: 0 }));
     expect(audit(k).problems.join('\n')).toMatch(
-      /maps frame 0x[0-9a-f]+ in a private VMA without an anon_vma/,
+      /maps frame 0x[0-9A-Fa-f]+ in a private VMA without an anon_vma/,
     );
   });
 
