@@ -9,6 +9,7 @@ import { bootKernel, type Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs, swapTestEnv, type TestConfig } from './test-fixtures.js';
+import { AddressSpaceModel, type ModelOptions } from './vm-reference.js';
 import { vmaWith } from './vma.js';
 
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
@@ -240,5 +241,69 @@ describe.each(CONFIGS)('audit() checks anon_vma presence, invariant 11 ($name)',
     expect(problems).toMatch(/is marked forked but has no anon_vma/);
     p.vmas.update(n, n + 1, (v) => vmaWith(v, { anonVmaForked: false, anonVmaId: 999_999 }));
     expect(audit(k).problems.join('\n')).toMatch(/has an anon_vma but is not private anonymous memory/);
+  });
+});
+
+describe('the reference model follows the anon_vma rules (vm-reference.ts)', () => {
+  const options: ModelOptions = {
+    userEndVpn: 0x1000,
+    heapBase: 0x10_0000n,
+    brkLimit: 0x80_0000n,
+    mmapMinVpn: 16,
+    mmapTopVpn: 0x800,
+    hugePages: 512,
+    brkGapPages: 1,
+    traits: { execOnly: false, noExecute: true },
+  };
+  const page = (n: number) => BigInt(n) * P;
+  const spans = (m: AddressSpaceModel) => m.vmaList().map((v) => [Number(v.start / P), Number(v.end / P)]);
+  const store = (m: AddressSpaceModel, n: number) =>
+    expect(m.access(1, page(n), 8, 1n)).toMatchObject({ ok: true });
+
+  it('gap fill, mprotect, reuse of a neighbour’s anon_vma, a read that maps the zero page', () => {
+    const m = new AddressSpaceModel(options);
+    m.mmap(page(0x100), page(2), RW, PRIV);
+    store(m, 0x100);
+    m.mmap(page(0x103), page(2), RW, PRIV);
+    store(m, 0x103);
+    m.mmap(page(0x102), page(1), PROT.READ, PRIV);
+    expect(m.mprotect(page(0x102), page(1), RW)).toEqual({ ok: true, value: 0 });
+    expect(spans(m)).toEqual([
+      [0x100, 0x103],
+      [0x103, 0x105],
+    ]);
+    const r = new AddressSpaceModel(options);
+    r.mmap(page(0x100), page(2), RW, PRIV);
+    store(r, 0x100);
+    r.mmap(page(0x102), page(2), PROT.READ | PROT.WRITE | PROT.EXEC, PRIV);
+    store(r, 0x102); // reuses the left VMA's
+    r.mmap(page(0x105), page(2), RW, PRIV);
+    expect(r.access(0, page(0x105), 8)).toEqual({ ok: true, value: 0n }); // the zero page: none
+    r.mprotect(page(0x102), page(2), RW);
+    r.mmap(page(0x104), page(1), RW, PRIV);
+    expect(spans(r)).toEqual([[0x100, 0x107]]);
+  });
+
+  it('fork: a labelled VMA of the child takes no new neighbour, its brk grows apart', () => {
+    const m = new AddressSpaceModel(options);
+    m.mmap(page(0x200), page(2), RW, PRIV);
+    store(m, 0x200);
+    expect(m.brkTo(0x10_2000n)).toBe(0x10_2000n);
+    store(m, 0x100); // the heap's first page (heapBase 0x100000)
+    const c = m.fork();
+    for (const x of [m, c]) {
+      x.mmap(page(0x202), page(1), RW, PRIV);
+      expect(x.brkTo(0x10_3000n)).toBe(0x10_3000n);
+    }
+    expect(spans(m)).toEqual([
+      [0x100, 0x103],
+      [0x200, 0x203],
+    ]);
+    expect(spans(c)).toEqual([
+      [0x100, 0x102],
+      [0x102, 0x103],
+      [0x200, 0x202],
+      [0x202, 0x203],
+    ]);
   });
 });
