@@ -327,7 +327,7 @@ export class AddressSpaceModel {
    */
   anonPrepare(vpn: number): void {
     const p = this.pages.get(vpn);
-    if (!p || p.backing.kind !== 'private' || (p.anon ?? 0) !== 0) return;
+    if (p?.backing.kind !== 'private' || (p.anon ?? 0) !== 0) return;
     const run = this.vmaAt(vpn)!;
     const reusable = (q: ModelPage | undefined) =>
       q && reuseCompatible(p, q) && !q.anonForked ? (q.anon ?? 0) : 0;
