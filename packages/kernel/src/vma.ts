@@ -65,7 +65,7 @@ export interface VmaValue {
    * fault, a populate of writable memory, the zero page's replacement, a huge page, a page the
    * loader fills — never a read fault that maps the zero page), reusing a compatible
    * neighbour's (`find_mergeable_anon_vma`, anon-vma.ts). Splits keep it (both halves share it);
-   * merges need compatible ones ({@link anonVmasMergeable}); fork copies the page tables of a
+   * merges need compatible ones (Linux `is_mergeable_anon_vma`); fork copies the page tables of a
    * private VMA only when it has one and gives the child's VMA a new one (`anon_vma_fork`);
    * exec starts without any. Never shown in /proc/PID/maps.
    */
