@@ -200,6 +200,34 @@ describe.each(CONFIGS)('anon_vma and fork ($name)', (c) => {
   });
 });
 
+describe.each(CONFIGS)('anon_vma and exec ($name)', (c) => {
+  it('exec starts a fresh mm: the loaded VMAs have anon_vmas (fork copies them), nothing else has', () => {
+    const { k, p } = boot(c);
+    write(k, p, mapAt(k, p, 0, 2));
+    const text = new Uint8Array([0xc0, 0x03, 0x5f, 0xd6, 1, 2, 3, 4]);
+    expect(k.exec(p, { text, data: new Uint8Array([9, 8, 7]) })).toEqual({ ok: true, value: 0 });
+    const ids = (q: Process) => {
+      const out: [string, boolean][] = [];
+      q.vmas.forEach((v) => {
+        out.push([v.value.name, v.value.anonVmaId !== 0]);
+      });
+      return out;
+    };
+    // Only the loader's VMAs (the old mapping at H is gone; the simple layout's data is there now).
+    expect(ids(p)).toEqual([
+      ['text', true],
+      ['data', true],
+      ['[stack]', true],
+    ]);
+    const f = k.fork(p);
+    if (!f.ok) throw new Error(f.errno);
+    // The loader's pages exist nowhere else (no page cache): fork must have copied them.
+    expect(k.load(f.process, k.layout.textBase + 4n, 4)).toEqual({ ok: true, value: 0x04030201 });
+    expect(k.load(f.process, k.layout.dataBase, 1)).toEqual({ ok: true, value: 9 });
+    clean(k);
+  });
+});
+
 describe.each(CONFIGS)('audit() checks anon_vma presence, invariant 11 ($name)', (c) => {
   it('reports a swap PTE in a VMA without an anon_vma', () => {
     const { k, p, base } = swapTestEnv(c, 4, 16, {}, false);
