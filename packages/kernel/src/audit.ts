@@ -31,7 +31,10 @@
  * 10. PG_anon_exclusive (see anon-exclusive.ts): an anon-exclusive frame is a USER frame mapped by
  *    exactly one PTE, in a private VMA, with no reference but its PTE's and the swap cache's
  *    (whose slot no swap PTE names); a user-writable leaf of a private VMA maps an
- *    anon-exclusive frame. Every check is listed, with the test that
+ *    anon-exclusive frame.
+ * 11. anon_vma (see anon-vma.ts): a private VMA without an anon_vma maps no page but the zero
+ *    page and holds no swap entry; only a VMA that has one may be marked forked, no other kind
+ *    of VMA has one, and no two processes share one. Every check is listed, with the test that
  * makes it fire, in the package README ("What audit() proves").
  */
 import {
@@ -121,6 +124,7 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
   });
 
   const { start: uStart, end: uEnd } = kernel.userVpnRange;
+  const anonVmaOwner = new Map<number, number>(); // anon_vma id → pid (invariant 11)
   for (const proc of kernel.allProcesses) {
     if (!proc.alive) {
       if (proc.root !== 0 || proc.residentPages !== 0 || proc.tablePages !== 0) {
@@ -141,6 +145,7 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
       problems.push(
         `process ${proc.pid} counts ${proc.tablePages} table pages, tables have ${tables.length}`,
       );
+    auditAnonVmas(proc, anonVmaOwner, problems);
     let leaves = 0;
     const space = proc.space;
     editor.forEachLeaf({ root: proc.root, startVpn: uStart, endVpn: uEnd }, (leaf) => {
@@ -184,6 +189,12 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
         problems.push(`pid ${proc.pid}: ${hex(va, 16)} (${pages} pages) is mapped outside any VMA`);
         return;
       }
+      // Invariant 11: a private VMA maps anonymous pages only once it has an anon_vma (fork
+      // relies on it: it does not copy the tables of one without, anon-vma.ts).
+      if (leaf.pa !== zeroPage && isCowVma(vma.value) && vma.value.anonVmaId === 0)
+        problems.push(
+          `pid ${proc.pid}: ${hex(va, 16)} maps frame ${hex(leaf.pa)} in a private VMA without an anon_vma`,
+        );
       const allowed = permittedUserAccess(kernel.arch, vma.value.prot, vma.value.memoryType, leaf.level);
       const u = leaf.attrs.user;
       if ((u.read && !allowed.read) || (u.write && !allowed.write) || (u.execute && !allowed.execute)) {
@@ -477,4 +488,20 @@ function stateName(s: number | undefined): string {
   return s === undefined
     ? 'unmanaged'
     : (['free', 'reserved', 'page-table', 'user', 'kernel'][s] ?? `state ${s}`);
+}
+
+/** Invariant 11's per-VMA part: anon_vma identifiers (see anon-vma.ts). */
+function auditAnonVmas(proc: Process, owner: Map<number, number>, problems: string[]): void {
+  proc.vmas.forEach((v) => {
+    const { anonVmaId: id, anonVmaForked: forked } = v.value;
+    const at = `pid ${proc.pid}: VMA ${hex(vaOf(v.startVpn), 16)}`;
+    if (id === 0) {
+      if (forked) problems.push(`${at} is marked forked but has no anon_vma`);
+      return;
+    }
+    if (!isCowVma(v.value)) problems.push(`${at} has an anon_vma but is not private anonymous memory`);
+    const other = owner.get(id);
+    if (other === undefined) owner.set(id, proc.pid);
+    else if (other !== proc.pid) problems.push(`${at} shares anon_vma ${id} with pid ${other}`);
+  });
 }

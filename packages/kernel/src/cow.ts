@@ -15,8 +15,10 @@
  *                            └─ shared frame ────▶ fresh frame, copy ──┴─▶ replaceLeaf (BBM)
  * ```
  */
+
 import { type LeafAttributes, sameLeafAttributes, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
+import { anonVmaPrepareAt } from './anon-vma.js';
 import type { KernelContext } from './context.js';
 import { isLazyFree } from './madvise.js';
 import { FrameState } from './page-allocator.js';
@@ -148,6 +150,7 @@ export function breakCow(
   // wp_page_copy: maybe_mkwrite(pte_mkdirty(mk_pte(new page))), young (hugetlb_wp: make_huge_pte).
   replaceLeaf(k, space, base, level, ref.descriptorPa, old, pa, k.dirtyAttrsFor(vma, level));
   k.anonExclusive.set(pa, pages); // wp_page_copy: a new anon-exclusive page (anon-exclusive.ts)
+  if (zero && vma.anonVmaId === 0) anonVmaPrepareAt(space, vpn); // wp_page_copy: anon_vma_prepare
   cowEvent(k, space, zero ? 'zero-fill' : 'copy', base, pa, old, pages);
   return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
 }
@@ -282,6 +285,7 @@ export function breakCowAt(
   const pageBytes = k.bounds.pageBytes;
   if (!zero) memory.copyFrame(pa / pageBytes, old / pageBytes);
   if (shared) allocator.unrefAt(oi, old); // after the copy: the frame is read until here
+  if (zero && vma.anonVmaId === 0) anonVmaPrepareAt(space, vpn); // wp_page_copy: anon_vma_prepare
   cowEvent(k, space, zero ? 'zero-fill' : 'copy', vpn, pa, old, 1);
   return zero ? 'zero page replaced by a fresh zeroed frame' : 'COW copy';
 }

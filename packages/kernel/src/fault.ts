@@ -36,6 +36,7 @@ import {
   WalkResult,
 } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
+import { anonVmaPrepare } from './anon-vma.js';
 import type { KernelContext } from './context.js';
 import { breakCowAt } from './cow.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
@@ -249,7 +250,10 @@ function growStack(space: AddressSpace, vpn: number): ProcessVma | undefined {
   const below = space.vmas.findLastBefore(vpn);
   const gap = space.vpn.stackLow - space.vpn.guard;
   if (below && below.endVpn + gap > vpn) return undefined;
-  return space.vmas.insert(vpn, above.startVpn, above.value);
+  // Linux expand_downwards: `anon_vma_prepare(vma)` before the stack grows.
+  const grown = space.vmas.insert(vpn, above.startVpn, above.value);
+  if (grown.value.anonVmaId === 0) anonVmaPrepare(space, grown);
+  return grown;
 }
 
 /** Maps the page (or huge page) for a not-present fault inside `vma`. Returns how, or undefined when out of memory. */
@@ -303,6 +307,7 @@ function faultIn(
   }
   if (v.prot === (PROT.READ | PROT.WRITE) && !v.huge) {
     if (!demandZero(k, space, vpn, r)) return undefined;
+    if (v.anonVmaId === 0) anonVmaPrepare(space, vma); // do_anonymous_page: the VMA's first page
     // Whole literals (no string built per fault).
     return v.name === '[stack]'
       ? 'demand-zero stack page'
@@ -312,7 +317,9 @@ function faultIn(
   }
   // do_anonymous_page's own page: young, and made writable and dirty in a VM_WRITE VMA whatever
   // the access (`if (vma->vm_flags & VM_WRITE) entry = pte_mkwrite(pte_mkdirty(entry))`).
-  return space.allocPage(vpn, k.dirtyAttrsFor(v)) !== 0 ? 'demand-zero page' : undefined;
+  if (space.allocPage(vpn, k.dirtyAttrsFor(v)) === 0) return undefined;
+  if (v.anonVmaId === 0) anonVmaPrepare(space, vma); // do_anonymous_page: the VMA's first page
+  return 'demand-zero page';
 }
 
 /**
@@ -347,6 +354,7 @@ function faultInHuge(
       continue;
     }
     k.anonExclusive.set(pa, pages); // a fresh private page, every subpage exclusive (anon-exclusive.ts)
+    if (v.anonVmaId === 0) anonVmaPrepare(space, vma); // hugetlb_no_page → vmf_anon_prepare (private)
     return `huge page (${k.editor.levelName(level)} leaf, ${(pages * k.bounds.pageBytes) / 1024} KiB)`;
   }
   return undefined;

@@ -16,6 +16,7 @@
  */
 import { type LeafAttributes, type LeafTemplate, sameLeafAttributes } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
+import { newAnonVmaId } from './anon-vma.js';
 import type { KernelContext } from './context.js';
 import { FrameState } from './page-allocator.js';
 import { keptState } from './space-ranges.js';
@@ -25,7 +26,8 @@ import { type VmaValue, vmaWith } from './vma.js';
 /**
  * fork (`AddressSpace.clone`): gives the fresh, empty `child` the parent's break, entry point and
  * VMAs, then maps into it what the parent maps (of the VMAs that need it: {@link vmaNeedsCopy} —
- * none of a MAP_SHARED anonymous mapping's pages). Device pages are shared. Private pages
+ * none of a MAP_SHARED anonymous mapping's pages, nor the zero pages of a private VMA that never
+ * got an anonymous page). Device pages are shared. Private pages
  * (Linux `is_cow_mapping`), with the kernel's `fork: 'cow'` (default), are shared read-only by
  * parent and child — huge leaves as huge leaves — and copied on the first write (cow.ts); with
  * `fork: 'eager'` they are copied now (a huge leaf stays huge when a contiguous run is free). The
@@ -46,12 +48,7 @@ export function copyIntoChild(
   child.entry = parent.entry;
   child.initialSp = parent.initialSp;
   parent.vmas.forEach((v) => {
-    // VM_LOCKED is not inherited (Linux dup_mmap clears VM_LOCKED_MASK).
-    child.vmas.insert(
-      v.startVpn,
-      v.endVpn,
-      v.value.lock === 'none' ? v.value : vmaWith(v.value, { lock: 'none' }),
-    );
+    child.vmas.insert(v.startVpn, v.endVpn, childVma(v.value));
   });
   if (parent.root === 0) return 0;
   k.anonExclusive.beginFork(); // fork clears PG_anon_exclusive of what it shares (anon-exclusive.ts)
@@ -74,15 +71,27 @@ export function copyIntoChild(
 }
 
 /**
+ * The child's copy of a parent's VMA value (Linux `dup_mmap`): VM_LOCKED is not inherited (it
+ * clears VM_LOCKED_MASK), and a VMA with an anon_vma gets a new one of its own, linked to the
+ * parent's (`anon_vma_fork`: hence `anonVmaForked`, anon-vma.ts); one without stays without.
+ */
+function childVma(v: VmaValue): VmaValue {
+  if (v.anonVmaId !== 0) return vmaWith(v, { lock: 'none', anonVmaId: newAnonVmaId(), anonVmaForked: true });
+  return v.lock === 'none' ? v : vmaWith(v, { lock: 'none' });
+}
+
+/**
  * Linux `copy_page_range` → `vma_needs_copy`: fork copies the page tables of a VMA only when it
- * has an `anon_vma` (private memory that may hold anonymous pages: every private VMA here), is
- * VM_PFNMAP / VM_MIXEDMAP (device mappings) or VM_HUGETLB (uffd-wp is not modelled). A
- * MAP_SHARED | MAP_ANONYMOUS mapping is shmem: it never gets an `anon_vma`, so "a page fault will
- * fill them correctly" — the child starts with none of its PTEs and maps the shared object's
- * pages on its first touch of each (a minor fault, fault.ts).
+ * has an `anon_vma` ({@link VmaValue.anonVmaId}), is VM_PFNMAP / VM_MIXEDMAP (device mappings)
+ * or VM_HUGETLB (uffd-wp is not modelled); otherwise "a page fault will fill them correctly".
+ * A private VMA without one maps at most the zero page (read faults, `do_anonymous_page`'s
+ * zero-page path, which does not prepare an anon_vma; audit() proves it): the child starts with
+ * none of those PTEs and maps the zero page again on its first read. A MAP_SHARED |
+ * MAP_ANONYMOUS mapping is shmem: it never gets an `anon_vma`, so the child maps the shared
+ * object's pages on its first touch of each (a minor fault, fault.ts).
  */
 function vmaNeedsCopy(v: VmaValue): boolean {
-  return v.shm === undefined || v.huge || v.kind === 'device';
+  return (v.shm === undefined && v.anonVmaId !== 0) || v.huge || v.kind === 'device';
 }
 
 /** Classes of a level-1 descriptor's non-address bits (see {@link ForkCopy.classify}). */

@@ -9,6 +9,7 @@
  */
 import { hex, isMmError } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
+import { newAnonVmaId } from './anon-vma.js';
 import { linuxAuxv } from './auxv.js';
 import type { KernelContext } from './context.js';
 import { parseElf64 } from './elf.js';
@@ -17,7 +18,7 @@ import { buildInitialStack } from './initial-stack.js';
 import type { Process } from './process.js';
 import { allocSlowPath } from './slow-path.js';
 import { fail, invalidArgument, ok, PROT, type SysResult } from './syscalls.js';
-import { anonVma, stackVma } from './vma.js';
+import { anonVma, stackVma, type VmaValue, vmaWith } from './vma.js';
 
 /** A program for {@link Kernel.spawn}: text and data images. */
 export interface ProgramImage {
@@ -198,6 +199,15 @@ function checkImage(image: unknown): ProgramImage {
   return i;
 }
 
+/**
+ * A VMA value for memory the loader fills (text, data, the initial stack): its pages are
+ * anonymous pages here, so it gets an anon_vma now (Linux: the stack's from `copy_strings`' write
+ * faults; a file segment's text would stay in the page cache, which mmkit does not model).
+ */
+function loadedVma(v: VmaValue): VmaValue {
+  return vmaWith(v, { anonVmaId: newAnonVmaId() });
+}
+
 /** Copies `bytes` into freshly allocated pages from page `firstVpn`. False when out of memory. */
 function loadPages(
   k: KernelContext,
@@ -220,11 +230,15 @@ function loadPages(
 function loadImage(k: KernelContext, space: AddressSpace, image: ProgramImage): SysResult<0> {
   const pageBytes = k.bounds.pageBytes;
   const v = space.vpn;
-  space.vmas.insert(v.stackTop - 1, v.stackTop, stackVma());
+  // Every VMA the loader fills holds anonymous pages (mmkit has no page cache), so it has an
+  // anon_vma from the start (anon-vma.ts); exec's fresh mm has no other.
+  space.vmas.insert(v.stackTop - 1, v.stackTop, loadedVma(stackVma()));
   const textPages = Math.ceil(image.text.length / pageBytes);
   const dataPages = Math.ceil((image.data?.length ?? 0) / pageBytes);
-  if (textPages > 0) space.vmas.insert(v.text, v.text + textPages, anonVma(PROT.READ | PROT.EXEC, 'text'));
-  if (dataPages > 0) space.vmas.insert(v.data, v.data + dataPages, anonVma(PROT.READ | PROT.WRITE, 'data'));
+  if (textPages > 0)
+    space.vmas.insert(v.text, v.text + textPages, loadedVma(anonVma(PROT.READ | PROT.EXEC, 'text')));
+  if (dataPages > 0)
+    space.vmas.insert(v.data, v.data + dataPages, loadedVma(anonVma(PROT.READ | PROT.WRITE, 'data')));
   const text = k.leafAttributes({
     user: { read: true, write: false, execute: true },
     memoryType: 'normal-wb',
@@ -284,7 +298,7 @@ function loadElf(
       space.vmas.insert(
         startVpn,
         fileEndVpn,
-        anonVma(protOf(sg.permissions), name, { offsetPages, file: true }),
+        anonVma(protOf(sg.permissions), name, { offsetPages, file: true, anonVmaId: newAnonVmaId() }),
       );
     }
     const attrs = k.attrsFor(anonVma(protOf(sg.permissions), name));
@@ -326,7 +340,7 @@ function loadElf(
   }
   const spVpn = Number(stack.sp >> shift);
   const topVpn = space.vpn.stackTop;
-  space.vmas.insert(spVpn, topVpn, stackVma());
+  space.vmas.insert(spVpn, topVpn, loadedVma(stackVma()));
   for (let vpn = spVpn; vpn < topVpn; vpn++) {
     if (space.allocPage(vpn, k.anonAttrs) === 0) return fail('ENOMEM', 'out of memory building the stack');
   }

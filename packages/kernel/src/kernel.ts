@@ -25,6 +25,7 @@
  * | `zap.ts`             | teardown of leaves (exit, exec, munmap, DONTNEED), table-at-a-time    |
  * | `cow.ts`             | copy-on-write breaks (reuse, zero-fill, copy) and lazy PTE upgrades   |
  * | `anon-exclusive.ts`  | PG_anon_exclusive per frame: set, cleared by fork, its audit          |
+ * | `anon-vma.ts`        | anon_vma presence per VMA: anon_vma_prepare, reuse of a neighbour's   |
  * | `mm-syscalls.ts`     | mmap, munmap, mprotect, mremap, brk (POSIX errnos)                    |
  * | `fault.ts`           | the fault handler: classification, demand paging, kills               |
  * | `fork-exec.ts`       | fork, exec, spawn, static ELF64                                       |

@@ -87,6 +87,9 @@ export function procSmaps(kernel: KernelContext, proc: Process): string {
     let huge = 0;
     if (proc.root !== 0) {
       kernel.editor.forEachLeaf({ root: proc.root, startVpn: v.startVpn, endVpn: v.endVpn }, (leaf) => {
+        // Linux smaps_pte_entry: the zero page is no normal page (vm_normal_page is NULL), so it
+        // counts nowhere (Rss, Pss, Anonymous).
+        if (leaf.pa === kernel.zeroPage) return;
         const pages = g.entryPages[leaf.level]!;
         const n = Math.min(leaf.vpn + pages, v.endVpn) - Math.max(leaf.vpn, v.startVpn);
         rss += n;

@@ -3,8 +3,10 @@
  * the slot of an address, unmap a range — kept so the seed's own tests run against mmkit. Each
  * goes through the process's {@link AddressSpace}, so these pages are VMA-covered like any other.
  */
+
 import { type AddressInput, hex, type LeafAttributes, type NeutralEntry } from '@mmkit/core';
 import type { MapOutcome } from './address-space.js';
+import { anonVmaPrepareAt } from './anon-vma.js';
 import type { KernelContext } from './context.js';
 import { FRAME_STATE_NAMES, FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
@@ -59,6 +61,8 @@ export function mapUserPage(
       `a frame allocated for user pages (allocator.alloc('user')) or one outside the pool; this frame is ${FRAME_STATE_NAMES[state]}`,
     );
   const out = space.mapPageCovered(vpn, pa, checkAttrs(k, attrs, pa));
+  // A page other than the zero page: the VMA has anonymous memory now (anon-vma.ts), so fork copies it.
+  if (out.ok && pa !== k.zeroPage) anonVmaPrepareAt(space, vpn);
   // The caller's frame in a private VMA is a page mapped by this PTE alone (anon-exclusive, as a
   // fresh page a fault maps) unless another PTE maps it too (then neither is, as after fork).
   if (out.ok && state === FrameState.USER)
@@ -78,6 +82,7 @@ export function allocateUserPage(
   const vpn = userVpn(k, va, 'user address');
   // Allocated frames are always addressable (the allocator reserves what paBits cannot reach): check the attributes.
   const pa = space.allocPage(vpn, checkAttrs(k, attrs, 0), true);
+  if (pa !== 0) anonVmaPrepareAt(space, vpn); // the VMA has anonymous memory now (anon-vma.ts)
   return pa === 0 ? 0n : k.linearMapBase + BigInt(pa);
 }
 

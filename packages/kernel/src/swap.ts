@@ -238,6 +238,7 @@ export function auditSwap(k: KernelContext, problems: string[], addRef: (pa: num
         const at = `pid ${proc.pid}: swap PTE at ${hex(vaOf(vpn), 16)} (${e.type}:${e.offset})`;
         const vma = space.vmas.find(vpn);
         if (!vma || !isCowVma(vma.value)) problems.push(`${at} lies outside any private anonymous VMA`);
+        else if (vma.value.anonVmaId === 0) problems.push(`${at} lies in a VMA without an anon_vma`);
         const dev = sw.devices[e.type];
         if (!dev || e.offset < 1 || e.offset >= dev.pages || dev.counts[e.offset] === 0)
           problems.push(`${at} names a slot that is not allocated`);

@@ -50,7 +50,17 @@
  *   mapping an `invalid address`, a data access without permission a `permission fault`.
  * - VMAs are not stored: {@link AddressSpaceModel.vmaList} derives them as maximal runs of
  *   consecutive pages that Linux would merge (same prot, name, MAP_HUGETLB-ness and
- *   private/shared; shared pages only with the same object at consecutive indices).
+ *   private/shared; shared pages only with the same object at consecutive indices) and that have
+ *   the same anon_vma label.
+ * - anon_vma (Linux mm/rmap.c, `is_mergeable_anon_vma` in mm/vma.c): every page carries its VMA's
+ *   label ({@link ModelPage.anon}). A private VMA gets one when it gets its first anonymous page
+ *   — a store or copy_to_user, MAP_POPULATE or mlock of writable memory, any fault of a
+ *   MAP_HUGETLB page — never by a read that maps the zero page: the next VMA's label, else the
+ *   previous one's, when it differs at most in prot and name and was not made by fork
+ *   (`find_mergeable_anon_vma`), else a new one. After every change of VMAs, neighbours that
+ *   Linux would merge are relabelled left to right: a VMA without a label takes its
+ *   neighbour's unless that one was made by fork; two different labels never merge. fork gives
+ *   each labelled VMA of the child a new label marked forked (`anon_vma_fork`).
  *
  * - fork: the child gets a copy of every private page and shares every MAP_SHARED object. This is
  *   what a program observes under the kernel's copy-on-write fork too (pages shared read-only,
@@ -139,6 +149,13 @@ export interface ModelPage {
   readonly backing: PrivateBacking | SharedBacking;
   /** mlock'ed (VM_LOCKED): VMAs of locked and unlocked pages do not merge; fork does not inherit it. */
   readonly locked?: boolean;
+  /**
+   * The page's VMA's anon_vma (Linux mm/rmap.c), as a label unique in the model: 0 / undefined
+   * while the VMA has none (see "anon_vma" in the module documentation).
+   */
+  readonly anon?: number;
+  /** The anon_vma was made by fork (`anon_vma_fork`). */
+  readonly anonForked?: boolean;
 }
 
 /** A VMA as the model derives it (addresses are bigints, half-open). */
@@ -193,6 +210,11 @@ const PAGE = BigInt(MODEL_PAGE_SIZE);
 const pageUp = (n: bigint) => (n + PAGE - 1n) / PAGE;
 
 function mergeable(a: ModelPage, b: ModelPage): boolean {
+  return (a.anon ?? 0) === (b.anon ?? 0) && mergeableFlags(a, b);
+}
+
+/** {@link mergeable} but for the anon_vma label. */
+function mergeableFlags(a: ModelPage, b: ModelPage): boolean {
   if (
     a.prot !== b.prot ||
     a.name !== b.name ||
@@ -205,6 +227,26 @@ function mergeable(a: ModelPage, b: ModelPage): boolean {
     return a.backing.object === b.backing.object && b.backing.index === a.backing.index + 1;
   return true;
 }
+
+/** Linux `is_mergeable_anon_vma` (6.16+) for two neighbouring pages' VMAs. */
+function anonCompatible(a: ModelPage, b: ModelPage): boolean {
+  const x = a.anon ?? 0;
+  const y = b.anon ?? 0;
+  return x === y || (x === 0 && !b.anonForked) || (y === 0 && !a.anonForked);
+}
+
+/** Linux `anon_vma_compatible` (flags equal but for prot; the name is no flag, `[stack]` is VM_GROWSDOWN). */
+function reuseCompatible(a: ModelPage, b: ModelPage): boolean {
+  return (
+    a.backing.kind === 'private' &&
+    b.backing.kind === 'private' &&
+    a.huge === b.huge &&
+    (a.locked ?? false) === (b.locked ?? false) &&
+    (a.name === '[stack]') === (b.name === '[stack]')
+  );
+}
+
+let lastAnonLabel = 0;
 
 /** See the module documentation. */
 export class AddressSpaceModel {
@@ -222,12 +264,21 @@ export class AddressSpaceModel {
    * that both start equal. `vmas` is what `Kernel.vmas()` returns.
    */
   static adopt(
-    vmas: readonly { start: bigint; end: bigint; prot: number; shared: boolean; name: string }[],
+    vmas: readonly {
+      start: bigint;
+      end: bigint;
+      prot: number;
+      shared: boolean;
+      name: string;
+      residentPages?: number;
+    }[],
     options: ModelOptions,
   ): AddressSpaceModel {
     const m = new AddressSpaceModel(options);
     for (const v of vmas) {
       const object = v.shared ? new SharedObjectModel() : undefined;
+      // A private VMA holding pages got them from the loader: it has an anon_vma.
+      const anon = !v.shared && (v.residentPages ?? 0) > 0 ? ++lastAnonLabel : 0;
       const first = Number(v.start / PAGE);
       for (let vpn = first; vpn < Number(v.end / PAGE); vpn++) {
         m.pages.set(vpn, {
@@ -237,6 +288,7 @@ export class AddressSpaceModel {
           backing: object
             ? { kind: 'shared', object, index: vpn - first }
             : { kind: 'private', data: undefined },
+          anon,
         });
       }
     }
@@ -247,15 +299,86 @@ export class AddressSpaceModel {
   fork(): AddressSpaceModel {
     const m = new AddressSpaceModel(this.options);
     m.brk = this.brk;
-    for (const [vpn, p] of this.pages) {
+    let prev: ModelPage | undefined;
+    let prevVpn = -2;
+    let label = 0;
+    for (const vpn of this.mappedVpns()) {
+      const p = this.pages.get(vpn)!;
       const b = p.backing;
+      // Each VMA (run) with an anon_vma gets a new one in the child (anon_vma_fork).
+      if (!(prev && vpn === prevVpn + 1 && mergeable(prev, p)))
+        label = (p.anon ?? 0) === 0 ? 0 : ++lastAnonLabel;
       m.pages.set(vpn, {
         ...p,
         locked: false,
         backing: b.kind === 'private' ? { kind: 'private', data: b.data?.slice(), lazy: b.lazy } : b,
+        anon: label,
+        anonForked: label !== 0,
       });
+      prev = p;
+      prevVpn = vpn;
     }
     return m;
+  }
+
+  /**
+   * Linux `anon_vma_prepare` for the VMA holding `vpn`: see the module documentation. Nothing for
+   * a shared page or a VMA that has a label.
+   */
+  anonPrepare(vpn: number): void {
+    const p = this.pages.get(vpn);
+    if (p?.backing.kind !== 'private' || (p.anon ?? 0) !== 0) return;
+    const run = this.vmaAt(vpn)!;
+    const reusable = (q: ModelPage | undefined) =>
+      q && reuseCompatible(p, q) && !q.anonForked ? (q.anon ?? 0) : 0;
+    let id = reusable(this.pages.get(run.endVpn));
+    if (id === 0) id = reusable(this.pages.get(run.startVpn - 1));
+    if (id === 0) id = ++lastAnonLabel;
+    this.relabel(run.startVpn, run.endVpn, id, false);
+  }
+
+  private relabel(from: number, to: number, anon: number, anonForked: boolean): void {
+    for (let v = from; v < to; v++) this.pages.set(v, { ...this.pages.get(v)!, anon, anonForked });
+  }
+
+  /**
+   * The merges Linux makes after VMAs changed in [lo, hi): across every boundary from the VMA
+   * before `lo` to `hi`, left to right, neighbours whose flags match and whose anon_vmas are
+   * compatible become one (the one without a label takes the other's).
+   */
+  private mergeAround(lo: number, hi: number): void {
+    let v = this.pages.has(lo - 1) ? this.vmaAt(lo - 1)!.startVpn : lo;
+    while (v <= hi) {
+      if (!this.pages.has(v)) {
+        v++;
+        continue;
+      }
+      const cur = this.vmaAt(v)!;
+      const p = this.pages.get(cur.endVpn - 1)!;
+      const q = this.pages.get(cur.endVpn);
+      if (cur.endVpn > hi || !q || !mergeableFlags(p, q) || !anonCompatible(p, q)) {
+        v = cur.endVpn;
+        continue;
+      }
+      if ((p.anon ?? 0) === 0) this.relabel(cur.startVpn, cur.endVpn, q.anon ?? 0, q.anonForked ?? false);
+      else {
+        const next = this.vmaAt(cur.endVpn)!;
+        this.relabel(next.startVpn, next.endVpn, p.anon ?? 0, p.anonForked ?? false);
+      }
+      v = cur.startVpn;
+    }
+  }
+
+  /**
+   * Pages [from, to) faulted in by populate (MAP_POPULATE, mlock): a private writable page by a
+   * write fault, a MAP_HUGETLB one by a huge page — both give its VMA an anon_vma; a read fault
+   * of other private memory maps the zero page.
+   */
+  private populated(from: number, to: number): void {
+    for (let v = from; v < to; v++) {
+      const p = this.pages.get(v);
+      if (p && (p.prot & PROT.WRITE || p.huge)) this.anonPrepare(v);
+    }
   }
 
   /** Mapped page numbers in ascending order. */
@@ -383,6 +506,8 @@ export class AddressSpaceModel {
         backing: object ? { kind: 'shared', object, index: i } : { kind: 'private', data: undefined },
       });
     }
+    this.mergeAround(start, start + pages);
+    if (flags & MAP.POPULATE) this.populated(start, start + pages);
     return ok(BigInt(start) * PAGE);
   }
 
@@ -445,6 +570,7 @@ export class AddressSpaceModel {
     const [s, e] = r.value;
     if (!this.isFull(s, e)) return fail('ENOMEM', 'unmapped page in range');
     for (let v = s; v < e; v++) this.pages.set(v, { ...this.pages.get(v)!, prot });
+    this.mergeAround(s, e);
     return ok(0);
   }
 
@@ -463,6 +589,7 @@ export class AddressSpaceModel {
           huge: false,
           backing: { kind: 'private', data: undefined },
         });
+      this.mergeAround(oldEnd, newEnd);
     } else {
       for (let v = newEnd; v < oldEnd; v++) this.pages.delete(v);
     }
@@ -504,6 +631,8 @@ export class AddressSpaceModel {
     const extra = (): ModelPage => ({ ...last, backing: { kind: 'private', data: undefined } });
     if (e === vma.endVpn && s + newPages <= this.options.userEndVpn && this.isFree(e, s + newPages)) {
       for (let v = e; v < s + newPages; v++) this.pages.set(v, extra());
+      this.mergeAround(e, s + newPages);
+      if (last.locked) this.populated(e, s + newPages); // a locked mapping's new part is faulted in
       return ok(BigInt(s) * PAGE);
     }
     if (!(flags & MREMAP.MAYMOVE)) return fail('ENOMEM', 'cannot grow in place');
@@ -513,6 +642,8 @@ export class AddressSpaceModel {
     for (let v = s; v < e; v++) moved.push(this.pages.get(v)!);
     for (let v = s; v < e; v++) this.pages.delete(v);
     for (let i = 0; i < newPages; i++) this.pages.set(dest + i, moved[i] ?? extra());
+    this.mergeAround(dest, dest + newPages);
+    if (last.locked) this.populated(dest + oldPages, dest + newPages);
     return ok(BigInt(dest) * PAGE);
   }
 
@@ -614,6 +745,8 @@ export class AddressSpaceModel {
       if (lock && p.prot === PROT.NONE) protNone = true;
       this.pages.set(v, { ...p, locked: lock });
     }
+    this.mergeAround(s, e);
+    if (lock) this.populated(s, e);
     return protNone ? fail('ENOMEM', 'PROT_NONE cannot be faulted in') : ok(0);
   }
 
@@ -672,7 +805,10 @@ export class AddressSpaceModel {
     const denied = this.fault(kind, va, size);
     if (denied) return denied;
     const off = Number(va % PAGE);
-    const p = this.pages.get(Number(va / PAGE))!;
+    const vpn = Number(va / PAGE);
+    // A write, or any fault of a MAP_HUGETLB page, is the VMA's first anonymous page if none was.
+    if (kind === 1 || this.pages.get(vpn)!.huge) this.anonPrepare(vpn);
+    const p = this.pages.get(vpn)!;
     if (kind === 1) {
       const bytes = this.writable(p);
       let x = BigInt(value);
@@ -704,6 +840,8 @@ export class AddressSpaceModel {
     }
     const out = data ? undefined : new Uint8Array(length);
     for (let i = 0; i < length; i++) {
+      const vpn = Number((va + BigInt(i)) / PAGE);
+      if (data || this.pages.get(vpn)!.huge) this.anonPrepare(vpn);
       const a = va + BigInt(i);
       const p = this.pages.get(Number(a / PAGE))!;
       const off = Number(a % PAGE);

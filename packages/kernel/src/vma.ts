@@ -59,6 +59,23 @@ export interface VmaValue {
    * faulted in), `'none'`. smaps shows `lo` for both. Not inherited by fork (Linux `dup_mmap`).
    */
   readonly lock: VmaLock;
+  /**
+   * Linux `vma->anon_vma` (mm/rmap.c), as an identifier unique in the kernel: 0 while the VMA
+   * has none. A private VMA gets one with its first anonymous page (`anon_vma_prepare`: a write
+   * fault, a populate of writable memory, the zero page's replacement, a huge page, a page the
+   * loader fills — never a read fault that maps the zero page), reusing a compatible
+   * neighbour's (`find_mergeable_anon_vma`, anon-vma.ts). Splits keep it (both halves share it);
+   * merges need compatible ones (Linux `is_mergeable_anon_vma`); fork copies the page tables of a
+   * private VMA only when it has one and gives the child's VMA a new one (`anon_vma_fork`);
+   * exec starts without any. Never shown in /proc/PID/maps.
+   */
+  readonly anonVmaId: number;
+  /**
+   * The VMA's anon_vma was made by fork (`anon_vma_fork`: its `anon_vma_chain` also links the
+   * parent's, Linux `vma_had_uncowed_parents`): it never merges with a VMA without one, and
+   * neighbours never reuse it.
+   */
+  readonly anonVmaForked: boolean;
 }
 
 /** See {@link VmaValue.advice}. */
@@ -103,13 +120,33 @@ export function createVmaTree(): VmaTree<VmaValue> {
       return vmaWith(v, { pa: v.kind === 'device' ? v.pa + d * 4096 : 0, offsetPages: v.offsetPages + d });
     },
     canMerge: (l, r) => {
-      if (!sameKind(l.value, r.value)) return false;
+      if (!sameKind(l.value, r.value) || !anonVmasMergeable(l.value, r.value)) return false;
       const pages = l.endVpn - l.startVpn;
       if (l.value.kind === 'device' && r.value.pa !== l.value.pa + pages * 4096) return false;
       if (l.value.shm && r.value.offsetPages !== l.value.offsetPages + pages) return false;
       return true;
     },
+    // The merged VMA takes the anon_vma of whichever side has one (Linux `dup_anon_vma`).
+    merge: (l, r) =>
+      l.value.anonVmaId !== 0 || r.value.anonVmaId === 0
+        ? l.value
+        : vmaWith(l.value, { anonVmaId: r.value.anonVmaId, anonVmaForked: r.value.anonVmaForked }),
   });
+}
+
+/**
+ * Linux `is_mergeable_anon_vma` (mm/vma.c, 6.16+): two VMAs may merge when neither has an
+ * anon_vma, when they have the same one, or when only one has one and it was not made by fork
+ * (`vma_had_uncowed_parents`); two that each got anonymous pages separately never merge.
+ * Only the anon_vma part of the merge rule (the flags are compared elsewhere).
+ */
+export function anonVmasMergeable(a: VmaValue, b: VmaValue): boolean {
+  const x = a.anonVmaId;
+  const y = b.anonVmaId;
+  if (x === y) return true;
+  if (x === 0) return !b.anonVmaForked;
+  if (y === 0) return !a.anonVmaForked;
+  return false;
 }
 
 /**
@@ -133,6 +170,8 @@ export function vmaWith(base: VmaValue, patch: Partial<VmaValue>): VmaValue {
     file: patch.file ?? base.file,
     advice: patch.advice ?? base.advice,
     lock: patch.lock ?? base.lock,
+    anonVmaId: patch.anonVmaId ?? base.anonVmaId,
+    anonVmaForked: patch.anonVmaForked ?? base.anonVmaForked,
   };
 }
 
@@ -151,6 +190,8 @@ const ANON: VmaValue = {
   file: false,
   advice: 'normal',
   lock: 'none',
+  anonVmaId: 0,
+  anonVmaForked: false,
 };
 
 /**
@@ -178,6 +219,8 @@ export function anonVma(prot: number, name: string, opts: Partial<VmaValue> = {}
     file: opts.file ?? ANON.file,
     advice: opts.advice ?? ANON.advice,
     lock: opts.lock ?? ANON.lock,
+    anonVmaId: opts.anonVmaId ?? ANON.anonVmaId,
+    anonVmaForked: opts.anonVmaForked ?? ANON.anonVmaForked,
   };
 }
 
