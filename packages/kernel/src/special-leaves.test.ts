@@ -84,8 +84,11 @@ describe.each(CONFIGS)('special leaves (pte_mkspecial) on $name', (c) => {
   it('fork copies the special bit of the zero page (made old in the child) and of device leaves', () => {
     const k = boot(c);
     const p = k.createProcess();
-    const va = mapAnon(k, p, 4);
+    const va = mapAnon(k, p, 5);
     for (let i = 0n; i < 4n; i++) ok(k.load(p, va + i * PAGE, 8));
+    // A write to the fifth page gives the VMA an anon_vma: fork copies its PTEs (vma_needs_copy),
+    // the zero-page ones included (a VMA of zero-page reads only is not copied: anon-vma.test.ts).
+    ok(k.store(p, va + 4n * PAGE, 8, 1));
     const dev = mapDevice(k, p);
     const devBefore = raw(k, p, dev.va);
     expect(devBefore & specialBit(k)).toBe(specialBit(k));
