@@ -8,8 +8,8 @@ import { audit } from './audit.js';
 import { bootKernel, type Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, swapTestEnv, type TestConfig } from './test-fixtures.js';
-import { AddressSpaceModel, type ModelOptions } from './vm-reference.js';
+import { fiveConfigs, SMALL_MODEL_OPTIONS, swapTestEnv, type TestConfig } from './test-fixtures.js';
+import { AddressSpaceModel } from './vm-reference.js';
 import { vmaWith } from './vma.js';
 
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
@@ -273,16 +273,7 @@ describe.each(CONFIGS)('audit() checks anon_vma presence, invariant 11 ($name)',
 });
 
 describe('the reference model follows the anon_vma rules (vm-reference.ts)', () => {
-  const options: ModelOptions = {
-    userEndVpn: 0x1000,
-    heapBase: 0x10_0000n,
-    brkLimit: 0x80_0000n,
-    mmapMinVpn: 16,
-    mmapTopVpn: 0x800,
-    hugePages: 512,
-    brkGapPages: 1,
-    traits: { execOnly: false, noExecute: true },
-  };
+  const options = SMALL_MODEL_OPTIONS;
   const page = (n: number) => BigInt(n) * P;
   const spans = (m: AddressSpaceModel) => m.vmaList().map((v) => [Number(v.start / P), Number(v.end / P)]);
   const store = (m: AddressSpaceModel, n: number) =>

@@ -25,19 +25,14 @@ import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
 import { isLazyFreeFrame, MADV } from './madvise.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, swapTestEnv, type TestConfig } from './test-fixtures.js';
+import { fiveConfigs, leafRaw, swapTestEnv, type TestConfig } from './test-fixtures.js';
 
 const PAGE = 4096n;
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
 const RW = PROT.READ | PROT.WRITE;
 const PRIV = MAP.PRIVATE | MAP.ANONYMOUS;
 
-const raw = (k: Kernel, p: Process, va: bigint): bigint => {
-  const ref = k.lookup(p, va)!;
-  expect(ref.entry.kind).toBe('leaf');
-  const [lo, hi] = k.editor.readRaw(ref.descriptorPa);
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-};
+const raw = leafRaw;
 const attrsAt = (k: Kernel, p: Process, va: bigint): LeafAttributes => {
   const e = k.lookup(p, va)?.entry;
   if (e?.kind !== 'leaf') throw new Error('not mapped');

@@ -21,7 +21,7 @@ import { bootKernel, type Kernel } from './kernel.js';
 import { isLazyFreeFrame, MADV } from './madvise.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, type TestConfig } from './test-fixtures.js';
+import { fiveConfigs, leafRaw, type TestConfig } from './test-fixtures.js';
 
 const PAGE = 4096n;
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
@@ -38,12 +38,7 @@ const A64_AF = 1n << 10n;
 const A64_DBM = 1n << 51n;
 const A64_SW_DIRTY = 1n << 55n;
 
-const raw = (k: Kernel, p: Process, va: bigint): bigint => {
-  const ref = k.lookup(p, va)!;
-  expect(ref.entry.kind).toBe('leaf');
-  const [lo, hi] = k.editor.readRaw(ref.descriptorPa);
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-};
+const raw = leafRaw;
 const leafOf = (k: Kernel, p: Process, va: bigint) => {
   const ref = k.lookup(p, va)!;
   if (ref.entry.kind !== 'leaf') throw new Error('not mapped');

@@ -13,19 +13,14 @@ import { dumpPageTable, formatDump } from './inspect.js';
 import { bootKernel, type Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs } from './test-fixtures.js';
+import { fiveConfigs, leafRaw } from './test-fixtures.js';
 
 const PAGE = 4096n;
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
 const RW = PROT.READ | PROT.WRITE;
 const PRIV = MAP.PRIVATE | MAP.ANONYMOUS;
 
-const raw = (k: Kernel, p: Process, va: bigint): bigint => {
-  const ref = k.lookup(p, va)!;
-  expect(ref.entry.kind).toBe('leaf');
-  const [lo, hi] = k.editor.readRaw(ref.descriptorPa);
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-};
+const raw = leafRaw;
 /** The special bit's descriptor bit: arm64 PTE_SPECIAL = 56 (pgtable-prot.h), x86 _PAGE_SPECIAL = 9. */
 const specialBit = (k: Kernel): bigint => (k.arch.description.id === 'aarch64' ? 1n << 56n : 1n << 9n);
 /** The raw descriptor the codec writes for `entry` at level 1. */

@@ -10,6 +10,7 @@ import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
 import type { MachineDescription } from './machine.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
+import type { ModelOptions } from './vm-reference.js';
 
 /** A machine with `pages` frames of RAM at 0x4000_0000, all in the allocator pool, plus a UART window. */
 export function tinyMachine(pages: number): MachineDescription {
@@ -48,6 +49,26 @@ export function leafPa(kernel: Kernel, p: Process, va: bigint): number {
   if (ref?.entry.kind !== 'leaf') throw new Error(`nothing mapped at ${va.toString(16)}`);
   return ref.entry.pa;
 }
+
+/** The raw 64-bit descriptor (both halves) of the leaf at `va` of `p`; throws when nothing is mapped there. */
+export function leafRaw(kernel: Kernel, p: Process, va: bigint): bigint {
+  const ref = kernel.lookup(p, va);
+  if (ref?.entry.kind !== 'leaf') throw new Error(`nothing mapped at ${va.toString(16)}`);
+  const [lo, hi] = kernel.editor.readRaw(ref.descriptorPa);
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+/** A small address space for the reference model's own tests (vm-reference.ts): 4096 pages, heap at 1 MiB. */
+export const SMALL_MODEL_OPTIONS: ModelOptions = {
+  userEndVpn: 0x1000,
+  heapBase: 0x10_0000n,
+  brkLimit: 0x80_0000n,
+  mmapMinVpn: 16,
+  mmapTopVpn: 0x800,
+  hugePages: 512,
+  brkGapPages: 1,
+  traits: { execOnly: false, noExecute: true },
+};
 
 /** One of the five configurations every cross-architecture test runs on. */
 export interface TestConfig {

@@ -6,8 +6,8 @@ import { bootKernel, type Kernel } from './kernel.js';
 import { MCL } from './mlock.js';
 import type { Process } from './process.js';
 import { MAP, MREMAP, PROT, protString, type SysResult } from './syscalls.js';
-import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
-import { type AccessTraits, AddressSpaceModel, effectiveProt, type ModelOptions } from './vm-reference.js';
+import { fiveConfigs, leaveFree, SMALL_MODEL_OPTIONS, type TestConfig } from './test-fixtures.js';
+import { type AccessTraits, AddressSpaceModel, effectiveProt } from './vm-reference.js';
 
 const MiB = 2 ** 20;
 const PAGE = 4096n;
@@ -1290,16 +1290,7 @@ describe.each(CONFIGS)('$name', (c) => {
 
 // -------------------------------------------------------------------------------------------------
 describe('the reference model itself (vm-reference.ts)', () => {
-  const options: ModelOptions = {
-    userEndVpn: 0x1000,
-    heapBase: 0x10_0000n,
-    brkLimit: 0x80_0000n,
-    mmapMinVpn: 16,
-    mmapTopVpn: 0x800,
-    hugePages: 512,
-    brkGapPages: 1,
-    traits: { execOnly: false, noExecute: true },
-  };
+  const options = SMALL_MODEL_OPTIONS;
   const page = (n: number) => BigInt(n) * PAGE;
 
   it('places top-down into the highest hole that fits', () => {
