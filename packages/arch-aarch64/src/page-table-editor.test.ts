@@ -170,6 +170,72 @@ function raw(h: WalkHarness, dpa: number): bigint {
   return h.memory.read64(dpa);
 }
 
+describe('ensureTable (Linux pte_alloc / pmd_alloc)', () => {
+  const VPN = V2M + 5 * 512 + 7; // a page of the sixth 2 MiB region of the first GiB
+
+  it('makes the L3 table and the tables above it, returns the L3 table the walk reaches; a second call makes nothing', () => {
+    const h = harness();
+    const live = h.frames.liveFrames;
+    const r = h.editor.ensureTable({
+      root: h.userRoot,
+      vpn: VPN,
+      level: 1,
+      source: h.frames,
+      tableAttrs: OPEN_TABLE,
+    });
+    expect(r.ok && r.tablesCreated).toBe(3); // L1, L2, L3 below the L0 root
+    expect(h.frames.liveFrames).toBe(live + 3);
+    if (!r.ok) return;
+    // The table is where a map's walk puts the leaf: mapping VPN writes entry 7 of it.
+    mapOk(h, h.userRoot, VPN, 0x8000_0000, 1, DATA);
+    expect(h.editor.lookup(h.userRoot, VPN).descriptorPa).toBe(r.tablePa + 7 * 8);
+    expect(h.editor.ensureTable({ root: h.userRoot, vpn: VPN - 7, level: 1, source: h.frames })).toEqual({
+      ok: true,
+      tablePa: r.tablePa,
+      tablesCreated: 0,
+    });
+    // level 2: the L2 table that holds the entry pointing at it.
+    const l2 = h.editor.ensureTable({ root: h.userRoot, vpn: VPN, level: 2, source: h.frames });
+    expect(l2.ok && l2.tablePa).toBe(h.editor.lookup(h.userRoot, VPN, 2).descriptorPa - 5 * 8);
+    expect(h.frames.liveFrames).toBe(live + 3);
+  });
+
+  it('out of memory at every allocation point: nothing changes (the tables made on the way are given back)', () => {
+    const outcomes: string[] = [];
+    for (let budget = 0; budget <= 3; budget++) {
+      const h = harness();
+      h.frames.limit = budget;
+      const before = snapshot(h);
+      const r = h.editor.ensureTable({ root: h.userRoot, vpn: VPN, level: 1, source: h.frames });
+      if (!r.ok) expect(snapshot(h)).toEqual(before);
+      outcomes.push(r.ok ? `ok ${r.tablesCreated}` : r.reason);
+    }
+    expect(outcomes).toEqual(['no-memory', 'no-memory', 'no-memory', 'ok 3']);
+  });
+
+  it('a 2 MiB block on the way blocks it: nothing changes', () => {
+    const h = harness();
+    mapOk(h, h.userRoot, V2M, 0x8000_0000, 2, DATA);
+    const before = snapshot(h);
+    expect(h.editor.ensureTable({ root: h.userRoot, vpn: V2M + 3, level: 1, source: h.frames })).toEqual({
+      ok: false,
+      reason: 'blocked',
+    });
+    expect(snapshot(h)).toEqual(before);
+  });
+
+  it('bad options are typed errors naming the value', () => {
+    const h = harness();
+    expect(() => h.editor.ensureTable({ root: h.userRoot, vpn: VPN, level: 4, source: h.frames })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => h.editor.ensureTable({ root: h.userRoot, vpn: VPN, level: 0, source: h.frames })).toThrow(
+      /ensureTable options.level/,
+    );
+    expect(() => h.editor.ensureTable({ root: h.userRoot, vpn: -1, level: 1, source: h.frames })).toThrow();
+  });
+});
+
 describe('pruneEmptyTables (Linux free_pgtables)', () => {
   it('frees the L3, L2 and L1 tables an unmap left empty, bottom-up; never the root', () => {
     const h = harness();

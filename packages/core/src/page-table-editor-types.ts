@@ -48,6 +48,27 @@ export type MapResult =
   | { readonly ok: true; readonly tablesCreated: number }
   | { readonly ok: false; readonly reason: 'no-memory' | 'already-mapped' | 'blocked-by-leaf' };
 
+/** Options of {@link PageTableEditor.ensureTable}. */
+export interface EnsureTableOptions extends RootRef {
+  /** A page whose entry the table holds. */
+  readonly vpn: number;
+  /** Level of the entries of the wanted table (1: a leaf table; below the root level). */
+  readonly level: number;
+  /** Attributes of tables created on the way (default: {@link OPEN_TABLE}). */
+  readonly tableAttrs?: TableAttributes;
+  /** Where new tables come from. */
+  readonly source: FrameSource;
+}
+
+/**
+ * Result of {@link PageTableEditor.ensureTable}: the table's physical address, or why there is
+ * none — `no-memory` (the source ran dry) or `blocked` (an entry on the way is a leaf or another
+ * entry that is not a table); nothing changed then.
+ */
+export type EnsureTableResult =
+  | { readonly ok: true; readonly tablePa: number; readonly tablesCreated: number }
+  | { readonly ok: false; readonly reason: 'no-memory' | 'blocked' };
+
 /** Options of {@link PageTableEditor.protect}. */
 export interface ProtectOptions extends RootRef {
   /** A page of the leaf to change. */

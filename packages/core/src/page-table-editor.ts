@@ -50,6 +50,8 @@ import type { LeafTemplate } from './leaf-template.js';
 import { PageTableCursor, type PageTableRange } from './page-table-cursor.js';
 import type {
   ClearLeavesOptions,
+  EnsureTableOptions,
+  EnsureTableResult,
   EntryRef,
   FrameSource,
   FreeSubtablesOptions,
@@ -63,7 +65,7 @@ import type {
   PruneResult,
   TableFrame,
 } from './page-table-editor-types.js';
-import { forEachLeaf, map, tableFrames } from './page-table-walks.js';
+import { ensureTable, forEachLeaf, map, tableFrames } from './page-table-walks.js';
 import type { PhysicalMemory } from './physical-memory.js';
 import { freeSubtables, pruneEmptyTables } from './table-teardown.js';
 
@@ -79,6 +81,8 @@ export type {
 
 export type {
   ClearLeavesOptions,
+  EnsureTableOptions,
+  EnsureTableResult,
   EntryRef,
   FrameSource,
   FreeSubtablesOptions,
@@ -324,6 +328,19 @@ export class PageTableEditor {
    */
   map(options: MapOptions): MapResult {
     return map(this.host, options);
+  }
+
+  /**
+   * Makes sure the table whose entries at `level` cover `vpn` exists — creating each missing
+   * table on the way from `source`, with `tableAttrs` — and returns its physical address: a
+   * loader or fork fills a whole leaf table at a time (with {@link fillAbsent} or raw writes)
+   * after one such call. On failure nothing changes (tables created on the way are given back).
+   * Nothing is mapped, so no obligation is returned.
+   * @throws InvalidArgumentError for a `level` outside 1 … root level − 1, a bad root or a page
+   *   outside the root's address space.
+   */
+  ensureTable(options: EnsureTableOptions): EnsureTableResult {
+    return ensureTable(this.host, options);
   }
 
   /**

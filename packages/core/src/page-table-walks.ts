@@ -4,18 +4,27 @@
  * (`forEachLeaf`, `tableFrames`). The editor's public methods carry the documentation and
  * delegate here with its {@link EditorHost}.
  */
-import { OPEN_TABLE } from './arch.js';
+import { OPEN_TABLE, type TableAttributes } from './arch.js';
 import {
   checkFrameSource,
   checkFunction,
+  checkInt,
   checkLeafAttributes,
   checkTableAttributes,
   fields,
 } from './arg-checks.js';
 import type { EditorHost } from './editor-host.js';
 import { InvalidArgumentError, UnrepresentableError } from './errors.js';
-import type { PageTableRange } from './page-table-cursor.js';
-import type { FrameSource, LeafRef, MapOptions, MapResult, TableFrame } from './page-table-editor-types.js';
+import type { PageTableCursor, PageTableRange } from './page-table-cursor.js';
+import type {
+  EnsureTableOptions,
+  EnsureTableResult,
+  FrameSource,
+  LeafRef,
+  MapOptions,
+  MapResult,
+  TableFrame,
+} from './page-table-editor-types.js';
 
 /** @internal {@link PageTableEditor.map}'s body (see there). */
 export function map(h: EditorHost, options: MapOptions): MapResult {
@@ -47,7 +56,30 @@ export function map(h: EditorHost, options: MapOptions): MapResult {
   // Encode first: an unrepresentable request must fail before anything is written.
   const leafRaw = h.backend.codec.encode({ kind: 'leaf', pa, attrs }, level);
   const c = h.seekPage(root, vpn, o.baseVpn);
-  let created: number[] | undefined; // pa, level, parent descriptor pa
+  const created = descend(h, c, level, tableAttrs, source);
+  if (typeof created === 'string') return { ok: false, reason: created };
+  if (!c.absent) {
+    rollback(h, created, source);
+    return { ok: false, reason: 'already-mapped' };
+  }
+  c.write(leafRaw.lo, leafRaw.hi);
+  return { ok: true, tablesCreated: created === undefined ? 0 : created.length / 3 };
+}
+
+/**
+ * Moves the cursor `c` down to `level`, creating each missing table on the way (from `source`,
+ * entries encoded with `tableAttrs`). Returns the created tables as (pa, level, parent descriptor
+ * pa) triples (undefined: none), or the reason it stopped — everything it created already rolled
+ * back then.
+ */
+function descend(
+  h: EditorHost,
+  c: PageTableCursor,
+  level: number,
+  tableAttrs: TableAttributes,
+  source: FrameSource,
+): number[] | undefined | 'no-memory' | 'already-mapped' | 'blocked-by-leaf' {
+  let created: number[] | undefined;
   while (c.level > level) {
     const next = h.backend.codec.nextTable(c.lo, c.hi, c.level);
     if (next >= 0) {
@@ -56,7 +88,7 @@ export function map(h: EditorHost, options: MapOptions): MapResult {
     }
     if (next === -2 || !c.absent) {
       rollback(h, created, source);
-      return { ok: false, reason: next === -2 ? 'blocked-by-leaf' : 'already-mapped' };
+      return next === -2 ? 'blocked-by-leaf' : 'already-mapped';
     }
     let fresh: number;
     try {
@@ -67,7 +99,7 @@ export function map(h: EditorHost, options: MapOptions): MapResult {
     }
     if (fresh < 0) {
       rollback(h, created, source);
-      return { ok: false, reason: 'no-memory' };
+      return 'no-memory';
     }
     if (created === undefined) created = [];
     created.push(fresh, c.level - 1, c.descriptorPa);
@@ -81,12 +113,31 @@ export function map(h: EditorHost, options: MapOptions): MapResult {
     c.write(raw.lo, raw.hi);
     c.down(fresh);
   }
-  if (!c.absent) {
-    rollback(h, created, source);
-    return { ok: false, reason: 'already-mapped' };
-  }
-  c.write(leafRaw.lo, leafRaw.hi);
-  return { ok: true, tablesCreated: created === undefined ? 0 : created.length / 3 };
+  return created;
+}
+
+/** @internal {@link PageTableEditor.ensureTable}'s body (see there). */
+export function ensureTable(h: EditorHost, options: EnsureTableOptions): EnsureTableResult {
+  const o = fields('ensureTable options', options, [
+    'root',
+    'vpn',
+    'level',
+    'tableAttrs',
+    'source',
+    'baseVpn',
+  ]);
+  const level = checkInt('ensureTable options.level', o.level, 1, h.backend.geometry.rootLevel - 1);
+  const tableAttrs =
+    o.tableAttrs === undefined
+      ? OPEN_TABLE
+      : checkTableAttributes('ensureTable options.tableAttrs', o.tableAttrs);
+  const source = checkFrameSource<FrameSource>('ensureTable options.source', o.source);
+  const c = h.seekPage(o.root, o.vpn, o.baseVpn);
+  // Down to `level`: the cursor then stands in the wanted table.
+  const created = descend(h, c, level, tableAttrs, source);
+  if (typeof created === 'string')
+    return { ok: false, reason: created === 'no-memory' ? 'no-memory' : 'blocked' };
+  return { ok: true, tablePa: c.tablePa, tablesCreated: created === undefined ? 0 : created.length / 3 };
 }
 
 /** @internal {@link PageTableEditor.forEachLeaf}'s body (see there). */

@@ -221,6 +221,26 @@ export class AddressSpace {
   }
 
   /**
+   * The leaf table (level-1 entries) that covers `vpn`, made with the tables above it when
+   * missing (Linux `pte_alloc`): its physical address, or 0 (nothing changed) when out of memory
+   * or a huge leaf covers `vpn`. fork fills the child's leaf tables through it (fork-copy.ts).
+   */
+  leafTable(vpn: number): number {
+    const fresh = this.root === 0;
+    if (!this.ensureRoot()) return 0;
+    const res = this.k.editor.ensureTable({
+      root: this.root,
+      vpn,
+      level: 1,
+      tableAttrs: this.k.arch.defaults.userTable,
+      source: this.source,
+    });
+    if (res.ok) return res.tablePa;
+    if (fresh) this.releaseRoot();
+    return 0;
+  }
+
+  /**
    * Like {@link mapPage}, but a page no VMA covers gets a one-page VMA of its own (the seed's
    * `map_page`), so invariant 3 holds for raw mappings too.
    */

@@ -322,10 +322,23 @@ class ForkCopy {
         keyed = true;
       }
       if (cls === SKIP && out === undefined) continue;
+      if (out === undefined && cls !== SLOW && (aLo !== zLo || aHi !== zHi)) {
+        // The first leaf of the table that the template covers: the child's leaf table is made
+        // (Linux copy_pte_range → pte_alloc) and the rest of the range goes in with one native
+        // copy (the child's slots there are absent: no other VMA covers them); the loop then
+        // only fixes what differs from the parent.
+        const tablePaChild = child.leafTable(tableVpn + j);
+        if (tablePaChild === 0) {
+          this.ok = false; // out of memory: the child is cleared (copyIntoChild)
+          break;
+        }
+        out = memory.frameWords(tablePaChild / pageBytes);
+        out.set(words.subarray(w, end * step), w);
+      }
       if (cls === SLOW || out === undefined || (aLo === zLo && aHi === zHi)) {
-        // The per-leaf path: the first leaf of the table (which makes the child's table), the
-        // zero page, and patterns the template does not cover. The batch is settled first: a
-        // failure here clears the child, which drops a reference for every leaf written.
+        // The per-leaf path: the zero page and patterns the template does not cover (which make
+        // the child's table when they come first). The batch is settled first: a failure here
+        // clears the child, which drops a reference for every leaf written.
         if (out !== undefined) {
           out[w] = 0; // the bulk copy's descriptor: the per-leaf path maps an absent slot
           if (wide) out[w + 1] = 0;
@@ -348,8 +361,6 @@ class ForkCopy {
           const ref = k.editor.lookup(child.root, tableVpn + j, 2);
           if (ref.level === 2 && ref.entry.kind === 'table') {
             out = memory.frameWords(ref.entry.pa / pageBytes);
-            // The rest of the range in one native copy (the child's slots there are absent: no
-            // other VMA covers them); the loop then only fixes what differs from the parent.
             out.set(words.subarray(w + step, end * step), w + step);
           }
         }

@@ -275,13 +275,28 @@ export class FrameTable {
    * back and the failing position is returned (the caller throws); -1 when all went in.
    */
   refIfUserBatch(pfns: Float64Array, n: number, index: Int32Array, maxRefs: number): number {
-    const { state, refsOrPrev: refs, firstPfn: first, poolFrames: frames, firstBase: base } = this;
-    const single = this.singleSegment;
+    const { state, refsOrPrev: refs, segStart, segFrames, segBase } = this;
+    // The segment of the last frame found first (a leaf table's frames are mostly in one): a
+    // frame number of it gives its index with one subtraction and one unsigned compare.
+    let start = segStart[0]!;
+    let frames = segFrames[0]!;
+    let base = segBase[0]!;
     for (let j = 0; j < n; j++) {
       const pfn = pfns[j]!;
-      const rel = pfn - first;
-      const i = single ? (rel >= 0 && rel < frames ? rel + base : -1) : this.indexOfPfn(pfn);
-      if (i < 0 || state[i] !== USER) {
+      let rel = pfn - start;
+      if (!(rel >= 0 && rel < frames)) {
+        const s = this.segmentOfPfn(pfn);
+        if (s < 0) {
+          index[j] = -1;
+          continue;
+        }
+        start = segStart[s]!;
+        frames = segFrames[s]!;
+        base = segBase[s]!;
+        rel = pfn - start;
+      }
+      const i = rel + base;
+      if (state[i] !== USER) {
         index[j] = -1;
         continue;
       }
@@ -291,6 +306,15 @@ export class FrameTable {
       }
       refs[i]!++;
       index[j] = i;
+    }
+    return -1;
+  }
+
+  /** The segment that holds frame `pfn`, or -1 if it is outside the pool. */
+  private segmentOfPfn(pfn: number): number {
+    for (let s = 0; s < this.segStart.length; s++) {
+      const rel = pfn - this.segStart[s]!;
+      if (rel >= 0 && rel < this.segFrames[s]!) return s;
     }
     return -1;
   }
