@@ -155,6 +155,9 @@ class ForkCopy {
   private readonly offBuf: Int32Array;
   private readonly idxBuf: Int32Array;
   private pending = 0;
+  /** The zero page's address bits (never copied by {@link copyRun}). */
+  private readonly zLo: number;
+  private readonly zHi: number;
 
   constructor(
     private readonly k: KernelContext,
@@ -167,6 +170,8 @@ class ForkCopy {
     const low = 2 ** d.pageShift - 1;
     this.oaLo = (d.paBits >= 32 ? 0xffff_ffff & ~low : (2 ** d.paBits - 1) & ~low) >>> 0;
     this.oaHi = d.paBits > 32 ? 2 ** Math.min(d.paBits - 32, 32) - 1 : 0;
+    this.zLo = (k.zeroPage % TWO_32) | 0;
+    this.zHi = Math.floor(k.zeroPage / TWO_32) | 0;
     const entries = k.bounds.leafTableEntries;
     this.pfnBuf = new Float64Array(entries);
     this.offBuf = new Int32Array(entries);
@@ -271,9 +276,9 @@ class ForkCopy {
     const { k, child, wide } = this;
     const { memory, zeroPage } = k;
     const pageBytes = k.bounds.pageBytes;
-    // Everything in the loop is int32 arithmetic on locals (V8 keeps it in registers): the
-    // non-address bits, the address bits and the frame number of each descriptor are split with
-    // masks; a double (a page number, a PA above 2^31) appears only on the rare per-leaf path.
+    // Int32 arithmetic on locals: the non-address bits, the address bits and the frame number of
+    // each descriptor are split with masks; a double (a page number, a PA above 2^31) appears only
+    // on the rare per-leaf path. The runs of template leaves go through copyRun's tighter loop.
     const notOaLo = ~this.oaLo | 0;
     const notOaHi = ~this.oaHi | 0;
     const oaLo = this.oaLo | 0;
@@ -302,8 +307,10 @@ class ForkCopy {
     let c = this.pending;
     // The loop counts table indices (small integers): a page number is above 2^31 in most of the
     // user range.
-    const end = stop - tableVpn;
-    for (let j = from - tableVpn; j < end; j++) {
+    // (`| 0`: the differences of two page numbers above 2^31 are small, but V8 types a difference
+    // of doubles as a double, and a double index costs a conversion and a check per access.)
+    const end = (stop - tableVpn) | 0;
+    for (let j = (from - tableVpn) | 0; j < end; j++) {
       const w = j * step;
       const lo = words[w]! | 0;
       const hi = wide ? words[w + 1]! | 0 : 0;
@@ -324,25 +331,19 @@ class ForkCopy {
       if (cls === SKIP && out === undefined) continue;
       if (out === undefined && cls !== SLOW && (aLo !== zLo || aHi !== zHi)) {
         // The first leaf of the table that the template covers: the child's leaf table is made
-        // (Linux copy_pte_range → pte_alloc) and the rest of the range goes in with one native
-        // copy (the child's slots there are absent: no other VMA covers them); the loop then
-        // only fixes what differs from the parent.
+        // (Linux copy_pte_range → pte_alloc); its slots in the range are absent (no other VMA
+        // covers them).
         const tablePaChild = child.leafTable(tableVpn + j);
         if (tablePaChild === 0) {
           this.ok = false; // out of memory: the child is cleared (copyIntoChild)
           break;
         }
         out = memory.frameWords(tablePaChild / pageBytes);
-        out.set(words.subarray(w, end * step), w);
       }
       if (cls === SLOW || out === undefined || (aLo === zLo && aHi === zHi)) {
         // The per-leaf path: the zero page and patterns the template does not cover (which make
         // the child's table when they come first). The batch is settled first: a failure here
         // clears the child, which drops a reference for every leaf written.
-        if (out !== undefined) {
-          out[w] = 0; // the bulk copy's descriptor: the per-leaf path maps an absent slot
-          if (wide) out[w + 1] = 0;
-        }
         this.pending = c;
         this.settle(tableVpn);
         c = 0;
@@ -351,54 +352,96 @@ class ForkCopy {
         const entry = k.arch.codec.decode(lo >>> 0, hi >>> 0, 1);
         if (entry.kind !== 'leaf') continue;
         this.leaf(tableVpn + j, 1, entry.pa, entry.attrs, tablePa + j * this.bytes);
-        if (!this.ok) {
-          // Out of memory: the bulk copy's descriptors past here hold no reference yet; the
-          // child is cleared (copyIntoChild), which must not see them.
-          out?.fill(0, (j + 1) * step, end * step);
-          break;
-        }
+        if (!this.ok) break; // out of memory: the child is cleared (copyIntoChild)
         if (out === undefined) {
           const ref = k.editor.lookup(child.root, tableVpn + j, 2);
-          if (ref.level === 2 && ref.entry.kind === 'table') {
+          if (ref.level === 2 && ref.entry.kind === 'table')
             out = memory.frameWords(ref.entry.pa / pageBytes);
-            out.set(words.subarray(w + step, end * step), w + step);
-          }
         }
         continue;
       }
-      if (cls === SKIP) {
-        // Copied by the bulk copy, but not by this path (swap entries: copySwapEntries).
-        out[w] = 0;
-        if (wide) out[w + 1] = 0;
-        continue;
-      }
-      // The child's form (old, write-protected) as "template | PA" in its slot (the bulk copy left
-      // the parent's descriptor there: rewritten unless its non-address bits are the child's
-      // already); a reference and a reverse-map entry, batched.
-      if (kLo !== cLo || kHi !== cHi) {
-        out[w] = cLo | aLo;
-        if (wide) out[w + 1] = cHi | aHi;
-      }
-      copied++;
-      pfnBuf[c] =
-        aHi < 2048 ? (aHi << PFN_HI_SHIFT) | (aLo >>> PAGE_SHIFT) : aHi * PFN_HI + (aLo >>> PAGE_SHIFT);
-      offBuf[c] = j;
+      if (cls === SKIP) continue; // a swap entry: copySwapEntries copies it
+      // A leaf of a template class: it and the run of descriptors with the same non-address bits
+      // after it go into the child as "template | PA" (copyRun). A writable run extends the
+      // parent's run to write-protect when it follows it with the same template.
+      this.pending = c;
+      const next = this.copyRun(words, out, j, end, kLo, kHi, cLo, cHi);
+      c = this.pending;
+      copied += next - j;
       if (cls === WRITABLE) {
-        if (runCount > 0 && j === runFirst + runCount && pT === runT) runCount++;
+        if (runCount > 0 && j === runFirst + runCount && pT === runT) runCount += next - j;
         else {
           if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount, runT);
           runFirst = j;
-          runCount = 1;
+          runCount = next - j;
           runT = pT;
         }
       }
-      c++;
+      j = next - 1; // the loop's j++ moves to the descriptor copyRun stopped at
     }
     this.pending = c;
     this.settle(tableVpn);
     if (runCount > 0) this.pushRun(tablePa, tableVpn, tableVpn + runFirst, runCount, runT);
     child.residentPages += copied;
     this.cowPages += copied;
+  }
+
+  /**
+   * The hot loop of {@link copyTable}: copies descriptors `j`, `j + 1`, … of the parent's table
+   * `words` while their non-address bits are (`kLo`, `kHi`) — a template class whose child bits are
+   * (`cLo`, `cHi`) — and they do not map the zero page, into the child's table `out` as "child bits
+   * | address", each frame number and table index added to the pending batch; returns the index of
+   * the first descriptor it did not copy (`j` is one it copies). A loop of its own, with int32 locals
+   * only, so that V8 keeps them in registers.
+   */
+  private copyRun(
+    words: Uint32Array,
+    out: Uint32Array,
+    j: number,
+    end: number,
+    kLo: number,
+    kHi: number,
+    cLo: number,
+    cHi: number,
+  ): number {
+    const { pfnBuf, offBuf } = this;
+    const notOaLo = ~this.oaLo | 0;
+    const notOaHi = ~this.oaHi | 0;
+    const oaLo = this.oaLo | 0;
+    const oaHi = this.oaHi | 0;
+    const zLo = this.zLo;
+    const zHi = this.zHi;
+    let c = this.pending;
+    let i = j | 0;
+    const stop = end | 0;
+    if (this.wide) {
+      for (; i < stop; i++) {
+        const w = i << 1;
+        const lo = words[w]! | 0;
+        const hi = words[w + 1]! | 0;
+        const aLo = lo & oaLo;
+        const aHi = hi & oaHi;
+        if ((lo & notOaLo) !== kLo || (hi & notOaHi) !== kHi || (aLo === zLo && aHi === zHi)) break;
+        out[w] = cLo | aLo;
+        out[w + 1] = cHi | aHi;
+        pfnBuf[c] =
+          aHi < 2048 ? (aHi << PFN_HI_SHIFT) | (aLo >>> PAGE_SHIFT) : aHi * PFN_HI + (aLo >>> PAGE_SHIFT);
+        offBuf[c] = i;
+        c++;
+      }
+    } else {
+      for (; i < stop; i++) {
+        const lo = words[i]! | 0;
+        const aLo = lo & oaLo;
+        if ((lo & notOaLo) !== kLo || aLo === zLo) break;
+        out[i] = cLo | aLo;
+        pfnBuf[c] = aLo >>> PAGE_SHIFT;
+        offBuf[c] = i;
+        c++;
+      }
+    }
+    this.pending = c;
+    return i;
   }
 
   /**
