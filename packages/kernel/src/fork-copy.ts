@@ -285,8 +285,6 @@ class ForkCopy {
     const oaHi = this.oaHi | 0;
     const zLo = (zeroPage % TWO_32) | 0;
     const zHi = Math.floor(zeroPage / TWO_32) | 0;
-    const pfnBuf = this.pfnBuf;
-    const offBuf = this.offBuf;
     // The parent's table as words (descriptor i: words[i] or words[2i], words[2i + 1]).
     const words = memory.frameWords(tablePa / pageBytes);
     const step = wide ? 2 : 1;
