@@ -295,7 +295,7 @@ export class FrameTable {
         base = segBase[s]!;
         rel = pfn - start;
       }
-      const i = rel + base;
+      const i = (rel + base) | 0; // a table index (an int32: a double index costs a check per access)
       if (state[i] !== USER) {
         index[j] = -1;
         continue;
