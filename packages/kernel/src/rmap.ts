@@ -174,17 +174,20 @@ export class ReverseMap<S> {
     const id = this.idOf(space);
     this.idEntries[id]! += fresh;
     const { head, next, owner, vpns, freeStack } = this;
+    // Counters in locals, written back once: no store to `this` inside the loop.
     let top = this.freeTop;
+    let used = this.used;
     for (let j = 0; j < n; j++) {
       const f = index[j]!;
       if (f < 0) continue;
-      const node = top > 0 ? freeStack[--top]! : this.used++;
+      const node = top > 0 ? freeStack[--top]! : used++;
       owner[node] = id;
       vpns[node] = baseVpn + offset[j]!;
       next[node] = head[f]!;
       head[f] = node;
     }
     this.freeTop = top;
+    this.used = used;
     this.entries += fresh;
   }
 
