@@ -148,8 +148,11 @@ class Zap {
     let keyHi = -1;
     let cls = SKIP;
     let cleared = 0;
-    for (let vpn = from; vpn < stop; vpn++) {
-      const w = (vpn - tableVpn) * step;
+    // The loop counts table indices as int32 (a page number above 2^31 is a double, and a double
+    // index costs a conversion and a check per access).
+    const end = (stop - tableVpn) | 0;
+    for (let j = (from - tableVpn) | 0; j < end; j++) {
+      const w = j * step;
       const lo = words[w]!;
       const hi = wide ? words[w + 1]! : 0;
       if (lo === 0 && hi === 0) continue;
@@ -163,6 +166,7 @@ class Zap {
         keyHi = kHi;
       }
       if (cls === SKIP) continue;
+      const vpn = tableVpn + j;
       if (cls === SLOW) {
         this.perLeaf(vpn, vpn + 1);
         continue;
