@@ -501,15 +501,20 @@ export class X86Mmu implements Mmu {
     out.descriptorPa = 0;
     if (vpn < 0 || vpn >= 0x10_0000) return this.fault(out, FAULT_NON_CANONICAL, 0, access, privilege, 0);
     const memory = this.memory;
-    // PDE: (CR3 & 0xFFFFF000) + (VA >> 20) & 0xFFC (arch-facts B1).
+    // PDE: (CR3 & 0xFFFFF000) + (VA >> 20) & 0xFFC (arch-facts B1). Each table is read through
+    // PhysicalMemory's memo of its level (no index look-up per read); out.reads and
+    // out.descriptorPa are written once, where the walk ends.
     let index = vpn >>> 10;
-    let dpa = this.cr3Pfn * 4096 + index * 4;
-    let lo = memory.read32(dpa);
-    out.reads++;
-    out.descriptorPa = dpa;
-    if (trace !== undefined) this.record(trace, 2, this.cr3Pfn * 4096, index, dpa, lo, 0);
-    if ((lo & LO_P) === 0) return this.fault(out, FAULT_TRANSLATION, 2, access, privilege, 0);
+    const dirPfn = this.cr3Pfn;
+    let dpa = dirPfn * 4096 + index * 4;
+    let lo = memory.read32InFrame(dirPfn, index * 4, 2);
+    if (trace !== undefined) this.record(trace, 2, dirPfn * 4096, index, dpa, lo, 0);
+    if ((lo & LO_P) === 0) {
+      this.ended(out, 2, dpa);
+      return this.fault(out, FAULT_TRANSLATION, 2, access, privilege, 0);
+    }
     if (this.pse && (lo & LO_PS) !== 0) {
+      this.ended(out, 2, dpa);
       // 4 MiB page: bit 21 (and PSE-36 bits above MAXPHYADDR) reserved; PA[39:32] in bits 20:13.
       if ((lo & this.rsvd4M) !== 0) return this.fault(out, FAULT_RESERVED, 2, access, privilege, 0);
       const pfn = ((lo >>> 22) << 10) + ((lo >>> 13) & 0xff) * 0x10_0000 + (vpn & 1023);
@@ -518,13 +523,12 @@ export class X86Mmu implements Mmu {
     if (update && (lo & LO_A) === 0) memory.write32(dpa, (lo | LO_A) >>> 0);
     const rwus = lo;
     // PTE: (PDE & ~0xFFF) + (VA >> 10) & 0xFFC.
-    const table = (lo >>> 12) * 4096;
+    const tablePfn = lo >>> 12;
     index = vpn & 1023;
-    dpa = table + index * 4;
-    lo = memory.read32(dpa);
-    out.reads++;
-    out.descriptorPa = dpa;
-    if (trace !== undefined) this.record(trace, 1, table, index, dpa, lo, 0);
+    dpa = tablePfn * 4096 + index * 4;
+    lo = memory.read32InFrame(tablePfn, index * 4, 1);
+    this.ended(out, 1, dpa);
+    if (trace !== undefined) this.record(trace, 1, tablePfn * 4096, index, dpa, lo, 0);
     if ((lo & LO_P) === 0) return this.fault(out, FAULT_TRANSLATION, 1, access, privilege, 0);
     return this.leaf(out, 1, lo, 0, dpa, rwus & lo, false, lo >>> 12, access, privilege, update);
   }

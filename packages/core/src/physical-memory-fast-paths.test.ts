@@ -1,5 +1,5 @@
 /**
- * The hot paths of PhysicalMemory (read32, write32, readPairInFrame, readN, writeN, discardFrame)
+ * The hot paths of PhysicalMemory (read32, write32, readPairInFrame, read32InFrame, readN, writeN, discardFrame)
  * answer from the cached index node with a few number comparisons. These tests put the cache on
  * the frame under test first (by touching it), then hand each fast path what only its checks
  * stop: a fraction, a value that does not fit, a non-number, a hole between RAM ranges. Each must
@@ -157,6 +157,46 @@ describe('PhysicalMemory fast paths refuse what the general path refuses', () =>
     m.write32(BASE + 8, 0xbeef); // a again, in the slot b had
     expect(m.readPairInFrame(b, 8, 3)).toBe(0);
     expect(m.readPairInFrame(a, 8, 3)).toBe(0xbeef);
+  });
+
+  it('read32InFrame: every 4-byte offset through the memo of its hint; bad arguments refused on both paths', () => {
+    const m = twoRanges();
+    const pfn = BASE / P;
+    expect(m.read32InFrame(pfn, 0, 2)).toBe(0x1122_3344); // memo 2 now names the frame
+    m.write32(BASE + 4, 0x5566_7788);
+    m.write32(BASE + 4092, 0xffff_fffe);
+    expect(m.read32InFrame(pfn, 4, 2)).toBe(0x5566_7788); // an offset readPairInFrame refuses
+    expect(m.read32InFrame(pfn, 4092, 2)).toBe(0xffff_fffe);
+    expect(m.readPairInFrame(pfn, 0, 2)).toBe(0x1122_3344); // the same memo serves both
+    expect(m.pairHi).toBe(0x5566_7788);
+    expect(m.read32InFrame(BASE / P + 3, 8, 1)).toBe(0); // an untouched frame reads as zeros
+    for (const bad of [8, -1, 1.5, '1', null]) {
+      expect(() => m.read32InFrame(pfn, 0, bad as never)).toThrow(InvalidArgumentError);
+    }
+    for (const off of [2, 4096, -4, 1.5, '4', {}]) {
+      expect(() => m.read32InFrame(pfn, off as never, 2)).toThrow(InvalidArgumentError);
+    }
+    expect(() => m.read32InFrame(pfn + 0.5, 0, 2)).toThrow(InvalidArgumentError);
+    expect(() => m.read32InFrame(BASE / P + 16, 0, 2)).toThrow(BusError); // the hole between the ranges
+  });
+
+  it('read32InFrame memo: sees every write, and ends when a frame loses its backing store', () => {
+    const m = twoRanges();
+    const a = BASE / P;
+    const b = BASE / P + 1;
+    expect(m.read32InFrame(a, 12, 1)).toBe(0); // memo 1 names frame a
+    m.write32(BASE + 12, 7);
+    expect(m.read32InFrame(a, 12, 1)).toBe(7);
+    // a's slot goes to b: the memo must not read b's words as a's.
+    m.discardFrame(a);
+    m.write32(BASE + P + 12, 0xdead);
+    expect(m.read32InFrame(b, 12, 1)).toBe(0xdead);
+    expect(m.read32InFrame(a, 12, 1)).toBe(0);
+    m.read32InFrame(b, 12, 1);
+    m.discardFrame(b);
+    m.write32(BASE + 12, 0xbeef); // a again, in the slot b had
+    expect(m.read32InFrame(b, 12, 1)).toBe(0);
+    expect(m.read32InFrame(a, 12, 1)).toBe(0xbeef);
   });
 
   it('discardFrame: the hole between two RAM ranges is a bus error after a hit in either range', () => {

@@ -748,15 +748,38 @@ export class PhysicalMemory {
    * The word index of `byteOffset` in frame `pfn` when memo `h` (`hint & 7`, or -1) names that
    * frame and the arguments pass the fast path's checks, else -1.
    */
-  private memoIndex(pfn: number, byteOffset: number, hint: number, h: number): number {
+  private memoIndex(pfn: number, byteOffset: number, hint: number, h: number, align = 0xff8): number {
     if (
       pfn === this.memoPfn[h] &&
       this.memoEpoch[h] === this.releases &&
       typeof byteOffset === 'number' &&
-      (byteOffset & 0xff8) === byteOffset &&
+      (byteOffset & align) === byteOffset &&
       h === hint
     )
       return this.memoBase[h]! | (byteOffset >>> 2);
+    return -1;
+  }
+
+  /**
+   * Points memo `h` at frame `pfn` when the frame has backing store in the cached mid node (an
+   * integer frame: `(rel | 0) === rel`); returns the memo's first word, or -1 (memo unchanged).
+   */
+  private memoFill(pfn: number, h: number): number {
+    const rel = pfn - this.cacheBase;
+    if (rel >= 0 && rel < MID_FRAMES && (rel | 0) === rel) {
+      const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
+      if (chunk !== undefined) {
+        const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
+        if (slot >= 0) {
+          const base = (slot & (SLAB_FRAMES - 1)) << 10;
+          this.memoPfn[h] = pfn;
+          this.memoEpoch[h] = this.releases;
+          this.memoWords[h] = this.slabWords[slot >>> SLAB_SHIFT]!;
+          this.memoBase[h] = base;
+          return base;
+        }
+      }
+    }
     return -1;
   }
 
@@ -783,26 +806,18 @@ export class PhysicalMemory {
       this.pairHi = words[m + 1]!;
       return words[m]!;
     }
-    if (typeof pfn === 'number' && typeof byteOffset === 'number' && (byteOffset & 0xff8) === byteOffset) {
-      // `(rel | 0) === rel` holds exactly for an integer frame in the cached mid node (the
-      // cached base is an integer).
-      const rel = pfn - this.cacheBase;
-      if (rel >= 0 && rel < MID_FRAMES && (rel | 0) === rel && h === hint) {
-        const chunk = this.cacheMid[rel >>> CHUNK_SHIFT];
-        if (chunk !== undefined) {
-          const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
-          if (slot >= 0) {
-            const words = this.slabWords[slot >>> SLAB_SHIFT]!;
-            const base = (slot & (SLAB_FRAMES - 1)) << 10;
-            this.memoPfn[h] = pfn;
-            this.memoEpoch[h] = this.releases;
-            this.memoWords[h] = words;
-            this.memoBase[h] = base;
-            const i = base | (byteOffset >>> 2);
-            this.pairHi = words[i + 1]!;
-            return words[i]!;
-          }
-        }
+    if (
+      typeof pfn === 'number' &&
+      typeof byteOffset === 'number' &&
+      (byteOffset & 0xff8) === byteOffset &&
+      h === hint
+    ) {
+      const base = this.memoFill(pfn, h);
+      if (base >= 0) {
+        const words = this.memoWords[h]!;
+        const i = base | (byteOffset >>> 2);
+        this.pairHi = words[i + 1]!;
+        return words[i]!;
       }
     }
     if (hint !== h) throw new InvalidArgumentError('memo hint', hint, 'an integer in [0, 7]');
@@ -811,6 +826,34 @@ export class PhysicalMemory {
       throw new InvalidArgumentError('byte offset', byteOffset, 'a multiple of 8 in [0, 4096)');
     }
     return this.readPair(f * PAGE_SIZE + byteOffset);
+  }
+
+  /**
+   * {@link read32} for the 4-byte-aligned `byteOffset` inside frame `pfn`, through the memo `hint`
+   * of {@link readPairInFrame} (the same memos): the walker of a format with 4-byte descriptors
+   * (32-bit x86) reads its two tables without an index look-up per level.
+   * @throws InvalidArgumentError unless `pfn` is a frame number, `byteOffset` a multiple of 4
+   *   in [0, 4096) and `hint` an integer in [0, 7]; BusError outside RAM (unless a device answers).
+   */
+  read32InFrame(pfn: number, byteOffset: number, hint = 0): number {
+    const h = typeof hint === 'number' ? hint & 7 : -1; // -1: no memo, refused below
+    const m = this.memoIndex(pfn, byteOffset, hint, h, 0xffc);
+    if (m >= 0) return this.memoWords[h]![m]!;
+    if (
+      typeof pfn === 'number' &&
+      typeof byteOffset === 'number' &&
+      (byteOffset & 0xffc) === byteOffset &&
+      h === hint
+    ) {
+      const base = this.memoFill(pfn, h);
+      if (base >= 0) return this.memoWords[h]![base | (byteOffset >>> 2)]!;
+    }
+    if (hint !== h) throw new InvalidArgumentError('memo hint', hint, 'an integer in [0, 7]');
+    const f = toPfn(pfn);
+    if (typeof byteOffset !== 'number' || (byteOffset & 0xffc) !== byteOffset) {
+      throw new InvalidArgumentError('byte offset', byteOffset, 'a multiple of 4 in [0, 4096)');
+    }
+    return this.read32(f * PAGE_SIZE + byteOffset);
   }
 
   /**

@@ -584,6 +584,7 @@ const CLASSES: Record<
       'newSlot',
       'takeSlot',
       'memoIndex',
+      'memoFill',
       'busError',
       'device',
       'slowRead',
