@@ -15,6 +15,13 @@ export interface VmStat {
   readonly pgstealKswapd: number;
   /** Frames direct reclaim freed (`pgsteal_direct`). */
   readonly pgstealDirect: number;
+  /**
+   * Pages reclaim kept and activated (`pgactivate`, Linux `shrink_folio_list`'s `activate_locked`):
+   * a page the policy keeps because it was referenced (two-list's activation; CLOCK's, SIEVE's and
+   * WSClock's second chance), and a lazily freed page (MADV_FREE) found written since or
+   * referenced elsewhere, which is made swap-backed again instead of being swapped in that pass.
+   */
+  readonly pgactivate: number;
   /** Pages read from swap devices, readahead included (`pswpin`). */
   readonly pswpin: number;
   /** Pages written to swap devices (`pswpout`). */
