@@ -32,7 +32,7 @@ const clean = (k: Kernel) => expect(audit(k).problems).toEqual([]);
 const load = (k: Kernel, p: Process, va: bigint): bigint => {
   const r = k.load(p, va + 16n, 8);
   if (!r.ok) throw new Error(`load killed: ${r.killed}`);
-  return r.value;
+  return BigInt(r.value);
 };
 const forkOf = (k: Kernel, p: Process): Process => {
   const f = k.fork(p);
