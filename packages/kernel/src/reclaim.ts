@@ -64,11 +64,11 @@
  * a few typed-array operations). Frames present when the policy is created are inserted process
  * by process, lowest address first. Huge pages (allocated as runs) are never tracked: a huge leaf
  * is never swapped. When one is split into 4 KiB leaves its frames enter the policy
- * ({@link Reclaimer.splitHuge}, Linux's `lru_add_split_folio`). A victim that cannot
- * be swapped (shared-object, file-loaded, pinned) is put back (inserted again) and counts as
- * scanned, as Linux's `putback_lru_page`; a swap-cache page kept this way, or kept because the
- * policy activated it, gives up its slot when swap is more than half full (`activate_locked`,
- * see `keepSwapCache`). mlocked frames are not in the policy: they are on the unevictable list
+ * ({@link Reclaimer.splitHuge}, Linux's `lru_add_split_folio`). A victim that is pinned or
+ * finds no free slot is activated (`activate_locked`); one that cannot be swapped otherwise
+ * (shared-object, file-loaded) is put back (inserted again, `putback_lru_page`); both count as
+ * scanned. A kept swap-cache page gives up its slot when swap is more than half full (see
+ * `keepSwapCache`). mlocked frames are not in the policy: they are on the unevictable list
  * (`unevictable.ts`), which the scan never meets (a locked page the bookkeeping missed would be
  * culled onto it). ARC's and 2Q's ghosts are keyed by swap slot (`ghosts.ts`). "Referenced" for
  * CLOCK, SIEVE, two-list and WSClock is the hardware accessed bit of any mapping of the frame
@@ -99,6 +99,7 @@ import { directReclaim, runKswapd } from './kswapd.js';
 import { isColdFrame, LAZY_DISCARDED, LAZY_REDIRTIED, tryToUnmapLazyFree } from './frame-marks.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
 import { reclaimFrame } from './swap.js';
+import { NO_SLOT, PINNED, unswappable } from './swap-out.js';
 import { auditPolicy, policyStateOf } from './reclaim-view.js';
 import { keepSwapCache } from './swap-cache.js';
 import { invalidArgument } from './syscalls.js';
@@ -453,8 +454,9 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
   }
 
   /**
-   * `activate_locked` for key `key`, which reclaim keeps (Linux `shrink_folio_list`: the folio goes
-   * to the active list, `pgactivate` counts it): put back and treated as referenced —
+   * `activate_locked` for key `key`, which reclaim keeps — pinned, no slot, or a lazily freed page
+   * found written (Linux `shrink_folio_list`: the folio goes to the active list, `pgactivate`
+   * counts it): put back and treated as referenced —
    * `referenced()` once, twice for two-list, where the second is what moves an inactive page to
    * the active list with its flag clear (`folio_activate`, as `folio_check_references` left it).
    * A swap-cache page gives up its slot when swap is more than half full (`keepSwapCache`).
@@ -588,14 +590,14 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
           stolen++;
           continue;
         }
-        // activate_locked: pinned (try_to_unmap fails on a pinned page, which is always
-        // anon-exclusive: folio_try_share_anon_rmap_pte refuses it).
-        if (cached && swap.full()) keepSwapCache(this.k, pa);
       }
       this.ghosts?.kept(key); // a putback is no refault: no ghost
-      // Put back (Linux putback_lru_page); the frame is still allocated. (A key pushed out on
-      // insertion may have been freed and allocated again meanwhile: then it is resident.)
-      if (!policy.has(key) && allocator.stateOf(pa) === FrameState.USER) this.track(policy.insert(key));
+      // activate_locked for a pinned page (try_to_unmap fails: a pinned page is anon-exclusive and
+      // folio_try_share_anon_rmap_pte refuses it) or no slot (add_to_swap fails); the rest is put
+      // back (putback_lru_page; a key pushed out on insertion may be resident again meanwhile).
+      const why = unswappable(this.k, pa) ?? NO_SLOT;
+      if (why === PINNED || why === NO_SLOT) this.activateKey(key);
+      else if (!policy.has(key) && allocator.stateOf(pa) === FrameState.USER) this.track(policy.insert(key));
     }
     if (stolen > 0) this.kswapdFailures = 0; // progress: kswapd may try again (Linux resets it)
     if (mode === KSWAPD) {

@@ -11,8 +11,16 @@ import { FrameState } from './page-allocator.js';
 import { swapEvent } from './swap-device.js';
 import { isCowVma } from './vma.js';
 
-/** Why a frame cannot be swapped out now, or undefined when it can (see {@link reclaimFrame}). */
-function unswappable(k: KernelContext, pa: number): string | undefined {
+/** {@link unswappable}'s reason for a frame something besides its mappings holds (a pin). */
+export const PINNED = 'holds references besides its mappings';
+/** The reason reclaim gives a swappable frame for which no device has a free slot. */
+export const NO_SLOT = 'no free swap slot';
+
+/**
+ * Why a frame cannot be swapped out now (a sentence; {@link PINNED} for a pinned one), or undefined
+ * when it can (see {@link reclaimFrame}).
+ */
+export function unswappable(k: KernelContext, pa: number): string | undefined {
   const { allocator, rmap } = k;
   if (k.swap.codec === undefined) return 'the backend has no swap-entry encoding';
   if (!allocator.owns(pa) || allocator.stateOf(pa) !== FrameState.USER) return 'not a USER frame';
@@ -40,7 +48,7 @@ function unswappable(k: KernelContext, pa: number): string | undefined {
   if (n === 0 && !cached) return 'not mapped';
   // Any other reference (a pin) keeps the frame: Linux's reclaim checks the same
   // (`folio_ref_freeze` fails on an extra reference).
-  if (allocator.refCount(pa) !== n + (cached ? 1 : 0)) return 'holds references besides its mappings';
+  if (allocator.refCount(pa) !== n + (cached ? 1 : 0)) return PINNED;
   return undefined;
 }
 

@@ -18,8 +18,9 @@ export interface VmStat {
   /**
    * Pages reclaim kept and activated (`pgactivate`, Linux `shrink_folio_list`'s `activate_locked`):
    * a page the policy keeps because it was referenced (two-list's activation; CLOCK's, SIEVE's and
-   * WSClock's second chance), and a lazily freed page (MADV_FREE) found written since or
-   * referenced elsewhere, which is made swap-backed again instead of being swapped in that pass.
+   * WSClock's second chance), a page reclaim cannot unmap (pinned) or finds no free slot for, and a
+   * lazily freed page (MADV_FREE) found written since or referenced elsewhere, which is made
+   * swap-backed again instead of being swapped in that pass.
    */
   readonly pgactivate: number;
   /** Pages read from swap devices, readahead included (`pswpin`). */
