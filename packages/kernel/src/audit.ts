@@ -50,8 +50,8 @@ import {
   vaOf,
 } from '@mmkit/core';
 import { auditExclusiveFrame, auditExclusiveOthers } from './anon-exclusive.js';
-import type { Kernel } from './kernel.js';
 import { auditFrameMarks } from './frame-marks.js';
+import type { Kernel } from './kernel.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
 import { AUDIT_PROGRESS_FRAMES, checkProgress, type ProgressCallback } from './progress.js';

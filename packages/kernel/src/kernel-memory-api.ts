@@ -17,9 +17,9 @@ import {
   spawn,
   spawnElf,
 } from './fork-exec.js';
+import { discardLazyFree, isColdFrame } from './frame-marks.js';
 import { KernelCore } from './kernel-core.js';
 import type { KernelOptions } from './kernel-options.js';
-import { discardLazyFree, isColdFrame } from './frame-marks.js';
 import { madvise, mincore } from './madvise.js';
 import { isFrameLocked, mlock2, mlockall, munlock, munlockall } from './mlock.js';
 import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';

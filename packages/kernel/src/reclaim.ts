@@ -94,14 +94,14 @@ import {
 } from '@mmkit/replay/policies';
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
 import type { KernelContext } from './context.js';
+import { isColdFrame, LAZY_DISCARDED, LAZY_REDIRTIED, tryToUnmapLazyFree } from './frame-marks.js';
 import { SlotGhosts } from './ghosts.js';
 import { directReclaim, runKswapd } from './kswapd.js';
-import { isColdFrame, LAZY_DISCARDED, LAZY_REDIRTIED, tryToUnmapLazyFree } from './frame-marks.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
-import { reclaimFrame } from './swap.js';
-import { NO_SLOT, PINNED, unswappable } from './swap-out.js';
 import { auditPolicy, policyStateOf } from './reclaim-view.js';
+import { reclaimFrame } from './swap.js';
 import { keepSwapCache } from './swap-cache.js';
+import { NO_SLOT, PINNED, unswappable } from './swap-out.js';
 import { invalidArgument } from './syscalls.js';
 import { type EvictableLru, Unevictable } from './unevictable.js';
 import type { VmStat } from './vmstat.js';

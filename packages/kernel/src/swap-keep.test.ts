@@ -11,8 +11,8 @@
 import { isLeafDirty, type MmEvent, vpnOf } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
-import type { Kernel, KernelOptions } from './kernel.js';
 import { isFrameDirty, isLazyFreeFrame } from './frame-marks.js';
+import type { Kernel, KernelOptions } from './kernel.js';
 import { MADV } from './madvise.js';
 import type { Process } from './process.js';
 import { pageOutRange, reclaimFrame } from './swap.js';
