@@ -76,11 +76,7 @@
  * need every reference (LRU, LFU, ARC, 2Q) see insertions and activations only: the kernel does
  * not observe individual accesses. A lazily freed page found written is activated (`activateKey`).
  *
- * ## Statistics
- *
- * {@link VmStat}: Linux /proc/vmstat's `pgscan_kswapd`, `pgscan_direct`, `pgsteal_kswapd`,
- * `pgsteal_direct`, `pgactivate`, `pswpin`, `pswpout`, `allocstall`, `pageoutrun`, and the unevictable
- * list's `nr_unevictable` and `unevictable_pgs_{mlocked,munlocked,culled,rescued}`.
+ * Statistics: {@link VmStat} (`vmstat.ts`), Linux /proc/vmstat's names.
  */
 // The browser-safe entry point: the policies without the trace readers (Node's fs, zlib, workers).
 import {

@@ -1,7 +1,7 @@
 /**
  * The kernel's reclaim and swap counters, as Linux's /proc/vmstat names them (mm/vmstat.c
  * `vmstat_text`): what `Kernel.vmstat` returns. The counters live with what counts them —
- * the `Reclaimer` (scans, steals, stalls, kswapd runs), the swap manager (`pswpin`,
+ * the `Reclaimer` (scans, steals, activations, stalls, kswapd runs), the swap manager (`pswpin`,
  * `pswpout`) and the unevictable list (`unevictable.ts`).
  */
 
