@@ -47,9 +47,16 @@ import { isCowVma } from './vma.js';
 export const PG_ANON_EXCLUSIVE = 1;
 /**
  * @internal Page-flag bit of {@link AnonExclusive.flags}: a lazily freed anonymous page (MADV_FREE;
- * Linux clears PG_swapbacked, `folio_mark_lazyfree`). Set and cleared by madvise.ts only.
+ * Linux clears PG_swapbacked, `folio_mark_lazyfree`). Set by madvise.ts, cleared by reclaim
+ * (frame-marks.ts).
  */
 export const PG_LAZYFREE = 2;
+/**
+ * @internal Page-flag bit of {@link AnonExclusive.flags}: PG_dirty of an anonymous page — the frame
+ * holds the only up-to-date copy whatever its PTEs say (frame-marks.ts: set by `folio_free_swap`
+ * and reclaim's `folio_mark_dirty`, cleared by MADV_FREE).
+ */
+export const PG_DIRTY = 4;
 
 /** @internal What {@link AnonExclusive} needs of the page allocator. */
 export interface FrameIndexer {
@@ -65,8 +72,8 @@ export interface FrameIndexer {
 export class AnonExclusive {
   /**
    * Per frame-table index (`PageAllocator.frameIndex`): the frame's page flags, bit 0
-   * ({@link PG_ANON_EXCLUSIVE}) PG_anon_exclusive, bit 1 ({@link PG_LAZYFREE}) the MADV_FREE mark
-   * (madvise.ts); all zeroed when the frame is freed.
+   * ({@link PG_ANON_EXCLUSIVE}) PG_anon_exclusive, bit 1 ({@link PG_LAZYFREE}) the MADV_FREE mark,
+   * bit 2 ({@link PG_DIRTY}) PG_dirty (frame-marks.ts); all zeroed when the frame is freed.
    */
   readonly flags: Uint8Array;
   /** Frame-table indices whose flag the fork under way cleared (restored if the fork fails). */

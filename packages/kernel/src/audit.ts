@@ -50,8 +50,8 @@ import {
   vaOf,
 } from '@mmkit/core';
 import { auditExclusiveFrame, auditExclusiveOthers } from './anon-exclusive.js';
+import { auditFrameMarks } from './frame-marks.js';
 import type { Kernel } from './kernel.js';
-import { auditLazyFree } from './madvise.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
 import { AUDIT_PROGRESS_FRAMES, checkProgress, type ProgressCallback } from './progress.js';
@@ -291,7 +291,7 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
   });
   onProgress?.('audit', total, total);
   auditExclusiveOthers(kernel, exclusiveFrames, FrameState.USER, problems);
-  auditLazyFree(kernel, problems);
+  auditFrameMarks(kernel, problems);
   // Free frames, from the other side: a mapped frame or a claimed table frame that is free.
   for (const [pa, refs] of userRefs) {
     if (alloc.stateOf(pa) === FrameState.FREE)

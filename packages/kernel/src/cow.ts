@@ -20,7 +20,7 @@ import { type LeafAttributes, sameLeafAttributes, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import { anonVmaPrepareAt } from './anon-vma.js';
 import type { KernelContext } from './context.js';
-import { isLazyFree } from './madvise.js';
+import { isLazyFree } from './frame-marks.js';
 import { FrameState } from './page-allocator.js';
 import { keptState } from './space-ranges.js';
 import { freeSwapForReuse } from './swap-cache.js';

@@ -97,13 +97,16 @@ describe.each(CONFIGS)('ghost identity: $name', (c) => {
     clean(k);
   });
 
-  it('a victim reclaim puts back (pinned) leaves no ghost: its return to the policy is no refault', () => {
+  it('a victim reclaim keeps (pinned: activate_locked) leaves no ghost: its return to the policy is no refault', () => {
     const { k, p, base } = swapTestEnv(c, 2, 64, { autoReclaim: false, reclaimPolicy: 'arc' });
     const f0 = leafPa(k, p, base);
-    k.allocator.ref(f0); // a pin: try_to_unmap fails, the page is put back
-    expect(k.reclaim(1)).toBe(1); // page 1 taken after page 0 was put back
+    k.allocator.ref(f0); // a pin: try_to_unmap fails, the page is activated (activate_locked)
+    expect(k.reclaim(1)).toBe(1); // page 1 taken after page 0 was kept
     const s = k.reclaimPolicyState()!;
-    expect(s.lists.T1).toEqual([f0]); // back as a fresh page, not into T2
+    // Activated: put back and referenced once — ARC's T2 (used more than once), not a ghost hit
+    // (B1 holds page 1's ghost only, p unchanged).
+    expect(s.lists.T1).toEqual([]);
+    expect(s.lists.T2).toEqual([f0]);
     expect(s.values.p).toBe(0);
     expect(s.lists.B1).toEqual([ghostOf(k, p, base + PAGE)]);
     k.allocator.unref(f0);

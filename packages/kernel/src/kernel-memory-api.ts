@@ -17,9 +17,10 @@ import {
   spawn,
   spawnElf,
 } from './fork-exec.js';
+import { discardLazyFree, isColdFrame } from './frame-marks.js';
 import { KernelCore } from './kernel-core.js';
 import type { KernelOptions } from './kernel-options.js';
-import { discardLazyFree, isColdFrame, madvise, mincore } from './madvise.js';
+import { madvise, mincore } from './madvise.js';
 import { isFrameLocked, mlock2, mlockall, munlock, munlockall } from './mlock.js';
 import { brk, type MmapOptions, mmap, mprotect, mremap, munmap } from './mm-syscalls.js';
 import type { Process } from './process.js';
@@ -172,11 +173,13 @@ export abstract class KernelMemoryApi extends KernelCore {
   }
 
   // -------------------------------------------------------------------------
-  // What reclaim asks (madvise.ts, mlock.ts)
+  // What reclaim asks (frame-marks.ts, mlock.ts)
 
   /**
-   * Drops USER frame `pa` if MADV_FREE made it lazily free and no PTE mapping it was written since:
-   * the next read of those pages sees zeros; true when dropped. See `discardLazyFree` in `madvise.ts`.
+   * Reclaim's unmap of USER frame `pa` if MADV_FREE made it lazily free: dropped when no PTE
+   * mapping it was written since (the next read of those pages sees zeros) — true; made
+   * swap-backed again (and PG_dirty when a PTE was dirty) when one was — false. See
+   * `tryToUnmapLazyFree` in `frame-marks.ts`.
    */
   discardLazyFree(pa: number): boolean {
     return this.settled(discardLazyFree(this, pa));

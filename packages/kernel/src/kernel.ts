@@ -35,6 +35,7 @@
  * | `rmap.ts`            | the reverse map: which spaces map each user frame, and where          |
  * | `zero-page.ts`       | the shared zero page's reservation                                    |
  * | `madvise.ts`         | madvise (DONTNEED, FREE, COLD, PAGEOUT, WILLNEED, …), mincore          |
+ * | `frame-marks.ts`     | page flags: lazy free, PG_dirty, cold; reclaim's lazy-free unmap      |
  * | `mlock.ts`           | mlock, mlock2, munlock, mlockall, munlockall; locked-page queries      |
  * | `oom-kill.ts`        | the OOM killer: badness, victim choice, the kill and its report       |
  * | `accessed-bits.ts`   | reference bits: test and clear the accessed flag, per frame or page   |
@@ -46,6 +47,7 @@
  * | `swap-in.ts`         | swap-in on a fault, readahead, MADV_WILLNEED                          |
  * | `swap-cache.ts`      | the swap cache kept after swap-in: freeing swap, frame dirtiness      |
  * | `reclaim.ts`         | the kernel's replacement policy, shrinking, the reserve, counters     |
+ * | `reclaim-view.ts`    | the policy's state by frame, the audit of what reclaim tracks         |
  * | `kswapd.ts`          | when reclaim runs: kswapd's wake and run, direct reclaim              |
  * | `watermarks.ts`      | the allocator's watermarks: Linux's defaults, explicit ones checked   |
  * | `slow-path.ts`       | the allocator slow path: direct reclaim, then the OOM killer, retry   |

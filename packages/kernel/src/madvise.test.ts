@@ -4,10 +4,12 @@
  */
 import { createAarch64Arch } from '@mmkit/arch-aarch64';
 import { createVirtBoard } from '@mmkit/boards';
+import { isLeafDirty } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
+import { isFrameDirty, isLazyFree, isLazyFreeFrame } from './frame-marks.js';
 import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
-import { isLazyFree, isLazyFreeFrame, MADV, madviseName } from './madvise.js';
+import { MADV, madviseName } from './madvise.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs, type TestConfig } from './test-fixtures.js';
@@ -234,25 +236,39 @@ describe.each(CONFIGS)('madvise on $name', (c) => {
     clean(k);
   });
 
-  it('FREE after fork: a page shared with the child is skipped (PTE and page alike)', () => {
+  it('FREE after fork: a shared page is marked, the parent PTE cleaned; reclaim finds the dirty child PTE and keeps it', () => {
     const e = setup(c);
     const { k, p } = e;
     const child = must(k.fork(p));
     expect(k.store(p, at(e, 1) + 8n, 8, 0x99n)).toMatchObject({ ok: true }); // page 1: p's own copy
     const shared = raw(k, p, at(e, 0));
+    const childPte = raw(k, child, at(e, 0));
     const own = raw(k, p, at(e, 1));
     expect(k.madvise(p, e.base, 8 * 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
-    // madvise_free_pte_range: folio_mapcount != folio_nr_pages → continue (nothing changes).
-    expect(raw(k, p, at(e, 0))).toBe(shared);
+    // madvise_free_pte_range: neither in the swap cache nor PG_dirty, so the mapcount does not
+    // matter: this PTE made old and clean, the folio lazily freed; the child's PTE untouched.
+    expect(raw(k, p, at(e, 0))).toBe(mkcleanOld(k, shared));
+    expect(raw(k, child, at(e, 0))).toBe(childPte);
     const pa = leafOf(k, p, at(e, 0))!.pa;
-    expect(isLazyFreeFrame(k, pa)).toBe(false);
+    expect(isLazyFreeFrame(k, pa)).toBe(true);
+    clean(k);
+    // try_to_unmap_one: the child's PTE is dirty (fork kept it: copy_present_pte) → folio_mark_dirty,
+    // folio_set_swapbacked, not discarded.
+    expect(isLeafDirty(k.arch.description, leafOf(k, child, at(e, 0))!.attrs)).toBe(true);
     expect(k.discardLazyFree(pa)).toBe(false);
+    expect(isLazyFreeFrame(k, pa)).toBe(false);
+    expect(isFrameDirty(k, pa)).toBe(true);
     // The page p alone maps is lazily freed.
     expect(raw(k, p, at(e, 1))).toBe(mkcleanOld(k, own));
     expect(k.discardLazyFree(leafOf(k, p, at(e, 1))!.pa)).toBe(true);
     expect(read(k, p, at(e, 1))).toBe(0n);
-    // Advice from the child as well changes nothing while both map the page.
+    // Now PG_dirty and mapped twice: advice from either side skips it (mapcount != 1), PTE and page.
+    const pPte = raw(k, p, at(e, 0));
     expect(k.madvise(child, e.base, 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    expect(k.madvise(p, e.base, 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
+    expect(raw(k, child, at(e, 0))).toBe(childPte);
+    expect(raw(k, p, at(e, 0))).toBe(pPte);
+    expect(isLazyFreeFrame(k, pa)).toBe(false);
     expect(k.discardLazyFree(pa)).toBe(false);
     expect(read(k, p, at(e, 0))).toBe(0x1000n);
     expect(read(k, child, at(e, 0), 1)).toBe(0x1000n);

@@ -4,9 +4,9 @@
  * MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, and the access-pattern advice MADV_NORMAL / RANDOM /
  * SEQUENTIAL recorded on the VMA.
  *
- * Ownership: this module owns two per-frame marks that reclaim reads — *lazy free* (MADV_FREE,
- * Linux `folio_mark_lazyfree`) and *cold* (MADV_COLD, Linux `folio_deactivate`) — and no other
- * state. Page-table changes go through the {@link AddressSpace}'s own methods and the editor; every
+ * Ownership: no state of its own; it sets the per-frame marks reclaim reads, which frame-marks.ts
+ * keeps — *lazy free* (MADV_FREE, Linux `folio_mark_lazyfree`), *PG_dirty* (cleared by MADV_FREE)
+ * and *cold* (MADV_COLD, Linux `folio_deactivate`). Page-table changes go through the {@link AddressSpace}'s own methods and the editor; every
  * flush obligation is discharged before a call returns (strict TLB mode checks it).
  *
  * Where the marks live:
@@ -14,10 +14,10 @@
  *   cleared PG_swapbacked), never a PTE bit: the leaf MADV_FREE leaves is Linux's
  *   `pte_mkold(pte_mkclean(pte))`, byte for byte. The flag is zeroed when the frame is freed (a
  *   reused frame never inherits it) and cleared where Linux calls `folio_set_swapbacked`:
- *   reclaim finding a dirty PTE or an extra reference ({@link discardLazyFree}). A write after
+ *   reclaim finding a dirty PTE or an extra reference (frame-marks.ts `tryToUnmapLazyFree`). A write after
  *   the advice clears nothing: it dirties the PTE (the hardware, or the fault's `pte_mkdirty`),
  *   and reclaim sees that. mprotect, fork and mremap keep it (the frame does not change);
- * - cold is a per-frame flag ({@link isColdFrame}); it holds only while no PTE mapping the frame has
+ * - cold is a per-frame flag (frame-marks.ts `isColdFrame`); it holds only while no PTE mapping the frame has
  *   its accessed bit set again (Linux reclaim re-activates a referenced inactive folio).
  *
  * Dirty state is the architecture's: `LeafAttributes.dirty` is x86's D bit and AArch64's DBM/AP[2]
@@ -30,8 +30,9 @@
  */
 import { type AddressInput, hex, isLeafDirty, type LeafAttributes, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
-import { PG_LAZYFREE } from './anon-exclusive.js';
+import { PG_DIRTY, PG_LAZYFREE } from './anon-exclusive.js';
 import type { KernelContext } from './context.js';
+import { coldOf, isFrameDirtyIndex } from './frame-marks.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
 import { forEachCachedSwapPte, pageOutRange, willneedSwapIn, zapSwapEntries } from './swap.js';
@@ -91,18 +92,6 @@ const LINUX_ONLY: Readonly<Record<number, string>> = {
 
 /** The most pages one mincore vector holds here (Linux's read(2) limit, MAX_RW_COUNT, in bytes). */
 const MINCORE_MAX_PAGES = 0x7fff_f000;
-
-/** Per-kernel frame marks (cold), by frame-table index. */
-const coldMarks = new WeakMap<KernelContext, Uint8Array>();
-
-function coldOf(k: KernelContext): Uint8Array {
-  let m = coldMarks.get(k);
-  if (m === undefined) {
-    m = new Uint8Array(k.allocator.frameIndexCount);
-    coldMarks.set(k, m);
-  }
-  return m;
-}
 
 /**
  * Parses madvise's (addr, length) as Linux's `do_madvise` does: EINVAL for an unaligned start, a
@@ -164,8 +153,8 @@ function pieces(space: AddressSpace, s: number, e: number): { list: [number, num
  * | WILLNEED | anonymous memory: starts swap-in of swapped-out pages ({@link willneedSwapIn}); nothing for untouched pages | — |
  * | DONTNEED | zaps the pages: private pages read back zero, shared ones read the shared object again; frames freed (copy-on-write ones lose one reference); TLBs invalidated | locked (`VM_LOCKED`) and device (`VM_PFNMAP`) VMAs; MAP_HUGETLB: an addr not aligned to the huge page |
  * | DONTNEED_LOCKED | DONTNEED that also applies to locked VMAs | device VMAs |
- * | FREE | lazy free: private anonymous pages only this process maps stay mapped with their contents, made clean and old, their frames marked; reclaim drops them unless written since ({@link discardLazyFree}) | anything but private anonymous memory; locked, device, MAP_HUGETLB VMAs |
- * | COLD | clears the accessed bit of each page only this process maps and marks the frame cold for reclaim ({@link isColdFrame}) | locked, device, MAP_HUGETLB VMAs (`can_madv_lru_vma`) |
+ * | FREE | lazy free: private anonymous pages stay mapped with their contents, this process's PTEs made clean and old, their frames marked; pages in the swap cache or PG_dirty are skipped unless only this PTE maps them; reclaim drops a marked page unless some PTE wrote it since (frame-marks.ts `tryToUnmapLazyFree`) | anything but private anonymous memory; locked, device, MAP_HUGETLB VMAs |
+ * | COLD | clears the accessed bit of each page only this process maps and marks the frame cold for reclaim (frame-marks.ts `isColdFrame`) | locked, device, MAP_HUGETLB VMAs (`can_madv_lru_vma`) |
  * | PAGEOUT | as COLD, then swaps out the pages only this process maps (swap.ts `pageOutRange`; nothing without a swap device) | as COLD |
  */
 export function madvise(
@@ -332,15 +321,20 @@ function mapCount(k: KernelContext, pa: number): number {
 }
 
 /**
- * MADV_FREE on [from, to) of private anonymous VMA `vma` (Linux `madvise_free_pte_range`): each
- * present page (not the zero page: `vm_normal_folio`) that this PTE alone maps is marked lazy
- * free (`folio_mark_lazyfree`: PG_swapbacked cleared) and, when young or dirty, its leaf made old
- * and clean (`clear_young_dirty_ptes`: `pte_mkold(pte_mkclean(pte))`, nothing else changes); one
- * TLB invalidation at the end (`tlb_remove_tlb_entries`), so the next write walks again and
- * records dirtiness. A page other PTEs map too (shared by fork) is skipped, PTE and page alike:
- * Linux's exclusivity test (`folio_mapcount(folio) != folio_nr_pages(folio)` → continue, and
- * `folio_likely_mapped_shared` for a large folio) — its data belongs to processes that did not
- * give the advice.
+ * MADV_FREE on [from, to) of private anonymous VMA `vma`, Linux's `madvise_free_pte_range`
+ * (mm/madvise.c) for each present 4 KiB page (not the zero page: `vm_normal_folio`):
+ * - a page in the swap cache or PG_dirty (frame-marks.ts) is skipped, PTE and page alike, unless
+ *   this PTE is its only mapping (`folio_mapcount(folio) != folio_nr_pages(folio)` → continue):
+ *   its data may be another process's only copy. When it is the only mapping, a swap-cache page
+ *   gives up its slot (`folio_free_swap`; skipped when other swap PTEs still name it) and the
+ *   page's PG_dirty is cleared (`folio_clear_dirty`);
+ * - every other page — shared with another process by fork or not — has this PTE made old and
+ *   clean when young or dirty (`clear_young_dirty_ptes`: `pte_mkold(pte_mkclean(pte))`, nothing
+ *   else changes) and its frame marked lazy free (`folio_mark_lazyfree`, which leaves a page on
+ *   the unevictable list alone). Another process's PTE keeps its dirty bit: reclaim finds it and
+ *   makes the page swap-backed again (`try_to_unmap_one`, {@link tryToUnmapLazyFree}).
+ * One TLB invalidation at the end (`tlb_remove_tlb_entries`), so the next write walks again and
+ * records dirtiness.
  */
 function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: number, to: number): void {
   if (space.root === 0) return;
@@ -353,23 +347,35 @@ function lazyFree(k: KernelContext, space: AddressSpace, vma: ProcessVma, from: 
   const leaves: { vpn: number; attrs: LeafAttributes }[] = [];
   const pas: number[] = [];
   editor.forEachLeaf({ root: space.root, startVpn: from, endVpn: to }, (l) => {
-    if (l.level === 1 && allocator.stateOf(l.pa) === FrameState.USER && mapCount(k, l.pa) === 1) {
+    if (l.level === 1 && l.pa !== k.zeroPage && allocator.stateOf(l.pa) === FrameState.USER) {
       leaves.push({ vpn: l.vpn, attrs: l.attrs });
       pas.push(l.pa);
     }
   });
-  // A swap-cache page gives up its slot first (madvise_free_pte_range: folio_free_swap); one
-  // whose slot other swap PTEs still name is left alone (Linux skips it).
-  for (let i = leaves.length - 1; i >= 0; i--)
-    if (k.swap.cacheSlotOf(pas[i]!) !== undefined && !freeSwap(k, pas[i]!)) leaves.splice(i, 1);
-  if (leaves.length === 0) return;
   const flags = k.anonExclusive.flags;
+  // if (folio_test_swapcache(folio) || folio_test_dirty(folio)) { mapcount != 1 → continue;
+  // swap cache && !folio_free_swap → continue; folio_clear_dirty }
+  for (let i = leaves.length - 1; i >= 0; i--) {
+    const pa = pas[i]!;
+    const f = allocator.frameIndex(pa);
+    const cached = k.swap.cacheSlotOf(pa) !== undefined;
+    if (!cached && !isFrameDirtyIndex(k, f)) continue;
+    if (mapCount(k, pa) !== 1 || (cached && !freeSwap(k, pa))) {
+      leaves.splice(i, 1);
+      pas.splice(i, 1);
+      continue;
+    }
+    flags[f] = flags[f]! & ~PG_DIRTY;
+  }
+  if (leaves.length === 0) return;
+  const unevictable = k.reclaimer.unevictable;
   const d = k.arch.description;
   const flush = editor.newFlush({ asid: space.asid, threshold: k.flushThreshold });
   for (let i = 0; i < leaves.length; i++) {
     const a = leaves[i]!.attrs;
     const f = allocator.frameIndex(pas[i]!);
-    flags[f] = flags[f]! | PG_LAZYFREE; // folio_mark_lazyfree
+    // folio_mark_lazyfree: not for a folio on the unevictable list (another process's mlock).
+    if (!unevictable.has(f)) flags[f] = flags[f]! | PG_LAZYFREE;
     if (!a.accessed && !isLeafDirty(d, a)) continue; // if (pte_young(ptent) || pte_dirty(ptent))
     // Software dirty tracking (no hardware dirty state): clean means read-only (arch-facts A10;
     // arm64 pte_mkclean sets PTE_RDONLY).
@@ -413,119 +419,6 @@ function deactivate(k: KernelContext, space: AddressSpace, from: number, to: num
     if (f) flush.merge(f);
   }
   k.discharge(flush);
-}
-
-/**
- * Reclaim's question for a lazily freed frame (Linux `try_to_unmap_one` on a `!swapbacked` anon
- * folio): when the USER frame `pa` carries the MADV_FREE mark, nothing but its PTEs holds a
- * reference (`ref_count == 1 + map_count`, the 1 being reclaim's isolation) and no PTE mapping it
- * is dirty (Linux `pte_dirty`: core `isLeafDirty`), the frame is dropped — every PTE cleared, the
- * TLBs invalidated, the frame freed — and the next read of those pages sees zeros; returns true.
- * When a PTE is dirty (written after MADV_FREE) or another reference holds it, the page is live
- * again: the mark is cleared (`folio_set_swapbacked`), the PTEs are left as they are, and false
- * returned. False, with nothing changed, for a frame without the mark or that a locked (mlock)
- * VMA maps (try_to_unmap_one stops at a VM_LOCKED VMA).
- * @throws InvalidArgumentError for a `pa` that is not a page-aligned number.
- */
-export function discardLazyFree(k: KernelContext, pa: number): boolean {
-  checkFramePa(k, pa);
-  const { allocator, rmap } = k;
-  if (!isLazyFreeFrame(k, pa)) return false;
-  const maps = rmap.mappings(pa);
-  const refs: { space: AddressSpace; vpn: number; attrs: LeafAttributes }[] = [];
-  for (const m of maps) {
-    const ref = m.space.lookup(m.vpn);
-    if (ref?.entry.kind !== 'leaf' || ref.level !== 1) return false;
-    if (m.space.vmas.find(m.vpn)?.value.lock !== 'none') return false;
-    refs.push({ space: m.space, vpn: m.vpn, attrs: ref.entry.attrs });
-  }
-  const d = k.arch.description;
-  if (
-    maps.length === 0 ||
-    allocator.refCount(pa) !== maps.length ||
-    refs.some((r) => isLeafDirty(d, r.attrs))
-  ) {
-    setSwapbacked(k, pa);
-    return false;
-  }
-  coldOf(k)[allocator.frameIndex(pa)] = 0;
-  for (const r of refs) {
-    const flush = k.editor.newFlush({ asid: r.space.asid });
-    r.space.clearLeaves(r.vpn, r.vpn + 1, flush);
-    k.discharge(flush);
-  }
-  return true;
-}
-
-/** Linux `folio_set_swapbacked` on USER frame `pa`: clears its MADV_FREE mark. */
-export function setSwapbacked(k: KernelContext, pa: number): void {
-  const { allocator } = k;
-  const i = allocator.frameIndex(pa);
-  const flags = k.anonExclusive.flags;
-  if (i >= 0) flags[i] = flags[i]! & ~PG_LAZYFREE;
-}
-
-/**
- * Whether USER frame `pa` carries the MADV_FREE mark (Linux: an anon folio without
- * PG_swapbacked): set by MADV_FREE, cleared by reclaim's `folio_set_swapbacked` or when the
- * frame is freed.
- */
-export function isLazyFreeFrame(k: KernelContext, pa: number): boolean {
-  const { allocator } = k;
-  const i = allocator.frameIndex(pa);
-  return (
-    i >= 0 && allocator.stateOf(pa) === FrameState.USER && (k.anonExclusive.flags[i]! & PG_LAZYFREE) !== 0
-  );
-}
-
-/** @throws InvalidArgumentError unless `pa` is a page-aligned physical address (a safe integer). */
-export function checkFramePa(k: KernelContext, pa: unknown): asserts pa is number {
-  if (typeof pa !== 'number' || !Number.isSafeInteger(pa) || pa < 0 || pa % k.bounds.pageBytes !== 0)
-    throw invalidArgument('pa', pa, 'a page-aligned physical address');
-}
-
-/**
- * The audit of the MADV_FREE marks: only a USER frame may carry one (the allocator zeroes a
- * frame's page flags when it frees it). Pushes each other frame carrying it to `problems`.
- */
-export function auditLazyFree(k: KernelContext, problems: string[]): void {
-  const flags = k.anonExclusive.flags;
-  let any = false;
-  for (let i = 0; i < flags.length; i++)
-    if ((flags[i]! & PG_LAZYFREE) !== 0) {
-      any = true;
-      break;
-    }
-  if (!any) return;
-  const { allocator } = k;
-  allocator.forEachFrame((pa, state) => {
-    if (state !== FrameState.USER && (flags[allocator.frameIndex(pa)]! & PG_LAZYFREE) !== 0)
-      problems.push(`MADV_FREE (lazy-free) mark on frame ${hex(pa)}, which is not a USER frame`);
-  });
-}
-
-/** Whether the page `vpn` of `space` maps a frame MADV_FREE marked lazy free ({@link isLazyFreeFrame}). */
-export function isLazyFree(k: KernelContext, space: AddressSpace, vpn: number): boolean {
-  const ref = space.lookup(vpn);
-  return ref?.entry.kind === 'leaf' && ref.level === 1 && isLazyFreeFrame(k, ref.entry.pa);
-}
-
-/**
- * Whether reclaim should take USER frame `pa` early: MADV_COLD (or PAGEOUT) marked it and no PTE
- * mapping it has been accessed since (an access sets the accessed bit again: the page is in use,
- * as Linux's reclaim re-activates a referenced inactive folio).
- */
-export function isColdFrame(k: KernelContext, pa: number): boolean {
-  checkFramePa(k, pa);
-  const { allocator } = k;
-  const i = allocator.frameIndex(pa);
-  if (i < 0 || coldOf(k)[i] === 0 || allocator.stateOf(pa) !== FrameState.USER) return false;
-  let cold = true;
-  k.rmap.forEach(pa, (space, vpn) => {
-    const ref = space.lookup(vpn);
-    if (ref?.entry.kind === 'leaf' && ref.entry.attrs.accessed) cold = false;
-  });
-  return cold;
 }
 
 /**

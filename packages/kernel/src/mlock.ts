@@ -25,7 +25,7 @@ import { type AddressInput, hex, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
 import { populateRange } from './fault.js';
-import { checkFramePa } from './madvise.js';
+import { checkFramePa } from './frame-marks.js';
 import { FrameState } from './page-allocator.js';
 import type { Process } from './process.js';
 import { allocSlowPath, processOfSpace } from './slow-path.js';

@@ -79,13 +79,16 @@ describe.each(CONFIGS)('activate_locked frees a kept swap-cache page’s slot: $
     // Referenced again, from CPU 1: x86 clears the accessed bit without a TLB flush (Linux
     // ptep_clear_flush_young), so CPU 0's cached translation would not set it again.
     expect(k.load(p, at(e, 0) + 16n, 8, 1)).toEqual({ ok: true, value: 0x7000n });
-    // Swap is full: pages 4…7 are put back (no slot for them); page 0 (its slot holds it) is
-    // referenced and flagged: activated, and with swap more than half full its slot is freed
-    // (folio_free_swap) — which page 4, met again, then takes.
+    // Swap is full: pages 4…7 are activated (no slot for them: add_to_swap fails →
+    // activate_locked); page 0 (its slot holds it) is referenced and flagged: activated, and with
+    // swap more than half full its slot is freed (folio_free_swap) — which page 4, demoted again
+    // by the list balancing (inactive_is_low) with 5 and 6 and met again, then takes.
+    const activated = k.vmstat.pgactivate;
     expect(k.reclaim(1)).toBe(1);
+    expect(k.vmstat.pgactivate - activated).toBe(5);
     expect([used(k), cached(k)]).toEqual([4, 0]);
     expect(k.lookup(p, at(e, 4))?.entry.kind).not.toBe('leaf');
-    expect(k.reclaimPolicyState()!.lists.active).toEqual([paOf(k, p, at(e, 0))]);
+    expect(k.reclaimPolicyState()!.lists.active).toEqual([paOf(k, p, at(e, 7)), paOf(k, p, at(e, 0))]);
     expect(load(k, p, at(e, 0))).toBe(0x7000n);
     clean(k);
     for (let i = 0; i < N; i++) expect(load(k, p, at(e, i))).toBe(0x7000n + BigInt(i));

@@ -10,6 +10,7 @@ import { createPolicy } from '@mmkit/replay';
 import { describe, expect, it } from 'vitest';
 import { clearPageReferenced } from './accessed-bits.js';
 import { audit } from './audit.js';
+import { isFrameDirty, isLazyFreeFrame } from './frame-marks.js';
 import { bootKernel, type Kernel, type KernelOptions } from './kernel.js';
 import { MADV } from './madvise.js';
 import { MLOCK } from './mlock.js';
@@ -23,7 +24,7 @@ import {
   type ReclaimPolicyName,
 } from './reclaim.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, leaveFree, type TestConfig } from './test-fixtures.js';
+import { fiveConfigs, leafPa, leaveFree, type TestConfig } from './test-fixtures.js';
 
 const MiB = 2 ** 20;
 const PAGE = 4096n;
@@ -316,7 +317,7 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
     clean(k);
   });
 
-  it('reclaim drops a clean MADV_FREE page instead of swapping it; a page written after MADV_FREE is swapped', () => {
+  it('reclaim drops a clean MADV_FREE page; one written since is activated, not swapped in that pass', () => {
     const { k } = boot(c, { watermarks: { min: 0, low: 0, high: 0 } });
     expect(k.swapon({ pages: 64 }).ok).toBe(true);
     const p = k.createProcess();
@@ -325,10 +326,21 @@ describe.each(CONFIGS)('reclaim: $name', (c) => {
     expect(k.madvise(p, base, 2 * 4096, MADV.FREE)).toEqual({ ok: true, value: 0 });
     // Page 1 written again: the advice is cancelled for it (its contents must survive).
     expect(k.store(p, base + PAGE + 8n, 8, 0x7001n).ok).toBe(true);
-    expect(k.reclaim(4)).toBe(4);
-    // Page 0 was dropped (no slot), pages 1–3 went to swap.
-    expect(k.swapDevices[0]!.usedPages).toBe(3);
-    expect(p.space.swapEntries).toBe(3);
+    const before = k.vmstat;
+    // Page 0 dropped (no slot); page 1 found dirty: try_to_unmap_one makes it swap-backed again
+    // and shrink_folio_list activates it (activate_locked) — it stays; pages 2–3 go to swap.
+    expect(k.reclaim(4)).toBe(3);
+    expect(k.swapDevices[0]!.usedPages).toBe(2);
+    expect(p.space.swapEntries).toBe(2);
+    expect(k.vmstat.pswpout - before.pswpout).toBe(2);
+    expect(k.vmstat.pgactivate - before.pgactivate).toBe(1);
+    const pa1 = leafPa(k, p, base + PAGE);
+    expect(isLazyFreeFrame(k, pa1)).toBe(false);
+    expect(isFrameDirty(k, pa1)).toBe(true); // folio_mark_dirty from the dirty PTE
+    expect(audit(k).problems).toEqual([]);
+    // A later pass swaps it like any page (written: PG_dirty).
+    expect(k.reclaim(1)).toBe(1);
+    expect(k.vmstat.pswpout - before.pswpout).toBe(3);
     expect(k.load(p, base + 8n, 8)).toEqual({ ok: true, value: 0n });
     for (let i = 1; i < 4; i++)
       expect(k.load(p, base + BigInt(i) * PAGE + 8n, 8)).toEqual({ ok: true, value: 0x7000n + BigInt(i) });

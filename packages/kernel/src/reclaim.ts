@@ -64,26 +64,21 @@
  * a few typed-array operations). Frames present when the policy is created are inserted process
  * by process, lowest address first. Huge pages (allocated as runs) are never tracked: a huge leaf
  * is never swapped. When one is split into 4 KiB leaves its frames enter the policy
- * ({@link Reclaimer.splitHuge}, Linux's `lru_add_split_folio`). A victim that cannot
- * be swapped (shared-object, file-loaded, pinned) is put back (inserted again) and counts as
- * scanned, as Linux's `putback_lru_page`; a swap-cache page kept this way, or kept because the
- * policy activated it, gives up its slot when swap is more than half full (`activate_locked`,
- * see `keepSwapCache`). mlocked frames are not in the policy: they are on the unevictable list
+ * ({@link Reclaimer.splitHuge}, Linux's `lru_add_split_folio`). A victim that is pinned or
+ * finds no free slot is activated (`activate_locked`); one that cannot be swapped otherwise
+ * (shared-object, file-loaded) is put back (inserted again, `putback_lru_page`); both count as
+ * scanned. A kept swap-cache page gives up its slot when swap is more than half full (see
+ * `keepSwapCache`). mlocked frames are not in the policy: they are on the unevictable list
  * (`unevictable.ts`), which the scan never meets (a locked page the bookkeeping missed would be
  * culled onto it). ARC's and 2Q's ghosts are keyed by swap slot (`ghosts.ts`). "Referenced" for
  * CLOCK, SIEVE, two-list and WSClock is the hardware accessed bit of any mapping of the frame
  * (`frameReferenced` / `clearFrameReferenced`, with the architecture's TLB rule). Policies that
- * need every reference (LRU, LFU, ARC, 2Q) see only insertions in the kernel: the kernel does not
- * observe individual accesses.
+ * need every reference (LRU, LFU, ARC, 2Q) see insertions and activations only: the kernel does
+ * not observe individual accesses. A lazily freed page found written is activated (`activateKey`).
  *
- * ## Statistics
- *
- * {@link VmStat}: Linux /proc/vmstat's `pgscan_kswapd`, `pgscan_direct`, `pgsteal_kswapd`,
- * `pgsteal_direct`, `pswpin`, `pswpout`, `allocstall`, `pageoutrun`, and the unevictable list's
- * `nr_unevictable` and `unevictable_pgs_{mlocked,munlocked,culled,rescued}`.
+ * Statistics: {@link VmStat} (`vmstat.ts`), Linux /proc/vmstat's names.
  */
 // The browser-safe entry point: the policies without the trace readers (Node's fs, zlib, workers).
-import { hex } from '@mmkit/core';
 import {
   type ClearReferenced,
   createPolicy,
@@ -95,12 +90,14 @@ import {
 } from '@mmkit/replay/policies';
 import { clearFrameReferenced, frameReferenced } from './accessed-bits.js';
 import type { KernelContext } from './context.js';
+import { isColdFrame, LAZY_DISCARDED, LAZY_REDIRTIED, tryToUnmapLazyFree } from './frame-marks.js';
 import { SlotGhosts } from './ghosts.js';
 import { directReclaim, runKswapd } from './kswapd.js';
-import { discardLazyFree, isColdFrame } from './madvise.js';
 import { FrameState, type UserFrameHook } from './page-allocator.js';
+import { auditPolicy, policyStateOf } from './reclaim-view.js';
 import { reclaimFrame } from './swap.js';
 import { keepSwapCache } from './swap-cache.js';
+import { NO_SLOT, PINNED, unswappable } from './swap-out.js';
 import { invalidArgument } from './syscalls.js';
 import { type EvictableLru, Unevictable } from './unevictable.js';
 import type { VmStat } from './vmstat.js';
@@ -191,6 +188,7 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
   pgstealDirect = 0;
   allocstall = 0;
   pageoutrun = 0;
+  pgactivate = 0;
   private readonly isRef: IsReferenced;
   private readonly clearRef: ClearReferenced;
 
@@ -213,8 +211,10 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
     this.clearRef = (key, activated) => {
       const pa = this.paOf![key]!;
       clearFrameReferenced(k, pa);
+      if (!activated) return;
       // Kept because referenced: shrink_folio_list's activate_locked (see keepSwapCache).
-      if (activated && k.swap.full()) keepSwapCache(k, pa);
+      this.pgactivate++;
+      if (k.swap.full()) keepSwapCache(k, pa);
     };
   }
 
@@ -229,6 +229,7 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
       pswpout: this.k.swap.pswpout,
       allocstall: this.allocstall,
       pageoutrun: this.pageoutrun,
+      pgactivate: this.pgactivate,
       nrUnevictable: this.unevictable.size,
       unevictablePgsMlocked: this.unevictable.pgsMlocked,
       unevictablePgsMunlocked: this.unevictable.pgsMunlocked,
@@ -247,30 +248,7 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
    */
   policyState(): PolicyState | undefined {
     const policy = this.policy;
-    if (policy === undefined) return undefined;
-    const paOf = this.paOf!;
-    const ghosts = this.ghosts;
-    const pa = (key: number) => (ghosts === undefined ? paOf[key]! : ghosts.show(key, paOf));
-    const s = policy.state();
-    const lists: Record<string, readonly number[]> = {};
-    for (const [name, keys] of Object.entries(s.lists)) lists[name] = keys.map(pa);
-    const values: Record<string, number> = {};
-    for (const [name, v] of Object.entries(s.values)) {
-      const m = /^count:(\d+)$/.exec(name);
-      values[m === null ? name : `count:${pa(Number(m[1]))}`] = v;
-    }
-    return {
-      name: s.name,
-      capacity: s.capacity,
-      size: s.size,
-      resident: s.resident.map(pa),
-      hand: s.hand,
-      // The policy's own bits plus the hardware accessed bits, which are what the kernel's
-      // reference-bit policies consult (`isRef`): the kernel never calls `policy.referenced`.
-      referenced: s.resident.filter((key) => s.referenced.includes(key) || this.isRef(key)).map(pa),
-      lists,
-      values,
-    };
+    return policy === undefined ? undefined : policyStateOf(policy, this.paOf!, this.ghosts, this.isRef);
   }
 
   /**
@@ -471,6 +449,39 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
     return -1;
   }
 
+  /**
+   * `activate_locked` for key `key`, which reclaim keeps — pinned, no slot, or a lazily freed page
+   * found written (Linux `shrink_folio_list`: the folio goes to the active list, `pgactivate`
+   * counts it): put back and treated as referenced —
+   * `referenced()` once, twice for two-list, where the second is what moves an inactive page to
+   * the active list with its flag clear (`folio_activate`, as `folio_check_references` left it).
+   * A swap-cache page gives up its slot when swap is more than half full (`keepSwapCache`).
+   */
+  private activateKey(key: number): void {
+    const policy = this.policy!;
+    this.pgactivate++;
+    if (this.k.swap.full()) keepSwapCache(this.k, this.paOf![key]!);
+    if (!policy.has(key)) this.track(policy.insert(key));
+    if (!policy.has(key)) return; // 2Q with Kin = 0 admits nothing
+    policy.referenced(key);
+    if (policy.name === 'two-list') policy.referenced(key);
+  }
+
+  /**
+   * @internal `activate_locked` for USER frame `pa` outside a scan (MADV_PAGEOUT's reclaim of a
+   * lazily freed page found written): taken out of the policy (or the cold queue) and activated.
+   */
+  activateFrame(pa: number): void {
+    const i = this.k.allocator.frameIndex(pa);
+    if (this.policy === undefined || i < 0 || !this.tracks(i) || this.forced.includes(i)) {
+      this.pgactivate++; // not on an LRU mmkit keeps (before the first swap device): counted only
+      return;
+    }
+    this.isolate(i);
+    this.paOf![i] = pa;
+    this.activateKey(i);
+  }
+
   private track(pushedOut: number): void {
     if (pushedOut >= 0) this.forced.push(pushedOut);
   }
@@ -544,10 +555,17 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
       if (!resident && (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER))
         continue;
       if (!resident && this.unevictable.has(key)) continue; // mlocked after it was pushed out
-      // A clean lazily freed page (MADV_FREE) is dropped, not swapped (Linux shrink_folio_list on a
-      // !swapbacked anon folio): its pages read zero afterwards.
-      if (discardLazyFree(this.k, pa)) {
+      // A lazily freed page (MADV_FREE; shrink_folio_list on a !swapbacked anon folio, mm/vmscan.c):
+      // dropped when clean — its pages read zero afterwards; written since, try_to_unmap fails
+      // and it goes to activate_locked: swap-backed again and activated, not swapped in this pass.
+      const lazy = tryToUnmapLazyFree(this.k, pa);
+      if (lazy === LAZY_DISCARDED) {
         stolen++;
+        continue;
+      }
+      if (lazy === LAZY_REDIRTIED) {
+        this.ghosts?.kept(key);
+        this.activateKey(key);
         continue;
       }
       const cached = swap.cacheSlotOf(pa) !== undefined;
@@ -568,14 +586,14 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
           stolen++;
           continue;
         }
-        // activate_locked: pinned (try_to_unmap fails on a pinned page, which is always
-        // anon-exclusive: folio_try_share_anon_rmap_pte refuses it).
-        if (cached && swap.full()) keepSwapCache(this.k, pa);
       }
       this.ghosts?.kept(key); // a putback is no refault: no ghost
-      // Put back (Linux putback_lru_page); the frame is still allocated. (A key pushed out on
-      // insertion may have been freed and allocated again meanwhile: then it is resident.)
-      if (!policy.has(key) && allocator.stateOf(pa) === FrameState.USER) this.track(policy.insert(key));
+      // activate_locked for a pinned page (try_to_unmap fails: a pinned page is anon-exclusive and
+      // folio_try_share_anon_rmap_pte refuses it) or no slot (add_to_swap fails); the rest is put
+      // back (putback_lru_page; a key pushed out on insertion may be resident again meanwhile).
+      const why = unswappable(this.k, pa) ?? NO_SLOT;
+      if (why === PINNED || why === NO_SLOT) this.activateKey(key);
+      else if (!policy.has(key) && allocator.stateOf(pa) === FrameState.USER) this.track(policy.insert(key));
     }
     if (stolen > 0) this.kswapdFailures = 0; // progress: kswapd may try again (Linux resets it)
     if (mode === KSWAPD) {
@@ -623,23 +641,6 @@ export class Reclaimer implements UserFrameHook, EvictableLru {
     this.unevictable.audit(problems, policy === undefined ? undefined : this);
     if (policy === undefined) return;
     this.ghosts?.audit(problems, this.k.swap);
-    const { allocator } = this.k;
-    const keys = policy.state().resident;
-    if (keys.length !== policy.size)
-      problems.push(`reclaim: the policy counts ${policy.size} frames but lists ${keys.length}`);
-    const coldAt = this.coldAt!;
-    for (let key = 0; key < coldAt.length; key++) {
-      if (coldAt[key] === 0) continue;
-      const pa = this.paOf![key]!;
-      if (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER)
-        problems.push(`reclaim: the cold queue holds frame-table index ${key}, which is not a USER frame`);
-      else if (policy.has(key))
-        problems.push(`reclaim: frame ${hex(pa)} is both in the cold queue and in the policy`);
-    }
-    for (const key of keys) {
-      const pa = this.paOf![key]!;
-      if (allocator.frameIndex(pa) !== key || allocator.stateOf(pa) !== FrameState.USER)
-        problems.push(`reclaim: the LRU tracks frame-table index ${key}, which is not a USER frame`);
-    }
+    auditPolicy(this.k, policy, this.paOf!, this.coldAt!, problems);
   }
 }

@@ -11,9 +11,11 @@
  * Dirty state is the architecture's (the PTE's hardware dirty bit, or its writability where the
  * hardware has no dirty state: such a writable leaf is always mapped dirty, see attributes.ts).
  * Every rewrite of a leaf keeps its dirty state in the PTE as Linux does (fork, mprotect, and the
- * lazy upgrade of a leaf to its VMA, cow.ts `upgradeLeaf`), and reclaim reads it there.
+ * lazy upgrade of a leaf to its VMA, cow.ts `upgradeLeaf`), and reclaim reads it there. A
+ * swap-cache page is never PG_dirty in mmkit (frame-marks.ts: the flag is set when the page
+ * leaves the cache), so "write it again?" is exactly "is one of its PTEs dirty?" (swap-out.ts).
  *
- * Ownership: nothing of its own; the per-frame dirty flag lives in {@link SwapManager}.
+ * Ownership: nothing of its own; the swap cache's tables live in {@link SwapManager}.
  */
 import type { KernelContext } from './context.js';
 

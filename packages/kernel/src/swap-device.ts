@@ -6,6 +6,7 @@
  * Ownership: the kernel owns one {@link SwapManager}; a {@link SwapDevice} owns its slots.
  */
 import type { PageTableCursor, SwapEntryCodec } from '@mmkit/core';
+import { PG_DIRTY } from './anon-exclusive.js';
 import type { KernelContext } from './context.js';
 
 /** Slots per lazily allocated data chunk (64 × 4 KiB = 256 KiB). */
@@ -102,12 +103,6 @@ export class SwapManager {
   readonly frameType: Int8Array;
   /** Per frame-table index: slot of the cache entry holding it. */
   readonly frameOffset: Float64Array;
-  /**
-   * Per frame-table index: 1 when the swap-cache frame was written since its slot was (Linux
-   * PG_dirty on a swap-cache folio) while no PTE shows it (see swap-cache.ts); cleared with the
-   * cache entry and when the slot is written.
-   */
-  readonly frameDirty: Uint8Array;
   readonly codec: SwapEntryCodec | undefined;
   /** Pages read from a device (Linux /proc/vmstat `pswpin`). */
   pswpin = 0;
@@ -127,7 +122,6 @@ export class SwapManager {
     const n = k.allocator.frameIndexCount;
     this.frameType = new Int8Array(n).fill(-1);
     this.frameOffset = new Float64Array(n);
-    this.frameDirty = new Uint8Array(n);
     this.codec = k.arch.swap;
   }
 
@@ -220,18 +214,23 @@ export class SwapManager {
     const i = this.k.allocator.frameIndex(pa);
     this.frameType[i] = dev.type;
     this.frameOffset[i] = offset;
-    this.frameDirty[i] = 0;
     this.k.reclaimer.refaulted(i, dev.type, offset); // workingset_refault (ghosts.ts)
   }
 
-  /** Removes the slot's cache entry: drops the cache's count and its frame reference. */
+  /**
+   * Removes the slot's cache entry: drops the cache's count and its frame reference. A frame that
+   * survives (mapped) is PG_dirty from now on — its slot no longer holds a copy (Linux
+   * `folio_free_swap` → `delete_from_swap_cache`, `folio_set_dirty`; frame-marks.ts); a frame
+   * freed here loses the flag with the others.
+   */
   uncache(dev: SwapDevice, offset: number): void {
     const pa = dev.cache[offset]!;
     dev.cache[offset] = 0;
     dev.cached--;
     const i = this.k.allocator.frameIndex(pa);
     this.frameType[i] = -1;
-    this.frameDirty[i] = 0;
+    const flags = this.k.anonExclusive.flags;
+    flags[i] = flags[i]! | PG_DIRTY;
     const c = --dev.counts[offset]!;
     this.k.allocator.unref(pa);
     if (c === 0) this.freed(dev, offset);

@@ -11,8 +11,9 @@
 import { isLeafDirty, type MmEvent, vpnOf } from '@mmkit/core';
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
+import { isFrameDirty, isLazyFreeFrame } from './frame-marks.js';
 import type { Kernel, KernelOptions } from './kernel.js';
-import { isLazyFreeFrame, MADV } from './madvise.js';
+import { MADV } from './madvise.js';
 import type { Process } from './process.js';
 import { pageOutRange, reclaimFrame } from './swap.js';
 import { MAP, PROT } from './syscalls.js';
@@ -308,7 +309,7 @@ describe.each(CONFIGS)('the dirty tracking broken on purpose: $name', (c) => {
     expect(load(k, p, at(e, 0))).toBe(0x7000n); // the write is lost
   });
 
-  it('fork keeps the write in both PTEs (copy_present_pte): without the frame mark reclaim still writes it', () => {
+  it('fork keeps the write in both PTEs (copy_present_pte): the frame is not PG_dirty, reclaim still writes it', () => {
     const e = setup(c);
     const { k, p } = e;
     if (!k.arch.description.capabilities.hardwareDirty) return;
@@ -318,7 +319,10 @@ describe.each(CONFIGS)('the dirty tracking broken on purpose: $name', (c) => {
     const f = k.fork(p);
     if (!f.ok) throw new Error('fork failed');
     const pa = paOf(k, p, at(e, 0));
-    k.swap.frameDirty[k.allocator.frameIndex(pa)] = 0; // only the PTEs know now
+    // Still in the swap cache and not PG_dirty (a swap-cache page never is: frame-marks.ts): only
+    // the PTEs know of the write, and reclaim must read them (folio_mark_dirty in try_to_unmap_one).
+    expect(k.swap.cacheSlotOf(pa)).toBeDefined();
+    expect(isFrameDirty(k, pa)).toBe(false);
     const out = k.vmstat.pswpout;
     expect(reclaimFrame(k, pa)).toBe(true);
     expect(k.vmstat.pswpout).toBe(out + 1); // written: pte_dirty of the parent's and the child's PTE

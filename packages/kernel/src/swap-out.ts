@@ -6,12 +6,21 @@
 import { type FlushObligation, hex, isLeafDirty, vaOf } from '@mmkit/core';
 import type { AddressSpace } from './address-space.js';
 import type { KernelContext } from './context.js';
+import { isFrameDirty, LAZY_DISCARDED, LAZY_NONE, tryToUnmapLazyFree } from './frame-marks.js';
 import { FrameState } from './page-allocator.js';
 import { swapEvent } from './swap-device.js';
 import { isCowVma } from './vma.js';
 
-/** Why a frame cannot be swapped out now, or undefined when it can (see {@link reclaimFrame}). */
-function unswappable(k: KernelContext, pa: number): string | undefined {
+/** {@link unswappable}'s reason for a frame something besides its mappings holds (a pin). */
+export const PINNED = 'holds references besides its mappings';
+/** The reason reclaim gives a swappable frame for which no device has a free slot. */
+export const NO_SLOT = 'no free swap slot';
+
+/**
+ * Why a frame cannot be swapped out now (a sentence; {@link PINNED} for a pinned one), or undefined
+ * when it can (see {@link reclaimFrame}).
+ */
+export function unswappable(k: KernelContext, pa: number): string | undefined {
   const { allocator, rmap } = k;
   if (k.swap.codec === undefined) return 'the backend has no swap-entry encoding';
   if (!allocator.owns(pa) || allocator.stateOf(pa) !== FrameState.USER) return 'not a USER frame';
@@ -39,7 +48,7 @@ function unswappable(k: KernelContext, pa: number): string | undefined {
   if (n === 0 && !cached) return 'not mapped';
   // Any other reference (a pin) keeps the frame: Linux's reclaim checks the same
   // (`folio_ref_freeze` fails on an extra reference).
-  if (allocator.refCount(pa) !== n + (cached ? 1 : 0)) return 'holds references besides its mappings';
+  if (allocator.refCount(pa) !== n + (cached ? 1 : 0)) return PINNED;
   return undefined;
 }
 
@@ -75,8 +84,9 @@ export class FlushBatch {
  * PTE mapping it (found through the reverse map) by the swap entry — each a removed
  * translation, invalidated on every CPU (break, TLBI, as `ptep_clear_flush`), with SWP_EXCLUSIVE
  * for an anon-exclusive page (PG_anon_exclusive, anon-exclusive.ts) — writes the contents to the slot unless the frame is a
- * clean swap-cache page (no PTE dirty since it was read: the slot holds it already; swap-cache.ts)
- * and frees the frame. Returns false, with nothing changed, for a frame that
+ * clean swap-cache page (not PG_dirty and no PTE dirty since it was read: the slot holds it
+ * already; swap-cache.ts) and frees the frame. A lazily freed frame (MADV_FREE) is the caller's
+ * to handle first (frame-marks.ts `tryToUnmapLazyFree`). Returns false, with nothing changed, for a frame that
  * cannot be swapped (see {@link unswappable}: shared, device, zero page, kernel, huge, pinned) or
  * when every device is full. With a `batch`, the invalidations are left to it (the caller
  * discharges it before anything else runs).
@@ -91,11 +101,13 @@ export function reclaimFrame(k: KernelContext, pa: number, batch?: FlushBatch): 
   const { dev, offset } = slot;
   const { editor, allocator, rmap } = k;
   const mappings = rmap.mappings(pa);
-  // try_to_unmap_one: the PTEs' dirty bits go to the folio (folio_mark_dirty); SWP_EXCLUSIVE
-  // exactly when the page is anon-exclusive (`anon_exclusive = folio_test_anon(folio) &&
-  // PageAnonExclusive(subpage)`; such a page is mapped by this one PTE, anon-exclusive.ts), and
-  // `folio_try_share_anon_rmap_pte` clears the flag: the swap PTE carries it now.
-  let dirty = cachedSlot === undefined || sw.frameDirty[allocator.frameIndex(pa)] === 1;
+  // shrink_folio_list's folio_test_dirty after try_to_unmap: add_to_swap marks a page it adds to
+  // the swap cache dirty (not written yet), a page PG_dirty already is (frame-marks.ts: never a
+  // swap-cache page here), and try_to_unmap_one moves each PTE's dirty bit into the folio
+  // (folio_mark_dirty). SWP_EXCLUSIVE exactly when the page is anon-exclusive (`anon_exclusive =
+  // folio_test_anon(folio) && PageAnonExclusive(subpage)`; such a page is mapped by this one PTE,
+  // anon-exclusive.ts), and `folio_try_share_anon_rmap_pte` clears the flag: the swap PTE carries it now.
+  let dirty = cachedSlot === undefined || isFrameDirty(k, pa);
   const exclusive = codec.flagBits.exclusive !== undefined && k.anonExclusive.has(pa);
   k.anonExclusive.clear(pa);
   const refs = mappings.map((m) => m.space.lookup(m.vpn)!);
@@ -169,7 +181,9 @@ export function reclaimFrame(k: KernelContext, pa: number, batch?: FlushBatch): 
  * interfere with other mappings of this folio", `folio_mapcount != 1`; the "unless" is for file
  * pages the caller may write, `can_do_file_pageout`, which mmkit does not have), huge leaves
  * (hugetlbfs; the dispatcher refuses VM_HUGETLB with EINVAL), and pages reclaim cannot take
- * (pinned, or no free slot). Returns the pages swapped out.
+ * (pinned, or no free slot). A lazily freed page is reclaim's as always (`shrink_folio_list`):
+ * dropped when clean ({@link tryToUnmapLazyFree}, counted), made swap-backed and activated — not
+ * swapped — when written since. Returns the pages reclaimed (swapped out or dropped).
  */
 export function pageOutRange(
   k: KernelContext,
@@ -188,7 +202,13 @@ export function pageOutRange(
   let n = 0;
   const batch = new FlushBatch(k);
   try {
-    for (const pa of candidates) if (reclaimFrame(k, pa, batch)) n++;
+    for (const pa of candidates) {
+      const lazy = tryToUnmapLazyFree(k, pa);
+      if (lazy === LAZY_DISCARDED) n++;
+      else if (lazy !== LAZY_NONE)
+        k.reclaimer.activateFrame(pa); // activate_locked
+      else if (reclaimFrame(k, pa, batch)) n++;
+    }
   } finally {
     batch.discharge();
   }

@@ -1,7 +1,7 @@
 /**
  * The kernel's reclaim and swap counters, as Linux's /proc/vmstat names them (mm/vmstat.c
  * `vmstat_text`): what `Kernel.vmstat` returns. The counters live with what counts them —
- * the `Reclaimer` (scans, steals, stalls, kswapd runs), the swap manager (`pswpin`,
+ * the `Reclaimer` (scans, steals, activations, stalls, kswapd runs), the swap manager (`pswpin`,
  * `pswpout`) and the unevictable list (`unevictable.ts`).
  */
 
@@ -15,6 +15,14 @@ export interface VmStat {
   readonly pgstealKswapd: number;
   /** Frames direct reclaim freed (`pgsteal_direct`). */
   readonly pgstealDirect: number;
+  /**
+   * Pages reclaim kept and activated (`pgactivate`, Linux `shrink_folio_list`'s `activate_locked`):
+   * a page the policy keeps because it was referenced (two-list's activation; CLOCK's, SIEVE's and
+   * WSClock's second chance), a page reclaim cannot unmap (pinned) or finds no free slot for, and a
+   * lazily freed page (MADV_FREE) found written since or referenced elsewhere, which is made
+   * swap-backed again instead of being swapped in that pass.
+   */
+  readonly pgactivate: number;
   /** Pages read from swap devices, readahead included (`pswpin`). */
   readonly pswpin: number;
   /** Pages written to swap devices (`pswpout`). */

@@ -277,7 +277,7 @@ function snapshot(k: Kernel) {
     ),
     frameType: Array.from(sw.frameType),
     frameOffset: Array.from(sw.frameOffset),
-    frameDirty: Array.from(sw.frameDirty),
+    pageFlags: Array.from(k.anonExclusive.flags), // PG_anon_exclusive, lazy free, PG_dirty
   };
   const spaces = k.liveProcesses.map((q) => [
     q.pid,
