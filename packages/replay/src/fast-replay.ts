@@ -1,20 +1,22 @@
 /**
  * Replay of a {@link CompactTrace}: one {@link Replayer} per policy and size.
  *
- * FIFO, CLOCK, LRU and SIEVE have specialised loops: the whole policy is a few typed arrays
- * indexed by id (no hashing, no call per reference, no allocation), with exactly the conventions
- * of the generic policies (`fifo.ts`, `clock.ts`, `lru.ts`, `sieve.ts`; a property test checks
- * equal hits on random traces). The other policies run their generic `ReplacementPolicy` over the
- * ids. A replayer can be run in pieces (`run(ids, 0, a)`, `run(ids, a, b)`, …): its state carries
+ * FIFO, CLOCK, LRU, SIEVE, ARC, 2Q, LFU and OPT have specialised loops: the whole policy is a
+ * few typed arrays indexed by id (no hashing, no call per reference, no allocation), with exactly
+ * the conventions of the generic policies (`fifo.ts`, `clock.ts`, `lru.ts`, `sieve.ts`, and
+ * `fast-arc-2q.ts`, `fast-lfu-opt.ts` for the others; property tests check equal hits on random
+ * traces). Two-list and WSClock run their generic `ReplacementPolicy` over the ids. A replayer can be run in pieces (`run(ids, 0, a)`, `run(ids, a, b)`, …): its state carries
  * over, so callers can count only after a warm-up and report progress between pieces.
  *
- * The four specialised replayers are also {@link RunReplayer}s: they replay a compact trace's
+ * The FIFO, CLOCK, LRU and SIEVE replayers are also {@link RunReplayer}s: they replay a compact trace's
  * `runs` (consecutive repeats collapsed, see `compact-trace.ts`) one step per run, which is exact
  * for these four policies only (each `runMisses` says why).
  */
 import { InvalidArgumentError } from '@mmkit/core';
 import { checkCapacity } from './checks.js';
 import type { CompactTrace } from './compact-trace.js';
+import { ArcReplayer, TwoQReplayer } from './fast-arc-2q.js';
+import { LfuReplayer, OptReplayer } from './fast-lfu-opt.js';
 import { computeNextUseSync } from './next-use.js';
 import { createPolicy, isPolicyName, POLICY_NAMES, type PolicyName } from './policies.js';
 import type { ReplacementPolicy } from './policy.js';
@@ -43,15 +45,26 @@ export interface RunReplayer extends Replayer {
   runMisses(runs: Int32Array, start: number, end: number): number;
 }
 
-/** The policies with a specialised loop. */
-export const FAST_POLICY_NAMES = ['fifo', 'clock', 'lru', 'sieve'] as const;
+/** The policies with a specialised loop over ids. */
+export const FAST_POLICY_NAMES = ['fifo', 'clock', 'lru', 'sieve', 'arc', '2q', 'lfu', 'opt'] as const;
 
-/** A policy with a specialised loop. */
+/** A policy with a specialised loop over ids. */
 export type FastPolicyName = (typeof FAST_POLICY_NAMES)[number];
 
-/** True if `name` has a specialised replay loop. */
+/** True if `name` has a specialised replay loop over ids. */
 export function isFastPolicy(name: unknown): name is FastPolicyName {
   return typeof name === 'string' && (FAST_POLICY_NAMES as readonly string[]).includes(name);
+}
+
+/** The policies that also replay a trace's runs ({@link createRunReplayer}). */
+export const RUN_POLICY_NAMES = ['fifo', 'clock', 'lru', 'sieve'] as const;
+
+/** A policy that also replays a trace's runs. */
+export type RunPolicyName = (typeof RUN_POLICY_NAMES)[number];
+
+/** True if `name` has a loop over runs ({@link createRunReplayer}). */
+export function isRunPolicy(name: unknown): name is RunPolicyName {
+  return typeof name === 'string' && (RUN_POLICY_NAMES as readonly string[]).includes(name);
 }
 
 /** FIFO: a ring of ids and one resident byte per id; a hit changes nothing. */
@@ -503,6 +516,10 @@ export interface ReplayerOptions {
   readonly generic?: boolean;
 }
 
+function nextUseOf(trace: CompactTrace, options: ReplayerOptions): Float64Array {
+  return options.nextUse ?? computeNextUseSync(trace.ids.subarray(0, trace.length));
+}
+
 /**
  * A replayer for `policy` at `capacity` pages over `trace`.
  * @throws InvalidArgumentError for an unknown policy or a bad capacity.
@@ -527,14 +544,19 @@ export function createReplayer(
         return new LruReplayer(capacity, trace.distinct);
       case 'sieve':
         return new SieveReplayer(capacity, trace.distinct);
+      case 'arc':
+        return new ArcReplayer(capacity, trace.distinct);
+      case '2q':
+        return new TwoQReplayer(capacity, trace.distinct);
+      case 'lfu':
+        return new LfuReplayer(capacity, trace.distinct);
+      case 'opt':
+        return new OptReplayer(capacity, trace.distinct, nextUseOf(trace, options));
       default:
         break;
     }
   }
-  const nextUse =
-    policy === 'opt'
-      ? (options.nextUse ?? computeNextUseSync(trace.ids.subarray(0, trace.length)))
-      : undefined;
+  const nextUse = policy === 'opt' ? nextUseOf(trace, options) : undefined;
   return new PolicyReplayer(
     createPolicy(policy, capacity, {
       ...(nextUse === undefined ? {} : { nextUse }),
@@ -549,13 +571,9 @@ export function createReplayer(
  * @throws InvalidArgumentError for another policy (a repeat is not a no-op for LFU, ARC, 2Q, OPT,
  *   …) or a bad capacity.
  */
-export function createRunReplayer(
-  policy: FastPolicyName,
-  capacity: number,
-  trace: CompactTrace,
-): RunReplayer {
-  if (!isFastPolicy(policy)) {
-    throw new InvalidArgumentError('run replay policy', policy, `one of ${FAST_POLICY_NAMES.join(', ')}`);
+export function createRunReplayer(policy: RunPolicyName, capacity: number, trace: CompactTrace): RunReplayer {
+  if (!isRunPolicy(policy)) {
+    throw new InvalidArgumentError('run replay policy', policy, `one of ${RUN_POLICY_NAMES.join(', ')}`);
   }
   return createReplayer(policy, capacity, trace) as RunReplayer;
 }

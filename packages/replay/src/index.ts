@@ -26,8 +26,11 @@ export {
   FAST_POLICY_NAMES,
   type FastPolicyName,
   isFastPolicy,
+  isRunPolicy,
   type Replayer,
   type ReplayerOptions,
+  RUN_POLICY_NAMES,
+  type RunPolicyName,
   type RunReplayer,
 } from './fast-replay.js';
 export { createFifoPolicy, FifoPolicy } from './fifo.js';

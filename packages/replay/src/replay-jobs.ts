@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { InvalidArgumentError } from '@mmkit/core';
 import { checkCapacity } from './checks.js';
 import type { CompactTrace } from './compact-trace.js';
-import { createReplayer, createRunReplayer, isFastPolicy } from './fast-replay.js';
+import { createReplayer, createRunReplayer, isRunPolicy } from './fast-replay.js';
 import { StackDistanceCounter } from './lru-mrc.js';
 import { computeNextUseSync } from './next-use.js';
 import { isPolicyName, POLICY_NAMES, type PolicyName } from './policies.js';
@@ -56,7 +56,8 @@ function runsBefore(ids: Int32Array, position: number): number {
 /**
  * Runs one job on this thread: LRU at several sizes by stack distances; FIFO, CLOCK, LRU and
  * SIEVE over the trace's runs when it has them (one step per run of repeats, see
- * `compact-trace.ts`); anything else one replayer per size over the ids. `onProgress(refs)` is
+ * `compact-trace.ts`); anything else one replayer per size over the ids (a specialised loop for
+ * all but two-list and WSClock, see `fast-replay.ts`). `onProgress(refs)` is
  * called with the references replayed since the last call, about every million runs or
  * references (over runs, in proportion to the runs replayed; the reports add up to the trace
  * length).
@@ -102,7 +103,7 @@ export function runReplayJob(
     return job.sizes.map((c) => result('lru', c, counted, counter.hitsAt(c)));
   }
   const policy = job.policy;
-  if (isFastPolicy(policy) && runs !== undefined) {
+  if (isRunPolicy(policy) && runs !== undefined) {
     // The references of the run that straddles the warm-up's end are repeats, hence hits: only
     // runs starting at or after it can miss while counting.
     const count = runs.length;

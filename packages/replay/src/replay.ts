@@ -148,8 +148,9 @@ export async function replay(trace: TraceSource, options: ReplayOptions): Promis
 
 /**
  * {@link replay} for a trace already in memory, synchronously (what benchmarks and tests use).
- * FIFO, CLOCK, LRU and SIEVE (by name) go through {@link compactTrace} and their specialised loops:
- * 4 bytes of memory per reference, the same results.
+ * FIFO, CLOCK, LRU, SIEVE, ARC, 2Q, LFU and OPT (by name) go through {@link compactTrace} and
+ * their specialised loops: 4 bytes of memory per reference (OPT: 8 more for next uses), the same
+ * results.
  * @throws InvalidArgumentError for bad options or keys.
  */
 export function replaySync(trace: ArrayLike<number>, options: ReplayOptions): ReplayResult[] {
@@ -159,10 +160,14 @@ export function replaySync(trace: ArrayLike<number>, options: ReplayOptions): Re
   }
   const { policy } = options;
   if (typeof policy === 'string' && isFastPolicy(policy)) {
-    // FIFO, CLOCK, LRU and SIEVE: compact the trace once (this validates every key), then the
-    // specialised loops (fast-replay.ts), one per size.
+    // Compact the trace once (this validates every key), then the specialised loops
+    // (fast-replay.ts), one per size.
     const compact = compactTrace(trace);
-    return capacities.map((c) => runReplayJob(compact, { policy, sizes: [c] }, { warmup })[0]!);
+    const settings =
+      policy === 'opt'
+        ? { warmup, nextUse: computeNextUseSync(compact.ids.subarray(0, compact.length)) }
+        : { warmup };
+    return capacities.map((c) => runReplayJob(compact, { policy, sizes: [c] }, settings)[0]!);
   }
   checkKeys(trace);
   const nextUse = options.policy === 'opt' ? computeNextUseSync(trace) : undefined;

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from '@mmkit/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CompactTrace, CompactTraceBuilder, compactTrace } from './compact-trace.js';
-import { createRunReplayer, FAST_POLICY_NAMES, type FastPolicyName } from './fast-replay.js';
+import { createRunReplayer, RUN_POLICY_NAMES, type RunPolicyName } from './fast-replay.js';
 import { createPolicy, type PolicyName } from './policies.js';
 import { missRatios, runReplayJob } from './replay-jobs.js';
 
@@ -39,7 +39,7 @@ function expand(trace: CompactTrace, firstHit: readonly number[]): number[] {
 }
 
 /** Hit/miss sequence of the run replay, one run at a time (state carried between calls). */
-function runSequence(policy: FastPolicyName, trace: CompactTrace, capacity: number): number[] {
+function runSequence(policy: RunPolicyName, trace: CompactTrace, capacity: number): number[] {
   const r = createRunReplayer(policy, capacity, trace);
   const first: number[] = [];
   for (let i = 0; i < trace.runs!.length; i++) first.push(1 - r.runMisses(trace.runs!, i, i + 1));
@@ -116,7 +116,7 @@ describe('compact trace runs', () => {
 });
 
 describe('run replay ≡ the reference policy on the original keys, reference by reference', () => {
-  for (const policy of FAST_POLICY_NAMES) {
+  for (const policy of RUN_POLICY_NAMES) {
     it(policy, () => {
       fc.assert(
         fc.property(runsArb, capacityArb, (keys, capacity) => {
@@ -130,7 +130,7 @@ describe('run replay ≡ the reference policy on the original keys, reference by
   it('hand cases: a repeat right after a load sets CLOCK/SIEVE bits; LRU capacity 1', () => {
     // CLOCK, 2 frames: 1 1 2 3 → 3 evicts 2 (1's bit was set by its repeat, spared); then 1 hits.
     const keys = [1, 1, 2, 3, 1];
-    for (const policy of FAST_POLICY_NAMES) {
+    for (const policy of RUN_POLICY_NAMES) {
       for (const c of [1, 2, 3]) {
         expect(runSequence(policy, compactTrace(keys), c)).toEqual(referenceSequence(policy, keys, c));
       }
@@ -150,7 +150,7 @@ describe('run replay ≡ the reference policy on the original keys, reference by
     }
     const t = compactTrace(keys);
     const { runs: _runs, ...noRuns } = t;
-    for (const policy of FAST_POLICY_NAMES) {
+    for (const policy of RUN_POLICY_NAMES) {
       for (const warmup of [0, 1, 3, 10, keys.length]) {
         for (const capacity of [1, 4, 9]) {
           const [a] = runReplayJob(t, { policy, sizes: [capacity] }, { warmup });
@@ -164,7 +164,7 @@ describe('run replay ≡ the reference policy on the original keys, reference by
       const job = { policy: 'lru', sizes: [1, 2, 5, 17, 40] } as const;
       expect(runReplayJob(t, job, { warmup })).toEqual(runReplayJob(noRuns, job, { warmup }));
     }
-    const options = { policies: [...FAST_POLICY_NAMES], sizes: [2, 5], warmup: 7 };
+    const options = { policies: [...RUN_POLICY_NAMES], sizes: [2, 5], warmup: 7 };
     expect(await missRatios(t, { ...options, workers: 2 })).toEqual(
       await missRatios(noRuns, { ...options, workers: 0 }),
     );
