@@ -53,12 +53,66 @@ export class ArcReplayer implements Replayer {
   }
 
   run(ids: Int32Array, start: number, end: number): number {
+    // Hits (the common case) in a tight loop; a miss is one call to `miss` (T1 and T2's lengths
+    // go through the fields around it).
+    const list = this.list;
+    const older = this.older;
+    const newer = this.newer;
+    const sT2 = this.distinct + 1;
+    let t1 = this.t1;
+    let t2 = this.t2;
+    let hits = 0;
+    for (let i = start; i < end; i++) {
+      const id = ids[i]!;
+      const l = list[id]!;
+      if (l === T2) {
+        // Move to the newest end of T2 (nothing to do if it is there already).
+        hits++;
+        const last = older[sT2]!;
+        if (last === id) continue;
+        const o = older[id]!;
+        const n = newer[id]!;
+        newer[o] = n;
+        older[n] = o;
+        newer[last] = id;
+        older[id] = last;
+        newer[id] = sT2;
+        older[sT2] = id;
+        continue;
+      }
+      if (l === T1) {
+        hits++;
+        const o = older[id]!;
+        const n = newer[id]!;
+        newer[o] = n;
+        older[n] = o;
+        const last = older[sT2]!;
+        newer[last] = id;
+        older[id] = last;
+        newer[id] = sT2;
+        older[sT2] = id;
+        list[id] = T2;
+        t1--;
+        t2++;
+        continue;
+      }
+      this.t1 = t1;
+      this.t2 = t2;
+      this.miss(id, l);
+      t1 = this.t1;
+      t2 = this.t2;
+    }
+    this.t1 = t1;
+    this.t2 = t2;
+    return hits;
+  }
+
+  /** A reference to `id`, not resident, in list `l` (0, B1 or B2). */
+  private miss(id: number, l: number): void {
     const list = this.list;
     const older = this.older;
     const newer = this.newer;
     const c = this.capacity;
-    // The generic policy's node pool holds 2C + 2 entries (arc.ts `load`).
-    const directory = 2 * c + 2;
     const sT1 = this.distinct;
     const sT2 = sT1 + 1;
     const sB1 = sT1 + 2;
@@ -68,133 +122,111 @@ export class ArcReplayer implements Replayer {
     let b1 = this.b1;
     let b2 = this.b2;
     let p = this.p;
-    let hits = 0;
-    for (let i = start; i < end; i++) {
-      const id = ids[i]!;
-      const l = list[id]!;
-      if (l === T1 || l === T2) {
-        hits++;
-        // Move to the newest end of T2 (nothing to do if it is there already).
-        if (l === T2 && older[sT2] === id) continue;
-        let o = older[id]!;
-        const n = newer[id]!;
-        newer[o] = n;
-        older[n] = o;
-        if (l === T1) {
-          t1--;
-          t2++;
-          list[id] = T2;
-        }
-        o = older[sT2]!;
-        newer[o] = id;
-        older[id] = o;
-        newer[id] = sT2;
-        older[sT2] = id;
-        continue;
+    let ghost = 0;
+    if (l !== 0) {
+      // Ghost hit: adapt p with the sizes before the ghost leaves (arc.ts takeGhost), drop it.
+      if (l === B1) {
+        p = Math.min(p + Math.max(b2 / b1, 1), c);
+        b1--;
+      } else {
+        p = Math.max(p - Math.max(b1 / b2, 1), 0);
+        b2--;
       }
-      let ghost = 0;
-      if (l !== 0) {
-        // Ghost hit: adapt p with the sizes before the ghost leaves (arc.ts takeGhost), drop it.
-        if (l === B1) {
-          p = Math.min(p + Math.max(b2 / b1, 1), c);
-          b1--;
-        } else {
-          p = Math.max(p - Math.max(b1 / b2, 1), 0);
+      const o = older[id]!;
+      const n = newer[id]!;
+      newer[o] = n;
+      older[n] = o;
+      list[id] = 0;
+      ghost = l;
+    }
+    if (t1 + t2 >= c) {
+      // One eviction (libCacheSim ARC_evict; arc.ts evictStep): the cache holds at most C pages.
+      let replace = true;
+      if (ghost === 0) {
+        if (t1 + b1 + 1 > c) {
+          if (b1 > 0) {
+            const v = newer[sB1]!;
+            const n = newer[v]!;
+            newer[sB1] = n;
+            older[n] = sB1;
+            list[v] = 0;
+            b1--;
+          } else {
+            // T1's oldest leaves with no ghost.
+            const v = newer[sT1]!;
+            const n = newer[v]!;
+            newer[sT1] = n;
+            older[n] = sT1;
+            list[v] = 0;
+            t1--;
+            replace = false;
+          }
+        } else if (t1 + b1 + t2 + b2 >= 2 * c && b2 > 0) {
+          const v = newer[sB2]!;
+          const n = newer[v]!;
+          newer[sB2] = n;
+          older[n] = sB2;
+          list[v] = 0;
           b2--;
         }
-        const o = older[id]!;
-        const n = newer[id]!;
-        newer[o] = n;
-        older[n] = o;
-        list[id] = 0;
-        ghost = l;
       }
-      if (t1 + t2 >= c) {
-        // One eviction (libCacheSim ARC_evict; arc.ts evictStep): the cache holds at most C pages.
-        let replace = true;
-        if (ghost === 0) {
-          if (t1 + b1 + 1 > c) {
-            if (b1 > 0) {
-              const v = newer[sB1]!;
-              const n = newer[v]!;
-              newer[sB1] = n;
-              older[n] = sB1;
-              list[v] = 0;
-              b1--;
-            } else {
-              // T1's oldest leaves with no ghost.
-              const v = newer[sT1]!;
-              const n = newer[v]!;
-              newer[sT1] = n;
-              older[n] = sT1;
-              list[v] = 0;
-              t1--;
-              replace = false;
-            }
-          } else if (t1 + b1 + t2 + b2 >= 2 * c && b2 > 0) {
-            const v = newer[sB2]!;
-            const n = newer[v]!;
-            newer[sB2] = n;
-            older[n] = sB2;
-            list[v] = 0;
-            b2--;
-          }
-        }
-        if (replace) {
-          // REPLACE: T1's or T2's oldest page becomes the newest ghost of B1 or B2.
-          const fromT1 = (t1 > 0 && (t1 > p || (t1 === p && ghost === B2))) || t2 === 0;
-          const from = fromT1 ? sT1 : sT2;
-          const to = fromT1 ? sB1 : sB2;
-          const v = newer[from]!;
-          const n = newer[v]!;
-          newer[from] = n;
-          older[n] = from;
-          const o = older[to]!;
-          newer[o] = v;
-          older[v] = o;
-          newer[v] = to;
-          older[to] = v;
-          if (fromT1) {
-            t1--;
-            b1++;
-            list[v] = B1;
-          } else {
-            t2--;
-            b2++;
-            list[v] = B2;
-          }
-        }
-      }
-      if (t1 + t2 + b1 + b2 === directory) {
-        // The generic pool is full: it drops the oldest ghost (B1 first) to make room.
-        const fromB1 = b1 > 0;
-        const s = fromB1 ? sB1 : sB2;
-        const v = newer[s]!;
+      if (replace) {
+        // REPLACE: T1's or T2's oldest page becomes the newest ghost of B1 or B2.
+        const fromT1 = (t1 > 0 && (t1 > p || (t1 === p && ghost === B2))) || t2 === 0;
+        const from = fromT1 ? sT1 : sT2;
+        const to = fromT1 ? sB1 : sB2;
+        const v = newer[from]!;
         const n = newer[v]!;
-        newer[s] = n;
-        older[n] = s;
-        list[v] = 0;
-        if (fromB1) b1--;
-        else b2--;
+        newer[from] = n;
+        older[n] = from;
+        const o = older[to]!;
+        newer[o] = v;
+        older[v] = o;
+        newer[v] = to;
+        older[to] = v;
+        if (fromT1) {
+          t1--;
+          b1++;
+          list[v] = B1;
+        } else {
+          t2--;
+          b2++;
+          list[v] = B2;
+        }
       }
-      // Load: a ghost hit goes to T2, anything else to T1.
-      const into = ghost !== 0 ? T2 : T1;
-      const s = ghost !== 0 ? sT2 : sT1;
-      const o = older[s]!;
-      newer[o] = id;
-      older[id] = o;
-      newer[id] = s;
-      older[s] = id;
-      list[id] = into;
-      if (ghost !== 0) t2++;
-      else t1++;
+    }
+    if (t1 + t2 + b1 + b2 === 2 * c + 2) {
+      // The generic policy's node pool (2C + 2 entries, arc.ts `load`) is full: it drops the
+      // oldest ghost (B1 first) to make room.
+      const fromB1 = b1 > 0;
+      const s = fromB1 ? sB1 : sB2;
+      const v = newer[s]!;
+      const n = newer[v]!;
+      newer[s] = n;
+      older[n] = s;
+      list[v] = 0;
+      if (fromB1) b1--;
+      else b2--;
+    }
+    // Load: a ghost hit goes to T2, anything else to T1.
+    const s = ghost !== 0 ? sT2 : sT1;
+    const o = older[s]!;
+    newer[o] = id;
+    older[id] = o;
+    newer[id] = s;
+    older[s] = id;
+    if (ghost !== 0) {
+      list[id] = T2;
+      t2++;
+    } else {
+      list[id] = T1;
+      t1++;
     }
     this.t1 = t1;
     this.t2 = t2;
     this.b1 = b1;
     this.b2 = b2;
     this.p = p;
-    return hits;
   }
 }
 
