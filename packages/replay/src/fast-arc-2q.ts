@@ -9,7 +9,7 @@
  * same decisions in the same order (`fast-arc-2q.test.ts` compares them hit by hit on random
  * traces and shows the comparison catches a planted bug).
  */
-import type { Replayer } from './fast-replay.js';
+import type { Replayer, RunReplayer } from './fast-replay.js';
 
 // ARC's lists (the byte per id; 0 = not in the directory). Sentinel of list l: distinct + l - 1.
 const T1 = 1;
@@ -22,7 +22,7 @@ const B2 = 4;
  * with the list sizes before the ghost is removed, REPLACE takes T1's oldest when `|T1| > p` (or
  * `|T1| = p` on a B2 hit), eviction only when the cache is full.
  */
-export class ArcReplayer implements Replayer {
+export class ArcReplayer implements RunReplayer {
   readonly policy = 'arc';
   private readonly list: Uint8Array;
   private readonly older: Int32Array;
@@ -105,6 +105,55 @@ export class ArcReplayer implements Replayer {
     this.t1 = t1;
     this.t2 = t2;
     return hits;
+  }
+
+  /**
+   * ARC over runs: the first reference of a run is a hit (the page moves to T2's newest end) or a
+   * miss (loaded into T1, or into T2 after a ghost hit); a second reference is then a hit that
+   * moves it to T2's newest end, and later ones find it there and change nothing. So a run is its
+   * first reference, then "to T2's newest end" if it has two or more (the sign of `runs[i]`).
+   */
+  runMisses(runs: Int32Array, start: number, end: number): number {
+    const list = this.list;
+    const older = this.older;
+    const newer = this.newer;
+    const sT2 = this.distinct + 1;
+    let t1 = this.t1;
+    let t2 = this.t2;
+    let misses = 0;
+    for (let i = start; i < end; i++) {
+      const v = runs[i]!;
+      const id = v ^ (v >> 31);
+      let l = list[id]!;
+      if (l !== T1 && l !== T2) {
+        misses++;
+        this.t1 = t1;
+        this.t2 = t2;
+        this.miss(id, l);
+        t1 = this.t1;
+        t2 = this.t2;
+        if (v >= 0) continue;
+        l = list[id]!; // T1, or T2 (at its newest end) after a ghost hit
+      }
+      const last = older[sT2]!;
+      if (last === id) continue;
+      const o = older[id]!;
+      const n = newer[id]!;
+      newer[o] = n;
+      older[n] = o;
+      newer[last] = id;
+      older[id] = last;
+      newer[id] = sT2;
+      older[sT2] = id;
+      if (l === T1) {
+        list[id] = T2;
+        t1--;
+        t2++;
+      }
+    }
+    this.t1 = t1;
+    this.t2 = t2;
+    return misses;
   }
 
   /** A reference to `id`, not resident, in list `l` (0, B1 or B2). */

@@ -1,5 +1,6 @@
 /**
- * The collapsed ("runs") form of a compact trace and the run replay of FIFO, CLOCK, LRU and SIEVE:
+ * The collapsed ("runs") form of a compact trace and the run replay of FIFO, CLOCK, LRU, SIEVE and
+ * ARC:
  * the same hit/miss sequence as the reference policies' `access` on the original keys, and the
  * checker is shown to catch a collapse applied where it is not valid (LFU, ARC, CLOCK without the
  * run's flag).
@@ -191,7 +192,7 @@ describe('run replay ≡ the reference policy on the original keys, reference by
   });
   it('refuses run replay for a policy where a repeat is not a no-op, and inconsistent runs', async () => {
     const t = compactTrace([1, 1, 2]);
-    expect(() => createRunReplayer('lfu' as 'lru', 2, t)).toThrow(/one of fifo, clock, lru, sieve/);
+    expect(() => createRunReplayer('lfu' as 'lru', 2, t)).toThrow(/one of fifo, clock, lru, sieve, arc/);
     const bad = { ...t, runs: Int32Array.of(0, 1, 0, 1) };
     await expect(missRatios(bad, { policies: ['fifo'], sizes: [2], workers: 0 })).rejects.toThrow(
       /trace runs/,
