@@ -9,7 +9,9 @@
  *   trace to dense ids and runs (one hash lookup per reference, every key validated) and runs the
  *   specialised loop over the runs — the whole job, as the C peer does it.
  * - `compactTrace`: the compaction alone; `replay <policy> over a compact trace`: the per-reference
- *   loop alone over the ids (what the C peer's id loops do); `… over runs`: the loop `mmkit
+ *   loop alone over the ids (what the C peer's id loops do), for all eight policies with a
+ *   specialised loop (OPT's next-use array is computed outside the timing: libCacheSim reads it
+ *   from its trace); `… over runs` (FIFO, CLOCK, LRU, SIEVE, ARC): the loop `mmkit
  *   replay` runs per size and policy once the trace is compact (one step per run of repeats; this
  *   trace has almost none, so it shows the cost of the run form where it cannot help), and the
  *   same on a trace where each page is held for 1–4 consecutive references (mean 2.5, like the
@@ -28,10 +30,13 @@ import { NativePeer, peerRow, ratioRow, sameOrThrow, toUint64 } from '../../../s
 import {
   type CompactTrace,
   compactTrace,
+  computeNextUseSync,
   createReplayer,
   createRunReplayer,
+  type FastPolicyName,
   lruMissRatioCurveSync,
   missRatios,
+  type RunPolicyName,
   replaySync,
 } from '../src/index.js';
 
@@ -39,6 +44,17 @@ const N = 10_000_000;
 const CAPACITY = 4096;
 const POLICIES = ['fifo', 'clock', 'lru'] as const;
 type Peer = (typeof POLICIES)[number];
+/** Every policy with a specialised loop over ids, and those that also replay runs. */
+const ID_POLICIES = [
+  ...POLICIES,
+  'sieve',
+  'arc',
+  '2q',
+  'lfu',
+  'opt',
+] as const satisfies readonly FastPolicyName[];
+const RUN_POLICIES = [...POLICIES, 'sieve', 'arc'] as const satisfies readonly RunPolicyName[];
+const isRun = (p: FastPolicyName): p is RunPolicyName => (RUN_POLICIES as readonly string[]).includes(p);
 
 function syntheticTrace(): Float64Array {
   const keys = new Float64Array(N);
@@ -79,7 +95,7 @@ function withRepeats(trace: Float64Array): Float64Array {
 }
 
 /** The loop alone over the runs of `t`: references per second (the original count) and misses. */
-function runsRate(t: CompactTrace, policy: Peer | 'sieve'): { rate: number; misses: number } {
+function runsRate(t: CompactTrace, policy: RunPolicyName): { rate: number; misses: number } {
   const t0 = performance.now();
   const misses = createRunReplayer(policy, CAPACITY, t).runMisses(t.runs!, 0, t.runs!.length);
   return { rate: (t.length * 1000) / (performance.now() - t0), misses };
@@ -112,11 +128,14 @@ export default async function replayBench(bench: BenchContext): Promise<void> {
       const compact = compactTrace(trace);
       syntheticRuns = compact.runs!.length;
       keep('compact', { rate: (N * 1000) / (performance.now() - t0), misses: compact.distinct });
-      for (const policy of [...POLICIES, 'sieve'] as const) {
+      // OPT's next uses are an input (libCacheSim reads them from the trace): computed untimed.
+      const nextUse = computeNextUseSync(compact.ids.subarray(0, compact.length));
+      for (const policy of ID_POLICIES) {
         t0 = performance.now();
-        const r = createReplayer(policy, CAPACITY, compact);
+        const r = createReplayer(policy, CAPACITY, compact, { nextUse });
         const hits = r.run(compact.ids, 0, compact.length);
         keep(`${policy} ids`, { rate: (N * 1000) / (performance.now() - t0), misses: N - hits });
+        if (!isRun(policy)) continue;
         const runs = runsRate(compact, policy);
         if (runs.misses !== N - hits) throw new Error(`${policy}: runs and ids disagree`);
         keep(`${policy} runs`, runs);
@@ -150,21 +169,21 @@ export default async function replayBench(bench: BenchContext): Promise<void> {
     `10 M refs, 198 243 distinct pages above 2^35; ${of}`,
     best.get('compact')!.rate,
   );
-  for (const policy of [...POLICIES, 'sieve'] as const) {
+  for (const policy of ID_POLICIES) {
     await row(
       `replay ${policy} over a compact trace (${CAPACITY} pages)`,
       `10 M refs as dense ids, the loop alone; ${of}`,
       best.get(`${policy} ids`)!.rate,
     );
   }
-  for (const policy of [...POLICIES, 'sieve'] as const) {
+  for (const policy of RUN_POLICIES) {
     await row(
       `replay ${policy} over runs (${CAPACITY} pages)`,
       `the same 10 M refs in ${syntheticRuns} runs; the loop alone; ${of}`,
       best.get(`${policy} runs`)!.rate,
     );
   }
-  for (const policy of [...POLICIES, 'sieve'] as const) {
+  for (const policy of RUN_POLICIES) {
     await row(
       `replay ${policy} over runs, pages held 1–4 refs (${CAPACITY} pages)`,
       `10 M refs in ${repeated.runs!.length} runs; the loop alone, refs/s of the original count; ${of}`,
