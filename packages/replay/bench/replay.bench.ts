@@ -11,7 +11,7 @@
  * - `compactTrace`: the compaction alone; `replay <policy> over a compact trace`: the per-reference
  *   loop alone over the ids (what the C peer's id loops do), for all eight policies with a
  *   specialised loop (OPT's next-use array is computed outside the timing: libCacheSim reads it
- *   from its trace); `… over runs` (FIFO, CLOCK, LRU, SIEVE, ARC): the loop `mmkit
+ *   from its trace); `… over runs` (FIFO, CLOCK, LRU, SIEVE, ARC, OPT): the loop `mmkit
  *   replay` runs per size and policy once the trace is compact (one step per run of repeats; this
  *   trace has almost none, so it shows the cost of the run form where it cannot help), and the
  *   same on a trace where each page is held for 1–4 consecutive references (mean 2.5, like the
@@ -53,7 +53,7 @@ const ID_POLICIES = [
   'lfu',
   'opt',
 ] as const satisfies readonly FastPolicyName[];
-const RUN_POLICIES = [...POLICIES, 'sieve', 'arc'] as const satisfies readonly RunPolicyName[];
+const RUN_POLICIES = [...POLICIES, 'sieve', 'arc', 'opt'] as const satisfies readonly RunPolicyName[];
 const isRun = (p: FastPolicyName): p is RunPolicyName => (RUN_POLICIES as readonly string[]).includes(p);
 
 function syntheticTrace(): Float64Array {

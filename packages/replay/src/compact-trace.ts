@@ -18,8 +18,9 @@
  * policy's state exactly as the repeat's first reference left it, except CLOCK's and SIEVE's bit
  * (set by the first repeat): so those policies replay runs, one step per run, and the 1-bit flag
  * carries what the repeats do (`fast-replay.ts`). ARC too: its second reference moves the page to
- * T2's newest end, later ones change nothing, so the flag carries that move. Other policies (LFU
- * counts every reference, 2Q caches nothing below 4 pages, OPT looks at positions) replay `ids`.
+ * T2's newest end, later ones change nothing, so the flag carries that move; and OPT, with run
+ * indices as positions (`fast-lfu-opt.ts`). Other policies (LFU counts every reference, 2Q caches
+ * nothing below 4 pages) replay `ids`.
  */
 import { InvalidArgumentError } from '@mmkit/core';
 import { forEachBatch, type TraceSource } from './trace-source.js';

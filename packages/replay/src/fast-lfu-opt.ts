@@ -12,7 +12,7 @@
  * The generic objects (`lfu.ts`, `opt.ts`) stay the reference; `fast-lfu-opt.test.ts` compares
  * them hit by hit on random traces and shows the comparison catches a planted bug.
  */
-import type { Replayer } from './fast-replay.js';
+import type { Replayer, RunReplayer } from './fast-replay.js';
 
 /** LFU exactly as `lfu.ts`: counts kept while resident, ties by the oldest last reference. */
 export class LfuReplayer implements Replayer {
@@ -169,7 +169,7 @@ const NEVER = 2 ** 40;
  * OPT exactly as `opt.ts` over ids: the victim is the resident id used farthest in the future;
  * among ids never used again (next use `Infinity`, or past the end of `nextUse`), the smallest.
  */
-export class OptReplayer implements Replayer {
+export class OptReplayer implements RunReplayer {
   readonly policy = 'opt';
   /** Heap slot of each id, or -1 when it is not resident. */
   private readonly slot: Int32Array;
@@ -180,11 +180,15 @@ export class OptReplayer implements Replayer {
   private size = 0;
   /** The trace position of the next reference. */
   private t = 0;
+  /** `runNextOf`'s last result and the runs array it was computed for. */
+  private runNext: Int32Array | undefined;
+  private runsSeen: Int32Array | undefined;
 
   constructor(
     readonly capacity: number,
     private readonly distinct: number,
-    private readonly nextUse: Float64Array,
+    /** Next uses of the ids, or how to compute them (only `run` needs them, not `runMisses`). */
+    private nextUse: Float64Array | (() => Float64Array),
   ) {
     this.slot = new Int32Array(distinct).fill(-1);
     this.heap = new Int32Array(Math.min(capacity, distinct));
@@ -195,6 +199,7 @@ export class OptReplayer implements Replayer {
     const slot = this.slot;
     const heap = this.heap;
     const due = this.due;
+    if (typeof this.nextUse === 'function') this.nextUse = this.nextUse();
     const nextUse = this.nextUse;
     const known = nextUse.length;
     const never = NEVER + this.distinct;
@@ -263,5 +268,101 @@ export class OptReplayer implements Replayer {
     this.size = size;
     this.t = t;
     return hits;
+  }
+
+  /**
+   * OPT over runs: a run's repeats are hits that only move the page's next use to that of the
+   * run's last reference, with no decision in between; and positions map to run indices in the
+   * same order (two resident pages' next references are in different runs). So OPT over runs is
+   * OPT over the collapsed ids with run indices as positions: each run's next use is the index of
+   * the next run of its page (`runNextOf`), and run index `i` is the position (a replayer replays
+   * either ids or runs, not both).
+   */
+  runMisses(runs: Int32Array, start: number, end: number): number {
+    const slot = this.slot;
+    const heap = this.heap;
+    const due = this.due;
+    const runNext = this.runNextOf(runs);
+    const never = NEVER + this.distinct;
+    const cap = this.capacity;
+    let size = this.size;
+    let misses = 0;
+    for (let i = start; i < end; i++) {
+      const v = runs[i]!;
+      const id = v ^ (v >> 31);
+      const next = runNext[i]!;
+      const d = next < 0 ? never - id : next;
+      let k = slot[id]!;
+      let up = true;
+      if (k >= 0) {
+        // Its priority was the current position; the next use is later, so it rises (for a
+        // next-use array that does not match the trace it may fall: then it sinks).
+        up = d >= due[id]!;
+        due[id] = d;
+      } else if (size < cap) {
+        misses++;
+        // Room left: a new leaf rises.
+        due[id] = d;
+        k = size++;
+      } else {
+        misses++;
+        // Full: the root (farthest next use) leaves, the new page takes its slot and sinks.
+        slot[heap[0]!] = -1;
+        due[id] = d;
+        k = 0;
+        up = false;
+      }
+      if (up) {
+        while (k > 0) {
+          const parent = (k - 1) >> 1;
+          const pid = heap[parent]!;
+          if (due[pid]! > d || (due[pid] === d && pid < id)) break;
+          heap[k] = pid;
+          slot[pid] = k;
+          k = parent;
+        }
+        heap[k] = id;
+        slot[id] = k;
+        continue;
+      }
+      for (;;) {
+        const l = 2 * k + 1;
+        if (l >= size) break;
+        let c = l;
+        let cd = due[heap[l]!]!;
+        if (l + 1 < size) {
+          const rd = due[heap[l + 1]!]!;
+          if (rd > cd) {
+            c = l + 1;
+            cd = rd;
+          }
+        }
+        if (cd <= d) break;
+        const cid = heap[c]!;
+        heap[k] = cid;
+        slot[cid] = k;
+        k = c;
+      }
+      heap[k] = id;
+      slot[id] = k;
+    }
+    this.size = size;
+    return misses;
+  }
+
+  /** Next-use run index of every run (-1: never again), computed once per runs array. */
+  private runNextOf(runs: Int32Array): Int32Array {
+    if (this.runNext !== undefined && this.runsSeen === runs) return this.runNext;
+    const last = new Int32Array(this.distinct).fill(-1);
+    const next = new Int32Array(runs.length);
+    for (let r = runs.length - 1; r >= 0; r--) {
+      const v = runs[r]!;
+      const id = v ^ (v >> 31);
+      next[r] = last[id]!;
+      last[id] = r;
+    }
+    this.runNext = next;
+    this.runsSeen = runs;
+    return next;
   }
 }

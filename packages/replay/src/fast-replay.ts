@@ -8,9 +8,9 @@
  * traces). Two-list and WSClock run their generic `ReplacementPolicy` over the ids. A replayer can be run in pieces (`run(ids, 0, a)`, `run(ids, a, b)`, …): its state carries
  * over, so callers can count only after a warm-up and report progress between pieces.
  *
- * The FIFO, CLOCK, LRU, SIEVE and ARC replayers are also {@link RunReplayer}s: they replay a compact trace's
+ * The FIFO, CLOCK, LRU, SIEVE, ARC and OPT replayers are also {@link RunReplayer}s: they replay a compact trace's
  * `runs` (consecutive repeats collapsed, see `compact-trace.ts`) one step per run, which is exact
- * for these five policies only (each `runMisses` says why).
+ * for these six policies only (each `runMisses` says why).
  */
 import { InvalidArgumentError } from '@mmkit/core';
 import { checkCapacity } from './checks.js';
@@ -33,10 +33,10 @@ export interface Replayer {
 
 /**
  * A replayer that also replays the collapsed form of a trace ({@link CompactTrace.runs}): one step
- * per run of consecutive references to one page. Only for FIFO, CLOCK, LRU, SIEVE and ARC, where
- * a repeat of the page just referenced is provably a hit that changes nothing but CLOCK's
- * reference bit, SIEVE's visited bit and ARC's move to T2 (which the run's flag carries; see each
- * loop).
+ * per run of consecutive references to one page. Only for FIFO, CLOCK, LRU, SIEVE, ARC and OPT,
+ * where a repeat of the page just referenced is provably a hit that changes nothing but CLOCK's
+ * reference bit, SIEVE's visited bit and ARC's move to T2 (which the run's flag carries), or OPT's
+ * next use (which the run's next run of the page gives; see each loop).
  */
 export interface RunReplayer extends Replayer {
   /**
@@ -58,7 +58,7 @@ export function isFastPolicy(name: unknown): name is FastPolicyName {
 }
 
 /** The policies that also replay a trace's runs ({@link createRunReplayer}). */
-export const RUN_POLICY_NAMES = ['fifo', 'clock', 'lru', 'sieve', 'arc'] as const;
+export const RUN_POLICY_NAMES = ['fifo', 'clock', 'lru', 'sieve', 'arc', 'opt'] as const;
 
 /** A policy that also replays a trace's runs. */
 export type RunPolicyName = (typeof RUN_POLICY_NAMES)[number];
@@ -552,7 +552,12 @@ export function createReplayer(
       case 'lfu':
         return new LfuReplayer(capacity, trace.distinct);
       case 'opt':
-        return new OptReplayer(capacity, trace.distinct, nextUseOf(trace, options));
+        // Next uses are computed on the first `run` (replay over runs does not need them).
+        return new OptReplayer(
+          capacity,
+          trace.distinct,
+          options.nextUse ?? (() => nextUseOf(trace, options)),
+        );
       default:
         break;
     }
@@ -567,10 +572,9 @@ export function createReplayer(
 }
 
 /**
- * A replayer for FIFO, CLOCK, LRU, SIEVE or ARC at `capacity` pages over `trace` that can also
- * replay its runs ({@link RunReplayer.runMisses}).
- * @throws InvalidArgumentError for another policy (LFU counts every repeat, OPT needs each
- *   position, 2Q with fewer than 4 pages caches nothing so a repeat misses, …) or a bad capacity.
+ * A replayer for FIFO, CLOCK, LRU, SIEVE, ARC or OPT at `capacity` pages over `trace` that can
+ * also replay its runs ({@link RunReplayer.runMisses}).
+ * @throws InvalidArgumentError for another policy (LFU counts every repeat, 2Q with fewer than 4 pages caches nothing so a repeat misses, …) or a bad capacity.
  */
 export function createRunReplayer(policy: RunPolicyName, capacity: number, trace: CompactTrace): RunReplayer {
   if (!isRunPolicy(policy)) {

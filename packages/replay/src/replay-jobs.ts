@@ -54,8 +54,8 @@ function runsBefore(ids: Int32Array, position: number): number {
 }
 
 /**
- * Runs one job on this thread: LRU at several sizes by stack distances; FIFO, CLOCK, LRU, SIEVE
- * and ARC over the trace's runs when it has them (one step per run of repeats, see
+ * Runs one job on this thread: LRU at several sizes by stack distances; FIFO, CLOCK, LRU, SIEVE,
+ * ARC and OPT over the trace's runs when it has them (one step per run of repeats, see
  * `compact-trace.ts`); anything else one replayer per size over the ids (a specialised loop for
  * all but two-list and WSClock, see `fast-replay.ts`). `onProgress(refs)` is
  * called with the references replayed since the last call, about every million runs or

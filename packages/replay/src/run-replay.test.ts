@@ -1,6 +1,6 @@
 /**
- * The collapsed ("runs") form of a compact trace and the run replay of FIFO, CLOCK, LRU, SIEVE and
- * ARC:
+ * The collapsed ("runs") form of a compact trace and the run replay of FIFO, CLOCK, LRU, SIEVE, ARC
+ * and OPT:
  * the same hit/miss sequence as the reference policies' `access` on the original keys, and the
  * checker is shown to catch a collapse applied where it is not valid (LFU, ARC, CLOCK without the
  * run's flag).
@@ -10,12 +10,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CompactTrace, CompactTraceBuilder, compactTrace } from './compact-trace.js';
 import { createRunReplayer, RUN_POLICY_NAMES, type RunPolicyName } from './fast-replay.js';
+import { computeNextUseSync } from './next-use.js';
 import { createPolicy, type PolicyName } from './policies.js';
 import { missRatios, runReplayJob } from './replay-jobs.js';
 
 /** Hit (1) / miss (0) per reference of the reference policy on the original keys. */
 function referenceSequence(policy: PolicyName, keys: readonly number[], capacity: number): number[] {
-  const p = createPolicy(policy, capacity);
+  const p = createPolicy(policy, capacity, { nextUse: computeNextUseSync(keys) });
   return keys.map((k) => (p.access(k) ? 1 : 0));
 }
 
@@ -192,7 +193,7 @@ describe('run replay ≡ the reference policy on the original keys, reference by
   });
   it('refuses run replay for a policy where a repeat is not a no-op, and inconsistent runs', async () => {
     const t = compactTrace([1, 1, 2]);
-    expect(() => createRunReplayer('lfu' as 'lru', 2, t)).toThrow(/one of fifo, clock, lru, sieve, arc/);
+    expect(() => createRunReplayer('lfu' as 'lru', 2, t)).toThrow(/one of fifo, clock, lru, sieve, arc, opt/);
     const bad = { ...t, runs: Int32Array.of(0, 1, 0, 1) };
     await expect(missRatios(bad, { policies: ['fifo'], sizes: [2], workers: 0 })).rejects.toThrow(
       /trace runs/,
