@@ -133,8 +133,9 @@ export class Kernel extends KernelMemoryApi implements FaultHandler, KernelConte
   }
 
   /**
-   * RSS (pages), VSZ (bytes of all VMAs), page-table pages and locked pages (`VmLck` of
-   * /proc/PID/status: the pages of mlocked VMAs) of a process.
+   * RSS (pages, Linux `get_mm_rss`: the shared zero page and device pages are not counted), VSZ
+   * (bytes of all VMAs), page-table pages and locked pages (`VmLck` of /proc/PID/status: the
+   * pages of mlocked VMAs) of a process.
    */
   memoryStats(proc: Process): {
     rssPages: number;

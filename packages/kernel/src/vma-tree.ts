@@ -140,6 +140,8 @@ export class VmaTree<V> {
   private readonly canMergeFn: ((left: Vma<V>, right: Vma<V>) => boolean) | undefined;
   private readonly mergeValue: (left: Vma<V>, right: Vma<V>) => V;
   private readonly mergeOnInsert: boolean;
+  /** Page numbers where {@link insertUnmerged} may have left mergeable neighbours apart. */
+  private readonly apart = new Set<number>();
 
   /** The B+-tree's nodes (arena, positioning, gaps, balancing edits). */
   private readonly n: BalancedVmaNodes<V>;
@@ -388,9 +390,28 @@ export class VmaTree<V> {
    * @throws VmaOverlapError if any page of the range already belongs to a VMA (nothing changes).
    */
   insert(startVpn: number, endVpn: number, value: V): Vma<V> {
+    return this.place('VmaTree.insert', startVpn, endVpn, value, this.mergeOnInsert);
+  }
+
+  /**
+   * Adds the VMA `[startVpn, endVpn)` with payload `value` as it is, never merged with a
+   * neighbour: a copy of another tree's VMAs one to one (Linux `dup_mmap` duplicates the parent's
+   * maple tree, `__mt_dup`, and merges nothing in the child). {@link check} accepts mergeable
+   * neighbours at the bounds of VMAs added this way; a later `update` across them merges them.
+   * @throws InvalidArgumentError for bounds that are not integers with 0 ≤ start < end ≤ 2^52.
+   * @throws VmaOverlapError if any page of the range already belongs to a VMA (nothing changes).
+   */
+  insertUnmerged(startVpn: number, endVpn: number, value: V): Vma<V> {
+    const vma = this.place('VmaTree.insertUnmerged', startVpn, endVpn, value, false);
+    this.apart.add(startVpn).add(endVpn);
+    return vma;
+  }
+
+  /** {@link insert} (merging when `merge`); `what` names the caller in errors. */
+  private place(what: string, startVpn: number, endVpn: number, value: V, merge: boolean): Vma<V> {
     this.version++; // find()'s memo ends (see version)
     try {
-      checkRange('VmaTree.insert', startVpn, endVpn, false);
+      checkRange(what, startVpn, endVpn, false);
       // One descent: the cursor lands on the first VMA ending above startVpn, which is the place
       // of the new VMA; its predecessor there is the left neighbour.
       const cap = this.n.cap;
@@ -405,7 +426,7 @@ export class VmaTree<V> {
       }
       const entry = new Entry(startVpn, endVpn, value);
       const canMerge = this.canMergeFn;
-      if (canMerge === undefined || !this.mergeOnInsert) {
+      if (canMerge === undefined || !merge) {
         this.n.insertAt(leaf, idx, entry);
         return entry;
       }
@@ -583,6 +604,7 @@ export class VmaTree<V> {
     this.version++; // find()'s memo ends (see version)
     try {
       this.n.reset();
+      this.apart.clear();
     } finally {
       this.version++;
     }
@@ -592,10 +614,11 @@ export class VmaTree<V> {
    * Checks every structural invariant and returns the problems found (empty when sound): order
    * and non-overlap, keys, per-VMA gaps and subtree gap maxima, node fill and equal leaf depth,
    * parent and leaf-chain links, the counters, and (when merging on insert) that no two touching
-   * neighbours are mergeable. O(n); for tests and `audit()`.
+   * neighbours are mergeable, except where {@link insertUnmerged} put them. O(n); for tests and
+   * `audit()`.
    */
   check(): string[] {
-    return checkTree(this.n, this.canMergeFn, this.mergeOnInsert);
+    return checkTree(this.n, this.canMergeFn, this.mergeOnInsert, this.apart);
   }
 
   /** Merges touching, mergeable neighbours across every boundary in [lo, hi]. */
