@@ -564,7 +564,9 @@ function childLeaf(k: KernelContext, v: VmaValue, level: number, attrs: LeafAttr
   if (!attrs.accessed && !attrs.dirty && (attrs.software & swDirty) === 0) return attrs;
   const base = attrs.user.write && !d.capabilities.hardwareDirty ? k.readOnlyAttrsFor(v, level) : attrs;
   const clean = { ...base, accessed: false, dirty: false, software: attrs.software & ~swDirty };
-  return base === attrs || attrs.contiguous === undefined ? clean : { ...clean, contiguous: attrs.contiguous };
+  return base === attrs || attrs.contiguous === undefined
+    ? clean
+    : { ...clean, contiguous: attrs.contiguous };
 }
 
 /** Each leaf's old form (Linux `pte_mkold`: accessed clear), one object per input object. */

@@ -235,7 +235,14 @@ describe.each(CONFIGS)('RSS (get_mm_rss) on $name', (c) => {
     // smaps: walk_page_test skips a VM_PFNMAP VMA (no struct pages): Rss 0, as for the zero page.
     const smaps = k.procSmaps(p).split('\n');
     const rssAfter = (line: string) => smaps[smaps.findIndex((l) => l.startsWith(line)) + 4];
-    expect(rssAfter(k.procMaps(p).split('\n').find((l) => l.includes(' rw-s '))!)).toMatch(/^Rss: +0 kB$/);
+    expect(
+      rssAfter(
+        k
+          .procMaps(p)
+          .split('\n')
+          .find((l) => l.includes(' rw-s '))!,
+      ),
+    ).toMatch(/^Rss: +0 kB$/);
     ok(k.store(p, va, 8, 1n)); // the zero page replaced by an anonymous page: one more
     expect(k.memoryStats(p).rssPages).toBe(base + 1);
     // The child of a fork: the zero-page PTEs of a VMA with an anon_vma are copied, not counted.

@@ -127,9 +127,9 @@ export class Kernel extends KernelMemoryApi implements FaultHandler, KernelConte
     return procSmaps(this, this.live(proc));
   }
 
-  /** The process's VMAs in address order, with their resident pages. */
+  /** The process's VMAs in address order, with their resident pages (smaps `Rss`: no zero-page or device pages). */
   vmas(proc: Process): VmaSummary[] {
-    return vmaSummaries(this.live(proc));
+    return vmaSummaries(this, this.live(proc));
   }
 
   /**

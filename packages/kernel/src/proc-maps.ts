@@ -153,13 +153,25 @@ export interface VmaSummary {
   readonly shared: boolean;
   readonly name: string;
   readonly kind: 'anon' | 'device';
+  /**
+   * The VMA's resident pages as smaps `Rss` counts them: not the shared zero page, and none of a
+   * device mapping (special PTEs, `vm_normal_page` NULL; `walk_page_test` skips VM_PFNMAP).
+   */
   readonly residentPages: number;
 }
 
-/** The VMAs of a process in address order, with their resident pages. */
-export function vmaSummaries(proc: Process): VmaSummary[] {
+/** The VMAs of a process in address order, with their resident pages (smaps `Rss`). */
+export function vmaSummaries(kernel: KernelContext, proc: Process): VmaSummary[] {
   const out: VmaSummary[] = [];
+  const entryPages = kernel.arch.geometry.entryPages;
+  const zeroPage = kernel.zeroPage;
   proc.vmas.forEach((v) => {
+    let rss = 0;
+    if (proc.root !== 0 && v.value.kind !== 'device')
+      kernel.editor.forEachLeaf({ root: proc.root, startVpn: v.startVpn, endVpn: v.endVpn }, (l) => {
+        if (l.pa !== zeroPage)
+          rss += Math.min(l.vpn + entryPages[l.level]!, v.endVpn) - Math.max(l.vpn, v.startVpn);
+      });
     out.push({
       start: vaOf(v.startVpn),
       end: vaOf(v.endVpn),
@@ -167,7 +179,7 @@ export function vmaSummaries(proc: Process): VmaSummary[] {
       shared: v.value.shared,
       name: v.value.name,
       kind: v.value.kind,
-      residentPages: proc.space.residentIn(v.startVpn, v.endVpn),
+      residentPages: rss,
     });
   });
   return out;

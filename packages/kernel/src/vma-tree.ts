@@ -394,12 +394,9 @@ export class VmaTree<V> {
   }
 
   /**
-   * Adds the VMA `[startVpn, endVpn)` with payload `value` as it is, never merged with a
-   * neighbour: a copy of another tree's VMAs one to one (Linux `dup_mmap` duplicates the parent's
-   * maple tree, `__mt_dup`, and merges nothing in the child). {@link check} accepts mergeable
-   * neighbours at the bounds of VMAs added this way; a later `update` across them merges them.
-   * @throws InvalidArgumentError for bounds that are not integers with 0 ≤ start < end ≤ 2^52.
-   * @throws VmaOverlapError if any page of the range already belongs to a VMA (nothing changes).
+   * {@link insert} without merging: a copy of another tree's VMAs one to one (Linux `dup_mmap`
+   * merges nothing in the child). {@link check} accepts mergeable neighbours at its bounds; an
+   * `update` across them merges them. @throws as {@link insert}.
    */
   insertUnmerged(startVpn: number, endVpn: number, value: V): Vma<V> {
     const vma = this.place('VmaTree.insertUnmerged', startVpn, endVpn, value, false);
@@ -467,6 +464,17 @@ export class VmaTree<V> {
     } finally {
       this.version++;
     }
+  }
+
+  /**
+   * Gives `vma` (an object this tree returned) the payload `value` in place: no split, no merge
+   * (Linux `anon_vma_prepare` sets a field of the VMA). @throws InvalidArgumentError if `vma` is
+   * not currently in this tree.
+   */
+  setValue(vma: Vma<V>, value: V): void {
+    if (!this.has(vma))
+      throw invalidArgument('VmaTree.setValue vma', vma, 'a VMA object currently in this tree');
+    (vma as Entry<V>).value = value;
   }
 
   /**
