@@ -12,6 +12,7 @@ import { audit } from './audit.js';
 import { bootKernel, type Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { MADV } from './madvise.js';
+import { MLOCK } from './mlock.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs, leafRaw } from './test-fixtures.js';
 
@@ -99,6 +100,25 @@ describe.each(CONFIGS)('fork (dup_mmap) on $name', (c) => {
     // A later change across the boundary merges them as Linux's vma_modify does.
     ok(k.mprotect(child, va, 4n * PAGE, RW));
     expect(bounds(child).length).toBe(bounds(p).length - 1);
+    clean(k);
+  });
+
+  it('the child’s first write (anon_vma_prepare) does not merge VMAs fork kept apart', () => {
+    const k = boot(c);
+    const p = k.createProcess();
+    // Writable memory locked on fault (MLOCK_ONFAULT) and never touched: no anon_vma, and only
+    // VM_LOCKED | VM_LOCKONFAULT tells the halves apart.
+    const va = mapAnon(k, p, 4);
+    ok(k.mlock2(p, va, 2n * PAGE, MLOCK.ONFAULT));
+    const child = forkOf(k, p);
+    expect(bounds(child)).toEqual(bounds(p));
+    ok(k.store(child, va, 8, 1n)); // the first half gets an anon_vma: set in place, no merge
+    ok(k.store(child, va + 2n * PAGE, 8, 2n)); // the second reuses it (find_mergeable_anon_vma)
+    expect(bounds(child)).toEqual(bounds(p));
+    const first = Number(va / PAGE);
+    const id = (vpn: number) => child.space.vmas.find(vpn)!.value.anonVmaId;
+    expect(id(first)).not.toBe(0);
+    expect(id(first + 2)).toBe(id(first));
     clean(k);
   });
 
