@@ -985,6 +985,7 @@ const CLASSES: Record<string, ClassSpec> = {
       ],
       insert: (w) => [vpns(w), vpns(w), arg(w, [1, 'x'])],
       insertUnmerged: (w) => [vpns(w), vpns(w), arg(w, [1, 'x'])],
+      setValue: (w) => [arg(w, [{ startVpn: 0, endVpn: 5, value: 0 }, null]), arg(w, [1, 'x'])],
       remove: (w) => [arg(w, [{ startVpn: 0, endVpn: 5, value: 0 }])],
       removeRange: (w) => [vpns(w), vpns(w)],
       update: (w) => [vpns(w), vpns(w), arg(w, [(v: number) => v + 1])],
