@@ -220,11 +220,14 @@ class ForkCopy {
     const pages = k.arch.geometry.entryPages[level]!;
     // Linux copy_present_pte: a writable parent leaf is write-protected keeping its accessed,
     // dirty and software state (ptep_set_wrprotect; arm64 moves hardware dirt to PTE_DIRTY), and
-    // the child's copy of it is old (pte_mkold).
+    // the child's copy of it is old (pte_mkold). A huge leaf of a MAP_HUGETLB VMA is hugetlbfs's:
+    // copy_hugetlb_page_range write-protects it the same way (huge_ptep_set_wrprotect,
+    // huge_pte_wrprotect) and gives the child that entry as it is — still young.
     const parentAttrs = writable
       ? keptState(k.arch.description, attrs, k.readOnlyAttrsFor(this.v!, level))
       : attrs;
-    if (!child.mapLeaf(vpn, pa, level, oldLeaf(parentAttrs))) {
+    const childAttrs = level > 1 && this.v!.huge ? parentAttrs : oldLeaf(parentAttrs);
+    if (!child.mapLeaf(vpn, pa, level, childAttrs)) {
       this.ok = false;
       return;
     }

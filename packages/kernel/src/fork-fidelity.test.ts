@@ -179,6 +179,28 @@ describe.each(CONFIGS)('the child PTE bits (__copy_present_ptes) on $name', (c) 
     clean(k);
   });
 
+  it('a MAP_HUGETLB huge leaf (copy_hugetlb_page_range): write-protected in both, young in the child too', () => {
+    const k = boot(c);
+    const b = bits(k);
+    const p = k.createProcess();
+    const g = k.arch.geometry;
+    const level = Math.min(...g.leafLevels.filter((l) => l > 1));
+    const bytes = BigInt(g.entryPages[level]!) * PAGE;
+    const m = k.mmap(p, 0, bytes, RW, PRIV | MAP.HUGETLB | MAP.POPULATE);
+    if (!m.ok) throw new Error(m.detail);
+    const va = m.value;
+    expect(k.lookup(p, va)!.level).toBe(level);
+    ok(k.store(p, va, 8, 1n));
+    const child = forkOf(k, p);
+    const parentAfter = raw(k, p, va);
+    expect(parentAfter & b.write).toBe(0n);
+    expect(parentAfter & b.accessed).toBe(b.accessed);
+    // No huge_pte_mkold: the child's entry is the parent's write-protected one, byte for byte.
+    expect(k.lookup(child, va)!.level).toBe(level);
+    expect(raw(k, child, va).toString(16)).toBe(parentAfter.toString(16));
+    clean(k);
+  });
+
   it('a loaded private image (text, data): old in the child, else the parent’s bytes', () => {
     const k = boot(c);
     const s = k.spawn({ text: new Uint8Array([1, 2, 3]), data: new Uint8Array([4]) });
