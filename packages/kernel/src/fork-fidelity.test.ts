@@ -10,9 +10,9 @@
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import { bootKernel, type Kernel } from './kernel.js';
-import type { Process } from './process.js';
 import { MADV } from './madvise.js';
 import { MLOCK } from './mlock.js';
+import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
 import { fiveConfigs, leafRaw } from './test-fixtures.js';
 
