@@ -9,12 +9,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
-import { bootKernel, type Kernel } from './kernel.js';
+import type { Kernel } from './kernel.js';
 import { MADV } from './madvise.js';
 import { MLOCK } from './mlock.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, leafRaw } from './test-fixtures.js';
+import { bootStrict, fiveConfigs, leafRaw, mapDevice } from './test-fixtures.js';
 
 const PAGE = 4096n;
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
@@ -24,19 +24,8 @@ const raw = leafRaw;
 const ok = (r: { ok: boolean }) => expect(r.ok).toBe(true);
 const clean = (k: Kernel) => expect(audit(k).problems).toEqual([]);
 
-function boot(c: (typeof CONFIGS)[number]): Kernel {
-  return bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true });
-}
-
 function mapAnon(k: Kernel, p: Process, pages: number, prot = RW, flags = PRIV, addr = 0n): bigint {
   const m = k.mmap(p, addr, BigInt(pages) * PAGE, prot, flags);
-  if (!m.ok) throw new Error(m.detail);
-  return m.value;
-}
-
-function mapDevice(k: Kernel, p: Process, flags: number): bigint {
-  const w = k.machine.mmio.find((x) => x.start % 4096 === 0 && x.end - x.start >= 4096 && x.name !== 'ebda')!;
-  const m = k.mmap(p, 0, 4096, RW, flags, { physical: w.start });
   if (!m.ok) throw new Error(m.detail);
   return m.value;
 }
@@ -78,7 +67,7 @@ function bits(k: Kernel) {
 
 describe.each(CONFIGS)('fork (dup_mmap) on $name', (c) => {
   it('copies the VMA list one to one: VMAs that only VM_LOCKED kept apart stay apart in the child', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     // Read-only memory: mlock populates it with read faults (the zero page), so no VMA gets an
     // anon_vma and only VM_LOCKED tells the two halves apart.
@@ -104,7 +93,7 @@ describe.each(CONFIGS)('fork (dup_mmap) on $name', (c) => {
   });
 
   it('the child’s first write (anon_vma_prepare) does not merge VMAs fork kept apart', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     // Writable memory locked on fault (MLOCK_ONFAULT) and never touched: no anon_vma, and only
     // VM_LOCKED | VM_LOCKONFAULT tells the halves apart.
@@ -123,7 +112,7 @@ describe.each(CONFIGS)('fork (dup_mmap) on $name', (c) => {
   });
 
   it('gives each copied anon_vma a new one (anon_vma_fork): VMAs apart by anon_vma stay apart', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     // B first, at a+2 pages, with MADV_RANDOM (so that A's flags differ: anon_vma_compatible
     // fails), written (anon_vma b); then A right before it, written (a new anon_vma a); then B back
@@ -157,7 +146,7 @@ describe.each(CONFIGS)('fork (dup_mmap) on $name', (c) => {
 
 describe.each(CONFIGS)('the child PTE bits (__copy_present_ptes) on $name', (c) => {
   it('private anonymous: write-protected in both, old in the child, dirt kept', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const b = bits(k);
     const p = k.createProcess();
     const va = mapAnon(k, p, 2);
@@ -180,7 +169,7 @@ describe.each(CONFIGS)('the child PTE bits (__copy_present_ptes) on $name', (c) 
   });
 
   it('a MAP_HUGETLB huge leaf (copy_hugetlb_page_range): write-protected in both, young in the child too', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const b = bits(k);
     const p = k.createProcess();
     const g = k.arch.geometry;
@@ -202,7 +191,7 @@ describe.each(CONFIGS)('the child PTE bits (__copy_present_ptes) on $name', (c) 
   });
 
   it('a loaded private image (text, data): old in the child, else the parent’s bytes', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const s = k.spawn({ text: new Uint8Array([1, 2, 3]), data: new Uint8Array([4]) });
     if (!s.ok) throw new Error(s.errno);
     const p = s.process;
@@ -215,10 +204,10 @@ describe.each(CONFIGS)('the child PTE bits (__copy_present_ptes) on $name', (c) 
   });
 
   it('MAP_SHARED device memory: old and clean in the child (pte_mkclean), the parent unchanged', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const b = bits(k);
     const p = k.createProcess();
-    const dev = mapDevice(k, p, MAP.SHARED);
+    const dev = mapDevice(k, p, MAP.SHARED).va;
     touch(k, p, dev, true); // the hardware sets A/AF and dirties it (x86 D, arm64 AP[2] = 0)
     const before = raw(k, p, dev);
     expect(before & b.accessed).toBe(b.accessed);
@@ -237,10 +226,10 @@ describe.each(CONFIGS)('the child PTE bits (__copy_present_ptes) on $name', (c) 
   });
 
   it('MAP_PRIVATE device memory: old in the child, not cleaned (no VM_SHARED)', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const b = bits(k);
     const p = k.createProcess();
-    const dev = mapDevice(k, p, MAP.PRIVATE);
+    const dev = mapDevice(k, p, MAP.PRIVATE).va;
     touch(k, p, dev, true);
     const before = raw(k, p, dev);
     const child = forkOf(k, p);
@@ -249,7 +238,7 @@ describe.each(CONFIGS)('the child PTE bits (__copy_present_ptes) on $name', (c) 
   });
 
   it('MAP_SHARED anonymous memory is not copied (vma_needs_copy): the child maps it on its first touch', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const va = mapAnon(k, p, 2, RW, MAP.SHARED | MAP.ANONYMOUS);
     ok(k.store(p, va, 8, 3n));
@@ -263,7 +252,7 @@ describe.each(CONFIGS)('the child PTE bits (__copy_present_ptes) on $name', (c) 
 
 describe.each(CONFIGS)('RSS (get_mm_rss) on $name', (c) => {
   it('does not count the shared zero page or device memory', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const base = k.memoryStats(p).rssPages;
     const n = 16;
@@ -271,7 +260,7 @@ describe.each(CONFIGS)('RSS (get_mm_rss) on $name', (c) => {
     for (let i = 0n; i < BigInt(n); i++) ok(k.load(p, va + i * PAGE, 8));
     expect(p.space.residentIn(Number(va / PAGE), Number(va / PAGE) + n)).toBe(n); // n zero-page PTEs
     expect(k.memoryStats(p).rssPages).toBe(base); // do_anonymous_page's zero-page path: no MM_ANONPAGES
-    const dev = mapDevice(k, p, MAP.SHARED);
+    const dev = mapDevice(k, p, MAP.SHARED).va;
     touch(k, p, dev, false);
     expect(k.memoryStats(p).rssPages).toBe(base); // remap_pfn_range: special PTEs, not counted
     // smaps: walk_page_test skips a VM_PFNMAP VMA (no struct pages): Rss 0, as for the zero page.

@@ -7,20 +7,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
-import { bootKernel, type Kernel } from './kernel.js';
+import type { Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { MAP, MREMAP, PROT } from './syscalls.js';
-import { fiveConfigs } from './test-fixtures.js';
+import { bootStrict, fiveConfigs } from './test-fixtures.js';
 
 const PAGE = 4096n;
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
 const RW = PROT.READ | PROT.WRITE;
 const PRIV = MAP.PRIVATE | MAP.ANONYMOUS;
 const ok = (r: { ok: boolean }) => expect(r.ok).toBe(true);
-
-function boot(c: (typeof CONFIGS)[number]): Kernel {
-  return bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true });
-}
 
 function map(k: Kernel, p: Process, pages: number, prot = RW, flags = PRIV, addr = 0n): bigint {
   const m = k.mmap(p, addr, BigInt(pages) * PAGE, prot, flags);
@@ -52,7 +48,7 @@ const vmasIn = (k: Kernel, p: Process, lo: bigint, hi: bigint) =>
 
 describe.each(CONFIGS)('anonymous vm_pgoff on $name', (c) => {
   it('a moved VMA with an anon_vma keeps its pgoff: a new neighbour at the new place does not merge', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const d = moved(k, p, true);
     expect(k.load(p, d, 8)).toEqual({ ok: true, value: 0x1234n });
@@ -75,7 +71,7 @@ describe.each(CONFIGS)('anonymous vm_pgoff on $name', (c) => {
   });
 
   it('a moved VMA without an anon_vma takes the new address’s pgoff (copy_vma) and merges', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const d = moved(k, p, false);
     map(k, p, 2, RW, PRIV | MAP.FIXED, d - 2n * PAGE);
@@ -84,7 +80,7 @@ describe.each(CONFIGS)('anonymous vm_pgoff on $name', (c) => {
   });
 
   it('pieces of one moved VMA stay contiguous: split by mprotect and restored, they merge again', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const d = moved(k, p, true);
     ok(k.mprotect(p, d + PAGE, PAGE, PROT.READ));
@@ -95,7 +91,7 @@ describe.each(CONFIGS)('anonymous vm_pgoff on $name', (c) => {
   });
 
   it('a neighbour does not reuse the moved VMA’s anon_vma (anon_vma_compatible needs contiguous pgoffs)', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const d = moved(k, p, true);
     map(k, p, 2, RW, PRIV | MAP.FIXED, d - 2n * PAGE);
