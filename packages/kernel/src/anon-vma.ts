@@ -25,9 +25,9 @@ export function newAnonVmaId(): number {
 
 /**
  * Linux `anon_vma_compatible`: `b` directly follows `a`, and their flags differ at most in the
- * PROT bits (VM_READ | VM_WRITE | VM_EXEC); file mappings need the same file (the name stands
- * for it) and consecutive offsets. Anonymous VMAs' offsets are not modelled (see the kernel
- * README: a VMA moved by mremap keeps its old `vm_pgoff` in Linux).
+ * PROT bits (VM_READ | VM_WRITE | VM_EXEC), and their `vm_pgoff`s are consecutive (anonymous
+ * memory: equal {@link VmaValue.pgoffDelta}; file mappings: the same file, the name stands for
+ * it, and consecutive offsets).
  */
 function compatible(a: ProcessVma, b: ProcessVma): boolean {
   const x = a.value;
@@ -42,6 +42,7 @@ function compatible(a: ProcessVma, b: ProcessVma): boolean {
     x.file === y.file &&
     x.advice === y.advice &&
     x.lock === y.lock &&
+    x.pgoffDelta === y.pgoffDelta &&
     (!x.file || (x.name === y.name && y.offsetPages === x.offsetPages + (a.endVpn - a.startVpn)))
   );
 }
@@ -54,8 +55,8 @@ function reusable(old: VmaValue): number {
 /**
  * Linux `anon_vma_prepare` → `find_mergeable_anon_vma`: gives the private VMA `vma` (of `space`)
  * an anon_vma if it has none — the next VMA's, then the previous one's, when compatible and
- * reusable, else a new one — as a new value through the tree's `update` (the VMA object stays
- * the same; a neighbour never becomes mergeable by it). Does nothing for a VMA that has one or
+ * reusable, else a new one — as a new value in place (`VmaTree.setValue`: the VMA object stays
+ * the same, nothing merges). Does nothing for a VMA that has one or
  * is not private anonymous memory. Called after the first anonymous page is installed (so that
  * out of memory leaves the VMA as it was), once per VMA: the fault path tests `anonVmaId` first.
  */
@@ -70,8 +71,9 @@ export function anonVmaPrepare(space: AddressSpace, vma: ProcessVma): void {
     if (prev !== undefined && compatible(prev, vma)) id = reusable(prev.value);
   }
   if (id === 0) id = newAnonVmaId();
-  const value = vmaWith(v, { anonVmaId: id, anonVmaForked: false });
-  space.vmas.update(vma.startVpn, vma.endVpn, () => value);
+  // In place (setValue): anon_vma_prepare merges nothing — a neighbour fork kept apart
+  // (VmaTree.insertUnmerged) stays apart.
+  space.vmas.setValue(vma, vmaWith(v, { anonVmaId: id, anonVmaForked: false }));
 }
 
 /** {@link anonVmaPrepare} for the VMA containing `vpn`, if any (loaders, the COW break of the zero page). */

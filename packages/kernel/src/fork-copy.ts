@@ -48,7 +48,7 @@ export function copyIntoChild(
   child.entry = parent.entry;
   child.initialSp = parent.initialSp;
   parent.vmas.forEach((v) => {
-    child.vmas.insert(v.startVpn, v.endVpn, childVma(v.value));
+    child.vmas.insertUnmerged(v.startVpn, v.endVpn, childVma(v.value));
   });
   if (parent.root === 0) return 0;
   k.anonExclusive.beginFork(); // fork clears PG_anon_exclusive of what it shares (anon-exclusive.ts)
@@ -206,9 +206,13 @@ class ForkCopy {
     const { k, child } = this;
     const { allocator } = k;
     if (this.share || pa === k.zeroPage) {
-      // MAP_SHARED, device pages and the zero page are shared with the child, not copied; the
-      // zero page of a private mapping is old in the child (Linux copy_present_pte: pte_mkold).
-      const a = this.share ? attrs : oldLeaf(attrs);
+      // MAP_SHARED, device pages and the zero page are shared with the child, not copied. Linux
+      // __copy_present_ptes: every child PTE is pte_mkold, and pte_mkclean too in a VM_SHARED
+      // mapping — the zero page, device leaves (VM_PFNMAP: vm_normal_page is NULL, the PTE is
+      // still copied so). A shared anonymous VMA is copied only as hugetlb (vma_needs_copy:
+      // VM_HUGETLB), whose copy_hugetlb_page_range sets the parent's entry unchanged.
+      const v = this.v!;
+      const a = v.shm !== undefined ? attrs : childLeaf(k, v, level, attrs);
       if (!child.mapLeaf(vpn, pa, level, a)) this.ok = false;
       else if (this.v!.shm) allocator.ref(pa);
       return;
@@ -221,11 +225,14 @@ class ForkCopy {
     const pages = k.arch.geometry.entryPages[level]!;
     // Linux copy_present_pte: a writable parent leaf is write-protected keeping its accessed,
     // dirty and software state (ptep_set_wrprotect; arm64 moves hardware dirt to PTE_DIRTY), and
-    // the child's copy of it is old (pte_mkold).
+    // the child's copy of it is old (pte_mkold). A huge leaf of a MAP_HUGETLB VMA is hugetlbfs's:
+    // copy_hugetlb_page_range write-protects it the same way (huge_ptep_set_wrprotect,
+    // huge_pte_wrprotect) and gives the child that entry as it is — still young.
     const parentAttrs = writable
       ? keptState(k.arch.description, attrs, k.readOnlyAttrsFor(this.v!, level))
       : attrs;
-    if (!child.mapLeaf(vpn, pa, level, oldLeaf(parentAttrs))) {
+    const childAttrs = level > 1 && this.v!.huge ? parentAttrs : oldLeaf(parentAttrs);
+    if (!child.mapLeaf(vpn, pa, level, childAttrs)) {
       this.ok = false;
       return;
     }
@@ -593,6 +600,28 @@ function copyLeaf(
   if (pa === 0) return false;
   memory.copyFrame(pa / pageBytes, srcPa / pageBytes);
   return true;
+}
+
+/**
+ * The child's copy of a parent's leaf `attrs` of VMA `v` at `level` that fork shares without
+ * write-protecting (the zero page, device leaves): Linux `__copy_present_ptes` makes it old
+ * (`pte_mkold`) and, in a VM_SHARED mapping, clean (`pte_mkclean`: x86 D cleared; arm64 PTE_DIRTY
+ * cleared and PTE_RDONLY set, i.e. the hardware-clean DBM state). A backend without hardware dirty
+ * management cannot hold a clean writable leaf: it becomes the VMA's read-only leaf (software dirty
+ * tracking: the first write takes the fault that makes it writable and dirty, fault.ts
+ * `upgradeLeaf`), as MADV_FREE does (madvise.ts). Software bits other than the dirty one are kept
+ * (the special bit). One call per such leaf (not on the template path).
+ */
+function childLeaf(k: KernelContext, v: VmaValue, level: number, attrs: LeafAttributes): LeafAttributes {
+  if (!v.shared) return oldLeaf(attrs);
+  const d = k.arch.description;
+  const swDirty = d.capabilities.softwareDirty ?? 0;
+  if (!attrs.accessed && !attrs.dirty && (attrs.software & swDirty) === 0) return attrs;
+  const base = attrs.user.write && !d.capabilities.hardwareDirty ? k.readOnlyAttrsFor(v, level) : attrs;
+  const clean = { ...base, accessed: false, dirty: false, software: attrs.software & ~swDirty };
+  return base === attrs || attrs.contiguous === undefined
+    ? clean
+    : { ...clean, contiguous: attrs.contiguous };
 }
 
 /** Each leaf's old form (Linux `pte_mkold`: accessed clear), one object per input object. */

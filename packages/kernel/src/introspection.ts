@@ -7,6 +7,7 @@
 import { type AddressInput, hex } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 import { lockedPages } from './mlock.js';
+import { rssOf } from './oom-kill.js';
 import type { Process } from './process.js';
 import { checkedAddress, invalidArgument } from './syscalls.js';
 
@@ -62,12 +63,18 @@ export interface MemoryStats {
 
 /**
  * RSS (pages), VSZ (bytes of all VMAs), page-table pages and locked pages (`VmLck` of
- * /proc/PID/status: the pages of mlocked VMAs) of live process `proc`.
+ * /proc/PID/status: the pages of mlocked VMAs) of live process `proc`. RSS is Linux's
+ * `get_mm_rss` (`VmRSS`, statm's resident): MM_ANONPAGES + MM_FILEPAGES + MM_SHMEMPAGES, which
+ * the PTE of the shared zero page or of device memory never increments (`vm_normal_page` is NULL
+ * for a special PTE: no rss counter in `do_anonymous_page`'s zero-page path, `remap_pfn_range`,
+ * `copy_present_pte`) — the same count as the OOM killer's badness (oom-kill.ts `rssOf`), not
+ * the pages the page tables map (`residentPages`).
  */
-export function memoryStats(k: Pick<KernelContext, 'bounds'>, proc: Process): MemoryStats {
+export function memoryStats(k: KernelContext, proc: Process): MemoryStats {
   const s = proc.space;
+  const rss = rssOf(k, s);
   return {
-    rssPages: s.residentPages,
+    rssPages: rss.anon + rss.file + rss.shmem,
     vszBytes: BigInt(s.vmas.mappedPages) * BigInt(k.bounds.pageBytes),
     pageTablePages: s.tablePages,
     lockedPages: lockedPages(s),

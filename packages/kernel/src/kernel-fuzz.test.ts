@@ -396,6 +396,12 @@ describe('VmaTree and PageAllocator', () => {
     expectMmError(() => t.prev(null as never), 'E_INVALID_ARGUMENT', 'VmaTree.prev vma');
     expect(t.has(null as never)).toBe(false);
     expectMmError(() => t.remove([] as never), 'E_INVALID_ARGUMENT', 'VmaTree.remove vma');
+    expectMmError(
+      () => t.setValue({ startVpn: 0, endVpn: 5, value: 0 }, 1),
+      'E_INVALID_ARGUMENT',
+      'VmaTree.setValue vma',
+    );
+    expectMmError(() => t.insertUnmerged(3, 2, 1), 'E_INVALID_ARGUMENT', 'VmaTree.insertUnmerged');
     expectMmError(() => t.forEach([] as never), 'E_INVALID_ARGUMENT', 'visit');
     expectMmError(() => t.update(0, 70, Symbol.iterator as never), 'E_INVALID_ARGUMENT', 'change');
     expectMmError(() => new VmaTree(null as never), 'E_INVALID_ARGUMENT', 'VmaTree options');

@@ -129,14 +129,15 @@ export class Kernel extends KernelMemoryApi implements FaultHandler, KernelConte
     return procSmaps(this, this.live(proc));
   }
 
-  /** The process's VMAs in address order, with their resident pages. */
+  /** The process's VMAs in address order, with their resident pages (smaps `Rss`: no zero-page or device pages). */
   vmas(proc: Process): VmaSummary[] {
-    return vmaSummaries(this.live(proc));
+    return vmaSummaries(this, this.live(proc));
   }
 
   /**
-   * RSS (pages), VSZ (bytes of all VMAs), page-table pages and locked pages (`VmLck` of
-   * /proc/PID/status: the pages of mlocked VMAs) of a process.
+   * RSS (pages, Linux `get_mm_rss`: the shared zero page and device pages are not counted), VSZ
+   * (bytes of all VMAs), page-table pages and locked pages (`VmLck` of /proc/PID/status: the
+   * pages of mlocked VMAs) of a process.
    */
   memoryStats(proc: Process): {
     rssPages: number;

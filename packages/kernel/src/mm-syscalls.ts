@@ -25,7 +25,7 @@ import {
   type SysResult,
   showValue,
 } from './syscalls.js';
-import { anonVma, SharedObject, type VmaValue, vmaWith } from './vma.js';
+import { anonVma, isCowVma, SharedObject, type VmaValue, vmaWith } from './vma.js';
 
 /** Extra options of mmap (mmkit's, beyond the POSIX arguments). */
 export interface MmapOptions {
@@ -402,6 +402,9 @@ export function mremap(
   const moved: VmaValue = vmaWith(v, {
     pa: v.kind === 'device' ? v.pa + pieceOffset * pageBytes : 0,
     offsetPages: v.offsetPages + pieceOffset,
+    // Linux copy_vma: the moved piece keeps its vm_pgoff (the old address's page number plus the
+    // VMA's difference), unless the VMA has no anon_vma yet: then it takes the new address's.
+    pgoffDelta: isCowVma(v) && !v.file && v.anonVmaId !== 0 ? v.pgoffDelta + s - dest : 0,
   });
   space.moveRange(s, e, dest, newPages, moved);
   if (v.lock === 'locked') populateLocked(k, space, dest + oldPages, dest + newPages, true);

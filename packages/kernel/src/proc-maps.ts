@@ -85,7 +85,9 @@ export function procSmaps(kernel: KernelContext, proc: Process): string {
     let privateClean = 0;
     let privateDirty = 0;
     let huge = 0;
-    if (proc.root !== 0) {
+    // Linux walk_page_test: a VM_PFNMAP VMA (device memory) has no struct pages and is not walked
+    // — every count 0, Swap included.
+    if (proc.root !== 0 && val.kind !== 'device') {
       kernel.editor.forEachLeaf({ root: proc.root, startVpn: v.startVpn, endVpn: v.endVpn }, (leaf) => {
         // Linux smaps_pte_entry: the zero page is no normal page (vm_normal_page is NULL), so it
         // counts nowhere (Rss, Pss, Anonymous).
@@ -95,8 +97,7 @@ export function procSmaps(kernel: KernelContext, proc: Process): string {
         rss += n;
         if (leaf.level > 1) huge += n;
         // Mappings of a frame: its refcount, minus the shared object's own reference.
-        const refs =
-          val.kind === 'device' ? 1 : Math.max(1, kernel.allocator.refCount(leaf.pa) - (val.shm ? 1 : 0));
+        const refs = Math.max(1, kernel.allocator.refCount(leaf.pa) - (val.shm ? 1 : 0));
         pss += n / refs;
         // Linux smaps_pte_entry: pte_dirty (arm64: hardware dirty or PTE_DIRTY).
         const dirty = isLeafDirty(kernel.arch.description, leaf.attrs);
@@ -152,13 +153,25 @@ export interface VmaSummary {
   readonly shared: boolean;
   readonly name: string;
   readonly kind: 'anon' | 'device';
+  /**
+   * The VMA's resident pages as smaps `Rss` counts them: not the shared zero page, and none of a
+   * device mapping (special PTEs, `vm_normal_page` NULL; `walk_page_test` skips VM_PFNMAP).
+   */
   readonly residentPages: number;
 }
 
-/** The VMAs of a process in address order, with their resident pages. */
-export function vmaSummaries(proc: Process): VmaSummary[] {
+/** The VMAs of a process in address order, with their resident pages (smaps `Rss`). */
+export function vmaSummaries(kernel: KernelContext, proc: Process): VmaSummary[] {
   const out: VmaSummary[] = [];
+  const entryPages = kernel.arch.geometry.entryPages;
+  const zeroPage = kernel.zeroPage;
   proc.vmas.forEach((v) => {
+    let rss = 0;
+    if (proc.root !== 0 && v.value.kind !== 'device')
+      kernel.editor.forEachLeaf({ root: proc.root, startVpn: v.startVpn, endVpn: v.endVpn }, (l) => {
+        if (l.pa !== zeroPage)
+          rss += Math.min(l.vpn + entryPages[l.level]!, v.endVpn) - Math.max(l.vpn, v.startVpn);
+      });
     out.push({
       start: vaOf(v.startVpn),
       end: vaOf(v.endVpn),
@@ -166,7 +179,7 @@ export function vmaSummaries(proc: Process): VmaSummary[] {
       shared: v.value.shared,
       name: v.value.name,
       kind: v.value.kind,
-      residentPages: proc.space.residentIn(v.startVpn, v.endVpn),
+      residentPages: rss,
     });
   });
   return out;

@@ -107,7 +107,10 @@ export class Process {
   get brkVpn(): number {
     return this.space.brkVpn;
   }
-  /** User pages currently mapped. */
+  /**
+   * User pages currently mapped: every present leaf's pages, the shared zero page and device
+   * memory included (RSS, which leaves those out, is `Kernel.memoryStats(proc).rssPages`).
+   */
   get residentPages(): number {
     return this.space.residentPages;
   }

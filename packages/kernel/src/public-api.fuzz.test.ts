@@ -857,7 +857,7 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     'knownId',
     'dropEntries',
   ],
-  VmaTree: ['constructor', 'mergeAcross'],
+  VmaTree: ['constructor', 'mergeAcross', 'place'],
 };
 
 interface ClassSpec {
@@ -984,6 +984,8 @@ const CLASSES: Record<string, ClassSpec> = {
         arg(w, [undefined, {}, { topDown: true }, { alignPages: 4 }]),
       ],
       insert: (w) => [vpns(w), vpns(w), arg(w, [1, 'x'])],
+      insertUnmerged: (w) => [vpns(w), vpns(w), arg(w, [1, 'x'])],
+      setValue: (w) => [arg(w, [{ startVpn: 0, endVpn: 5, value: 0 }, null]), arg(w, [1, 'x'])],
       remove: (w) => [arg(w, [{ startVpn: 0, endVpn: 5, value: 0 }])],
       removeRange: (w) => [vpns(w), vpns(w)],
       update: (w) => [vpns(w), vpns(w), arg(w, [(v: number) => v + 1])],

@@ -10,10 +10,10 @@
 import { describe, expect, it } from 'vitest';
 import { audit } from './audit.js';
 import { dumpPageTable, formatDump } from './inspect.js';
-import { bootKernel, type Kernel } from './kernel.js';
+import type { Kernel } from './kernel.js';
 import type { Process } from './process.js';
 import { MAP, PROT } from './syscalls.js';
-import { fiveConfigs, leafRaw } from './test-fixtures.js';
+import { bootStrict, fiveConfigs, leafRaw, mapDevice } from './test-fixtures.js';
 
 const PAGE = 4096n;
 const CONFIGS = fiveConfigs(32 * 2 ** 20);
@@ -31,26 +31,15 @@ const encoded = (k: Kernel, entry: Parameters<Kernel['arch']['codec']['encode']>
 const ok = (r: { ok: boolean }) => expect(r.ok).toBe(true);
 const clean = (k: Kernel) => expect(audit(k).problems).toEqual([]);
 
-function boot(c: (typeof CONFIGS)[number]): Kernel {
-  return bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true });
-}
-
 function mapAnon(k: Kernel, p: Process, pages: number): bigint {
   const m = k.mmap(p, 0, pages * 4096, RW, PRIV);
   if (!m.ok) throw new Error(m.detail);
   return m.value;
 }
 
-function mapDevice(k: Kernel, p: Process): { va: bigint; pa: number } {
-  const w = k.machine.mmio.find((x) => x.start % 4096 === 0 && x.end - x.start >= 4096 && x.name !== 'ebda')!;
-  const m = k.mmap(p, 0, 4096, RW, MAP.SHARED, { physical: w.start });
-  if (!m.ok) throw new Error(m.detail);
-  return { va: m.value, pa: w.start };
-}
-
 describe.each(CONFIGS)('special leaves (pte_mkspecial) on $name', (c) => {
   it('the zero page is mapped special: the read-only leaf with only the special bit added', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const va = mapAnon(k, p, 2);
     ok(k.load(p, va, 8));
@@ -65,7 +54,7 @@ describe.each(CONFIGS)('special leaves (pte_mkspecial) on $name', (c) => {
   });
 
   it('zero-fill replaces the special zero-page leaf with an ordinary one', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const va = mapAnon(k, p, 1);
     ok(k.load(p, va, 8));
@@ -77,7 +66,7 @@ describe.each(CONFIGS)('special leaves (pte_mkspecial) on $name', (c) => {
   });
 
   it('fork copies the special bit of the zero page (made old in the child) and of device leaves', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const va = mapAnon(k, p, 5);
     for (let i = 0n; i < 4n; i++) ok(k.load(p, va + i * PAGE, 8));
@@ -104,7 +93,7 @@ describe.each(CONFIGS)('special leaves (pte_mkspecial) on $name', (c) => {
   });
 
   it('mprotect keeps the special bit (pte_modify keeps software bits) of zero-page and device leaves', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const va = mapAnon(k, p, 1);
     ok(k.load(p, va, 8));
@@ -124,7 +113,7 @@ describe.each(CONFIGS)('special leaves (pte_mkspecial) on $name', (c) => {
 
 describe.each(CONFIGS)('dumpPageTable / formatDump on $name', (c) => {
   it('name the zero page and device leaves special, and dirty as Linux pte_dirty sees it', () => {
-    const k = boot(c);
+    const k = bootStrict(c);
     const p = k.createProcess();
     const va = mapAnon(k, p, 2);
     ok(k.load(p, va, 8));
@@ -150,7 +139,7 @@ describe.each(CONFIGS)('dumpPageTable / formatDump on $name', (c) => {
 describe('the special bit is the backend’s', () => {
   it('arm64 bit 56 (software bit 1, PTE_SPECIAL); x86 bit 9 (software bit 0, _PAGE_SPECIAL) in every mode', () => {
     for (const c of CONFIGS) {
-      const k = boot(c);
+      const k = bootStrict(c);
       const arm = k.arch.description.id === 'aarch64';
       expect(k.arch.description.capabilities.softwareSpecial).toBe(arm ? 2 : 1);
       const p = k.createProcess();

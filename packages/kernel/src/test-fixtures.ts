@@ -58,6 +58,28 @@ export function leafRaw(kernel: Kernel, p: Process, va: bigint): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
+/** A kernel for one of {@link fiveConfigs}: two CPUs, strict TLB mode. */
+export function bootStrict(c: TestConfig): Kernel {
+  return bootKernel({ arch: c.arch(), machine: c.machine(), cpus: 2, strictTlb: true });
+}
+
+/**
+ * mmap of one page of device memory (`opts.physical`, remap_pfn_range) read/write with `flags`
+ * (default MAP_SHARED): the first page-aligned MMIO window of the board (not the pc's EBDA).
+ */
+export function mapDevice(
+  kernel: Kernel,
+  p: Process,
+  flags: number = MAP.SHARED,
+): { va: bigint; pa: number } {
+  const w = kernel.machine.mmio.find(
+    (x) => x.start % 4096 === 0 && x.end - x.start >= 4096 && x.name !== 'ebda',
+  )!;
+  const m = kernel.mmap(p, 0, 4096, PROT.READ | PROT.WRITE, flags, { physical: w.start });
+  if (!m.ok) throw new Error(m.detail);
+  return { va: m.value, pa: w.start };
+}
+
 /** A small address space for the reference model's own tests (vm-reference.ts): 4096 pages, heap at 1 MiB. */
 export const SMALL_MODEL_OPTIONS: ModelOptions = {
   userEndVpn: 0x1000,

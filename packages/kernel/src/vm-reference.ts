@@ -156,6 +156,17 @@ export interface ModelPage {
   readonly anon?: number;
   /** The anon_vma was made by fork (`anon_vma_fork`). */
   readonly anonForked?: boolean;
+  /**
+   * Linux `vm_pgoff` of the page's VMA minus the VMA's first page number (absent: 0, never
+   * moved): mremap's move of a VMA with an anon_vma keeps its pgoff (`copy_vma`), so its pages
+   * then differ from their new neighbours', and VMAs merge only with contiguous pgoffs.
+   */
+  readonly pgoffDelta?: number;
+  /**
+   * The page starts a VMA that fork copied without merging it with the VMA before it (`dup_mmap`
+   * merges nothing); the next change that merges across the boundary clears it.
+   */
+  readonly apart?: boolean;
 }
 
 /** A VMA as the model derives it (addresses are bigints, half-open). */
@@ -210,7 +221,7 @@ const PAGE = BigInt(MODEL_PAGE_SIZE);
 const pageUp = (n: bigint) => (n + PAGE - 1n) / PAGE;
 
 function mergeable(a: ModelPage, b: ModelPage): boolean {
-  return (a.anon ?? 0) === (b.anon ?? 0) && mergeableFlags(a, b);
+  return (a.anon ?? 0) === (b.anon ?? 0) && !b.apart && mergeableFlags(a, b);
 }
 
 /** {@link mergeable} but for the anon_vma label. */
@@ -220,7 +231,8 @@ function mergeableFlags(a: ModelPage, b: ModelPage): boolean {
     a.name !== b.name ||
     a.huge !== b.huge ||
     a.backing.kind !== b.backing.kind ||
-    (a.locked ?? false) !== (b.locked ?? false)
+    (a.locked ?? false) !== (b.locked ?? false) ||
+    (a.pgoffDelta ?? 0) !== (b.pgoffDelta ?? 0)
   )
     return false;
   if (a.backing.kind === 'shared' && b.backing.kind === 'shared')
@@ -242,6 +254,7 @@ function reuseCompatible(a: ModelPage, b: ModelPage): boolean {
     b.backing.kind === 'private' &&
     a.huge === b.huge &&
     (a.locked ?? false) === (b.locked ?? false) &&
+    (a.pgoffDelta ?? 0) === (b.pgoffDelta ?? 0) &&
     (a.name === '[stack]') === (b.name === '[stack]')
   );
 }
@@ -305,11 +318,14 @@ export class AddressSpaceModel {
     for (const vpn of this.mappedVpns()) {
       const p = this.pages.get(vpn)!;
       const b = p.backing;
-      // Each VMA (run) with an anon_vma gets a new one in the child (anon_vma_fork).
-      if (!(prev && vpn === prevVpn + 1 && mergeable(prev, p)))
-        label = (p.anon ?? 0) === 0 ? 0 : ++lastAnonLabel;
+      // Each VMA (run) with an anon_vma gets a new one in the child (anon_vma_fork); each starts
+      // apart from the one before it (dup_mmap merges nothing, though the child's copies may
+      // differ in nothing now: VM_LOCKED is not inherited).
+      const first = !(prev && vpn === prevVpn + 1 && mergeable(prev, p));
+      if (first) label = (p.anon ?? 0) === 0 ? 0 : ++lastAnonLabel;
       m.pages.set(vpn, {
         ...p,
+        apart: first && prev !== undefined && vpn === prevVpn + 1,
         locked: false,
         backing: b.kind === 'private' ? { kind: 'private', data: b.data?.slice(), lazy: b.lazy } : b,
         anon: label,
@@ -360,6 +376,7 @@ export class AddressSpaceModel {
         v = cur.endVpn;
         continue;
       }
+      if (q.apart) this.pages.set(cur.endVpn, { ...q, apart: false });
       if ((p.anon ?? 0) === 0) this.relabel(cur.startVpn, cur.endVpn, q.anon ?? 0, q.anonForked ?? false);
       else {
         const next = this.vmaAt(cur.endVpn)!;
@@ -569,8 +586,14 @@ export class AddressSpaceModel {
     if (!r.ok) return r;
     const [s, e] = r.value;
     if (!this.isFull(s, e)) return fail('ENOMEM', 'unmapped page in range');
-    for (let v = s; v < e; v++) this.pages.set(v, { ...this.pages.get(v)!, prot });
-    this.mergeAround(s, e);
+    let changed = false;
+    for (let v = s; v < e; v++) {
+      const p = this.pages.get(v)!;
+      if (p.prot !== prot) changed = true;
+      this.pages.set(v, { ...p, prot });
+    }
+    // Nothing changed: nothing merges (Linux mprotect_fixup returns early; VmaTree.update too).
+    if (changed) this.mergeAround(s, e);
     return ok(0);
   }
 
@@ -628,7 +651,7 @@ export class AddressSpaceModel {
         oldAddr,
         'a private mapping (growing a shared one is not modelled)',
       );
-    const extra = (): ModelPage => ({ ...last, backing: { kind: 'private', data: undefined } });
+    const extra = (): ModelPage => ({ ...last, apart: false, backing: { kind: 'private', data: undefined } });
     if (e === vma.endVpn && s + newPages <= this.options.userEndVpn && this.isFree(e, s + newPages)) {
       for (let v = e; v < s + newPages; v++) this.pages.set(v, extra());
       this.mergeAround(e, s + newPages);
@@ -638,10 +661,14 @@ export class AddressSpaceModel {
     if (!(flags & MREMAP.MAYMOVE)) return fail('ENOMEM', 'cannot grow in place');
     const dest = this.place(newPages, 1, opts.placeAt);
     if (dest < 0) return fail('ENOMEM', 'no room to move');
+    // copy_vma: the moved VMA keeps its vm_pgoff when it has an anon_vma, else it takes the new
+    // address's (pgoffDelta 0).
+    const delta = (last.anon ?? 0) !== 0 ? (last.pgoffDelta ?? 0) + s - dest : 0;
     const moved: ModelPage[] = [];
     for (let v = s; v < e; v++) moved.push(this.pages.get(v)!);
     for (let v = s; v < e; v++) this.pages.delete(v);
-    for (let i = 0; i < newPages; i++) this.pages.set(dest + i, moved[i] ?? extra());
+    for (let i = 0; i < newPages; i++)
+      this.pages.set(dest + i, { ...(moved[i] ?? extra()), apart: false, pgoffDelta: delta });
     this.mergeAround(dest, dest + newPages);
     if (last.locked) this.populated(dest + oldPages, dest + newPages);
     return ok(BigInt(dest) * PAGE);
@@ -738,14 +765,16 @@ export class AddressSpaceModel {
     if (s === e) return ok(0);
     if (!this.pages.has(s)) return fail('ENOMEM', 'start not mapped');
     let protNone = false;
+    let changed = false;
     for (let v = s; v < e; v++) {
       const p = this.pages.get(v);
       if (!p) return fail('ENOMEM', 'hole');
       if (p.huge) continue;
       if (lock && p.prot === PROT.NONE) protNone = true;
+      if ((p.locked ?? false) !== lock) changed = true;
       this.pages.set(v, { ...p, locked: lock });
     }
-    this.mergeAround(s, e);
+    if (changed) this.mergeAround(s, e);
     if (lock) this.populated(s, e);
     return protNone ? fail('ENOMEM', 'PROT_NONE cannot be faulted in') : ok(0);
   }

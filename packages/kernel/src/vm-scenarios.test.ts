@@ -501,13 +501,21 @@ describe.each(CONFIGS)('$name', (c) => {
       expect(e.k.allocator.freeCount).toBe(free0);
       expect(win(e)).toEqual(['[0, 16) rw-p resident 0']);
       expect(e.k.load(e.p, pg(e, 5) + 100n, 4)).toEqual({ ok: true, value: 0 });
+      // A read maps the shared zero page: present (mincore), but no RSS (smaps Rss, get_mm_rss).
+      expect(win(e)).toEqual(['[0, 16) rw-p resident 0']);
+      expect(e.k.mincore(e.p, pg(e, 5), 4096)).toEqual({ ok: true, value: new Uint8Array([1]) });
+      expect(e.k.store(e.p, pg(e, 5), 4, 1)).toEqual({ ok: true, value: 0 });
       expect(win(e)).toEqual(['[0, 16) rw-p resident 1']);
     });
 
     it('MAP_POPULATE faults every page in', () => {
       const e = setup(c);
       mapFixed(e, 0, 16, R, PRIV | MAP.POPULATE);
-      expect(win(e)).toEqual(['[0, 16) r--p resident 16']);
+      // Read-only memory is populated with the zero page: every page present, none of it RSS.
+      expect(e.k.mincore(e.p, pg(e, 0), 16 * 4096)).toEqual({ ok: true, value: new Uint8Array(16).fill(1) });
+      expect(win(e)).toEqual(['[0, 16) r--p resident 0']);
+      mapFixed(e, 16, 16, RW, PRIV | MAP.POPULATE); // writable: write faults, anonymous pages
+      expect(win(e)).toEqual(['[0, 16) r--p resident 0', '[16, 32) rw-p resident 16']);
       expect(e.k.load(e.p, pg(e, 15), 8)).toEqual({ ok: true, value: 0n });
     });
 
@@ -1171,7 +1179,9 @@ describe.each(CONFIGS)('$name', (c) => {
       const free0 = e.k.allocator.freeCount;
       const r = e.k.mmap(e.p, pg(e, 16), bytes(16), RW, MAP.SHARED | MAP.FIXED, { physical: pa });
       expect(r).toEqual({ ok: true, value: pg(e, 16) });
-      expect(win(e)).toEqual(['[16, 32) rw-s resident 16']);
+      // Device pages are mapped at once (remap_pfn_range) but are no RSS (special PTEs; smaps skips VM_PFNMAP).
+      expect(e.k.lookup(e.p, pg(e, 31))?.entry).toMatchObject({ kind: 'leaf', pa: pa + 15 * 4096 });
+      expect(win(e)).toEqual(['[16, 32) rw-s resident 0']);
       // A framebuffer is often RAM the firmware reserved (seed 002 maps one): mapped, it must audit clean.
       expect(audit(e.k).problems).toEqual([]);
       expect(e.k.store(e.p, pg(e, 17) + 8n, 8, 0xfeedn)).toEqual({ ok: true, value: 0 });

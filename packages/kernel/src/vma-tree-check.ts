@@ -71,12 +71,14 @@ export function fmt(startVpn: number, endVpn: number): string {
  * Checks every structural invariant and returns the problems found (empty when sound): order
  * and non-overlap, keys, per-VMA gaps and subtree gap maxima, node fill and equal leaf depth,
  * parent and leaf-chain links, the counters, and (when merging on insert) that no two touching
- * neighbours are mergeable. O(n); for tests and `audit()`.
+ * neighbours are mergeable, except at the page numbers in `apart` (`VmaTree.insertUnmerged`).
+ * O(n); for tests and `audit()`.
  */
 export function checkTree<V>(
   t: VmaNodes<V>,
   canMergeFn: ((left: Vma<V>, right: Vma<V>) => boolean) | undefined,
   mergeOnInsert: boolean,
+  apart: ReadonlySet<number> = new Set(),
 ): string[] {
   const problems: string[] = [];
   const cap = t.cap;
@@ -177,6 +179,7 @@ export function checkTree<V>(
         canMerge !== undefined &&
         mergeOnInsert &&
         prev.endVpn === e.startVpn &&
+        !apart.has(e.startVpn) &&
         canMerge(prev, e)
       ) {
         problems.push(`VMAs ${fmt(prev.startVpn, prev.endVpn)} and ${r} should be merged`);

@@ -312,6 +312,38 @@ describe('VmaTree.insert', () => {
     expect(b.size).toBe(2);
   });
 
+  it('insertUnmerged adds a VMA as it is (fork: dup_mmap merges nothing); check() accepts it there only', () => {
+    const t = makeTree();
+    t.insert(0, 10, anon(1, 0));
+    const b = t.insertUnmerged(10, 20, anon(1, 10)); // mergeable with [0,10), kept apart
+    t.insertUnmerged(20, 30, anon(1, 20));
+    expect(dump(t)).toEqual([
+      [0, 10, 1, 0],
+      [10, 20, 1, 10],
+      [20, 30, 1, 20],
+    ]);
+    expect(t.find(15)).toBe(b);
+    expect(t.check()).toEqual([]);
+    // The checker still names mergeable neighbours: without the record of where insertUnmerged
+    // put them, the same tree is reported.
+    (t as unknown as { apart: Set<number> }).apart.clear();
+    const problems = t.check();
+    expect(problems).toHaveLength(2);
+    for (const m of problems) expect(m).toMatch(/should be merged$/);
+    // A later change across the boundaries merges them (as Linux's vma_modify would).
+    const u = makeTree();
+    u.insertUnmerged(0, 10, anon(1, 0));
+    u.insertUnmerged(10, 20, anon(1, 10));
+    expect(u.update(0, 20, (v) => ({ ...v, tag: 2 }))).toBe(20);
+    expect(dump(u)).toEqual([[0, 20, 2, 0]]);
+    // Errors: the same checks as insert, naming insertUnmerged; nothing changes.
+    expect(thrown(() => u.insertUnmerged(5, 25, anon(1, 5)))).toBeInstanceOf(VmaOverlapError);
+    expect(String(thrown(() => u.insertUnmerged(30, 30, anon(1, 30))))).toContain('VmaTree.insertUnmerged');
+    expect(dump(u)).toEqual([[0, 20, 2, 0]]);
+    u.clear();
+    expect((u as unknown as { apart: Set<number> }).apart.size).toBe(0);
+  });
+
   it('uses the merge callback for the merged payload', () => {
     const t = new VmaTree<{ name: string }>({
       canMerge: () => true,

@@ -140,6 +140,8 @@ export class VmaTree<V> {
   private readonly canMergeFn: ((left: Vma<V>, right: Vma<V>) => boolean) | undefined;
   private readonly mergeValue: (left: Vma<V>, right: Vma<V>) => V;
   private readonly mergeOnInsert: boolean;
+  /** Page numbers where {@link insertUnmerged} may have left mergeable neighbours apart. */
+  private readonly apart = new Set<number>();
 
   /** The B+-tree's nodes (arena, positioning, gaps, balancing edits). */
   private readonly n: BalancedVmaNodes<V>;
@@ -388,9 +390,25 @@ export class VmaTree<V> {
    * @throws VmaOverlapError if any page of the range already belongs to a VMA (nothing changes).
    */
   insert(startVpn: number, endVpn: number, value: V): Vma<V> {
+    return this.place('VmaTree.insert', startVpn, endVpn, value, this.mergeOnInsert);
+  }
+
+  /**
+   * {@link insert} without merging: a copy of another tree's VMAs one to one (Linux `dup_mmap`
+   * merges nothing in the child). {@link check} accepts mergeable neighbours at its bounds; an
+   * `update` across them merges them. @throws as {@link insert}.
+   */
+  insertUnmerged(startVpn: number, endVpn: number, value: V): Vma<V> {
+    const vma = this.place('VmaTree.insertUnmerged', startVpn, endVpn, value, false);
+    this.apart.add(startVpn).add(endVpn);
+    return vma;
+  }
+
+  /** {@link insert} (merging when `merge`); `what` names the caller in errors. */
+  private place(what: string, startVpn: number, endVpn: number, value: V, merge: boolean): Vma<V> {
     this.version++; // find()'s memo ends (see version)
     try {
-      checkRange('VmaTree.insert', startVpn, endVpn, false);
+      checkRange(what, startVpn, endVpn, false);
       // One descent: the cursor lands on the first VMA ending above startVpn, which is the place
       // of the new VMA; its predecessor there is the left neighbour.
       const cap = this.n.cap;
@@ -405,7 +423,7 @@ export class VmaTree<V> {
       }
       const entry = new Entry(startVpn, endVpn, value);
       const canMerge = this.canMergeFn;
-      if (canMerge === undefined || !this.mergeOnInsert) {
+      if (canMerge === undefined || !merge) {
         this.n.insertAt(leaf, idx, entry);
         return entry;
       }
@@ -446,6 +464,17 @@ export class VmaTree<V> {
     } finally {
       this.version++;
     }
+  }
+
+  /**
+   * Gives `vma` (an object this tree returned) the payload `value` in place: no split, no merge
+   * (Linux `anon_vma_prepare` sets a field of the VMA). @throws InvalidArgumentError if `vma` is
+   * not currently in this tree.
+   */
+  setValue(vma: Vma<V>, value: V): void {
+    if (!this.has(vma))
+      throw invalidArgument('VmaTree.setValue vma', vma, 'a VMA object currently in this tree');
+    (vma as Entry<V>).value = value;
   }
 
   /**
@@ -583,6 +612,7 @@ export class VmaTree<V> {
     this.version++; // find()'s memo ends (see version)
     try {
       this.n.reset();
+      this.apart.clear();
     } finally {
       this.version++;
     }
@@ -592,10 +622,11 @@ export class VmaTree<V> {
    * Checks every structural invariant and returns the problems found (empty when sound): order
    * and non-overlap, keys, per-VMA gaps and subtree gap maxima, node fill and equal leaf depth,
    * parent and leaf-chain links, the counters, and (when merging on insert) that no two touching
-   * neighbours are mergeable. O(n); for tests and `audit()`.
+   * neighbours are mergeable, except where {@link insertUnmerged} put them. O(n); for tests and
+   * `audit()`.
    */
   check(): string[] {
-    return checkTree(this.n, this.canMergeFn, this.mergeOnInsert);
+    return checkTree(this.n, this.canMergeFn, this.mergeOnInsert, this.apart);
   }
 
   /** Merges touching, mergeable neighbours across every boundary in [lo, hi]. */

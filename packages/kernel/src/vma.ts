@@ -76,6 +76,18 @@ export interface VmaValue {
    * neighbours never reuse it.
    */
   readonly anonVmaForked: boolean;
+  /**
+   * A private anonymous VMA's Linux `vm_pgoff` minus its first page number (0 for every VMA
+   * never moved): mmap gives an anonymous VMA `vm_pgoff = addr >> PAGE_SHIFT` (`do_mmap`), a split
+   * or an expansion keeps the difference (the stack grows down with `vm_pgoff -= grow`,
+   * `expand_downwards`), and mremap's move keeps the pgoff of a VMA with an anon_vma (`copy_vma`;
+   * one without gets its new address's, "to increase its chance of merging") — so the moved VMA's
+   * difference changes. Merges and anon_vma reuse need contiguous pgoffs, i.e. equal differences
+   * (`is_mergeable_vma`'s `vm_pgoff + pglen == pgoff`, `anon_vma_compatible`). Never shown:
+   * /proc/PID/maps prints offset 0 for anonymous memory (`show_map_vma` prints vm_pgoff only for
+   * a file). 0 for shared, device and file VMAs (their offsets are {@link offsetPages} / `pa`).
+   */
+  readonly pgoffDelta: number;
 }
 
 /** See {@link VmaValue.advice}. */
@@ -124,6 +136,8 @@ export function createVmaTree(): VmaTree<VmaValue> {
       const pages = l.endVpn - l.startVpn;
       if (l.value.kind === 'device' && r.value.pa !== l.value.pa + pages * 4096) return false;
       if (l.value.shm && r.value.offsetPages !== l.value.offsetPages + pages) return false;
+      // Linux is_mergeable_vma / can_vma_merge_after: contiguous vm_pgoff (anonymous memory too).
+      if (l.value.pgoffDelta !== r.value.pgoffDelta) return false;
       return true;
     },
     // The merged VMA takes the anon_vma of whichever side has one (Linux `dup_anon_vma`).
@@ -172,6 +186,7 @@ export function vmaWith(base: VmaValue, patch: Partial<VmaValue>): VmaValue {
     lock: patch.lock ?? base.lock,
     anonVmaId: patch.anonVmaId ?? base.anonVmaId,
     anonVmaForked: patch.anonVmaForked ?? base.anonVmaForked,
+    pgoffDelta: patch.pgoffDelta ?? base.pgoffDelta,
   };
 }
 
@@ -192,6 +207,7 @@ const ANON: VmaValue = {
   lock: 'none',
   anonVmaId: 0,
   anonVmaForked: false,
+  pgoffDelta: 0,
 };
 
 /**
@@ -221,6 +237,7 @@ export function anonVma(prot: number, name: string, opts: Partial<VmaValue> = {}
     lock: opts.lock ?? ANON.lock,
     anonVmaId: opts.anonVmaId ?? ANON.anonVmaId,
     anonVmaForked: opts.anonVmaForked ?? ANON.anonVmaForked,
+    pgoffDelta: opts.pgoffDelta ?? ANON.pgoffDelta,
   };
 }
 

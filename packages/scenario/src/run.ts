@@ -614,7 +614,9 @@ class Stepper implements ScenarioStepper {
         const st = k.memoryStats(p);
         return {
           status: 'ok',
-          outcome: `locked${step.onFault ? ' on fault' : ''}; VmLck ${(st.lockedPages * k.bounds.pageBytes) / 1024} kB, ${st.rssPages} pages resident`,
+          // "pages resident" is the PTE count of every other step (Process.residentPages), not
+          // RSS (memoryStats().rssPages, which leaves out the zero page).
+          outcome: `locked${step.onFault ? ' on fault' : ''}; VmLck ${(st.lockedPages * k.bounds.pageBytes) / 1024} kB, ${p.residentPages} pages resident`,
         };
       }
       case 'munlock': {
