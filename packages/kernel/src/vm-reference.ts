@@ -755,7 +755,8 @@ export class AddressSpaceModel {
   /**
    * mlock (`lock` true) / munlock with an aligned addr (Linux `apply_vma_lock_flags`): length 0 is
    * success; an unmapped first page is ENOMEM with nothing changed; a hole is ENOMEM with the
-   * pages before it changed. MAP_HUGETLB pages are never marked. mlock then faults the range in:
+   * pages before it changed (and merged) and nothing faulted in. MAP_HUGETLB pages are never marked.
+   * mlock then faults the range in:
    * a PROT_NONE page cannot be (ENOMEM). Contents never change.
    */
   mlock(addr: bigint, length: bigint, lock: boolean): SysResult<0> {
@@ -768,7 +769,13 @@ export class AddressSpaceModel {
     let changed = false;
     for (let v = s; v < e; v++) {
       const p = this.pages.get(v);
-      if (!p) return fail('ENOMEM', 'hole');
+      if (!p) {
+        // Linux apply_vma_lock_flags: the VMAs before the hole were changed by mlock_fixup, which
+        // merges them with their neighbours (vma_modify_flags) — then ENOMEM, and nothing is
+        // populated (do_mlock returns before __mm_populate).
+        if (changed) this.mergeAround(s, v);
+        return fail('ENOMEM', 'hole');
+      }
       if (p.huge) continue;
       if (lock && p.prot === PROT.NONE) protNone = true;
       if ((p.locked ?? false) !== lock) changed = true;

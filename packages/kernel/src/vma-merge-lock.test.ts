@@ -86,4 +86,35 @@ describe.each(fiveConfigs(32 * 2 ** 20))('VMAs differing only in mlock do not me
     sameAsModel();
     expect(audit(k).problems).toEqual([]);
   });
+
+  it('munlock across a hole: the VMAs before it are unlocked and merged, then ENOMEM; the model agrees', () => {
+    // Linux apply_vma_lock_flags: mlock_fixup (vma_modify_flags, which merges) runs for every VMA
+    // before the hole, then the call fails with ENOMEM. The model used to leave them unmerged.
+    const k = bootKernel({ arch: c.arch(), machine: c.machine(), strictTlb: true });
+    const p = k.createProcess();
+    const base = k.layout.heapBase + 0x1000_0000n;
+    const model = AddressSpaceModel.adopt(k.vmas(p), {
+      userEndVpn: Number(k.arch.description.userRange.end / PAGE),
+      heapBase: k.layout.heapBase,
+      brkLimit: k.layout.stackGuardLow,
+      mmapMinVpn: 16,
+      mmapTopVpn: undefined,
+      hugePages: 512,
+      brkGapPages: 1,
+      traits: { execOnly: false, noExecute: k.arch.description.capabilities.noExecute },
+    });
+    expect(k.mmap(p, base, 2 * 4096, RW, FIXED)).toMatchObject({ ok: true });
+    model.mmap(base, 2n * PAGE, RW, FIXED);
+    expect(k.mlock(p, base, 4096)).toEqual({ ok: true, value: 0 });
+    expect(model.mlock(base, PAGE, true)).toEqual({ ok: true, value: 0 });
+    expect(mapsFrom(k, p, base)).toEqual(['0-1 rw-p', '1-2 rw-p']);
+    // Pages 0–1 mapped, page 2 a hole.
+    expect(k.munlock(p, base, 3 * 4096)).toMatchObject({ ok: false, errno: 'ENOMEM' });
+    expect(model.mlock(base, 3n * PAGE, false)).toMatchObject({ ok: false, errno: 'ENOMEM' });
+    expect(mapsFrom(k, p, base)).toEqual(['0-2 rw-p']);
+    expect(k.vmas(p).map((v) => [v.start, v.end, v.prot])).toEqual(
+      model.vmaList().map((v) => [v.start, v.end, v.prot]),
+    );
+    expect(audit(k).problems).toEqual([]);
+  });
 });
