@@ -478,6 +478,8 @@ function residency(
   base: number,
 ): void {
   const v = vma.value;
+  // A device (VM_PFNMAP) mapping: Linux's walk_page_test treats the whole VMA as a hole, and
+  // mincore_unmapped_range asks the device file's page cache, which holds nothing: 0.
   if (v.kind === 'device') return;
   if (v.shm) {
     for (let vpn = from; vpn < to; vpn++)
