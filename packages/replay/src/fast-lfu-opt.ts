@@ -195,6 +195,46 @@ export class OptReplayer implements RunReplayer {
     this.due = new Float64Array(distinct);
   }
 
+  /**
+   * Puts page `id` with next use `d` at heap index `k` of a heap of `size` and moves it to its
+   * place: up (`up`: a new leaf, or a hit whose next use is later) or down (the root's
+   * replacement). Ties between pages never used again: the smaller id is nearer the root.
+   */
+  private place(size: number, k: number, id: number, d: number, up: boolean): void {
+    const { heap, slot, due } = this;
+    if (up) {
+      while (k > 0) {
+        const parent = (k - 1) >> 1;
+        const pid = heap[parent]!;
+        if (due[pid]! > d || (due[pid] === d && pid < id)) break;
+        heap[k] = pid;
+        slot[pid] = k;
+        k = parent;
+      }
+    } else {
+      for (;;) {
+        const l = 2 * k + 1;
+        if (l >= size) break;
+        let c = l;
+        let cd = due[heap[l]!]!;
+        if (l + 1 < size) {
+          const rd = due[heap[l + 1]!]!;
+          if (rd > cd) {
+            c = l + 1;
+            cd = rd;
+          }
+        }
+        if (cd <= d) break;
+        const cid = heap[c]!;
+        heap[k] = cid;
+        slot[cid] = k;
+        k = c;
+      }
+    }
+    heap[k] = id;
+    slot[id] = k;
+  }
+
   run(ids: Int32Array, start: number, end: number): number {
     const slot = this.slot;
     const heap = this.heap;
@@ -231,39 +271,7 @@ export class OptReplayer implements RunReplayer {
         k = 0;
         up = false;
       }
-      if (up) {
-        while (k > 0) {
-          const parent = (k - 1) >> 1;
-          const pid = heap[parent]!;
-          if (due[pid]! > d || (due[pid] === d && pid < id)) break;
-          heap[k] = pid;
-          slot[pid] = k;
-          k = parent;
-        }
-        heap[k] = id;
-        slot[id] = k;
-        continue;
-      }
-      for (;;) {
-        const l = 2 * k + 1;
-        if (l >= size) break;
-        let c = l;
-        let cd = due[heap[l]!]!;
-        if (l + 1 < size) {
-          const rd = due[heap[l + 1]!]!;
-          if (rd > cd) {
-            c = l + 1;
-            cd = rd;
-          }
-        }
-        if (cd <= d) break;
-        const cid = heap[c]!;
-        heap[k] = cid;
-        slot[cid] = k;
-        k = c;
-      }
-      heap[k] = id;
-      slot[id] = k;
+      this.place(size, k, id, d, up);
     }
     this.size = size;
     this.t = t;
@@ -312,39 +320,7 @@ export class OptReplayer implements RunReplayer {
         k = 0;
         up = false;
       }
-      if (up) {
-        while (k > 0) {
-          const parent = (k - 1) >> 1;
-          const pid = heap[parent]!;
-          if (due[pid]! > d || (due[pid] === d && pid < id)) break;
-          heap[k] = pid;
-          slot[pid] = k;
-          k = parent;
-        }
-        heap[k] = id;
-        slot[id] = k;
-        continue;
-      }
-      for (;;) {
-        const l = 2 * k + 1;
-        if (l >= size) break;
-        let c = l;
-        let cd = due[heap[l]!]!;
-        if (l + 1 < size) {
-          const rd = due[heap[l + 1]!]!;
-          if (rd > cd) {
-            c = l + 1;
-            cd = rd;
-          }
-        }
-        if (cd <= d) break;
-        const cid = heap[c]!;
-        heap[k] = cid;
-        slot[cid] = k;
-        k = c;
-      }
-      heap[k] = id;
-      slot[id] = k;
+      this.place(size, k, id, d, up);
     }
     this.size = size;
     return misses;
