@@ -34,7 +34,8 @@ function mapsFrom(k: Kernel, p: Process, base: bigint): string[] {
 }
 
 describe.each(fiveConfigs(32 * 2 ** 20))('VMAs differing only in mlock do not merge: $name', (c) => {
-  it('mmap next to a locked VMA, mlock2 ONFAULT next to mlock, munlock merging back; the model agrees', () => {
+  /** A strict kernel with one process, a base address for the test's mappings and the process's model. */
+  function world() {
     const k = bootKernel({ arch: c.arch(), machine: c.machine(), strictTlb: true });
     const p = k.createProcess();
     const base = k.layout.heapBase + 0x1000_0000n;
@@ -48,6 +49,11 @@ describe.each(fiveConfigs(32 * 2 ** 20))('VMAs differing only in mlock do not me
       brkGapPages: 1,
       traits: { execOnly: false, noExecute: k.arch.description.capabilities.noExecute },
     });
+    return { k, p, base, model };
+  }
+
+  it('mmap next to a locked VMA, mlock2 ONFAULT next to mlock, munlock merging back; the model agrees', () => {
+    const { k, p, base, model } = world();
     /** mlock (`lock`) or munlock of `pages` pages from page `at`, on the kernel and the model. */
     const both = (at: bigint, pages: bigint, lock: boolean) => {
       const a = base + at * PAGE;
@@ -90,19 +96,7 @@ describe.each(fiveConfigs(32 * 2 ** 20))('VMAs differing only in mlock do not me
   it('munlock across a hole: the VMAs before it are unlocked and merged, then ENOMEM; the model agrees', () => {
     // Linux apply_vma_lock_flags: mlock_fixup (vma_modify_flags, which merges) runs for every VMA
     // before the hole, then the call fails with ENOMEM. The model used to leave them unmerged.
-    const k = bootKernel({ arch: c.arch(), machine: c.machine(), strictTlb: true });
-    const p = k.createProcess();
-    const base = k.layout.heapBase + 0x1000_0000n;
-    const model = AddressSpaceModel.adopt(k.vmas(p), {
-      userEndVpn: Number(k.arch.description.userRange.end / PAGE),
-      heapBase: k.layout.heapBase,
-      brkLimit: k.layout.stackGuardLow,
-      mmapMinVpn: 16,
-      mmapTopVpn: undefined,
-      hugePages: 512,
-      brkGapPages: 1,
-      traits: { execOnly: false, noExecute: k.arch.description.capabilities.noExecute },
-    });
+    const { k, p, base, model } = world();
     expect(k.mmap(p, base, 2 * 4096, RW, FIXED)).toMatchObject({ ok: true });
     model.mmap(base, 2n * PAGE, RW, FIXED);
     expect(k.mlock(p, base, 4096)).toEqual({ ok: true, value: 0 });
