@@ -254,6 +254,8 @@ export class PhysicalMemory {
   private hitEnd = 0;
   private readonly slabBytes: Uint8Array[] = [];
   private readonly slabWords: Uint32Array[] = [];
+  /** Per slab, a byte per slot: bit h set while readPairInFrame's memo h names the slot. */
+  private readonly slabMemos: Uint8Array[] = [];
   /** The slabs' buffers (a view over one is made with `new`, not through the `buffer` getter, a host call). */
   private readonly slabBuffers: ArrayBuffer[] = [];
   /** Per slot, its 4096 bytes as a view, made the first time the slot is copied from (copyFrame). */
@@ -465,7 +467,10 @@ export class PhysicalMemory {
    */
   private release(chunk: Int32Array, i: number, slot: number): void {
     chunk[i] = UNTOUCHED;
-    this.releases++; // readPairInFrame's memos may name this frame: all end
+    // readPairInFrame's memos that name this slot end (one load when none does: exit releases
+    // every frame of a process; an epoch for all memos ended them on every allocation too).
+    const marks = this.slabMemos[slot >>> SLAB_SHIFT]!;
+    if (marks[slot & (SLAB_FRAMES - 1)] !== 0) this.forgetMemos(slot);
     this.freeSlots.push(slot);
     this.touched--;
   }
@@ -641,6 +646,7 @@ export class PhysicalMemory {
       this.slabBuffers.push(buf);
       this.slabBytes.push(new Uint8Array(buf));
       this.slabWords.push(new Uint32Array(buf));
+      this.slabMemos.push(new Uint8Array(SLAB_FRAMES));
       for (let i = 0; i < SLAB_FRAMES; i++) this.slotViews.push(undefined);
     }
     this.slotCount++;
@@ -736,13 +742,23 @@ export class PhysicalMemory {
   /** High 32 bits of the value read by the last {@link readPair}. */
   pairHi = 0;
 
-  // readPairInFrame's memos, one per hint: a frame, its slab's words and its first word, valid
-  // while no frame has been released since (`releases`, bumped by release()).
+  // readPairInFrame's memos, one per hint: a frame, its slot, its slab's words and its first
+  // word, valid while the frame keeps its slot (release() ends the memos naming the slot it
+  // recycles: slabMemos marks them, bit h per memo h).
   private readonly memoPfn = new Float64Array(8).fill(-1);
-  private readonly memoEpoch = new Float64Array(8).fill(-1);
+  private readonly memoSlot = new Int32Array(8).fill(-1);
   private readonly memoBase = new Int32Array(8);
   private readonly memoWords: Uint32Array[] = new Array<Uint32Array>(8).fill(new Uint32Array(0));
-  private releases = 0;
+
+  /** Ends every memo naming `slot` (release() saw its mark). */
+  private forgetMemos(slot: number): void {
+    for (let h = 0; h < 8; h++) {
+      if (this.memoSlot[h] !== slot) continue;
+      this.memoPfn[h] = -1;
+      this.memoSlot[h] = -1;
+    }
+    this.slabMemos[slot >>> SLAB_SHIFT]![slot & (SLAB_FRAMES - 1)] = 0;
+  }
 
   /**
    * The word index of `byteOffset` in frame `pfn` when memo `h` (`hint & 7`, or -1) names that
@@ -751,7 +767,6 @@ export class PhysicalMemory {
   private memoIndex(pfn: number, byteOffset: number, hint: number, h: number, align = 0xff8): number {
     if (
       pfn === this.memoPfn[h] &&
-      this.memoEpoch[h] === this.releases &&
       typeof byteOffset === 'number' &&
       (byteOffset & align) === byteOffset &&
       h === hint
@@ -772,8 +787,11 @@ export class PhysicalMemory {
         const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
         if (slot >= 0) {
           const base = (slot & (SLAB_FRAMES - 1)) << 10;
+          const old = this.memoSlot[h]!;
+          if (old >= 0) this.slabMemos[old >>> SLAB_SHIFT]![old & (SLAB_FRAMES - 1)]! &= ~(1 << h);
+          this.slabMemos[slot >>> SLAB_SHIFT]![slot & (SLAB_FRAMES - 1)]! |= 1 << h;
           this.memoPfn[h] = pfn;
-          this.memoEpoch[h] = this.releases;
+          this.memoSlot[h] = slot;
           this.memoWords[h] = this.slabWords[slot >>> SLAB_SHIFT]!;
           this.memoBase[h] = base;
           return base;
@@ -790,8 +808,10 @@ export class PhysicalMemory {
    * `hint` (0–7, default 0) names a one-frame memo: a walker passes the table level, so the four
    * or five tables of one walk each keep their frame's backing words and the next walk through
    * the same tables skips the index look-up (two walks per copy-on-write fault, through the same
-   * tables). A memo lasts until any frame loses its backing store ({@link discardFrame} and the
-   * paths that release a frame); writes go to the same words, so a memo never reads stale data.
+   * tables). A memo lasts until its frame loses its backing store ({@link discardFrame} and the
+   * paths that release a frame; other frames' releases leave it, so a fault that allocates a page
+   * between its two walks keeps the tables' memos); writes go to the same words, so a memo never
+   * reads stale data.
    *
    * Validation on the fast path: `(byteOffset & 0xff8) === byteOffset` and `Math.floor(pfn) === pfn`;
    * anything else is checked fully on the slow path.

@@ -585,6 +585,7 @@ const CLASSES: Record<
       'takeSlot',
       'memoIndex',
       'memoFill',
+      'forgetMemos',
       'busError',
       'device',
       'slowRead',
