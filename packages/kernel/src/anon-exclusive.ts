@@ -115,6 +115,11 @@ export class AnonExclusive {
     }
   }
 
+  /** @internal {@link set} for the pool frame at frame-table index `i` (the copy a COW fault just allocated). */
+  setAt(i: number): void {
+    this.flags[i] = this.flags[i]! | PG_ANON_EXCLUSIVE;
+  }
+
   /** Clears the flag of the `pages` frames from `pa`. */
   clear(pa: number, pages = 1): void {
     const { allocator, flags } = this;

@@ -252,19 +252,21 @@ export function breakCowAt(
   // The old frame's table index, used for every test and update below (-1: not a pool frame).
   const oi = zero ? -1 : allocator.frameIndex(old);
   if (oi >= 0 && k.swap.frameType[oi]! >= 0) freeSwapForReuse(k, old);
-  if (oi >= 0 && space.exclusive(old, 1)) return breakCowSlow(k, space, vpn, vma); // reuse
+  // The frame's references (page-table entries and the swap cache's); one alone: reuse.
+  const refs = oi >= 0 ? allocator.userRefsAt(oi) : 0;
+  if (refs === 1) return breakCowSlow(k, space, vpn, vma); // reuse (AddressSpace.exclusive)
   const pa = allocator.alloc('user', space.pid);
   if (pa === 0) return undefined;
+  const ni = allocator.lastIndex; // the frame alloc() just returned
   // The bookkeeping, the break-before-make, then the copy; the old frame's reference is dropped
   // only after the copy has read it.
-  const shared = oi >= 0 && allocator.userRefsAt(oi) > 0;
+  const shared = refs > 0;
   if (shared) {
     // folio_remove_rmap_pte → munlock_vma_folio: an mlocked page is checked again (unevictable.ts).
     if (k.reclaimer.unevictable.active) k.reclaimer.unevictable.unmapped(oi, old);
-    rmap.removeAt(oi, space, vpn);
-  }
-  rmap.addAt(allocator.lastIndex, space, vpn); // the frame alloc() just returned
-  k.anonExclusive.set(pa); // wp_page_copy: a new anon-exclusive page (anon-exclusive.ts)
+    rmap.relinkAt(oi, ni, space, vpn); // the page's entry moves to the copy
+  } else rmap.addAt(ni, space, vpn);
+  k.anonExclusive.setAt(ni); // wp_page_copy: a new anon-exclusive page (anon-exclusive.ts)
   // Break-before-make (arch-facts A11; Linux ptep_clear_flush then set_pte_at): an invalid
   // descriptor is all zeros in every format; invalidate; make "template | PA".
   if (wide) {

@@ -842,8 +842,8 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     'userRefsAt',
     'unrefAt',
   ],
-  // addAt, addBatch, removeAt: @internal unchecked fast paths of add/remove (the fault and fork
-  // paths hold valid indices); idOf, knownId, dropEntries: the private owner-id registry.
+  // addAt, addBatch, removeAt, relinkAt: @internal unchecked fast paths of add/remove (the fault
+  // and fork paths hold valid indices); idOf, knownId, dropEntries: the private owner-id registry.
   ReverseMap: [
     'constructor',
     'find',
@@ -852,6 +852,7 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     'addAt',
     'addBatch',
     'removeAt',
+    'relinkAt',
     'unlink',
     'idOf',
     'knownId',

@@ -46,6 +46,40 @@ describe('reverse map', () => {
     expect(m.size).toBe(2);
   });
 
+  it('relinkAt moves one entry from a frame to another (the COW copy), as removeAt then addAt would', () => {
+    const m = new ReverseMap<Space>(FRAMES, indexOf, 2);
+    const a = { name: 'a' };
+    const b = { name: 'b' };
+    m.add(PAGE, b, 7); // the parent
+    m.add(PAGE, a, 7); // the child
+    m.add(PAGE, a, 8); // the child again, another page of the same frame: the chain is a@8, a@7, b@7
+    m.add(3 * PAGE, a, 1);
+    m.relinkAt(1, 2, a, 7); // neither the head nor the tail of frame 1's chain
+    expect(mapOf(m, 1)).toEqual(['a@8', 'b@7']);
+    expect(mapOf(m, 2)).toEqual(['a@7']);
+    m.relinkAt(1, 3, a, 8); // the head, onto a frame with an entry already
+    expect(mapOf(m, 1)).toEqual(['b@7']);
+    expect(mapOf(m, 3)).toEqual(['a@1', 'a@8']);
+    expect(m.size).toBe(4); // nothing added or lost
+    // No entry to move (another space, another page): the entry is added to the target.
+    const c = { name: 'c' };
+    m.relinkAt(1, 4, c, 7);
+    m.relinkAt(1, 4, b, 9);
+    expect(mapOf(m, 1)).toEqual(['b@7']);
+    expect(mapOf(m, 4)).toEqual(['b@9', 'c@7']);
+    expect(m.size).toBe(6);
+    // Owner ids are still counted right: removing every entry of a forgets it.
+    for (const [f, vpn] of [
+      [2, 7],
+      [3, 1],
+      [3, 8],
+    ] as const)
+      expect(m.remove(f * PAGE, a, vpn)).toBe(true);
+    m.add(5 * PAGE, { name: 'd' }, 1); // takes a's id, which must not match a's old entries
+    expect(m.has(3 * PAGE, a, 8)).toBe(false);
+    expect(m.size).toBe(4);
+  });
+
   it('addBatch adds what the same addAt calls add (indices of -1 skipped), growing the pool as needed', () => {
     const one = new ReverseMap<Space>(FRAMES, indexOf, 2);
     const batch = new ReverseMap<Space>(FRAMES, indexOf, 2);

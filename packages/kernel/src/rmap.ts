@@ -222,6 +222,27 @@ export class ReverseMap<S> {
     return false;
   }
 
+  /**
+   * @internal A copy-on-write break's move of the entry (`space`, `vpn`) from frame-table index
+   * `from` (the shared page) to index `to` (its copy): the node is relinked onto `to`'s chain, so
+   * nothing is freed, taken or counted again. Adds the entry to `to` when `from` had none.
+   */
+  relinkAt(from: number, to: number, space: S, vpn: number): void {
+    const id = this.knownId(space);
+    let prev = NONE;
+    if (id !== 0) {
+      for (let n = this.head[from]!; n !== NONE; prev = n, n = this.next[n]!) {
+        if (this.owner[n] !== id || this.vpns[n] !== vpn) continue;
+        if (prev === NONE) this.head[from] = this.next[n]!;
+        else this.next[prev] = this.next[n]!;
+        this.next[n] = this.head[to]!;
+        this.head[to] = n;
+        return;
+      }
+    }
+    this.addAt(to, space, vpn);
+  }
+
   /** Moves the entry of frame `pa` in `space` from page `from` to page `to` (mremap); false when there was none. */
   move(pa: number, space: S, from: number, to: number): boolean {
     const f = this.find(pa);
