@@ -189,6 +189,26 @@ describe('PhysicalMemory fast paths refuse what the general path refuses', () =>
     fills.mockRestore();
   });
 
+  it('memos: slots with the same low bits (1024 apart) are told apart at release', () => {
+    const m = new PhysicalMemory({ ram: [{ name: 'ram', start: BASE, end: BASE + 2048 * P }] });
+    // Slots are handed out in touch order: frame i gets slot i, so frames 0 and 1024 share the
+    // memo hash's entry.
+    for (let i = 0; i <= 1024; i++) m.write32(BASE + i * P, i + 1);
+    const a = BASE / P;
+    const b = a + 1024;
+    const fills = vi.spyOn(m as unknown as { memoFill: () => number }, 'memoFill');
+    expect(m.readPairInFrame(a, 0, 1)).toBe(1);
+    expect(m.readPairInFrame(b, 0, 2)).toBe(1025);
+    m.discardFrame(b); // memo 2 ends; memo 1 (same hash entry) stays
+    expect(m.readPairInFrame(a, 0, 1)).toBe(1);
+    expect(fills).toHaveBeenCalledTimes(2);
+    m.discardFrame(a); // …and still ends when its own frame goes
+    m.write32(BASE + 2000 * P, 0xdead); // takes a's slot
+    expect(m.readPairInFrame(a, 0, 1)).toBe(0);
+    expect(m.readPairInFrame(b, 0, 2)).toBe(0);
+    fills.mockRestore();
+  });
+
   it('read32InFrame: every 4-byte offset through the memo of its hint; bad arguments refused on both paths', () => {
     const m = twoRanges();
     const pfn = BASE / P;

@@ -92,6 +92,8 @@ const CHUNK_FRAMES = 1 << CHUNK_SHIFT;
 const MID_FRAMES = 2 ** 20; // 1024 chunks = 4 GiB of physical space per mid node
 const SLAB_SHIFT = 8; // 256 frames = 1 MiB per slab
 const SLAB_FRAMES = 1 << SLAB_SHIFT;
+/** Low bits of a slot that index `PhysicalMemory.memoHash` (1 KiB). */
+const MEMO_HASH_MASK = 1023;
 const SLAB_BYTES = SLAB_FRAMES * PAGE_SIZE;
 /** A frame of zeros: the source that zeroes a recycled slot (a typed-array copy, no host call). */
 const ZERO_FRAME = new Uint8Array(PAGE_SIZE);
@@ -254,8 +256,6 @@ export class PhysicalMemory {
   private hitEnd = 0;
   private readonly slabBytes: Uint8Array[] = [];
   private readonly slabWords: Uint32Array[] = [];
-  /** Per slab, a byte per slot: bit h set while readPairInFrame's memo h names the slot. */
-  private readonly slabMemos: Uint8Array[] = [];
   /** The slabs' buffers (a view over one is made with `new`, not through the `buffer` getter, a host call). */
   private readonly slabBuffers: ArrayBuffer[] = [];
   /** Per slot, its 4096 bytes as a view, made the first time the slot is copied from (copyFrame). */
@@ -469,8 +469,7 @@ export class PhysicalMemory {
     chunk[i] = UNTOUCHED;
     // readPairInFrame's memos that name this slot end (one load when none does: exit releases
     // every frame of a process; an epoch for all memos ended them on every allocation too).
-    const marks = this.slabMemos[slot >>> SLAB_SHIFT]!;
-    if (marks[slot & (SLAB_FRAMES - 1)] !== 0) this.forgetMemos(slot);
+    if (this.memoHash[slot & MEMO_HASH_MASK] !== 0) this.forgetMemos(slot);
     this.freeSlots.push(slot);
     this.touched--;
   }
@@ -646,7 +645,6 @@ export class PhysicalMemory {
       this.slabBuffers.push(buf);
       this.slabBytes.push(new Uint8Array(buf));
       this.slabWords.push(new Uint32Array(buf));
-      this.slabMemos.push(new Uint8Array(SLAB_FRAMES));
       for (let i = 0; i < SLAB_FRAMES; i++) this.slotViews.push(undefined);
     }
     this.slotCount++;
@@ -744,20 +742,27 @@ export class PhysicalMemory {
 
   // readPairInFrame's memos, one per hint: a frame, its slot, its slab's words and its first
   // word, valid while the frame keeps its slot (release() ends the memos naming the slot it
-  // recycles: slabMemos marks them, bit h per memo h).
+  // recycles, found through memoHash).
   private readonly memoPfn = new Float64Array(8).fill(-1);
   private readonly memoSlot = new Int32Array(8).fill(-1);
+  /**
+   * Bit h of `memoHash[slot & MEMO_HASH_MASK]` is set while memo h names a slot with those low
+   * bits: a release looks at one byte of a small, cache-resident table (exit releases every frame of
+   * a process), and a memo fill (every walk through a table not named yet, e.g. random walks) writes
+   * two of them, never a line of its own per slot.
+   */
+  private readonly memoHash = new Uint8Array(MEMO_HASH_MASK + 1);
   private readonly memoBase = new Int32Array(8);
   private readonly memoWords: Uint32Array[] = new Array<Uint32Array>(8).fill(new Uint32Array(0));
 
   /** Ends every memo naming `slot` (release() saw its mark). */
   private forgetMemos(slot: number): void {
     for (let h = 0; h < 8; h++) {
-      if (this.memoSlot[h] !== slot) continue;
+      if (this.memoSlot[h] !== slot) continue; // another slot with the same low bits keeps its memo
       this.memoPfn[h] = -1;
       this.memoSlot[h] = -1;
+      this.memoHash[slot & MEMO_HASH_MASK]! &= ~(1 << h);
     }
-    this.slabMemos[slot >>> SLAB_SHIFT]![slot & (SLAB_FRAMES - 1)] = 0;
   }
 
   /**
@@ -788,8 +793,8 @@ export class PhysicalMemory {
         if (slot >= 0) {
           const base = (slot & (SLAB_FRAMES - 1)) << 10;
           const old = this.memoSlot[h]!;
-          if (old >= 0) this.slabMemos[old >>> SLAB_SHIFT]![old & (SLAB_FRAMES - 1)]! &= ~(1 << h);
-          this.slabMemos[slot >>> SLAB_SHIFT]![slot & (SLAB_FRAMES - 1)]! |= 1 << h;
+          if (old >= 0) this.memoHash[old & MEMO_HASH_MASK]! &= ~(1 << h);
+          this.memoHash[slot & MEMO_HASH_MASK]! |= 1 << h;
           this.memoPfn[h] = pfn;
           this.memoSlot[h] = slot;
           this.memoWords[h] = this.slabWords[slot >>> SLAB_SHIFT]!;
