@@ -128,6 +128,15 @@ export class AddressSpace {
     };
   }
 
+  /**
+   * RSS in pages, as Linux's `get_mm_rss` counts it: the 4 KiB pages its leaves map to USER frames
+   * (the zero page and device memory left out). O(1): this space's reverse-map entries, which
+   * `audit()` proves are exactly those pages.
+   */
+  get rssPages(): number {
+    return this.k.rmap.entriesOf(this);
+  }
+
   /** The frame source for this space's tables. */
   get tableSource(): FrameSource {
     return this.source;
