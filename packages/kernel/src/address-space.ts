@@ -9,7 +9,8 @@
  * new one and swaps it in.
  *
  * Invariants (proved by `audit()`): `residentPages` is the number of pages its leaves map;
- * `tablePages` the number of its table frames (root included); every present leaf lies inside
+ * `rssPages` (its reverse-map entries) the number of those that map USER frames; `tablePages` the
+ * number of its table frames (root included); every present leaf lies inside
  * one VMA and grants no more than the VMA allows; a failed operation changes nothing.
  *
  * ```
