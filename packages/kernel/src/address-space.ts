@@ -9,7 +9,8 @@
  * new one and swaps it in.
  *
  * Invariants (proved by `audit()`): `residentPages` is the number of pages its leaves map;
- * `tablePages` the number of its table frames (root included); every present leaf lies inside
+ * `rssPages` (its reverse-map entries) the number of those that map USER frames; `tablePages` the
+ * number of its table frames (root included); every present leaf lies inside
  * one VMA and grants no more than the VMA allows; a failed operation changes nothing.
  *
  * ```
@@ -126,6 +127,15 @@ export class AddressSpace {
         this.tablePages--;
       },
     };
+  }
+
+  /**
+   * RSS in pages, as Linux's `get_mm_rss` counts it: the 4 KiB pages its leaves map to USER frames
+   * (the zero page and device memory left out). O(1): this space's reverse-map entries, which
+   * `audit()` proves are exactly those pages.
+   */
+  get rssPages(): number {
+    return this.k.rmap.entriesOf(this);
   }
 
   /** The frame source for this space's tables. */

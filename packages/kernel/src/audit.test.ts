@@ -366,6 +366,29 @@ describe.each(configs)('audit() checks fire: $name', (cfg) => {
       expect(audit(w.k).problems).toEqual([`process ${w.p.pid} counts 2 resident pages, tables map 1`]);
     });
 
+    it('the O(1) RSS (the reverse map’s per-space count) disagrees with the tables', () => {
+      const w = world(cfg);
+      const f = w.k.fork(w.p); // two spaces with entries: the corruption must name the right pid
+      if (!f.ok) throw new Error('fork');
+      expect(audit(w.k).problems).toEqual([]);
+      // Behind the kernel's back: the count alone, no chain changes (a private field, reached by a cast).
+      const rmap = w.k.rmap as unknown as { ids: Map<unknown, number>; idEntries: number[] };
+      const id = rmap.ids.get(f.process.space)!;
+      expect(f.process.rssPages).toBe(1);
+      rmap.idEntries[id]! += 2;
+      expect(f.process.rssPages).toBe(3);
+      expect(w.k.memoryStats(f.process).rssPages).toBe(3); // memoryStats reads the same count
+      expect(audit(w.k).problems).toEqual([
+        `process ${f.process.pid} counts 3 RSS pages, tables map 1 pages of user frames`,
+      ]);
+      rmap.idEntries[id] = 0;
+      expect(audit(w.k).problems).toEqual([
+        `process ${f.process.pid} counts 0 RSS pages, tables map 1 pages of user frames`,
+      ]);
+      rmap.idEntries[id] = 1;
+      expect(audit(w.k).problems).toEqual([]);
+    });
+
     it('table counter disagrees with the tables', () => {
       const w = world(cfg);
       const n = w.p.tablePages;
@@ -502,6 +525,8 @@ describe.each(configs)('audit() copy-on-write checks fire: $name', (cfg) => {
     w.k.rmap.remove(w.pa, w.child.space, w.vpn);
     expect(audit(w.k).problems).toEqual([
       `pid ${w.child.pid}: ${hex(w.va, 16)} maps frame ${hex(w.pa)} but the reverse map does not list it`,
+      // The O(1) RSS is the reverse map's count, so it is one short too.
+      `process ${w.child.pid} counts 0 RSS pages, tables map 1 pages of user frames`,
     ]);
   });
 
@@ -509,12 +534,14 @@ describe.each(configs)('audit() copy-on-write checks fire: $name', (cfg) => {
     const w = forked();
     w.k.rmap.add(w.pa, w.p.space, w.vpn + 5);
     expect(audit(w.k).problems).toEqual([
+      `process ${w.p.pid} counts 2 RSS pages, tables map 1 pages of user frames`, // one entry too many
       `reverse map: frame ${hex(w.pa)} lists pid ${w.p.pid} ${hex(vaOf(w.vpn + 5), 16)}, which maps nothing`,
     ]);
     w.k.rmap.remove(w.pa, w.p.space, w.vpn + 5);
     const other = w.k.allocator.alloc('user', w.p.pid);
     w.k.rmap.add(other, w.p.space, w.vpn);
     expect(audit(w.k).problems).toEqual([
+      `process ${w.p.pid} counts 2 RSS pages, tables map 1 pages of user frames`,
       `reverse map: frame ${hex(other)} lists pid ${w.p.pid} ${hex(w.va, 16)}, which maps ${hex(w.pa)}`,
       `user frame ${hex(other)} has refcount 1 but 0 mapping(s): leaked`,
     ]);
@@ -535,7 +562,10 @@ describe.each(configs)('audit() copy-on-write checks fire: $name', (cfg) => {
     const w = forked();
     const t = leafTable(w);
     w.k.rmap.add(t, w.p.space, w.vpn + 9);
-    expect(audit(w.k).problems).toEqual([`page-table frame ${hex(t)} has 1 reverse-map entries`]);
+    expect(audit(w.k).problems).toEqual([
+      `process ${w.p.pid} counts 2 RSS pages, tables map 1 pages of user frames`, // one entry too many
+      `page-table frame ${hex(t)} has 1 reverse-map entries`,
+    ]);
   });
 
   it('a refcount that the fork did not raise (refcount ≠ PTEs + shared-object holds)', () => {
@@ -574,6 +604,7 @@ describe.each(configs)('audit() copy-on-write checks fire: $name', (cfg) => {
     const z = w.k.zeroPage;
     w.k.rmap.add(z, w.p.space, w.vpn + 3);
     expect(audit(w.k).problems).toEqual([
+      `process ${w.p.pid} counts 2 RSS pages, tables map 1 pages of user frames`, // one entry too many
       `reserved frame ${hex(z)} has 1 reverse-map entries`,
       `zero page ${hex(z)} has reverse-map entries`,
     ]);

@@ -18,7 +18,8 @@
  *
  * 5. the reverse map is the page tables read backwards: every page a leaf maps to a USER frame
  *    has exactly its entry (space, page) on that frame, and every entry is such a leaf of a live
- *    process's current space (so refcount = PTEs + shared-object holds = entries + holds);
+ *    process's current space (so refcount = PTEs + shared-object holds = entries + holds); each
+ *    live process's count of entries (its O(1) RSS, `Process.rssPages`) equals those pages;
  * 6. no private frame with more than one reference is mapped user-writable (a copy-on-write
  *    page must fault on its first write);
  * 7. the shared zero page is reserved, reads as zeros, has no reverse-map entries and is never
@@ -137,6 +138,7 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
     if (proc.root === 0) {
       if (proc.residentPages !== 0 || proc.tablePages !== 0)
         problems.push(`process ${proc.pid} has no root but counts pages`);
+      auditRss(proc, 0, problems);
       continue;
     }
     const tables = editor.tableFrames({ root: proc.root, startVpn: uStart, endVpn: uEnd });
@@ -147,6 +149,7 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
       );
     auditAnonVmas(proc, anonVmaOwner, problems);
     let leaves = 0;
+    let userPages = 0; // pages of leaves mapping USER frames outside device VMAs (rssOf's count)
     const space = proc.space;
     editor.forEachLeaf({ root: proc.root, startVpn: uStart, endVpn: uEnd }, (leaf) => {
       const va = vaOf(leaf.vpn);
@@ -167,6 +170,7 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
           const state = alloc.stateOf(pa);
           if (state !== undefined) userRefs.set(pa, (userRefs.get(pa) ?? 0) + 1);
           if (state !== FrameState.USER) continue;
+          userPages++;
           // Invariant 5, forwards: this page's entry is in the reverse map.
           if (!rmap.has(pa, space, leaf.vpn + i))
             problems.push(
@@ -210,6 +214,7 @@ export function audit(kernel: Kernel, options: AuditOptions = {}): AuditReport {
     });
     if (leaves !== proc.residentPages)
       problems.push(`process ${proc.pid} counts ${proc.residentPages} resident pages, tables map ${leaves}`);
+    auditRss(proc, userPages, problems);
   }
 
   // Each page of a shared object holds one reference of its own (see SharedObject).
@@ -488,6 +493,19 @@ function stateName(s: number | undefined): string {
   return s === undefined
     ? 'unmanaged'
     : (['free', 'reserved', 'page-table', 'user', 'kernel'][s] ?? `state ${s}`);
+}
+
+/**
+ * Invariant 5's count: the O(1) RSS (`Process.rssPages`, the reverse map's entries of the space)
+ * equals `userPages`, the 4 KiB pages of its leaves that map USER frames outside device VMAs
+ * (what `rssOf` walks for: Linux `get_mm_rss`).
+ */
+function auditRss(proc: Process, userPages: number, problems: string[]): void {
+  const rss = proc.rssPages;
+  if (rss !== userPages)
+    problems.push(
+      `process ${proc.pid} counts ${rss} RSS pages, tables map ${userPages} pages of user frames`,
+    );
 }
 
 /** Invariant 11's per-VMA part: anon_vma identifiers (see anon-vma.ts). */

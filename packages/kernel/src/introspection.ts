@@ -7,7 +7,6 @@
 import { type AddressInput, hex } from '@mmkit/core';
 import type { KernelContext } from './context.js';
 import { lockedPages } from './mlock.js';
-import { rssOf } from './oom-kill.js';
 import type { Process } from './process.js';
 import { checkedAddress, invalidArgument } from './syscalls.js';
 
@@ -68,13 +67,14 @@ export interface MemoryStats {
  * the PTE of the shared zero page or of device memory never increments (`vm_normal_page` is NULL
  * for a special PTE: no rss counter in `do_anonymous_page`'s zero-page path, `remap_pfn_range`,
  * `copy_present_pte`) — the same count as the OOM killer's badness (oom-kill.ts `rssOf`), not
- * the pages the page tables map (`residentPages`).
+ * the pages the page tables map (`residentPages`). O(1): `Process.rssPages`, the reverse map's
+ * count of the space's entries (`rssOf`'s walk of every leaf is left to the OOM report, which
+ * needs the anon/file/shmem split).
  */
 export function memoryStats(k: KernelContext, proc: Process): MemoryStats {
   const s = proc.space;
-  const rss = rssOf(k, s);
   return {
-    rssPages: rss.anon + rss.file + rss.shmem,
+    rssPages: proc.rssPages,
     vszBytes: BigInt(s.vmas.mappedPages) * BigInt(k.bounds.pageBytes),
     pageTablePages: s.tablePages,
     lockedPages: lockedPages(s),

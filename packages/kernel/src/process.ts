@@ -109,10 +109,23 @@ export class Process {
   }
   /**
    * User pages currently mapped: every present leaf's pages, the shared zero page and device
-   * memory included (RSS, which leaves those out, is `Kernel.memoryStats(proc).rssPages`).
+   * memory included (RSS, which leaves those out, is {@link rssPages}).
    */
   get residentPages(): number {
     return this.space.residentPages;
+  }
+  /**
+   * Resident set size in pages, as Linux's `get_mm_rss` counts it (`VmRSS` of /proc/PID/status,
+   * statm's resident): MM_ANONPAGES + MM_FILEPAGES + MM_SHMEMPAGES, one per 4 KiB page a leaf maps
+   * to a frame the allocator handed out for user data (a huge leaf counts each of its pages). The
+   * shared zero page and device memory are left out (special PTEs: `vm_normal_page` is NULL, no
+   * rss counter moves), and so are swapped-out pages (MM_SWAPENTS). A page shared copy-on-write
+   * counts in every process that maps it. O(1) (the reverse map's count of the address space's
+   * entries, which `audit()` proves equal to the tables), so it can be sampled as often as wanted;
+   * 0 once the process has ended. Equal to `Kernel.memoryStats(proc).rssPages`.
+   */
+  get rssPages(): number {
+    return this.space.rssPages;
   }
   /** Page-table frames owned (root included). */
   get tablePages(): number {

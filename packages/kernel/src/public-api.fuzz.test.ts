@@ -948,6 +948,7 @@ const CLASSES: Record<string, ClassSpec> = {
       move: (w) => [pas(w), arg(w, ['a', 'b']), vpns(w), vpns(w)],
       has: (w) => [pas(w), arg(w, ['a', 'b']), vpns(w)],
       count: (w) => [pas(w)],
+      entriesOf: (w) => [arg(w, ['a', 'b', 'c', undefined, null, 7])],
       forEach: (w) => [pas(w), arg(w, [() => {}])],
       mappings: (w) => [pas(w)],
     },

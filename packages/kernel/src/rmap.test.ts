@@ -1,7 +1,8 @@
 /**
  * The reverse map's own bookkeeping: owner ids (spaces are kept as small numbers, an id is reused
- * once its space has no entry left), the free-node stack, and the batched add of fork's copy —
- * checked against a plain model of (frame, space, vpn) triples.
+ * once its space has no entry left) and their entry counts (`entriesOf`, the O(1) RSS), the
+ * free-node stack, and the batched add of fork's copy — checked against a plain model of
+ * (frame, space, vpn) triples.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +45,10 @@ describe('reverse map', () => {
     expect(mapOf(m, 1)).toEqual(['b@7']);
     expect(mapOf(m, 2)).toEqual(['c@9']);
     expect(m.size).toBe(2);
+    // Per-space counts follow the ids: a forgotten space counts 0, the id's new owner only its own.
+    expect([m.entriesOf(a), m.entriesOf(b), m.entriesOf(c), m.entriesOf({ name: 'never' })]).toEqual([
+      0, 1, 1, 0,
+    ]);
   });
 
   it('relinkAt moves one entry from a frame to another (the COW copy), as removeAt then addAt would', () => {
@@ -139,6 +144,9 @@ describe('reverse map', () => {
             for (const [f, j] of pairs) if (f >= 0) model.add(key(f, o.s, 1000 * o.vpn + j));
           }
           expect(m.size).toBe(model.size);
+          // entriesOf: each space's own count (the O(1) RSS), 0 for a space without entries.
+          for (const sp of spaces)
+            expect(m.entriesOf(sp)).toBe([...model].filter((e) => e.includes(`:${sp.name}@`)).length);
         }
         for (let f = 0; f < FRAMES; f++) expect(mapOf(m, f)).toEqual(modelOf(model, f));
       }),

@@ -129,6 +129,16 @@ export class ReverseMap<S> {
   }
 
   /**
+   * Number of entries of `space` (0 for a space with none): one per 4 KiB page its leaves map to
+   * a USER frame, i.e. its RSS as Linux's `get_mm_rss` counts it (see `Process.rssPages`). O(1):
+   * the per-space count the map keeps anyway (the memo or one Map lookup, no walk).
+   */
+  entriesOf(space: S): number {
+    const id = this.knownId(space);
+    return id === 0 ? 0 : this.idEntries[id]!;
+  }
+
+  /**
    * Records that `space` maps frame `pa` at page `vpn`.
    * @throws InvalidArgumentError for a frame outside the pool or a page number that is not a
    *   non-negative safe integer.

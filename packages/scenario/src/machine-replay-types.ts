@@ -17,7 +17,10 @@
  *   them every handled fault is minor and `major` is 0 (`faultCounters: 'handler'`).
  * - `cow`: the kernel's `cow` events (`copy`, `reuse`, `zero-page`, `zero-fill`).
  * - `swapIns`/`swapOuts`: the kernel's swap events (0 on a kernel that does not swap).
- * - `rssPages`: the replaying process's resident pages (`Process.residentPages`).
+ * - `rssPages`: the replaying process's RSS (`Process.rssPages`, Linux `get_mm_rss`: anonymous,
+ *   file and shmem pages; the shared zero page and device pages left out, so a read of untouched
+ *   memory adds nothing and its first write adds one page). O(1) per sample. `peakRssPages` is the
+ *   largest sample.
  */
 import { InvalidArgumentError, type MmEvent } from '@mmkit/core';
 import type { Process } from '@mmkit/kernel';
@@ -75,7 +78,7 @@ export interface MachineReplayTimeline {
   readonly sampleEvery: number;
   /** Accesses replayed at each sample. */
   readonly accesses: number[];
-  /** Resident pages of the replaying process. */
+  /** RSS of the replaying process (`Process.rssPages`: no zero-page or device pages). */
   readonly rssPages: number[];
   readonly tlbMisses: number[];
   readonly walks: number[];

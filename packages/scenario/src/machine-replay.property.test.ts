@@ -231,7 +231,7 @@ function viaTranslate(c: Config, t: Case): Outcome {
     walks: cpu.tlb.fills - fills0 + faults,
     faults,
     cow,
-    rssPages: p.residentPages,
+    rssPages: p.rssPages,
     kinds,
     ...finalState(k, p),
   };

@@ -125,8 +125,8 @@ function scenarioCounts(c: (typeof CONFIGS)[number], trace: readonly Access[], f
     arch: c.arch,
     cpus: 1,
     steps: [{ op: 'spawn', as: 'p' }],
-  }).processes.get('p')!.residentPages;
-  return { faults, copies, cow, rss: (c2 ?? p).residentPages - spawned };
+  }).processes.get('p')!.rssPages;
+  return { faults, copies, cow, rss: (c2 ?? p).rssPages - spawned };
 }
 
 describe.each(CONFIGS)('machine replay on $board/$arch', (c) => {
@@ -166,6 +166,27 @@ describe.each(CONFIGS)('machine replay on $board/$arch', (c) => {
     for (let i = 1; i < tl.accesses.length; i++)
       expect(tl.tlbMisses[i]!).toBeGreaterThanOrEqual(tl.tlbMisses[i - 1]!);
     expect(r.peakRssPages).toBe(Math.max(...tl.rssPages));
+  });
+
+  it('RSS is get_mm_rss: reads of untouched memory map the zero page (not counted), each first write adds a page', () => {
+    const n = 8;
+    const reads = Array.from({ length: n }, (_, i) => P(D) + i);
+    const writes = [0, 1, 2, 3, 1, 0].map((i) => P(D) + i); // re-writes add nothing
+    const pages = Float64Array.from([...reads, ...writes]);
+    const kinds = Uint8Array.from([...reads.map(() => 0), ...writes.map(() => 1)]);
+    const m = createMachineReplay({ board: c.board, arch: c.arch, sampleEvery: 1 });
+    m.feed(pages, kinds, 0, n);
+    expect(m.process.residentPages).toBe(n); // n zero-page PTEs (Linux do_anonymous_page without a write)
+    expect(m.process.rssPages).toBe(0);
+    m.feed(pages, kinds, n, pages.length);
+    const r = m.result();
+    expect(r.cow.zeroPages).toBe(n);
+    expect(r.cow.zeroFills).toBe(4);
+    expect(r.timeline.rssPages).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 4, 4]);
+    expect(r.rssPages).toBe(4);
+    expect(r.peakRssPages).toBe(4);
+    expect(m.process.residentPages).toBe(n);
+    expect(m.kernel.memoryStats(m.process).rssPages).toBe(4);
   });
 
   it('with fork, the child runs the rest: COW copies and faults as the scenario with a fork step', async () => {
@@ -232,7 +253,7 @@ describe.each(CONFIGS)('machine replay on $board/$arch', (c) => {
     }
     expect(r.tlb).toEqual({ hits, misses: trace.length - hits, hitRate: hits / trace.length });
     expect(r.tlb.misses).toBeGreaterThan(100);
-    expect(r.rssPages).toBe(p.residentPages);
+    expect(r.rssPages).toBe(p.rssPages);
   });
 
   it('the inlined TLB hit test agrees with the kernel slow path (strict TLB mode) on a random trace', async () => {
@@ -282,7 +303,7 @@ describe('machine replay: addresses, kills and sources', () => {
     expect(r.regions[0]!.tracePage).toBe(0);
     expect(r.regions[0]!.page).toBeGreaterThanOrEqual(16); // at or above 64 KiB
     expect(r.regions[0]!.prot).toBe('rwx');
-    expect(r.rssPages).toBe(2);
+    expect(r.rssPages).toBe(1); // the written page; the read one maps the zero page (no RSS)
   });
 
   it('a trace wider than the user space stops when a region finds no room (x86-32: 3 GiB)', async () => {

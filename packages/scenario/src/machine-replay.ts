@@ -495,7 +495,7 @@ export class MachineReplay {
     this.untilSample = this.sampleEvery;
     const t = this.tl;
     const f = this.faultTotals();
-    const rss = this.proc.residentPages;
+    const rss = this.proc.rssPages;
     if (rss > this.peakRss) this.peakRss = rss;
     t.accesses.push(this.accesses);
     t.rssPages.push(rss);
@@ -517,7 +517,7 @@ export class MachineReplay {
   result(): MachineReplayResult {
     const t = this.tl;
     if (t.accesses[t.accesses.length - 1] !== this.accesses) this.sample();
-    const rss = this.proc.residentPages;
+    const rss = this.proc.rssPages;
     const f = this.faultTotals();
     const regions = this.regionMap.list();
     return {
