@@ -507,6 +507,11 @@ export class AddressSpace {
     return framesExclusive(this.k, pa, pages);
   }
 
+  /** @internal {@link exclusive} for one pool frame by its frame-table index `i` (the COW fault's fast path). */
+  exclusiveAt(i: number): boolean {
+    return this.k.allocator.userRefsAt(i) === 1;
+  }
+
   /**
    * A write fault on a present, read-only leaf in a private writable VMA (Linux `do_wp_page`; see
    * cow.ts): reuse, zero-fill or copy. Returns how it was resolved, or undefined when out of

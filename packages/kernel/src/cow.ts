@@ -252,9 +252,9 @@ export function breakCowAt(
   // The old frame's table index, used for every test and update below (-1: not a pool frame).
   const oi = zero ? -1 : allocator.frameIndex(old);
   if (oi >= 0 && k.swap.frameType[oi]! >= 0) freeSwapForReuse(k, old);
-  // The frame's references (page-table entries and the swap cache's); one alone: reuse.
+  if (oi >= 0 && space.exclusiveAt(oi)) return breakCowSlow(k, space, vpn, vma); // reuse
+  // The frame's other references (page-table entries, the swap cache's), dropped after the copy.
   const refs = oi >= 0 ? allocator.userRefsAt(oi) : 0;
-  if (refs === 1) return breakCowSlow(k, space, vpn, vma); // reuse (AddressSpace.exclusive)
   const pa = allocator.alloc('user', space.pid);
   if (pa === 0) return undefined;
   const ni = allocator.lastIndex; // the frame alloc() just returned

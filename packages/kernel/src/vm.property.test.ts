@@ -1005,13 +1005,19 @@ describe('madvise and mlock: FREE/DONTNEED/COLD/PAGEOUT, reclaim, mlock, fork ag
 
 describe('the property catches copy-on-write bugs', () => {
   it('a COW break that treats a shared frame as exclusive (makes it writable in place instead of copying)', () => {
-    const proto = AddressSpace.prototype as unknown as { exclusive: () => boolean };
-    const original = proto.exclusive;
+    // Both forms of the test: by address (breakCow, huge pages) and by frame index (the fault's fast path).
+    const proto = AddressSpace.prototype as unknown as {
+      exclusive: () => boolean;
+      exclusiveAt: () => boolean;
+    };
+    const { exclusive, exclusiveAt } = proto;
     proto.exclusive = () => true;
+    proto.exclusiveAt = () => true;
     try {
       expect(() => runProperty(CONFIGS[0]!, 'cow', NUM_RUNS, cowOpArb, 12, true)).toThrow(/Property failed/);
     } finally {
-      proto.exclusive = original;
+      proto.exclusive = exclusive;
+      proto.exclusiveAt = exclusiveAt;
     }
     runProperty(CONFIGS[0]!, 'cow', 3, cowOpArb, 12); // the control: the real method passes
   }, 60_000);
