@@ -5,7 +5,7 @@
  * stop: a fraction, a value that does not fit, a non-number, a hole between RAM ranges. Each must
  * fail exactly as the general path does, and change nothing.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BusError, InvalidArgumentError } from './errors.js';
 import { PhysicalMemory } from './physical-memory.js';
 
@@ -157,56 +157,6 @@ describe('PhysicalMemory fast paths refuse what the general path refuses', () =>
     m.write32(BASE + 8, 0xbeef); // a again, in the slot b had
     expect(m.readPairInFrame(b, 8, 3)).toBe(0);
     expect(m.readPairInFrame(a, 8, 3)).toBe(0xbeef);
-  });
-
-  it('memos: the release of another frame leaves them; every hint naming a released frame ends', () => {
-    const m = twoRanges();
-    const a = BASE / P;
-    const b = BASE / P + 1;
-    const c = BASE / P + 2;
-    m.write32(BASE + 2 * P, 1); // c gets backing store
-    m.write32(BASE + 8, 5);
-    const fills = vi.spyOn(m as unknown as { memoFill: () => number }, 'memoFill');
-    expect(m.readPairInFrame(a, 8, 1)).toBe(5); // memo 1 names a
-    expect(m.read32InFrame(a, 8, 2)).toBe(5); // memo 2 names a too
-    expect(m.readPairInFrame(c, 0, 3)).toBe(1); // memo 3 names c
-    expect(fills).toHaveBeenCalledTimes(3);
-    m.discardFrame(c); // c's slot is recycled: memo 3 ends, memos 1 and 2 stay
-    expect(m.readPairInFrame(a, 8, 1)).toBe(5);
-    expect(m.read32InFrame(a, 8, 2)).toBe(5);
-    expect(fills).toHaveBeenCalledTimes(3); // no fill: the memos of a were kept
-    expect(m.readPairInFrame(c, 0, 3)).toBe(0); // c reads as zeros (no backing store)
-    m.discardFrame(a); // both memos naming a end…
-    m.write32(BASE + P + 8, 0xdead); // …and b takes a's slot
-    expect(m.readPairInFrame(a, 8, 1)).toBe(0);
-    expect(m.read32InFrame(a, 8, 2)).toBe(0);
-    expect(m.readPairInFrame(b, 8, 1)).toBe(0xdead);
-    // Memo 1 moved from a's old slot to b (the same slot): a release of b ends it again.
-    m.discardFrame(b);
-    m.write32(BASE + 8, 0xbeef); // a gets the slot back
-    expect(m.readPairInFrame(b, 8, 1)).toBe(0);
-    expect(m.readPairInFrame(a, 8, 1)).toBe(0xbeef);
-    fills.mockRestore();
-  });
-
-  it('memos: slots with the same low bits (1024 apart) are told apart at release', () => {
-    const m = new PhysicalMemory({ ram: [{ name: 'ram', start: BASE, end: BASE + 2048 * P }] });
-    // Slots are handed out in touch order: frame i gets slot i, so frames 0 and 1024 share the
-    // memo hash's entry.
-    for (let i = 0; i <= 1024; i++) m.write32(BASE + i * P, i + 1);
-    const a = BASE / P;
-    const b = a + 1024;
-    const fills = vi.spyOn(m as unknown as { memoFill: () => number }, 'memoFill');
-    expect(m.readPairInFrame(a, 0, 1)).toBe(1);
-    expect(m.readPairInFrame(b, 0, 2)).toBe(1025);
-    m.discardFrame(b); // memo 2 ends; memo 1 (same hash entry) stays
-    expect(m.readPairInFrame(a, 0, 1)).toBe(1);
-    expect(fills).toHaveBeenCalledTimes(2);
-    m.discardFrame(a); // …and still ends when its own frame goes
-    m.write32(BASE + 2000 * P, 0xdead); // takes a's slot
-    expect(m.readPairInFrame(a, 0, 1)).toBe(0);
-    expect(m.readPairInFrame(b, 0, 2)).toBe(0);
-    fills.mockRestore();
   });
 
   it('read32InFrame: every 4-byte offset through the memo of its hint; bad arguments refused on both paths', () => {

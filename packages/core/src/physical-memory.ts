@@ -92,8 +92,6 @@ const CHUNK_FRAMES = 1 << CHUNK_SHIFT;
 const MID_FRAMES = 2 ** 20; // 1024 chunks = 4 GiB of physical space per mid node
 const SLAB_SHIFT = 8; // 256 frames = 1 MiB per slab
 const SLAB_FRAMES = 1 << SLAB_SHIFT;
-/** Low bits of a slot that index `PhysicalMemory.memoHash` (1 KiB). */
-const MEMO_HASH_MASK = 1023;
 const SLAB_BYTES = SLAB_FRAMES * PAGE_SIZE;
 /** A frame of zeros: the source that zeroes a recycled slot (a typed-array copy, no host call). */
 const ZERO_FRAME = new Uint8Array(PAGE_SIZE);
@@ -467,9 +465,7 @@ export class PhysicalMemory {
    */
   private release(chunk: Int32Array, i: number, slot: number): void {
     chunk[i] = UNTOUCHED;
-    // readPairInFrame's memos that name this slot end (one load when none does: exit releases
-    // every frame of a process; an epoch for all memos ended them on every allocation too).
-    if (this.memoHash[slot & MEMO_HASH_MASK] !== 0) this.forgetMemos(slot);
+    this.releases++; // readPairInFrame's memos may name this frame: all end
     this.freeSlots.push(slot);
     this.touched--;
   }
@@ -740,30 +736,13 @@ export class PhysicalMemory {
   /** High 32 bits of the value read by the last {@link readPair}. */
   pairHi = 0;
 
-  // readPairInFrame's memos, one per hint: a frame, its slot, its slab's words and its first
-  // word, valid while the frame keeps its slot (release() ends the memos naming the slot it
-  // recycles, found through memoHash).
+  // readPairInFrame's memos, one per hint: a frame, its slab's words and its first word, valid
+  // while no frame has been released since (`releases`, bumped by release()).
   private readonly memoPfn = new Float64Array(8).fill(-1);
-  private readonly memoSlot = new Int32Array(8).fill(-1);
-  /**
-   * Bit h of `memoHash[slot & MEMO_HASH_MASK]` is set while memo h names a slot with those low
-   * bits: a release looks at one byte of a small, cache-resident table (exit releases every frame of
-   * a process), and a memo fill (every walk through a table not named yet, e.g. random walks) writes
-   * two of them, never a line of its own per slot.
-   */
-  private readonly memoHash = new Uint8Array(MEMO_HASH_MASK + 1);
+  private readonly memoEpoch = new Float64Array(8).fill(-1);
   private readonly memoBase = new Int32Array(8);
   private readonly memoWords: Uint32Array[] = new Array<Uint32Array>(8).fill(new Uint32Array(0));
-
-  /** Ends every memo naming `slot` (release() saw its mark). */
-  private forgetMemos(slot: number): void {
-    for (let h = 0; h < 8; h++) {
-      if (this.memoSlot[h] !== slot) continue; // another slot with the same low bits keeps its memo
-      this.memoPfn[h] = -1;
-      this.memoSlot[h] = -1;
-      this.memoHash[slot & MEMO_HASH_MASK]! &= ~(1 << h);
-    }
-  }
+  private releases = 0;
 
   /**
    * The word index of `byteOffset` in frame `pfn` when memo `h` (`hint & 7`, or -1) names that
@@ -772,6 +751,7 @@ export class PhysicalMemory {
   private memoIndex(pfn: number, byteOffset: number, hint: number, h: number, align = 0xff8): number {
     if (
       pfn === this.memoPfn[h] &&
+      this.memoEpoch[h] === this.releases &&
       typeof byteOffset === 'number' &&
       (byteOffset & align) === byteOffset &&
       h === hint
@@ -792,11 +772,8 @@ export class PhysicalMemory {
         const slot = chunk[rel & (CHUNK_FRAMES - 1)]!;
         if (slot >= 0) {
           const base = (slot & (SLAB_FRAMES - 1)) << 10;
-          const old = this.memoSlot[h]!;
-          if (old >= 0) this.memoHash[old & MEMO_HASH_MASK]! &= ~(1 << h);
-          this.memoHash[slot & MEMO_HASH_MASK]! |= 1 << h;
           this.memoPfn[h] = pfn;
-          this.memoSlot[h] = slot;
+          this.memoEpoch[h] = this.releases;
           this.memoWords[h] = this.slabWords[slot >>> SLAB_SHIFT]!;
           this.memoBase[h] = base;
           return base;
@@ -813,10 +790,8 @@ export class PhysicalMemory {
    * `hint` (0–7, default 0) names a one-frame memo: a walker passes the table level, so the four
    * or five tables of one walk each keep their frame's backing words and the next walk through
    * the same tables skips the index look-up (two walks per copy-on-write fault, through the same
-   * tables). A memo lasts until its frame loses its backing store ({@link discardFrame} and the
-   * paths that release a frame; other frames' releases leave it, so a fault that allocates a page
-   * between its two walks keeps the tables' memos); writes go to the same words, so a memo never
-   * reads stale data.
+   * tables). A memo lasts until any frame loses its backing store ({@link discardFrame} and the
+   * paths that release a frame); writes go to the same words, so a memo never reads stale data.
    *
    * Validation on the fast path: `(byteOffset & 0xff8) === byteOffset` and `Math.floor(pfn) === pfn`;
    * anything else is checked fully on the slow path.

@@ -585,7 +585,6 @@ const CLASSES: Record<
       'takeSlot',
       'memoIndex',
       'memoFill',
-      'forgetMemos',
       'busError',
       'device',
       'slowRead',
