@@ -41,6 +41,7 @@ import type { KernelContext } from './context.js';
 import { breakCowAt } from './cow.js';
 import { type Cpu, FaultOutcome, type FaultOutcomeCode } from './cpu.js';
 import { outOfMemory } from './oom-kill.js';
+import { FrameState } from './page-allocator.js';
 import type { KillReason, KillSignal, Process } from './process.js';
 import { reclaimOnOom } from './reclaim.js';
 import { allocSlowPath, processOfSpace } from './slow-path.js';
@@ -101,6 +102,24 @@ export function handleFault(
 const RECLAIMED_ON_OOM = 'direct reclaim (out of memory), retry';
 
 /**
+ * {@link reclaimOnOom} with the USER frame of the 4 KiB leaf at `vpn` (the page a copy-on-write
+ * fault failed to copy) holding one more reference for the duration: reclaim treats it as pinned.
+ */
+function reclaimPinning(k: KernelContext, space: AddressSpace, vpn: number): boolean {
+  const ref = space.lookup(vpn);
+  const pa =
+    ref?.entry.kind === 'leaf' && ref.level === 1 && k.allocator.stateOf(ref.entry.pa) === FrameState.USER
+      ? ref.entry.pa
+      : 0;
+  if (pa !== 0) k.allocator.ref(pa);
+  try {
+    return reclaimOnOom(k);
+  } finally {
+    if (pa !== 0) k.allocator.unref(pa);
+  }
+}
+
+/**
  * Resolves a fault. An allocation that fails — no free frame, or one that would take the free
  * count below the min watermark's reserve (reclaim.ts) — changes nothing and runs direct reclaim,
  * then the OOM killer (see below).
@@ -153,9 +172,13 @@ function resolveFault(
       // again, which cancels the advice (cow.ts).
       const resolution = breakCowAt(k, space, vpn, vma.value, r.faultLevel, r.descriptorPa);
       if (resolution === undefined) {
-        // Out of memory: direct reclaim, then the CPU retries from the walk (the page itself may
-        // have been swapped out); nothing reclaimable: the OOM killer (oom-kill.ts).
-        if (reclaimOnOom(k)) return decide(FaultOutcome.Retry, RECLAIMED_ON_OOM);
+        // Out of memory: direct reclaim, then the CPU retries from the walk; nothing reclaimable:
+        // the OOM killer (oom-kill.ts). The page being copied is pinned across the reclaim, as
+        // do_wp_page holds a reference on it (folio_get) through wp_page_copy's allocation, whose
+        // direct reclaim then cannot free it (folio_ref_freeze fails on the extra reference).
+        // Without the pin, reclaim could free that very page (a clean swap-cache page just
+        // swapped in, shared with a child), the retry swap it in again, and so on for ever.
+        if (reclaimPinning(k, space, vpn)) return decide(FaultOutcome.Retry, RECLAIMED_ON_OOM);
         return oomRetry(k, proc, vma, vpn, access, soft, true);
       }
       return decide(FaultOutcome.Retry, resolution);

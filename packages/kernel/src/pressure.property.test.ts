@@ -296,6 +296,22 @@ describe.each(CONFIGS)('memory under pressure, everything on: $name', (cfg) => {
     expect(killed).toBeGreaterThan(0); // and the OOM killer does kill
   });
 
+  it('a copy-on-write fault whose only reclaimable page is the one it copies ends in the OOM killer, not a livelock', () => {
+    // PRESSURE_PROPERTY_SEED=3 found it (aarch64, x86_64, LA57): after the fork every page is
+    // shared and most are in swap; the parent's write swaps a page in (read-only, shared with the
+    // child's swap entry), the copy finds no frame, and direct reclaim freed that very page (clean,
+    // in the swap cache), the retry swapped it in again… until the CPU gave up ("still faults
+    // after 4 fixes"). Linux's do_wp_page holds a reference on the page through the copy's
+    // allocation: reclaim cannot free it, and with nothing else to take the OOM killer runs.
+    const o = run(cfg, [
+      { op: 'fork', who: 0 },
+      { op: 'fill', who: 0, value: 1 },
+      { op: 'read', who: 0, page: 0 },
+    ]);
+    expect(o.reclaimed).toBeGreaterThan(0);
+    expect(o.killed).toBe(1); // the child (pid 1 never is)
+  });
+
   // ARC and 2Q keep ghosts (keyed by swap slot, ghosts.ts): audit() checks them after every step.
   for (const policy of ['arc', '2q'] as const)
     it(`with ${policy} (ghosts keyed by swap slot): the same, audit() clean after every step`, () => {
