@@ -253,7 +253,7 @@ export function breakCowAt(
   const oi = zero ? -1 : allocator.frameIndex(old);
   if (oi >= 0 && k.swap.frameType[oi]! >= 0) freeSwapForReuse(k, old);
   if (oi >= 0 && space.exclusiveAt(oi)) return breakCowSlow(k, space, vpn, vma); // reuse
-  // The frame's other references (page-table entries, the swap cache's), dropped after the copy.
+  // The old frame's references (page-table entries, the swap cache's); this page's is dropped after the copy.
   const refs = oi >= 0 ? allocator.userRefsAt(oi) : 0;
   const pa = allocator.alloc('user', space.pid);
   if (pa === 0) return undefined;
