@@ -9,14 +9,15 @@
  * Transpiled file by file the constants stay `const`, and V8 folds them, imported ones included.
  *
  * Only the modules the entries reach are emitted (test helpers living in src/, such as fixtures
- * that import vitest, stay out of dist), found by following the relative `from './x.js'` imports
- * of the sources.
+ * that import vitest, stay out of dist), found by following the relative imports (`from './x.js'`,
+ * `import './x.js'`, `import('./x.js')`) of the sources.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Options } from 'tsup';
 
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^;]*?from\s+'(\.{1,2}\/[^']+)\.js'/g;
+const SIDE_EFFECT = /(?:^|[\s;])import\s+'(\.{1,2}\/[^']+)\.js'/g;
 const DYNAMIC = /import\(\s*'(\.{1,2}\/[^']+)\.js'\s*\)/g;
 
 /** The .ts files (relative to `root`) that `entries` reach through relative imports, sorted. */
@@ -28,7 +29,7 @@ export function reachableModules(root: string, entries: readonly string[]): stri
     if (seen.has(file)) continue;
     seen.add(file);
     const text = readFileSync(file, 'utf8');
-    for (const re of [IMPORT, DYNAMIC]) {
+    for (const re of [IMPORT, SIDE_EFFECT, DYNAMIC]) {
       for (const m of text.matchAll(re)) todo.push(join(dirname(file), `${m[1]}.ts`));
     }
   }

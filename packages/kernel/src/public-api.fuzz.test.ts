@@ -860,7 +860,8 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     'unrefAt',
   ],
   // addAt, addBatch, removeAt, relinkAt: @internal unchecked fast paths of add/remove (the fault
-  // and fork paths hold valid indices); idOf, knownId, dropEntries: the private owner-id registry.
+  // and fork paths hold valid indices); unlink, detach: their private chain surgery; idOf, knownId,
+  // dropEntries: the private owner-id registry.
   ReverseMap: [
     'constructor',
     'find',
@@ -871,6 +872,7 @@ const CLASS_NOT_FUZZED: Record<string, readonly string[]> = {
     'removeAt',
     'relinkAt',
     'unlink',
+    'detach',
     'idOf',
     'knownId',
     'dropEntries',

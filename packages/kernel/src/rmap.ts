@@ -217,19 +217,29 @@ export class ReverseMap<S> {
 
   private unlink(f: number, space: S, vpn: number): boolean {
     const id = this.knownId(space);
-    if (id === 0) return false;
+    const n = this.detach(f, id, vpn);
+    if (n === NONE) return false;
+    this.owner[n] = 0;
+    this.freeStack[this.freeTop++] = n;
+    this.entries--;
+    this.dropEntries(id, 1);
+    return true;
+  }
+
+  /**
+   * Takes the node of (owner `id`, `vpn`) out of frame-table index `f`'s chain and returns it (its
+   * fields left as they were), or NONE when there is none (always for id 0).
+   */
+  private detach(f: number, id: number, vpn: number): number {
+    if (id === 0) return NONE;
     let prev = NONE;
     for (let n = this.head[f]!; n !== NONE; prev = n, n = this.next[n]!) {
       if (this.owner[n] !== id || this.vpns[n] !== vpn) continue;
       if (prev === NONE) this.head[f] = this.next[n]!;
       else this.next[prev] = this.next[n]!;
-      this.owner[n] = 0;
-      this.freeStack[this.freeTop++] = n;
-      this.entries--;
-      this.dropEntries(id, 1);
-      return true;
+      return n;
     }
-    return false;
+    return NONE;
   }
 
   /**
@@ -238,19 +248,13 @@ export class ReverseMap<S> {
    * nothing is freed, taken or counted again. Adds the entry to `to` when `from` had none.
    */
   relinkAt(from: number, to: number, space: S, vpn: number): void {
-    const id = this.knownId(space);
-    let prev = NONE;
-    if (id !== 0) {
-      for (let n = this.head[from]!; n !== NONE; prev = n, n = this.next[n]!) {
-        if (this.owner[n] !== id || this.vpns[n] !== vpn) continue;
-        if (prev === NONE) this.head[from] = this.next[n]!;
-        else this.next[prev] = this.next[n]!;
-        this.next[n] = this.head[to]!;
-        this.head[to] = n;
-        return;
-      }
+    const n = this.detach(from, this.knownId(space), vpn);
+    if (n === NONE) {
+      this.addAt(to, space, vpn);
+      return;
     }
-    this.addAt(to, space, vpn);
+    this.next[n] = this.head[to]!;
+    this.head[to] = n;
   }
 
   /** Moves the entry of frame `pa` in `space` from page `from` to page `to` (mremap); false when there was none. */
